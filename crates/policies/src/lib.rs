@@ -1,0 +1,1 @@
+//! fleetsim-policies: routers and (later) autoscaling policies.
