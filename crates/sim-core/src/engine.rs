@@ -1,0 +1,496 @@
+//! The event loop.
+//!
+//! A SimPy-style kernel: one binary heap of events ordered by
+//! `(time, class, sequence)`. `class` fixes the order of different kinds of
+//! events at the same nanosecond (arrivals before replica wake-ups before
+//! metric ticks), and `sequence`, a counter, keeps same-class events in the
+//! order they were scheduled. Nothing else influences the order, so a run is
+//! a pure function of its inputs.
+//!
+//! Arrivals are pulled from the workload one at a time: the heap holds the
+//! next arrival, one pending wake-up per busy replica (plus superseded ones
+//! waiting to be discarded) and the next metrics tick, never the trace.
+
+use crate::metrics::{RequestRecord, SlaConfig};
+use crate::model::PerfModel;
+use crate::replica::batching::{BatchingConfig, BatchingReplica};
+use crate::replica::slots::{ServiceTime, SlotReplica};
+use crate::replica::{Finished, Replica, ReplicaLoad, Seq, Wake};
+use crate::request::{Outcome, Request};
+use crate::rng;
+use crate::router::Router;
+use crate::summary::{FleetReport, GpuHours, SimReport, Summary};
+use crate::time::{SimDuration, SimTime, NANOS_PER_SEC};
+use crate::workload::{BoxedWorkload, WorkloadError};
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::fmt;
+use std::sync::Arc;
+
+/// What every replica of the fleet is.
+#[derive(Clone, Debug)]
+pub enum ReplicaSpec {
+    /// Continuous batching with a performance model.
+    Batching {
+        /// Scheduler limits and KV capacity.
+        config: Arc<BatchingConfig>,
+        /// Iteration durations.
+        perf: Arc<dyn PerfModel>,
+    },
+    /// `slots` servers with batch-independent service times.
+    Slots {
+        /// Servers per replica.
+        slots: u32,
+        /// Service-time distribution.
+        service: ServiceTime,
+    },
+}
+
+/// A fixed fleet of identical replicas.
+#[derive(Clone, Debug)]
+pub struct FleetSpec {
+    /// Number of replicas.
+    pub replicas: u32,
+    /// GPUs each replica occupies (tensor-parallel degree), for GPU-hours.
+    pub gpus_per_replica: u32,
+    /// The replica model.
+    pub replica: ReplicaSpec,
+}
+
+/// A resolved, validated run configuration.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// Seed of every random stream.
+    pub seed: u64,
+    /// The fleet.
+    pub fleet: FleetSpec,
+    /// Service-level thresholds and targets.
+    pub sla: SlaConfig,
+    /// Width of a time-series window.
+    pub timeseries_resolution: SimDuration,
+}
+
+/// Why a run stopped early.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SimError {
+    /// The workload could not produce its next request.
+    Workload(WorkloadError),
+    /// The workload produced a request earlier than one before it.
+    ArrivalInThePast {
+        /// Arrival of the offending request, seconds.
+        arrival_s: f64,
+        /// Simulated time already reached, seconds.
+        now_s: f64,
+    },
+    /// The fleet has no replica.
+    EmptyFleet,
+}
+
+impl fmt::Display for SimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SimError::Workload(e) => write!(f, "workload: {e}"),
+            SimError::ArrivalInThePast { arrival_s, now_s } => {
+                write!(f, "workload produced a request at {arrival_s:.6} s after the simulation reached {now_s:.6} s")
+            }
+            SimError::EmptyFleet => write!(f, "the fleet has no replica"),
+        }
+    }
+}
+
+impl std::error::Error for SimError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SimError::Workload(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// One window of the time series.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimeseriesRow {
+    /// Window start.
+    pub start: SimTime,
+    /// Window end.
+    pub end: SimTime,
+    /// Requests that arrived in the window.
+    pub arrivals: u64,
+    /// Requests that completed in the window.
+    pub completed: u64,
+    /// Requests running at the window's end, all replicas.
+    pub running: u64,
+    /// Requests waiting at the window's end, all replicas.
+    pub waiting: u64,
+    /// Replicas serving at the window's end.
+    pub replicas: u32,
+    /// 95th percentile TTFT of requests whose first token came in the window, ns.
+    pub ttft_p95_ns: Option<f64>,
+}
+
+/// Everything a run produces.
+#[derive(Clone, Debug)]
+pub struct RunResult {
+    /// Headline figures.
+    pub summary: Summary,
+    /// One record per arrived request, in id (arrival) order.
+    pub records: Vec<RequestRecord>,
+    /// Fixed-resolution time series.
+    pub timeseries: Vec<TimeseriesRow>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum EventKind {
+    Arrival,
+    Wake { replica: u32, token: u64 },
+    Tick,
+}
+
+impl EventKind {
+    /// Order of event kinds at the same instant: a request arriving at the
+    /// instant an iteration ends is seen by the scheduler of the next one.
+    fn class(self) -> u64 {
+        match self {
+            EventKind::Arrival => 0,
+            EventKind::Wake { .. } => 1,
+            EventKind::Tick => 2,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Event {
+    time: u64,
+    /// `class << 56 | sequence`.
+    order: u64,
+    kind: EventKind,
+}
+
+impl PartialEq for Event {
+    fn eq(&self, other: &Self) -> bool {
+        (self.time, self.order) == (other.time, other.order)
+    }
+}
+impl Eq for Event {}
+impl PartialOrd for Event {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Event {
+    /// Reversed, so `BinaryHeap` (a max-heap) pops the earliest event.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.time, other.order).cmp(&(self.time, self.order))
+    }
+}
+
+/// A single simulation run: configuration, workload and router in, results out.
+pub struct Simulation {
+    config: SimConfig,
+    workload: BoxedWorkload,
+    router: Box<dyn Router>,
+    replicas: Vec<Replica>,
+    loads: Vec<ReplicaLoad>,
+    heap: BinaryHeap<Event>,
+    sequence: u64,
+    pending: Option<Request>,
+    next_id: u64,
+    now: SimTime,
+    events: u64,
+    records: Vec<RequestRecord>,
+    wakes: Vec<Wake>,
+    finished: Vec<Finished>,
+    window: WindowAccumulator,
+    timeseries: Vec<TimeseriesRow>,
+}
+
+impl fmt::Debug for Simulation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Simulation")
+            .field("now", &self.now)
+            .field("events", &self.events)
+            .field("replicas", &self.replicas.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Default)]
+struct WindowAccumulator {
+    start: SimTime,
+    arrivals: u64,
+    completed: u64,
+    ttft_ns: Vec<u64>,
+}
+
+impl Simulation {
+    /// Prepares a run. Replica `i` draws its randomness from the stream
+    /// `("model.replica", i)` of the seed.
+    pub fn new(
+        config: SimConfig,
+        workload: BoxedWorkload,
+        router: Box<dyn Router>,
+    ) -> Result<Self, SimError> {
+        if config.fleet.replicas == 0 {
+            return Err(SimError::EmptyFleet);
+        }
+        let replicas: Vec<Replica> = (0..config.fleet.replicas)
+            .map(|i| match &config.fleet.replica {
+                ReplicaSpec::Batching { config, perf } => {
+                    Replica::Batching(BatchingReplica::new(Arc::clone(config), Arc::clone(perf)))
+                }
+                ReplicaSpec::Slots { slots, service } => Replica::Slots(SlotReplica::new(
+                    *slots,
+                    service,
+                    rng::stream(config.seed, "model.replica", u64::from(i)),
+                )),
+            })
+            .collect();
+        let loads = vec![ReplicaLoad::default(); replicas.len()];
+        Ok(Simulation {
+            config,
+            workload,
+            router,
+            replicas,
+            loads,
+            heap: BinaryHeap::new(),
+            sequence: 0,
+            pending: None,
+            next_id: 0,
+            now: SimTime::ZERO,
+            events: 0,
+            records: Vec::new(),
+            wakes: Vec::new(),
+            finished: Vec::new(),
+            window: WindowAccumulator::default(),
+            timeseries: Vec::new(),
+        })
+    }
+
+    fn push(&mut self, time: SimTime, kind: EventKind) {
+        self.sequence += 1;
+        self.heap.push(Event {
+            time: time.0,
+            order: (kind.class() << 56) | self.sequence,
+            kind,
+        });
+    }
+
+    fn pull_arrival(&mut self) -> Result<(), SimError> {
+        match self.workload.next() {
+            None => Ok(()),
+            Some(Err(e)) => Err(SimError::Workload(e)),
+            Some(Ok(request)) => {
+                if request.arrival < self.now {
+                    return Err(SimError::ArrivalInThePast {
+                        arrival_s: request.arrival.as_secs_f64(),
+                        now_s: self.now.as_secs_f64(),
+                    });
+                }
+                let at = request.arrival;
+                self.pending = Some(request);
+                self.push(at, EventKind::Arrival);
+                Ok(())
+            }
+        }
+    }
+
+    fn drain_wakes(&mut self, replica: u32) {
+        while let Some(w) = self.wakes.pop() {
+            self.push(
+                w.at,
+                EventKind::Wake {
+                    replica,
+                    token: w.token,
+                },
+            );
+        }
+        self.loads[replica as usize] = self.replicas[replica as usize].load();
+    }
+
+    fn record_finished(&mut self, replica: u32) {
+        for f in self.finished.drain(..) {
+            let ttft = f.first_token.0 - f.arrival.0;
+            self.window.completed += 1;
+            self.window.ttft_ns.push(ttft);
+            self.records.push(RequestRecord {
+                id: f.id,
+                arrival: f.arrival,
+                replica: Some(replica),
+                outcome: Outcome::Completed,
+                input_tokens: f.input_tokens,
+                output_tokens: f.output_tokens,
+                queue_ns: Some(f.first_scheduled.0 - f.arrival.0),
+                ttft_ns: Some(ttft),
+                tpot_ns: (f.output_tokens > 1)
+                    .then(|| (f.finished.0 - f.first_token.0) / u64::from(f.output_tokens - 1)),
+                e2e_ns: Some(f.finished.0 - f.arrival.0),
+                preemptions: f.preemptions,
+            });
+        }
+    }
+
+    fn on_arrival(&mut self) -> Result<(), SimError> {
+        let Some(mut request) = self.pending.take() else {
+            return Ok(());
+        };
+        request.id = self.next_id;
+        self.next_id += 1;
+        self.window.arrivals += 1;
+        let fits = match &self.config.fleet.replica {
+            ReplicaSpec::Batching { config, .. } => {
+                config.fits(request.input_tokens, request.output_tokens)
+            }
+            ReplicaSpec::Slots { .. } => true,
+        };
+        if fits {
+            let r = self
+                .router
+                .route(&request, &self.loads)
+                .min(self.replicas.len() - 1);
+            let seq = Seq {
+                id: request.id,
+                arrival: request.arrival,
+                input_tokens: request.input_tokens,
+                output_tokens: request.output_tokens,
+            };
+            self.replicas[r].admit(seq, self.now, &mut self.wakes);
+            self.drain_wakes(r as u32);
+        } else {
+            self.records.push(RequestRecord {
+                id: request.id,
+                arrival: request.arrival,
+                replica: None,
+                outcome: Outcome::Rejected,
+                input_tokens: request.input_tokens,
+                output_tokens: request.output_tokens,
+                queue_ns: None,
+                ttft_ns: None,
+                tpot_ns: None,
+                e2e_ns: None,
+                preemptions: 0,
+            });
+        }
+        self.pull_arrival()
+    }
+
+    fn on_tick(&mut self) {
+        let (mut running, mut waiting) = (0u64, 0u64);
+        for l in &self.loads {
+            running += u64::from(l.running);
+            waiting += u64::from(l.waiting);
+        }
+        let w = std::mem::take(&mut self.window);
+        let mut ttft = w.ttft_ns;
+        ttft.sort_unstable();
+        self.timeseries.push(TimeseriesRow {
+            start: w.start,
+            end: self.now,
+            arrivals: w.arrivals,
+            completed: w.completed,
+            running,
+            waiting,
+            replicas: self.config.fleet.replicas,
+            ttft_p95_ns: crate::metrics::percentile_sorted(&ttft, 95.0),
+        });
+        ttft.clear();
+        self.window = WindowAccumulator {
+            start: self.now,
+            ttft_ns: ttft,
+            ..WindowAccumulator::default()
+        };
+    }
+
+    /// Runs to the end of the workload and until every request has ended.
+    pub fn run(mut self) -> Result<RunResult, SimError> {
+        self.pull_arrival()?;
+        let resolution = self.config.timeseries_resolution.max(SimDuration(1));
+        self.push(SimTime::ZERO + resolution, EventKind::Tick);
+        while let Some(event) = self.heap.pop() {
+            self.now = SimTime(event.time);
+            self.events += 1;
+            match event.kind {
+                EventKind::Arrival => self.on_arrival()?,
+                EventKind::Wake { replica, token } => {
+                    self.replicas[replica as usize].on_wake(
+                        self.now,
+                        token,
+                        &mut self.finished,
+                        &mut self.wakes,
+                    );
+                    self.record_finished(replica);
+                    self.drain_wakes(replica);
+                }
+                EventKind::Tick => {
+                    self.on_tick();
+                    if !self.heap.is_empty() {
+                        self.push(self.now + resolution, EventKind::Tick);
+                    }
+                }
+            }
+        }
+        Ok(self.finish())
+    }
+
+    fn finish(mut self) -> RunResult {
+        let end = self
+            .records
+            .iter()
+            .filter_map(|r| r.e2e_ns.map(|e| r.arrival.0 + e))
+            .max()
+            .unwrap_or(0);
+        let end = end.max(self.records.iter().map(|r| r.arrival.0).max().unwrap_or(0));
+        if self.window.arrivals > 0 || self.window.completed > 0 {
+            self.on_tick();
+        }
+        self.records.sort_unstable_by_key(|r| r.id);
+        let simulated_s = end as f64 / NANOS_PER_SEC as f64;
+        let mut summary = Summary::from_records(&self.records, &self.config.sla, simulated_s);
+        let gpus = self.config.fleet.gpus_per_replica.max(1);
+        let mut fleet = FleetReport {
+            replicas: self.config.fleet.replicas,
+            gpus_per_replica: gpus,
+            ..FleetReport::default()
+        };
+        let mut busy_ns: u128 = 0;
+        let (mut fmin, mut fmax, mut fsum) = (f64::INFINITY, 0.0f64, 0.0f64);
+        for r in &self.replicas {
+            let c = r.counters();
+            fleet.iterations += c.iterations;
+            fleet.preemptions += c.preemptions;
+            busy_ns += u128::from(c.busy_ns);
+            let frac = if end > 0 {
+                c.busy_ns as f64 / end as f64
+            } else {
+                0.0
+            };
+            fmin = fmin.min(frac);
+            fmax = fmax.max(frac);
+            fsum += frac;
+        }
+        fleet.busy_fraction_min = if fmin.is_finite() { fmin } else { 0.0 };
+        fleet.busy_fraction_max = fmax;
+        fleet.busy_fraction_mean = fsum / self.replicas.len() as f64;
+        let ns_per_hour = 3600.0 * NANOS_PER_SEC as f64;
+        let billed =
+            f64::from(self.config.fleet.replicas) * f64::from(gpus) * end as f64 / ns_per_hour;
+        let busy = busy_ns as f64 * f64::from(gpus) / ns_per_hour;
+        summary.gpu_hours = GpuHours {
+            billed,
+            busy,
+            idle: (billed - busy).max(0.0),
+        };
+        summary.fleet = fleet;
+        summary.sim = SimReport {
+            events: self.events,
+            simulated_s,
+            wall_s: None,
+            seed: self.config.seed,
+        };
+        RunResult {
+            summary,
+            records: self.records,
+            timeseries: self.timeseries,
+        }
+    }
+}

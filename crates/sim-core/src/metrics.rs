@@ -1,0 +1,209 @@
+//! Per-request records, percentiles, SLA attainment and the run summary.
+
+use crate::request::{Outcome, RequestId};
+use crate::time::{SimTime, NANOS_PER_MS};
+use serde::{Deserialize, Serialize};
+
+/// Everything measured about one request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestRecord {
+    /// Arrival-order id.
+    pub id: RequestId,
+    /// Arrival instant.
+    pub arrival: SimTime,
+    /// Replica that served it (`None` if it never reached one).
+    pub replica: Option<u32>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Prompt tokens.
+    pub input_tokens: u32,
+    /// Output tokens requested.
+    pub output_tokens: u32,
+    /// Arrival to the start of its first iteration, ns.
+    pub queue_ns: Option<u64>,
+    /// Arrival to its first output token, ns.
+    pub ttft_ns: Option<u64>,
+    /// Mean time per output token after the first, ns (floor).
+    pub tpot_ns: Option<u64>,
+    /// Arrival to its last output token, ns.
+    pub e2e_ns: Option<u64>,
+    /// Times it was preempted and recomputed.
+    pub preemptions: u32,
+}
+
+/// The latency metrics fleetsim reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LatencyMetric {
+    /// Queue wait before the first iteration.
+    QueueMs,
+    /// Time to first token.
+    TtftMs,
+    /// Time per output token.
+    TpotMs,
+    /// End-to-end latency.
+    E2eMs,
+}
+
+impl LatencyMetric {
+    /// All metrics, in report order.
+    pub const ALL: [LatencyMetric; 4] = [
+        LatencyMetric::QueueMs,
+        LatencyMetric::TtftMs,
+        LatencyMetric::TpotMs,
+        LatencyMetric::E2eMs,
+    ];
+
+    /// The value of this metric for a record, ns.
+    pub fn of(self, r: &RequestRecord) -> Option<u64> {
+        match self {
+            LatencyMetric::QueueMs => r.queue_ns,
+            LatencyMetric::TtftMs => r.ttft_ns,
+            LatencyMetric::TpotMs => r.tpot_ns,
+            LatencyMetric::E2eMs => r.e2e_ns,
+        }
+    }
+
+    /// Name in scenario files and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            LatencyMetric::QueueMs => "queue_ms",
+            LatencyMetric::TtftMs => "ttft_ms",
+            LatencyMetric::TpotMs => "tpot_ms",
+            LatencyMetric::E2eMs => "e2e_ms",
+        }
+    }
+}
+
+/// The `q`-th percentile (0–100) of sorted values with linear interpolation
+/// between closest ranks (numpy's default), exact over all values.
+pub fn percentile_sorted(sorted: &[u64], q: f64) -> Option<f64> {
+    let n = sorted.len();
+    if n == 0 {
+        return None;
+    }
+    let rank = (q.clamp(0.0, 100.0) / 100.0) * (n - 1) as f64;
+    let lo = rank.floor() as usize;
+    let hi = rank.ceil() as usize;
+    let frac = rank - lo as f64;
+    Some(sorted[lo] as f64 + (sorted[hi] as f64 - sorted[lo] as f64) * frac)
+}
+
+/// Mean, percentiles and maximum of one latency metric, in ms.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencyStats {
+    /// Requests that have a value.
+    pub count: u64,
+    /// Mean, ms.
+    pub mean: f64,
+    /// Median, ms.
+    pub p50: f64,
+    /// 90th percentile, ms.
+    pub p90: f64,
+    /// 95th percentile, ms.
+    pub p95: f64,
+    /// 99th percentile, ms.
+    pub p99: f64,
+    /// Maximum, ms.
+    pub max: f64,
+}
+
+impl LatencyStats {
+    /// Statistics of `values_ns`, which this sorts in place.
+    pub fn from_nanos(values_ns: &mut [u64]) -> Self {
+        values_ns.sort_unstable();
+        let ms = |ns: f64| ns / NANOS_PER_MS as f64;
+        let p = |q: f64| percentile_sorted(values_ns, q).map(ms).unwrap_or(0.0);
+        // Integer sum: exact and independent of order.
+        let sum: u128 = values_ns.iter().map(|&v| u128::from(v)).sum();
+        let count = values_ns.len() as u64;
+        LatencyStats {
+            count,
+            mean: if count == 0 {
+                0.0
+            } else {
+                ms(sum as f64 / count as f64)
+            },
+            p50: p(50.0),
+            p90: p(90.0),
+            p95: p(95.0),
+            p99: p(99.0),
+            max: values_ns.last().map(|&v| ms(v as f64)).unwrap_or(0.0),
+        }
+    }
+}
+
+/// Per-request service-level thresholds and percentile targets.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaConfig {
+    /// A request meets the SLA only if its TTFT is at most this, ms.
+    pub ttft_ms: Option<f64>,
+    /// … and its TPOT at most this, ms.
+    pub tpot_ms: Option<f64>,
+    /// … and its end-to-end latency at most this, ms.
+    pub e2e_ms: Option<f64>,
+    /// Fleet-level targets such as "p95 TTFT ≤ 300 ms".
+    #[serde(default)]
+    pub targets: Vec<PercentileTarget>,
+}
+
+/// "The `percentile`-th percentile of `metric` is at most `max_ms`."
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PercentileTarget {
+    /// Which latency.
+    pub metric: LatencyMetric,
+    /// Percentile, 0–100.
+    pub percentile: f64,
+    /// Bound, ms.
+    pub max_ms: f64,
+}
+
+impl SlaConfig {
+    /// Checks ranges; returns the offending field and a message.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        for (name, v) in [
+            ("ttft_ms", self.ttft_ms),
+            ("tpot_ms", self.tpot_ms),
+            ("e2e_ms", self.e2e_ms),
+        ] {
+            if let Some(v) = v {
+                if !(v.is_finite() && v > 0.0) {
+                    return Err((
+                        name.to_string(),
+                        format!("must be a finite number of ms > 0, got {v}"),
+                    ));
+                }
+            }
+        }
+        for (i, t) in self.targets.iter().enumerate() {
+            if !(t.percentile.is_finite() && t.percentile > 0.0 && t.percentile <= 100.0) {
+                return Err((
+                    format!("targets[{i}].percentile"),
+                    format!("must be in (0, 100], got {}", t.percentile),
+                ));
+            }
+            if !(t.max_ms.is_finite() && t.max_ms > 0.0) {
+                return Err((
+                    format!("targets[{i}].max_ms"),
+                    format!("must be a finite number of ms > 0, got {}", t.max_ms),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a completed request meets every per-request threshold.
+    pub fn request_meets(&self, r: &RequestRecord) -> bool {
+        let ok = |limit: Option<f64>, value: Option<u64>| match (limit, value) {
+            (None, _) => true,
+            (Some(ms), Some(ns)) => ns as f64 <= ms * NANOS_PER_MS as f64,
+            (Some(_), None) => true, // e.g. TPOT of a one-token answer
+        };
+        r.outcome == Outcome::Completed
+            && ok(self.ttft_ms, r.ttft_ns)
+            && ok(self.tpot_ms, r.tpot_ns)
+            && ok(self.e2e_ms, r.e2e_ns)
+    }
+}

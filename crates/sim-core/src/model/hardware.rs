@@ -1,0 +1,249 @@
+//! GPU and LLM specifications shipped with fleetsim.
+//!
+//! Figures are dense (no 2:4 sparsity) and come from the sources listed in
+//! `docs/reference-data.md`; GB here is 10⁹ bytes.
+
+use serde::Serialize;
+
+/// A GPU model.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GpuSpec {
+    /// Catalogue name, e.g. `h100-sxm`.
+    pub name: &'static str,
+    /// Dense BF16/FP16 tensor throughput, FLOP/s.
+    pub bf16_flops_per_s: f64,
+    /// Dense FP8 tensor throughput, FLOP/s (`None`: no FP8 tensor cores).
+    pub fp8_flops_per_s: Option<f64>,
+    /// Device memory, bytes.
+    pub memory_bytes: f64,
+    /// Device memory bandwidth, bytes/s.
+    pub memory_bandwidth_bytes_per_s: f64,
+    /// GPU-to-GPU link bandwidth per direction, bytes/s (NVLink or PCIe).
+    pub interconnect_bytes_per_s: f64,
+    /// True for the A100 family, which vLLM gives smaller scheduler defaults.
+    pub is_a100: bool,
+}
+
+/// A decoder-only transformer.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ModelSpec {
+    /// Catalogue name, e.g. `llama-3.1-8b`.
+    pub name: &'static str,
+    /// All parameters (what must be loaded).
+    pub params_total: f64,
+    /// Parameters touched per token (differs for mixture-of-experts).
+    pub params_active: f64,
+    /// Transformer layers.
+    pub layers: u32,
+    /// Hidden size.
+    pub hidden_size: u32,
+    /// Query heads.
+    pub query_heads: u32,
+    /// Key/value heads (grouped-query attention).
+    pub kv_heads: u32,
+    /// Dimension of one head.
+    pub head_dim: u32,
+    /// Longest context the model accepts, tokens.
+    pub max_context_tokens: u32,
+}
+
+impl ModelSpec {
+    /// Bytes of weights at `bytes_per_param`.
+    pub fn weights_bytes(&self, bytes_per_param: f64) -> f64 {
+        self.params_total * bytes_per_param
+    }
+
+    /// KV-cache bytes per token at `bytes_per_element` (K and V, every layer).
+    pub fn kv_bytes_per_token(&self, bytes_per_element: f64) -> f64 {
+        2.0 * f64::from(self.layers)
+            * f64::from(self.kv_heads)
+            * f64::from(self.head_dim)
+            * bytes_per_element
+    }
+
+    /// Attention FLOPs per cached token per generated token (QKᵀ and PV).
+    pub fn attention_flops_per_context_token(&self) -> f64 {
+        4.0 * f64::from(self.layers) * f64::from(self.query_heads) * f64::from(self.head_dim)
+    }
+}
+
+const GB: f64 = 1e9;
+const TB: f64 = 1e12;
+const TFLOPS: f64 = 1e12;
+
+/// GPUs fleetsim knows by name.
+pub const GPUS: &[GpuSpec] = &[
+    GpuSpec {
+        name: "h100-sxm",
+        bf16_flops_per_s: 989.4 * TFLOPS,
+        fp8_flops_per_s: Some(1978.9 * TFLOPS),
+        memory_bytes: 80.0 * GB,
+        memory_bandwidth_bytes_per_s: 3.35 * TB,
+        interconnect_bytes_per_s: 450.0 * GB,
+        is_a100: false,
+    },
+    GpuSpec {
+        name: "h200",
+        bf16_flops_per_s: 989.0 * TFLOPS,
+        fp8_flops_per_s: Some(1979.0 * TFLOPS),
+        memory_bytes: 141.0 * GB,
+        memory_bandwidth_bytes_per_s: 4.8 * TB,
+        interconnect_bytes_per_s: 450.0 * GB,
+        is_a100: false,
+    },
+    GpuSpec {
+        name: "a100-80gb",
+        bf16_flops_per_s: 312.0 * TFLOPS,
+        fp8_flops_per_s: None,
+        memory_bytes: 80.0 * GB,
+        memory_bandwidth_bytes_per_s: 2.039 * TB,
+        interconnect_bytes_per_s: 300.0 * GB,
+        is_a100: true,
+    },
+    GpuSpec {
+        name: "l40s",
+        bf16_flops_per_s: 362.05 * TFLOPS,
+        fp8_flops_per_s: Some(733.0 * TFLOPS),
+        memory_bytes: 48.0 * GB,
+        memory_bandwidth_bytes_per_s: 864.0 * GB,
+        interconnect_bytes_per_s: 32.0 * GB,
+        is_a100: false,
+    },
+    GpuSpec {
+        name: "l4",
+        bf16_flops_per_s: 121.0 * TFLOPS,
+        fp8_flops_per_s: Some(242.0 * TFLOPS),
+        memory_bytes: 24.0 * GB,
+        memory_bandwidth_bytes_per_s: 300.0 * GB,
+        interconnect_bytes_per_s: 32.0 * GB,
+        is_a100: false,
+    },
+    GpuSpec {
+        name: "b200",
+        bf16_flops_per_s: 2250.0 * TFLOPS,
+        fp8_flops_per_s: Some(4500.0 * TFLOPS),
+        memory_bytes: 180.0 * GB,
+        memory_bandwidth_bytes_per_s: 7.7 * TB,
+        interconnect_bytes_per_s: 900.0 * GB,
+        is_a100: false,
+    },
+];
+
+/// Models fleetsim knows by name.
+pub const MODELS: &[ModelSpec] = &[
+    ModelSpec {
+        name: "llama-3.1-8b",
+        params_total: 8.03e9,
+        params_active: 8.03e9,
+        layers: 32,
+        hidden_size: 4096,
+        query_heads: 32,
+        kv_heads: 8,
+        head_dim: 128,
+        max_context_tokens: 131_072,
+    },
+    ModelSpec {
+        name: "llama-3.1-70b",
+        params_total: 70.6e9,
+        params_active: 70.6e9,
+        layers: 80,
+        hidden_size: 8192,
+        query_heads: 64,
+        kv_heads: 8,
+        head_dim: 128,
+        max_context_tokens: 131_072,
+    },
+    ModelSpec {
+        name: "qwen2.5-7b",
+        params_total: 7.61e9,
+        params_active: 7.61e9,
+        layers: 28,
+        hidden_size: 3584,
+        query_heads: 28,
+        kv_heads: 4,
+        head_dim: 128,
+        max_context_tokens: 131_072,
+    },
+    ModelSpec {
+        name: "qwen2.5-32b",
+        params_total: 32.5e9,
+        params_active: 32.5e9,
+        layers: 64,
+        hidden_size: 5120,
+        query_heads: 40,
+        kv_heads: 8,
+        head_dim: 128,
+        max_context_tokens: 131_072,
+    },
+    ModelSpec {
+        name: "qwen2.5-72b",
+        params_total: 72.7e9,
+        params_active: 72.7e9,
+        layers: 80,
+        hidden_size: 8192,
+        query_heads: 64,
+        kv_heads: 8,
+        head_dim: 128,
+        max_context_tokens: 131_072,
+    },
+    ModelSpec {
+        name: "mixtral-8x7b",
+        params_total: 46.7e9,
+        params_active: 12.9e9,
+        layers: 32,
+        hidden_size: 4096,
+        query_heads: 32,
+        kv_heads: 8,
+        head_dim: 128,
+        max_context_tokens: 32_768,
+    },
+];
+
+/// Looks up a GPU by catalogue name (case-insensitive).
+pub fn gpu(name: &str) -> Option<&'static GpuSpec> {
+    GPUS.iter().find(|g| g.name.eq_ignore_ascii_case(name))
+}
+
+/// Looks up a model by catalogue name (case-insensitive).
+pub fn model(name: &str) -> Option<&'static ModelSpec> {
+    MODELS.iter().find(|m| m.name.eq_ignore_ascii_case(name))
+}
+
+/// Catalogue names of all GPUs, for error messages.
+pub fn gpu_names() -> Vec<&'static str> {
+    GPUS.iter().map(|g| g.name).collect()
+}
+
+/// Catalogue names of all models, for error messages.
+pub fn model_names() -> Vec<&'static str> {
+    MODELS.iter().map(|m| m.name).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_kv(model_name: &str, expect_bytes: f64) {
+        let m = model(model_name).unwrap();
+        assert!(
+            (m.kv_bytes_per_token(2.0) - expect_bytes).abs() < 0.5,
+            "{model_name}"
+        );
+    }
+
+    #[test]
+    fn kv_bytes_per_token_match_the_reference_table() {
+        check_kv("llama-3.1-8b", 131_072.0);
+        check_kv("llama-3.1-70b", 327_680.0);
+        check_kv("qwen2.5-7b", 57_344.0);
+        check_kv("qwen2.5-32b", 262_144.0);
+        check_kv("mixtral-8x7b", 131_072.0);
+    }
+
+    #[test]
+    fn lookups_are_case_insensitive() {
+        assert_eq!(gpu("H100-SXM").map(|g| g.name), Some("h100-sxm"));
+        assert!(gpu("h101").is_none());
+        assert_eq!(model("Llama-3.1-8B").map(|m| m.name), Some("llama-3.1-8b"));
+    }
+}

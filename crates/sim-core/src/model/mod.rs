@@ -1,0 +1,10 @@
+//! What one replica is made of: hardware and model specifications, and the
+//! performance models that turn a batch into an iteration time.
+
+pub mod hardware;
+pub mod perf;
+pub mod roofline;
+
+pub use hardware::{GpuSpec, ModelSpec};
+pub use perf::{DecodeCurve, PerfModel, PrefillChunk};
+pub use roofline::{Roofline, RooflineFactors};

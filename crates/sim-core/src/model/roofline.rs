@@ -1,0 +1,292 @@
+//! Roofline performance model: an iteration takes the longer of its compute
+//! time and its memory-traffic time at calibrated fractions of the GPU's
+//! peak, plus a fixed scheduling overhead and tensor-parallel all-reduces.
+//!
+//! Per iteration with `T` batched tokens over `S` sequences:
+//! - FLOPs  = 2·P_active·T + A·(attended context), A = 4·layers·q_heads·head_dim
+//! - bytes  = weights touched + KV bytes per token · (context read and written)
+//! - time   = max(FLOPs / (TP·η_c·F), bytes / (TP·η_m·BW))
+//!   + overhead_step + overhead_seq·S + 2·layers·(α + ring all-reduce of T·hidden·2 B)
+//!
+//! Only η_c, η_m and the overheads are calibrated; everything else is the
+//! published GPU and model specification (`docs/validation.md`).
+
+use super::hardware::{GpuSpec, ModelSpec};
+use super::perf::{DecodeCurve, PerfModel, PrefillChunk};
+use crate::time::SimDuration;
+use serde::{Deserialize, Serialize};
+
+/// Calibration factors of the roofline model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RooflineFactors {
+    /// Achieved fraction of peak tensor FLOP/s (0, 1].
+    pub compute_efficiency: f64,
+    /// Achieved fraction of peak memory bandwidth (0, 1].
+    pub memory_efficiency: f64,
+    /// Fixed CPU/launch overhead per iteration, seconds.
+    pub step_overhead_s: f64,
+    /// Extra overhead per scheduled sequence, seconds.
+    pub per_seq_overhead_s: f64,
+    /// Latency of one all-reduce call under tensor parallelism, seconds.
+    pub allreduce_latency_s: f64,
+}
+
+impl Default for RooflineFactors {
+    /// Calibrated on TensorRT-LLM's online-serving measurements of
+    /// Llama-3.1-8B on one H100 (see `docs/validation.md`).
+    fn default() -> Self {
+        RooflineFactors {
+            compute_efficiency: 0.55,
+            memory_efficiency: 0.80,
+            step_overhead_s: 2.5e-3,
+            per_seq_overhead_s: 20e-6,
+            allreduce_latency_s: 20e-6,
+        }
+    }
+}
+
+impl RooflineFactors {
+    /// Checks ranges; returns the offending field name and a message.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        for (name, v) in [
+            ("compute_efficiency", self.compute_efficiency),
+            ("memory_efficiency", self.memory_efficiency),
+        ] {
+            if !(v > 0.0 && v <= 1.0) {
+                return Err((name, format!("must be in (0, 1], got {v}")));
+            }
+        }
+        for (name, v) in [
+            ("step_overhead_s", self.step_overhead_s),
+            ("per_seq_overhead_s", self.per_seq_overhead_s),
+            ("allreduce_latency_s", self.allreduce_latency_s),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err((name, format!("must be a finite number ≥ 0, got {v}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The roofline model for one (GPU, model, tensor-parallel degree, dtype).
+#[derive(Clone, Debug)]
+pub struct Roofline {
+    factors: RooflineFactors,
+    tensor_parallel: u32,
+    peak_flops_per_s: f64,
+    bandwidth_bytes_per_s: f64,
+    link_bytes_per_s: f64,
+    params_active: f64,
+    params_total: f64,
+    bytes_per_param: f64,
+    kv_bytes_per_token: f64,
+    attention_flops_per_context_token: f64,
+    layers: f64,
+    hidden_size: f64,
+}
+
+impl Roofline {
+    /// Builds the model. `bytes_per_param` is 2 for BF16 weights, 1 for FP8
+    /// (which also selects the FP8 tensor peak when the GPU has one).
+    pub fn new(
+        gpu: &GpuSpec,
+        model: &ModelSpec,
+        tensor_parallel: u32,
+        bytes_per_param: f64,
+        kv_bytes_per_element: f64,
+        factors: RooflineFactors,
+    ) -> Self {
+        let peak = if bytes_per_param <= 1.0 {
+            gpu.fp8_flops_per_s.unwrap_or(gpu.bf16_flops_per_s)
+        } else {
+            gpu.bf16_flops_per_s
+        };
+        Roofline {
+            factors,
+            tensor_parallel: tensor_parallel.max(1),
+            peak_flops_per_s: peak,
+            bandwidth_bytes_per_s: gpu.memory_bandwidth_bytes_per_s,
+            link_bytes_per_s: gpu.interconnect_bytes_per_s,
+            params_active: model.params_active,
+            params_total: model.params_total,
+            bytes_per_param,
+            kv_bytes_per_token: model.kv_bytes_per_token(kv_bytes_per_element),
+            attention_flops_per_context_token: model.attention_flops_per_context_token(),
+            layers: f64::from(model.layers),
+            hidden_size: f64::from(model.hidden_size),
+        }
+    }
+
+    fn compute_rate(&self) -> f64 {
+        f64::from(self.tensor_parallel) * self.factors.compute_efficiency * self.peak_flops_per_s
+    }
+
+    fn memory_rate(&self) -> f64 {
+        f64::from(self.tensor_parallel)
+            * self.factors.memory_efficiency
+            * self.bandwidth_bytes_per_s
+    }
+
+    /// Weight bytes read for `tokens` batched tokens. Dense models read all
+    /// weights; a mixture-of-experts reads the expected share of experts that
+    /// at least one token routes to (independent routing per token).
+    fn weight_bytes_touched(&self, tokens: f64) -> f64 {
+        let active_fraction = (self.params_active / self.params_total).clamp(0.0, 1.0);
+        let touched = 1.0 - (1.0 - active_fraction).powf(tokens.max(1.0));
+        self.params_total * self.bytes_per_param * touched.max(active_fraction)
+    }
+
+    /// Scheduling, launch and tensor-parallel communication time.
+    fn overhead_s(&self, tokens: f64, seqs: f64) -> f64 {
+        let f = &self.factors;
+        let tp = f64::from(self.tensor_parallel);
+        let comm = if self.tensor_parallel > 1 {
+            let bytes = tokens * self.hidden_size * 2.0;
+            2.0 * self.layers
+                * (f.allreduce_latency_s + 2.0 * (tp - 1.0) / tp * bytes / self.link_bytes_per_s)
+        } else {
+            0.0
+        };
+        f.step_overhead_s + f.per_seq_overhead_s * seqs + comm
+    }
+}
+
+impl PerfModel for Roofline {
+    fn decode_curve(&self, batch_size: u32) -> DecodeCurve {
+        let b = f64::from(batch_size);
+        let overhead = self.overhead_s(b, b);
+        let compute = (
+            2.0 * self.params_active * b / self.compute_rate() + overhead,
+            self.attention_flops_per_context_token / self.compute_rate(),
+        );
+        let memory = (
+            self.weight_bytes_touched(b) / self.memory_rate() + overhead,
+            self.kv_bytes_per_token / self.memory_rate(),
+        );
+        DecodeCurve::max_of_lines_secs(compute, memory)
+    }
+
+    fn mixed_step(
+        &self,
+        decode_seqs: u32,
+        decode_context_tokens: u64,
+        prefill: &[PrefillChunk],
+    ) -> SimDuration {
+        let mut tokens = f64::from(decode_seqs);
+        let mut attended = decode_context_tokens as f64;
+        let mut kv_touched = decode_context_tokens as f64;
+        for chunk in prefill {
+            let n = f64::from(chunk.new_tokens);
+            let c0 = f64::from(chunk.cached_tokens);
+            tokens += n;
+            // Causal attention: token j of the chunk attends to c0 + j + 1 tokens.
+            attended += n * (c0 + (n + 1.0) / 2.0);
+            kv_touched += c0 + n;
+        }
+        let seqs = f64::from(decode_seqs) + prefill.len() as f64;
+        let flops =
+            2.0 * self.params_active * tokens + self.attention_flops_per_context_token * attended;
+        let bytes = self.weight_bytes_touched(tokens) + self.kv_bytes_per_token * kv_touched;
+        let t = (flops / self.compute_rate()).max(bytes / self.memory_rate())
+            + self.overhead_s(tokens, seqs);
+        SimDuration::try_from_secs_f64(t).unwrap_or(SimDuration(u64::MAX))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::hardware::{gpu, model};
+
+    fn ideal() -> RooflineFactors {
+        RooflineFactors {
+            compute_efficiency: 1.0,
+            memory_efficiency: 1.0,
+            step_overhead_s: 0.0,
+            per_seq_overhead_s: 0.0,
+            allreduce_latency_s: 0.0,
+        }
+    }
+
+    fn check_decode_ms(gpu_name: &str, model_name: &str, tp: u32, bpp: f64, expect_ms: f64) {
+        let r = Roofline::new(
+            gpu(gpu_name).unwrap(),
+            model(model_name).unwrap(),
+            tp,
+            bpp,
+            bpp,
+            ideal(),
+        );
+        let ms = r.decode_curve(1).step(0).as_millis_f64();
+        assert!(
+            (ms - expect_ms).abs() / expect_ms < 0.01,
+            "{gpu_name} {model_name} TP{tp}: {ms} ms vs {expect_ms} ms"
+        );
+    }
+
+    /// The weights-only anchor numbers of the reference roofline table (§7.2).
+    #[test]
+    fn weight_roofline_matches_reference_anchors() {
+        check_decode_ms("h100-sxm", "llama-3.1-8b", 1, 2.0, 4.79);
+        check_decode_ms("h100-sxm", "llama-3.1-8b", 1, 1.0, 2.40);
+        check_decode_ms("h200", "llama-3.1-8b", 1, 2.0, 3.35);
+        check_decode_ms("a100-80gb", "llama-3.1-8b", 1, 2.0, 7.88);
+        check_decode_ms("l40s", "llama-3.1-8b", 1, 2.0, 18.6);
+        check_decode_ms("b200", "llama-3.1-8b", 1, 2.0, 2.09);
+        check_decode_ms("h100-sxm", "llama-3.1-70b", 4, 2.0, 10.54);
+    }
+
+    #[test]
+    fn prefill_of_1000_tokens_matches_reference_anchor() {
+        // §7.2: 1,000-token prefill of Llama-3.1-8B BF16 on H100 at 100 % ≈ 16.2 ms.
+        let r = Roofline::new(
+            gpu("h100-sxm").unwrap(),
+            model("llama-3.1-8b").unwrap(),
+            1,
+            2.0,
+            2.0,
+            ideal(),
+        );
+        let ms = r
+            .mixed_step(
+                0,
+                0,
+                &[PrefillChunk {
+                    new_tokens: 1000,
+                    cached_tokens: 0,
+                }],
+            )
+            .as_millis_f64();
+        assert!((ms - 16.2).abs() < 0.6, "{ms}");
+    }
+
+    #[test]
+    fn decode_time_grows_with_context() {
+        let r = Roofline::new(
+            gpu("h100-sxm").unwrap(),
+            model("llama-3.1-8b").unwrap(),
+            1,
+            2.0,
+            2.0,
+            RooflineFactors::default(),
+        );
+        let c = r.decode_curve(32);
+        assert!(c.step(100_000) > c.step(0));
+    }
+
+    #[test]
+    fn factor_validation_names_the_field() {
+        let bad = RooflineFactors {
+            memory_efficiency: 1.5,
+            ..RooflineFactors::default()
+        };
+        assert_eq!(bad.validate().unwrap_err().0, "memory_efficiency");
+        let bad = RooflineFactors {
+            step_overhead_s: f64::NAN,
+            ..RooflineFactors::default()
+        };
+        assert_eq!(bad.validate().unwrap_err().0, "step_overhead_s");
+    }
+}

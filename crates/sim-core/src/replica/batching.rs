@@ -1,0 +1,461 @@
+//! A vLLM-V1-like continuous-batching replica.
+//!
+//! Each iteration the scheduler walks the running list in admission order,
+//! giving every sequence the tokens it still needs (one for a decode, a chunk
+//! for a partly computed prompt) under the `max_num_batched_tokens` budget,
+//! then admits waiting requests first-come first-served while the budget,
+//! `max_num_seqs` and free KV blocks allow. KV is paged in blocks of
+//! `block_size_tokens`; when a sequence's next tokens need a block and none is
+//! free, the newest running sequence is preempted (its blocks freed, its
+//! progress recomputed later, as vLLM V1's RECOMPUTE mode does), and no
+//! waiting request is admitted in that iteration.
+//!
+//! **Steady decode.** When an iteration is pure decode over the whole running
+//! batch, nothing about the batch can change until the first sequence
+//! completes, the KV cache runs out, or a request arrives. The replica then
+//! plans the whole run of iterations up to the first two of those at once
+//! and sums their durations in closed form ([`DecodeCurve::sum_steps`]); an
+//! arrival cuts the run at the first iteration boundary at or after it. The
+//! `EveryIteration` stepping mode schedules one iteration at a time instead
+//! and must give identical results (a property test checks this).
+
+use super::{Finished, ReplicaCounters, ReplicaLoad, Seq, Wake};
+use crate::model::perf::{DecodeCurve, PerfModel, PrefillChunk};
+use crate::time::{SimDuration, SimTime};
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// How a replica advances through steady decode.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stepping {
+    /// Jump over runs of identical-shape decode iterations in one event.
+    #[default]
+    Jump,
+    /// One event per iteration (for testing the jump).
+    EveryIteration,
+}
+
+/// Scheduler limits and KV capacity of one replica.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchingConfig {
+    /// Most sequences in one batch (`max_num_seqs`).
+    pub max_num_seqs: u32,
+    /// Most tokens computed in one iteration (`max_num_batched_tokens`).
+    pub max_num_batched_tokens: u32,
+    /// Tokens per KV block.
+    pub block_size_tokens: u32,
+    /// KV blocks available to sequences.
+    pub kv_cache_blocks: u32,
+    /// Jump over steady decode, or step every iteration.
+    pub stepping: Stepping,
+}
+
+impl BatchingConfig {
+    /// Blocks needed to hold `tokens` tokens.
+    pub fn blocks_for(&self, tokens: u32) -> u32 {
+        tokens.div_ceil(self.block_size_tokens.max(1))
+    }
+
+    /// Whether a request of this size can ever complete on the replica.
+    pub fn fits(&self, input_tokens: u32, output_tokens: u32) -> bool {
+        let total = u64::from(input_tokens) + u64::from(output_tokens);
+        total.div_ceil(u64::from(self.block_size_tokens.max(1))) <= u64::from(self.kv_cache_blocks)
+    }
+}
+
+#[derive(Clone, Debug)]
+struct RunSeq {
+    seq: Seq,
+    /// Tokens whose KV entries are computed.
+    computed: u32,
+    /// Output tokens produced so far.
+    generated: u32,
+    /// KV blocks held.
+    blocks: u32,
+    /// Tokens scheduled in the iteration in progress.
+    scheduled: u32,
+    first_scheduled: Option<SimTime>,
+    first_token: Option<SimTime>,
+    preemptions: u32,
+}
+
+impl RunSeq {
+    fn new(seq: Seq) -> Self {
+        RunSeq {
+            seq,
+            computed: 0,
+            generated: 0,
+            blocks: 0,
+            scheduled: 0,
+            first_scheduled: None,
+            first_token: None,
+            preemptions: 0,
+        }
+    }
+
+    /// Prompt plus generated tokens: what the KV cache must eventually hold.
+    fn total(&self) -> u32 {
+        self.seq.input_tokens + self.generated
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Current {
+    Idle,
+    /// One iteration with prefill work; per-sequence tokens in `scheduled`.
+    Mixed,
+    /// `steps` pure-decode iterations over `batch` sequences (those with
+    /// `scheduled > 0`), starting at total context `context0`.
+    Decode {
+        start: SimTime,
+        end: SimTime,
+        steps: u64,
+        batch: u32,
+        context0: u64,
+    },
+}
+
+/// A continuous-batching replica. See the module docs.
+#[derive(Debug)]
+pub struct BatchingReplica {
+    config: Arc<BatchingConfig>,
+    perf: Arc<dyn PerfModel>,
+    running: Vec<RunSeq>,
+    waiting: VecDeque<RunSeq>,
+    free_blocks: u32,
+    current: Current,
+    /// Token of the only wake-up that is current; older ones are stale.
+    epoch: u64,
+    curves: Vec<Option<DecodeCurve>>,
+    chunks: Vec<PrefillChunk>,
+    counters: ReplicaCounters,
+}
+
+impl BatchingReplica {
+    /// An empty replica.
+    pub fn new(config: Arc<BatchingConfig>, perf: Arc<dyn PerfModel>) -> Self {
+        let free_blocks = config.kv_cache_blocks;
+        BatchingReplica {
+            config,
+            perf,
+            running: Vec::new(),
+            waiting: VecDeque::new(),
+            free_blocks,
+            current: Current::Idle,
+            epoch: 0,
+            curves: Vec::new(),
+            chunks: Vec::new(),
+            counters: ReplicaCounters::default(),
+        }
+    }
+
+    /// Queue and batch sizes.
+    pub fn load(&self) -> ReplicaLoad {
+        ReplicaLoad {
+            waiting: self.waiting.len() as u32,
+            running: self.running.len() as u32,
+        }
+    }
+
+    /// Busy time and work so far.
+    pub fn counters(&self) -> ReplicaCounters {
+        self.counters
+    }
+
+    /// KV blocks currently held by sequences.
+    pub fn used_blocks(&self) -> u32 {
+        self.config.kv_cache_blocks - self.free_blocks
+    }
+
+    /// Queues a request; starts an iteration if the replica was idle, or
+    /// cuts a planned decode run at the next iteration boundary.
+    pub fn admit(&mut self, seq: Seq, now: SimTime, wakes: &mut Vec<Wake>) {
+        self.waiting.push_back(RunSeq::new(seq));
+        match self.current {
+            Current::Idle => self.schedule(now, wakes),
+            Current::Mixed => {}
+            Current::Decode {
+                start,
+                end,
+                steps,
+                batch,
+                context0,
+            } => {
+                if steps > 1 {
+                    let curve = self.curve(batch);
+                    let elapsed = now.saturating_since(start);
+                    let m = curve.steps_to_reach(context0, u64::from(batch), steps, elapsed);
+                    if m < steps {
+                        let new_end = start + curve.sum_steps(context0, u64::from(batch), m);
+                        self.counters.busy_ns -= end.0 - new_end.0;
+                        self.counters.iterations -= steps - m;
+                        self.current = Current::Decode {
+                            start,
+                            end: new_end,
+                            steps: m,
+                            batch,
+                            context0,
+                        };
+                        self.push_wake(new_end, wakes);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Completes the iteration (or decode run) in progress and starts the next.
+    pub fn on_wake(
+        &mut self,
+        now: SimTime,
+        token: u64,
+        finished: &mut Vec<Finished>,
+        wakes: &mut Vec<Wake>,
+    ) {
+        if token != self.epoch {
+            return; // superseded by a later plan
+        }
+        self.complete_current(now, finished);
+        self.schedule(now, wakes);
+    }
+
+    fn push_wake(&mut self, at: SimTime, wakes: &mut Vec<Wake>) {
+        self.epoch += 1;
+        wakes.push(Wake {
+            at,
+            token: self.epoch,
+        });
+    }
+
+    fn curve(&mut self, batch: u32) -> DecodeCurve {
+        let i = batch as usize;
+        if self.curves.len() <= i {
+            self.curves.resize(i + 1, None);
+        }
+        self.curves[i]
+            .get_or_insert_with(|| self.perf.decode_curve(batch))
+            .clone()
+    }
+
+    fn complete_current(&mut self, now: SimTime, finished: &mut Vec<Finished>) {
+        let steps = match self.current {
+            Current::Idle => return,
+            Current::Mixed => None,
+            Current::Decode { steps, .. } => Some(steps as u32),
+        };
+        self.current = Current::Idle;
+        let config = Arc::clone(&self.config);
+        for s in &mut self.running {
+            if s.scheduled == 0 {
+                continue;
+            }
+            match steps {
+                None => {
+                    s.computed += s.scheduled;
+                    if s.computed == s.total() {
+                        s.generated += 1;
+                        s.first_token.get_or_insert(now);
+                    }
+                }
+                Some(n) => {
+                    // Every decode iteration computes one token and samples the next.
+                    s.computed += n;
+                    s.generated += n;
+                    s.first_token.get_or_insert(now);
+                    let blocks = config.blocks_for(s.computed);
+                    self.free_blocks -= blocks - s.blocks;
+                    s.blocks = blocks;
+                }
+            }
+            s.scheduled = 0;
+        }
+        let mut i = 0;
+        while i < self.running.len() {
+            if self.running[i].generated >= self.running[i].seq.output_tokens {
+                let s = self.running.remove(i);
+                self.free_blocks += s.blocks;
+                finished.push(Finished {
+                    id: s.seq.id,
+                    arrival: s.seq.arrival,
+                    first_scheduled: s.first_scheduled.unwrap_or(now),
+                    first_token: s.first_token.unwrap_or(now),
+                    finished: now,
+                    input_tokens: s.seq.input_tokens,
+                    output_tokens: s.generated,
+                    preemptions: s.preemptions,
+                });
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Runs the scheduler for one iteration starting at `now`.
+    fn schedule(&mut self, now: SimTime, wakes: &mut Vec<Wake>) {
+        let config = Arc::clone(&self.config);
+        let mut budget = config.max_num_batched_tokens;
+        let mut preempted = false;
+        let mut decode_seqs: u32 = 0;
+        let mut decode_context: u64 = 0;
+        let mut all_have_first_token = true;
+        self.chunks.clear();
+
+        let mut i = 0;
+        while i < self.running.len() && budget > 0 {
+            let remaining = self.running[i].total() - self.running[i].computed;
+            let num_new = remaining.min(budget);
+            let need = config
+                .blocks_for(self.running[i].computed + num_new)
+                .saturating_sub(self.running[i].blocks);
+            let mut self_preempted = false;
+            while need > self.free_blocks {
+                let Some(mut victim) = self.running.pop() else {
+                    break;
+                };
+                self.free_blocks += victim.blocks;
+                victim.blocks = 0;
+                victim.computed = 0;
+                victim.scheduled = 0;
+                victim.preemptions += 1;
+                self.counters.preemptions += 1;
+                preempted = true;
+                self.waiting.push_front(victim);
+                if self.running.len() == i {
+                    self_preempted = true;
+                    break;
+                }
+            }
+            if self_preempted || need > self.free_blocks {
+                break;
+            }
+            let s = &mut self.running[i];
+            s.blocks += need;
+            self.free_blocks -= need;
+            s.scheduled = num_new;
+            budget -= num_new;
+            if remaining == 1 {
+                decode_seqs += 1;
+                decode_context += u64::from(s.computed) + 1;
+                all_have_first_token &= s.first_token.is_some();
+            } else {
+                self.chunks.push(PrefillChunk {
+                    new_tokens: num_new,
+                    cached_tokens: s.computed,
+                });
+            }
+            i += 1;
+        }
+        let all_running_scheduled = i == self.running.len();
+
+        if !preempted {
+            while budget > 0 && (self.running.len() as u32) < config.max_num_seqs {
+                let Some(w) = self.waiting.front() else { break };
+                let remaining = w.total() - w.computed;
+                let num_new = remaining.min(budget);
+                let need = config
+                    .blocks_for(w.computed + num_new)
+                    .saturating_sub(w.blocks);
+                if need > self.free_blocks {
+                    break;
+                }
+                let Some(mut w) = self.waiting.pop_front() else {
+                    break;
+                };
+                w.blocks += need;
+                self.free_blocks -= need;
+                w.scheduled = num_new;
+                w.first_scheduled.get_or_insert(now);
+                budget -= num_new;
+                if remaining == 1 {
+                    decode_seqs += 1;
+                    decode_context += u64::from(w.computed) + 1;
+                    all_have_first_token &= w.first_token.is_some();
+                } else {
+                    self.chunks.push(PrefillChunk {
+                        new_tokens: num_new,
+                        cached_tokens: w.computed,
+                    });
+                }
+                self.running.push(w);
+            }
+        }
+
+        if decode_seqs == 0 && self.chunks.is_empty() {
+            // Nothing fits this iteration: only possible with nothing to do.
+            self.current = Current::Idle;
+            return;
+        }
+        for s in &mut self.running {
+            if s.scheduled > 0 {
+                s.first_scheduled.get_or_insert(now);
+            }
+        }
+
+        if !self.chunks.is_empty() {
+            let d = self
+                .perf
+                .mixed_step(decode_seqs, decode_context, &self.chunks);
+            // A zero-length iteration would stall time; one nanosecond keeps it moving.
+            let end = now + d.max(SimDuration(1));
+            self.counters.busy_ns += end.0 - now.0;
+            self.counters.iterations += 1;
+            self.current = Current::Mixed;
+            self.push_wake(end, wakes);
+            return;
+        }
+
+        // Pure decode: plan a run of iterations when the batch is steady.
+        let steady = !preempted
+            && all_running_scheduled
+            && all_have_first_token
+            && config.stepping == Stepping::Jump;
+        let steps = if steady { self.steady_run_length() } else { 1 };
+        let curve = self.curve(decode_seqs);
+        // Curves guarantee every iteration takes at least 1 ns.
+        let end = now + curve.sum_steps(decode_context, u64::from(decode_seqs), steps);
+        self.counters.busy_ns += end.0 - now.0;
+        self.counters.iterations += steps;
+        self.current = Current::Decode {
+            start: now,
+            end,
+            steps,
+            batch: decode_seqs,
+            context0: decode_context,
+        };
+        self.push_wake(end, wakes);
+    }
+
+    /// Iterations until the first completion or until the KV cache cannot
+    /// grow every sequence by one more token, whichever comes first. Called
+    /// after the first iteration's blocks are allocated.
+    fn steady_run_length(&self) -> u64 {
+        let to_completion = self
+            .running
+            .iter()
+            .map(|s| s.seq.output_tokens - s.generated)
+            .min()
+            .unwrap_or(1)
+            .max(1);
+        let extra_blocks = |n: u32| -> u64 {
+            self.running
+                .iter()
+                .map(|s| u64::from(self.config.blocks_for(s.computed + n) - s.blocks))
+                .sum()
+        };
+        let free = u64::from(self.free_blocks);
+        if extra_blocks(to_completion) <= free {
+            return u64::from(to_completion);
+        }
+        // Largest n with extra_blocks(n) ≤ free; n = 1 always fits.
+        let (mut lo, mut hi) = (1u32, to_completion);
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            if extra_blocks(mid) <= free {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        u64::from(lo)
+    }
+}

@@ -1,0 +1,141 @@
+//! Replicas: one running copy of a model that requests are routed to.
+//!
+//! Two kinds exist, both behind the closed [`Replica`] enum so the event loop
+//! dispatches without virtual calls:
+//! - [`batching::BatchingReplica`], a vLLM-V1-like continuous-batching engine
+//!   with a paged KV cache and recompute preemption;
+//! - [`slots::SlotReplica`], `c` identical servers with service times drawn
+//!   from a distribution, independent of batching: the M/M/c reference model
+//!   the engine is validated against.
+//!
+//! A replica never looks at the clock or the event queue: the engine calls it
+//! with the current time, and it answers with the wake-ups it wants
+//! ([`Wake`]) and the sequences that finished ([`Finished`]).
+
+pub mod batching;
+pub mod slots;
+
+use crate::request::RequestId;
+use crate::time::SimTime;
+
+/// A wake-up a replica asks for: call [`Replica::on_wake`] at `at` with
+/// `token`. A replica may leave stale wake-ups in the queue; it recognises
+/// them by their token and ignores them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Wake {
+    /// When to wake the replica.
+    pub at: SimTime,
+    /// Opaque to the engine; passed back unchanged.
+    pub token: u64,
+}
+
+/// A request as a replica holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Seq {
+    /// The request's id.
+    pub id: RequestId,
+    /// Arrival at the fleet.
+    pub arrival: SimTime,
+    /// Prompt tokens.
+    pub input_tokens: u32,
+    /// Output tokens to generate.
+    pub output_tokens: u32,
+}
+
+/// A sequence that left a replica, with its timeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finished {
+    /// The request's id.
+    pub id: RequestId,
+    /// Arrival at the fleet.
+    pub arrival: SimTime,
+    /// Start of the first iteration that computed any of its tokens.
+    pub first_scheduled: SimTime,
+    /// When its first output token was produced.
+    pub first_token: SimTime,
+    /// When its last output token was produced.
+    pub finished: SimTime,
+    /// Prompt tokens.
+    pub input_tokens: u32,
+    /// Output tokens generated.
+    pub output_tokens: u32,
+    /// Times it was preempted and recomputed.
+    pub preemptions: u32,
+}
+
+/// What a router may see of a replica.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReplicaLoad {
+    /// Requests queued at the replica, not yet running.
+    pub waiting: u32,
+    /// Requests in the running batch (or in service).
+    pub running: u32,
+}
+
+impl ReplicaLoad {
+    /// Waiting plus running: what "least outstanding" minimises.
+    pub fn outstanding(&self) -> u32 {
+        self.waiting + self.running
+    }
+}
+
+/// Busy-time and work counters of one replica.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReplicaCounters {
+    /// Time the replica spent executing iterations (or, for slot replicas,
+    /// slot-time in service divided by the slot count), ns.
+    pub busy_ns: u64,
+    /// Engine iterations executed.
+    pub iterations: u64,
+    /// Preemptions (recompute).
+    pub preemptions: u64,
+}
+
+/// One replica of a deployment.
+#[derive(Debug)]
+pub enum Replica {
+    /// Continuous batching over a paged KV cache.
+    Batching(batching::BatchingReplica),
+    /// `c` servers with batch-independent service times.
+    Slots(slots::SlotReplica),
+}
+
+impl Replica {
+    /// Hands a new request to the replica at `now`.
+    pub fn admit(&mut self, seq: Seq, now: SimTime, wakes: &mut Vec<Wake>) {
+        match self {
+            Replica::Batching(r) => r.admit(seq, now, wakes),
+            Replica::Slots(r) => r.admit(seq, now, wakes),
+        }
+    }
+
+    /// Handles a wake-up the replica asked for earlier.
+    pub fn on_wake(
+        &mut self,
+        now: SimTime,
+        token: u64,
+        finished: &mut Vec<Finished>,
+        wakes: &mut Vec<Wake>,
+    ) {
+        match self {
+            Replica::Batching(r) => r.on_wake(now, token, finished, wakes),
+            Replica::Slots(r) => r.on_wake(now, token, finished, wakes),
+        }
+    }
+
+    /// Current queue and batch sizes.
+    pub fn load(&self) -> ReplicaLoad {
+        match self {
+            Replica::Batching(r) => r.load(),
+            Replica::Slots(r) => r.load(),
+        }
+    }
+
+    /// Busy time and work counters so far.
+    pub fn counters(&self) -> ReplicaCounters {
+        match self {
+            Replica::Batching(r) => r.counters(),
+            Replica::Slots(r) => r.counters(),
+        }
+    }
+}

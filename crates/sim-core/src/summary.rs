@@ -1,0 +1,229 @@
+//! The run summary: the JSON document `fleetsim run --format json` prints.
+//! Its schema is documented in `docs/summary-schema.md`; field order is
+//! fixed by these struct definitions, so serialising is deterministic.
+
+use crate::metrics::{LatencyMetric, LatencyStats, RequestRecord, SlaConfig};
+use crate::request::Outcome;
+use serde::{Deserialize, Serialize};
+
+/// Request counts by outcome. `arrived` always equals the sum of the rest.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestCounts {
+    /// Requests the workload produced.
+    pub arrived: u64,
+    /// Finished every output token.
+    pub completed: u64,
+    /// Refused (queue full, or larger than the replica can ever hold).
+    pub rejected: u64,
+    /// Gave up waiting in a queue.
+    pub timed_out: u64,
+    /// Lost while running.
+    pub failed: u64,
+}
+
+/// Latency statistics of completed requests, ms.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Latency {
+    /// Arrival to first iteration.
+    pub queue_ms: LatencyStats,
+    /// Time to first token.
+    pub ttft_ms: LatencyStats,
+    /// Time per output token after the first.
+    pub tpot_ms: LatencyStats,
+    /// Arrival to last token.
+    pub e2e_ms: LatencyStats,
+}
+
+/// One percentile target and whether the run met it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TargetResult {
+    /// Latency metric name.
+    pub metric: LatencyMetric,
+    /// Percentile, 0–100.
+    pub percentile: f64,
+    /// Bound, ms.
+    pub max_ms: f64,
+    /// Measured percentile, ms.
+    pub actual_ms: f64,
+    /// `actual_ms <= max_ms`.
+    pub met: bool,
+}
+
+/// Service-level results.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SlaReport {
+    /// Fraction of arrived requests that completed within every per-request
+    /// threshold (all completed requests when no threshold is set).
+    pub attainment: f64,
+    /// Arrived requests that did not meet the SLA (including those that did
+    /// not complete).
+    pub misses: u64,
+    /// Percentile targets with their measured values.
+    pub targets: Vec<TargetResult>,
+    /// Every percentile target was met.
+    pub all_targets_met: bool,
+}
+
+/// GPU time, hours (GPU count × wall-clock hours).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GpuHours {
+    /// GPU time paid for.
+    pub billed: f64,
+    /// GPU time spent executing iterations.
+    pub busy: f64,
+    /// Billed minus busy.
+    pub idle: f64,
+}
+
+/// Throughput over the simulated span.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Throughput {
+    /// Completed requests per second.
+    pub requests_per_s: f64,
+    /// Output tokens of completed requests per second.
+    pub output_tokens_per_s: f64,
+}
+
+/// Fleet-level engine counters.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FleetReport {
+    /// Replicas in the fleet.
+    pub replicas: u32,
+    /// GPUs per replica (tensor-parallel degree).
+    pub gpus_per_replica: u32,
+    /// Engine iterations executed, all replicas.
+    pub iterations: u64,
+    /// Recompute preemptions, all replicas.
+    pub preemptions: u64,
+    /// Busy fraction of the least busy replica.
+    pub busy_fraction_min: f64,
+    /// Mean busy fraction over replicas.
+    pub busy_fraction_mean: f64,
+    /// Busy fraction of the busiest replica.
+    pub busy_fraction_max: f64,
+}
+
+/// Simulation bookkeeping.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SimReport {
+    /// Events processed by the event loop.
+    pub events: u64,
+    /// Simulated time from 0 to the last event, seconds.
+    pub simulated_s: f64,
+    /// Wall-clock seconds the run took. Measured by the front end (the
+    /// engine never reads the clock) and the only field that differs between
+    /// two runs of the same scenario and seed; `null` when not measured.
+    pub wall_s: Option<f64>,
+    /// The seed of every random stream.
+    pub seed: u64,
+}
+
+/// The run summary.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Counts by outcome.
+    pub requests: RequestCounts,
+    /// Latency statistics of completed requests.
+    pub latency: Latency,
+    /// Throughput.
+    pub throughput: Throughput,
+    /// SLA results.
+    pub sla: SlaReport,
+    /// GPU time.
+    pub gpu_hours: GpuHours,
+    /// Fleet counters.
+    pub fleet: FleetReport,
+    /// Simulation bookkeeping.
+    pub sim: SimReport,
+}
+
+impl Summary {
+    /// Fills counts, latency, throughput and SLA from the request records;
+    /// the caller fills GPU hours, fleet and sim.
+    pub fn from_records(records: &[RequestRecord], sla: &SlaConfig, simulated_s: f64) -> Summary {
+        let mut counts = RequestCounts::default();
+        let mut output_tokens: u64 = 0;
+        let mut met: u64 = 0;
+        for r in records {
+            counts.arrived += 1;
+            match r.outcome {
+                Outcome::Completed => {
+                    counts.completed += 1;
+                    output_tokens += u64::from(r.output_tokens);
+                }
+                Outcome::Rejected => counts.rejected += 1,
+                Outcome::TimedOut => counts.timed_out += 1,
+                Outcome::Failed => counts.failed += 1,
+            }
+            if sla.request_meets(r) {
+                met += 1;
+            }
+        }
+        let mut values: Vec<u64> = Vec::with_capacity(records.len());
+        let mut stats = |metric: LatencyMetric| {
+            values.clear();
+            values.extend(
+                records
+                    .iter()
+                    .filter(|r| r.outcome == Outcome::Completed)
+                    .filter_map(|r| metric.of(r)),
+            );
+            LatencyStats::from_nanos(&mut values)
+        };
+        let latency = Latency {
+            queue_ms: stats(LatencyMetric::QueueMs),
+            ttft_ms: stats(LatencyMetric::TtftMs),
+            tpot_ms: stats(LatencyMetric::TpotMs),
+            e2e_ms: stats(LatencyMetric::E2eMs),
+        };
+        let targets: Vec<TargetResult> = sla
+            .targets
+            .iter()
+            .map(|t| {
+                values.clear();
+                values.extend(
+                    records
+                        .iter()
+                        .filter(|r| r.outcome == Outcome::Completed)
+                        .filter_map(|r| t.metric.of(r)),
+                );
+                values.sort_unstable();
+                let actual_ms =
+                    crate::metrics::percentile_sorted(&values, t.percentile).unwrap_or(0.0) / 1e6;
+                TargetResult {
+                    metric: t.metric,
+                    percentile: t.percentile,
+                    max_ms: t.max_ms,
+                    actual_ms,
+                    met: actual_ms <= t.max_ms,
+                }
+            })
+            .collect();
+        let per_s = |x: f64| {
+            if simulated_s > 0.0 {
+                x / simulated_s
+            } else {
+                0.0
+            }
+        };
+        Summary {
+            throughput: Throughput {
+                requests_per_s: per_s(counts.completed as f64),
+                output_tokens_per_s: per_s(output_tokens as f64),
+            },
+            sla: SlaReport {
+                attainment: if counts.arrived == 0 {
+                    1.0
+                } else {
+                    met as f64 / counts.arrived as f64
+                },
+                misses: counts.arrived - met,
+                all_targets_met: targets.iter().all(|t| t.met),
+                targets,
+            },
+            requests: counts,
+            latency,
+            ..Summary::default()
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! Engine-level tests: closed-form decode jumps equal per-iteration
+//! stepping, outcomes add up, and hand-computed single-request timelines.
+#![allow(clippy::unwrap_used)]
+
+use fleetsim_core::metrics::SlaConfig;
+use fleetsim_core::model::hardware::{gpu, model};
+use fleetsim_core::model::{PerfModel, PrefillChunk, Roofline, RooflineFactors};
+use fleetsim_core::replica::batching::{BatchingConfig, Stepping};
+use fleetsim_core::replica::ReplicaLoad;
+use fleetsim_core::workload::BoxedWorkload;
+use fleetsim_core::{
+    FleetSpec, ReplicaSpec, Request, RunResult, SimConfig, SimDuration, SimTime, Simulation,
+};
+use proptest::prelude::*;
+use std::sync::Arc;
+
+/// Least outstanding, lowest index on ties: enough routing for engine tests.
+#[derive(Debug)]
+struct LeastOutstanding;
+impl fleetsim_core::Router for LeastOutstanding {
+    fn route(&mut self, _: &Request, loads: &[ReplicaLoad]) -> usize {
+        (0..loads.len())
+            .min_by_key(|&i| (loads[i].outstanding(), i))
+            .unwrap_or(0)
+    }
+}
+
+fn roofline() -> Arc<dyn PerfModel> {
+    Arc::new(Roofline::new(
+        gpu("h100-sxm").unwrap(),
+        model("llama-3.1-8b").unwrap(),
+        1,
+        2.0,
+        2.0,
+        RooflineFactors::default(),
+    ))
+}
+
+fn batching(
+    max_num_seqs: u32,
+    max_num_batched_tokens: u32,
+    kv_cache_blocks: u32,
+    stepping: Stepping,
+) -> Arc<BatchingConfig> {
+    Arc::new(BatchingConfig {
+        max_num_seqs,
+        max_num_batched_tokens,
+        block_size_tokens: 16,
+        kv_cache_blocks,
+        stepping,
+    })
+}
+
+fn run(requests: Vec<(u64, u32, u32)>, replicas: u32, config: Arc<BatchingConfig>) -> RunResult {
+    let workload: BoxedWorkload = Box::new(
+        requests
+            .into_iter()
+            .map(|(t, i, o)| Ok(Request::new(SimTime(t), i, o)))
+            .collect::<Vec<_>>()
+            .into_iter(),
+    );
+    let sim_config = SimConfig {
+        seed: 1,
+        fleet: FleetSpec {
+            replicas,
+            gpus_per_replica: 1,
+            replica: ReplicaSpec::Batching {
+                config,
+                perf: roofline(),
+            },
+        },
+        sla: SlaConfig::default(),
+        timeseries_resolution: SimDuration::from_secs(10),
+    };
+    Simulation::new(sim_config, workload, Box::new(LeastOutstanding))
+        .unwrap()
+        .run()
+        .unwrap()
+}
+
+#[test]
+fn lone_request_timeline_is_prefill_then_decodes() {
+    let perf = roofline();
+    let result = run(
+        vec![(1_000, 100, 5)],
+        1,
+        batching(256, 8192, 10_000, Stepping::Jump),
+    );
+    let r = &result.records[0];
+    let prefill = perf.mixed_step(
+        0,
+        0,
+        &[PrefillChunk {
+            new_tokens: 100,
+            cached_tokens: 0,
+        }],
+    );
+    // Four decodes follow, at contexts 101..104 (the token being generated included).
+    let curve = perf.decode_curve(1);
+    let decodes: u64 = (101..105).map(|c| curve.step(c).0).sum();
+    assert_eq!(r.queue_ns, Some(0));
+    assert_eq!(r.ttft_ns, Some(prefill.0));
+    assert_eq!(r.e2e_ns, Some(prefill.0 + decodes));
+    assert_eq!(r.tpot_ns, Some(decodes / 4));
+}
+
+#[test]
+fn long_prompt_is_chunked_by_the_token_budget() {
+    let perf = roofline();
+    let result = run(
+        vec![(0, 5_000, 1)],
+        1,
+        batching(256, 2048, 10_000, Stepping::Jump),
+    );
+    let chunk = |n, c| {
+        perf.mixed_step(
+            0,
+            0,
+            &[PrefillChunk {
+                new_tokens: n,
+                cached_tokens: c,
+            }],
+        )
+        .0
+    };
+    assert_eq!(
+        result.records[0].ttft_ns,
+        Some(chunk(2048, 0) + chunk(2048, 2048) + chunk(904, 4096))
+    );
+    assert_eq!(result.summary.fleet.iterations, 3);
+}
+
+#[test]
+fn request_larger_than_the_kv_cache_is_rejected() {
+    // 10 blocks of 16 tokens = 160 tokens of KV.
+    let result = run(
+        vec![(0, 150, 20), (5, 100, 10)],
+        1,
+        batching(256, 8192, 10, Stepping::Jump),
+    );
+    let s = &result.summary.requests;
+    assert_eq!((s.arrived, s.completed, s.rejected), (2, 1, 1));
+    assert_eq!(result.records[0].outcome, fleetsim_core::Outcome::Rejected);
+}
+
+#[test]
+fn kv_pressure_preempts_the_newest_and_everyone_still_completes() {
+    // Two 60-token prompts that each grow to 160 tokens in 16 blocks of 16:
+    // they cannot both fit, so the newer one is preempted and recomputed.
+    let result = run(
+        vec![(0, 60, 100), (0, 60, 100)],
+        1,
+        batching(256, 8192, 12, Stepping::Jump),
+    );
+    assert_eq!(result.summary.requests.completed, 2);
+    assert!(result.summary.fleet.preemptions >= 1);
+    assert_eq!(
+        result.records[0].preemptions, 0,
+        "the oldest is never the victim"
+    );
+    assert!(result.records[1].preemptions >= 1);
+}
+
+fn arb_workload() -> impl Strategy<Value = Vec<(u64, u32, u32)>> {
+    prop::collection::vec((0u64..2_000_000_000, 1u32..3_000, 1u32..400), 1..60).prop_map(|mut v| {
+        v.sort_by_key(|r| r.0);
+        v
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// The architecture invariant: jumping over steady decode gives exactly
+    /// the per-request results of stepping every iteration, with fewer events.
+    #[test]
+    fn jump_equals_every_iteration(
+        requests in arb_workload(),
+        replicas in 1u32..4,
+        max_num_seqs in 1u32..64,
+        max_num_batched_tokens in 64u32..4096,
+        kv_cache_blocks in 300u32..3_000,
+    ) {
+        let jump = run(requests.clone(), replicas, batching(max_num_seqs, max_num_batched_tokens, kv_cache_blocks, Stepping::Jump));
+        let step = run(requests.clone(), replicas, batching(max_num_seqs, max_num_batched_tokens, kv_cache_blocks, Stepping::EveryIteration));
+        prop_assert_eq!(&jump.records, &step.records);
+        prop_assert_eq!(jump.summary.fleet.iterations, step.summary.fleet.iterations);
+        prop_assert_eq!(jump.summary.fleet.preemptions, step.summary.fleet.preemptions);
+        prop_assert!(jump.summary.sim.events <= step.summary.sim.events);
+        let s = &jump.summary.requests;
+        prop_assert_eq!(s.arrived, requests.len() as u64);
+        prop_assert_eq!(s.arrived, s.completed + s.rejected + s.timed_out + s.failed);
+    }
+}
