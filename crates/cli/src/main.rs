@@ -1,1 +1,126 @@
-fn main() {}
+//! The `fleetsim` command line.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use fleetsim::scenario::{self, Scenario, WorkloadSpec};
+use fleetsim::{report, run, workload};
+use fleetsim_core::workload::stats;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(name = "fleetsim", version, about = "Simulate autoscaled LLM inference fleets")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run one scenario and report SLA, latency and GPU-hours.
+    Run(RunArgs),
+    /// Inspect trace files.
+    Trace {
+        #[command(subcommand)]
+        command: TraceCommand,
+    },
+}
+
+#[derive(Parser, Debug)]
+struct RunArgs {
+    /// Scenario file (TOML). Without one, the embedded quickstart runs.
+    scenario: Option<PathBuf>,
+    /// Replace the scenario's workload with this trace (format detected from its contents).
+    #[arg(long)]
+    trace: Option<PathBuf>,
+    /// Override a scenario key, e.g. --set deployment.replicas=8 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Seed of every random stream (overrides the scenario's).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Write summary.json, requests.csv and timeseries.csv here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// What to print.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Subcommand, Debug)]
+enum TraceCommand {
+    /// Count, span, rates, inter-arrival CV and token percentiles of a trace.
+    Stats {
+        /// Trace file (format detected from its contents).
+        file: PathBuf,
+        /// What to print.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+fn main() -> ExitCode {
+    match real_main() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn real_main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(args) => cmd_run(args),
+        Command::Trace { command: TraceCommand::Stats { file, format } } => cmd_trace_stats(&file, format),
+    }
+}
+
+fn load_scenario(args: &RunArgs) -> Result<Scenario> {
+    let mut sets = args.sets.clone();
+    if let Some(seed) = args.seed {
+        sets.push(format!("seed={seed}"));
+    }
+    let mut s = match &args.scenario {
+        Some(path) => scenario::load_file(path, &sets)?,
+        None => scenario::load_str(scenario::QUICKSTART_TOML, "<embedded quickstart>", Path::new("."), &sets)?,
+    };
+    if let Some(trace) = &args.trace {
+        s.workload = WorkloadSpec::Trace { path: trace.clone(), format: None, sort: false, transforms: Vec::new() };
+    }
+    Ok(s)
+}
+
+fn cmd_run(args: RunArgs) -> Result<()> {
+    let scenario = load_scenario(&args)?;
+    let result = run::run_timed(&scenario)?;
+    if let Some(dir) = &args.out {
+        report::write_out_dir(dir, &result).with_context(|| format!("writing results to {}", dir.display()))?;
+    }
+    match args.format {
+        Format::Table => print!("{}", report::render_table(&scenario, &result.summary)),
+        Format::Json => print!("{}", report::summary_json(&result.summary)),
+    }
+    Ok(())
+}
+
+fn cmd_trace_stats(file: &Path, format: Format) -> Result<()> {
+    let detected = workload::detect_file(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let reader = workload::open_trace(file, detected).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let stats = stats::compute(reader).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    match format {
+        Format::Table => {
+            println!("{} ({} format)", file.display(), detected.name());
+            print!("{}", stats.render_table());
+        }
+        Format::Json => println!("{}", serde_json::to_string_pretty(&stats)?),
+    }
+    Ok(())
+}

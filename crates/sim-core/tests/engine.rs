@@ -47,6 +47,7 @@ fn batching(
         max_num_batched_tokens,
         block_size_tokens: 16,
         kv_cache_blocks,
+        max_model_len_tokens: 131_072,
         stepping,
     })
 }

@@ -47,6 +47,8 @@ pub struct BatchingConfig {
     pub block_size_tokens: u32,
     /// KV blocks available to sequences.
     pub kv_cache_blocks: u32,
+    /// Longest prompt plus output a request may have (`max_model_len`).
+    pub max_model_len_tokens: u32,
     /// Jump over steady decode, or step every iteration.
     pub stepping: Stepping,
 }
@@ -57,10 +59,12 @@ impl BatchingConfig {
         tokens.div_ceil(self.block_size_tokens.max(1))
     }
 
-    /// Whether a request of this size can ever complete on the replica.
+    /// Whether a request of this size can ever complete on the replica: it
+    /// is within `max_model_len` and its KV fits the whole cache.
     pub fn fits(&self, input_tokens: u32, output_tokens: u32) -> bool {
         let total = u64::from(input_tokens) + u64::from(output_tokens);
-        total.div_ceil(u64::from(self.block_size_tokens.max(1))) <= u64::from(self.kv_cache_blocks)
+        total <= u64::from(self.max_model_len_tokens)
+            && total.div_ceil(u64::from(self.block_size_tokens.max(1))) <= u64::from(self.kv_cache_blocks)
     }
 }
 

@@ -1,0 +1,377 @@
+//! Scenario files: the TOML a user writes ([`raw::RawScenario`]) and the
+//! validated, resolved [`Scenario`] a run is built from. Every error names
+//! the file, the line and the dotted field.
+
+pub mod edit;
+pub mod raw;
+
+use fleetsim_core::engine::{FleetSpec, ReplicaSpec, SimConfig};
+use fleetsim_core::model::hardware::{self, GpuSpec, ModelSpec};
+use fleetsim_core::model::{PerfModel, Roofline};
+use fleetsim_core::replica::batching::BatchingConfig;
+use fleetsim_core::workload::detect::TraceFormat;
+use fleetsim_core::workload::lengths::TokenLengths;
+use fleetsim_core::workload::synthetic::SyntheticConfig;
+use fleetsim_core::workload::transforms::Transform;
+use fleetsim_core::SimDuration;
+use fleetsim_policies::RouterConfig;
+use raw::{RawDeployment, RawScenario, RawWorkload};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The quickstart scenario, embedded so `fleetsim run` works with no file.
+pub const QUICKSTART_TOML: &str = include_str!("../../../../scenarios/quickstart.toml");
+
+/// A scenario that could not be loaded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioError {
+    /// The scenario file (or `<embedded quickstart>`).
+    pub file: String,
+    /// 1-based line of the offending key, when known.
+    pub line: Option<usize>,
+    /// Dotted field name, when known.
+    pub field: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": field `{field}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// Where requests come from, resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WorkloadSpec {
+    /// Generated requests.
+    Synthetic {
+        /// Generator settings.
+        config: SyntheticConfig,
+        /// Applied in order.
+        transforms: Vec<Transform>,
+    },
+    /// A request-level trace.
+    Trace {
+        /// Resolved file path.
+        path: PathBuf,
+        /// Format, or `None` to detect it from the contents.
+        format: Option<TraceFormat>,
+        /// Sort by arrival before replay.
+        sort: bool,
+        /// Applied in order.
+        transforms: Vec<Transform>,
+    },
+    /// ServeGen client windows.
+    Servegen {
+        /// Resolved file path.
+        path: PathBuf,
+        /// Prompt lengths.
+        input_tokens: TokenLengths,
+        /// Output lengths.
+        output_tokens: TokenLengths,
+        /// Applied in order.
+        transforms: Vec<Transform>,
+    },
+}
+
+/// Facts about the deployment, for reports.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct DeploymentInfo {
+    /// Model name (or `slots`).
+    pub model: String,
+    /// GPU name (or `slots`).
+    pub gpu: String,
+    /// GPUs per replica.
+    pub tensor_parallel: u32,
+    /// Replicas.
+    pub replicas: u32,
+    /// KV cache capacity per replica, tokens.
+    pub kv_cache_tokens: u64,
+    /// `max_num_seqs`.
+    pub max_num_seqs: u32,
+    /// `max_num_batched_tokens`.
+    pub max_num_batched_tokens: u32,
+}
+
+/// A validated scenario, ready to run.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Name used in reports.
+    pub name: String,
+    /// Where requests come from.
+    pub workload: WorkloadSpec,
+    /// Engine configuration (seed, fleet, SLA, resolution).
+    pub sim: SimConfig,
+    /// Router.
+    pub router: RouterConfig,
+    /// Facts about the deployment.
+    pub deployment: DeploymentInfo,
+}
+
+/// Loads a scenario file, applying `--set` overrides.
+pub fn load_file(path: &Path, sets: &[String]) -> Result<Scenario, ScenarioError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ScenarioError { file: file.clone(), line: None, field: None, message: format!("cannot read: {e}") })?;
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    load_str(&text, &file, &base, sets)
+}
+
+/// Loads scenario text. `file` names it in errors; relative paths inside
+/// resolve against `base_dir`.
+pub fn load_str(text: &str, file: &str, base_dir: &Path, sets: &[String]) -> Result<Scenario, ScenarioError> {
+    let err = |line, field: Option<String>, message: String| ScenarioError { file: file.to_string(), line, field, message };
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+        let line = e.span().map(|s| edit::line_of_offset(text, s.start));
+        err(line, None, e.message().trim().to_string())
+    })?;
+    edit::apply_sets(&mut doc, sets).map_err(|m| err(None, None, m))?;
+    let edited = doc.to_string();
+    let raw: RawScenario = toml::from_str(&edited).map_err(|e: toml::de::Error| {
+        let line = e.span().map(|s| edit::line_of_offset(&edited, s.start));
+        err(line, None, e.message().trim().to_string())
+    })?;
+    resolve(raw, base_dir).map_err(|(field, message)| {
+        let set_by_flag = sets.iter().any(|s| s.split('=').next().map(str::trim) == Some(field.as_str()));
+        let message = if set_by_flag { format!("{message} (set with --set)") } else { message };
+        err(edit::line_of_field(&edited, &field), Some(field), message)
+    })
+}
+
+/// Result of a validation step: the dotted field and the message.
+type Invalid = (String, String);
+
+fn invalid(field: &str, message: impl Into<String>) -> Invalid {
+    (field.to_string(), message.into())
+}
+
+/// Validates a raw scenario and resolves defaults.
+pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, Invalid> {
+    let workload = resolve_workload(&raw.workload, base_dir)?;
+    let (replica, deployment) = resolve_deployment(&raw.deployment)?;
+    raw.sla.validate().map_err(|(f, m)| (format!("sla.{f}"), m))?;
+    let resolution = SimDuration::try_from_secs_f64(raw.output.timeseries_resolution_s)
+        .filter(|d| d.0 > 0)
+        .ok_or_else(|| invalid("output.timeseries_resolution_s", format!("must be a number of seconds > 0, got {}", raw.output.timeseries_resolution_s)))?;
+    let sim = SimConfig {
+        seed: raw.seed,
+        fleet: FleetSpec { replicas: deployment.replicas, gpus_per_replica: deployment.tensor_parallel, replica },
+        sla: raw.sla,
+        timeseries_resolution: resolution,
+    };
+    Ok(Scenario { name: raw.name.unwrap_or_else(|| "scenario".to_string()), workload, sim, router: raw.router, deployment })
+}
+
+fn resolve_workload(raw: &RawWorkload, base_dir: &Path) -> Result<WorkloadSpec, Invalid> {
+    let check_transforms = |transforms: &[Transform]| -> Result<(), Invalid> {
+        for (i, t) in transforms.iter().enumerate() {
+            t.validate(&format!("workload.transforms[{i}]")).map_err(workload_invalid)?;
+        }
+        Ok(())
+    };
+    match raw {
+        RawWorkload::Synthetic { arrival, input_tokens, output_tokens, duration_s, max_requests, transforms } => {
+            let config = SyntheticConfig {
+                arrival: arrival.clone(),
+                input_tokens: input_tokens.clone(),
+                output_tokens: output_tokens.clone(),
+                duration_s: *duration_s,
+                max_requests: *max_requests,
+            };
+            config.validate("workload").map_err(workload_invalid)?;
+            check_transforms(transforms)?;
+            Ok(WorkloadSpec::Synthetic { config, transforms: transforms.clone() })
+        }
+        RawWorkload::Trace { path, format, sort, transforms } => {
+            let format = match format.as_str() {
+                "auto" => None,
+                "azure" => Some(TraceFormat::Azure),
+                "mooncake" => Some(TraceFormat::Mooncake),
+                "burstgpt" => Some(TraceFormat::BurstGpt),
+                "generic_csv" => Some(TraceFormat::GenericCsv),
+                "servegen" => return Err(invalid("workload.format", "ServeGen windows are not a request trace: use `kind = \"servegen\"`")),
+                other => {
+                    return Err(invalid(
+                        "workload.format",
+                        format!("unknown trace format {other:?}; expected auto, azure, mooncake, burstgpt or generic_csv"),
+                    ))
+                }
+            };
+            check_transforms(transforms)?;
+            Ok(WorkloadSpec::Trace { path: base_dir.join(path), format, sort: *sort, transforms: transforms.clone() })
+        }
+        RawWorkload::Servegen { path, input_tokens, output_tokens, transforms } => {
+            input_tokens.validate("workload.input_tokens").map_err(workload_invalid)?;
+            output_tokens.validate("workload.output_tokens").map_err(workload_invalid)?;
+            check_transforms(transforms)?;
+            Ok(WorkloadSpec::Servegen {
+                path: base_dir.join(path),
+                input_tokens: input_tokens.clone(),
+                output_tokens: output_tokens.clone(),
+                transforms: transforms.clone(),
+            })
+        }
+    }
+}
+
+fn workload_invalid(e: fleetsim_core::workload::WorkloadError) -> Invalid {
+    match e {
+        fleetsim_core::workload::WorkloadError::InvalidParameter { field, message } => (field, message),
+        other => ("workload".to_string(), other.to_string()),
+    }
+}
+
+/// Bytes in a decimal gigabyte.
+const GB: f64 = 1e9;
+
+fn dtype_bytes(field: &str, value: Option<&str>, default: f64) -> Result<f64, Invalid> {
+    match value {
+        None | Some("auto") => Ok(default),
+        Some("bf16") | Some("fp16") => Ok(2.0),
+        Some("fp8") => Ok(1.0),
+        Some(other) => Err(invalid(field, format!("unknown dtype {other:?}; expected bf16, fp16 or fp8"))),
+    }
+}
+
+fn resolve_deployment(raw: &RawDeployment) -> Result<(ReplicaSpec, DeploymentInfo), Invalid> {
+    if raw.replicas == 0 {
+        return Err(invalid("deployment.replicas", "must be at least 1"));
+    }
+    if raw.tensor_parallel == 0 || raw.tensor_parallel > 64 {
+        return Err(invalid("deployment.tensor_parallel", format!("must be between 1 and 64, got {}", raw.tensor_parallel)));
+    }
+    if let Some(slots) = &raw.slots {
+        if slots.slots == 0 {
+            return Err(invalid("deployment.slots.slots", "must be at least 1"));
+        }
+        slots.service.validate().map_err(|(f, m)| (format!("deployment.slots.service.{f}"), m))?;
+        let info = DeploymentInfo {
+            model: "slots".into(),
+            gpu: "slots".into(),
+            tensor_parallel: raw.tensor_parallel,
+            replicas: raw.replicas,
+            kv_cache_tokens: 0,
+            max_num_seqs: slots.slots,
+            max_num_batched_tokens: 0,
+        };
+        return Ok((ReplicaSpec::Slots { slots: slots.slots, service: slots.service.clone() }, info));
+    }
+    let model_name = raw.model.as_deref().ok_or_else(|| invalid("deployment.model", "missing: name a model, or configure [deployment.slots]"))?;
+    let gpu_name = raw.gpu.as_deref().ok_or_else(|| invalid("deployment.gpu", "missing: name a GPU, or configure [deployment.slots]"))?;
+    let model = hardware::model(model_name).ok_or_else(|| {
+        invalid("deployment.model", format!("unknown model {model_name:?}; known: {}", hardware::model_names().join(", ")))
+    })?;
+    let gpu = hardware::gpu(gpu_name)
+        .ok_or_else(|| invalid("deployment.gpu", format!("unknown GPU {gpu_name:?}; known: {}", hardware::gpu_names().join(", "))))?;
+    let e = &raw.engine;
+    let weights_bytes_per_param = dtype_bytes("deployment.engine.weights_dtype", e.weights_dtype.as_deref(), 2.0)?;
+    if weights_bytes_per_param < 2.0 && gpu.fp8_flops_per_s.is_none() {
+        return Err(invalid("deployment.engine.weights_dtype", format!("{} has no FP8 tensor cores", gpu.name)));
+    }
+    let kv_bytes_per_element = dtype_bytes("deployment.engine.kv_cache_dtype", e.kv_cache_dtype.as_deref(), weights_bytes_per_param)?;
+    let config = batching_config(raw, gpu, model, weights_bytes_per_param, kv_bytes_per_element)?;
+    let factors = raw.perf.roofline_factors();
+    factors.validate().map_err(|(f, m)| (format!("deployment.perf.{f}"), m))?;
+    let perf: Arc<dyn PerfModel> =
+        Arc::new(Roofline::new(gpu, model, raw.tensor_parallel, weights_bytes_per_param, kv_bytes_per_element, factors));
+    let info = DeploymentInfo {
+        model: model.name.to_string(),
+        gpu: gpu.name.to_string(),
+        tensor_parallel: raw.tensor_parallel,
+        replicas: raw.replicas,
+        kv_cache_tokens: u64::from(config.kv_cache_blocks) * u64::from(config.block_size_tokens),
+        max_num_seqs: config.max_num_seqs,
+        max_num_batched_tokens: config.max_num_batched_tokens,
+    };
+    Ok((ReplicaSpec::Batching { config: Arc::new(config), perf }, info))
+}
+
+/// vLLM's defaults for a GPU (`get_batch_defaults`): large-memory GPUs other
+/// than the A100 get `max_num_seqs` 1024 and an 8,192-token budget.
+fn engine_defaults(gpu: &GpuSpec) -> (u32, u32) {
+    let large = gpu.memory_bytes >= 70.0 * 1024.0 * 1024.0 * 1024.0 && !gpu.is_a100;
+    if large {
+        (1024, 8192)
+    } else {
+        (256, 2048)
+    }
+}
+
+fn batching_config(
+    raw: &RawDeployment,
+    gpu: &GpuSpec,
+    model: &ModelSpec,
+    weights_bytes_per_param: f64,
+    kv_bytes_per_element: f64,
+) -> Result<BatchingConfig, Invalid> {
+    let e = &raw.engine;
+    let (default_seqs, default_tokens) = engine_defaults(gpu);
+    let max_num_seqs = e.max_num_seqs.unwrap_or(default_seqs);
+    let max_num_batched_tokens = e.max_num_batched_tokens.unwrap_or(default_tokens);
+    let block_size_tokens = e.block_size_tokens.unwrap_or(16);
+    let utilization = e.gpu_memory_utilization.unwrap_or(0.9);
+    let reserve_gb = e.activation_reserve_gb_per_gpu.unwrap_or(3.0);
+    let max_model_len_tokens = e.max_model_len_tokens.unwrap_or(model.max_context_tokens);
+    if max_num_seqs == 0 {
+        return Err(invalid("deployment.engine.max_num_seqs", "must be at least 1"));
+    }
+    if max_num_batched_tokens < max_num_seqs {
+        return Err(invalid(
+            "deployment.engine.max_num_batched_tokens",
+            format!("must be at least max_num_seqs ({max_num_seqs}), as vLLM requires; got {max_num_batched_tokens}"),
+        ));
+    }
+    if !(1..=1024).contains(&block_size_tokens) {
+        return Err(invalid("deployment.engine.block_size_tokens", format!("must be between 1 and 1024, got {block_size_tokens}")));
+    }
+    if !(utilization > 0.0 && utilization <= 1.0) {
+        return Err(invalid("deployment.engine.gpu_memory_utilization", format!("must be in (0, 1], got {utilization}")));
+    }
+    if !(reserve_gb.is_finite() && reserve_gb >= 0.0) {
+        return Err(invalid("deployment.engine.activation_reserve_gb_per_gpu", format!("must be a finite number ≥ 0, got {reserve_gb}")));
+    }
+    if max_model_len_tokens == 0 {
+        return Err(invalid("deployment.engine.max_model_len_tokens", "must be at least 1"));
+    }
+    let tp = f64::from(raw.tensor_parallel);
+    let usable = gpu.memory_bytes * utilization * tp;
+    let weights = model.weights_bytes(weights_bytes_per_param);
+    let reserve = reserve_gb * GB * tp;
+    let kv_bytes = usable - weights - reserve;
+    let block_bytes = model.kv_bytes_per_token(kv_bytes_per_element) * f64::from(block_size_tokens);
+    if kv_bytes < block_bytes {
+        return Err(invalid(
+            "deployment.gpu",
+            format!(
+                "{} × {} cannot hold {}: weights {:.1} GB + reserve {:.1} GB exceed the usable {:.1} GB \
+                 (memory × gpu_memory_utilization); use more tensor_parallel GPUs, FP8 weights or a larger GPU",
+                raw.tensor_parallel,
+                gpu.name,
+                model.name,
+                weights / GB,
+                reserve / GB,
+                usable / GB
+            ),
+        ));
+    }
+    let kv_cache_blocks = (kv_bytes / block_bytes).floor().min(f64::from(u32::MAX)) as u32;
+    Ok(BatchingConfig {
+        max_num_seqs,
+        max_num_batched_tokens,
+        block_size_tokens,
+        kv_cache_blocks,
+        max_model_len_tokens,
+        stepping: e.stepping.unwrap_or_default(),
+    })
+}

@@ -1,0 +1,239 @@
+//! The scenario file as written: every section and key a user may type,
+//! with `deny_unknown_fields` so a typo is an error, and units in key names.
+//! Nothing here is validated beyond types; [`super::resolve`] turns it into
+//! the checked [`super::Scenario`].
+
+use fleetsim_core::metrics::SlaConfig;
+use fleetsim_core::model::RooflineFactors;
+use fleetsim_core::replica::batching::Stepping;
+use fleetsim_core::replica::slots::ServiceTime;
+use fleetsim_core::workload::lengths::TokenLengths;
+use fleetsim_core::workload::synthetic::ArrivalProcess;
+use fleetsim_core::workload::transforms::Transform;
+use fleetsim_policies::RouterConfig;
+use serde::{Deserialize, Serialize};
+
+/// A whole scenario file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    /// Short name used in reports.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// What the scenario is for.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Seed of every random stream (default 1).
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Where requests come from.
+    pub workload: RawWorkload,
+    /// What serves them.
+    pub deployment: RawDeployment,
+    /// How requests are spread over replicas.
+    #[serde(default)]
+    pub router: RouterConfig,
+    /// Service-level thresholds and targets.
+    #[serde(default)]
+    pub sla: SlaConfig,
+    /// Output settings.
+    #[serde(default)]
+    pub output: RawOutput,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+/// The `[workload]` section.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawWorkload {
+    /// Generated requests.
+    Synthetic {
+        /// Arrival process.
+        arrival: ArrivalProcess,
+        /// Prompt lengths.
+        input_tokens: TokenLengths,
+        /// Output lengths.
+        output_tokens: TokenLengths,
+        /// Length of the workload, seconds.
+        duration_s: f64,
+        /// Stop after this many requests.
+        #[serde(default)]
+        max_requests: Option<u64>,
+        /// Rescaling, slicing, repetition.
+        #[serde(default)]
+        transforms: Vec<Transform>,
+    },
+    /// A request-level trace file.
+    Trace {
+        /// Path, relative to the scenario file's directory.
+        path: String,
+        /// `auto` (detect from contents), `azure`, `mooncake`, `burstgpt`
+        /// or `generic_csv`.
+        #[serde(default = "default_format")]
+        format: String,
+        /// Sort by arrival time first (reads the whole trace into memory);
+        /// otherwise a timestamp going backwards is an error.
+        #[serde(default)]
+        sort: bool,
+        /// Rescaling, slicing, repetition.
+        #[serde(default)]
+        transforms: Vec<Transform>,
+    },
+    /// ServeGen per-client rate windows driving a generator.
+    Servegen {
+        /// Path to a `servegen_<model>_client_windows.csv` file.
+        path: String,
+        /// Prompt lengths (ServeGen has no per-request lengths).
+        input_tokens: TokenLengths,
+        /// Output lengths.
+        output_tokens: TokenLengths,
+        /// Rescaling, slicing, repetition.
+        #[serde(default)]
+        transforms: Vec<Transform>,
+    },
+}
+
+fn default_format() -> String {
+    "auto".to_string()
+}
+
+/// The `[deployment]` section.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDeployment {
+    /// Number of replicas (fixed fleet).
+    pub replicas: u32,
+    /// Model catalogue name, e.g. `llama-3.1-8b`.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// GPU catalogue name, e.g. `h100-sxm`.
+    #[serde(default)]
+    pub gpu: Option<String>,
+    /// GPUs per replica.
+    #[serde(default = "default_tp")]
+    pub tensor_parallel: u32,
+    /// vLLM engine knobs; defaults follow vLLM for the GPU.
+    #[serde(default)]
+    pub engine: RawEngine,
+    /// Iteration-time model.
+    #[serde(default)]
+    pub perf: RawPerf,
+    /// Replace the batching engine by `slots` servers with batch-independent
+    /// service times (queueing-theory validation; `model` and `gpu` unused).
+    #[serde(default)]
+    pub slots: Option<RawSlots>,
+}
+
+fn default_tp() -> u32 {
+    1
+}
+
+/// `[deployment.engine]`: vLLM scheduler and memory settings.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEngine {
+    /// `max_num_seqs` (default 1024 on ≥ 70 GiB GPUs other than A100, else 256).
+    pub max_num_seqs: Option<u32>,
+    /// `max_num_batched_tokens` (default 8192 on ≥ 70 GiB GPUs other than A100, else 2048).
+    pub max_num_batched_tokens: Option<u32>,
+    /// `gpu_memory_utilization` (default 0.9).
+    pub gpu_memory_utilization: Option<f64>,
+    /// KV block size, tokens (default 16).
+    pub block_size_tokens: Option<u32>,
+    /// `max_model_len` (default the model's context length).
+    pub max_model_len_tokens: Option<u32>,
+    /// Memory per GPU kept for activations and CUDA graphs, GB (default 3).
+    pub activation_reserve_gb_per_gpu: Option<f64>,
+    /// `bf16` (default) or `fp8` weights.
+    pub weights_dtype: Option<String>,
+    /// `auto` (same as weights, default), `bf16` or `fp8` KV cache.
+    pub kv_cache_dtype: Option<String>,
+    /// `jump` (default) or `every_iteration`.
+    pub stepping: Option<Stepping>,
+}
+
+/// `[deployment.perf]`: the performance model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawPerf {
+    /// Roofline with calibration factors; each unset factor takes the
+    /// default calibrated on H100 (see `docs/validation.md`).
+    Roofline {
+        /// Achieved fraction of peak FLOP/s.
+        compute_efficiency: Option<f64>,
+        /// Achieved fraction of peak memory bandwidth.
+        memory_efficiency: Option<f64>,
+        /// Fixed overhead per iteration, seconds.
+        step_overhead_s: Option<f64>,
+        /// Overhead per scheduled sequence, seconds.
+        per_seq_overhead_s: Option<f64>,
+        /// Latency of one tensor-parallel all-reduce, seconds.
+        allreduce_latency_s: Option<f64>,
+    },
+}
+
+impl Default for RawPerf {
+    fn default() -> Self {
+        RawPerf::Roofline {
+            compute_efficiency: None,
+            memory_efficiency: None,
+            step_overhead_s: None,
+            per_seq_overhead_s: None,
+            allreduce_latency_s: None,
+        }
+    }
+}
+
+impl RawPerf {
+    /// The roofline factors with overrides applied to the defaults.
+    pub fn roofline_factors(&self) -> RooflineFactors {
+        let d = RooflineFactors::default();
+        match self {
+            RawPerf::Roofline {
+                compute_efficiency,
+                memory_efficiency,
+                step_overhead_s,
+                per_seq_overhead_s,
+                allreduce_latency_s,
+            } => RooflineFactors {
+                compute_efficiency: compute_efficiency.unwrap_or(d.compute_efficiency),
+                memory_efficiency: memory_efficiency.unwrap_or(d.memory_efficiency),
+                step_overhead_s: step_overhead_s.unwrap_or(d.step_overhead_s),
+                per_seq_overhead_s: per_seq_overhead_s.unwrap_or(d.per_seq_overhead_s),
+                allreduce_latency_s: allreduce_latency_s.unwrap_or(d.allreduce_latency_s),
+            },
+        }
+    }
+}
+
+/// `[deployment.slots]`: `slots` servers per replica.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlots {
+    /// Servers per replica.
+    pub slots: u32,
+    /// Service-time distribution.
+    pub service: ServiceTime,
+}
+
+/// The `[output]` section.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutput {
+    /// Width of a time-series window, seconds (default 10).
+    #[serde(default = "default_resolution")]
+    pub timeseries_resolution_s: f64,
+}
+
+impl Default for RawOutput {
+    fn default() -> Self {
+        RawOutput { timeseries_resolution_s: default_resolution() }
+    }
+}
+
+fn default_resolution() -> f64 {
+    10.0
+}
