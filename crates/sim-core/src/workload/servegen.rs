@@ -1,1 +1,1029 @@
-//! (being written)
+//! ServeGen per-client rate windows: reader and request generator.
+//!
+//! Alibaba's ServeGen data (see `traces/README.md`, §3) is not per-request:
+//! for each client and each 600 s window it gives the client's mean rate and
+//! a fitted inter-arrival distribution. The CSV has the columns
+//!
+//! ```text
+//! client_id,window_start_s,rate_rps,iat_cv,iat_dist,dist_shape,dist_scale
+//! 0,0,1.3316666666666668,8.598,Weibull,0.3753,0.3967
+//! 0,600,0,0,,0,0
+//! ```
+//!
+//! Rows are grouped by client (the shipped files list clients in
+//! lexicographic order of their ids, `0, 1, 10, 100, …`), so a merged arrival
+//! stream needs every client's windows at once: [`ServeGenProfile`] parses
+//! the file into a compact table of the *active* windows (O(windows), the
+//! rate profile, not per-request data). [`ServeGenWorkload`] then generates
+//! requests lazily, merging clients with a binary heap of one pending arrival
+//! per client (O(clients) memory).
+//!
+//! # How a window becomes arrivals
+//!
+//! For a client's window with rate `r` (requests/s) and fitted distribution
+//! `D` (scipy's `gamma(a = shape, scale)` or `weibull_min(c = shape, scale)`):
+//!
+//! 1. The number of arrivals is `n = r × 600 × rate_multiplier`. It is an
+//!    integer in the shipped data (ServeGen's rates are counts / 600); a
+//!    fractional `n` is rounded down or up at random with the probability
+//!    that keeps its mean exact (stochastic rounding).
+//! 2. `n + 1` gaps `X₁ … Xₙ₊₁` are drawn i.i.d. from `D`, and the arrivals
+//!    are placed at `window_start + 600 s × (X₁ + … + Xᵢ) / (X₁ + … + Xₙ₊₁)`
+//!    for `i = 1 … n`. This is upstream's "sample inter-arrival times from the
+//!    fitted distribution, then rescale them to fill the window at
+//!    `rate_rps`": the window holds exactly the recorded count, the gaps keep
+//!    the fitted shape (hence its burstiness), and with the extra `(n+1)`-th
+//!    gap no arrival lands on the window boundary. For exponential gaps this
+//!    is exactly a Poisson process conditioned on `n` arrivals. Because the
+//!    gaps are normalised, `dist_scale` cancels out; only `dist_shape`
+//!    matters (it is still validated).
+//! 3. To stay O(1) in memory the sum is found in a first pass over a copy of
+//!    the client's random stream, and the gaps are drawn again, identically,
+//!    while arrivals are emitted.
+//!
+//! An active window with an empty `iat_dist` is treated as exponential gaps
+//! (Poisson). Idle windows (`rate_rps = 0`) produce nothing. If a window's
+//! gap sum overflows (Weibull shapes far below any in the data), that window
+//! falls back to exponential gaps. Each client draws from its own stream
+//! `rng::stream(seed, "workload.servegen.client", client_id)`, so adding or
+//! removing a client never changes another's arrivals; lengths come from
+//! `workload.input_tokens` / `workload.output_tokens` in arrival order.
+
+use super::lengths::{check_non_negative, check_positive, join_field, LengthSampler, TokenLengths};
+use super::synthetic::{INPUT_TOKENS_STREAM, MAX_RATE_PER_S, OUTPUT_TOKENS_STREAM};
+use super::WorkloadError;
+use crate::request::Request;
+use crate::rng::{self, StreamRng};
+use crate::time::{SimDuration, SimTime, NANOS_PER_SEC};
+use rand::Rng;
+use rand_distr::{Distribution, Exp1, Gamma, Weibull};
+use serde::{Deserialize, Serialize};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+use std::io::Read;
+use std::sync::Arc;
+
+/// Length of a ServeGen window, seconds.
+pub const WINDOW_S: f64 = 600.0;
+
+const WINDOW_NS: u64 = 600 * NANOS_PER_SEC;
+
+/// Name of each client's random stream; the index is the client id.
+pub const CLIENT_STREAM: &str = "workload.servegen.client";
+
+/// The fitted inter-arrival distribution of one window.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum IatDist {
+    /// No distribution given: exponential gaps (Poisson arrivals).
+    Exponential,
+    /// scipy `gamma(a = shape, scale = scale)`; scale in seconds.
+    Gamma {
+        /// Shape `a` (dimensionless, > 0).
+        shape: f64,
+        /// Scale, seconds (> 0).
+        scale: f64,
+    },
+    /// scipy `weibull_min(c = shape, scale = scale)`; scale in seconds.
+    Weibull {
+        /// Shape `c` (dimensionless, > 0).
+        shape: f64,
+        /// Scale, seconds (> 0).
+        scale: f64,
+    },
+}
+
+/// One active window of one client.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ServeGenWindow {
+    /// Start of the window in the trace's time, from its origin.
+    pub start: SimTime,
+    /// Mean rate in the window, requests/s (> 0).
+    pub rate_rps: f64,
+    /// Fitted inter-arrival distribution.
+    pub dist: IatDist,
+}
+
+/// One client's active windows, in time order, at least 600 s apart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServeGenClient {
+    /// The `client_id` column.
+    pub client_id: u64,
+    /// Windows with `rate_rps > 0`; idle windows are not stored.
+    pub windows: Vec<ServeGenWindow>,
+}
+
+/// A parsed ServeGen client-windows file: the rate profile of every client.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServeGenProfile {
+    /// Sorted by client id.
+    clients: Vec<ServeGenClient>,
+    /// Every window start listed in the file with the summed `rate_rps` of
+    /// all clients, sorted by start.
+    totals: Vec<(SimTime, f64)>,
+}
+
+/// The columns the reader needs, in the order of [`Columns`].
+const REQUIRED: [&str; 6] = [
+    "client_id",
+    "window_start_s",
+    "rate_rps",
+    "iat_dist",
+    "dist_shape",
+    "dist_scale",
+];
+
+/// Column positions in a record.
+struct Columns {
+    client_id: usize,
+    window_start_s: usize,
+    rate_rps: usize,
+    iat_dist: usize,
+    dist_shape: usize,
+    dist_scale: usize,
+    iat_cv: Option<usize>,
+}
+
+impl ServeGenProfile {
+    /// Parses a ServeGen client-windows CSV (header required; columns found
+    /// by name, `iat_cv` optional and only checked).
+    ///
+    /// Errors carry the 1-based line (the header is line 1) and the column:
+    /// non-numeric values, negative or non-finite rates, rates above
+    /// [`MAX_RATE_PER_S`], an unknown `iat_dist`, `dist_shape`/`dist_scale`
+    /// ≤ 0 when a distribution is given, and a client's windows out of time
+    /// order or less than 600 s apart.
+    pub fn from_reader<R: Read>(reader: R) -> Result<Self, WorkloadError> {
+        let mut csv = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .trim(csv::Trim::All)
+            .from_reader(reader);
+        let headers = csv.headers().map_err(csv_error)?.clone();
+        let find = |name: &str| headers.iter().position(|h| h == name);
+        let mut positions = [0usize; 6];
+        for (slot, name) in positions.iter_mut().zip(REQUIRED) {
+            *slot = find(name)
+                .ok_or_else(|| WorkloadError::parse(1, name, "missing column in the header"))?;
+        }
+        let [client_id, window_start_s, rate_rps, iat_dist, dist_shape, dist_scale] = positions;
+        let cols = Columns {
+            client_id,
+            window_start_s,
+            rate_rps,
+            iat_dist,
+            dist_shape,
+            dist_scale,
+            iat_cv: find("iat_cv"),
+        };
+
+        // BTreeMaps keep the result independent of row order and sorted.
+        let mut clients: BTreeMap<u64, (Option<SimTime>, Vec<ServeGenWindow>)> = BTreeMap::new();
+        let mut totals: BTreeMap<SimTime, f64> = BTreeMap::new();
+        let mut record = csv::StringRecord::new();
+        while csv.read_record(&mut record).map_err(csv_error)? {
+            let line = record.position().map_or(0, csv::Position::line);
+            let row = parse_row(&record, &cols, line)?;
+            let (last, windows) = clients.entry(row.client_id).or_default();
+            if let Some(prev) = *last {
+                if row.start.as_nanos() < prev.as_nanos().saturating_add(WINDOW_NS) {
+                    return Err(WorkloadError::parse(
+                        line,
+                        "window_start_s",
+                        format!(
+                            "client {}'s windows must be in time order and at least {WINDOW_S} s apart; {} s follows {} s",
+                            row.client_id,
+                            row.start.as_secs_f64(),
+                            prev.as_secs_f64()
+                        ),
+                    ));
+                }
+            }
+            *last = Some(row.start);
+            *totals.entry(row.start).or_insert(0.0) += row.rate_rps;
+            if row.rate_rps > 0.0 {
+                windows.push(ServeGenWindow {
+                    start: row.start,
+                    rate_rps: row.rate_rps,
+                    dist: row.dist,
+                });
+            }
+        }
+        Ok(ServeGenProfile {
+            clients: clients
+                .into_iter()
+                .map(|(client_id, (_, windows))| ServeGenClient { client_id, windows })
+                .collect(),
+            totals: totals.into_iter().collect(),
+        })
+    }
+
+    /// Every client in the file (idle ones included), sorted by id.
+    pub fn clients(&self) -> &[ServeGenClient] {
+        &self.clients
+    }
+
+    /// Every window start listed in the file, sorted, with the sum of
+    /// `rate_rps` over all clients (requests/s).
+    pub fn total_rates(&self) -> &[(SimTime, f64)] {
+        &self.totals
+    }
+}
+
+struct Row {
+    client_id: u64,
+    start: SimTime,
+    rate_rps: f64,
+    dist: IatDist,
+}
+
+fn parse_row(record: &csv::StringRecord, cols: &Columns, line: u64) -> Result<Row, WorkloadError> {
+    let get = |i: usize| record.get(i).unwrap_or("");
+    let raw_id = get(cols.client_id);
+    let client_id: u64 = raw_id.parse().map_err(|_| {
+        WorkloadError::parse(
+            line,
+            "client_id",
+            format!("expected a non-negative integer, got {raw_id:?}"),
+        )
+    })?;
+    let start_s = parse_number(line, "window_start_s", get(cols.window_start_s))?;
+    let start = SimDuration::try_from_secs_f64(start_s).ok_or_else(|| {
+        WorkloadError::parse(
+            line,
+            "window_start_s",
+            format!("must be a time of at least 0 s that fits the clock, got {start_s}"),
+        )
+    })?;
+    let rate_rps = parse_number(line, "rate_rps", get(cols.rate_rps))?;
+    if !(0.0..=MAX_RATE_PER_S).contains(&rate_rps) {
+        return Err(WorkloadError::parse(
+            line,
+            "rate_rps",
+            format!("must be between 0 and {MAX_RATE_PER_S} requests/s, got {rate_rps}"),
+        ));
+    }
+    if let Some(i) = cols.iat_cv {
+        let raw = get(i);
+        if !raw.is_empty() {
+            let cv = parse_number(line, "iat_cv", raw)?;
+            if cv < 0.0 {
+                return Err(WorkloadError::parse(
+                    line,
+                    "iat_cv",
+                    format!("must be at least 0, got {cv}"),
+                ));
+            }
+        }
+    }
+    let name = get(cols.iat_dist);
+    let shape_scale = || -> Result<(f64, f64), WorkloadError> {
+        let shape = parse_number(line, "dist_shape", get(cols.dist_shape))?;
+        let scale = parse_number(line, "dist_scale", get(cols.dist_scale))?;
+        for (field, v) in [("dist_shape", shape), ("dist_scale", scale)] {
+            if v <= 0.0 {
+                return Err(WorkloadError::parse(
+                    line,
+                    field,
+                    format!("must be greater than 0 when iat_dist is {name}, got {v}"),
+                ));
+            }
+        }
+        Ok((shape, scale))
+    };
+    let dist = if name.is_empty() {
+        // Idle rows carry zeros here; still reject garbage.
+        for (field, i) in [
+            ("dist_shape", cols.dist_shape),
+            ("dist_scale", cols.dist_scale),
+        ] {
+            if !get(i).is_empty() {
+                parse_number(line, field, get(i))?;
+            }
+        }
+        IatDist::Exponential
+    } else if name.eq_ignore_ascii_case("gamma") {
+        let (shape, scale) = shape_scale()?;
+        IatDist::Gamma { shape, scale }
+    } else if name.eq_ignore_ascii_case("weibull") {
+        let (shape, scale) = shape_scale()?;
+        IatDist::Weibull { shape, scale }
+    } else {
+        return Err(WorkloadError::parse(
+            line,
+            "iat_dist",
+            format!("unknown distribution {name:?}; expected Gamma, Weibull or empty"),
+        ));
+    };
+    Ok(Row {
+        client_id,
+        start: SimTime(start.as_nanos()),
+        rate_rps,
+        dist,
+    })
+}
+
+/// A finite number.
+fn parse_number(line: u64, field: &str, raw: &str) -> Result<f64, WorkloadError> {
+    match raw.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        _ => Err(WorkloadError::parse(
+            line,
+            field,
+            format!("expected a finite number, got {raw:?}"),
+        )),
+    }
+}
+
+fn csv_error(e: csv::Error) -> WorkloadError {
+    let line = e.position().map(csv::Position::line);
+    let message = e.to_string();
+    match e.into_kind() {
+        csv::ErrorKind::Io(source) => WorkloadError::Io { line, source },
+        _ => WorkloadError::parse(line.unwrap_or(0), "record", message),
+    }
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn is_one(v: &f64) -> bool {
+    (*v - 1.0).abs() < f64::EPSILON
+}
+
+/// How to turn a [`ServeGenProfile`] into requests, as written in a
+/// scenario file. The file itself is opened by the caller.
+///
+/// Order of operations: windows are selected by their start in the trace's
+/// time (`[start_s, end_s)`), times are shifted so `start_s` becomes 0,
+/// windows where no client is active are cut out (`skip_zero_windows`), and
+/// the result is multiplied by `time_scale`.
+///
+/// TOML:
+/// ```toml
+/// start_s = 0
+/// end_s = 86400
+/// skip_zero_windows = true
+/// rate_multiplier = 0.5
+/// time_scale = 1.0
+/// input_tokens = { kind = "lognormal", median_tokens = 1020, sigma = 0.9 }
+/// output_tokens = { kind = "lognormal", median_tokens = 129, sigma = 1.0, max_tokens = 4096 }
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeGenConfig {
+    /// Prompt lengths, tokens (ServeGen has no per-request lengths).
+    pub input_tokens: TokenLengths,
+    /// Output lengths, tokens.
+    pub output_tokens: TokenLengths,
+    /// Multiplies every output time (dimensionless, > 0; default 1): 2 plays
+    /// the profile at half speed, windows becoming 1200 s long.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub time_scale: f64,
+    /// Multiplies every window's request count (dimensionless, > 0;
+    /// default 1), keeping the 600 s windows: more load with the same daily
+    /// shape. (The generic [`super::transforms::Transform::RateMultiplier`]
+    /// compresses time instead.)
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub rate_multiplier: f64,
+    /// Keep windows starting at or after this time of the trace, seconds;
+    /// default 0. Output time 0 is this instant.
+    #[serde(default)]
+    pub start_s: f64,
+    /// Keep windows starting before this time of the trace, seconds;
+    /// default: to the end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_s: Option<f64>,
+    /// Cut out windows where the summed rate of all clients is 0 (ServeGen's
+    /// collection gaps), shifting later windows earlier; default false.
+    #[serde(default)]
+    pub skip_zero_windows: bool,
+    /// Stop after this many requests, if set (at least 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_requests: Option<u64>,
+}
+
+impl ServeGenConfig {
+    /// A configuration with every option at its default.
+    pub fn new(input_tokens: TokenLengths, output_tokens: TokenLengths) -> Self {
+        ServeGenConfig {
+            input_tokens,
+            output_tokens,
+            time_scale: 1.0,
+            rate_multiplier: 1.0,
+            start_s: 0.0,
+            end_s: None,
+            skip_zero_windows: false,
+            max_requests: None,
+        }
+    }
+
+    /// Checks every parameter; errors name the field as
+    /// `{field_prefix}.{name}`.
+    pub fn validate(&self, field_prefix: &str) -> Result<(), WorkloadError> {
+        self.input_tokens
+            .validate(&join_field(field_prefix, "input_tokens"))?;
+        self.output_tokens
+            .validate(&join_field(field_prefix, "output_tokens"))?;
+        check_positive(field_prefix, "time_scale", self.time_scale)?;
+        check_positive(field_prefix, "rate_multiplier", self.rate_multiplier)?;
+        check_non_negative(field_prefix, "start_s", self.start_s)?;
+        if SimDuration::try_from_secs_f64(self.start_s).is_none() {
+            return Err(WorkloadError::invalid(
+                &join_field(field_prefix, "start_s"),
+                "is beyond the clock's range",
+            ));
+        }
+        if let Some(end) = self.end_s {
+            if !end.is_finite() || end <= self.start_s {
+                return Err(WorkloadError::invalid(
+                    &join_field(field_prefix, "end_s"),
+                    format!(
+                        "must be a finite time after start_s ({} s), got {end}",
+                        self.start_s
+                    ),
+                ));
+            }
+        }
+        if self.max_requests == Some(0) {
+            return Err(WorkloadError::invalid(
+                &join_field(field_prefix, "max_requests"),
+                "must be at least 1 (omit it for no limit)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Requests generated from a [`ServeGenProfile`]; see the module docs.
+#[derive(Debug)]
+pub struct ServeGenWorkload {
+    profile: Arc<ServeGenProfile>,
+    cursors: Vec<ClientCursor>,
+    /// One pending arrival per client: (time ns, client id, cursor index).
+    heap: BinaryHeap<Reverse<(u64, u64, usize)>>,
+    plan: WindowPlan,
+    input: LengthSampler,
+    output: LengthSampler,
+    input_rng: StreamRng,
+    output_rng: StreamRng,
+    remaining: Option<u64>,
+}
+
+/// Which windows play and where they land on the output clock.
+#[derive(Debug)]
+struct WindowPlan {
+    start_ns: u64,
+    end_ns: Option<u64>,
+    /// Starts of the windows cut out by `skip_zero_windows`, sorted.
+    skipped: Vec<u64>,
+    time_scale: f64,
+    /// Output length of a window, ns.
+    window_len_ns: f64,
+    rate_multiplier: f64,
+}
+
+impl WindowPlan {
+    fn selects(&self, start: u64) -> bool {
+        start >= self.start_ns && self.end_ns.is_none_or(|end| start < end)
+    }
+
+    /// Output start of a selected window that starts at `start` in the
+    /// trace, ns; `None` if it does not fit the clock.
+    fn output_start(&self, start: u64) -> Option<u64> {
+        let skipped = self.skipped.partition_point(|&s| s < start) as u64;
+        // Saturating: with windows off the 600 s grid the cut could exceed
+        // the span; each client's clock never goes backwards anyway.
+        let shifted =
+            (start.saturating_sub(self.start_ns)).saturating_sub(skipped.saturating_mul(WINDOW_NS));
+        let scaled = (shifted as f64 * self.time_scale).round();
+        (scaled < u64::MAX as f64).then_some(scaled as u64)
+    }
+}
+
+/// Per-client generator state.
+#[derive(Debug)]
+struct ClientCursor {
+    client: usize,
+    client_id: u64,
+    /// Index of the next window to start.
+    next_window: usize,
+    rng: StreamRng,
+    /// The stream after the current window's n + 1 draws.
+    rng_after: StreamRng,
+    sampler: IatSampler,
+    /// Arrivals still to emit in the current window.
+    remaining: u64,
+    /// Sum of the gaps drawn so far in the current window.
+    cum: f64,
+    /// Output ns per unit of gap sum in the current window.
+    ns_per_unit: f64,
+    window_base_ns: u64,
+    window_len_ns: u64,
+    last_ns: u64,
+}
+
+/// Gap distribution of the current window, scale 1 (the scale cancels).
+#[derive(Clone, Copy, Debug)]
+enum IatSampler {
+    Exp,
+    Gamma(Gamma<f64>),
+    Weibull(Weibull<f64>),
+    /// Evenly spaced arrivals: the last resort when even exponential gaps
+    /// give an unusable sum. Draws nothing.
+    Even,
+}
+
+impl IatSampler {
+    fn new(dist: IatDist) -> Self {
+        let s = match dist {
+            IatDist::Exponential => Ok(IatSampler::Exp),
+            IatDist::Gamma { shape, .. } => Gamma::new(shape, 1.0)
+                .map(IatSampler::Gamma)
+                .map_err(|_| ()),
+            IatDist::Weibull { shape, .. } => Weibull::new(1.0, shape)
+                .map(IatSampler::Weibull)
+                .map_err(|_| ()),
+        };
+        // Parsing rejected the parameters these constructors refuse.
+        s.unwrap_or(IatSampler::Exp)
+    }
+
+    fn sample(&self, rng: &mut StreamRng) -> f64 {
+        match self {
+            IatSampler::Exp => Exp1.sample(rng),
+            IatSampler::Gamma(d) => d.sample(rng),
+            IatSampler::Weibull(d) => d.sample(rng),
+            IatSampler::Even => 1.0,
+        }
+    }
+
+    /// Sum of `count` draws from a copy of `rng`, and the copy afterwards.
+    fn probe(&self, rng: &StreamRng, count: u64) -> (f64, StreamRng) {
+        let mut probe = rng.clone();
+        let mut sum = 0.0;
+        for _ in 0..count {
+            sum += self.sample(&mut probe);
+        }
+        (sum, probe)
+    }
+}
+
+impl ClientCursor {
+    /// The client's next arrival (ns, output clock), or `None` when done.
+    fn next_arrival(&mut self, profile: &ServeGenProfile, plan: &WindowPlan) -> Option<u64> {
+        while self.remaining == 0 {
+            self.start_next_window(profile, plan)?;
+        }
+        self.remaining -= 1;
+        self.cum += self.sampler.sample(&mut self.rng);
+        let offset = (self.cum * self.ns_per_unit).round();
+        // cum ≤ total by construction, so offset ≤ window length. It equals
+        // it when the last gaps are negligible against the sum (tiny gamma
+        // shapes); clamping to 1 ns before the end keeps every arrival in
+        // its own window. `as` saturates, so no overflow either way.
+        let offset = (offset.max(0.0) as u64).min(self.window_len_ns.saturating_sub(1));
+        let t = self.window_base_ns.saturating_add(offset).max(self.last_ns);
+        self.last_ns = t;
+        if self.remaining == 0 {
+            // Skip the (n+1)-th draw so the next window starts on fresh numbers.
+            self.rng = self.rng_after.clone();
+        }
+        Some(t)
+    }
+
+    /// Moves to the next selected window with at least one arrival;
+    /// `None` when the client has no more.
+    fn start_next_window(&mut self, profile: &ServeGenProfile, plan: &WindowPlan) -> Option<()> {
+        let windows = &profile.clients.get(self.client)?.windows;
+        loop {
+            let window = windows.get(self.next_window)?;
+            self.next_window += 1;
+            let start = window.start.as_nanos();
+            if start < plan.start_ns {
+                continue;
+            }
+            if !plan.selects(start) {
+                return None;
+            }
+            let base = plan.output_start(start)?;
+            let mean = window.rate_rps * WINDOW_S * plan.rate_multiplier;
+            let n = self.stochastic_round(mean);
+            if n == 0 {
+                continue;
+            }
+            let mut sampler = IatSampler::new(window.dist);
+            let count = n.saturating_add(1);
+            let (mut total, mut after) = sampler.probe(&self.rng, count);
+            if !(total.is_finite() && total > 0.0) {
+                sampler = IatSampler::Exp;
+                (total, after) = sampler.probe(&self.rng, count);
+            }
+            if !(total.is_finite() && total > 0.0) {
+                sampler = IatSampler::Even;
+                (total, after) = sampler.probe(&self.rng, count);
+            }
+            self.sampler = sampler;
+            self.rng_after = after;
+            self.remaining = n;
+            self.cum = 0.0;
+            self.ns_per_unit = plan.window_len_ns / total;
+            self.window_base_ns = base;
+            self.window_len_ns = plan.window_len_ns.round() as u64;
+            return Some(());
+        }
+    }
+
+    /// `floor(x)` or `ceil(x)` with the probability that makes the mean `x`.
+    /// Counts within 1e-6 of an integer (all of the shipped data) are used
+    /// as they are, without a draw.
+    fn stochastic_round(&mut self, x: f64) -> u64 {
+        if !(x.is_finite() && x > 0.0) {
+            return 0;
+        }
+        let nearest = x.round();
+        if (x - nearest).abs() < 1e-6 {
+            return nearest as u64;
+        }
+        let floor = x.floor();
+        let u: f64 = self.rng.random();
+        (floor as u64).saturating_add(u64::from(u < x - floor))
+    }
+}
+
+impl ServeGenWorkload {
+    /// Builds the generator over `profile` for `seed`, validating `config`
+    /// (field names without prefix, e.g. `time_scale`).
+    pub fn new(
+        profile: Arc<ServeGenProfile>,
+        config: &ServeGenConfig,
+        seed: u64,
+    ) -> Result<Self, WorkloadError> {
+        config.validate("")?;
+        let start_ns =
+            SimDuration::try_from_secs_f64(config.start_s).map_or(0, SimDuration::as_nanos);
+        let end_ns = config
+            .end_s
+            .and_then(SimDuration::try_from_secs_f64)
+            .map(SimDuration::as_nanos);
+        let mut plan = WindowPlan {
+            start_ns,
+            end_ns,
+            skipped: Vec::new(),
+            time_scale: config.time_scale,
+            window_len_ns: WINDOW_NS as f64 * config.time_scale,
+            rate_multiplier: config.rate_multiplier,
+        };
+        if config.skip_zero_windows {
+            plan.skipped = profile
+                .totals
+                .iter()
+                .filter(|(start, total)| plan.selects(start.as_nanos()) && *total <= 0.0)
+                .map(|(start, _)| start.as_nanos())
+                .collect();
+        }
+        let mut workload = ServeGenWorkload {
+            cursors: Vec::with_capacity(profile.clients.len()),
+            heap: BinaryHeap::with_capacity(profile.clients.len()),
+            plan,
+            input: config.input_tokens.sampler("input_tokens")?,
+            output: config.output_tokens.sampler("output_tokens")?,
+            input_rng: rng::stream(seed, INPUT_TOKENS_STREAM, 0),
+            output_rng: rng::stream(seed, OUTPUT_TOKENS_STREAM, 0),
+            remaining: config.max_requests,
+            profile,
+        };
+        for (i, client) in workload.profile.clients.iter().enumerate() {
+            let rng = rng::stream(seed, CLIENT_STREAM, client.client_id);
+            let mut cursor = ClientCursor {
+                client: i,
+                client_id: client.client_id,
+                next_window: client
+                    .windows
+                    .partition_point(|w| w.start.as_nanos() < workload.plan.start_ns),
+                rng_after: rng.clone(),
+                rng,
+                sampler: IatSampler::Exp,
+                remaining: 0,
+                cum: 0.0,
+                ns_per_unit: 0.0,
+                window_base_ns: 0,
+                window_len_ns: 0,
+                last_ns: 0,
+            };
+            if let Some(t) = cursor.next_arrival(&workload.profile, &workload.plan) {
+                workload.heap.push(Reverse((t, cursor.client_id, i)));
+            }
+            workload.cursors.push(cursor);
+        }
+        Ok(workload)
+    }
+
+    /// Parses a client-windows CSV ([`ServeGenProfile::from_reader`]) and
+    /// builds the generator over it.
+    pub fn from_reader<R: Read>(
+        reader: R,
+        config: &ServeGenConfig,
+        seed: u64,
+    ) -> Result<Self, WorkloadError> {
+        config.validate("")?;
+        let profile = ServeGenProfile::from_reader(reader)?;
+        Self::new(Arc::new(profile), config, seed)
+    }
+}
+
+impl Iterator for ServeGenWorkload {
+    type Item = Result<Request, WorkloadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.remaining == Some(0) {
+            return None;
+        }
+        let Reverse((t, client_id, i)) = self.heap.pop()?;
+        if let Some(cursor) = self.cursors.get_mut(i) {
+            if let Some(next) = cursor.next_arrival(&self.profile, &self.plan) {
+                self.heap.push(Reverse((next, client_id, i)));
+            }
+        }
+        if let Some(r) = &mut self.remaining {
+            *r -= 1;
+        }
+        let input = self.input.sample(&mut self.input_rng);
+        let output = self.output.sample(&mut self.output_rng);
+        Some(Ok(Request::new(SimTime(t), input, output)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str =
+        "client_id,window_start_s,rate_rps,iat_cv,iat_dist,dist_shape,dist_scale\n";
+
+    fn profile(rows: &str) -> ServeGenProfile {
+        ServeGenProfile::from_reader(format!("{HEADER}{rows}").as_bytes()).unwrap()
+    }
+
+    fn fixed() -> ServeGenConfig {
+        ServeGenConfig::new(
+            TokenLengths::Fixed { tokens: 8 },
+            TokenLengths::Fixed { tokens: 4 },
+        )
+    }
+
+    fn arrivals(rows: &str, config: &ServeGenConfig, seed: u64) -> Vec<u64> {
+        ServeGenWorkload::new(Arc::new(profile(rows)), config, seed)
+            .unwrap()
+            .map(|r| r.unwrap().arrival.as_nanos())
+            .collect()
+    }
+
+    /// Counts per 600 s output window.
+    fn per_window(times: &[u64], window_ns: u64, windows: usize) -> Vec<usize> {
+        let mut counts = vec![0; windows];
+        for t in times {
+            counts[(t / window_ns) as usize] += 1;
+        }
+        counts
+    }
+
+    const TWO_CLIENTS: &str = "\
+0,0,0.5,1.0,Gamma,1.0,2.0
+0,600,0,0,,0,0
+0,1200,2.0,4.0,Weibull,0.4,0.1
+1,0,0.25,0.5,Gamma,4.0,1.0
+1,600,1.0,1.2,,0,0
+1,1200,0,0,,0,0
+";
+
+    #[test]
+    fn counts_per_window_match_the_rates() {
+        let t = arrivals(TWO_CLIENTS, &fixed(), 1);
+        // (0.5 + 0.25) × 600, 1.0 × 600, 2.0 × 600: exact by construction.
+        assert_eq!(per_window(&t, WINDOW_NS, 3), [450, 600, 1200]);
+        assert!(t.windows(2).all(|w| w[0] <= w[1]), "merged in time order");
+    }
+
+    #[test]
+    fn fractional_counts_are_right_on_average() {
+        // 0.1234 × 600 = 74.04 requests per window, over 200 windows.
+        let rows: String = (0..200)
+            .map(|w| format!("7,{},0.1234,1,Gamma,1,1\n", w * 600))
+            .collect();
+        let t = arrivals(&rows, &fixed(), 3);
+        let mean = t.len() as f64 / 200.0;
+        assert!((mean - 74.04).abs() < 0.1, "{mean}");
+        let counts = per_window(&t, WINDOW_NS, 200);
+        assert!(counts.iter().all(|&c| c == 74 || c == 75), "{counts:?}");
+    }
+
+    #[test]
+    fn burstiness_follows_the_fitted_shape() {
+        // One long run of windows per shape; gamma shape 1/cv² sets the CV.
+        for (shape, expect_cv) in [(1.0, 1.0), (0.25, 2.0), (4.0, 0.5)] {
+            let rows: String = (0..20)
+                .map(|w| format!("3,{},10,0,Gamma,{shape},5\n", w * 600))
+                .collect();
+            let t = arrivals(&rows, &fixed(), 4);
+            let gaps: Vec<f64> = t.windows(2).map(|w| (w[1] - w[0]) as f64).collect();
+            let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
+            let var = gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / gaps.len() as f64;
+            let cv = var.sqrt() / mean;
+            assert!(
+                (cv / expect_cv - 1.0).abs() < 0.08,
+                "shape {shape}: cv {cv}"
+            );
+        }
+    }
+
+    #[test]
+    fn options_select_shift_skip_and_scale() {
+        let rows = "\
+0,0,0.1,1,Gamma,1,1
+0,600,0,0,,0,0
+0,1200,0.2,1,Gamma,1,1
+0,1800,0.3,1,Gamma,1,1
+1,600,0,0,,0,0
+";
+        let mut c = fixed();
+        c.start_s = 600.0;
+        c.end_s = Some(1800.0);
+        // Window 600 is empty, 1200 holds 120 requests at [600, 1200) s.
+        assert_eq!(per_window(&arrivals(rows, &c, 1), WINDOW_NS, 2), [0, 120]);
+        c.skip_zero_windows = true;
+        assert_eq!(per_window(&arrivals(rows, &c, 1), WINDOW_NS, 1), [120]);
+
+        let mut c = fixed();
+        c.skip_zero_windows = true;
+        c.time_scale = 2.0;
+        c.rate_multiplier = 10.0;
+        let t = arrivals(rows, &c, 1);
+        assert_eq!(per_window(&t, 2 * WINDOW_NS, 3), [600, 1200, 1800]);
+
+        c.max_requests = Some(5);
+        assert_eq!(arrivals(rows, &c, 1).len(), 5);
+    }
+
+    #[test]
+    fn streams_are_per_client_and_seeded() {
+        let a = arrivals(TWO_CLIENTS, &fixed(), 1);
+        assert_eq!(a, arrivals(TWO_CLIENTS, &fixed(), 1));
+        assert_ne!(a, arrivals(TWO_CLIENTS, &fixed(), 2));
+        // Dropping client 1 leaves client 0's arrivals where they were.
+        let only_0: String = TWO_CLIENTS
+            .lines()
+            .filter(|l| l.starts_with("0,"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let b = arrivals(&only_0, &fixed(), 1);
+        let b_set: std::collections::BTreeSet<u64> = b.iter().copied().collect();
+        assert_eq!(b.len(), 300 + 1200);
+        assert_eq!(a.iter().filter(|t| b_set.contains(t)).count(), b.len());
+        // Lengths have their own streams: changing them moves no arrival.
+        let mut c = fixed();
+        c.output_tokens = TokenLengths::Uniform {
+            min_tokens: 1,
+            max_tokens: 50,
+        };
+        assert_eq!(a, arrivals(TWO_CLIENTS, &c, 1));
+    }
+
+    #[test]
+    fn client_order_in_the_file_does_not_matter() {
+        let reordered: String = TWO_CLIENTS
+            .lines()
+            .filter(|l| l.starts_with("1,"))
+            .chain(TWO_CLIENTS.lines().filter(|l| l.starts_with("0,")))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(profile(&reordered), profile(TWO_CLIENTS));
+        let p = profile(TWO_CLIENTS);
+        assert_eq!(p.clients().len(), 2);
+        assert_eq!(p.clients()[0].windows.len(), 2);
+        let totals: Vec<(u64, f64)> = p
+            .total_rates()
+            .iter()
+            .map(|(t, r)| (t.as_nanos() / NANOS_PER_SEC, *r))
+            .collect();
+        assert_eq!(totals, [(0, 0.75), (600, 1.0), (1200, 2.0)]);
+    }
+
+    fn check_error(rows: &str, expect: &str) {
+        let got = ServeGenProfile::from_reader(format!("{HEADER}{rows}").as_bytes())
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        match got {
+            Err(msg) => assert!(
+                msg.starts_with(expect),
+                "{msg:?} should start with {expect:?}"
+            ),
+            Ok(()) => panic!("{rows:?} parsed, expected {expect:?}"),
+        }
+    }
+
+    #[test]
+    fn malformed_rows_give_line_and_field() {
+        check_error(
+            "0,0,1,1,Gamma,1,1\nx,600,1,1,Gamma,1,1\n",
+            "line 3, field `client_id`",
+        );
+        check_error(
+            "0,0,abc,1,Gamma,1,1\n",
+            "line 2, field `rate_rps`: expected a finite number",
+        );
+        check_error(
+            "0,0,-1,1,Gamma,1,1\n",
+            "line 2, field `rate_rps`: must be between 0",
+        );
+        check_error("0,0,NaN,1,Gamma,1,1\n", "line 2, field `rate_rps`");
+        check_error("0,-600,1,1,Gamma,1,1\n", "line 2, field `window_start_s`");
+        check_error(
+            "0,0,1,1,Lognormal,1,1\n",
+            "line 2, field `iat_dist`: unknown distribution",
+        );
+        check_error(
+            "0,0,1,1,Gamma,0,1\n",
+            "line 2, field `dist_shape`: must be greater than 0",
+        );
+        check_error("0,0,1,1,Weibull,1,-2\n", "line 2, field `dist_scale`");
+        check_error("0,0,1,1,,zz,0\n", "line 2, field `dist_shape`");
+        check_error("0,0,1,-1,Gamma,1,1\n", "line 2, field `iat_cv`");
+        check_error(
+            "0,600,1,1,Gamma,1,1\n0,600,1,1,Gamma,1,1\n",
+            "line 3, field `window_start_s`: client 0's windows",
+        );
+        check_error(
+            "0,600,1,1,Gamma,1,1\n0,0,1,1,Gamma,1,1\n",
+            "line 3, field `window_start_s`",
+        );
+        check_error("0,0,1,1,Gamma,1\n", "line 2, field `record`");
+        let missing =
+            ServeGenProfile::from_reader("client_id,rate_rps\n0,1\n".as_bytes()).unwrap_err();
+        assert_eq!(
+            missing.to_string(),
+            "line 1, field `window_start_s`: missing column in the header"
+        );
+        let empty = ServeGenProfile::from_reader("".as_bytes()).unwrap_err();
+        assert!(
+            empty.to_string().starts_with("line 1, field `client_id`"),
+            "{empty}"
+        );
+    }
+
+    #[test]
+    fn idle_rows_and_case_are_accepted() {
+        let p = profile("5,0,0,0,,0,0\n5,600,1,1,gamma,2,1\n6,0,2,1,,,\n");
+        assert_eq!(p.clients().len(), 2);
+        assert_eq!(
+            p.clients()[0].windows[0].dist,
+            IatDist::Gamma {
+                shape: 2.0,
+                scale: 1.0
+            }
+        );
+        assert_eq!(p.clients()[1].windows[0].dist, IatDist::Exponential);
+    }
+
+    #[test]
+    fn extreme_shapes_never_panic_and_keep_counts() {
+        let rows =
+            "0,0,1,50,Weibull,0.001,1\n0,600,1,50,Gamma,0.0001,1e-9\n0,1200,1,0,Weibull,1e6,1e6\n";
+        let t = arrivals(rows, &fixed(), 1);
+        assert_eq!(per_window(&t, WINDOW_NS, 3), [600, 600, 600]);
+    }
+
+    #[test]
+    fn bad_options_name_the_field() {
+        let p = Arc::new(profile(TWO_CLIENTS));
+        let field = |c: ServeGenConfig| match ServeGenWorkload::new(p.clone(), &c, 0) {
+            Err(WorkloadError::InvalidParameter { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        let mut c = fixed();
+        c.time_scale = 0.0;
+        assert_eq!(field(c), "time_scale");
+        let mut c = fixed();
+        c.rate_multiplier = f64::NAN;
+        assert_eq!(field(c), "rate_multiplier");
+        let mut c = fixed();
+        c.start_s = 100.0;
+        c.end_s = Some(50.0);
+        assert_eq!(field(c), "end_s");
+        let mut c = fixed();
+        c.input_tokens = TokenLengths::Uniform {
+            min_tokens: 0,
+            max_tokens: 1,
+        };
+        assert_eq!(field(c), "input_tokens.min_tokens");
+        let parsed: ServeGenConfig = serde_json::from_str(
+            r#"{"input_tokens":{"kind":"fixed","tokens":1},"output_tokens":{"kind":"fixed","tokens":1},"skip_zero_windows":true}"#,
+        )
+        .unwrap();
+        assert!(
+            parsed.skip_zero_windows
+                && is_one(&parsed.time_scale)
+                && is_one(&parsed.rate_multiplier)
+        );
+        assert!(serde_json::from_str::<ServeGenConfig>(r#"{"input_tokens":{"kind":"fixed","tokens":1},"output_tokens":{"kind":"fixed","tokens":1},"rate":2}"#).is_err());
+    }
+}
