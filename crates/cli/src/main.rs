@@ -9,7 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "fleetsim", version, about = "Simulate autoscaled LLM inference fleets")]
+#[command(
+    name = "fleetsim",
+    version,
+    about = "Simulate autoscaled LLM inference fleets"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -79,7 +83,9 @@ fn real_main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => cmd_run(args),
-        Command::Trace { command: TraceCommand::Stats { file, format } } => cmd_trace_stats(&file, format),
+        Command::Trace {
+            command: TraceCommand::Stats { file, format },
+        } => cmd_trace_stats(&file, format),
     }
 }
 
@@ -90,10 +96,20 @@ fn load_scenario(args: &RunArgs) -> Result<Scenario> {
     }
     let mut s = match &args.scenario {
         Some(path) => scenario::load_file(path, &sets)?,
-        None => scenario::load_str(scenario::QUICKSTART_TOML, "<embedded quickstart>", Path::new("."), &sets)?,
+        None => scenario::load_str(
+            scenario::QUICKSTART_TOML,
+            "<embedded quickstart>",
+            Path::new("."),
+            &sets,
+        )?,
     };
     if let Some(trace) = &args.trace {
-        s.workload = WorkloadSpec::Trace { path: trace.clone(), format: None, sort: false, transforms: Vec::new() };
+        s.workload = WorkloadSpec::Trace {
+            path: trace.clone(),
+            format: None,
+            sort: false,
+            transforms: Vec::new(),
+        };
     }
     Ok(s)
 }
@@ -102,7 +118,8 @@ fn cmd_run(args: RunArgs) -> Result<()> {
     let scenario = load_scenario(&args)?;
     let result = run::run_timed(&scenario)?;
     if let Some(dir) = &args.out {
-        report::write_out_dir(dir, &result).with_context(|| format!("writing results to {}", dir.display()))?;
+        report::write_out_dir(dir, &result)
+            .with_context(|| format!("writing results to {}", dir.display()))?;
     }
     match args.format {
         Format::Table => print!("{}", report::render_table(&scenario, &result.summary)),
@@ -112,8 +129,10 @@ fn cmd_run(args: RunArgs) -> Result<()> {
 }
 
 fn cmd_trace_stats(file: &Path, format: Format) -> Result<()> {
-    let detected = workload::detect_file(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    let reader = workload::open_trace(file, detected).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let detected =
+        workload::detect_file(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let reader = workload::open_trace(file, detected)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     let stats = stats::compute(reader).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     match format {
         Format::Table => {

@@ -23,24 +23,46 @@ pub fn render_table(scenario: &Scenario, summary: &Summary) -> String {
         "requests   arrived {}  completed {}  rejected {}  timed out {}  failed {}",
         r.arrived, r.completed, r.rejected, r.timed_out, r.failed
     );
-    let _ = writeln!(out, "latency    {:<9}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}", "(ms)", "mean", "p50", "p90", "p95", "p99", "max");
+    let _ = writeln!(
+        out,
+        "latency    {:<9}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}",
+        "(ms)", "mean", "p50", "p90", "p95", "p99", "max"
+    );
     for (name, s) in [
         ("queue", &summary.latency.queue_ms),
         ("ttft", &summary.latency.ttft_ms),
         ("tpot", &summary.latency.tpot_ms),
         ("e2e", &summary.latency.e2e_ms),
     ] {
-        let _ = writeln!(out, "           {:<9}{:>10.1}{:>10.1}{:>10.1}{:>10.1}{:>10.1}{:>10.1}", name, s.mean, s.p50, s.p90, s.p95, s.p99, s.max);
+        let _ = writeln!(
+            out,
+            "           {:<9}{:>10.1}{:>10.1}{:>10.1}{:>10.1}{:>10.1}{:>10.1}",
+            name, s.mean, s.p50, s.p90, s.p95, s.p99, s.max
+        );
     }
     let sla = &scenario.sim.sla;
     let mut thresholds: Vec<String> = Vec::new();
-    for (name, v) in [("ttft", sla.ttft_ms), ("tpot", sla.tpot_ms), ("e2e", sla.e2e_ms)] {
+    for (name, v) in [
+        ("ttft", sla.ttft_ms),
+        ("tpot", sla.tpot_ms),
+        ("e2e", sla.e2e_ms),
+    ] {
         if let Some(v) = v {
             thresholds.push(format!("{name} ≤ {v} ms"));
         }
     }
-    let thresholds = if thresholds.is_empty() { "completed".to_string() } else { thresholds.join(", ") };
-    let _ = writeln!(out, "sla        attainment {:.2} % ({}), misses {}", summary.sla.attainment * 100.0, thresholds, summary.sla.misses);
+    let thresholds = if thresholds.is_empty() {
+        "completed".to_string()
+    } else {
+        thresholds.join(", ")
+    };
+    let _ = writeln!(
+        out,
+        "sla        attainment {:.2} % ({}), misses {}",
+        summary.sla.attainment * 100.0,
+        thresholds,
+        summary.sla.misses
+    );
     for t in &summary.sla.targets {
         let _ = writeln!(
             out,
@@ -53,7 +75,11 @@ pub fn render_table(scenario: &Scenario, summary: &Summary) -> String {
         );
     }
     let g = &summary.gpu_hours;
-    let _ = writeln!(out, "gpu hours  billed {:.3}  busy {:.3}  idle {:.3}", g.billed, g.busy, g.idle);
+    let _ = writeln!(
+        out,
+        "gpu hours  billed {:.3}  busy {:.3}  idle {:.3}",
+        g.billed, g.busy, g.idle
+    );
     let f = &summary.fleet;
     let _ = writeln!(
         out,
@@ -65,14 +91,23 @@ pub fn render_table(scenario: &Scenario, summary: &Summary) -> String {
         "throughput {:.2} req/s, {:.0} output tok/s",
         summary.throughput.requests_per_s, summary.throughput.output_tokens_per_s
     );
-    let wall = summary.sim.wall_s.map(|w| format!(" in {w:.3} s wall")).unwrap_or_default();
-    let _ = writeln!(out, "sim        {} events, {:.1} s simulated{}", summary.sim.events, summary.sim.simulated_s, wall);
+    let wall = summary
+        .sim
+        .wall_s
+        .map(|w| format!(" in {w:.3} s wall"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "sim        {} events, {:.1} s simulated{}",
+        summary.sim.events, summary.sim.simulated_s, wall
+    );
     out
 }
 
 /// The summary as pretty JSON with a trailing newline.
 pub fn summary_json(summary: &Summary) -> String {
-    let mut s = serde_json::to_string_pretty(summary).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let mut s =
+        serde_json::to_string_pretty(summary).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     s.push('\n');
     s
 }
@@ -82,15 +117,27 @@ pub fn summary_json(summary: &Summary) -> String {
 /// crash never leaves a half-written file under the final name.
 pub fn write_out_dir(dir: &Path, result: &RunResult) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    write_atomically(&dir.join("summary.json"), |w| w.write_all(summary_json(&result.summary).as_bytes()))?;
-    write_atomically(&dir.join("requests.csv"), |w| write_requests_csv(&result.records, w))?;
-    write_atomically(&dir.join("timeseries.csv"), |w| write_timeseries_csv(&result.timeseries, w))?;
+    write_atomically(&dir.join("summary.json"), |w| {
+        w.write_all(summary_json(&result.summary).as_bytes())
+    })?;
+    write_atomically(&dir.join("requests.csv"), |w| {
+        write_requests_csv(&result.records, w)
+    })?;
+    write_atomically(&dir.join("timeseries.csv"), |w| {
+        write_timeseries_csv(&result.timeseries, w)
+    })?;
     Ok(())
 }
 
 /// Writes a file via a temporary sibling and a rename.
-pub fn write_atomically(path: &Path, write: impl FnOnce(&mut io::BufWriter<std::fs::File>) -> io::Result<()>) -> io::Result<()> {
-    let tmp = path.with_extension(format!("{}.tmp", path.extension().and_then(|e| e.to_str()).unwrap_or("")));
+pub fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut io::BufWriter<std::fs::File>) -> io::Result<()>,
+) -> io::Result<()> {
+    let tmp = path.with_extension(format!(
+        "{}.tmp",
+        path.extension().and_then(|e| e.to_str()).unwrap_or("")
+    ));
     let file = std::fs::File::create(&tmp)?;
     let mut w = io::BufWriter::new(file);
     write(&mut w)?;

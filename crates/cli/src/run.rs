@@ -30,12 +30,15 @@ impl std::error::Error for RunError {}
 /// Runs a scenario. `sim.wall_s` is left `None`, so the summary is a pure
 /// function of the scenario; see [`run_timed`].
 pub fn run(scenario: &Scenario) -> Result<RunResult, RunError> {
-    let workload = workload::build(&scenario.workload, scenario.sim.seed).map_err(RunError::Workload)?;
-    let sim = Simulation::new(scenario.sim.clone(), workload, scenario.router.build()).map_err(RunError::Sim)?;
+    let workload =
+        workload::build(&scenario.workload, scenario.sim.seed).map_err(RunError::Workload)?;
+    let sim = Simulation::new(scenario.sim.clone(), workload, scenario.router.build())
+        .map_err(RunError::Sim)?;
     sim.run().map_err(|e| match e {
-        SimError::Workload(error) => {
-            RunError::Workload(OpenError { path: workload::source_path(&scenario.workload).map(|p| p.to_path_buf()), error })
-        }
+        SimError::Workload(error) => RunError::Workload(OpenError {
+            path: workload::source_path(&scenario.workload).map(|p| p.to_path_buf()),
+            error,
+        }),
         other => RunError::Sim(other),
     })
 }

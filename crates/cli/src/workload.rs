@@ -7,7 +7,7 @@ use fleetsim_core::workload::burstgpt::BurstGptReader;
 use fleetsim_core::workload::detect::{detect, TraceFormat};
 use fleetsim_core::workload::generic_csv::GenericCsvReader;
 use fleetsim_core::workload::mooncake::MooncakeReader;
-use fleetsim_core::workload::servegen::{ServeGenConfig, ServeGenWorkload};
+use fleetsim_core::workload::servegen::{ServeGenConfig, ServeGenProfile, ServeGenWorkload};
 use fleetsim_core::workload::synthetic::SyntheticWorkload;
 use fleetsim_core::workload::transforms::{apply_transforms_with_factory, WorkloadFactory};
 use fleetsim_core::workload::{BoxedWorkload, WorkloadError};
@@ -45,13 +45,18 @@ pub fn source_path(spec: &WorkloadSpec) -> Option<&Path> {
 }
 
 fn open(path: &Path) -> Result<BufReader<File>, WorkloadError> {
-    File::open(path).map(|f| BufReader::with_capacity(1 << 16, f)).map_err(|source| WorkloadError::Io { line: None, source })
+    File::open(path)
+        .map(|f| BufReader::with_capacity(1 << 16, f))
+        .map_err(|source| WorkloadError::Io { line: None, source })
 }
 
 /// Detects a trace file's format from its first bytes.
 pub fn detect_file(path: &Path) -> Result<TraceFormat, WorkloadError> {
     let mut head = Vec::with_capacity(4096);
-    open(path)?.take(4096).read_to_end(&mut head).map_err(|source| WorkloadError::Io { line: None, source })?;
+    open(path)?
+        .take(4096)
+        .read_to_end(&mut head)
+        .map_err(|source| WorkloadError::Io { line: None, source })?;
     detect(&head)
 }
 
@@ -74,13 +79,26 @@ pub fn open_trace(path: &Path, format: TraceFormat) -> Result<BoxedWorkload, Wor
 
 /// Builds the workload a scenario describes, with `seed` for generators.
 pub fn build(spec: &WorkloadSpec, seed: u64) -> Result<BoxedWorkload, OpenError> {
-    let with_path = |error| OpenError { path: source_path(spec).map(Path::to_path_buf), error };
+    let with_path = |error| OpenError {
+        path: source_path(spec).map(Path::to_path_buf),
+        error,
+    };
     let (factory, transforms): (WorkloadFactory, _) = match spec {
         WorkloadSpec::Synthetic { config, transforms } => {
             let config = config.clone();
-            (Arc::new(move || Ok(Box::new(SyntheticWorkload::new(&config, seed)?) as BoxedWorkload)), transforms)
+            (
+                Arc::new(move || {
+                    Ok(Box::new(SyntheticWorkload::new(&config, seed)?) as BoxedWorkload)
+                }),
+                transforms,
+            )
         }
-        WorkloadSpec::Trace { path, format, sort, transforms } => {
+        WorkloadSpec::Trace {
+            path,
+            format,
+            sort,
+            transforms,
+        } => {
             let format = match format {
                 Some(f) => *f,
                 None => detect_file(path).map_err(with_path)?,
@@ -99,11 +117,25 @@ pub fn build(spec: &WorkloadSpec, seed: u64) -> Result<BoxedWorkload, OpenError>
                 transforms,
             )
         }
-        WorkloadSpec::Servegen { path, input_tokens, output_tokens, transforms } => {
-            let config = ServeGenConfig { input_tokens: input_tokens.clone(), output_tokens: output_tokens.clone(), ..ServeGenConfig::default() };
-            let path = path.clone();
+        WorkloadSpec::Servegen {
+            path,
+            input_tokens,
+            output_tokens,
+            transforms,
+        } => {
+            let mut config = ServeGenConfig::new(input_tokens.clone(), output_tokens.clone());
+            // Zero-rate windows are collection gaps in the published data, not idle time.
+            config.skip_zero_windows = true;
+            let profile = Arc::new(
+                ServeGenProfile::from_reader(open(path).map_err(with_path)?).map_err(with_path)?,
+            );
             (
-                Arc::new(move || Ok(Box::new(ServeGenWorkload::new(open(&path)?, &config, seed)?) as BoxedWorkload)),
+                Arc::new(move || {
+                    Ok(
+                        Box::new(ServeGenWorkload::new(Arc::clone(&profile), &config, seed)?)
+                            as BoxedWorkload,
+                    )
+                }),
                 transforms,
             )
         }

@@ -9,14 +9,19 @@ use toml_edit::{DocumentMut, Item, Table, Value};
 pub fn apply_sets(doc: &mut DocumentMut, sets: &[String]) -> Result<(), String> {
     for set in sets {
         let Some((key, raw)) = set.split_once('=') else {
-            return Err(format!("--set {set:?}: expected KEY=VALUE, e.g. deployment.replicas=4"));
+            return Err(format!(
+                "--set {set:?}: expected KEY=VALUE, e.g. deployment.replicas=4"
+            ));
         };
         let key = key.trim();
         let parts: Vec<&str> = key.split('.').map(str::trim).collect();
         if parts.iter().any(|p| p.is_empty()) {
             return Err(format!("--set {set:?}: empty key segment in {key:?}"));
         }
-        let value = raw.trim().parse::<Value>().unwrap_or_else(|_| Value::from(raw.trim()));
+        let value = raw
+            .trim()
+            .parse::<Value>()
+            .unwrap_or_else(|_| Value::from(raw.trim()));
         let mut table: &mut Table = doc.as_table_mut();
         for part in &parts[..parts.len() - 1] {
             let entry = table.entry(part).or_insert_with(|| {
@@ -40,7 +45,12 @@ pub fn apply_sets(doc: &mut DocumentMut, sets: &[String]) -> Result<(), String> 
 
 /// 1-based line of `offset` in `text`.
 pub fn line_of_offset(text: &str, offset: usize) -> usize {
-    text.as_bytes().iter().take(offset).filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()
+        .iter()
+        .take(offset)
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// The line on which a dotted field (`deployment.engine.max_num_seqs`,
@@ -64,7 +74,15 @@ pub fn line_of_field(text: &str, field: &str) -> Option<usize> {
         item = next;
         if let Some(i) = index {
             match item {
-                Item::ArrayOfTables(a) => item = a.get(i).map(|t| t.as_item()).unwrap_or(item),
+                Item::ArrayOfTables(a) => match a.get(i) {
+                    Some(t) => {
+                        if let Some(span) = t.span() {
+                            best = Some(line_of_offset(text, span.start));
+                        }
+                        return best;
+                    }
+                    None => return best,
+                },
                 Item::Value(Value::Array(a)) => {
                     if let Some(span) = a.get(i).and_then(|v| v.span()) {
                         best = Some(line_of_offset(text, span.start));
@@ -91,15 +109,30 @@ mod tests {
 
     #[test]
     fn set_replaces_and_creates_keys() {
-        check_set("[deployment]\nreplicas = 2\n", &["deployment.replicas=4"], "[deployment]\nreplicas = 4\n");
-        check_set("[deployment]\ngpu = \"h100-sxm\"\n", &["deployment.gpu=h200"], "[deployment]\ngpu = \"h200\"\n");
+        check_set(
+            "[deployment]\nreplicas = 2\n",
+            &["deployment.replicas=4"],
+            "[deployment]\nreplicas = 4\n",
+        );
+        check_set(
+            "[deployment]\ngpu = \"h100-sxm\"\n",
+            &["deployment.gpu=h200"],
+            "[deployment]\ngpu = \"h200\"\n",
+        );
         check_set("seed = 1\n", &["seed=7"], "seed = 7\n");
-        check_set("", &["output.timeseries_resolution_s=5"], "[output]\ntimeseries_resolution_s = 5\n");
+        check_set(
+            "",
+            &["output.timeseries_resolution_s=5"],
+            "[output]\ntimeseries_resolution_s = 5\n",
+        );
     }
 
     #[test]
     fn set_reaches_into_inline_tables() {
-        let mut doc: DocumentMut = "[workload]\narrival = { kind = \"poisson\", rate_per_s = 1.0 }\n".parse().unwrap();
+        let mut doc: DocumentMut =
+            "[workload]\narrival = { kind = \"poisson\", rate_per_s = 1.0 }\n"
+                .parse()
+                .unwrap();
         apply_sets(&mut doc, &["workload.arrival.rate_per_s=3.5".to_string()]).unwrap();
         let text = doc.to_string();
         assert!(text.contains("rate_per_s = 3.5"), "{text}");
@@ -108,10 +141,16 @@ mod tests {
     #[test]
     fn bad_set_syntax_is_an_error() {
         let mut doc = DocumentMut::new();
-        assert!(apply_sets(&mut doc, &["replicas".to_string()]).unwrap_err().contains("KEY=VALUE"));
-        assert!(apply_sets(&mut doc, &["a..b=1".to_string()]).unwrap_err().contains("empty key segment"));
+        assert!(apply_sets(&mut doc, &["replicas".to_string()])
+            .unwrap_err()
+            .contains("KEY=VALUE"));
+        assert!(apply_sets(&mut doc, &["a..b=1".to_string()])
+            .unwrap_err()
+            .contains("empty key segment"));
         let mut doc: DocumentMut = "seed = 1\n".parse().unwrap();
-        assert!(apply_sets(&mut doc, &["seed.x=1".to_string()]).unwrap_err().contains("not a section"));
+        assert!(apply_sets(&mut doc, &["seed.x=1".to_string()])
+            .unwrap_err()
+            .contains("not a section"));
     }
 
     #[test]
@@ -119,8 +158,15 @@ mod tests {
         let text = "seed = 1\n\n[deployment]\nreplicas = 0\n[deployment.engine]\nmax_num_seqs = 9\n[sla]\ntargets = [\n  { metric = \"ttft_ms\", percentile = 95, max_ms = 1 },\n  { metric = \"ttft_ms\", percentile = 101, max_ms = 1 },\n]\n";
         assert_eq!(line_of_field(text, "seed"), Some(1));
         assert_eq!(line_of_field(text, "deployment.replicas"), Some(4));
-        assert_eq!(line_of_field(text, "deployment.engine.max_num_seqs"), Some(6));
-        assert_eq!(line_of_field(text, "deployment.engine.nothing"), Some(5), "falls back to the section");
+        assert_eq!(
+            line_of_field(text, "deployment.engine.max_num_seqs"),
+            Some(6)
+        );
+        assert_eq!(
+            line_of_field(text, "deployment.engine.nothing"),
+            Some(5),
+            "falls back to the section"
+        );
         assert_eq!(line_of_field(text, "nothing"), None);
         assert_eq!(line_of_field(text, "sla.targets[1].percentile"), Some(10));
     }

@@ -122,16 +122,30 @@ pub struct Scenario {
 /// Loads a scenario file, applying `--set` overrides.
 pub fn load_file(path: &Path, sets: &[String]) -> Result<Scenario, ScenarioError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ScenarioError { file: file.clone(), line: None, field: None, message: format!("cannot read: {e}") })?;
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: file.clone(),
+        line: None,
+        field: None,
+        message: format!("cannot read: {e}"),
+    })?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     load_str(&text, &file, &base, sets)
 }
 
 /// Loads scenario text. `file` names it in errors; relative paths inside
 /// resolve against `base_dir`.
-pub fn load_str(text: &str, file: &str, base_dir: &Path, sets: &[String]) -> Result<Scenario, ScenarioError> {
-    let err = |line, field: Option<String>, message: String| ScenarioError { file: file.to_string(), line, field, message };
+pub fn load_str(
+    text: &str,
+    file: &str,
+    base_dir: &Path,
+    sets: &[String],
+) -> Result<Scenario, ScenarioError> {
+    let err = |line, field: Option<String>, message: String| ScenarioError {
+        file: file.to_string(),
+        line,
+        field,
+        message,
+    };
     let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
         let line = e.span().map(|s| edit::line_of_offset(text, s.start));
         err(line, None, e.message().trim().to_string())
@@ -143,8 +157,14 @@ pub fn load_str(text: &str, file: &str, base_dir: &Path, sets: &[String]) -> Res
         err(line, None, e.message().trim().to_string())
     })?;
     resolve(raw, base_dir).map_err(|(field, message)| {
-        let set_by_flag = sets.iter().any(|s| s.split('=').next().map(str::trim) == Some(field.as_str()));
-        let message = if set_by_flag { format!("{message} (set with --set)") } else { message };
+        let set_by_flag = sets
+            .iter()
+            .any(|s| s.split('=').next().map(str::trim) == Some(field.as_str()));
+        let message = if set_by_flag {
+            format!("{message} (set with --set)")
+        } else {
+            message
+        };
         err(edit::line_of_field(&edited, &field), Some(field), message)
     })
 }
@@ -160,28 +180,56 @@ fn invalid(field: &str, message: impl Into<String>) -> Invalid {
 pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, Invalid> {
     let workload = resolve_workload(&raw.workload, base_dir)?;
     let (replica, deployment) = resolve_deployment(&raw.deployment)?;
-    raw.sla.validate().map_err(|(f, m)| (format!("sla.{f}"), m))?;
+    raw.sla
+        .validate()
+        .map_err(|(f, m)| (format!("sla.{f}"), m))?;
     let resolution = SimDuration::try_from_secs_f64(raw.output.timeseries_resolution_s)
         .filter(|d| d.0 > 0)
-        .ok_or_else(|| invalid("output.timeseries_resolution_s", format!("must be a number of seconds > 0, got {}", raw.output.timeseries_resolution_s)))?;
+        .ok_or_else(|| {
+            invalid(
+                "output.timeseries_resolution_s",
+                format!(
+                    "must be a number of seconds > 0, got {}",
+                    raw.output.timeseries_resolution_s
+                ),
+            )
+        })?;
     let sim = SimConfig {
         seed: raw.seed,
-        fleet: FleetSpec { replicas: deployment.replicas, gpus_per_replica: deployment.tensor_parallel, replica },
+        fleet: FleetSpec {
+            replicas: deployment.replicas,
+            gpus_per_replica: deployment.tensor_parallel,
+            replica,
+        },
         sla: raw.sla,
         timeseries_resolution: resolution,
     };
-    Ok(Scenario { name: raw.name.unwrap_or_else(|| "scenario".to_string()), workload, sim, router: raw.router, deployment })
+    Ok(Scenario {
+        name: raw.name.unwrap_or_else(|| "scenario".to_string()),
+        workload,
+        sim,
+        router: raw.router,
+        deployment,
+    })
 }
 
 fn resolve_workload(raw: &RawWorkload, base_dir: &Path) -> Result<WorkloadSpec, Invalid> {
     let check_transforms = |transforms: &[Transform]| -> Result<(), Invalid> {
         for (i, t) in transforms.iter().enumerate() {
-            t.validate(&format!("workload.transforms[{i}]")).map_err(workload_invalid)?;
+            t.validate(&format!("workload.transforms[{i}]"))
+                .map_err(workload_invalid)?;
         }
         Ok(())
     };
     match raw {
-        RawWorkload::Synthetic { arrival, input_tokens, output_tokens, duration_s, max_requests, transforms } => {
+        RawWorkload::Synthetic {
+            arrival,
+            input_tokens,
+            output_tokens,
+            duration_s,
+            max_requests,
+            transforms,
+        } => {
             let config = SyntheticConfig {
                 arrival: arrival.clone(),
                 input_tokens: input_tokens.clone(),
@@ -191,9 +239,17 @@ fn resolve_workload(raw: &RawWorkload, base_dir: &Path) -> Result<WorkloadSpec, 
             };
             config.validate("workload").map_err(workload_invalid)?;
             check_transforms(transforms)?;
-            Ok(WorkloadSpec::Synthetic { config, transforms: transforms.clone() })
+            Ok(WorkloadSpec::Synthetic {
+                config,
+                transforms: transforms.clone(),
+            })
         }
-        RawWorkload::Trace { path, format, sort, transforms } => {
+        RawWorkload::Trace {
+            path,
+            format,
+            sort,
+            transforms,
+        } => {
             let format = match format.as_str() {
                 "auto" => None,
                 "azure" => Some(TraceFormat::Azure),
@@ -209,11 +265,25 @@ fn resolve_workload(raw: &RawWorkload, base_dir: &Path) -> Result<WorkloadSpec, 
                 }
             };
             check_transforms(transforms)?;
-            Ok(WorkloadSpec::Trace { path: base_dir.join(path), format, sort: *sort, transforms: transforms.clone() })
+            Ok(WorkloadSpec::Trace {
+                path: base_dir.join(path),
+                format,
+                sort: *sort,
+                transforms: transforms.clone(),
+            })
         }
-        RawWorkload::Servegen { path, input_tokens, output_tokens, transforms } => {
-            input_tokens.validate("workload.input_tokens").map_err(workload_invalid)?;
-            output_tokens.validate("workload.output_tokens").map_err(workload_invalid)?;
+        RawWorkload::Servegen {
+            path,
+            input_tokens,
+            output_tokens,
+            transforms,
+        } => {
+            input_tokens
+                .validate("workload.input_tokens")
+                .map_err(workload_invalid)?;
+            output_tokens
+                .validate("workload.output_tokens")
+                .map_err(workload_invalid)?;
             check_transforms(transforms)?;
             Ok(WorkloadSpec::Servegen {
                 path: base_dir.join(path),
@@ -227,7 +297,9 @@ fn resolve_workload(raw: &RawWorkload, base_dir: &Path) -> Result<WorkloadSpec, 
 
 fn workload_invalid(e: fleetsim_core::workload::WorkloadError) -> Invalid {
     match e {
-        fleetsim_core::workload::WorkloadError::InvalidParameter { field, message } => (field, message),
+        fleetsim_core::workload::WorkloadError::InvalidParameter { field, message } => {
+            (field, message)
+        }
         other => ("workload".to_string(), other.to_string()),
     }
 }
@@ -240,7 +312,10 @@ fn dtype_bytes(field: &str, value: Option<&str>, default: f64) -> Result<f64, In
         None | Some("auto") => Ok(default),
         Some("bf16") | Some("fp16") => Ok(2.0),
         Some("fp8") => Ok(1.0),
-        Some(other) => Err(invalid(field, format!("unknown dtype {other:?}; expected bf16, fp16 or fp8"))),
+        Some(other) => Err(invalid(
+            field,
+            format!("unknown dtype {other:?}; expected bf16, fp16 or fp8"),
+        )),
     }
 }
 
@@ -249,13 +324,19 @@ fn resolve_deployment(raw: &RawDeployment) -> Result<(ReplicaSpec, DeploymentInf
         return Err(invalid("deployment.replicas", "must be at least 1"));
     }
     if raw.tensor_parallel == 0 || raw.tensor_parallel > 64 {
-        return Err(invalid("deployment.tensor_parallel", format!("must be between 1 and 64, got {}", raw.tensor_parallel)));
+        return Err(invalid(
+            "deployment.tensor_parallel",
+            format!("must be between 1 and 64, got {}", raw.tensor_parallel),
+        ));
     }
     if let Some(slots) = &raw.slots {
         if slots.slots == 0 {
             return Err(invalid("deployment.slots.slots", "must be at least 1"));
         }
-        slots.service.validate().map_err(|(f, m)| (format!("deployment.slots.service.{f}"), m))?;
+        slots
+            .service
+            .validate()
+            .map_err(|(f, m)| (format!("deployment.slots.service.{f}"), m))?;
         let info = DeploymentInfo {
             model: "slots".into(),
             gpu: "slots".into(),
@@ -265,26 +346,80 @@ fn resolve_deployment(raw: &RawDeployment) -> Result<(ReplicaSpec, DeploymentInf
             max_num_seqs: slots.slots,
             max_num_batched_tokens: 0,
         };
-        return Ok((ReplicaSpec::Slots { slots: slots.slots, service: slots.service.clone() }, info));
+        return Ok((
+            ReplicaSpec::Slots {
+                slots: slots.slots,
+                service: slots.service.clone(),
+            },
+            info,
+        ));
     }
-    let model_name = raw.model.as_deref().ok_or_else(|| invalid("deployment.model", "missing: name a model, or configure [deployment.slots]"))?;
-    let gpu_name = raw.gpu.as_deref().ok_or_else(|| invalid("deployment.gpu", "missing: name a GPU, or configure [deployment.slots]"))?;
-    let model = hardware::model(model_name).ok_or_else(|| {
-        invalid("deployment.model", format!("unknown model {model_name:?}; known: {}", hardware::model_names().join(", ")))
+    let model_name = raw.model.as_deref().ok_or_else(|| {
+        invalid(
+            "deployment.model",
+            "missing: name a model, or configure [deployment.slots]",
+        )
     })?;
-    let gpu = hardware::gpu(gpu_name)
-        .ok_or_else(|| invalid("deployment.gpu", format!("unknown GPU {gpu_name:?}; known: {}", hardware::gpu_names().join(", "))))?;
+    let gpu_name = raw.gpu.as_deref().ok_or_else(|| {
+        invalid(
+            "deployment.gpu",
+            "missing: name a GPU, or configure [deployment.slots]",
+        )
+    })?;
+    let model = hardware::model(model_name).ok_or_else(|| {
+        invalid(
+            "deployment.model",
+            format!(
+                "unknown model {model_name:?}; known: {}",
+                hardware::model_names().join(", ")
+            ),
+        )
+    })?;
+    let gpu = hardware::gpu(gpu_name).ok_or_else(|| {
+        invalid(
+            "deployment.gpu",
+            format!(
+                "unknown GPU {gpu_name:?}; known: {}",
+                hardware::gpu_names().join(", ")
+            ),
+        )
+    })?;
     let e = &raw.engine;
-    let weights_bytes_per_param = dtype_bytes("deployment.engine.weights_dtype", e.weights_dtype.as_deref(), 2.0)?;
+    let weights_bytes_per_param = dtype_bytes(
+        "deployment.engine.weights_dtype",
+        e.weights_dtype.as_deref(),
+        2.0,
+    )?;
     if weights_bytes_per_param < 2.0 && gpu.fp8_flops_per_s.is_none() {
-        return Err(invalid("deployment.engine.weights_dtype", format!("{} has no FP8 tensor cores", gpu.name)));
+        return Err(invalid(
+            "deployment.engine.weights_dtype",
+            format!("{} has no FP8 tensor cores", gpu.name),
+        ));
     }
-    let kv_bytes_per_element = dtype_bytes("deployment.engine.kv_cache_dtype", e.kv_cache_dtype.as_deref(), weights_bytes_per_param)?;
-    let config = batching_config(raw, gpu, model, weights_bytes_per_param, kv_bytes_per_element)?;
+    let kv_bytes_per_element = dtype_bytes(
+        "deployment.engine.kv_cache_dtype",
+        e.kv_cache_dtype.as_deref(),
+        weights_bytes_per_param,
+    )?;
+    let config = batching_config(
+        raw,
+        gpu,
+        model,
+        weights_bytes_per_param,
+        kv_bytes_per_element,
+    )?;
     let factors = raw.perf.roofline_factors();
-    factors.validate().map_err(|(f, m)| (format!("deployment.perf.{f}"), m))?;
-    let perf: Arc<dyn PerfModel> =
-        Arc::new(Roofline::new(gpu, model, raw.tensor_parallel, weights_bytes_per_param, kv_bytes_per_element, factors));
+    factors
+        .validate()
+        .map_err(|(f, m)| (format!("deployment.perf.{f}"), m))?;
+    let perf: Arc<dyn PerfModel> = Arc::new(Roofline::new(
+        gpu,
+        model,
+        raw.tensor_parallel,
+        weights_bytes_per_param,
+        kv_bytes_per_element,
+        factors,
+    ));
     let info = DeploymentInfo {
         model: model.name.to_string(),
         gpu: gpu.name.to_string(),
@@ -294,7 +429,13 @@ fn resolve_deployment(raw: &RawDeployment) -> Result<(ReplicaSpec, DeploymentInf
         max_num_seqs: config.max_num_seqs,
         max_num_batched_tokens: config.max_num_batched_tokens,
     };
-    Ok((ReplicaSpec::Batching { config: Arc::new(config), perf }, info))
+    Ok((
+        ReplicaSpec::Batching {
+            config: Arc::new(config),
+            perf,
+        },
+        info,
+    ))
 }
 
 /// vLLM's defaults for a GPU (`get_batch_defaults`): large-memory GPUs other
@@ -324,7 +465,10 @@ fn batching_config(
     let reserve_gb = e.activation_reserve_gb_per_gpu.unwrap_or(3.0);
     let max_model_len_tokens = e.max_model_len_tokens.unwrap_or(model.max_context_tokens);
     if max_num_seqs == 0 {
-        return Err(invalid("deployment.engine.max_num_seqs", "must be at least 1"));
+        return Err(invalid(
+            "deployment.engine.max_num_seqs",
+            "must be at least 1",
+        ));
     }
     if max_num_batched_tokens < max_num_seqs {
         return Err(invalid(
@@ -333,16 +477,28 @@ fn batching_config(
         ));
     }
     if !(1..=1024).contains(&block_size_tokens) {
-        return Err(invalid("deployment.engine.block_size_tokens", format!("must be between 1 and 1024, got {block_size_tokens}")));
+        return Err(invalid(
+            "deployment.engine.block_size_tokens",
+            format!("must be between 1 and 1024, got {block_size_tokens}"),
+        ));
     }
     if !(utilization > 0.0 && utilization <= 1.0) {
-        return Err(invalid("deployment.engine.gpu_memory_utilization", format!("must be in (0, 1], got {utilization}")));
+        return Err(invalid(
+            "deployment.engine.gpu_memory_utilization",
+            format!("must be in (0, 1], got {utilization}"),
+        ));
     }
     if !(reserve_gb.is_finite() && reserve_gb >= 0.0) {
-        return Err(invalid("deployment.engine.activation_reserve_gb_per_gpu", format!("must be a finite number ≥ 0, got {reserve_gb}")));
+        return Err(invalid(
+            "deployment.engine.activation_reserve_gb_per_gpu",
+            format!("must be a finite number ≥ 0, got {reserve_gb}"),
+        ));
     }
     if max_model_len_tokens == 0 {
-        return Err(invalid("deployment.engine.max_model_len_tokens", "must be at least 1"));
+        return Err(invalid(
+            "deployment.engine.max_model_len_tokens",
+            "must be at least 1",
+        ));
     }
     let tp = f64::from(raw.tensor_parallel);
     let usable = gpu.memory_bytes * utilization * tp;

@@ -230,7 +230,9 @@ pub struct RawOutput {
 
 impl Default for RawOutput {
     fn default() -> Self {
-        RawOutput { timeseries_resolution_s: default_resolution() }
+        RawOutput {
+            timeseries_resolution_s: default_resolution(),
+        }
     }
 }
 

@@ -12,7 +12,9 @@ pub struct LeastOutstanding;
 
 impl Router for LeastOutstanding {
     fn route(&mut self, _request: &Request, loads: &[ReplicaLoad]) -> usize {
-        (0..loads.len()).min_by_key(|&i| (loads[i].outstanding(), i)).unwrap_or(0)
+        (0..loads.len())
+            .min_by_key(|&i| (loads[i].outstanding(), i))
+            .unwrap_or(0)
     }
 }
 
@@ -22,8 +24,15 @@ mod tests {
     use fleetsim_core::SimTime;
 
     fn check(loads: &[(u32, u32)], expect: usize) {
-        let loads: Vec<ReplicaLoad> = loads.iter().map(|&(waiting, running)| ReplicaLoad { waiting, running }).collect();
-        assert_eq!(LeastOutstanding.route(&Request::new(SimTime(0), 1, 1), &loads), expect, "{loads:?}");
+        let loads: Vec<ReplicaLoad> = loads
+            .iter()
+            .map(|&(waiting, running)| ReplicaLoad { waiting, running })
+            .collect();
+        assert_eq!(
+            LeastOutstanding.route(&Request::new(SimTime(0), 1, 1), &loads),
+            expect,
+            "{loads:?}"
+        );
     }
 
     #[test]

@@ -26,7 +26,14 @@ mod tests {
     fn cycles_through_replicas_ignoring_load() {
         let mut rr = RoundRobin::default();
         let req = Request::new(SimTime(0), 1, 1);
-        let loads = [ReplicaLoad { waiting: 9, running: 9 }, ReplicaLoad::default(), ReplicaLoad::default()];
+        let loads = [
+            ReplicaLoad {
+                waiting: 9,
+                running: 9,
+            },
+            ReplicaLoad::default(),
+            ReplicaLoad::default(),
+        ];
         let picks: Vec<usize> = (0..5).map(|_| rr.route(&req, &loads)).collect();
         assert_eq!(picks, [0, 1, 2, 0, 1]);
     }

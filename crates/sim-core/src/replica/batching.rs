@@ -64,7 +64,8 @@ impl BatchingConfig {
     pub fn fits(&self, input_tokens: u32, output_tokens: u32) -> bool {
         let total = u64::from(input_tokens) + u64::from(output_tokens);
         total <= u64::from(self.max_model_len_tokens)
-            && total.div_ceil(u64::from(self.block_size_tokens.max(1))) <= u64::from(self.kv_cache_blocks)
+            && total.div_ceil(u64::from(self.block_size_tokens.max(1)))
+                <= u64::from(self.kv_cache_blocks)
     }
 }
 
