@@ -1026,4 +1026,48 @@ mod tests {
         );
         assert!(serde_json::from_str::<ServeGenConfig>(r#"{"input_tokens":{"kind":"fixed","tokens":1},"output_tokens":{"kind":"fixed","tokens":1},"rate":2}"#).is_err());
     }
+
+    mod never_panics {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn field(choices: &'static [&'static str]) -> impl Strategy<Value = &'static str> {
+            proptest::sample::select(choices)
+        }
+
+        fn row() -> impl Strategy<Value = String> {
+            let numbers: &'static [&'static str] = &[
+                "0", "1", "-1", "abc", "", "NaN", "inf", "1e-300", "1e300", "0.0001", "2.5",
+            ];
+            (
+                field(&["0", "1", "2", "-1", "x"]),
+                field(&["0", "600", "1200", "1800", "-600", "1e300", "?"]),
+                field(&["0", "0.5", "1", "3", "-1", "1e300", "NaN", "", "0.001"]),
+                field(numbers),
+                field(&["", "Gamma", "Weibull", "weibull", "Lognormal"]),
+                field(numbers),
+                field(numbers),
+            )
+                .prop_map(|(a, b, c, d, e, f, g)| format!("{a},{b},{c},{d},{e},{f},{g}\n"))
+        }
+
+        proptest! {
+            #[test]
+            fn any_rows_give_an_error_or_sorted_arrivals(
+                rows in proptest::collection::vec(row(), 0..12),
+                seed in any::<u64>(),
+                skip in any::<bool>(),
+            ) {
+                let text = format!("{HEADER}{}", rows.concat());
+                if let Ok(p) = ServeGenProfile::from_reader(text.as_bytes()) {
+                    let mut c = fixed();
+                    c.skip_zero_windows = skip;
+                    c.max_requests = Some(500);
+                    let w = ServeGenWorkload::new(Arc::new(p), &c, seed).unwrap();
+                    let t: Vec<u64> = w.map(|r| r.unwrap().arrival.as_nanos()).collect();
+                    prop_assert!(t.windows(2).all(|w| w[0] <= w[1]));
+                }
+            }
+        }
+    }
 }
