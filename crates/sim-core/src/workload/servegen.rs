@@ -68,6 +68,9 @@ pub const WINDOW_S: f64 = 600.0;
 
 const WINDOW_NS: u64 = 600 * NANOS_PER_SEC;
 
+/// The largest [`ServeGenConfig::rate_multiplier`] accepted (dimensionless).
+pub const MAX_RATE_MULTIPLIER: f64 = 1000.0;
+
 /// Name of each client's random stream; the index is the client id.
 pub const CLIENT_STREAM: &str = "workload.servegen.client";
 
@@ -379,8 +382,8 @@ pub struct ServeGenConfig {
     /// the profile at half speed, windows becoming 1200 s long.
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub time_scale: f64,
-    /// Multiplies every window's request count (dimensionless, > 0;
-    /// default 1), keeping the 600 s windows: more load with the same daily
+    /// Multiplies every window's request count (dimensionless, in
+    /// `(0, 1000]`; default 1), keeping the 600 s windows: more load with the same daily
     /// shape. (The generic [`super::transforms::Transform::RateMultiplier`]
     /// compresses time instead.)
     #[serde(default = "one", skip_serializing_if = "is_one")]
@@ -426,6 +429,17 @@ impl ServeGenConfig {
             .validate(&join_field(field_prefix, "output_tokens"))?;
         check_positive(field_prefix, "time_scale", self.time_scale)?;
         check_positive(field_prefix, "rate_multiplier", self.rate_multiplier)?;
+        if self.rate_multiplier > MAX_RATE_MULTIPLIER {
+            // Each window's gaps are summed before its first arrival is
+            // emitted; an absurd multiplier would stall the generator.
+            return Err(WorkloadError::invalid(
+                &join_field(field_prefix, "rate_multiplier"),
+                format!(
+                    "must be at most {MAX_RATE_MULTIPLIER}, got {}",
+                    self.rate_multiplier
+                ),
+            ));
+        }
         check_non_negative(field_prefix, "start_s", self.start_s)?;
         if SimDuration::try_from_secs_f64(self.start_s).is_none() {
             return Err(WorkloadError::invalid(
@@ -1002,9 +1016,11 @@ mod tests {
         let mut c = fixed();
         c.time_scale = 0.0;
         assert_eq!(field(c), "time_scale");
-        let mut c = fixed();
-        c.rate_multiplier = f64::NAN;
-        assert_eq!(field(c), "rate_multiplier");
+        for m in [f64::NAN, 0.0, -1.0, 1e4] {
+            let mut c = fixed();
+            c.rate_multiplier = m;
+            assert_eq!(field(c), "rate_multiplier");
+        }
         let mut c = fixed();
         c.start_s = 100.0;
         c.end_s = Some(50.0);
@@ -1025,5 +1041,49 @@ mod tests {
                 && is_one(&parsed.rate_multiplier)
         );
         assert!(serde_json::from_str::<ServeGenConfig>(r#"{"input_tokens":{"kind":"fixed","tokens":1},"output_tokens":{"kind":"fixed","tokens":1},"rate":2}"#).is_err());
+    }
+
+    mod never_panics {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn field(choices: &'static [&'static str]) -> impl Strategy<Value = &'static str> {
+            proptest::sample::select(choices)
+        }
+
+        fn row() -> impl Strategy<Value = String> {
+            let numbers: &'static [&'static str] = &[
+                "0", "1", "-1", "abc", "", "NaN", "inf", "1e-300", "1e300", "0.0001", "2.5",
+            ];
+            (
+                field(&["0", "1", "2", "-1", "x"]),
+                field(&["0", "600", "1200", "1800", "-600", "1e300", "?"]),
+                field(&["0", "0.5", "1", "3", "-1", "1e300", "NaN", "", "0.001"]),
+                field(numbers),
+                field(&["", "Gamma", "Weibull", "weibull", "Lognormal"]),
+                field(numbers),
+                field(numbers),
+            )
+                .prop_map(|(a, b, c, d, e, f, g)| format!("{a},{b},{c},{d},{e},{f},{g}\n"))
+        }
+
+        proptest! {
+            #[test]
+            fn any_rows_give_an_error_or_sorted_arrivals(
+                rows in proptest::collection::vec(row(), 0..12),
+                seed in any::<u64>(),
+                skip in any::<bool>(),
+            ) {
+                let text = format!("{HEADER}{}", rows.concat());
+                if let Ok(p) = ServeGenProfile::from_reader(text.as_bytes()) {
+                    let mut c = fixed();
+                    c.skip_zero_windows = skip;
+                    c.max_requests = Some(500);
+                    let w = ServeGenWorkload::new(Arc::new(p), &c, seed).unwrap();
+                    let t: Vec<u64> = w.map(|r| r.unwrap().arrival.as_nanos()).collect();
+                    prop_assert!(t.windows(2).all(|w| w[0] <= w[1]));
+                }
+            }
+        }
     }
 }

@@ -1414,4 +1414,107 @@ mod tests {
             );
         }
     }
+
+    mod never_panics {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn value() -> impl Strategy<Value = f64> {
+            prop_oneof![
+                Just(f64::NAN),
+                Just(f64::INFINITY),
+                Just(-1.0),
+                Just(0.0),
+                Just(1e-300),
+                Just(1e-3),
+                Just(0.5),
+                Just(1.0),
+                Just(3.0),
+                Just(1e6),
+                Just(1e300),
+                0.0..100.0f64,
+            ]
+        }
+
+        fn process() -> impl Strategy<Value = ArrivalProcess> {
+            let (a, b, c, d) = (value(), value(), value(), value());
+            (0..8usize, a, b, c, d).prop_map(|(kind, a, b, c, d)| match kind {
+                0 => ArrivalProcess::Poisson { rate_per_s: a },
+                1 => ArrivalProcess::Gamma {
+                    rate_per_s: a,
+                    cv: b,
+                },
+                2 => ArrivalProcess::Weibull {
+                    rate_per_s: a,
+                    shape: b,
+                },
+                3 => ArrivalProcess::Diurnal {
+                    mean_rate_per_s: a,
+                    amplitude: b,
+                    period_s: c,
+                    phase_s: d,
+                },
+                4 => ArrivalProcess::Steps {
+                    steps: vec![
+                        RateStep {
+                            at_s: a,
+                            rate_per_s: b,
+                        },
+                        RateStep {
+                            at_s: c,
+                            rate_per_s: d,
+                        },
+                    ],
+                },
+                5 => ArrivalProcess::Spike {
+                    base_rate_per_s: a,
+                    spike_rate_per_s: b,
+                    start_s: c,
+                    duration_s: d,
+                },
+                6 => ArrivalProcess::Mmpp {
+                    states: vec![
+                        MmppState {
+                            rate_per_s: a,
+                            mean_dwell_s: b,
+                        },
+                        MmppState {
+                            rate_per_s: c,
+                            mean_dwell_s: d,
+                        },
+                    ],
+                    switching: MmppSwitching::Uniform,
+                },
+                _ => ArrivalProcess::Weekly {
+                    mean_rate_per_s: a,
+                    amplitude: b,
+                    period_s: c,
+                    phase_s: d,
+                },
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn any_parameters_give_an_error_or_sorted_arrivals(
+                arrival in process(),
+                duration_s in value(),
+                seed in any::<u64>(),
+            ) {
+                let c = SyntheticConfig {
+                    arrival,
+                    input_tokens: TokenLengths::Fixed { tokens: 1 },
+                    output_tokens: TokenLengths::Fixed { tokens: 1 },
+                    duration_s,
+                    max_requests: Some(200),
+                };
+                if let Ok(w) = SyntheticWorkload::new(&c, seed) {
+                    let end = SimTime(secs_to_ns(duration_s));
+                    let t: Vec<SimTime> = w.map(|r| r.unwrap().arrival).collect();
+                    prop_assert!(t.windows(2).all(|w| w[0] <= w[1]));
+                    prop_assert!(t.iter().all(|&x| x < end));
+                }
+            }
+        }
+    }
 }

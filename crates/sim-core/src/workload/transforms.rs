@@ -326,7 +326,7 @@ impl<W: Workload> Iterator for TimeScale<W> {
     }
 }
 
-/// Keeps a time span of a workload; see [`slice`].
+/// Keeps a time span of a workload; see [`slice()`].
 #[derive(Debug)]
 pub struct Slice<W> {
     inner: W,
