@@ -127,7 +127,8 @@ impl<R: Read> Iterator for AzureReader<R> {
 fn parse_timestamp(raw: &str) -> Result<i128, String> {
     let shape = || format!("expected a date-time `YYYY-MM-DD HH:MM:SS.fffffff`, got {raw:?}");
     let b = raw.as_bytes();
-    let (Some(date_time), rest) = (b.get(..19), b.get(19..).unwrap_or_default()) else {
+    // A fixed-size array: the constant indices below are checked at compile time.
+    let (Some(date_time), rest) = (b.first_chunk::<19>(), b.get(19..).unwrap_or_default()) else {
         return Err(shape());
     };
     let separators_ok = date_time[4] == b'-'
@@ -135,7 +136,7 @@ fn parse_timestamp(raw: &str) -> Result<i128, String> {
         && matches!(date_time[10], b' ' | b'T')
         && date_time[13] == b':'
         && date_time[16] == b':';
-    let number = |range: std::ops::Range<usize>| digits(&date_time[range]);
+    let number = |range: std::ops::Range<usize>| date_time.get(range).and_then(digits);
     let (Some(year), Some(month), Some(day), Some(hour), Some(minute), Some(second), true) = (
         number(0..4),
         number(5..7),

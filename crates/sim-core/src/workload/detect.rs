@@ -159,7 +159,9 @@ fn unrecognised(why: &str) -> WorkloadError {
 
 #[cfg(test)]
 mod tests {
+    use super::super::{mooncake, stats};
     use super::*;
+    use proptest::prelude::*;
     use TraceFormat::*;
 
     /// `expect` is the format, or a fragment of the error message.
@@ -259,6 +261,35 @@ mod tests {
         );
         check(b"\"unclosed,quote\n", Err("the first line is"));
         check(b"x", Err("generic CSV with columns `time_s,input_tokens,output_tokens` (optional: `model,adapter,priority_class,prefix_hashes`)"));
+    }
+
+    /// Bytes that look a little like traces: mostly digits and separators.
+    fn noisy_bytes() -> impl Strategy<Value = Vec<u8>> {
+        let alphabet = b"0123456789,.:-T \n\r\"{}[]eE;".to_vec();
+        let byte = prop_oneof![4 => prop::sample::select(alphabet), 1 => any::<u8>()];
+        prop::collection::vec(byte, 0..300)
+    }
+
+    proptest! {
+        /// No input makes detection, a reader or the statistics panic.
+        #[test]
+        fn nothing_panics(
+            prefix in prop::sample::select(vec![
+                "",
+                "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.1,",
+                "time_s,input_tokens,output_tokens,prefix_hashes\n1.5,",
+                "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n",
+                "{\"timestamp\": 1, \"input_length\": ",
+            ]),
+            tail in noisy_bytes(),
+        ) {
+            let input = [prefix.as_bytes(), &tail].concat();
+            let _ = detect(&input);
+            let _ = stats::compute(azure::AzureReader::new(input.as_slice()));
+            let _ = stats::compute(generic_csv::GenericCsvReader::new(input.as_slice()));
+            let _ = stats::compute(burstgpt::BurstGptReader::new(input.as_slice()));
+            let _ = stats::compute(mooncake::MooncakeReader::new(input.as_slice()));
+        }
     }
 
     #[test]
