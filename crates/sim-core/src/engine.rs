@@ -55,6 +55,11 @@ pub struct FleetSpec {
     pub gpus_per_replica: u32,
     /// The replica model.
     pub replica: ReplicaSpec,
+    /// Fixed per-request latency outside the engine (HTTP, tokenisation,
+    /// detokenisation), added to queue wait, TTFT and end-to-end latency.
+    /// Because every request gets the same delay, adding it afterwards is
+    /// exactly equivalent to delaying every arrival by it.
+    pub frontend_latency: SimDuration,
 }
 
 /// A resolved, validated run configuration.
@@ -309,8 +314,9 @@ impl Simulation {
     }
 
     fn record_finished(&mut self, replica: u32) {
+        let frontend = self.config.fleet.frontend_latency.0;
         for f in self.finished.drain(..) {
-            let ttft = f.first_token.0 - f.arrival.0;
+            let ttft = f.first_token.0 - f.arrival.0 + frontend;
             self.window.completed += 1;
             self.window.ttft_ns.push(ttft);
             self.records.push(RequestRecord {
@@ -320,11 +326,11 @@ impl Simulation {
                 outcome: Outcome::Completed,
                 input_tokens: f.input_tokens,
                 output_tokens: f.output_tokens,
-                queue_ns: Some(f.first_scheduled.0 - f.arrival.0),
+                queue_ns: Some(f.first_scheduled.0 - f.arrival.0 + frontend),
                 ttft_ns: Some(ttft),
                 tpot_ns: (f.output_tokens > 1)
                     .then(|| (f.finished.0 - f.first_token.0) / u64::from(f.output_tokens - 1)),
-                e2e_ns: Some(f.finished.0 - f.arrival.0),
+                e2e_ns: Some(f.finished.0 - f.arrival.0 + frontend),
                 preemptions: f.preemptions,
             });
         }

@@ -65,6 +65,7 @@ fn run(requests: Vec<(u64, u32, u32)>, replicas: u32, config: Arc<BatchingConfig
         fleet: FleetSpec {
             replicas,
             gpus_per_replica: 1,
+            frontend_latency: SimDuration::ZERO,
             replica: ReplicaSpec::Batching {
                 config,
                 perf: roofline(),

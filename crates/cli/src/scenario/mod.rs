@@ -169,6 +169,10 @@ pub fn load_str(
     })
 }
 
+/// Default per-request latency outside the engine, ms: the fixed part of
+/// TTFT in TensorRT-LLM's online-serving measurements (`docs/validation.md`).
+pub const DEFAULT_FRONTEND_LATENCY_MS: f64 = 10.0;
+
 /// Result of a validation step: the dotted field and the message.
 type Invalid = (String, String);
 
@@ -194,12 +198,27 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, Invalid> {
                 ),
             )
         })?;
+    let frontend_ms = match raw.deployment.slots {
+        Some(_) => 0.0,
+        None => raw
+            .deployment
+            .engine
+            .frontend_latency_ms
+            .unwrap_or(DEFAULT_FRONTEND_LATENCY_MS),
+    };
+    let frontend_latency = SimDuration::try_from_secs_f64(frontend_ms / 1e3).ok_or_else(|| {
+        invalid(
+            "deployment.engine.frontend_latency_ms",
+            format!("must be a finite number of ms ≥ 0, got {frontend_ms}"),
+        )
+    })?;
     let sim = SimConfig {
         seed: raw.seed,
         fleet: FleetSpec {
             replicas: deployment.replicas,
             gpus_per_replica: deployment.tensor_parallel,
             replica,
+            frontend_latency,
         },
         sla: raw.sla,
         timeseries_resolution: resolution,

@@ -153,6 +153,9 @@ pub struct RawEngine {
     pub kv_cache_dtype: Option<String>,
     /// `jump` (default) or `every_iteration`.
     pub stepping: Option<Stepping>,
+    /// Per-request latency outside the engine (API server, tokenisation),
+    /// ms; default calibrated on TensorRT-LLM's online-serving measurements.
+    pub frontend_latency_ms: Option<f64>,
 }
 
 /// `[deployment.perf]`: the performance model.
