@@ -171,7 +171,7 @@ pub fn load_str(
 
 /// Default per-request latency outside the engine, ms: the fixed part of
 /// TTFT in TensorRT-LLM's online-serving measurements (`docs/validation.md`).
-pub const DEFAULT_FRONTEND_LATENCY_MS: f64 = 10.0;
+pub const DEFAULT_FRONTEND_LATENCY_MS: f64 = 10.45;
 
 /// Result of a validation step: the dotted field and the message.
 type Invalid = (String, String);
