@@ -7,7 +7,7 @@ pub mod raw;
 
 use fleetsim_core::engine::{FleetSpec, ReplicaSpec, SimConfig};
 use fleetsim_core::model::hardware::{self, GpuSpec, ModelSpec};
-use fleetsim_core::model::{PerfModel, Roofline};
+use fleetsim_core::model::{MeasuredTable, PerfModel, Roofline};
 use fleetsim_core::replica::batching::BatchingConfig;
 use fleetsim_core::workload::detect::TraceFormat;
 use fleetsim_core::workload::lengths::TokenLengths;
@@ -15,7 +15,7 @@ use fleetsim_core::workload::synthetic::SyntheticConfig;
 use fleetsim_core::workload::transforms::Transform;
 use fleetsim_core::SimDuration;
 use fleetsim_policies::RouterConfig;
-use raw::{RawDeployment, RawScenario, RawWorkload};
+use raw::{RawDeployment, RawPerf, RawScenario, RawWorkload};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -183,7 +183,7 @@ fn invalid(field: &str, message: impl Into<String>) -> Invalid {
 /// Validates a raw scenario and resolves defaults.
 pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, Invalid> {
     let workload = resolve_workload(&raw.workload, base_dir)?;
-    let (replica, deployment) = resolve_deployment(&raw.deployment)?;
+    let (replica, deployment) = resolve_deployment(&raw.deployment, base_dir)?;
     raw.sla
         .validate()
         .map_err(|(f, m)| (format!("sla.{f}"), m))?;
@@ -338,7 +338,10 @@ fn dtype_bytes(field: &str, value: Option<&str>, default: f64) -> Result<f64, In
     }
 }
 
-fn resolve_deployment(raw: &RawDeployment) -> Result<(ReplicaSpec, DeploymentInfo), Invalid> {
+fn resolve_deployment(
+    raw: &RawDeployment,
+    base_dir: &Path,
+) -> Result<(ReplicaSpec, DeploymentInfo), Invalid> {
     if raw.replicas == 0 {
         return Err(invalid("deployment.replicas", "must be at least 1"));
     }
@@ -427,18 +430,34 @@ fn resolve_deployment(raw: &RawDeployment) -> Result<(ReplicaSpec, DeploymentInf
         weights_bytes_per_param,
         kv_bytes_per_element,
     )?;
-    let factors = raw.perf.roofline_factors();
-    factors
-        .validate()
-        .map_err(|(f, m)| (format!("deployment.perf.{f}"), m))?;
-    let perf: Arc<dyn PerfModel> = Arc::new(Roofline::new(
-        gpu,
-        model,
-        raw.tensor_parallel,
-        weights_bytes_per_param,
-        kv_bytes_per_element,
-        factors,
-    ));
+    let perf: Arc<dyn PerfModel> = match &raw.perf {
+        RawPerf::Table { path } => {
+            let path = base_dir.join(path);
+            let file = std::fs::File::open(&path).map_err(|e| {
+                invalid(
+                    "deployment.perf.path",
+                    format!("cannot open {}: {e}", path.display()),
+                )
+            })?;
+            let table = MeasuredTable::from_reader(std::io::BufReader::new(file))
+                .map_err(|e| invalid("deployment.perf.path", format!("{}: {e}", path.display())))?;
+            Arc::new(table)
+        }
+        RawPerf::Roofline { .. } => {
+            let factors = raw.perf.roofline_factors().unwrap_or_default();
+            factors
+                .validate()
+                .map_err(|(f, m)| (format!("deployment.perf.{f}"), m))?;
+            Arc::new(Roofline::new(
+                gpu,
+                model,
+                raw.tensor_parallel,
+                weights_bytes_per_param,
+                kv_bytes_per_element,
+                factors,
+            ))
+        }
+    };
     let info = DeploymentInfo {
         model: model.name.to_string(),
         gpu: gpu.name.to_string(),

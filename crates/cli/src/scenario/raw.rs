@@ -176,6 +176,12 @@ pub enum RawPerf {
         /// Latency of one tensor-parallel all-reduce, seconds.
         allreduce_latency_s: Option<f64>,
     },
+    /// A measured step-time profile (CSV: phase, batch_size, tokens,
+    /// step_ms), interpolated linearly; see `fleetsim_core::model::table`.
+    Table {
+        /// Path, relative to the scenario file's directory.
+        path: String,
+    },
 }
 
 impl Default for RawPerf {
@@ -191,23 +197,25 @@ impl Default for RawPerf {
 }
 
 impl RawPerf {
-    /// The roofline factors with overrides applied to the defaults.
-    pub fn roofline_factors(&self) -> RooflineFactors {
+    /// The roofline factors with overrides applied to the defaults, or
+    /// `None` for a measured table.
+    pub fn roofline_factors(&self) -> Option<RooflineFactors> {
         let d = RooflineFactors::default();
         match self {
+            RawPerf::Table { .. } => None,
             RawPerf::Roofline {
                 compute_efficiency,
                 memory_efficiency,
                 step_overhead_s,
                 per_seq_overhead_s,
                 allreduce_latency_s,
-            } => RooflineFactors {
+            } => Some(RooflineFactors {
                 compute_efficiency: compute_efficiency.unwrap_or(d.compute_efficiency),
                 memory_efficiency: memory_efficiency.unwrap_or(d.memory_efficiency),
                 step_overhead_s: step_overhead_s.unwrap_or(d.step_overhead_s),
                 per_seq_overhead_s: per_seq_overhead_s.unwrap_or(d.per_seq_overhead_s),
                 allreduce_latency_s: allreduce_latency_s.unwrap_or(d.allreduce_latency_s),
-            },
+            }),
         }
     }
 }

@@ -4,7 +4,9 @@
 pub mod hardware;
 pub mod perf;
 pub mod roofline;
+pub mod table;
 
 pub use hardware::{GpuSpec, ModelSpec};
 pub use perf::{DecodeCurve, PerfModel, PrefillChunk};
 pub use roofline::{Roofline, RooflineFactors};
+pub use table::{MeasuredTable, TableError};

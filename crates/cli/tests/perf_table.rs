@@ -1,0 +1,55 @@
+//! The measured-profile performance model, wired through a scenario.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use fleetsim::scenario::{load_str, QUICKSTART_TOML};
+
+#[test]
+fn a_scenario_can_use_the_example_profile_table() {
+    let root = common::workspace_root();
+    let sets = vec![
+        "workload.duration_s=60".to_string(),
+        "deployment.perf.kind=table".to_string(),
+        "deployment.perf.path=scenarios/profiles/h100-llama-3.1-8b-example.csv".to_string(),
+    ];
+    let scenario = load_str(QUICKSTART_TOML, "quickstart", &root, &sets).unwrap();
+    let s = fleetsim::run::run(&scenario).unwrap().summary;
+    assert_eq!(s.requests.completed, s.requests.arrived);
+    // Decode steps come from the table's 10.75–13.0 ms rows (prefill steps
+    // interleave and add a little), so the mean TPOT must sit just above them.
+    assert!(
+        s.latency.tpot_ms.mean > 10.75 && s.latency.tpot_ms.mean < 16.0,
+        "{}",
+        s.latency.tpot_ms.mean
+    );
+}
+
+#[test]
+fn a_missing_or_malformed_table_is_a_clear_error() {
+    let root = common::workspace_root();
+    let sets = |path: &str| {
+        vec![
+            "deployment.perf.kind=table".to_string(),
+            format!("deployment.perf.path={path}"),
+        ]
+    };
+    let e = load_str(QUICKSTART_TOML, "q.toml", &root, &sets("nope.csv"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("field `deployment.perf.path`") && e.contains("cannot open"),
+        "{e}"
+    );
+    let dir = std::env::temp_dir().join(format!("fleetsim-perf-table-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("bad.csv"),
+        "phase,batch_size,tokens,step_ms\ndecode,1,0,fast\n",
+    )
+    .unwrap();
+    let e = load_str(QUICKSTART_TOML, "q.toml", &dir, &sets("bad.csv"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("bad.csv: line 2, field `step_ms`"), "{e}");
+}
