@@ -10,8 +10,6 @@
 //! | `tokens` | decode: total context tokens of the batch; prefill: prompt tokens computed in the step |
 //! | `step_ms` | measured iteration time, ms |
 //!
-//! Lines starting with `#` are comments (for provenance notes).
-//!
 //! Decode time is interpolated linearly in total context within each
 //! measured batch size (flat below the first point, extended along the last
 //! segment above the last), then linearly between the two nearest measured
@@ -25,6 +23,8 @@
 
 use super::perf::{CurvePiece, DecodeCurve, PerfModel, PrefillChunk, CURVE_FRACTION_BITS};
 use crate::time::SimDuration;
+use crate::workload::csv_input::{CsvInput, Schema};
+use crate::workload::WorkloadError;
 use std::fmt;
 use std::io::Read;
 
@@ -82,6 +82,37 @@ pub struct MeasuredTable {
     prefill: Polyline,
 }
 
+static SCHEMA: Schema = Schema {
+    format: "performance profile",
+    known: &["phase", "batch_size", "tokens", "step_ms"],
+    required: &["phase", "batch_size", "tokens", "step_ms"],
+};
+const PHASE: usize = 0;
+const BATCH_SIZE: usize = 1;
+const TOKENS: usize = 2;
+const STEP_MS: usize = 3;
+
+impl From<WorkloadError> for TableError {
+    fn from(e: WorkloadError) -> Self {
+        match e {
+            WorkloadError::Parse {
+                line,
+                field,
+                message,
+            } => TableError {
+                line: Some(line),
+                field: Some(field),
+                message,
+            },
+            other => TableError {
+                line: None,
+                field: None,
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
 fn err(line: u64, field: &str, message: impl Into<String>) -> TableError {
     TableError {
         line: Some(line),
@@ -93,68 +124,25 @@ fn err(line: u64, field: &str, message: impl Into<String>) -> TableError {
 impl MeasuredTable {
     /// Parses a profile table.
     pub fn from_reader<R: Read>(reader: R) -> Result<Self, TableError> {
-        // `#` lines carry provenance notes.
-        let mut csv = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .comment(Some(b'#'))
-            .from_reader(reader);
-        let headers = csv
-            .headers()
-            .map_err(|e| TableError {
-                line: Some(1),
-                field: None,
-                message: e.to_string(),
-            })?
-            .clone();
-        let col = |name: &str| {
-            headers
-                .iter()
-                .position(|h| h == name)
-                .ok_or_else(|| TableError {
-                    line: Some(1),
-                    field: Some(name.to_string()),
-                    message: "missing column (expected phase, batch_size, tokens, step_ms)"
-                        .to_string(),
-                })
-        };
-        let (c_phase, c_batch, c_tokens, c_ms) = (
-            col("phase")?,
-            col("batch_size")?,
-            col("tokens")?,
-            col("step_ms")?,
-        );
-        if let Some(extra) = headers
-            .iter()
-            .find(|h| !["phase", "batch_size", "tokens", "step_ms"].contains(h))
-        {
-            return Err(err(
-                1,
-                extra,
-                "unknown column (expected phase, batch_size, tokens, step_ms)",
-            ));
-        }
+        let mut input = CsvInput::new(reader, &SCHEMA);
         let mut decode: Vec<(u32, u64, f64, u64)> = Vec::new();
-        let mut prefill: Vec<(f64, f64, u64)> = Vec::new();
-        for (i, record) in csv.records().enumerate() {
-            let record = record.map_err(|e| TableError {
-                line: e.position().map(|p| p.line()),
-                field: None,
-                message: e.to_string(),
-            })?;
-            let line = record.position().map_or(i as u64 + 2, |p| p.line());
-            let get = |c: usize| record.get(c).unwrap_or("");
-            let tokens: u64 = get(c_tokens).parse().map_err(|_| {
+        let mut prefill: Vec<(u64, f64, u64)> = Vec::new();
+        while let Some(row) = input.next_row().map_err(TableError::from)? {
+            let line = row.line;
+            let tokens_text = row.required(TOKENS).map_err(TableError::from)?;
+            let tokens: u64 = tokens_text.parse().map_err(|_| {
                 err(
                     line,
                     "tokens",
-                    format!("expected a non-negative integer, got {:?}", get(c_tokens)),
+                    format!("expected a non-negative integer, got {tokens_text:?}"),
                 )
             })?;
-            let ms: f64 = get(c_ms).parse().map_err(|_| {
+            let ms_text = row.required(STEP_MS).map_err(TableError::from)?;
+            let ms: f64 = ms_text.parse().map_err(|_| {
                 err(
                     line,
                     "step_ms",
-                    format!("expected a number, got {:?}", get(c_ms)),
+                    format!("expected a number, got {ms_text:?}"),
                 )
             })?;
             if !(ms.is_finite() && ms > 0.0) {
@@ -164,19 +152,16 @@ impl MeasuredTable {
                     format!("must be a finite number of ms > 0, got {ms}"),
                 ));
             }
-            match get(c_phase) {
+            match row.required(PHASE).map_err(TableError::from)? {
                 "decode" => {
-                    let b: u32 = get(c_batch)
-                        .parse()
-                        .ok()
-                        .filter(|&b| b > 0)
-                        .ok_or_else(|| {
-                            err(
-                                line,
-                                "batch_size",
-                                format!("expected a positive integer, got {:?}", get(c_batch)),
-                            )
-                        })?;
+                    let b_text = row.required(BATCH_SIZE).map_err(TableError::from)?;
+                    let b: u32 = b_text.parse().ok().filter(|&b| b > 0).ok_or_else(|| {
+                        err(
+                            line,
+                            "batch_size",
+                            format!("expected a positive integer, got {b_text:?}"),
+                        )
+                    })?;
                     decode.push((b, tokens, ms / 1e3, line));
                 }
                 "prefill" => {
@@ -187,7 +172,7 @@ impl MeasuredTable {
                             "a prefill step computes at least 1 token",
                         ));
                     }
-                    prefill.push((tokens as f64, ms / 1e3, line));
+                    prefill.push((tokens, ms / 1e3, line));
                 }
                 other => {
                     return Err(err(
@@ -212,13 +197,16 @@ impl MeasuredTable {
                 message: "no `prefill` rows".into(),
             });
         }
-        decode.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        decode.sort_by_key(|d| (d.0, d.1));
         let mut by_batch: Vec<(u32, Polyline)> = Vec::new();
+        let mut previous: Option<(u32, u64)> = None;
         for (b, tokens, secs, line) in decode {
+            let duplicate = previous == Some((b, tokens));
+            previous = Some((b, tokens));
             match by_batch.last_mut() {
                 Some((last_b, poly)) if *last_b == b => {
-                    let &(x0, y0) = poly.points.last().unwrap_or(&(0.0, 0.0));
-                    if tokens as f64 == x0 {
+                    let y0 = poly.points.last().map_or(0.0, |p| p.1);
+                    if duplicate {
                         return Err(err(
                             line,
                             "tokens",
@@ -242,7 +230,7 @@ impl MeasuredTable {
                 )),
             }
         }
-        prefill.sort_by(|a, b| a.0.total_cmp(&b.0));
+        prefill.sort_by_key(|p| p.0);
         for w in prefill.windows(2) {
             if w[0].0 == w[1].0 {
                 return Err(err(
@@ -255,7 +243,7 @@ impl MeasuredTable {
         Ok(MeasuredTable {
             decode: by_batch,
             prefill: Polyline {
-                points: prefill.into_iter().map(|(x, y, _)| (x, y)).collect(),
+                points: prefill.into_iter().map(|(x, y, _)| (x as f64, y)).collect(),
             },
         })
     }
@@ -407,12 +395,9 @@ mod tests {
     fn bad_tables_name_line_and_field() {
         check_error(
             "phase,batch_size,tokens\n",
-            "field `step_ms`: missing column",
+            "line 1, field `step_ms`: required column missing",
         );
-        check_error(
-            "phase,batch_size,tokens,step_ms,x\n",
-            "field `x`: unknown column",
-        );
+        check_error("phase,batch_size,tokens,step_ms,x\n", "line 1, field `x`");
         check_error(
             "phase,batch_size,tokens,step_ms\ndecode,1,0,abc\n",
             "line 2, field `step_ms`: expected a number",
@@ -438,8 +423,8 @@ mod tests {
             "no `decode` rows",
         );
         check_error(
-            "# note\nphase,batch_size,tokens,step_ms\n# note\ndecode,1,0,x\n",
-            "line 4, field `step_ms`",
+            "phase,batch_size,tokens,step_ms\n\r\ndecode,1,0,x\r\n",
+            "line 3, field `step_ms`",
         );
         check_error(
             "phase,batch_size,tokens,step_ms\ndecode,1,0,1\n",

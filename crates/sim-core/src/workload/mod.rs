@@ -13,7 +13,7 @@
 
 pub mod azure;
 pub mod burstgpt;
-mod csv_input;
+pub(crate) mod csv_input;
 pub mod detect;
 pub mod generic_csv;
 pub mod lengths;
