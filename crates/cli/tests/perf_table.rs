@@ -10,6 +10,7 @@ fn a_scenario_can_use_the_example_profile_table() {
     let root = common::workspace_root();
     let sets = vec![
         "workload.duration_s=60".to_string(),
+        "workload.arrival.rate_per_s=6".to_string(),
         "deployment.perf.kind=table".to_string(),
         "deployment.perf.path=scenarios/profiles/h100-llama-3.1-8b-example.csv".to_string(),
     ];
