@@ -104,6 +104,8 @@ fn load_scenario(args: &RunArgs) -> Result<Scenario> {
         )?,
     };
     if let Some(trace) = &args.trace {
+        std::fs::File::open(trace)
+            .with_context(|| format!("--trace {}: cannot open", trace.display()))?;
         s.workload = WorkloadSpec::Trace {
             path: trace.clone(),
             format: None,
