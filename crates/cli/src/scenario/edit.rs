@@ -97,25 +97,30 @@ pub fn line_of_field(text: &str, field: &str) -> Option<usize> {
 }
 
 /// The dotted field (`deployment.replicas`, `sla.targets[1].max_ms`) that a
-/// deserialisation error at byte `offset` of `text` is about, given the
+/// deserialisation error at byte range `span` of `text` is about, given the
 /// error's `message`.
 ///
-/// The key or value whose span holds `offset` names the field. An error
+/// The key or value whose span holds the start of `span` names the field;
+/// an empty span is an error about the whole document (`missing field `x``
+/// names the top-level `x`). An error
 /// inside a section deserialised through a `kind`-tagged enum (`[workload]`,
 /// `arrival = { … }`) points at the whole section, since serde buffers it;
 /// then the message is used to find the key inside: `unknown field `x``
 /// finds key `x`, `missing field `x`` appends `x`, and `invalid type` /
 /// `invalid value` / `unknown variant` find the value the message quotes.
 /// Returns `None` if the document does not parse or nothing holds `offset`.
-pub fn field_at_offset(text: &str, offset: usize, message: &str) -> Option<String> {
+pub fn field_at_span(text: &str, span: std::ops::Range<usize>, message: &str) -> Option<String> {
+    let quoted = |prefix: &str| {
+        let rest = message.split_once(prefix)?.1;
+        rest.split_once('`').map(|(name, _)| name.to_string())
+    };
+    if span.is_empty() {
+        return quoted("missing field `");
+    }
     let doc = toml_edit::Document::parse(text.to_string()).ok()?;
     let mut path = Vec::new();
-    let section = locate(doc.as_item(), offset, &mut path)?;
+    let section = locate(doc.as_item(), span.start, &mut path)?;
     if let Some(section) = section {
-        let quoted = |prefix: &str| {
-            let rest = message.split_once(prefix)?.1;
-            rest.split_once('`').map(|(name, _)| name.to_string())
-        };
         // Quotes after ", expected" list what would have been valid, not the input.
         let found = message.split(", expected").next().unwrap_or(message);
         if let Some(name) = quoted("unknown field `") {
@@ -296,10 +301,11 @@ mod tests {
             .contains("not a section"));
     }
 
-    /// The field `field_at_offset` names for an error at the first
+    /// The field `field_at_span` names for an error at the first
     /// occurrence of `at` in `text`.
     fn field_at(text: &str, at: &str, message: &str) -> Option<String> {
-        field_at_offset(text, text.find(at).unwrap(), message)
+        let start = text.find(at).unwrap();
+        field_at_span(text, start..start + at.len(), message)
     }
 
     #[test]
@@ -359,8 +365,18 @@ mod tests {
             "unknown variant `nope`",
             Some("sla.targets[1].metric"),
         );
-        assert_eq!(field_at_offset(text, text.len() + 5, "x"), None);
-        assert_eq!(field_at_offset("a = [", 0, "x"), None);
+        assert_eq!(
+            field_at_span(text, text.len() + 5..text.len() + 6, "x"),
+            None
+        );
+        assert_eq!(field_at_span("a = [", 0..1, "x"), None);
+        // An empty span is the whole document.
+        let missing = "missing field `workload`";
+        assert_eq!(
+            field_at_span(text, 0..0, missing).as_deref(),
+            Some("workload")
+        );
+        assert_eq!(field_at_span(text, 0..0, "invalid type"), None);
     }
 
     #[test]

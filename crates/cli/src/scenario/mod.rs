@@ -165,12 +165,15 @@ pub fn load_str(
     };
     let raw: RawScenario = toml::from_str(&edited).map_err(|e: toml::de::Error| {
         let message = e.message().trim().to_string();
-        let offset = e.span().map(|s| s.start);
         // Lines of `edited` match the file's only when no --set added lines.
-        let offset_line = offset
+        let offset_line = e
+            .span()
             .filter(|_| sets.is_empty())
-            .map(|o| edit::line_of_offset(&edited, o));
-        match offset.and_then(|o| edit::field_at_offset(&edited, o, &message)) {
+            .map(|s| edit::line_of_offset(&edited, s.start));
+        match e
+            .span()
+            .and_then(|s| edit::field_at_span(&edited, s, &message))
+        {
             Some(field) => locate(field, message, offset_line),
             None => err(offset_line, None, message),
         }
