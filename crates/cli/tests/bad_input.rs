@@ -400,13 +400,16 @@ fn cases() -> Vec<Case> {
         Case::new("trace_file_missing", &["run", "scenario.toml"])
             .file("scenario.toml", TRACE_SCENARIO)
             .at(s, Some(4), Some("workload.path"))
-            .also(&["trace.csv", "No such file"]),
+            .also(&["cannot open trace.csv"]),
         Case::new("trace_flag_file_missing", &["run", "--trace", "nope.csv"])
             .at("nope.csv", None, None)
-            .also(&["--trace", "No such file"]),
+            .also(&["--trace nope.csv: cannot open"]),
         Case::new("scenario_file_missing", &["run", "nope.toml"])
             .at("nope.toml", None, None)
-            .also(&["No such file"]),
+            .also(&["cannot read"]),
+        Case::new("stats_file_missing", &["trace", "stats", "nope.csv"])
+            .at("nope.csv", None, None)
+            .also(&["nope.csv: cannot open"]),
         trace_case("unrecognised_format", "request,prompt,answer\n0,12,5\n")
             .at(t, Some(1), Some("header"))
             .also(&[
