@@ -7,12 +7,27 @@ use std::process::Command;
 
 const SHORT: &str = "workload.duration_s=60";
 
-/// A fresh, empty directory for one test.
-fn scratch(test: &str) -> PathBuf {
+/// A fresh, empty directory for one test, removed when dropped.
+struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scratch(test: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!("fleetsim-cli-run-{}-{test}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create scratch directory");
-    dir
+    Scratch(dir)
 }
 
 /// Runs `fleetsim args…` in `dir`, requires success and returns stdout.
