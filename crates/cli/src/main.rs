@@ -104,6 +104,8 @@ fn load_scenario(args: &RunArgs) -> Result<Scenario> {
         )?,
     };
     if let Some(trace) = &args.trace {
+        std::fs::File::open(trace)
+            .with_context(|| format!("--trace {}: cannot open", trace.display()))?;
         s.workload = WorkloadSpec::Trace {
             path: trace.clone(),
             format: None,
@@ -129,6 +131,7 @@ fn cmd_run(args: RunArgs) -> Result<()> {
 }
 
 fn cmd_trace_stats(file: &Path, format: Format) -> Result<()> {
+    std::fs::File::open(file).with_context(|| format!("{}: cannot open", file.display()))?;
     let detected =
         workload::detect_file(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     let reader = workload::open_trace(file, detected)

@@ -11,6 +11,7 @@ use fleetsim_core::workload::servegen::{ServeGenConfig, ServeGenProfile, ServeGe
 use fleetsim_core::workload::synthetic::SyntheticWorkload;
 use fleetsim_core::workload::transforms::{apply_transforms_with_factory, WorkloadFactory};
 use fleetsim_core::workload::{BoxedWorkload, WorkloadError};
+use fleetsim_core::SimTime;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -62,13 +63,43 @@ pub fn detect_file(path: &Path) -> Result<TraceFormat, WorkloadError> {
 
 /// Opens a request-level trace as a streaming reader.
 pub fn open_trace(path: &Path, format: TraceFormat) -> Result<BoxedWorkload, WorkloadError> {
+    open_reader(path, format, false)
+}
+
+/// Opens a trace and replays it in arrival order: the whole trace is read
+/// into memory and sorted (stably: equal timestamps keep file order), which
+/// is why sorting must be asked for.
+pub fn open_sorted_trace(path: &Path, format: TraceFormat) -> Result<BoxedWorkload, WorkloadError> {
+    let reader = open_reader(path, format, true)?;
+    let mut all = reader.collect::<Result<Vec<_>, _>>()?;
+    all.sort_by_key(|r| r.arrival);
+    if format == TraceFormat::Azure {
+        // In any order, Azure arrivals count from the Unix epoch; the
+        // format's convention is that the earliest request arrives at 0.
+        let origin = all.first().map_or(0, |r| r.arrival.as_nanos());
+        for r in &mut all {
+            r.arrival = SimTime(r.arrival.as_nanos() - origin);
+        }
+    }
+    Ok(Box::new(all.into_iter().map(Ok)))
+}
+
+fn open_reader(
+    path: &Path,
+    format: TraceFormat,
+    any_order: bool,
+) -> Result<BoxedWorkload, WorkloadError> {
     let file = open(path)?;
-    Ok(match format {
-        TraceFormat::Azure => Box::new(AzureReader::new(file)),
-        TraceFormat::Mooncake => Box::new(MooncakeReader::new(file)),
-        TraceFormat::BurstGpt => Box::new(BurstGptReader::new(file)),
-        TraceFormat::GenericCsv => Box::new(GenericCsvReader::new(file)),
-        TraceFormat::ServeGenWindows => {
+    Ok(match (format, any_order) {
+        (TraceFormat::Azure, false) => Box::new(AzureReader::new(file)),
+        (TraceFormat::Azure, true) => Box::new(AzureReader::new(file).any_order()),
+        (TraceFormat::Mooncake, false) => Box::new(MooncakeReader::new(file)),
+        (TraceFormat::Mooncake, true) => Box::new(MooncakeReader::new(file).any_order()),
+        (TraceFormat::BurstGpt, false) => Box::new(BurstGptReader::new(file)),
+        (TraceFormat::BurstGpt, true) => Box::new(BurstGptReader::new(file).any_order()),
+        (TraceFormat::GenericCsv, false) => Box::new(GenericCsvReader::new(file)),
+        (TraceFormat::GenericCsv, true) => Box::new(GenericCsvReader::new(file).any_order()),
+        (TraceFormat::ServeGenWindows, _) => {
             return Err(WorkloadError::invalid(
                 "workload.kind",
                 "this file holds ServeGen rate windows, not requests: use `kind = \"servegen\"` with token length distributions",
@@ -107,11 +138,10 @@ pub fn build(spec: &WorkloadSpec, seed: u64) -> Result<BoxedWorkload, OpenError>
             let sort = *sort;
             (
                 Arc::new(move || {
-                    let reader = open_trace(&path, format)?;
                     if sort {
-                        sorted(reader)
+                        open_sorted_trace(&path, format)
                     } else {
-                        Ok(reader)
+                        open_trace(&path, format)
                     }
                 }),
                 transforms,
@@ -141,13 +171,4 @@ pub fn build(spec: &WorkloadSpec, seed: u64) -> Result<BoxedWorkload, OpenError>
         }
     };
     apply_transforms_with_factory(factory, transforms, "workload.transforms").map_err(with_path)
-}
-
-/// Reads a whole trace and replays it in arrival order (stable: equal
-/// timestamps keep file order). Memory grows with the trace, which is why
-/// sorting must be asked for.
-fn sorted(reader: BoxedWorkload) -> Result<BoxedWorkload, WorkloadError> {
-    let mut all = reader.collect::<Result<Vec<_>, _>>()?;
-    all.sort_by_key(|r| r.arrival);
-    Ok(Box::new(all.into_iter().map(Ok)))
 }

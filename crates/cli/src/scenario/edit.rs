@@ -96,6 +96,154 @@ pub fn line_of_field(text: &str, field: &str) -> Option<usize> {
     best
 }
 
+/// The dotted field (`deployment.replicas`, `sla.targets[1].max_ms`) that a
+/// deserialisation error at byte range `span` of `text` is about, given the
+/// error's `message`.
+///
+/// The key or value whose span holds the start of `span` names the field;
+/// an empty span is an error about the whole document (`missing field `x``
+/// names the top-level `x`). An error
+/// inside a section deserialised through a `kind`-tagged enum (`[workload]`,
+/// `arrival = { … }`) points at the whole section, since serde buffers it;
+/// then the message is used to find the key inside: `unknown field `x``
+/// finds key `x`, `missing field `x`` appends `x`, and `invalid type` /
+/// `invalid value` / `unknown variant` find the value the message quotes.
+/// Returns `None` if the document does not parse or nothing holds `offset`.
+pub fn field_at_span(text: &str, span: std::ops::Range<usize>, message: &str) -> Option<String> {
+    let quoted = |prefix: &str| {
+        let rest = message.split_once(prefix)?.1;
+        rest.split_once('`').map(|(name, _)| name.to_string())
+    };
+    if span.is_empty() {
+        return quoted("missing field `");
+    }
+    let doc = toml_edit::Document::parse(text.to_string()).ok()?;
+    let mut path = Vec::new();
+    let section = locate(doc.as_item(), span.start, &mut path)?;
+    if let Some(section) = section {
+        // Quotes after ", expected" list what would have been valid, not the input.
+        let found = message.split(", expected").next().unwrap_or(message);
+        if let Some(name) = quoted("unknown field `") {
+            let mut inner = Vec::new();
+            if search(&section, &mut inner, &|key, _| key == name) {
+                path.extend(inner);
+            }
+        } else if let Some(name) = quoted("missing field `") {
+            path.push(name);
+        } else {
+            let mut inner = Vec::new();
+            if search(&section, &mut inner, &|_, value| {
+                value.is_some_and(|v| value_quoted_in(v, found))
+            }) {
+                path.extend(inner);
+            }
+        }
+    }
+    join_path(&path)
+}
+
+/// Path segments to a dotted name; `[i]` segments attach to the one before.
+fn join_path(path: &[String]) -> Option<String> {
+    let mut out = String::new();
+    for segment in path {
+        if !out.is_empty() && !segment.starts_with('[') {
+            out.push('.');
+        }
+        out.push_str(segment);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+fn contains(span: Option<std::ops::Range<usize>>, offset: usize) -> bool {
+    span.is_some_and(|s| s.start <= offset && offset < s.end.max(s.start + 1))
+}
+
+/// The children of a table, inline table, array or array of tables: path
+/// segment, key span (for tables) and item.
+fn children(item: &Item) -> Vec<(String, Option<std::ops::Range<usize>>, Item)> {
+    if let Some(table) = item.as_table_like() {
+        return table
+            .iter()
+            .map(|(name, child)| {
+                let span = table.get_key_value(name).and_then(|(k, _)| k.span());
+                (name.to_string(), span, child.clone())
+            })
+            .collect();
+    }
+    match item {
+        Item::ArrayOfTables(a) => a
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (format!("[{i}]"), None, Item::Table(t.clone())))
+            .collect(),
+        Item::Value(Value::Array(a)) => a
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (format!("[{i}]"), None, Item::Value(v.clone())))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Finds the innermost key or item holding `offset`, leaving its path in
+/// `path`. Returns `Some(Some(section))` when the hit is a table's own span
+/// (the error is somewhere inside it), `Some(None)` for a key or a value.
+fn locate(item: &Item, offset: usize, path: &mut Vec<String>) -> Option<Option<Item>> {
+    for (segment, key_span, child) in children(item) {
+        path.push(segment);
+        if contains(key_span, offset) {
+            return Some(None);
+        }
+        if let Some(found) = locate(&child, offset, path) {
+            return Some(found);
+        }
+        path.pop();
+    }
+    if path.is_empty() || !contains(item.span(), offset) {
+        return None;
+    }
+    Some(item.is_table_like().then(|| item.clone()))
+}
+
+/// Depth-first search below `item` for a key (or leaf value) accepted by
+/// `accept`; leaves the path to it in `path`.
+fn search(
+    item: &Item,
+    path: &mut Vec<String>,
+    accept: &dyn Fn(&str, Option<&Value>) -> bool,
+) -> bool {
+    for (segment, _, child) in children(item) {
+        path.push(segment);
+        let leaf = match &child {
+            Item::Value(v) if !matches!(v, Value::Array(_) | Value::InlineTable(_)) => Some(v),
+            _ => None,
+        };
+        if accept(&path[path.len() - 1], leaf) || search(&child, path, accept) {
+            return true;
+        }
+        path.pop();
+    }
+    false
+}
+
+/// Whether serde's description of an unexpected value (`string "four"`,
+/// ``integer `-5` ``, ``unknown variant `x` ``) quotes `value`.
+fn value_quoted_in(value: &Value, message: &str) -> bool {
+    match value {
+        Value::String(s) => {
+            message.contains(&format!("string {:?}", s.value()))
+                || message.contains(&format!("`{}`", s.value()))
+        }
+        Value::Integer(i) => message.contains(&format!("integer `{}`", i.value())),
+        Value::Float(f) => {
+            message.contains(&format!("floating point `{}`", f.value()))
+                || message.contains(&format!("floating point `{:?}`", f.value()))
+        }
+        Value::Boolean(b) => message.contains(&format!("boolean `{}`", b.value())),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +299,84 @@ mod tests {
         assert!(apply_sets(&mut doc, &["seed.x=1".to_string()])
             .unwrap_err()
             .contains("not a section"));
+    }
+
+    /// The field `field_at_span` names for an error at the first
+    /// occurrence of `at` in `text`.
+    fn field_at(text: &str, at: &str, message: &str) -> Option<String> {
+        let start = text.find(at).unwrap();
+        field_at_span(text, start..start + at.len(), message)
+    }
+
+    #[test]
+    fn error_offsets_map_to_fields() {
+        let text =
+            "seed = 1\n[deployment]\nreplicas = \"four\"\n[deployment.engine]\nmax_num_seq = 3\n\
+                    [workload]\nkind = \"synthetic\"\narrival = { kind = \"poisson\", rate = 1 }\n\
+                    input_tokens = { kind = \"fixed\", tokens = -5 }\n\
+                    [[sla.targets]]\nmetric = \"ttft_ms\"\n[[sla.targets]]\nmetric = \"nope\"\n";
+        let check = |at: &str, message: &str, expect: Option<&str>| {
+            assert_eq!(
+                field_at(text, at, message).as_deref(),
+                expect,
+                "{at:?} {message:?}"
+            );
+        };
+        check(
+            "\"four\"",
+            "invalid type: string \"four\", expected u32",
+            Some("deployment.replicas"),
+        );
+        check(
+            "max_num_seq",
+            "unknown field `max_num_seq`",
+            Some("deployment.engine.max_num_seq"),
+        );
+        check("seed", "whatever", Some("seed"));
+        // Errors inside a tagged enum point at the section; the message finds the key.
+        check(
+            "[workload]",
+            "unknown field `rate`, expected `rate_per_s`",
+            Some("workload.arrival.rate"),
+        );
+        check(
+            "[workload]",
+            "invalid value: integer `-5`, expected u32",
+            Some("workload.input_tokens.tokens"),
+        );
+        check(
+            "[workload]",
+            "missing field `duration_s`",
+            Some("workload.duration_s"),
+        );
+        check(
+            "[workload]",
+            "unknown variant `fixed`, expected one of `synthetic`, `trace`",
+            Some("workload.input_tokens.kind"),
+        );
+        // Quotes after "expected" are not the input.
+        check(
+            "[workload]",
+            "unknown variant `x`, expected `synthetic`",
+            Some("workload"),
+        );
+        check(
+            "\"nope\"",
+            "unknown variant `nope`",
+            Some("sla.targets[1].metric"),
+        );
+        assert_eq!(
+            field_at_span(text, text.len() + 5..text.len() + 6, "x"),
+            None
+        );
+        assert_eq!(field_at_span("a = [", 0..1, "x"), None);
+        // An empty span is the whole document.
+        let missing = "missing field `workload`";
+        assert_eq!(
+            field_at_span(text, 0..0, missing).as_deref(),
+            Some("workload")
+        );
+        assert_eq!(field_at_span(text, 0..0, "invalid type"), None);
     }
 
     #[test]

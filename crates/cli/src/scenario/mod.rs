@@ -152,20 +152,46 @@ pub fn load_str(
     })?;
     edit::apply_sets(&mut doc, sets).map_err(|m| err(None, None, m))?;
     let edited = doc.to_string();
-    let raw: RawScenario = toml::from_str(&edited).map_err(|e: toml::de::Error| {
-        let line = e.span().map(|s| edit::line_of_offset(&edited, s.start));
-        err(line, None, e.message().trim().to_string())
-    })?;
-    resolve(raw, base_dir).map_err(|(field, message)| {
-        let set_by_flag = sets
-            .iter()
-            .any(|s| s.split('=').next().map(str::trim) == Some(field.as_str()));
-        let message = if set_by_flag {
-            format!("{message} (set with --set)")
-        } else {
-            message
+    // A field that is in error: its line in the file as written (a key set
+    // only by --set has none; then its section's), and the --set flag that
+    // gave it its value, if any.
+    let locate = |field: String, message: String, fallback_line: Option<usize>| {
+        let line = edit::line_of_field(text, &field).or(fallback_line);
+        let message = match set_flag_for(sets, &field) {
+            Some(flag) => format!("{message} (from --set {flag})"),
+            None => message,
         };
-        err(edit::line_of_field(&edited, &field), Some(field), message)
+        err(line, Some(field), message)
+    };
+    let raw: RawScenario = toml::from_str(&edited).map_err(|e: toml::de::Error| {
+        let message = e.message().trim().to_string();
+        // Lines of `edited` match the file's only when no --set added lines.
+        let offset_line = e
+            .span()
+            .filter(|_| sets.is_empty())
+            .map(|s| edit::line_of_offset(&edited, s.start));
+        match e
+            .span()
+            .and_then(|s| edit::field_at_span(&edited, s, &message))
+        {
+            Some(field) => locate(field, message, offset_line),
+            None => err(offset_line, None, message),
+        }
+    })?;
+    resolve(raw, base_dir).map_err(|(field, message)| locate(field, message, None))
+}
+
+/// The `--set` flag that assigned `field` or a section holding it (or a key
+/// inside `field`, when `field` is a section).
+fn set_flag_for<'a>(sets: &'a [String], field: &str) -> Option<&'a str> {
+    sets.iter().map(String::as_str).find(|set| {
+        let key = set.split('=').next().unwrap_or("").trim();
+        let nested = |outer: &str, inner: &str| {
+            inner
+                .strip_prefix(outer)
+                .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+        };
+        !key.is_empty() && (key == field || nested(key, field) || nested(field, key))
     })
 }
 
@@ -285,7 +311,7 @@ fn resolve_workload(raw: &RawWorkload, base_dir: &Path) -> Result<WorkloadSpec, 
             };
             check_transforms(transforms)?;
             Ok(WorkloadSpec::Trace {
-                path: base_dir.join(path),
+                path: existing_file(base_dir, path)?,
                 format,
                 sort: *sort,
                 transforms: transforms.clone(),
@@ -305,12 +331,30 @@ fn resolve_workload(raw: &RawWorkload, base_dir: &Path) -> Result<WorkloadSpec, 
                 .map_err(workload_invalid)?;
             check_transforms(transforms)?;
             Ok(WorkloadSpec::Servegen {
-                path: base_dir.join(path),
+                path: existing_file(base_dir, path)?,
                 input_tokens: input_tokens.clone(),
                 output_tokens: output_tokens.clone(),
                 transforms: transforms.clone(),
             })
         }
+    }
+}
+
+/// `path` resolved against `base_dir`, if it names a readable file: a
+/// missing trace is reported against `workload.path` in the scenario, not
+/// later when the run opens it.
+fn existing_file(base_dir: &Path, path: &str) -> Result<PathBuf, Invalid> {
+    let resolved = base_dir.join(path);
+    match std::fs::metadata(&resolved) {
+        Ok(m) if m.is_file() => Ok(resolved),
+        Ok(_) => Err(invalid(
+            "workload.path",
+            format!("{} is not a file", resolved.display()),
+        )),
+        Err(e) => Err(invalid(
+            "workload.path",
+            format!("cannot open {}: {e}", resolved.display()),
+        )),
     }
 }
 
@@ -322,6 +366,14 @@ fn workload_invalid(e: fleetsim_core::workload::WorkloadError) -> Invalid {
         other => ("workload".to_string(), other.to_string()),
     }
 }
+
+/// The largest fleet a scenario may ask for. Every replica is allocated up
+/// front, so an absurd count would exhaust memory before the run starts.
+pub const MAX_REPLICAS: u32 = 100_000;
+/// The most servers per replica of a `slots` deployment.
+pub const MAX_SLOTS: u32 = 100_000;
+/// The most servers of a `slots` deployment over all replicas.
+pub const MAX_FLEET_SLOTS: u64 = 10_000_000;
 
 /// Bytes in a decimal gigabyte.
 const GB: f64 = 1e9;
@@ -342,8 +394,11 @@ fn resolve_deployment(
     raw: &RawDeployment,
     base_dir: &Path,
 ) -> Result<(ReplicaSpec, DeploymentInfo), Invalid> {
-    if raw.replicas == 0 {
-        return Err(invalid("deployment.replicas", "must be at least 1"));
+    if raw.replicas == 0 || raw.replicas > MAX_REPLICAS {
+        return Err(invalid(
+            "deployment.replicas",
+            format!("must be between 1 and {MAX_REPLICAS}, got {}", raw.replicas),
+        ));
     }
     if raw.tensor_parallel == 0 || raw.tensor_parallel > 64 {
         return Err(invalid(
@@ -352,8 +407,20 @@ fn resolve_deployment(
         ));
     }
     if let Some(slots) = &raw.slots {
-        if slots.slots == 0 {
-            return Err(invalid("deployment.slots.slots", "must be at least 1"));
+        if slots.slots == 0 || slots.slots > MAX_SLOTS {
+            return Err(invalid(
+                "deployment.slots.slots",
+                format!("must be between 1 and {MAX_SLOTS}, got {}", slots.slots),
+            ));
+        }
+        if u64::from(slots.slots) * u64::from(raw.replicas) > MAX_FLEET_SLOTS {
+            return Err(invalid(
+                "deployment.slots.slots",
+                format!(
+                    "{} replicas × {} slots is more than {MAX_FLEET_SLOTS} slots in all",
+                    raw.replicas, slots.slots
+                ),
+            ));
         }
         slots
             .service

@@ -48,6 +48,15 @@ impl Default for RooflineFactors {
     }
 }
 
+/// The lowest accepted efficiency. Real engines reach tens of percent of
+/// peak; a factor near zero makes iterations last for centuries and the
+/// simulated clock overflow.
+pub const MIN_EFFICIENCY: f64 = 0.01;
+
+/// The largest accepted overhead, seconds (real ones are micro- to
+/// milliseconds); larger values would overflow the simulated clock.
+pub const MAX_OVERHEAD_S: f64 = 1.0;
+
 impl RooflineFactors {
     /// Checks ranges; returns the offending field name and a message.
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
@@ -55,8 +64,11 @@ impl RooflineFactors {
             ("compute_efficiency", self.compute_efficiency),
             ("memory_efficiency", self.memory_efficiency),
         ] {
-            if !(v > 0.0 && v <= 1.0) {
-                return Err((name, format!("must be in (0, 1], got {v}")));
+            if !(MIN_EFFICIENCY..=1.0).contains(&v) {
+                return Err((
+                    name,
+                    format!("must be between {MIN_EFFICIENCY} and 1, got {v}"),
+                ));
             }
         }
         for (name, v) in [
@@ -64,8 +76,11 @@ impl RooflineFactors {
             ("per_seq_overhead_s", self.per_seq_overhead_s),
             ("allreduce_latency_s", self.allreduce_latency_s),
         ] {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err((name, format!("must be a finite number ≥ 0, got {v}")));
+            if !(0.0..=MAX_OVERHEAD_S).contains(&v) {
+                return Err((
+                    name,
+                    format!("must be between 0 and {MAX_OVERHEAD_S} s, got {v}"),
+                ));
             }
         }
         Ok(())
@@ -290,5 +305,15 @@ mod tests {
             ..RooflineFactors::default()
         };
         assert_eq!(bad.validate().unwrap_err().0, "step_overhead_s");
+        let bad = RooflineFactors {
+            compute_efficiency: 1e-300,
+            ..RooflineFactors::default()
+        };
+        assert_eq!(bad.validate().unwrap_err().0, "compute_efficiency");
+        let bad = RooflineFactors {
+            per_seq_overhead_s: 1e300,
+            ..RooflineFactors::default()
+        };
+        assert_eq!(bad.validate().unwrap_err().0, "per_seq_overhead_s");
     }
 }

@@ -40,6 +40,8 @@ pub struct AzureReader<R> {
     origin_ns: Option<i128>,
     previous: SimTime,
     order: ArrivalOrder,
+    /// [`AzureReader::any_order`]: arrivals are measured from the Unix epoch.
+    from_epoch: bool,
     finished: bool,
 }
 
@@ -62,8 +64,21 @@ impl<R: Read> AzureReader<R> {
             origin_ns: None,
             previous: SimTime::ZERO,
             order: ArrivalOrder::default(),
+            from_epoch: false,
             finished: false,
         }
+    }
+
+    /// Accepts records in any order instead of failing with
+    /// [`WorkloadError::OutOfOrder`]; the caller sorts them (a scenario's
+    /// `sort = true`). Since the first record need not be the earliest,
+    /// arrivals are then measured from 1970-01-01 00:00:00 rather than from
+    /// the first record: the caller shifts the sorted records so that the
+    /// earliest arrives at 0.
+    pub fn any_order(mut self) -> Self {
+        self.order = ArrivalOrder::any();
+        self.from_epoch = true;
+        self
     }
 
     fn read_next(&mut self) -> Result<Option<Request>, WorkloadError> {
@@ -81,8 +96,19 @@ impl<R: Read> AzureReader<R> {
             row.required(GENERATED_TOKENS)?,
         )?;
 
-        let origin_ns = *self.origin_ns.get_or_insert(absolute_ns);
+        let origin_ns = if self.from_epoch {
+            0
+        } else {
+            *self.origin_ns.get_or_insert(absolute_ns)
+        };
         let offset_ns = absolute_ns - origin_ns;
+        if offset_ns < 0 && self.from_epoch {
+            return Err(WorkloadError::parse(
+                line,
+                COLUMNS[TIMESTAMP],
+                "is before 1970, which cannot be sorted",
+            ));
+        }
         if offset_ns < 0 {
             // Earlier than the first record: not representable as a SimTime,
             // and out of order by definition.
@@ -381,6 +407,28 @@ mod tests {
         check(
             &with_header("2023-11-16 18:15:46,1,1\n1970-01-01 00:00:00,1,1\n"),
             Err("line 3, field `TIMESTAMP`: timestamp -1700158546.000000 s is earlier than the previous one (0.000000 s); sort the trace or set `sort = true` on the workload"),
+        );
+    }
+
+    #[test]
+    fn any_order_measures_from_the_epoch() {
+        let input = with_header("2023-11-16 18:15:46,1,1\n2023-11-16 18:15:45.5,2,2\n");
+        let got: Vec<(u64, u32)> = AzureReader::new(input.as_bytes())
+            .any_order()
+            .map(|r| r.map(|r| (r.arrival.as_nanos(), r.input_tokens)).unwrap())
+            .collect();
+        let first = 1_700_158_546 * NANOS_PER_SEC;
+        assert_eq!(got, [(first, 1), (first - NANOS_PER_SEC / 2, 2)]);
+        let before_1970 = with_header("1969-12-31 23:59:59,1,1\n");
+        let err = AzureReader::new(before_1970.as_bytes())
+            .any_order()
+            .last()
+            .unwrap()
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "line 2, field `TIMESTAMP`: is before 1970, which cannot be sorted"
         );
     }
 

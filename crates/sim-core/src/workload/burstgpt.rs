@@ -74,6 +74,14 @@ impl<R: Read> BurstGptReader<R> {
         }
     }
 
+    /// Accepts records in any order instead of failing with
+    /// [`WorkloadError::OutOfOrder`]; the caller sorts them (a scenario's
+    /// `sort = true`).
+    pub fn any_order(mut self) -> Self {
+        self.order = ArrivalOrder::any();
+        self
+    }
+
     fn read_next(&mut self) -> Result<Option<Request>, WorkloadError> {
         let Some(row) = self.input.next_row()? else {
             return Ok(None);

@@ -87,16 +87,27 @@ impl fmt::Display for TraceFormat {
 ///
 /// `head` must hold at least the first line (the header of a CSV); a few KiB
 /// is plenty for every format. An unrecognised head is a
-/// [`WorkloadError::InvalidParameter`] listing the recognised headers.
+/// [`WorkloadError::Parse`] naming its first non-blank line and listing the
+/// recognised headers (an empty one, a [`WorkloadError::InvalidParameter`]).
 pub fn detect(head: &[u8]) -> Result<TraceFormat, WorkloadError> {
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    let Some(first) = head
+    let Some((index, first)) = head
         .split(|&b| b == b'\n')
         .map(<[u8]>::trim_ascii)
-        .find(|l| !l.is_empty())
+        .enumerate()
+        .find(|(_, l)| !l.is_empty())
     else {
-        return Err(unrecognised("the file is empty"));
+        return Err(unrecognised(None, "the file is empty"));
     };
+    // The 1-based line of `first`, named in errors.
+    let line = Some((
+        index as u64 + 1,
+        if first.starts_with(b"{") {
+            "record"
+        } else {
+            "header"
+        },
+    ));
     if first.starts_with(b"{") {
         // Only the key matters, so a first line cut short by the head limit
         // still works as long as the key is in it.
@@ -105,11 +116,12 @@ pub fn detect(head: &[u8]) -> Result<TraceFormat, WorkloadError> {
             return Ok(TraceFormat::Mooncake);
         }
         return Err(unrecognised(
+            line,
             "the first line is JSON without an \"input_length\" key",
         ));
     }
     let Ok(text) = std::str::from_utf8(first) else {
-        return Err(unrecognised("the first line is not text (UTF-8)"));
+        return Err(unrecognised(line, "the first line is not text (UTF-8)"));
     };
     let columns = header_columns(first);
     let has = |name: &&str| columns.iter().any(|c| c == name);
@@ -122,7 +134,7 @@ pub fn detect(head: &[u8]) -> Result<TraceFormat, WorkloadError> {
         }
     }
     let shown: String = text.chars().take(200).collect();
-    Err(unrecognised(&format!("the first line is {shown:?}")))
+    Err(unrecognised(line, &format!("the first line is {shown:?}")))
 }
 
 /// The trimmed names of a CSV header line (quotes handled by the csv crate).
@@ -138,10 +150,12 @@ fn header_columns(line: &[u8]) -> Vec<String> {
     }
 }
 
-fn unrecognised(why: &str) -> WorkloadError {
-    WorkloadError::invalid(
-        "format",
-        format!(
+/// The error for a head no format matches: a [`WorkloadError::Parse`] at
+/// `line` (the first non-blank line and the field at fault, `header` or
+/// `record`), or for an empty file an [`WorkloadError::InvalidParameter`] on
+/// `format`.
+fn unrecognised(line: Option<(u64, &str)>, why: &str) -> WorkloadError {
+    let message = format!(
             "unrecognised trace format: {why}. Recognised: \
              Azure CSV with header `{}`; \
              BurstGPT CSV with header `{}`; \
@@ -153,8 +167,11 @@ fn unrecognised(why: &str) -> WorkloadError {
             SERVEGEN_WINDOWS_COLUMNS.join(","),
             generic_csv::REQUIRED_COLUMNS.join(","),
             generic_csv::COLUMNS[generic_csv::REQUIRED_COLUMNS.len()..].join(","),
-        ),
-    )
+    );
+    match line {
+        Some((line, field)) => WorkloadError::parse(line, field, message),
+        None => WorkloadError::invalid("format", message),
+    }
 }
 
 #[cfg(test)]
@@ -238,6 +255,14 @@ mod tests {
     fn unrecognised_heads() {
         check(b"", Err("unrecognised trace format: the file is empty. Recognised: Azure CSV with header `TIMESTAMP,ContextTokens,GeneratedTokens`"));
         check(b"\n \r\n", Err("the file is empty"));
+        check(
+            b"\n\r\nfoo,bar\n1,2\n",
+            Err("line 3, field `header`: unrecognised trace format: the first line is \"foo,bar\""),
+        );
+        check(
+            b"{\"time\": 0}\n",
+            Err("line 1, field `record`: unrecognised trace format"),
+        );
         check(
             b"2023-11-16 18:15:46.6805900,374,44\n",
             Err("the first line is \"2023-11-16 18:15:46.6805900,374,44\""),

@@ -86,6 +86,14 @@ impl<R: Read> GenericCsvReader<R> {
         }
     }
 
+    /// Accepts records in any order instead of failing with
+    /// [`WorkloadError::OutOfOrder`]; the caller sorts them (a scenario's
+    /// `sort = true`).
+    pub fn any_order(mut self) -> Self {
+        self.order = ArrivalOrder::any();
+        self
+    }
+
     fn read_next(&mut self) -> Result<Option<Request>, WorkloadError> {
         let Some(row) = self.input.next_row()? else {
             return Ok(None);
@@ -309,6 +317,16 @@ mod tests {
     fn stops_after_the_first_error() {
         let got = read(b"time_s,input_tokens,output_tokens\n0,0,1\n1,1,1\n");
         assert_eq!(got.len(), 1);
+    }
+
+    #[test]
+    fn any_order_accepts_timestamps_going_backwards() {
+        let input = b"time_s,input_tokens,output_tokens\n2,1,1\n1,2,2\n";
+        let got: Vec<Request> = GenericCsvReader::new(&input[..])
+            .any_order()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(got, [req(2_000_000_000, 1, 1), req(1_000_000_000, 2, 2)]);
     }
 
     #[test]

@@ -164,11 +164,25 @@ pub fn check_token_count(line: u64, field: &str, value: i128) -> Result<u32, Wor
 #[derive(Debug, Default)]
 pub struct ArrivalOrder {
     previous: Option<SimTime>,
+    /// Accept any order (the caller sorts the records).
+    any: bool,
 }
 
 impl ArrivalOrder {
+    /// An order that accepts every arrival, for readers whose records the
+    /// caller sorts.
+    pub fn any() -> Self {
+        ArrivalOrder {
+            previous: None,
+            any: true,
+        }
+    }
+
     /// Accepts `arrival` if it is not earlier than the previous one.
     pub fn check(&mut self, line: u64, field: &str, arrival: SimTime) -> Result<(), WorkloadError> {
+        if self.any {
+            return Ok(());
+        }
         if let Some(previous) = self.previous {
             if arrival < previous {
                 return Err(WorkloadError::OutOfOrder {
@@ -218,5 +232,8 @@ mod tests {
         order.check(3, "ts", SimTime(5)).unwrap();
         let err = order.check(4, "ts", SimTime(4)).unwrap_err().to_string();
         assert!(err.starts_with("line 4, field `ts`: timestamp"), "{err}");
+        let mut any = ArrivalOrder::any();
+        any.check(2, "ts", SimTime(5)).unwrap();
+        any.check(3, "ts", SimTime(4)).unwrap();
     }
 }

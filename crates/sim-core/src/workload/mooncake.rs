@@ -78,6 +78,14 @@ impl<R: Read> MooncakeReader<R> {
         }
     }
 
+    /// Accepts records in any order instead of failing with
+    /// [`WorkloadError::OutOfOrder`]; the caller sorts them (a scenario's
+    /// `sort = true`).
+    pub fn any_order(mut self) -> Self {
+        self.order = ArrivalOrder::any();
+        self
+    }
+
     /// Reads the next non-blank line into `buffer`; false at the end.
     fn next_line(&mut self) -> Result<bool, WorkloadError> {
         loop {

@@ -1,0 +1,590 @@
+//! End to end: the `fleetsim` binary on bad input. Every case must fail
+//! with exit status 1 and one line on stderr that starts with `error:`
+//! and names the file, the line and the field at fault; nothing may panic.
+//!
+//! The cases are a table; [`check`] runs one in a fresh directory holding
+//! the case's files, with that directory as the working directory, so the
+//! messages name the files as the table does.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// A trace scenario reading `trace.csv` (line 4 holds `path`).
+const TRACE_SCENARIO: &str = r#"name = "bad-input"
+[workload]
+kind = "trace"
+path = "trace.csv"
+
+[deployment]
+model = "llama-3.1-8b"
+gpu = "h100-sxm"
+replicas = 1
+"#;
+
+/// A small synthetic scenario; the line numbers in the table refer to it.
+const SYNTHETIC_SCENARIO: &str = r#"name = "bad-input"
+seed = 7
+
+[workload]
+kind = "synthetic"
+duration_s = 10
+arrival = { kind = "poisson", rate_per_s = 2.0 }
+input_tokens = { kind = "fixed", tokens = 100 }
+output_tokens = { kind = "fixed", tokens = 10 }
+
+[deployment]
+model = "llama-3.1-8b"
+gpu = "h100-sxm"
+replicas = 2
+
+[deployment.engine]
+max_num_seqs = 64
+"#;
+
+const GENERIC_HEADER: &str = "time_s,input_tokens,output_tokens\n";
+
+/// One bad input and what its error must say.
+struct Case {
+    name: &'static str,
+    /// Files written into the case's directory: (name, contents).
+    files: Vec<(&'static str, String)>,
+    /// Arguments of `fleetsim`.
+    args: Vec<String>,
+    /// The file the message must name.
+    file: &'static str,
+    /// The line it must name (as `FILE:LINE:` or `FILE: line LINE,`);
+    /// `None` only where no line exists (a file that cannot be opened, a
+    /// malformed `--set` flag).
+    line: Option<usize>,
+    /// The field it must name, in backquotes; `None` only where no field
+    /// exists.
+    field: Option<&'static str>,
+    /// Further fragments the message must contain.
+    also: Vec<&'static str>,
+}
+
+impl Case {
+    fn new(name: &'static str, args: &[&str]) -> Case {
+        Case {
+            name,
+            files: Vec::new(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            file: "scenario.toml",
+            line: None,
+            field: None,
+            also: Vec::new(),
+        }
+    }
+
+    fn file(mut self, name: &'static str, contents: impl Into<String>) -> Case {
+        self.files.push((name, contents.into()));
+        self
+    }
+
+    fn at(mut self, file: &'static str, line: Option<usize>, field: Option<&'static str>) -> Case {
+        self.file = file;
+        self.line = line;
+        self.field = field;
+        self
+    }
+
+    fn also(mut self, fragments: &[&'static str]) -> Case {
+        self.also.extend_from_slice(fragments);
+        self
+    }
+}
+
+/// `fleetsim run scenario.toml` on the trace scenario with `trace.csv`.
+fn trace_case(name: &'static str, trace: &str) -> Case {
+    Case::new(name, &["run", "scenario.toml"])
+        .file("scenario.toml", TRACE_SCENARIO)
+        .file("trace.csv", trace)
+}
+
+/// A generic CSV trace with one good row before `rows`, so errors are on
+/// line 3 and later.
+fn generic(rows: &str) -> String {
+    format!("{GENERIC_HEADER}0,12,5\n{rows}")
+}
+
+/// The synthetic scenario with `from` replaced by `to`.
+fn synthetic(from: &str, to: &str) -> String {
+    assert!(
+        SYNTHETIC_SCENARIO.contains(from),
+        "{from:?} is not in the scenario"
+    );
+    SYNTHETIC_SCENARIO.replacen(from, to, 1)
+}
+
+/// `fleetsim run scenario.toml [extra…]` on a scenario file.
+fn scenario_case(name: &'static str, scenario: String, extra: &[&str]) -> Case {
+    let mut args = vec!["run", "scenario.toml"];
+    args.extend_from_slice(extra);
+    Case::new(name, &args).file("scenario.toml", scenario)
+}
+
+/// 1-based line of the first line of `text` that starts with `prefix`.
+fn line_starting(text: &str, prefix: &str) -> usize {
+    text.lines()
+        .position(|l| l.starts_with(prefix))
+        .map(|i| i + 1)
+        .expect("prefix present")
+}
+
+fn cases() -> Vec<Case> {
+    let s = "scenario.toml";
+    let t = "trace.csv";
+    let quickstart = include_str!("../../../scenarios/quickstart.toml");
+    vec![
+        // Malformed trace rows.
+        trace_case("non_numeric_tokens", &generic("0.5,twelve,5\n"))
+            .at(t, Some(3), Some("input_tokens"))
+            .also(&["\"twelve\""]),
+        trace_case("missing_column", &generic("0.5,12\n"))
+            .at(t, Some(3), Some("output_tokens"))
+            .also(&["missing field"]),
+        trace_case("extra_column", &generic("0.5,12,5,7\n"))
+            .at(t, Some(3), Some("column 4"))
+            .also(&["extra field"]),
+        trace_case("negative_time", &format!("{GENERIC_HEADER}-1,12,5\n"))
+            .at(t, Some(2), Some("time_s"))
+            .also(&["negative"]),
+        // Timestamps going backwards (sort = true is tested below).
+        trace_case("timestamps_backwards", &generic("1,12,5\n0.5,12,5\n"))
+            .at(t, Some(4), Some("time_s"))
+            .also(&["earlier than the previous", "sort = true"]),
+        // Zero, negative and absurd token counts.
+        trace_case("zero_tokens", &generic("0.5,0,5\n"))
+            .at(t, Some(3), Some("input_tokens"))
+            .also(&["at least 1, got 0"]),
+        trace_case("negative_tokens", &generic("0.5,12,-3\n"))
+            .at(t, Some(3), Some("output_tokens"))
+            .also(&["at least 1, got -3"]),
+        trace_case("absurd_tokens", &generic("0.5,10000001,5\n"))
+            .at(t, Some(3), Some("input_tokens"))
+            .also(&["larger than the limit of 10000000"]),
+        Case::new("mooncake_bad_value", &["run", "--trace", "trace.jsonl"])
+            .file(
+                "trace.jsonl",
+                "{\"timestamp\": 0, \"input_length\": 5, \"output_length\": 1}\n\
+                 {\"timestamp\": 3000, \"input_length\": \"many\", \"output_length\": 1}\n",
+            )
+            .at("trace.jsonl", Some(2), Some("input_length")),
+        Case::new("azure_backwards", &["run", "--trace", "azure.csv"])
+            .file(
+                "azure.csv",
+                "TIMESTAMP,ContextTokens,GeneratedTokens\n\
+                 2023-11-16 18:15:46.0,10,5\n2023-11-16 18:15:45.0,10,5\n",
+            )
+            .at("azure.csv", Some(3), Some("TIMESTAMP"))
+            .also(&["earlier than the previous"]),
+        // Unknown scenario keys, at the top level and nested.
+        scenario_case(
+            "unknown_top_level_key",
+            synthetic("seed = 7\n", "seed = 7\nreplicas = 4\n"),
+            &[],
+        )
+        .at(s, Some(3), Some("replicas"))
+        .also(&["unknown field"]),
+        scenario_case(
+            "unknown_deployment_key",
+            synthetic("replicas = 2\n", "replicas = 2\nreplicaz = 2\n"),
+            &[],
+        )
+        .at(s, Some(15), Some("deployment.replicaz"))
+        .also(&["unknown field", "`replicas`"]),
+        scenario_case(
+            "unknown_engine_key",
+            synthetic("max_num_seqs = 64", "max_num_seq = 3"),
+            &[],
+        )
+        .at(s, Some(17), Some("deployment.engine.max_num_seq"))
+        .also(&["`max_num_seqs`"]),
+        scenario_case(
+            "unknown_key_in_tagged_section",
+            synthetic("rate_per_s = 2.0", "rate = 2.0"),
+            &[],
+        )
+        .at(s, Some(7), Some("workload.arrival.rate"))
+        .also(&["`rate_per_s`"]),
+        // Wrong types.
+        scenario_case(
+            "replicas_is_a_string",
+            synthetic("replicas = 2", "replicas = \"four\""),
+            &[],
+        )
+        .at(s, Some(14), Some("deployment.replicas"))
+        .also(&["\"four\"", "expected u32"]),
+        scenario_case(
+            "unknown_arrival_kind",
+            synthetic("kind = \"poisson\"", "kind = \"poison\""),
+            &[],
+        )
+        .at(s, Some(7), Some("workload.arrival.kind"))
+        .also(&["`poison`"]),
+        // NaN and negative durations, negative rates.
+        scenario_case(
+            "negative_duration",
+            synthetic("duration_s = 10", "duration_s = -1"),
+            &[],
+        )
+        .at(s, Some(6), Some("workload.duration_s"))
+        .also(&["got -1"]),
+        scenario_case(
+            "nan_duration",
+            synthetic("duration_s = 10", "duration_s = nan"),
+            &[],
+        )
+        .at(s, Some(6), Some("workload.duration_s"))
+        .also(&["NaN"]),
+        scenario_case(
+            "negative_rate",
+            synthetic("rate_per_s = 2.0", "rate_per_s = -2.0"),
+            &[],
+        )
+        .at(s, Some(7), Some("workload.arrival.rate_per_s"))
+        .also(&["got -2"]),
+        scenario_case(
+            "negative_rate_multiplier",
+            synthetic(
+                "duration_s = 10\n",
+                "duration_s = 10\ntransforms = [{ kind = \"rate_multiplier\", factor = -2 }]\n",
+            ),
+            &[],
+        )
+        .at(s, Some(7), Some("workload.transforms[0].factor")),
+        // Token counts of a synthetic workload.
+        scenario_case(
+            "synthetic_zero_tokens",
+            synthetic("tokens = 100", "tokens = 0"),
+            &[],
+        )
+        .at(s, Some(8), Some("workload.input_tokens.tokens"))
+        .also(&["at least 1"]),
+        scenario_case(
+            "synthetic_negative_tokens",
+            synthetic("tokens = 10 ", "tokens = -10 "),
+            &[],
+        )
+        .at(s, Some(9), Some("workload.output_tokens.tokens"))
+        .also(&["-10"]),
+        scenario_case(
+            "synthetic_absurd_tokens",
+            synthetic("tokens = 100", "tokens = 20000000"),
+            &[],
+        )
+        .at(s, Some(8), Some("workload.input_tokens.tokens"))
+        .also(&["larger than the limit"]),
+        // The deployment.
+        scenario_case(
+            "zero_replicas",
+            synthetic("replicas = 2", "replicas = 0"),
+            &[],
+        )
+        .at(s, Some(14), Some("deployment.replicas")),
+        scenario_case(
+            "absurd_replicas",
+            synthetic("replicas = 2", "replicas = 4000000000"),
+            &[],
+        )
+        .at(s, Some(14), Some("deployment.replicas"))
+        .also(&["between 1 and 100000"]),
+        scenario_case(
+            "unknown_gpu",
+            synthetic("gpu = \"h100-sxm\"", "gpu = \"h900\""),
+            &[],
+        )
+        .at(s, Some(13), Some("deployment.gpu"))
+        .also(&["\"h900\"", "h100-sxm"]),
+        scenario_case(
+            "unknown_model",
+            synthetic("model = \"llama-3.1-8b\"", "model = \"llama-9\""),
+            &[],
+        )
+        .at(s, Some(12), Some("deployment.model"))
+        .also(&["\"llama-9\"", "llama-3.1-8b"]),
+        scenario_case(
+            "model_does_not_fit",
+            synthetic("llama-3.1-8b\"\ngpu = \"h100-sxm", "llama-3.1-70b\"\ngpu = \"l4"),
+            &[],
+        )
+        .at(s, Some(13), Some("deployment.gpu"))
+        .also(&["cannot hold llama-3.1-70b", "weights"]),
+        scenario_case(
+            "absurd_step_overhead",
+            synthetic(
+                "max_num_seqs = 64\n",
+                "max_num_seqs = 64\n\n[deployment.perf]\nkind = \"roofline\"\nstep_overhead_s = 1e300\n",
+            ),
+            &[],
+        )
+        .at(s, Some(21), Some("deployment.perf.step_overhead_s")),
+        scenario_case(
+            "negative_sla_threshold",
+            format!("{SYNTHETIC_SCENARIO}\n[sla]\nttft_ms = -1\n"),
+            &[],
+        )
+        .at(s, Some(20), Some("sla.ttft_ms")),
+        scenario_case(
+            "misspelt_section",
+            synthetic("[deployment]", "[deploymentt]")
+                .split("\n[deployment.engine]")
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+            &[],
+        )
+        .at(s, Some(11), Some("deploymentt"))
+        .also(&["unknown field", "`deployment`"]),
+        scenario_case(
+            "missing_section",
+            SYNTHETIC_SCENARIO
+                .split("[deployment]")
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+            &[],
+        )
+        // A missing section has no line.
+        .at(s, None, Some("deployment"))
+        .also(&["missing field"]),
+        // --set.
+        scenario_case(
+            "set_unknown_key",
+            SYNTHETIC_SCENARIO.to_string(),
+            &["--set", "deployment.replicaz=3"],
+        )
+        // No line holds the key; the message points at its section.
+        .at(s, Some(11), Some("deployment.replicaz"))
+        .also(&["unknown field", "--set deployment.replicaz=3"]),
+        scenario_case(
+            "set_bad_type",
+            SYNTHETIC_SCENARIO.to_string(),
+            &["--set", "deployment.replicas=four"],
+        )
+        .at(s, Some(14), Some("deployment.replicas"))
+        .also(&["\"four\"", "--set deployment.replicas=four"]),
+        scenario_case(
+            "set_bad_value",
+            SYNTHETIC_SCENARIO.to_string(),
+            &["--set", "workload.duration_s=-5"],
+        )
+        .at(s, Some(6), Some("workload.duration_s"))
+        .also(&["got -5", "--set workload.duration_s=-5"]),
+        scenario_case(
+            "set_new_key_bad_value",
+            SYNTHETIC_SCENARIO.to_string(),
+            &["--set", "output.timeseries_resolution_s=0"],
+        )
+        // Neither the key nor its section is in the file: no line.
+        .at(s, None, Some("output.timeseries_resolution_s"))
+        .also(&["--set output.timeseries_resolution_s=0"]),
+        scenario_case(
+            "set_without_value",
+            SYNTHETIC_SCENARIO.to_string(),
+            &["--set", "replicas"],
+        )
+        .at(s, None, None)
+        .also(&["--set \"replicas\"", "KEY=VALUE"]),
+        Case::new(
+            "set_on_embedded_quickstart",
+            &["run", "--set", "deployment.replicas=four"],
+        )
+        .at(
+            "<embedded quickstart>",
+            Some(line_starting(quickstart, "replicas =")),
+            Some("deployment.replicas"),
+        )
+        .also(&["--set deployment.replicas=four"]),
+        // Files that do not exist or are in no known format.
+        Case::new("trace_file_missing", &["run", "scenario.toml"])
+            .file("scenario.toml", TRACE_SCENARIO)
+            .at(s, Some(4), Some("workload.path"))
+            .also(&["cannot open trace.csv"]),
+        Case::new("trace_flag_file_missing", &["run", "--trace", "nope.csv"])
+            .at("nope.csv", None, None)
+            .also(&["--trace nope.csv: cannot open"]),
+        Case::new("scenario_file_missing", &["run", "nope.toml"])
+            .at("nope.toml", None, None)
+            .also(&["cannot read"]),
+        Case::new("stats_file_missing", &["trace", "stats", "nope.csv"])
+            .at("nope.csv", None, None)
+            .also(&["nope.csv: cannot open"]),
+        trace_case("unrecognised_format", "request,prompt,answer\n0,12,5\n")
+            .at(t, Some(1), Some("header"))
+            .also(&[
+                "unrecognised trace format",
+                "\"request,prompt,answer\"",
+                "time_s,input_tokens,output_tokens",
+            ]),
+        // `fleetsim trace stats` on malformed files.
+        Case::new("stats_non_numeric", &["trace", "stats", "trace.csv"])
+            .file("trace.csv", generic("0.5,twelve,5\n"))
+            .at(t, Some(3), Some("input_tokens")),
+        Case::new("stats_missing_column", &["trace", "stats", "trace.csv"])
+            .file("trace.csv", generic("0.5,12\n"))
+            .at(t, Some(3), Some("output_tokens")),
+        Case::new("stats_backwards", &["trace", "stats", "trace.csv"])
+            .file("trace.csv", generic("1,12,5\n0.5,12,5\n"))
+            .at(t, Some(4), Some("time_s")),
+        Case::new("stats_unrecognised", &["trace", "stats", "trace.csv"])
+            .file("trace.csv", "\n{\"time\": 0, \"prompt\": 3}\n")
+            .at(t, Some(2), Some("record"))
+            .also(&["unrecognised trace format"]),
+    ]
+}
+
+/// A fresh, empty directory for one case.
+fn scratch(test: &str, case: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("fleetsim-{test}-{}-{case}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch directory");
+    dir
+}
+
+/// Runs one case; returns what is wrong with its outcome, if anything.
+fn check(case: &Case) -> Result<(), String> {
+    let dir = scratch("bad-input", case.name);
+    for (name, contents) in &case.files {
+        std::fs::write(dir.join(name), contents).expect("write case file");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args(&case.args)
+        .current_dir(&dir)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("run fleetsim");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let mut problems = Vec::new();
+    if out.status.code() != Some(1) {
+        problems.push(format!("exit status {:?}, expected 1", out.status.code()));
+    }
+    if stderr.contains("panicked") {
+        problems.push("panicked".to_string());
+    }
+    if !stderr.starts_with("error: ") {
+        problems.push("stderr does not start with `error: `".to_string());
+    }
+    if stderr.trim_end().lines().count() != 1 {
+        problems.push("stderr is not one line".to_string());
+    }
+    if !stderr.contains(case.file) {
+        problems.push(format!("does not name the file {:?}", case.file));
+    }
+    if let Some(line) = case.line {
+        let as_prefix = format!("{}:{line}:", case.file);
+        let in_trace = format!("{}: line {line},", case.file);
+        if !stderr.contains(&as_prefix) && !stderr.contains(&in_trace) {
+            problems.push(format!("does not name line {line} of {}", case.file));
+        }
+    }
+    if let Some(field) = case.field {
+        if !stderr.contains(&format!("field `{field}`")) {
+            problems.push(format!("does not name field `{field}`"));
+        }
+    }
+    for fragment in &case.also {
+        if !stderr.contains(fragment) {
+            problems.push(format!("does not contain {fragment:?}"));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}: {}\n  fleetsim {}\n  stderr: {}",
+            case.name,
+            problems.join("; "),
+            case.args.join(" "),
+            stderr.trim_end()
+        ))
+    }
+}
+
+#[test]
+fn bad_inputs_fail_with_a_located_message() {
+    let cases = cases();
+    let mut names: Vec<&str> = cases.iter().map(|c| c.name).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), cases.len(), "case names must be unique");
+    let failures: Vec<String> = cases.iter().filter_map(|c| check(c).err()).collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+/// Runs `fleetsim` in a scratch directory holding `files`, requires success
+/// and returns stdout.
+fn run_ok(test: &str, files: &[(&str, &str)], args: &[&str]) -> String {
+    let dir = scratch(test, "ok");
+    for (name, contents) in files {
+        std::fs::write(dir.join(name), contents).expect("write file");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args(args)
+        .current_dir(&dir)
+        .output()
+        .expect("run fleetsim");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "fleetsim {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+fn arrived(json: &str) -> u64 {
+    let v: serde_json::Value = serde_json::from_str(json).expect("summary JSON");
+    v["requests"]["arrived"].as_u64().expect("requests.arrived")
+}
+
+#[test]
+fn sort_true_replays_a_trace_whose_timestamps_go_backwards() {
+    let backwards = generic("1,12,5\n0.5,12,5\n");
+    let sorted =
+        TRACE_SCENARIO.replace("path = \"trace.csv\"", "path = \"trace.csv\"\nsort = true");
+    let out = run_ok(
+        "sort-generic",
+        &[("scenario.toml", &sorted), ("trace.csv", &backwards)],
+        &["run", "scenario.toml", "--format", "json"],
+    );
+    assert_eq!(arrived(&out), 3);
+    // The same through --set.
+    let out = run_ok(
+        "sort-set",
+        &[("scenario.toml", TRACE_SCENARIO), ("trace.csv", &backwards)],
+        &[
+            "run",
+            "scenario.toml",
+            "--set",
+            "workload.sort=true",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(arrived(&out), 3);
+    // Azure traces count from their earliest request once sorted.
+    let azure = "TIMESTAMP,ContextTokens,GeneratedTokens\n\
+                 2023-11-16 18:15:46.0,10,5\n2023-11-16 18:15:45.0,10,5\n";
+    let out = run_ok(
+        "sort-azure",
+        &[("scenario.toml", &sorted), ("trace.csv", azure)],
+        &["run", "scenario.toml", "--format", "json"],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).expect("summary JSON");
+    assert_eq!(v["requests"]["arrived"], 2);
+    assert_eq!(v["requests"]["completed"], 2);
+    let simulated = v["sim"]["simulated_s"].as_f64().expect("simulated_s");
+    assert!(
+        (1.0..2.0).contains(&simulated),
+        "the earliest request arrives at 0 and the other 1 s later: {simulated} s simulated"
+    );
+}

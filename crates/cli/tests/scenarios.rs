@@ -1,0 +1,99 @@
+//! Every scenario in `scenarios/` loads, and a short piece of each runs.
+//!
+//! Scenarios that read a trace in `../shared` are skipped (with a message)
+//! when it is absent, except under `CI=true`, where that is a failure. To
+//! stay quick in debug builds, synthetic workloads are cut to 60 s and the
+//! others to their first 60 s with `--set` of a slice transform.
+
+mod common;
+
+use fleetsim::scenario::{self, ScenarioError, WorkloadSpec};
+use std::path::PathBuf;
+
+/// Every `*.toml` in `scenarios/`, sorted.
+fn scenario_files() -> Vec<PathBuf> {
+    let dir = common::workspace_root().join("scenarios");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn name_of(path: &std::path::Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Loads `path` with `sets`; `None` if its trace is missing and `../shared`
+/// is absent (skipped), a panic for any other error.
+fn load(path: &std::path::Path, sets: &[String]) -> Option<scenario::Scenario> {
+    match scenario::load_file(path, sets) {
+        Ok(s) => Some(s),
+        Err(ScenarioError {
+            field: Some(field), ..
+        }) if field == "workload.path"
+            && common::shared_dir(&format!("scenario {}", name_of(path))).is_none() =>
+        {
+            None
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn every_scenario_loads_and_a_minute_of_it_runs() {
+    let files = scenario_files();
+    let names: Vec<String> = files.iter().map(|p| name_of(p)).collect();
+    for expected in [
+        "quickstart.toml",
+        "mooncake-conversation.toml",
+        "mooncake-synthetic.toml",
+        "servegen-m-large.toml",
+    ] {
+        assert!(names.iter().any(|n| n == expected), "{expected} missing");
+    }
+    for path in &files {
+        let name = name_of(path);
+        let Some(full) = load(path, &[]) else {
+            continue;
+        };
+        let short = match full.workload {
+            WorkloadSpec::Synthetic { .. } => "workload.duration_s=60",
+            WorkloadSpec::Trace { .. } | WorkloadSpec::Servegen { .. } => {
+                "workload.transforms=[{ kind = \"slice\", start_s = 0, end_s = 60 }]"
+            }
+        };
+        let scenario = load(path, &[short.to_string()]).expect("loaded once already");
+        let start = std::time::Instant::now();
+        let result =
+            fleetsim::run::run(&scenario).unwrap_or_else(|e| panic!("{name}: run failed: {e}"));
+        let r = &result.summary.requests;
+        eprintln!(
+            "{name}: {} requests in the first minute, {:.2} s wall",
+            r.arrived,
+            start.elapsed().as_secs_f64()
+        );
+        assert!(r.arrived > 0, "{name}: no requests in the first minute");
+        assert_eq!(
+            r.arrived,
+            r.completed + r.rejected + r.timed_out + r.failed,
+            "{name}: outcomes must add up"
+        );
+        assert!(
+            r.completed > 0,
+            "{name}: nothing completed in the first minute"
+        );
+        assert_eq!(result.records.len() as u64, r.arrived);
+    }
+}
+
+#[test]
+fn quickstart_file_is_the_embedded_one() {
+    let path = common::workspace_root().join("scenarios/quickstart.toml");
+    let text = std::fs::read_to_string(path).expect("read quickstart.toml");
+    assert_eq!(text, scenario::QUICKSTART_TOML);
+}
