@@ -10,7 +10,7 @@ use fleetsim_core::model::hardware::{self, GpuSpec, ModelSpec};
 use fleetsim_core::model::{MeasuredTable, PerfModel, Roofline};
 use fleetsim_core::replica::batching::BatchingConfig;
 use fleetsim_core::workload::detect::TraceFormat;
-use fleetsim_core::workload::lengths::TokenLengths;
+use fleetsim_core::workload::lengths::{TokenLengths, TraceSide};
 use fleetsim_core::workload::synthetic::SyntheticConfig;
 use fleetsim_core::workload::transforms::Transform;
 use fleetsim_core::SimDuration;
@@ -277,8 +277,8 @@ fn resolve_workload(raw: &RawWorkload, base_dir: &Path) -> Result<WorkloadSpec, 
         } => {
             let config = SyntheticConfig {
                 arrival: arrival.clone(),
-                input_tokens: input_tokens.clone(),
-                output_tokens: output_tokens.clone(),
+                input_tokens: resolve_lengths(input_tokens, "workload.input_tokens", base_dir)?,
+                output_tokens: resolve_lengths(output_tokens, "workload.output_tokens", base_dir)?,
                 duration_s: *duration_s,
                 max_requests: *max_requests,
             };
@@ -311,7 +311,7 @@ fn resolve_workload(raw: &RawWorkload, base_dir: &Path) -> Result<WorkloadSpec, 
             };
             check_transforms(transforms)?;
             Ok(WorkloadSpec::Trace {
-                path: existing_file(base_dir, path)?,
+                path: existing_file(base_dir, path, "workload.path")?,
                 format,
                 sort: *sort,
                 transforms: transforms.clone(),
@@ -323,6 +323,8 @@ fn resolve_workload(raw: &RawWorkload, base_dir: &Path) -> Result<WorkloadSpec, 
             output_tokens,
             transforms,
         } => {
+            let input_tokens = resolve_lengths(input_tokens, "workload.input_tokens", base_dir)?;
+            let output_tokens = resolve_lengths(output_tokens, "workload.output_tokens", base_dir)?;
             input_tokens
                 .validate("workload.input_tokens")
                 .map_err(workload_invalid)?;
@@ -331,9 +333,9 @@ fn resolve_workload(raw: &RawWorkload, base_dir: &Path) -> Result<WorkloadSpec, 
                 .map_err(workload_invalid)?;
             check_transforms(transforms)?;
             Ok(WorkloadSpec::Servegen {
-                path: existing_file(base_dir, path)?,
-                input_tokens: input_tokens.clone(),
-                output_tokens: output_tokens.clone(),
+                path: existing_file(base_dir, path, "workload.path")?,
+                input_tokens,
+                output_tokens,
                 transforms: transforms.clone(),
             })
         }
@@ -341,21 +343,56 @@ fn resolve_workload(raw: &RawWorkload, base_dir: &Path) -> Result<WorkloadSpec, 
 }
 
 /// `path` resolved against `base_dir`, if it names a readable file: a
-/// missing trace is reported against `workload.path` in the scenario, not
-/// later when the run opens it.
-fn existing_file(base_dir: &Path, path: &str) -> Result<PathBuf, Invalid> {
+/// missing trace is reported against `field` in the scenario, not later
+/// when the run opens it.
+fn existing_file(base_dir: &Path, path: &str, field: &str) -> Result<PathBuf, Invalid> {
     let resolved = base_dir.join(path);
     match std::fs::metadata(&resolved) {
         Ok(m) if m.is_file() => Ok(resolved),
         Ok(_) => Err(invalid(
-            "workload.path",
+            field,
             format!("{} is not a file", resolved.display()),
         )),
         Err(e) => Err(invalid(
-            "workload.path",
+            field,
             format!("cannot open {}: {e}", resolved.display()),
         )),
     }
+}
+
+/// Turns `kind = "trace"` token lengths into `resample` over the lengths
+/// read from the trace (the engine never opens files); other kinds pass
+/// through.
+fn resolve_lengths(
+    lengths: &TokenLengths,
+    field: &str,
+    base_dir: &Path,
+) -> Result<TokenLengths, Invalid> {
+    let TokenLengths::Trace { path, side } = lengths else {
+        return Ok(lengths.clone());
+    };
+    let path_field = format!("{field}.path");
+    let file = existing_file(base_dir, path, &path_field)?;
+    let in_file = |e: fleetsim_core::workload::WorkloadError| {
+        invalid(&path_field, format!("{}: {e}", file.display()))
+    };
+    let format = crate::workload::detect_file(&file).map_err(in_file)?;
+    let reader = crate::workload::open_trace(&file, format).map_err(in_file)?;
+    let mut values = Vec::new();
+    for request in reader {
+        let request = request.map_err(in_file)?;
+        values.push(match side {
+            TraceSide::Input => request.input_tokens,
+            TraceSide::Output => request.output_tokens,
+        });
+    }
+    if values.is_empty() {
+        return Err(invalid(
+            &path_field,
+            format!("{} holds no requests", file.display()),
+        ));
+    }
+    Ok(TokenLengths::Resample { values })
 }
 
 fn workload_invalid(e: fleetsim_core::workload::WorkloadError) -> Invalid {

@@ -63,6 +63,29 @@ pub enum TokenLengths {
         /// The lengths to draw from, tokens; duplicates weight a value.
         values: Vec<u32>,
     },
+    /// A uniform draw from the prompt or output lengths of a trace file (its
+    /// empirical distribution). The engine never opens files: the front end
+    /// reads the trace and replaces this with [`TokenLengths::Resample`], so
+    /// [`TokenLengths::sampler`] refuses it.
+    ///
+    /// TOML: `{ kind = "trace", path = "traces/example-azure.csv", side = "output" }`
+    Trace {
+        /// The trace file (any format `fleetsim trace stats` reads),
+        /// relative to the scenario file.
+        path: String,
+        /// Which lengths to take.
+        side: TraceSide,
+    },
+}
+
+/// Which token counts of a trace a [`TokenLengths::Trace`] resamples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TraceSide {
+    /// Prompt lengths.
+    Input,
+    /// Output lengths.
+    Output,
 }
 
 /// A validated token length distribution, ready to draw from.
@@ -148,6 +171,15 @@ impl TokenLengths {
                 }
                 Ok(())
             }
+            TokenLengths::Trace { path, .. } => {
+                if path.trim().is_empty() {
+                    return Err(WorkloadError::invalid(
+                        &join_field(field_prefix, "path"),
+                        "must name a trace file",
+                    ));
+                }
+                Ok(())
+            }
         }
     }
 
@@ -179,6 +211,13 @@ impl TokenLengths {
                 }
             }
             TokenLengths::Resample { values } => SamplerKind::Resample(values.clone().into()),
+            TokenLengths::Trace { .. } => {
+                return Err(WorkloadError::invalid(
+                    &join_field(field_prefix, "path"),
+                    "trace-resampled lengths must be loaded by the front end (fleetsim's \
+                     scenario loader turns them into `resample`)",
+                ))
+            }
         };
         Ok(LengthSampler { inner })
     }
