@@ -7,7 +7,7 @@ use fleetsim_core::workload::burstgpt::BurstGptReader;
 use fleetsim_core::workload::detect::{detect, TraceFormat};
 use fleetsim_core::workload::generic_csv::GenericCsvReader;
 use fleetsim_core::workload::mooncake::MooncakeReader;
-use fleetsim_core::workload::servegen::{ServeGenConfig, ServeGenProfile, ServeGenWorkload};
+use fleetsim_core::workload::servegen::{ServeGenProfile, ServeGenWorkload};
 use fleetsim_core::workload::synthetic::SyntheticWorkload;
 use fleetsim_core::workload::transforms::{apply_transforms_with_factory, WorkloadFactory};
 use fleetsim_core::workload::{BoxedWorkload, WorkloadError};
@@ -149,13 +149,10 @@ pub fn build(spec: &WorkloadSpec, seed: u64) -> Result<BoxedWorkload, OpenError>
         }
         WorkloadSpec::Servegen {
             path,
-            input_tokens,
-            output_tokens,
+            config,
             transforms,
         } => {
-            let mut config = ServeGenConfig::new(input_tokens.clone(), output_tokens.clone());
-            // Zero-rate windows are collection gaps in the published data, not idle time.
-            config.skip_zero_windows = true;
+            let config = config.clone();
             let profile = Arc::new(
                 ServeGenProfile::from_reader(open(path).map_err(with_path)?).map_err(with_path)?,
             );

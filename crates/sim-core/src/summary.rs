@@ -108,7 +108,8 @@ pub struct FleetReport {
 pub struct SimReport {
     /// Events processed by the event loop.
     pub events: u64,
-    /// Simulated time from 0 to the last event, seconds.
+    /// Simulated span, seconds: from 0 to the later of the last arrival and
+    /// the last completion.
     pub simulated_s: f64,
     /// Wall-clock seconds the run took. Measured by the front end (the
     /// engine never reads the clock) and the only field that differs between

@@ -11,11 +11,12 @@ use fleetsim_core::model::{MeasuredTable, PerfModel, Roofline};
 use fleetsim_core::replica::batching::BatchingConfig;
 use fleetsim_core::workload::detect::TraceFormat;
 use fleetsim_core::workload::lengths::{TokenLengths, TraceSide};
+use fleetsim_core::workload::servegen::ServeGenConfig;
 use fleetsim_core::workload::synthetic::SyntheticConfig;
 use fleetsim_core::workload::transforms::Transform;
 use fleetsim_core::SimDuration;
 use fleetsim_policies::RouterConfig;
-use raw::{RawDeployment, RawPerf, RawScenario, RawWorkload};
+use raw::{PerfKind, RawDeployment, RawScenario, RawWorkload};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -76,10 +77,8 @@ pub enum WorkloadSpec {
     Servegen {
         /// Resolved file path.
         path: PathBuf,
-        /// Prompt lengths.
-        input_tokens: TokenLengths,
-        /// Output lengths.
-        output_tokens: TokenLengths,
+        /// Generator settings (token lengths, window selection, scaling).
+        config: ServeGenConfig,
         /// Applied in order.
         transforms: Vec<Transform>,
     },
@@ -321,21 +320,30 @@ fn resolve_workload(raw: &RawWorkload, base_dir: &Path) -> Result<WorkloadSpec, 
             path,
             input_tokens,
             output_tokens,
+            time_scale,
+            rate_multiplier,
+            start_s,
+            end_s,
+            skip_zero_windows,
+            max_requests,
             transforms,
         } => {
-            let input_tokens = resolve_lengths(input_tokens, "workload.input_tokens", base_dir)?;
-            let output_tokens = resolve_lengths(output_tokens, "workload.output_tokens", base_dir)?;
-            input_tokens
-                .validate("workload.input_tokens")
-                .map_err(workload_invalid)?;
-            output_tokens
-                .validate("workload.output_tokens")
-                .map_err(workload_invalid)?;
+            let mut config = ServeGenConfig::new(
+                resolve_lengths(input_tokens, "workload.input_tokens", base_dir)?,
+                resolve_lengths(output_tokens, "workload.output_tokens", base_dir)?,
+            );
+            config.time_scale = time_scale.unwrap_or(config.time_scale);
+            config.rate_multiplier = rate_multiplier.unwrap_or(config.rate_multiplier);
+            config.start_s = start_s.unwrap_or(config.start_s);
+            config.end_s = *end_s;
+            // Zero-rate windows are collection gaps in the published data, not idle time.
+            config.skip_zero_windows = skip_zero_windows.unwrap_or(true);
+            config.max_requests = *max_requests;
+            config.validate("workload").map_err(workload_invalid)?;
             check_transforms(transforms)?;
             Ok(WorkloadSpec::Servegen {
                 path: existing_file(base_dir, path, "workload.path")?,
-                input_tokens,
-                output_tokens,
+                config,
                 transforms: transforms.clone(),
             })
         }
@@ -534,9 +542,21 @@ fn resolve_deployment(
         weights_bytes_per_param,
         kv_bytes_per_element,
     )?;
-    let perf: Arc<dyn PerfModel> = match &raw.perf {
-        RawPerf::Table { path } => {
-            let path = base_dir.join(path);
+    let perf: Arc<dyn PerfModel> = match raw.perf.kind {
+        PerfKind::Table => {
+            if let Some(key) = raw.perf.roofline_keys_set().first() {
+                return Err(invalid(
+                    &format!("deployment.perf.{key}"),
+                    "is a roofline factor; a `table` profile takes only `path`",
+                ));
+            }
+            let path = raw.perf.path.as_deref().ok_or_else(|| {
+                invalid(
+                    "deployment.perf.path",
+                    "missing: a `table` profile needs the CSV's path",
+                )
+            })?;
+            let path = existing_file(base_dir, path, "deployment.perf.path")?;
             let file = std::fs::File::open(&path).map_err(|e| {
                 invalid(
                     "deployment.perf.path",
@@ -547,8 +567,14 @@ fn resolve_deployment(
                 .map_err(|e| invalid("deployment.perf.path", format!("{}: {e}", path.display())))?;
             Arc::new(table)
         }
-        RawPerf::Roofline { .. } => {
-            let factors = raw.perf.roofline_factors().unwrap_or_default();
+        PerfKind::Roofline => {
+            if raw.perf.path.is_some() {
+                return Err(invalid(
+                    "deployment.perf.path",
+                    "only a `table` profile reads a file; set kind = \"table\"",
+                ));
+            }
+            let factors = raw.perf.roofline_factors();
             factors
                 .validate()
                 .map_err(|(f, m)| (format!("deployment.perf.{f}"), m))?;

@@ -90,6 +90,27 @@ pub enum RawWorkload {
         input_tokens: TokenLengths,
         /// Output lengths.
         output_tokens: TokenLengths,
+        /// Multiplies every output time (default 1).
+        #[serde(default)]
+        time_scale: Option<f64>,
+        /// Multiplies every window's request count, keeping the daily shape
+        /// (default 1).
+        #[serde(default)]
+        rate_multiplier: Option<f64>,
+        /// Keep windows starting at or after this time of the profile,
+        /// seconds (default 0); generation starts there, nothing is skipped.
+        #[serde(default)]
+        start_s: Option<f64>,
+        /// Keep windows starting before this time, seconds (default: the end).
+        #[serde(default)]
+        end_s: Option<f64>,
+        /// Cut out windows where every client's rate is 0 (the published
+        /// data's collection gaps); default true.
+        #[serde(default)]
+        skip_zero_windows: Option<bool>,
+        /// Stop after this many requests.
+        #[serde(default)]
+        max_requests: Option<u64>,
         /// Rescaling, slicing, repetition.
         #[serde(default)]
         transforms: Vec<Transform>,
@@ -159,64 +180,65 @@ pub struct RawEngine {
 }
 
 /// `[deployment.perf]`: the performance model.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum RawPerf {
-    /// Roofline with calibration factors; each unset factor takes the
-    /// default calibrated on H100 (see `docs/validation.md`).
-    Roofline {
-        /// Achieved fraction of peak FLOP/s.
-        compute_efficiency: Option<f64>,
-        /// Achieved fraction of peak memory bandwidth.
-        memory_efficiency: Option<f64>,
-        /// Fixed overhead per iteration, seconds.
-        step_overhead_s: Option<f64>,
-        /// Overhead per scheduled sequence, seconds.
-        per_seq_overhead_s: Option<f64>,
-        /// Latency of one tensor-parallel all-reduce, seconds.
-        allreduce_latency_s: Option<f64>,
-    },
-    /// A measured step-time profile (CSV: phase, batch_size, tokens,
-    /// step_ms), interpolated linearly; see `fleetsim_core::model::table`.
-    Table {
-        /// Path, relative to the scenario file's directory.
-        path: String,
-    },
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPerf {
+    /// `roofline` (default) or `table`.
+    #[serde(default)]
+    pub kind: PerfKind,
+    /// Roofline: achieved fraction of peak FLOP/s.
+    pub compute_efficiency: Option<f64>,
+    /// Roofline: achieved fraction of peak memory bandwidth.
+    pub memory_efficiency: Option<f64>,
+    /// Roofline: fixed overhead per iteration, seconds.
+    pub step_overhead_s: Option<f64>,
+    /// Roofline: overhead per scheduled sequence, seconds.
+    pub per_seq_overhead_s: Option<f64>,
+    /// Roofline: latency of one tensor-parallel all-reduce, seconds.
+    pub allreduce_latency_s: Option<f64>,
+    /// Table: the measured profile (CSV: phase, batch_size, tokens,
+    /// step_ms), relative to the scenario file's directory.
+    pub path: Option<String>,
 }
 
-impl Default for RawPerf {
-    fn default() -> Self {
-        RawPerf::Roofline {
-            compute_efficiency: None,
-            memory_efficiency: None,
-            step_overhead_s: None,
-            per_seq_overhead_s: None,
-            allreduce_latency_s: None,
-        }
-    }
+/// Which performance model a deployment uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PerfKind {
+    /// Roofline with calibration factors; each unset factor takes the
+    /// default calibrated on H100 (see `docs/validation.md`).
+    #[default]
+    Roofline,
+    /// A measured step-time profile, interpolated linearly; see
+    /// `fleetsim_core::model::table`.
+    Table,
 }
 
 impl RawPerf {
-    /// The roofline factors with overrides applied to the defaults, or
-    /// `None` for a measured table.
-    pub fn roofline_factors(&self) -> Option<RooflineFactors> {
+    /// The roofline factors with overrides applied to the defaults.
+    pub fn roofline_factors(&self) -> RooflineFactors {
         let d = RooflineFactors::default();
-        match self {
-            RawPerf::Table { .. } => None,
-            RawPerf::Roofline {
-                compute_efficiency,
-                memory_efficiency,
-                step_overhead_s,
-                per_seq_overhead_s,
-                allreduce_latency_s,
-            } => Some(RooflineFactors {
-                compute_efficiency: compute_efficiency.unwrap_or(d.compute_efficiency),
-                memory_efficiency: memory_efficiency.unwrap_or(d.memory_efficiency),
-                step_overhead_s: step_overhead_s.unwrap_or(d.step_overhead_s),
-                per_seq_overhead_s: per_seq_overhead_s.unwrap_or(d.per_seq_overhead_s),
-                allreduce_latency_s: allreduce_latency_s.unwrap_or(d.allreduce_latency_s),
-            }),
+        RooflineFactors {
+            compute_efficiency: self.compute_efficiency.unwrap_or(d.compute_efficiency),
+            memory_efficiency: self.memory_efficiency.unwrap_or(d.memory_efficiency),
+            step_overhead_s: self.step_overhead_s.unwrap_or(d.step_overhead_s),
+            per_seq_overhead_s: self.per_seq_overhead_s.unwrap_or(d.per_seq_overhead_s),
+            allreduce_latency_s: self.allreduce_latency_s.unwrap_or(d.allreduce_latency_s),
         }
+    }
+
+    /// The roofline keys that are set, by name.
+    pub fn roofline_keys_set(&self) -> Vec<&'static str> {
+        [
+            ("compute_efficiency", self.compute_efficiency.is_some()),
+            ("memory_efficiency", self.memory_efficiency.is_some()),
+            ("step_overhead_s", self.step_overhead_s.is_some()),
+            ("per_seq_overhead_s", self.per_seq_overhead_s.is_some()),
+            ("allreduce_latency_s", self.allreduce_latency_s.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect()
     }
 }
 
