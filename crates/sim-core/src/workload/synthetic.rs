@@ -51,6 +51,10 @@ pub const MIN_WEIBULL_SHAPE: f64 = 0.1;
 /// would make the generator loop through many empty states per arrival.
 pub const MIN_MMPP_DWELL_S: f64 = 1.0e-3;
 
+/// The most state changes an MMPP may make over a workload's duration
+/// (duration / mean dwell), so generation time stays bounded.
+pub const MAX_MMPP_SWITCHES: f64 = 1.0e8;
+
 /// Seconds in a day: the default period of [`ArrivalProcess::Diurnal`].
 pub const DAY_S: f64 = 86_400.0;
 
@@ -454,6 +458,10 @@ pub struct ArrivalTimes {
     rng: StreamRng,
     /// The process clock, ns: the last arrival, or a later state boundary.
     now_ns: u64,
+    /// No arrival at or after this instant is wanted: the loops that skip
+    /// rejected candidates or empty states stop here instead of running on
+    /// to the end of the clock.
+    horizon_ns: u64,
     kind: Kind,
     done: bool,
 }
@@ -599,6 +607,7 @@ impl ArrivalTimes {
         let mut times = ArrivalTimes {
             rng,
             now_ns: 0,
+            horizon_ns: u64::MAX,
             kind,
             done: false,
         };
@@ -612,6 +621,14 @@ impl ArrivalTimes {
             *state_end_ns = secs_to_ns(exp_gap(&mut times.rng, 1.0 / dwell));
         }
         Ok(times)
+    }
+
+    /// Stops the process at `horizon_ns`: [`Iterator::next`] returns `None`
+    /// instead of an arrival at or after it (and instead of searching
+    /// beyond it for one).
+    pub fn with_horizon(mut self, horizon_ns: u64) -> Self {
+        self.horizon_ns = horizon_ns;
+        self
     }
 
     /// `now + gap` for a gap in seconds; `None` if it leaves the clock.
@@ -647,6 +664,9 @@ impl Iterator for ArrivalTimes {
                 else {
                     break None;
                 };
+                if candidate >= self.horizon_ns {
+                    break None;
+                }
                 self.now_ns = candidate;
                 let t_s = candidate as f64 / 1.0e9;
                 // Reduce to one period before `sin` so its argument stays
@@ -659,6 +679,9 @@ impl Iterator for ArrivalTimes {
                 }
             },
             Kind::Piecewise { segments, index } => loop {
+                if self.now_ns >= self.horizon_ns {
+                    break None;
+                }
                 let Some(&(_, rate)) = segments.get(*index) else {
                     break None;
                 };
@@ -693,6 +716,9 @@ impl Iterator for ArrivalTimes {
                 state,
                 state_end_ns,
             } => loop {
+                if self.now_ns >= self.horizon_ns {
+                    break None;
+                }
                 let (rate, _) = states.get(*state).copied().unwrap_or((0.0, 1.0));
                 let candidate = if rate > 0.0 {
                     Self::advance(self.now_ns, exp_gap(&mut self.rng, rate))
@@ -782,6 +808,23 @@ impl SyntheticConfig {
             .validate(&join_field(field_prefix, "output_tokens"))?;
         check_positive(field_prefix, "duration_s", self.duration_s)?;
         check_time(&join_field(field_prefix, "duration_s"), self.duration_s)?;
+        // Each MMPP state change is a loop iteration, arrivals or not: bound
+        // them so a tiny dwell over a long horizon cannot stall generation.
+        if let ArrivalProcess::Mmpp { states, .. } = &self.arrival {
+            for (i, state) in states.iter().enumerate() {
+                let switches = self.duration_s / state.mean_dwell_s;
+                if switches > MAX_MMPP_SWITCHES {
+                    return Err(WorkloadError::invalid(
+                        &join_field(field_prefix, &format!("arrival.states[{i}].mean_dwell_s")),
+                        format!(
+                            "{} s over duration_s = {} s means about {switches:.1e} state changes; \
+                             keep duration_s / mean_dwell_s at most {MAX_MMPP_SWITCHES:.0e}",
+                            state.mean_dwell_s, self.duration_s
+                        ),
+                    ));
+                }
+            }
+        }
         if self.max_requests == Some(0) {
             return Err(WorkloadError::invalid(
                 &join_field(field_prefix, "max_requests"),
@@ -819,18 +862,20 @@ impl SyntheticWorkload {
     /// `arrival.rate_per_s`) and builds the workload for `seed`.
     pub fn new(config: &SyntheticConfig, seed: u64) -> Result<Self, WorkloadError> {
         config.validate("")?;
+        let end_ns = secs_to_ns(config.duration_s);
         let arrivals = ArrivalTimes::new(
             &config.arrival,
             rng::stream(seed, ARRIVALS_STREAM, 0),
             "arrival",
-        )?;
+        )?
+        .with_horizon(end_ns);
         Ok(SyntheticWorkload {
             arrivals,
             input: config.input_tokens.sampler("input_tokens")?,
             output: config.output_tokens.sampler("output_tokens")?,
             input_rng: rng::stream(seed, INPUT_TOKENS_STREAM, 0),
             output_rng: rng::stream(seed, OUTPUT_TOKENS_STREAM, 0),
-            end: SimTime(secs_to_ns(config.duration_s)),
+            end: SimTime(end_ns),
             remaining: config.max_requests,
         })
     }
@@ -1413,6 +1458,35 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    /// Regression: near-silent MMPP states used to be stepped through one
+    /// dwell at a time to the end of the clock (about 10¹³ iterations).
+    #[test]
+    fn silent_states_stop_at_the_horizon() {
+        let silent = MmppState {
+            rate_per_s: 1e-300,
+            mean_dwell_s: 1e-3,
+        };
+        let c = SyntheticConfig {
+            arrival: ArrivalProcess::Mmpp {
+                states: vec![silent.clone(), silent],
+                switching: MmppSwitching::Cycle,
+            },
+            input_tokens: TokenLengths::Fixed { tokens: 1 },
+            output_tokens: TokenLengths::Fixed { tokens: 1 },
+            duration_s: 100.0,
+            max_requests: None,
+        };
+        assert_eq!(SyntheticWorkload::new(&c, 1).unwrap().count(), 0);
+        let too_long = SyntheticConfig {
+            duration_s: 1e6,
+            ..c
+        };
+        let e = SyntheticWorkload::new(&too_long, 1)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("arrival.states[0].mean_dwell_s"), "{e}");
     }
 
     mod never_panics {
