@@ -101,23 +101,26 @@ impl SimDuration {
     }
 }
 
+// Additions saturate: `SimTime::MAX` means "never", and a run that reaches
+// the end of the clock (584 years) stops there instead of wrapping to 0 or
+// panicking.
 impl std::ops::Add<SimDuration> for SimTime {
     type Output = SimTime;
     fn add(self, d: SimDuration) -> SimTime {
-        SimTime(self.0 + d.0)
+        SimTime(self.0.saturating_add(d.0))
     }
 }
 
 impl std::ops::Add for SimDuration {
     type Output = SimDuration;
     fn add(self, d: SimDuration) -> SimDuration {
-        SimDuration(self.0 + d.0)
+        SimDuration(self.0.saturating_add(d.0))
     }
 }
 
 impl std::ops::AddAssign for SimDuration {
     fn add_assign(&mut self, d: SimDuration) {
-        self.0 += d.0;
+        self.0 = self.0.saturating_add(d.0);
     }
 }
 
@@ -175,6 +178,12 @@ mod tests {
         check_secs(f64::NAN, None);
         check_secs(f64::INFINITY, None);
         check_secs(1e30, None);
+    }
+
+    #[test]
+    fn additions_saturate_at_the_end_of_the_clock() {
+        assert_eq!(SimTime(u64::MAX - 1) + SimDuration(5), SimTime::MAX);
+        assert_eq!(SimDuration(u64::MAX) + SimDuration(1), SimDuration(u64::MAX));
     }
 
     #[test]
