@@ -443,7 +443,7 @@ impl Simulation {
         if self.window.arrivals > 0 || self.window.completed > 0 {
             self.on_tick();
         }
-        self.records.sort_unstable_by_key(|r| r.id);
+        order_by_id(&mut self.records);
         let simulated_s = end as f64 / NANOS_PER_SEC as f64;
         let mut summary = Summary::from_records(&self.records, &self.config.sla, simulated_s);
         let gpus = self.config.fleet.gpus_per_replica.max(1);
@@ -492,5 +492,74 @@ impl Simulation {
             records: self.records,
             timeseries: self.timeseries,
         }
+    }
+}
+
+/// Puts the records in id order. Every arrival gets exactly one record and
+/// ids are assigned 0, 1, 2, … in arrival order, so the record with id `i`
+/// belongs at index `i`: cycle placement does it in at most `n` swaps, where
+/// a comparison sort of the (nearly sorted) completion order took a third
+/// of a short run's time. Falls back to sorting if the ids are not exactly
+/// `0..n`, so the result is the same either way.
+fn order_by_id(records: &mut [RequestRecord]) {
+    let n = records.len();
+    for i in 0..n {
+        loop {
+            let j = records[i].id;
+            if j == i as u64 {
+                break;
+            }
+            let Ok(j) = usize::try_from(j) else { break };
+            if j >= n || records[j].id == j as u64 {
+                break; // not a permutation of 0..n
+            }
+            records.swap(i, j);
+        }
+    }
+    if records.iter().enumerate().any(|(i, r)| r.id != i as u64) {
+        records.sort_unstable_by_key(|r| r.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: u64) -> RequestRecord {
+        RequestRecord {
+            id,
+            arrival: SimTime(id),
+            replica: None,
+            outcome: Outcome::Completed,
+            input_tokens: 1,
+            output_tokens: 1,
+            queue_ns: None,
+            ttft_ns: None,
+            tpot_ns: None,
+            e2e_ns: None,
+            preemptions: 0,
+        }
+    }
+
+    fn ids(records: &[RequestRecord]) -> Vec<u64> {
+        records.iter().map(|r| r.id).collect()
+    }
+
+    #[test]
+    fn order_by_id_places_a_permutation() {
+        let mut records: Vec<_> = [3, 0, 4, 1, 2, 6, 5].into_iter().map(record).collect();
+        order_by_id(&mut records);
+        assert_eq!(ids(&records), vec![0, 1, 2, 3, 4, 5, 6]);
+        assert!(records.iter().all(|r| r.arrival == SimTime(r.id)));
+    }
+
+    #[test]
+    fn order_by_id_sorts_ids_that_are_not_0_to_n() {
+        let mut records: Vec<_> = [7, 1, 1, 0, 42].into_iter().map(record).collect();
+        order_by_id(&mut records);
+        assert_eq!(ids(&records), vec![0, 1, 1, 7, 42]);
+        let mut empty: Vec<RequestRecord> = Vec::new();
+        order_by_id(&mut empty);
+        assert!(empty.is_empty());
     }
 }
