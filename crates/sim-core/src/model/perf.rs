@@ -203,6 +203,11 @@ impl DecodeCurve {
     /// The number of whole steps `m ≥ 1` after which the elapsed time first
     /// reaches `elapsed`, capped at `max_steps`: the step boundary at or
     /// after a given instant. Binary search over exact prefix sums.
+    ///
+    /// Steps never shrink as the context grows, so every step of the run
+    /// lies between the first and the last, and `m` lies between
+    /// `⌈elapsed / last⌉` and `⌈elapsed / first⌉`: the search starts from
+    /// that bracket (a few steps wide) instead of `1..=max_steps`.
     pub fn steps_to_reach(
         &self,
         context0: u64,
@@ -210,7 +215,15 @@ impl DecodeCurve {
         max_steps: u64,
         elapsed: SimDuration,
     ) -> u64 {
-        let (mut lo, mut hi) = (1u64, max_steps.max(1));
+        let max_steps = max_steps.max(1);
+        let first = self.step(context0).0.max(1);
+        let last = self
+            .step(context0.saturating_add(growth.saturating_mul(max_steps - 1)))
+            .0
+            .max(first);
+        let at_least = elapsed.0.div_ceil(last).clamp(1, max_steps);
+        let at_most = elapsed.0.div_ceil(first).clamp(at_least, max_steps);
+        let (mut lo, mut hi) = (at_least, at_most);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             if self.sum_steps(context0, growth, mid) >= elapsed {
@@ -415,7 +428,41 @@ mod tests {
         }
     }
 
+    /// `steps_to_reach` as it was: binary search over all of `1..=max_steps`.
+    fn steps_to_reach_full_search(
+        curve: &DecodeCurve,
+        context0: u64,
+        growth: u64,
+        max_steps: u64,
+        elapsed: SimDuration,
+    ) -> u64 {
+        let (mut lo, mut hi) = (1u64, max_steps.max(1));
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if curve.sum_steps(context0, growth, mid) >= elapsed {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        lo
+    }
+
     proptest! {
+        #[test]
+        fn steps_to_reach_equals_the_full_search(
+            a0 in 0.0f64..0.05, a1 in 0.0f64..1e-6, b0 in 0.0f64..0.05, b1 in 0.0f64..1e-6,
+            c0 in 0u64..200_000, g in 0u64..512, max in 0u64..3_000, frac in 0.0f64..1.2,
+        ) {
+            let curve = DecodeCurve::max_of_lines_secs((a0, a1), (b0, b1));
+            let total = curve.sum_steps(c0, g, max.max(1)).0;
+            let elapsed = SimDuration((total as f64 * frac) as u64);
+            prop_assert_eq!(
+                curve.steps_to_reach(c0, g, max, elapsed),
+                steps_to_reach_full_search(&curve, c0, g, max, elapsed)
+            );
+        }
+
         #[test]
         fn floor_sum_equals_the_u128_recursion(
             // Ranges keep the true sum within u128 (about 2^115 at most).
