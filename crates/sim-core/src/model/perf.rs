@@ -203,6 +203,11 @@ impl DecodeCurve {
     /// The number of whole steps `m ≥ 1` after which the elapsed time first
     /// reaches `elapsed`, capped at `max_steps`: the step boundary at or
     /// after a given instant. Binary search over exact prefix sums.
+    ///
+    /// Steps never shrink as the context grows, so every step of the run
+    /// lies between the first and the last, and `m` lies between
+    /// `⌈elapsed / last⌉` and `⌈elapsed / first⌉`: the search starts from
+    /// that bracket (a few steps wide) instead of `1..=max_steps`.
     pub fn steps_to_reach(
         &self,
         context0: u64,
@@ -210,7 +215,15 @@ impl DecodeCurve {
         max_steps: u64,
         elapsed: SimDuration,
     ) -> u64 {
-        let (mut lo, mut hi) = (1u64, max_steps.max(1));
+        let max_steps = max_steps.max(1);
+        let first = self.step(context0).0.max(1);
+        let last = self
+            .step(context0.saturating_add(growth.saturating_mul(max_steps - 1)))
+            .0
+            .max(first);
+        let at_least = elapsed.0.div_ceil(last).clamp(1, max_steps);
+        let at_most = elapsed.0.div_ceil(first).clamp(at_least, max_steps);
+        let (mut lo, mut hi) = (at_least, at_most);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             if self.sum_steps(context0, growth, mid) >= elapsed {
@@ -224,11 +237,30 @@ impl DecodeCurve {
 }
 
 /// `Σ_{i=0}^{n-1} ⌊(a·i + b) / m⌋` in O(log) (the classic floor-sum recursion).
+///
+/// As soon as the operands fit in `u64` (for decode curves, from the
+/// start), the recursion continues in [`floor_sum_u64`]: `u128` division
+/// is a library call an order of magnitude slower than the `u64` one, and
+/// this is the innermost loop of every decode jump and arrival cut.
 pub fn floor_sum(mut n: u128, mut m: u128, mut a: u128, mut b: u128) -> u128 {
     let mut ans: u128 = 0;
     loop {
         if n == 0 {
             return ans;
+        }
+        if let (Ok(n64), Ok(m64), Ok(a64), Ok(b64)) = (
+            u64::try_from(n),
+            u64::try_from(m),
+            u64::try_from(a),
+            u64::try_from(b),
+        ) {
+            if n64
+                .checked_add(1)
+                .and_then(|n1| n1.checked_mul(m64))
+                .is_some()
+            {
+                return ans + floor_sum_u64(n64, m64, a64, b64);
+            }
         }
         if a >= m {
             ans += n * (n - 1) / 2 * (a / m);
@@ -236,6 +268,37 @@ pub fn floor_sum(mut n: u128, mut m: u128, mut a: u128, mut b: u128) -> u128 {
         }
         if b >= m {
             ans += n * (b / m);
+            b %= m;
+        }
+        let y_max = a * n + b;
+        if y_max < m {
+            return ans;
+        }
+        n = y_max / m;
+        b = y_max % m;
+        std::mem::swap(&mut m, &mut a);
+    }
+}
+
+/// [`floor_sum`] with `u64` operands, for `(n + 1)·m < 2⁶⁴` and `m > 0`.
+///
+/// The same recursion step for step: after reducing `a` and `b` modulo
+/// `m`, `a·n + b < m·(n + 1)` fits, and each step replaces `(n, m)` by
+/// `(n', a)` with `n' ≤ n` and `a < m`, so the bound keeps holding. The
+/// partial sums can exceed `u64` and are accumulated in `u128`.
+fn floor_sum_u64(mut n: u64, mut m: u64, mut a: u64, mut b: u64) -> u128 {
+    let mut ans: u128 = 0;
+    loop {
+        if n == 0 {
+            return ans;
+        }
+        if a >= m {
+            let n = u128::from(n);
+            ans += n * (n - 1) / 2 * u128::from(a / m);
+            a %= m;
+        }
+        if b >= m {
+            ans += u128::from(n) * u128::from(b / m);
             b %= m;
         }
         let y_max = a * n + b;
@@ -271,6 +334,31 @@ mod tests {
 
     fn naive(curve: &DecodeCurve, c0: u64, g: u64, n: u64) -> u64 {
         (0..n).map(|k| curve.step(c0 + g * k).0).sum()
+    }
+
+    /// The `u128`-only recursion `floor_sum` was before its `u64` fast path.
+    fn floor_sum_u128_reference(mut n: u128, mut m: u128, mut a: u128, mut b: u128) -> u128 {
+        let mut ans: u128 = 0;
+        loop {
+            if n == 0 {
+                return ans;
+            }
+            if a >= m {
+                ans += n * (n - 1) / 2 * (a / m);
+                a %= m;
+            }
+            if b >= m {
+                ans += n * (b / m);
+                b %= m;
+            }
+            let y_max = a * n + b;
+            if y_max < m {
+                return ans;
+            }
+            n = y_max / m;
+            b = y_max % m;
+            std::mem::swap(&mut m, &mut a);
+        }
     }
 
     #[test]
@@ -321,7 +409,78 @@ mod tests {
         );
     }
 
+    #[test]
+    fn floor_sum_at_the_u64_boundary() {
+        let big = u128::from(u64::MAX);
+        for (n, m, a, b) in [
+            (1, 1, big, big),
+            (3, 1 << 62, big, big),
+            ((1 << 40) - 1, 1 << 24, big, 12_345),
+            (1 << 40, 1 << 24, (1 << 24) - 1, (1 << 24) - 1),
+            (5, big, big - 1, big),
+            (1 << 20, 1 << 30, 1 << 63, big + 1),
+        ] {
+            assert_eq!(
+                floor_sum(n, m, a, b),
+                floor_sum_u128_reference(n, m, a, b),
+                "{n} {m} {a} {b}"
+            );
+        }
+    }
+
+    /// `steps_to_reach` as it was: binary search over all of `1..=max_steps`.
+    fn steps_to_reach_full_search(
+        curve: &DecodeCurve,
+        context0: u64,
+        growth: u64,
+        max_steps: u64,
+        elapsed: SimDuration,
+    ) -> u64 {
+        let (mut lo, mut hi) = (1u64, max_steps.max(1));
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if curve.sum_steps(context0, growth, mid) >= elapsed {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        lo
+    }
+
     proptest! {
+        #[test]
+        fn steps_to_reach_equals_the_full_search(
+            a0 in 0.0f64..0.05, a1 in 0.0f64..1e-6, b0 in 0.0f64..0.05, b1 in 0.0f64..1e-6,
+            c0 in 0u64..200_000, g in 0u64..512, max in 0u64..3_000, frac in 0.0f64..1.2,
+        ) {
+            let curve = DecodeCurve::max_of_lines_secs((a0, a1), (b0, b1));
+            let total = curve.sum_steps(c0, g, max.max(1)).0;
+            let elapsed = SimDuration((total as f64 * frac) as u64);
+            prop_assert_eq!(
+                curve.steps_to_reach(c0, g, max, elapsed),
+                steps_to_reach_full_search(&curve, c0, g, max, elapsed)
+            );
+        }
+
+        #[test]
+        fn floor_sum_equals_the_u128_recursion(
+            // Ranges keep the true sum within u128 (about 2^115 at most).
+            n in 0u128..(1 << 32), m in (1u128 << 20)..(1 << 70), a in 0u128..(1 << 72), b in 0u128..(1 << 72),
+        ) {
+            prop_assert_eq!(floor_sum(n, m, a, b), floor_sum_u128_reference(n, m, a, b));
+        }
+
+        #[test]
+        fn floor_sum_equals_the_u128_recursion_on_curve_scales(
+            n in 0u128..100_000, a in 0u128..(1 << 50), b in 0u128..(1 << 60),
+        ) {
+            prop_assert_eq!(
+                floor_sum(n, CURVE_ONE, a, b),
+                floor_sum_u128_reference(n, CURVE_ONE, a, b)
+            );
+        }
+
         #[test]
         fn closed_form_sum_equals_stepping(
             a0 in 0.0f64..0.05, a1 in 0.0f64..1e-6, b0 in 0.0f64..0.05, b1 in 0.0f64..1e-6,

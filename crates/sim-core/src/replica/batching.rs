@@ -232,14 +232,16 @@ impl BatchingReplica {
         });
     }
 
-    fn curve(&mut self, batch: u32) -> DecodeCurve {
+    /// The decode curve for `batch` sequences, built once per batch size.
+    /// Borrowed, not cloned: a clone allocates, and this runs on every
+    /// decode plan and every arrival that cuts one.
+    fn curve(&mut self, batch: u32) -> &DecodeCurve {
         let i = batch as usize;
         if self.curves.len() <= i {
             self.curves.resize(i + 1, None);
         }
-        self.curves[i]
-            .get_or_insert_with(|| self.perf.decode_curve(batch))
-            .clone()
+        let perf = &self.perf;
+        self.curves[i].get_or_insert_with(|| perf.decode_curve(batch))
     }
 
     fn complete_current(&mut self, now: SimTime, finished: &mut Vec<Finished>) {
