@@ -59,6 +59,7 @@ fn simulation() -> Simulation {
                 slots: 8,
                 service: ServiceTime::Exponential { mean_s: 1.0 },
             },
+            frontend_latency: SimDuration::ZERO,
         },
         sla: SlaConfig::default(),
         timeseries_resolution: SimDuration::from_secs(60),

@@ -402,7 +402,7 @@ impl Simulation {
         }
         let w = std::mem::take(&mut self.window);
         let mut ttft = w.ttft_ns;
-        let ttft_p95_ns = percentile_unsorted(&mut ttft, 95.0);
+        let ttft_p95_ns = crate::metrics::percentiles_unsorted(&mut ttft, &[95.0])[0];
         self.timeseries.push(TimeseriesRow {
             start: w.start,
             end: self.now,
@@ -534,29 +534,6 @@ impl Simulation {
     }
 }
 
-/// What [`crate::metrics::percentile_sorted`] returns for the sorted
-/// `values`, found by selection in O(n) instead of sorting (the values are
-/// left reordered). Every window's TTFTs go through here.
-fn percentile_unsorted(values: &mut [u64], q: f64) -> Option<f64> {
-    let n = values.len();
-    if n == 0 {
-        return None;
-    }
-    // The same ranks and interpolation as `percentile_sorted`.
-    let rank = (q.clamp(0.0, 100.0) / 100.0) * (n - 1) as f64;
-    let lo = rank.floor() as usize;
-    let hi = rank.ceil() as usize;
-    let frac = rank - lo as f64;
-    let (_, &mut at_lo, above) = values.select_nth_unstable(lo);
-    // `hi` is `lo` or `lo + 1`; the (lo + 1)-th smallest is the least above.
-    let at_hi = if hi == lo {
-        at_lo
-    } else {
-        above.iter().copied().min().unwrap_or(at_lo)
-    };
-    Some(at_lo as f64 + (at_hi as f64 - at_lo as f64) * frac)
-}
-
 /// Puts the records in id order. Every arrival gets exactly one record and
 /// ids are assigned 0, 1, 2, … in arrival order, so the record with id `i`
 /// belongs at index `i`: cycle placement does it in at most `n` swaps, where
@@ -605,29 +582,6 @@ mod tests {
 
     fn ids(records: &[RequestRecord]) -> Vec<u64> {
         records.iter().map(|r| r.id).collect()
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn percentile_unsorted_equals_sorting(
-            mut values in proptest::collection::vec(0u64..1_000, 0..300),
-            q in 0.0f64..=100.0,
-        ) {
-            let mut sorted = values.clone();
-            sorted.sort_unstable();
-            let expected = crate::metrics::percentile_sorted(&sorted, q);
-            let got = percentile_unsorted(&mut values, q);
-            proptest::prop_assert_eq!(got.map(f64::to_bits), expected.map(f64::to_bits));
-        }
-    }
-
-    #[test]
-    fn percentile_unsorted_at_the_ends() {
-        let mut v = vec![5, 1, 4, 2, 3];
-        assert_eq!(percentile_unsorted(&mut v, 0.0), Some(1.0));
-        assert_eq!(percentile_unsorted(&mut v, 100.0), Some(5.0));
-        assert_eq!(percentile_unsorted(&mut v, 95.0), Some(4.8));
-        assert_eq!(percentile_unsorted(&mut [], 95.0), None);
     }
 
     #[test]

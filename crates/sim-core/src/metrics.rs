@@ -89,6 +89,43 @@ pub fn percentile_sorted(sorted: &[u64], q: f64) -> Option<f64> {
     Some(sorted[lo] as f64 + (sorted[hi] as f64 - sorted[lo] as f64) * frac)
 }
 
+/// The `q`-th percentiles (0–100) of `values`, exactly as
+/// [`percentile_sorted`] gives them for the sorted values, but found by
+/// selection: O(n) per distinct rank instead of a sort. `values` is left
+/// reordered. Every summary and time-series percentile goes through here.
+pub fn percentiles_unsorted(values: &mut [u64], qs: &[f64]) -> Vec<Option<f64>> {
+    let n = values.len();
+    if n == 0 {
+        return vec![None; qs.len()];
+    }
+    // The same ranks and interpolation as `percentile_sorted`.
+    let ranks: Vec<(usize, usize, f64)> = qs
+        .iter()
+        .map(|q| {
+            let rank = (q.clamp(0.0, 100.0) / 100.0) * (n - 1) as f64;
+            let lo = rank.floor() as usize;
+            (lo, rank.ceil() as usize, rank - lo as f64)
+        })
+        .collect();
+    let mut needed: Vec<usize> = ranks.iter().flat_map(|r| [r.0, r.1]).collect();
+    needed.sort_unstable();
+    needed.dedup();
+    // Ascending ranks: each selection leaves everything above its rank in
+    // the suffix, so the next one only searches there.
+    let mut start = 0;
+    for k in needed {
+        values[start..].select_nth_unstable(k - start);
+        start = k + 1;
+    }
+    ranks
+        .iter()
+        .map(|&(lo, hi, frac)| {
+            let (a, b) = (values[lo] as f64, values[hi] as f64);
+            Some(a + (b - a) * frac)
+        })
+        .collect()
+}
+
 /// Mean, percentiles and maximum of one latency metric, in ms.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LatencyStats {
@@ -109,11 +146,11 @@ pub struct LatencyStats {
 }
 
 impl LatencyStats {
-    /// Statistics of `values_ns`, which this sorts in place.
+    /// Statistics of `values_ns`, which this reorders.
     pub fn from_nanos(values_ns: &mut [u64]) -> Self {
-        values_ns.sort_unstable();
         let ms = |ns: f64| ns / NANOS_PER_MS as f64;
-        let p = |q: f64| percentile_sorted(values_ns, q).map(ms).unwrap_or(0.0);
+        let ps = percentiles_unsorted(values_ns, &[50.0, 90.0, 95.0, 99.0, 100.0]);
+        let p = |i: usize| ps[i].map(ms).unwrap_or(0.0);
         // Integer sum: exact and independent of order.
         let sum: u128 = values_ns.iter().map(|&v| u128::from(v)).sum();
         let count = values_ns.len() as u64;
@@ -124,11 +161,11 @@ impl LatencyStats {
             } else {
                 ms(sum as f64 / count as f64)
             },
-            p50: p(50.0),
-            p90: p(90.0),
-            p95: p(95.0),
-            p99: p(99.0),
-            max: values_ns.last().map(|&v| ms(v as f64)).unwrap_or(0.0),
+            p50: p(0),
+            p90: p(1),
+            p95: p(2),
+            p99: p(3),
+            max: p(4),
         }
     }
 }
@@ -205,5 +242,37 @@ impl SlaConfig {
             && ok(self.ttft_ms, r.ttft_ns)
             && ok(self.tpot_ms, r.tpot_ns)
             && ok(self.e2e_ms, r.e2e_ns)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn selection_equals_sorting(
+            mut values in proptest::collection::vec(0u64..1_000, 0..300),
+            qs in proptest::collection::vec(0.0f64..=100.0, 1..6),
+        ) {
+            let mut sorted = values.clone();
+            sorted.sort_unstable();
+            let expected: Vec<Option<u64>> =
+                qs.iter().map(|&q| percentile_sorted(&sorted, q).map(f64::to_bits)).collect();
+            let got: Vec<Option<u64>> =
+                percentiles_unsorted(&mut values, &qs).into_iter().map(|p| p.map(f64::to_bits)).collect();
+            prop_assert_eq!(got, expected);
+        }
+    }
+
+    #[test]
+    fn percentiles_at_the_ends_and_between() {
+        let mut v = vec![5, 1, 4, 2, 3];
+        assert_eq!(
+            percentiles_unsorted(&mut v, &[0.0, 100.0, 95.0, 50.0]),
+            vec![Some(1.0), Some(5.0), Some(4.8), Some(3.0)]
+        );
+        assert_eq!(percentiles_unsorted(&mut [], &[95.0]), vec![None]);
     }
 }

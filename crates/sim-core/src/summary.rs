@@ -188,9 +188,10 @@ impl Summary {
                         .filter(|r| r.outcome == Outcome::Completed)
                         .filter_map(|r| t.metric.of(r)),
                 );
-                values.sort_unstable();
-                let actual_ms =
-                    crate::metrics::percentile_sorted(&values, t.percentile).unwrap_or(0.0) / 1e6;
+                let actual_ms = crate::metrics::percentiles_unsorted(&mut values, &[t.percentile])
+                    [0]
+                .unwrap_or(0.0)
+                    / 1e6;
                 TargetResult {
                     metric: t.metric,
                     percentile: t.percentile,

@@ -183,7 +183,10 @@ mod tests {
     #[test]
     fn additions_saturate_at_the_end_of_the_clock() {
         assert_eq!(SimTime(u64::MAX - 1) + SimDuration(5), SimTime::MAX);
-        assert_eq!(SimDuration(u64::MAX) + SimDuration(1), SimDuration(u64::MAX));
+        assert_eq!(
+            SimDuration(u64::MAX) + SimDuration(1),
+            SimDuration(u64::MAX)
+        );
     }
 
     #[test]
