@@ -105,6 +105,67 @@ impl RunSeq {
     }
 }
 
+/// What one sequence asks of the iteration being planned.
+#[derive(Clone, Copy, Debug)]
+struct Demand {
+    /// Tokens it still needs computed.
+    remaining: u32,
+    /// Tokens it gets this iteration (capped by the token budget).
+    tokens: u32,
+    /// KV blocks it needs beyond those it holds.
+    blocks: u32,
+}
+
+/// The iteration being planned: the token budget left and the shape of the
+/// decode part (prefill chunks go to `BatchingReplica::chunks`).
+#[derive(Debug)]
+struct Plan {
+    budget: u32,
+    decode_seqs: u32,
+    decode_context: u64,
+    all_have_first_token: bool,
+}
+
+impl Plan {
+    fn demand(&self, s: &RunSeq, config: &BatchingConfig) -> Demand {
+        let remaining = s.total() - s.computed;
+        let tokens = remaining.min(self.budget);
+        let blocks = config
+            .blocks_for(s.computed + tokens)
+            .saturating_sub(s.blocks);
+        Demand {
+            remaining,
+            tokens,
+            blocks,
+        }
+    }
+
+    /// Schedules `d.tokens` of `s`, allocating its blocks. A sequence with
+    /// one token left is a decode; anything longer is a prefill chunk.
+    fn take(
+        &mut self,
+        s: &mut RunSeq,
+        d: Demand,
+        free_blocks: &mut u32,
+        chunks: &mut Vec<PrefillChunk>,
+    ) {
+        s.blocks += d.blocks;
+        *free_blocks -= d.blocks;
+        s.scheduled = d.tokens;
+        self.budget -= d.tokens;
+        if d.remaining == 1 {
+            self.decode_seqs += 1;
+            self.decode_context += u64::from(s.computed) + 1;
+            self.all_have_first_token &= s.first_token.is_some();
+        } else {
+            chunks.push(PrefillChunk {
+                new_tokens: d.tokens,
+                cached_tokens: s.computed,
+            });
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 enum Current {
     Idle,
@@ -300,22 +361,20 @@ impl BatchingReplica {
     /// Runs the scheduler for one iteration starting at `now`.
     fn schedule(&mut self, now: SimTime, wakes: &mut Vec<Wake>) {
         let config = Arc::clone(&self.config);
-        let mut budget = config.max_num_batched_tokens;
+        let mut plan = Plan {
+            budget: config.max_num_batched_tokens,
+            decode_seqs: 0,
+            decode_context: 0,
+            all_have_first_token: true,
+        };
         let mut preempted = false;
-        let mut decode_seqs: u32 = 0;
-        let mut decode_context: u64 = 0;
-        let mut all_have_first_token = true;
         self.chunks.clear();
 
         let mut i = 0;
-        while i < self.running.len() && budget > 0 {
-            let remaining = self.running[i].total() - self.running[i].computed;
-            let num_new = remaining.min(budget);
-            let need = config
-                .blocks_for(self.running[i].computed + num_new)
-                .saturating_sub(self.running[i].blocks);
+        while i < self.running.len() && plan.budget > 0 {
+            let demand = plan.demand(&self.running[i], &config);
             let mut self_preempted = false;
-            while need > self.free_blocks {
+            while demand.blocks > self.free_blocks {
                 let Some(mut victim) = self.running.pop() else {
                     break;
                 };
@@ -332,60 +391,39 @@ impl BatchingReplica {
                     break;
                 }
             }
-            if self_preempted || need > self.free_blocks {
+            if self_preempted || demand.blocks > self.free_blocks {
                 break;
             }
-            let s = &mut self.running[i];
-            s.blocks += need;
-            self.free_blocks -= need;
-            s.scheduled = num_new;
-            budget -= num_new;
-            if remaining == 1 {
-                decode_seqs += 1;
-                decode_context += u64::from(s.computed) + 1;
-                all_have_first_token &= s.first_token.is_some();
-            } else {
-                self.chunks.push(PrefillChunk {
-                    new_tokens: num_new,
-                    cached_tokens: s.computed,
-                });
-            }
+            plan.take(
+                &mut self.running[i],
+                demand,
+                &mut self.free_blocks,
+                &mut self.chunks,
+            );
             i += 1;
         }
         let all_running_scheduled = i == self.running.len();
 
         if !preempted {
-            while budget > 0 && (self.running.len() as u32) < config.max_num_seqs {
+            while plan.budget > 0 && (self.running.len() as u32) < config.max_num_seqs {
                 let Some(w) = self.waiting.front() else { break };
-                let remaining = w.total() - w.computed;
-                let num_new = remaining.min(budget);
-                let need = config
-                    .blocks_for(w.computed + num_new)
-                    .saturating_sub(w.blocks);
-                if need > self.free_blocks {
+                let demand = plan.demand(w, &config);
+                if demand.blocks > self.free_blocks {
                     break;
                 }
                 let Some(mut w) = self.waiting.pop_front() else {
                     break;
                 };
-                w.blocks += need;
-                self.free_blocks -= need;
-                w.scheduled = num_new;
-                w.first_scheduled.get_or_insert(now);
-                budget -= num_new;
-                if remaining == 1 {
-                    decode_seqs += 1;
-                    decode_context += u64::from(w.computed) + 1;
-                    all_have_first_token &= w.first_token.is_some();
-                } else {
-                    self.chunks.push(PrefillChunk {
-                        new_tokens: num_new,
-                        cached_tokens: w.computed,
-                    });
-                }
+                plan.take(&mut w, demand, &mut self.free_blocks, &mut self.chunks);
                 self.running.push(w);
             }
         }
+        let Plan {
+            decode_seqs,
+            decode_context,
+            all_have_first_token,
+            ..
+        } = plan;
 
         if decode_seqs == 0 && self.chunks.is_empty() {
             // Nothing fits this iteration: only possible with nothing to do.
