@@ -330,7 +330,7 @@ impl Simulation {
     fn record_finished(&mut self, replica: u32) {
         let frontend = self.config.fleet.frontend_latency.0;
         for f in self.finished.drain(..) {
-            let ttft = f.first_token.0 - f.arrival.0 + frontend;
+            let ttft = (f.first_token.0 - f.arrival.0).saturating_add(frontend);
             self.window.completed += 1;
             self.window.ttft_ns.push(ttft);
             self.records.push(RequestRecord {
@@ -340,11 +340,11 @@ impl Simulation {
                 outcome: Outcome::Completed,
                 input_tokens: f.input_tokens,
                 output_tokens: f.output_tokens,
-                queue_ns: Some(f.first_scheduled.0 - f.arrival.0 + frontend),
+                queue_ns: Some((f.first_scheduled.0 - f.arrival.0).saturating_add(frontend)),
                 ttft_ns: Some(ttft),
                 tpot_ns: (f.output_tokens > 1)
                     .then(|| (f.finished.0 - f.first_token.0) / u64::from(f.output_tokens - 1)),
-                e2e_ns: Some(f.finished.0 - f.arrival.0 + frontend),
+                e2e_ns: Some((f.finished.0 - f.arrival.0).saturating_add(frontend)),
                 preemptions: f.preemptions,
             });
         }
@@ -475,7 +475,7 @@ impl Simulation {
         let end = self
             .records
             .iter()
-            .filter_map(|r| r.e2e_ns.map(|e| r.arrival.0 + e))
+            .filter_map(|r| r.e2e_ns.map(|e| r.arrival.0.saturating_add(e)))
             .max()
             .unwrap_or(0);
         let end = end.max(self.records.iter().map(|r| r.arrival.0).max().unwrap_or(0));
