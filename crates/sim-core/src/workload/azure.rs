@@ -8,7 +8,8 @@
 //! at its offset from the first.
 
 use super::csv_input::{CsvInput, Schema};
-use super::{parse_token_count, ArrivalOrder, WorkloadError};
+use super::trace_reader::{RecordParser, TraceReader};
+use super::{parse_token_count, WorkloadError};
 use crate::request::Request;
 use crate::time::{SimTime, NANOS_PER_SEC};
 use std::fmt;
@@ -28,29 +29,31 @@ const TIMESTAMP: usize = 0;
 const CONTEXT_TOKENS: usize = 1;
 const GENERATED_TOKENS: usize = 2;
 
-/// Streams the requests of an Azure LLM inference trace.
+/// Streams the requests of an Azure LLM inference trace; see [`TraceReader`]
+/// for arrival order and errors.
 ///
-/// Yields requests in file order; a record earlier than its predecessor is a
-/// [`WorkloadError::OutOfOrder`]. After the first error the reader is
-/// finished and yields `None`. An empty input yields no requests; a first
-/// line that is not the header is an error.
-pub struct AzureReader<R> {
+/// An empty input yields no requests; a first line that is not the header is
+/// an error. With [`TraceReader::any_order`], since the first record need not
+/// be the earliest, arrivals are measured from 1970-01-01 00:00:00 rather
+/// than from the first record: the caller shifts the sorted records so that
+/// the earliest arrives at 0.
+pub type AzureReader<R> = TraceReader<AzureParser<R>>;
+
+/// Parses the records of an Azure trace, for an [`AzureReader`].
+pub struct AzureParser<R> {
     input: CsvInput<R>,
     /// Absolute time of the first record, in nanoseconds since 1970-01-01.
     origin_ns: Option<i128>,
     previous: SimTime,
-    order: ArrivalOrder,
-    /// [`AzureReader::any_order`]: arrivals are measured from the Unix epoch.
+    /// [`TraceReader::any_order`]: arrivals are measured from the Unix epoch.
     from_epoch: bool,
-    finished: bool,
 }
 
-impl<R> fmt::Debug for AzureReader<R> {
+impl<R> fmt::Debug for AzureParser<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AzureReader")
+        f.debug_struct("AzureParser")
             .field("input", &self.input)
             .field("previous", &self.previous)
-            .field("finished", &self.finished)
             .finish_non_exhaustive()
     }
 }
@@ -59,29 +62,19 @@ impl<R: Read> AzureReader<R> {
     /// A reader over `reader`. Nothing is read until the first `next()`;
     /// `reader` need not be buffered.
     pub fn new(reader: R) -> Self {
-        AzureReader {
+        TraceReader::from_parser(AzureParser {
             input: CsvInput::new(reader, &SCHEMA),
             origin_ns: None,
             previous: SimTime::ZERO,
-            order: ArrivalOrder::default(),
             from_epoch: false,
-            finished: false,
-        }
+        })
     }
+}
 
-    /// Accepts records in any order instead of failing with
-    /// [`WorkloadError::OutOfOrder`]; the caller sorts them (a scenario's
-    /// `sort = true`). Since the first record need not be the earliest,
-    /// arrivals are then measured from 1970-01-01 00:00:00 rather than from
-    /// the first record: the caller shifts the sorted records so that the
-    /// earliest arrives at 0.
-    pub fn any_order(mut self) -> Self {
-        self.order = ArrivalOrder::any();
-        self.from_epoch = true;
-        self
-    }
+impl<R: Read> RecordParser for AzureParser<R> {
+    const TIMESTAMP_FIELD: &'static str = COLUMNS[TIMESTAMP];
 
-    fn read_next(&mut self) -> Result<Option<Request>, WorkloadError> {
+    fn next_record(&mut self) -> Result<Option<(u64, Request)>, WorkloadError> {
         let Some(row) = self.input.next_row()? else {
             return Ok(None);
         };
@@ -126,24 +119,16 @@ impl<R: Read> AzureReader<R> {
                 "more than 584 years after the first record",
             )
         })?;
-        self.order.check(line, COLUMNS[TIMESTAMP], arrival)?;
+        // Should the reader reject this record as out of order, it stops
+        // there: `previous` is not used again.
         self.previous = arrival;
-        Ok(Some(Request::new(arrival, input_tokens, output_tokens)))
+        let request = Request::new(arrival, input_tokens, output_tokens);
+        Ok(Some((line, request)))
     }
-}
 
-impl<R: Read> Iterator for AzureReader<R> {
-    type Item = Result<Request, WorkloadError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.finished {
-            return None;
-        }
-        let item = self.read_next().transpose();
-        // Stop at the end and at the first error: a persistent I/O error
-        // would otherwise repeat forever.
-        self.finished = !matches!(item, Some(Ok(_)));
-        item
+    /// Measures arrivals from the Unix epoch, see [`AzureReader`].
+    fn any_order(&mut self) {
+        self.from_epoch = true;
     }
 }
 

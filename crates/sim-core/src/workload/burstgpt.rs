@@ -11,7 +11,8 @@
 //! line and column; drop those rows before replaying the trace.
 
 use super::csv_input::{parse_seconds, CsvInput, Schema};
-use super::{parse_token_count, ArrivalOrder, WorkloadError};
+use super::trace_reader::{RecordParser, TraceReader};
+use super::{parse_token_count, WorkloadError};
 use crate::request::Request;
 use std::fmt;
 use std::io::Read;
@@ -42,24 +43,21 @@ const REQUEST_TOKENS: usize = 2;
 const RESPONSE_TOKENS: usize = 3;
 const TOTAL_TOKENS: usize = 4;
 
-/// Streams the requests of a BurstGPT trace.
-///
-/// Yields requests in file order; a record earlier than its predecessor is a
-/// [`WorkloadError::OutOfOrder`]. After the first error the reader is
-/// finished and yields `None`. An empty input yields no requests; a first
-/// line that is not the header is an error.
-pub struct BurstGptReader<R> {
+/// Streams the requests of a BurstGPT trace; see [`TraceReader`] for arrival
+/// order and errors. An empty input yields no requests; a first line that is
+/// not the header is an error.
+pub type BurstGptReader<R> = TraceReader<BurstGptParser<R>>;
+
+/// Parses the records of a BurstGPT trace, for a [`BurstGptReader`].
+pub struct BurstGptParser<R> {
     input: CsvInput<R>,
-    order: ArrivalOrder,
-    finished: bool,
 }
 
-impl<R> fmt::Debug for BurstGptReader<R> {
+impl<R> fmt::Debug for BurstGptParser<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BurstGptReader")
+        f.debug_struct("BurstGptParser")
             .field("input", &self.input)
-            .field("finished", &self.finished)
-            .finish_non_exhaustive()
+            .finish()
     }
 }
 
@@ -67,22 +65,16 @@ impl<R: Read> BurstGptReader<R> {
     /// A reader over `reader`. Nothing is read until the first `next()`;
     /// `reader` need not be buffered.
     pub fn new(reader: R) -> Self {
-        BurstGptReader {
+        TraceReader::from_parser(BurstGptParser {
             input: CsvInput::new(reader, &SCHEMA),
-            order: ArrivalOrder::default(),
-            finished: false,
-        }
+        })
     }
+}
 
-    /// Accepts records in any order instead of failing with
-    /// [`WorkloadError::OutOfOrder`]; the caller sorts them (a scenario's
-    /// `sort = true`).
-    pub fn any_order(mut self) -> Self {
-        self.order = ArrivalOrder::any();
-        self
-    }
+impl<R: Read> RecordParser for BurstGptParser<R> {
+    const TIMESTAMP_FIELD: &'static str = COLUMNS[TIMESTAMP];
 
-    fn read_next(&mut self) -> Result<Option<Request>, WorkloadError> {
+    fn next_record(&mut self) -> Result<Option<(u64, Request)>, WorkloadError> {
         let Some(row) = self.input.next_row()? else {
             return Ok(None);
         };
@@ -106,26 +98,11 @@ impl<R: Read> BurstGptReader<R> {
                 ));
             }
         }
-        self.order.check(line, COLUMNS[TIMESTAMP], arrival)?;
-        Ok(Some(Request {
+        let request = Request {
             model,
             ..Request::new(arrival, input_tokens, output_tokens)
-        }))
-    }
-}
-
-impl<R: Read> Iterator for BurstGptReader<R> {
-    type Item = Result<Request, WorkloadError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.finished {
-            return None;
-        }
-        let item = self.read_next().transpose();
-        // Stop at the end and at the first error: a persistent I/O error
-        // would otherwise repeat forever.
-        self.finished = !matches!(item, Some(Ok(_)));
-        item
+        };
+        Ok(Some((line, request)))
     }
 }
 

@@ -17,7 +17,8 @@
 //! it, so that a misspelt optional column is not silently dropped.
 
 use super::csv_input::{parse_seconds, CsvInput, Schema};
-use super::{parse_token_count, ArrivalOrder, WorkloadError};
+use super::trace_reader::{RecordParser, TraceReader};
+use super::{parse_token_count, WorkloadError};
 use crate::request::Request;
 use std::fmt;
 use std::io::Read;
@@ -51,25 +52,22 @@ const ADAPTER: usize = 4;
 const PRIORITY_CLASS: usize = 5;
 const PREFIX_HASHES: usize = 6;
 
-/// Streams the requests of a generic CSV trace.
-///
-/// Yields requests in file order; a record earlier than its predecessor is a
-/// [`WorkloadError::OutOfOrder`]. After the first error the reader is
-/// finished and yields `None`. An empty input yields no requests; a first
-/// line that is not a header is an error.
-pub struct GenericCsvReader<R> {
+/// Streams the requests of a generic CSV trace; see [`TraceReader`] for
+/// arrival order and errors. An empty input yields no requests; a first line
+/// that is not a header is an error.
+pub type GenericCsvReader<R> = TraceReader<GenericCsvParser<R>>;
+
+/// Parses the records of a generic CSV trace, for a [`GenericCsvReader`].
+pub struct GenericCsvParser<R> {
     input: CsvInput<R>,
-    order: ArrivalOrder,
     /// Reused between rows: the hashes of the row being parsed.
     hashes: Vec<u64>,
-    finished: bool,
 }
 
-impl<R> fmt::Debug for GenericCsvReader<R> {
+impl<R> fmt::Debug for GenericCsvParser<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GenericCsvReader")
+        f.debug_struct("GenericCsvParser")
             .field("input", &self.input)
-            .field("finished", &self.finished)
             .finish_non_exhaustive()
     }
 }
@@ -78,23 +76,17 @@ impl<R: Read> GenericCsvReader<R> {
     /// A reader over `reader`. Nothing is read until the first `next()`;
     /// `reader` need not be buffered.
     pub fn new(reader: R) -> Self {
-        GenericCsvReader {
+        TraceReader::from_parser(GenericCsvParser {
             input: CsvInput::new(reader, &SCHEMA),
-            order: ArrivalOrder::default(),
             hashes: Vec::new(),
-            finished: false,
-        }
+        })
     }
+}
 
-    /// Accepts records in any order instead of failing with
-    /// [`WorkloadError::OutOfOrder`]; the caller sorts them (a scenario's
-    /// `sort = true`).
-    pub fn any_order(mut self) -> Self {
-        self.order = ArrivalOrder::any();
-        self
-    }
+impl<R: Read> RecordParser for GenericCsvParser<R> {
+    const TIMESTAMP_FIELD: &'static str = COLUMNS[TIME_S];
 
-    fn read_next(&mut self) -> Result<Option<Request>, WorkloadError> {
+    fn next_record(&mut self) -> Result<Option<(u64, Request)>, WorkloadError> {
         let Some(row) = self.input.next_row()? else {
             return Ok(None);
         };
@@ -112,29 +104,14 @@ impl<R: Read> GenericCsvReader<R> {
         if let Some(text) = row.optional(PREFIX_HASHES)? {
             parse_hashes(line, text, &mut self.hashes)?;
         }
-        self.order.check(line, COLUMNS[TIME_S], arrival)?;
-        Ok(Some(Request {
+        let request = Request {
             model,
             adapter,
             priority_class,
             prefix_hashes: self.hashes.as_slice().into(),
             ..Request::new(arrival, input_tokens, output_tokens)
-        }))
-    }
-}
-
-impl<R: Read> Iterator for GenericCsvReader<R> {
-    type Item = Result<Request, WorkloadError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.finished {
-            return None;
-        }
-        let item = self.read_next().transpose();
-        // Stop at the end and at the first error: a persistent I/O error
-        // would otherwise repeat forever.
-        self.finished = !matches!(item, Some(Ok(_)));
-        item
+        };
+        Ok(Some((line, request)))
     }
 }
 

@@ -5,11 +5,11 @@
 //! of any length costs memory for the requests in flight only.
 //!
 //! Sources, one file each: trace readers ([`azure`], [`mooncake`],
-//! [`burstgpt`], [`generic_csv`]), the ServeGen rate-window generator
-//! ([`servegen`]), synthetic arrival processes ([`synthetic`]) with token
-//! length distributions ([`lengths`]); [`transforms`] rescale, slice and loop
-//! any of them; [`detect`] recognises a trace file's format from its contents;
-//! [`stats`] summarises a workload.
+//! [`burstgpt`], [`generic_csv`], built on [`trace_reader`]), the ServeGen
+//! rate-window generator ([`servegen`]), synthetic arrival processes
+//! ([`synthetic`]) with token length distributions ([`lengths`]);
+//! [`transforms`] rescale, slice and loop any of them; [`detect`] recognises
+//! a trace file's format from its contents; [`stats`] summarises a workload.
 
 pub mod azure;
 pub mod burstgpt;
@@ -21,6 +21,7 @@ pub mod mooncake;
 pub mod servegen;
 pub mod stats;
 pub mod synthetic;
+pub mod trace_reader;
 pub mod transforms;
 
 use crate::request::Request;

@@ -12,7 +12,8 @@
 //! [`Request::prefix_hashes`]; it may be absent. Other keys are ignored, blank
 //! lines are skipped.
 
-use super::{check_token_count, ArrivalOrder, WorkloadError};
+use super::trace_reader::{RecordParser, TraceReader};
+use super::{check_token_count, WorkloadError};
 use crate::request::Request;
 use crate::time::{SimTime, NANOS_PER_MS};
 use serde::Deserialize;
@@ -31,26 +32,23 @@ const INPUT_LENGTH: &str = "input_length";
 const OUTPUT_LENGTH: &str = "output_length";
 const HASH_IDS: &str = "hash_ids";
 
-/// Streams the requests of a Mooncake JSONL trace.
-///
-/// Yields requests in file order; a record earlier than its predecessor is a
-/// [`WorkloadError::OutOfOrder`]. After the first error the reader is
-/// finished and yields `None`. An empty input yields no requests.
-pub struct MooncakeReader<R> {
+/// Streams the requests of a Mooncake JSONL trace; see [`TraceReader`] for
+/// arrival order and errors. An empty input yields no requests.
+pub type MooncakeReader<R> = TraceReader<MooncakeParser<R>>;
+
+/// Parses the records of a Mooncake trace, for a [`MooncakeReader`].
+pub struct MooncakeParser<R> {
     input: BufReader<R>,
     /// Reused line buffer.
     buffer: Vec<u8>,
     /// 1-based number of the line in `buffer`.
     line: u64,
-    order: ArrivalOrder,
-    finished: bool,
 }
 
-impl<R> fmt::Debug for MooncakeReader<R> {
+impl<R> fmt::Debug for MooncakeParser<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MooncakeReader")
+        f.debug_struct("MooncakeParser")
             .field("line", &self.line)
-            .field("finished", &self.finished)
             .finish_non_exhaustive()
     }
 }
@@ -69,23 +67,15 @@ impl<R: Read> MooncakeReader<R> {
     /// A reader over `reader` (buffered internally). Nothing is read until
     /// the first `next()`.
     pub fn new(reader: R) -> Self {
-        MooncakeReader {
+        TraceReader::from_parser(MooncakeParser {
             input: BufReader::new(reader),
             buffer: Vec::new(),
             line: 0,
-            order: ArrivalOrder::default(),
-            finished: false,
-        }
+        })
     }
+}
 
-    /// Accepts records in any order instead of failing with
-    /// [`WorkloadError::OutOfOrder`]; the caller sorts them (a scenario's
-    /// `sort = true`).
-    pub fn any_order(mut self) -> Self {
-        self.order = ArrivalOrder::any();
-        self
-    }
-
+impl<R: Read> MooncakeParser<R> {
     /// Reads the next non-blank line into `buffer`; false at the end.
     fn next_line(&mut self) -> Result<bool, WorkloadError> {
         loop {
@@ -114,8 +104,12 @@ impl<R: Read> MooncakeReader<R> {
             }
         }
     }
+}
 
-    fn read_next(&mut self) -> Result<Option<Request>, WorkloadError> {
+impl<R: Read> RecordParser for MooncakeParser<R> {
+    const TIMESTAMP_FIELD: &'static str = TIMESTAMP;
+
+    fn next_record(&mut self) -> Result<Option<(u64, Request)>, WorkloadError> {
         if !self.next_line()? {
             return Ok(None);
         }
@@ -146,26 +140,11 @@ impl<R: Read> MooncakeReader<R> {
         let input_tokens = check_token_count(line, INPUT_LENGTH, i128::from(record.input_length))?;
         let output_tokens =
             check_token_count(line, OUTPUT_LENGTH, i128::from(record.output_length))?;
-        self.order.check(line, TIMESTAMP, arrival)?;
-        Ok(Some(Request {
+        let request = Request {
             prefix_hashes: record.hash_ids.into_boxed_slice(),
             ..Request::new(arrival, input_tokens, output_tokens)
-        }))
-    }
-}
-
-impl<R: Read> Iterator for MooncakeReader<R> {
-    type Item = Result<Request, WorkloadError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.finished {
-            return None;
-        }
-        let item = self.read_next().transpose();
-        // Stop at the end and at the first error: a persistent I/O error
-        // would otherwise repeat forever.
-        self.finished = !matches!(item, Some(Ok(_)));
-        item
+        };
+        Ok(Some((line, request)))
     }
 }
 

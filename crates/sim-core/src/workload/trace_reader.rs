@@ -1,0 +1,88 @@
+//! The mechanism every trace reader shares: a [`RecordParser`] turns a file
+//! format into requests one record at a time, and [`TraceReader`] streams
+//! them, checking arrival order and stopping at the first error.
+
+use super::{ArrivalOrder, WorkloadError};
+use crate::request::Request;
+use std::fmt;
+
+/// The per-format part of a trace reader: reads and parses one record.
+pub trait RecordParser {
+    /// The column (or key) holding the arrival time, named in
+    /// [`WorkloadError::OutOfOrder`] errors.
+    const TIMESTAMP_FIELD: &'static str;
+
+    /// The next record with its 1-based line number, or `None` at the end
+    /// of the input. Arrival order is not this method's business: the
+    /// [`TraceReader`] checks it.
+    fn next_record(&mut self) -> Result<Option<(u64, Request)>, WorkloadError>;
+
+    /// Called by [`TraceReader::any_order`], for a format whose arrivals
+    /// depend on whether the records come sorted. Does nothing by default.
+    fn any_order(&mut self) {}
+}
+
+/// Streams the requests of a trace, parsed by `P`.
+///
+/// Yields requests in file order; a record earlier than its predecessor is a
+/// [`WorkloadError::OutOfOrder`] unless [`TraceReader::any_order`] was
+/// called. After the first error the reader is finished and yields `None`.
+pub struct TraceReader<P> {
+    parser: P,
+    order: ArrivalOrder,
+    finished: bool,
+}
+
+impl<P: fmt::Debug> fmt::Debug for TraceReader<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TraceReader")
+            .field("parser", &self.parser)
+            .field("order", &self.order)
+            .field("finished", &self.finished)
+            .finish()
+    }
+}
+
+impl<P: RecordParser> TraceReader<P> {
+    /// A reader that checks arrival order over the records of `parser`.
+    pub fn from_parser(parser: P) -> Self {
+        TraceReader {
+            parser,
+            order: ArrivalOrder::default(),
+            finished: false,
+        }
+    }
+
+    /// Accepts records in any order instead of failing with
+    /// [`WorkloadError::OutOfOrder`]; the caller sorts them (a scenario's
+    /// `sort = true`). Calls the parser's [`RecordParser::any_order`].
+    pub fn any_order(mut self) -> Self {
+        self.order = ArrivalOrder::any();
+        self.parser.any_order();
+        self
+    }
+
+    fn read_next(&mut self) -> Result<Option<Request>, WorkloadError> {
+        let Some((line, request)) = self.parser.next_record()? else {
+            return Ok(None);
+        };
+        self.order
+            .check(line, P::TIMESTAMP_FIELD, request.arrival)?;
+        Ok(Some(request))
+    }
+}
+
+impl<P: RecordParser> Iterator for TraceReader<P> {
+    type Item = Result<Request, WorkloadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.finished {
+            return None;
+        }
+        let item = self.read_next().transpose();
+        // Stop at the end and at the first error: a persistent I/O error
+        // would otherwise repeat forever.
+        self.finished = !matches!(item, Some(Ok(_)));
+        item
+    }
+}
