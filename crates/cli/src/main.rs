@@ -37,6 +37,10 @@ struct RunArgs {
     /// Replace the scenario's workload with this trace (format detected from its contents).
     #[arg(long)]
     trace: Option<PathBuf>,
+    /// With --trace: sort the trace by arrival time first (reads it whole);
+    /// without it, a timestamp going backwards is an error.
+    #[arg(long, requires = "trace")]
+    sort: bool,
     /// Override a scenario key, e.g. --set deployment.replicas=8 (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
@@ -109,7 +113,7 @@ fn load_scenario(args: &RunArgs) -> Result<Scenario> {
         s.workload = WorkloadSpec::Trace {
             path: trace.clone(),
             format: None,
-            sort: false,
+            sort: args.sort,
             transforms: Vec::new(),
         };
     }

@@ -260,3 +260,27 @@ fn trace_flag_replaces_the_workload() {
         .collect();
     assert_eq!(rows, expect, "the trace's requests, not the quickstart's");
 }
+
+#[test]
+fn sort_flag_orders_a_backwards_trace() {
+    let dir = scratch("sort");
+    let trace = "time_s,input_tokens,output_tokens\n2,100,10\n1,200,20\n";
+    std::fs::write(dir.join("back.csv"), trace).expect("write trace");
+    let refused = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args(["run", "--trace", "back.csv"])
+        .current_dir(&*dir)
+        .output()
+        .expect("run fleetsim");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr.contains("line 3, field `time_s`") && stderr.contains("--sort"),
+        "{stderr}"
+    );
+    let v: Value = serde_json::from_str(&fleetsim(
+        &dir,
+        &["run", "--trace", "back.csv", "--sort", "--format", "json"],
+    ))
+    .expect("summary JSON");
+    assert_eq!(count(&v, "requests.completed"), 2);
+}

@@ -91,7 +91,7 @@ impl fmt::Display for WorkloadError {
             WorkloadError::OutOfOrder { line, field, previous_s, current_s } => write!(
                 f,
                 "line {line}, field `{field}`: timestamp {current_s:.6} s is earlier than the previous one ({previous_s:.6} s); \
-                 sort the trace or set `sort = true` on the workload"
+                 sort the trace, or set `sort = true` on the workload (`--sort` with `--trace`)"
             ),
             WorkloadError::InvalidParameter { field, message } => write!(f, "field `{field}`: {message}"),
             WorkloadError::Io { line: Some(line), source } => write!(f, "line {line}: read error: {source}"),
