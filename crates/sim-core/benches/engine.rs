@@ -60,6 +60,7 @@ fn simulation() -> Simulation {
                 service: ServiceTime::Exponential { mean_s: 1.0 },
             },
             frontend_latency: SimDuration::ZERO,
+            lifecycle: Default::default(),
         },
         sla: SlaConfig::default(),
         timeseries_resolution: SimDuration::from_secs(60),

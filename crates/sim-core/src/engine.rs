@@ -13,11 +13,12 @@
 //! the heap holds one pending wake-up per busy replica (plus superseded ones
 //! waiting to be discarded) and the next metrics tick.
 
+use crate::lifecycle::{LifecycleSpec, Phase, ReplicaLife, Stage};
 use crate::metrics::{RequestRecord, SlaConfig};
 use crate::model::PerfModel;
 use crate::replica::batching::{BatchingConfig, BatchingReplica};
 use crate::replica::slots::{ServiceTime, SlotReplica};
-use crate::replica::{Finished, Replica, ReplicaLoad, Seq, Wake};
+use crate::replica::{Aborted, Finished, Replica, ReplicaLoad, Seq, Wake};
 use crate::request::{Outcome, Request};
 use crate::rng;
 use crate::router::Router;
@@ -25,7 +26,7 @@ use crate::summary::{FleetReport, GpuHours, SimReport, Summary};
 use crate::time::{SimDuration, SimTime, NANOS_PER_SEC};
 use crate::workload::{BoxedWorkload, WorkloadError};
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 use std::fmt;
 use std::sync::Arc;
 
@@ -48,10 +49,10 @@ pub enum ReplicaSpec {
     },
 }
 
-/// A fixed fleet of identical replicas.
+/// A fleet of identical replicas.
 #[derive(Clone, Debug)]
 pub struct FleetSpec {
-    /// Number of replicas.
+    /// Replicas ready at time 0.
     pub replicas: u32,
     /// GPUs each replica occupies (tensor-parallel degree), for GPU-hours.
     pub gpus_per_replica: u32,
@@ -62,6 +63,8 @@ pub struct FleetSpec {
     /// Because every request gets the same delay, adding it afterwards is
     /// exactly equivalent to delaying every arrival by it.
     pub frontend_latency: SimDuration,
+    /// How replicas are added and removed during the run.
+    pub lifecycle: LifecycleSpec,
 }
 
 /// A resolved, validated run configuration.
@@ -149,7 +152,22 @@ pub struct RunResult {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum EventKind {
-    Wake { replica: u32, token: u64 },
+    Wake {
+        replica: u32,
+        token: u64,
+    },
+    /// A cold-start stage of `replica` ends.
+    StageDone {
+        replica: u32,
+    },
+    /// Schedule entry `index` takes effect.
+    Scale {
+        index: u32,
+    },
+    /// `replica`'s drain grace period ends.
+    DrainDeadline {
+        replica: u32,
+    },
     Tick,
 }
 
@@ -158,11 +176,15 @@ impl EventKind {
     /// instant an iteration ends is seen by the scheduler of the next one.
     /// Class 0, arrivals, never enters the heap: the one pending arrival
     /// waits in `Simulation::pending` and goes before any queued event at
-    /// the same time.
+    /// the same time. A replica that becomes ready at an instant serves the
+    /// requests of later instants; scaling acts after the instant's work.
     fn class(self) -> u64 {
         match self {
             EventKind::Wake { .. } => 1,
-            EventKind::Tick => 2,
+            EventKind::StageDone { .. } => 2,
+            EventKind::Scale { .. } => 3,
+            EventKind::DrainDeadline { .. } => 4,
+            EventKind::Tick => 5,
         }
     }
 }
@@ -199,7 +221,15 @@ pub struct Simulation {
     workload: BoxedWorkload,
     router: Box<dyn Router>,
     replicas: Vec<Replica>,
+    lives: Vec<ReplicaLife>,
+    /// Ready replicas, in the order they became ready: what the router
+    /// chooses among. `loads[i]` is the load of `routable[i]`.
+    routable: Vec<u32>,
     loads: Vec<ReplicaLoad>,
+    /// Index of each replica in `routable`, or `NOT_ROUTABLE`.
+    route_pos: Vec<u32>,
+    /// Requests that arrived while no replica was ready, in arrival order.
+    held: VecDeque<Request>,
     heap: BinaryHeap<Event>,
     /// The event being handled is still the heap's top: the first event it
     /// schedules takes its place (one sift-down) instead of a pop and a
@@ -223,6 +253,7 @@ impl fmt::Debug for Simulation {
             .field("now", &self.now)
             .field("events", &self.events)
             .field("replicas", &self.replicas.len())
+            .field("routable", &self.routable.len())
             .finish_non_exhaustive()
     }
 }
@@ -243,28 +274,26 @@ impl Simulation {
         workload: BoxedWorkload,
         router: Box<dyn Router>,
     ) -> Result<Self, SimError> {
-        if config.fleet.replicas == 0 {
+        if config.fleet.replicas == 0 && config.fleet.lifecycle.schedule.is_empty() {
             return Err(SimError::EmptyFleet);
         }
         let replicas: Vec<Replica> = (0..config.fleet.replicas)
-            .map(|i| match &config.fleet.replica {
-                ReplicaSpec::Batching { config, perf } => {
-                    Replica::Batching(BatchingReplica::new(Arc::clone(config), Arc::clone(perf)))
-                }
-                ReplicaSpec::Slots { slots, service } => Replica::Slots(SlotReplica::new(
-                    *slots,
-                    service,
-                    rng::stream(config.seed, "model.replica", u64::from(i)),
-                )),
-            })
+            .map(|i| new_replica(&config, i))
             .collect();
+        let lives = vec![ReplicaLife::ready_at_start(); replicas.len()];
+        let routable: Vec<u32> = (0..config.fleet.replicas).collect();
         let loads = vec![ReplicaLoad::default(); replicas.len()];
+        let route_pos = routable.clone();
         Ok(Simulation {
             config,
             workload,
             router,
             replicas,
+            lives,
+            routable,
             loads,
+            route_pos,
+            held: VecDeque::new(),
             heap: BinaryHeap::new(),
             handling_top: false,
             sequence: 0,
@@ -324,7 +353,184 @@ impl Simulation {
                 },
             );
         }
-        self.loads[replica as usize] = self.replicas[replica as usize].load();
+        let pos = self.route_pos[replica as usize];
+        if pos != NOT_ROUTABLE {
+            self.loads[pos as usize] = self.replicas[replica as usize].load();
+        } else if self.lives[replica as usize].phase == Phase::Draining
+            && self.replicas[replica as usize].load().outstanding() == 0
+        {
+            self.terminate(replica);
+        }
+    }
+
+    /// Makes `replica` routable (it just became ready) and hands it the
+    /// requests held while no replica was ready.
+    fn add_routable(&mut self, replica: u32) {
+        self.route_pos[replica as usize] = self.routable.len() as u32;
+        self.routable.push(replica);
+        self.loads.push(self.replicas[replica as usize].load());
+        while let Some(request) = self.held.pop_front() {
+            self.dispatch(request);
+        }
+    }
+
+    /// Takes `replica` out of routing, keeping the others' order.
+    fn remove_routable(&mut self, replica: u32) {
+        let pos = self.route_pos[replica as usize];
+        if pos == NOT_ROUTABLE {
+            return;
+        }
+        self.routable.remove(pos as usize);
+        self.loads.remove(pos as usize);
+        self.route_pos[replica as usize] = NOT_ROUTABLE;
+        for (i, &r) in self.routable.iter().enumerate().skip(pos as usize) {
+            self.route_pos[r as usize] = i as u32;
+        }
+    }
+
+    /// Routes a request to a ready replica, or holds it until one is ready.
+    fn dispatch(&mut self, request: Request) {
+        if self.routable.is_empty() {
+            self.held.push_back(request);
+            return;
+        }
+        let pos = self
+            .router
+            .route(&request, &self.loads)
+            .min(self.routable.len() - 1);
+        let r = self.routable[pos];
+        let seq = Seq {
+            id: request.id,
+            arrival: request.arrival,
+            input_tokens: request.input_tokens,
+            output_tokens: request.output_tokens,
+        };
+        self.replicas[r as usize].admit(seq, self.now, &mut self.wakes);
+        self.drain_wakes(r);
+    }
+
+    /// Asks for a new replica: it starts its cold start now.
+    fn start_replica(&mut self) {
+        let id = self.replicas.len() as u32;
+        self.replicas.push(new_replica(&self.config, id));
+        self.lives.push(ReplicaLife::starting(self.now));
+        self.route_pos.push(NOT_ROUTABLE);
+        self.enter_stage(id, Stage::Provisioning);
+    }
+
+    fn enter_stage(&mut self, replica: u32, stage: Stage) {
+        self.lives[replica as usize].enter(Phase::Starting(stage), self.now);
+        let d = self.config.fleet.lifecycle.cold_start.of(stage);
+        self.push(self.now + d, EventKind::StageDone { replica });
+    }
+
+    fn on_stage_done(&mut self, replica: u32) {
+        let Phase::Starting(stage) = self.lives[replica as usize].phase else {
+            return; // cancelled while starting
+        };
+        match stage.next() {
+            Some(next) => self.enter_stage(replica, next),
+            None => {
+                self.lives[replica as usize].enter(Phase::Ready, self.now);
+                self.add_routable(replica);
+            }
+        }
+    }
+
+    /// Applies schedule entry `index`: starts or removes replicas to reach
+    /// its desired count. Starting replicas are cancelled first (newest
+    /// first, they hold no request), then ready ones drain, least loaded
+    /// first (newest on a tie).
+    fn on_scale(&mut self, index: u32) {
+        let Some(&(_, desired)) = self.config.fleet.lifecycle.schedule.get(index as usize) else {
+            return;
+        };
+        let active: Vec<u32> = (0..self.replicas.len() as u32)
+            .filter(|&r| {
+                matches!(
+                    self.lives[r as usize].phase,
+                    Phase::Starting(_) | Phase::Ready
+                )
+            })
+            .collect();
+        let count = active.len() as u32;
+        if desired > count {
+            for _ in count..desired {
+                self.start_replica();
+            }
+            return;
+        }
+        let mut excess = count - desired;
+        for &r in active.iter().rev() {
+            if excess == 0 {
+                return;
+            }
+            if matches!(self.lives[r as usize].phase, Phase::Starting(_)) {
+                self.lives[r as usize].enter(Phase::Terminated, self.now);
+                excess -= 1;
+            }
+        }
+        let mut ready: Vec<u32> = active
+            .into_iter()
+            .filter(|&r| self.lives[r as usize].phase == Phase::Ready)
+            .collect();
+        ready.sort_by_key(|&r| {
+            (
+                self.replicas[r as usize].load().outstanding(),
+                std::cmp::Reverse(r),
+            )
+        });
+        for r in ready.into_iter().take(excess as usize) {
+            self.begin_drain(r);
+        }
+    }
+
+    fn begin_drain(&mut self, replica: u32) {
+        self.remove_routable(replica);
+        self.lives[replica as usize].enter(Phase::Draining, self.now);
+        if self.replicas[replica as usize].load().outstanding() == 0 {
+            self.terminate(replica);
+        } else {
+            let grace = self.config.fleet.lifecycle.drain_grace;
+            self.push(self.now + grace, EventKind::DrainDeadline { replica });
+        }
+    }
+
+    /// The grace period is over: whatever the replica still holds fails.
+    fn on_drain_deadline(&mut self, replica: u32) {
+        if self.lives[replica as usize].phase != Phase::Draining {
+            return;
+        }
+        let aborted = self.replicas[replica as usize].abort_all(self.now);
+        for a in aborted {
+            self.record_failed(a, Some(replica));
+        }
+        self.terminate(replica);
+    }
+
+    fn terminate(&mut self, replica: u32) {
+        self.remove_routable(replica);
+        self.lives[replica as usize].enter(Phase::Terminated, self.now);
+    }
+
+    fn record_failed(&mut self, a: Aborted, replica: Option<u32>) {
+        let frontend = self.config.fleet.frontend_latency.0;
+        let since_arrival = |t: Option<SimTime>| {
+            t.map(|t| t.0.saturating_sub(a.seq.arrival.0).saturating_add(frontend))
+        };
+        self.records.push(RequestRecord {
+            id: a.seq.id,
+            arrival: a.seq.arrival,
+            replica,
+            outcome: Outcome::Failed,
+            input_tokens: a.seq.input_tokens,
+            output_tokens: a.seq.output_tokens,
+            queue_ns: since_arrival(a.first_scheduled),
+            ttft_ns: since_arrival(a.first_token),
+            tpot_ns: None,
+            e2e_ns: None,
+            preemptions: a.preemptions,
+        });
     }
 
     fn record_finished(&mut self, replica: u32) {
@@ -364,18 +570,7 @@ impl Simulation {
             ReplicaSpec::Slots { .. } => true,
         };
         if fits {
-            let r = self
-                .router
-                .route(&request, &self.loads)
-                .min(self.replicas.len() - 1);
-            let seq = Seq {
-                id: request.id,
-                arrival: request.arrival,
-                input_tokens: request.input_tokens,
-                output_tokens: request.output_tokens,
-            };
-            self.replicas[r].admit(seq, self.now, &mut self.wakes);
-            self.drain_wakes(r as u32);
+            self.dispatch(request);
         } else {
             self.records.push(RequestRecord {
                 id: request.id,
@@ -395,10 +590,13 @@ impl Simulation {
     }
 
     fn on_tick(&mut self) {
-        let (mut running, mut waiting) = (0u64, 0u64);
-        for l in &self.loads {
-            running += u64::from(l.running);
-            waiting += u64::from(l.waiting);
+        let (mut running, mut waiting) = (0u64, self.held.len() as u64);
+        for (r, life) in self.replicas.iter().zip(&self.lives) {
+            if life.phase != Phase::Terminated {
+                let l = r.load();
+                running += u64::from(l.running);
+                waiting += u64::from(l.waiting);
+            }
         }
         let w = std::mem::take(&mut self.window);
         let mut ttft = w.ttft_ns;
@@ -410,7 +608,7 @@ impl Simulation {
             completed: w.completed,
             running,
             waiting,
-            replicas: self.config.fleet.replicas,
+            replicas: self.routable.len() as u32,
             ttft_p95_ns,
         });
         ttft.clear();
@@ -424,6 +622,17 @@ impl Simulation {
     /// Runs to the end of the workload and until every request has ended.
     pub fn run(mut self) -> Result<RunResult, SimError> {
         self.pull_arrival()?;
+        for (i, &(at, _)) in self
+            .config
+            .fleet
+            .lifecycle
+            .schedule
+            .clone()
+            .iter()
+            .enumerate()
+        {
+            self.push(at, EventKind::Scale { index: i as u32 });
+        }
         let resolution = self.config.timeseries_resolution.max(SimDuration(1));
         self.push(SimTime::ZERO + resolution, EventKind::Tick);
         loop {
@@ -455,6 +664,9 @@ impl Simulation {
                     self.record_finished(replica);
                     self.drain_wakes(replica);
                 }
+                EventKind::StageDone { replica } => self.on_stage_done(replica),
+                EventKind::Scale { index } => self.on_scale(index),
+                EventKind::DrainDeadline { replica } => self.on_drain_deadline(replica),
                 EventKind::Tick => {
                     self.on_tick();
                     // Anything left besides this tick, still on top?
@@ -472,6 +684,22 @@ impl Simulation {
     }
 
     fn finish(mut self) -> RunResult {
+        // Requests still held had no replica to go to before the run ended.
+        while let Some(r) = self.held.pop_front() {
+            let seq = Seq {
+                id: r.id,
+                arrival: r.arrival,
+                input_tokens: r.input_tokens,
+                output_tokens: r.output_tokens,
+            };
+            let aborted = Aborted {
+                seq,
+                first_scheduled: None,
+                first_token: None,
+                preemptions: 0,
+            };
+            self.record_failed(aborted, None);
+        }
         let end = self
             .records
             .iter()
@@ -492,27 +720,39 @@ impl Simulation {
             ..FleetReport::default()
         };
         let mut busy_ns: u128 = 0;
-        let (mut fmin, mut fmax, mut fsum) = (f64::INFINITY, 0.0f64, 0.0f64);
-        for r in &self.replicas {
+        let mut held_ns: u128 = 0;
+        let (mut fmin, mut fmax, mut fsum, mut counted) = (f64::INFINITY, 0.0f64, 0.0f64, 0u32);
+        let end_time = SimTime(end);
+        for (r, life) in self.replicas.iter().zip(&self.lives) {
             let c = r.counters();
             fleet.iterations += c.iterations;
             fleet.preemptions += c.preemptions;
             busy_ns += u128::from(c.busy_ns);
-            let frac = if end > 0 {
-                c.busy_ns as f64 / end as f64
-            } else {
-                0.0
-            };
-            fmin = fmin.min(frac);
-            fmax = fmax.max(frac);
-            fsum += frac;
+            let held = life.held_ns(end_time);
+            held_ns += u128::from(held);
+            if life.cold {
+                fleet.replicas_started += 1;
+            }
+            if life.draining_ns > 0 || life.phase == Phase::Draining {
+                fleet.replicas_drained += 1;
+            }
+            if held > 0 {
+                let frac = c.busy_ns as f64 / held as f64;
+                fmin = fmin.min(frac);
+                fmax = fmax.max(frac);
+                fsum += frac;
+                counted += 1;
+            }
         }
         fleet.busy_fraction_min = if fmin.is_finite() { fmin } else { 0.0 };
         fleet.busy_fraction_max = fmax;
-        fleet.busy_fraction_mean = fsum / self.replicas.len() as f64;
+        fleet.busy_fraction_mean = if counted > 0 {
+            fsum / f64::from(counted)
+        } else {
+            0.0
+        };
         let ns_per_hour = 3600.0 * NANOS_PER_SEC as f64;
-        let billed =
-            f64::from(self.config.fleet.replicas) * f64::from(gpus) * end as f64 / ns_per_hour;
+        let billed = held_ns as f64 * f64::from(gpus) / ns_per_hour;
         let busy = busy_ns as f64 * f64::from(gpus) / ns_per_hour;
         summary.gpu_hours = GpuHours {
             billed,
@@ -531,6 +771,24 @@ impl Simulation {
             records: self.records,
             timeseries: self.timeseries,
         }
+    }
+}
+
+/// `route_pos` of a replica that is not ready.
+const NOT_ROUTABLE: u32 = u32::MAX;
+
+/// Replica `i` of the fleet; it draws its randomness from the stream
+/// `("model.replica", i)` of the seed.
+fn new_replica(config: &SimConfig, i: u32) -> Replica {
+    match &config.fleet.replica {
+        ReplicaSpec::Batching { config, perf } => {
+            Replica::Batching(BatchingReplica::new(Arc::clone(config), Arc::clone(perf)))
+        }
+        ReplicaSpec::Slots { slots, service } => Replica::Slots(SlotReplica::new(
+            *slots,
+            service,
+            rng::stream(config.seed, "model.replica", u64::from(i)),
+        )),
     }
 }
 

@@ -44,6 +44,7 @@
 //!         gpus_per_replica: 1,
 //!         replica: ReplicaSpec::Batching { config: batching, perf },
 //!         frontend_latency: SimDuration::ZERO,
+//!         lifecycle: Default::default(),
 //!     },
 //!     sla: SlaConfig { ttft_ms: Some(200.0), ..SlaConfig::default() },
 //!     timeseries_resolution: SimDuration::from_secs(1),
@@ -86,6 +87,7 @@
 //! - [`metrics`], [`summary`], [`output`]: what a run reports.
 
 pub mod engine;
+pub mod lifecycle;
 pub mod metrics;
 pub mod model;
 pub mod output;

@@ -95,7 +95,11 @@ pub struct FleetReport {
     pub iterations: u64,
     /// Recompute preemptions, all replicas.
     pub preemptions: u64,
-    /// Busy fraction of the least busy replica.
+    /// Replicas started during the run (each paid a cold start).
+    pub replicas_started: u32,
+    /// Replicas that were drained.
+    pub replicas_drained: u32,
+    /// Busy fraction of the least busy replica (of the time it held GPUs).
     pub busy_fraction_min: f64,
     /// Mean busy fraction over replicas.
     pub busy_fraction_mean: f64,

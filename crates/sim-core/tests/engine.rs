@@ -66,6 +66,7 @@ fn run(requests: Vec<(u64, u32, u32)>, replicas: u32, config: Arc<BatchingConfig
             replicas,
             gpus_per_replica: 1,
             frontend_latency: SimDuration::ZERO,
+            lifecycle: Default::default(),
             replica: ReplicaSpec::Batching {
                 config,
                 perf: roofline(),

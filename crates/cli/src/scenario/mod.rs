@@ -6,6 +6,7 @@ pub mod edit;
 pub mod raw;
 
 use fleetsim_core::engine::{FleetSpec, ReplicaSpec, SimConfig};
+use fleetsim_core::lifecycle::{LifecycleSpec, StageDurations};
 use fleetsim_core::model::hardware::{self, GpuSpec, ModelSpec};
 use fleetsim_core::model::{MeasuredTable, PerfModel, Roofline};
 use fleetsim_core::replica::batching::BatchingConfig;
@@ -15,8 +16,9 @@ use fleetsim_core::workload::servegen::ServeGenConfig;
 use fleetsim_core::workload::synthetic::SyntheticConfig;
 use fleetsim_core::workload::transforms::Transform;
 use fleetsim_core::SimDuration;
+use fleetsim_core::SimTime;
 use fleetsim_policies::RouterConfig;
-use raw::{PerfKind, RawDeployment, RawScenario, RawWorkload};
+use raw::{PerfKind, RawColdStart, RawDeployment, RawScaling, RawScenario, RawWorkload};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -208,7 +210,8 @@ fn invalid(field: &str, message: impl Into<String>) -> Invalid {
 /// Validates a raw scenario and resolves defaults.
 pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, Invalid> {
     let workload = resolve_workload(&raw.workload, base_dir)?;
-    let (replica, deployment) = resolve_deployment(&raw.deployment, base_dir)?;
+    let scheduled = matches!(raw.scaling, RawScaling::Scheduled { .. });
+    let (replica, deployment) = resolve_deployment(&raw.deployment, base_dir, scheduled)?;
     raw.sla
         .validate()
         .map_err(|(f, m)| (format!("sla.{f}"), m))?;
@@ -244,6 +247,7 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, Invalid> {
             gpus_per_replica: deployment.tensor_parallel,
             replica,
             frontend_latency,
+            lifecycle: resolve_lifecycle(&raw.scaling, &raw.cold_start)?,
         },
         sla: raw.sla,
         timeseries_resolution: resolution,
@@ -350,6 +354,84 @@ fn resolve_workload(raw: &RawWorkload, base_dir: &Path) -> Result<WorkloadSpec, 
     }
 }
 
+/// Default cold-start stage durations, seconds: a new GPU node (median of
+/// the 3–15 min observed), a ~12 GB vLLM image pulled at ~100 MB/s and
+/// extracted, Llama-3.1-8B weights (16 GB) from an object store at ~1 GB/s,
+/// and an uncached vLLM engine start (profiling, compile, CUDA graphs).
+/// Sources: `../shared/reference/hardware.md` §0–§1.
+pub const DEFAULT_STAGE_S: [f64; 4] = [240.0, 180.0, 16.0, 90.0];
+
+fn seconds(field: &str, value: f64) -> Result<SimDuration, Invalid> {
+    SimDuration::try_from_secs_f64(value).ok_or_else(|| {
+        invalid(
+            field,
+            format!("must be a finite number of seconds ≥ 0, got {value}"),
+        )
+    })
+}
+
+fn resolve_lifecycle(scaling: &RawScaling, cold: &RawColdStart) -> Result<LifecycleSpec, Invalid> {
+    let stage = |name: &str, v: Option<f64>, default: f64| {
+        seconds(&format!("cold_start.{name}"), v.unwrap_or(default))
+    };
+    let cold_start = StageDurations {
+        provisioning: stage("provisioning_s", cold.provisioning_s, DEFAULT_STAGE_S[0])?,
+        pulling_image: stage("pulling_image_s", cold.pulling_image_s, DEFAULT_STAGE_S[1])?,
+        loading_weights: stage(
+            "loading_weights_s",
+            cold.loading_weights_s,
+            DEFAULT_STAGE_S[2],
+        )?,
+        starting_engine: stage(
+            "starting_engine_s",
+            cold.starting_engine_s,
+            DEFAULT_STAGE_S[3],
+        )?,
+    };
+    let mut spec = LifecycleSpec {
+        cold_start,
+        ..LifecycleSpec::default()
+    };
+    if let RawScaling::Scheduled {
+        schedule,
+        drain_grace_s,
+    } = scaling
+    {
+        if let Some(g) = drain_grace_s {
+            spec.drain_grace = seconds("scaling.drain_grace_s", *g)?;
+        }
+        let mut previous = SimTime::ZERO;
+        for (i, step) in schedule.iter().enumerate() {
+            let at = SimTime::ZERO + seconds(&format!("scaling.schedule[{i}].at_s"), step.at_s)?;
+            if at < previous {
+                return Err(invalid(
+                    &format!("scaling.schedule[{i}].at_s"),
+                    format!(
+                        "entries must be in time order; {} s comes after {} s",
+                        step.at_s,
+                        previous.as_secs_f64()
+                    ),
+                ));
+            }
+            if step.replicas > MAX_REPLICAS {
+                return Err(invalid(
+                    &format!("scaling.schedule[{i}].replicas"),
+                    format!("must be at most {MAX_REPLICAS}, got {}", step.replicas),
+                ));
+            }
+            previous = at;
+            spec.schedule.push((at, step.replicas));
+        }
+        if schedule.is_empty() {
+            return Err(invalid(
+                "scaling.schedule",
+                "a scheduled policy needs at least one entry",
+            ));
+        }
+    }
+    Ok(spec)
+}
+
 /// `path` resolved against `base_dir`, if it names a readable file: a
 /// missing trace is reported against `field` in the scenario, not later
 /// when the run opens it.
@@ -438,11 +520,17 @@ fn dtype_bytes(field: &str, value: Option<&str>, default: f64) -> Result<f64, In
 fn resolve_deployment(
     raw: &RawDeployment,
     base_dir: &Path,
+    scheduled: bool,
 ) -> Result<(ReplicaSpec, DeploymentInfo), Invalid> {
-    if raw.replicas == 0 || raw.replicas > MAX_REPLICAS {
+    // A scheduled fleet may start empty (its schedule brings replicas up).
+    let min = if scheduled { 0 } else { 1 };
+    if raw.replicas < min || raw.replicas > MAX_REPLICAS {
         return Err(invalid(
             "deployment.replicas",
-            format!("must be between 1 and {MAX_REPLICAS}, got {}", raw.replicas),
+            format!(
+                "must be between {min} and {MAX_REPLICAS}, got {}",
+                raw.replicas
+            ),
         ));
     }
     if raw.tensor_parallel == 0 || raw.tensor_parallel > 64 {

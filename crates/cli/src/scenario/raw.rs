@@ -33,6 +33,12 @@ pub struct RawScenario {
     /// How requests are spread over replicas.
     #[serde(default)]
     pub router: RouterConfig,
+    /// How the fleet changes during the run.
+    #[serde(default)]
+    pub scaling: RawScaling,
+    /// How long a new replica takes to come up.
+    #[serde(default)]
+    pub cold_start: RawColdStart,
     /// Service-level thresholds and targets.
     #[serde(default)]
     pub sla: SlaConfig,
@@ -250,6 +256,50 @@ pub struct RawSlots {
     pub slots: u32,
     /// Service-time distribution.
     pub service: ServiceTime,
+}
+
+/// The `[scaling]` section.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawScaling {
+    /// `deployment.replicas` for the whole run (default).
+    #[default]
+    Fixed,
+    /// Desired replicas over time; `deployment.replicas` are ready at 0.
+    Scheduled {
+        /// `{ at_s, replicas }` entries, in time order.
+        schedule: Vec<RawScheduleStep>,
+        /// How long a draining replica may finish what it holds, seconds
+        /// (default 30, Kubernetes' default termination grace period).
+        #[serde(default)]
+        drain_grace_s: Option<f64>,
+    },
+}
+
+/// One entry of a scaling schedule.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScheduleStep {
+    /// From this time on, seconds from the start of the run…
+    pub at_s: f64,
+    /// …this many replicas are wanted.
+    pub replicas: u32,
+}
+
+/// The `[cold_start]` section: the stage durations of a replica started
+/// during the run. Defaults (in `docs/scenario-reference.md`) describe a
+/// Llama-3.1-8B-sized replica on a new node without caches.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawColdStart {
+    /// GPU node procurement, seconds.
+    pub provisioning_s: Option<f64>,
+    /// Image pull and extract, seconds.
+    pub pulling_image_s: Option<f64>,
+    /// Weight load, seconds.
+    pub loading_weights_s: Option<f64>,
+    /// Engine start-up (profiling, compilation, CUDA graphs), seconds.
+    pub starting_engine_s: Option<f64>,
 }
 
 /// The `[output]` section.

@@ -19,7 +19,7 @@
 //! `EveryIteration` stepping mode schedules one iteration at a time instead
 //! and must give identical results (a property test checks this).
 
-use super::{Finished, ReplicaCounters, ReplicaLoad, Seq, Wake};
+use super::{Aborted, Finished, ReplicaCounters, ReplicaLoad, Seq, Wake};
 use crate::model::perf::{DecodeCurve, PerfModel, PrefillChunk};
 use crate::time::{SimDuration, SimTime};
 use std::collections::VecDeque;
@@ -170,7 +170,9 @@ impl Plan {
 enum Current {
     Idle,
     /// One iteration with prefill work; per-sequence tokens in `scheduled`.
-    Mixed,
+    Mixed {
+        end: SimTime,
+    },
     /// `steps` pure-decode iterations over `batch` sequences (those with
     /// `scheduled > 0`), starting at total context `context0`.
     Decode {
@@ -234,13 +236,38 @@ impl BatchingReplica {
         self.config.kv_cache_blocks - self.free_blocks
     }
 
+    /// Stops the replica at `now`: every sequence it holds, running or
+    /// waiting, leaves without completing (a drain that ran out of time, or
+    /// a node that went away). The iteration in progress is cut at `now`.
+    pub fn abort_all(&mut self, now: SimTime) -> Vec<Aborted> {
+        let end = match self.current {
+            Current::Idle => now,
+            Current::Mixed { end } | Current::Decode { end, .. } => end,
+        };
+        // Time planned past `now` was never spent.
+        self.counters.busy_ns -= end.0.saturating_sub(now.0).min(self.counters.busy_ns);
+        self.current = Current::Idle;
+        self.epoch += 1; // the pending wake-up is stale now
+        self.free_blocks = self.config.kv_cache_blocks;
+        self.running
+            .drain(..)
+            .chain(self.waiting.drain(..))
+            .map(|s| Aborted {
+                seq: s.seq,
+                first_scheduled: s.first_scheduled,
+                first_token: s.first_token,
+                preemptions: s.preemptions,
+            })
+            .collect()
+    }
+
     /// Queues a request; starts an iteration if the replica was idle, or
     /// cuts a planned decode run at the next iteration boundary.
     pub fn admit(&mut self, seq: Seq, now: SimTime, wakes: &mut Vec<Wake>) {
         self.waiting.push_back(RunSeq::new(seq));
         match self.current {
             Current::Idle => self.schedule(now, wakes),
-            Current::Mixed => {}
+            Current::Mixed { .. } => {}
             Current::Decode {
                 start,
                 end,
@@ -308,7 +335,7 @@ impl BatchingReplica {
     fn complete_current(&mut self, now: SimTime, finished: &mut Vec<Finished>) {
         let steps = match self.current {
             Current::Idle => return,
-            Current::Mixed => None,
+            Current::Mixed { .. } => None,
             Current::Decode { steps, .. } => Some(steps as u32),
         };
         self.current = Current::Idle;
@@ -444,7 +471,7 @@ impl BatchingReplica {
             let end = now + d.max(SimDuration(1));
             self.counters.busy_ns += end.0 - now.0;
             self.counters.iterations += 1;
-            self.current = Current::Mixed;
+            self.current = Current::Mixed { end };
             self.push_wake(end, wakes);
             return;
         }

@@ -63,6 +63,19 @@ pub struct Finished {
     pub preemptions: u32,
 }
 
+/// A request that left a replica without completing, with what it got.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Aborted {
+    /// The request.
+    pub seq: Seq,
+    /// Start of its first iteration, if it had one.
+    pub first_scheduled: Option<SimTime>,
+    /// Its first output token, if produced.
+    pub first_token: Option<SimTime>,
+    /// Times it was preempted and recomputed.
+    pub preemptions: u32,
+}
+
 /// What a router may see of a replica.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ReplicaLoad {
@@ -120,6 +133,14 @@ impl Replica {
         match self {
             Replica::Batching(r) => r.on_wake(now, token, finished, wakes),
             Replica::Slots(r) => r.on_wake(now, token, finished, wakes),
+        }
+    }
+
+    /// Stops the replica: every request it holds leaves without completing.
+    pub fn abort_all(&mut self, now: SimTime) -> Vec<Aborted> {
+        match self {
+            Replica::Batching(r) => r.abort_all(now),
+            Replica::Slots(r) => r.abort_all(now),
         }
     }
 

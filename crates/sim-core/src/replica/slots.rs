@@ -2,7 +2,7 @@
 //! depend on batching: the M/M/c (or M/D/c) reference model. Requests wait
 //! in one FIFO queue and take the first free slot.
 
-use super::{Finished, ReplicaCounters, ReplicaLoad, Seq, Wake};
+use super::{Aborted, Finished, ReplicaCounters, ReplicaLoad, Seq, Wake};
 use crate::rng::StreamRng;
 use crate::time::{SimDuration, SimTime};
 use rand_distr::{Distribution, Exp};
@@ -53,6 +53,7 @@ enum Sampler {
 struct Busy {
     seq: Seq,
     started: SimTime,
+    finishes: SimTime,
 }
 
 /// `c` servers fed by one FIFO queue.
@@ -111,11 +112,45 @@ impl SlotReplica {
         let service = self.draw();
         self.slot_busy_ns += service.0;
         self.in_service += 1;
-        self.slots[slot as usize] = Some(Busy { seq, started: now });
+        let finishes = now + service;
+        self.slots[slot as usize] = Some(Busy {
+            seq,
+            started: now,
+            finishes,
+        });
         wakes.push(Wake {
-            at: now + service,
+            at: finishes,
             token: u64::from(slot),
         });
+    }
+
+    /// Stops every server at `now`; every request in service or queued
+    /// leaves without completing. Their pending wake-ups find empty slots
+    /// and are ignored.
+    pub fn abort_all(&mut self, now: SimTime) -> Vec<Aborted> {
+        let mut out = Vec::new();
+        for (i, slot) in self.slots.iter_mut().enumerate() {
+            if let Some(busy) = slot.take() {
+                // Service planned past `now` was never given.
+                let unused = busy.finishes.0.saturating_sub(now.0);
+                self.slot_busy_ns -= unused.min(self.slot_busy_ns);
+                self.in_service -= 1;
+                self.free.push(i as u32);
+                out.push(Aborted {
+                    seq: busy.seq,
+                    first_scheduled: Some(busy.started),
+                    first_token: None,
+                    preemptions: 0,
+                });
+            }
+        }
+        out.extend(self.waiting.drain(..).map(|seq| Aborted {
+            seq,
+            first_scheduled: None,
+            first_token: None,
+            preemptions: 0,
+        }));
+        out
     }
 
     /// Takes a free slot or joins the queue.
