@@ -161,3 +161,26 @@ fn schedule_errors_name_the_entry() {
         .to_string();
     assert!(e.contains("at least one entry"), "{e}");
 }
+
+#[test]
+fn the_scale_up_rate_limit_spreads_starts_over_minutes() {
+    // Ten replicas wanted at once, at most four started per minute, a 10 s
+    // cold start: 4 ready at 10 s, 8 at 70 s, 10 at 130 s.
+    let r = run(
+        "200,10,1\n",
+        0,
+        "max_replicas_started_per_minute = 4\nschedule = [{ at_s = 0, replicas = 10 }]",
+    );
+    let ready_at = |t_s: u64| {
+        r.timeseries
+            .iter()
+            .find(|w| w.end.0 == t_s * 1_000_000_000)
+            .map(|w| w.replicas)
+            .unwrap()
+    };
+    assert_eq!(
+        [ready_at(10), ready_at(60), ready_at(70), ready_at(130)],
+        [4, 4, 8, 10]
+    );
+    assert_eq!(r.summary.fleet.replicas_started, 10);
+}

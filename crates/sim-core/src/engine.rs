@@ -168,6 +168,8 @@ enum EventKind {
     DrainDeadline {
         replica: u32,
     },
+    /// The scale-up rate limit lets the next waiting start through.
+    StartRelease,
     Tick,
 }
 
@@ -184,7 +186,8 @@ impl EventKind {
             EventKind::StageDone { .. } => 2,
             EventKind::Scale { .. } => 3,
             EventKind::DrainDeadline { .. } => 4,
-            EventKind::Tick => 5,
+            EventKind::StartRelease => 5,
+            EventKind::Tick => 6,
         }
     }
 }
@@ -230,6 +233,12 @@ pub struct Simulation {
     route_pos: Vec<u32>,
     /// Requests that arrived while no replica was ready, in arrival order.
     held: VecDeque<Request>,
+    /// Replica starts the rate limit has not let through yet.
+    pending_starts: u32,
+    /// Instants of the starts within the last minute (rate limit).
+    recent_starts: VecDeque<SimTime>,
+    /// A `StartRelease` event is queued.
+    release_queued: bool,
     heap: BinaryHeap<Event>,
     /// The event being handled is still the heap's top: the first event it
     /// schedules takes its place (one sift-down) instead of a pop and a
@@ -294,6 +303,9 @@ impl Simulation {
             loads,
             route_pos,
             held: VecDeque::new(),
+            pending_starts: 0,
+            recent_starts: VecDeque::new(),
+            release_queued: false,
             heap: BinaryHeap::new(),
             handling_top: false,
             sequence: 0,
@@ -409,6 +421,34 @@ impl Simulation {
         self.drain_wakes(r);
     }
 
+    /// Starts as many waiting replicas as the scale-up rate limit allows and
+    /// queues a `StartRelease` for when the next one may go.
+    fn release_starts(&mut self) {
+        let window = SimDuration::from_secs(60);
+        while self.pending_starts > 0 {
+            while self
+                .recent_starts
+                .front()
+                .is_some_and(|&t| t + window <= self.now)
+            {
+                self.recent_starts.pop_front();
+            }
+            let limit = self.config.fleet.lifecycle.max_starts_per_minute;
+            if let (Some(limit), Some(&oldest)) = (limit, self.recent_starts.front()) {
+                if self.recent_starts.len() as u32 >= limit {
+                    if !self.release_queued {
+                        self.release_queued = true;
+                        self.push(oldest + window, EventKind::StartRelease);
+                    }
+                    return;
+                }
+            }
+            self.pending_starts -= 1;
+            self.recent_starts.push_back(self.now);
+            self.start_replica();
+        }
+    }
+
     /// Asks for a new replica: it starts its cold start now.
     fn start_replica(&mut self) {
         let id = self.replicas.len() as u32;
@@ -453,14 +493,17 @@ impl Simulation {
                 )
             })
             .collect();
-        let count = active.len() as u32;
+        let count = active.len() as u32 + self.pending_starts;
         if desired > count {
-            for _ in count..desired {
-                self.start_replica();
-            }
+            self.pending_starts += desired - count;
+            self.release_starts();
             return;
         }
         let mut excess = count - desired;
+        // Starts still waiting for the rate limit are the cheapest to drop.
+        let dropped = excess.min(self.pending_starts);
+        self.pending_starts -= dropped;
+        excess -= dropped;
         for &r in active.iter().rev() {
             if excess == 0 {
                 return;
@@ -667,6 +710,10 @@ impl Simulation {
                 EventKind::StageDone { replica } => self.on_stage_done(replica),
                 EventKind::Scale { index } => self.on_scale(index),
                 EventKind::DrainDeadline { replica } => self.on_drain_deadline(replica),
+                EventKind::StartRelease => {
+                    self.release_queued = false;
+                    self.release_starts();
+                }
                 EventKind::Tick => {
                     self.on_tick();
                     // Anything left besides this tick, still on top?

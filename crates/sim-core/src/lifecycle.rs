@@ -109,6 +109,9 @@ pub struct LifecycleSpec {
     pub cold_start: StageDurations,
     /// How long a draining replica may take to finish what it holds.
     pub drain_grace: SimDuration,
+    /// At most this many replicas start in any 60 s window (`None`: no
+    /// limit); further starts wait their turn.
+    pub max_starts_per_minute: Option<u32>,
 }
 
 impl Default for LifecycleSpec {
@@ -117,6 +120,7 @@ impl Default for LifecycleSpec {
             schedule: Vec::new(),
             cold_start: StageDurations::default(),
             drain_grace: SimDuration::from_secs(30),
+            max_starts_per_minute: None,
         }
     }
 }

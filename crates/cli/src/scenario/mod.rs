@@ -395,11 +395,19 @@ fn resolve_lifecycle(scaling: &RawScaling, cold: &RawColdStart) -> Result<Lifecy
     if let RawScaling::Scheduled {
         schedule,
         drain_grace_s,
+        max_replicas_started_per_minute,
     } = scaling
     {
         if let Some(g) = drain_grace_s {
             spec.drain_grace = seconds("scaling.drain_grace_s", *g)?;
         }
+        if *max_replicas_started_per_minute == Some(0) {
+            return Err(invalid(
+                "scaling.max_replicas_started_per_minute",
+                "must be at least 1 (omit it for no limit)",
+            ));
+        }
+        spec.max_starts_per_minute = *max_replicas_started_per_minute;
         let mut previous = SimTime::ZERO;
         for (i, step) in schedule.iter().enumerate() {
             let at = SimTime::ZERO + seconds(&format!("scaling.schedule[{i}].at_s"), step.at_s)?;

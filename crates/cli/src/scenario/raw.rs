@@ -273,6 +273,10 @@ pub enum RawScaling {
         /// (default 30, Kubernetes' default termination grace period).
         #[serde(default)]
         drain_grace_s: Option<f64>,
+        /// At most this many replicas start in any 60 s window (default:
+        /// no limit); further starts wait their turn.
+        #[serde(default)]
+        max_replicas_started_per_minute: Option<u32>,
     },
 }
 
