@@ -85,7 +85,9 @@
 //! - [`replica`]: continuous batching and the M/M/c slot server.
 //! - [`engine`]: the event loop. [`router`]: the routing trait.
 //! - [`metrics`], [`summary`], [`output`]: what a run reports.
+//! - [`cost`]: billing, GPU time by state, dollars, the monthly cost equation.
 
+pub mod cost;
 pub mod engine;
 pub mod lifecycle;
 pub mod metrics;
