@@ -239,7 +239,7 @@ impl DecodeCurve {
 /// `Σ_{i=0}^{n-1} ⌊(a·i + b) / m⌋` in O(log) (the classic floor-sum recursion).
 ///
 /// As soon as the operands fit in `u64` (for decode curves, from the
-/// start), the recursion continues in [`floor_sum_u64`]: `u128` division
+/// start), the recursion continues in `floor_sum_u64`: `u128` division
 /// is a library call an order of magnitude slower than the `u64` one, and
 /// this is the innermost loop of every decode jump and arrival cut.
 pub fn floor_sum(mut n: u128, mut m: u128, mut a: u128, mut b: u128) -> u128 {
