@@ -82,9 +82,11 @@
 //! - [`workload`]: trace readers, generators, transforms, statistics.
 //! - [`model`]: GPU and model catalogue, performance models.
 //! - [`replica`]: continuous batching and the M/M/c slot server.
+//! - [`coldstart`]: cold-start stages, their distributions and node caches.
 //! - [`engine`]: the event loop. [`router`]: the routing trait.
 //! - [`metrics`], [`summary`], [`output`]: what a run reports.
 
+pub mod coldstart;
 pub mod engine;
 pub mod metrics;
 pub mod model;
