@@ -83,10 +83,13 @@
 //! - [`workload`]: trace readers, generators, transforms, statistics.
 //! - [`model`]: GPU and model catalogue, performance models.
 //! - [`replica`]: continuous batching and the M/M/c slot server.
-//! - [`engine`]: the event loop. [`router`]: the routing trait.
+//! - [`coldstart`]: cold-start stages, their distributions and node caches.
+//! - [`engine`]: the event loop; [`lifecycle`]: replicas coming and going.
+//!   [`router`]: the routing trait.
 //! - [`metrics`], [`summary`], [`output`]: what a run reports.
 //! - [`cost`]: billing, GPU time by state, dollars, the monthly cost equation.
 
+pub mod coldstart;
 pub mod cost;
 pub mod engine;
 pub mod lifecycle;
