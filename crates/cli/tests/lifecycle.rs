@@ -31,11 +31,20 @@ gpu = "h100-sxm"
 replicas = {replicas}
 [deployment.engine]
 frontend_latency_ms = 0
+[pool]
+gpus_per_node = 1
+usd_per_gpu_hour = 3.6
+idle_release_delay_s = 0
+billing = {{ granularity = "per_second", minimum_s = 0 }}
+provisioning = {{ dist = "fixed", value_s = 1 }}
 [cold_start]
-provisioning_s = 1
-pulling_image_s = 2
-loading_weights_s = 3
-starting_engine_s = 4
+image_gb = 1
+pull_bandwidth = {{ dist = "fixed", gb_per_s = 1 }}
+extract_gb_per_s = 1
+weight_source = "object_store"
+engine_startup_uncached = {{ dist = "fixed", value_s = 6 }}
+[cold_start.tiers]
+object_store = {{ dist = "fixed", gb_per_s = 16.06 }}
 [scaling]
 kind = "scheduled"
 {scaling}
@@ -48,8 +57,9 @@ kind = "scheduled"
 #[test]
 fn scale_from_zero_waits_exactly_the_cold_start() {
     // No replica at first; the schedule asks for one at t = 0. The cold
-    // start is 1 + 2 + 3 + 4 = 10 s, so a request arriving at t = 1 s waits
-    // 9 s before its first iteration.
+    // start is 1 s provisioning + 2 s pull (1 GB at 1 GB/s, extracted at
+    // 1 GB/s) + 1 s weights (16.06 GB at 16.06 GB/s) + 6 s engine = 10 s, so
+    // a request arriving at t = 1 s waits 9 s before its first iteration.
     let r = run("1,100,10\n", 0, "schedule = [{ at_s = 0, replicas = 1 }]");
     let rec = &r.records[0];
     assert_eq!(rec.outcome, Outcome::Completed);
@@ -70,9 +80,10 @@ fn a_new_replica_takes_requests_only_once_ready() {
     );
     let replicas: Vec<Option<u32>> = r.records.iter().map(|x| x.replica).collect();
     assert_eq!(replicas, vec![Some(0), Some(0), Some(1)]);
-    // GPU time: replica 0 for the whole run, replica 1 from t = 10 s.
+    // GPU time: node 0 for the whole run, node 1 from t = 10 s, each
+    // billed per started second.
     let end_s = r.summary.sim.simulated_s;
-    let expect_hours = (end_s + (end_s - 10.0)) / 3600.0;
+    let expect_hours = (end_s.ceil() + (end_s - 10.0).ceil()) / 3600.0;
     assert!(
         (r.summary.gpu_hours.billed - expect_hours).abs() < 1e-9,
         "{} vs {expect_hours}",

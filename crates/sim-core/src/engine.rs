@@ -13,7 +13,10 @@
 //! the heap holds one pending wake-up per busy replica (plus superseded ones
 //! waiting to be discarded) and the next metrics tick.
 
-use crate::lifecycle::{LifecycleSpec, Phase, ReplicaLife, Stage};
+use crate::coldstart::{provisioning_rng, ColdStartRngs, NodeCaches};
+use crate::cost::{CostReport, GpuLedger, GpuState};
+use crate::lifecycle::{LifecycleSpec, Phase, ReplicaLife, Stage, StageDurations};
+use crate::nodes::{Node, Placement};
 use crate::metrics::{RequestRecord, SlaConfig};
 use crate::model::PerfModel;
 use crate::replica::batching::{BatchingConfig, BatchingReplica};
@@ -22,7 +25,7 @@ use crate::replica::{Aborted, Finished, Replica, ReplicaLoad, Seq, Wake};
 use crate::request::{Outcome, Request};
 use crate::rng;
 use crate::router::Router;
-use crate::summary::{FleetReport, GpuHours, SimReport, Summary};
+use crate::summary::{ColdStartStages, ColdStartSummary, FleetReport, GpuHours, SimReport, Summary};
 use crate::time::{SimDuration, SimTime, NANOS_PER_SEC};
 use crate::workload::{BoxedWorkload, WorkloadError};
 use std::cmp::Ordering;
@@ -65,6 +68,12 @@ pub struct FleetSpec {
     pub frontend_latency: SimDuration,
     /// How replicas are added and removed during the run.
     pub lifecycle: LifecycleSpec,
+    /// Node pool, cold-start model and artifacts. With it, replicas are
+    /// placed on GPU nodes, cold starts are sampled against each node's
+    /// caches and the run reports GPU time by state and dollars; without
+    /// it, replicas hold their GPUs on their own and cold starts take
+    /// `lifecycle.cold_start`.
+    pub placement: Option<Arc<Placement>>,
 }
 
 /// A resolved, validated run configuration.
@@ -95,6 +104,8 @@ pub enum SimError {
     },
     /// The fleet has no replica.
     EmptyFleet,
+    /// GPU time did not add up (an engine bug; please report it).
+    Accounting(String),
 }
 
 impl fmt::Display for SimError {
@@ -105,6 +116,7 @@ impl fmt::Display for SimError {
                 write!(f, "workload produced a request at {arrival_s:.6} s after the simulation reached {now_s:.6} s")
             }
             SimError::EmptyFleet => write!(f, "the fleet has no replica"),
+            SimError::Accounting(m) => write!(f, "internal error, GPU time does not add up: {m}"),
         }
     }
 }
@@ -168,6 +180,15 @@ enum EventKind {
     DrainDeadline {
         replica: u32,
     },
+    /// `node` finished provisioning.
+    NodeUp {
+        node: u32,
+    },
+    /// `node` has been empty for its release delay (if `epoch` is current).
+    NodeRelease {
+        node: u32,
+        epoch: u64,
+    },
     /// The scale-up rate limit lets the next waiting start through.
     StartRelease,
     Tick,
@@ -187,7 +208,9 @@ impl EventKind {
             EventKind::Scale { .. } => 3,
             EventKind::DrainDeadline { .. } => 4,
             EventKind::StartRelease => 5,
-            EventKind::Tick => 6,
+            EventKind::NodeUp { .. } => 6,
+            EventKind::NodeRelease { .. } => 7,
+            EventKind::Tick => 8,
         }
     }
 }
@@ -239,6 +262,12 @@ pub struct Simulation {
     recent_starts: VecDeque<SimTime>,
     /// A `StartRelease` event is queued.
     release_queued: bool,
+    /// GPU nodes (with a placement), in the order they were requested.
+    nodes: Vec<Node>,
+    /// Replicas waiting for a node with free GPUs, oldest first.
+    unplaced: VecDeque<u32>,
+    /// The latest instant a replica or node changed state.
+    lifecycle_end: SimTime,
     heap: BinaryHeap<Event>,
     /// The event being handled is still the heap's top: the first event it
     /// schedules takes its place (one sift-down) instead of a pop and a
@@ -293,7 +322,7 @@ impl Simulation {
         let routable: Vec<u32> = (0..config.fleet.replicas).collect();
         let loads = vec![ReplicaLoad::default(); replicas.len()];
         let route_pos = routable.clone();
-        Ok(Simulation {
+        let mut sim = Simulation {
             config,
             workload,
             router,
@@ -306,6 +335,9 @@ impl Simulation {
             pending_starts: 0,
             recent_starts: VecDeque::new(),
             release_queued: false,
+            nodes: Vec::new(),
+            unplaced: VecDeque::new(),
+            lifecycle_end: SimTime::ZERO,
             heap: BinaryHeap::new(),
             handling_top: false,
             sequence: 0,
@@ -318,7 +350,36 @@ impl Simulation {
             finished: Vec::new(),
             window: WindowAccumulator::default(),
             timeseries: Vec::new(),
-        })
+        };
+        sim.place_initial_fleet();
+        Ok(sim)
+    }
+
+    /// With a placement, the replicas ready at time 0 sit on nodes that are
+    /// up at time 0 with the image and weights cached, packed first-fit.
+    fn place_initial_fleet(&mut self) {
+        let Some(p) = self.config.fleet.placement.clone() else {
+            return;
+        };
+        let need = self.config.fleet.gpus_per_replica.max(1);
+        let per_node = p.pool.pricing.gpus_per_node;
+        for r in 0..self.replicas.len() as u32 {
+            let node = match self
+                .nodes
+                .iter()
+                .position(|n| per_node.saturating_sub(n.used_gpus) >= need)
+            {
+                Some(n) => n,
+                None => {
+                    let caches = NodeCaches::primed(p.pool.weight_disk_bytes, &p.cold_start, &p.artifacts);
+                    self.nodes.push(Node::new(SimTime::ZERO, Some(SimTime::ZERO), caches));
+                    self.nodes.len() - 1
+                }
+            };
+            let n = &mut self.nodes[node];
+            n.set_used(n.used_gpus + need, per_node, SimTime::ZERO);
+            self.lives[r as usize].node = Some(node as u32);
+        }
     }
 
     fn push(&mut self, time: SimTime, kind: EventKind) {
@@ -453,15 +514,133 @@ impl Simulation {
     fn start_replica(&mut self) {
         let id = self.replicas.len() as u32;
         self.replicas.push(new_replica(&self.config, id));
-        self.lives.push(ReplicaLife::starting(self.now));
+        let durations = self.config.fleet.lifecycle.cold_start.clone();
+        self.lives.push(ReplicaLife::starting(self.now, durations));
         self.route_pos.push(NOT_ROUTABLE);
-        self.enter_stage(id, Stage::Provisioning);
+        if self.config.fleet.placement.is_some() {
+            if !self.place(id) {
+                self.unplaced.push_back(id);
+            }
+        } else {
+            self.enter_stage(id, Stage::Provisioning);
+        }
     }
 
     fn enter_stage(&mut self, replica: u32, stage: Stage) {
         self.lives[replica as usize].enter(Phase::Starting(stage), self.now);
-        let d = self.config.fleet.lifecycle.cold_start.of(stage);
+        let d = self.lives[replica as usize].durations.of(stage);
         self.push(self.now + d, EventKind::StageDone { replica });
+    }
+
+    /// Puts a starting replica on the first node with enough free GPUs, or
+    /// on a newly requested node within the pool's quota. Returns false when
+    /// neither is possible (the replica waits for GPUs to free up).
+    fn place(&mut self, replica: u32) -> bool {
+        let Some(p) = self.config.fleet.placement.clone() else {
+            return false;
+        };
+        let need = self.config.fleet.gpus_per_replica.max(1);
+        let per_node = p.pool.pricing.gpus_per_node;
+        let found = self
+            .nodes
+            .iter()
+            .position(|n| n.is_held() && per_node.saturating_sub(n.used_gpus) >= need);
+        let node = match found {
+            Some(n) => n,
+            None => {
+                let held = self.nodes.iter().filter(|n| n.is_held()).count() as u32;
+                if p.pool.max_nodes.is_some_and(|max| held >= max) {
+                    return false;
+                }
+                let id = self.nodes.len() as u32;
+                let d = p
+                    .pool
+                    .provisioning
+                    .sample(&mut provisioning_rng(self.config.seed, u64::from(id)));
+                let caches = NodeCaches::new(p.pool.weight_disk_bytes);
+                self.nodes.push(Node::new(self.now, None, caches));
+                self.push(self.now + d, EventKind::NodeUp { node: id });
+                id as usize
+            }
+        };
+        let n = &mut self.nodes[node];
+        n.set_used(n.used_gpus + need, per_node, self.now);
+        n.release_epoch += 1; // a queued release no longer applies
+        let up = n.up_at.is_some();
+        let life = &mut self.lives[replica as usize];
+        life.node = Some(node as u32);
+        life.placed_after_waiting(self.now);
+        if up {
+            self.begin_transfer_stages(replica);
+        }
+        true
+    }
+
+    /// The replica's node is up: plan its pull, load and start-up against
+    /// the node's caches and start pulling.
+    fn begin_transfer_stages(&mut self, replica: u32) {
+        let (Some(p), Some(node)) = (self.config.fleet.placement.clone(), self.lives[replica as usize].node) else {
+            return;
+        };
+        let mut rngs = ColdStartRngs::new(self.config.seed, u64::from(replica));
+        let plan = p.cold_start.plan(&p.artifacts, &mut self.nodes[node as usize].caches, &mut rngs);
+        self.lives[replica as usize].durations = StageDurations {
+            provisioning: SimDuration::ZERO,
+            pulling_image: plan.pull,
+            loading_weights: plan.load,
+            starting_engine: plan.startup,
+        };
+        self.enter_stage(replica, Stage::PullingImage);
+    }
+
+    fn on_node_up(&mut self, node: u32) {
+        self.nodes[node as usize].up_at = Some(self.now);
+        for r in 0..self.lives.len() as u32 {
+            let life = &self.lives[r as usize];
+            if life.node == Some(node) && life.phase == Phase::Starting(Stage::Provisioning) {
+                self.begin_transfer_stages(r);
+            }
+        }
+    }
+
+    /// Gives the replica's GPUs back to its node; an empty node is released
+    /// after the pool's delay. Replicas waiting for GPUs get a new chance.
+    fn free_gpus(&mut self, replica: u32) {
+        let Some(p) = self.config.fleet.placement.clone() else {
+            return;
+        };
+        let Some(node) = self.lives[replica as usize].node else {
+            return;
+        };
+        let need = self.config.fleet.gpus_per_replica.max(1);
+        let n = &mut self.nodes[node as usize];
+        n.set_used(n.used_gpus.saturating_sub(need), p.pool.pricing.gpus_per_node, self.now);
+        if n.used_gpus == 0 {
+            n.release_epoch += 1;
+            let epoch = n.release_epoch;
+            self.push(self.now + p.pool.idle_release_delay, EventKind::NodeRelease { node, epoch });
+        }
+        while let Some(&waiting) = self.unplaced.front() {
+            if self.lives[waiting as usize].phase != Phase::Starting(Stage::Provisioning) {
+                self.unplaced.pop_front(); // cancelled while waiting
+                continue;
+            }
+            if !self.place(waiting) {
+                break;
+            }
+            self.unplaced.pop_front();
+        }
+    }
+
+    fn on_node_release(&mut self, node: u32, epoch: u64) {
+        let Some(p) = self.config.fleet.placement.clone() else {
+            return;
+        };
+        let n = &mut self.nodes[node as usize];
+        if n.release_epoch == epoch && n.used_gpus == 0 && n.is_held() {
+            n.close_unallocated(p.pool.pricing.gpus_per_node, self.now);
+            n.released = Some(self.now);
+        }
     }
 
     fn on_stage_done(&mut self, replica: u32) {
@@ -509,7 +688,7 @@ impl Simulation {
                 return;
             }
             if matches!(self.lives[r as usize].phase, Phase::Starting(_)) {
-                self.lives[r as usize].enter(Phase::Terminated, self.now);
+                self.terminate(r);
                 excess -= 1;
             }
         }
@@ -530,6 +709,7 @@ impl Simulation {
 
     fn begin_drain(&mut self, replica: u32) {
         self.remove_routable(replica);
+        self.lives[replica as usize].busy_at_drain = Some(self.replicas[replica as usize].counters().busy_ns);
         self.lives[replica as usize].enter(Phase::Draining, self.now);
         if self.replicas[replica as usize].load().outstanding() == 0 {
             self.terminate(replica);
@@ -554,6 +734,7 @@ impl Simulation {
     fn terminate(&mut self, replica: u32) {
         self.remove_routable(replica);
         self.lives[replica as usize].enter(Phase::Terminated, self.now);
+        self.free_gpus(replica);
     }
 
     fn record_failed(&mut self, a: Aborted, replica: Option<u32>) {
@@ -707,12 +888,30 @@ impl Simulation {
                     self.record_finished(replica);
                     self.drain_wakes(replica);
                 }
-                EventKind::StageDone { replica } => self.on_stage_done(replica),
-                EventKind::Scale { index } => self.on_scale(index),
-                EventKind::DrainDeadline { replica } => self.on_drain_deadline(replica),
+                EventKind::StageDone { replica } => {
+                    self.lifecycle_end = self.now;
+                    self.on_stage_done(replica);
+                }
+                EventKind::Scale { index } => {
+                    self.lifecycle_end = self.now;
+                    self.on_scale(index);
+                }
+                EventKind::DrainDeadline { replica } => {
+                    self.lifecycle_end = self.now;
+                    self.on_drain_deadline(replica);
+                }
                 EventKind::StartRelease => {
+                    self.lifecycle_end = self.now;
                     self.release_queued = false;
                     self.release_starts();
+                }
+                EventKind::NodeUp { node } => {
+                    self.lifecycle_end = self.now;
+                    self.on_node_up(node);
+                }
+                EventKind::NodeRelease { node, epoch } => {
+                    self.lifecycle_end = self.now;
+                    self.on_node_release(node, epoch);
                 }
                 EventKind::Tick => {
                     self.on_tick();
@@ -727,10 +926,10 @@ impl Simulation {
                 self.heap.pop();
             }
         }
-        Ok(self.finish())
+        self.finish()
     }
 
-    fn finish(mut self) -> RunResult {
+    fn finish(mut self) -> Result<RunResult, SimError> {
         // Requests still held had no replica to go to before the run ended.
         while let Some(r) = self.held.pop_front() {
             let seq = Seq {
@@ -753,11 +952,14 @@ impl Simulation {
             .filter_map(|r| r.e2e_ns.map(|e| r.arrival.0.saturating_add(e)))
             .max()
             .unwrap_or(0);
-        let end = end.max(self.records.iter().map(|r| r.arrival.0).max().unwrap_or(0));
+        let end = end
+            .max(self.records.iter().map(|r| r.arrival.0).max().unwrap_or(0))
+            .max(self.lifecycle_end.0);
         if self.window.arrivals > 0 || self.window.completed > 0 {
             self.on_tick();
         }
         order_by_id(&mut self.records);
+        let end_time = SimTime(end);
         let simulated_s = end as f64 / NANOS_PER_SEC as f64;
         let mut summary = Summary::from_records(&self.records, &self.config.sla, simulated_s);
         let gpus = self.config.fleet.gpus_per_replica.max(1);
@@ -769,7 +971,6 @@ impl Simulation {
         let mut busy_ns: u128 = 0;
         let mut held_ns: u128 = 0;
         let (mut fmin, mut fmax, mut fsum, mut counted) = (f64::INFINITY, 0.0f64, 0.0f64, 0u32);
-        let end_time = SimTime(end);
         for (r, life) in self.replicas.iter().zip(&self.lives) {
             let c = r.counters();
             fleet.iterations += c.iterations;
@@ -813,11 +1014,123 @@ impl Simulation {
             wall_s: None,
             seed: self.config.seed,
         };
-        RunResult {
+        if let Some(p) = self.config.fleet.placement.clone() {
+            let completed = summary.requests.completed;
+            let tokens: u64 = self
+                .records
+                .iter()
+                .filter(|r| r.outcome == Outcome::Completed)
+                .map(|r| u64::from(r.output_tokens))
+                .sum();
+            let report = self
+                .cost_report(&p, end_time, completed, tokens)
+                .map_err(|e| SimError::Accounting(e.to_string()))?;
+            summary.gpu_hours.billed = report.billed_gpu_hours;
+            summary.gpu_hours.idle = (report.billed_gpu_hours - summary.gpu_hours.busy).max(0.0);
+            summary.cost = Some(report);
+        }
+        summary.cold_start = self.cold_start_summary();
+        Ok(RunResult {
             summary,
             records: self.records,
             timeseries: self.timeseries,
+        })
+    }
+
+    /// GPU time by state and dollars, from the nodes' and replicas' lives.
+    fn cost_report(
+        &mut self,
+        p: &Placement,
+        end: SimTime,
+        completed: u64,
+        output_tokens: u64,
+    ) -> Result<CostReport, crate::cost::LedgerError> {
+        let per_node = p.pool.pricing.gpus_per_node;
+        let gpus = self.config.fleet.gpus_per_replica.max(1);
+        let mut ledger = GpuLedger::new(vec![p.pool.pricing.clone()])?;
+        let span = |ns: u64| (SimTime::ZERO, SimTime(ns));
+        for n in &mut self.nodes {
+            let stop = n.released.unwrap_or(end).max(n.requested);
+            if n.released.is_none() {
+                n.close_unallocated(per_node, stop);
+            }
+            ledger.node_held(0, n.requested, stop)?;
+            let mut left = n.unallocated_gpu_ns;
+            while left > 0 {
+                let chunk = u64::try_from(left).unwrap_or(u64::MAX);
+                let (from, to) = span(chunk);
+                ledger.add(0, GpuState::Unallocated, 1, from, to)?;
+                left -= u128::from(chunk);
+            }
         }
+        for (replica, life) in self.replicas.iter().zip(self.lives.iter_mut()) {
+            if life.node.is_none() {
+                continue; // never held GPUs
+            }
+            if life.phase != Phase::Terminated {
+                life.enter(Phase::Terminated, end);
+            }
+            for (i, stage) in Stage::ALL.iter().enumerate() {
+                let (from, to) = span(life.stage_ns[i]);
+                ledger.add(0, stage_state(*stage), gpus, from, to)?;
+            }
+            let ready = life.ready_ns(end);
+            let busy = life
+                .busy_at_drain
+                .unwrap_or(replica.counters().busy_ns)
+                .min(ready);
+            for (state, ns) in [
+                (GpuState::Busy, busy),
+                (GpuState::IdleReady, ready - busy),
+                (GpuState::Draining, life.draining_ns),
+            ] {
+                let (from, to) = span(ns);
+                ledger.add(0, state, gpus, from, to)?;
+            }
+        }
+        ledger.check_balance()?;
+        Ok(ledger.report(completed, output_tokens))
+    }
+
+    /// Cold starts of replicas that became ready during the run.
+    fn cold_start_summary(&self) -> Option<ColdStartSummary> {
+        let mut totals: Vec<u64> = Vec::new();
+        let mut by_stage = [0u128; 4];
+        for life in self.lives.iter().filter(|l| l.cold) {
+            let Some(ready) = life.ready_at else { continue };
+            totals.push(ready.saturating_since(life.created).0);
+            for (sum, ns) in by_stage.iter_mut().zip(life.stage_ns) {
+                *sum += u128::from(ns);
+            }
+        }
+        if totals.is_empty() {
+            return None;
+        }
+        let n = totals.len() as f64;
+        let ps = crate::metrics::percentiles_unsorted(&mut totals, &[50.0, 95.0]);
+        let secs = |ns: f64| ns / NANOS_PER_SEC as f64;
+        let mean_s = |i: usize| secs(by_stage[i] as f64 / n);
+        Some(ColdStartSummary {
+            count: totals.len() as u64,
+            p50_s: ps[0].map(secs).unwrap_or(0.0),
+            p95_s: ps[1].map(secs).unwrap_or(0.0),
+            mean_by_stage_s: ColdStartStages {
+                provisioning: mean_s(0),
+                pulling_image: mean_s(1),
+                loading_weights: mean_s(2),
+                starting_engine: mean_s(3),
+            },
+        })
+    }
+}
+
+/// The GPU state of a cold-start stage.
+fn stage_state(stage: Stage) -> GpuState {
+    match stage {
+        Stage::Provisioning => GpuState::Provisioning,
+        Stage::PullingImage => GpuState::PullingImage,
+        Stage::LoadingWeights => GpuState::LoadingWeights,
+        Stage::StartingEngine => GpuState::StartingEngine,
     }
 }
 

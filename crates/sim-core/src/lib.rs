@@ -95,6 +95,7 @@ pub mod engine;
 pub mod lifecycle;
 pub mod metrics;
 pub mod model;
+pub mod nodes;
 pub mod output;
 pub mod replica;
 pub mod request;

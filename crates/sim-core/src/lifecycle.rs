@@ -143,6 +143,15 @@ pub(crate) struct ReplicaLife {
     pub(crate) draining_ns: u64,
     /// Started during the run (paid a cold start), not ready at time 0.
     pub(crate) cold: bool,
+    /// The node it runs on, once placed.
+    pub(crate) node: Option<u32>,
+    /// Its cold-start stage durations (planned when it reaches a node).
+    pub(crate) durations: StageDurations,
+    /// Time it waited for a node with free GPUs before it got one, ns (no
+    /// GPU is held meanwhile, so it is not billed).
+    pub(crate) waiting_ns: u64,
+    /// The replica's busy counter when it began draining.
+    pub(crate) busy_at_drain: Option<u64>,
 }
 
 impl ReplicaLife {
@@ -156,10 +165,14 @@ impl ReplicaLife {
             stage_ns: [0; 4],
             draining_ns: 0,
             cold: false,
+            node: None,
+            durations: StageDurations::default(),
+            waiting_ns: 0,
+            busy_at_drain: None,
         }
     }
 
-    pub(crate) fn starting(now: SimTime) -> Self {
+    pub(crate) fn starting(now: SimTime, durations: StageDurations) -> Self {
         ReplicaLife {
             phase: Phase::Starting(Stage::Provisioning),
             since: now,
@@ -169,6 +182,10 @@ impl ReplicaLife {
             stage_ns: [0; 4],
             draining_ns: 0,
             cold: true,
+            node: None,
+            durations,
+            waiting_ns: 0,
+            busy_at_drain: None,
         }
     }
 
@@ -192,8 +209,26 @@ impl ReplicaLife {
         self.since = now;
     }
 
+    /// The replica got GPUs at `now` after waiting for them: the wait so far
+    /// is not GPU time.
+    pub(crate) fn placed_after_waiting(&mut self, now: SimTime) {
+        self.waiting_ns += now.saturating_since(self.since).0;
+        self.since = now;
+    }
+
+    /// Time spent ready (busy or idle, draining excluded) up to `end`, ns.
+    pub(crate) fn ready_ns(&self, end: SimTime) -> u64 {
+        let Some(ready) = self.ready_at else { return 0 };
+        let stop = self.ended.unwrap_or(end);
+        stop.saturating_since(ready).0.saturating_sub(self.draining_ns)
+    }
+
     /// Time the replica held its GPUs up to `end`, ns.
     pub(crate) fn held_ns(&self, end: SimTime) -> u64 {
-        self.ended.unwrap_or(end).saturating_since(self.created).0
+        self.ended
+            .unwrap_or(end)
+            .saturating_since(self.created)
+            .0
+            .saturating_sub(self.waiting_ns)
     }
 }

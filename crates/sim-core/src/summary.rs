@@ -138,8 +138,40 @@ pub struct Summary {
     pub gpu_hours: GpuHours,
     /// Fleet counters.
     pub fleet: FleetReport,
+    /// Cold starts of replicas started during the run (`null` when none
+    /// became ready).
+    pub cold_start: Option<ColdStartSummary>,
+    /// Dollars and GPU time by state (`null` without a node pool).
+    pub cost: Option<crate::cost::CostReport>,
     /// Simulation bookkeeping.
     pub sim: SimReport,
+}
+
+/// Cold starts: from the moment a replica was asked for to the moment it
+/// was ready.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ColdStartSummary {
+    /// Replicas that completed a cold start.
+    pub count: u64,
+    /// Median cold start, seconds.
+    pub p50_s: f64,
+    /// 95th percentile cold start, seconds.
+    pub p95_s: f64,
+    /// Mean time in each stage, seconds.
+    pub mean_by_stage_s: ColdStartStages,
+}
+
+/// A figure per cold-start stage.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ColdStartStages {
+    /// Node provisioning (or waiting on a provisioning node).
+    pub provisioning: f64,
+    /// Image pull and extract.
+    pub pulling_image: f64,
+    /// Weight load.
+    pub loading_weights: f64,
+    /// Engine start-up.
+    pub starting_engine: f64,
 }
 
 impl Summary {

@@ -6,7 +6,10 @@ pub mod edit;
 pub mod raw;
 
 use fleetsim_core::engine::{FleetSpec, ReplicaSpec, SimConfig};
-use fleetsim_core::lifecycle::{LifecycleSpec, StageDurations};
+use fleetsim_core::coldstart::{default_provisioning_time, Artifacts, BYTES_PER_GB};
+use fleetsim_core::cost::{BillingGranularity, BillingPolicy, PoolPricing};
+use fleetsim_core::lifecycle::LifecycleSpec;
+use fleetsim_core::nodes::{Placement, PoolSpec};
 use fleetsim_core::model::hardware::{self, GpuSpec, ModelSpec};
 use fleetsim_core::model::{MeasuredTable, PerfModel, Roofline};
 use fleetsim_core::replica::batching::BatchingConfig;
@@ -18,7 +21,7 @@ use fleetsim_core::workload::transforms::Transform;
 use fleetsim_core::SimDuration;
 use fleetsim_core::SimTime;
 use fleetsim_policies::RouterConfig;
-use raw::{PerfKind, RawColdStart, RawDeployment, RawScaling, RawScenario, RawWorkload};
+use raw::{PerfKind, RawDeployment, RawPool, RawScaling, RawScenario, RawWorkload};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -211,7 +214,23 @@ fn invalid(field: &str, message: impl Into<String>) -> Invalid {
 pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, Invalid> {
     let workload = resolve_workload(&raw.workload, base_dir)?;
     let scheduled = matches!(raw.scaling, RawScaling::Scheduled { .. });
-    let (replica, deployment) = resolve_deployment(&raw.deployment, base_dir, scheduled)?;
+    let (replica, deployment, artifacts) = resolve_deployment(&raw.deployment, base_dir, scheduled)?;
+    let placement = match artifacts {
+        Some(artifacts) if scheduled || raw.pool.is_some() => Some(Arc::new(resolve_placement(
+            raw.pool.as_ref(),
+            &raw.cold_start,
+            artifacts,
+            &deployment,
+        )?)),
+        Some(_) => None,
+        None if scheduled => {
+            return Err(invalid(
+                "scaling.kind",
+                "scheduled scaling needs a model deployment (a `slots` deployment has no cold-start model)",
+            ))
+        }
+        None => None,
+    };
     raw.sla
         .validate()
         .map_err(|(f, m)| (format!("sla.{f}"), m))?;
@@ -247,7 +266,8 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, Invalid> {
             gpus_per_replica: deployment.tensor_parallel,
             replica,
             frontend_latency,
-            lifecycle: resolve_lifecycle(&raw.scaling, &raw.cold_start)?,
+            lifecycle: resolve_lifecycle(&raw.scaling)?,
+            placement,
         },
         sla: raw.sla,
         timeseries_resolution: resolution,
@@ -354,12 +374,89 @@ fn resolve_workload(raw: &RawWorkload, base_dir: &Path) -> Result<WorkloadSpec, 
     }
 }
 
-/// Default cold-start stage durations, seconds: a new GPU node (median of
-/// the 3–15 min observed), a ~12 GB vLLM image pulled at ~100 MB/s and
-/// extracted, Llama-3.1-8B weights (16 GB) from an object store at ~1 GB/s,
-/// and an uncached vLLM engine start (profiling, compile, CUDA graphs).
-/// Sources: `../shared/reference/hardware.md` §0–§1.
-pub const DEFAULT_STAGE_S: [f64; 4] = [240.0, 180.0, 16.0, 90.0];
+/// Default price per GPU-hour, USD, for the GPUs the reference has prices
+/// for (`../shared/reference/hardware.md` §3): H100 at AWS's P5 rate after
+/// the June 2025 cut, H200 at AWS Capacity Blocks, A100-80GB, L40S and L4
+/// at Modal's per-second rates. B200 has no default.
+fn default_usd_per_gpu_hour(gpu: &str) -> Option<f64> {
+    match gpu {
+        "h100-sxm" => Some(3.90),
+        "h200" => Some(5.41),
+        "a100-80gb" => Some(2.50),
+        "l40s" => Some(1.95),
+        "l4" => Some(0.80),
+        _ => None,
+    }
+}
+
+fn resolve_placement(
+    raw: Option<&RawPool>,
+    cold_start: &fleetsim_core::coldstart::ColdStartConfig,
+    artifacts: Artifacts,
+    deployment: &DeploymentInfo,
+) -> Result<Placement, Invalid> {
+    let empty = RawPool::default();
+    let raw = raw.unwrap_or(&empty);
+    let gpus_per_node = raw.gpus_per_node.unwrap_or(8);
+    if gpus_per_node < deployment.tensor_parallel {
+        return Err(invalid(
+            "pool.gpus_per_node",
+            format!(
+                "a replica needs {} GPUs on one node (tensor_parallel) but a node has {gpus_per_node}",
+                deployment.tensor_parallel
+            ),
+        ));
+    }
+    let usd_per_gpu_hour = match raw.usd_per_gpu_hour {
+        Some(p) => p,
+        None => default_usd_per_gpu_hour(&deployment.gpu).ok_or_else(|| {
+            invalid("pool.usd_per_gpu_hour", format!("missing: no default price is known for {}", deployment.gpu))
+        })?,
+    };
+    let pricing = PoolPricing {
+        name: raw.name.clone().unwrap_or_else(|| "default".to_string()),
+        gpus_per_node,
+        usd_per_gpu_hour,
+        billing: raw.billing.clone().unwrap_or(BillingPolicy {
+            granularity: BillingGranularity::PerSecond,
+            minimum_s: 60.0,
+        }),
+    };
+    pricing.validate().map_err(|(f, m)| (format!("pool.{f}"), m))?;
+    let provisioning = raw.provisioning.clone().unwrap_or_else(default_provisioning_time);
+    provisioning.validate("pool.provisioning")?;
+    if raw.max_nodes == Some(0) {
+        return Err(invalid("pool.max_nodes", "must be at least 1 (omit it for no quota)"));
+    }
+    if let Some(max) = raw.max_nodes {
+        if u64::from(max) * u64::from(gpus_per_node) < u64::from(deployment.tensor_parallel) * u64::from(deployment.replicas) {
+            return Err(invalid(
+                "pool.max_nodes",
+                format!(
+                    "{max} nodes of {gpus_per_node} GPUs cannot hold the {} initial replicas of {} GPUs",
+                    deployment.replicas, deployment.tensor_parallel
+                ),
+            ));
+        }
+    }
+    let idle_release_delay = seconds("pool.idle_release_delay_s", raw.idle_release_delay_s.unwrap_or(600.0))?;
+    let disk_gb = raw.weight_disk_gb.unwrap_or(500.0);
+    let weight_disk_bytes = fleetsim_core::coldstart::bytes_from_f64(disk_gb * BYTES_PER_GB)
+        .filter(|_| disk_gb.is_finite() && disk_gb >= 0.0)
+        .ok_or_else(|| invalid("pool.weight_disk_gb", format!("must be a finite number of GB ≥ 0, got {disk_gb}")))?;
+    cold_start.validate("cold_start")?;
+    Ok(Placement {
+        pool: PoolSpec {
+            pricing,
+            provisioning,
+            max_nodes: raw.max_nodes,
+            idle_release_delay,
+            weight_disk_bytes,
+        },
+        cold_start: cold_start.clone(),
+        artifacts,
+    })
+}
 
 fn seconds(field: &str, value: f64) -> Result<SimDuration, Invalid> {
     SimDuration::try_from_secs_f64(value).ok_or_else(|| {
@@ -370,28 +467,8 @@ fn seconds(field: &str, value: f64) -> Result<SimDuration, Invalid> {
     })
 }
 
-fn resolve_lifecycle(scaling: &RawScaling, cold: &RawColdStart) -> Result<LifecycleSpec, Invalid> {
-    let stage = |name: &str, v: Option<f64>, default: f64| {
-        seconds(&format!("cold_start.{name}"), v.unwrap_or(default))
-    };
-    let cold_start = StageDurations {
-        provisioning: stage("provisioning_s", cold.provisioning_s, DEFAULT_STAGE_S[0])?,
-        pulling_image: stage("pulling_image_s", cold.pulling_image_s, DEFAULT_STAGE_S[1])?,
-        loading_weights: stage(
-            "loading_weights_s",
-            cold.loading_weights_s,
-            DEFAULT_STAGE_S[2],
-        )?,
-        starting_engine: stage(
-            "starting_engine_s",
-            cold.starting_engine_s,
-            DEFAULT_STAGE_S[3],
-        )?,
-    };
-    let mut spec = LifecycleSpec {
-        cold_start,
-        ..LifecycleSpec::default()
-    };
+fn resolve_lifecycle(scaling: &RawScaling) -> Result<LifecycleSpec, Invalid> {
+    let mut spec = LifecycleSpec::default();
     if let RawScaling::Scheduled {
         schedule,
         drain_grace_s,
@@ -529,7 +606,7 @@ fn resolve_deployment(
     raw: &RawDeployment,
     base_dir: &Path,
     scheduled: bool,
-) -> Result<(ReplicaSpec, DeploymentInfo), Invalid> {
+) -> Result<(ReplicaSpec, DeploymentInfo, Option<Artifacts>), Invalid> {
     // A scheduled fleet may start empty (its schedule brings replicas up).
     let min = if scheduled { 0 } else { 1 };
     if raw.replicas < min || raw.replicas > MAX_REPLICAS {
@@ -582,6 +659,7 @@ fn resolve_deployment(
                 service: slots.service.clone(),
             },
             info,
+            None,
         ));
     }
     let model_name = raw.model.as_deref().ok_or_else(|| {
@@ -693,12 +771,14 @@ fn resolve_deployment(
         max_num_seqs: config.max_num_seqs,
         max_num_batched_tokens: config.max_num_batched_tokens,
     };
+    let artifacts = Artifacts::new(model, weights_bytes_per_param, gpu, raw.tensor_parallel);
     Ok((
         ReplicaSpec::Batching {
             config: Arc::new(config),
             perf,
         },
         info,
+        artifacts,
     ))
 }
 

@@ -3,6 +3,8 @@
 //! Nothing here is validated beyond types; [`super::resolve`] turns it into
 //! the checked [`super::Scenario`].
 
+use fleetsim_core::coldstart::{ColdStartConfig, DurationDist};
+use fleetsim_core::cost::BillingPolicy;
 use fleetsim_core::metrics::SlaConfig;
 use fleetsim_core::model::RooflineFactors;
 use fleetsim_core::replica::batching::Stepping;
@@ -36,9 +38,12 @@ pub struct RawScenario {
     /// How the fleet changes during the run.
     #[serde(default)]
     pub scaling: RawScaling,
-    /// How long a new replica takes to come up.
+    /// The GPU nodes the deployment runs on.
     #[serde(default)]
-    pub cold_start: RawColdStart,
+    pub pool: Option<RawPool>,
+    /// How a new replica comes up: image, weights, engine start-up.
+    #[serde(default)]
+    pub cold_start: ColdStartConfig,
     /// Service-level thresholds and targets.
     #[serde(default)]
     pub sla: SlaConfig,
@@ -290,20 +295,26 @@ pub struct RawScheduleStep {
     pub replicas: u32,
 }
 
-/// The `[cold_start]` section: the stage durations of a replica started
-/// during the run. Defaults (in `docs/scenario-reference.md`) describe a
-/// Llama-3.1-8B-sized replica on a new node without caches.
+/// The `[pool]` section: the GPU nodes the deployment runs on.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawColdStart {
-    /// GPU node procurement, seconds.
-    pub provisioning_s: Option<f64>,
-    /// Image pull and extract, seconds.
-    pub pulling_image_s: Option<f64>,
-    /// Weight load, seconds.
-    pub loading_weights_s: Option<f64>,
-    /// Engine start-up (profiling, compilation, CUDA graphs), seconds.
-    pub starting_engine_s: Option<f64>,
+pub struct RawPool {
+    /// Name in reports (default `default`).
+    pub name: Option<String>,
+    /// GPUs per node (default 8).
+    pub gpus_per_node: Option<u32>,
+    /// Price, USD per GPU-hour (default by GPU type, `docs/scenario-reference.md`).
+    pub usd_per_gpu_hour: Option<f64>,
+    /// Billing granularity and minimum (default per second, 60 s minimum).
+    pub billing: Option<BillingPolicy>,
+    /// Node provisioning time (default lognormal, median 240 s, p99 840 s).
+    pub provisioning: Option<DurationDist>,
+    /// Most nodes held at once (default: no quota).
+    pub max_nodes: Option<u32>,
+    /// How long an empty node is kept before release, seconds (default 600).
+    pub idle_release_delay_s: Option<f64>,
+    /// Disk for cached weights per node, GB (default 500).
+    pub weight_disk_gb: Option<f64>,
 }
 
 /// The `[output]` section.

@@ -1,0 +1,90 @@
+//! GPU nodes: where replicas run, what each node has cached, and the
+//! intervals its GPUs are held and used, for billing.
+//!
+//! A deployment draws its nodes from one pool. A new replica goes to the
+//! first node (lowest index) with enough free GPUs; only if none has them is
+//! a node requested, up to the pool's quota (beyond it the replica waits for
+//! GPUs to free up). A node is billed from its request until its release,
+//! which comes `idle_release_delay` after its last replica left.
+
+use crate::coldstart::{Artifacts, ColdStartConfig, DurationDist, NodeCaches};
+use crate::cost::PoolPricing;
+use crate::time::{SimDuration, SimTime};
+
+/// A node pool.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PoolSpec {
+    /// Name, GPUs per node, price and billing policy.
+    pub pricing: PoolPricing,
+    /// How long a new node takes to become usable.
+    pub provisioning: DurationDist,
+    /// The most nodes held at once (`None`: no quota).
+    pub max_nodes: Option<u32>,
+    /// How long an empty node is kept (and billed) before it is released.
+    pub idle_release_delay: SimDuration,
+    /// Disk for cached weights on each node, bytes.
+    pub weight_disk_bytes: u64,
+}
+
+/// Where and how a deployment's replicas run: its pool, cold-start model
+/// and what a replica must fetch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Placement {
+    /// The pool.
+    pub pool: PoolSpec,
+    /// Image, weight tiers, engine start-up.
+    pub cold_start: ColdStartConfig,
+    /// The replica's weights and engine build.
+    pub artifacts: Artifacts,
+}
+
+/// One node.
+#[derive(Clone, Debug)]
+pub(crate) struct Node {
+    /// When it was requested (billing starts).
+    pub(crate) requested: SimTime,
+    /// When it became usable, once it has.
+    pub(crate) up_at: Option<SimTime>,
+    /// When it was released, if it was.
+    pub(crate) released: Option<SimTime>,
+    /// GPUs assigned to replicas.
+    pub(crate) used_gpus: u32,
+    pub(crate) caches: NodeCaches,
+    /// Invalidates a queued release when a replica arrives in time.
+    pub(crate) release_epoch: u64,
+    /// Unassigned GPU time so far, GPU·ns, and since when `used_gpus` holds.
+    pub(crate) unallocated_gpu_ns: u128,
+    pub(crate) used_since: SimTime,
+}
+
+impl Node {
+    pub(crate) fn new(requested: SimTime, up_at: Option<SimTime>, caches: NodeCaches) -> Self {
+        Node {
+            requested,
+            up_at,
+            released: None,
+            used_gpus: 0,
+            caches,
+            release_epoch: 0,
+            unallocated_gpu_ns: 0,
+            used_since: requested,
+        }
+    }
+
+    /// Accounts the unassigned GPUs up to `now`, then changes the count.
+    pub(crate) fn set_used(&mut self, used: u32, gpus_per_node: u32, now: SimTime) {
+        self.close_unallocated(gpus_per_node, now);
+        self.used_gpus = used;
+    }
+
+    /// Accounts the unassigned GPUs up to `now`.
+    pub(crate) fn close_unallocated(&mut self, gpus_per_node: u32, now: SimTime) {
+        let free = u128::from(gpus_per_node.saturating_sub(self.used_gpus));
+        self.unallocated_gpu_ns += free * u128::from(now.saturating_since(self.used_since).0);
+        self.used_since = now;
+    }
+
+    pub(crate) fn is_held(&self) -> bool {
+        self.released.is_none()
+    }
+}
