@@ -1,19 +1,23 @@
 //! Replicas that come and go: the `scheduled` policy, cold-start stages,
 //! scale from zero, and draining with a grace period.
 #![allow(clippy::unwrap_used)]
+// Stage times are integer nanoseconds, so these means are exact.
+#![allow(clippy::float_cmp)]
 
 use fleetsim::scenario::load_str;
 use fleetsim_core::{Outcome, RunResult};
 use std::path::Path;
 
+/// A fresh scratch directory: tests run in parallel and must not share one.
+fn scratch_dir() -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("fleetsim-lifecycle-{}-{n}", std::process::id()))
+}
+
 /// A generic-CSV trace written to a temp dir, and a scenario around it.
 fn run(trace_rows: &str, replicas: u32, scaling: &str) -> RunResult {
-    let dir = std::env::temp_dir().join(format!(
-        "fleetsim-lifecycle-{}-{}-{}",
-        std::process::id(),
-        scaling.len(),
-        trace_rows.len()
-    ));
+    let dir = scratch_dir();
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
         dir.join("t.csv"),
@@ -194,4 +198,140 @@ fn the_scale_up_rate_limit_spreads_starts_over_minutes() {
         [4, 4, 8, 10]
     );
     assert_eq!(r.summary.fleet.replicas_started, 10);
+}
+
+/// The scenario of `run` with extra `[pool]` and `[cold_start]` lines.
+fn run_with(trace_rows: &str, replicas: u32, tp: u32, pool: &str, scaling: &str) -> RunResult {
+    let dir = scratch_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("t.csv"),
+        format!("time_s,input_tokens,output_tokens\n{trace_rows}"),
+    )
+    .unwrap();
+    let toml = format!(
+        r#"
+[workload]
+kind = "trace"
+path = "t.csv"
+[deployment]
+model = "llama-3.1-8b"
+gpu = "h100-sxm"
+replicas = {replicas}
+tensor_parallel = {tp}
+[deployment.engine]
+frontend_latency_ms = 0
+[pool]
+usd_per_gpu_hour = 3.6
+provisioning = {{ dist = "fixed", value_s = 1 }}
+{pool}
+[cold_start]
+image_gb = 1
+pull_bandwidth = {{ dist = "fixed", gb_per_s = 1 }}
+extract_gb_per_s = 1
+weight_source = "object_store"
+engine_startup_uncached = {{ dist = "fixed", value_s = 6 }}
+engine_startup_cached = {{ dist = "fixed", value_s = 3 }}
+[cold_start.tiers]
+object_store = {{ dist = "fixed", gb_per_s = 16.06 }}
+node_nvme = {{ dist = "fixed", gb_per_s = 8.03 }}
+{scaling}
+"#
+    );
+    let scenario = load_str(&toml, "pool.toml", &dir, &[]).unwrap();
+    fleetsim::run::run(&scenario).unwrap()
+}
+
+fn line(r: &RunResult, state: fleetsim_core::cost::GpuState) -> f64 {
+    let cost = r.summary.cost.as_ref().unwrap();
+    cost.by_state
+        .get(fleetsim_core::cost::CostLine::State(state))
+        .gpu_hours
+}
+
+#[test]
+fn a_second_replica_on_the_same_node_skips_the_pull_and_hits_the_caches() {
+    // Two replicas wanted at once on one 2-GPU node: the first pulls the
+    // image (2 s), loads weights from the object store (1 s) and compiles
+    // (6 s); the second finds image, weights and engine cached: no pull,
+    // weights at NVMe speed (16.06 GB at 8.03 GB/s = 2 s), cached engine 3 s.
+    let r = run_with(
+        "30,10,1\n",
+        0,
+        1,
+        "gpus_per_node = 2",
+        "[scaling]\nkind = \"scheduled\"\nschedule = [{ at_s = 0, replicas = 2 }]",
+    );
+    let c = r.summary.cold_start.as_ref().unwrap();
+    assert_eq!(c.count, 2);
+    assert_eq!(c.mean_by_stage_s.provisioning, 1.0);
+    assert_eq!(c.mean_by_stage_s.pulling_image, (2.0 + 0.0) / 2.0);
+    assert_eq!(c.mean_by_stage_s.loading_weights, (1.0 + 2.0) / 2.0);
+    assert_eq!(c.mean_by_stage_s.starting_engine, (6.0 + 3.0) / 2.0);
+    assert_eq!(r.summary.cost.as_ref().unwrap().by_pool.len(), 1);
+}
+
+#[test]
+fn gpu_time_by_state_adds_up_to_billed_time_and_shows_stranded_gpus() {
+    // Two TP-3 replicas packed on one 8-GPU node: 2 GPUs stranded all run.
+    let r = run_with(
+        "0,100,50\n1,100,50\n",
+        2,
+        3,
+        "gpus_per_node = 8\nbilling = { granularity = \"per_second\", minimum_s = 0 }",
+        "",
+    );
+    let cost = r.summary.cost.as_ref().unwrap();
+    let end_h = r.summary.sim.simulated_s / 3600.0;
+    assert_eq!(cost.by_pool[0].node_intervals, 1);
+    assert!(
+        (cost.held_gpu_hours - 8.0 * end_h).abs() < 1e-12,
+        "{} vs {}",
+        cost.held_gpu_hours,
+        8.0 * end_h
+    );
+    assert!((line(&r, fleetsim_core::cost::GpuState::Unallocated) - 2.0 * end_h).abs() < 1e-12);
+    let states: f64 = cost.by_state.iter().map(|(_, l)| l.gpu_hours).sum();
+    assert!(
+        (states - cost.billed_gpu_hours).abs() < 1e-12,
+        "{states} vs {}",
+        cost.billed_gpu_hours
+    );
+    assert!((cost.total_usd - cost.billed_gpu_hours * 3.6).abs() < 1e-9);
+}
+
+#[test]
+fn per_hour_billing_rounds_a_short_run_up_to_an_hour() {
+    let r = run_with(
+        "0,100,50\n",
+        1,
+        1,
+        "gpus_per_node = 1\nbilling = { granularity = \"per_hour\" }",
+        "",
+    );
+    let cost = r.summary.cost.as_ref().unwrap();
+    assert!(r.summary.sim.simulated_s < 60.0);
+    assert_eq!(cost.billed_gpu_hours, 1.0);
+    assert!((cost.total_usd - 3.6).abs() < 1e-12);
+    assert_eq!(r.summary.gpu_hours.billed, 1.0);
+}
+
+#[test]
+fn a_full_quota_makes_new_replicas_wait_without_billing_them() {
+    // One node allowed, already used by the initial replica: the second
+    // replica waits for GPUs, holds none, and is cancelled at t = 5 s.
+    let r = run_with(
+        "0,100,50\n",
+        1,
+        1,
+        "gpus_per_node = 1\nmax_nodes = 1",
+        "[scaling]\nkind = \"scheduled\"\nschedule = [{ at_s = 0, replicas = 2 }, { at_s = 5, replicas = 1 }]",
+    );
+    let cost = r.summary.cost.as_ref().unwrap();
+    assert_eq!(cost.by_pool[0].node_intervals, 1);
+    assert_eq!(line(&r, fleetsim_core::cost::GpuState::Provisioning), 0.0);
+    assert!(
+        r.summary.cold_start.is_none(),
+        "the waiting replica never became ready"
+    );
 }

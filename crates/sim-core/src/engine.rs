@@ -16,16 +16,18 @@
 use crate::coldstart::{provisioning_rng, ColdStartRngs, NodeCaches};
 use crate::cost::{CostReport, GpuLedger, GpuState};
 use crate::lifecycle::{LifecycleSpec, Phase, ReplicaLife, Stage, StageDurations};
-use crate::nodes::{Node, Placement};
 use crate::metrics::{RequestRecord, SlaConfig};
 use crate::model::PerfModel;
+use crate::nodes::{Node, Placement};
 use crate::replica::batching::{BatchingConfig, BatchingReplica};
 use crate::replica::slots::{ServiceTime, SlotReplica};
 use crate::replica::{Aborted, Finished, Replica, ReplicaLoad, Seq, Wake};
 use crate::request::{Outcome, Request};
 use crate::rng;
 use crate::router::Router;
-use crate::summary::{ColdStartStages, ColdStartSummary, FleetReport, GpuHours, SimReport, Summary};
+use crate::summary::{
+    ColdStartStages, ColdStartSummary, FleetReport, GpuHours, SimReport, Summary,
+};
 use crate::time::{SimDuration, SimTime, NANOS_PER_SEC};
 use crate::workload::{BoxedWorkload, WorkloadError};
 use std::cmp::Ordering;
@@ -371,8 +373,10 @@ impl Simulation {
             {
                 Some(n) => n,
                 None => {
-                    let caches = NodeCaches::primed(p.pool.weight_disk_bytes, &p.cold_start, &p.artifacts);
-                    self.nodes.push(Node::new(SimTime::ZERO, Some(SimTime::ZERO), caches));
+                    let caches =
+                        NodeCaches::primed(p.pool.weight_disk_bytes, &p.cold_start, &p.artifacts);
+                    self.nodes
+                        .push(Node::new(SimTime::ZERO, Some(SimTime::ZERO), caches));
                     self.nodes.len() - 1
                 }
             };
@@ -579,11 +583,18 @@ impl Simulation {
     /// The replica's node is up: plan its pull, load and start-up against
     /// the node's caches and start pulling.
     fn begin_transfer_stages(&mut self, replica: u32) {
-        let (Some(p), Some(node)) = (self.config.fleet.placement.clone(), self.lives[replica as usize].node) else {
+        let (Some(p), Some(node)) = (
+            self.config.fleet.placement.clone(),
+            self.lives[replica as usize].node,
+        ) else {
             return;
         };
         let mut rngs = ColdStartRngs::new(self.config.seed, u64::from(replica));
-        let plan = p.cold_start.plan(&p.artifacts, &mut self.nodes[node as usize].caches, &mut rngs);
+        let plan = p.cold_start.plan(
+            &p.artifacts,
+            &mut self.nodes[node as usize].caches,
+            &mut rngs,
+        );
         self.lives[replica as usize].durations = StageDurations {
             provisioning: SimDuration::ZERO,
             pulling_image: plan.pull,
@@ -614,11 +625,18 @@ impl Simulation {
         };
         let need = self.config.fleet.gpus_per_replica.max(1);
         let n = &mut self.nodes[node as usize];
-        n.set_used(n.used_gpus.saturating_sub(need), p.pool.pricing.gpus_per_node, self.now);
+        n.set_used(
+            n.used_gpus.saturating_sub(need),
+            p.pool.pricing.gpus_per_node,
+            self.now,
+        );
         if n.used_gpus == 0 {
             n.release_epoch += 1;
             let epoch = n.release_epoch;
-            self.push(self.now + p.pool.idle_release_delay, EventKind::NodeRelease { node, epoch });
+            self.push(
+                self.now + p.pool.idle_release_delay,
+                EventKind::NodeRelease { node, epoch },
+            );
         }
         while let Some(&waiting) = self.unplaced.front() {
             if self.lives[waiting as usize].phase != Phase::Starting(Stage::Provisioning) {
@@ -709,7 +727,8 @@ impl Simulation {
 
     fn begin_drain(&mut self, replica: u32) {
         self.remove_routable(replica);
-        self.lives[replica as usize].busy_at_drain = Some(self.replicas[replica as usize].counters().busy_ns);
+        self.lives[replica as usize].busy_at_drain =
+            Some(self.replicas[replica as usize].counters().busy_ns);
         self.lives[replica as usize].enter(Phase::Draining, self.now);
         if self.replicas[replica as usize].load().outstanding() == 0 {
             self.terminate(replica);

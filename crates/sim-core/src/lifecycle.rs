@@ -220,7 +220,9 @@ impl ReplicaLife {
     pub(crate) fn ready_ns(&self, end: SimTime) -> u64 {
         let Some(ready) = self.ready_at else { return 0 };
         let stop = self.ended.unwrap_or(end);
-        stop.saturating_since(ready).0.saturating_sub(self.draining_ns)
+        stop.saturating_since(ready)
+            .0
+            .saturating_sub(self.draining_ns)
     }
 
     /// Time the replica held its GPUs up to `end`, ns.

@@ -5,13 +5,13 @@
 pub mod edit;
 pub mod raw;
 
-use fleetsim_core::engine::{FleetSpec, ReplicaSpec, SimConfig};
 use fleetsim_core::coldstart::{default_provisioning_time, Artifacts, BYTES_PER_GB};
 use fleetsim_core::cost::{BillingGranularity, BillingPolicy, PoolPricing};
+use fleetsim_core::engine::{FleetSpec, ReplicaSpec, SimConfig};
 use fleetsim_core::lifecycle::LifecycleSpec;
-use fleetsim_core::nodes::{Placement, PoolSpec};
 use fleetsim_core::model::hardware::{self, GpuSpec, ModelSpec};
 use fleetsim_core::model::{MeasuredTable, PerfModel, Roofline};
+use fleetsim_core::nodes::{Placement, PoolSpec};
 use fleetsim_core::replica::batching::BatchingConfig;
 use fleetsim_core::workload::detect::TraceFormat;
 use fleetsim_core::workload::lengths::{TokenLengths, TraceSide};
@@ -214,7 +214,8 @@ fn invalid(field: &str, message: impl Into<String>) -> Invalid {
 pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, Invalid> {
     let workload = resolve_workload(&raw.workload, base_dir)?;
     let scheduled = matches!(raw.scaling, RawScaling::Scheduled { .. });
-    let (replica, deployment, artifacts) = resolve_deployment(&raw.deployment, base_dir, scheduled)?;
+    let (replica, deployment, artifacts) =
+        resolve_deployment(&raw.deployment, base_dir, scheduled)?;
     let placement = match artifacts {
         Some(artifacts) if scheduled || raw.pool.is_some() => Some(Arc::new(resolve_placement(
             raw.pool.as_ref(),
@@ -410,7 +411,10 @@ fn resolve_placement(
     let usd_per_gpu_hour = match raw.usd_per_gpu_hour {
         Some(p) => p,
         None => default_usd_per_gpu_hour(&deployment.gpu).ok_or_else(|| {
-            invalid("pool.usd_per_gpu_hour", format!("missing: no default price is known for {}", deployment.gpu))
+            invalid(
+                "pool.usd_per_gpu_hour",
+                format!("missing: no default price is known for {}", deployment.gpu),
+            )
         })?,
     };
     let pricing = PoolPricing {
@@ -422,14 +426,24 @@ fn resolve_placement(
             minimum_s: 60.0,
         }),
     };
-    pricing.validate().map_err(|(f, m)| (format!("pool.{f}"), m))?;
-    let provisioning = raw.provisioning.clone().unwrap_or_else(default_provisioning_time);
+    pricing
+        .validate()
+        .map_err(|(f, m)| (format!("pool.{f}"), m))?;
+    let provisioning = raw
+        .provisioning
+        .clone()
+        .unwrap_or_else(default_provisioning_time);
     provisioning.validate("pool.provisioning")?;
     if raw.max_nodes == Some(0) {
-        return Err(invalid("pool.max_nodes", "must be at least 1 (omit it for no quota)"));
+        return Err(invalid(
+            "pool.max_nodes",
+            "must be at least 1 (omit it for no quota)",
+        ));
     }
     if let Some(max) = raw.max_nodes {
-        if u64::from(max) * u64::from(gpus_per_node) < u64::from(deployment.tensor_parallel) * u64::from(deployment.replicas) {
+        if u64::from(max) * u64::from(gpus_per_node)
+            < u64::from(deployment.tensor_parallel) * u64::from(deployment.replicas)
+        {
             return Err(invalid(
                 "pool.max_nodes",
                 format!(
@@ -439,11 +453,19 @@ fn resolve_placement(
             ));
         }
     }
-    let idle_release_delay = seconds("pool.idle_release_delay_s", raw.idle_release_delay_s.unwrap_or(600.0))?;
+    let idle_release_delay = seconds(
+        "pool.idle_release_delay_s",
+        raw.idle_release_delay_s.unwrap_or(600.0),
+    )?;
     let disk_gb = raw.weight_disk_gb.unwrap_or(500.0);
     let weight_disk_bytes = fleetsim_core::coldstart::bytes_from_f64(disk_gb * BYTES_PER_GB)
         .filter(|_| disk_gb.is_finite() && disk_gb >= 0.0)
-        .ok_or_else(|| invalid("pool.weight_disk_gb", format!("must be a finite number of GB ≥ 0, got {disk_gb}")))?;
+        .ok_or_else(|| {
+            invalid(
+                "pool.weight_disk_gb",
+                format!("must be a finite number of GB ≥ 0, got {disk_gb}"),
+            )
+        })?;
     cold_start.validate("cold_start")?;
     Ok(Placement {
         pool: PoolSpec {
