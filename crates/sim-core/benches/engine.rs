@@ -61,6 +61,7 @@ fn simulation() -> Simulation {
             },
             frontend_latency: SimDuration::ZERO,
             lifecycle: Default::default(),
+            placement: None,
         },
         sla: SlaConfig::default(),
         timeseries_resolution: SimDuration::from_secs(60),

@@ -45,6 +45,7 @@
 //!         replica: ReplicaSpec::Batching { config: batching, perf },
 //!         frontend_latency: SimDuration::ZERO,
 //!         lifecycle: Default::default(),
+//!         placement: None,
 //!     },
 //!     sla: SlaConfig { ttft_ms: Some(200.0), ..SlaConfig::default() },
 //!     timeseries_resolution: SimDuration::from_secs(1),

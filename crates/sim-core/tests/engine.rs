@@ -67,6 +67,7 @@ fn run(requests: Vec<(u64, u32, u32)>, replicas: u32, config: Arc<BatchingConfig
             gpus_per_replica: 1,
             frontend_latency: SimDuration::ZERO,
             lifecycle: Default::default(),
+            placement: None,
             replica: ReplicaSpec::Batching {
                 config,
                 perf: roofline(),
