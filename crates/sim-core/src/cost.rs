@@ -589,6 +589,7 @@ impl GpuLedger {
             },
             by_state,
             by_pool,
+            monthly_equation: None,
         }
     }
 }
@@ -670,6 +671,10 @@ pub struct CostReport {
     pub by_state: ByState<StateLine>,
     /// Per pool, in pool order.
     pub by_pool: Vec<PoolCost>,
+    /// The monthly cost equation beside the billed cost extrapolated to a
+    /// month (`null` when it cannot be computed: no arrival, no ready
+    /// replica time).
+    pub monthly_equation: Option<MonthlyEquation>,
 }
 
 impl CostReport {

@@ -1046,6 +1046,8 @@ impl Simulation {
                 .map_err(|e| SimError::Accounting(e.to_string()))?;
             summary.gpu_hours.billed = report.billed_gpu_hours;
             summary.gpu_hours.idle = (report.billed_gpu_hours - summary.gpu_hours.busy).max(0.0);
+            let mut report = report;
+            report.monthly_equation = self.monthly_equation(&p, end_time, &summary, &report);
             summary.cost = Some(report);
         }
         summary.cold_start = self.cold_start_summary();
@@ -1109,6 +1111,69 @@ impl Simulation {
         }
         ledger.check_balance()?;
         Ok(ledger.report(completed, output_tokens))
+    }
+
+    /// The monthly cost equation's inputs, gathered from the run. The
+    /// SLA-feasible concurrency per replica is the busiest per-replica load
+    /// (running requests ÷ ready replicas at a window's end) among the
+    /// time-series windows whose p95 TTFT met the SLA's TTFT threshold (all
+    /// windows when there is none): a measured, not a modelled, capacity.
+    fn monthly_equation(
+        &self,
+        p: &Placement,
+        end: SimTime,
+        summary: &Summary,
+        report: &CostReport,
+    ) -> Option<crate::cost::MonthlyEquation> {
+        let gpus = f64::from(self.config.fleet.gpus_per_replica.max(1));
+        let ready_replica_ns: u128 = self.lives.iter().map(|l| u128::from(l.ready_ns(end))).sum();
+        let (mut scale_ups, mut cold_ns) = (0u64, 0u128);
+        for life in self.lives.iter().filter(|l| l.cold && l.ready_at.is_some()) {
+            scale_ups += 1;
+            cold_ns += life.stage_ns[1..]
+                .iter()
+                .map(|&ns| u128::from(ns))
+                .sum::<u128>();
+        }
+        let ttft_limit_ns = self.config.sla.ttft_ms.map(|ms| ms * 1e6);
+        let sla_concurrency = self
+            .timeseries
+            .iter()
+            .filter(|w| w.replicas > 0)
+            .filter(|w| match (ttft_limit_ns, w.ttft_p95_ns) {
+                (Some(limit), Some(p95)) => p95 <= limit,
+                _ => true,
+            })
+            .map(|w| w.running as f64 / f64::from(w.replicas))
+            .fold(0.0f64, f64::max);
+        let completed = self
+            .records
+            .iter()
+            .filter(|r| r.outcome == Outcome::Completed);
+        let (mut service_ns, mut n) = (0u128, 0u64);
+        for r in completed {
+            if let (Some(e2e), Some(q)) = (r.e2e_ns, r.queue_ns) {
+                service_ns += u128::from(e2e.saturating_sub(q));
+                n += 1;
+            }
+        }
+        let inputs = crate::cost::MonthlyInputs {
+            simulated: end.saturating_since(SimTime::ZERO),
+            ready_replica_ns,
+            usd_per_replica_hour: p.pool.pricing.usd_per_gpu_hour * gpus,
+            scale_up_events: scale_ups,
+            cold_start_replica_ns: cold_ns,
+            arrival_rate_per_s: summary.requests.arrived as f64
+                / summary.sim.simulated_s.max(f64::MIN_POSITIVE),
+            mean_service_s: if n > 0 {
+                service_ns as f64 / n as f64 / 1e9
+            } else {
+                0.0
+            },
+            sla_concurrency_per_replica: sla_concurrency,
+            billed: report.billed_costs(),
+        };
+        crate::cost::monthly_equation(&inputs).ok()
     }
 
     /// Cold starts of replicas that became ready during the run.

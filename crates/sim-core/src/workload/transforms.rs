@@ -44,6 +44,17 @@ pub enum Transform {
         /// Rate multiplier (dimensionless, > 0).
         factor: f64,
     },
+    /// A step in rate: from `at_s` on, multiply the arrival rate by
+    /// `factor` (> 0) by compressing time after `at_s`; arrivals before it
+    /// are unchanged.
+    ///
+    /// TOML: `{ kind = "rate_step", at_s = 1800, factor = 2.0 }`
+    RateStep {
+        /// When the step happens, seconds of the input's time.
+        at_s: f64,
+        /// Rate multiplier after the step (dimensionless, > 0).
+        factor: f64,
+    },
     /// Keep the requests arriving in `[start_s, end_s)` and shift them so
     /// that `start_s` becomes 0. Reading stops at the first arrival at or
     /// after `end_s`.
@@ -80,6 +91,10 @@ impl Transform {
     pub fn validate(&self, field_prefix: &str) -> Result<(), WorkloadError> {
         match self {
             Transform::TimeScale { factor } | Transform::RateMultiplier { factor } => {
+                check_factor(field_prefix, *factor)
+            }
+            Transform::RateStep { at_s, factor } => {
+                check_non_negative(field_prefix, "at_s", *at_s)?;
                 check_factor(field_prefix, *factor)
             }
             Transform::Slice { start_s, end_s } => {
@@ -194,6 +209,18 @@ fn apply_linear(
                 check_factor(&field, *factor)?;
                 Box::new(TimeScale::build(w, 1.0 / factor, &field)?)
             }
+            Transform::RateStep { at_s, factor } => {
+                check_factor(&field, *factor)?;
+                let from = SimDuration::try_from_secs_f64(*at_s).ok_or_else(|| {
+                    WorkloadError::invalid(
+                        &join_field(&field, "at_s"),
+                        format!("must be a finite number of seconds ≥ 0, got {at_s}"),
+                    )
+                })?;
+                let mut warp = TimeScale::build(w, 1.0 / factor, &field)?;
+                warp.from_ns = from.as_nanos();
+                Box::new(warp)
+            }
             Transform::Slice { start_s, end_s } => {
                 Box::new(Slice::build(w, *start_s, *end_s, &field)?)
             }
@@ -275,6 +302,9 @@ fn overflow(field: &str) -> WorkloadError {
 pub struct TimeScale<W> {
     inner: W,
     factor: f64,
+    /// Arrivals before this instant are left alone; later ones are scaled
+    /// relative to it (0 for a plain time scale, the step for `rate_step`).
+    from_ns: u64,
     field: Box<str>,
     done: bool,
 }
@@ -298,6 +328,7 @@ impl<W: Workload> TimeScale<W> {
         Ok(TimeScale {
             inner,
             factor,
+            from_ns: 0,
             field: join_field(prefix, "factor").into(),
             done: false,
         })
@@ -315,13 +346,20 @@ impl<W: Workload> Iterator for TimeScale<W> {
             Ok(r) => r,
             Err(e) => return Some(Err(e)),
         };
-        let scaled = (request.arrival.as_nanos() as f64 * self.factor).round();
+        let t = request.arrival.as_nanos();
+        if t < self.from_ns {
+            return Some(Ok(request));
+        }
+        let scaled = ((t - self.from_ns) as f64 * self.factor).round();
         // `as` would saturate silently; an arrival past the clock is an error.
-        if !scaled.is_finite() || scaled >= u64::MAX as f64 {
+        let shifted = (scaled.is_finite() && scaled < u64::MAX as f64)
+            .then(|| self.from_ns.checked_add(scaled as u64))
+            .flatten();
+        let Some(shifted) = shifted else {
             self.done = true;
             return Some(Err(overflow(&self.field)));
-        }
-        request.arrival = SimTime(scaled as u64);
+        };
+        request.arrival = SimTime(shifted);
         Some(Ok(request))
     }
 }
@@ -635,6 +673,34 @@ mod tests {
             rate_multiplier(source(&[T(0), T(100), T(400)]), 4.0).unwrap(),
             &[0, 25, 100],
         );
+    }
+
+    #[test]
+    fn rate_step_compresses_only_after_the_step() {
+        let step = |at_s: f64, factor: f64| {
+            let t = [Transform::RateStep { at_s, factor }];
+            let src = [T(0), T(10 * S), T(20 * S), T(30 * S), T(40 * S)];
+            apply_transforms(Box::new(source(&src)), &t, "transforms").unwrap()
+        };
+        check(step(20.0, 2.0), &[0, 10 * S, 20 * S, 25 * S, 30 * S]);
+        check(step(0.0, 1.0), &[0, 10 * S, 20 * S, 30 * S, 40 * S]);
+        check(
+            step(35.0, 4.0),
+            &[0, 10 * S, 20 * S, 30 * S, 35 * S + 5 * S / 4],
+        );
+        let bad = apply_transforms(
+            Box::new(source(&[T(0)])),
+            &[Transform::RateStep {
+                at_s: -1.0,
+                factor: 2.0,
+            }],
+            "transforms",
+        );
+        assert!(bad
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+            .contains("transforms[0].at_s"));
     }
 
     #[test]
