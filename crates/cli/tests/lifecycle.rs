@@ -335,3 +335,22 @@ fn a_full_quota_makes_new_replicas_wait_without_billing_them() {
         "the waiting replica never became ready"
     );
 }
+
+#[test]
+fn sampled_cold_starts_are_deterministic_per_seed() {
+    let scenario = |seed: u64| {
+        let toml = format!(
+            "seed = {seed}\n[workload]\nkind = \"synthetic\"\nduration_s = 120\narrival = {{ kind = \"poisson\", rate_per_s = 2 }}\n\
+             input_tokens = {{ kind = \"fixed\", tokens = 100 }}\noutput_tokens = {{ kind = \"fixed\", tokens = 20 }}\n\
+             [deployment]\nmodel = \"llama-3.1-8b\"\ngpu = \"h100-sxm\"\nreplicas = 1\n[pool]\ngpus_per_node = 1\n\
+             [scaling]\nkind = \"scheduled\"\nschedule = [{{ at_s = 10, replicas = 3 }}]\n"
+        );
+        let s = load_str(&toml, "seeded.toml", Path::new("."), &[]).unwrap();
+        let r = fleetsim::run::run(&s).unwrap();
+        serde_json::to_string(&r.summary).unwrap()
+    };
+    let a = scenario(5);
+    assert_eq!(a, scenario(5));
+    assert_ne!(a, scenario(6), "a different seed gives a different run");
+    assert!(a.contains("\"monthly_equation\":{"), "{a}");
+}
