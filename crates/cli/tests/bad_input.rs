@@ -417,6 +417,48 @@ fn cases() -> Vec<Case> {
                 "\"request,prompt,answer\"",
                 "time_s,input_tokens,output_tokens",
             ]),
+        // Node pools and cold starts.
+        scenario_case(
+            "negative_price",
+            format!("{SYNTHETIC_SCENARIO}[pool]\nusd_per_gpu_hour = -1\n"),
+            &[],
+        )
+        .at(s, Some(19), Some("pool.usd_per_gpu_hour")),
+        scenario_case(
+            "negative_provisioning_time",
+            format!("{SYNTHETIC_SCENARIO}[pool]\nprovisioning = {{ dist = \"fixed\", value_s = -5 }}\n"),
+            &[],
+        )
+        .at(s, Some(19), Some("pool.provisioning.value_s")),
+        scenario_case(
+            "zero_extract_rate",
+            format!("{SYNTHETIC_SCENARIO}[pool]\n[cold_start]\nextract_gb_per_s = 0\n"),
+            &[],
+        )
+        .at(s, Some(20), Some("cold_start.extract_gb_per_s")),
+        scenario_case(
+            "zero_pull_bandwidth",
+            format!("{SYNTHETIC_SCENARIO}[pool]\n[cold_start]\npull_bandwidth = {{ dist = \"fixed\", gb_per_s = 0 }}\n"),
+            &[],
+        )
+        .at(s, Some(20), Some("cold_start.pull_bandwidth.gb_per_s")),
+        scenario_case(
+            "replica_larger_than_a_node",
+            format!(
+                "{}[pool]\ngpus_per_node = 2\n",
+                synthetic("replicas = 2", "replicas = 2\ntensor_parallel = 4")
+            ),
+            &[],
+        )
+        .at(s, Some(20), Some("pool.gpus_per_node"))
+        .also(&["needs 4 GPUs on one node"]),
+        scenario_case(
+            "quota_below_initial_replicas",
+            format!("{SYNTHETIC_SCENARIO}[pool]\ngpus_per_node = 1\nmax_nodes = 1\n"),
+            &[],
+        )
+        .at(s, Some(20), Some("pool.max_nodes"))
+        .also(&["cannot hold the 2 initial replicas"]),
         // `fleetsim trace stats` on malformed files.
         Case::new("stats_non_numeric", &["trace", "stats", "trace.csv"])
             .file("trace.csv", generic("0.5,twelve,5\n"))
