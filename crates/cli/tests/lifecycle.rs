@@ -354,3 +354,52 @@ fn sampled_cold_starts_are_deterministic_per_seed() {
     assert_ne!(a, scenario(6), "a different seed gives a different run");
     assert!(a.contains("\"monthly_equation\":{"), "{a}");
 }
+
+/// One replica on a spot node reclaimed often (mean uptime 10 s), three
+/// long requests at t = 0 and two short ones at t = 100 s.
+fn spot_run(notice_s: f64, grace_s: f64) -> RunResult {
+    run_with(
+        "0,100,3000\n0,100,3000\n0,100,3000\n100,100,10\n100,100,10\n",
+        1,
+        1,
+        &format!(
+            "gpus_per_node = 1\nspot = {{ interruptions_per_node_hour = 360, notice_s = {notice_s} }}"
+        ),
+        &format!("[scaling]\nkind = \"scheduled\"\ndrain_grace_s = {grace_s}\nschedule = [{{ at_s = 0, replicas = 1 }}]"),
+    )
+}
+
+#[test]
+fn a_spot_notice_shorter_than_the_requests_fails_exactly_those_running() {
+    let r = spot_run(0.001, 600.0);
+    let s = &r.summary.requests;
+    assert!(
+        r.summary.fleet.replicas_drained >= 1,
+        "the node was reclaimed"
+    );
+    // The three long requests ran on the reclaimed replica and failed; the
+    // two later ones waited for the replacement and completed.
+    let failed: Vec<u64> = r
+        .records
+        .iter()
+        .filter(|x| x.outcome == Outcome::Failed)
+        .map(|x| x.id)
+        .collect();
+    assert_eq!(failed, vec![0, 1, 2]);
+    assert_eq!((s.arrived, s.completed, s.failed), (5, 2, 3));
+    assert!(
+        r.summary.fleet.replicas_started >= 1,
+        "a replacement was requested"
+    );
+}
+
+#[test]
+fn a_spot_notice_longer_than_the_longest_request_loses_nothing() {
+    let r = spot_run(600.0, 600.0);
+    let s = &r.summary.requests;
+    assert!(
+        r.summary.fleet.replicas_drained >= 1,
+        "the node was reclaimed"
+    );
+    assert_eq!((s.arrived, s.completed, s.failed), (5, 5, 0));
+}

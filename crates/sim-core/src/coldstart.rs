@@ -1143,6 +1143,17 @@ fn check_bandwidth(prefix: &str, name: &str, v: f64) -> Result<(), (String, Stri
     }
 }
 
+/// An exponential gap at `rate_per_s` (> 0) drawn from `rng` by inversion
+/// (one draw), or `None` for a zero or invalid rate or a gap past the clock.
+pub fn exponential_gap<R: Rng + ?Sized>(rng: &mut R, rate_per_s: f64) -> Option<SimDuration> {
+    if !(rate_per_s.is_finite() && rate_per_s > 0.0) {
+        return None;
+    }
+    let u: f64 = rng.random();
+    // 1 - u is in (0, 1], so the logarithm is finite.
+    SimDuration::try_from_secs_f64(-(1.0 - u).ln() / rate_per_s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

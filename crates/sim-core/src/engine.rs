@@ -182,6 +182,14 @@ enum EventKind {
     DrainDeadline {
         replica: u32,
     },
+    /// The cloud warns that spot `node` will be reclaimed.
+    SpotNotice {
+        node: u32,
+    },
+    /// Spot `node` is reclaimed now.
+    SpotKill {
+        node: u32,
+    },
     /// `node` finished provisioning.
     NodeUp {
         node: u32,
@@ -212,7 +220,9 @@ impl EventKind {
             EventKind::StartRelease => 5,
             EventKind::NodeUp { .. } => 6,
             EventKind::NodeRelease { .. } => 7,
-            EventKind::Tick => 8,
+            EventKind::SpotNotice { .. } => 8,
+            EventKind::SpotKill { .. } => 9,
+            EventKind::Tick => 10,
         }
     }
 }
@@ -270,6 +280,8 @@ pub struct Simulation {
     unplaced: VecDeque<u32>,
     /// The latest instant a replica or node changed state.
     lifecycle_end: SimTime,
+    /// Replicas wanted now (the schedule's latest entry, or the initial fleet).
+    desired: u32,
     heap: BinaryHeap<Event>,
     /// The event being handled is still the heap's top: the first event it
     /// schedules takes its place (one sift-down) instead of a pop and a
@@ -340,6 +352,7 @@ impl Simulation {
             nodes: Vec::new(),
             unplaced: VecDeque::new(),
             lifecycle_end: SimTime::ZERO,
+            desired: 0,
             heap: BinaryHeap::new(),
             handling_top: false,
             sequence: 0,
@@ -353,6 +366,7 @@ impl Simulation {
             window: WindowAccumulator::default(),
             timeseries: Vec::new(),
         };
+        sim.desired = sim.config.fleet.replicas;
         sim.place_initial_fleet();
         Ok(sim)
     }
@@ -548,7 +562,7 @@ impl Simulation {
         let found = self
             .nodes
             .iter()
-            .position(|n| n.is_held() && per_node.saturating_sub(n.used_gpus) >= need);
+            .position(|n| n.is_held() && !n.doomed && per_node.saturating_sub(n.used_gpus) >= need);
         let node = match found {
             Some(n) => n,
             None => {
@@ -606,11 +620,94 @@ impl Simulation {
 
     fn on_node_up(&mut self, node: u32) {
         self.nodes[node as usize].up_at = Some(self.now);
+        self.schedule_interruption(node);
         for r in 0..self.lives.len() as u32 {
             let life = &self.lives[r as usize];
             if life.node == Some(node) && life.phase == Phase::Starting(Stage::Provisioning) {
                 self.begin_transfer_stages(r);
             }
+        }
+    }
+
+    /// The workload is exhausted and every request has its outcome.
+    fn finished_work(&self) -> bool {
+        self.pending.is_none() && self.held.is_empty() && self.next_id == self.records.len() as u64
+    }
+
+    /// A spot node's reclaim notice comes after an exponential time at the
+    /// pool's interruption rate, drawn from the stream `("model.spot", node)`.
+    fn schedule_interruption(&mut self, node: u32) {
+        let Some(spot) = self
+            .config
+            .fleet
+            .placement
+            .as_ref()
+            .and_then(|p| p.pool.spot.clone())
+        else {
+            return;
+        };
+        if self.finished_work() {
+            return; // nothing left to serve: reclaims would only churn nodes forever
+        }
+        let mut rng = rng::stream(self.config.seed, "model.spot", u64::from(node));
+        let per_s = spot.interruptions_per_node_hour / 3600.0;
+        if let Some(gap) = crate::coldstart::exponential_gap(&mut rng, per_s) {
+            self.push(self.now + gap, EventKind::SpotNotice { node });
+        }
+    }
+
+    /// A spot node will go away after the pool's notice: its ready replicas
+    /// drain until then, replicas still starting are dropped, no new
+    /// replica is placed on it, and replacements are requested at once.
+    fn on_spot_notice(&mut self, node: u32) {
+        let Some(spot) = self
+            .config
+            .fleet
+            .placement
+            .as_ref()
+            .and_then(|p| p.pool.spot.clone())
+        else {
+            return;
+        };
+        if !self.nodes[node as usize].is_held() {
+            return;
+        }
+        self.nodes[node as usize].doomed = true;
+        self.push(self.now + spot.notice, EventKind::SpotKill { node });
+        for r in 0..self.lives.len() as u32 {
+            if self.lives[r as usize].node != Some(node) {
+                continue;
+            }
+            match self.lives[r as usize].phase {
+                Phase::Ready => self.begin_drain(r),
+                Phase::Starting(_) => self.terminate(r),
+                Phase::Draining | Phase::Terminated => {}
+            }
+        }
+        self.reconcile();
+    }
+
+    /// The node is gone: whatever still runs on it fails.
+    fn on_spot_kill(&mut self, node: u32) {
+        for r in 0..self.lives.len() as u32 {
+            if self.lives[r as usize].node == Some(node)
+                && self.lives[r as usize].phase == Phase::Draining
+            {
+                let aborted = self.replicas[r as usize].abort_all(self.now);
+                for a in aborted {
+                    self.record_failed(a, Some(r));
+                }
+                self.terminate(r);
+            }
+        }
+        let Some(p) = self.config.fleet.placement.clone() else {
+            return;
+        };
+        let n = &mut self.nodes[node as usize];
+        if n.is_held() {
+            n.close_unallocated(p.pool.pricing.gpus_per_node, self.now);
+            n.released = Some(self.now);
+            n.release_epoch += 1; // a queued idle release no longer applies
         }
     }
 
@@ -682,6 +779,13 @@ impl Simulation {
         let Some(&(_, desired)) = self.config.fleet.lifecycle.schedule.get(index as usize) else {
             return;
         };
+        self.desired = desired;
+        self.reconcile();
+    }
+
+    /// Starts or removes replicas to reach `desired`.
+    fn reconcile(&mut self) {
+        let desired = self.desired;
         let active: Vec<u32> = (0..self.replicas.len() as u32)
             .filter(|&r| {
                 matches!(
@@ -865,6 +969,9 @@ impl Simulation {
     /// Runs to the end of the workload and until every request has ended.
     pub fn run(mut self) -> Result<RunResult, SimError> {
         self.pull_arrival()?;
+        for node in 0..self.nodes.len() as u32 {
+            self.schedule_interruption(node);
+        }
         for (i, &(at, _)) in self
             .config
             .fleet
@@ -931,6 +1038,14 @@ impl Simulation {
                 EventKind::NodeRelease { node, epoch } => {
                     self.lifecycle_end = self.now;
                     self.on_node_release(node, epoch);
+                }
+                EventKind::SpotNotice { node } => {
+                    self.lifecycle_end = self.now;
+                    self.on_spot_notice(node);
+                }
+                EventKind::SpotKill { node } => {
+                    self.lifecycle_end = self.now;
+                    self.on_spot_kill(node);
                 }
                 EventKind::Tick => {
                     self.on_tick();

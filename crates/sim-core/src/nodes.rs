@@ -24,6 +24,17 @@ pub struct PoolSpec {
     pub idle_release_delay: SimDuration,
     /// Disk for cached weights on each node, bytes.
     pub weight_disk_bytes: u64,
+    /// Spot capacity: nodes are reclaimed after a notice (`None`: on-demand).
+    pub spot: Option<SpotSpec>,
+}
+
+/// How a spot pool's nodes are reclaimed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpotSpec {
+    /// Reclaims per node-hour of uptime (a Poisson process per node).
+    pub interruptions_per_node_hour: f64,
+    /// Warning before a reclaimed node goes away (AWS 120 s, GCP 30 s).
+    pub notice: SimDuration,
 }
 
 /// Where and how a deployment's replicas run: its pool, cold-start model
@@ -55,6 +66,8 @@ pub(crate) struct Node {
     /// Unassigned GPU time so far, GPU·ns, and since when `used_gpus` holds.
     pub(crate) unallocated_gpu_ns: u128,
     pub(crate) used_since: SimTime,
+    /// A spot reclaim notice came: no new replica goes here.
+    pub(crate) doomed: bool,
 }
 
 impl Node {
@@ -68,6 +81,7 @@ impl Node {
             release_epoch: 0,
             unallocated_gpu_ns: 0,
             used_since: requested,
+            doomed: false,
         }
     }
 

@@ -11,7 +11,7 @@ use fleetsim_core::engine::{FleetSpec, ReplicaSpec, SimConfig};
 use fleetsim_core::lifecycle::LifecycleSpec;
 use fleetsim_core::model::hardware::{self, GpuSpec, ModelSpec};
 use fleetsim_core::model::{MeasuredTable, PerfModel, Roofline};
-use fleetsim_core::nodes::{Placement, PoolSpec};
+use fleetsim_core::nodes::{Placement, PoolSpec, SpotSpec};
 use fleetsim_core::replica::batching::BatchingConfig;
 use fleetsim_core::workload::detect::TraceFormat;
 use fleetsim_core::workload::lengths::{TokenLengths, TraceSide};
@@ -467,6 +467,22 @@ fn resolve_placement(
             )
         })?;
     cold_start.validate("cold_start")?;
+    let spot = match &raw.spot {
+        None => None,
+        Some(spot) => {
+            let rate = spot.interruptions_per_node_hour;
+            if !(rate.is_finite() && rate >= 0.0) {
+                return Err(invalid(
+                    "pool.spot.interruptions_per_node_hour",
+                    format!("must be a finite number ≥ 0, got {rate}"),
+                ));
+            }
+            Some(SpotSpec {
+                interruptions_per_node_hour: rate,
+                notice: seconds("pool.spot.notice_s", spot.notice_s.unwrap_or(120.0))?,
+            })
+        }
+    };
     Ok(Placement {
         pool: PoolSpec {
             pricing,
@@ -474,6 +490,7 @@ fn resolve_placement(
             max_nodes: raw.max_nodes,
             idle_release_delay,
             weight_disk_bytes,
+            spot,
         },
         cold_start: cold_start.clone(),
         artifacts,

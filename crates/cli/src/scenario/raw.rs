@@ -315,6 +315,18 @@ pub struct RawPool {
     pub idle_release_delay_s: Option<f64>,
     /// Disk for cached weights per node, GB (default 500).
     pub weight_disk_gb: Option<f64>,
+    /// Spot capacity (default: on-demand).
+    pub spot: Option<RawSpot>,
+}
+
+/// `[pool] spot = { ... }`: how spot nodes are reclaimed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSpot {
+    /// Reclaims per node-hour of uptime.
+    pub interruptions_per_node_hour: f64,
+    /// Warning before the node goes away, seconds (default 120, AWS).
+    pub notice_s: Option<f64>,
 }
 
 /// The `[output]` section.
