@@ -403,3 +403,30 @@ fn a_spot_notice_longer_than_the_longest_request_loses_nothing() {
     );
     assert_eq!((s.arrived, s.completed, s.failed), (5, 5, 0));
 }
+
+#[test]
+fn a_warm_node_skips_procurement_and_pull_and_its_idle_time_is_warm_pool() {
+    // One warm 1-GPU node waits from t = 0; the replica asked for at t = 10 s
+    // lands on it: no provisioning, no pull, weights from NVMe (2 s), engine
+    // not cached (6 s): ready at 18 s. The node's 10 idle seconds are
+    // warm-pool time.
+    let r = run_with(
+        "30,10,1\n",
+        1,
+        1,
+        "gpus_per_node = 1\nwarm_nodes = 1\nbilling = { granularity = \"per_second\", minimum_s = 0 }",
+        "[scaling]\nkind = \"scheduled\"\nschedule = [{ at_s = 10, replicas = 2 }]",
+    );
+    let c = r.summary.cold_start.as_ref().unwrap();
+    assert_eq!(c.count, 1);
+    assert_eq!(c.p50_s, 8.0);
+    assert_eq!(c.mean_by_stage_s.provisioning, 0.0);
+    assert_eq!(c.mean_by_stage_s.pulling_image, 0.0);
+    assert_eq!(c.mean_by_stage_s.loading_weights, 2.0);
+    let warm_h = line(&r, fleetsim_core::cost::GpuState::WarmPool);
+    assert!((warm_h - 10.0 / 3600.0).abs() < 1e-12, "{warm_h}");
+    assert_eq!(
+        r.summary.cost.as_ref().unwrap().by_pool[0].node_intervals,
+        2
+    );
+}

@@ -398,6 +398,12 @@ impl Simulation {
             n.set_used(n.used_gpus + need, per_node, SimTime::ZERO);
             self.lives[r as usize].node = Some(node as u32);
         }
+        for _ in 0..p.pool.warm_nodes {
+            let caches = NodeCaches::primed(p.pool.weight_disk_bytes, &p.cold_start, &p.artifacts);
+            let mut node = Node::new(SimTime::ZERO, Some(SimTime::ZERO), caches);
+            node.warm = true;
+            self.nodes.push(node);
+        }
     }
 
     fn push(&mut self, time: SimTime, kind: EventKind) {
@@ -727,7 +733,7 @@ impl Simulation {
             p.pool.pricing.gpus_per_node,
             self.now,
         );
-        if n.used_gpus == 0 {
+        if n.used_gpus == 0 && !n.warm {
             n.release_epoch += 1;
             let epoch = n.release_epoch;
             self.push(
@@ -1192,10 +1198,15 @@ impl Simulation {
             }
             ledger.node_held(0, n.requested, stop)?;
             let mut left = n.unallocated_gpu_ns;
+            let unused = if n.warm {
+                GpuState::WarmPool
+            } else {
+                GpuState::Unallocated
+            };
             while left > 0 {
                 let chunk = u64::try_from(left).unwrap_or(u64::MAX);
                 let (from, to) = span(chunk);
-                ledger.add(0, GpuState::Unallocated, 1, from, to)?;
+                ledger.add(0, unused, 1, from, to)?;
                 left -= u128::from(chunk);
             }
         }

@@ -26,6 +26,10 @@ pub struct PoolSpec {
     pub weight_disk_bytes: u64,
     /// Spot capacity: nodes are reclaimed after a notice (`None`: on-demand).
     pub spot: Option<SpotSpec>,
+    /// Primed nodes kept from time 0 (billed; image and weights cached):
+    /// replicas placed on them skip procurement and the pull. They are never
+    /// released for idleness, and their unused GPU time is `warm_pool`.
+    pub warm_nodes: u32,
 }
 
 /// How a spot pool's nodes are reclaimed.
@@ -68,6 +72,8 @@ pub(crate) struct Node {
     pub(crate) used_since: SimTime,
     /// A spot reclaim notice came: no new replica goes here.
     pub(crate) doomed: bool,
+    /// Part of the warm pool.
+    pub(crate) warm: bool,
 }
 
 impl Node {
@@ -82,6 +88,7 @@ impl Node {
             unallocated_gpu_ns: 0,
             used_since: requested,
             doomed: false,
+            warm: false,
         }
     }
 

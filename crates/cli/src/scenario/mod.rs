@@ -491,6 +491,7 @@ fn resolve_placement(
             idle_release_delay,
             weight_disk_bytes,
             spot,
+            warm_nodes: raw.warm_nodes.unwrap_or(0),
         },
         cold_start: cold_start.clone(),
         artifacts,

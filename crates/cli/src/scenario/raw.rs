@@ -317,6 +317,8 @@ pub struct RawPool {
     pub weight_disk_gb: Option<f64>,
     /// Spot capacity (default: on-demand).
     pub spot: Option<RawSpot>,
+    /// Primed nodes kept from time 0 (default 0).
+    pub warm_nodes: Option<u32>,
 }
 
 /// `[pool] spot = { ... }`: how spot nodes are reclaimed.
