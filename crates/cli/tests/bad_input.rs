@@ -458,7 +458,7 @@ fn cases() -> Vec<Case> {
             &[],
         )
         .at(s, Some(20), Some("pool.max_nodes"))
-        .also(&["cannot hold the 2 initial replicas"]),
+        .also(&["fewer than the 2 initial replicas"]),
         // `fleetsim trace stats` on malformed files.
         Case::new("stats_non_numeric", &["trace", "stats", "trace.csv"])
             .file("trace.csv", generic("0.5,twelve,5\n"))

@@ -430,3 +430,54 @@ fn a_warm_node_skips_procurement_and_pull_and_its_idle_time_is_warm_pool() {
         2
     );
 }
+
+#[test]
+fn an_on_demand_baseline_with_spot_burst_uses_the_pools_in_order() {
+    // Pool 0: on-demand, one 1-GPU node at most (the baseline, $3.6/h).
+    // Pool 1: spot, $1.2/h, reclaims rare enough not to happen here.
+    // Scaling to 3 puts the two new replicas on spot nodes.
+    let dir = scratch_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("t.csv"),
+        "time_s,input_tokens,output_tokens\n30,10,1\n",
+    )
+    .unwrap();
+    let toml = r#"
+[workload]
+kind = "trace"
+path = "t.csv"
+[deployment]
+model = "llama-3.1-8b"
+gpu = "h100-sxm"
+replicas = 1
+[[pools]]
+name = "on-demand"
+gpus_per_node = 1
+max_nodes = 1
+usd_per_gpu_hour = 3.6
+provisioning = { dist = "fixed", value_s = 1 }
+[[pools]]
+name = "spot"
+gpus_per_node = 1
+usd_per_gpu_hour = 1.2
+provisioning = { dist = "fixed", value_s = 1 }
+spot = { interruptions_per_node_hour = 0.0001, notice_s = 120 }
+[scaling]
+kind = "scheduled"
+schedule = [{ at_s = 0, replicas = 3 }]
+"#;
+    let scenario = load_str(toml, "pools.toml", &dir, &[]).unwrap();
+    let r = fleetsim::run::run(&scenario).unwrap();
+    let cost = r.summary.cost.as_ref().unwrap();
+    let pools: Vec<(&str, u64)> = cost
+        .by_pool
+        .iter()
+        .map(|p| (p.name.as_str(), p.node_intervals))
+        .collect();
+    assert_eq!(pools, vec![("on-demand", 1), ("spot", 2)]);
+    let by_pool_usd: f64 = cost.by_pool.iter().map(|p| p.usd).sum();
+    assert!((by_pool_usd - cost.total_usd).abs() < 1e-9);
+    // Both pools' prices enter the bill.
+    assert!(cost.by_pool[1].usd > 0.0 && cost.by_pool[0].usd > 0.0);
+}

@@ -282,6 +282,8 @@ pub struct Simulation {
     lifecycle_end: SimTime,
     /// Replicas wanted now (the schedule's latest entry, or the initial fleet).
     desired: u32,
+    /// Every request has its outcome: fleet events are no longer simulated.
+    fleet_frozen: bool,
     heap: BinaryHeap<Event>,
     /// The event being handled is still the heap's top: the first event it
     /// schedules takes its place (one sift-down) instead of a pop and a
@@ -353,6 +355,7 @@ impl Simulation {
             unplaced: VecDeque::new(),
             lifecycle_end: SimTime::ZERO,
             desired: 0,
+            fleet_frozen: false,
             heap: BinaryHeap::new(),
             handling_top: false,
             sequence: 0,
@@ -372,38 +375,87 @@ impl Simulation {
     }
 
     /// With a placement, the replicas ready at time 0 sit on nodes that are
-    /// up at time 0 with the image and weights cached, packed first-fit.
+    /// up at time 0 with the image and weights cached, packed first-fit
+    /// over the pools in order; then each pool's warm nodes are added.
     fn place_initial_fleet(&mut self) {
         let Some(p) = self.config.fleet.placement.clone() else {
             return;
         };
         let need = self.config.fleet.gpus_per_replica.max(1);
-        let per_node = p.pool.pricing.gpus_per_node;
         for r in 0..self.replicas.len() as u32 {
-            let node = match self
-                .nodes
-                .iter()
-                .position(|n| per_node.saturating_sub(n.used_gpus) >= need)
-            {
-                Some(n) => n,
-                None => {
-                    let caches =
-                        NodeCaches::primed(p.pool.weight_disk_bytes, &p.cold_start, &p.artifacts);
-                    self.nodes
-                        .push(Node::new(SimTime::ZERO, Some(SimTime::ZERO), caches));
-                    self.nodes.len() - 1
-                }
+            // Validation guarantees room for the initial fleet.
+            let Some(node) = self.node_with_room(need, true) else {
+                break;
             };
+            let per_node = p.pools[self.nodes[node].pool as usize]
+                .pricing
+                .gpus_per_node;
             let n = &mut self.nodes[node];
             n.set_used(n.used_gpus + need, per_node, SimTime::ZERO);
             self.lives[r as usize].node = Some(node as u32);
         }
-        for _ in 0..p.pool.warm_nodes {
-            let caches = NodeCaches::primed(p.pool.weight_disk_bytes, &p.cold_start, &p.artifacts);
-            let mut node = Node::new(SimTime::ZERO, Some(SimTime::ZERO), caches);
-            node.warm = true;
-            self.nodes.push(node);
+        for (pi, pool) in p.pools.iter().enumerate() {
+            for _ in 0..pool.warm_nodes {
+                let caches =
+                    NodeCaches::primed(pool.weight_disk_bytes, &p.cold_start, &p.artifacts);
+                let mut node = Node::new(pi as u32, SimTime::ZERO, Some(SimTime::ZERO), caches);
+                node.warm = true;
+                self.nodes.push(node);
+            }
         }
+    }
+
+    /// A node with `need` free GPUs: an existing one first (pools in order,
+    /// nodes in order), else a new node in the first pool under its quota.
+    /// A new node is up at once and primed when `initial`, else it starts
+    /// provisioning now. `None` when every pool is full.
+    fn node_with_room(&mut self, need: u32, initial: bool) -> Option<usize> {
+        let p = self.config.fleet.placement.clone()?;
+        for pi in 0..p.pools.len() as u32 {
+            let per_node = p.pools[pi as usize].pricing.gpus_per_node;
+            if let Some(n) = self.nodes.iter().position(|n| {
+                n.pool == pi
+                    && n.is_held()
+                    && !n.doomed
+                    && per_node.saturating_sub(n.used_gpus) >= need
+            }) {
+                return Some(n);
+            }
+        }
+        for (pi, pool) in p.pools.iter().enumerate() {
+            if pool.pricing.gpus_per_node < need {
+                continue;
+            }
+            let held = self
+                .nodes
+                .iter()
+                .filter(|n| n.pool == pi as u32 && n.is_held())
+                .count() as u32;
+            if pool.max_nodes.is_some_and(|max| held >= max) {
+                continue;
+            }
+            let id = self.nodes.len() as u32;
+            if initial {
+                let caches =
+                    NodeCaches::primed(pool.weight_disk_bytes, &p.cold_start, &p.artifacts);
+                self.nodes.push(Node::new(
+                    pi as u32,
+                    SimTime::ZERO,
+                    Some(SimTime::ZERO),
+                    caches,
+                ));
+            } else {
+                let d = pool
+                    .provisioning
+                    .sample(&mut provisioning_rng(self.config.seed, u64::from(id)));
+                let caches = NodeCaches::new(pool.weight_disk_bytes);
+                self.nodes
+                    .push(Node::new(pi as u32, self.now, None, caches));
+                self.push(self.now + d, EventKind::NodeUp { node: id });
+            }
+            return Some(id as usize);
+        }
+        None
     }
 
     fn push(&mut self, time: SimTime, kind: EventKind) {
@@ -557,36 +609,19 @@ impl Simulation {
     }
 
     /// Puts a starting replica on the first node with enough free GPUs, or
-    /// on a newly requested node within the pool's quota. Returns false when
+    /// on a newly requested node within a pool's quota. Returns false when
     /// neither is possible (the replica waits for GPUs to free up).
     fn place(&mut self, replica: u32) -> bool {
         let Some(p) = self.config.fleet.placement.clone() else {
             return false;
         };
         let need = self.config.fleet.gpus_per_replica.max(1);
-        let per_node = p.pool.pricing.gpus_per_node;
-        let found = self
-            .nodes
-            .iter()
-            .position(|n| n.is_held() && !n.doomed && per_node.saturating_sub(n.used_gpus) >= need);
-        let node = match found {
-            Some(n) => n,
-            None => {
-                let held = self.nodes.iter().filter(|n| n.is_held()).count() as u32;
-                if p.pool.max_nodes.is_some_and(|max| held >= max) {
-                    return false;
-                }
-                let id = self.nodes.len() as u32;
-                let d = p
-                    .pool
-                    .provisioning
-                    .sample(&mut provisioning_rng(self.config.seed, u64::from(id)));
-                let caches = NodeCaches::new(p.pool.weight_disk_bytes);
-                self.nodes.push(Node::new(self.now, None, caches));
-                self.push(self.now + d, EventKind::NodeUp { node: id });
-                id as usize
-            }
+        let Some(node) = self.node_with_room(need, false) else {
+            return false;
         };
+        let per_node = p.pools[self.nodes[node].pool as usize]
+            .pricing
+            .gpus_per_node;
         let n = &mut self.nodes[node];
         n.set_used(n.used_gpus + need, per_node, self.now);
         n.release_epoch += 1; // a queued release no longer applies
@@ -643,13 +678,11 @@ impl Simulation {
     /// A spot node's reclaim notice comes after an exponential time at the
     /// pool's interruption rate, drawn from the stream `("model.spot", node)`.
     fn schedule_interruption(&mut self, node: u32) {
-        let Some(spot) = self
-            .config
-            .fleet
-            .placement
-            .as_ref()
-            .and_then(|p| p.pool.spot.clone())
-        else {
+        let Some(spot) = self.config.fleet.placement.as_ref().and_then(|p| {
+            p.pools[self.nodes[node as usize].pool as usize]
+                .spot
+                .clone()
+        }) else {
             return;
         };
         if self.finished_work() {
@@ -666,13 +699,11 @@ impl Simulation {
     /// drain until then, replicas still starting are dropped, no new
     /// replica is placed on it, and replacements are requested at once.
     fn on_spot_notice(&mut self, node: u32) {
-        let Some(spot) = self
-            .config
-            .fleet
-            .placement
-            .as_ref()
-            .and_then(|p| p.pool.spot.clone())
-        else {
+        let Some(spot) = self.config.fleet.placement.as_ref().and_then(|p| {
+            p.pools[self.nodes[node as usize].pool as usize]
+                .spot
+                .clone()
+        }) else {
             return;
         };
         if !self.nodes[node as usize].is_held() {
@@ -709,9 +740,12 @@ impl Simulation {
         let Some(p) = self.config.fleet.placement.clone() else {
             return;
         };
+        let per_node = p.pools[self.nodes[node as usize].pool as usize]
+            .pricing
+            .gpus_per_node;
         let n = &mut self.nodes[node as usize];
         if n.is_held() {
-            n.close_unallocated(p.pool.pricing.gpus_per_node, self.now);
+            n.close_unallocated(per_node, self.now);
             n.released = Some(self.now);
             n.release_epoch += 1; // a queued idle release no longer applies
         }
@@ -727,17 +761,18 @@ impl Simulation {
             return;
         };
         let need = self.config.fleet.gpus_per_replica.max(1);
+        let pool = &p.pools[self.nodes[node as usize].pool as usize];
         let n = &mut self.nodes[node as usize];
         n.set_used(
             n.used_gpus.saturating_sub(need),
-            p.pool.pricing.gpus_per_node,
+            pool.pricing.gpus_per_node,
             self.now,
         );
         if n.used_gpus == 0 && !n.warm {
             n.release_epoch += 1;
             let epoch = n.release_epoch;
             self.push(
-                self.now + p.pool.idle_release_delay,
+                self.now + pool.idle_release_delay,
                 EventKind::NodeRelease { node, epoch },
             );
         }
@@ -757,9 +792,12 @@ impl Simulation {
         let Some(p) = self.config.fleet.placement.clone() else {
             return;
         };
+        let per_node = p.pools[self.nodes[node as usize].pool as usize]
+            .pricing
+            .gpus_per_node;
         let n = &mut self.nodes[node as usize];
         if n.release_epoch == epoch && n.used_gpus == 0 && n.is_held() {
-            n.close_unallocated(p.pool.pricing.gpus_per_node, self.now);
+            n.close_unallocated(per_node, self.now);
             n.released = Some(self.now);
         }
     }
@@ -992,6 +1030,15 @@ impl Simulation {
         let resolution = self.config.timeseries_resolution.max(SimDuration(1));
         self.push(SimTime::ZERO + resolution, EventKind::Tick);
         loop {
+            // The run ends with its last request: once every request has an
+            // outcome, fleet changes still queued (later schedule entries,
+            // releases, spot reclaims) can no longer matter to a request and
+            // are dropped, so they neither extend the billed span nor loop.
+            if !self.fleet_frozen && self.finished_work() {
+                self.fleet_frozen = true;
+                self.heap
+                    .retain(|e| matches!(e.kind, EventKind::Wake { .. } | EventKind::Tick));
+            }
             // The next arrival waits outside the heap: arrivals come first
             // at equal times (class 0) and only one is ever pending, so
             // comparing its time with the heap's earliest event gives the
@@ -1187,16 +1234,16 @@ impl Simulation {
         completed: u64,
         output_tokens: u64,
     ) -> Result<CostReport, crate::cost::LedgerError> {
-        let per_node = p.pool.pricing.gpus_per_node;
         let gpus = self.config.fleet.gpus_per_replica.max(1);
-        let mut ledger = GpuLedger::new(vec![p.pool.pricing.clone()])?;
+        let mut ledger = GpuLedger::new(p.pools.iter().map(|pool| pool.pricing.clone()).collect())?;
         let span = |ns: u64| (SimTime::ZERO, SimTime(ns));
         for n in &mut self.nodes {
+            let pool = n.pool as usize;
             let stop = n.released.unwrap_or(end).max(n.requested);
             if n.released.is_none() {
-                n.close_unallocated(per_node, stop);
+                n.close_unallocated(p.pools[pool].pricing.gpus_per_node, stop);
             }
-            ledger.node_held(0, n.requested, stop)?;
+            ledger.node_held(pool, n.requested, stop)?;
             let mut left = n.unallocated_gpu_ns;
             let unused = if n.warm {
                 GpuState::WarmPool
@@ -1206,20 +1253,21 @@ impl Simulation {
             while left > 0 {
                 let chunk = u64::try_from(left).unwrap_or(u64::MAX);
                 let (from, to) = span(chunk);
-                ledger.add(0, unused, 1, from, to)?;
+                ledger.add(pool, unused, 1, from, to)?;
                 left -= u128::from(chunk);
             }
         }
         for (replica, life) in self.replicas.iter().zip(self.lives.iter_mut()) {
-            if life.node.is_none() {
+            let Some(node) = life.node else {
                 continue; // never held GPUs
-            }
+            };
+            let pool = self.nodes[node as usize].pool as usize;
             if life.phase != Phase::Terminated {
                 life.enter(Phase::Terminated, end);
             }
             for (i, stage) in Stage::ALL.iter().enumerate() {
                 let (from, to) = span(life.stage_ns[i]);
-                ledger.add(0, stage_state(*stage), gpus, from, to)?;
+                ledger.add(pool, stage_state(*stage), gpus, from, to)?;
             }
             let ready = life.ready_ns(end);
             let busy = life
@@ -1232,7 +1280,7 @@ impl Simulation {
                 (GpuState::Draining, life.draining_ns),
             ] {
                 let (from, to) = span(ns);
-                ledger.add(0, state, gpus, from, to)?;
+                ledger.add(pool, state, gpus, from, to)?;
             }
         }
         ledger.check_balance()?;
@@ -1286,7 +1334,7 @@ impl Simulation {
         let inputs = crate::cost::MonthlyInputs {
             simulated: end.saturating_since(SimTime::ZERO),
             ready_replica_ns,
-            usd_per_replica_hour: p.pool.pricing.usd_per_gpu_hour * gpus,
+            usd_per_replica_hour: self.ready_weighted_price(p, end) * gpus,
             scale_up_events: scale_ups,
             cold_start_replica_ns: cold_ns,
             arrival_rate_per_s: summary.requests.arrived as f64
@@ -1300,6 +1348,28 @@ impl Simulation {
             billed: report.billed_costs(),
         };
         crate::cost::monthly_equation(&inputs).ok()
+    }
+
+    /// Price per GPU-hour averaged over replicas' Ready time (the pools
+    /// their nodes belong to); the first pool's price with no Ready time.
+    fn ready_weighted_price(&self, p: &Placement, end: SimTime) -> f64 {
+        let (mut weighted, mut total) = (0.0f64, 0.0f64);
+        for life in &self.lives {
+            let Some(node) = life.node else { continue };
+            let ready = life.ready_ns(end) as f64;
+            weighted += ready
+                * p.pools[self.nodes[node as usize].pool as usize]
+                    .pricing
+                    .usd_per_gpu_hour;
+            total += ready;
+        }
+        if total > 0.0 {
+            weighted / total
+        } else {
+            p.pools
+                .first()
+                .map_or(0.0, |pool| pool.pricing.usd_per_gpu_hour)
+        }
     }
 
     /// Cold starts of replicas that became ready during the run.

@@ -1,10 +1,10 @@
 //! GPU nodes: where replicas run, what each node has cached, and the
 //! intervals its GPUs are held and used, for billing.
 //!
-//! A deployment draws its nodes from one pool. A new replica goes to the
-//! first node (lowest index) with enough free GPUs; only if none has them is
-//! a node requested, up to the pool's quota (beyond it the replica waits for
-//! GPUs to free up). A node is billed from its request until its release,
+//! A deployment draws its nodes from its pools, in order. A new replica
+//! goes to the first node with enough free GPUs; only if none has them is a
+//! node requested, in the first pool under its quota (when every pool is
+//! full the replica waits for GPUs to free up). A node is billed from its request until its release,
 //! which comes `idle_release_delay` after its last replica left.
 
 use crate::coldstart::{Artifacts, ColdStartConfig, DurationDist, NodeCaches};
@@ -45,8 +45,11 @@ pub struct SpotSpec {
 /// and what a replica must fetch.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Placement {
-    /// The pool.
-    pub pool: PoolSpec,
+    /// The pools, in order of preference: a replica goes to an existing
+    /// node with room in the first pool that has one, else to a new node in
+    /// the first pool under its quota (an on-demand baseline with a quota,
+    /// then spot for bursts).
+    pub pools: Vec<PoolSpec>,
     /// Image, weight tiers, engine start-up.
     pub cold_start: ColdStartConfig,
     /// The replica's weights and engine build.
@@ -56,6 +59,8 @@ pub struct Placement {
 /// One node.
 #[derive(Clone, Debug)]
 pub(crate) struct Node {
+    /// Index of its pool in `Placement::pools`.
+    pub(crate) pool: u32,
     /// When it was requested (billing starts).
     pub(crate) requested: SimTime,
     /// When it became usable, once it has.
@@ -77,8 +82,14 @@ pub(crate) struct Node {
 }
 
 impl Node {
-    pub(crate) fn new(requested: SimTime, up_at: Option<SimTime>, caches: NodeCaches) -> Self {
+    pub(crate) fn new(
+        pool: u32,
+        requested: SimTime,
+        up_at: Option<SimTime>,
+        caches: NodeCaches,
+    ) -> Self {
         Node {
+            pool,
             requested,
             up_at,
             released: None,

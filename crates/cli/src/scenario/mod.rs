@@ -217,12 +217,20 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, Invalid> {
     let (replica, deployment, artifacts) =
         resolve_deployment(&raw.deployment, base_dir, scheduled)?;
     let placement = match artifacts {
-        Some(artifacts) if scheduled || raw.pool.is_some() => Some(Arc::new(resolve_placement(
-            raw.pool.as_ref(),
-            &raw.cold_start,
-            artifacts,
-            &deployment,
-        )?)),
+        Some(artifacts) if scheduled || raw.pool.is_some() || raw.pools.is_some() => {
+            let pools: Vec<(String, RawPool)> = match (&raw.pool, &raw.pools) {
+                (Some(_), Some(_)) => {
+                    return Err(invalid("pools", "give either one [pool] or a list of [[pools]], not both"))
+                }
+                (Some(p), None) => vec![("pool".to_string(), p.clone())],
+                (None, Some(list)) if !list.is_empty() => {
+                    list.iter().enumerate().map(|(i, p)| (format!("pools[{i}]"), p.clone())).collect()
+                }
+                (None, Some(_)) => return Err(invalid("pools", "must list at least one pool")),
+                (None, None) => vec![("pool".to_string(), RawPool::default())],
+            };
+            Some(Arc::new(resolve_placement(&pools, &raw.cold_start, artifacts, &deployment)?))
+        }
         Some(_) => None,
         None if scheduled => {
             return Err(invalid(
@@ -391,17 +399,55 @@ fn default_usd_per_gpu_hour(gpu: &str) -> Option<f64> {
 }
 
 fn resolve_placement(
-    raw: Option<&RawPool>,
+    pools: &[(String, RawPool)],
     cold_start: &fleetsim_core::coldstart::ColdStartConfig,
     artifacts: Artifacts,
     deployment: &DeploymentInfo,
 ) -> Result<Placement, Invalid> {
-    let empty = RawPool::default();
-    let raw = raw.unwrap_or(&empty);
+    let mut specs = Vec::with_capacity(pools.len());
+    for (i, (prefix, raw)) in pools.iter().enumerate() {
+        specs.push(resolve_pool(raw, prefix, i, deployment)?);
+    }
+    // The initial replicas must fit the pools' quotas.
+    let per_replica = u64::from(deployment.tensor_parallel);
+    let room: Option<u64> = specs.iter().try_fold(0u64, |acc, p| {
+        p.max_nodes
+            .map(|max| acc + u64::from(max) * (u64::from(p.pricing.gpus_per_node) / per_replica))
+    });
+    if let Some(room) = room {
+        if room < u64::from(deployment.replicas) {
+            let field = if pools.len() == 1 {
+                format!("{}.max_nodes", pools[0].0)
+            } else {
+                "pools".to_string()
+            };
+            return Err(invalid(
+                &field,
+                format!(
+                    "the quotas hold {room} replicas of {} GPUs, fewer than the {} initial replicas",
+                    deployment.tensor_parallel, deployment.replicas
+                ),
+            ));
+        }
+    }
+    cold_start.validate("cold_start")?;
+    Ok(Placement {
+        pools: specs,
+        cold_start: cold_start.clone(),
+        artifacts,
+    })
+}
+
+fn resolve_pool(
+    raw: &RawPool,
+    prefix: &str,
+    index: usize,
+    deployment: &DeploymentInfo,
+) -> Result<PoolSpec, Invalid> {
     let gpus_per_node = raw.gpus_per_node.unwrap_or(8);
     if gpus_per_node < deployment.tensor_parallel {
         return Err(invalid(
-            "pool.gpus_per_node",
+            &format!("{prefix}.gpus_per_node"),
             format!(
                 "a replica needs {} GPUs on one node (tensor_parallel) but a node has {gpus_per_node}",
                 deployment.tensor_parallel
@@ -412,13 +458,19 @@ fn resolve_placement(
         Some(p) => p,
         None => default_usd_per_gpu_hour(&deployment.gpu).ok_or_else(|| {
             invalid(
-                "pool.usd_per_gpu_hour",
+                &format!("{prefix}.usd_per_gpu_hour"),
                 format!("missing: no default price is known for {}", deployment.gpu),
             )
         })?,
     };
     let pricing = PoolPricing {
-        name: raw.name.clone().unwrap_or_else(|| "default".to_string()),
+        name: raw.name.clone().unwrap_or_else(|| {
+            if index == 0 {
+                "default".to_string()
+            } else {
+                format!("pool-{index}")
+            }
+        }),
         gpus_per_node,
         usd_per_gpu_hour,
         billing: raw.billing.clone().unwrap_or(BillingPolicy {
@@ -428,33 +480,20 @@ fn resolve_placement(
     };
     pricing
         .validate()
-        .map_err(|(f, m)| (format!("pool.{f}"), m))?;
+        .map_err(|(f, m)| (format!("{prefix}.{f}"), m))?;
     let provisioning = raw
         .provisioning
         .clone()
         .unwrap_or_else(default_provisioning_time);
-    provisioning.validate("pool.provisioning")?;
+    provisioning.validate(&format!("{prefix}.provisioning"))?;
     if raw.max_nodes == Some(0) {
         return Err(invalid(
-            "pool.max_nodes",
+            &format!("{prefix}.max_nodes"),
             "must be at least 1 (omit it for no quota)",
         ));
     }
-    if let Some(max) = raw.max_nodes {
-        if u64::from(max) * u64::from(gpus_per_node)
-            < u64::from(deployment.tensor_parallel) * u64::from(deployment.replicas)
-        {
-            return Err(invalid(
-                "pool.max_nodes",
-                format!(
-                    "{max} nodes of {gpus_per_node} GPUs cannot hold the {} initial replicas of {} GPUs",
-                    deployment.replicas, deployment.tensor_parallel
-                ),
-            ));
-        }
-    }
     let idle_release_delay = seconds(
-        "pool.idle_release_delay_s",
+        &format!("{prefix}.idle_release_delay_s"),
         raw.idle_release_delay_s.unwrap_or(600.0),
     )?;
     let disk_gb = raw.weight_disk_gb.unwrap_or(500.0);
@@ -462,39 +501,37 @@ fn resolve_placement(
         .filter(|_| disk_gb.is_finite() && disk_gb >= 0.0)
         .ok_or_else(|| {
             invalid(
-                "pool.weight_disk_gb",
+                &format!("{prefix}.weight_disk_gb"),
                 format!("must be a finite number of GB ≥ 0, got {disk_gb}"),
             )
         })?;
-    cold_start.validate("cold_start")?;
     let spot = match &raw.spot {
         None => None,
         Some(spot) => {
             let rate = spot.interruptions_per_node_hour;
             if !(rate.is_finite() && rate >= 0.0) {
                 return Err(invalid(
-                    "pool.spot.interruptions_per_node_hour",
+                    &format!("{prefix}.spot.interruptions_per_node_hour"),
                     format!("must be a finite number ≥ 0, got {rate}"),
                 ));
             }
             Some(SpotSpec {
                 interruptions_per_node_hour: rate,
-                notice: seconds("pool.spot.notice_s", spot.notice_s.unwrap_or(120.0))?,
+                notice: seconds(
+                    &format!("{prefix}.spot.notice_s"),
+                    spot.notice_s.unwrap_or(120.0),
+                )?,
             })
         }
     };
-    Ok(Placement {
-        pool: PoolSpec {
-            pricing,
-            provisioning,
-            max_nodes: raw.max_nodes,
-            idle_release_delay,
-            weight_disk_bytes,
-            spot,
-            warm_nodes: raw.warm_nodes.unwrap_or(0),
-        },
-        cold_start: cold_start.clone(),
-        artifacts,
+    Ok(PoolSpec {
+        pricing,
+        provisioning,
+        max_nodes: raw.max_nodes,
+        idle_release_delay,
+        weight_disk_bytes,
+        spot,
+        warm_nodes: raw.warm_nodes.unwrap_or(0),
     })
 }
 

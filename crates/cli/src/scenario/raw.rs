@@ -41,6 +41,9 @@ pub struct RawScenario {
     /// The GPU nodes the deployment runs on.
     #[serde(default)]
     pub pool: Option<RawPool>,
+    /// Several node pools in order of preference (`[[pools]]`), instead of `[pool]`.
+    #[serde(default)]
+    pub pools: Option<Vec<RawPool>>,
     /// How a new replica comes up: image, weights, engine start-up.
     #[serde(default)]
     pub cold_start: ColdStartConfig,
