@@ -264,10 +264,10 @@ fn a_second_replica_on_the_same_node_skips_the_pull_and_hits_the_caches() {
     );
     let c = r.summary.cold_start.as_ref().unwrap();
     assert_eq!(c.count, 2);
-    assert_eq!(c.mean_by_stage_s.provisioning, 1.0);
-    assert_eq!(c.mean_by_stage_s.pulling_image, (2.0 + 0.0) / 2.0);
-    assert_eq!(c.mean_by_stage_s.loading_weights, (1.0 + 2.0) / 2.0);
-    assert_eq!(c.mean_by_stage_s.starting_engine, (6.0 + 3.0) / 2.0);
+    assert_eq!(c.by_stage.provisioning, 1.0);
+    assert_eq!(c.by_stage.pulling_image, (2.0 + 0.0) / 2.0);
+    assert_eq!(c.by_stage.loading_weights, (1.0 + 2.0) / 2.0);
+    assert_eq!(c.by_stage.starting_engine, (6.0 + 3.0) / 2.0);
     assert_eq!(r.summary.cost.as_ref().unwrap().by_pool.len(), 1);
 }
 
@@ -420,9 +420,9 @@ fn a_warm_node_skips_procurement_and_pull_and_its_idle_time_is_warm_pool() {
     let c = r.summary.cold_start.as_ref().unwrap();
     assert_eq!(c.count, 1);
     assert_eq!(c.p50_s, 8.0);
-    assert_eq!(c.mean_by_stage_s.provisioning, 0.0);
-    assert_eq!(c.mean_by_stage_s.pulling_image, 0.0);
-    assert_eq!(c.mean_by_stage_s.loading_weights, 2.0);
+    assert_eq!(c.by_stage.provisioning, 0.0);
+    assert_eq!(c.by_stage.pulling_image, 0.0);
+    assert_eq!(c.by_stage.loading_weights, 2.0);
     let warm_h = line(&r, fleetsim_core::cost::GpuState::WarmPool);
     assert!((warm_h - 10.0 / 3600.0).abs() < 1e-12, "{warm_h}");
     assert_eq!(

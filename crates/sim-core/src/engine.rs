@@ -1193,6 +1193,7 @@ impl Simulation {
             billed,
             busy,
             idle: (billed - busy).max(0.0),
+            by_state: None,
         };
         summary.fleet = fleet;
         summary.sim = SimReport {
@@ -1213,6 +1214,9 @@ impl Simulation {
                 .cost_report(&p, end_time, completed, tokens)
                 .map_err(|e| SimError::Accounting(e.to_string()))?;
             summary.gpu_hours.billed = report.billed_gpu_hours;
+            summary.gpu_hours.by_state = Some(crate::cost::ByState::from_fn(|line| {
+                report.by_state.get(line).gpu_hours
+            }));
             summary.gpu_hours.idle = (report.billed_gpu_hours - summary.gpu_hours.busy).max(0.0);
             let mut report = report;
             report.monthly_equation = self.monthly_equation(&p, end_time, &summary, &report);
@@ -1394,7 +1398,7 @@ impl Simulation {
             count: totals.len() as u64,
             p50_s: ps[0].map(secs).unwrap_or(0.0),
             p95_s: ps[1].map(secs).unwrap_or(0.0),
-            mean_by_stage_s: ColdStartStages {
+            by_stage: ColdStartStages {
                 provisioning: mean_s(0),
                 pulling_image: mean_s(1),
                 loading_weights: mean_s(2),

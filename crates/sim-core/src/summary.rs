@@ -73,6 +73,9 @@ pub struct GpuHours {
     pub busy: f64,
     /// Billed minus busy.
     pub idle: f64,
+    /// GPU-hours by state (with a node pool; `null` otherwise): the same
+    /// figures as `cost.by_state`, without dollars.
+    pub by_state: Option<crate::cost::ByState<f64>>,
 }
 
 /// Throughput over the simulated span.
@@ -158,7 +161,7 @@ pub struct ColdStartSummary {
     /// 95th percentile cold start, seconds.
     pub p95_s: f64,
     /// Mean time in each stage, seconds.
-    pub mean_by_stage_s: ColdStartStages,
+    pub by_stage: ColdStartStages,
 }
 
 /// A figure per cold-start stage.
