@@ -481,3 +481,29 @@ schedule = [{ at_s = 0, replicas = 3 }]
     // Both pools' prices enter the bill.
     assert!(cost.by_pool[1].usd > 0.0 && cost.by_pool[0].usd > 0.0);
 }
+
+#[test]
+fn the_first_request_on_a_new_replica_pays_the_warm_up_penalty() {
+    let run_extra = |extra_s: f64| {
+        run_with(
+            "1,100,10\n30,100,10\n",
+            0,
+            1,
+            &format!(
+                "gpus_per_node = 1\n[cold_start.warmup]\nrequests = 1\nextra_latency_s = {extra_s}"
+            ),
+            "[scaling]\nkind = \"scheduled\"\nschedule = [{ at_s = 0, replicas = 1 }]",
+        )
+    };
+    let (plain, warm) = (run_extra(0.0), run_extra(2.0));
+    let ttft = |r: &RunResult, i: usize| r.records[i].ttft_ns.unwrap();
+    let e2e = |r: &RunResult, i: usize| r.records[i].e2e_ns.unwrap();
+    assert_eq!(ttft(&warm, 0) - ttft(&plain, 0), 2_000_000_000);
+    assert_eq!(e2e(&warm, 0) - e2e(&plain, 0), 2_000_000_000);
+    assert_eq!(
+        ttft(&warm, 1),
+        ttft(&plain, 1),
+        "only the first request is slower"
+    );
+    assert_eq!(warm.records[0].queue_ns, plain.records[0].queue_ns);
+}

@@ -284,6 +284,9 @@ pub struct Simulation {
     desired: u32,
     /// Every request has its outcome: fleet events are no longer simulated.
     fleet_frozen: bool,
+    /// Warm-up penalties of requests served by a freshly started replica,
+    /// ns, by request id (few: the first requests of each new replica).
+    warmup_penalty: std::collections::BTreeMap<u64, u64>,
     heap: BinaryHeap<Event>,
     /// The event being handled is still the heap's top: the first event it
     /// schedules takes its place (one sift-down) instead of a pop and a
@@ -356,6 +359,7 @@ impl Simulation {
             lifecycle_end: SimTime::ZERO,
             desired: 0,
             fleet_frozen: false,
+            warmup_penalty: std::collections::BTreeMap::new(),
             heap: BinaryHeap::new(),
             handling_top: false,
             sequence: 0,
@@ -548,6 +552,7 @@ impl Simulation {
             .route(&request, &self.loads)
             .min(self.routable.len() - 1);
         let r = self.routable[pos];
+        self.note_warmup(r, request.id);
         let seq = Seq {
             id: request.id,
             arrival: request.arrival,
@@ -583,6 +588,28 @@ impl Simulation {
             self.pending_starts -= 1;
             self.recent_starts.push_back(self.now);
             self.start_replica();
+        }
+    }
+
+    /// A replica started during the run is slower on its first requests
+    /// (lazy kernels, graphs): the placement's warm-up penalty is added to
+    /// their TTFT and end-to-end latency.
+    fn note_warmup(&mut self, replica: u32, request: u64) {
+        let Some(p) = self.config.fleet.placement.as_ref() else {
+            return;
+        };
+        let life = &mut self.lives[replica as usize];
+        let (true, Some(ready)) = (life.cold, life.ready_at) else {
+            return;
+        };
+        let k = life.dispatched;
+        life.dispatched += 1;
+        let extra = p
+            .cold_start
+            .warmup
+            .extra_latency(k, self.now.saturating_since(ready));
+        if extra.0 > 0 {
+            self.warmup_penalty.insert(request, extra.0);
         }
     }
 
@@ -927,7 +954,8 @@ impl Simulation {
     fn record_finished(&mut self, replica: u32) {
         let frontend = self.config.fleet.frontend_latency.0;
         for f in self.finished.drain(..) {
-            let ttft = (f.first_token.0 - f.arrival.0).saturating_add(frontend);
+            let warmup = self.warmup_penalty.remove(&f.id).unwrap_or(0);
+            let ttft = (f.first_token.0 - f.arrival.0).saturating_add(frontend + warmup);
             self.window.completed += 1;
             self.window.ttft_ns.push(ttft);
             self.records.push(RequestRecord {
@@ -941,7 +969,7 @@ impl Simulation {
                 ttft_ns: Some(ttft),
                 tpot_ns: (f.output_tokens > 1)
                     .then(|| (f.finished.0 - f.first_token.0) / u64::from(f.output_tokens - 1)),
-                e2e_ns: Some((f.finished.0 - f.arrival.0).saturating_add(frontend)),
+                e2e_ns: Some((f.finished.0 - f.arrival.0).saturating_add(frontend + warmup)),
                 preemptions: f.preemptions,
             });
         }

@@ -152,6 +152,8 @@ pub(crate) struct ReplicaLife {
     pub(crate) waiting_ns: u64,
     /// The replica's busy counter when it began draining.
     pub(crate) busy_at_drain: Option<u64>,
+    /// Requests routed to it so far (for the warm-up window).
+    pub(crate) dispatched: u64,
 }
 
 impl ReplicaLife {
@@ -169,6 +171,7 @@ impl ReplicaLife {
             durations: StageDurations::default(),
             waiting_ns: 0,
             busy_at_drain: None,
+            dispatched: 0,
         }
     }
 
@@ -186,6 +189,7 @@ impl ReplicaLife {
             durations,
             waiting_ns: 0,
             busy_at_drain: None,
+            dispatched: 0,
         }
     }
 
