@@ -15,47 +15,16 @@ fn scratch_dir() -> std::path::PathBuf {
     std::env::temp_dir().join(format!("fleetsim-lifecycle-{}-{n}", std::process::id()))
 }
 
-/// A generic-CSV trace written to a temp dir, and a scenario around it.
+/// A scheduled fleet on 1-GPU nodes with fixed, fast cold starts (1 s
+/// provisioning, 2 s pull, 1 s weights, 6 s engine), billed per second.
 fn run(trace_rows: &str, replicas: u32, scaling: &str) -> RunResult {
-    let dir = scratch_dir();
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("t.csv"),
-        format!("time_s,input_tokens,output_tokens\n{trace_rows}"),
+    run_with(
+        trace_rows,
+        replicas,
+        1,
+        "gpus_per_node = 1\nidle_release_delay_s = 0\nbilling = { granularity = \"per_second\", minimum_s = 0 }",
+        &format!("[scaling]\nkind = \"scheduled\"\n{scaling}"),
     )
-    .unwrap();
-    let toml = format!(
-        r#"
-[workload]
-kind = "trace"
-path = "t.csv"
-[deployment]
-model = "llama-3.1-8b"
-gpu = "h100-sxm"
-replicas = {replicas}
-[deployment.engine]
-frontend_latency_ms = 0
-[pool]
-gpus_per_node = 1
-usd_per_gpu_hour = 3.6
-idle_release_delay_s = 0
-billing = {{ granularity = "per_second", minimum_s = 0 }}
-provisioning = {{ dist = "fixed", value_s = 1 }}
-[cold_start]
-image_gb = 1
-pull_bandwidth = {{ dist = "fixed", gb_per_s = 1 }}
-extract_gb_per_s = 1
-weight_source = "object_store"
-engine_startup_uncached = {{ dist = "fixed", value_s = 6 }}
-[cold_start.tiers]
-object_store = {{ dist = "fixed", gb_per_s = 16.06 }}
-[scaling]
-kind = "scheduled"
-{scaling}
-"#
-    );
-    let scenario = load_str(&toml, "lifecycle.toml", &dir, &[]).unwrap();
-    fleetsim::run::run(&scenario).unwrap()
 }
 
 #[test]

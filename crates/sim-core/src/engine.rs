@@ -697,6 +697,26 @@ impl Simulation {
         }
     }
 
+    /// A change to the fleet: replicas, nodes, scaling. Marks the instant as
+    /// part of the simulated span.
+    fn on_fleet_event(&mut self, kind: EventKind) {
+        self.lifecycle_end = self.now;
+        match kind {
+            EventKind::StageDone { replica } => self.on_stage_done(replica),
+            EventKind::Scale { index } => self.on_scale(index),
+            EventKind::DrainDeadline { replica } => self.on_drain_deadline(replica),
+            EventKind::StartRelease => {
+                self.release_queued = false;
+                self.release_starts();
+            }
+            EventKind::NodeUp { node } => self.on_node_up(node),
+            EventKind::NodeRelease { node, epoch } => self.on_node_release(node, epoch),
+            EventKind::SpotNotice { node } => self.on_spot_notice(node),
+            EventKind::SpotKill { node } => self.on_spot_kill(node),
+            EventKind::Wake { .. } | EventKind::Tick => {}
+        }
+    }
+
     /// The workload is exhausted and every request has its outcome.
     fn finished_work(&self) -> bool {
         self.pending.is_none() && self.held.is_empty() && self.next_id == self.records.len() as u64
@@ -1095,39 +1115,14 @@ impl Simulation {
                     self.record_finished(replica);
                     self.drain_wakes(replica);
                 }
-                EventKind::StageDone { replica } => {
-                    self.lifecycle_end = self.now;
-                    self.on_stage_done(replica);
-                }
-                EventKind::Scale { index } => {
-                    self.lifecycle_end = self.now;
-                    self.on_scale(index);
-                }
-                EventKind::DrainDeadline { replica } => {
-                    self.lifecycle_end = self.now;
-                    self.on_drain_deadline(replica);
-                }
-                EventKind::StartRelease => {
-                    self.lifecycle_end = self.now;
-                    self.release_queued = false;
-                    self.release_starts();
-                }
-                EventKind::NodeUp { node } => {
-                    self.lifecycle_end = self.now;
-                    self.on_node_up(node);
-                }
-                EventKind::NodeRelease { node, epoch } => {
-                    self.lifecycle_end = self.now;
-                    self.on_node_release(node, epoch);
-                }
-                EventKind::SpotNotice { node } => {
-                    self.lifecycle_end = self.now;
-                    self.on_spot_notice(node);
-                }
-                EventKind::SpotKill { node } => {
-                    self.lifecycle_end = self.now;
-                    self.on_spot_kill(node);
-                }
+                kind @ (EventKind::StageDone { .. }
+                | EventKind::Scale { .. }
+                | EventKind::DrainDeadline { .. }
+                | EventKind::StartRelease
+                | EventKind::NodeUp { .. }
+                | EventKind::NodeRelease { .. }
+                | EventKind::SpotNotice { .. }
+                | EventKind::SpotKill { .. }) => self.on_fleet_event(kind),
                 EventKind::Tick => {
                     self.on_tick();
                     // Anything left besides this tick, still on top?
