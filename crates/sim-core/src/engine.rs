@@ -687,6 +687,9 @@ impl Simulation {
     }
 
     fn on_node_up(&mut self, node: u32) {
+        if !self.nodes[node as usize].is_held() {
+            return; // released (its replicas were cancelled) before it came up
+        }
         self.nodes[node as usize].up_at = Some(self.now);
         self.schedule_interruption(node);
         for r in 0..self.lives.len() as u32 {
