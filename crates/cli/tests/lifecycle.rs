@@ -476,3 +476,20 @@ fn the_first_request_on_a_new_replica_pays_the_warm_up_penalty() {
     );
     assert_eq!(warm.records[0].queue_ns, plain.records[0].queue_ns);
 }
+
+#[test]
+fn a_replica_cancelled_while_its_node_provisions_frees_the_node() {
+    // The node for the second replica is asked for at t = 0 and would be up
+    // at 1 s; the schedule cancels the replica at 0.5 s, so the node is
+    // released at once (no idle delay): 0.5 GPU-seconds of provisioning.
+    let r = run(
+        "5,10,1\n",
+        1,
+        "schedule = [{ at_s = 0, replicas = 2 }, { at_s = 0.5, replicas = 1 }]",
+    );
+    let cost = r.summary.cost.as_ref().unwrap();
+    assert_eq!(cost.by_pool[0].node_intervals, 2);
+    let provisioning_s = line(&r, fleetsim_core::cost::GpuState::Provisioning) * 3600.0;
+    assert!((provisioning_s - 0.5).abs() < 1e-9, "{provisioning_s}");
+    assert!(r.summary.cold_start.is_none());
+}
