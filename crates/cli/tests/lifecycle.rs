@@ -171,6 +171,18 @@ fn the_scale_up_rate_limit_spreads_starts_over_minutes() {
 
 /// The scenario of `run` with extra `[pool]` and `[cold_start]` lines.
 fn run_with(trace_rows: &str, replicas: u32, tp: u32, pool: &str, scaling: &str) -> RunResult {
+    run_with_sets(trace_rows, replicas, tp, pool, scaling, &[])
+}
+
+/// [`run_with`] plus `--set` overrides.
+fn run_with_sets(
+    trace_rows: &str,
+    replicas: u32,
+    tp: u32,
+    pool: &str,
+    scaling: &str,
+    sets: &[String],
+) -> RunResult {
     let dir = scratch_dir();
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
@@ -207,7 +219,7 @@ node_nvme = {{ dist = "fixed", gb_per_s = 8.03 }}
 {scaling}
 "#
     );
-    let scenario = load_str(&toml, "pool.toml", &dir, &[]).unwrap();
+    let scenario = load_str(&toml, "pool.toml", &dir, sets).unwrap();
     fleetsim::run::run(&scenario).unwrap()
 }
 
@@ -492,4 +504,34 @@ fn a_replica_cancelled_while_its_node_provisions_frees_the_node() {
     let provisioning_s = line(&r, fleetsim_core::cost::GpuState::Provisioning) * 3600.0;
     assert!((provisioning_s - 0.5).abs() < 1e-9, "{provisioning_s}");
     assert!(r.summary.cold_start.is_none());
+}
+
+#[test]
+fn warm_up_slows_the_first_requests_and_has_its_own_gpu_state() {
+    let run_factor = |factor: f64, stepping: &str| {
+        run_with_sets(
+            "11,300,50\n30,300,50\n",
+            0,
+            1,
+            &format!(
+                "gpus_per_node = 1\n[cold_start.warmup]\nrequests = 1\nextra_latency_s = 0\nslowdown_factor = {factor}"
+            ),
+            "[scaling]\nkind = \"scheduled\"\nschedule = [{ at_s = 0, replicas = 1 }]",
+            &[format!("deployment.engine.stepping={stepping}")],
+        )
+    };
+    let plain = run_factor(1.0, "jump");
+    let slow = run_factor(2.0, "jump");
+    let service =
+        |r: &RunResult, i: usize| r.records[i].e2e_ns.unwrap() - r.records[i].queue_ns.unwrap();
+    // The first request (the replica is ready at 10 s) runs at half speed;
+    // the second, after the first completed, at full speed.
+    let ratio = service(&slow, 0) as f64 / service(&plain, 0) as f64;
+    assert!((ratio - 2.0).abs() < 1e-3, "{ratio}");
+    assert_eq!(service(&slow, 1), service(&plain, 1));
+    // Warm-up iterations are stepped one by one in both modes: same results.
+    assert_eq!(slow.records, run_factor(2.0, "every_iteration").records);
+    // The warm-up window is GPU time of its own.
+    assert!(line(&slow, fleetsim_core::cost::GpuState::WarmingUp) > 0.0);
+    assert_eq!(line(&plain, fleetsim_core::cost::GpuState::WarmingUp), 0.0);
 }

@@ -860,6 +860,16 @@ impl Simulation {
             Some(next) => self.enter_stage(replica, next),
             None => {
                 self.lives[replica as usize].enter(Phase::Ready, self.now);
+                if let Some(p) = self.config.fleet.placement.clone() {
+                    let w = &p.cold_start.warmup;
+                    self.lives[replica as usize].warms_up = w.slowdown_factor > 1.0;
+                    self.replicas[replica as usize].begin_warmup(
+                        self.now,
+                        w.requests,
+                        w.duration(),
+                        w.slowdown_factor,
+                    );
+                }
                 self.add_routable(replica);
             }
         }
@@ -1300,13 +1310,23 @@ impl Simulation {
                 ledger.add(pool, stage_state(*stage), gpus, from, to)?;
             }
             let ready = life.ready_ns(end);
-            let busy = life
-                .busy_at_drain
-                .unwrap_or(replica.counters().busy_ns)
-                .min(ready);
+            // A warm-up window is its own state; the rest of the ready time
+            // splits into busy and idle.
+            let warming = match (life.warms_up, life.ready_at) {
+                (true, Some(at)) => replica
+                    .warmup_ended(end)
+                    .unwrap_or(end)
+                    .saturating_since(at)
+                    .0
+                    .min(ready),
+                _ => 0,
+            };
+            let busy_total = life.busy_at_drain.unwrap_or(replica.counters().busy_ns);
+            let busy = busy_total.saturating_sub(warming).min(ready - warming);
             for (state, ns) in [
+                (GpuState::WarmingUp, warming),
                 (GpuState::Busy, busy),
-                (GpuState::IdleReady, ready - busy),
+                (GpuState::IdleReady, ready - warming - busy),
                 (GpuState::Draining, life.draining_ns),
             ] {
                 let (from, to) = span(ns);

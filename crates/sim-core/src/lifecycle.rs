@@ -154,6 +154,8 @@ pub(crate) struct ReplicaLife {
     pub(crate) busy_at_drain: Option<u64>,
     /// Requests routed to it so far (for the warm-up window).
     pub(crate) dispatched: u64,
+    /// It runs slower for a while after becoming ready.
+    pub(crate) warms_up: bool,
 }
 
 impl ReplicaLife {
@@ -172,6 +174,7 @@ impl ReplicaLife {
             waiting_ns: 0,
             busy_at_drain: None,
             dispatched: 0,
+            warms_up: false,
         }
     }
 
@@ -190,6 +193,7 @@ impl ReplicaLife {
             waiting_ns: 0,
             busy_at_drain: None,
             dispatched: 0,
+            warms_up: false,
         }
     }
 

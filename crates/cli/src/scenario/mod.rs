@@ -431,12 +431,6 @@ fn resolve_placement(
         }
     }
     cold_start.validate("cold_start")?;
-    if (cold_start.warmup.slowdown_factor - 1.0).abs() > f64::EPSILON {
-        return Err(invalid(
-            "cold_start.warmup.slowdown_factor",
-            "only 1 is supported so far: the warm-up penalty is modelled as `extra_latency_s` on the first requests",
-        ));
-    }
     Ok(Placement {
         pools: specs,
         cold_start: cold_start.clone(),

@@ -166,6 +166,16 @@ impl Plan {
     }
 }
 
+/// `d` stretched by the warm-up factor, if any.
+fn scale(d: SimDuration, factor: Option<f64>) -> SimDuration {
+    match factor {
+        None => d,
+        Some(f) => SimDuration::try_from_secs_f64(d.as_secs_f64() * f)
+            .unwrap_or(SimDuration(u64::MAX))
+            .max(d),
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 enum Current {
     Idle,
@@ -198,6 +208,20 @@ pub struct BatchingReplica {
     curves: Vec<Option<DecodeCurve>>,
     chunks: Vec<PrefillChunk>,
     counters: ReplicaCounters,
+    warmup: Option<Warmup>,
+}
+
+/// A freshly started replica's slow first iterations.
+#[derive(Clone, Copy, Debug)]
+struct Warmup {
+    /// Iteration-time multiplier while warming up.
+    factor: f64,
+    /// Completions still to come before the request count is satisfied.
+    requests_left: u32,
+    /// The time window ends here.
+    until: SimTime,
+    /// When the request count was satisfied, if it was.
+    requests_done_at: Option<SimTime>,
 }
 
 impl BatchingReplica {
@@ -215,6 +239,7 @@ impl BatchingReplica {
             curves: Vec::new(),
             chunks: Vec::new(),
             counters: ReplicaCounters::default(),
+            warmup: None,
         }
     }
 
@@ -229,6 +254,44 @@ impl BatchingReplica {
     /// Busy time and work so far.
     pub fn counters(&self) -> ReplicaCounters {
         self.counters
+    }
+
+    /// Starts the warm-up of a replica that just became ready at `now`:
+    /// until its first `requests` completions and for `duration` (whichever
+    /// lasts longer), every iteration takes `factor` times as long. Warm-up
+    /// iterations are never jumped over, so both stepping modes agree.
+    pub fn begin_warmup(
+        &mut self,
+        now: SimTime,
+        requests: u32,
+        duration: SimDuration,
+        factor: f64,
+    ) {
+        if !(factor.is_finite() && factor > 1.0) {
+            return;
+        }
+        self.warmup = Some(Warmup {
+            factor,
+            requests_left: requests,
+            until: now + duration,
+            requests_done_at: (requests == 0).then_some(now),
+        });
+    }
+
+    /// When the warm-up ended (`None`: it had none, or it has not ended by
+    /// `now`).
+    pub fn warmup_ended(&self, now: SimTime) -> Option<SimTime> {
+        let w = self.warmup?;
+        let done = w.requests_done_at?;
+        let end = done.max(w.until);
+        (end <= now).then_some(end)
+    }
+
+    /// The iteration-time multiplier at `now`: the warm-up factor while
+    /// warming up, else 1.
+    fn slowdown(&self, now: SimTime) -> Option<f64> {
+        let w = self.warmup?;
+        (w.requests_left > 0 || now < w.until).then_some(w.factor)
     }
 
     /// KV blocks currently held by sequences.
@@ -367,6 +430,14 @@ impl BatchingReplica {
         let mut i = 0;
         while i < self.running.len() {
             if self.running[i].generated >= self.running[i].seq.output_tokens {
+                if let Some(w) = self.warmup.as_mut() {
+                    if w.requests_left > 0 {
+                        w.requests_left -= 1;
+                        if w.requests_left == 0 {
+                            w.requests_done_at = Some(now);
+                        }
+                    }
+                }
                 let s = self.running.remove(i);
                 self.free_blocks += s.blocks;
                 finished.push(Finished {
@@ -464,9 +535,11 @@ impl BatchingReplica {
         }
 
         if !self.chunks.is_empty() {
-            let d = self
-                .perf
-                .mixed_step(decode_seqs, decode_context, &self.chunks);
+            let d = scale(
+                self.perf
+                    .mixed_step(decode_seqs, decode_context, &self.chunks),
+                self.slowdown(now),
+            );
             // A zero-length iteration would stall time; one nanosecond keeps it moving.
             let end = now + d.max(SimDuration(1));
             self.counters.busy_ns += end.0 - now.0;
@@ -477,14 +550,20 @@ impl BatchingReplica {
         }
 
         // Pure decode: plan a run of iterations when the batch is steady.
+        let slowdown = self.slowdown(now);
         let steady = !preempted
             && all_running_scheduled
             && all_have_first_token
+            && slowdown.is_none()
             && config.stepping == Stepping::Jump;
         let steps = if steady { self.steady_run_length() } else { 1 };
         let curve = self.curve(decode_seqs);
         // Curves guarantee every iteration takes at least 1 ns.
-        let end = now + curve.sum_steps(decode_context, u64::from(decode_seqs), steps);
+        let end = now
+            + scale(
+                curve.sum_steps(decode_context, u64::from(decode_seqs), steps),
+                slowdown,
+            );
         self.counters.busy_ns += end.0 - now.0;
         self.counters.iterations += steps;
         self.current = Current::Decode {

@@ -144,6 +144,28 @@ impl Replica {
         }
     }
 
+    /// Starts a warm-up (continuous batching only; see
+    /// [`batching::BatchingReplica::begin_warmup`]).
+    pub fn begin_warmup(
+        &mut self,
+        now: SimTime,
+        requests: u32,
+        duration: crate::time::SimDuration,
+        factor: f64,
+    ) {
+        if let Replica::Batching(r) = self {
+            r.begin_warmup(now, requests, duration, factor);
+        }
+    }
+
+    /// When the warm-up ended, if it had one and it has ended by `now`.
+    pub fn warmup_ended(&self, now: SimTime) -> Option<SimTime> {
+        match self {
+            Replica::Batching(r) => r.warmup_ended(now),
+            Replica::Slots(_) => None,
+        }
+    }
+
     /// Current queue and batch sizes.
     pub fn load(&self) -> ReplicaLoad {
         match self {
