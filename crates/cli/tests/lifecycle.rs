@@ -395,7 +395,7 @@ fn a_warm_node_skips_procurement_and_pull_and_its_idle_time_is_warm_pool() {
         "30,10,1\n",
         1,
         1,
-        "gpus_per_node = 1\nwarm_nodes = 1\nbilling = { granularity = \"per_second\", minimum_s = 0 }",
+        "gpus_per_node = 1\nwarm_nodes = 1\nmax_nodes = 2\nbilling = { granularity = \"per_second\", minimum_s = 0 }",
         "[scaling]\nkind = \"scheduled\"\nschedule = [{ at_s = 10, replicas = 2 }]",
     );
     let c = r.summary.cold_start.as_ref().unwrap();
@@ -534,4 +534,31 @@ fn warm_up_slows_the_first_requests_and_has_its_own_gpu_state() {
     // The warm-up window is GPU time of its own.
     assert!(line(&slow, fleetsim_core::cost::GpuState::WarmingUp) > 0.0);
     assert_eq!(line(&plain, fleetsim_core::cost::GpuState::WarmingUp), 0.0);
+}
+
+#[test]
+fn a_taken_warm_node_is_replaced_and_the_replacement_serves_the_next_start() {
+    // Warm pool of one 1-GPU node, no quota. At 10 s a replica takes the
+    // warm node and a replacement is provisioned (1 s) and primed; the
+    // replica asked for at 20 s lands on it, again skipping the pull.
+    let r = run_with(
+        "40,10,1\n",
+        1,
+        1,
+        "gpus_per_node = 1\nwarm_nodes = 1",
+        "[scaling]\nkind = \"scheduled\"\nschedule = [{ at_s = 10, replicas = 2 }, { at_s = 20, replicas = 3 }]",
+    );
+    let c = r.summary.cold_start.as_ref().unwrap();
+    assert_eq!(c.count, 2);
+    assert_eq!(
+        c.by_stage.pulling_image, 0.0,
+        "both started on primed warm nodes"
+    );
+    assert_eq!(c.by_stage.provisioning, 0.0);
+    // Initial node, the first warm node, its replacement, and the
+    // replacement of the replacement (requested at 20 s).
+    assert_eq!(
+        r.summary.cost.as_ref().unwrap().by_pool[0].node_intervals,
+        4
+    );
 }

@@ -646,9 +646,12 @@ impl Simulation {
         let Some(node) = self.node_with_room(need, false) else {
             return false;
         };
-        let per_node = p.pools[self.nodes[node].pool as usize]
-            .pricing
-            .gpus_per_node;
+        let pool = self.nodes[node].pool;
+        let per_node = p.pools[pool as usize].pricing.gpus_per_node;
+        if self.nodes[node].warm {
+            self.nodes[node].leave_warm_pool(per_node, self.now);
+            self.replenish_warm_pool(pool);
+        }
         let n = &mut self.nodes[node];
         n.set_used(n.used_gpus + need, per_node, self.now);
         n.release_epoch += 1; // a queued release no longer applies
@@ -660,6 +663,31 @@ impl Simulation {
             self.begin_transfer_stages(replica);
         }
         true
+    }
+
+    /// Requests a primed node for `pool`'s warm pool (within its quota).
+    fn replenish_warm_pool(&mut self, pool: u32) {
+        let Some(p) = self.config.fleet.placement.clone() else {
+            return;
+        };
+        let spec = &p.pools[pool as usize];
+        let held = self
+            .nodes
+            .iter()
+            .filter(|n| n.pool == pool && n.is_held())
+            .count() as u32;
+        if spec.max_nodes.is_some_and(|max| held >= max) {
+            return;
+        }
+        let id = self.nodes.len() as u32;
+        let d = spec
+            .provisioning
+            .sample(&mut provisioning_rng(self.config.seed, u64::from(id)));
+        let caches = NodeCaches::primed(spec.weight_disk_bytes, &p.cold_start, &p.artifacts);
+        let mut node = Node::new(pool, self.now, None, caches);
+        node.warm = true;
+        self.nodes.push(node);
+        self.push(self.now + d, EventKind::NodeUp { node: id });
     }
 
     /// The replica's node is up: plan its pull, load and start-up against
@@ -1284,17 +1312,21 @@ impl Simulation {
                 n.close_unallocated(p.pools[pool].pricing.gpus_per_node, stop);
             }
             ledger.node_held(pool, n.requested, stop)?;
-            let mut left = n.unallocated_gpu_ns;
-            let unused = if n.warm {
-                GpuState::WarmPool
+            let (warm, unallocated) = if n.warm {
+                (n.warm_pool_gpu_ns + n.unallocated_gpu_ns, 0)
             } else {
-                GpuState::Unallocated
+                (n.warm_pool_gpu_ns, n.unallocated_gpu_ns)
             };
-            while left > 0 {
-                let chunk = u64::try_from(left).unwrap_or(u64::MAX);
-                let (from, to) = span(chunk);
-                ledger.add(pool, unused, 1, from, to)?;
-                left -= u128::from(chunk);
+            for (state, mut left) in [
+                (GpuState::WarmPool, warm),
+                (GpuState::Unallocated, unallocated),
+            ] {
+                while left > 0 {
+                    let chunk = u64::try_from(left).unwrap_or(u64::MAX);
+                    let (from, to) = span(chunk);
+                    ledger.add(pool, state, 1, from, to)?;
+                    left -= u128::from(chunk);
+                }
             }
         }
         for (replica, life) in self.replicas.iter().zip(self.lives.iter_mut()) {

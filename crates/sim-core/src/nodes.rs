@@ -26,9 +26,12 @@ pub struct PoolSpec {
     pub weight_disk_bytes: u64,
     /// Spot capacity: nodes are reclaimed after a notice (`None`: on-demand).
     pub spot: Option<SpotSpec>,
-    /// Primed nodes kept from time 0 (billed; image and weights cached):
-    /// replicas placed on them skip procurement and the pull. They are never
-    /// released for idleness, and their unused GPU time is `warm_pool`.
+    /// Primed nodes kept ready (billed; image and weights cached): replicas
+    /// placed on them skip procurement and the pull. A warm node that a
+    /// replica takes leaves the pool and a replacement is requested (within
+    /// the quota); it is primed when provisioned (the priming transfer is
+    /// not modelled). Warm nodes are never released for idleness, and their
+    /// unused GPU time is `warm_pool`.
     pub warm_nodes: u32,
 }
 
@@ -77,8 +80,10 @@ pub(crate) struct Node {
     pub(crate) used_since: SimTime,
     /// A spot reclaim notice came: no new replica goes here.
     pub(crate) doomed: bool,
-    /// Part of the warm pool.
+    /// Part of the warm pool (primed, waiting for a replica).
     pub(crate) warm: bool,
+    /// GPU time it spent in the warm pool before a replica took it, GPU·ns.
+    pub(crate) warm_pool_gpu_ns: u128,
 }
 
 impl Node {
@@ -100,6 +105,7 @@ impl Node {
             used_since: requested,
             doomed: false,
             warm: false,
+            warm_pool_gpu_ns: 0,
         }
     }
 
@@ -114,6 +120,14 @@ impl Node {
         let free = u128::from(gpus_per_node.saturating_sub(self.used_gpus));
         self.unallocated_gpu_ns += free * u128::from(now.saturating_since(self.used_since).0);
         self.used_since = now;
+    }
+
+    /// A replica takes this warm node at `now`: the node leaves the warm
+    /// pool, and its unused time so far was warm-pool time.
+    pub(crate) fn leave_warm_pool(&mut self, gpus_per_node: u32, now: SimTime) {
+        self.close_unallocated(gpus_per_node, now);
+        self.warm_pool_gpu_ns += std::mem::take(&mut self.unallocated_gpu_ns);
+        self.warm = false;
     }
 
     pub(crate) fn is_held(&self) -> bool {
