@@ -425,6 +425,13 @@ fn cases() -> Vec<Case> {
         )
         .at(s, Some(19), Some("pool.usd_per_gpu_hour")),
         scenario_case(
+            "pool_gpu_differs_from_the_deployment",
+            format!("{SYNTHETIC_SCENARIO}[pool]\ngpu = \"l4\"\n"),
+            &[],
+        )
+        .at(s, Some(19), Some("pool.gpu"))
+        .also(&["one GPU type"]),
+        scenario_case(
             "negative_provisioning_time",
             format!("{SYNTHETIC_SCENARIO}[pool]\nprovisioning = {{ dist = \"fixed\", value_s = -5 }}\n"),
             &[],

@@ -444,6 +444,17 @@ fn resolve_pool(
     index: usize,
     deployment: &DeploymentInfo,
 ) -> Result<PoolSpec, Invalid> {
+    if let Some(gpu) = &raw.gpu {
+        if !gpu.eq_ignore_ascii_case(&deployment.gpu) {
+            return Err(invalid(
+                &format!("{prefix}.gpu"),
+                format!(
+                    "the pool's nodes have {gpu} but the deployment runs on {}: a deployment uses one GPU type",
+                    deployment.gpu
+                ),
+            ));
+        }
+    }
     let gpus_per_node = raw.gpus_per_node.unwrap_or(8);
     if gpus_per_node < deployment.tensor_parallel {
         return Err(invalid(

@@ -304,6 +304,9 @@ pub struct RawScheduleStep {
 pub struct RawPool {
     /// Name in reports (default `default`).
     pub name: Option<String>,
+    /// GPU type of the pool's nodes (default: the deployment's GPU; they
+    /// must match, a deployment runs on one GPU type).
+    pub gpu: Option<String>,
     /// GPUs per node (default 8).
     pub gpus_per_node: Option<u32>,
     /// Price, USD per GPU-hour (default by GPU type, `docs/scenario-reference.md`).
