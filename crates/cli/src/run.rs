@@ -32,8 +32,12 @@ impl std::error::Error for RunError {}
 pub fn run(scenario: &Scenario) -> Result<RunResult, RunError> {
     let workload =
         workload::build(&scenario.workload, scenario.sim.seed).map_err(RunError::Workload)?;
-    let sim = Simulation::new(scenario.sim.clone(), workload, scenario.router.build())
-        .map_err(RunError::Sim)?;
+    let sim = Simulation::new(
+        scenario.sim.clone(),
+        workload,
+        scenario.router.build(scenario.sim.seed),
+    )
+    .map_err(RunError::Sim)?;
     sim.run().map_err(|e| match e {
         SimError::Workload(error) => RunError::Workload(OpenError {
             path: workload::source_path(&scenario.workload).map(|p| p.to_path_buf()),

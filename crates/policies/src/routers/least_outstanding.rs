@@ -5,16 +5,24 @@
 use fleetsim_core::replica::ReplicaLoad;
 use fleetsim_core::{Request, Router};
 
-/// Picks the replica with the fewest outstanding requests; ties go to the
-/// lowest index, so the choice is deterministic.
+/// Picks the replica with the fewest outstanding requests. Ties rotate: the
+/// first tied replica at or after the one after the last pick, so an idle
+/// fleet shares work evenly instead of piling it on replica 0.
 #[derive(Debug, Default)]
-pub struct LeastOutstanding;
+pub struct LeastOutstanding {
+    next: usize,
+}
 
 impl Router for LeastOutstanding {
     fn route(&mut self, _request: &Request, loads: &[ReplicaLoad]) -> usize {
-        (0..loads.len())
-            .min_by_key(|&i| (loads[i].outstanding(), i))
-            .unwrap_or(0)
+        let n = loads.len().max(1);
+        let start = self.next % n;
+        let chosen = (0..loads.len())
+            .map(|k| (start + k) % n)
+            .min_by_key(|&i| loads[i].outstanding())
+            .unwrap_or(0);
+        self.next = chosen + 1;
+        chosen
     }
 }
 
@@ -29,7 +37,7 @@ mod tests {
             .map(|&(waiting, running)| ReplicaLoad { waiting, running })
             .collect();
         assert_eq!(
-            LeastOutstanding.route(&Request::new(SimTime(0), 1, 1), &loads),
+            LeastOutstanding::default().route(&Request::new(SimTime(0), 1, 1), &loads),
             expect,
             "{loads:?}"
         );
@@ -39,7 +47,16 @@ mod tests {
     fn picks_fewest_waiting_plus_running() {
         check(&[(0, 5), (2, 1)], 1);
         check(&[(3, 0), (0, 2)], 1);
-        check(&[(1, 1), (0, 2)], 0); // tie → lowest index
+        check(&[(1, 1), (0, 2)], 0); // tie, nothing picked before → lowest index
         check(&[(0, 0)], 0);
+    }
+
+    #[test]
+    fn ties_rotate_over_an_idle_fleet() {
+        let mut lo = LeastOutstanding::default();
+        let loads = [ReplicaLoad::default(); 3];
+        let req = Request::new(SimTime(0), 1, 1);
+        let picks: Vec<usize> = (0..5).map(|_| lo.route(&req, &loads)).collect();
+        assert_eq!(picks, [0, 1, 2, 0, 1]);
     }
 }

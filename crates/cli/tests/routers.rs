@@ -1,0 +1,50 @@
+//! Routers on a skewed workload (heavy-tailed output lengths).
+#![allow(clippy::unwrap_used)]
+
+use fleetsim::scenario::{load_str, QUICKSTART_TOML};
+use std::path::Path;
+
+/// max − min busy fraction over the 4 replicas, and the p95 TTFT, ms.
+fn spread(router: &str) -> (f64, f64) {
+    let sets = vec![
+        format!("router.kind={router}"),
+        "deployment.replicas=4".to_string(),
+        "workload.arrival.rate_per_s=4".to_string(),
+        "workload.duration_s=600".to_string(),
+        r#"workload.output_tokens={ kind = "lognormal", median_tokens = 100, sigma = 1.5, max_tokens = 4000 }"#.to_string(),
+    ];
+    let s = load_str(QUICKSTART_TOML, "quickstart", Path::new("."), &sets).unwrap();
+    let r = fleetsim::run::run(&s).unwrap().summary;
+    (
+        r.fleet.busy_fraction_max - r.fleet.busy_fraction_min,
+        r.latency.ttft_ms.p95,
+    )
+}
+
+#[test]
+fn least_outstanding_spreads_utilisation_more_evenly_than_random() {
+    let (lo, _) = spread("least_outstanding");
+    let (random, _) = spread("random");
+    assert!(
+        lo < random / 2.0,
+        "least outstanding {lo:.4} vs random {random:.4}"
+    );
+}
+
+#[test]
+fn every_router_serves_the_workload() {
+    for router in [
+        "round_robin",
+        "least_outstanding",
+        "random",
+        "join_shortest_queue",
+        "power_of_two_choices",
+        "session_affinity",
+    ] {
+        let (spread, p95) = spread(router);
+        assert!(
+            spread.is_finite() && p95 > 0.0 && p95 < 1_000.0,
+            "{router}: spread {spread}, p95 {p95}"
+        );
+    }
+}
