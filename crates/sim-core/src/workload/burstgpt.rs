@@ -110,26 +110,16 @@ impl<R: Read> RecordParser for BurstGptParser<R> {
 mod tests {
     use super::*;
     use crate::time::SimTime;
+    use crate::workload::trace_reader::testing;
 
     const HEADER: &str = "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n";
 
-    fn read(input: &[u8]) -> Vec<Result<Request, String>> {
-        BurstGptReader::new(input)
-            .map(|r| r.map_err(|e| e.to_string()))
-            .collect()
-    }
-
     fn check_ok(input: &str, expect: &[Request]) {
-        let got: Result<Vec<_>, _> = read(input.as_bytes()).into_iter().collect();
-        assert_eq!(got.as_deref(), Ok(expect), "{input:?}");
+        testing::check_ok(BurstGptReader::new(input.as_bytes()), input, expect);
     }
 
     fn check_err(input: &[u8], expect: &str) {
-        let got = read(input);
-        match got.last() {
-            Some(Err(e)) => assert_eq!(e, expect, "{:?}", String::from_utf8_lossy(input)),
-            other => panic!("{input:?}: expected error {expect:?}, got {other:?}"),
-        }
+        testing::check_err(BurstGptReader::new(input), input, expect);
     }
 
     fn req(ns: u64, model: &str, input: u32, output: u32) -> Request {

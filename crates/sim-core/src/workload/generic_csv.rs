@@ -141,24 +141,18 @@ fn parse_hashes(line: u64, text: &str, out: &mut Vec<u64>) -> Result<(), Workloa
 mod tests {
     use super::*;
     use crate::time::SimTime;
+    use crate::workload::trace_reader::testing;
 
     fn read(input: &[u8]) -> Vec<Result<Request, String>> {
-        GenericCsvReader::new(input)
-            .map(|r| r.map_err(|e| e.to_string()))
-            .collect()
+        testing::read(GenericCsvReader::new(input))
     }
 
     fn check_ok(input: &str, expect: &[Request]) {
-        let got: Result<Vec<_>, _> = read(input.as_bytes()).into_iter().collect();
-        assert_eq!(got.as_deref(), Ok(expect), "{input:?}");
+        testing::check_ok(GenericCsvReader::new(input.as_bytes()), input, expect);
     }
 
     fn check_err(input: &[u8], expect: &str) {
-        let got = read(input);
-        match got.last() {
-            Some(Err(e)) => assert_eq!(e, expect, "{:?}", String::from_utf8_lossy(input)),
-            other => panic!("{input:?}: expected error {expect:?}, got {other:?}"),
-        }
+        testing::check_err(GenericCsvReader::new(input), input, expect);
     }
 
     fn req(ns: u64, input: u32, output: u32) -> Request {

@@ -248,24 +248,14 @@ fn json_message(err: &serde_json::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn read(input: &[u8]) -> Vec<Result<Request, String>> {
-        MooncakeReader::new(input)
-            .map(|r| r.map_err(|e| e.to_string()))
-            .collect()
-    }
+    use crate::workload::trace_reader::testing;
 
     fn check_ok(input: &str, expect: &[Request]) {
-        let got: Result<Vec<_>, _> = read(input.as_bytes()).into_iter().collect();
-        assert_eq!(got.as_deref(), Ok(expect), "{input:?}");
+        testing::check_ok(MooncakeReader::new(input.as_bytes()), input, expect);
     }
 
     fn check_err(input: &[u8], expect: &str) {
-        let got = read(input);
-        match got.last() {
-            Some(Err(e)) => assert_eq!(e, expect, "{:?}", String::from_utf8_lossy(input)),
-            other => panic!("{input:?}: expected error {expect:?}, got {other:?}"),
-        }
+        testing::check_err(MooncakeReader::new(input), input, expect);
     }
 
     fn req(ms: u64, input: u32, output: u32, hashes: &[u64]) -> Request {

@@ -86,3 +86,38 @@ impl<P: RecordParser> Iterator for TraceReader<P> {
         item
     }
 }
+
+/// Checks shared by the readers' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// Every item of `reader`, errors as their messages.
+    pub(crate) fn read<W: Iterator<Item = Result<Request, WorkloadError>>>(
+        reader: W,
+    ) -> Vec<Result<Request, String>> {
+        reader.map(|r| r.map_err(|e| e.to_string())).collect()
+    }
+
+    /// `reader` (over `input`) yields exactly `expect`, without errors.
+    pub(crate) fn check_ok<W: Iterator<Item = Result<Request, WorkloadError>>>(
+        reader: W,
+        input: &str,
+        expect: &[Request],
+    ) {
+        let got: Result<Vec<_>, _> = read(reader).into_iter().collect();
+        assert_eq!(got.as_deref(), Ok(expect), "{input:?}");
+    }
+
+    /// The last item of `reader` (over `input`) is the error `expect`.
+    pub(crate) fn check_err<W: Iterator<Item = Result<Request, WorkloadError>>>(
+        reader: W,
+        input: &[u8],
+        expect: &str,
+    ) {
+        match read(reader).last() {
+            Some(Err(e)) => assert_eq!(e, expect, "{:?}", String::from_utf8_lossy(input)),
+            other => panic!("{input:?}: expected error {expect:?}, got {other:?}"),
+        }
+    }
+}
