@@ -123,6 +123,9 @@ fn load_scenario(args: &RunArgs) -> Result<Scenario> {
 fn cmd_run(args: RunArgs) -> Result<()> {
     let scenario = load_scenario(&args)?;
     let result = run::run_timed(&scenario)?;
+    for w in &result.warnings {
+        eprintln!("warning: {w}");
+    }
     if let Some(dir) = &args.out {
         report::write_out_dir(dir, &result)
             .with_context(|| format!("writing results to {}", dir.display()))?;

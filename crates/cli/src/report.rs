@@ -74,6 +74,21 @@ pub fn render_table(scenario: &Scenario, summary: &Summary) -> String {
             if t.met { "met" } else { "MISSED" }
         );
     }
+    for c in &summary.classes {
+        let r = &c.requests;
+        let _ = writeln!(
+            out,
+            "class {:<5}arrived {}  completed {}  rejected {}  timed out {}; queue p99 {:.1} ms, ttft p95 {:.1} ms; sla {:.2} %",
+            c.name,
+            r.arrived,
+            r.completed,
+            r.rejected,
+            r.timed_out,
+            c.latency.queue_ms.p99,
+            c.latency.ttft_ms.p95,
+            c.sla.attainment * 100.0
+        );
+    }
     let g = &summary.gpu_hours;
     let _ = writeln!(
         out,
@@ -121,7 +136,13 @@ pub fn write_out_dir(dir: &Path, result: &RunResult) -> io::Result<()> {
         w.write_all(summary_json(&result.summary).as_bytes())
     })?;
     write_atomically(&dir.join("requests.csv"), |w| {
-        write_requests_csv(&result.records, w)
+        let classes: Vec<&str> = result
+            .summary
+            .classes
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        write_requests_csv(&result.records, &classes, w)
     })?;
     write_atomically(&dir.join("timeseries.csv"), |w| {
         write_timeseries_csv(&result.timeseries, w)

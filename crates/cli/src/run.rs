@@ -14,6 +14,14 @@ pub enum RunError {
     Workload(OpenError),
     /// The engine stopped.
     Sim(SimError),
+    /// A request of the workload at `path` cannot be served as configured
+    /// (e.g. it names a priority class the scenario does not configure).
+    Request {
+        /// The workload's file, if it has one.
+        path: Option<std::path::PathBuf>,
+        /// What the engine found.
+        error: SimError,
+    },
 }
 
 impl std::fmt::Display for RunError {
@@ -21,6 +29,11 @@ impl std::fmt::Display for RunError {
         match self {
             RunError::Workload(e) => write!(f, "{e}"),
             RunError::Sim(e) => write!(f, "{e}"),
+            RunError::Request {
+                path: Some(path),
+                error,
+            } => write!(f, "{}: {error}", path.display()),
+            RunError::Request { path: None, error } => write!(f, "workload: {error}"),
         }
     }
 }
@@ -30,8 +43,11 @@ impl std::error::Error for RunError {}
 /// Runs a scenario. `sim.wall_s` is left `None`, so the summary is a pure
 /// function of the scenario; see [`run_timed`].
 pub fn run(scenario: &Scenario) -> Result<RunResult, RunError> {
-    let workload =
-        workload::build(&scenario.workload, scenario.sim.seed).map_err(RunError::Workload)?;
+    let classes: workload::KnownClasses = (scenario.sim.fleet.queue.classes.iter())
+        .map(|c| c.name.clone())
+        .collect();
+    let workload = workload::build(&scenario.workload, scenario.sim.seed, classes)
+        .map_err(RunError::Workload)?;
     let sim = Simulation::new(
         scenario.sim.clone(),
         workload,
@@ -43,6 +59,10 @@ pub fn run(scenario: &Scenario) -> Result<RunResult, RunError> {
             path: workload::source_path(&scenario.workload).map(|p| p.to_path_buf()),
             error,
         }),
+        error @ SimError::Class { .. } => RunError::Request {
+            path: workload::source_path(&scenario.workload).map(|p| p.to_path_buf()),
+            error,
+        },
         other => RunError::Sim(other),
     })
 }

@@ -9,6 +9,7 @@ use fleetsim_core::workload::generic_csv::GenericCsvReader;
 use fleetsim_core::workload::mooncake::MooncakeReader;
 use fleetsim_core::workload::servegen::{ServeGenProfile, ServeGenWorkload};
 use fleetsim_core::workload::synthetic::SyntheticWorkload;
+use fleetsim_core::workload::trace_reader::{RecordParser, TraceReader};
 use fleetsim_core::workload::transforms::{apply_transforms_with_factory, WorkloadFactory};
 use fleetsim_core::workload::{BoxedWorkload, WorkloadError};
 use fleetsim_core::SimTime;
@@ -61,16 +62,24 @@ pub fn detect_file(path: &Path) -> Result<TraceFormat, WorkloadError> {
     detect(&head)
 }
 
+/// Priority classes a trace may name (empty: the scenario has none, and
+/// any name is served as the one class).
+pub type KnownClasses = Arc<[Box<str>]>;
+
 /// Opens a request-level trace as a streaming reader.
 pub fn open_trace(path: &Path, format: TraceFormat) -> Result<BoxedWorkload, WorkloadError> {
-    open_reader(path, format, false)
+    open_reader(path, format, false, KnownClasses::from([]))
 }
 
 /// Opens a trace and replays it in arrival order: the whole trace is read
 /// into memory and sorted (stably: equal timestamps keep file order), which
 /// is why sorting must be asked for.
-pub fn open_sorted_trace(path: &Path, format: TraceFormat) -> Result<BoxedWorkload, WorkloadError> {
-    let reader = open_reader(path, format, true)?;
+pub fn open_sorted_trace(
+    path: &Path,
+    format: TraceFormat,
+    classes: KnownClasses,
+) -> Result<BoxedWorkload, WorkloadError> {
+    let reader = open_reader(path, format, true, classes)?;
     let mut all = reader.collect::<Result<Vec<_>, _>>()?;
     all.sort_by_key(|r| r.arrival);
     if format == TraceFormat::Azure {
@@ -88,18 +97,27 @@ fn open_reader(
     path: &Path,
     format: TraceFormat,
     any_order: bool,
+    classes: KnownClasses,
 ) -> Result<BoxedWorkload, WorkloadError> {
+    fn boxed<P: RecordParser + Send + 'static>(
+        reader: TraceReader<P>,
+        any_order: bool,
+        classes: KnownClasses,
+    ) -> BoxedWorkload {
+        let reader = reader.known_classes(classes);
+        if any_order {
+            Box::new(reader.any_order())
+        } else {
+            Box::new(reader)
+        }
+    }
     let file = open(path)?;
-    Ok(match (format, any_order) {
-        (TraceFormat::Azure, false) => Box::new(AzureReader::new(file)),
-        (TraceFormat::Azure, true) => Box::new(AzureReader::new(file).any_order()),
-        (TraceFormat::Mooncake, false) => Box::new(MooncakeReader::new(file)),
-        (TraceFormat::Mooncake, true) => Box::new(MooncakeReader::new(file).any_order()),
-        (TraceFormat::BurstGpt, false) => Box::new(BurstGptReader::new(file)),
-        (TraceFormat::BurstGpt, true) => Box::new(BurstGptReader::new(file).any_order()),
-        (TraceFormat::GenericCsv, false) => Box::new(GenericCsvReader::new(file)),
-        (TraceFormat::GenericCsv, true) => Box::new(GenericCsvReader::new(file).any_order()),
-        (TraceFormat::ServeGenWindows, _) => {
+    Ok(match format {
+        TraceFormat::Azure => boxed(AzureReader::new(file), any_order, classes),
+        TraceFormat::Mooncake => boxed(MooncakeReader::new(file), any_order, classes),
+        TraceFormat::BurstGpt => boxed(BurstGptReader::new(file), any_order, classes),
+        TraceFormat::GenericCsv => boxed(GenericCsvReader::new(file), any_order, classes),
+        TraceFormat::ServeGenWindows => {
             return Err(WorkloadError::invalid(
                 "workload.kind",
                 "this file holds ServeGen rate windows, not requests: use `kind = \"servegen\"` with token length distributions",
@@ -108,8 +126,14 @@ fn open_reader(
     })
 }
 
-/// Builds the workload a scenario describes, with `seed` for generators.
-pub fn build(spec: &WorkloadSpec, seed: u64) -> Result<BoxedWorkload, OpenError> {
+/// Builds the workload a scenario describes, with `seed` for generators; a
+/// trace record naming a priority class outside `classes` (when it is not
+/// empty) is an error at its line.
+pub fn build(
+    spec: &WorkloadSpec,
+    seed: u64,
+    classes: KnownClasses,
+) -> Result<BoxedWorkload, OpenError> {
     let with_path = |error| OpenError {
         path: source_path(spec).map(Path::to_path_buf),
         error,
@@ -139,9 +163,9 @@ pub fn build(spec: &WorkloadSpec, seed: u64) -> Result<BoxedWorkload, OpenError>
             (
                 Arc::new(move || {
                     if sort {
-                        open_sorted_trace(&path, format)
+                        open_sorted_trace(&path, format, Arc::clone(&classes))
                     } else {
-                        open_trace(&path, format)
+                        open_reader(&path, format, false, Arc::clone(&classes))
                     }
                 }),
                 transforms,

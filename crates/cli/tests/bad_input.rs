@@ -466,6 +466,50 @@ fn cases() -> Vec<Case> {
         )
         .at(s, Some(20), Some("pool.max_nodes"))
         .also(&["fewer than the 2 initial replicas"]),
+        // Queueing.
+        scenario_case(
+            "cap_without_a_central_queue",
+            format!("{SYNTHETIC_SCENARIO}[queue]\nmax_concurrency_per_replica = 4\n"),
+            &[],
+        )
+        .at(s, Some(19), Some("queue.max_concurrency_per_replica"))
+        .also(&["central"]),
+        scenario_case(
+            "zero_concurrency_cap",
+            format!("{SYNTHETIC_SCENARIO}[queue]\nmode = \"central\"\nmax_concurrency_per_replica = 0\n"),
+            &[],
+        )
+        .at(s, Some(20), Some("queue.max_concurrency_per_replica")),
+        scenario_case(
+            "unknown_queue_mode",
+            format!("{SYNTHETIC_SCENARIO}[queue]\nmode = \"gateway\"\n"),
+            &[],
+        )
+        .at(s, Some(19), Some("queue.mode")),
+        scenario_case(
+            "duplicate_class",
+            format!("{SYNTHETIC_SCENARIO}[[queue.classes]]\nname = \"paid\"\n[[queue.classes]]\nname = \"paid\"\n"),
+            &[],
+        )
+        .at(s, Some(21), Some("queue.classes[1].name"))
+        .also(&["listed twice"]),
+        scenario_case(
+            "negative_queue_timeout",
+            format!("{SYNTHETIC_SCENARIO}[[queue.classes]]\nname = \"paid\"\ntimeout_s = -1\n"),
+            &[],
+        )
+        .at(s, Some(20), Some("queue.classes[0].timeout_s")),
+        Case::new("unknown_priority_class", &["run", "scenario.toml"])
+            .file(
+                "scenario.toml",
+                format!("{TRACE_SCENARIO}[[queue.classes]]\nname = \"paid\"\n"),
+            )
+            .file(
+                "trace.csv",
+                "time_s,input_tokens,output_tokens,priority_class\n0,12,5,paid\n0.5,12,5,gold\n",
+            )
+            .at(t, Some(3), Some("priority_class"))
+            .also(&["\"gold\" is not configured", "paid"]),
         // `fleetsim trace stats` on malformed files.
         Case::new("stats_non_numeric", &["trace", "stats", "trace.csv"])
             .file("trace.csv", generic("0.5,twelve,5\n"))

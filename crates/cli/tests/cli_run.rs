@@ -165,7 +165,7 @@ fn out_dir_holds_summary_requests_and_timeseries() {
     let mut lines = requests.lines();
     assert_eq!(
         lines.next(),
-        Some("id,arrival_s,replica,outcome,input_tokens,output_tokens,queue_ms,ttft_ms,tpot_ms,e2e_ms,preemptions")
+        Some("id,arrival_s,replica,outcome,input_tokens,output_tokens,queue_ms,ttft_ms,tpot_ms,e2e_ms,preemptions,class")
     );
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len() as u64, arrived, "one row per arrived request");

@@ -62,6 +62,7 @@ fn simulation() -> Simulation {
             frontend_latency: SimDuration::ZERO,
             lifecycle: Default::default(),
             placement: None,
+            queue: Default::default(),
         },
         sla: SlaConfig::default(),
         timeseries_resolution: SimDuration::from_secs(60),

@@ -36,7 +36,7 @@
 //! only in cache state see the same luck (common random numbers).
 
 use crate::model::hardware::{GpuSpec, ModelSpec};
-use crate::rng::{self, StreamRng};
+use crate::rng::{self, open_unit, StreamRng};
 use crate::time::SimDuration;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -954,12 +954,6 @@ impl StagePlan {
 // ---------------------------------------------------------------------------
 // Numerics
 // ---------------------------------------------------------------------------
-
-/// A uniform number in the open interval (0, 1) from one `u64`: the top 53
-/// bits, centred in their cell, so neither 0 nor 1 can occur.
-fn open_unit<R: Rng + ?Sized>(rng: &mut R) -> f64 {
-    ((rng.next_u64() >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
-}
 
 /// Clamps a probability into (0, 1); NaN becomes 0.5.
 fn open_p(p: f64) -> f64 {

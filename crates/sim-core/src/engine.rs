@@ -19,6 +19,7 @@ use crate::lifecycle::{LifecycleSpec, Phase, ReplicaLife, Stage, StageDurations}
 use crate::metrics::{RequestRecord, SlaConfig};
 use crate::model::PerfModel;
 use crate::nodes::{Node, Placement};
+use crate::queue::{ClassAssigner, ClassError, GatewayQueue, QueueMode, QueueSpec};
 use crate::replica::batching::{BatchingConfig, BatchingReplica};
 use crate::replica::slots::{ServiceTime, SlotReplica};
 use crate::replica::{Aborted, Finished, Replica, ReplicaLoad, Seq, Wake};
@@ -26,7 +27,7 @@ use crate::request::{Outcome, Request};
 use crate::rng;
 use crate::router::Router;
 use crate::summary::{
-    ColdStartStages, ColdStartSummary, FleetReport, GpuHours, SimReport, Summary,
+    ClassReport, ColdStartStages, ColdStartSummary, FleetReport, GpuHours, SimReport, Summary,
 };
 use crate::time::{SimDuration, SimTime, NANOS_PER_SEC};
 use crate::workload::{BoxedWorkload, WorkloadError};
@@ -76,6 +77,8 @@ pub struct FleetSpec {
     /// it, replicas hold their GPUs on their own and cold starts take
     /// `lifecycle.cold_start`.
     pub placement: Option<Arc<Placement>>,
+    /// Where requests wait and in which order (see [`crate::queue`]).
+    pub queue: QueueSpec,
 }
 
 /// A resolved, validated run configuration.
@@ -108,6 +111,15 @@ pub enum SimError {
     EmptyFleet,
     /// GPU time did not add up (an engine bug; please report it).
     Accounting(String),
+    /// A request's priority class could not be decided.
+    Class {
+        /// The request's arrival-order id.
+        request: u64,
+        /// Its arrival, seconds.
+        arrival_s: f64,
+        /// What was wrong.
+        error: ClassError,
+    },
 }
 
 impl fmt::Display for SimError {
@@ -119,6 +131,25 @@ impl fmt::Display for SimError {
             }
             SimError::EmptyFleet => write!(f, "the fleet has no replica"),
             SimError::Accounting(m) => write!(f, "internal error, GPU time does not add up: {m}"),
+            SimError::Class {
+                request,
+                arrival_s,
+                error: ClassError::Unknown { name, configured },
+            } => {
+                write!(
+                    f,
+                    "request {request} (arrival {arrival_s:.6} s) names priority class {name:?}, which is not one of the configured classes: {}",
+                    configured.join(", ")
+                )
+            }
+            SimError::Class {
+                request,
+                arrival_s,
+                error: ClassError::Missing,
+            } => write!(
+                f,
+                "request {request} (arrival {arrival_s:.6} s) names no priority class and no [[queue.classes]] entry has a positive `share` to draw one from"
+            ),
         }
     }
 }
@@ -162,6 +193,10 @@ pub struct RunResult {
     pub records: Vec<RequestRecord>,
     /// Fixed-resolution time series.
     pub timeseries: Vec<TimeseriesRow>,
+    /// Things the input asked for that the configuration ignores, each
+    /// reported once (e.g. priority classes in a trace when the scenario
+    /// configures none). The front end shows them; the run is unaffected.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -202,6 +237,11 @@ enum EventKind {
     /// The scale-up rate limit lets the next waiting start through.
     StartRelease,
     Tick,
+    /// The oldest request of gateway class `class` may have waited its
+    /// class's timeout.
+    QueueTimeout {
+        class: u32,
+    },
 }
 
 impl EventKind {
@@ -223,6 +263,7 @@ impl EventKind {
             EventKind::SpotNotice { .. } => 8,
             EventKind::SpotKill { .. } => 9,
             EventKind::Tick => 10,
+            EventKind::QueueTimeout { .. } => 11,
         }
     }
 }
@@ -266,8 +307,24 @@ pub struct Simulation {
     loads: Vec<ReplicaLoad>,
     /// Index of each replica in `routable`, or `NOT_ROUTABLE`.
     route_pos: Vec<u32>,
-    /// Requests that arrived while no replica was ready, in arrival order.
-    held: VecDeque<Request>,
+    /// Requests waiting at the gateway: while no replica is ready, or (in
+    /// central mode) while every ready replica is at its concurrency cap.
+    gateway: GatewayQueue,
+    /// A `QueueTimeout` event is queued, by class.
+    timeout_armed: Vec<bool>,
+    /// Decides each arrival's priority class.
+    classes: ClassAssigner,
+    /// Class of every arrived request, by id (empty when no classes are
+    /// configured: every request is in class 0).
+    class_by_id: Vec<u8>,
+    /// Scratch for central-mode routing: positions in `routable` of the
+    /// replicas below their cap, and their loads.
+    eligible: Vec<usize>,
+    eligible_loads: Vec<ReplicaLoad>,
+    /// See [`RunResult::warnings`].
+    warnings: Vec<String>,
+    /// A request named a priority class while none is configured.
+    warned_unused_classes: bool,
     /// Replica starts the rate limit has not let through yet.
     pending_starts: u32,
     /// Instants of the starts within the last minute (rate limit).
@@ -341,6 +398,8 @@ impl Simulation {
         let routable: Vec<u32> = (0..config.fleet.replicas).collect();
         let loads = vec![ReplicaLoad::default(); replicas.len()];
         let route_pos = routable.clone();
+        let class_count = config.fleet.queue.classes.len().max(1);
+        let classes = ClassAssigner::new(&config.fleet.queue.classes, config.seed);
         let mut sim = Simulation {
             config,
             workload,
@@ -350,7 +409,14 @@ impl Simulation {
             routable,
             loads,
             route_pos,
-            held: VecDeque::new(),
+            gateway: GatewayQueue::new(class_count),
+            timeout_armed: vec![false; class_count],
+            classes,
+            class_by_id: Vec::new(),
+            eligible: Vec::new(),
+            eligible_loads: Vec::new(),
+            warnings: Vec::new(),
+            warned_unused_classes: false,
             pending_starts: 0,
             recent_starts: VecDeque::new(),
             release_queued: false,
@@ -517,14 +583,12 @@ impl Simulation {
     }
 
     /// Makes `replica` routable (it just became ready) and hands it the
-    /// requests held while no replica was ready.
+    /// gateway's backlog at once (in central mode, up to its cap).
     fn add_routable(&mut self, replica: u32) {
         self.route_pos[replica as usize] = self.routable.len() as u32;
         self.routable.push(replica);
         self.loads.push(self.replicas[replica as usize].load());
-        while let Some(request) = self.held.pop_front() {
-            self.dispatch(request);
-        }
+        self.serve_gateway();
     }
 
     /// Takes `replica` out of routing, keeping the others' order.
@@ -541,16 +605,115 @@ impl Simulation {
         }
     }
 
-    /// Routes a request to a ready replica, or holds it until one is ready.
-    fn dispatch(&mut self, request: Request) {
-        if self.routable.is_empty() {
-            self.held.push_back(request);
+    /// An arrival goes to a replica if one can take it now, else waits at
+    /// the gateway (or is rejected if its class's gateway queue is full).
+    fn dispatch(&mut self, request: Request, class: u32) {
+        // A backlog means no replica has room: the arrival queues behind it.
+        if self.gateway.is_empty() && self.has_room() {
+            let pos = self.choose_replica(&request);
+            self.send(request, pos);
+        } else {
+            self.enqueue(request, class);
+        }
+    }
+
+    /// Some ready replica may take a request now: any, in per-replica mode;
+    /// one below its concurrency cap, in central mode.
+    fn has_room(&self) -> bool {
+        match self.config.fleet.queue.mode {
+            QueueMode::PerReplica => !self.routable.is_empty(),
+            QueueMode::Central {
+                max_concurrency_per_replica: cap,
+            } => self.loads.iter().any(|l| l.outstanding() < cap),
+        }
+    }
+
+    /// The position in `routable` of the replica `request` goes to. Only
+    /// called when [`Self::has_room`]; the router chooses among the
+    /// replicas that may take it.
+    fn choose_replica(&mut self, request: &Request) -> usize {
+        let cap = match self.config.fleet.queue.mode {
+            QueueMode::PerReplica => {
+                let pos = self.router.route(request, &self.loads);
+                return pos.min(self.routable.len() - 1);
+            }
+            QueueMode::Central {
+                max_concurrency_per_replica,
+            } => max_concurrency_per_replica,
+        };
+        self.eligible.clear();
+        self.eligible_loads.clear();
+        for (pos, load) in self.loads.iter().enumerate() {
+            if load.outstanding() < cap {
+                self.eligible.push(pos);
+                self.eligible_loads.push(*load);
+            }
+        }
+        let i = self.router.route(request, &self.eligible_loads);
+        self.eligible[i.min(self.eligible.len() - 1)]
+    }
+
+    /// Queues `request` at the gateway, or rejects it when its class's
+    /// gateway queue is at its length limit.
+    fn enqueue(&mut self, request: Request, class: u32) {
+        let spec = self.config.fleet.queue.classes.get(class as usize);
+        let limit = spec.and_then(|c| c.max_queue_length);
+        if limit.is_some_and(|l| self.gateway.class_len(class) >= l as usize) {
+            self.record_unserved(&request, Outcome::Rejected, None);
             return;
         }
-        let pos = self
-            .router
-            .route(&request, &self.loads)
-            .min(self.routable.len() - 1);
+        let timeout = spec.and_then(|c| c.timeout);
+        self.gateway.push(request, class);
+        if let Some(t) = timeout {
+            self.arm_timeout(class, t);
+        }
+    }
+
+    /// Queues a `QueueTimeout` for the head of `class` unless one is queued.
+    fn arm_timeout(&mut self, class: u32, timeout: SimDuration) {
+        if self.timeout_armed[class as usize] {
+            return;
+        }
+        if let Some(head) = self.gateway.head(class) {
+            self.timeout_armed[class as usize] = true;
+            let at = head.arrival + timeout;
+            self.push(at, EventKind::QueueTimeout { class });
+        }
+    }
+
+    /// Times out every request of `class` that has waited its timeout, then
+    /// re-arms for the next head.
+    fn on_queue_timeout(&mut self, class: u32) {
+        self.timeout_armed[class as usize] = false;
+        let Some(timeout) = self.config.fleet.queue.classes[class as usize].timeout else {
+            return;
+        };
+        while let Some(head) = self.gateway.head(class) {
+            if head.arrival + timeout > self.now {
+                break;
+            }
+            let r = self.gateway.pop_class(class).expect("head exists");
+            let waited = self.now.saturating_since(r.arrival).0;
+            self.record_unserved(&r, Outcome::TimedOut, Some(waited));
+        }
+        self.arm_timeout(class, timeout);
+    }
+
+    /// Hands waiting requests to replicas while any can take one, in the
+    /// order of the queue discipline.
+    fn serve_gateway(&mut self) {
+        let discipline = self.config.fleet.queue.discipline;
+        while !self.gateway.is_empty() && self.has_room() {
+            let Some(next) = self.gateway.pop(discipline) else {
+                return;
+            };
+            let pos = self.choose_replica(&next.request);
+            self.send(next.request, pos);
+        }
+    }
+
+    /// Admits `request` to the replica at position `pos` of `routable`.
+    fn send(&mut self, request: Request, pos: usize) {
         let r = self.routable[pos];
         self.note_warmup(r, request.id);
         let seq = Seq {
@@ -744,13 +907,15 @@ impl Simulation {
             EventKind::NodeRelease { node, epoch } => self.on_node_release(node, epoch),
             EventKind::SpotNotice { node } => self.on_spot_notice(node),
             EventKind::SpotKill { node } => self.on_spot_kill(node),
-            EventKind::Wake { .. } | EventKind::Tick => {}
+            EventKind::Wake { .. } | EventKind::Tick | EventKind::QueueTimeout { .. } => {}
         }
     }
 
     /// The workload is exhausted and every request has its outcome.
     fn finished_work(&self) -> bool {
-        self.pending.is_none() && self.held.is_empty() && self.next_id == self.records.len() as u64
+        self.pending.is_none()
+            && self.gateway.is_empty()
+            && self.next_id == self.records.len() as u64
     }
 
     /// A spot node's reclaim notice comes after an exponential time at the
@@ -1000,6 +1165,7 @@ impl Simulation {
         self.records.push(RequestRecord {
             id: a.seq.id,
             arrival: a.seq.arrival,
+            class: self.class_of_id(a.seq.id),
             replica,
             outcome: Outcome::Failed,
             input_tokens: a.seq.input_tokens,
@@ -1022,6 +1188,7 @@ impl Simulation {
             self.records.push(RequestRecord {
                 id: f.id,
                 arrival: f.arrival,
+                class: self.class_by_id.get(f.id as usize).copied().unwrap_or(0),
                 replica: Some(replica),
                 outcome: Outcome::Completed,
                 input_tokens: f.input_tokens,
@@ -1036,6 +1203,31 @@ impl Simulation {
         }
     }
 
+    /// Records a request that never reached a replica: rejected, or timed
+    /// out after waiting `waited_ns` at the gateway.
+    fn record_unserved(&mut self, request: &Request, outcome: Outcome, waited_ns: Option<u64>) {
+        let frontend = self.config.fleet.frontend_latency.0;
+        self.records.push(RequestRecord {
+            id: request.id,
+            arrival: request.arrival,
+            class: self.class_of_id(request.id),
+            replica: None,
+            outcome,
+            input_tokens: request.input_tokens,
+            output_tokens: request.output_tokens,
+            queue_ns: waited_ns.map(|w| w.saturating_add(frontend)),
+            ttft_ns: None,
+            tpot_ns: None,
+            e2e_ns: None,
+            preemptions: 0,
+        });
+    }
+
+    /// The class index of request `id` (0 when no classes are configured).
+    fn class_of_id(&self, id: u64) -> u8 {
+        self.class_by_id.get(id as usize).copied().unwrap_or(0)
+    }
+
     fn on_arrival(&mut self) -> Result<(), SimError> {
         let Some(mut request) = self.pending.take() else {
             return Ok(());
@@ -1043,6 +1235,27 @@ impl Simulation {
         request.id = self.next_id;
         self.next_id += 1;
         self.window.arrivals += 1;
+        let class = self
+            .classes
+            .class_of(&request)
+            .map_err(|error| SimError::Class {
+                request: request.id,
+                arrival_s: request.arrival.as_secs_f64(),
+                error,
+            })?;
+        if !self.config.fleet.queue.classes.is_empty() {
+            // Validation keeps the class count within `u8`.
+            self.class_by_id.push(class as u8);
+        } else if let (Some(name), false) = (
+            request.priority_class.as_deref(),
+            self.warned_unused_classes,
+        ) {
+            self.warned_unused_classes = true;
+            self.warnings.push(format!(
+                "the workload names priority classes (request {} names {name:?}) but the scenario configures no [[queue.classes]]: every request is served as one class",
+                request.id
+            ));
+        }
         let fits = match &self.config.fleet.replica {
             ReplicaSpec::Batching { config, .. } => {
                 config.fits(request.input_tokens, request.output_tokens)
@@ -1050,27 +1263,15 @@ impl Simulation {
             ReplicaSpec::Slots { .. } => true,
         };
         if fits {
-            self.dispatch(request);
+            self.dispatch(request, class);
         } else {
-            self.records.push(RequestRecord {
-                id: request.id,
-                arrival: request.arrival,
-                replica: None,
-                outcome: Outcome::Rejected,
-                input_tokens: request.input_tokens,
-                output_tokens: request.output_tokens,
-                queue_ns: None,
-                ttft_ns: None,
-                tpot_ns: None,
-                e2e_ns: None,
-                preemptions: 0,
-            });
+            self.record_unserved(&request, Outcome::Rejected, None);
         }
         self.pull_arrival()
     }
 
     fn on_tick(&mut self) {
-        let (mut running, mut waiting) = (0u64, self.held.len() as u64);
+        let (mut running, mut waiting) = (0u64, self.gateway.len() as u64);
         for (r, life) in self.replicas.iter().zip(&self.lives) {
             if life.phase != Phase::Terminated {
                 let l = r.load();
@@ -1127,6 +1328,7 @@ impl Simulation {
                 self.fleet_frozen = true;
                 self.heap
                     .retain(|e| matches!(e.kind, EventKind::Wake { .. } | EventKind::Tick));
+                // (No `QueueTimeout` can matter: the gateway is empty.)
             }
             // The next arrival waits outside the heap: arrivals come first
             // at equal times (class 0) and only one is ever pending, so
@@ -1153,8 +1355,12 @@ impl Simulation {
                         &mut self.finished,
                         &mut self.wakes,
                     );
+                    let freed = !self.finished.is_empty();
                     self.record_finished(replica);
                     self.drain_wakes(replica);
+                    if freed && !self.gateway.is_empty() {
+                        self.serve_gateway();
+                    }
                 }
                 kind @ (EventKind::StageDone { .. }
                 | EventKind::Scale { .. }
@@ -1164,6 +1370,7 @@ impl Simulation {
                 | EventKind::NodeRelease { .. }
                 | EventKind::SpotNotice { .. }
                 | EventKind::SpotKill { .. }) => self.on_fleet_event(kind),
+                EventKind::QueueTimeout { class } => self.on_queue_timeout(class),
                 EventKind::Tick => {
                     self.on_tick();
                     // Anything left besides this tick, still on top?
@@ -1181,8 +1388,10 @@ impl Simulation {
     }
 
     fn finish(mut self) -> Result<RunResult, SimError> {
-        // Requests still held had no replica to go to before the run ended.
-        while let Some(r) = self.held.pop_front() {
+        // Requests still at the gateway had no replica to go to before the
+        // run ended.
+        for q in self.gateway.drain_all() {
+            let r = q.request;
             let seq = Seq {
                 id: r.id,
                 arrival: r.arrival,
@@ -1287,10 +1496,16 @@ impl Simulation {
             summary.cost = Some(report);
         }
         summary.cold_start = self.cold_start_summary();
+        summary.classes = (self.config.fleet.queue.classes.iter().enumerate())
+            .map(|(i, c)| {
+                ClassReport::from_records(&c.name, i as u8, &self.records, &c.sla, simulated_s)
+            })
+            .collect();
         Ok(RunResult {
             summary,
             records: self.records,
             timeseries: self.timeseries,
+            warnings: self.warnings,
         })
     }
 
@@ -1547,6 +1762,7 @@ mod tests {
     fn record(id: u64) -> RequestRecord {
         RequestRecord {
             id,
+            class: 0,
             arrival: SimTime(id),
             replica: None,
             outcome: Outcome::Completed,

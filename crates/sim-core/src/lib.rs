@@ -46,6 +46,7 @@
 //!         frontend_latency: SimDuration::ZERO,
 //!         lifecycle: Default::default(),
 //!         placement: None,
+//!         queue: Default::default(),
 //!     },
 //!     sla: SlaConfig { ttft_ms: Some(200.0), ..SlaConfig::default() },
 //!     timeseries_resolution: SimDuration::from_secs(1),
@@ -98,6 +99,7 @@ pub mod metrics;
 pub mod model;
 pub mod nodes;
 pub mod output;
+pub mod queue;
 pub mod replica;
 pub mod request;
 pub mod rng;

@@ -11,6 +11,9 @@ pub struct RequestRecord {
     pub id: RequestId,
     /// Arrival instant.
     pub arrival: SimTime,
+    /// Priority class, an index into the configured classes (0 when none
+    /// are configured).
+    pub class: u8,
     /// Replica that served it (`None` if it never reached one).
     pub replica: Option<u32>,
     /// How it ended.

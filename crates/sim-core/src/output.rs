@@ -21,13 +21,21 @@ fn secs(ns: u64) -> String {
     format!("{}.{:09}", ns / 1_000_000_000, ns % 1_000_000_000)
 }
 
-/// Writes one row per request, in the order given.
-pub fn write_requests_csv<W: Write>(records: &[RequestRecord], mut out: W) -> io::Result<()> {
-    writeln!(out, "id,arrival_s,replica,outcome,input_tokens,output_tokens,queue_ms,ttft_ms,tpot_ms,e2e_ms,preemptions")?;
+/// Writes one row per request, in the order given. `class_names` are the
+/// configured priority classes (the `class` column is empty without them).
+pub fn write_requests_csv<W: Write, S: AsRef<str>>(
+    records: &[RequestRecord],
+    class_names: &[S],
+    mut out: W,
+) -> io::Result<()> {
+    writeln!(out, "id,arrival_s,replica,outcome,input_tokens,output_tokens,queue_ms,ttft_ms,tpot_ms,e2e_ms,preemptions,class")?;
     for r in records {
+        let class = class_names
+            .get(usize::from(r.class))
+            .map_or("", |c| c.as_ref());
         writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{}",
             r.id,
             secs(r.arrival.0),
             r.replica.map(|x| x.to_string()).unwrap_or_default(),
@@ -38,7 +46,8 @@ pub fn write_requests_csv<W: Write>(records: &[RequestRecord], mut out: W) -> io
             opt_ms(r.ttft_ns),
             opt_ms(r.tpot_ns),
             opt_ms(r.e2e_ns),
-            r.preemptions
+            r.preemptions,
+            class
         )?;
     }
     out.flush()

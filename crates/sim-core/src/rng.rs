@@ -38,6 +38,12 @@ pub fn stream(seed: u64, name: &str, index: u64) -> StreamRng {
     Pcg64Mcg::new((u128::from(hi) << 64) | u128::from(lo))
 }
 
+/// A uniform number in the open interval (0, 1) from one `u64`: the top 53
+/// bits, centred in their cell, so neither 0 nor 1 can occur.
+pub fn open_unit<R: rand::RngCore + ?Sized>(rng: &mut R) -> f64 {
+    ((rng.next_u64() >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
+}
+
 /// SplitMix64 finaliser: a bijective 64-bit mixer.
 fn splitmix64(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);

@@ -146,8 +146,48 @@ pub struct Summary {
     pub cold_start: Option<ColdStartSummary>,
     /// Dollars and GPU time by state (`null` without a node pool).
     pub cost: Option<crate::cost::CostReport>,
+    /// One entry per configured priority class, in priority order (empty
+    /// when no classes are configured).
+    pub classes: Vec<ClassReport>,
     /// Simulation bookkeeping.
     pub sim: SimReport,
+}
+
+/// The results of one priority class, against its own SLA.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClassReport {
+    /// Class name.
+    pub name: String,
+    /// Counts by outcome; `arrived` is the sum of the rest.
+    pub requests: RequestCounts,
+    /// Latency statistics of the class's completed requests.
+    pub latency: Latency,
+    /// The class's SLA results.
+    pub sla: SlaReport,
+}
+
+impl ClassReport {
+    /// The report of the records whose class index is `class`.
+    pub fn from_records(
+        name: &str,
+        class: u8,
+        records: &[RequestRecord],
+        sla: &SlaConfig,
+        simulated_s: f64,
+    ) -> ClassReport {
+        let mine: Vec<RequestRecord> = records
+            .iter()
+            .filter(|r| r.class == class)
+            .cloned()
+            .collect();
+        let s = Summary::from_records(&mine, sla, simulated_s);
+        ClassReport {
+            name: name.to_string(),
+            requests: s.requests,
+            latency: s.latency,
+            sla: s.sla,
+        }
+    }
 }
 
 /// Cold starts: from the moment a replica was asked for to the moment it

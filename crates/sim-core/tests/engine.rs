@@ -68,6 +68,7 @@ fn run(requests: Vec<(u64, u32, u32)>, replicas: u32, config: Arc<BatchingConfig
             frontend_latency: SimDuration::ZERO,
             lifecycle: Default::default(),
             placement: None,
+            queue: Default::default(),
             replica: ReplicaSpec::Batching {
                 config,
                 perf: roofline(),

@@ -59,7 +59,9 @@ pub fn line_of_offset(text: &str, offset: usize) -> usize {
 pub fn line_of_field(text: &str, field: &str) -> Option<usize> {
     let doc = toml_edit::Document::parse(text.to_string()).ok()?;
     let mut best: Option<usize> = None;
-    let mut item: &Item = doc.as_item();
+    // Owned: an element of an array of tables is a `Table`, not an `Item`
+    // (this runs once per error, so the clones do not matter).
+    let mut item: Item = doc.as_item().clone();
     for segment in field.split('.') {
         let (name, index) = match segment.split_once('[') {
             Some((n, rest)) => (n, rest.trim_end_matches(']').parse::<usize>().ok()),
@@ -71,27 +73,29 @@ pub fn line_of_field(text: &str, field: &str) -> Option<usize> {
         if let Some(span) = key.span() {
             best = Some(line_of_offset(text, span.start));
         }
-        item = next;
-        if let Some(i) = index {
-            match item {
-                Item::ArrayOfTables(a) => match a.get(i) {
-                    Some(t) => {
-                        if let Some(span) = t.span() {
-                            best = Some(line_of_offset(text, span.start));
-                        }
-                        return best;
-                    }
-                    None => return best,
-                },
-                Item::Value(Value::Array(a)) => {
-                    if let Some(span) = a.get(i).and_then(|v| v.span()) {
+        let next = next.clone();
+        item = match (index, next) {
+            (None, next) => next,
+            (Some(i), Item::ArrayOfTables(a)) => match a.get(i) {
+                Some(t) => {
+                    if let Some(span) = t.span() {
                         best = Some(line_of_offset(text, span.start));
                     }
-                    return best;
+                    Item::Table(t.clone())
                 }
-                _ => return best,
-            }
-        }
+                None => return best,
+            },
+            (Some(i), Item::Value(Value::Array(a))) => match a.get(i) {
+                Some(v) => {
+                    if let Some(span) = v.span() {
+                        best = Some(line_of_offset(text, span.start));
+                    }
+                    Item::Value(v.clone())
+                }
+                None => return best,
+            },
+            (Some(_), _) => return best,
+        };
     }
     best
 }
@@ -395,5 +399,16 @@ mod tests {
         );
         assert_eq!(line_of_field(text, "nothing"), None);
         assert_eq!(line_of_field(text, "sla.targets[1].percentile"), Some(10));
+        // Keys inside an element of an array of tables.
+        let text = "[[pools]]\nname = \"a\"\n[[pools]]\nname = \"b\"\nmax_nodes = 0\n";
+        assert_eq!(line_of_field(text, "pools[1].max_nodes"), Some(5));
+        assert_eq!(line_of_field(text, "pools[1].name"), Some(4));
+        assert_eq!(line_of_field(text, "pools[0].name"), Some(2));
+        assert_eq!(
+            line_of_field(text, "pools[1].nothing"),
+            Some(3),
+            "the element"
+        );
+        assert_eq!(line_of_field(text, "pools[2].name"), Some(1), "the array");
     }
 }

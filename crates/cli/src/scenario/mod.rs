@@ -12,6 +12,7 @@ use fleetsim_core::lifecycle::LifecycleSpec;
 use fleetsim_core::model::hardware::{self, GpuSpec, ModelSpec};
 use fleetsim_core::model::{MeasuredTable, PerfModel, Roofline};
 use fleetsim_core::nodes::{Placement, PoolSpec, SpotSpec};
+use fleetsim_core::queue::{ClassSpec, Discipline, QueueMode, QueueSpec};
 use fleetsim_core::replica::batching::BatchingConfig;
 use fleetsim_core::workload::detect::TraceFormat;
 use fleetsim_core::workload::lengths::{TokenLengths, TraceSide};
@@ -21,7 +22,10 @@ use fleetsim_core::workload::transforms::Transform;
 use fleetsim_core::SimDuration;
 use fleetsim_core::SimTime;
 use fleetsim_policies::RouterConfig;
-use raw::{PerfKind, RawDeployment, RawPool, RawScaling, RawScenario, RawWorkload};
+use raw::{
+    PerfKind, RawDeployment, RawDiscipline, RawPool, RawQueue, RawQueueMode, RawScaling,
+    RawScenario, RawWorkload,
+};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -277,6 +281,7 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, Invalid> {
             frontend_latency,
             lifecycle: resolve_lifecycle(&raw.scaling)?,
             placement,
+            queue: resolve_queue(&raw.queue, &raw.sla, &deployment)?,
         },
         sla: raw.sla,
         timeseries_resolution: resolution,
@@ -543,6 +548,83 @@ fn resolve_pool(
         weight_disk_bytes,
         spot,
         warm_nodes: raw.warm_nodes.unwrap_or(0),
+    })
+}
+
+/// The most priority classes a deployment may have (class indices are
+/// stored in one byte per request).
+const MAX_CLASSES: usize = 255;
+
+fn resolve_queue(
+    raw: &RawQueue,
+    sla: &fleetsim_core::metrics::SlaConfig,
+    deployment: &DeploymentInfo,
+) -> Result<QueueSpec, Invalid> {
+    let mode = match (raw.mode, raw.max_concurrency_per_replica) {
+        (RawQueueMode::PerReplica, Some(_)) => {
+            return Err(invalid(
+                "queue.max_concurrency_per_replica",
+                "applies only to `mode = \"central\"` (per-replica queues have no cap)",
+            ))
+        }
+        (RawQueueMode::PerReplica, None) => QueueMode::PerReplica,
+        (RawQueueMode::Central, Some(0)) => {
+            return Err(invalid(
+                "queue.max_concurrency_per_replica",
+                "must be at least 1",
+            ))
+        }
+        (RawQueueMode::Central, cap) => QueueMode::Central {
+            max_concurrency_per_replica: cap.unwrap_or(deployment.max_num_seqs),
+        },
+    };
+    if raw.classes.len() > MAX_CLASSES {
+        return Err(invalid(
+            "queue.classes",
+            format!("at most {MAX_CLASSES} classes, got {}", raw.classes.len()),
+        ));
+    }
+    let mut classes: Vec<ClassSpec> = Vec::with_capacity(raw.classes.len());
+    for (i, c) in raw.classes.iter().enumerate() {
+        let field = |f: &str| format!("queue.classes[{i}].{f}");
+        if c.name.trim().is_empty() {
+            return Err(invalid(&field("name"), "must not be empty"));
+        }
+        if classes.iter().any(|k| *k.name == *c.name) {
+            return Err(invalid(
+                &field("name"),
+                format!("class {:?} is listed twice", c.name),
+            ));
+        }
+        let share = c.share.unwrap_or(0.0);
+        if !(share.is_finite() && share >= 0.0) {
+            return Err(invalid(
+                &field("share"),
+                format!("must be a finite number ≥ 0, got {share}"),
+            ));
+        }
+        let timeout = c
+            .timeout_s
+            .map(|t| seconds(&field("timeout_s"), t))
+            .transpose()?;
+        let sla = c.sla.clone().unwrap_or_else(|| sla.clone());
+        sla.validate()
+            .map_err(|(f, m)| (field(&format!("sla.{f}")), m))?;
+        classes.push(ClassSpec {
+            name: c.name.as_str().into(),
+            share,
+            timeout,
+            max_queue_length: c.max_queue_length,
+            sla,
+        });
+    }
+    Ok(QueueSpec {
+        mode,
+        discipline: match raw.discipline {
+            RawDiscipline::Fifo => Discipline::Fifo,
+            RawDiscipline::Priority => Discipline::Priority,
+        },
+        classes,
     })
 }
 

@@ -35,6 +35,9 @@ pub struct RawScenario {
     /// How requests are spread over replicas.
     #[serde(default)]
     pub router: RouterConfig,
+    /// Where requests wait, in which order, and for how long.
+    #[serde(default)]
+    pub queue: RawQueue,
     /// How the fleet changes during the run.
     #[serde(default)]
     pub scaling: RawScaling,
@@ -335,6 +338,68 @@ pub struct RawSpot {
     pub interruptions_per_node_hour: f64,
     /// Warning before the node goes away, seconds (default 120, AWS).
     pub notice_s: Option<f64>,
+}
+
+/// The `[queue]` section.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawQueue {
+    /// `per_replica` (default: vLLM behind a load balancer) or `central`
+    /// (a gateway queue with a per-replica concurrency cap).
+    #[serde(default)]
+    pub mode: RawQueueMode,
+    /// Central mode: requests one replica holds at once (default: its
+    /// `max_num_seqs`, or its slot count).
+    #[serde(default)]
+    pub max_concurrency_per_replica: Option<u32>,
+    /// `fifo` (default) or `priority` (strict, in `classes` order).
+    #[serde(default)]
+    pub discipline: RawDiscipline,
+    /// Priority classes, highest first (`[[queue.classes]]`).
+    #[serde(default)]
+    pub classes: Vec<RawClass>,
+}
+
+/// `queue.mode`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawQueueMode {
+    /// Routed at arrival to a replica's own queue.
+    #[default]
+    PerReplica,
+    /// Held at the gateway under a per-replica concurrency cap.
+    Central,
+}
+
+/// `queue.discipline`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawDiscipline {
+    /// Oldest first.
+    #[default]
+    Fifo,
+    /// Strict priority by class order.
+    Priority,
+}
+
+/// One `[[queue.classes]]` entry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClass {
+    /// Name, as the trace's priority column writes it.
+    pub name: String,
+    /// Weight in the class mix for requests whose trace names no class.
+    #[serde(default)]
+    pub share: Option<f64>,
+    /// Longest wait at the gateway, seconds (default: none).
+    #[serde(default)]
+    pub timeout_s: Option<f64>,
+    /// Most requests of the class waiting at the gateway (default: none).
+    #[serde(default)]
+    pub max_queue_length: Option<u32>,
+    /// The class's SLA (default: the scenario's `[sla]`).
+    #[serde(default)]
+    pub sla: Option<SlaConfig>,
 }
 
 /// The `[output]` section.

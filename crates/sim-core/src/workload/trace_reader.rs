@@ -5,6 +5,7 @@
 use super::{ArrivalOrder, WorkloadError};
 use crate::request::Request;
 use std::fmt;
+use std::sync::Arc;
 
 /// The per-format part of a trace reader: reads and parses one record.
 pub trait RecordParser {
@@ -31,6 +32,8 @@ pub struct TraceReader<P> {
     parser: P,
     order: ArrivalOrder,
     finished: bool,
+    /// Priority classes a record may name (`None`: any).
+    classes: Option<Arc<[Box<str>]>>,
 }
 
 impl<P: fmt::Debug> fmt::Debug for TraceReader<P> {
@@ -39,6 +42,7 @@ impl<P: fmt::Debug> fmt::Debug for TraceReader<P> {
             .field("parser", &self.parser)
             .field("order", &self.order)
             .field("finished", &self.finished)
+            .field("classes", &self.classes)
             .finish()
     }
 }
@@ -50,7 +54,16 @@ impl<P: RecordParser> TraceReader<P> {
             parser,
             order: ArrivalOrder::default(),
             finished: false,
+            classes: None,
         }
+    }
+
+    /// Makes a record that names a priority class outside `classes` an
+    /// error at its line. An empty list checks nothing: a scenario without
+    /// classes serves every request as one class, whatever the trace says.
+    pub fn known_classes(mut self, classes: Arc<[Box<str>]>) -> Self {
+        self.classes = (!classes.is_empty()).then_some(classes);
+        self
     }
 
     /// Accepts records in any order instead of failing with
@@ -68,6 +81,19 @@ impl<P: RecordParser> TraceReader<P> {
         };
         self.order
             .check(line, P::TIMESTAMP_FIELD, request.arrival)?;
+        if let (Some(known), Some(class)) = (&self.classes, request.priority_class.as_deref()) {
+            if !known.iter().any(|k| &**k == class) {
+                let names: Vec<&str> = known.iter().map(|k| &**k).collect();
+                return Err(WorkloadError::parse(
+                    line,
+                    "priority_class",
+                    format!(
+                        "class {class:?} is not configured; the scenario's [[queue.classes]] are: {}",
+                        names.join(", ")
+                    ),
+                ));
+            }
+        }
         Ok(Some(request))
     }
 }
