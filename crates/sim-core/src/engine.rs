@@ -26,7 +26,8 @@ use crate::request::{Outcome, Request};
 use crate::rng;
 use crate::router::Router;
 use crate::summary::{
-    ColdStartStages, ColdStartSummary, FleetReport, GpuHours, SimReport, Summary,
+    AdapterReport, ColdStartStages, ColdStartSummary, FleetReport, GpuHours, PrefixCacheReport,
+    ReplicaRow, SimReport, Summary,
 };
 use crate::time::{SimDuration, SimTime, NANOS_PER_SEC};
 use crate::workload::{BoxedWorkload, WorkloadError};
@@ -162,6 +163,8 @@ pub struct RunResult {
     pub records: Vec<RequestRecord>,
     /// Fixed-resolution time series.
     pub timeseries: Vec<TimeseriesRow>,
+    /// One row per replica created during the run, in id order.
+    pub replicas: Vec<ReplicaRow>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -547,20 +550,42 @@ impl Simulation {
             self.held.push_back(request);
             return;
         }
+        self.annotate_loads(&request);
         let pos = self
             .router
             .route(&request, &self.loads)
             .min(self.routable.len() - 1);
         let r = self.routable[pos];
         self.note_warmup(r, request.id);
-        let seq = Seq {
-            id: request.id,
-            arrival: request.arrival,
-            input_tokens: request.input_tokens,
-            output_tokens: request.output_tokens,
-        };
+        let seq = Seq::from_request(&request);
         self.replicas[r as usize].admit(seq, self.now, &mut self.wakes);
         self.drain_wakes(r);
+    }
+
+    /// Fills the per-request fields of the routable replicas' loads (cached
+    /// prefix blocks, adapter held) when the router asks for them.
+    fn annotate_loads(&mut self, request: &Request) {
+        let prefix = self.router.wants_prefix_match();
+        let adapters = self.router.wants_adapters();
+        if !prefix && !adapters {
+            return;
+        }
+        for (load, &r) in self.loads.iter_mut().zip(&self.routable) {
+            let replica = &self.replicas[r as usize];
+            if prefix {
+                load.cached_prefix_blocks = if request.prefix_hashes.is_empty() {
+                    0
+                } else {
+                    replica.cached_prefix_blocks(&request.prefix_hashes)
+                };
+            }
+            if adapters {
+                load.has_adapter = request
+                    .adapter
+                    .as_deref()
+                    .is_some_and(|name| replica.has_adapter(name));
+            }
+        }
     }
 
     /// Starts as many waiting replicas as the scale-up rate limit allows and
@@ -1183,12 +1208,7 @@ impl Simulation {
     fn finish(mut self) -> Result<RunResult, SimError> {
         // Requests still held had no replica to go to before the run ended.
         while let Some(r) = self.held.pop_front() {
-            let seq = Seq {
-                id: r.id,
-                arrival: r.arrival,
-                input_tokens: r.input_tokens,
-                output_tokens: r.output_tokens,
-            };
+            let seq = Seq::from_request(&r);
             let aborted = Aborted {
                 seq,
                 first_scheduled: None,
@@ -1287,11 +1307,60 @@ impl Simulation {
             summary.cost = Some(report);
         }
         summary.cold_start = self.cold_start_summary();
+        let replicas = self.replica_rows(end_time);
+        self.cache_reports(&mut summary, &replicas);
         Ok(RunResult {
             summary,
             records: self.records,
             timeseries: self.timeseries,
+            replicas,
         })
+    }
+
+    /// Per-replica figures for `replicas.csv` and the cache reports.
+    fn replica_rows(&self, end: SimTime) -> Vec<ReplicaRow> {
+        let mut completed = vec![0u64; self.replicas.len()];
+        for r in &self.records {
+            if let (Outcome::Completed, Some(i)) = (r.outcome, r.replica) {
+                completed[i as usize] += 1;
+            }
+        }
+        self.replicas
+            .iter()
+            .zip(&self.lives)
+            .enumerate()
+            .map(|(i, (r, life))| {
+                let c = r.counters();
+                ReplicaRow {
+                    replica: i as u32,
+                    held_ns: life.held_ns(end),
+                    busy_ns: c.busy_ns,
+                    iterations: c.iterations,
+                    preemptions: c.preemptions,
+                    completed: completed[i],
+                    counters: c,
+                }
+            })
+            .collect()
+    }
+
+    /// The summary's `prefix_cache` and `adapters` sections, when the
+    /// replicas have them.
+    fn cache_reports(&self, summary: &mut Summary, rows: &[ReplicaRow]) {
+        let ReplicaSpec::Batching { config, .. } = &self.config.fleet.replica else {
+            return;
+        };
+        summary.prefix_cache = config.prefix_cache.map(|p| {
+            PrefixCacheReport::from_rows(
+                rows,
+                p.block_tokens,
+                config.prefix_cache_capacity_blocks(),
+            )
+        });
+        summary.adapters = config
+            .lora
+            .as_ref()
+            .map(|l| AdapterReport::from_rows(rows, l));
     }
 
     /// GPU time by state and dollars, from the nodes' and replicas' lives.
