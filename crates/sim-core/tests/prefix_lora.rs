@@ -142,7 +142,10 @@ fn a_cached_prefix_skips_its_prefill() {
         ]
     };
     let on = run(requests(), config(true, None, 8192, 10_000, Stepping::Jump));
-    let off = run(requests(), config(false, None, 8192, 10_000, Stepping::Jump));
+    let off = run(
+        requests(),
+        config(false, None, 8192, 10_000, Stepping::Jump),
+    );
     assert_eq!(on.records[0].ttft_ns, Some(prefill(2048, 0)));
     assert_eq!(on.records[1].ttft_ns, Some(prefill(512, 2048)));
     assert_eq!(on.records[2].ttft_ns, Some(prefill(1024, 512)));
@@ -150,7 +153,12 @@ fn a_cached_prefix_skips_its_prefill() {
     assert!(prefill(512, 2048) < prefill(2560, 0));
     let p = on.summary.prefix_cache.unwrap();
     assert_eq!(
-        (p.lookups, p.query_blocks, p.hit_blocks, p.cached_prefill_tokens),
+        (
+            p.lookups,
+            p.query_blocks,
+            p.hit_blocks,
+            p.cached_prefill_tokens
+        ),
         (3, 12, 5, 2048 + 512)
     );
     assert_eq!(p.query_tokens, 2048 + 2560 + 1536);
@@ -226,7 +234,10 @@ fn max_loras_holds_back_other_adapters_but_not_the_loaded_one() {
     let queue = |i: usize| r.records[i].queue_ns.unwrap();
     let end0 = r.records[0].e2e_ns.unwrap();
     assert!(queue(2) < queue(1), "{} {}", queue(2), queue(1));
-    assert!(10 * MS + queue(1) >= end0, "b starts after a's first request ends");
+    assert!(
+        10 * MS + queue(1) >= end0,
+        "b starts after a's first request ends"
+    );
     assert_eq!(r.summary.requests.completed, 3);
 }
 
