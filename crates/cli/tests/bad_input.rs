@@ -475,16 +475,6 @@ fn cases() -> Vec<Case> {
         .at(s, Some(18), Some("deployment.engine.prefix_block_tokens"))
         .also(&["between 1 and", "got 0"]),
         scenario_case(
-            "prefix_block_tokens_with_caching_off",
-            synthetic(
-                "max_num_seqs = 64",
-                "max_num_seqs = 64\nprefix_caching = false\nprefix_block_tokens = 256",
-            ),
-            &[],
-        )
-        .at(s, Some(19), Some("deployment.engine.prefix_block_tokens"))
-        .also(&["prefix_caching = false"]),
-        scenario_case(
             "prefix_caching_not_a_bool",
             synthetic("max_num_seqs = 64", "max_num_seqs = 64\nprefix_caching = \"yes\""),
             &[],

@@ -991,12 +991,6 @@ fn prefix_cache_config(e: &raw::RawEngine) -> Result<Option<PrefixCacheConfig>, 
             format!("must be between 1 and {MAX_PREFIX_BLOCK_TOKENS}, got {block_tokens}"),
         ));
     }
-    if e.prefix_caching == Some(false) && e.prefix_block_tokens.is_some() {
-        return Err(invalid(
-            "deployment.engine.prefix_block_tokens",
-            "is set but prefix_caching = false; remove one of them",
-        ));
-    }
     Ok(e.prefix_caching
         .unwrap_or(true)
         .then_some(PrefixCacheConfig { block_tokens }))
