@@ -1,8 +1,8 @@
 //! LoRA adapter slots: the bounded set of adapters a replica holds on its
 //! GPU, least recently used first out.
 //!
-//! vLLM serves at most `max_loras` distinct adapters in one batch (default
-//! 1) and its scheduler skips a waiting request whose adapter would exceed
+//! vLLM serves at most `max_loras` distinct adapters in one batch (1 by
+//! default) and its scheduler skips a waiting request whose adapter would exceed
 //! that; an adapter not on the GPU is loaded (from host memory or disk) by
 //! the worker before the forward pass that first uses it, so the whole
 //! iteration waits. Here a replica holds at most `max_loras` adapters; an

@@ -223,8 +223,9 @@ pub struct BatchingReplica {
     chunks: Vec<PrefillChunk>,
     counters: ReplicaCounters,
     warmup: Option<Warmup>,
-    prefix: Option<PrefixCache>,
-    adapters: Option<AdapterSlots>,
+    /// Boxed: most replicas have neither, and the `Replica` enum stays small.
+    prefix: Option<Box<PrefixCache>>,
+    adapters: Option<Box<AdapterSlots>>,
 }
 
 /// A freshly started replica's slow first iterations.
@@ -257,8 +258,11 @@ impl BatchingReplica {
             warmup: None,
             prefix: config
                 .prefix_cache
-                .map(|_| PrefixCache::new(config.prefix_cache_capacity_blocks())),
-            adapters: config.lora.as_ref().map(|l| AdapterSlots::new(l.max_loras)),
+                .map(|_| Box::new(PrefixCache::new(config.prefix_cache_capacity_blocks()))),
+            adapters: config
+                .lora
+                .as_ref()
+                .map(|l| Box::new(AdapterSlots::new(l.max_loras))),
             config,
         }
     }
