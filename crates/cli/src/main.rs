@@ -47,7 +47,7 @@ struct RunArgs {
     /// Seed of every random stream (overrides the scenario's).
     #[arg(long)]
     seed: Option<u64>,
-    /// Write summary.json, requests.csv and timeseries.csv here.
+    /// Write summary.json, requests.csv, timeseries.csv and replicas.csv here.
     #[arg(long)]
     out: Option<PathBuf>,
     /// What to print.

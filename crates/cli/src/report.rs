@@ -1,7 +1,7 @@
 //! Human-readable tables and the `--out` directory.
 
 use crate::scenario::Scenario;
-use fleetsim_core::output::{write_requests_csv, write_timeseries_csv};
+use fleetsim_core::output::{write_replicas_csv, write_requests_csv, write_timeseries_csv};
 use fleetsim_core::summary::Summary;
 use fleetsim_core::RunResult;
 use std::fmt::Write as _;
@@ -101,6 +101,26 @@ pub fn render_table(scenario: &Scenario, summary: &Summary) -> String {
         "fleet      busy fraction min {:.2} / mean {:.2} / max {:.2}, {} iterations, {} preemptions",
         f.busy_fraction_min, f.busy_fraction_mean, f.busy_fraction_max, f.iterations, f.preemptions
     );
+    if let Some(p) = summary.prefix_cache.as_ref().filter(|p| p.query_blocks > 0) {
+        let _ = writeln!(
+            out,
+            "prefix     hit rate {:.1} % of blocks, {:.1} % of prompt tokens ({} cached prefill tokens); \
+             per replica min {:.1} / mean {:.1} / max {:.1} %",
+            p.block_hit_rate * 100.0,
+            p.token_hit_rate * 100.0,
+            p.cached_prefill_tokens,
+            p.replica_block_hit_rate_min * 100.0,
+            p.replica_block_hit_rate_mean * 100.0,
+            p.replica_block_hit_rate_max * 100.0
+        );
+    }
+    if let Some(a) = &summary.adapters {
+        let _ = writeln!(
+            out,
+            "lora       {} adapter loads, {} evictions (max_loras {}, {} ms a load)",
+            a.loads, a.evictions, a.max_loras, a.adapter_load_ms
+        );
+    }
     let _ = writeln!(
         out,
         "throughput {:.2} req/s, {:.0} output tok/s",
@@ -127,7 +147,8 @@ pub fn summary_json(summary: &Summary) -> String {
     s
 }
 
-/// Writes `summary.json`, `requests.csv` and `timeseries.csv` into `dir`.
+/// Writes `summary.json`, `requests.csv`, `timeseries.csv` and
+/// `replicas.csv` into `dir`.
 /// Each file is written to a temporary name and renamed into place, so a
 /// crash never leaves a half-written file under the final name.
 pub fn write_out_dir(dir: &Path, result: &RunResult) -> io::Result<()> {
@@ -146,6 +167,9 @@ pub fn write_out_dir(dir: &Path, result: &RunResult) -> io::Result<()> {
     })?;
     write_atomically(&dir.join("timeseries.csv"), |w| {
         write_timeseries_csv(&result.timeseries, w)
+    })?;
+    write_atomically(&dir.join("replicas.csv"), |w| {
+        write_replicas_csv(&result.replicas, w)
     })?;
     Ok(())
 }

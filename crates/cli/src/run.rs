@@ -3,7 +3,10 @@
 
 use crate::scenario::Scenario;
 use crate::workload::{self, OpenError};
-use fleetsim_core::{RunResult, SimError, Simulation};
+use fleetsim_core::engine::ReplicaSpec;
+use fleetsim_core::workload::{BoxedWorkload, WorkloadError};
+use fleetsim_core::{Request, RunResult, SimError, Simulation};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// Why a scenario could not run to the end.
@@ -48,13 +51,15 @@ pub fn run(scenario: &Scenario) -> Result<RunResult, RunError> {
         .collect();
     let workload = workload::build(&scenario.workload, scenario.sim.seed, classes)
         .map_err(RunError::Workload)?;
-    let sim = Simulation::new(
-        scenario.sim.clone(),
+    let router = scenario.router.build(scenario.sim.seed);
+    let warnings = Arc::new(Mutex::new(Vec::new()));
+    let workload = WarnIgnored::wrap(
         workload,
-        scenario.router.build(scenario.sim.seed),
-    )
-    .map_err(RunError::Sim)?;
-    sim.run().map_err(|e| match e {
+        ignored_fields(scenario, router.uses_prefix_hashes()),
+        Arc::clone(&warnings),
+    );
+    let sim = Simulation::new(scenario.sim.clone(), workload, router).map_err(RunError::Sim)?;
+    let mut result = sim.run().map_err(|e| match e {
         SimError::Workload(error) => RunError::Workload(OpenError {
             path: workload::source_path(&scenario.workload).map(|p| p.to_path_buf()),
             error,
@@ -64,7 +69,9 @@ pub fn run(scenario: &Scenario) -> Result<RunResult, RunError> {
             error,
         },
         other => RunError::Sim(other),
-    })
+    })?;
+    result.warnings = std::mem::take(&mut *warnings.lock().unwrap_or_else(|e| e.into_inner()));
+    Ok(result)
 }
 
 /// Runs a scenario and records the wall-clock time in `sim.wall_s`.
@@ -73,4 +80,113 @@ pub fn run_timed(scenario: &Scenario) -> Result<RunResult, RunError> {
     let mut result = run(scenario)?;
     result.summary.sim.wall_s = Some(start.elapsed().as_secs_f64());
     Ok(result)
+}
+
+/// Request fields the scenario will not use, and what to say the first time
+/// a request carries one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IgnoredFields {
+    /// Said at the first request with prefix-block hashes.
+    pub prefix_hashes: Option<String>,
+    /// Said at the first request naming a LoRA adapter.
+    pub adapter: Option<String>,
+    /// Said at the first request naming a priority class.
+    pub priority_class: Option<String>,
+}
+
+/// The rule for warnings about ignored request fields:
+/// - prefix hashes: warned about when the router does not use them
+///   (`prefix_aware` and `session_affinity` do); the message says whether
+///   the replicas' prefix caches still use them;
+/// - adapters: warned about when the deployment has no `[deployment.lora]`;
+/// - priority classes: warned about when the scenario configures no
+///   `[[queue.classes]]` (every request is then served as one class).
+pub fn ignored_fields(scenario: &Scenario, router_uses_prefix_hashes: bool) -> IgnoredFields {
+    let (caching, lora) = match &scenario.sim.fleet.replica {
+        ReplicaSpec::Batching { config, .. } => {
+            (config.prefix_cache.is_some(), config.lora.is_some())
+        }
+        ReplicaSpec::Slots { .. } => (false, false),
+    };
+    let kind = scenario.router.kind();
+    let prefix_hashes = (!router_uses_prefix_hashes).then(|| {
+        if caching {
+            format!(
+                "the workload has prefix-block hashes, which router `{kind}` ignores \
+                 (replicas still cache prefixes); [router] kind = \"prefix_aware\" routes by them"
+            )
+        } else {
+            format!(
+                "the workload has prefix-block hashes, but neither prefix caching nor \
+                 router `{kind}` uses them; set deployment.engine.prefix_caching = true or \
+                 [router] kind = \"prefix_aware\""
+            )
+        }
+    });
+    let adapter = (!lora).then(|| {
+        "the workload names LoRA adapters, which are ignored without [deployment.lora]".to_string()
+    });
+    let priority_class = scenario.sim.fleet.queue.classes.is_empty().then(|| {
+        "the workload names priority classes, but the scenario configures no \
+         [[queue.classes]]: every request is served as one class"
+            .to_string()
+    });
+    IgnoredFields {
+        prefix_hashes,
+        adapter,
+        priority_class,
+    }
+}
+
+/// Passes requests through, printing each warning of [`IgnoredFields`] on
+/// stderr the first time a request carries the field (once per run, not
+/// per request).
+struct WarnIgnored {
+    inner: BoxedWorkload,
+    fields: IgnoredFields,
+    /// Where the messages go; `run` moves them into `RunResult::warnings`.
+    sink: Arc<Mutex<Vec<String>>>,
+}
+
+impl WarnIgnored {
+    fn wrap(
+        inner: BoxedWorkload,
+        fields: IgnoredFields,
+        sink: Arc<Mutex<Vec<String>>>,
+    ) -> BoxedWorkload {
+        if fields == IgnoredFields::default() {
+            inner
+        } else {
+            Box::new(WarnIgnored {
+                inner,
+                fields,
+                sink,
+            })
+        }
+    }
+
+    fn note(&mut self, r: &Request) {
+        let f = &mut self.fields;
+        for (present, message) in [
+            (!r.prefix_hashes.is_empty(), &mut f.prefix_hashes),
+            (r.adapter.is_some(), &mut f.adapter),
+            (r.priority_class.is_some(), &mut f.priority_class),
+        ] {
+            if let (true, Some(m)) = (present, message.take()) {
+                self.sink.lock().unwrap_or_else(|e| e.into_inner()).push(m);
+            }
+        }
+    }
+}
+
+impl Iterator for WarnIgnored {
+    type Item = Result<Request, WorkloadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let item = self.inner.next();
+        if let Some(Ok(r)) = &item {
+            self.note(r);
+        }
+        item
+    }
 }

@@ -510,6 +510,70 @@ fn cases() -> Vec<Case> {
             )
             .at(t, Some(3), Some("priority_class"))
             .also(&["\"gold\" is not configured", "paid"]),
+        // Prefix caching, LoRA and the cache-aware routers.
+        scenario_case(
+            "prefix_block_tokens_zero",
+            synthetic("max_num_seqs = 64", "max_num_seqs = 64\nprefix_block_tokens = 0"),
+            &[],
+        )
+        .at(s, Some(18), Some("deployment.engine.prefix_block_tokens"))
+        .also(&["between 1 and", "got 0"]),
+        scenario_case(
+            "prefix_caching_not_a_bool",
+            synthetic("max_num_seqs = 64", "max_num_seqs = 64\nprefix_caching = \"yes\""),
+            &[],
+        )
+        .at(s, Some(18), Some("deployment.engine.prefix_caching"))
+        .also(&["bool"]),
+        scenario_case(
+            "max_loras_zero",
+            format!("{SYNTHETIC_SCENARIO}[deployment.lora]\nmax_loras = 0\n"),
+            &[],
+        )
+        .at(s, Some(19), Some("deployment.lora.max_loras"))
+        .also(&["between 1 and 256, got 0"]),
+        scenario_case(
+            "adapter_load_negative",
+            format!("{SYNTHETIC_SCENARIO}[deployment.lora]\nadapter_load_ms = -5\n"),
+            &[],
+        )
+        .at(s, Some(19), Some("deployment.lora.adapter_load_ms"))
+        .also(&["≥ 0, got -5"]),
+        scenario_case(
+            "unknown_lora_key",
+            format!("{SYNTHETIC_SCENARIO}[deployment.lora]\nmax_lora = 2\n"),
+            &[],
+        )
+        .at(s, Some(19), Some("deployment.lora.max_lora"))
+        .also(&["`max_loras`"]),
+        scenario_case(
+            "lora_with_slots",
+            format!(
+                "{}[deployment.lora]\nmax_loras = 2\n",
+                synthetic(
+                    "[deployment.engine]\nmax_num_seqs = 64\n",
+                    "[deployment.slots]\nslots = 2\nservice = { dist = \"exponential\", mean_s = 1.0 }\n",
+                )
+            ),
+            &[],
+        )
+        .at(s, Some(19), Some("deployment.lora"))
+        .also(&["slots"]),
+        scenario_case(
+            "prefix_router_negative_imbalance",
+            format!(
+                "{SYNTHETIC_SCENARIO}[router]\nkind = \"prefix_aware\"\nmax_outstanding_imbalance = -1\n"
+            ),
+            &[],
+        )
+        .at(s, Some(20), Some("router.max_outstanding_imbalance")),
+        scenario_case(
+            "lora_router_unknown_knob",
+            format!("{SYNTHETIC_SCENARIO}[router]\nkind = \"lora_aware\"\nimbalance = 3\n"),
+            &[],
+        )
+        .at(s, Some(20), Some("router.imbalance"))
+        .also(&["`max_outstanding_imbalance`"]),
         // `fleetsim trace stats` on malformed files.
         Case::new("stats_non_numeric", &["trace", "stats", "trace.csv"])
             .file("trace.csv", generic("0.5,twelve,5\n"))

@@ -139,7 +139,7 @@ fn json_has_the_documented_keys_and_counts_add_up() {
 }
 
 #[test]
-fn out_dir_holds_summary_requests_and_timeseries() {
+fn out_dir_holds_summary_requests_timeseries_and_replicas() {
     let dir = scratch("out");
     let stdout = fleetsim(
         &dir,
@@ -153,7 +153,15 @@ fn out_dir_holds_summary_requests_and_timeseries() {
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names, ["requests.csv", "summary.json", "timeseries.csv"]);
+    assert_eq!(
+        names,
+        [
+            "replicas.csv",
+            "requests.csv",
+            "summary.json",
+            "timeseries.csv"
+        ]
+    );
     assert!(!names.iter().any(|n| n.ends_with(".tmp")));
 
     let summary = std::fs::read_to_string(results.join("summary.json")).expect("summary.json");
@@ -187,6 +195,23 @@ fn out_dir_holds_summary_requests_and_timeseries() {
         .map(|w| w[2].parse::<u64>().expect("arrivals"))
         .sum();
     assert_eq!(arrivals, arrived, "windows count every arrival once");
+
+    let replicas = std::fs::read_to_string(results.join("replicas.csv")).expect("replicas.csv");
+    let mut lines = replicas.lines();
+    assert!(lines
+        .next()
+        .is_some_and(|h| h.starts_with("replica,held_s,busy_s,busy_fraction,")));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(
+        rows.len() as u64,
+        count(&v, "fleet.replicas"),
+        "one row per replica"
+    );
+    let completed: u64 = rows
+        .iter()
+        .map(|r| r[6].parse::<u64>().expect("completed"))
+        .sum();
+    assert_eq!(completed, count(&v, "requests.completed"));
 }
 
 #[test]

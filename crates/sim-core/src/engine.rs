@@ -27,7 +27,8 @@ use crate::request::{Outcome, Request};
 use crate::rng;
 use crate::router::Router;
 use crate::summary::{
-    ClassReport, ColdStartStages, ColdStartSummary, FleetReport, GpuHours, SimReport, Summary,
+    AdapterReport, ClassReport, ColdStartStages, ColdStartSummary, FleetReport, GpuHours,
+    PrefixCacheReport, ReplicaRow, SimReport, Summary,
 };
 use crate::time::{SimDuration, SimTime, NANOS_PER_SEC};
 use crate::workload::{BoxedWorkload, WorkloadError};
@@ -193,9 +194,12 @@ pub struct RunResult {
     pub records: Vec<RequestRecord>,
     /// Fixed-resolution time series.
     pub timeseries: Vec<TimeseriesRow>,
-    /// Things the input asked for that the configuration ignores, each
-    /// reported once (e.g. priority classes in a trace when the scenario
-    /// configures none). The front end shows them; the run is unaffected.
+    /// One row per replica created during the run, in id order.
+    pub replicas: Vec<ReplicaRow>,
+    /// Things the input carries that the configuration ignores (prefix
+    /// hashes no router or cache uses, priority classes with none
+    /// configured), each said once. The engine adds none: the front end
+    /// that builds the workload fills them, and shows them.
     pub warnings: Vec<String>,
 }
 
@@ -321,10 +325,6 @@ pub struct Simulation {
     /// replicas below their cap, and their loads.
     eligible: Vec<usize>,
     eligible_loads: Vec<ReplicaLoad>,
-    /// See [`RunResult::warnings`].
-    warnings: Vec<String>,
-    /// A request named a priority class while none is configured.
-    warned_unused_classes: bool,
     /// Replica starts the rate limit has not let through yet.
     pending_starts: u32,
     /// Instants of the starts within the last minute (rate limit).
@@ -415,8 +415,6 @@ impl Simulation {
             class_by_id: Vec::new(),
             eligible: Vec::new(),
             eligible_loads: Vec::new(),
-            warnings: Vec::new(),
-            warned_unused_classes: false,
             pending_starts: 0,
             recent_starts: VecDeque::new(),
             release_queued: false,
@@ -632,6 +630,7 @@ impl Simulation {
     /// called when [`Self::has_room`]; the router chooses among the
     /// replicas that may take it.
     fn choose_replica(&mut self, request: &Request) -> usize {
+        self.annotate_loads(request);
         let cap = match self.config.fleet.queue.mode {
             QueueMode::PerReplica => {
                 let pos = self.router.route(request, &self.loads);
@@ -716,14 +715,35 @@ impl Simulation {
     fn send(&mut self, request: Request, pos: usize) {
         let r = self.routable[pos];
         self.note_warmup(r, request.id);
-        let seq = Seq {
-            id: request.id,
-            arrival: request.arrival,
-            input_tokens: request.input_tokens,
-            output_tokens: request.output_tokens,
-        };
+        let seq = Seq::from_request(&request);
         self.replicas[r as usize].admit(seq, self.now, &mut self.wakes);
         self.drain_wakes(r);
+    }
+
+    /// Fills the per-request fields of the routable replicas' loads (cached
+    /// prefix blocks, adapter held) when the router asks for them.
+    fn annotate_loads(&mut self, request: &Request) {
+        let prefix = self.router.wants_prefix_match();
+        let adapters = self.router.wants_adapters();
+        if !prefix && !adapters {
+            return;
+        }
+        for (load, &r) in self.loads.iter_mut().zip(&self.routable) {
+            let replica = &self.replicas[r as usize];
+            if prefix {
+                load.cached_prefix_blocks = if request.prefix_hashes.is_empty() {
+                    0
+                } else {
+                    replica.cached_prefix_blocks(&request.prefix_hashes)
+                };
+            }
+            if adapters {
+                load.has_adapter = request
+                    .adapter
+                    .as_deref()
+                    .is_some_and(|name| replica.has_adapter(name));
+            }
+        }
     }
 
     /// Starts as many waiting replicas as the scale-up rate limit allows and
@@ -1246,15 +1266,6 @@ impl Simulation {
         if !self.config.fleet.queue.classes.is_empty() {
             // Validation keeps the class count within `u8`.
             self.class_by_id.push(class as u8);
-        } else if let (Some(name), false) = (
-            request.priority_class.as_deref(),
-            self.warned_unused_classes,
-        ) {
-            self.warned_unused_classes = true;
-            self.warnings.push(format!(
-                "the workload names priority classes (request {} names {name:?}) but the scenario configures no [[queue.classes]]: every request is served as one class",
-                request.id
-            ));
         }
         let fits = match &self.config.fleet.replica {
             ReplicaSpec::Batching { config, .. } => {
@@ -1392,12 +1403,7 @@ impl Simulation {
         // run ended.
         for q in self.gateway.drain_all() {
             let r = q.request;
-            let seq = Seq {
-                id: r.id,
-                arrival: r.arrival,
-                input_tokens: r.input_tokens,
-                output_tokens: r.output_tokens,
-            };
+            let seq = Seq::from_request(&r);
             let aborted = Aborted {
                 seq,
                 first_scheduled: None,
@@ -1501,12 +1507,61 @@ impl Simulation {
                 ClassReport::from_records(&c.name, i as u8, &self.records, &c.sla, simulated_s)
             })
             .collect();
+        let replicas = self.replica_rows(end_time);
+        self.cache_reports(&mut summary, &replicas);
         Ok(RunResult {
             summary,
             records: self.records,
             timeseries: self.timeseries,
-            warnings: self.warnings,
+            replicas,
+            warnings: Vec::new(),
         })
+    }
+
+    /// Per-replica figures for `replicas.csv` and the cache reports.
+    fn replica_rows(&self, end: SimTime) -> Vec<ReplicaRow> {
+        let mut completed = vec![0u64; self.replicas.len()];
+        for r in &self.records {
+            if let (Outcome::Completed, Some(i)) = (r.outcome, r.replica) {
+                completed[i as usize] += 1;
+            }
+        }
+        self.replicas
+            .iter()
+            .zip(&self.lives)
+            .enumerate()
+            .map(|(i, (r, life))| {
+                let c = r.counters();
+                ReplicaRow {
+                    replica: i as u32,
+                    held_ns: life.held_ns(end),
+                    busy_ns: c.busy_ns,
+                    iterations: c.iterations,
+                    preemptions: c.preemptions,
+                    completed: completed[i],
+                    counters: c,
+                }
+            })
+            .collect()
+    }
+
+    /// The summary's `prefix_cache` and `adapters` sections, when the
+    /// replicas have them.
+    fn cache_reports(&self, summary: &mut Summary, rows: &[ReplicaRow]) {
+        let ReplicaSpec::Batching { config, .. } = &self.config.fleet.replica else {
+            return;
+        };
+        summary.prefix_cache = config.prefix_cache.map(|p| {
+            PrefixCacheReport::from_rows(
+                rows,
+                p.block_tokens,
+                config.prefix_cache_capacity_blocks(),
+            )
+        });
+        summary.adapters = config
+            .lora
+            .as_ref()
+            .map(|l| AdapterReport::from_rows(rows, l));
     }
 
     /// GPU time by state and dollars, from the nodes' and replicas' lives.

@@ -36,6 +36,8 @@
 //!     kv_cache_blocks: 25_000,
 //!     max_model_len_tokens: 131_072,
 //!     stepping: Stepping::Jump,
+//!     prefix_cache: None,
+//!     lora: None,
 //! });
 //! let config = SimConfig {
 //!     seed: 7,

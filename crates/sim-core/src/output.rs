@@ -4,6 +4,7 @@
 
 use crate::engine::TimeseriesRow;
 use crate::metrics::RequestRecord;
+use crate::summary::ReplicaRow;
 use crate::time::NANOS_PER_MS;
 use std::io::{self, Write};
 
@@ -75,6 +76,47 @@ pub fn write_timeseries_csv<W: Write>(rows: &[TimeseriesRow], mut out: W) -> io:
             r.waiting,
             r.replicas,
             p95
+        )?;
+    }
+    out.flush()
+}
+
+/// A rate with six decimals, empty when undefined.
+fn opt_rate(x: Option<f64>) -> String {
+    x.map(|x| format!("{x:.6}")).unwrap_or_default()
+}
+
+/// Writes one row per replica, in replica id order.
+pub fn write_replicas_csv<W: Write>(rows: &[ReplicaRow], mut out: W) -> io::Result<()> {
+    writeln!(
+        out,
+        "replica,held_s,busy_s,busy_fraction,iterations,preemptions,completed,\
+         prefix_lookups,prefix_query_blocks,prefix_hit_blocks,prefix_block_hit_rate,\
+         prefix_query_tokens,cached_prefill_tokens,prefix_token_hit_rate,prefix_evicted_blocks,\
+         adapter_loads,adapter_evictions"
+    )?;
+    for r in rows {
+        let c = &r.counters;
+        writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            r.replica,
+            secs(r.held_ns),
+            secs(r.busy_ns),
+            opt_rate(r.busy_fraction()),
+            r.iterations,
+            r.preemptions,
+            r.completed,
+            c.prefix_lookups,
+            c.prefix_query_blocks,
+            c.prefix_hit_blocks,
+            opt_rate(r.prefix_block_hit_rate()),
+            c.prefix_query_tokens,
+            c.prefix_hit_tokens,
+            opt_rate(r.prefix_token_hit_rate()),
+            c.prefix_evicted_blocks,
+            c.adapter_loads,
+            c.adapter_evictions
         )?;
     }
     out.flush()

@@ -146,6 +146,10 @@ pub struct Summary {
     pub cold_start: Option<ColdStartSummary>,
     /// Dollars and GPU time by state (`null` without a node pool).
     pub cost: Option<crate::cost::CostReport>,
+    /// Automatic prefix caching (`null` when it is off).
+    pub prefix_cache: Option<PrefixCacheReport>,
+    /// LoRA adapter slots (`null` when LoRA is not configured).
+    pub adapters: Option<AdapterReport>,
     /// One entry per configured priority class, in priority order (empty
     /// when no classes are configured).
     pub classes: Vec<ClassReport>,
@@ -187,6 +191,147 @@ impl ClassReport {
             latency: s.latency,
             sla: s.sla,
         }
+    }
+}
+
+/// One replica's figures: a row of `replicas.csv`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReplicaRow {
+    /// Replica id (0-based, in the order replicas were created).
+    pub replica: u32,
+    /// Time it held its GPUs, ns.
+    pub held_ns: u64,
+    /// Time it spent executing iterations, ns.
+    pub busy_ns: u64,
+    /// Engine iterations.
+    pub iterations: u64,
+    /// Recompute preemptions.
+    pub preemptions: u64,
+    /// Requests it completed.
+    pub completed: u64,
+    /// Prefix-cache counters and adapter counters.
+    pub counters: crate::replica::ReplicaCounters,
+}
+
+impl ReplicaRow {
+    /// Busy time over held time (`None` if it never held GPUs).
+    pub fn busy_fraction(&self) -> Option<f64> {
+        (self.held_ns > 0).then(|| self.busy_ns as f64 / self.held_ns as f64)
+    }
+
+    /// Prefix blocks found over prefix blocks looked up (`None` without lookups).
+    pub fn prefix_block_hit_rate(&self) -> Option<f64> {
+        let c = &self.counters;
+        (c.prefix_query_blocks > 0)
+            .then(|| c.prefix_hit_blocks as f64 / c.prefix_query_blocks as f64)
+    }
+
+    /// Cached prefill tokens over prompt tokens looked up (`None` without lookups).
+    pub fn prefix_token_hit_rate(&self) -> Option<f64> {
+        let c = &self.counters;
+        (c.prefix_query_tokens > 0)
+            .then(|| c.prefix_hit_tokens as f64 / c.prefix_query_tokens as f64)
+    }
+}
+
+/// Automatic prefix caching over the run, all replicas. A lookup happens
+/// each time a sequence moves from waiting to running (again after a
+/// preemption); see `docs/routing.md`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PrefixCacheReport {
+    /// Tokens per prefix block.
+    pub block_tokens: u32,
+    /// Prefix blocks each replica's cache may hold.
+    pub capacity_blocks_per_replica: u32,
+    /// Lookups.
+    pub lookups: u64,
+    /// Prefix blocks looked up.
+    pub query_blocks: u64,
+    /// Leading prefix blocks found.
+    pub hit_blocks: u64,
+    /// `hit_blocks / query_blocks` (0 without queries).
+    pub block_hit_rate: f64,
+    /// Prompt tokens looked up.
+    pub query_tokens: u64,
+    /// Prompt tokens that were not computed because their prefix was cached.
+    pub cached_prefill_tokens: u64,
+    /// `cached_prefill_tokens / query_tokens` (0 without queries).
+    pub token_hit_rate: f64,
+    /// Prefix blocks evicted, all replicas.
+    pub evicted_blocks: u64,
+    /// Block hit rate of the replica with the lowest (replicas with lookups).
+    pub replica_block_hit_rate_min: f64,
+    /// Mean block hit rate over replicas with lookups.
+    pub replica_block_hit_rate_mean: f64,
+    /// Block hit rate of the replica with the highest.
+    pub replica_block_hit_rate_max: f64,
+}
+
+impl PrefixCacheReport {
+    /// Sums the replicas' counters, in replica order.
+    pub fn from_rows(rows: &[ReplicaRow], block_tokens: u32, capacity_blocks: u32) -> Self {
+        let mut r = PrefixCacheReport {
+            block_tokens,
+            capacity_blocks_per_replica: capacity_blocks,
+            ..PrefixCacheReport::default()
+        };
+        let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
+        let (mut min, mut max, mut sum, mut n) = (f64::INFINITY, 0.0f64, 0.0f64, 0u32);
+        for row in rows {
+            let c = &row.counters;
+            r.lookups += c.prefix_lookups;
+            r.query_blocks += c.prefix_query_blocks;
+            r.hit_blocks += c.prefix_hit_blocks;
+            r.query_tokens += c.prefix_query_tokens;
+            r.cached_prefill_tokens += c.prefix_hit_tokens;
+            r.evicted_blocks += c.prefix_evicted_blocks;
+            if let Some(rate) = row.prefix_block_hit_rate() {
+                min = min.min(rate);
+                max = max.max(rate);
+                sum += rate;
+                n += 1;
+            }
+        }
+        r.block_hit_rate = ratio(r.hit_blocks, r.query_blocks);
+        r.token_hit_rate = ratio(r.cached_prefill_tokens, r.query_tokens);
+        if n > 0 {
+            r.replica_block_hit_rate_min = min;
+            r.replica_block_hit_rate_max = max;
+            r.replica_block_hit_rate_mean = sum / f64::from(n);
+        }
+        r
+    }
+}
+
+/// LoRA adapter slots over the run, all replicas.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AdapterReport {
+    /// Adapters a replica holds at once.
+    pub max_loras: u32,
+    /// Time to load an adapter, ms.
+    pub adapter_load_ms: f64,
+    /// Adapters loaded.
+    pub loads: u64,
+    /// Adapters evicted.
+    pub evictions: u64,
+    /// Loads of the replica with the most.
+    pub replica_loads_max: u64,
+}
+
+impl AdapterReport {
+    /// Sums the replicas' counters.
+    pub fn from_rows(rows: &[ReplicaRow], config: &crate::replica::adapters::LoraConfig) -> Self {
+        let mut r = AdapterReport {
+            max_loras: config.max_loras,
+            adapter_load_ms: config.adapter_load_ns as f64 / 1e6,
+            ..AdapterReport::default()
+        };
+        for row in rows {
+            r.loads += row.counters.adapter_loads;
+            r.evictions += row.counters.adapter_evictions;
+            r.replica_loads_max = r.replica_loads_max.max(row.counters.adapter_loads);
+        }
+        r
     }
 }
 

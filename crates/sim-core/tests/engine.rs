@@ -49,6 +49,8 @@ fn batching(
         kv_cache_blocks,
         max_model_len_tokens: 131_072,
         stepping,
+        prefix_cache: None,
+        lora: None,
     })
 }
 

@@ -13,7 +13,9 @@ use fleetsim_core::model::hardware::{self, GpuSpec, ModelSpec};
 use fleetsim_core::model::{MeasuredTable, PerfModel, Roofline};
 use fleetsim_core::nodes::{Placement, PoolSpec, SpotSpec};
 use fleetsim_core::queue::{ClassSpec, Discipline, QueueMode, QueueSpec};
+use fleetsim_core::replica::adapters::LoraConfig;
 use fleetsim_core::replica::batching::BatchingConfig;
+use fleetsim_core::replica::prefix_cache::PrefixCacheConfig;
 use fleetsim_core::workload::detect::TraceFormat;
 use fleetsim_core::workload::lengths::{TokenLengths, TraceSide};
 use fleetsim_core::workload::servegen::ServeGenConfig;
@@ -795,6 +797,12 @@ fn resolve_deployment(
         ));
     }
     if let Some(slots) = &raw.slots {
+        if raw.lora.is_some() {
+            return Err(invalid(
+                "deployment.lora",
+                "LoRA adapters need a model deployment; [deployment.slots] has none",
+            ));
+        }
         if slots.slots == 0 || slots.slots > MAX_SLOTS {
             return Err(invalid(
                 "deployment.slots.slots",
@@ -1043,5 +1051,52 @@ fn batching_config(
         kv_cache_blocks,
         max_model_len_tokens,
         stepping: e.stepping.unwrap_or_default(),
+        prefix_cache: prefix_cache_config(e)?,
+        lora: raw.lora.as_ref().map(lora_config).transpose()?,
+    })
+}
+
+/// Largest `prefix_block_tokens` accepted.
+const MAX_PREFIX_BLOCK_TOKENS: u32 = 1 << 20;
+/// Largest `max_loras` accepted.
+const MAX_LORAS: u32 = 256;
+/// Default adapter load time, ms: ServerlessLLM's baseline load of a LoRA
+/// adapter (`../shared/reference/hardware.md`, cold-start loaders).
+pub const DEFAULT_ADAPTER_LOAD_MS: f64 = 370.0;
+
+/// Prefix caching: on by default (vLLM V1), 512-token blocks (Mooncake).
+fn prefix_cache_config(e: &raw::RawEngine) -> Result<Option<PrefixCacheConfig>, Invalid> {
+    let block_tokens = e.prefix_block_tokens.unwrap_or(512);
+    if !(1..=MAX_PREFIX_BLOCK_TOKENS).contains(&block_tokens) {
+        return Err(invalid(
+            "deployment.engine.prefix_block_tokens",
+            format!("must be between 1 and {MAX_PREFIX_BLOCK_TOKENS}, got {block_tokens}"),
+        ));
+    }
+    Ok(e.prefix_caching
+        .unwrap_or(true)
+        .then_some(PrefixCacheConfig { block_tokens }))
+}
+
+fn lora_config(l: &raw::RawLora) -> Result<LoraConfig, Invalid> {
+    let max_loras = l.max_loras.unwrap_or(1);
+    if !(1..=MAX_LORAS).contains(&max_loras) {
+        return Err(invalid(
+            "deployment.lora.max_loras",
+            format!("must be between 1 and {MAX_LORAS}, got {max_loras}"),
+        ));
+    }
+    let ms = l.adapter_load_ms.unwrap_or(DEFAULT_ADAPTER_LOAD_MS);
+    let load = SimDuration::try_from_secs_f64(ms / 1e3)
+        .filter(|_| ms.is_finite() && ms >= 0.0)
+        .ok_or_else(|| {
+            invalid(
+                "deployment.lora.adapter_load_ms",
+                format!("must be a finite number of ms ≥ 0, got {ms}"),
+            )
+        })?;
+    Ok(LoraConfig {
+        max_loras,
+        adapter_load_ns: load.0,
     })
 }

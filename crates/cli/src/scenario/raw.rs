@@ -163,6 +163,19 @@ pub struct RawDeployment {
     /// service times (queueing-theory validation; `model` and `gpu` unused).
     #[serde(default)]
     pub slots: Option<RawSlots>,
+    /// LoRA adapter slots (default: none; requests' adapters are ignored).
+    #[serde(default)]
+    pub lora: Option<RawLora>,
+}
+
+/// `[deployment.lora]`: LoRA adapters each replica can hold.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLora {
+    /// Adapters held at once (vLLM `max_loras`, default 1).
+    pub max_loras: Option<u32>,
+    /// Time to load an adapter that is not held, ms (default 370).
+    pub adapter_load_ms: Option<f64>,
 }
 
 fn default_tp() -> u32 {
@@ -194,6 +207,11 @@ pub struct RawEngine {
     /// Per-request latency outside the engine (API server, tokenisation),
     /// ms; default calibrated on TensorRT-LLM's online-serving measurements.
     pub frontend_latency_ms: Option<f64>,
+    /// Automatic prefix caching over the trace's prefix-block hashes
+    /// (default true, as in vLLM V1).
+    pub prefix_caching: Option<bool>,
+    /// Tokens per prefix block of the trace's hashes (default 512, Mooncake).
+    pub prefix_block_tokens: Option<u32>,
 }
 
 /// `[deployment.perf]`: the performance model.

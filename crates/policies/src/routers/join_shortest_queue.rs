@@ -25,7 +25,11 @@ mod tests {
     fn check(loads: &[(u32, u32)], expect: usize) {
         let loads: Vec<ReplicaLoad> = loads
             .iter()
-            .map(|&(waiting, running)| ReplicaLoad { waiting, running })
+            .map(|&(waiting, running)| ReplicaLoad {
+                waiting,
+                running,
+                ..ReplicaLoad::default()
+            })
             .collect();
         assert_eq!(
             JoinShortestQueue.route(&Request::new(SimTime(0), 1, 1), &loads),

@@ -52,6 +52,7 @@ mod tests {
             ReplicaLoad {
                 waiting: 9,
                 running: 9,
+                ..ReplicaLoad::default()
             },
             ReplicaLoad::default(),
         ];
@@ -66,6 +67,7 @@ mod tests {
         loads[2] = ReplicaLoad {
             waiting: 50,
             running: 50,
+            ..ReplicaLoad::default()
         };
         let req = Request::new(SimTime(0), 1, 1);
         // Replica 2 loses every comparison, so it is never chosen.

@@ -30,6 +30,7 @@ mod tests {
             ReplicaLoad {
                 waiting: 9,
                 running: 9,
+                ..ReplicaLoad::default()
             },
             ReplicaLoad::default(),
             ReplicaLoad::default(),

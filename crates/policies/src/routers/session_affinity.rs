@@ -51,6 +51,10 @@ impl Router for SessionAffinity {
             .max_by_key(|&i| (mix(key ^ mix(i as u64)), std::cmp::Reverse(i)))
             .unwrap_or(0)
     }
+
+    fn uses_prefix_hashes(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

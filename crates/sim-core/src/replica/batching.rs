@@ -19,6 +19,8 @@
 //! `EveryIteration` stepping mode schedules one iteration at a time instead
 //! and must give identical results (a property test checks this).
 
+use super::adapters::{AdapterSlots, LoraConfig};
+use super::prefix_cache::{PrefixCache, PrefixCacheConfig};
 use super::{Aborted, Finished, ReplicaCounters, ReplicaLoad, Seq, Wake};
 use crate::model::perf::{DecodeCurve, PerfModel, PrefillChunk};
 use crate::time::{SimDuration, SimTime};
@@ -51,12 +53,24 @@ pub struct BatchingConfig {
     pub max_model_len_tokens: u32,
     /// Jump over steady decode, or step every iteration.
     pub stepping: Stepping,
+    /// Automatic prefix caching (`None`: off).
+    pub prefix_cache: Option<PrefixCacheConfig>,
+    /// LoRA adapter slots (`None`: adapters are ignored).
+    pub lora: Option<LoraConfig>,
 }
 
 impl BatchingConfig {
     /// Blocks needed to hold `tokens` tokens.
     pub fn blocks_for(&self, tokens: u32) -> u32 {
         tokens.div_ceil(self.block_size_tokens.max(1))
+    }
+
+    /// Prefix blocks the cache may hold: the KV capacity in tokens over the
+    /// prefix block size (0 when prefix caching is off).
+    pub fn prefix_cache_capacity_blocks(&self) -> u32 {
+        self.prefix_cache.map_or(0, |p| {
+            p.capacity_blocks(u64::from(self.kv_cache_blocks) * u64::from(self.block_size_tokens))
+        })
     }
 
     /// Whether a request of this size can ever complete on the replica: it
@@ -209,6 +223,9 @@ pub struct BatchingReplica {
     chunks: Vec<PrefillChunk>,
     counters: ReplicaCounters,
     warmup: Option<Warmup>,
+    /// Boxed: most replicas have neither, and the `Replica` enum stays small.
+    prefix: Option<Box<PrefixCache>>,
+    adapters: Option<Box<AdapterSlots>>,
 }
 
 /// A freshly started replica's slow first iterations.
@@ -229,7 +246,6 @@ impl BatchingReplica {
     pub fn new(config: Arc<BatchingConfig>, perf: Arc<dyn PerfModel>) -> Self {
         let free_blocks = config.kv_cache_blocks;
         BatchingReplica {
-            config,
             perf,
             running: Vec::new(),
             waiting: VecDeque::new(),
@@ -240,7 +256,39 @@ impl BatchingReplica {
             chunks: Vec::new(),
             counters: ReplicaCounters::default(),
             warmup: None,
+            prefix: config
+                .prefix_cache
+                .map(|_| Box::new(PrefixCache::new(config.prefix_cache_capacity_blocks()))),
+            adapters: config
+                .lora
+                .as_ref()
+                .map(|l| Box::new(AdapterSlots::new(l.max_loras))),
+            config,
         }
+    }
+
+    /// Leading blocks of `hashes` the prefix cache holds (0 without one).
+    pub fn cached_prefix_blocks(&self, hashes: &[u64]) -> u32 {
+        self.prefix.as_ref().map_or(0, |p| p.match_len(hashes))
+    }
+
+    /// Whether LoRA adapter `name` is held (`false` without LoRA).
+    pub fn has_adapter(&self, name: &str) -> bool {
+        self.adapters.as_ref().is_some_and(|a| a.holds(name))
+    }
+
+    /// Prefix blocks found for `s` and the tokens they let it skip: the
+    /// leading run of its hashes in the cache, times the prefix block size,
+    /// capped so at least one prompt token is computed (its logits give the
+    /// first output token).
+    fn prefix_match(&self, s: &RunSeq) -> (u32, u32) {
+        let (Some(cache), Some(pc)) = (&self.prefix, self.config.prefix_cache) else {
+            return (0, 0);
+        };
+        let blocks = cache.match_len(s.seq.hashes());
+        let tokens = (u64::from(blocks) * u64::from(pc.block_tokens))
+            .min(u64::from(s.seq.input_tokens.saturating_sub(1))) as u32;
+        (blocks, tokens)
     }
 
     /// Queue and batch sizes.
@@ -248,12 +296,21 @@ impl BatchingReplica {
         ReplicaLoad {
             waiting: self.waiting.len() as u32,
             running: self.running.len() as u32,
+            ..ReplicaLoad::default()
         }
     }
 
     /// Busy time and work so far.
     pub fn counters(&self) -> ReplicaCounters {
-        self.counters
+        let mut c = self.counters;
+        if let Some(p) = &self.prefix {
+            c.prefix_evicted_blocks = p.evictions();
+        }
+        if let Some(a) = &self.adapters {
+            c.adapter_loads = a.loads();
+            c.adapter_evictions = a.evictions();
+        }
+        c
     }
 
     /// Starts the warm-up of a replica that just became ready at `now`:
@@ -312,6 +369,9 @@ impl BatchingReplica {
         self.current = Current::Idle;
         self.epoch += 1; // the pending wake-up is stale now
         self.free_blocks = self.config.kv_cache_blocks;
+        if let Some(a) = self.adapters.as_mut() {
+            a.release_all();
+        }
         self.running
             .drain(..)
             .chain(self.waiting.drain(..))
@@ -409,7 +469,14 @@ impl BatchingReplica {
             }
             match steps {
                 None => {
+                    let before = s.computed;
                     s.computed += s.scheduled;
+                    // Its prompt is computed now: its blocks become cacheable.
+                    if before < s.seq.input_tokens && s.computed >= s.seq.input_tokens {
+                        if let Some(p) = self.prefix.as_mut() {
+                            p.touch_all(s.seq.hashes());
+                        }
+                    }
                     if s.computed == s.total() {
                         s.generated += 1;
                         s.first_token.get_or_insert(now);
@@ -440,6 +507,9 @@ impl BatchingReplica {
                 }
                 let s = self.running.remove(i);
                 self.free_blocks += s.blocks;
+                if let (Some(a), Some(name)) = (self.adapters.as_mut(), &s.seq.adapter) {
+                    a.release(name);
+                }
                 finished.push(Finished {
                     id: s.seq.id,
                     arrival: s.seq.arrival,
@@ -477,6 +547,9 @@ impl BatchingReplica {
                     break;
                 };
                 self.free_blocks += victim.blocks;
+                if let (Some(a), Some(name)) = (self.adapters.as_mut(), &victim.seq.adapter) {
+                    a.release(name);
+                }
                 victim.blocks = 0;
                 victim.computed = 0;
                 victim.scheduled = 0;
@@ -502,20 +575,57 @@ impl BatchingReplica {
         }
         let all_running_scheduled = i == self.running.len();
 
+        // Adapter loads this iteration waits for, ns.
+        let mut load_ns: u64 = 0;
         if !preempted {
-            while plan.budget > 0 && (self.running.len() as u32) < config.max_num_seqs {
-                let Some(w) = self.waiting.front() else { break };
-                let demand = plan.demand(w, &config);
+            // Waiting requests in order; one whose adapter cannot get a slot
+            // is skipped (vLLM's `max_loras` rule), the first that does not
+            // fit the KV cache stops admission.
+            let mut j = 0;
+            while plan.budget > 0
+                && (self.running.len() as u32) < config.max_num_seqs
+                && j < self.waiting.len()
+            {
+                if let (Some(a), Some(name)) = (&self.adapters, &self.waiting[j].seq.adapter) {
+                    if !a.can_acquire(name) {
+                        j += 1;
+                        continue;
+                    }
+                }
+                // A cached prefix starts as computed; its KV blocks are
+                // still allocated for the whole prompt.
+                let (hit_blocks, hit_tokens) = self.prefix_match(&self.waiting[j]);
+                self.waiting[j].computed = hit_tokens;
+                let demand = plan.demand(&self.waiting[j], &config);
                 if demand.blocks > self.free_blocks {
+                    self.waiting[j].computed = 0;
                     break;
                 }
-                let Some(mut w) = self.waiting.pop_front() else {
+                let Some(mut w) = self.waiting.remove(j) else {
                     break;
                 };
+                if let Some(p) = self.prefix.as_mut() {
+                    let hashes = w.seq.hashes();
+                    p.touch_all(&hashes[..hit_blocks as usize]);
+                    let c = &mut self.counters;
+                    c.prefix_lookups += 1;
+                    c.prefix_query_blocks += hashes.len() as u64;
+                    c.prefix_hit_blocks += u64::from(hit_blocks);
+                    c.prefix_query_tokens += u64::from(w.total());
+                    c.prefix_hit_tokens += u64::from(hit_tokens);
+                }
+                if let (Some(a), Some(name), Some(lora)) =
+                    (self.adapters.as_mut(), &w.seq.adapter, &config.lora)
+                {
+                    if a.acquire(name) == Some(true) {
+                        load_ns = load_ns.saturating_add(lora.adapter_load_ns);
+                    }
+                }
                 plan.take(&mut w, demand, &mut self.free_blocks, &mut self.chunks);
                 self.running.push(w);
             }
         }
+        let load = SimDuration(load_ns);
         let Plan {
             decode_seqs,
             decode_context,
@@ -539,7 +649,7 @@ impl BatchingReplica {
                 self.perf
                     .mixed_step(decode_seqs, decode_context, &self.chunks),
                 self.slowdown(now),
-            );
+            ) + load;
             // A zero-length iteration would stall time; one nanosecond keeps it moving.
             let end = now + d.max(SimDuration(1));
             self.counters.busy_ns += end.0 - now.0;
@@ -555,15 +665,16 @@ impl BatchingReplica {
             && all_running_scheduled
             && all_have_first_token
             && slowdown.is_none()
+            && load_ns == 0
             && config.stepping == Stepping::Jump;
         let steps = if steady { self.steady_run_length() } else { 1 };
         let curve = self.curve(decode_seqs);
         // Curves guarantee every iteration takes at least 1 ns.
-        let end = now
-            + scale(
+        let end =
+            now + scale(
                 curve.sum_steps(decode_context, u64::from(decode_seqs), steps),
                 slowdown,
-            );
+            ) + load;
         self.counters.busy_ns += end.0 - now.0;
         self.counters.iterations += steps;
         self.current = Current::Decode {

@@ -12,11 +12,14 @@
 //! with the current time, and it answers with the wake-ups it wants
 //! ([`Wake`]) and the sequences that finished ([`Finished`]).
 
+pub mod adapters;
 pub mod batching;
+pub mod prefix_cache;
 pub mod slots;
 
-use crate::request::RequestId;
+use crate::request::{Request, RequestId};
 use crate::time::SimTime;
+use std::sync::Arc;
 
 /// A wake-up a replica asks for: call [`Replica::on_wake`] at `at` with
 /// `token`. A replica may leave stale wake-ups in the queue; it recognises
@@ -40,6 +43,31 @@ pub struct Seq {
     pub input_tokens: u32,
     /// Output tokens to generate.
     pub output_tokens: u32,
+    /// The prompt's prefix-block hashes, oldest first (`None` when the
+    /// request has none, so a trace without hashes allocates nothing).
+    pub prefix_hashes: Option<Arc<[u64]>>,
+    /// LoRA adapter, if any.
+    pub adapter: Option<Arc<str>>,
+}
+
+impl Seq {
+    /// What a replica needs of a request.
+    pub fn from_request(request: &Request) -> Seq {
+        Seq {
+            id: request.id,
+            arrival: request.arrival,
+            input_tokens: request.input_tokens,
+            output_tokens: request.output_tokens,
+            prefix_hashes: (!request.prefix_hashes.is_empty())
+                .then(|| Arc::from(&request.prefix_hashes[..])),
+            adapter: request.adapter.as_deref().map(Arc::from),
+        }
+    }
+
+    /// The prefix-block hashes (empty when none).
+    pub fn hashes(&self) -> &[u64] {
+        self.prefix_hashes.as_deref().unwrap_or(&[])
+    }
 }
 
 /// A sequence that left a replica, with its timeline.
@@ -77,12 +105,22 @@ pub struct Aborted {
 }
 
 /// What a router may see of a replica.
+///
+/// `waiting` and `running` are always current. The per-request fields are
+/// filled by the engine just before it asks the router, and only for
+/// routers that ask for them ([`crate::Router::wants_prefix_match`],
+/// [`crate::Router::wants_adapters`]); otherwise they are 0 / `false`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ReplicaLoad {
     /// Requests queued at the replica, not yet running.
     pub waiting: u32,
     /// Requests in the running batch (or in service).
     pub running: u32,
+    /// Leading prefix blocks of the request being routed that the
+    /// replica's prefix cache holds.
+    pub cached_prefix_blocks: u32,
+    /// The replica holds the request's LoRA adapter.
+    pub has_adapter: bool,
 }
 
 impl ReplicaLoad {
@@ -102,6 +140,24 @@ pub struct ReplicaCounters {
     pub iterations: u64,
     /// Preemptions (recompute).
     pub preemptions: u64,
+    /// Prefix-cache lookups: sequences moved from waiting to running while
+    /// prefix caching is on (a recomputed sequence looks up again).
+    pub prefix_lookups: u64,
+    /// Prefix blocks those lookups asked for.
+    pub prefix_query_blocks: u64,
+    /// Leading prefix blocks found.
+    pub prefix_hit_blocks: u64,
+    /// Prompt tokens those lookups covered (prompt plus generated tokens
+    /// for a recompute).
+    pub prefix_query_tokens: u64,
+    /// Prompt tokens that started as computed (cached prefill tokens).
+    pub prefix_hit_tokens: u64,
+    /// Prefix blocks evicted from the cache.
+    pub prefix_evicted_blocks: u64,
+    /// LoRA adapters loaded.
+    pub adapter_loads: u64,
+    /// LoRA adapters evicted.
+    pub adapter_evictions: u64,
 }
 
 /// One replica of a deployment.
@@ -171,6 +227,23 @@ impl Replica {
         match self {
             Replica::Batching(r) => r.load(),
             Replica::Slots(r) => r.load(),
+        }
+    }
+
+    /// Leading blocks of `hashes` the replica's prefix cache holds (0
+    /// without a prefix cache). Does not change the cache.
+    pub fn cached_prefix_blocks(&self, hashes: &[u64]) -> u32 {
+        match self {
+            Replica::Batching(r) => r.cached_prefix_blocks(hashes),
+            Replica::Slots(_) => 0,
+        }
+    }
+
+    /// Whether the replica holds LoRA adapter `name` (`false` without LoRA).
+    pub fn has_adapter(&self, name: &str) -> bool {
+        match self {
+            Replica::Batching(r) => r.has_adapter(name),
+            Replica::Slots(_) => false,
         }
     }
 

@@ -196,6 +196,7 @@ impl SlotReplica {
         ReplicaLoad {
             waiting: self.waiting.len() as u32,
             running: self.in_service,
+            ..ReplicaLoad::default()
         }
     }
 
@@ -205,6 +206,7 @@ impl SlotReplica {
             busy_ns: self.slot_busy_ns / self.slots.len() as u64,
             iterations: self.served,
             preemptions: 0,
+            ..ReplicaCounters::default()
         }
     }
 }
