@@ -74,7 +74,7 @@ pub fn render_table(scenario: &Scenario, summary: &Summary) -> String {
             if t.met { "met" } else { "MISSED" }
         );
     }
-    for c in &summary.classes {
+    for c in summary.deployments.iter().flat_map(|d| &d.classes) {
         let r = &c.requests;
         let _ = writeln!(
             out,
@@ -157,13 +157,7 @@ pub fn write_out_dir(dir: &Path, result: &RunResult) -> io::Result<()> {
         w.write_all(summary_json(&result.summary).as_bytes())
     })?;
     write_atomically(&dir.join("requests.csv"), |w| {
-        let classes: Vec<&str> = result
-            .summary
-            .classes
-            .iter()
-            .map(|c| c.name.as_str())
-            .collect();
-        write_requests_csv(&result.records, &classes, w)
+        write_requests_csv(&result.records, &result.summary.deployments, w)
     })?;
     write_atomically(&dir.join("timeseries.csv"), |w| {
         write_timeseries_csv(&result.timeseries, w)

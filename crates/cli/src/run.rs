@@ -46,7 +46,7 @@ impl std::error::Error for RunError {}
 /// Runs a scenario. `sim.wall_s` is left `None`, so the summary is a pure
 /// function of the scenario; see [`run_timed`].
 pub fn run(scenario: &Scenario) -> Result<RunResult, RunError> {
-    let classes: workload::KnownClasses = (scenario.sim.fleet.queue.classes.iter())
+    let classes: workload::KnownClasses = (scenario.sim.deployments[0].fleet.queue.classes.iter())
         .map(|c| c.name.clone())
         .collect();
     let workload = workload::build(&scenario.workload, scenario.sim.seed, classes)
@@ -58,7 +58,8 @@ pub fn run(scenario: &Scenario) -> Result<RunResult, RunError> {
         ignored_fields(scenario, router.uses_prefix_hashes()),
         Arc::clone(&warnings),
     );
-    let sim = Simulation::new(scenario.sim.clone(), workload, router).map_err(RunError::Sim)?;
+    let sim =
+        Simulation::new(scenario.sim.clone(), workload, vec![router]).map_err(RunError::Sim)?;
     let mut result = sim.run().map_err(|e| match e {
         SimError::Workload(error) => RunError::Workload(OpenError {
             path: workload::source_path(&scenario.workload).map(|p| p.to_path_buf()),
@@ -102,7 +103,7 @@ pub struct IgnoredFields {
 /// - priority classes: warned about when the scenario configures no
 ///   `[[queue.classes]]` (every request is then served as one class).
 pub fn ignored_fields(scenario: &Scenario, router_uses_prefix_hashes: bool) -> IgnoredFields {
-    let (caching, lora) = match &scenario.sim.fleet.replica {
+    let (caching, lora) = match &scenario.sim.deployments[0].fleet.replica {
         ReplicaSpec::Batching { config, .. } => {
             (config.prefix_cache.is_some(), config.lora.is_some())
         }
@@ -126,11 +127,16 @@ pub fn ignored_fields(scenario: &Scenario, router_uses_prefix_hashes: bool) -> I
     let adapter = (!lora).then(|| {
         "the workload names LoRA adapters, which are ignored without [deployment.lora]".to_string()
     });
-    let priority_class = scenario.sim.fleet.queue.classes.is_empty().then(|| {
-        "the workload names priority classes, but the scenario configures no \
+    let priority_class = scenario.sim.deployments[0]
+        .fleet
+        .queue
+        .classes
+        .is_empty()
+        .then(|| {
+            "the workload names priority classes, but the scenario configures no \
          [[queue.classes]]: every request is served as one class"
-            .to_string()
-    });
+                .to_string()
+        });
     IgnoredFields {
         prefix_hashes,
         adapter,

@@ -89,8 +89,11 @@ fn timeout_and_length_limit_give_exact_outcomes() {
         (c.arrived, c.completed, c.timed_out, c.rejected),
         (6, 3, 1, 2)
     );
-    assert_eq!(r.summary.classes.len(), 1);
-    assert_eq!(r.summary.classes[0].requests, r.summary.requests);
+    assert_eq!(r.summary.deployments[0].classes.len(), 1);
+    assert_eq!(
+        r.summary.deployments[0].classes[0].requests,
+        r.summary.requests
+    );
 }
 
 #[test]
@@ -120,8 +123,7 @@ fn strict_priority_serves_paid_before_free_fifo_within_a_class() {
     let waits_s: Vec<f64> = outcomes(&r).iter().map(|(_, q)| q.unwrap() / 1e3).collect();
     assert_eq!(waits_s, vec![0.0, 1.0, 2.0, 3.0, 4.0]);
     // Per-class reports: two paid, three free, each against its own counts.
-    let names: Vec<(&str, u64)> = r
-        .summary
+    let names: Vec<(&str, u64)> = r.summary.deployments[0]
         .classes
         .iter()
         .map(|c| (c.name.as_str(), c.requests.arrived))
@@ -158,7 +160,7 @@ fn trace_classes_without_a_configuration_are_one_class_with_one_warning() {
     let trace = rows(&[(0.0, "paid"), (0.0, "free"), (0.0, "paid")]);
     let r = run_trace(&trace, &slots_central(1, "")).unwrap();
     assert_eq!(r.summary.requests.completed, 3);
-    assert!(r.summary.classes.is_empty());
+    assert!(r.summary.deployments[0].classes.is_empty());
     // FIFO, one class: arrival order.
     let waits_s: Vec<f64> = outcomes(&r).iter().map(|(_, q)| q.unwrap() / 1e3).collect();
     assert_eq!(waits_s, vec![0.0, 1.0, 2.0]);
@@ -181,11 +183,12 @@ fn a_class_mix_assigns_classes_by_share() {
         trace.push_str(&format!("{},1,1\n", f64::from(i) * 0.01));
     }
     let r = run_trace(&trace, &toml).unwrap();
-    let paid = r.summary.classes[0].requests.arrived as f64 / 4000.0;
+    let paid = r.summary.deployments[0].classes[0].requests.arrived as f64 / 4000.0;
     // Binomial sd at p = 0.25, n = 4000 is 0.0068; 5 sd.
     assert!((paid - 0.25).abs() < 0.035, "{paid}");
     assert_eq!(
-        r.summary.classes[0].requests.arrived + r.summary.classes[1].requests.arrived,
+        r.summary.deployments[0].classes[0].requests.arrived
+            + r.summary.deployments[0].classes[1].requests.arrived,
         4000
     );
 }
@@ -313,7 +316,7 @@ share = {paid_share}
         let mut ids: Vec<u64> = r.records.iter().map(|x| x.id).collect();
         ids.dedup();
         prop_assert_eq!(ids.len() as u64, c.arrived);
-        let classes = &r.summary.classes;
+        let classes = &r.summary.deployments[0].classes;
         prop_assert_eq!(classes.len(), 2);
         let counts = |x: &fleetsim_core::summary::RequestCounts| {
             [x.arrived, x.completed, x.rejected, x.timed_out, x.failed]

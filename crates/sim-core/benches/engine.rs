@@ -17,7 +17,9 @@ use fleetsim_core::replica::slots::ServiceTime;
 use fleetsim_core::replica::ReplicaLoad;
 use fleetsim_core::workload::lengths::TokenLengths;
 use fleetsim_core::workload::synthetic::{ArrivalProcess, SyntheticConfig, SyntheticWorkload};
-use fleetsim_core::{FleetSpec, ReplicaSpec, Request, Router, SimConfig, SimDuration, Simulation};
+use fleetsim_core::{
+    DeploymentSpec, FleetSpec, ReplicaSpec, Request, Router, SimConfig, SimDuration, Simulation,
+};
 use std::time::Duration;
 
 /// Requests per simulated run.
@@ -52,22 +54,25 @@ fn simulation() -> Simulation {
     .unwrap();
     let config = SimConfig {
         seed: 7,
-        fleet: FleetSpec {
-            replicas: 1,
-            gpus_per_replica: 1,
-            replica: ReplicaSpec::Slots {
-                slots: 8,
-                service: ServiceTime::Exponential { mean_s: 1.0 },
+        deployments: vec![DeploymentSpec::new(
+            "default",
+            FleetSpec {
+                replicas: 1,
+                gpus_per_replica: 1,
+                replica: ReplicaSpec::Slots {
+                    slots: 8,
+                    service: ServiceTime::Exponential { mean_s: 1.0 },
+                },
+                frontend_latency: SimDuration::ZERO,
+                lifecycle: Default::default(),
+                placement: None,
+                queue: Default::default(),
             },
-            frontend_latency: SimDuration::ZERO,
-            lifecycle: Default::default(),
-            placement: None,
-            queue: Default::default(),
-        },
+        )],
         sla: SlaConfig::default(),
         timeseries_resolution: SimDuration::from_secs(60),
     };
-    Simulation::new(config, Box::new(workload), Box::new(First)).unwrap()
+    Simulation::new(config, Box::new(workload), vec![Box::new(First)]).unwrap()
 }
 
 fn engine(c: &mut Criterion) {

@@ -18,8 +18,9 @@ use crate::cost::{CostReport, GpuLedger, GpuState};
 use crate::lifecycle::{LifecycleSpec, Phase, ReplicaLife, Stage, StageDurations};
 use crate::metrics::{RequestRecord, SlaConfig};
 use crate::model::PerfModel;
+use crate::names::{NameError, NameMix};
 use crate::nodes::{Node, Placement};
-use crate::queue::{ClassAssigner, ClassError, GatewayQueue, QueueMode, QueueSpec};
+use crate::queue::{class_assigner, GatewayQueue, QueueMode, QueueSpec};
 use crate::replica::batching::{BatchingConfig, BatchingReplica};
 use crate::replica::slots::{ServiceTime, SlotReplica};
 use crate::replica::{Aborted, Finished, Replica, ReplicaLoad, Seq, Wake};
@@ -27,8 +28,8 @@ use crate::request::{Outcome, Request};
 use crate::rng;
 use crate::router::Router;
 use crate::summary::{
-    AdapterReport, ClassReport, ColdStartStages, ColdStartSummary, FleetReport, GpuHours,
-    PrefixCacheReport, ReplicaRow, SimReport, Summary,
+    AdapterReport, ClassReport, ColdStartStages, ColdStartSummary, DeploymentReport, FleetReport,
+    GpuHours, PrefixCacheReport, ReplicaRow, SimReport, Summary,
 };
 use crate::time::{SimDuration, SimTime, NANOS_PER_SEC};
 use crate::workload::{BoxedWorkload, WorkloadError};
@@ -82,13 +83,40 @@ pub struct FleetSpec {
     pub queue: QueueSpec,
 }
 
+/// One deployment: a model served by its own fleet, router and queue.
+#[derive(Clone, Debug)]
+pub struct DeploymentSpec {
+    /// Name, as a trace's model column writes it.
+    pub name: Box<str>,
+    /// Weight in the deployment mix for requests that name no model (with
+    /// one deployment, every request goes to it and this is unused).
+    pub share: f64,
+    /// Its fleet.
+    pub fleet: FleetSpec,
+}
+
+impl DeploymentSpec {
+    /// A deployment named `name` with a zero share.
+    pub fn new(name: &str, fleet: FleetSpec) -> Self {
+        DeploymentSpec {
+            name: name.into(),
+            share: 0.0,
+            fleet,
+        }
+    }
+}
+
 /// A resolved, validated run configuration.
 #[derive(Clone, Debug)]
 pub struct SimConfig {
     /// Seed of every random stream.
     pub seed: u64,
-    /// The fleet.
-    pub fleet: FleetSpec,
+    /// The deployments, at least one. A request goes to the deployment its
+    /// `model` names, else to one drawn by `share` from the stream
+    /// `("workload.deployment_mix", 0)`; with one deployment, to it. With
+    /// node pools, every deployment's placement must list the same pools:
+    /// they share the nodes.
+    pub deployments: Vec<DeploymentSpec>,
     /// Service-level thresholds and targets.
     pub sla: SlaConfig,
     /// Width of a time-series window.
@@ -108,8 +136,24 @@ pub enum SimError {
         /// Simulated time already reached, seconds.
         now_s: f64,
     },
-    /// The fleet has no replica.
-    EmptyFleet,
+    /// A deployment has no replica and no way to get one.
+    EmptyFleet {
+        /// The deployment's name.
+        deployment: String,
+    },
+    /// The configuration is inconsistent (no deployment, a router count
+    /// that differs from the deployment count, deployments on different
+    /// node pools).
+    Config(String),
+    /// A request's deployment could not be decided.
+    Deployment {
+        /// The request's arrival-order id.
+        request: u64,
+        /// Its arrival, seconds.
+        arrival_s: f64,
+        /// What was wrong.
+        error: NameError,
+    },
     /// GPU time did not add up (an engine bug; please report it).
     Accounting(String),
     /// A request's priority class could not be decided.
@@ -119,7 +163,7 @@ pub enum SimError {
         /// Its arrival, seconds.
         arrival_s: f64,
         /// What was wrong.
-        error: ClassError,
+        error: NameError,
     },
 }
 
@@ -130,12 +174,33 @@ impl fmt::Display for SimError {
             SimError::ArrivalInThePast { arrival_s, now_s } => {
                 write!(f, "workload produced a request at {arrival_s:.6} s after the simulation reached {now_s:.6} s")
             }
-            SimError::EmptyFleet => write!(f, "the fleet has no replica"),
+            SimError::EmptyFleet { deployment } => write!(
+                f,
+                "deployment {deployment:?} has no replica and no scaling that would start one"
+            ),
+            SimError::Config(m) => write!(f, "invalid configuration: {m}"),
+            SimError::Deployment {
+                request,
+                arrival_s,
+                error: NameError::Unknown { name, configured },
+            } => write!(
+                f,
+                "request {request} (arrival {arrival_s:.6} s) names model {name:?}, which is not one of the deployments: {}",
+                configured.join(", ")
+            ),
+            SimError::Deployment {
+                request,
+                arrival_s,
+                error: NameError::Missing,
+            } => write!(
+                f,
+                "request {request} (arrival {arrival_s:.6} s) names no model and no deployment has a positive `share` to draw one from"
+            ),
             SimError::Accounting(m) => write!(f, "internal error, GPU time does not add up: {m}"),
             SimError::Class {
                 request,
                 arrival_s,
-                error: ClassError::Unknown { name, configured },
+                error: NameError::Unknown { name, configured },
             } => {
                 write!(
                     f,
@@ -146,7 +211,7 @@ impl fmt::Display for SimError {
             SimError::Class {
                 request,
                 arrival_s,
-                error: ClassError::Missing,
+                error: NameError::Missing,
             } => write!(
                 f,
                 "request {request} (arrival {arrival_s:.6} s) names no priority class and no [[queue.classes]] entry has a positive `share` to draw one from"
@@ -213,8 +278,9 @@ enum EventKind {
     StageDone {
         replica: u32,
     },
-    /// Schedule entry `index` takes effect.
+    /// Schedule entry `index` of `deployment` takes effect.
     Scale {
+        deployment: u16,
         index: u32,
     },
     /// `replica`'s drain grace period ends.
@@ -238,12 +304,15 @@ enum EventKind {
         node: u32,
         epoch: u64,
     },
-    /// The scale-up rate limit lets the next waiting start through.
-    StartRelease,
+    /// The scale-up rate limit lets `deployment`'s next waiting start through.
+    StartRelease {
+        deployment: u16,
+    },
     Tick,
-    /// The oldest request of gateway class `class` may have waited its
-    /// class's timeout.
+    /// The oldest request of `deployment`'s gateway class `class` may have
+    /// waited its class's timeout.
     QueueTimeout {
+        deployment: u16,
         class: u32,
     },
 }
@@ -261,7 +330,7 @@ impl EventKind {
             EventKind::StageDone { .. } => 2,
             EventKind::Scale { .. } => 3,
             EventKind::DrainDeadline { .. } => 4,
-            EventKind::StartRelease => 5,
+            EventKind::StartRelease { .. } => 5,
             EventKind::NodeUp { .. } => 6,
             EventKind::NodeRelease { .. } => 7,
             EventKind::SpotNotice { .. } => 8,
@@ -298,29 +367,23 @@ impl Ord for Event {
     }
 }
 
-/// A single simulation run: configuration, workload and router in, results out.
-pub struct Simulation {
-    config: SimConfig,
-    workload: BoxedWorkload,
+/// What the engine keeps per deployment: its router, the replicas it may
+/// route to, its gateway queue and its scaling state. Replicas themselves
+/// live in the simulation's global lists (ids are global, so events and
+/// nodes need no deployment), and `Simulation::deployment_of` maps back.
+struct DeploymentState {
     router: Box<dyn Router>,
-    replicas: Vec<Replica>,
-    lives: Vec<ReplicaLife>,
     /// Ready replicas, in the order they became ready: what the router
     /// chooses among. `loads[i]` is the load of `routable[i]`.
     routable: Vec<u32>,
     loads: Vec<ReplicaLoad>,
-    /// Index of each replica in `routable`, or `NOT_ROUTABLE`.
-    route_pos: Vec<u32>,
     /// Requests waiting at the gateway: while no replica is ready, or (in
     /// central mode) while every ready replica is at its concurrency cap.
     gateway: GatewayQueue,
     /// A `QueueTimeout` event is queued, by class.
     timeout_armed: Vec<bool>,
     /// Decides each arrival's priority class.
-    classes: ClassAssigner,
-    /// Class of every arrived request, by id (empty when no classes are
-    /// configured: every request is in class 0).
-    class_by_id: Vec<u8>,
+    classes: NameMix,
     /// Scratch for central-mode routing: positions in `routable` of the
     /// replicas below their cap, and their loads.
     eligible: Vec<usize>,
@@ -331,14 +394,38 @@ pub struct Simulation {
     recent_starts: VecDeque<SimTime>,
     /// A `StartRelease` event is queued.
     release_queued: bool,
+    /// Replicas wanted now (the schedule's latest entry, or the initial fleet).
+    desired: u32,
+}
+
+/// A single simulation run: configuration, workload and routers in,
+/// results out.
+pub struct Simulation {
+    config: SimConfig,
+    workload: BoxedWorkload,
+    deployments: Vec<DeploymentState>,
+    /// Decides each arrival's deployment.
+    deployment_mix: NameMix,
+    /// Every replica ever created, all deployments, by global id.
+    replicas: Vec<Replica>,
+    lives: Vec<ReplicaLife>,
+    /// The deployment of each replica.
+    deployment_of: Vec<u16>,
+    /// Index of each replica in its deployment's `routable`, or `NOT_ROUTABLE`.
+    route_pos: Vec<u32>,
+    /// Class of every arrived request, by id (empty when no deployment
+    /// configures classes: every request is in class 0).
+    class_by_id: Vec<u8>,
+    /// Deployment of every arrived request, by id (empty with one deployment).
+    deployment_by_id: Vec<u16>,
+    /// Some deployment configures priority classes: `class_by_id` is kept.
+    records_classes: bool,
     /// GPU nodes (with a placement), in the order they were requested.
     nodes: Vec<Node>,
     /// Replicas waiting for a node with free GPUs, oldest first.
     unplaced: VecDeque<u32>,
     /// The latest instant a replica or node changed state.
     lifecycle_end: SimTime,
-    /// Replicas wanted now (the schedule's latest entry, or the initial fleet).
-    desired: u32,
     /// Every request has its outcome: fleet events are no longer simulated.
     fleet_frozen: bool,
     /// Warm-up penalties of requests served by a freshly started replica,
@@ -366,8 +453,8 @@ impl fmt::Debug for Simulation {
         f.debug_struct("Simulation")
             .field("now", &self.now)
             .field("events", &self.events)
+            .field("deployments", &self.deployments.len())
             .field("replicas", &self.replicas.len())
-            .field("routable", &self.routable.len())
             .finish_non_exhaustive()
     }
 }
@@ -381,47 +468,59 @@ struct WindowAccumulator {
 }
 
 impl Simulation {
-    /// Prepares a run. Replica `i` draws its randomness from the stream
-    /// `("model.replica", i)` of the seed.
+    /// Prepares a run with one router per deployment, in order. Replica
+    /// `i` (global id, in creation order over all deployments) draws its
+    /// randomness from the stream `("model.replica", i)` of the seed.
     pub fn new(
         config: SimConfig,
         workload: BoxedWorkload,
-        router: Box<dyn Router>,
+        routers: Vec<Box<dyn Router>>,
     ) -> Result<Self, SimError> {
-        if config.fleet.replicas == 0 && config.fleet.lifecycle.schedule.is_empty() {
-            return Err(SimError::EmptyFleet);
+        if config.deployments.is_empty() {
+            return Err(SimError::Config("no deployment".into()));
         }
-        let replicas: Vec<Replica> = (0..config.fleet.replicas)
-            .map(|i| new_replica(&config, i))
-            .collect();
-        let lives = vec![ReplicaLife::ready_at_start(); replicas.len()];
-        let routable: Vec<u32> = (0..config.fleet.replicas).collect();
-        let loads = vec![ReplicaLoad::default(); replicas.len()];
-        let route_pos = routable.clone();
-        let class_count = config.fleet.queue.classes.len().max(1);
-        let classes = ClassAssigner::new(&config.fleet.queue.classes, config.seed);
+        if routers.len() != config.deployments.len() {
+            return Err(SimError::Config(format!(
+                "{} routers for {} deployments",
+                routers.len(),
+                config.deployments.len()
+            )));
+        }
+        if config.deployments.len() > usize::from(u16::MAX) {
+            return Err(SimError::Config("more than 65535 deployments".into()));
+        }
+        let pools = |d: &DeploymentSpec| d.fleet.placement.as_ref().map(|p| p.pools.clone());
+        if config
+            .deployments
+            .iter()
+            .any(|d| pools(d) != pools(&config.deployments[0]))
+        {
+            return Err(SimError::Config(
+                "deployments must share one list of node pools (or all have none)".into(),
+            ));
+        }
         let mut sim = Simulation {
-            config,
+            deployments: Vec::with_capacity(routers.len()),
+            deployment_mix: NameMix::new(
+                config.deployments.iter().map(|d| (&*d.name, d.share)),
+                config.seed,
+                "workload.deployment_mix",
+                false,
+            ),
             workload,
-            router,
-            replicas,
-            lives,
-            routable,
-            loads,
-            route_pos,
-            gateway: GatewayQueue::new(class_count),
-            timeout_armed: vec![false; class_count],
-            classes,
+            replicas: Vec::new(),
+            lives: Vec::new(),
+            deployment_of: Vec::new(),
+            route_pos: Vec::new(),
             class_by_id: Vec::new(),
-            eligible: Vec::new(),
-            eligible_loads: Vec::new(),
-            pending_starts: 0,
-            recent_starts: VecDeque::new(),
-            release_queued: false,
+            deployment_by_id: Vec::new(),
+            records_classes: config
+                .deployments
+                .iter()
+                .any(|d| !d.fleet.queue.classes.is_empty()),
             nodes: Vec::new(),
             unplaced: VecDeque::new(),
             lifecycle_end: SimTime::ZERO,
-            desired: 0,
             fleet_frozen: false,
             warmup_penalty: std::collections::BTreeMap::new(),
             heap: BinaryHeap::new(),
@@ -436,23 +535,73 @@ impl Simulation {
             finished: Vec::new(),
             window: WindowAccumulator::default(),
             timeseries: Vec::new(),
+            config,
         };
-        sim.desired = sim.config.fleet.replicas;
+        for (d, router) in routers.into_iter().enumerate() {
+            let fleet = &sim.config.deployments[d].fleet;
+            if fleet.replicas == 0 && fleet.lifecycle.schedule.is_empty() {
+                return Err(SimError::EmptyFleet {
+                    deployment: sim.config.deployments[d].name.to_string(),
+                });
+            }
+            let class_count = fleet.queue.classes.len().max(1);
+            let first = sim.replicas.len() as u32;
+            let routable: Vec<u32> = (first..first + fleet.replicas).collect();
+            sim.deployments.push(DeploymentState {
+                router,
+                loads: vec![ReplicaLoad::default(); routable.len()],
+                routable,
+                gateway: GatewayQueue::new(class_count),
+                timeout_armed: vec![false; class_count],
+                classes: class_assigner(&fleet.queue.classes, sim.config.seed),
+                eligible: Vec::new(),
+                eligible_loads: Vec::new(),
+                pending_starts: 0,
+                recent_starts: VecDeque::new(),
+                release_queued: false,
+                desired: fleet.replicas,
+            });
+            for i in 0..fleet.replicas {
+                let id = first + i;
+                sim.replicas
+                    .push(new_replica(&fleet.replica, sim.config.seed, id));
+                sim.lives.push(ReplicaLife::ready_at_start());
+                sim.deployment_of.push(d as u16);
+                sim.route_pos.push(i);
+            }
+        }
         sim.place_initial_fleet();
         Ok(sim)
+    }
+
+    /// The fleet of deployment `d`.
+    fn fleet(&self, d: usize) -> &FleetSpec {
+        &self.config.deployments[d].fleet
+    }
+
+    /// The deployment of `replica`.
+    fn dep(&self, replica: u32) -> usize {
+        usize::from(self.deployment_of[replica as usize])
+    }
+
+    /// The node pools every deployment shares, with the first deployment's
+    /// cold-start model (for warm nodes, primed with its artifacts).
+    fn shared_placement(&self) -> Option<Arc<Placement>> {
+        self.config.deployments[0].fleet.placement.clone()
     }
 
     /// With a placement, the replicas ready at time 0 sit on nodes that are
     /// up at time 0 with the image and weights cached, packed first-fit
     /// over the pools in order; then each pool's warm nodes are added.
     fn place_initial_fleet(&mut self) {
-        let Some(p) = self.config.fleet.placement.clone() else {
+        let Some(p) = self.shared_placement() else {
             return;
         };
-        let need = self.config.fleet.gpus_per_replica.max(1);
         for r in 0..self.replicas.len() as u32 {
+            let d = self.dep(r);
+            let need = self.fleet(d).gpus_per_replica.max(1);
             // Validation guarantees room for the initial fleet.
-            let Some(node) = self.node_with_room(need, true) else {
+            let Some(node) = self.node_with_room(need, true, d) else {
                 break;
             };
             let per_node = p.pools[self.nodes[node].pool as usize]
@@ -475,10 +624,11 @@ impl Simulation {
 
     /// A node with `need` free GPUs: an existing one first (pools in order,
     /// nodes in order), else a new node in the first pool under its quota.
-    /// A new node is up at once and primed when `initial`, else it starts
-    /// provisioning now. `None` when every pool is full.
-    fn node_with_room(&mut self, need: u32, initial: bool) -> Option<usize> {
-        let p = self.config.fleet.placement.clone()?;
+    /// A new node is up at once and primed (with deployment `d`'s artifacts)
+    /// when `initial`, else it starts provisioning now. `None` when every
+    /// pool is full.
+    fn node_with_room(&mut self, need: u32, initial: bool, d: usize) -> Option<usize> {
+        let p = self.fleet(d).placement.clone()?;
         for pi in 0..p.pools.len() as u32 {
             let per_node = p.pools[pi as usize].pricing.gpus_per_node;
             if let Some(n) = self.nodes.iter().position(|n| {
@@ -572,7 +722,8 @@ impl Simulation {
         }
         let pos = self.route_pos[replica as usize];
         if pos != NOT_ROUTABLE {
-            self.loads[pos as usize] = self.replicas[replica as usize].load();
+            let d = self.dep(replica);
+            self.deployments[d].loads[pos as usize] = self.replicas[replica as usize].load();
         } else if self.lives[replica as usize].phase == Phase::Draining
             && self.replicas[replica as usize].load().outstanding() == 0
         {
@@ -583,10 +734,13 @@ impl Simulation {
     /// Makes `replica` routable (it just became ready) and hands it the
     /// gateway's backlog at once (in central mode, up to its cap).
     fn add_routable(&mut self, replica: u32) {
-        self.route_pos[replica as usize] = self.routable.len() as u32;
-        self.routable.push(replica);
-        self.loads.push(self.replicas[replica as usize].load());
-        self.serve_gateway();
+        let d = self.dep(replica);
+        let load = self.replicas[replica as usize].load();
+        let dep = &mut self.deployments[d];
+        self.route_pos[replica as usize] = dep.routable.len() as u32;
+        dep.routable.push(replica);
+        dep.loads.push(load);
+        self.serve_gateway(d);
     }
 
     /// Takes `replica` out of routing, keeping the others' order.
@@ -595,125 +749,137 @@ impl Simulation {
         if pos == NOT_ROUTABLE {
             return;
         }
-        self.routable.remove(pos as usize);
-        self.loads.remove(pos as usize);
+        let d = self.dep(replica);
+        let dep = &mut self.deployments[d];
+        dep.routable.remove(pos as usize);
+        dep.loads.remove(pos as usize);
         self.route_pos[replica as usize] = NOT_ROUTABLE;
-        for (i, &r) in self.routable.iter().enumerate().skip(pos as usize) {
+        for (i, &r) in dep.routable.iter().enumerate().skip(pos as usize) {
             self.route_pos[r as usize] = i as u32;
         }
     }
 
     /// An arrival goes to a replica if one can take it now, else waits at
     /// the gateway (or is rejected if its class's gateway queue is full).
-    fn dispatch(&mut self, request: Request, class: u32) {
+    fn dispatch(&mut self, d: usize, request: Request, class: u32) {
         // A backlog means no replica has room: the arrival queues behind it.
-        if self.gateway.is_empty() && self.has_room() {
-            let pos = self.choose_replica(&request);
-            self.send(request, pos);
+        if self.deployments[d].gateway.is_empty() && self.has_room(d) {
+            let pos = self.choose_replica(d, &request);
+            self.send(d, request, pos);
         } else {
-            self.enqueue(request, class);
+            self.enqueue(d, request, class);
         }
     }
 
     /// Some ready replica may take a request now: any, in per-replica mode;
     /// one below its concurrency cap, in central mode.
-    fn has_room(&self) -> bool {
-        match self.config.fleet.queue.mode {
-            QueueMode::PerReplica => !self.routable.is_empty(),
+    fn has_room(&self, d: usize) -> bool {
+        let dep = &self.deployments[d];
+        match self.fleet(d).queue.mode {
+            QueueMode::PerReplica => !dep.routable.is_empty(),
             QueueMode::Central {
                 max_concurrency_per_replica: cap,
-            } => self.loads.iter().any(|l| l.outstanding() < cap),
+            } => dep.loads.iter().any(|l| l.outstanding() < cap),
         }
     }
 
     /// The position in `routable` of the replica `request` goes to. Only
     /// called when [`Self::has_room`]; the router chooses among the
     /// replicas that may take it.
-    fn choose_replica(&mut self, request: &Request) -> usize {
-        self.annotate_loads(request);
-        let cap = match self.config.fleet.queue.mode {
+    fn choose_replica(&mut self, d: usize, request: &Request) -> usize {
+        self.annotate_loads(d, request);
+        let mode = self.config.deployments[d].fleet.queue.mode;
+        let dep = &mut self.deployments[d];
+        let cap = match mode {
             QueueMode::PerReplica => {
-                let pos = self.router.route(request, &self.loads);
-                return pos.min(self.routable.len() - 1);
+                let pos = dep.router.route(request, &dep.loads);
+                return pos.min(dep.routable.len() - 1);
             }
             QueueMode::Central {
                 max_concurrency_per_replica,
             } => max_concurrency_per_replica,
         };
-        self.eligible.clear();
-        self.eligible_loads.clear();
-        for (pos, load) in self.loads.iter().enumerate() {
+        dep.eligible.clear();
+        dep.eligible_loads.clear();
+        for (pos, load) in dep.loads.iter().enumerate() {
             if load.outstanding() < cap {
-                self.eligible.push(pos);
-                self.eligible_loads.push(*load);
+                dep.eligible.push(pos);
+                dep.eligible_loads.push(*load);
             }
         }
-        let i = self.router.route(request, &self.eligible_loads);
-        self.eligible[i.min(self.eligible.len() - 1)]
+        let i = dep.router.route(request, &dep.eligible_loads);
+        dep.eligible[i.min(dep.eligible.len() - 1)]
     }
 
     /// Queues `request` at the gateway, or rejects it when its class's
     /// gateway queue is at its length limit.
-    fn enqueue(&mut self, request: Request, class: u32) {
-        let spec = self.config.fleet.queue.classes.get(class as usize);
+    fn enqueue(&mut self, d: usize, request: Request, class: u32) {
+        let spec = self.config.deployments[d]
+            .fleet
+            .queue
+            .classes
+            .get(class as usize);
         let limit = spec.and_then(|c| c.max_queue_length);
-        if limit.is_some_and(|l| self.gateway.class_len(class) >= l as usize) {
-            self.record_unserved(&request, Outcome::Rejected, None);
+        let timeout = spec.and_then(|c| c.timeout);
+        let gateway = &mut self.deployments[d].gateway;
+        if limit.is_some_and(|l| gateway.class_len(class) >= l as usize) {
+            self.record_unserved(d, &request, Outcome::Rejected, None);
             return;
         }
-        let timeout = spec.and_then(|c| c.timeout);
-        self.gateway.push(request, class);
+        gateway.push(request, class);
         if let Some(t) = timeout {
-            self.arm_timeout(class, t);
+            self.arm_timeout(d, class, t);
         }
     }
 
     /// Queues a `QueueTimeout` for the head of `class` unless one is queued.
-    fn arm_timeout(&mut self, class: u32, timeout: SimDuration) {
-        if self.timeout_armed[class as usize] {
+    fn arm_timeout(&mut self, d: usize, class: u32, timeout: SimDuration) {
+        let dep = &mut self.deployments[d];
+        if dep.timeout_armed[class as usize] {
             return;
         }
-        if let Some(head) = self.gateway.head(class) {
-            self.timeout_armed[class as usize] = true;
+        if let Some(head) = dep.gateway.head(class) {
+            dep.timeout_armed[class as usize] = true;
             let at = head.arrival + timeout;
-            self.push(at, EventKind::QueueTimeout { class });
+            let deployment = d as u16;
+            self.push(at, EventKind::QueueTimeout { deployment, class });
         }
     }
 
     /// Times out every request of `class` that has waited its timeout, then
     /// re-arms for the next head.
-    fn on_queue_timeout(&mut self, class: u32) {
-        self.timeout_armed[class as usize] = false;
-        let Some(timeout) = self.config.fleet.queue.classes[class as usize].timeout else {
+    fn on_queue_timeout(&mut self, d: usize, class: u32) {
+        self.deployments[d].timeout_armed[class as usize] = false;
+        let Some(timeout) = self.fleet(d).queue.classes[class as usize].timeout else {
             return;
         };
-        while let Some(head) = self.gateway.head(class) {
+        while let Some(head) = self.deployments[d].gateway.head(class) {
             if head.arrival + timeout > self.now {
                 break;
             }
-            let r = self.gateway.pop_class(class).expect("head exists");
+            let r = (self.deployments[d].gateway.pop_class(class)).expect("head exists");
             let waited = self.now.saturating_since(r.arrival).0;
-            self.record_unserved(&r, Outcome::TimedOut, Some(waited));
+            self.record_unserved(d, &r, Outcome::TimedOut, Some(waited));
         }
-        self.arm_timeout(class, timeout);
+        self.arm_timeout(d, class, timeout);
     }
 
     /// Hands waiting requests to replicas while any can take one, in the
     /// order of the queue discipline.
-    fn serve_gateway(&mut self) {
-        let discipline = self.config.fleet.queue.discipline;
-        while !self.gateway.is_empty() && self.has_room() {
-            let Some(next) = self.gateway.pop(discipline) else {
+    fn serve_gateway(&mut self, d: usize) {
+        let discipline = self.fleet(d).queue.discipline;
+        while !self.deployments[d].gateway.is_empty() && self.has_room(d) {
+            let Some(next) = self.deployments[d].gateway.pop(discipline) else {
                 return;
             };
-            let pos = self.choose_replica(&next.request);
-            self.send(next.request, pos);
+            let pos = self.choose_replica(d, &next.request);
+            self.send(d, next.request, pos);
         }
     }
 
     /// Admits `request` to the replica at position `pos` of `routable`.
-    fn send(&mut self, request: Request, pos: usize) {
-        let r = self.routable[pos];
+    fn send(&mut self, d: usize, request: Request, pos: usize) {
+        let r = self.deployments[d].routable[pos];
         self.note_warmup(r, request.id);
         let seq = Seq::from_request(&request);
         self.replicas[r as usize].admit(seq, self.now, &mut self.wakes);
@@ -722,13 +888,14 @@ impl Simulation {
 
     /// Fills the per-request fields of the routable replicas' loads (cached
     /// prefix blocks, adapter held) when the router asks for them.
-    fn annotate_loads(&mut self, request: &Request) {
-        let prefix = self.router.wants_prefix_match();
-        let adapters = self.router.wants_adapters();
+    fn annotate_loads(&mut self, d: usize, request: &Request) {
+        let dep = &mut self.deployments[d];
+        let prefix = dep.router.wants_prefix_match();
+        let adapters = dep.router.wants_adapters();
         if !prefix && !adapters {
             return;
         }
-        for (load, &r) in self.loads.iter_mut().zip(&self.routable) {
+        for (load, &r) in dep.loads.iter_mut().zip(&dep.routable) {
             let replica = &self.replicas[r as usize];
             if prefix {
                 load.cached_prefix_blocks = if request.prefix_hashes.is_empty() {
@@ -748,29 +915,32 @@ impl Simulation {
 
     /// Starts as many waiting replicas as the scale-up rate limit allows and
     /// queues a `StartRelease` for when the next one may go.
-    fn release_starts(&mut self) {
+    fn release_starts(&mut self, d: usize) {
         let window = SimDuration::from_secs(60);
-        while self.pending_starts > 0 {
-            while self
+        let limit = self.fleet(d).lifecycle.max_starts_per_minute;
+        while self.deployments[d].pending_starts > 0 {
+            let now = self.now;
+            let dep = &mut self.deployments[d];
+            while dep
                 .recent_starts
                 .front()
-                .is_some_and(|&t| t + window <= self.now)
+                .is_some_and(|&t| t + window <= now)
             {
-                self.recent_starts.pop_front();
+                dep.recent_starts.pop_front();
             }
-            let limit = self.config.fleet.lifecycle.max_starts_per_minute;
-            if let (Some(limit), Some(&oldest)) = (limit, self.recent_starts.front()) {
-                if self.recent_starts.len() as u32 >= limit {
-                    if !self.release_queued {
-                        self.release_queued = true;
-                        self.push(oldest + window, EventKind::StartRelease);
+            if let (Some(limit), Some(&oldest)) = (limit, dep.recent_starts.front()) {
+                if dep.recent_starts.len() as u32 >= limit {
+                    if !dep.release_queued {
+                        dep.release_queued = true;
+                        let deployment = d as u16;
+                        self.push(oldest + window, EventKind::StartRelease { deployment });
                     }
                     return;
                 }
             }
-            self.pending_starts -= 1;
-            self.recent_starts.push_back(self.now);
-            self.start_replica();
+            dep.pending_starts -= 1;
+            dep.recent_starts.push_back(now);
+            self.start_replica(d);
         }
     }
 
@@ -778,7 +948,8 @@ impl Simulation {
     /// (lazy kernels, graphs): the placement's warm-up penalty is added to
     /// their TTFT and end-to-end latency.
     fn note_warmup(&mut self, replica: u32, request: u64) {
-        let Some(p) = self.config.fleet.placement.as_ref() else {
+        let d = self.dep(replica);
+        let Some(p) = self.config.deployments[d].fleet.placement.as_ref() else {
             return;
         };
         let life = &mut self.lives[replica as usize];
@@ -797,13 +968,17 @@ impl Simulation {
     }
 
     /// Asks for a new replica: it starts its cold start now.
-    fn start_replica(&mut self) {
+    fn start_replica(&mut self, d: usize) {
         let id = self.replicas.len() as u32;
-        self.replicas.push(new_replica(&self.config, id));
-        let durations = self.config.fleet.lifecycle.cold_start.clone();
+        let fleet = &self.config.deployments[d].fleet;
+        self.replicas
+            .push(new_replica(&fleet.replica, self.config.seed, id));
+        let durations = fleet.lifecycle.cold_start.clone();
+        let placed = fleet.placement.is_some();
         self.lives.push(ReplicaLife::starting(self.now, durations));
+        self.deployment_of.push(d as u16);
         self.route_pos.push(NOT_ROUTABLE);
-        if self.config.fleet.placement.is_some() {
+        if placed {
             if !self.place(id) {
                 self.unplaced.push_back(id);
             }
@@ -822,11 +997,12 @@ impl Simulation {
     /// on a newly requested node within a pool's quota. Returns false when
     /// neither is possible (the replica waits for GPUs to free up).
     fn place(&mut self, replica: u32) -> bool {
-        let Some(p) = self.config.fleet.placement.clone() else {
+        let d = self.dep(replica);
+        let Some(p) = self.fleet(d).placement.clone() else {
             return false;
         };
-        let need = self.config.fleet.gpus_per_replica.max(1);
-        let Some(node) = self.node_with_room(need, false) else {
+        let need = self.fleet(d).gpus_per_replica.max(1);
+        let Some(node) = self.node_with_room(need, false, d) else {
             return false;
         };
         let pool = self.nodes[node].pool;
@@ -850,7 +1026,7 @@ impl Simulation {
 
     /// Requests a primed node for `pool`'s warm pool (within its quota).
     fn replenish_warm_pool(&mut self, pool: u32) {
-        let Some(p) = self.config.fleet.placement.clone() else {
+        let Some(p) = self.shared_placement() else {
             return;
         };
         let spec = &p.pools[pool as usize];
@@ -877,7 +1053,7 @@ impl Simulation {
     /// the node's caches and start pulling.
     fn begin_transfer_stages(&mut self, replica: u32) {
         let (Some(p), Some(node)) = (
-            self.config.fleet.placement.clone(),
+            self.fleet(self.dep(replica)).placement.clone(),
             self.lives[replica as usize].node,
         ) else {
             return;
@@ -917,11 +1093,12 @@ impl Simulation {
         self.lifecycle_end = self.now;
         match kind {
             EventKind::StageDone { replica } => self.on_stage_done(replica),
-            EventKind::Scale { index } => self.on_scale(index),
+            EventKind::Scale { deployment, index } => self.on_scale(deployment.into(), index),
             EventKind::DrainDeadline { replica } => self.on_drain_deadline(replica),
-            EventKind::StartRelease => {
-                self.release_queued = false;
-                self.release_starts();
+            EventKind::StartRelease { deployment } => {
+                let d = usize::from(deployment);
+                self.deployments[d].release_queued = false;
+                self.release_starts(d);
             }
             EventKind::NodeUp { node } => self.on_node_up(node),
             EventKind::NodeRelease { node, epoch } => self.on_node_release(node, epoch),
@@ -934,14 +1111,14 @@ impl Simulation {
     /// The workload is exhausted and every request has its outcome.
     fn finished_work(&self) -> bool {
         self.pending.is_none()
-            && self.gateway.is_empty()
+            && self.deployments.iter().all(|d| d.gateway.is_empty())
             && self.next_id == self.records.len() as u64
     }
 
     /// A spot node's reclaim notice comes after an exponential time at the
     /// pool's interruption rate, drawn from the stream `("model.spot", node)`.
     fn schedule_interruption(&mut self, node: u32) {
-        let Some(spot) = self.config.fleet.placement.as_ref().and_then(|p| {
+        let Some(spot) = self.shared_placement().and_then(|p| {
             p.pools[self.nodes[node as usize].pool as usize]
                 .spot
                 .clone()
@@ -962,7 +1139,7 @@ impl Simulation {
     /// drain until then, replicas still starting are dropped, no new
     /// replica is placed on it, and replacements are requested at once.
     fn on_spot_notice(&mut self, node: u32) {
-        let Some(spot) = self.config.fleet.placement.as_ref().and_then(|p| {
+        let Some(spot) = self.shared_placement().and_then(|p| {
             p.pools[self.nodes[node as usize].pool as usize]
                 .spot
                 .clone()
@@ -984,7 +1161,9 @@ impl Simulation {
                 Phase::Draining | Phase::Terminated => {}
             }
         }
-        self.reconcile();
+        for d in 0..self.deployments.len() {
+            self.reconcile(d);
+        }
     }
 
     /// The node is gone: whatever still runs on it fails.
@@ -995,12 +1174,12 @@ impl Simulation {
             {
                 let aborted = self.replicas[r as usize].abort_all(self.now);
                 for a in aborted {
-                    self.record_failed(a, Some(r));
+                    self.record_failed(a, self.dep(r), Some(r));
                 }
                 self.terminate(r);
             }
         }
-        let Some(p) = self.config.fleet.placement.clone() else {
+        let Some(p) = self.shared_placement() else {
             return;
         };
         let per_node = p.pools[self.nodes[node as usize].pool as usize]
@@ -1017,13 +1196,13 @@ impl Simulation {
     /// Gives the replica's GPUs back to its node; an empty node is released
     /// after the pool's delay. Replicas waiting for GPUs get a new chance.
     fn free_gpus(&mut self, replica: u32) {
-        let Some(p) = self.config.fleet.placement.clone() else {
+        let Some(p) = self.shared_placement() else {
             return;
         };
         let Some(node) = self.lives[replica as usize].node else {
             return;
         };
-        let need = self.config.fleet.gpus_per_replica.max(1);
+        let need = self.fleet(self.dep(replica)).gpus_per_replica.max(1);
         let pool = &p.pools[self.nodes[node as usize].pool as usize];
         let n = &mut self.nodes[node as usize];
         n.set_used(
@@ -1052,7 +1231,7 @@ impl Simulation {
     }
 
     fn on_node_release(&mut self, node: u32, epoch: u64) {
-        let Some(p) = self.config.fleet.placement.clone() else {
+        let Some(p) = self.shared_placement() else {
             return;
         };
         let per_node = p.pools[self.nodes[node as usize].pool as usize]
@@ -1073,7 +1252,7 @@ impl Simulation {
             Some(next) => self.enter_stage(replica, next),
             None => {
                 self.lives[replica as usize].enter(Phase::Ready, self.now);
-                if let Some(p) = self.config.fleet.placement.clone() {
+                if let Some(p) = self.fleet(self.dep(replica)).placement.clone() {
                     let w = &p.cold_start.warmup;
                     self.lives[replica as usize].warms_up = w.slowdown_factor > 1.0;
                     self.replicas[replica as usize].begin_warmup(
@@ -1092,35 +1271,36 @@ impl Simulation {
     /// its desired count. Starting replicas are cancelled first (newest
     /// first, they hold no request), then ready ones drain, least loaded
     /// first (newest on a tie).
-    fn on_scale(&mut self, index: u32) {
-        let Some(&(_, desired)) = self.config.fleet.lifecycle.schedule.get(index as usize) else {
+    fn on_scale(&mut self, d: usize, index: u32) {
+        let Some(&(_, desired)) = self.fleet(d).lifecycle.schedule.get(index as usize) else {
             return;
         };
-        self.desired = desired;
-        self.reconcile();
+        self.deployments[d].desired = desired;
+        self.reconcile(d);
     }
 
     /// Starts or removes replicas to reach `desired`.
-    fn reconcile(&mut self) {
-        let desired = self.desired;
+    fn reconcile(&mut self, d: usize) {
+        let desired = self.deployments[d].desired;
         let active: Vec<u32> = (0..self.replicas.len() as u32)
             .filter(|&r| {
-                matches!(
-                    self.lives[r as usize].phase,
-                    Phase::Starting(_) | Phase::Ready
-                )
+                self.dep(r) == d
+                    && matches!(
+                        self.lives[r as usize].phase,
+                        Phase::Starting(_) | Phase::Ready
+                    )
             })
             .collect();
-        let count = active.len() as u32 + self.pending_starts;
+        let count = active.len() as u32 + self.deployments[d].pending_starts;
         if desired > count {
-            self.pending_starts += desired - count;
-            self.release_starts();
+            self.deployments[d].pending_starts += desired - count;
+            self.release_starts(d);
             return;
         }
         let mut excess = count - desired;
         // Starts still waiting for the rate limit are the cheapest to drop.
-        let dropped = excess.min(self.pending_starts);
-        self.pending_starts -= dropped;
+        let dropped = excess.min(self.deployments[d].pending_starts);
+        self.deployments[d].pending_starts -= dropped;
         excess -= dropped;
         for &r in active.iter().rev() {
             if excess == 0 {
@@ -1154,7 +1334,7 @@ impl Simulation {
         if self.replicas[replica as usize].load().outstanding() == 0 {
             self.terminate(replica);
         } else {
-            let grace = self.config.fleet.lifecycle.drain_grace;
+            let grace = self.fleet(self.dep(replica)).lifecycle.drain_grace;
             self.push(self.now + grace, EventKind::DrainDeadline { replica });
         }
     }
@@ -1166,7 +1346,7 @@ impl Simulation {
         }
         let aborted = self.replicas[replica as usize].abort_all(self.now);
         for a in aborted {
-            self.record_failed(a, Some(replica));
+            self.record_failed(a, self.dep(replica), Some(replica));
         }
         self.terminate(replica);
     }
@@ -1177,8 +1357,10 @@ impl Simulation {
         self.free_gpus(replica);
     }
 
-    fn record_failed(&mut self, a: Aborted, replica: Option<u32>) {
-        let frontend = self.config.fleet.frontend_latency.0;
+    /// Records a request lost while on `replica` (or, with `None`, still
+    /// at deployment `d`'s gateway when the run ended).
+    fn record_failed(&mut self, a: Aborted, d: usize, replica: Option<u32>) {
+        let frontend = self.fleet(d).frontend_latency.0;
         let since_arrival = |t: Option<SimTime>| {
             t.map(|t| t.0.saturating_sub(a.seq.arrival.0).saturating_add(frontend))
         };
@@ -1186,6 +1368,7 @@ impl Simulation {
             id: a.seq.id,
             arrival: a.seq.arrival,
             class: self.class_of_id(a.seq.id),
+            deployment: d as u16,
             replica,
             outcome: Outcome::Failed,
             input_tokens: a.seq.input_tokens,
@@ -1199,7 +1382,8 @@ impl Simulation {
     }
 
     fn record_finished(&mut self, replica: u32) {
-        let frontend = self.config.fleet.frontend_latency.0;
+        let d = self.dep(replica);
+        let frontend = self.fleet(d).frontend_latency.0;
         for f in self.finished.drain(..) {
             let warmup = self.warmup_penalty.remove(&f.id).unwrap_or(0);
             let ttft = (f.first_token.0 - f.arrival.0).saturating_add(frontend + warmup);
@@ -1209,6 +1393,7 @@ impl Simulation {
                 id: f.id,
                 arrival: f.arrival,
                 class: self.class_by_id.get(f.id as usize).copied().unwrap_or(0),
+                deployment: d as u16,
                 replica: Some(replica),
                 outcome: Outcome::Completed,
                 input_tokens: f.input_tokens,
@@ -1225,12 +1410,19 @@ impl Simulation {
 
     /// Records a request that never reached a replica: rejected, or timed
     /// out after waiting `waited_ns` at the gateway.
-    fn record_unserved(&mut self, request: &Request, outcome: Outcome, waited_ns: Option<u64>) {
-        let frontend = self.config.fleet.frontend_latency.0;
+    fn record_unserved(
+        &mut self,
+        d: usize,
+        request: &Request,
+        outcome: Outcome,
+        waited_ns: Option<u64>,
+    ) {
+        let frontend = self.fleet(d).frontend_latency.0;
         self.records.push(RequestRecord {
             id: request.id,
             arrival: request.arrival,
             class: self.class_of_id(request.id),
+            deployment: d as u16,
             replica: None,
             outcome,
             input_tokens: request.input_tokens,
@@ -1255,34 +1447,49 @@ impl Simulation {
         request.id = self.next_id;
         self.next_id += 1;
         self.window.arrivals += 1;
-        let class = self
-            .classes
-            .class_of(&request)
+        let arrival_s = request.arrival.as_secs_f64();
+        let d = (self.deployment_mix.pick(request.model.as_deref())).map_err(|error| {
+            SimError::Deployment {
+                request: request.id,
+                arrival_s,
+                error,
+            }
+        })? as usize;
+        let class = (self.deployments[d].classes)
+            .pick(request.priority_class.as_deref())
             .map_err(|error| SimError::Class {
                 request: request.id,
-                arrival_s: request.arrival.as_secs_f64(),
+                arrival_s,
                 error,
             })?;
-        if !self.config.fleet.queue.classes.is_empty() {
+        if self.deployments.len() > 1 {
+            self.deployment_by_id.push(d as u16);
+        }
+        if self.records_classes {
             // Validation keeps the class count within `u8`.
             self.class_by_id.push(class as u8);
         }
-        let fits = match &self.config.fleet.replica {
+        let fits = match &self.fleet(d).replica {
             ReplicaSpec::Batching { config, .. } => {
                 config.fits(request.input_tokens, request.output_tokens)
             }
             ReplicaSpec::Slots { .. } => true,
         };
         if fits {
-            self.dispatch(request, class);
+            self.dispatch(d, request, class);
         } else {
-            self.record_unserved(&request, Outcome::Rejected, None);
+            self.record_unserved(d, &request, Outcome::Rejected, None);
         }
         self.pull_arrival()
     }
 
     fn on_tick(&mut self) {
-        let (mut running, mut waiting) = (0u64, self.gateway.len() as u64);
+        let mut running = 0u64;
+        let mut waiting: u64 = self
+            .deployments
+            .iter()
+            .map(|d| d.gateway.len() as u64)
+            .sum();
         for (r, life) in self.replicas.iter().zip(&self.lives) {
             if life.phase != Phase::Terminated {
                 let l = r.load();
@@ -1300,7 +1507,11 @@ impl Simulation {
             completed: w.completed,
             running,
             waiting,
-            replicas: self.routable.len() as u32,
+            replicas: self
+                .deployments
+                .iter()
+                .map(|d| d.routable.len() as u32)
+                .sum(),
             ttft_p95_ns,
         });
         ttft.clear();
@@ -1317,16 +1528,12 @@ impl Simulation {
         for node in 0..self.nodes.len() as u32 {
             self.schedule_interruption(node);
         }
-        for (i, &(at, _)) in self
-            .config
-            .fleet
-            .lifecycle
-            .schedule
-            .clone()
-            .iter()
-            .enumerate()
-        {
-            self.push(at, EventKind::Scale { index: i as u32 });
+        for d in 0..self.deployments.len() {
+            let schedule = self.fleet(d).lifecycle.schedule.clone();
+            for (i, &(at, _)) in schedule.iter().enumerate() {
+                let (deployment, index) = (d as u16, i as u32);
+                self.push(at, EventKind::Scale { deployment, index });
+            }
         }
         let resolution = self.config.timeseries_resolution.max(SimDuration(1));
         self.push(SimTime::ZERO + resolution, EventKind::Tick);
@@ -1369,19 +1576,22 @@ impl Simulation {
                     let freed = !self.finished.is_empty();
                     self.record_finished(replica);
                     self.drain_wakes(replica);
-                    if freed && !self.gateway.is_empty() {
-                        self.serve_gateway();
+                    let d = self.dep(replica);
+                    if freed && !self.deployments[d].gateway.is_empty() {
+                        self.serve_gateway(d);
                     }
                 }
                 kind @ (EventKind::StageDone { .. }
                 | EventKind::Scale { .. }
                 | EventKind::DrainDeadline { .. }
-                | EventKind::StartRelease
+                | EventKind::StartRelease { .. }
                 | EventKind::NodeUp { .. }
                 | EventKind::NodeRelease { .. }
                 | EventKind::SpotNotice { .. }
                 | EventKind::SpotKill { .. }) => self.on_fleet_event(kind),
-                EventKind::QueueTimeout { class } => self.on_queue_timeout(class),
+                EventKind::QueueTimeout { deployment, class } => {
+                    self.on_queue_timeout(deployment.into(), class)
+                }
                 EventKind::Tick => {
                     self.on_tick();
                     // Anything left besides this tick, still on top?
@@ -1399,18 +1609,18 @@ impl Simulation {
     }
 
     fn finish(mut self) -> Result<RunResult, SimError> {
-        // Requests still at the gateway had no replica to go to before the
+        // Requests still at a gateway had no replica to go to before the
         // run ended.
-        for q in self.gateway.drain_all() {
-            let r = q.request;
-            let seq = Seq::from_request(&r);
-            let aborted = Aborted {
-                seq,
-                first_scheduled: None,
-                first_token: None,
-                preemptions: 0,
-            };
-            self.record_failed(aborted, None);
+        for d in 0..self.deployments.len() {
+            for q in self.deployments[d].gateway.drain_all() {
+                let aborted = Aborted {
+                    seq: Seq::from_request(&q.request),
+                    first_scheduled: None,
+                    first_token: None,
+                    preemptions: 0,
+                };
+                self.record_failed(aborted, d, None);
+            }
         }
         let end = self
             .records
@@ -1428,22 +1638,78 @@ impl Simulation {
         let end_time = SimTime(end);
         let simulated_s = end as f64 / NANOS_PER_SEC as f64;
         let mut summary = Summary::from_records(&self.records, &self.config.sla, simulated_s);
-        let gpus = self.config.fleet.gpus_per_replica.max(1);
+        (summary.fleet, summary.gpu_hours) = self.fleet_figures(end_time, None);
+        summary.deployments = (0..self.deployments.len())
+            .map(|d| self.deployment_report(d, end_time, simulated_s))
+            .collect();
+        summary.sim = SimReport {
+            events: self.events,
+            simulated_s,
+            wall_s: None,
+            seed: self.config.seed,
+        };
+        if let Some(p) = self.shared_placement() {
+            let completed = summary.requests.completed;
+            let tokens: u64 = self
+                .records
+                .iter()
+                .filter(|r| r.outcome == Outcome::Completed)
+                .map(|r| u64::from(r.output_tokens))
+                .sum();
+            let report = self
+                .cost_report(&p, end_time, completed, tokens)
+                .map_err(|e| SimError::Accounting(e.to_string()))?;
+            summary.gpu_hours.billed = report.billed_gpu_hours;
+            summary.gpu_hours.by_state = Some(crate::cost::ByState::from_fn(|line| {
+                report.by_state.get(line).gpu_hours
+            }));
+            summary.gpu_hours.idle = (report.billed_gpu_hours - summary.gpu_hours.busy).max(0.0);
+            let mut report = report;
+            report.monthly_equation = self.monthly_equation(&p, end_time, &summary, &report);
+            summary.cost = Some(report);
+        }
+        summary.cold_start = self.cold_start_summary();
+        let replicas = self.replica_rows(end_time);
+        self.cache_reports(&mut summary, &replicas);
+        Ok(RunResult {
+            summary,
+            records: self.records,
+            timeseries: self.timeseries,
+            replicas,
+            warnings: Vec::new(),
+        })
+    }
+
+    /// Fleet counters and GPU time (from replicas' held time; the cost
+    /// report refines billed time with a placement) of deployment `d`, or
+    /// of all deployments. `gpus_per_replica` is 0 when deployments differ.
+    fn fleet_figures(&self, end: SimTime, d: Option<usize>) -> (FleetReport, GpuHours) {
+        let mine = |dep: usize| d.is_none_or(|d| d == dep);
+        let gpus_of = |dep: usize| self.fleet(dep).gpus_per_replica.max(1);
+        let deps: Vec<usize> = (0..self.deployments.len()).filter(|&x| mine(x)).collect();
         let mut fleet = FleetReport {
-            replicas: self.config.fleet.replicas,
-            gpus_per_replica: gpus,
+            replicas: deps.iter().map(|&x| self.fleet(x).replicas).sum(),
+            gpus_per_replica: if deps.iter().all(|&x| gpus_of(x) == gpus_of(deps[0])) {
+                gpus_of(deps[0])
+            } else {
+                0
+            },
             ..FleetReport::default()
         };
-        let mut busy_ns: u128 = 0;
-        let mut held_ns: u128 = 0;
+        let (mut busy_gpu_ns, mut held_gpu_ns) = (0u128, 0u128);
         let (mut fmin, mut fmax, mut fsum, mut counted) = (f64::INFINITY, 0.0f64, 0.0f64, 0u32);
-        for (r, life) in self.replicas.iter().zip(&self.lives) {
+        for (i, (r, life)) in self.replicas.iter().zip(&self.lives).enumerate() {
+            let dep = self.dep(i as u32);
+            if !mine(dep) {
+                continue;
+            }
+            let gpus = u128::from(gpus_of(dep));
             let c = r.counters();
             fleet.iterations += c.iterations;
             fleet.preemptions += c.preemptions;
-            busy_ns += u128::from(c.busy_ns);
-            let held = life.held_ns(end_time);
-            held_ns += u128::from(held);
+            busy_gpu_ns += u128::from(c.busy_ns) * gpus;
+            let held = life.held_ns(end);
+            held_gpu_ns += u128::from(held) * gpus;
             if life.cold {
                 fleet.replicas_started += 1;
             }
@@ -1465,57 +1731,47 @@ impl Simulation {
         } else {
             0.0
         };
-        let ns_per_hour = 3600.0 * NANOS_PER_SEC as f64;
-        let billed = held_ns as f64 * f64::from(gpus) / ns_per_hour;
-        let busy = busy_ns as f64 * f64::from(gpus) / ns_per_hour;
-        summary.gpu_hours = GpuHours {
+        let gpu_ns_per_hour = 3600.0 * NANOS_PER_SEC as f64;
+        let billed = held_gpu_ns as f64 / gpu_ns_per_hour;
+        let busy = busy_gpu_ns as f64 / gpu_ns_per_hour;
+        let hours = GpuHours {
             billed,
             busy,
             idle: (billed - busy).max(0.0),
             by_state: None,
         };
-        summary.fleet = fleet;
-        summary.sim = SimReport {
-            events: self.events,
-            simulated_s,
-            wall_s: None,
-            seed: self.config.seed,
+        (fleet, hours)
+    }
+
+    /// Deployment `d`'s own section of the summary: its requests against
+    /// the run's SLA, its classes against theirs, its fleet and GPU time.
+    fn deployment_report(&self, d: usize, end: SimTime, simulated_s: f64) -> DeploymentReport {
+        let fleet = self.fleet(d);
+        let mine: Vec<RequestRecord>;
+        let records: &[RequestRecord] = if self.deployments.len() == 1 {
+            &self.records
+        } else {
+            mine = (self.records.iter())
+                .filter(|r| usize::from(r.deployment) == d)
+                .cloned()
+                .collect();
+            &mine
         };
-        if let Some(p) = self.config.fleet.placement.clone() {
-            let completed = summary.requests.completed;
-            let tokens: u64 = self
-                .records
-                .iter()
-                .filter(|r| r.outcome == Outcome::Completed)
-                .map(|r| u64::from(r.output_tokens))
-                .sum();
-            let report = self
-                .cost_report(&p, end_time, completed, tokens)
-                .map_err(|e| SimError::Accounting(e.to_string()))?;
-            summary.gpu_hours.billed = report.billed_gpu_hours;
-            summary.gpu_hours.by_state = Some(crate::cost::ByState::from_fn(|line| {
-                report.by_state.get(line).gpu_hours
-            }));
-            summary.gpu_hours.idle = (report.billed_gpu_hours - summary.gpu_hours.busy).max(0.0);
-            let mut report = report;
-            report.monthly_equation = self.monthly_equation(&p, end_time, &summary, &report);
-            summary.cost = Some(report);
+        let s = Summary::from_records(records, &self.config.sla, simulated_s);
+        let (fleet_report, gpu_hours) = self.fleet_figures(end, Some(d));
+        DeploymentReport {
+            name: self.config.deployments[d].name.to_string(),
+            requests: s.requests,
+            latency: s.latency,
+            sla: s.sla,
+            classes: (fleet.queue.classes.iter().enumerate())
+                .map(|(i, c)| {
+                    ClassReport::from_records(&c.name, i as u8, records, &c.sla, simulated_s)
+                })
+                .collect(),
+            fleet: fleet_report,
+            gpu_hours,
         }
-        summary.cold_start = self.cold_start_summary();
-        summary.classes = (self.config.fleet.queue.classes.iter().enumerate())
-            .map(|(i, c)| {
-                ClassReport::from_records(&c.name, i as u8, &self.records, &c.sla, simulated_s)
-            })
-            .collect();
-        let replicas = self.replica_rows(end_time);
-        self.cache_reports(&mut summary, &replicas);
-        Ok(RunResult {
-            summary,
-            records: self.records,
-            timeseries: self.timeseries,
-            replicas,
-            warnings: Vec::new(),
-        })
     }
 
     /// Per-replica figures for `replicas.csv` and the cache reports.
@@ -1547,8 +1803,10 @@ impl Simulation {
 
     /// The summary's `prefix_cache` and `adapters` sections, when the
     /// replicas have them.
+    /// (With several deployments, over all replicas, in the first
+    /// deployment's prefix-block size and capacity.)
     fn cache_reports(&self, summary: &mut Summary, rows: &[ReplicaRow]) {
-        let ReplicaSpec::Batching { config, .. } = &self.config.fleet.replica else {
+        let ReplicaSpec::Batching { config, .. } = &self.fleet(0).replica else {
             return;
         };
         summary.prefix_cache = config.prefix_cache.map(|p| {
@@ -1572,7 +1830,6 @@ impl Simulation {
         completed: u64,
         output_tokens: u64,
     ) -> Result<CostReport, crate::cost::LedgerError> {
-        let gpus = self.config.fleet.gpus_per_replica.max(1);
         let mut ledger = GpuLedger::new(p.pools.iter().map(|pool| pool.pricing.clone()).collect())?;
         let span = |ns: u64| (SimTime::ZERO, SimTime(ns));
         for n in &mut self.nodes {
@@ -1599,10 +1856,12 @@ impl Simulation {
                 }
             }
         }
-        for (replica, life) in self.replicas.iter().zip(self.lives.iter_mut()) {
+        for (i, (replica, life)) in self.replicas.iter().zip(self.lives.iter_mut()).enumerate() {
             let Some(node) = life.node else {
                 continue; // never held GPUs
             };
+            let d = usize::from(self.deployment_of[i]);
+            let gpus = self.config.deployments[d].fleet.gpus_per_replica.max(1);
             let pool = self.nodes[node as usize].pool as usize;
             if life.phase != Phase::Terminated {
                 life.enter(Phase::Terminated, end);
@@ -1651,7 +1910,10 @@ impl Simulation {
         summary: &Summary,
         report: &CostReport,
     ) -> Option<crate::cost::MonthlyEquation> {
-        let gpus = f64::from(self.config.fleet.gpus_per_replica.max(1));
+        if self.deployments.len() > 1 {
+            return None; // one replica shape per equation; see docs/cost.md
+        }
+        let gpus = f64::from(self.fleet(0).gpus_per_replica.max(1));
         let ready_replica_ns: u128 = self.lives.iter().map(|l| u128::from(l.ready_ns(end))).sum();
         let (mut scale_ups, mut cold_ns) = (0u64, 0u128);
         for life in self.lives.iter().filter(|l| l.cold && l.ready_at.is_some()) {
@@ -1771,15 +2033,15 @@ const NOT_ROUTABLE: u32 = u32::MAX;
 
 /// Replica `i` of the fleet; it draws its randomness from the stream
 /// `("model.replica", i)` of the seed.
-fn new_replica(config: &SimConfig, i: u32) -> Replica {
-    match &config.fleet.replica {
+fn new_replica(spec: &ReplicaSpec, seed: u64, i: u32) -> Replica {
+    match spec {
         ReplicaSpec::Batching { config, perf } => {
             Replica::Batching(BatchingReplica::new(Arc::clone(config), Arc::clone(perf)))
         }
         ReplicaSpec::Slots { slots, service } => Replica::Slots(SlotReplica::new(
             *slots,
             service,
-            rng::stream(config.seed, "model.replica", u64::from(i)),
+            rng::stream(seed, "model.replica", u64::from(i)),
         )),
     }
 }
@@ -1818,6 +2080,7 @@ mod tests {
         RequestRecord {
             id,
             class: 0,
+            deployment: 0,
             arrival: SimTime(id),
             replica: None,
             outcome: Outcome::Completed,

@@ -17,7 +17,7 @@
 //! use fleetsim_core::replica::batching::{BatchingConfig, Stepping};
 //! use fleetsim_core::replica::ReplicaLoad;
 //! use fleetsim_core::metrics::SlaConfig;
-//! use fleetsim_core::{FleetSpec, ReplicaSpec, Request, Router, SimConfig, SimDuration, SimTime, Simulation};
+//! use fleetsim_core::{DeploymentSpec, FleetSpec, ReplicaSpec, Request, Router, SimConfig, SimDuration, SimTime, Simulation};
 //!
 //! // Routers decide where requests go; fleetsim-policies ships real ones.
 //! #[derive(Debug)]
@@ -41,15 +41,18 @@
 //! });
 //! let config = SimConfig {
 //!     seed: 7,
-//!     fleet: FleetSpec {
-//!         replicas: 2,
-//!         gpus_per_replica: 1,
-//!         replica: ReplicaSpec::Batching { config: batching, perf },
-//!         frontend_latency: SimDuration::ZERO,
-//!         lifecycle: Default::default(),
-//!         placement: None,
-//!         queue: Default::default(),
-//!     },
+//!     deployments: vec![DeploymentSpec::new(
+//!         "default",
+//!         FleetSpec {
+//!             replicas: 2,
+//!             gpus_per_replica: 1,
+//!             replica: ReplicaSpec::Batching { config: batching, perf },
+//!             frontend_latency: SimDuration::ZERO,
+//!             lifecycle: Default::default(),
+//!             placement: None,
+//!             queue: Default::default(),
+//!         },
+//!     )],
 //!     sla: SlaConfig { ttft_ms: Some(200.0), ..SlaConfig::default() },
 //!     timeseries_resolution: SimDuration::from_secs(1),
 //! };
@@ -60,7 +63,7 @@
 //!     Request::new(SimTime(2_000_000), 2_000, 300),
 //! ];
 //! let workload = Box::new(requests.into_iter().map(Ok));
-//! let result = Simulation::new(config, workload, Box::new(First)).unwrap().run().unwrap();
+//! let result = Simulation::new(config, workload, vec![Box::new(First)]).unwrap().run().unwrap();
 //!
 //! assert_eq!(result.summary.requests.completed, 3);
 //! assert!(result.summary.latency.ttft_ms.max < 200.0);
@@ -99,6 +102,7 @@ pub mod engine;
 pub mod lifecycle;
 pub mod metrics;
 pub mod model;
+pub mod names;
 pub mod nodes;
 pub mod output;
 pub mod queue;
@@ -110,7 +114,9 @@ pub mod summary;
 pub mod time;
 pub mod workload;
 
-pub use engine::{FleetSpec, ReplicaSpec, RunResult, SimConfig, SimError, Simulation};
+pub use engine::{
+    DeploymentSpec, FleetSpec, ReplicaSpec, RunResult, SimConfig, SimError, Simulation,
+};
 pub use request::{Outcome, Request, RequestId};
 pub use router::Router;
 pub use time::{SimDuration, SimTime};

@@ -14,6 +14,8 @@ pub struct RequestRecord {
     /// Priority class, an index into the configured classes (0 when none
     /// are configured).
     pub class: u8,
+    /// Deployment, an index into the configured deployments.
+    pub deployment: u16,
     /// Replica that served it (`None` if it never reached one).
     pub replica: Option<u32>,
     /// How it ended.

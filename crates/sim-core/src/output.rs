@@ -4,7 +4,7 @@
 
 use crate::engine::TimeseriesRow;
 use crate::metrics::RequestRecord;
-use crate::summary::ReplicaRow;
+use crate::summary::{DeploymentReport, ReplicaRow};
 use crate::time::NANOS_PER_MS;
 use std::io::{self, Write};
 
@@ -22,21 +22,23 @@ fn secs(ns: u64) -> String {
     format!("{}.{:09}", ns / 1_000_000_000, ns % 1_000_000_000)
 }
 
-/// Writes one row per request, in the order given. `class_names` are the
-/// configured priority classes (the `class` column is empty without them).
-pub fn write_requests_csv<W: Write, S: AsRef<str>>(
+/// Writes one row per request, in the order given. `deployments` (the
+/// summary's) name each record's deployment and priority class.
+pub fn write_requests_csv<W: Write>(
     records: &[RequestRecord],
-    class_names: &[S],
+    deployments: &[DeploymentReport],
     mut out: W,
 ) -> io::Result<()> {
-    writeln!(out, "id,arrival_s,replica,outcome,input_tokens,output_tokens,queue_ms,ttft_ms,tpot_ms,e2e_ms,preemptions,class")?;
+    writeln!(out, "id,arrival_s,replica,outcome,input_tokens,output_tokens,queue_ms,ttft_ms,tpot_ms,e2e_ms,preemptions,class,deployment")?;
     for r in records {
-        let class = class_names
-            .get(usize::from(r.class))
-            .map_or("", |c| c.as_ref());
+        let deployment = deployments.get(usize::from(r.deployment));
+        let class = deployment
+            .and_then(|d| d.classes.get(usize::from(r.class)))
+            .map_or("", |c| c.name.as_str());
+        let deployment = deployment.map_or("", |d| d.name.as_str());
         writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{}",
             r.id,
             secs(r.arrival.0),
             r.replica.map(|x| x.to_string()).unwrap_or_default(),
@@ -48,7 +50,8 @@ pub fn write_requests_csv<W: Write, S: AsRef<str>>(
             opt_ms(r.tpot_ns),
             opt_ms(r.e2e_ns),
             r.preemptions,
-            class
+            class,
+            deployment
         )?;
     }
     out.flush()

@@ -20,8 +20,8 @@
 //! neither.
 
 use crate::metrics::SlaConfig;
+use crate::names::NameMix;
 use crate::request::Request;
-use crate::rng::{self, StreamRng};
 use crate::time::SimDuration;
 use std::collections::VecDeque;
 
@@ -79,75 +79,18 @@ pub struct QueueSpec {
     pub classes: Vec<ClassSpec>,
 }
 
-/// Why a request's class could not be decided.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ClassError {
-    /// The trace names a class the scenario does not configure.
-    Unknown {
-        /// The name in the trace.
-        name: String,
-        /// The configured class names.
-        configured: Vec<String>,
-    },
-    /// The request names no class, classes are configured, and none of them
-    /// has a positive `share` to draw it from.
-    Missing,
-}
-
 /// Decides each request's class: the trace's column, else a draw from the
 /// class mix on the stream `("workload.class_mix", 0)`. Draws are made per
 /// arrival, in arrival order, so two fleets fed the same workload and seed
-/// see the same classes.
-#[derive(Debug)]
-pub struct ClassAssigner {
-    names: Vec<Box<str>>,
-    cumulative: Vec<f64>,
-    rng: StreamRng,
-}
-
-impl ClassAssigner {
-    /// An assigner for `classes`, drawing from `seed`.
-    pub fn new(classes: &[ClassSpec], seed: u64) -> Self {
-        let mut total = 0.0;
-        let cumulative = classes
-            .iter()
-            .map(|c| {
-                total += c.share.max(0.0);
-                total
-            })
-            .collect();
-        ClassAssigner {
-            names: classes.iter().map(|c| c.name.clone()).collect(),
-            cumulative,
-            rng: rng::stream(seed, "workload.class_mix", 0),
-        }
-    }
-
-    /// The class index of `request`. Without configured classes every
-    /// request is in class 0, whatever its trace names.
-    pub fn class_of(&mut self, request: &Request) -> Result<u32, ClassError> {
-        if self.names.is_empty() {
-            return Ok(0);
-        }
-        if let Some(name) = request.priority_class.as_deref() {
-            return self
-                .names
-                .iter()
-                .position(|n| &**n == name)
-                .map(|i| i as u32)
-                .ok_or_else(|| ClassError::Unknown {
-                    name: name.to_string(),
-                    configured: self.names.iter().map(|n| n.to_string()).collect(),
-                });
-        }
-        let total = *self.cumulative.last().unwrap_or(&0.0);
-        if total <= 0.0 || total.is_nan() {
-            return Err(ClassError::Missing);
-        }
-        let u = rng::open_unit(&mut self.rng) * total;
-        let i = self.cumulative.partition_point(|&c| c <= u);
-        Ok(i.min(self.names.len() - 1) as u32)
-    }
+/// see the same classes. Without configured classes every request is in
+/// class 0, whatever its trace names.
+pub fn class_assigner(classes: &[ClassSpec], seed: u64) -> NameMix {
+    NameMix::new(
+        classes.iter().map(|c| (&*c.name, c.share)),
+        seed,
+        "workload.class_mix",
+        true,
+    )
 }
 
 /// A request waiting at the gateway.
@@ -255,16 +198,6 @@ mod tests {
         r
     }
 
-    fn class(name: &str, share: f64) -> ClassSpec {
-        ClassSpec {
-            name: name.into(),
-            share,
-            timeout: None,
-            max_queue_length: None,
-            sla: SlaConfig::default(),
-        }
-    }
-
     /// Pushes `(id, class)` pairs, pops everything, returns the ids in pop order.
     fn check_order(discipline: Discipline, pushes: &[(u64, u32)], expect: &[u64]) {
         let mut q = GatewayQueue::new(3);
@@ -298,45 +231,5 @@ mod tests {
             &[1, 4, 2, 0, 3],
         );
         check_order(Discipline::Priority, &[(5, 1), (6, 1)], &[5, 6]);
-    }
-
-    #[test]
-    fn named_classes_resolve_and_unknown_names_are_errors() {
-        let classes = [class("paid", 0.0), class("free", 0.0)];
-        let mut a = ClassAssigner::new(&classes, 1);
-        assert_eq!(a.class_of(&req(0, Some("free"))), Ok(1));
-        assert_eq!(a.class_of(&req(0, Some("paid"))), Ok(0));
-        assert_eq!(
-            a.class_of(&req(0, Some("gold"))),
-            Err(ClassError::Unknown {
-                name: "gold".into(),
-                configured: vec!["paid".into(), "free".into()]
-            })
-        );
-        assert_eq!(a.class_of(&req(0, None)), Err(ClassError::Missing));
-        // Without classes, every request is in class 0 whatever it names.
-        let mut none = ClassAssigner::new(&[], 1);
-        assert_eq!(none.class_of(&req(0, None)), Ok(0));
-        assert_eq!(none.class_of(&req(0, Some("paid"))), Ok(0));
-    }
-
-    #[test]
-    fn class_mix_draws_in_proportion_and_skips_zero_shares() {
-        let classes = [class("a", 1.0), class("never", 0.0), class("b", 3.0)];
-        let mut x = ClassAssigner::new(&classes, 7);
-        let mut counts = [0u32; 3];
-        for _ in 0..40_000 {
-            counts[x.class_of(&req(0, None)).unwrap() as usize] += 1;
-        }
-        assert_eq!(counts[1], 0);
-        let share_b = f64::from(counts[2]) / 40_000.0;
-        // Binomial sd at p = 0.75, n = 40 000 is 0.0022; 5 sd.
-        assert!((share_b - 0.75).abs() < 0.011, "{share_b}");
-        // Same seed, same sequence.
-        let mut y = ClassAssigner::new(&classes, 7);
-        let mut z = ClassAssigner::new(&classes, 7);
-        for _ in 0..100 {
-            assert_eq!(y.class_of(&req(0, None)), z.class_of(&req(0, None)));
-        }
     }
 }

@@ -150,11 +150,33 @@ pub struct Summary {
     pub prefix_cache: Option<PrefixCacheReport>,
     /// LoRA adapter slots (`null` when LoRA is not configured).
     pub adapters: Option<AdapterReport>,
-    /// One entry per configured priority class, in priority order (empty
-    /// when no classes are configured).
-    pub classes: Vec<ClassReport>,
+    /// One section per deployment, in configuration order (one entry for a
+    /// single-deployment run).
+    pub deployments: Vec<DeploymentReport>,
     /// Simulation bookkeeping.
     pub sim: SimReport,
+}
+
+/// The results of one deployment.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentReport {
+    /// Deployment name.
+    pub name: String,
+    /// Counts by outcome of the requests it received; summed over
+    /// deployments they equal the run's.
+    pub requests: RequestCounts,
+    /// Latency statistics of its completed requests.
+    pub latency: Latency,
+    /// Its requests against the run's SLA.
+    pub sla: SlaReport,
+    /// One entry per configured priority class, in priority order (empty
+    /// when the deployment configures no classes).
+    pub classes: Vec<ClassReport>,
+    /// Its replicas' counters.
+    pub fleet: FleetReport,
+    /// Its replicas' GPU time (held, busy, idle; without node-level
+    /// billing effects, which the run's `cost` section has).
+    pub gpu_hours: GpuHours,
 }
 
 /// The results of one priority class, against its own SLA.

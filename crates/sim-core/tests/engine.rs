@@ -9,7 +9,8 @@ use fleetsim_core::replica::batching::{BatchingConfig, Stepping};
 use fleetsim_core::replica::ReplicaLoad;
 use fleetsim_core::workload::BoxedWorkload;
 use fleetsim_core::{
-    FleetSpec, ReplicaSpec, Request, RunResult, SimConfig, SimDuration, SimTime, Simulation,
+    DeploymentSpec, FleetSpec, ReplicaSpec, Request, RunResult, SimConfig, SimDuration, SimTime,
+    Simulation,
 };
 use proptest::prelude::*;
 use std::sync::Arc;
@@ -64,22 +65,25 @@ fn run(requests: Vec<(u64, u32, u32)>, replicas: u32, config: Arc<BatchingConfig
     );
     let sim_config = SimConfig {
         seed: 1,
-        fleet: FleetSpec {
-            replicas,
-            gpus_per_replica: 1,
-            frontend_latency: SimDuration::ZERO,
-            lifecycle: Default::default(),
-            placement: None,
-            queue: Default::default(),
-            replica: ReplicaSpec::Batching {
-                config,
-                perf: roofline(),
+        deployments: vec![DeploymentSpec::new(
+            "default",
+            FleetSpec {
+                replicas,
+                gpus_per_replica: 1,
+                frontend_latency: SimDuration::ZERO,
+                lifecycle: Default::default(),
+                placement: None,
+                queue: Default::default(),
+                replica: ReplicaSpec::Batching {
+                    config,
+                    perf: roofline(),
+                },
             },
-        },
+        )],
         sla: SlaConfig::default(),
         timeseries_resolution: SimDuration::from_secs(10),
     };
-    Simulation::new(sim_config, workload, Box::new(LeastOutstanding))
+    Simulation::new(sim_config, workload, vec![Box::new(LeastOutstanding)])
         .unwrap()
         .run()
         .unwrap()

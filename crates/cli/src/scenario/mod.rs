@@ -7,7 +7,7 @@ pub mod raw;
 
 use fleetsim_core::coldstart::{default_provisioning_time, Artifacts, BYTES_PER_GB};
 use fleetsim_core::cost::{BillingGranularity, BillingPolicy, PoolPricing};
-use fleetsim_core::engine::{FleetSpec, ReplicaSpec, SimConfig};
+use fleetsim_core::engine::{DeploymentSpec, FleetSpec, ReplicaSpec, SimConfig};
 use fleetsim_core::lifecycle::LifecycleSpec;
 use fleetsim_core::model::hardware::{self, GpuSpec, ModelSpec};
 use fleetsim_core::model::{MeasuredTable, PerfModel, Roofline};
@@ -276,15 +276,18 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, Invalid> {
     })?;
     let sim = SimConfig {
         seed: raw.seed,
-        fleet: FleetSpec {
-            replicas: deployment.replicas,
-            gpus_per_replica: deployment.tensor_parallel,
-            replica,
-            frontend_latency,
-            lifecycle: resolve_lifecycle(&raw.scaling)?,
-            placement,
-            queue: resolve_queue(&raw.queue, &raw.sla, &deployment)?,
-        },
+        deployments: vec![DeploymentSpec::new(
+            "default",
+            FleetSpec {
+                replicas: deployment.replicas,
+                gpus_per_replica: deployment.tensor_parallel,
+                replica,
+                frontend_latency,
+                lifecycle: resolve_lifecycle(&raw.scaling)?,
+                placement,
+                queue: resolve_queue(&raw.queue, &raw.sla, &deployment)?,
+            },
+        )],
         sla: raw.sla,
         timeseries_resolution: resolution,
     };
