@@ -10,12 +10,21 @@ use std::path::Path;
 
 /// The run summary as a terminal table.
 pub fn render_table(scenario: &Scenario, summary: &Summary) -> String {
-    let d = &scenario.deployment;
     let mut out = String::new();
+    let fleets: Vec<String> = (scenario.deployments.iter())
+        .map(|d| {
+            format!(
+                "{} on {} × {} (TP{})",
+                d.model, d.replicas, d.gpu, d.tensor_parallel
+            )
+        })
+        .collect();
     let _ = writeln!(
         out,
-        "scenario   {}: {} on {} × {} (TP{}), seed {}",
-        scenario.name, d.model, d.replicas, d.gpu, d.tensor_parallel, summary.sim.seed
+        "scenario   {}: {}, seed {}",
+        scenario.name,
+        fleets.join("; "),
+        summary.sim.seed
     );
     let r = &summary.requests;
     let _ = writeln!(
@@ -73,6 +82,24 @@ pub fn render_table(scenario: &Scenario, summary: &Summary) -> String {
             t.actual_ms,
             if t.met { "met" } else { "MISSED" }
         );
+    }
+    if summary.deployments.len() > 1 {
+        for d in &summary.deployments {
+            let r = &d.requests;
+            let _ = writeln!(
+                out,
+                "deployment {}: arrived {}  completed {}  rejected {}  timed out {}  failed {}; ttft p95 {:.1} ms; sla {:.2} %; {:.3} GPU-hours held",
+                d.name,
+                r.arrived,
+                r.completed,
+                r.rejected,
+                r.timed_out,
+                r.failed,
+                d.latency.ttft_ms.p95,
+                d.sla.attainment * 100.0,
+                d.gpu_hours.billed
+            );
+        }
     }
     for c in summary.deployments.iter().flat_map(|d| &d.classes) {
         let r = &c.requests;
@@ -163,7 +190,7 @@ pub fn write_out_dir(dir: &Path, result: &RunResult) -> io::Result<()> {
         write_timeseries_csv(&result.timeseries, w)
     })?;
     write_atomically(&dir.join("replicas.csv"), |w| {
-        write_replicas_csv(&result.replicas, w)
+        write_replicas_csv(&result.replicas, &result.summary.deployments, w)
     })?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 use crate::scenario::Scenario;
 use crate::workload::{self, OpenError};
 use fleetsim_core::engine::ReplicaSpec;
+use fleetsim_core::replica::batching::BatchingConfig;
 use fleetsim_core::workload::{BoxedWorkload, WorkloadError};
 use fleetsim_core::{Request, RunResult, SimError, Simulation};
 use std::sync::{Arc, Mutex};
@@ -46,26 +47,41 @@ impl std::error::Error for RunError {}
 /// Runs a scenario. `sim.wall_s` is left `None`, so the summary is a pure
 /// function of the scenario; see [`run_timed`].
 pub fn run(scenario: &Scenario) -> Result<RunResult, RunError> {
-    let classes: workload::KnownClasses = (scenario.sim.deployments[0].fleet.queue.classes.iter())
-        .map(|c| c.name.clone())
-        .collect();
-    let workload = workload::build(&scenario.workload, scenario.sim.seed, classes)
+    let deployments = &scenario.sim.deployments;
+    // Every class any deployment configures (each deployment checks its own).
+    let mut classes: Vec<Box<str>> = Vec::new();
+    for c in deployments.iter().flat_map(|d| &d.fleet.queue.classes) {
+        if !classes.contains(&c.name) {
+            classes.push(c.name.clone());
+        }
+    }
+    let known = workload::KnownNames {
+        classes: classes.into(),
+        models: if deployments.len() > 1 {
+            deployments.iter().map(|d| d.name.clone()).collect()
+        } else {
+            Arc::from([])
+        },
+    };
+    let workload = workload::build(&scenario.workload, scenario.sim.seed, known)
         .map_err(RunError::Workload)?;
-    let router = scenario.router.build(scenario.sim.seed);
+    let routers: Vec<_> = (scenario.routers.iter())
+        .map(|r| r.build(scenario.sim.seed))
+        .collect();
+    let any_router_uses_hashes = routers.iter().any(|r| r.uses_prefix_hashes());
     let warnings = Arc::new(Mutex::new(Vec::new()));
     let workload = WarnIgnored::wrap(
         workload,
-        ignored_fields(scenario, router.uses_prefix_hashes()),
+        ignored_fields(scenario, any_router_uses_hashes),
         Arc::clone(&warnings),
     );
-    let sim =
-        Simulation::new(scenario.sim.clone(), workload, vec![router]).map_err(RunError::Sim)?;
+    let sim = Simulation::new(scenario.sim.clone(), workload, routers).map_err(RunError::Sim)?;
     let mut result = sim.run().map_err(|e| match e {
         SimError::Workload(error) => RunError::Workload(OpenError {
             path: workload::source_path(&scenario.workload).map(|p| p.to_path_buf()),
             error,
         }),
-        error @ SimError::Class { .. } => RunError::Request {
+        error @ (SimError::Class { .. } | SimError::Deployment { .. }) => RunError::Request {
             path: workload::source_path(&scenario.workload).map(|p| p.to_path_buf()),
             error,
         },
@@ -103,13 +119,19 @@ pub struct IgnoredFields {
 /// - priority classes: warned about when the scenario configures no
 ///   `[[queue.classes]]` (every request is then served as one class).
 pub fn ignored_fields(scenario: &Scenario, router_uses_prefix_hashes: bool) -> IgnoredFields {
-    let (caching, lora) = match &scenario.sim.deployments[0].fleet.replica {
-        ReplicaSpec::Batching { config, .. } => {
-            (config.prefix_cache.is_some(), config.lora.is_some())
-        }
-        ReplicaSpec::Slots { .. } => (false, false),
+    let deployments = &scenario.sim.deployments;
+    let batching = |f: fn(&BatchingConfig) -> bool| {
+        deployments.iter().any(|d| match &d.fleet.replica {
+            ReplicaSpec::Batching { config, .. } => f(config),
+            ReplicaSpec::Slots { .. } => false,
+        })
     };
-    let kind = scenario.router.kind();
+    let caching = batching(|c| c.prefix_cache.is_some());
+    let lora = batching(|c| c.lora.is_some());
+    let kind = scenario
+        .routers
+        .first()
+        .map_or("least_outstanding", |r| r.kind());
     let prefix_hashes = (!router_uses_prefix_hashes).then(|| {
         if caching {
             format!(
@@ -127,11 +149,8 @@ pub fn ignored_fields(scenario: &Scenario, router_uses_prefix_hashes: bool) -> I
     let adapter = (!lora).then(|| {
         "the workload names LoRA adapters, which are ignored without [deployment.lora]".to_string()
     });
-    let priority_class = scenario.sim.deployments[0]
-        .fleet
-        .queue
-        .classes
-        .is_empty()
+    let priority_class = (deployments.iter())
+        .all(|d| d.fleet.queue.classes.is_empty())
         .then(|| {
             "the workload names priority classes, but the scenario configures no \
          [[queue.classes]]: every request is served as one class"

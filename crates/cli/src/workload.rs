@@ -62,13 +62,30 @@ pub fn detect_file(path: &Path) -> Result<TraceFormat, WorkloadError> {
     detect(&head)
 }
 
-/// Priority classes a trace may name (empty: the scenario has none, and
-/// any name is served as the one class).
-pub type KnownClasses = Arc<[Box<str>]>;
+/// Names a trace's records may carry, checked at their line (an empty list
+/// checks nothing).
+#[derive(Clone, Debug)]
+pub struct KnownNames {
+    /// Priority classes (empty: the scenario has none, and any name is
+    /// served as the one class).
+    pub classes: Arc<[Box<str>]>,
+    /// Models (empty: one deployment serves every model).
+    pub models: Arc<[Box<str>]>,
+}
+
+impl KnownNames {
+    /// Checks nothing.
+    pub fn any() -> Self {
+        KnownNames {
+            classes: Arc::from([]),
+            models: Arc::from([]),
+        }
+    }
+}
 
 /// Opens a request-level trace as a streaming reader.
 pub fn open_trace(path: &Path, format: TraceFormat) -> Result<BoxedWorkload, WorkloadError> {
-    open_reader(path, format, false, KnownClasses::from([]))
+    open_reader(path, format, false, KnownNames::any())
 }
 
 /// Opens a trace and replays it in arrival order: the whole trace is read
@@ -77,9 +94,9 @@ pub fn open_trace(path: &Path, format: TraceFormat) -> Result<BoxedWorkload, Wor
 pub fn open_sorted_trace(
     path: &Path,
     format: TraceFormat,
-    classes: KnownClasses,
+    known: KnownNames,
 ) -> Result<BoxedWorkload, WorkloadError> {
-    let reader = open_reader(path, format, true, classes)?;
+    let reader = open_reader(path, format, true, known)?;
     let mut all = reader.collect::<Result<Vec<_>, _>>()?;
     all.sort_by_key(|r| r.arrival);
     if format == TraceFormat::Azure {
@@ -97,14 +114,16 @@ fn open_reader(
     path: &Path,
     format: TraceFormat,
     any_order: bool,
-    classes: KnownClasses,
+    known: KnownNames,
 ) -> Result<BoxedWorkload, WorkloadError> {
     fn boxed<P: RecordParser + Send + 'static>(
         reader: TraceReader<P>,
         any_order: bool,
-        classes: KnownClasses,
+        known: KnownNames,
     ) -> BoxedWorkload {
-        let reader = reader.known_classes(classes);
+        let reader = reader
+            .known_classes(known.classes)
+            .known_models(known.models);
         if any_order {
             Box::new(reader.any_order())
         } else {
@@ -113,10 +132,10 @@ fn open_reader(
     }
     let file = open(path)?;
     Ok(match format {
-        TraceFormat::Azure => boxed(AzureReader::new(file), any_order, classes),
-        TraceFormat::Mooncake => boxed(MooncakeReader::new(file), any_order, classes),
-        TraceFormat::BurstGpt => boxed(BurstGptReader::new(file), any_order, classes),
-        TraceFormat::GenericCsv => boxed(GenericCsvReader::new(file), any_order, classes),
+        TraceFormat::Azure => boxed(AzureReader::new(file), any_order, known),
+        TraceFormat::Mooncake => boxed(MooncakeReader::new(file), any_order, known),
+        TraceFormat::BurstGpt => boxed(BurstGptReader::new(file), any_order, known),
+        TraceFormat::GenericCsv => boxed(GenericCsvReader::new(file), any_order, known),
         TraceFormat::ServeGenWindows => {
             return Err(WorkloadError::invalid(
                 "workload.kind",
@@ -127,12 +146,12 @@ fn open_reader(
 }
 
 /// Builds the workload a scenario describes, with `seed` for generators; a
-/// trace record naming a priority class outside `classes` (when it is not
-/// empty) is an error at its line.
+/// trace record naming a priority class or model outside `known` is an
+/// error at its line.
 pub fn build(
     spec: &WorkloadSpec,
     seed: u64,
-    classes: KnownClasses,
+    known: KnownNames,
 ) -> Result<BoxedWorkload, OpenError> {
     let with_path = |error| OpenError {
         path: source_path(spec).map(Path::to_path_buf),
@@ -163,9 +182,9 @@ pub fn build(
             (
                 Arc::new(move || {
                     if sort {
-                        open_sorted_trace(&path, format, Arc::clone(&classes))
+                        open_sorted_trace(&path, format, known.clone())
                     } else {
-                        open_reader(&path, format, false, Arc::clone(&classes))
+                        open_reader(&path, format, false, known.clone())
                     }
                 }),
                 transforms,

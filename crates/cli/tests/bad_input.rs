@@ -123,6 +123,21 @@ fn scenario_case(name: &'static str, scenario: String, extra: &[&str]) -> Case {
     Case::new(name, &args).file("scenario.toml", scenario)
 }
 
+/// The synthetic scenario's workload (lines 1–10) with two
+/// `[[deployments]]` named `a` and `b` from line 11, five lines each, or
+/// six with `share = 1` after `replicas`.
+fn two_deployments(a: &str, b: &str, shares: bool) -> String {
+    let workload = SYNTHETIC_SCENARIO
+        .split("[deployment]")
+        .next()
+        .unwrap_or_default();
+    let share = if shares { "share = 1\n" } else { "" };
+    let one = |name: &str| {
+        format!("[[deployments]]\nname = \"{name}\"\nreplicas = 1\n{share}model = \"llama-3.1-8b\"\ngpu = \"h100-sxm\"\n")
+    };
+    format!("{workload}{}{}", one(a), one(b))
+}
+
 /// 1-based line of the first line of `text` that starts with `prefix`.
 fn line_starting(text: &str, prefix: &str) -> usize {
     text.lines()
@@ -347,7 +362,7 @@ fn cases() -> Vec<Case> {
         )
         // A missing section has no line.
         .at(s, None, Some("deployment"))
-        .also(&["missing field"]),
+        .also(&["missing", "[deployment]"]),
         // --set.
         scenario_case(
             "set_unknown_key",
@@ -574,6 +589,62 @@ fn cases() -> Vec<Case> {
         )
         .at(s, Some(20), Some("router.imbalance"))
         .also(&["`max_outstanding_imbalance`"]),
+        // Several deployments.
+        scenario_case(
+            "deployment_and_deployments",
+            format!("{SYNTHETIC_SCENARIO}[[deployments]]\nname = \"b\"\nreplicas = 1\n"),
+            &[],
+        )
+        .at(s, Some(18), Some("deployments"))
+        .also(&["not both"]),
+        scenario_case(
+            "router_inside_a_single_deployment",
+            synthetic("replicas = 2", "replicas = 2\nrouter = { kind = \"random\" }"),
+            &[],
+        )
+        .at(s, Some(15), Some("deployment.router"))
+        .also(&["top level"]),
+        scenario_case(
+            "top_level_router_with_deployments",
+            format!("{}[router]\nkind = \"random\"\n", two_deployments("a", "b", true)),
+            &[],
+        )
+        .at(s, Some(23), Some("router"))
+        .also(&["its own"]),
+        scenario_case(
+            "duplicate_deployment_name",
+            two_deployments("a", "a", true),
+            &[],
+        )
+        .at(s, Some(18), Some("deployments[1].name"))
+        .also(&["listed twice"]),
+        scenario_case(
+            "generated_workload_without_shares",
+            two_deployments("a", "b", false),
+            &[],
+        )
+        .at(s, Some(11), Some("deployments"))
+        .also(&["share"]),
+        scenario_case(
+            "bad_field_inside_a_deployment",
+            two_deployments("a", "b", true).replacen("replicas = 1", "replicas = 0", 1),
+            &[],
+        )
+        .at(s, Some(13), Some("deployments[0].replicas")),
+        Case::new("model_outside_the_deployments", &["run", "scenario.toml"])
+            .file(
+                "scenario.toml",
+                TRACE_SCENARIO.replace(
+                    "[deployment]\n",
+                    "[[deployments]]\nname = \"llama-3.1-8b\"\n",
+                ) + "[[deployments]]\nname = \"small\"\nmodel = \"llama-3.1-8b\"\ngpu = \"h100-sxm\"\nreplicas = 1\n",
+            )
+            .file(
+                "trace.csv",
+                "time_s,input_tokens,output_tokens,model\n0,12,5,small\n0.5,12,5,mistral\n",
+            )
+            .at(t, Some(3), Some("model"))
+            .also(&["\"mistral\" is not configured", "small"]),
         // `fleetsim trace stats` on malformed files.
         Case::new("stats_non_numeric", &["trace", "stats", "trace.csv"])
             .file("trace.csv", generic("0.5,twelve,5\n"))

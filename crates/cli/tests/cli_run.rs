@@ -200,7 +200,7 @@ fn out_dir_holds_summary_requests_timeseries_and_replicas() {
     let mut lines = replicas.lines();
     assert!(lines
         .next()
-        .is_some_and(|h| h.starts_with("replica,held_s,busy_s,busy_fraction,")));
+        .is_some_and(|h| h.starts_with("replica,deployment,held_s,busy_s,busy_fraction,")));
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(
         rows.len() as u64,
@@ -209,7 +209,7 @@ fn out_dir_holds_summary_requests_timeseries_and_replicas() {
     );
     let completed: u64 = rows
         .iter()
-        .map(|r| r[6].parse::<u64>().expect("completed"))
+        .map(|r| r[7].parse::<u64>().expect("completed"))
         .sum();
     assert_eq!(completed, count(&v, "requests.completed"));
 }

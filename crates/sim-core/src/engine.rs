@@ -1789,6 +1789,7 @@ impl Simulation {
             .map(|(i, (r, life))| {
                 let c = r.counters();
                 ReplicaRow {
+                    deployment: self.deployment_of[i],
                     replica: i as u32,
                     held_ns: life.held_ns(end),
                     busy_ns: c.busy_ns,

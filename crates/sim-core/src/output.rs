@@ -90,10 +90,14 @@ fn opt_rate(x: Option<f64>) -> String {
 }
 
 /// Writes one row per replica, in replica id order.
-pub fn write_replicas_csv<W: Write>(rows: &[ReplicaRow], mut out: W) -> io::Result<()> {
+pub fn write_replicas_csv<W: Write>(
+    rows: &[ReplicaRow],
+    deployments: &[DeploymentReport],
+    mut out: W,
+) -> io::Result<()> {
     writeln!(
         out,
-        "replica,held_s,busy_s,busy_fraction,iterations,preemptions,completed,\
+        "replica,deployment,held_s,busy_s,busy_fraction,iterations,preemptions,completed,\
          prefix_lookups,prefix_query_blocks,prefix_hit_blocks,prefix_block_hit_rate,\
          prefix_query_tokens,cached_prefill_tokens,prefix_token_hit_rate,prefix_evicted_blocks,\
          adapter_loads,adapter_evictions"
@@ -102,8 +106,11 @@ pub fn write_replicas_csv<W: Write>(rows: &[ReplicaRow], mut out: W) -> io::Resu
         let c = &r.counters;
         writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             r.replica,
+            deployments
+                .get(usize::from(r.deployment))
+                .map_or("", |d| d.name.as_str()),
             secs(r.held_ns),
             secs(r.busy_ns),
             opt_rate(r.busy_fraction()),

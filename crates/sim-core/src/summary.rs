@@ -219,6 +219,8 @@ impl ClassReport {
 /// One replica's figures: a row of `replicas.csv`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicaRow {
+    /// Index of the replica's deployment.
+    pub deployment: u16,
     /// Replica id (0-based, in the order replicas were created).
     pub replica: u32,
     /// Time it held its GPUs, ns.

@@ -123,10 +123,10 @@ pub struct Scenario {
     pub workload: WorkloadSpec,
     /// Engine configuration (seed, fleet, SLA, resolution).
     pub sim: SimConfig,
-    /// Router.
-    pub router: RouterConfig,
-    /// Facts about the deployment.
-    pub deployment: DeploymentInfo,
+    /// One router per deployment, in order.
+    pub routers: Vec<RouterConfig>,
+    /// Facts about each deployment, in order.
+    pub deployments: Vec<DeploymentInfo>,
 }
 
 /// Loads a scenario file, applying `--set` overrides.
@@ -216,36 +216,126 @@ fn invalid(field: &str, message: impl Into<String>) -> Invalid {
     (field.to_string(), message.into())
 }
 
+/// One deployment as written, with the prefix its fields are named by in
+/// errors (`deployment` or `deployments[i]`) and its router, queue and
+/// scaling (top-level for `[deployment]`, inside each `[[deployments]]`).
+struct DeploymentEntry {
+    prefix: String,
+    raw: RawDeployment,
+    router: RouterConfig,
+    queue: RawQueue,
+    scaling: RawScaling,
+}
+
+/// Rebases a field named for a single `[deployment]` (`deployment.x`,
+/// `queue.x`, `scaling.x`, `router.x`) onto `deployments[i]`.
+fn rebase(prefix: &str, (field, message): Invalid) -> Invalid {
+    if prefix == "deployment" {
+        return (field, message);
+    }
+    let field = match field.strip_prefix("deployment") {
+        Some(rest) => format!("{prefix}{rest}"),
+        None if ["queue", "scaling", "router"]
+            .iter()
+            .any(|s| field == *s || field.starts_with(&format!("{s}."))) =>
+        {
+            format!("{prefix}.{field}")
+        }
+        None => field,
+    };
+    (field, message)
+}
+
+/// The deployments of a scenario: one `[deployment]` with top-level
+/// `[router]`, `[queue]` and `[scaling]`, or a list of `[[deployments]]`
+/// each carrying its own.
+fn deployment_entries(raw: &RawScenario) -> Result<Vec<DeploymentEntry>, Invalid> {
+    match (&raw.deployment, &raw.deployments) {
+        (Some(_), Some(_)) => Err(invalid(
+            "deployments",
+            "give either one [deployment] or a list of [[deployments]], not both",
+        )),
+        (None, None) => Err(invalid(
+            "deployment",
+            "missing: the scenario needs a [deployment]",
+        )),
+        (Some(d), None) => {
+            for (key, given) in [
+                ("router", d.router.is_some()),
+                ("queue", d.queue.is_some()),
+                ("scaling", d.scaling.is_some()),
+                ("share", d.share.is_some()),
+            ] {
+                if given {
+                    return Err(invalid(
+                        &format!("deployment.{key}"),
+                        format!("only for [[deployments]]; with one [deployment], write [{key}] at the top level"),
+                    ));
+                }
+            }
+            Ok(vec![DeploymentEntry {
+                prefix: "deployment".into(),
+                raw: d.clone(),
+                router: raw.router.clone().unwrap_or_default(),
+                queue: raw.queue.clone().unwrap_or_default(),
+                scaling: raw.scaling.clone().unwrap_or_default(),
+            }])
+        }
+        (None, Some(list)) => {
+            for (key, given) in [
+                ("router", raw.router.is_some()),
+                ("queue", raw.queue.is_some()),
+                ("scaling", raw.scaling.is_some()),
+            ] {
+                if given {
+                    return Err(invalid(
+                        key,
+                        format!("with [[deployments]], give each deployment its own `{key}` table"),
+                    ));
+                }
+            }
+            if list.is_empty() {
+                return Err(invalid("deployments", "must list at least one deployment"));
+            }
+            let mut entries: Vec<DeploymentEntry> = Vec::with_capacity(list.len());
+            for (i, d) in list.iter().enumerate() {
+                let prefix = format!("deployments[{i}]");
+                let name = d.name.as_deref().unwrap_or("");
+                if name.trim().is_empty() {
+                    return Err(invalid(
+                        &format!("{prefix}.name"),
+                        "missing: every [[deployments]] entry needs a unique name",
+                    ));
+                }
+                if entries.iter().any(|e| e.raw.name.as_deref() == Some(name)) {
+                    return Err(invalid(
+                        &format!("{prefix}.name"),
+                        format!("deployment {name:?} is listed twice"),
+                    ));
+                }
+                if let Some(share) = d.share.filter(|s| !(s.is_finite() && *s >= 0.0)) {
+                    return Err(invalid(
+                        &format!("{prefix}.share"),
+                        format!("must be a finite number ≥ 0, got {share}"),
+                    ));
+                }
+                entries.push(DeploymentEntry {
+                    prefix,
+                    raw: d.clone(),
+                    router: d.router.clone().unwrap_or_default(),
+                    queue: d.queue.clone().unwrap_or_default(),
+                    scaling: d.scaling.clone().unwrap_or_default(),
+                });
+            }
+            Ok(entries)
+        }
+    }
+}
+
 /// Validates a raw scenario and resolves defaults.
 pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, Invalid> {
     let workload = resolve_workload(&raw.workload, base_dir)?;
-    let scheduled = matches!(raw.scaling, RawScaling::Scheduled { .. });
-    let (replica, deployment, artifacts) =
-        resolve_deployment(&raw.deployment, base_dir, scheduled)?;
-    let placement = match artifacts {
-        Some(artifacts) if scheduled || raw.pool.is_some() || raw.pools.is_some() => {
-            let pools: Vec<(String, RawPool)> = match (&raw.pool, &raw.pools) {
-                (Some(_), Some(_)) => {
-                    return Err(invalid("pools", "give either one [pool] or a list of [[pools]], not both"))
-                }
-                (Some(p), None) => vec![("pool".to_string(), p.clone())],
-                (None, Some(list)) if !list.is_empty() => {
-                    list.iter().enumerate().map(|(i, p)| (format!("pools[{i}]"), p.clone())).collect()
-                }
-                (None, Some(_)) => return Err(invalid("pools", "must list at least one pool")),
-                (None, None) => vec![("pool".to_string(), RawPool::default())],
-            };
-            Some(Arc::new(resolve_placement(&pools, &raw.cold_start, artifacts, &deployment)?))
-        }
-        Some(_) => None,
-        None if scheduled => {
-            return Err(invalid(
-                "scaling.kind",
-                "scheduled scaling needs a model deployment (a `slots` deployment has no cold-start model)",
-            ))
-        }
-        None => None,
-    };
+    let entries = deployment_entries(&raw)?;
     raw.sla
         .validate()
         .map_err(|(f, m)| (format!("sla.{f}"), m))?;
@@ -260,34 +350,101 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, Invalid> {
                 ),
             )
         })?;
-    let frontend_ms = match raw.deployment.slots {
-        Some(_) => 0.0,
-        None => raw
-            .deployment
-            .engine
-            .frontend_latency_ms
-            .unwrap_or(DEFAULT_FRONTEND_LATENCY_MS),
+    // Nodes are shared: with a pool, or any scheduled deployment, every
+    // deployment is placed on the same pools.
+    let placed = raw.pool.is_some()
+        || raw.pools.is_some()
+        || entries
+            .iter()
+            .any(|e| matches!(e.scaling, RawScaling::Scheduled { .. }));
+    let pools: Vec<(String, RawPool)> = match (&raw.pool, &raw.pools) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "pools",
+                "give either one [pool] or a list of [[pools]], not both",
+            ))
+        }
+        (Some(p), None) => vec![("pool".to_string(), p.clone())],
+        (None, Some(list)) if !list.is_empty() => list
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (format!("pools[{i}]"), p.clone()))
+            .collect(),
+        (None, Some(_)) => return Err(invalid("pools", "must list at least one pool")),
+        (None, None) => vec![("pool".to_string(), RawPool::default())],
     };
-    let frontend_latency = SimDuration::try_from_secs_f64(frontend_ms / 1e3).ok_or_else(|| {
-        invalid(
-            "deployment.engine.frontend_latency_ms",
-            format!("must be a finite number of ms ≥ 0, got {frontend_ms}"),
-        )
-    })?;
-    let sim = SimConfig {
-        seed: raw.seed,
-        deployments: vec![DeploymentSpec::new(
-            "default",
-            FleetSpec {
-                replicas: deployment.replicas,
-                gpus_per_replica: deployment.tensor_parallel,
+    let mut deployments = Vec::with_capacity(entries.len());
+    let mut infos = Vec::with_capacity(entries.len());
+    let mut routers = Vec::with_capacity(entries.len());
+    for e in &entries {
+        let at = |r: Invalid| rebase(&e.prefix, r);
+        let scheduled = matches!(e.scaling, RawScaling::Scheduled { .. });
+        let (replica, info, artifacts) =
+            resolve_deployment(&e.raw, base_dir, scheduled).map_err(at)?;
+        let placement = match artifacts {
+            Some(artifacts) if placed => Some(Arc::new(
+                resolve_placement(&pools, &raw.cold_start, artifacts, &info).map_err(at)?,
+            )),
+            Some(_) => None,
+            None if scheduled => {
+                return Err(at(invalid(
+                    "scaling.kind",
+                    "scheduled scaling needs a model deployment (a `slots` deployment has no cold-start model)",
+                )))
+            }
+            None if placed && entries.len() > 1 => {
+                return Err(invalid(
+                    &format!("{}.slots", e.prefix),
+                    "deployments sharing node pools must all be model deployments (a `slots` deployment holds no GPUs)",
+                ))
+            }
+            None => None,
+        };
+        let frontend_ms = match e.raw.slots {
+            Some(_) => 0.0,
+            None => e
+                .raw
+                .engine
+                .frontend_latency_ms
+                .unwrap_or(DEFAULT_FRONTEND_LATENCY_MS),
+        };
+        let frontend_latency =
+            SimDuration::try_from_secs_f64(frontend_ms / 1e3).ok_or_else(|| {
+                at(invalid(
+                    "deployment.engine.frontend_latency_ms",
+                    format!("must be a finite number of ms ≥ 0, got {frontend_ms}"),
+                ))
+            })?;
+        let name = e.raw.name.clone().unwrap_or_else(|| info.model.clone());
+        deployments.push(DeploymentSpec {
+            name: name.as_str().into(),
+            share: e.raw.share.unwrap_or(0.0),
+            fleet: FleetSpec {
+                replicas: info.replicas,
+                gpus_per_replica: info.tensor_parallel,
                 replica,
                 frontend_latency,
-                lifecycle: resolve_lifecycle(&raw.scaling)?,
+                lifecycle: resolve_lifecycle(&e.scaling).map_err(at)?,
                 placement,
-                queue: resolve_queue(&raw.queue, &raw.sla, &deployment)?,
+                queue: resolve_queue(&e.queue, &raw.sla, &info).map_err(at)?,
             },
-        )],
+        });
+        routers.push(e.router.clone());
+        infos.push(info);
+    }
+    if deployments.len() > 1 && deployments.iter().all(|d| d.share == 0.0) {
+        // Requests that name no model cannot be placed: say so at load time
+        // only if the workload cannot name one (synthetic, ServeGen).
+        if !matches!(workload, WorkloadSpec::Trace { .. }) {
+            return Err(invalid(
+                "deployments",
+                "a generated workload names no model: give the deployments a `share` each",
+            ));
+        }
+    }
+    let sim = SimConfig {
+        seed: raw.seed,
+        deployments,
         sla: raw.sla,
         timeseries_resolution: resolution,
     };
@@ -295,8 +452,8 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, Invalid> {
         name: raw.name.unwrap_or_else(|| "scenario".to_string()),
         workload,
         sim,
-        router: raw.router,
-        deployment,
+        routers,
+        deployments: infos,
     })
 }
 

@@ -30,17 +30,22 @@ pub struct RawScenario {
     pub seed: u64,
     /// Where requests come from.
     pub workload: RawWorkload,
-    /// What serves them.
-    pub deployment: RawDeployment,
-    /// How requests are spread over replicas.
+    /// What serves them: one deployment (`[deployment]`) …
     #[serde(default)]
-    pub router: RouterConfig,
-    /// Where requests wait, in which order, and for how long.
+    pub deployment: Option<RawDeployment>,
+    /// … or several (`[[deployments]]`), each with its own `name`, and its
+    /// own `router`, `queue` and `scaling` inside.
     #[serde(default)]
-    pub queue: RawQueue,
-    /// How the fleet changes during the run.
+    pub deployments: Option<Vec<RawDeployment>>,
+    /// How requests are spread over replicas (one deployment).
     #[serde(default)]
-    pub scaling: RawScaling,
+    pub router: Option<RouterConfig>,
+    /// Where requests wait, in which order, and for how long (one deployment).
+    #[serde(default)]
+    pub queue: Option<RawQueue>,
+    /// How the fleet changes during the run (one deployment).
+    #[serde(default)]
+    pub scaling: Option<RawScaling>,
     /// The GPU nodes the deployment runs on.
     #[serde(default)]
     pub pool: Option<RawPool>,
@@ -142,6 +147,22 @@ fn default_format() -> String {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDeployment {
+    /// Name, as a trace's model column writes it (default: the model's
+    /// catalogue name, or `slots`). Required in `[[deployments]]`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `[[deployments]]`: weight in the mix for requests that name no model.
+    #[serde(default)]
+    pub share: Option<f64>,
+    /// `[[deployments]]`: its router (default least outstanding).
+    #[serde(default)]
+    pub router: Option<RouterConfig>,
+    /// `[[deployments]]`: its queue (default per-replica queues).
+    #[serde(default)]
+    pub queue: Option<RawQueue>,
+    /// `[[deployments]]`: its scaling (default fixed).
+    #[serde(default)]
+    pub scaling: Option<RawScaling>,
     /// Number of replicas (fixed fleet).
     pub replicas: u32,
     /// Model catalogue name, e.g. `llama-3.1-8b`.

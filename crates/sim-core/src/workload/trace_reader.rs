@@ -34,6 +34,8 @@ pub struct TraceReader<P> {
     finished: bool,
     /// Priority classes a record may name (`None`: any).
     classes: Option<Arc<[Box<str>]>>,
+    /// Models (deployments) a record may name (`None`: any).
+    models: Option<Arc<[Box<str>]>>,
 }
 
 impl<P: fmt::Debug> fmt::Debug for TraceReader<P> {
@@ -43,6 +45,7 @@ impl<P: fmt::Debug> fmt::Debug for TraceReader<P> {
             .field("order", &self.order)
             .field("finished", &self.finished)
             .field("classes", &self.classes)
+            .field("models", &self.models)
             .finish()
     }
 }
@@ -55,6 +58,7 @@ impl<P: RecordParser> TraceReader<P> {
             order: ArrivalOrder::default(),
             finished: false,
             classes: None,
+            models: None,
         }
     }
 
@@ -63,6 +67,14 @@ impl<P: RecordParser> TraceReader<P> {
     /// classes serves every request as one class, whatever the trace says.
     pub fn known_classes(mut self, classes: Arc<[Box<str>]>) -> Self {
         self.classes = (!classes.is_empty()).then_some(classes);
+        self
+    }
+
+    /// Makes a record that names a model outside `models` (the
+    /// deployments) an error at its line. An empty list checks nothing: a
+    /// single deployment serves every request, whatever model it names.
+    pub fn known_models(mut self, models: Arc<[Box<str>]>) -> Self {
+        self.models = (!models.is_empty()).then_some(models);
         self
     }
 
@@ -81,17 +93,32 @@ impl<P: RecordParser> TraceReader<P> {
         };
         self.order
             .check(line, P::TIMESTAMP_FIELD, request.arrival)?;
-        if let (Some(known), Some(class)) = (&self.classes, request.priority_class.as_deref()) {
-            if !known.iter().any(|k| &**k == class) {
-                let names: Vec<&str> = known.iter().map(|k| &**k).collect();
-                return Err(WorkloadError::parse(
-                    line,
-                    "priority_class",
-                    format!(
-                        "class {class:?} is not configured; the scenario's [[queue.classes]] are: {}",
-                        names.join(", ")
-                    ),
-                ));
+        for (known, value, field, what) in [
+            (
+                &self.classes,
+                request.priority_class.as_deref(),
+                "priority_class",
+                "class",
+            ),
+            (&self.models, request.model.as_deref(), "model", "model"),
+        ] {
+            if let (Some(known), Some(value)) = (known, value) {
+                if !known.iter().any(|k| &**k == value) {
+                    let names: Vec<&str> = known.iter().map(|k| &**k).collect();
+                    let configured = if field == "model" {
+                        "the scenario's [[deployments]] are"
+                    } else {
+                        "the scenario's [[queue.classes]] are"
+                    };
+                    return Err(WorkloadError::parse(
+                        line,
+                        field,
+                        format!(
+                            "{what} {value:?} is not configured; {configured}: {}",
+                            names.join(", ")
+                        ),
+                    ));
+                }
             }
         }
         Ok(Some(request))
