@@ -101,20 +101,27 @@ pub fn render_table(scenario: &Scenario, summary: &Summary) -> String {
             );
         }
     }
-    for c in summary.deployments.iter().flat_map(|d| &d.classes) {
-        let r = &c.requests;
-        let _ = writeln!(
-            out,
-            "class {:<5}arrived {}  completed {}  rejected {}  timed out {}; queue p99 {:.1} ms, ttft p95 {:.1} ms; sla {:.2} %",
-            c.name,
+    let several = summary.deployments.len() > 1;
+    for d in &summary.deployments {
+        for c in &d.classes {
+            let r = &c.requests;
+            let name = if several {
+                format!("{} / {}", d.name, c.name)
+            } else {
+                c.name.clone()
+            };
+            let _ = writeln!(
+                out,
+                "class      {name}: arrived {}  completed {}  rejected {}  timed out {}; queue p99 {:.1} ms, ttft p95 {:.1} ms; sla {:.2} %",
             r.arrived,
             r.completed,
             r.rejected,
             r.timed_out,
-            c.latency.queue_ms.p99,
-            c.latency.ttft_ms.p95,
-            c.sla.attainment * 100.0
-        );
+                c.latency.queue_ms.p99,
+                c.latency.ttft_ms.p95,
+                c.sla.attainment * 100.0
+            );
+        }
     }
     let g = &summary.gpu_hours;
     let _ = writeln!(

@@ -197,7 +197,8 @@ impl WarnIgnored {
             (r.adapter.is_some(), &mut f.adapter),
             (r.priority_class.is_some(), &mut f.priority_class),
         ] {
-            if let (true, Some(m)) = (present, message.take()) {
+            // Only a request that carries the field may use up its message.
+            if let Some(m) = message.take_if(|_| present) {
                 self.sink.lock().unwrap_or_else(|e| e.into_inner()).push(m);
             }
         }

@@ -165,6 +165,10 @@ fn trace_classes_without_a_configuration_are_one_class_with_one_warning() {
     let waits_s: Vec<f64> = outcomes(&r).iter().map(|(_, q)| q.unwrap() / 1e3).collect();
     assert_eq!(waits_s, vec![0.0, 1.0, 2.0]);
     assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+    // A first request without a class does not use the warning up.
+    let late = rows(&[(0.0, ""), (1.0, "paid")]);
+    let w = run_trace(&late, &slots_central(1, "")).unwrap().warnings;
+    assert_eq!(w.len(), 1, "{w:?}");
     assert!(
         r.warnings[0].contains("[[queue.classes]]"),
         "{:?}",

@@ -53,6 +53,7 @@ fn every_scenario_loads_and_a_minute_of_it_runs() {
         "mooncake-conversation.toml",
         "mooncake-synthetic.toml",
         "mooncake-prefix.toml",
+        "two-models.toml",
         "servegen-m-large.toml",
     ] {
         assert!(names.iter().any(|n| n == expected), "{expected} missing");

@@ -24,6 +24,22 @@ pub fn apply_sets(doc: &mut DocumentMut, sets: &[String]) -> Result<(), String> 
             .unwrap_or_else(|_| Value::from(raw.trim()));
         let mut table: &mut Table = doc.as_table_mut();
         for part in &parts[..parts.len() - 1] {
+            // `name[i]`: the i-th table of an array of tables (`[[name]]`).
+            if let Some((name, index)) = part.strip_suffix(']').and_then(|p| p.split_once('[')) {
+                let i: usize = index
+                    .parse()
+                    .map_err(|_| format!("--set {set:?}: `{part}`: the index must be a number"))?;
+                let Some(array) = table.get_mut(name).and_then(Item::as_array_of_tables_mut) else {
+                    return Err(format!(
+                        "--set {set:?}: `{name}` is not a list of [[{name}]] tables"
+                    ));
+                };
+                let len = array.len();
+                table = array.get_mut(i).ok_or_else(|| {
+                    format!("--set {set:?}: `{part}`: there are {len} [[{name}]] tables, counted from 0")
+                })?;
+                continue;
+            }
             let entry = table.entry(part).or_insert_with(|| {
                 let mut t = Table::new();
                 t.set_implicit(true);
@@ -277,6 +293,23 @@ mod tests {
             &["output.timeseries_resolution_s=5"],
             "[output]\ntimeseries_resolution_s = 5\n",
         );
+    }
+
+    #[test]
+    fn set_reaches_into_arrays_of_tables() {
+        let doc = "[[deployments]]\nname = \"a\"\n[[deployments]]\nname = \"b\"\nreplicas = 1\n";
+        check_set(
+            doc,
+            &["deployments[1].replicas=3", "deployments[0].router.kind=random"],
+            "[[deployments]]\nname = \"a\"\n\n[deployments.router]\nkind = \"random\"\n[[deployments]]\nname = \"b\"\nreplicas = 3\n",
+        );
+        let mut d: DocumentMut = doc.parse().unwrap();
+        let err = apply_sets(&mut d, &["deployments[2].replicas=3".into()]).unwrap_err();
+        assert!(err.contains("there are 2 [[deployments]] tables"), "{err}");
+        let err = apply_sets(&mut d, &["pools[0].name=x".into()]).unwrap_err();
+        assert!(err.contains("not a list"), "{err}");
+        let err = apply_sets(&mut d, &["deployments[x].name=x".into()]).unwrap_err();
+        assert!(err.contains("must be a number"), "{err}");
     }
 
     #[test]
