@@ -191,7 +191,7 @@ pub fn write_out_dir(dir: &Path, result: &RunResult) -> io::Result<()> {
         w.write_all(summary_json(&result.summary).as_bytes())
     })?;
     write_atomically(&dir.join("requests.csv"), |w| {
-        write_requests_csv(&result.records, &result.summary.deployments, w)
+        write_requests_csv(&result.records, &result.summary, w)
     })?;
     write_atomically(&dir.join("timeseries.csv"), |w| {
         write_timeseries_csv(&result.timeseries, w)

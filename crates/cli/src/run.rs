@@ -57,8 +57,10 @@ pub fn run(scenario: &Scenario) -> Result<RunResult, RunError> {
     }
     let known = workload::KnownNames {
         classes: classes.into(),
-        models: if deployments.len() > 1 {
-            deployments.iter().map(|d| d.name.clone()).collect()
+        models: if deployments.len() + scenario.sim.pipelines.len() > 1 {
+            (deployments.iter().map(|d| d.name.clone()))
+                .chain(scenario.sim.pipelines.iter().map(|p| p.name.clone()))
+                .collect()
         } else {
             Arc::from([])
         },

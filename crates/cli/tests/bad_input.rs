@@ -631,6 +631,34 @@ fn cases() -> Vec<Case> {
             &[],
         )
         .at(s, Some(13), Some("deployments[0].replicas")),
+        scenario_case(
+            "pipeline_with_a_cycle",
+            format!("{}[[pipelines]]\nname = \"p\"\nstages = [\"a\", \"b\", \"a\"]\nhops_ms = [1, 1]\n", two_deployments("a", "b", true)),
+            &[],
+        )
+        .at(s, Some(25), Some("pipelines[0].stages"))
+        .also(&["cycle"]),
+        scenario_case(
+            "pipeline_unknown_stage",
+            format!("{}[[pipelines]]\nname = \"p\"\nstages = [\"a\", \"c\"]\nhops_ms = [1]\n", two_deployments("a", "b", true)),
+            &[],
+        )
+        .at(s, Some(25), Some("pipelines[0].stages"))
+        .also(&["\"c\" is not a deployment"]),
+        scenario_case(
+            "pipeline_hops_do_not_match",
+            format!("{}[[pipelines]]\nname = \"p\"\nstages = [\"a\", \"b\"]\nhops_ms = [1, 2]\n", two_deployments("a", "b", true)),
+            &[],
+        )
+        .at(s, Some(26), Some("pipelines[0].hops_ms"))
+        .also(&["1 for 2 stages, got 2"]),
+        scenario_case(
+            "pipeline_named_like_a_deployment",
+            format!("{}[[pipelines]]\nname = \"a\"\nstages = [\"b\"]\n", two_deployments("a", "b", true)),
+            &[],
+        )
+        .at(s, Some(24), Some("pipelines[0].name"))
+        .also(&["already names"]),
         Case::new("model_outside_the_deployments", &["run", "scenario.toml"])
             .file(
                 "scenario.toml",

@@ -19,7 +19,7 @@ fn outputs(seed: u64) -> (String, Vec<u8>, Vec<u8>) {
         "the library run must not read the clock"
     );
     let mut requests = Vec::new();
-    write_requests_csv(&result.records, &result.summary.deployments, &mut requests).unwrap();
+    write_requests_csv(&result.records, &result.summary, &mut requests).unwrap();
     let mut timeseries = Vec::new();
     write_timeseries_csv(&result.timeseries, &mut timeseries).unwrap();
     (summary_json(&result.summary), requests, timeseries)

@@ -173,7 +173,7 @@ fn prefix_runs_are_deterministic() {
         let scenario = load_file(Path::new(&path), &sets).unwrap();
         let r = fleetsim::run::run(&scenario).unwrap();
         let (mut requests, mut replicas) = (Vec::new(), Vec::new());
-        write_requests_csv(&r.records, &r.summary.deployments, &mut requests).unwrap();
+        write_requests_csv(&r.records, &r.summary, &mut requests).unwrap();
         write_replicas_csv(&r.replicas, &r.summary.deployments, &mut replicas).unwrap();
         (summary_json(&r.summary), requests, replicas)
     };

@@ -69,6 +69,7 @@ fn simulation() -> Simulation {
                 queue: Default::default(),
             },
         )],
+        pipelines: Vec::new(),
         sla: SlaConfig::default(),
         timeseries_resolution: SimDuration::from_secs(60),
     };

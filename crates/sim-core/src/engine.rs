@@ -29,7 +29,7 @@ use crate::rng;
 use crate::router::Router;
 use crate::summary::{
     AdapterReport, ClassReport, ColdStartStages, ColdStartSummary, DeploymentReport, FleetReport,
-    GpuHours, PrefixCacheReport, ReplicaRow, SimReport, Summary,
+    GpuHours, PipelineReport, PrefixCacheReport, ReplicaRow, SimReport, Summary,
 };
 use crate::time::{SimDuration, SimTime, NANOS_PER_SEC};
 use crate::workload::{BoxedWorkload, WorkloadError};
@@ -106,6 +106,24 @@ impl DeploymentSpec {
     }
 }
 
+/// A pipeline: a request passes through the `stages` deployments in
+/// order (say VAD → ASR → LLM), each serving it as its own request, with a
+/// network hop before every stage after the first. The request ends once:
+/// completed when its last stage completes, or with the outcome of the
+/// stage that lost it.
+#[derive(Clone, Debug)]
+pub struct PipelineSpec {
+    /// Name, as a trace's model column writes it (next to the deployments').
+    pub name: Box<str>,
+    /// Weight in the mix for requests that name no model.
+    pub share: f64,
+    /// Deployment indices, in order; each at most once (no cycles).
+    pub stages: Vec<u16>,
+    /// Network latency before each stage (`hops[0]` is not used: the first
+    /// stage receives the request as it arrives).
+    pub hops: Vec<SimDuration>,
+}
+
 /// A resolved, validated run configuration.
 #[derive(Clone, Debug)]
 pub struct SimConfig {
@@ -117,6 +135,9 @@ pub struct SimConfig {
     /// node pools, every deployment's placement must list the same pools:
     /// they share the nodes.
     pub deployments: Vec<DeploymentSpec>,
+    /// Pipelines over the deployments (a request naming one passes through
+    /// its stages). Their names and shares join the deployments' in the mix.
+    pub pipelines: Vec<PipelineSpec>,
     /// Service-level thresholds and targets.
     pub sla: SlaConfig,
     /// Width of a time-series window.
@@ -295,6 +316,10 @@ enum EventKind {
     SpotKill {
         node: u32,
     },
+    /// Pipeline request `request` reaches its next stage.
+    StageArrival {
+        request: u64,
+    },
     /// `node` finished provisioning.
     NodeUp {
         node: u32,
@@ -326,6 +351,9 @@ impl EventKind {
     /// requests of later instants; scaling acts after the instant's work.
     fn class(self) -> u64 {
         match self {
+            // Class 0 in the heap: after the workload's own arrival at the
+            // same instant (which waits outside the heap), before wake-ups.
+            EventKind::StageArrival { .. } => 0,
             EventKind::Wake { .. } => 1,
             EventKind::StageDone { .. } => 2,
             EventKind::Scale { .. } => 3,
@@ -365,6 +393,22 @@ impl Ord for Event {
     fn cmp(&self, other: &Self) -> Ordering {
         (other.time, other.order).cmp(&(self.time, self.order))
     }
+}
+
+/// A pipeline request on its way through the stages.
+#[derive(Clone, Debug)]
+struct Flight {
+    pipeline: u16,
+    /// Index in the pipeline's stages of the stage it is at (or heading to).
+    stage: u16,
+    /// Its arrival at the first stage.
+    origin: SimTime,
+    /// Queue waits of the stages it has left, ns.
+    queue_ns: u64,
+    /// Preemptions in the stages it has left.
+    preemptions: u32,
+    /// The request, for the next stage.
+    request: Request,
 }
 
 /// What the engine keeps per deployment: its router, the replicas it may
@@ -416,8 +460,11 @@ pub struct Simulation {
     /// Class of every arrived request, by id (empty when no deployment
     /// configures classes: every request is in class 0).
     class_by_id: Vec<u8>,
-    /// Deployment of every arrived request, by id (empty with one deployment).
-    deployment_by_id: Vec<u16>,
+    /// Pipeline requests between their first arrival and their end, by id.
+    in_flight: std::collections::BTreeMap<u64, Flight>,
+    /// One record per stage visit of pipeline requests (their deployments'
+    /// sections count these; `records` holds the end-to-end record).
+    stage_records: Vec<RequestRecord>,
     /// Some deployment configures priority classes: `class_by_id` is kept.
     records_classes: bool,
     /// GPU nodes (with a placement), in the order they were requested.
@@ -489,6 +536,34 @@ impl Simulation {
         if config.deployments.len() > usize::from(u16::MAX) {
             return Err(SimError::Config("more than 65535 deployments".into()));
         }
+        for p in &config.pipelines {
+            let mut seen = vec![false; config.deployments.len()];
+            if p.stages.is_empty() || p.hops.len() != p.stages.len() {
+                return Err(SimError::Config(format!(
+                    "pipeline {:?} needs at least one stage and one hop per stage",
+                    p.name
+                )));
+            }
+            for &stage in &p.stages {
+                match seen.get_mut(usize::from(stage)) {
+                    None => {
+                        return Err(SimError::Config(format!(
+                            "pipeline {:?} names deployment {stage}, but there are {}",
+                            p.name,
+                            config.deployments.len()
+                        )))
+                    }
+                    Some(true) => {
+                        return Err(SimError::Config(format!(
+                            "pipeline {:?} visits deployment {:?} twice (a cycle)",
+                            p.name,
+                            config.deployments[usize::from(stage)].name
+                        )))
+                    }
+                    Some(s) => *s = true,
+                }
+            }
+        }
         let pools = |d: &DeploymentSpec| d.fleet.placement.as_ref().map(|p| p.pools.clone());
         if config
             .deployments
@@ -502,7 +577,8 @@ impl Simulation {
         let mut sim = Simulation {
             deployments: Vec::with_capacity(routers.len()),
             deployment_mix: NameMix::new(
-                config.deployments.iter().map(|d| (&*d.name, d.share)),
+                (config.deployments.iter().map(|d| (&*d.name, d.share)))
+                    .chain(config.pipelines.iter().map(|p| (&*p.name, p.share))),
                 config.seed,
                 "workload.deployment_mix",
                 false,
@@ -513,7 +589,8 @@ impl Simulation {
             deployment_of: Vec::new(),
             route_pos: Vec::new(),
             class_by_id: Vec::new(),
-            deployment_by_id: Vec::new(),
+            in_flight: std::collections::BTreeMap::new(),
+            stage_records: Vec::new(),
             records_classes: config
                 .deployments
                 .iter()
@@ -1104,7 +1181,10 @@ impl Simulation {
             EventKind::NodeRelease { node, epoch } => self.on_node_release(node, epoch),
             EventKind::SpotNotice { node } => self.on_spot_notice(node),
             EventKind::SpotKill { node } => self.on_spot_kill(node),
-            EventKind::Wake { .. } | EventKind::Tick | EventKind::QueueTimeout { .. } => {}
+            EventKind::Wake { .. }
+            | EventKind::Tick
+            | EventKind::QueueTimeout { .. }
+            | EventKind::StageArrival { .. } => {}
         }
     }
 
@@ -1364,7 +1444,7 @@ impl Simulation {
         let since_arrival = |t: Option<SimTime>| {
             t.map(|t| t.0.saturating_sub(a.seq.arrival.0).saturating_add(frontend))
         };
-        self.records.push(RequestRecord {
+        self.keep_record(RequestRecord {
             id: a.seq.id,
             arrival: a.seq.arrival,
             class: self.class_of_id(a.seq.id),
@@ -1378,18 +1458,18 @@ impl Simulation {
             tpot_ns: None,
             e2e_ns: None,
             preemptions: a.preemptions,
+            pipeline: None,
         });
     }
 
     fn record_finished(&mut self, replica: u32) {
         let d = self.dep(replica);
         let frontend = self.fleet(d).frontend_latency.0;
-        for f in self.finished.drain(..) {
+        let mut finished = std::mem::take(&mut self.finished);
+        for f in finished.drain(..) {
             let warmup = self.warmup_penalty.remove(&f.id).unwrap_or(0);
             let ttft = (f.first_token.0 - f.arrival.0).saturating_add(frontend + warmup);
-            self.window.completed += 1;
-            self.window.ttft_ns.push(ttft);
-            self.records.push(RequestRecord {
+            self.keep_record(RequestRecord {
                 id: f.id,
                 arrival: f.arrival,
                 class: self.class_by_id.get(f.id as usize).copied().unwrap_or(0),
@@ -1404,8 +1484,10 @@ impl Simulation {
                     .then(|| (f.finished.0 - f.first_token.0) / u64::from(f.output_tokens - 1)),
                 e2e_ns: Some((f.finished.0 - f.arrival.0).saturating_add(frontend + warmup)),
                 preemptions: f.preemptions,
+                pipeline: None,
             });
         }
+        self.finished = finished;
     }
 
     /// Records a request that never reached a replica: rejected, or timed
@@ -1418,7 +1500,7 @@ impl Simulation {
         waited_ns: Option<u64>,
     ) {
         let frontend = self.fleet(d).frontend_latency.0;
-        self.records.push(RequestRecord {
+        self.keep_record(RequestRecord {
             id: request.id,
             arrival: request.arrival,
             class: self.class_of_id(request.id),
@@ -1432,6 +1514,7 @@ impl Simulation {
             tpot_ns: None,
             e2e_ns: None,
             preemptions: 0,
+            pipeline: None,
         });
     }
 
@@ -1447,27 +1530,52 @@ impl Simulation {
         request.id = self.next_id;
         self.next_id += 1;
         self.window.arrivals += 1;
-        let arrival_s = request.arrival.as_secs_f64();
-        let d = (self.deployment_mix.pick(request.model.as_deref())).map_err(|error| {
+        if self.records_classes {
+            self.class_by_id.push(0); // set when it reaches a deployment
+        }
+        let route = (self.deployment_mix.pick(request.model.as_deref())).map_err(|error| {
             SimError::Deployment {
                 request: request.id,
-                arrival_s,
+                arrival_s: request.arrival.as_secs_f64(),
                 error,
             }
         })? as usize;
+        let d = match route.checked_sub(self.deployments.len()) {
+            None => route,
+            Some(p) => {
+                let first = self.config.pipelines[p].stages[0];
+                self.in_flight.insert(
+                    request.id,
+                    Flight {
+                        pipeline: p as u16,
+                        stage: 0,
+                        origin: request.arrival,
+                        queue_ns: 0,
+                        preemptions: 0,
+                        request: request.clone(),
+                    },
+                );
+                usize::from(first)
+            }
+        };
+        self.reach_deployment(d, request)?;
+        self.pull_arrival()
+    }
+
+    /// `request` arrives at deployment `d` (from the workload, or from the
+    /// previous stage of its pipeline): its class is decided there, and it
+    /// is dispatched, or rejected if it can never fit a replica.
+    fn reach_deployment(&mut self, d: usize, request: Request) -> Result<(), SimError> {
         let class = (self.deployments[d].classes)
             .pick(request.priority_class.as_deref())
             .map_err(|error| SimError::Class {
                 request: request.id,
-                arrival_s,
+                arrival_s: request.arrival.as_secs_f64(),
                 error,
             })?;
-        if self.deployments.len() > 1 {
-            self.deployment_by_id.push(d as u16);
-        }
         if self.records_classes {
             // Validation keeps the class count within `u8`.
-            self.class_by_id.push(class as u8);
+            self.class_by_id[request.id as usize] = class as u8;
         }
         let fits = match &self.fleet(d).replica {
             ReplicaSpec::Batching { config, .. } => {
@@ -1480,7 +1588,73 @@ impl Simulation {
         } else {
             self.record_unserved(d, &request, Outcome::Rejected, None);
         }
-        self.pull_arrival()
+        Ok(())
+    }
+
+    /// A pipeline request reaches its next stage.
+    fn on_stage_arrival(&mut self, id: u64) -> Result<(), SimError> {
+        let Some(flight) = self.in_flight.get(&id) else {
+            return Ok(());
+        };
+        let d = usize::from(
+            self.config.pipelines[usize::from(flight.pipeline)].stages[usize::from(flight.stage)],
+        );
+        let mut request = flight.request.clone();
+        request.arrival = self.now;
+        self.reach_deployment(d, request)
+    }
+
+    /// Keeps a stage's record: the request's own, unless it is a pipeline
+    /// request. Then the stage record goes to `stage_records`, and the
+    /// request either travels on (completed, more stages: its next stage
+    /// gets it after this stage's response and the hop) or ends with an
+    /// end-to-end record measured from its first arrival.
+    fn keep_record(&mut self, rec: RequestRecord) {
+        let Some(flight) = self.in_flight.get_mut(&rec.id) else {
+            if rec.outcome == Outcome::Completed {
+                self.window.completed += 1;
+                self.window.ttft_ns.extend(rec.ttft_ns);
+            }
+            self.records.push(rec);
+            return;
+        };
+        let pipeline = &self.config.pipelines[usize::from(flight.pipeline)];
+        let next = usize::from(flight.stage) + 1;
+        let stage_queue = rec.queue_ns.unwrap_or(0);
+        if rec.outcome == Outcome::Completed && next < pipeline.stages.len() {
+            // Its response leaves this stage at arrival + end-to-end.
+            let left = rec.arrival.0.saturating_add(rec.e2e_ns.unwrap_or(0));
+            let at = SimTime(left) + pipeline.hops[next];
+            flight.stage = next as u16;
+            flight.queue_ns = flight.queue_ns.saturating_add(stage_queue);
+            flight.preemptions += rec.preemptions;
+            let request = rec.id;
+            self.stage_records.push(rec);
+            self.push(at, EventKind::StageArrival { request });
+            return;
+        }
+        let Some(flight) = self.in_flight.remove(&rec.id) else {
+            return;
+        };
+        let offset = rec.arrival.saturating_since(flight.origin).0;
+        let end = RequestRecord {
+            arrival: flight.origin,
+            pipeline: Some(flight.pipeline),
+            queue_ns: rec
+                .queue_ns
+                .map(|q| q.saturating_add(flight.queue_ns))
+                .or((flight.queue_ns > 0).then_some(flight.queue_ns)),
+            ttft_ns: rec.ttft_ns.map(|t| t.saturating_add(offset)),
+            e2e_ns: rec.e2e_ns.map(|t| t.saturating_add(offset)),
+            preemptions: rec.preemptions + flight.preemptions,
+            ..rec.clone()
+        };
+        self.stage_records.push(rec);
+        if end.outcome == Outcome::Completed {
+            self.window.completed += 1;
+            self.window.ttft_ns.extend(end.ttft_ns);
+        }
+        self.records.push(end);
     }
 
     fn on_tick(&mut self) {
@@ -1589,6 +1763,7 @@ impl Simulation {
                 | EventKind::NodeRelease { .. }
                 | EventKind::SpotNotice { .. }
                 | EventKind::SpotKill { .. }) => self.on_fleet_event(kind),
+                EventKind::StageArrival { request } => self.on_stage_arrival(request)?,
                 EventKind::QueueTimeout { deployment, class } => {
                     self.on_queue_timeout(deployment.into(), class)
                 }
@@ -1641,6 +1816,24 @@ impl Simulation {
         (summary.fleet, summary.gpu_hours) = self.fleet_figures(end_time, None);
         summary.deployments = (0..self.deployments.len())
             .map(|d| self.deployment_report(d, end_time, simulated_s))
+            .collect();
+        summary.pipelines = (self.config.pipelines.iter().enumerate())
+            .map(|(p, spec)| {
+                let mine: Vec<RequestRecord> = (self.records.iter())
+                    .filter(|r| r.pipeline == Some(p as u16))
+                    .cloned()
+                    .collect();
+                let s = Summary::from_records(&mine, &self.config.sla, simulated_s);
+                PipelineReport {
+                    name: spec.name.to_string(),
+                    stages: (spec.stages.iter())
+                        .map(|&d| self.config.deployments[usize::from(d)].name.to_string())
+                        .collect(),
+                    requests: s.requests,
+                    latency: s.latency,
+                    sla: s.sla,
+                }
+            })
             .collect();
         summary.sim = SimReport {
             events: self.events,
@@ -1747,16 +1940,21 @@ impl Simulation {
     /// the run's SLA, its classes against theirs, its fleet and GPU time.
     fn deployment_report(&self, d: usize, end: SimTime, simulated_s: f64) -> DeploymentReport {
         let fleet = self.fleet(d);
+        // Stage-level records: a request's own, or each stage visit of a
+        // pipeline request.
         let mine: Vec<RequestRecord>;
-        let records: &[RequestRecord] = if self.deployments.len() == 1 {
-            &self.records
-        } else {
-            mine = (self.records.iter())
-                .filter(|r| usize::from(r.deployment) == d)
-                .cloned()
-                .collect();
-            &mine
-        };
+        let records: &[RequestRecord] =
+            if self.deployments.len() == 1 && self.config.pipelines.is_empty() {
+                &self.records
+            } else {
+                mine = (self.records.iter())
+                    .filter(|r| r.pipeline.is_none())
+                    .chain(&self.stage_records)
+                    .filter(|r| usize::from(r.deployment) == d)
+                    .cloned()
+                    .collect();
+                &mine
+            };
         let s = Summary::from_records(records, &self.config.sla, simulated_s);
         let (fleet_report, gpu_hours) = self.fleet_figures(end, Some(d));
         DeploymentReport {
@@ -2082,6 +2280,7 @@ mod tests {
             id,
             class: 0,
             deployment: 0,
+            pipeline: None,
             arrival: SimTime(id),
             replica: None,
             outcome: Outcome::Completed,

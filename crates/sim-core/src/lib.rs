@@ -53,6 +53,7 @@
 //!             queue: Default::default(),
 //!         },
 //!     )],
+//!     pipelines: Vec::new(),
 //!     sla: SlaConfig { ttft_ms: Some(200.0), ..SlaConfig::default() },
 //!     timeseries_resolution: SimDuration::from_secs(1),
 //! };
@@ -115,7 +116,8 @@ pub mod time;
 pub mod workload;
 
 pub use engine::{
-    DeploymentSpec, FleetSpec, ReplicaSpec, RunResult, SimConfig, SimError, Simulation,
+    DeploymentSpec, FleetSpec, PipelineSpec, ReplicaSpec, RunResult, SimConfig, SimError,
+    Simulation,
 };
 pub use request::{Outcome, Request, RequestId};
 pub use router::Router;

@@ -14,8 +14,13 @@ pub struct RequestRecord {
     /// Priority class, an index into the configured classes (0 when none
     /// are configured).
     pub class: u8,
-    /// Deployment, an index into the configured deployments.
+    /// Deployment, an index into the configured deployments (for a
+    /// pipeline request, the stage where it ended).
     pub deployment: u16,
+    /// Pipeline, an index into the configured pipelines, if the request
+    /// went through one (its latencies then run from its first arrival to
+    /// its last stage).
+    pub pipeline: Option<u16>,
     /// Replica that served it (`None` if it never reached one).
     pub replica: Option<u32>,
     /// How it ended.

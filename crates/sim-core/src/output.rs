@@ -4,7 +4,7 @@
 
 use crate::engine::TimeseriesRow;
 use crate::metrics::RequestRecord;
-use crate::summary::{DeploymentReport, ReplicaRow};
+use crate::summary::{DeploymentReport, ReplicaRow, Summary};
 use crate::time::NANOS_PER_MS;
 use std::io::{self, Write};
 
@@ -22,23 +22,27 @@ fn secs(ns: u64) -> String {
     format!("{}.{:09}", ns / 1_000_000_000, ns % 1_000_000_000)
 }
 
-/// Writes one row per request, in the order given. `deployments` (the
-/// summary's) name each record's deployment and priority class.
+/// Writes one row per request, in the order given. The run's `summary`
+/// names each record's deployment, priority class and pipeline.
 pub fn write_requests_csv<W: Write>(
     records: &[RequestRecord],
-    deployments: &[DeploymentReport],
+    summary: &Summary,
     mut out: W,
 ) -> io::Result<()> {
-    writeln!(out, "id,arrival_s,replica,outcome,input_tokens,output_tokens,queue_ms,ttft_ms,tpot_ms,e2e_ms,preemptions,class,deployment")?;
+    let deployments = &summary.deployments;
+    writeln!(out, "id,arrival_s,replica,outcome,input_tokens,output_tokens,queue_ms,ttft_ms,tpot_ms,e2e_ms,preemptions,class,deployment,pipeline")?;
     for r in records {
         let deployment = deployments.get(usize::from(r.deployment));
         let class = deployment
             .and_then(|d| d.classes.get(usize::from(r.class)))
             .map_or("", |c| c.name.as_str());
         let deployment = deployment.map_or("", |d| d.name.as_str());
+        let pipeline = (r.pipeline)
+            .and_then(|p| summary.pipelines.get(usize::from(p)))
+            .map_or("", |p| p.name.as_str());
         writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             r.id,
             secs(r.arrival.0),
             r.replica.map(|x| x.to_string()).unwrap_or_default(),
@@ -51,7 +55,8 @@ pub fn write_requests_csv<W: Write>(
             opt_ms(r.e2e_ns),
             r.preemptions,
             class,
-            deployment
+            deployment,
+            pipeline
         )?;
     }
     out.flush()

@@ -153,6 +153,9 @@ pub struct Summary {
     /// One section per deployment, in configuration order (one entry for a
     /// single-deployment run).
     pub deployments: Vec<DeploymentReport>,
+    /// One section per pipeline, in configuration order (empty without
+    /// pipelines): its requests end to end, against the run's SLA.
+    pub pipelines: Vec<PipelineReport>,
     /// Simulation bookkeeping.
     pub sim: SimReport,
 }
@@ -177,6 +180,24 @@ pub struct DeploymentReport {
     /// Its replicas' GPU time (held, busy, idle; without node-level
     /// billing effects, which the run's `cost` section has).
     pub gpu_hours: GpuHours,
+}
+
+/// The results of one pipeline, end to end (first arrival to the last
+/// stage's response, hops included).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PipelineReport {
+    /// Pipeline name.
+    pub name: String,
+    /// Its stages' deployment names, in order.
+    pub stages: Vec<String>,
+    /// Counts by outcome (a request lost at any stage counts once, with
+    /// that stage's outcome).
+    pub requests: RequestCounts,
+    /// End-to-end latency statistics of its completed requests: queue is
+    /// the sum over stages, TTFT the last stage's first token.
+    pub latency: Latency,
+    /// Its requests against the run's SLA, end to end.
+    pub sla: SlaReport,
 }
 
 /// The results of one priority class, against its own SLA.

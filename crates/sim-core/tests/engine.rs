@@ -80,6 +80,7 @@ fn run(requests: Vec<(u64, u32, u32)>, replicas: u32, config: Arc<BatchingConfig
                 },
             },
         )],
+        pipelines: Vec::new(),
         sla: SlaConfig::default(),
         timeseries_resolution: SimDuration::from_secs(10),
     };

@@ -109,6 +109,7 @@ fn run_with(
                 },
             },
         )],
+        pipelines: Vec::new(),
         sla: SlaConfig::default(),
         timeseries_resolution: SimDuration::from_secs(10),
     };

@@ -7,7 +7,7 @@ pub mod raw;
 
 use fleetsim_core::coldstart::{default_provisioning_time, Artifacts, BYTES_PER_GB};
 use fleetsim_core::cost::{BillingGranularity, BillingPolicy, PoolPricing};
-use fleetsim_core::engine::{DeploymentSpec, FleetSpec, ReplicaSpec, SimConfig};
+use fleetsim_core::engine::{DeploymentSpec, FleetSpec, PipelineSpec, ReplicaSpec, SimConfig};
 use fleetsim_core::lifecycle::LifecycleSpec;
 use fleetsim_core::model::hardware::{self, GpuSpec, ModelSpec};
 use fleetsim_core::model::{MeasuredTable, PerfModel, Roofline};
@@ -432,19 +432,24 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, Invalid> {
         routers.push(e.router.clone());
         infos.push(info);
     }
-    if deployments.len() > 1 && deployments.iter().all(|d| d.share == 0.0) {
+    let routes = deployments.len() + raw.pipelines.len();
+    let shares = (deployments.iter().map(|d| d.share))
+        .chain(raw.pipelines.iter().map(|p| p.share.unwrap_or(0.0)));
+    if routes > 1 && shares.clone().all(|s| s == 0.0) {
         // Requests that name no model cannot be placed: say so at load time
         // only if the workload cannot name one (synthetic, ServeGen).
         if !matches!(workload, WorkloadSpec::Trace { .. }) {
             return Err(invalid(
                 "deployments",
-                "a generated workload names no model: give the deployments a `share` each",
+                "a generated workload names no model: give the deployments (and pipelines) a `share` each",
             ));
         }
     }
+    let pipelines = resolve_pipelines(&raw.pipelines, &deployments)?;
     let sim = SimConfig {
         seed: raw.seed,
         deployments,
+        pipelines,
         sla: raw.sla,
         timeseries_resolution: resolution,
     };
@@ -711,6 +716,86 @@ fn resolve_pool(
         spot,
         warm_nodes: raw.warm_nodes.unwrap_or(0),
     })
+}
+
+/// The pipelines, with stage names resolved to deployment indices.
+fn resolve_pipelines(
+    raw: &[raw::RawPipeline],
+    deployments: &[DeploymentSpec],
+) -> Result<Vec<PipelineSpec>, Invalid> {
+    let mut out: Vec<PipelineSpec> = Vec::with_capacity(raw.len());
+    for (i, p) in raw.iter().enumerate() {
+        let field = |f: &str| format!("pipelines[{i}].{f}");
+        if p.name.trim().is_empty() {
+            return Err(invalid(&field("name"), "must not be empty"));
+        }
+        if deployments.iter().any(|d| *d.name == *p.name) || out.iter().any(|o| *o.name == *p.name)
+        {
+            return Err(invalid(
+                &field("name"),
+                format!("{:?} already names a deployment or pipeline", p.name),
+            ));
+        }
+        if let Some(share) = p.share.filter(|s| !(s.is_finite() && *s >= 0.0)) {
+            return Err(invalid(
+                &field("share"),
+                format!("must be a finite number ≥ 0, got {share}"),
+            ));
+        }
+        if p.stages.is_empty() {
+            return Err(invalid(
+                &field("stages"),
+                "must list at least one deployment",
+            ));
+        }
+        let mut stages: Vec<u16> = Vec::with_capacity(p.stages.len());
+        for name in &p.stages {
+            let Some(d) = deployments.iter().position(|d| *d.name == **name) else {
+                let names: Vec<&str> = deployments.iter().map(|d| &*d.name).collect();
+                return Err(invalid(
+                    &field("stages"),
+                    format!(
+                        "{name:?} is not a deployment (deployments: {})",
+                        names.join(", ")
+                    ),
+                ));
+            };
+            if stages.contains(&(d as u16)) {
+                return Err(invalid(
+                    &field("stages"),
+                    format!("{name:?} appears twice: a pipeline may not visit a deployment again (a cycle)"),
+                ));
+            }
+            stages.push(d as u16);
+        }
+        if p.hops_ms.len() + 1 != p.stages.len() {
+            return Err(invalid(
+                &field("hops_ms"),
+                format!(
+                    "needs one latency per hop: {} for {} stages, got {}",
+                    p.stages.len() - 1,
+                    p.stages.len(),
+                    p.hops_ms.len()
+                ),
+            ));
+        }
+        let mut hops = vec![SimDuration::ZERO];
+        for (h, ms) in p.hops_ms.iter().enumerate() {
+            hops.push(SimDuration::try_from_secs_f64(ms / 1e3).ok_or_else(|| {
+                invalid(
+                    &format!("pipelines[{i}].hops_ms[{h}]"),
+                    format!("must be a finite number of ms ≥ 0, got {ms}"),
+                )
+            })?);
+        }
+        out.push(PipelineSpec {
+            name: p.name.as_str().into(),
+            share: p.share.unwrap_or(0.0),
+            stages,
+            hops,
+        });
+    }
+    Ok(out)
 }
 
 /// The most priority classes a deployment may have (class indices are

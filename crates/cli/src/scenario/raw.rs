@@ -37,6 +37,9 @@ pub struct RawScenario {
     /// own `router`, `queue` and `scaling` inside.
     #[serde(default)]
     pub deployments: Option<Vec<RawDeployment>>,
+    /// Pipelines over the deployments (`[[pipelines]]`).
+    #[serde(default)]
+    pub pipelines: Vec<RawPipeline>,
     /// How requests are spread over replicas (one deployment).
     #[serde(default)]
     pub router: Option<RouterConfig>,
@@ -377,6 +380,24 @@ pub struct RawSpot {
     pub interruptions_per_node_hour: f64,
     /// Warning before the node goes away, seconds (default 120, AWS).
     pub notice_s: Option<f64>,
+}
+
+/// One `[[pipelines]]` entry: a request naming it passes through the
+/// `stages` deployments in order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPipeline {
+    /// Name, as a trace's model column writes it.
+    pub name: String,
+    /// Weight in the mix for requests that name no model.
+    #[serde(default)]
+    pub share: Option<f64>,
+    /// Deployment names, in order, each at most once.
+    pub stages: Vec<String>,
+    /// Network latency into each stage after the first, ms (one number
+    /// per hop: `stages.len() − 1`).
+    #[serde(default)]
+    pub hops_ms: Vec<f64>,
 }
 
 /// The `[queue]` section.
