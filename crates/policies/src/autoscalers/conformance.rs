@@ -1150,18 +1150,19 @@ fn keda_case(group: &str, v: &Value, path: &str) -> Result<Outcome, VectorsError
                     }
                 }
             }
-            let created =
-                match &i.creation_age_s {
-                    CreationAge::Seconds(s) => ago(*s),
-                    CreationAge::Text(t) if t.starts_with("large") => ago(BASE_S / 2.0),
-                    CreationAge::Text(t) => return Err(err(
+            let created = match &i.creation_age_s {
+                CreationAge::Seconds(s) => ago(*s),
+                CreationAge::Text(t) if t.starts_with("large") => ago(BASE_S / 2.0),
+                CreationAge::Text(t) => {
+                    return Err(err(
                         path,
                         format!(
                             "case `{}`: creation_age_s `{t}` is neither seconds nor \"large …\"",
                             c.id
                         ),
-                    )),
-                };
+                    ))
+                }
+            };
             let actual = match keda::KedaExecutor::new(cfg, created) {
                 Err(e) => failed(e),
                 Ok(mut ex) => {

@@ -14,6 +14,10 @@
 //! (Active / Inactive / Activating and since when, whether the gateway
 //! proxies, reachability) and apply the returned scale when `apply`.
 
+// Target burst capacity uses exact sentinels (-1, 0), compared exactly as
+// upstream does.
+#![allow(clippy::float_cmp)]
+
 use super::{invalid, AutoscalerError};
 use fleetsim_core::{SimDuration, SimTime};
 use serde::{Deserialize, Serialize};
