@@ -23,4 +23,5 @@ pub use fleetsim_policies as policies;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod verify;
 pub mod workload;

@@ -23,6 +23,12 @@ struct Cli {
 enum Command {
     /// Run one scenario and report SLA, latency and GPU-hours.
     Run(RunArgs),
+    /// Check the autoscaler cores against a conformance vectors file;
+    /// exits 1 if any case fails.
+    VerifyPolicies {
+        /// Vectors file (JSON, the shared conformance schema).
+        file: PathBuf,
+    },
     /// Inspect trace files.
     Trace {
         #[command(subcommand)]
@@ -90,6 +96,14 @@ fn real_main() -> Result<()> {
         Command::Trace {
             command: TraceCommand::Stats { file, format },
         } => cmd_trace_stats(&file, format),
+        Command::VerifyPolicies { file } => {
+            let report = fleetsim::verify::verify_file(&file)?;
+            print!("{}", report.render());
+            match report.failed() {
+                0 => Ok(()),
+                n => anyhow::bail!("{}: {n} conformance case(s) failed", file.display()),
+            }
+        }
     }
 }
 

@@ -1,0 +1,601 @@
+//! AIBrix PodAutoscaler (`vllm-project/aibrix`,
+//! `pkg/controller/podautoscaler`): the APA and KPA algorithms
+//! (`computeTargetReplicas`), the cooldown stabilization and bounds of
+//! `computeScaleDecision`, the per-second last-value metric windows, and
+//! the HPA behavior the HPA strategy generates. Replicated as upstream
+//! implements them, including the differences from Knative listed in
+//! `docs/autoscalers.md` (per-pod averages, ratio panic entry, min on
+//! scale-down cooldown, inert activation scale / max panic pods).
+//!
+//! Adapter mapping: every `resync_interval_s` (10 s) average the target
+//! metric over replicas (e.g. `gpu_cache_usage_perc`, running requests)
+//! and call [`AibrixAutoscaler::decide`] with the current replica count;
+//! with several metrics call it per metric and take the max.
+
+use super::hpa::{Behavior, PolicyType, ScalingPolicy, ScalingRules, SelectPolicy};
+use super::{invalid, within, AutoscalerError};
+use fleetsim_core::{SimDuration, SimTime};
+use serde::{Deserialize, Serialize};
+
+const NAME: &str = "aibrix";
+
+/// `scalingStrategy`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Strategy {
+    /// Knative-like with stable and panic windows (default).
+    #[default]
+    Kpa,
+    /// Fluctuation-tolerance autoscaler.
+    Apa,
+}
+
+/// PodAutoscaler spec and annotations with AIBrix's defaults
+/// (`NewBaseScalingContext`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AibrixConfig {
+    /// `scalingStrategy`: KPA.
+    pub strategy: Strategy,
+    /// `minReplicas`: 1.
+    pub min_replicas: u32,
+    /// `maxReplicas`: 10.
+    pub max_replicas: u32,
+    /// `targetValue` per pod (metric units).
+    pub target_value: f64,
+    /// `observeWindowSeconds`: 180 s stable window (1..=3600).
+    pub observe_window_s: u64,
+    /// `panicWindowSeconds`: 60 s (1..=3600, <= observe window).
+    pub panic_window_s: u64,
+    /// `max-scale-up-rate`: 2.
+    pub max_scale_up_rate: f64,
+    /// `max-scale-down-rate`: 2.
+    pub max_scale_down_rate: f64,
+    /// `scale-up-tolerance`: 0.1.
+    pub up_fluctuation_tolerance: f64,
+    /// `scale-down-tolerance`: 0.1.
+    pub down_fluctuation_tolerance: f64,
+    /// `panic-threshold`: 2.0 (ratio of panic to stable average).
+    pub panic_threshold: f64,
+    /// `scale-up-cooldown-window`: 0 s.
+    pub scale_up_cooldown_window_s: u64,
+    /// `scale-down-cooldown-window`: 300 s.
+    pub scale_down_cooldown_window_s: u64,
+    /// `scale-to-zero`: false.
+    pub scale_to_zero: bool,
+    /// `DefaultResyncInterval`: 10 s.
+    pub resync_interval_s: u64,
+}
+
+impl Default for AibrixConfig {
+    fn default() -> Self {
+        AibrixConfig {
+            strategy: Strategy::Kpa,
+            min_replicas: 1,
+            max_replicas: 10,
+            target_value: 1.0,
+            observe_window_s: 180,
+            panic_window_s: 60,
+            max_scale_up_rate: 2.0,
+            max_scale_down_rate: 2.0,
+            up_fluctuation_tolerance: 0.1,
+            down_fluctuation_tolerance: 0.1,
+            panic_threshold: 2.0,
+            scale_up_cooldown_window_s: 0,
+            scale_down_cooldown_window_s: 300,
+            scale_to_zero: false,
+            resync_interval_s: 10,
+        }
+    }
+}
+
+impl AibrixConfig {
+    /// CRD validation and annotation parsing rules.
+    pub fn validate(&self) -> Result<(), AutoscalerError> {
+        if self.min_replicas > self.max_replicas {
+            return Err(invalid(NAME, "min_replicas", format!("min_replicas > max_replicas ({} > {}) (AIBrix: minReplicas must not exceed maxReplicas)", self.min_replicas, self.max_replicas)));
+        }
+        if !(1..=3600).contains(&self.observe_window_s) {
+            return Err(invalid(
+                NAME,
+                "observe_window_s",
+                "must be in 1..=3600 (AIBrix: observeWindowSeconds range)",
+            ));
+        }
+        if !(1..=3600).contains(&self.panic_window_s) || self.panic_window_s > self.observe_window_s
+        {
+            return Err(invalid(NAME, "panic_window_s", "must be in 1..=3600 and <= observe_window_s (AIBrix: panicWindowSeconds <= observeWindowSeconds)"));
+        }
+        for (k, v) in [
+            ("target_value", self.target_value),
+            ("max_scale_up_rate", self.max_scale_up_rate),
+            ("max_scale_down_rate", self.max_scale_down_rate),
+            ("up_fluctuation_tolerance", self.up_fluctuation_tolerance),
+            (
+                "down_fluctuation_tolerance",
+                self.down_fluctuation_tolerance,
+            ),
+            ("panic_threshold", self.panic_threshold),
+        ] {
+            super::finite(NAME, k, v)?;
+        }
+        if self.target_value <= 0.0 {
+            return Err(invalid(
+                NAME,
+                "target_value",
+                "must be > 0 (AIBrix: targetValue must be positive)",
+            ));
+        }
+        if self.max_scale_up_rate <= 1.0 || self.max_scale_down_rate <= 1.0 {
+            return Err(invalid(NAME, "max_scale_up_rate", "max scale-up and scale-down rates must be > 1 (AIBrix: max-scale-up-rate / max-scale-down-rate)"));
+        }
+        if !(0.0..1.0).contains(&self.up_fluctuation_tolerance)
+            || !(0.0..1.0).contains(&self.down_fluctuation_tolerance)
+        {
+            return Err(invalid(
+                NAME,
+                "up_fluctuation_tolerance",
+                "tolerances must be in [0, 1) (AIBrix: scale-up-tolerance / scale-down-tolerance)",
+            ));
+        }
+        if self.panic_threshold <= 1.0 {
+            return Err(invalid(
+                NAME,
+                "panic_threshold",
+                "panic threshold must be > 1 (AIBrix: panic-threshold)",
+            ));
+        }
+        if self.resync_interval_s == 0 {
+            return Err(invalid(NAME, "resync_interval_s", "must be > 0"));
+        }
+        Ok(())
+    }
+}
+
+/// APA `computeTargetReplicas` (before min/max): strict tolerance band,
+/// scale-up capped at `ceil(rate · cur)`, scale-down floored at
+/// `floor(cur / rate)`.
+pub fn apa_replicas(
+    cur: u32,
+    use_per_pod: f64,
+    target: f64,
+    up_tol: f64,
+    down_tol: f64,
+    up_rate: f64,
+    down_rate: f64,
+) -> u32 {
+    if target <= 0.0 {
+        return cur;
+    }
+    let c = f64::from(cur);
+    let r = use_per_pod / target;
+    let out = if r > 1.0 + up_tol {
+        (c * r).ceil().min((up_rate * c).ceil())
+    } else if r < 1.0 - down_tol {
+        (c * r).ceil().max((c / down_rate).floor())
+    } else {
+        return cur;
+    };
+    out.max(0.0).min(f64::from(u32::MAX)) as u32
+}
+
+/// Inputs of the AIBrix KPA algorithm.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct KpaInput {
+    /// Current pods.
+    pub current: u32,
+    /// Target per pod.
+    pub target: f64,
+    /// Stable-window per-pod average.
+    pub stable: f64,
+    /// Panic-window per-pod average.
+    pub panic: f64,
+    /// Max scale-up rate.
+    pub max_scale_up_rate: f64,
+    /// Max scale-down rate.
+    pub max_scale_down_rate: f64,
+    /// Activation scale (base context: 1).
+    pub activation_scale: u32,
+    /// Up tolerance.
+    pub up_tolerance: f64,
+    /// Down tolerance.
+    pub down_tolerance: f64,
+}
+
+/// AIBrix KPA `computeTargetReplicas` (before min/max) given the panic
+/// state; returns the desired count and the updated max panic pods.
+pub fn kpa_replicas(i: &KpaInput, in_panic: bool, max_panic_pods: u32) -> (u32, u32) {
+    let c = f64::from(i.current);
+    let max_up = (i.max_scale_up_rate * c).ceil().max(1.0);
+    let max_down = (c / i.max_scale_down_rate).floor();
+    let band = |v: f64| {
+        if v < i.target * (1.0 - i.down_tolerance) || v > i.target * (1.0 + i.up_tolerance) {
+            (v / i.target).ceil()
+        } else {
+            c
+        }
+    };
+    let (dspc, dppc) = (band(i.stable), band(i.panic));
+    let clamp = |x: f64| x.max(max_down).min(max_up) as u32;
+    let (mut dsp, mut dpp) = (clamp(dspc), clamp(dppc));
+    if i.activation_scale > 1 {
+        if dspc > 0.0 && dsp < i.activation_scale {
+            dsp = i.activation_scale;
+        }
+        if dppc > 0.0 && dpp < i.activation_scale {
+            dpp = i.activation_scale;
+        }
+    }
+    let mut desired = dsp;
+    let mut mpp = max_panic_pods;
+    if in_panic {
+        desired = desired.max(dpp);
+        if desired > mpp {
+            mpp = desired;
+        } else {
+            desired = mpp;
+        }
+    }
+    (desired, mpp)
+}
+
+/// The HPA behavior the HPA strategy generates: scale-up
+/// `Percent (rate−1)·100` per 60 s (`Max`), scale-down `Percent
+/// (1−1/rate)·100` per 60 s (`Min`), windows = the cooldowns.
+pub fn hpa_behavior(
+    max_scale_up_rate: f64,
+    max_scale_down_rate: f64,
+    up_cooldown_s: u32,
+    down_cooldown_s: u32,
+) -> Behavior {
+    let pct = |v: f64| ScalingPolicy {
+        kind: PolicyType::Percent,
+        value: v.max(0.0) as u32,
+        period_s: 60,
+    };
+    Behavior {
+        scale_up: Some(ScalingRules {
+            stabilization_window_s: up_cooldown_s,
+            select_policy: SelectPolicy::Max,
+            policies: vec![pct((max_scale_up_rate - 1.0) * 100.0)],
+        }),
+        scale_down: Some(ScalingRules {
+            stabilization_window_s: down_cooldown_s,
+            select_policy: SelectPolicy::Min,
+            policies: vec![pct((1.0 - 1.0 / max_scale_down_rate) * 100.0)],
+        }),
+    }
+}
+
+/// Per-second buckets keeping the last value written; the window average
+/// is the mean of buckets inside the window (no zero fill).
+#[derive(Clone, Debug)]
+pub struct LastValueWindow {
+    window: SimDuration,
+    buckets: std::collections::VecDeque<(u64, f64)>,
+}
+
+impl LastValueWindow {
+    /// A window of `window`.
+    pub fn new(window: SimDuration) -> Self {
+        LastValueWindow {
+            window,
+            buckets: Default::default(),
+        }
+    }
+
+    /// Write `v` into the 1 s bucket of `now` (replacing its value).
+    pub fn record(&mut self, now: SimTime, v: f64) {
+        let sec = now.as_nanos() / 1_000_000_000;
+        match self.buckets.back_mut() {
+            Some((s, val)) if *s == sec => *val = v,
+            _ => self.buckets.push_back((sec, v)),
+        }
+    }
+
+    /// Mean of buckets younger than the window; `None` when there are none.
+    pub fn average(&mut self, now: SimTime) -> Option<f64> {
+        while let Some(&(s, _)) = self.buckets.front() {
+            if within(SimTime(s * 1_000_000_000), now, self.window) {
+                break;
+            }
+            self.buckets.pop_front();
+        }
+        if self.buckets.is_empty() {
+            return None;
+        }
+        let sum: f64 = self.buckets.iter().map(|&(_, v)| v).sum();
+        Some(sum / self.buckets.len() as f64)
+    }
+}
+
+/// One PodAutoscaler: metric windows, panic state, cooldown history.
+#[derive(Clone, Debug)]
+pub struct AibrixAutoscaler {
+    config: AibrixConfig,
+    stable: LastValueWindow,
+    panic: LastValueWindow,
+    panic_time: Option<SimTime>,
+    history: Vec<(SimTime, u32)>,
+}
+
+impl AibrixAutoscaler {
+    /// A PodAutoscaler with `config`.
+    pub fn new(config: AibrixConfig) -> Result<Self, AutoscalerError> {
+        config.validate()?;
+        Ok(AibrixAutoscaler {
+            stable: LastValueWindow::new(super::secs(config.observe_window_s)),
+            panic: LastValueWindow::new(super::secs(config.panic_window_s)),
+            config,
+            panic_time: None,
+            history: Vec::new(),
+        })
+    }
+
+    /// Record the per-pod average and decide (`computeScaleDecision`):
+    /// bounds first, then the algorithm, cooldown stabilization and clamp.
+    /// Returns `None` while there is no data.
+    pub fn decide(&mut self, now: SimTime, current: u32, per_pod_average: f64) -> Option<u32> {
+        let c = self.config.clone();
+        if current == 0 && c.min_replicas != 0 {
+            return Some(current);
+        }
+        if current < c.min_replicas {
+            return Some(c.min_replicas);
+        }
+        if current > c.max_replicas {
+            return Some(c.max_replicas);
+        }
+        self.stable.record(now, per_pod_average);
+        self.panic.record(now, per_pod_average);
+        let stable = self.stable.average(now)?;
+        let panic = self.panic.average(now)?;
+        let rec = match c.strategy {
+            Strategy::Apa => apa_replicas(
+                current,
+                stable,
+                c.target_value,
+                c.up_fluctuation_tolerance,
+                c.down_fluctuation_tolerance,
+                c.max_scale_up_rate,
+                c.max_scale_down_rate,
+            ),
+            Strategy::Kpa => {
+                let over = stable <= 0.0 || panic / stable > c.panic_threshold;
+                if over {
+                    self.panic_time = Some(now);
+                } else if let Some(pt) = self.panic_time {
+                    if pt + super::secs(c.observe_window_s) < now {
+                        self.panic_time = None;
+                    }
+                }
+                let input = KpaInput {
+                    current,
+                    target: c.target_value,
+                    stable,
+                    panic,
+                    max_scale_up_rate: c.max_scale_up_rate,
+                    max_scale_down_rate: c.max_scale_down_rate,
+                    activation_scale: 1,
+                    up_tolerance: c.up_fluctuation_tolerance,
+                    down_tolerance: c.down_fluctuation_tolerance,
+                };
+                // Base context: MaxPanicPods is always 0.
+                kpa_replicas(&input, self.panic_time.is_some(), 0).0
+            }
+        };
+        let stabilized = self.stabilize(now, current, rec);
+        let floor = if c.scale_to_zero {
+            0
+        } else {
+            c.min_replicas.max(1)
+        };
+        Some(stabilized.clamp(floor.min(c.max_replicas), c.max_replicas))
+    }
+
+    fn stabilize(&mut self, now: SimTime, current: u32, rec: u32) -> u32 {
+        let c = &self.config;
+        let (up_w, down_w) = (
+            super::secs(c.scale_up_cooldown_window_s),
+            super::secs(c.scale_down_cooldown_window_s),
+        );
+        let longest = up_w.max(down_w);
+        self.history.retain(|&(t, _)| within(t, now, longest));
+        let out = if rec > current {
+            self.history
+                .iter()
+                .filter(|&&(t, _)| within(t, now, up_w))
+                .map(|&(_, r)| r)
+                .fold(rec, u32::max)
+        } else if rec < current {
+            self.history
+                .iter()
+                .filter(|&&(t, _)| within(t, now, down_w))
+                .map(|&(_, r)| r)
+                .fold(rec, u32::min)
+        } else {
+            rec
+        };
+        self.history.push((now, rec));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apa_table() {
+        // (cur, use, target) with default tolerances 0.1 and rates 2.
+        let check = |cur: u32, u: f64, t: f64, want: u32| {
+            assert_eq!(
+                apa_replicas(cur, u, t, 0.1, 0.1, 2.0, 2.0),
+                want,
+                "cur={cur} u={u} t={t}"
+            );
+        };
+        check(4, 60.0, 50.0, 5); // 1.2 > 1.1: ceil(4.8)
+        check(4, 55.0, 50.0, 4); // 1.1 is not > 1.1 (strict)
+        check(4, 45.0, 50.0, 4); // 0.9 is not < 0.9
+        check(4, 200.0, 50.0, 8); // capped at 2x
+        check(8, 5.0, 50.0, 4); // floored at 8/2
+        check(4, 30.0, 0.0, 4); // target <= 0: keep
+    }
+
+    #[test]
+    fn kpa_table() {
+        let base = KpaInput {
+            current: 4,
+            target: 10.0,
+            stable: 40.0,
+            panic: 40.0,
+            max_scale_up_rate: 2.0,
+            max_scale_down_rate: 2.0,
+            activation_scale: 1,
+            up_tolerance: 0.1,
+            down_tolerance: 0.1,
+        };
+        let check = |i: KpaInput, panic: bool, mpp: u32, want: u32| {
+            assert_eq!(kpa_replicas(&i, panic, mpp).0, want, "{i:?}")
+        };
+        check(base, false, 0, 4);
+        check(
+            KpaInput {
+                stable: 10.5,
+                ..base
+            },
+            false,
+            0,
+            4,
+        ); // within band: current, not ceil(1.05)
+        check(
+            KpaInput {
+                stable: 5.0,
+                ..base
+            },
+            false,
+            0,
+            2,
+        ); // ceil(0.5) -> floor(4/2)
+        check(
+            KpaInput {
+                stable: 200.0,
+                ..base
+            },
+            false,
+            0,
+            8,
+        ); // rate cap
+        check(
+            KpaInput {
+                stable: 10.0,
+                panic: 60.0,
+                ..base
+            },
+            true,
+            0,
+            6,
+        );
+        check(
+            KpaInput {
+                stable: 10.0,
+                panic: 10.0,
+                ..base
+            },
+            true,
+            7,
+            7,
+        ); // hold in panic
+    }
+
+    #[test]
+    fn hpa_behavior_mapping() {
+        let b = hpa_behavior(3.0, 4.0, 10, 120);
+        let up = b.scale_up.expect("up");
+        let down = b.scale_down.expect("down");
+        assert_eq!(
+            (
+                up.policies[0].value,
+                up.stabilization_window_s,
+                up.select_policy
+            ),
+            (200, 10, SelectPolicy::Max)
+        );
+        assert_eq!(
+            (
+                down.policies[0].value,
+                down.stabilization_window_s,
+                down.select_policy
+            ),
+            (75, 120, SelectPolicy::Min)
+        );
+    }
+
+    #[test]
+    fn autoscaler_scale_down_cooldown_takes_min() {
+        let cfg = AibrixConfig {
+            strategy: Strategy::Apa,
+            target_value: 10.0,
+            ..AibrixConfig::default()
+        };
+        let mut a = AibrixAutoscaler::new(cfg).expect("valid");
+        let at = |s: u64| SimTime(s * 1_000_000_000);
+        assert_eq!(a.decide(at(10), 4, 20.0), Some(8));
+        // Averages of last-value buckets: (20 + 2) / 2 = 11 -> 1.1 is within.
+        assert_eq!(a.decide(at(20), 8, 2.0), Some(8));
+        assert_eq!(a.decide(at(0), 0, 5.0), Some(0)); // current 0, min 1: no scaling
+    }
+
+    #[test]
+    fn validation_rejects_bad_knobs() {
+        let bad = |c: AibrixConfig, needle: &str| {
+            let e = c.validate().expect_err("invalid").to_string();
+            assert!(e.contains(needle), "{e}");
+        };
+        let d = AibrixConfig::default;
+        bad(
+            AibrixConfig {
+                min_replicas: 3,
+                max_replicas: 2,
+                ..d()
+            },
+            "min_replicas > max_replicas",
+        );
+        bad(
+            AibrixConfig {
+                panic_window_s: 200,
+                ..d()
+            },
+            "panicWindowSeconds",
+        );
+        bad(
+            AibrixConfig {
+                observe_window_s: 0,
+                ..d()
+            },
+            "observeWindowSeconds",
+        );
+        bad(
+            AibrixConfig {
+                max_scale_up_rate: 1.0,
+                ..d()
+            },
+            "> 1",
+        );
+        bad(
+            AibrixConfig {
+                panic_threshold: 0.5,
+                ..d()
+            },
+            "panic threshold must be > 1",
+        );
+        bad(
+            AibrixConfig {
+                target_value: 0.0,
+                ..d()
+            },
+            "targetValue",
+        );
+        assert!(d().validate().is_ok());
+    }
+}

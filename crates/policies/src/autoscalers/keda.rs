@@ -1,0 +1,521 @@
+//! KEDA ScaledObject (`kedacore/keda`): trigger activity aggregation
+//! (`getScaledObjectState`), the executor's 0 ↔ min/idle decisions
+//! (`RequestScale`: activation, cooldown, idle replicas, pause
+//! annotations), the fallback metric (`GetMetricsWithFallback`), and the
+//! HPA KEDA creates (external metric, AverageValue = threshold), which
+//! owns scaling between 1 and max.
+//!
+//! Adapter mapping: every `polling_interval_s` (30 s) compute each
+//! trigger's value (e.g. the sum over replicas of `num_requests_waiting`),
+//! build [`TriggerState`]s (`is_active = value > activation_threshold`),
+//! call [`aggregate_activity`] and [`KedaExecutor::request_scale`]; every
+//! HPA sync (15 s) call [`crate::autoscalers::hpa::per_pod_replicas`] per
+//! trigger with the value and the threshold, and [`crate::autoscalers::hpa::Hpa::reconcile`]
+//! with the config from [`KedaConfig::hpa_config`].
+
+use super::hpa::{Behavior, HpaConfig};
+use super::{invalid, AutoscalerError};
+use fleetsim_core::SimTime;
+use serde::{Deserialize, Serialize};
+
+const NAME: &str = "keda";
+
+/// Fallback behavior (`fallback.behavior`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum FallbackBehavior {
+    /// `fallback.replicas` (default).
+    #[default]
+    Static,
+    /// The current replica count.
+    CurrentReplicas,
+    /// `max(current, fallback.replicas)`.
+    CurrentReplicasIfHigher,
+    /// `min(current, fallback.replicas)`.
+    CurrentReplicasIfLower,
+}
+
+/// `spec.fallback`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FallbackConfig {
+    /// Consecutive failures tolerated before the fallback metric is
+    /// served (>= 0).
+    pub failure_threshold: u32,
+    /// Replicas to fall back to.
+    pub replicas: u32,
+    /// How the fallback count is chosen.
+    #[serde(default)]
+    pub behavior: FallbackBehavior,
+}
+
+/// ScaledObject knobs with KEDA's defaults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KedaConfig {
+    /// `pollingInterval`: 30 s between activity checks.
+    pub polling_interval_s: u64,
+    /// `cooldownPeriod`: 300 s after the last active time before scaling to
+    /// 0 (or idle).
+    pub cooldown_period_s: u64,
+    /// `initialCooldownPeriod`: 0 s from creation while never active.
+    pub initial_cooldown_period_s: u64,
+    /// `minReplicaCount`: 0.
+    pub min_replica_count: u32,
+    /// `maxReplicaCount`: 100.
+    pub max_replica_count: u32,
+    /// `idleReplicaCount`: unset; must be below min.
+    pub idle_replica_count: Option<u32>,
+    /// `fallback`: unset.
+    pub fallback: Option<FallbackConfig>,
+    /// `autoscaling.keda.sh/paused-scale-in`: blocks scaling to 0/idle.
+    pub paused_scale_in: bool,
+    /// `autoscaling.keda.sh/paused-scale-out`: blocks scaling from 0/idle.
+    pub paused_scale_out: bool,
+    /// `autoscaling.keda.sh/paused-replicas`: hold this count.
+    pub paused_replicas: Option<u32>,
+    /// `advanced.horizontalPodAutoscalerConfig.behavior` for the HPA.
+    pub hpa_behavior: Option<Behavior>,
+}
+
+impl Default for KedaConfig {
+    fn default() -> Self {
+        KedaConfig {
+            polling_interval_s: 30,
+            cooldown_period_s: 300,
+            initial_cooldown_period_s: 0,
+            min_replica_count: 0,
+            max_replica_count: 100,
+            idle_replica_count: None,
+            fallback: None,
+            paused_scale_in: false,
+            paused_scale_out: false,
+            paused_replicas: None,
+            hpa_behavior: None,
+        }
+    }
+}
+
+impl KedaConfig {
+    /// ScaledObject validation (`ValidateScaledObject` / `CheckReplicaCountBoundsAreValid`).
+    pub fn validate(&self) -> Result<(), AutoscalerError> {
+        if self.min_replica_count > self.max_replica_count {
+            return Err(invalid(NAME, "min_replica_count", format!(
+                "min_replicas > max_replicas ({} > {}) (KEDA: MinReplicaCount must be less than MaxReplicaCount)",
+                self.min_replica_count, self.max_replica_count
+            )));
+        }
+        if let Some(idle) = self.idle_replica_count {
+            if idle >= self.min_replica_count {
+                return Err(invalid(NAME, "idle_replica_count", format!(
+                    "{idle} must be below min_replica_count {} (KEDA: IdleReplicaCount must be less than MinReplicaCount)",
+                    self.min_replica_count
+                )));
+            }
+        }
+        if self.polling_interval_s == 0 {
+            return Err(invalid(NAME, "polling_interval_s", "must be > 0"));
+        }
+        if let Some(f) = &self.fallback {
+            if f.replicas == 0 {
+                return Err(invalid(
+                    NAME,
+                    "fallback.replicas",
+                    "must be > 0 (KEDA: fallback replicas must be a positive integer)",
+                ));
+            }
+        }
+        self.hpa_config().validate()
+    }
+
+    /// The HPA KEDA creates: `minReplicas = max(min, 1)`, `maxReplicas =
+    /// max`, the configured behavior.
+    pub fn hpa_config(&self) -> HpaConfig {
+        HpaConfig {
+            min_replicas: self.min_replica_count.max(1),
+            max_replicas: self.max_replica_count.max(1),
+            behavior: self.hpa_behavior.clone(),
+            ..HpaConfig::default()
+        }
+    }
+}
+
+/// One trigger's poll result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TriggerState {
+    /// Trigger name (for reporting).
+    pub name: String,
+    /// `value > activationThreshold`.
+    pub is_active: bool,
+    /// The scaler returned an error.
+    pub is_error: bool,
+    /// A cpu or memory trigger (always active).
+    pub is_resource: bool,
+}
+
+/// The ScaledObject's aggregated activity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Activity {
+    /// Any trigger active (or only cpu/memory triggers).
+    pub is_active: bool,
+    /// Any trigger errored.
+    pub is_error: bool,
+    /// Names of the active triggers.
+    pub active_triggers: Vec<String>,
+}
+
+/// `getScaledObjectState`: active if any trigger is active (an errored
+/// trigger is not active); an object whose triggers are all cpu/memory is
+/// always active. With scaling modifiers pass `Some(composite >
+/// activationTarget)` as `composite_active`, which replaces the per-trigger
+/// rule.
+pub fn aggregate_activity(triggers: &[TriggerState], composite_active: Option<bool>) -> Activity {
+    let active_triggers: Vec<String> = triggers
+        .iter()
+        .filter(|t| t.is_active && !t.is_error)
+        .map(|t| t.name.clone())
+        .collect();
+    let is_error = triggers.iter().any(|t| t.is_error);
+    let only_resource = !triggers.is_empty() && triggers.iter().all(|t| t.is_resource);
+    let is_active = match composite_active {
+        Some(a) => a,
+        None => !active_triggers.is_empty() || only_resource,
+    };
+    Activity {
+        is_active,
+        is_error,
+        active_triggers,
+    }
+}
+
+/// What the executor did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExecutorDecision {
+    /// The new scale when the scale target is updated.
+    pub set_replicas: Option<u32>,
+    /// The Active condition written (`None` = untouched).
+    pub active_condition: Option<bool>,
+    /// Whether `lastActiveTime` was set to now.
+    pub last_active_time_set: bool,
+}
+
+/// The KEDA executor for one ScaledObject: keeps `lastActiveTime` and the
+/// creation time.
+#[derive(Clone, Debug)]
+pub struct KedaExecutor {
+    config: KedaConfig,
+    created: SimTime,
+    last_active: Option<SimTime>,
+}
+
+impl KedaExecutor {
+    /// An executor for a ScaledObject created at `created`.
+    pub fn new(config: KedaConfig, created: SimTime) -> Result<Self, AutoscalerError> {
+        config.validate()?;
+        Ok(KedaExecutor {
+            config,
+            created,
+            last_active: None,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &KedaConfig {
+        &self.config
+    }
+
+    /// `status.lastActiveTime`.
+    pub fn last_active_time(&self) -> Option<SimTime> {
+        self.last_active
+    }
+
+    /// Overwrite `lastActiveTime` (tests, restarts).
+    pub fn set_last_active_time(&mut self, t: Option<SimTime>) {
+        self.last_active = t;
+    }
+
+    /// `RequestScale` at `now` for a target currently at `current`.
+    pub fn request_scale(
+        &mut self,
+        now: SimTime,
+        current: u32,
+        is_active: bool,
+        is_error: bool,
+    ) -> ExecutorDecision {
+        let c = &self.config;
+        let mut d = ExecutorDecision {
+            set_replicas: None,
+            active_condition: None,
+            last_active_time_set: false,
+        };
+        if let Some(p) = c.paused_replicas {
+            if p != current {
+                d.set_replicas = Some(p);
+            }
+            return d;
+        }
+        let min = c.min_replica_count;
+        if is_active {
+            if (c.idle_replica_count.is_some() && current < min) || current == 0 {
+                if !c.paused_scale_out {
+                    d.set_replicas = Some(if min > 0 { min } else { 1 });
+                    d.active_condition = Some(true);
+                    self.last_active = Some(now);
+                    d.last_active_time_set = true;
+                }
+            } else if !is_error {
+                self.last_active = Some(now);
+                d.last_active_time_set = true;
+                d.active_condition = Some(true);
+            }
+            return d;
+        }
+        let has_fallback = c.fallback.is_some_and(|f| f.replicas != 0);
+        if is_error && has_fallback {
+            // The HPA gets the fallback metric; scaling to 0 would disable it.
+        } else if is_error && c.fallback.is_none() {
+            // Ready=False only.
+        } else if c.idle_replica_count.is_some_and(|idle| current > idle)
+            || (current > 0 && min == 0)
+        {
+            let cooled = match self.last_active {
+                Some(t) => t + super::secs(c.cooldown_period_s) < now,
+                None => self.created + super::secs(c.initial_cooldown_period_s) < now,
+            };
+            if cooled && !c.paused_scale_in {
+                let to = c.idle_replica_count.unwrap_or(min);
+                if to != current {
+                    d.set_replicas = Some(to);
+                }
+            }
+        } else if c.idle_replica_count.is_none() && current < min {
+            d.set_replicas = Some(min);
+        }
+        d.active_condition = Some(false);
+        d
+    }
+}
+
+/// Health of one trigger's metric.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HealthStatus {
+    /// Last read succeeded.
+    #[default]
+    Happy,
+    /// Last read failed.
+    Failing,
+}
+
+/// Per-trigger failure count.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FallbackState {
+    /// Consecutive failures.
+    pub failures: u32,
+    /// Health.
+    pub status: HealthStatus,
+}
+
+/// What the metrics server returns to the HPA for one trigger.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FallbackResult {
+    /// The scaler's own value (it succeeded).
+    Metric(f64),
+    /// The synthetic fallback value `replicas × target`.
+    Fallback(f64),
+    /// The scaler's error is returned (no fallback yet or configured).
+    Error,
+}
+
+/// `GetMetricsWithFallback` for an AverageValue external metric with
+/// target `target_average_value`. `scaler` is the scaler's value or `None`
+/// on error; `current_replicas` is the target's count when known.
+pub fn metric_with_fallback(
+    state: &mut FallbackState,
+    fallback: Option<&FallbackConfig>,
+    scaler: Option<f64>,
+    current_replicas: Option<u32>,
+    target_average_value: f64,
+) -> FallbackResult {
+    if let Some(v) = scaler {
+        *state = FallbackState {
+            failures: 0,
+            status: HealthStatus::Happy,
+        };
+        return FallbackResult::Metric(v);
+    }
+    state.status = HealthStatus::Failing;
+    state.failures = state.failures.saturating_add(1);
+    let Some(f) = fallback else {
+        return FallbackResult::Error;
+    };
+    if state.failures <= f.failure_threshold {
+        return FallbackResult::Error;
+    }
+    let replicas = match (f.behavior, current_replicas) {
+        (FallbackBehavior::Static, _) => f.replicas,
+        (FallbackBehavior::CurrentReplicas, Some(c)) => c,
+        (FallbackBehavior::CurrentReplicasIfHigher, Some(c)) => c.max(f.replicas),
+        (FallbackBehavior::CurrentReplicasIfLower, Some(c)) => c.min(f.replicas),
+        (_, None) => return FallbackResult::Error,
+    };
+    // Milli-exact like upstream: int64(target * 1000 * replicas) milli.
+    let milli = (target_average_value * 1000.0 * f64::from(replicas)) as i64;
+    FallbackResult::Fallback(milli as f64 / 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: u64) -> SimTime {
+        SimTime(s * 1_000_000_000)
+    }
+
+    fn exec(cfg: KedaConfig) -> KedaExecutor {
+        KedaExecutor::new(cfg, at(0)).expect("valid")
+    }
+
+    #[test]
+    fn executor_table() {
+        // (min, idle, current, active, now_s, last_active_s) -> set_replicas
+        let check = |min: u32,
+                     idle: Option<u32>,
+                     cur: u32,
+                     active: bool,
+                     now: u64,
+                     last: Option<u64>,
+                     want: Option<u32>| {
+            let mut e = exec(KedaConfig {
+                min_replica_count: min,
+                idle_replica_count: idle,
+                ..KedaConfig::default()
+            });
+            e.set_last_active_time(last.map(at));
+            let d = e.request_scale(at(now), cur, active, false);
+            assert_eq!(
+                d.set_replicas, want,
+                "min={min} idle={idle:?} cur={cur} active={active}"
+            );
+        };
+        check(0, None, 0, true, 10, None, Some(1)); // activation 0 -> 1
+        check(3, None, 0, true, 10, None, Some(3)); // activation 0 -> min
+        check(0, None, 4, true, 10, None, None); // HPA owns 1..N
+        check(0, None, 4, false, 100, Some(0), None); // cooling down (300 s)
+        check(0, None, 4, false, 301, Some(0), Some(0)); // cooled: to 0
+        check(0, None, 4, false, 300, Some(0), None); // strictly after
+        check(2, Some(0), 5, false, 400, Some(0), Some(0)); // to idle
+        check(2, Some(0), 0, true, 10, None, Some(2)); // idle -> min
+        check(5, None, 1, false, 10, None, Some(5)); // below min, not active
+    }
+
+    #[test]
+    fn pause_annotations_block() {
+        let mut e = exec(KedaConfig {
+            paused_scale_out: true,
+            ..KedaConfig::default()
+        });
+        assert_eq!(e.request_scale(at(10), 0, true, false).set_replicas, None);
+        let mut e = exec(KedaConfig {
+            paused_scale_in: true,
+            ..KedaConfig::default()
+        });
+        assert_eq!(
+            e.request_scale(at(1000), 3, false, false).set_replicas,
+            None
+        );
+        let mut e = exec(KedaConfig {
+            paused_replicas: Some(7),
+            ..KedaConfig::default()
+        });
+        assert_eq!(
+            e.request_scale(at(1000), 3, true, false).set_replicas,
+            Some(7)
+        );
+    }
+
+    #[test]
+    fn fallback_sequence() {
+        let f = FallbackConfig {
+            failure_threshold: 2,
+            replicas: 4,
+            behavior: FallbackBehavior::Static,
+        };
+        let mut s = FallbackState::default();
+        let call = |s: &mut FallbackState, v: Option<f64>| {
+            metric_with_fallback(s, Some(&f), v, Some(9), 5.0)
+        };
+        assert_eq!(call(&mut s, None), FallbackResult::Error);
+        assert_eq!(call(&mut s, None), FallbackResult::Error);
+        assert_eq!(call(&mut s, None), FallbackResult::Fallback(20.0));
+        assert_eq!(s.status, HealthStatus::Failing);
+        assert_eq!(call(&mut s, Some(1.5)), FallbackResult::Metric(1.5));
+        assert_eq!(s, FallbackState::default());
+        let higher = FallbackConfig {
+            behavior: FallbackBehavior::CurrentReplicasIfHigher,
+            failure_threshold: 0,
+            ..f
+        };
+        assert_eq!(
+            metric_with_fallback(&mut s, Some(&higher), None, Some(9), 5.0),
+            FallbackResult::Fallback(45.0)
+        );
+        assert_eq!(
+            metric_with_fallback(&mut s, None, None, Some(9), 5.0),
+            FallbackResult::Error
+        );
+    }
+
+    #[test]
+    fn activity_table() {
+        let t = |active: bool, error: bool, resource: bool| TriggerState {
+            name: "t".into(),
+            is_active: active,
+            is_error: error,
+            is_resource: resource,
+        };
+        let check = |ts: &[TriggerState], want: (bool, bool)| {
+            let a = aggregate_activity(ts, None);
+            assert_eq!((a.is_active, a.is_error), want);
+        };
+        check(&[t(false, false, false)], (false, false));
+        check(
+            &[t(true, false, false), t(false, true, false)],
+            (true, true),
+        );
+        check(&[t(false, false, true)], (true, false));
+        check(&[], (false, false));
+        assert!(!aggregate_activity(&[t(true, false, false)], Some(false)).is_active);
+    }
+
+    #[test]
+    fn validation_rejects_bad_knobs() {
+        let bad = |c: KedaConfig, needle: &str| {
+            let e = c.validate().expect_err("invalid").to_string();
+            assert!(e.contains(needle), "{e}");
+        };
+        bad(
+            KedaConfig {
+                min_replica_count: 5,
+                max_replica_count: 2,
+                ..KedaConfig::default()
+            },
+            "min_replicas > max_replicas",
+        );
+        bad(
+            KedaConfig {
+                min_replica_count: 1,
+                idle_replica_count: Some(1),
+                ..KedaConfig::default()
+            },
+            "IdleReplicaCount",
+        );
+        bad(
+            KedaConfig {
+                polling_interval_s: 0,
+                ..KedaConfig::default()
+            },
+            "polling_interval_s",
+        );
+        assert_eq!(KedaConfig::default().hpa_config().min_replicas, 1);
+    }
+}

@@ -1,0 +1,448 @@
+//! Ray Serve's default request-based autoscaling policy
+//! (`python/ray/serve/autoscaling_policy.py`): desired replicas from
+//! `total_num_requests / target_ongoing_requests`, scaling factors (with
+//! the never-stuck-on-downscale rule), bounds, and upscale / downscale
+//! delays counted in control-loop ticks (0.1 s), with the separate 1 → 0
+//! step and its own delay. Both generations of upstream code are covered:
+//! [`calculate_desired_num_replicas`] (factor + clamp in one function) and
+//! [`RayServePolicy::decide`] (`_apply_autoscaling_config` around the
+//! default policy, which is what deployments run).
+//!
+//! Adapter mapping: call [`RayServePolicy::decide`] every
+//! `control_loop_interval_s` (0.1 s) with the running replica count, the
+//! last decision (`target_num_replicas`; start with the initial count) and
+//! `total_num_requests` = requests running at replicas plus queued at the
+//! gateway, averaged over `look_back_period_s`.
+
+use super::{invalid, no_decision, AutoscalerError};
+use serde::{Deserialize, Serialize};
+
+const NAME: &str = "ray_serve";
+
+/// `AutoscalingConfig` with Ray's defaults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RayServeConfig {
+    /// `min_replicas`: 1 (>= 0).
+    pub min_replicas: u32,
+    /// `max_replicas`: 1 (>= 1; `AutoscalingConfig.default()` uses 100).
+    pub max_replicas: u32,
+    /// `initial_replicas`: None (in `[min, max]` when set).
+    pub initial_replicas: Option<u32>,
+    /// `target_ongoing_requests`: 2 per replica (> 0).
+    pub target_ongoing_requests: f64,
+    /// `upscale_delay_s`: 30 s (>= 0).
+    pub upscale_delay_s: f64,
+    /// `downscale_delay_s`: 600 s (>= 0).
+    pub downscale_delay_s: f64,
+    /// `downscale_to_zero_delay_s`: None = `downscale_delay_s`; used for
+    /// 1 → 0 only.
+    pub downscale_to_zero_delay_s: Option<f64>,
+    /// `upscaling_factor`: None = `smoothing_factor`.
+    pub upscaling_factor: Option<f64>,
+    /// `downscaling_factor`: None = `smoothing_factor`.
+    pub downscaling_factor: Option<f64>,
+    /// Deprecated `smoothing_factor`: 1.0.
+    pub smoothing_factor: f64,
+    /// `look_back_period_s`: 30 s averaging window (> 0).
+    pub look_back_period_s: f64,
+    /// `RAY_SERVE_CONTROL_LOOP_INTERVAL_S`: 0.1 s per decision tick.
+    pub control_loop_interval_s: f64,
+}
+
+impl Default for RayServeConfig {
+    fn default() -> Self {
+        RayServeConfig {
+            min_replicas: 1,
+            max_replicas: 1,
+            initial_replicas: None,
+            target_ongoing_requests: 2.0,
+            upscale_delay_s: 30.0,
+            downscale_delay_s: 600.0,
+            downscale_to_zero_delay_s: None,
+            upscaling_factor: None,
+            downscaling_factor: None,
+            smoothing_factor: 1.0,
+            look_back_period_s: 30.0,
+            control_loop_interval_s: 0.1,
+        }
+    }
+}
+
+impl RayServeConfig {
+    /// The pydantic validation of `AutoscalingConfig`.
+    pub fn validate(&self) -> Result<(), AutoscalerError> {
+        if self.max_replicas == 0 {
+            return Err(invalid(
+                NAME,
+                "max_replicas",
+                "must be >= 1 (Ray Serve: max_replicas is a PositiveInt)",
+            ));
+        }
+        if self.min_replicas > self.max_replicas {
+            return Err(invalid(NAME, "min_replicas", format!(
+                "min_replicas > max_replicas ({} > {}) (Ray Serve: max_replicas must be greater than or equal to min_replicas)",
+                self.min_replicas, self.max_replicas
+            )));
+        }
+        if let Some(i) = self.initial_replicas {
+            if i < self.min_replicas || i > self.max_replicas {
+                return Err(invalid(NAME, "initial_replicas", "must be in [min_replicas, max_replicas] (Ray Serve: initial_replicas bounds check)"));
+            }
+        }
+        let positive = [
+            (
+                "target_ongoing_requests",
+                Some(self.target_ongoing_requests),
+            ),
+            ("upscaling_factor", self.upscaling_factor),
+            ("downscaling_factor", self.downscaling_factor),
+            ("smoothing_factor", Some(self.smoothing_factor)),
+            ("look_back_period_s", Some(self.look_back_period_s)),
+            (
+                "control_loop_interval_s",
+                Some(self.control_loop_interval_s),
+            ),
+        ];
+        for (k, v) in positive {
+            if let Some(v) = v {
+                if !v.is_finite() || v <= 0.0 {
+                    return Err(invalid(
+                        NAME,
+                        k,
+                        format!("must be a finite value > 0, got {v} (Ray Serve: PositiveFloat)"),
+                    ));
+                }
+            }
+        }
+        let non_negative = [
+            ("upscale_delay_s", Some(self.upscale_delay_s)),
+            ("downscale_delay_s", Some(self.downscale_delay_s)),
+            ("downscale_to_zero_delay_s", self.downscale_to_zero_delay_s),
+        ];
+        for (k, v) in non_negative {
+            if let Some(v) = v {
+                if !v.is_finite() || v < 0.0 {
+                    return Err(invalid(
+                        NAME,
+                        k,
+                        format!(
+                            "must be a finite value >= 0, got {v} (Ray Serve: NonNegativeFloat)"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `get_upscaling_factor()`: `upscaling_factor`, else the smoothing
+    /// factor.
+    pub fn effective_upscaling_factor(&self) -> f64 {
+        self.upscaling_factor.unwrap_or(self.smoothing_factor)
+    }
+
+    /// `get_downscaling_factor()`.
+    pub fn effective_downscaling_factor(&self) -> f64 {
+        self.downscaling_factor.unwrap_or(self.smoothing_factor)
+    }
+}
+
+/// `_apply_scaling_factors`: move from `current` toward `desired` by the
+/// factor of the direction, `ceil`, and never get stuck on a downscale
+/// (if `ceil(desired) < current` and the step is 0, take one off).
+pub fn apply_scaling_factors(
+    desired: f64,
+    current: u32,
+    upscaling_factor: f64,
+    downscaling_factor: f64,
+) -> i64 {
+    let cur = f64::from(current);
+    let f = if desired > cur {
+        upscaling_factor
+    } else {
+        downscaling_factor
+    };
+    let mut d = (cur + f * (desired - cur)).ceil() as i64;
+    if desired.ceil() < cur && d == i64::from(current) {
+        d -= 1;
+    }
+    d
+}
+
+/// Mid-generation `_calculate_desired_num_replicas`: ratio, factors, the
+/// stuck-downscale rule and `[min, max]`.
+pub fn calculate_desired_num_replicas(
+    cfg: &RayServeConfig,
+    total_num_requests: f64,
+    num_running_replicas: u32,
+) -> Result<u32, AutoscalerError> {
+    if num_running_replicas == 0 {
+        return Err(no_decision(
+            NAME,
+            "number of running replicas cannot be zero",
+        ));
+    }
+    let cur = f64::from(num_running_replicas);
+    let desired = cur * (total_num_requests / (cfg.target_ongoing_requests * cur));
+    let d = apply_scaling_factors(
+        desired,
+        num_running_replicas,
+        cfg.effective_upscaling_factor(),
+        cfg.effective_downscaling_factor(),
+    );
+    Ok(d.clamp(i64::from(cfg.min_replicas), i64::from(cfg.max_replicas)) as u32)
+}
+
+/// The decision counter kept in `policy_state["__decision_counters"]`:
+/// positive = consecutive upscale decisions, negative = downscale.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DelayState {
+    /// The counter.
+    pub counter: i64,
+}
+
+/// Ticks in a delay: `int(delay_s / interval_s)` (IEEE: `int(0.3/0.1) == 2`).
+pub fn delay_ticks(delay_s: f64, interval_s: f64) -> i64 {
+    (delay_s / interval_s) as i64
+}
+
+/// `_apply_delay_logic`: act on the `ticks + 1`-th consecutive decision in
+/// one direction; downscale never skips 1 (1 → 0 is its own step with
+/// `downscale_to_zero_delay_s`).
+pub fn apply_delay_logic(
+    cfg: &RayServeConfig,
+    state: &mut DelayState,
+    desired: u32,
+    curr_target: u32,
+) -> u32 {
+    let dt = cfg.control_loop_interval_s;
+    if desired > curr_target {
+        state.counter = state.counter.max(0) + 1;
+        if state.counter > delay_ticks(cfg.upscale_delay_s, dt) {
+            state.counter = 0;
+            return desired;
+        }
+        curr_target
+    } else if desired < curr_target {
+        state.counter = state.counter.min(0) - 1;
+        let (delay, d) = if curr_target == 1 {
+            (
+                cfg.downscale_to_zero_delay_s
+                    .unwrap_or(cfg.downscale_delay_s),
+                desired,
+            )
+        } else {
+            (cfg.downscale_delay_s, desired.max(1))
+        };
+        if state.counter < -delay_ticks(delay, dt) {
+            state.counter = 0;
+            return d;
+        }
+        curr_target
+    } else {
+        state.counter = 0;
+        curr_target
+    }
+}
+
+/// The policy as deployed: `_apply_autoscaling_config` around the default
+/// `replica_queue_length_autoscaling_policy`, one call per control-loop
+/// tick.
+#[derive(Clone, Debug)]
+pub struct RayServePolicy {
+    config: RayServeConfig,
+    state: DelayState,
+}
+
+impl RayServePolicy {
+    /// A policy with a fresh decision counter.
+    pub fn new(config: RayServeConfig) -> Result<Self, AutoscalerError> {
+        config.validate()?;
+        Ok(RayServePolicy {
+            config,
+            state: DelayState::default(),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RayServeConfig {
+        &self.config
+    }
+
+    /// The decision counter.
+    pub fn state(&self) -> DelayState {
+        self.state
+    }
+
+    /// One tick of the default policy: `raw = total / target_ongoing`, then
+    /// [`Self::apply`].
+    pub fn decide(
+        &mut self,
+        current_num_replicas: u32,
+        target_num_replicas: u32,
+        total_num_requests: f64,
+    ) -> u32 {
+        let raw = if current_num_replicas == 0 {
+            0.0
+        } else {
+            let cur = f64::from(current_num_replicas);
+            cur * (total_num_requests / (self.config.target_ongoing_requests * cur))
+        };
+        self.apply(
+            raw,
+            current_num_replicas,
+            target_num_replicas,
+            total_num_requests,
+        )
+    }
+
+    /// `_apply_autoscaling_config` around any policy's raw (float) desired
+    /// count: cold-start fast path at 0 running replicas (bypasses delays
+    /// and bounds), else scaling factors, bounds and delays.
+    pub fn apply(
+        &mut self,
+        raw_desired: f64,
+        current_num_replicas: u32,
+        target_num_replicas: u32,
+        total_num_requests: f64,
+    ) -> u32 {
+        let c = &self.config;
+        if current_num_replicas == 0 {
+            return if total_num_requests > 0.0 {
+                let first = (c.effective_upscaling_factor()).ceil() as u32;
+                first.max(1).max(target_num_replicas)
+            } else {
+                target_num_replicas
+            };
+        }
+        let d = apply_scaling_factors(
+            raw_desired,
+            current_num_replicas,
+            c.effective_upscaling_factor(),
+            c.effective_downscaling_factor(),
+        );
+        let d = d.clamp(i64::from(c.min_replicas), i64::from(c.max_replicas)) as u32;
+        apply_delay_logic(c, &mut self.state, d, target_num_replicas)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(min: u32, max: u32, target: f64) -> RayServeConfig {
+        RayServeConfig {
+            min_replicas: min,
+            max_replicas: max,
+            target_ongoing_requests: target,
+            ..RayServeConfig::default()
+        }
+    }
+
+    #[test]
+    fn calculate_desired_table() {
+        // (min, max, target, up, down, requests, running) -> desired
+        let check = |min, max, target, up, down, req, run, want| {
+            let c = RayServeConfig {
+                upscaling_factor: Some(up),
+                downscaling_factor: Some(down),
+                ..cfg(min, max, target)
+            };
+            assert_eq!(
+                calculate_desired_num_replicas(&c, req, run).expect("ok"),
+                want,
+                "req={req} run={run}"
+            );
+        };
+        check(0, 100, 2.0, 1.0, 1.0, 40.0, 10, 20);
+        check(0, 100, 2.0, 1.0, 1.0, 10.0, 10, 5);
+        check(0, 100, 2.0, 0.5, 1.0, 40.0, 10, 15); // halfway up
+        check(0, 100, 2.0, 1.0, 0.5, 10.0, 10, 8); // 10 + 0.5*(5-10) = 7.5 -> 8
+        check(0, 100, 2.0, 1.0, 0.1, 18.0, 10, 9); // 9.9 -> 10 would stick: 9
+        check(3, 6, 2.0, 1.0, 1.0, 100.0, 10, 6); // clamp
+        assert!(calculate_desired_num_replicas(&cfg(0, 5, 1.0), 1.0, 0).is_err());
+    }
+
+    #[test]
+    fn delay_ticks_follow_ieee() {
+        let check = |d: f64, want: i64| assert_eq!(delay_ticks(d, 0.1), want, "{d}");
+        check(0.3, 2);
+        check(0.4, 4);
+        check(30.0, 300);
+        check(0.0, 0);
+    }
+
+    #[test]
+    fn upscale_waits_delay_ticks() {
+        let c = RayServeConfig {
+            upscale_delay_s: 0.2,
+            ..cfg(1, 10, 1.0)
+        };
+        let mut p = RayServePolicy::new(c).expect("valid");
+        // int(0.2/0.1) = 2 ticks: the 3rd consecutive decision acts.
+        let got: Vec<u32> = (0..3).map(|_| p.decide(1, 1, 5.0)).collect();
+        assert_eq!(got, vec![1, 1, 5]);
+        // A neutral decision resets the counter.
+        assert_eq!(p.decide(5, 5, 5.0), 5);
+        assert_eq!(p.state().counter, 0);
+    }
+
+    #[test]
+    fn downscale_stops_at_one_then_zero_step() {
+        let c = RayServeConfig {
+            downscale_delay_s: 0.0,
+            downscale_to_zero_delay_s: Some(0.1),
+            ..cfg(0, 10, 1.0)
+        };
+        let mut p = RayServePolicy::new(c).expect("valid");
+        assert_eq!(p.decide(4, 4, 0.0), 1); // never past 1
+        assert_eq!(p.decide(1, 1, 0.0), 1); // 1 -> 0 waits 1 tick
+        assert_eq!(p.decide(1, 1, 0.0), 0);
+    }
+
+    #[test]
+    fn cold_start_bypasses_delays() {
+        let c = RayServeConfig {
+            upscaling_factor: Some(3.5),
+            ..cfg(0, 2, 1.0)
+        };
+        let mut p = RayServePolicy::new(c).expect("valid");
+        assert_eq!(p.decide(0, 0, 1.0), 4); // ceil(3.5), not clipped to max
+        assert_eq!(p.decide(0, 0, 0.0), 0);
+        assert_eq!(p.decide(0, 6, 1.0), 6);
+    }
+
+    #[test]
+    fn validation_rejects_bad_knobs() {
+        let bad = |c: RayServeConfig, needle: &str| {
+            let e = c.validate().expect_err("invalid").to_string();
+            assert!(e.contains(needle), "{e}");
+        };
+        bad(cfg(5, 2, 1.0), "min_replicas > max_replicas");
+        bad(cfg(0, 0, 1.0), "max_replicas");
+        bad(cfg(0, 2, 0.0), "target_ongoing_requests");
+        bad(
+            RayServeConfig {
+                upscale_delay_s: -1.0,
+                ..cfg(0, 2, 1.0)
+            },
+            "upscale_delay_s",
+        );
+        bad(
+            RayServeConfig {
+                downscaling_factor: Some(f64::INFINITY),
+                ..cfg(0, 2, 1.0)
+            },
+            "downscaling_factor",
+        );
+        bad(
+            RayServeConfig {
+                initial_replicas: Some(9),
+                ..cfg(0, 2, 1.0)
+            },
+            "initial_replicas",
+        );
+        assert!(RayServeConfig::default().validate().is_ok());
+    }
+}
