@@ -38,9 +38,14 @@ pub enum RouterConfig {
     JoinShortestQueue,
     /// The less loaded of two random replicas.
     PowerOfTwoChoices,
-    /// Consistent hashing on the session key (first prefix block, adapter,
-    /// or model).
-    SessionAffinity,
+    /// Consistent hashing on the session key (the first
+    /// `session_prefix_blocks` prefix blocks, else adapter, else model).
+    SessionAffinity {
+        /// Leading prefix blocks that identify a session (default 2: the
+        /// first block is often a system prompt every session shares).
+        #[serde(default = "default_session_prefix_blocks")]
+        session_prefix_blocks: u32,
+    },
     /// The replica with the longest cached prefix of the request's prompt
     /// among those at most `max_outstanding_imbalance` requests busier than
     /// the least loaded; see `docs/routing.md`.
@@ -66,6 +71,10 @@ pub const DEFAULT_PREFIX_IMBALANCE: u32 = 8;
 /// Default `max_outstanding_imbalance` of `lora_aware`.
 pub const DEFAULT_LORA_IMBALANCE: u32 = 8;
 
+fn default_session_prefix_blocks() -> u32 {
+    2
+}
+
 fn default_prefix_imbalance() -> u32 {
     DEFAULT_PREFIX_IMBALANCE
 }
@@ -85,7 +94,9 @@ impl RouterConfig {
             RouterConfig::Random => Box::new(RandomRouter::new(rng())),
             RouterConfig::JoinShortestQueue => Box::new(JoinShortestQueue),
             RouterConfig::PowerOfTwoChoices => Box::new(PowerOfTwoChoices::new(rng())),
-            RouterConfig::SessionAffinity => Box::new(SessionAffinity),
+            RouterConfig::SessionAffinity {
+                session_prefix_blocks,
+            } => Box::new(SessionAffinity::new(*session_prefix_blocks)),
             RouterConfig::PrefixAware {
                 max_outstanding_imbalance,
             } => Box::new(PrefixAware::new(*max_outstanding_imbalance)),
@@ -103,7 +114,7 @@ impl RouterConfig {
             RouterConfig::Random => "random",
             RouterConfig::JoinShortestQueue => "join_shortest_queue",
             RouterConfig::PowerOfTwoChoices => "power_of_two_choices",
-            RouterConfig::SessionAffinity => "session_affinity",
+            RouterConfig::SessionAffinity { .. } => "session_affinity",
             RouterConfig::PrefixAware { .. } => "prefix_aware",
             RouterConfig::LoraAware { .. } => "lora_aware",
         }
