@@ -97,6 +97,7 @@
 //! - [`metrics`], [`summary`], [`output`]: what a run reports.
 //! - [`cost`]: billing, GPU time by state, dollars, the monthly cost equation.
 
+pub mod autoscale;
 pub mod coldstart;
 pub mod cost;
 pub mod engine;
@@ -115,6 +116,7 @@ pub mod summary;
 pub mod time;
 pub mod workload;
 
+pub use autoscale::Autoscaler;
 pub use engine::{
     DeploymentSpec, FleetSpec, PipelineSpec, ReplicaSpec, RunResult, SimConfig, SimError,
     Simulation,

@@ -1,0 +1,344 @@
+//! The `Autoscaler` trait and what it observes.
+//!
+//! An autoscaler sees a deployment the way a real controller does: through
+//! a metrics pipeline. The engine scrapes every replica's gauges every
+//! [`MetricsSpec::scrape_interval`] (vLLM's exported names:
+//! `num_requests_running`, `num_requests_waiting`, `kv_cache_usage_perc`,
+//! plus the GPU busy fraction over the interval), keeps the scrapes for
+//! [`MetricsSpec::lookback`], and shows the autoscaler only scrapes at least
+//! [`MetricsSpec::lag`] old. Windowed queries (average concurrency, request
+//! rate, TTFT quantile over a window) run over those scrapes, so a policy
+//! reacts as late as its real counterpart would.
+//!
+//! Every [`Autoscaler::sync_period`] the engine builds an [`Observation`]
+//! and asks for the desired replica count; it clamps the answer to
+//! [`Autoscaler::replica_bounds`] and applies it with the deployment's
+//! scale-up rate limit, placement and drain, exactly as a `scheduled`
+//! entry is applied. When a request arrives while the deployment has no
+//! replica ready or starting, the activator calls
+//! [`Autoscaler::on_activation`] at once, not at the next sync.
+//!
+//! Implementations live in `fleetsim-policies`, one file each.
+
+use crate::time::{SimDuration, SimTime};
+use std::collections::VecDeque;
+use std::fmt::Debug;
+
+/// How the engine scrapes a deployment's metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MetricsSpec {
+    /// Time between scrapes.
+    pub scrape_interval: SimDuration,
+    /// A scrape becomes visible to the autoscaler this long after it was
+    /// taken (collection, aggregation, adapter delays).
+    pub lag: SimDuration,
+    /// Scrapes and TTFT samples older than this (at the newest scrape) are
+    /// forgotten: the longest window a query may ask for.
+    pub lookback: SimDuration,
+}
+
+impl Default for MetricsSpec {
+    /// A Prometheus-style pipeline: 15 s scrapes, visible at once, 10
+    /// minutes kept.
+    fn default() -> Self {
+        MetricsSpec {
+            scrape_interval: SimDuration::from_secs(15),
+            lag: SimDuration::ZERO,
+            lookback: SimDuration::from_secs(600),
+        }
+    }
+}
+
+/// A replica's lifecycle phase as the cluster reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PodPhase {
+    /// Asked for, not serving yet (provisioning, pulling, loading, starting).
+    Starting,
+    /// Serving.
+    Ready,
+    /// Finishing its requests before it goes away.
+    Draining,
+}
+
+/// One replica in one scrape.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PodSample {
+    /// Replica id (global, stable for its life).
+    pub replica: u32,
+    /// Its phase.
+    pub phase: PodPhase,
+    /// When it was asked for.
+    pub created: SimTime,
+    /// When it became ready, if it has.
+    pub ready_since: Option<SimTime>,
+    /// vLLM `num_requests_running`.
+    pub num_requests_running: u32,
+    /// vLLM `num_requests_waiting`.
+    pub num_requests_waiting: u32,
+    /// vLLM `kv_cache_usage_perc`, 0–1 (slot replicas: busy slots ÷ slots).
+    pub kv_cache_usage_perc: f64,
+    /// Fraction of the last scrape interval the replica spent in
+    /// iterations (the GPU-utilisation signal, which lags and saturates).
+    pub gpu_busy_fraction: f64,
+}
+
+/// One scrape of a deployment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scrape {
+    /// When it was taken.
+    pub at: SimTime,
+    /// Every replica that was starting, ready or draining.
+    pub pods: Vec<PodSample>,
+    /// Requests waiting at the gateway (the activator's queue, or the
+    /// central queue).
+    pub gateway_waiting: u32,
+    /// Requests that had arrived at the deployment, cumulative.
+    pub arrivals_total: u64,
+}
+
+impl Scrape {
+    /// Requests in the system at the scrape: running and waiting at
+    /// replicas, plus waiting at the gateway (Knative's "concurrency").
+    pub fn concurrency(&self) -> u32 {
+        self.gateway_waiting
+            + self
+                .pods
+                .iter()
+                .map(|p| p.num_requests_running + p.num_requests_waiting)
+                .sum::<u32>()
+    }
+
+    /// Pods in `phase`.
+    pub fn count(&self, phase: PodPhase) -> u32 {
+        self.pods.iter().filter(|p| p.phase == phase).count() as u32
+    }
+}
+
+/// A deployment's scrape history, newest last.
+#[derive(Clone, Debug, Default)]
+pub struct MetricsStore {
+    scrapes: VecDeque<Scrape>,
+    /// `(completion instant, TTFT ns)` of completed requests.
+    ttft: VecDeque<(SimTime, u64)>,
+}
+
+impl MetricsStore {
+    /// Adds a scrape and forgets what falls out of `lookback`.
+    pub fn record(&mut self, scrape: Scrape, lookback: SimDuration) {
+        let oldest = SimTime(scrape.at.0.saturating_sub(lookback.0));
+        self.scrapes.push_back(scrape);
+        while self.scrapes.front().is_some_and(|s| s.at < oldest) {
+            self.scrapes.pop_front();
+        }
+        while self.ttft.front().is_some_and(|&(t, _)| t < oldest) {
+            self.ttft.pop_front();
+        }
+    }
+
+    /// Notes a completed request's TTFT.
+    pub fn note_ttft(&mut self, at: SimTime, ttft_ns: u64) {
+        self.ttft.push_back((at, ttft_ns));
+    }
+
+    /// The observation an autoscaler gets at `now` under `lag`.
+    pub fn observe(&self, now: SimTime, lag: SimDuration, desired: u32) -> Observation<'_> {
+        // Before `lag` has passed, nothing is visible yet.
+        let (visible, n) = match now.0.checked_sub(lag.0) {
+            Some(t) => (SimTime(t), self.scrapes.partition_point(|s| s.at.0 <= t)),
+            None => (SimTime::ZERO, 0),
+        };
+        Observation {
+            now,
+            desired,
+            store: self,
+            visible: n,
+            visible_at: visible,
+        }
+    }
+}
+
+/// What an autoscaler sees at a sync: the latest visible scrape and
+/// windowed queries over the visible history.
+#[derive(Clone, Copy, Debug)]
+pub struct Observation<'a> {
+    /// The sync instant.
+    pub now: SimTime,
+    /// The replica count currently asked for (`spec.replicas`).
+    pub desired: u32,
+    store: &'a MetricsStore,
+    /// Scrapes `0..visible` are visible.
+    visible: usize,
+    visible_at: SimTime,
+}
+
+impl<'a> Observation<'a> {
+    /// The newest visible scrape (`None` before the first one is visible).
+    pub fn latest(&self) -> Option<&'a Scrape> {
+        self.visible
+            .checked_sub(1)
+            .and_then(|i| self.store.scrapes.get(i))
+    }
+
+    /// Visible scrapes taken within `window` before the newest visible
+    /// instant (`at > now − lag − window`).
+    pub fn window(&self, window: SimDuration) -> impl Iterator<Item = &'a Scrape> + 'a {
+        // Strictly inside the window, as upstream's `After(now - window)`;
+        // a window reaching back past time 0 holds everything.
+        let from = self.visible_at.0.checked_sub(window.0);
+        let store = self.store;
+        (0..self.visible)
+            .map(move |i| &store.scrapes[i])
+            .filter(move |s| from.is_none_or(|f| s.at.0 > f))
+    }
+
+    /// Mean of [`Scrape::concurrency`] over the scrapes in `window`.
+    pub fn avg_concurrency(&self, window: SimDuration) -> Option<f64> {
+        mean(self.window(window).map(|s| f64::from(s.concurrency())))
+    }
+
+    /// Mean over the window's scrapes of `f` summed over ready pods.
+    pub fn avg_ready_sum(&self, window: SimDuration, f: impl Fn(&PodSample) -> f64) -> Option<f64> {
+        mean(self.window(window).map(|s| {
+            s.pods
+                .iter()
+                .filter(|p| p.phase == PodPhase::Ready)
+                .map(&f)
+                .sum::<f64>()
+        }))
+    }
+
+    /// Mean over the window's scrapes of the mean of `f` over ready pods
+    /// (scrapes without a ready pod are skipped).
+    pub fn avg_per_ready_pod(
+        &self,
+        window: SimDuration,
+        f: impl Fn(&PodSample) -> f64,
+    ) -> Option<f64> {
+        mean(
+            self.window(window)
+                .filter_map(|s| mean(s.pods.iter().filter(|p| p.phase == PodPhase::Ready).map(&f))),
+        )
+    }
+
+    /// Arrivals per second between the oldest and newest scrapes of the
+    /// window (`None` with fewer than two).
+    pub fn request_rate(&self, window: SimDuration) -> Option<f64> {
+        let mut it = self.window(window);
+        let first = it.next()?;
+        let last = it.last()?;
+        let span = last.at.saturating_since(first.at).as_secs_f64();
+        (span > 0.0).then(|| (last.arrivals_total - first.arrivals_total) as f64 / span)
+    }
+
+    /// The `q`-quantile (0–1) of TTFT, ms, over requests completed within
+    /// `window` of the newest visible instant.
+    pub fn ttft_quantile_ms(&self, q: f64, window: SimDuration) -> Option<f64> {
+        let from = self.visible_at.0.checked_sub(window.0);
+        let mut v: Vec<u64> = (self.store.ttft.iter())
+            .filter(|&&(t, _)| from.is_none_or(|f| t.0 > f) && t <= self.visible_at)
+            .map(|&(_, ns)| ns)
+            .collect();
+        crate::metrics::percentiles_unsorted(&mut v, &[q * 100.0])[0].map(|ns| ns / 1e6)
+    }
+}
+
+fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let (sum, n) = values.fold((0.0, 0u32), |(s, n), v| (s + v, n + 1));
+    (n > 0).then(|| sum / f64::from(n))
+}
+
+/// A replica-count policy for one deployment. See the module docs.
+pub trait Autoscaler: Debug + Send {
+    /// How often the controller decides.
+    fn sync_period(&self) -> SimDuration;
+
+    /// The lowest and highest replica counts the engine may apply.
+    fn replica_bounds(&self) -> (u32, u32);
+
+    /// The replica count wanted now, given what the metrics show. The
+    /// engine clamps it to [`Self::replica_bounds`].
+    fn desired_replicas(&mut self, obs: &Observation<'_>) -> u32;
+
+    /// A request arrived while no replica is ready or starting (scale from
+    /// zero): the count to apply at once, or `None` to wait for the next
+    /// sync. The default waits.
+    fn on_activation(&mut self, _now: SimTime) -> Option<u32> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scrape(at_s: u64, running: u32, gateway: u32, arrivals: u64) -> Scrape {
+        Scrape {
+            at: SimTime::ZERO + SimDuration::from_secs(at_s),
+            pods: vec![PodSample {
+                replica: 0,
+                phase: PodPhase::Ready,
+                created: SimTime::ZERO,
+                ready_since: Some(SimTime::ZERO),
+                num_requests_running: running,
+                num_requests_waiting: 0,
+                kv_cache_usage_perc: 0.5,
+                gpu_busy_fraction: 1.0,
+            }],
+            gateway_waiting: gateway,
+            arrivals_total: arrivals,
+        }
+    }
+
+    fn store(scrapes: &[(u64, u32, u32, u64)]) -> MetricsStore {
+        let mut m = MetricsStore::default();
+        for &(t, r, g, a) in scrapes {
+            m.record(scrape(t, r, g, a), SimDuration::from_secs(60));
+        }
+        m
+    }
+
+    fn secs(s: u64) -> SimDuration {
+        SimDuration::from_secs(s)
+    }
+
+    #[test]
+    fn the_lag_hides_recent_scrapes() {
+        let m = store(&[(0, 1, 0, 0), (10, 2, 0, 10), (20, 3, 0, 30)]);
+        let at = |now_s: u64, lag_s: u64| {
+            m.observe(SimTime::ZERO + secs(now_s), secs(lag_s), 1)
+                .latest()
+                .map(|s| s.at.as_secs_f64())
+        };
+        assert_eq!(at(20, 0), Some(20.0));
+        assert_eq!(at(25, 10), Some(10.0));
+        assert_eq!(at(29, 20), Some(0.0));
+        assert_eq!(at(5, 10), None);
+    }
+
+    #[test]
+    fn windowed_queries_cover_the_window_only() {
+        let m = store(&[(0, 1, 0, 0), (10, 2, 1, 10), (20, 6, 0, 30)]);
+        let o = m.observe(SimTime::ZERO + secs(20), SimDuration::ZERO, 1);
+        // Window 15 s before t = 20 s: the scrapes at 10 and 20.
+        assert_eq!(o.avg_concurrency(secs(15)), Some((3.0 + 6.0) / 2.0));
+        assert_eq!(o.avg_concurrency(secs(60)), Some((1.0 + 3.0 + 6.0) / 3.0));
+        assert_eq!(o.request_rate(secs(15)), Some(2.0));
+        assert_eq!(o.request_rate(secs(5)), None, "one scrape is no rate");
+        assert_eq!(
+            o.avg_per_ready_pod(secs(60), |p| p.kv_cache_usage_perc),
+            Some(0.5)
+        );
+    }
+
+    #[test]
+    fn old_scrapes_and_samples_are_forgotten() {
+        let mut m = MetricsStore::default();
+        m.note_ttft(SimTime::ZERO + secs(1), 5_000_000);
+        m.note_ttft(SimTime::ZERO + secs(100), 7_000_000);
+        m.record(scrape(0, 1, 0, 0), secs(60));
+        m.record(scrape(100, 1, 0, 0), secs(60));
+        let o = m.observe(SimTime::ZERO + secs(100), SimDuration::ZERO, 1);
+        assert_eq!(o.window(secs(1_000)).count(), 1);
+        assert_eq!(o.ttft_quantile_ms(0.5, secs(1_000)), Some(7.0));
+    }
+}
