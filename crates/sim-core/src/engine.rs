@@ -13,6 +13,7 @@
 //! the heap holds one pending wake-up per busy replica (plus superseded ones
 //! waiting to be discarded) and the next metrics tick.
 
+use crate::autoscale::{Autoscaler, MetricsSpec, MetricsStore, PodPhase, PodSample, Scrape};
 use crate::coldstart::{provisioning_rng, ColdStartRngs, NodeCaches};
 use crate::cost::{CostReport, GpuLedger, GpuState};
 use crate::lifecycle::{LifecycleSpec, Phase, ReplicaLife, Stage, StageDurations};
@@ -334,6 +335,14 @@ enum EventKind {
         deployment: u16,
     },
     Tick,
+    /// Scrape `deployment`'s metrics.
+    Scrape {
+        deployment: u16,
+    },
+    /// `deployment`'s autoscaler decides.
+    Sync {
+        deployment: u16,
+    },
     /// The oldest request of `deployment`'s gateway class `class` may have
     /// waited its class's timeout.
     QueueTimeout {
@@ -364,6 +373,8 @@ impl EventKind {
             EventKind::SpotNotice { .. } => 8,
             EventKind::SpotKill { .. } => 9,
             EventKind::Tick => 10,
+            EventKind::Scrape { .. } => 12,
+            EventKind::Sync { .. } => 13,
             EventKind::QueueTimeout { .. } => 11,
         }
     }
@@ -438,8 +449,15 @@ struct DeploymentState {
     recent_starts: VecDeque<SimTime>,
     /// A `StartRelease` event is queued.
     release_queued: bool,
-    /// Replicas wanted now (the schedule's latest entry, or the initial fleet).
+    /// Replicas wanted now (the schedule's latest entry, the autoscaler's
+    /// last decision, or the initial fleet).
     desired: u32,
+    /// The autoscaler, its metrics pipeline and the scrapes it sees.
+    autoscaler: Option<Box<dyn Autoscaler>>,
+    metrics_spec: MetricsSpec,
+    metrics: MetricsStore,
+    /// Requests that reached the deployment so far (for rates).
+    arrivals_total: u64,
 }
 
 /// A single simulation run: configuration, workload and routers in,
@@ -455,6 +473,8 @@ pub struct Simulation {
     lives: Vec<ReplicaLife>,
     /// The deployment of each replica.
     deployment_of: Vec<u16>,
+    /// Each replica's busy time at its deployment's last scrape, ns.
+    busy_at_scrape: Vec<u64>,
     /// Index of each replica in its deployment's `routable`, or `NOT_ROUTABLE`.
     route_pos: Vec<u32>,
     /// Class of every arrived request, by id (empty when no deployment
@@ -587,6 +607,7 @@ impl Simulation {
             replicas: Vec::new(),
             lives: Vec::new(),
             deployment_of: Vec::new(),
+            busy_at_scrape: Vec::new(),
             route_pos: Vec::new(),
             class_by_id: Vec::new(),
             in_flight: std::collections::BTreeMap::new(),
@@ -616,11 +637,6 @@ impl Simulation {
         };
         for (d, router) in routers.into_iter().enumerate() {
             let fleet = &sim.config.deployments[d].fleet;
-            if fleet.replicas == 0 && fleet.lifecycle.schedule.is_empty() {
-                return Err(SimError::EmptyFleet {
-                    deployment: sim.config.deployments[d].name.to_string(),
-                });
-            }
             let class_count = fleet.queue.classes.len().max(1);
             let first = sim.replicas.len() as u32;
             let routable: Vec<u32> = (first..first + fleet.replicas).collect();
@@ -637,6 +653,10 @@ impl Simulation {
                 recent_starts: VecDeque::new(),
                 release_queued: false,
                 desired: fleet.replicas,
+                autoscaler: None,
+                metrics_spec: MetricsSpec::default(),
+                metrics: MetricsStore::default(),
+                arrivals_total: 0,
             });
             for i in 0..fleet.replicas {
                 let id = first + i;
@@ -644,11 +664,38 @@ impl Simulation {
                     .push(new_replica(&fleet.replica, sim.config.seed, id));
                 sim.lives.push(ReplicaLife::ready_at_start());
                 sim.deployment_of.push(d as u16);
+                sim.busy_at_scrape.push(0);
                 sim.route_pos.push(i);
             }
         }
         sim.place_initial_fleet();
         Ok(sim)
+    }
+
+    /// Lets `autoscaler` decide deployment `d`'s replica count, seeing its
+    /// metrics through `metrics`. Replaces a `scheduled` lifecycle's
+    /// decisions only in that both set the desired count: give one or the
+    /// other.
+    pub fn with_autoscaler(
+        mut self,
+        d: usize,
+        autoscaler: Box<dyn Autoscaler>,
+        metrics: MetricsSpec,
+    ) -> Result<Self, SimError> {
+        let Some(dep) = self.deployments.get_mut(d) else {
+            return Err(SimError::Config(format!("no deployment {d} to autoscale")));
+        };
+        if metrics.scrape_interval.0 == 0 {
+            return Err(SimError::Config("the scrape interval must be > 0".into()));
+        }
+        if autoscaler.sync_period().0 == 0 {
+            return Err(SimError::Config(
+                "the autoscaler's sync period must be > 0".into(),
+            ));
+        }
+        dep.autoscaler = Some(autoscaler);
+        dep.metrics_spec = metrics;
+        Ok(self)
     }
 
     /// The fleet of deployment `d`.
@@ -891,6 +938,7 @@ impl Simulation {
     /// Queues `request` at the gateway, or rejects it when its class's
     /// gateway queue is at its length limit.
     fn enqueue(&mut self, d: usize, request: Request, class: u32) {
+        self.activate(d);
         let spec = self.config.deployments[d]
             .fleet
             .queue
@@ -1054,6 +1102,7 @@ impl Simulation {
         let placed = fleet.placement.is_some();
         self.lives.push(ReplicaLife::starting(self.now, durations));
         self.deployment_of.push(d as u16);
+        self.busy_at_scrape.push(0);
         self.route_pos.push(NOT_ROUTABLE);
         if placed {
             if !self.place(id) {
@@ -1184,7 +1233,9 @@ impl Simulation {
             EventKind::Wake { .. }
             | EventKind::Tick
             | EventKind::QueueTimeout { .. }
-            | EventKind::StageArrival { .. } => {}
+            | EventKind::StageArrival { .. }
+            | EventKind::Scrape { .. }
+            | EventKind::Sync { .. } => {}
         }
     }
 
@@ -1566,6 +1617,7 @@ impl Simulation {
     /// previous stage of its pipeline): its class is decided there, and it
     /// is dispatched, or rejected if it can never fit a replica.
     fn reach_deployment(&mut self, d: usize, request: Request) -> Result<(), SimError> {
+        self.deployments[d].arrivals_total += 1;
         let class = (self.deployments[d].classes)
             .pick(request.priority_class.as_deref())
             .map_err(|error| SimError::Class {
@@ -1610,6 +1662,12 @@ impl Simulation {
     /// gets it after this stage's response and the hop) or ends with an
     /// end-to-end record measured from its first arrival.
     fn keep_record(&mut self, rec: RequestRecord) {
+        let dep = &mut self.deployments[usize::from(rec.deployment)];
+        if let (Some(_), Outcome::Completed, Some(ttft)) =
+            (&dep.autoscaler, rec.outcome, rec.ttft_ns)
+        {
+            dep.metrics.note_ttft(self.now, ttft);
+        }
         let Some(flight) = self.in_flight.get_mut(&rec.id) else {
             if rec.outcome == Outcome::Completed {
                 self.window.completed += 1;
@@ -1698,6 +1756,23 @@ impl Simulation {
 
     /// Runs to the end of the workload and until every request has ended.
     pub fn run(mut self) -> Result<RunResult, SimError> {
+        for d in 0..self.deployments.len() {
+            let fleet = self.fleet(d);
+            if fleet.replicas == 0
+                && fleet.lifecycle.schedule.is_empty()
+                && self.deployments[d].autoscaler.is_none()
+            {
+                return Err(SimError::EmptyFleet {
+                    deployment: self.config.deployments[d].name.to_string(),
+                });
+            }
+            if let Some(a) = &self.deployments[d].autoscaler {
+                let deployment = d as u16;
+                let first_sync = SimTime::ZERO + a.sync_period();
+                self.push(SimTime::ZERO, EventKind::Scrape { deployment });
+                self.push(first_sync, EventKind::Sync { deployment });
+            }
+        }
         self.pull_arrival()?;
         for node in 0..self.nodes.len() as u32 {
             self.schedule_interruption(node);
@@ -1764,6 +1839,8 @@ impl Simulation {
                 | EventKind::SpotNotice { .. }
                 | EventKind::SpotKill { .. }) => self.on_fleet_event(kind),
                 EventKind::StageArrival { request } => self.on_stage_arrival(request)?,
+                EventKind::Scrape { deployment } => self.on_scrape(deployment.into()),
+                EventKind::Sync { deployment } => self.on_sync(deployment.into()),
                 EventKind::QueueTimeout { deployment, class } => {
                     self.on_queue_timeout(deployment.into(), class)
                 }
@@ -1969,6 +2046,106 @@ impl Simulation {
                 .collect(),
             fleet: fleet_report,
             gpu_hours,
+        }
+    }
+
+    /// The activator: a request waits at deployment `d`'s gateway while it
+    /// is scaled to zero; its autoscaler hears of it now, not at its next
+    /// sync.
+    fn activate(&mut self, d: usize) {
+        let now = self.now;
+        let dep = &mut self.deployments[d];
+        if dep.desired > 0 {
+            return; // replicas are wanted already: they are starting
+        }
+        let Some(a) = dep.autoscaler.as_mut() else {
+            return;
+        };
+        let Some(want) = a.on_activation(now) else {
+            return;
+        };
+        let (min, max) = a.replica_bounds();
+        let want = want.clamp(min, max.max(min));
+        if want > 0 {
+            dep.desired = want;
+            self.lifecycle_end = self.now;
+            self.reconcile(d);
+        }
+    }
+
+    /// Takes a scrape of deployment `d` and queues the next.
+    fn on_scrape(&mut self, d: usize) {
+        let interval = self.deployments[d].metrics_spec.scrape_interval;
+        let mut pods = Vec::new();
+        for r in 0..self.replicas.len() {
+            if self.dep(r as u32) != d {
+                continue;
+            }
+            let life = &self.lives[r];
+            let phase = match life.phase {
+                Phase::Starting(_) => PodPhase::Starting,
+                Phase::Ready => PodPhase::Ready,
+                Phase::Draining => PodPhase::Draining,
+                Phase::Terminated => continue,
+            };
+            let replica = &self.replicas[r];
+            let load = replica.load();
+            let busy = replica.counters().busy_ns;
+            let last = std::mem::replace(&mut self.busy_at_scrape[r], busy);
+            // Busy time is booked when an iteration (or decode run) is
+            // planned, so it can run ahead of the clock by one plan.
+            let busy_fraction =
+                (busy.saturating_sub(last) as f64 / interval.0 as f64).clamp(0.0, 1.0);
+            pods.push(PodSample {
+                replica: r as u32,
+                phase,
+                created: life.created,
+                ready_since: life.ready_at,
+                num_requests_running: load.running,
+                num_requests_waiting: load.waiting,
+                kv_cache_usage_perc: replica.kv_cache_usage(),
+                gpu_busy_fraction: if phase == PodPhase::Starting {
+                    0.0
+                } else {
+                    busy_fraction
+                },
+            });
+        }
+        let dep = &mut self.deployments[d];
+        let scrape = Scrape {
+            at: self.now,
+            pods,
+            gateway_waiting: dep.gateway.len() as u32,
+            arrivals_total: dep.arrivals_total,
+        };
+        let lookback = dep.metrics_spec.lookback;
+        dep.metrics.record(scrape, lookback);
+        if !self.fleet_frozen {
+            let deployment = d as u16;
+            self.push(self.now + interval, EventKind::Scrape { deployment });
+        }
+    }
+
+    /// Deployment `d`'s autoscaler decides from what its metrics show; the
+    /// count, clamped to its bounds, is applied like a schedule entry.
+    fn on_sync(&mut self, d: usize) {
+        let now = self.now;
+        let dep = &mut self.deployments[d];
+        let Some(a) = dep.autoscaler.as_mut() else {
+            return;
+        };
+        let obs = dep.metrics.observe(now, dep.metrics_spec.lag, dep.desired);
+        let (min, max) = a.replica_bounds();
+        let want = a.desired_replicas(&obs).clamp(min, max.max(min));
+        let period = a.sync_period();
+        if !self.fleet_frozen {
+            let deployment = d as u16;
+            self.push(now + period, EventKind::Sync { deployment });
+        }
+        if want != self.deployments[d].desired {
+            self.deployments[d].desired = want;
+            self.lifecycle_end = now;
+            self.reconcile(d);
         }
     }
 

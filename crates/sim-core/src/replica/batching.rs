@@ -351,6 +351,16 @@ impl BatchingReplica {
         (w.requests_left > 0 || now < w.until).then_some(w.factor)
     }
 
+    /// Fraction of the KV cache held by sequences (0 with no cache).
+    pub fn kv_cache_usage(&self) -> f64 {
+        let total = self.config.kv_cache_blocks;
+        if total == 0 {
+            0.0
+        } else {
+            f64::from(self.used_blocks()) / f64::from(total)
+        }
+    }
+
     /// KV blocks currently held by sequences.
     pub fn used_blocks(&self) -> u32 {
         self.config.kv_cache_blocks - self.free_blocks

@@ -247,6 +247,15 @@ impl Replica {
         }
     }
 
+    /// vLLM's `kv_cache_usage_perc`: the fraction of KV blocks in use
+    /// (slot replicas: the fraction of slots in service).
+    pub fn kv_cache_usage(&self) -> f64 {
+        match self {
+            Replica::Batching(r) => r.kv_cache_usage(),
+            Replica::Slots(r) => r.slot_usage(),
+        }
+    }
+
     /// Busy time and work counters so far.
     pub fn counters(&self) -> ReplicaCounters {
         match self {

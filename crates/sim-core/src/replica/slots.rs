@@ -191,6 +191,15 @@ impl SlotReplica {
         }
     }
 
+    /// Fraction of the slots in service.
+    pub fn slot_usage(&self) -> f64 {
+        if self.slots.is_empty() {
+            0.0
+        } else {
+            f64::from(self.in_service) / self.slots.len() as f64
+        }
+    }
+
     /// Queue length and slots in use.
     pub fn load(&self) -> ReplicaLoad {
         ReplicaLoad {
