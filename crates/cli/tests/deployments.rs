@@ -3,25 +3,14 @@
 //! router, queue and scaling, and they share node pools.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use fleetsim::scenario::load_str;
 use fleetsim_core::{Outcome, RunResult};
-use std::path::PathBuf;
-
-fn scratch_dir() -> PathBuf {
-    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    std::env::temp_dir().join(format!("fleetsim-deployments-{}-{n}", std::process::id()))
-}
 
 /// Runs `toml` with `t.csv` holding `trace`.
 fn run_trace(trace: &str, toml: &str) -> RunResult {
-    let dir = scratch_dir();
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("t.csv"), trace).unwrap();
-    let scenario = load_str(toml, "d.toml", &dir, &[]).unwrap();
-    let r = fleetsim::run::run(&scenario).unwrap();
-    std::fs::remove_dir_all(&dir).ok();
-    r
+    common::run_trace(trace, toml).unwrap()
 }
 
 /// A trace of `n` requests alternating between models `a` and `b` (every

@@ -3,24 +3,12 @@
 //! ends once, end to end.
 #![allow(clippy::unwrap_used)]
 
-use fleetsim::scenario::load_str;
-use fleetsim_core::{Outcome, RunResult};
-use std::path::PathBuf;
+mod common;
 
-fn scratch_dir() -> PathBuf {
-    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    std::env::temp_dir().join(format!("fleetsim-pipelines-{}-{n}", std::process::id()))
-}
+use fleetsim_core::{Outcome, RunResult};
 
 fn run_trace(trace: &str, toml: &str) -> RunResult {
-    let dir = scratch_dir();
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("t.csv"), trace).unwrap();
-    let scenario = load_str(toml, "p.toml", &dir, &[]).unwrap();
-    let r = fleetsim::run::run(&scenario).unwrap();
-    std::fs::remove_dir_all(&dir).ok();
-    r
+    common::run_trace(trace, toml).unwrap()
 }
 
 /// Three one-slot deployments with fixed service times (VAD 0.1 s, ASR

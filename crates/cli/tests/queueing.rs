@@ -2,28 +2,13 @@
 //! cap, priority classes, queue timeouts and length limits.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::run_trace;
 use fleetsim::scenario::load_str;
 use fleetsim_core::{Outcome, RunResult};
 use proptest::prelude::*;
-use std::path::{Path, PathBuf};
-
-/// A fresh scratch directory: tests run in parallel and must not share one.
-fn scratch_dir() -> PathBuf {
-    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    std::env::temp_dir().join(format!("fleetsim-queueing-{}-{n}", std::process::id()))
-}
-
-/// Runs `toml` with a trace file `t.csv` holding `trace` (header included).
-fn run_trace(trace: &str, toml: &str) -> Result<RunResult, String> {
-    let dir = scratch_dir();
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("t.csv"), trace).unwrap();
-    let scenario = load_str(toml, "q.toml", &dir, &[]).map_err(|e| e.to_string())?;
-    let r = fleetsim::run::run(&scenario).map_err(|e| e.to_string());
-    std::fs::remove_dir_all(&dir).ok();
-    r
-}
+use std::path::Path;
 
 /// `replicas` replicas of one slot with a fixed 1 s service, central queue
 /// with cap 1, and the given `[queue]` extras.

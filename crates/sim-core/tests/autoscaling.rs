@@ -3,26 +3,13 @@
 //! scales a deployment up from zero at once.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use fleetsim_core::autoscale::{Autoscaler, MetricsSpec, Observation};
 use fleetsim_core::lifecycle::{LifecycleSpec, StageDurations};
-use fleetsim_core::metrics::SlaConfig;
 use fleetsim_core::queue::{QueueMode, QueueSpec};
 use fleetsim_core::replica::slots::ServiceTime;
-use fleetsim_core::replica::ReplicaLoad;
-use fleetsim_core::{
-    DeploymentSpec, FleetSpec, ReplicaSpec, Request, RunResult, SimConfig, SimDuration, SimTime,
-    Simulation,
-};
-
-#[derive(Debug)]
-struct First;
-impl fleetsim_core::Router for First {
-    fn route(&mut self, _: &Request, loads: &[ReplicaLoad]) -> usize {
-        (0..loads.len())
-            .min_by_key(|&i| (loads[i].outstanding(), i))
-            .unwrap_or(0)
-    }
-}
+use fleetsim_core::{ReplicaSpec, Request, RunResult, SimDuration, SimTime, Simulation};
 
 /// Wants one replica per `per_replica` requests in the system (at the
 /// latest visible scrape), within `[min, max]`; optionally answers the
@@ -89,35 +76,26 @@ fn run_queued(
     metrics: MetricsSpec,
     queue: QueueSpec,
 ) -> RunResult {
-    let fleet = FleetSpec {
-        replicas: initial,
-        gpus_per_replica: 1,
-        replica: ReplicaSpec::Slots {
+    let mut fleet = common::fleet(
+        initial,
+        ReplicaSpec::Slots {
             slots: 1,
             service: ServiceTime::Fixed {
                 duration_s: service_s,
             },
         },
-        frontend_latency: SimDuration::ZERO,
-        lifecycle: LifecycleSpec {
-            cold_start: StageDurations {
-                provisioning: SimDuration::from_secs(1),
-                pulling_image: SimDuration::from_secs(2),
-                loading_weights: SimDuration::from_secs(3),
-                starting_engine: SimDuration::from_secs(4),
-            },
-            ..LifecycleSpec::default()
+    );
+    fleet.lifecycle = LifecycleSpec {
+        cold_start: StageDurations {
+            provisioning: SimDuration::from_secs(1),
+            pulling_image: SimDuration::from_secs(2),
+            loading_weights: SimDuration::from_secs(3),
+            starting_engine: SimDuration::from_secs(4),
         },
-        placement: None,
-        queue,
+        ..LifecycleSpec::default()
     };
-    let config = SimConfig {
-        seed: 1,
-        deployments: vec![DeploymentSpec::new("m", fleet)],
-        pipelines: Vec::new(),
-        sla: SlaConfig::default(),
-        timeseries_resolution: SimDuration::from_secs(10),
-    };
+    fleet.queue = queue;
+    let config = common::config(fleet);
     let requests: Vec<_> = arrivals_s
         .iter()
         .map(|&t| Ok(Request::new(secs(t), 1, 1)))
@@ -125,7 +103,7 @@ fn run_queued(
     Simulation::new(
         config,
         Box::new(requests.into_iter()),
-        vec![Box::new(First)],
+        vec![Box::new(common::LeastOutstanding)],
     )
     .unwrap()
     .with_autoscaler(0, Box::new(scaler), metrics)

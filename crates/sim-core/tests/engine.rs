@@ -2,40 +2,16 @@
 //! stepping, outcomes add up, and hand-computed single-request timelines.
 #![allow(clippy::unwrap_used)]
 
-use fleetsim_core::metrics::SlaConfig;
-use fleetsim_core::model::hardware::{gpu, model};
-use fleetsim_core::model::{PerfModel, PrefillChunk, Roofline, RooflineFactors};
+mod common;
+
+use common::{roofline, LeastOutstanding};
+
+use fleetsim_core::model::PrefillChunk;
 use fleetsim_core::replica::batching::{BatchingConfig, Stepping};
-use fleetsim_core::replica::ReplicaLoad;
 use fleetsim_core::workload::BoxedWorkload;
-use fleetsim_core::{
-    DeploymentSpec, FleetSpec, ReplicaSpec, Request, RunResult, SimConfig, SimDuration, SimTime,
-    Simulation,
-};
+use fleetsim_core::{ReplicaSpec, Request, RunResult, SimTime, Simulation};
 use proptest::prelude::*;
 use std::sync::Arc;
-
-/// Least outstanding, lowest index on ties: enough routing for engine tests.
-#[derive(Debug)]
-struct LeastOutstanding;
-impl fleetsim_core::Router for LeastOutstanding {
-    fn route(&mut self, _: &Request, loads: &[ReplicaLoad]) -> usize {
-        (0..loads.len())
-            .min_by_key(|&i| (loads[i].outstanding(), i))
-            .unwrap_or(0)
-    }
-}
-
-fn roofline() -> Arc<dyn PerfModel> {
-    Arc::new(Roofline::new(
-        gpu("h100-sxm").unwrap(),
-        model("llama-3.1-8b").unwrap(),
-        1,
-        2.0,
-        2.0,
-        RooflineFactors::default(),
-    ))
-}
 
 fn batching(
     max_num_seqs: u32,
@@ -63,27 +39,13 @@ fn run(requests: Vec<(u64, u32, u32)>, replicas: u32, config: Arc<BatchingConfig
             .collect::<Vec<_>>()
             .into_iter(),
     );
-    let sim_config = SimConfig {
-        seed: 1,
-        deployments: vec![DeploymentSpec::new(
-            "default",
-            FleetSpec {
-                replicas,
-                gpus_per_replica: 1,
-                frontend_latency: SimDuration::ZERO,
-                lifecycle: Default::default(),
-                placement: None,
-                queue: Default::default(),
-                replica: ReplicaSpec::Batching {
-                    config,
-                    perf: roofline(),
-                },
-            },
-        )],
-        pipelines: Vec::new(),
-        sla: SlaConfig::default(),
-        timeseries_resolution: SimDuration::from_secs(10),
-    };
+    let sim_config = common::config(common::fleet(
+        replicas,
+        ReplicaSpec::Batching {
+            config,
+            perf: roofline(),
+        },
+    ));
     Simulation::new(sim_config, workload, vec![Box::new(LeastOutstanding)])
         .unwrap()
         .run()

@@ -3,18 +3,17 @@
 //! jump-equals-stepping invariant with both features on.
 #![allow(clippy::unwrap_used)]
 
-use fleetsim_core::metrics::SlaConfig;
-use fleetsim_core::model::hardware::{gpu, model};
-use fleetsim_core::model::{PerfModel, PrefillChunk, Roofline, RooflineFactors};
+mod common;
+
+use common::roofline;
+
+use fleetsim_core::model::PrefillChunk;
 use fleetsim_core::replica::adapters::LoraConfig;
 use fleetsim_core::replica::batching::{BatchingConfig, Stepping};
 use fleetsim_core::replica::prefix_cache::PrefixCacheConfig;
 use fleetsim_core::replica::ReplicaLoad;
 use fleetsim_core::workload::BoxedWorkload;
-use fleetsim_core::{
-    DeploymentSpec, FleetSpec, ReplicaSpec, Request, RunResult, SimConfig, SimDuration, SimTime,
-    Simulation,
-};
+use fleetsim_core::{ReplicaSpec, Request, RunResult, SimTime, Simulation};
 use proptest::prelude::*;
 use std::sync::{Arc, Mutex};
 
@@ -32,9 +31,7 @@ struct Recording {
 impl fleetsim_core::Router for Recording {
     fn route(&mut self, _: &Request, loads: &[ReplicaLoad]) -> usize {
         self.seen.lock().unwrap().push(loads.to_vec());
-        (0..loads.len())
-            .min_by_key(|&i| (loads[i].outstanding(), i))
-            .unwrap_or(0)
+        common::least_outstanding(loads)
     }
     fn wants_prefix_match(&self) -> bool {
         self.prefix
@@ -42,17 +39,6 @@ impl fleetsim_core::Router for Recording {
     fn wants_adapters(&self) -> bool {
         self.adapters
     }
-}
-
-fn roofline() -> Arc<dyn PerfModel> {
-    Arc::new(Roofline::new(
-        gpu("h100-sxm").unwrap(),
-        model("llama-3.1-8b").unwrap(),
-        1,
-        2.0,
-        2.0,
-        RooflineFactors::default(),
-    ))
 }
 
 fn config(
@@ -92,27 +78,13 @@ fn run_with(
     router: Recording,
 ) -> RunResult {
     let workload: BoxedWorkload = Box::new(requests.into_iter().map(Ok));
-    let sim_config = SimConfig {
-        seed: 1,
-        deployments: vec![DeploymentSpec::new(
-            "default",
-            FleetSpec {
-                replicas,
-                gpus_per_replica: 1,
-                frontend_latency: SimDuration::ZERO,
-                lifecycle: Default::default(),
-                placement: None,
-                queue: Default::default(),
-                replica: ReplicaSpec::Batching {
-                    config,
-                    perf: roofline(),
-                },
-            },
-        )],
-        pipelines: Vec::new(),
-        sla: SlaConfig::default(),
-        timeseries_resolution: SimDuration::from_secs(10),
-    };
+    let sim_config = common::config(common::fleet(
+        replicas,
+        ReplicaSpec::Batching {
+            config,
+            perf: roofline(),
+        },
+    ));
     Simulation::new(sim_config, workload, vec![Box::new(router)])
         .unwrap()
         .run()

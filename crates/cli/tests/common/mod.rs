@@ -24,3 +24,25 @@ pub fn shared_dir(test: &str) -> Option<PathBuf> {
     eprintln!("{test}: skipped, ../shared not found next to the workspace");
     None
 }
+
+/// A fresh scratch directory named after `test`: tests run in parallel and
+/// must not share one.
+pub fn scratch_dir(test: &str) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("fleetsim-{test}-{}-{n}", std::process::id()))
+}
+
+/// Runs scenario text `toml` (named `scenario.toml` in errors) with a
+/// trace file `t.csv` holding `trace` beside it; load and run errors as
+/// their messages.
+pub fn run_trace(trace: &str, toml: &str) -> Result<fleetsim_core::RunResult, String> {
+    let dir = scratch_dir("trace");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("t.csv"), trace).unwrap();
+    let result = fleetsim::scenario::load_str(toml, "scenario.toml", &dir, &[])
+        .map_err(|e| e.to_string())
+        .and_then(|s| fleetsim::run::run(&s).map_err(|e| e.to_string()));
+    std::fs::remove_dir_all(&dir).ok();
+    result
+}
