@@ -269,6 +269,17 @@ fn failed(e: impl fmt::Display) -> Value {
     json!({ "error": e.to_string() })
 }
 
+/// A metric recommendation as the HPA metric cases expect it.
+fn usage_json(r: Result<hpa::MetricRecommendation, super::AutoscalerError>) -> Value {
+    match r {
+        Ok(r) => to_json(&UsageOut {
+            desired_replicas: r.replicas,
+            usage_milli: r.usage_milli,
+        }),
+        Err(e) => failed(e),
+    }
+}
+
 // ---------------------------------------------------------------- HPA
 
 #[derive(Deserialize)]
@@ -551,18 +562,12 @@ fn hpa_case(group: &str, v: &Value, path: &str) -> Result<Outcome, VectorsError>
                     value_milli: p.value_milli,
                 })
                 .collect();
-            let actual = match hpa::pods_average_value_replicas(
+            let actual = usage_json(hpa::pods_average_value_replicas(
                 c.inputs.current_replicas,
                 c.inputs.target_average_value_milli,
                 c.inputs.tolerance,
                 &pods,
-            ) {
-                Ok(r) => to_json(&UsageOut {
-                    desired_replicas: r.replicas,
-                    usage_milli: r.usage_milli,
-                }),
-                Err(e) => failed(e),
-            };
+            ));
             Ok((c.id, to_json(&c.expected), actual))
         }
         "object_or_external_value" => {
@@ -572,19 +577,13 @@ fn hpa_case(group: &str, v: &Value, path: &str) -> Result<Outcome, VectorsError>
                 .metric_values_milli
                 .iter()
                 .fold(0i64, |a, &b| a.saturating_add(b));
-            let actual = match hpa::object_value_replicas(
+            let actual = usage_json(hpa::object_value_replicas(
                 i.current_replicas,
                 total,
                 i.target_value_milli,
                 i.ready_running_pods,
                 i.tolerance,
-            ) {
-                Ok(r) => to_json(&UsageOut {
-                    desired_replicas: r.replicas,
-                    usage_milli: r.usage_milli,
-                }),
-                Err(e) => failed(e),
-            };
+            ));
             Ok((c.id, to_json(&c.expected), actual))
         }
         "object_or_external_average_value" => {
@@ -594,18 +593,12 @@ fn hpa_case(group: &str, v: &Value, path: &str) -> Result<Outcome, VectorsError>
                 .metric_values_milli
                 .iter()
                 .fold(0i64, |a, &b| a.saturating_add(b));
-            let actual = match hpa::per_pod_replicas(
+            let actual = usage_json(hpa::per_pod_replicas(
                 i.status_replicas,
                 total,
                 i.target_average_value_milli,
                 i.tolerance,
-            ) {
-                Ok(r) => to_json(&UsageOut {
-                    desired_replicas: r.replicas,
-                    usage_milli: r.usage_milli,
-                }),
-                Err(e) => failed(e),
-            };
+            ));
             Ok((c.id, to_json(&c.expected), actual))
         }
         "pod_classification" => {
