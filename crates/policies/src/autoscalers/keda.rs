@@ -363,6 +363,217 @@ pub fn metric_with_fallback(
     FallbackResult::Fallback(milli as f64 / 1000.0)
 }
 
+fn default_max() -> u32 {
+    100
+}
+fn default_polling_s() -> u64 {
+    30
+}
+fn default_cooldown_s() -> u64 {
+    300
+}
+fn default_trigger() -> super::adapter::Signal {
+    super::adapter::Signal::NumRequestsWaiting
+}
+fn default_threshold() -> f64 {
+    5.0
+}
+
+/// `[scaling] kind = "keda"`: a ScaledObject with one Prometheus-style
+/// trigger on a vLLM gauge summed over the deployment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KedaAutoscalerConfig {
+    /// `minReplicaCount`, default 0 (scale to zero).
+    #[serde(default)]
+    pub min_replicas: u32,
+    /// `maxReplicaCount`, default 100.
+    #[serde(default = "default_max")]
+    pub max_replicas: u32,
+    /// `pollingInterval`, default 30 s.
+    #[serde(default = "default_polling_s")]
+    pub polling_interval_s: u64,
+    /// `cooldownPeriod`, default 300 s.
+    #[serde(default = "default_cooldown_s")]
+    pub cooldown_period_s: u64,
+    /// `initialCooldownPeriod`, default 0 s.
+    #[serde(default)]
+    pub initial_cooldown_period_s: u64,
+    /// `idleReplicaCount`, unset by default (must be below min).
+    #[serde(default)]
+    pub idle_replicas: Option<u32>,
+    /// The trigger's signal (`num_requests_waiting`, the default,
+    /// includes the gateway queue; also `concurrency`,
+    /// `num_requests_running`, `kv_cache_usage_perc`, `gpu_busy_fraction`).
+    #[serde(default = "default_trigger")]
+    pub trigger_metric: super::adapter::Signal,
+    /// The trigger's `threshold`, the HPA's AverageValue target per
+    /// replica (> 0). Default 5 (vLLM production-stack).
+    #[serde(default = "default_threshold")]
+    pub threshold: f64,
+    /// `activationThreshold`: active when the value is strictly above it.
+    /// Default 0.
+    #[serde(default)]
+    pub activation_threshold: f64,
+    /// `advanced.horizontalPodAutoscalerConfig.behavior`; absent = the
+    /// HPA's legacy path.
+    #[serde(default)]
+    pub hpa_behavior: Option<Behavior>,
+}
+
+impl KedaAutoscalerConfig {
+    fn core(&self) -> KedaConfig {
+        KedaConfig {
+            polling_interval_s: self.polling_interval_s,
+            cooldown_period_s: self.cooldown_period_s,
+            initial_cooldown_period_s: self.initial_cooldown_period_s,
+            min_replica_count: self.min_replicas,
+            max_replica_count: self.max_replicas,
+            idle_replica_count: self.idle_replicas,
+            hpa_behavior: self.hpa_behavior.clone(),
+            ..KedaConfig::default()
+        }
+    }
+
+    /// ScaledObject validation plus the trigger's.
+    pub fn validate(&self) -> Result<(), AutoscalerError> {
+        self.core().validate()?;
+        if !self.threshold.is_finite() || self.threshold <= 0.0 {
+            return Err(invalid(NAME, "threshold", format!("must be > 0, got {} (KEDA: the trigger threshold is the HPA AverageValue target, which must be positive)", self.threshold)));
+        }
+        if !self.activation_threshold.is_finite() || self.activation_threshold < 0.0 {
+            return Err(invalid(
+                NAME,
+                "activation_threshold",
+                format!(
+                    "must be a finite value >= 0, got {} (KEDA: activationThreshold)",
+                    self.activation_threshold
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The autoscaler.
+    pub fn build(&self) -> Result<Box<dyn fleetsim_core::Autoscaler>, AutoscalerError> {
+        self.validate()?;
+        let core = self.core();
+        let hpa = super::hpa::Hpa::new(core.hpa_config())?;
+        let polling = super::secs(self.polling_interval_s);
+        let hpa_sync = super::secs(u64::from(hpa.config().sync_period_s));
+        let gcd = gcd(polling.as_nanos(), hpa_sync.as_nanos());
+        Ok(Box::new(KedaAutoscaler {
+            executor: KedaExecutor::new(core, SimTime::ZERO)?,
+            hpa,
+            metric: self.trigger_metric,
+            threshold_milli: super::adapter::milli(self.threshold),
+            activation_threshold: self.activation_threshold,
+            polling,
+            hpa_sync,
+            sync: fleetsim_core::SimDuration::from_nanos(gcd),
+            next_poll: SimTime::ZERO,
+            next_hpa: SimTime::ZERO,
+        }))
+    }
+
+    /// The trigger queries Prometheus live (reference §3.1), so the
+    /// pipeline is Prometheus's: 15 s scrapes, no further lag (assumed
+    /// scrape interval; vLLM production-stack polls every 15 s).
+    pub fn default_metrics(&self) -> fleetsim_core::autoscale::MetricsSpec {
+        fleetsim_core::autoscale::MetricsSpec {
+            scrape_interval: fleetsim_core::SimDuration::from_secs(15),
+            lag: fleetsim_core::SimDuration::ZERO,
+            lookback: fleetsim_core::SimDuration::from_secs(600),
+        }
+    }
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// Engine adapter: the executor every `polling_interval_s` (active =
+/// trigger value `> activation_threshold`; no visible scrape is a scaler
+/// error) and the HPA KEDA creates every 15 s
+/// ([`super::hpa::per_pod_replicas`] with the value, the threshold and
+/// `status.replicas` = pods not draining). It syncs at the gcd of the two
+/// periods. When the executor changes the scale, that is the answer of
+/// the sync. No activation hook: KEDA has no activator, so a request
+/// arriving at zero replicas waits for the next poll.
+#[derive(Clone, Debug)]
+pub struct KedaAutoscaler {
+    executor: KedaExecutor,
+    hpa: super::hpa::Hpa,
+    metric: super::adapter::Signal,
+    threshold_milli: i64,
+    activation_threshold: f64,
+    polling: fleetsim_core::SimDuration,
+    hpa_sync: fleetsim_core::SimDuration,
+    sync: fleetsim_core::SimDuration,
+    next_poll: SimTime,
+    next_hpa: SimTime,
+}
+
+impl fleetsim_core::Autoscaler for KedaAutoscaler {
+    fn sync_period(&self) -> fleetsim_core::SimDuration {
+        self.sync
+    }
+
+    fn replica_bounds(&self) -> (u32, u32) {
+        let c = self.executor.config();
+        (
+            c.idle_replica_count
+                .unwrap_or(c.min_replica_count)
+                .min(c.min_replica_count),
+            c.max_replica_count,
+        )
+    }
+
+    fn desired_replicas(&mut self, obs: &fleetsim_core::autoscale::Observation<'_>) -> u32 {
+        let now = obs.now;
+        let latest = obs.latest();
+        let value = latest.map(|s| self.metric.total(s));
+        let mut current = obs.desired;
+        if now >= self.next_poll {
+            self.next_poll = now + self.polling;
+            let active = value.is_some_and(|v| v > self.activation_threshold);
+            let d = self
+                .executor
+                .request_scale(now, current, active, value.is_none());
+            if let Some(n) = d.set_replicas {
+                return n;
+            }
+        }
+        if now >= self.next_hpa {
+            self.next_hpa = now + self.hpa_sync;
+            let status = latest.map_or(0, |s| {
+                s.pods
+                    .iter()
+                    .filter(|p| p.phase != fleetsim_core::autoscale::PodPhase::Draining)
+                    .count() as u32
+            });
+            let rec = value.and_then(|v| {
+                super::hpa::per_pod_replicas(
+                    status,
+                    super::adapter::milli(v),
+                    self.threshold_milli,
+                    self.hpa.config().tolerance,
+                )
+                .ok()
+                .map(|r| r.replicas)
+            });
+            if let Ok(d) = self.hpa.reconcile(now, current, &[rec]) {
+                current = d.desired;
+            }
+        }
+        current
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -517,5 +728,141 @@ mod tests {
             "polling_interval_s",
         );
         assert_eq!(KedaConfig::default().hpa_config().min_replicas, 1);
+    }
+}
+
+#[cfg(test)]
+mod adapter_tests {
+    use super::super::adapter::testing::*;
+    use super::*;
+    use fleetsim_core::autoscale::MetricsStore;
+    use fleetsim_core::{Autoscaler, SimDuration};
+
+    fn base() -> KedaAutoscalerConfig {
+        serde_json::from_str("{}").unwrap()
+    }
+
+    /// Runs syncs at `times` with per-pod waiting `w(t)` on `desired`
+    /// replicas (gateway waiting `g(t)` when there are none).
+    fn run(a: &mut dyn Autoscaler, times: &[f64], start: u32, w: impl Fn(f64) -> u32) -> Vec<u32> {
+        let mut store = MetricsStore::default();
+        let mut d = start;
+        times
+            .iter()
+            .map(|&t| {
+                let (pods, gateway) = if d == 0 {
+                    (vec![], w(t))
+                } else {
+                    ((0..d).map(|i| ready(i, 1, w(t), 0.5)).collect(), 0)
+                };
+                record(&mut store, [scrape(t, pods, gateway)]);
+                d = a.desired_replicas(&store.observe(at(t), SimDuration::ZERO, d));
+                d
+            })
+            .collect()
+    }
+
+    #[test]
+    #[allow(clippy::float_cmp)] // exact sums and defaults
+    fn defaults_sync_and_bounds() {
+        let c = base();
+        assert_eq!(
+            (
+                c.min_replicas,
+                c.max_replicas,
+                c.polling_interval_s,
+                c.cooldown_period_s
+            ),
+            (0, 100, 30, 300)
+        );
+        assert_eq!(c.threshold, 5.0);
+        let a = c.build().unwrap();
+        // gcd(30 s polling, 15 s HPA sync).
+        assert_eq!(a.sync_period(), SimDuration::from_secs(15));
+        assert_eq!(a.replica_bounds(), (0, 100));
+        let b = KedaAutoscalerConfig {
+            polling_interval_s: 10,
+            ..base()
+        }
+        .build()
+        .unwrap();
+        assert_eq!(b.sync_period(), SimDuration::from_secs(5));
+    }
+
+    #[test]
+    fn activates_from_zero_at_the_poll_then_the_hpa_scales() {
+        let mut a = base().build().unwrap();
+        assert_eq!(a.on_activation(at(1.0)), None, "no activator");
+        // Nothing waiting at t = 0; 3 at the gateway from t = 15 s, but
+        // the next poll is at 30 s. Then 20 waiting per replica: the HPA
+        // (every 15 s) asks for ceil(20/5) = 4.
+        let out = run(a.as_mut(), &[0.0, 15.0, 30.0, 45.0], 0, |t| {
+            match t as u32 {
+                0 => 0,
+                15 | 30 => 3,
+                _ => 20,
+            }
+        });
+        assert_eq!(out, vec![0, 0, 1, 4]);
+    }
+
+    #[test]
+    fn cools_down_to_zero_after_the_cooldown() {
+        let c = KedaAutoscalerConfig {
+            cooldown_period_s: 60,
+            ..base()
+        };
+        let mut a = c.build().unwrap();
+        let times: Vec<f64> = (0..8).map(|i| f64::from(i) * 15.0).collect();
+        // Active at t = 0 (1 waiting on the one replica), idle from 15 s:
+        // polls at 30 and 60 are within the cooldown (0 + 60 < 60 is
+        // false), the poll at 90 scales to 0.
+        let out = run(a.as_mut(), &times, 1, |t| u32::from(t == 0.0));
+        assert_eq!(out, vec![1, 1, 1, 1, 1, 1, 0, 0]);
+    }
+
+    #[test]
+    fn bad_knobs_name_the_rule() {
+        // (config, knob, fragment)
+        let cases = [
+            (
+                KedaAutoscalerConfig {
+                    min_replicas: 5,
+                    max_replicas: 2,
+                    ..base()
+                },
+                "min_replicas",
+                "min_replicas > max_replicas",
+            ),
+            (
+                KedaAutoscalerConfig {
+                    threshold: 0.0,
+                    ..base()
+                },
+                "threshold",
+                "AverageValue target",
+            ),
+            (
+                KedaAutoscalerConfig {
+                    activation_threshold: -1.0,
+                    ..base()
+                },
+                "activation_threshold",
+                "activationThreshold",
+            ),
+            (
+                KedaAutoscalerConfig {
+                    min_replicas: 1,
+                    idle_replicas: Some(2),
+                    ..base()
+                },
+                "idle_replica_count",
+                "KEDA",
+            ),
+        ];
+        for (c, knob, frag) in cases {
+            let e = c.build().expect_err(knob).to_string();
+            assert!(e.contains(knob) && e.contains(frag), "{knob}: {e}");
+        }
     }
 }

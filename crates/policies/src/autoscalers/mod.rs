@@ -16,21 +16,103 @@
 //! reject, naming the upstream rule. Errors are [`AutoscalerError`]; no
 //! function here panics on bad input.
 //!
-//! The engine-facing `Autoscaler` trait (called at a sync period with an
-//! observation of per-replica gauges, returning desired replicas per
-//! deployment) will live in `fleetsim-core`; each module's docs say how an
-//! adapter maps that observation onto the core's inputs.
+//! Each policy file also holds the engine adapter: a type implementing
+//! [`fleetsim_core::Autoscaler`] that maps the engine's [`Observation`]
+//! onto the core's inputs (the module docs say how). [`AutoscalerConfig`]
+//! is the scenario's `[scaling]` table: `kind` picks the policy, the other
+//! keys are its knobs (units in their names, upstream defaults);
+//! [`AutoscalerConfig::build`] validates them and makes the autoscaler.
+//! `concurrency` and the single-signal baselines (`signals`) are not
+//! upstream ports; the mechanism the adapters share is in `adapter`.
+//!
+//! [`Observation`]: fleetsim_core::autoscale::Observation
 
+pub mod adapter;
 pub mod aibrix;
 pub mod baseten;
+pub mod concurrency;
 pub mod conformance;
 pub mod hpa;
 pub mod keda;
 pub mod kpa;
 pub mod llmd_wva;
 pub mod ray_serve;
+pub mod signals;
 
-use fleetsim_core::{SimDuration, SimTime};
+use fleetsim_core::autoscale::MetricsSpec;
+use fleetsim_core::{Autoscaler, SimDuration, SimTime};
+use serde::{Deserialize, Serialize};
+
+/// A deployment's autoscaler as a scenario writes it (`[scaling] kind =
+/// "..."` plus that policy's knobs; unknown knobs are errors).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AutoscalerConfig {
+    /// Five-knob concurrency autoscaler (`concurrency.rs`).
+    Concurrency(concurrency::ConcurrencyConfig),
+    /// Kubernetes HPA on vLLM gauges (`hpa.rs`).
+    Hpa(hpa::HpaAutoscalerConfig),
+    /// Knative KPA (`kpa.rs`).
+    Kpa(kpa::KpaAutoscalerConfig),
+    /// KEDA ScaledObject with its HPA (`keda.rs`).
+    Keda(keda::KedaAutoscalerConfig),
+    /// Ray Serve's default policy (`ray_serve.rs`).
+    RayServe(ray_serve::RayServeConfig),
+    /// Baseline on waiting requests per replica (`signals.rs`).
+    QueueDepth(signals::QueueDepthConfig),
+    /// Baseline on KV-cache usage (`signals.rs`).
+    KvCache(signals::KvCacheConfig),
+    /// Baseline on GPU busy fraction (`signals.rs`).
+    GpuUtilization(signals::GpuUtilizationConfig),
+}
+
+impl AutoscalerConfig {
+    /// The scenario kind (`"hpa"`, `"ray_serve"`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AutoscalerConfig::Concurrency(_) => "concurrency",
+            AutoscalerConfig::Hpa(_) => "hpa",
+            AutoscalerConfig::Kpa(_) => "kpa",
+            AutoscalerConfig::Keda(_) => "keda",
+            AutoscalerConfig::RayServe(_) => "ray_serve",
+            AutoscalerConfig::QueueDepth(_) => "queue_depth",
+            AutoscalerConfig::KvCache(_) => "kv_cache",
+            AutoscalerConfig::GpuUtilization(_) => "gpu_utilization",
+        }
+    }
+
+    /// Validate the knobs (errors name the upstream rule) and make the
+    /// autoscaler.
+    pub fn build(&self) -> Result<Box<dyn Autoscaler>, AutoscalerError> {
+        match self {
+            AutoscalerConfig::Concurrency(c) => c.build(),
+            AutoscalerConfig::Hpa(c) => c.build(),
+            AutoscalerConfig::Kpa(c) => c.build(),
+            AutoscalerConfig::Keda(c) => c.build(),
+            AutoscalerConfig::RayServe(c) => {
+                Ok(Box::new(ray_serve::RayServeAutoscaler::new(c.clone())?))
+            }
+            AutoscalerConfig::QueueDepth(c) => c.build(),
+            AutoscalerConfig::KvCache(c) => c.build(),
+            AutoscalerConfig::GpuUtilization(c) => c.build(),
+        }
+    }
+
+    /// The metrics pipeline this policy normally sees in production (see
+    /// each config's `default_metrics` and docs/autoscalers.md).
+    pub fn default_metrics(&self) -> MetricsSpec {
+        match self {
+            AutoscalerConfig::Concurrency(c) => c.default_metrics(),
+            AutoscalerConfig::Hpa(c) => c.default_metrics(),
+            AutoscalerConfig::Kpa(c) => c.default_metrics(),
+            AutoscalerConfig::Keda(c) => c.default_metrics(),
+            AutoscalerConfig::RayServe(c) => ray_serve::default_metrics(c),
+            AutoscalerConfig::QueueDepth(c) => c.default_metrics(),
+            AutoscalerConfig::KvCache(c) => c.default_metrics(),
+            AutoscalerConfig::GpuUtilization(c) => c.default_metrics(),
+        }
+    }
+}
 
 /// Why a configuration was rejected or a decision could not be made.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -117,5 +199,113 @@ pub(crate) fn finite(
             knob,
             format!("must be finite, got {v}"),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<AutoscalerConfig, String> {
+        serde_json::from_str(json).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn every_kind_parses_builds_and_names_itself() {
+        // (config, kind, sync period ms, scrape interval ms, lag ms)
+        let cases = [
+            (
+                r#"{"kind":"concurrency","max_replicas":4}"#,
+                "concurrency",
+                1000,
+                1000,
+                0,
+            ),
+            (r#"{"kind":"hpa"}"#, "hpa", 15_000, 15_000, 15_000),
+            (r#"{"kind":"kpa"}"#, "kpa", 2000, 1000, 0),
+            (r#"{"kind":"keda"}"#, "keda", 15_000, 15_000, 0),
+            (
+                r#"{"kind":"ray_serve","max_replicas":4}"#,
+                "ray_serve",
+                100,
+                500,
+                5000,
+            ),
+            (
+                r#"{"kind":"queue_depth","max_replicas":4}"#,
+                "queue_depth",
+                15_000,
+                15_000,
+                0,
+            ),
+            (
+                r#"{"kind":"kv_cache","max_replicas":4}"#,
+                "kv_cache",
+                15_000,
+                15_000,
+                0,
+            ),
+            (
+                r#"{"kind":"gpu_utilization","max_replicas":4}"#,
+                "gpu_utilization",
+                15_000,
+                15_000,
+                0,
+            ),
+        ];
+        for (json, kind, sync, scrape, lag) in cases {
+            let c = parse(json).unwrap();
+            assert_eq!(c.kind(), kind);
+            let a = c.build().unwrap();
+            assert_eq!(a.sync_period(), SimDuration::from_millis(sync), "{kind}");
+            let m = c.default_metrics();
+            assert_eq!(
+                (m.scrape_interval, m.lag),
+                (
+                    SimDuration::from_millis(scrape),
+                    SimDuration::from_millis(lag)
+                ),
+                "{kind}"
+            );
+            assert!(m.lookback >= SimDuration::from_secs(60), "{kind}");
+        }
+    }
+
+    #[test]
+    fn unknown_kinds_and_knobs_are_errors() {
+        // (config, fragment of the error)
+        let cases = [
+            (r#"{"kind":"hpaa"}"#, "unknown variant `hpaa`"),
+            (
+                r#"{"kind":"kpa","stable_window":60}"#,
+                "unknown field `stable_window`",
+            ),
+            (r#"{"kind":"concurrency"}"#, "missing field `max_replicas`"),
+            (
+                r#"{"kind":"hpa","metrics":[{"metric":"num_requests_waiting","target":5}]}"#,
+                "unknown field `target`",
+            ),
+            (
+                r#"{"kind":"ray_serve","upscale_delay":1}"#,
+                "unknown field `upscale_delay`",
+            ),
+        ];
+        for (json, frag) in cases {
+            let e = parse(json).expect_err(json);
+            assert!(e.contains(frag), "{json}: {e}");
+        }
+    }
+
+    #[test]
+    fn build_errors_name_the_upstream_rule() {
+        let e = parse(r#"{"kind":"ray_serve","min_replicas":3,"max_replicas":2}"#)
+            .unwrap()
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("Ray Serve: max_replicas must be greater than or equal to min_replicas"),
+            "{e}"
+        );
     }
 }

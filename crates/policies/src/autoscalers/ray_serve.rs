@@ -327,6 +327,75 @@ impl RayServePolicy {
     }
 }
 
+/// Engine adapter: [`RayServePolicy::decide`] every control-loop tick
+/// (`control_loop_interval_s`, 0.1 s, so the delays count the same ticks
+/// as upstream) with `current_num_replicas` = ready replicas,
+/// `target_num_replicas` = the count currently asked for, and
+/// `total_num_requests` = requests running and waiting at replicas plus
+/// waiting at the gateway (Ray's handle queue), averaged over the scrapes
+/// visible in `look_back_period_s` (simple mode). No visible scrape: the
+/// count is held.
+///
+/// Scale from zero: with no replica, a Ray handle reports its queued
+/// requests at once and the next tick's cold-start fast path scales to
+/// `max(1, ceil(upscaling_factor))`, bypassing the upscale delay and the
+/// bounds. [`fleetsim_core::Autoscaler::on_activation`] returns that count at once (at
+/// most one 0.1 s tick earlier than Ray).
+#[derive(Clone, Debug)]
+pub struct RayServeAutoscaler {
+    policy: RayServePolicy,
+    look_back: fleetsim_core::SimDuration,
+    tick: fleetsim_core::SimDuration,
+}
+
+impl RayServeAutoscaler {
+    /// Validates the config.
+    pub fn new(config: RayServeConfig) -> Result<Self, AutoscalerError> {
+        let look_back = super::secs_f64(config.look_back_period_s);
+        let tick = super::secs_f64(config.control_loop_interval_s);
+        Ok(RayServeAutoscaler {
+            policy: RayServePolicy::new(config)?,
+            look_back,
+            tick,
+        })
+    }
+}
+
+impl fleetsim_core::Autoscaler for RayServeAutoscaler {
+    fn sync_period(&self) -> fleetsim_core::SimDuration {
+        self.tick
+    }
+
+    fn replica_bounds(&self) -> (u32, u32) {
+        let c = self.policy.config();
+        (c.min_replicas, c.max_replicas)
+    }
+
+    fn desired_replicas(&mut self, obs: &fleetsim_core::autoscale::Observation<'_>) -> u32 {
+        let Some(total) = super::adapter::Signal::Concurrency.windowed_total(obs, self.look_back)
+        else {
+            return obs.desired;
+        };
+        let running = super::adapter::ready_pods(obs);
+        self.policy.decide(running, obs.desired, total)
+    }
+
+    fn on_activation(&mut self, _now: fleetsim_core::SimTime) -> Option<u32> {
+        Some((self.policy.config().effective_upscaling_factor().ceil() as u32).max(1))
+    }
+}
+
+/// Ray Serve's metrics path: replicas and handles record every 0.5 s and
+/// push every 10 s (reference §4.1); the lag is 5 s, the mean age of a
+/// pushed sample. Kept for the look-back period (at least 60 s).
+pub fn default_metrics(config: &RayServeConfig) -> fleetsim_core::autoscale::MetricsSpec {
+    fleetsim_core::autoscale::MetricsSpec {
+        scrape_interval: fleetsim_core::SimDuration::from_millis(500),
+        lag: fleetsim_core::SimDuration::from_secs(5),
+        lookback: super::secs_f64(config.look_back_period_s.max(60.0)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -444,5 +513,90 @@ mod tests {
             "initial_replicas",
         );
         assert!(RayServeConfig::default().validate().is_ok());
+    }
+}
+
+#[cfg(test)]
+mod adapter_tests {
+    use super::super::adapter::testing::*;
+    use super::*;
+    use fleetsim_core::autoscale::MetricsStore;
+    use fleetsim_core::{Autoscaler, SimDuration};
+
+    fn config() -> RayServeConfig {
+        RayServeConfig {
+            min_replicas: 0,
+            max_replicas: 10,
+            target_ongoing_requests: 2.0,
+            upscale_delay_s: 0.3,
+            downscale_delay_s: 0.5,
+            downscale_to_zero_delay_s: Some(0.2),
+            look_back_period_s: 1.0,
+            ..RayServeConfig::default()
+        }
+    }
+
+    /// Ticks at 0.1 s with a constant in-flight count over `ready`
+    /// replicas, starting at `desired`; the desired count after each tick.
+    fn ticks(
+        a: &mut RayServeAutoscaler,
+        n: u32,
+        ready: u32,
+        in_flight: u32,
+        desired: u32,
+    ) -> Vec<u32> {
+        let mut store = MetricsStore::default();
+        let mut d = desired;
+        (1..=n)
+            .map(|i| {
+                let t = f64::from(i) * 0.1;
+                record(&mut store, [scrape(t, fleet(ready, in_flight, 1.0), 0)]);
+                d = a.desired_replicas(&store.observe(at(t), SimDuration::ZERO, d));
+                d
+            })
+            .collect()
+    }
+
+    #[test]
+    fn upscale_fires_on_the_third_tick_of_a_03_s_delay() {
+        // 16 ongoing over 2 replicas at target 2 → 8; int(0.3/0.1) = 2
+        // ticks of waiting, so the 3rd consecutive decision acts.
+        let mut a = RayServeAutoscaler::new(config()).unwrap();
+        assert_eq!(a.sync_period(), SimDuration::from_millis(100));
+        assert_eq!(ticks(&mut a, 4, 2, 16, 2), vec![2, 2, 8, 8]);
+    }
+
+    #[test]
+    fn downscale_waits_and_never_skips_one() {
+        // 0 ongoing on 4 replicas: int(0.5/0.1) = 5 → acts on the 6th tick,
+        // to 1 (not 0); then 1 → 0 after int(0.2/0.1) + 1 = 3 more ticks.
+        let mut a = RayServeAutoscaler::new(config()).unwrap();
+        let out = ticks(&mut a, 6, 4, 0, 4);
+        assert_eq!(out, vec![4, 4, 4, 4, 4, 1]);
+        let out = ticks(&mut a, 3, 1, 0, 1);
+        assert_eq!(out, vec![1, 1, 0]);
+    }
+
+    #[test]
+    fn cold_start_bypasses_the_delay() {
+        let mut a = RayServeAutoscaler::new(RayServeConfig {
+            upscaling_factor: Some(2.5),
+            ..config()
+        })
+        .unwrap();
+        assert_eq!(a.on_activation(at(0.0)), Some(3));
+        // No ready replica, requests queued at the gateway: fast path.
+        let mut store = MetricsStore::default();
+        record(&mut store, [scrape(0.1, vec![], 4)]);
+        assert_eq!(
+            a.desired_replicas(&store.observe(at(0.1), SimDuration::ZERO, 0)),
+            3
+        );
+        // No visible scrape: hold.
+        let empty = MetricsStore::default();
+        assert_eq!(
+            a.desired_replicas(&empty.observe(at(0.2), SimDuration::ZERO, 5)),
+            5
+        );
     }
 }
