@@ -77,7 +77,19 @@ pub fn run(scenario: &Scenario) -> Result<RunResult, RunError> {
         ignored_fields(scenario, any_router_uses_hashes),
         Arc::clone(&warnings),
     );
-    let sim = Simulation::new(scenario.sim.clone(), workload, routers).map_err(RunError::Sim)?;
+    let mut sim =
+        Simulation::new(scenario.sim.clone(), workload, routers).map_err(RunError::Sim)?;
+    for (d, autoscaler) in scenario.autoscalers.iter().enumerate() {
+        if let Some((config, metrics)) = autoscaler {
+            // Validated when the scenario was loaded.
+            let built = config
+                .build()
+                .map_err(|e| RunError::Sim(SimError::Config(e.to_string())))?;
+            sim = sim
+                .with_autoscaler(d, built, *metrics)
+                .map_err(RunError::Sim)?;
+        }
+    }
     let mut result = sim.run().map_err(|e| match e {
         SimError::Workload(error) => RunError::Workload(OpenError {
             path: workload::source_path(&scenario.workload).map(|p| p.to_path_buf()),

@@ -5,6 +5,7 @@
 pub mod edit;
 pub mod raw;
 
+use fleetsim_core::autoscale::MetricsSpec;
 use fleetsim_core::coldstart::{default_provisioning_time, Artifacts, BYTES_PER_GB};
 use fleetsim_core::cost::{BillingGranularity, BillingPolicy, PoolPricing};
 use fleetsim_core::engine::{DeploymentSpec, FleetSpec, PipelineSpec, ReplicaSpec, SimConfig};
@@ -23,9 +24,10 @@ use fleetsim_core::workload::synthetic::SyntheticConfig;
 use fleetsim_core::workload::transforms::Transform;
 use fleetsim_core::SimDuration;
 use fleetsim_core::SimTime;
-use fleetsim_policies::RouterConfig;
+use fleetsim_policies::autoscalers::AutoscalerError;
+use fleetsim_policies::{AutoscalerConfig, RouterConfig};
 use raw::{
-    PerfKind, RawDeployment, RawDiscipline, RawPool, RawQueue, RawQueueMode, RawScaling,
+    PerfKind, RawDeployment, RawDiscipline, RawPolicy, RawPool, RawQueue, RawQueueMode, RawScaling,
     RawScenario, RawWorkload,
 };
 use std::fmt;
@@ -125,6 +127,9 @@ pub struct Scenario {
     pub sim: SimConfig,
     /// One router per deployment, in order.
     pub routers: Vec<RouterConfig>,
+    /// Each deployment's autoscaler and the metrics it sees (`None`: fixed
+    /// or scheduled).
+    pub autoscalers: Vec<Option<(AutoscalerConfig, MetricsSpec)>>,
     /// Facts about each deployment, in order.
     pub deployments: Vec<DeploymentInfo>,
 }
@@ -356,7 +361,7 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, Invalid> {
         || raw.pools.is_some()
         || entries
             .iter()
-            .any(|e| matches!(e.scaling, RawScaling::Scheduled { .. }));
+            .any(|e| !matches!(e.scaling.policy, RawPolicy::Fixed));
     let pools: Vec<(String, RawPool)> = match (&raw.pool, &raw.pools) {
         (Some(_), Some(_)) => {
             return Err(invalid(
@@ -376,9 +381,11 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, Invalid> {
     let mut deployments = Vec::with_capacity(entries.len());
     let mut infos = Vec::with_capacity(entries.len());
     let mut routers = Vec::with_capacity(entries.len());
+    let mut autoscalers = Vec::with_capacity(entries.len());
     for e in &entries {
         let at = |r: Invalid| rebase(&e.prefix, r);
-        let scheduled = matches!(e.scaling, RawScaling::Scheduled { .. });
+        // A fleet that changes size: its replicas start during the run.
+        let scheduled = !matches!(e.scaling.policy, RawPolicy::Fixed);
         let (replica, info, artifacts) =
             resolve_deployment(&e.raw, base_dir, scheduled).map_err(at)?;
         let placement = match artifacts {
@@ -416,6 +423,8 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, Invalid> {
                 ))
             })?;
         let name = e.raw.name.clone().unwrap_or_else(|| info.model.clone());
+        let (lifecycle, autoscaler) = resolve_scaling(&e.scaling).map_err(at)?;
+        autoscalers.push(autoscaler);
         deployments.push(DeploymentSpec {
             name: name.as_str().into(),
             share: e.raw.share.unwrap_or(0.0),
@@ -424,7 +433,7 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, Invalid> {
                 gpus_per_replica: info.tensor_parallel,
                 replica,
                 frontend_latency,
-                lifecycle: resolve_lifecycle(&e.scaling).map_err(at)?,
+                lifecycle,
                 placement,
                 queue: resolve_queue(&e.queue, &raw.sla, &info).map_err(at)?,
             },
@@ -458,6 +467,7 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, Invalid> {
         workload,
         sim,
         routers,
+        autoscalers,
         deployments: infos,
     })
 }
@@ -884,54 +894,108 @@ fn seconds(field: &str, value: f64) -> Result<SimDuration, Invalid> {
     })
 }
 
-fn resolve_lifecycle(scaling: &RawScaling) -> Result<LifecycleSpec, Invalid> {
+/// What `[scaling]` resolves to: the engine's lifecycle, and an autoscaler
+/// with its metrics pipeline when the kind is one.
+type ResolvedScaling = (LifecycleSpec, Option<(AutoscalerConfig, MetricsSpec)>);
+
+fn resolve_scaling(scaling: &RawScaling) -> Result<ResolvedScaling, Invalid> {
     let mut spec = LifecycleSpec::default();
-    if let RawScaling::Scheduled {
-        schedule,
-        drain_grace_s,
-        max_replicas_started_per_minute,
-    } = scaling
-    {
-        if let Some(g) = drain_grace_s {
-            spec.drain_grace = seconds("scaling.drain_grace_s", *g)?;
-        }
-        if *max_replicas_started_per_minute == Some(0) {
+    let dynamic = !matches!(scaling.policy, RawPolicy::Fixed);
+    for (key, given) in [
+        ("drain_grace_s", scaling.drain_grace_s.is_some()),
+        (
+            "max_replicas_started_per_minute",
+            scaling.max_replicas_started_per_minute.is_some(),
+        ),
+    ] {
+        if given && !dynamic {
             return Err(invalid(
-                "scaling.max_replicas_started_per_minute",
-                "must be at least 1 (omit it for no limit)",
-            ));
-        }
-        spec.max_starts_per_minute = *max_replicas_started_per_minute;
-        let mut previous = SimTime::ZERO;
-        for (i, step) in schedule.iter().enumerate() {
-            let at = SimTime::ZERO + seconds(&format!("scaling.schedule[{i}].at_s"), step.at_s)?;
-            if at < previous {
-                return Err(invalid(
-                    &format!("scaling.schedule[{i}].at_s"),
-                    format!(
-                        "entries must be in time order; {} s comes after {} s",
-                        step.at_s,
-                        previous.as_secs_f64()
-                    ),
-                ));
-            }
-            if step.replicas > MAX_REPLICAS {
-                return Err(invalid(
-                    &format!("scaling.schedule[{i}].replicas"),
-                    format!("must be at most {MAX_REPLICAS}, got {}", step.replicas),
-                ));
-            }
-            previous = at;
-            spec.schedule.push((at, step.replicas));
-        }
-        if schedule.is_empty() {
-            return Err(invalid(
-                "scaling.schedule",
-                "a scheduled policy needs at least one entry",
+                &format!("scaling.{key}"),
+                "applies only to a fleet that changes size (`kind = \"scheduled\"` or an autoscaler)",
             ));
         }
     }
-    Ok(spec)
+    if let Some(g) = scaling.drain_grace_s {
+        spec.drain_grace = seconds("scaling.drain_grace_s", g)?;
+    }
+    if scaling.max_replicas_started_per_minute == Some(0) {
+        return Err(invalid(
+            "scaling.max_replicas_started_per_minute",
+            "must be at least 1 (omit it for no limit)",
+        ));
+    }
+    spec.max_starts_per_minute = scaling.max_replicas_started_per_minute;
+    let config = match &scaling.policy {
+        RawPolicy::Fixed => None,
+        RawPolicy::Scheduled { schedule } => {
+            let mut previous = SimTime::ZERO;
+            for (i, step) in schedule.iter().enumerate() {
+                let at =
+                    SimTime::ZERO + seconds(&format!("scaling.schedule[{i}].at_s"), step.at_s)?;
+                if at < previous {
+                    return Err(invalid(
+                        &format!("scaling.schedule[{i}].at_s"),
+                        format!(
+                            "entries must be in time order; {} s comes after {} s",
+                            step.at_s,
+                            previous.as_secs_f64()
+                        ),
+                    ));
+                }
+                if step.replicas > MAX_REPLICAS {
+                    return Err(invalid(
+                        &format!("scaling.schedule[{i}].replicas"),
+                        format!("must be at most {MAX_REPLICAS}, got {}", step.replicas),
+                    ));
+                }
+                previous = at;
+                spec.schedule.push((at, step.replicas));
+            }
+            if schedule.is_empty() {
+                return Err(invalid(
+                    "scaling.schedule",
+                    "a scheduled policy needs at least one entry",
+                ));
+            }
+            None
+        }
+        RawPolicy::Autoscaler(config) => {
+            // The policy's own checks, with the upstream rule in the message.
+            config.build().map_err(|e| {
+                let field = match &e {
+                    AutoscalerError::InvalidKnob { knob, .. } => format!("scaling.{knob}"),
+                    _ => "scaling".to_string(),
+                };
+                invalid(&field, e.to_string())
+            })?;
+            let mut metrics = config.default_metrics();
+            if let Some(m) = &scaling.metrics {
+                if let Some(v) = m.scrape_interval_s {
+                    metrics.scrape_interval = seconds("scaling.metrics.scrape_interval_s", v)?;
+                    if metrics.scrape_interval.0 == 0 {
+                        return Err(invalid(
+                            "scaling.metrics.scrape_interval_s",
+                            "must be > 0 seconds",
+                        ));
+                    }
+                }
+                if let Some(v) = m.lag_s {
+                    metrics.lag = seconds("scaling.metrics.lag_s", v)?;
+                }
+                if let Some(v) = m.lookback_s {
+                    metrics.lookback = seconds("scaling.metrics.lookback_s", v)?;
+                }
+            }
+            Some((config.clone(), metrics))
+        }
+    };
+    if scaling.metrics.is_some() && config.is_none() {
+        return Err(invalid(
+            "scaling.metrics",
+            "only an autoscaler reads metrics",
+        ));
+    }
+    Ok((spec, config))
 }
 
 /// `path` resolved against `base_dir`, if it names a readable file: a

@@ -12,7 +12,7 @@ use fleetsim_core::replica::slots::ServiceTime;
 use fleetsim_core::workload::lengths::TokenLengths;
 use fleetsim_core::workload::synthetic::ArrivalProcess;
 use fleetsim_core::workload::transforms::Transform;
-use fleetsim_policies::RouterConfig;
+use fleetsim_policies::{AutoscalerConfig, RouterConfig};
 use serde::{Deserialize, Serialize};
 
 /// A whole scenario file.
@@ -311,10 +311,25 @@ pub struct RawSlots {
     pub service: ServiceTime,
 }
 
-/// The `[scaling]` section.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum RawScaling {
+/// The `[scaling]` section: how the fleet's size changes (`kind`), plus
+/// the knobs the engine applies whatever the kind.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RawScaling {
+    /// The policy and its own knobs.
+    pub policy: RawPolicy,
+    /// How long a draining replica may finish what it holds, seconds
+    /// (default 30, Kubernetes' default termination grace period).
+    pub drain_grace_s: Option<f64>,
+    /// At most this many replicas start in any 60 s window (default: no
+    /// limit); further starts wait their turn.
+    pub max_replicas_started_per_minute: Option<u32>,
+    /// The metrics pipeline an autoscaler sees (default: the policy's own).
+    pub metrics: Option<RawMetrics>,
+}
+
+/// `scaling.kind` and the policy's knobs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub enum RawPolicy {
     /// `deployment.replicas` for the whole run (default).
     #[default]
     Fixed,
@@ -322,15 +337,104 @@ pub enum RawScaling {
     Scheduled {
         /// `{ at_s, replicas }` entries, in time order.
         schedule: Vec<RawScheduleStep>,
-        /// How long a draining replica may finish what it holds, seconds
-        /// (default 30, Kubernetes' default termination grace period).
-        #[serde(default)]
-        drain_grace_s: Option<f64>,
-        /// At most this many replicas start in any 60 s window (default:
-        /// no limit); further starts wait their turn.
-        #[serde(default)]
-        max_replicas_started_per_minute: Option<u32>,
     },
+    /// An autoscaler (`kind = "concurrency"`, `"hpa"`, `"kpa"`, …).
+    Autoscaler(AutoscalerConfig),
+}
+
+/// `[scaling.metrics]`: how an autoscaler's metrics are scraped.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    /// Seconds between scrapes.
+    #[serde(default)]
+    pub scrape_interval_s: Option<f64>,
+    /// Seconds before a scrape is visible to the autoscaler.
+    #[serde(default)]
+    pub lag_s: Option<f64>,
+    /// Seconds of history kept for windowed queries.
+    #[serde(default)]
+    pub lookback_s: Option<f64>,
+}
+
+/// The keys of a `scheduled` policy besides `kind`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScheduled {
+    schedule: Vec<RawScheduleStep>,
+}
+
+impl<'de> Deserialize<'de> for RawScaling {
+    /// Reads the engine's knobs, then the policy: `fixed` and `scheduled`
+    /// here, any other kind as an [`AutoscalerConfig`] (whose knobs are
+    /// checked by its own `deny_unknown_fields`).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut table = toml::Table::deserialize(d)?;
+        fn take<T: serde::de::DeserializeOwned, E: Error>(
+            table: &mut toml::Table,
+            key: &str,
+        ) -> Result<Option<T>, E> {
+            table
+                .remove(key)
+                .map(|v| v.try_into::<T>())
+                .transpose()
+                .map_err(|e| E::custom(format!("{} for key `{key}`", e.message().trim())))
+        }
+        let drain_grace_s = take::<f64, D::Error>(&mut table, "drain_grace_s")?;
+        let max_replicas_started_per_minute =
+            take::<u32, D::Error>(&mut table, "max_replicas_started_per_minute")?;
+        let metrics = take::<RawMetrics, D::Error>(&mut table, "metrics")?;
+        let kind = match table.get("kind") {
+            None => "fixed".to_string(),
+            Some(toml::Value::String(k)) => k.clone(),
+            Some(other) => {
+                return Err(D::Error::custom(format!(
+                    "invalid type: {}, expected a string for key `kind`",
+                    other.type_str()
+                )))
+            }
+        };
+        let policy = match kind.as_str() {
+            "fixed" => {
+                table.remove("kind");
+                if let Some(key) = table.keys().next() {
+                    return Err(D::Error::custom(format!(
+                        "unknown field `{key}`: a fixed fleet has no knobs but `deployment.replicas`"
+                    )));
+                }
+                RawPolicy::Fixed
+            }
+            "scheduled" => {
+                table.remove("kind");
+                let s: RawScheduled = toml::Value::Table(table)
+                    .try_into()
+                    .map_err(|e| D::Error::custom(e.message().trim()))?;
+                RawPolicy::Scheduled {
+                    schedule: s.schedule,
+                }
+            }
+            _ => {
+                let config: AutoscalerConfig = toml::Value::Table(table).try_into().map_err(|e| {
+                    let m = e.message().trim().to_string();
+                    match m.strip_prefix("unknown variant") {
+                        Some(_) => D::Error::custom(format!(
+                            "unknown variant `{kind}`, expected `fixed`, `scheduled` or an autoscaler: {}",
+                            AutoscalerConfig::KINDS.join(", ")
+                        )),
+                        None => D::Error::custom(m),
+                    }
+                })?;
+                RawPolicy::Autoscaler(config)
+            }
+        };
+        Ok(RawScaling {
+            policy,
+            drain_grace_s,
+            max_replicas_started_per_minute,
+            metrics,
+        })
+    }
 }
 
 /// One entry of a scaling schedule.

@@ -67,6 +67,18 @@ pub enum AutoscalerConfig {
 }
 
 impl AutoscalerConfig {
+    /// Every kind a scenario may name, as [`Self::kind`] spells them.
+    pub const KINDS: &'static [&'static str] = &[
+        "concurrency",
+        "hpa",
+        "kpa",
+        "keda",
+        "ray_serve",
+        "queue_depth",
+        "kv_cache",
+        "gpu_utilization",
+    ];
+
     /// The scenario kind (`"hpa"`, `"ray_serve"`, …).
     pub fn kind(&self) -> &'static str {
         match self {

@@ -1,0 +1,159 @@
+//! Autoscalers from a scenario file: `[scaling] kind = "<policy>"` builds
+//! the policy, the engine scrapes and syncs it, and the activator wakes a
+//! deployment scaled to zero.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::run_trace;
+use fleetsim_core::{Outcome, RunResult};
+
+/// One Llama-3.1-8B replica per 1-GPU node with a fixed cold start of
+/// `cold_start_s` (provisioning; image, weights and engine start take
+/// 1 + 1 + 6 = 8 s more), no warm-up penalty, no frontend latency, and
+/// `scaling` (the body of `[scaling]`).
+fn fleet(replicas: u32, cold_start_s: f64, scaling: &str, extra: &str) -> String {
+    format!(
+        r#"
+[workload]
+kind = "trace"
+path = "t.csv"
+[deployment]
+model = "llama-3.1-8b"
+gpu = "h100-sxm"
+replicas = {replicas}
+[deployment.engine]
+frontend_latency_ms = 0
+[pool]
+gpus_per_node = 1
+idle_release_delay_s = 0
+provisioning = {{ dist = "fixed", value_s = {cold_start_s} }}
+[cold_start]
+image_gb = 1
+pull_bandwidth = {{ dist = "fixed", gb_per_s = 2 }}
+extract_gb_per_s = 2
+weight_source = "object_store"
+engine_startup_uncached = {{ dist = "fixed", value_s = 6 }}
+warmup = {{ requests = 0, duration_s = 0, slowdown_factor = 1, extra_latency_s = 0 }}
+[cold_start.tiers]
+object_store = {{ dist = "fixed", gb_per_s = 16.06 }}
+[scaling]
+{scaling}
+{extra}
+"#
+    )
+}
+
+#[test]
+fn scale_from_zero_waits_exactly_the_cold_start_plus_its_own_service() {
+    // No replica; the first request (t = 3 s) wakes the activator, which
+    // starts one at once: 2 s provisioning + 1 s pull + 1 s weights + 6 s
+    // engine = 10 s before its first iteration.
+    let scaling =
+        "kind = \"concurrency\"\nmin_replicas = 0\nmax_replicas = 2\ntarget_concurrency_per_replica = 10";
+    let toml = fleet(0, 2.0, scaling, "");
+    let r = run_trace("time_s,input_tokens,output_tokens\n3,100,20\n", &toml).unwrap();
+    let rec = &r.records[0];
+    assert_eq!(rec.outcome, Outcome::Completed);
+    assert_eq!(rec.queue_ns, Some(10_000_000_000));
+    // Its own service: the same request on a warm replica.
+    let warm = run_trace(
+        "time_s,input_tokens,output_tokens\n3,100,20\n",
+        &fleet(1, 2.0, "kind = \"fixed\"", ""),
+    )
+    .unwrap();
+    let service = warm.records[0].e2e_ns.unwrap();
+    assert_eq!(rec.e2e_ns, Some(10_000_000_000 + service));
+    assert_eq!(r.summary.fleet.replicas_started, 1);
+}
+
+/// A spike: 2 req/s for 60 s, then 60 req/s for 120 s, then 2 req/s, each
+/// request 1,500 prompt tokens and 200 output tokens.
+fn spike() -> String {
+    let mut s = String::from("time_s,input_tokens,output_tokens\n");
+    let mut t = 0.0;
+    while t < 300.0 {
+        s.push_str(&format!("{t:.3},1500,200\n"));
+        t += if (60.0..180.0).contains(&t) {
+            1.0 / 60.0
+        } else {
+            0.5
+        };
+    }
+    s
+}
+
+/// SLA attainment (TTFT ≤ 1 s) of the requests that arrived in the spike.
+fn spike_attainment(r: &RunResult) -> f64 {
+    let in_spike: Vec<_> = r
+        .records
+        .iter()
+        .filter(|x| (60.0..180.0).contains(&x.arrival.as_secs_f64()))
+        .collect();
+    let met = in_spike
+        .iter()
+        .filter(|x| x.ttft_ns.is_some_and(|t| t <= 1_000_000_000))
+        .count();
+    met as f64 / in_spike.len() as f64
+}
+
+#[test]
+fn the_cold_start_race_a_warm_buffer_keeps_the_sla_a_reactive_policy_misses_it() {
+    // A five-minute cold start: a purely reactive autoscaler (one replica
+    // until the load says otherwise) cannot bring capacity up within the
+    // two-minute spike; keeping three replicas warm absorbs it.
+    let central = "[queue]\nmode = \"central\"\nmax_concurrency_per_replica = 64";
+    let reactive = "kind = \"concurrency\"\nmin_replicas = 1\nmax_replicas = 8\ntarget_concurrency_per_replica = 32";
+    let buffered = "kind = \"concurrency\"\nmin_replicas = 5\nmax_replicas = 8\ntarget_concurrency_per_replica = 32";
+    let r = run_trace(&spike(), &fleet(1, 300.0, reactive, central)).unwrap();
+    let b = run_trace(&spike(), &fleet(5, 300.0, buffered, central)).unwrap();
+    let (reactive_att, buffered_att) = (spike_attainment(&r), spike_attainment(&b));
+    println!("spike TTFT ≤ 1 s: reactive {reactive_att:.3}, warm buffer {buffered_att:.3}");
+    assert!(reactive_att < 0.5, "reactive {reactive_att}");
+    assert!(buffered_att > 0.95, "buffered {buffered_att}");
+    // The reactive policy did ask for more: it just came too late.
+    assert!(r.summary.fleet.replicas_started >= 1);
+    let total = |x: &RunResult| x.summary.requests.completed;
+    assert_eq!(
+        (total(&r), total(&b)),
+        (r.records.len() as u64, b.records.len() as u64)
+    );
+}
+
+#[test]
+fn the_activator_does_not_wait_for_lagged_metrics() {
+    // Scrapes every 5 s, visible 30 s late: the activator still starts the
+    // first replica at the first request, not when the metrics show it.
+    let scaling = "kind = \"concurrency\"\nmin_replicas = 0\nmax_replicas = 2\n[scaling.metrics]\nscrape_interval_s = 5\nlag_s = 30";
+    let r = run_trace(
+        "time_s,input_tokens,output_tokens\n3,100,20\n",
+        &fleet(0, 2.0, scaling, ""),
+    )
+    .unwrap();
+    assert_eq!(r.records[0].queue_ns, Some(10_000_000_000));
+}
+
+#[test]
+fn bad_scaling_knobs_are_errors_that_name_the_knob() {
+    let trace = "time_s,input_tokens,output_tokens\n0,10,10\n";
+    let err = |scaling: &str| run_trace(trace, &fleet(1, 2.0, scaling, "")).unwrap_err();
+    let e = err("kind = \"kpaa\"");
+    assert!(
+        e.contains("unknown variant `kpaa`") && e.contains("concurrency"),
+        "{e}"
+    );
+    let e = err("kind = \"concurrency\"\nmax_replicas = 2\ntarget_utilization = 1.5");
+    assert!(e.contains("scaling.target_utilization"), "{e}");
+    let e = err("kind = \"concurrency\"\nmax_replicas = 2\nwindow = 60");
+    assert!(e.contains("unknown field `window`"), "{e}");
+    let e = err("kind = \"fixed\"\ndrain_grace_s = 10");
+    assert!(
+        e.contains("scaling.drain_grace_s") && e.contains("changes size"),
+        "{e}"
+    );
+    let e = err("kind = \"scheduled\"\nschedule = [{ at_s = 0, replicas = 1 }]\n[scaling.metrics]\nlag_s = 1");
+    assert!(e.contains("only an autoscaler reads metrics"), "{e}");
+    let e =
+        err("kind = \"concurrency\"\nmax_replicas = 2\n[scaling.metrics]\nscrape_interval_s = 0");
+    assert!(e.contains("scaling.metrics.scrape_interval_s"), "{e}");
+}
