@@ -420,6 +420,176 @@ impl AibrixAutoscaler {
     }
 }
 
+fn d_max() -> u32 {
+    10
+}
+fn d_one() -> u32 {
+    1
+}
+fn d_signal() -> super::adapter::Signal {
+    super::adapter::Signal::KvCacheUsagePerc
+}
+fn d_target_value() -> f64 {
+    0.5
+}
+fn d_observe() -> u64 {
+    180
+}
+fn d_panic() -> u64 {
+    60
+}
+fn d_rate() -> f64 {
+    2.0
+}
+fn d_tol() -> f64 {
+    0.1
+}
+fn d_down_cooldown() -> u64 {
+    300
+}
+fn d_resync() -> u64 {
+    10
+}
+
+/// `[scaling] kind = "aibrix_apa"`: a PodAutoscaler with
+/// `scalingStrategy: APA` on one pod metric.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AibrixApaConfig {
+    /// `minReplicas`, default 1.
+    #[serde(default = "d_one")]
+    pub min_replicas: u32,
+    /// `maxReplicas`, default 10.
+    #[serde(default = "d_max")]
+    pub max_replicas: u32,
+    /// `targetMetric`: the pod gauge averaged across ready pods; default
+    /// `kv_cache_usage_perc` (AIBrix's sample uses `gpu_cache_usage_perc`).
+    #[serde(default = "d_signal")]
+    pub target_metric: super::adapter::Signal,
+    /// `targetValue` per pod, default 0.5 (the sample's), > 0.
+    #[serde(default = "d_target_value")]
+    pub target_value: f64,
+    /// `observeWindowSeconds`, default 180 (1..=3600).
+    #[serde(default = "d_observe")]
+    pub observe_window_s: u64,
+    /// `panicWindowSeconds`, default 60 (<= observe window; unused by APA).
+    #[serde(default = "d_panic")]
+    pub panic_window_s: u64,
+    /// `max-scale-up-rate`, default 2 (> 1).
+    #[serde(default = "d_rate")]
+    pub max_scale_up_rate: f64,
+    /// `max-scale-down-rate`, default 2 (> 1).
+    #[serde(default = "d_rate")]
+    pub max_scale_down_rate: f64,
+    /// `scale-up-tolerance`, default 0.1, [0, 1).
+    #[serde(default = "d_tol")]
+    pub up_fluctuation_tolerance: f64,
+    /// `scale-down-tolerance`, default 0.1, [0, 1).
+    #[serde(default = "d_tol")]
+    pub down_fluctuation_tolerance: f64,
+    /// `scale-up-cooldown-window`, default 0 s.
+    #[serde(default)]
+    pub scale_up_cooldown_window_s: u64,
+    /// `scale-down-cooldown-window`, default 300 s (min over the window, as
+    /// upstream writes it: it does not delay scale-down).
+    #[serde(default = "d_down_cooldown")]
+    pub scale_down_cooldown_window_s: u64,
+    /// `scale-to-zero`, default false.
+    #[serde(default)]
+    pub scale_to_zero: bool,
+    /// `DefaultResyncInterval`, default 10 s.
+    #[serde(default = "d_resync")]
+    pub resync_interval_s: u64,
+}
+
+impl AibrixApaConfig {
+    /// The upstream config.
+    pub fn core(&self) -> AibrixConfig {
+        AibrixConfig {
+            strategy: Strategy::Apa,
+            min_replicas: self.min_replicas,
+            max_replicas: self.max_replicas,
+            target_value: self.target_value,
+            observe_window_s: self.observe_window_s,
+            panic_window_s: self.panic_window_s,
+            max_scale_up_rate: self.max_scale_up_rate,
+            max_scale_down_rate: self.max_scale_down_rate,
+            up_fluctuation_tolerance: self.up_fluctuation_tolerance,
+            down_fluctuation_tolerance: self.down_fluctuation_tolerance,
+            panic_threshold: 2.0,
+            scale_up_cooldown_window_s: self.scale_up_cooldown_window_s,
+            scale_down_cooldown_window_s: self.scale_down_cooldown_window_s,
+            scale_to_zero: self.scale_to_zero,
+            resync_interval_s: self.resync_interval_s,
+        }
+    }
+
+    /// The autoscaler (upstream validation).
+    pub fn build(&self) -> Result<Box<dyn fleetsim_core::Autoscaler>, AutoscalerError> {
+        Ok(Box::new(AibrixApaAutoscaler {
+            core: AibrixAutoscaler::new(self.core())?,
+            config: self.core(),
+            signal: self.target_metric,
+        }))
+    }
+
+    /// AIBrix reads every pod's metrics endpoint at each reconcile: 1 s
+    /// scrapes, no lag, stand for "fresh at the sync".
+    pub fn default_metrics(&self) -> fleetsim_core::autoscale::MetricsSpec {
+        fleetsim_core::autoscale::MetricsSpec {
+            scrape_interval: SimDuration::from_secs(1),
+            lag: SimDuration::ZERO,
+            lookback: super::secs(self.observe_window_s.max(60)),
+        }
+    }
+}
+
+/// Engine adapter: every `resync_interval_s`, the mean of the metric over
+/// the ready pods of the newest visible scrape (AIBrix scrapes each pod
+/// and records the average across pods) into
+/// [`AibrixAutoscaler::decide`] with `current` = the count asked for.
+/// No ready pod or no decision: the count is held. No activation hook:
+/// AIBrix has no activator, and at zero replicas there is no pod metric.
+#[derive(Clone, Debug)]
+pub struct AibrixApaAutoscaler {
+    core: AibrixAutoscaler,
+    config: AibrixConfig,
+    signal: super::adapter::Signal,
+}
+
+impl fleetsim_core::Autoscaler for AibrixApaAutoscaler {
+    fn sync_period(&self) -> SimDuration {
+        super::secs(self.config.resync_interval_s)
+    }
+
+    fn replica_bounds(&self) -> (u32, u32) {
+        let min = if self.config.scale_to_zero {
+            0
+        } else {
+            self.config.min_replicas.max(1)
+        };
+        (min.min(self.config.max_replicas), self.config.max_replicas)
+    }
+
+    fn desired_replicas(&mut self, obs: &fleetsim_core::autoscale::Observation<'_>) -> u32 {
+        use fleetsim_core::autoscale::PodPhase;
+        let Some(s) = obs.latest() else {
+            return obs.desired;
+        };
+        let vals: Vec<f64> = (s.pods.iter())
+            .filter(|p| p.phase == PodPhase::Ready)
+            .map(|p| self.signal.of_pod(p))
+            .collect();
+        if vals.is_empty() {
+            return obs.desired;
+        }
+        let avg = vals.iter().sum::<f64>() / vals.len() as f64;
+        self.core
+            .decide(obs.now, obs.desired, avg)
+            .unwrap_or(obs.desired)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -597,5 +767,91 @@ mod tests {
             "targetValue",
         );
         assert!(d().validate().is_ok());
+    }
+}
+
+#[cfg(test)]
+mod adapter_tests {
+    use super::super::adapter::testing::*;
+    use super::*;
+    use fleetsim_core::autoscale::MetricsStore;
+    use fleetsim_core::Autoscaler;
+
+    fn base() -> AibrixApaConfig {
+        serde_json::from_str("{}").unwrap()
+    }
+
+    fn decide(
+        a: &mut dyn Autoscaler,
+        store: &mut MetricsStore,
+        t: f64,
+        desired: u32,
+        util: f64,
+    ) -> u32 {
+        record(store, [scrape(t, fleet(desired, 0, util), 0)]);
+        a.desired_replicas(&store.observe(at(t), SimDuration::ZERO, desired))
+    }
+
+    #[test]
+    fn apa_band_rate_cap_and_bounds() {
+        let mut a = base().build().unwrap();
+        assert_eq!(a.sync_period(), SimDuration::from_secs(10));
+        assert_eq!(a.replica_bounds(), (1, 10));
+        let mut store = MetricsStore::default();
+        // KV 0.54 at target 0.5 on 4: ratio 1.08, inside the band → 4.
+        assert_eq!(decide(a.as_mut(), &mut store, 0.0, 4, 0.54), 4);
+        // 0.54 averaged with 1.0 (observe window) = 0.77 → ratio 1.54 →
+        // ceil(4 · 1.54) = 7, under the rate cap ceil(2 · 4) = 8.
+        assert_eq!(decide(a.as_mut(), &mut store, 10.0, 4, 1.0), 7);
+    }
+
+    #[test]
+    fn no_ready_pod_holds_and_bad_knobs_are_rejected() {
+        let mut a = base().build().unwrap();
+        let mut store = MetricsStore::default();
+        record(&mut store, [scrape(0.0, vec![starting(0)], 0)]);
+        assert_eq!(
+            a.desired_replicas(&store.observe(at(0.0), SimDuration::ZERO, 1)),
+            1
+        );
+        // (config, knob, fragment)
+        let cases = [
+            (
+                AibrixApaConfig {
+                    panic_window_s: 200,
+                    ..base()
+                },
+                "panic_window_s",
+                "panicWindowSeconds <= observeWindowSeconds",
+            ),
+            (
+                AibrixApaConfig {
+                    target_value: 0.0,
+                    ..base()
+                },
+                "target_value",
+                "targetValue must be positive",
+            ),
+            (
+                AibrixApaConfig {
+                    max_scale_up_rate: 1.0,
+                    ..base()
+                },
+                "max_scale_up_rate",
+                "AIBrix",
+            ),
+            (
+                AibrixApaConfig {
+                    min_replicas: 11,
+                    ..base()
+                },
+                "min_replicas",
+                "minReplicas must not exceed maxReplicas",
+            ),
+        ];
+        for (c, knob, frag) in cases {
+            let e = c.build().expect_err(knob).to_string();
+            assert!(e.contains(knob) && e.contains(frag), "{knob}: {e}");
+        }
     }
 }

@@ -201,6 +201,174 @@ pub fn targets(
     out
 }
 
+fn d_min() -> u32 {
+    1
+}
+fn d_max() -> u32 {
+    10
+}
+
+/// `[scaling] kind = "llmd_wva"`: the saturation analyzer for one variant
+/// (this deployment), with WVA's thresholds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WvaAutoscalerConfig {
+    /// Lowest replica count, default 1 (WVA's `scaleToZero` is false by
+    /// default; 0 is not supported here).
+    #[serde(default = "d_min")]
+    pub min_replicas: u32,
+    /// Highest replica count (the actuator HPA's), default 10.
+    #[serde(default = "d_max")]
+    pub max_replicas: u32,
+    /// `kvCacheThreshold`, default 0.80.
+    #[serde(default = "d_kv")]
+    pub kv_cache_threshold: f64,
+    /// `queueLengthThreshold`, default 5.
+    #[serde(default = "d_queue")]
+    pub queue_length_threshold: f64,
+    /// `kvSpareTrigger`, default 0.10.
+    #[serde(default = "d_kv_spare")]
+    pub kv_spare_trigger: f64,
+    /// `queueSpareTrigger`, default 3.
+    #[serde(default = "d_queue_spare")]
+    pub queue_spare_trigger: f64,
+    /// `reconcileInterval`, default 60 s.
+    #[serde(default = "d_interval")]
+    pub reconcile_interval_s: u64,
+}
+
+fn d_kv() -> f64 {
+    0.8
+}
+fn d_queue() -> f64 {
+    5.0
+}
+fn d_kv_spare() -> f64 {
+    0.1
+}
+fn d_queue_spare() -> f64 {
+    3.0
+}
+fn d_interval() -> u64 {
+    60
+}
+
+impl WvaAutoscalerConfig {
+    /// The upstream thresholds.
+    pub fn core(&self) -> WvaConfig {
+        WvaConfig {
+            kv_cache_threshold: self.kv_cache_threshold,
+            queue_length_threshold: self.queue_length_threshold,
+            kv_spare_trigger: self.kv_spare_trigger,
+            queue_spare_trigger: self.queue_spare_trigger,
+            reconcile_interval_s: self.reconcile_interval_s,
+        }
+    }
+
+    /// Upstream validation plus the bounds.
+    pub fn validate(&self) -> Result<(), AutoscalerError> {
+        self.core().validate()?;
+        if self.min_replicas == 0 {
+            return Err(invalid(
+                NAME,
+                "min_replicas",
+                "must be >= 1 (WVA: scaleToZero is off by default and not modelled)",
+            ));
+        }
+        super::adapter::check_bounds(
+            NAME,
+            self.min_replicas,
+            self.max_replicas,
+            "HPA actuator: maxReplicas must be greater than or equal to minReplicas",
+        )
+    }
+
+    /// The autoscaler.
+    pub fn build(&self) -> Result<Box<dyn fleetsim_core::Autoscaler>, AutoscalerError> {
+        self.validate()?;
+        Ok(Box::new(WvaAutoscaler {
+            config: self.core(),
+            bounds: (self.min_replicas, self.max_replicas),
+            last_target: 0,
+        }))
+    }
+
+    /// Prometheus: 15 s scrapes (assumed), no further lag; the analyzer
+    /// takes the peak over the last minute (`max_over_time[1m]`).
+    pub fn default_metrics(&self) -> fleetsim_core::autoscale::MetricsSpec {
+        fleetsim_core::autoscale::MetricsSpec {
+            scrape_interval: fleetsim_core::SimDuration::from_secs(15),
+            lag: fleetsim_core::SimDuration::ZERO,
+            lookback: fleetsim_core::SimDuration::from_secs(600),
+        }
+    }
+}
+
+/// Engine adapter: every `reconcile_interval_s`, one [`ReplicaMetrics`]
+/// per ready pod of the newest visible scrape, each its peak over the
+/// last minute of visible scrapes (`max by(pod)(max_over_time(...[1m]))`)
+/// of `kv_cache_usage_perc` and `num_requests_waiting`; [`analyze`]; then
+/// [`targets`] with this deployment as the only variant (metrics count =
+/// ready pods, current = the count asked for, desired = the last target),
+/// so nothing changes while replicas are still starting. The actuator
+/// passes the target straight through (its HPA behavior is not modelled).
+/// No activation hook.
+#[derive(Clone, Debug)]
+pub struct WvaAutoscaler {
+    config: WvaConfig,
+    bounds: (u32, u32),
+    last_target: u32,
+}
+
+impl fleetsim_core::Autoscaler for WvaAutoscaler {
+    fn sync_period(&self) -> fleetsim_core::SimDuration {
+        super::secs(self.config.reconcile_interval_s)
+    }
+
+    fn replica_bounds(&self) -> (u32, u32) {
+        self.bounds
+    }
+
+    fn desired_replicas(&mut self, obs: &fleetsim_core::autoscale::Observation<'_>) -> u32 {
+        use fleetsim_core::autoscale::PodPhase;
+        let Some(latest) = obs.latest() else {
+            return obs.desired;
+        };
+        let minute = fleetsim_core::SimDuration::from_secs(60);
+        let replicas: Vec<ReplicaMetrics> = (latest.pods.iter())
+            .filter(|p| p.phase == PodPhase::Ready)
+            .map(|p| {
+                let (mut kv, mut q) = (0.0f64, 0.0f64);
+                for s in obs.window(minute) {
+                    for x in s.pods.iter().filter(|x| x.replica == p.replica) {
+                        kv = kv.max(x.kv_cache_usage_perc);
+                        q = q.max(f64::from(x.num_requests_waiting));
+                    }
+                }
+                ReplicaMetrics {
+                    kv_cache_usage: kv,
+                    queue_length: q,
+                }
+            })
+            .collect();
+        let a = analyze(&self.config, &replicas);
+        let variant = Variant {
+            name: "deployment".into(),
+            cost: 1.0,
+            metrics_count: replicas.len() as u32,
+            current: obs.desired,
+            desired: self.last_target,
+        };
+        let target = targets(a.should_scale_up, a.scale_down_safe, &[variant])
+            .into_values()
+            .next()
+            .unwrap_or(obs.desired)
+            .clamp(self.bounds.0, self.bounds.1);
+        self.last_target = target;
+        target
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,5 +440,109 @@ mod tests {
         }
         .validate()
         .is_err());
+    }
+}
+
+#[cfg(test)]
+mod adapter_tests {
+    use super::super::adapter::testing::*;
+    use super::*;
+    use fleetsim_core::autoscale::MetricsStore;
+    use fleetsim_core::SimDuration;
+
+    fn base() -> WvaAutoscalerConfig {
+        serde_json::from_str("{}").unwrap()
+    }
+
+    #[test]
+    fn scale_up_on_low_spare_down_when_safe_hold_while_starting() {
+        let mut a = base().build().unwrap();
+        assert_eq!(a.sync_period(), SimDuration::from_secs(60));
+        // (pods at this scrape, peak-earlier pods, desired now, expected)
+        let mut store = MetricsStore::default();
+        // Two replicas, one peaked at KV 0.85 earlier in the minute:
+        // saturated; the other at 0.75: spare 0.05 < 0.1 → +1.
+        record(
+            &mut store,
+            [scrape(
+                10.0,
+                vec![ready(0, 0, 0, 0.85), ready(1, 0, 0, 0.75)],
+                0,
+            )],
+        );
+        record(
+            &mut store,
+            [scrape(
+                60.0,
+                vec![ready(0, 0, 0, 0.2), ready(1, 0, 0, 0.75)],
+                0,
+            )],
+        );
+        assert_eq!(
+            a.desired_replicas(&store.observe(at(60.0), SimDuration::ZERO, 2)),
+            3
+        );
+        // The third replica is still starting: metrics count 2 ≠ 3 → hold.
+        record(
+            &mut store,
+            [scrape(
+                120.0,
+                vec![ready(0, 0, 0, 0.1), ready(1, 0, 0, 0.1), starting(2)],
+                0,
+            )],
+        );
+        assert_eq!(
+            a.desired_replicas(&store.observe(at(120.0), SimDuration::ZERO, 3)),
+            3
+        );
+        // All three light: spreading over two keeps the spares → −1.
+        record(&mut store, [scrape(180.0, fleet(3, 0, 0.1), 0)]);
+        assert_eq!(
+            a.desired_replicas(&store.observe(at(180.0), SimDuration::ZERO, 3)),
+            2
+        );
+    }
+
+    #[test]
+    fn bad_knobs_are_rejected() {
+        // (config, knob, fragment)
+        let cases = [
+            (
+                WvaAutoscalerConfig {
+                    kv_cache_threshold: 1.5,
+                    ..base()
+                },
+                "kv_cache_threshold",
+                "kvCacheThreshold",
+            ),
+            (
+                WvaAutoscalerConfig {
+                    queue_spare_trigger: 6.0,
+                    ..base()
+                },
+                "queue_spare_trigger",
+                "queueSpareTrigger",
+            ),
+            (
+                WvaAutoscalerConfig {
+                    min_replicas: 0,
+                    ..base()
+                },
+                "min_replicas",
+                "scaleToZero",
+            ),
+            (
+                WvaAutoscalerConfig {
+                    min_replicas: 11,
+                    ..base()
+                },
+                "min_replicas",
+                "min_replicas > max_replicas",
+            ),
+        ];
+        for (c, knob, frag) in cases {
+            let e = c.build().expect_err(knob).to_string();
+            assert!(e.contains(knob) && e.contains(frag), "{knob}: {e}");
+        }
     }
 }

@@ -64,6 +64,10 @@ pub enum AutoscalerConfig {
     KvCache(signals::KvCacheConfig),
     /// Baseline on GPU busy fraction (`signals.rs`).
     GpuUtilization(signals::GpuUtilizationConfig),
+    /// AIBrix PodAutoscaler, APA strategy (`aibrix.rs`).
+    AibrixApa(aibrix::AibrixApaConfig),
+    /// llm-d WVA saturation analyzer, one variant (`llmd_wva.rs`).
+    LlmdWva(llmd_wva::WvaAutoscalerConfig),
 }
 
 impl AutoscalerConfig {
@@ -90,6 +94,8 @@ impl AutoscalerConfig {
             AutoscalerConfig::QueueDepth(_) => "queue_depth",
             AutoscalerConfig::KvCache(_) => "kv_cache",
             AutoscalerConfig::GpuUtilization(_) => "gpu_utilization",
+            AutoscalerConfig::AibrixApa(_) => "aibrix_apa",
+            AutoscalerConfig::LlmdWva(_) => "llmd_wva",
         }
     }
 
@@ -107,6 +113,8 @@ impl AutoscalerConfig {
             AutoscalerConfig::QueueDepth(c) => c.build(),
             AutoscalerConfig::KvCache(c) => c.build(),
             AutoscalerConfig::GpuUtilization(c) => c.build(),
+            AutoscalerConfig::AibrixApa(c) => c.build(),
+            AutoscalerConfig::LlmdWva(c) => c.build(),
         }
     }
 
@@ -122,6 +130,8 @@ impl AutoscalerConfig {
             AutoscalerConfig::QueueDepth(c) => c.default_metrics(),
             AutoscalerConfig::KvCache(c) => c.default_metrics(),
             AutoscalerConfig::GpuUtilization(c) => c.default_metrics(),
+            AutoscalerConfig::AibrixApa(c) => c.default_metrics(),
+            AutoscalerConfig::LlmdWva(c) => c.default_metrics(),
         }
     }
 }
@@ -257,6 +267,8 @@ mod tests {
                 15_000,
                 0,
             ),
+            (r#"{"kind":"aibrix_apa"}"#, "aibrix_apa", 10_000, 1000, 0),
+            (r#"{"kind":"llmd_wva"}"#, "llmd_wva", 60_000, 15_000, 0),
             (
                 r#"{"kind":"gpu_utilization","max_replicas":4}"#,
                 "gpu_utilization",
