@@ -81,6 +81,8 @@ impl AutoscalerConfig {
         "queue_depth",
         "kv_cache",
         "gpu_utilization",
+        "aibrix_apa",
+        "llmd_wva",
     ];
 
     /// The scenario kind (`"hpa"`, `"ray_serve"`, …).
@@ -331,5 +333,21 @@ mod tests {
             e.contains("Ray Serve: max_replicas must be greater than or equal to min_replicas"),
             "{e}"
         );
+    }
+}
+
+#[cfg(test)]
+mod kinds_tests {
+    use super::AutoscalerConfig;
+
+    #[test]
+    fn every_listed_kind_parses_with_its_defaults_and_names_itself() {
+        for &kind in AutoscalerConfig::KINDS {
+            let text = format!("kind = \"{kind}\"\nmax_replicas = 4\n");
+            let config: AutoscalerConfig =
+                toml::from_str(&text).unwrap_or_else(|e| panic!("{kind}: {e}"));
+            assert_eq!(config.kind(), kind);
+            assert!(config.build().is_ok(), "{kind}: defaults must be valid");
+        }
     }
 }
