@@ -124,7 +124,7 @@ fn the_cold_start_race_a_warm_buffer_keeps_the_sla_a_reactive_policy_misses_it()
 fn the_activator_does_not_wait_for_lagged_metrics() {
     // Scrapes every 5 s, visible 30 s late: the activator still starts the
     // first replica at the first request, not when the metrics show it.
-    let scaling = "kind = \"concurrency\"\nmin_replicas = 0\nmax_replicas = 2\n[scaling.metrics]\nscrape_interval_s = 5\nlag_s = 30";
+    let scaling = "kind = \"concurrency\"\nmin_replicas = 0\nmax_replicas = 2\n[scaling.scrape]\ninterval_s = 5\nlag_s = 30";
     let r = run_trace(
         "time_s,input_tokens,output_tokens\n3,100,20\n",
         &fleet(0, 2.0, scaling, ""),
@@ -151,9 +151,9 @@ fn bad_scaling_knobs_are_errors_that_name_the_knob() {
         e.contains("scaling.drain_grace_s") && e.contains("changes size"),
         "{e}"
     );
-    let e = err("kind = \"scheduled\"\nschedule = [{ at_s = 0, replicas = 1 }]\n[scaling.metrics]\nlag_s = 1");
+    let e = err("kind = \"scheduled\"\nschedule = [{ at_s = 0, replicas = 1 }]\n[scaling.scrape]\nlag_s = 1");
     assert!(e.contains("only an autoscaler reads metrics"), "{e}");
     let e =
-        err("kind = \"concurrency\"\nmax_replicas = 2\n[scaling.metrics]\nscrape_interval_s = 0");
-    assert!(e.contains("scaling.metrics.scrape_interval_s"), "{e}");
+        err("kind = \"concurrency\"\nmax_replicas = 2\n[scaling.scrape]\ninterval_s = 0");
+    assert!(e.contains("scaling.scrape.interval_s"), "{e}");
 }

@@ -10,14 +10,22 @@ mod common;
 use fleetsim::scenario::{self, ScenarioError, WorkloadSpec};
 use std::path::PathBuf;
 
-/// Every `*.toml` in `scenarios/`, sorted.
+/// Every `*.toml` in `scenarios/` and its subfolders, sorted.
 fn scenario_files() -> Vec<PathBuf> {
-    let dir = common::workspace_root().join("scenarios");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
-        .map(|entry| entry.expect("directory entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
+    fn walk(dir: &std::path::Path, files: &mut Vec<PathBuf>) {
+        let entries = std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()));
+        for entry in entries {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                walk(&path, files);
+            } else if path.extension().is_some_and(|e| e == "toml") {
+                files.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&common::workspace_root().join("scenarios"), &mut files);
     files.sort();
     files
 }
@@ -54,6 +62,9 @@ fn every_scenario_loads_and_a_minute_of_it_runs() {
         "mooncake-synthetic.toml",
         "mooncake-prefix.toml",
         "two-models.toml",
+        "priority-classes.toml",
+        "fixed-at-peak.toml",
+        "kpa-concurrency.toml",
         "servegen-m-large.toml",
     ] {
         assert!(names.iter().any(|n| n == expected), "{expected} missing");

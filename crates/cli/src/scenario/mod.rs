@@ -969,31 +969,25 @@ fn resolve_scaling(scaling: &RawScaling) -> Result<ResolvedScaling, Invalid> {
                 invalid(&field, e.to_string())
             })?;
             let mut metrics = config.default_metrics();
-            if let Some(m) = &scaling.metrics {
-                if let Some(v) = m.scrape_interval_s {
-                    metrics.scrape_interval = seconds("scaling.metrics.scrape_interval_s", v)?;
+            if let Some(m) = &scaling.scrape {
+                if let Some(v) = m.interval_s {
+                    metrics.scrape_interval = seconds("scaling.scrape.interval_s", v)?;
                     if metrics.scrape_interval.0 == 0 {
-                        return Err(invalid(
-                            "scaling.metrics.scrape_interval_s",
-                            "must be > 0 seconds",
-                        ));
+                        return Err(invalid("scaling.scrape.interval_s", "must be > 0 seconds"));
                     }
                 }
                 if let Some(v) = m.lag_s {
-                    metrics.lag = seconds("scaling.metrics.lag_s", v)?;
+                    metrics.lag = seconds("scaling.scrape.lag_s", v)?;
                 }
                 if let Some(v) = m.lookback_s {
-                    metrics.lookback = seconds("scaling.metrics.lookback_s", v)?;
+                    metrics.lookback = seconds("scaling.scrape.lookback_s", v)?;
                 }
             }
             Some((config.clone(), metrics))
         }
     };
-    if scaling.metrics.is_some() && config.is_none() {
-        return Err(invalid(
-            "scaling.metrics",
-            "only an autoscaler reads metrics",
-        ));
+    if scaling.scrape.is_some() && config.is_none() {
+        return Err(invalid("scaling.scrape", "only an autoscaler reads metrics"));
     }
     Ok((spec, config))
 }

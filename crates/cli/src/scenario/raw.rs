@@ -323,8 +323,9 @@ pub struct RawScaling {
     /// At most this many replicas start in any 60 s window (default: no
     /// limit); further starts wait their turn.
     pub max_replicas_started_per_minute: Option<u32>,
-    /// The metrics pipeline an autoscaler sees (default: the policy's own).
-    pub metrics: Option<RawMetrics>,
+    /// How an autoscaler's metrics are scraped (`[scaling.scrape]`;
+    /// default: the policy's own pipeline).
+    pub scrape: Option<RawScrape>,
 }
 
 /// `scaling.kind` and the policy's knobs.
@@ -342,13 +343,13 @@ pub enum RawPolicy {
     Autoscaler(AutoscalerConfig),
 }
 
-/// `[scaling.metrics]`: how an autoscaler's metrics are scraped.
+/// `[scaling.scrape]`: how an autoscaler's metrics are scraped.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawMetrics {
+pub struct RawScrape {
     /// Seconds between scrapes.
     #[serde(default)]
-    pub scrape_interval_s: Option<f64>,
+    pub interval_s: Option<f64>,
     /// Seconds before a scrape is visible to the autoscaler.
     #[serde(default)]
     pub lag_s: Option<f64>,
@@ -384,7 +385,7 @@ impl<'de> Deserialize<'de> for RawScaling {
         let drain_grace_s = take::<f64, D::Error>(&mut table, "drain_grace_s")?;
         let max_replicas_started_per_minute =
             take::<u32, D::Error>(&mut table, "max_replicas_started_per_minute")?;
-        let metrics = take::<RawMetrics, D::Error>(&mut table, "metrics")?;
+        let scrape = take::<RawScrape, D::Error>(&mut table, "scrape")?;
         let kind = match table.get("kind") {
             None => "fixed".to_string(),
             Some(toml::Value::String(k)) => k.clone(),
@@ -432,7 +433,7 @@ impl<'de> Deserialize<'de> for RawScaling {
             policy,
             drain_grace_s,
             max_replicas_started_per_minute,
-            metrics,
+            scrape,
         })
     }
 }
