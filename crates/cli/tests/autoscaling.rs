@@ -153,7 +153,6 @@ fn bad_scaling_knobs_are_errors_that_name_the_knob() {
     );
     let e = err("kind = \"scheduled\"\nschedule = [{ at_s = 0, replicas = 1 }]\n[scaling.scrape]\nlag_s = 1");
     assert!(e.contains("only an autoscaler reads metrics"), "{e}");
-    let e =
-        err("kind = \"concurrency\"\nmax_replicas = 2\n[scaling.scrape]\ninterval_s = 0");
+    let e = err("kind = \"concurrency\"\nmax_replicas = 2\n[scaling.scrape]\ninterval_s = 0");
     assert!(e.contains("scaling.scrape.interval_s"), "{e}");
 }

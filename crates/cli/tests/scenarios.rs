@@ -13,8 +13,8 @@ use std::path::PathBuf;
 /// Every `*.toml` in `scenarios/` and its subfolders, sorted.
 fn scenario_files() -> Vec<PathBuf> {
     fn walk(dir: &std::path::Path, files: &mut Vec<PathBuf>) {
-        let entries = std::fs::read_dir(dir)
-            .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()));
+        let entries =
+            std::fs::read_dir(dir).unwrap_or_else(|e| panic!("read {}: {e}", dir.display()));
         for entry in entries {
             let path = entry.expect("directory entry").path();
             if path.is_dir() {

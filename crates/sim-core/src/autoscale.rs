@@ -7,7 +7,7 @@
 //! plus the GPU busy fraction over the interval), keeps the scrapes for
 //! [`MetricsSpec::lookback`], and shows the autoscaler only scrapes at least
 //! [`MetricsSpec::lag`] old. Windowed queries (average concurrency, request
-//! rate, TTFT quantile over a window) run over those scrapes, so a policy
+//! rate, TTFT and TPOT quantiles over a window) run over those scrapes, so a policy
 //! reacts as late as its real counterpart would.
 //!
 //! Every [`Autoscaler::sync_period`] the engine builds an [`Observation`]
@@ -118,8 +118,8 @@ impl Scrape {
 #[derive(Clone, Debug, Default)]
 pub struct MetricsStore {
     scrapes: VecDeque<Scrape>,
-    /// `(completion instant, TTFT ns)` of completed requests.
-    ttft: VecDeque<(SimTime, u64)>,
+    /// Latencies of completed requests, in completion order.
+    completions: VecDeque<Completion>,
 }
 
 impl MetricsStore {
@@ -130,14 +130,19 @@ impl MetricsStore {
         while self.scrapes.front().is_some_and(|s| s.at < oldest) {
             self.scrapes.pop_front();
         }
-        while self.ttft.front().is_some_and(|&(t, _)| t < oldest) {
-            self.ttft.pop_front();
+        while self.completions.front().is_some_and(|c| c.at < oldest) {
+            self.completions.pop_front();
         }
     }
 
-    /// Notes a completed request's TTFT.
-    pub fn note_ttft(&mut self, at: SimTime, ttft_ns: u64) {
-        self.ttft.push_back((at, ttft_ns));
+    /// Notes a request completed at `at` with its TTFT and TPOT (the
+    /// engine's histograms' samples).
+    pub fn note_completion(&mut self, at: SimTime, ttft_ns: u64, tpot_ns: Option<u64>) {
+        self.completions.push_back(Completion {
+            at,
+            ttft_ns,
+            tpot_ns,
+        });
     }
 
     /// The observation an autoscaler gets at `now` under `lag`.
@@ -233,13 +238,36 @@ impl<'a> Observation<'a> {
     /// The `q`-quantile (0–1) of TTFT, ms, over requests completed within
     /// `window` of the newest visible instant.
     pub fn ttft_quantile_ms(&self, q: f64, window: SimDuration) -> Option<f64> {
+        self.latency_quantile_ms(q, window, |c| Some(c.ttft_ns))
+    }
+
+    /// The `q`-quantile (0–1) of time per output token, ms, over requests
+    /// completed within `window` (those with at least two output tokens).
+    pub fn tpot_quantile_ms(&self, q: f64, window: SimDuration) -> Option<f64> {
+        self.latency_quantile_ms(q, window, |c| c.tpot_ns)
+    }
+
+    fn latency_quantile_ms(
+        &self,
+        q: f64,
+        window: SimDuration,
+        value: impl Fn(&Completion) -> Option<u64>,
+    ) -> Option<f64> {
         let from = self.visible_at.0.checked_sub(window.0);
-        let mut v: Vec<u64> = (self.store.ttft.iter())
-            .filter(|&&(t, _)| from.is_none_or(|f| t.0 > f) && t <= self.visible_at)
-            .map(|&(_, ns)| ns)
+        let mut v: Vec<u64> = (self.store.completions.iter())
+            .filter(|c| from.is_none_or(|f| c.at.0 > f) && c.at <= self.visible_at)
+            .filter_map(value)
             .collect();
         crate::metrics::percentiles_unsorted(&mut v, &[q * 100.0])[0].map(|ns| ns / 1e6)
     }
+}
+
+/// A completed request's latencies, as a histogram would have recorded them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Completion {
+    at: SimTime,
+    ttft_ns: u64,
+    tpot_ns: Option<u64>,
 }
 
 fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
@@ -333,12 +361,19 @@ mod tests {
     #[test]
     fn old_scrapes_and_samples_are_forgotten() {
         let mut m = MetricsStore::default();
-        m.note_ttft(SimTime::ZERO + secs(1), 5_000_000);
-        m.note_ttft(SimTime::ZERO + secs(100), 7_000_000);
+        m.note_completion(SimTime::ZERO + secs(1), 5_000_000, Some(1_000_000));
+        m.note_completion(SimTime::ZERO + secs(100), 7_000_000, Some(3_000_000));
+        m.note_completion(SimTime::ZERO + secs(100), 9_000_000, None);
         m.record(scrape(0, 1, 0, 0), secs(60));
         m.record(scrape(100, 1, 0, 0), secs(60));
         let o = m.observe(SimTime::ZERO + secs(100), SimDuration::ZERO, 1);
         assert_eq!(o.window(secs(1_000)).count(), 1);
-        assert_eq!(o.ttft_quantile_ms(0.5, secs(1_000)), Some(7.0));
+        assert_eq!(o.ttft_quantile_ms(0.5, secs(1_000)), Some(8.0));
+        assert_eq!(
+            o.tpot_quantile_ms(0.5, secs(1_000)),
+            Some(3.0),
+            "one-token requests have none"
+        );
+        assert_eq!(o.tpot_quantile_ms(0.5, SimDuration::ZERO), None);
     }
 }

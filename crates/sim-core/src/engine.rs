@@ -1666,7 +1666,7 @@ impl Simulation {
         if let (Some(_), Outcome::Completed, Some(ttft)) =
             (&dep.autoscaler, rec.outcome, rec.ttft_ns)
         {
-            dep.metrics.note_ttft(self.now, ttft);
+            dep.metrics.note_completion(self.now, ttft, rec.tpot_ns);
         }
         let Some(flight) = self.in_flight.get_mut(&rec.id) else {
             if rec.outcome == Outcome::Completed {

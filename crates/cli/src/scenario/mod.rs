@@ -987,7 +987,10 @@ fn resolve_scaling(scaling: &RawScaling) -> Result<ResolvedScaling, Invalid> {
         }
     };
     if scaling.scrape.is_some() && config.is_none() {
-        return Err(invalid("scaling.scrape", "only an autoscaler reads metrics"));
+        return Err(invalid(
+            "scaling.scrape",
+            "only an autoscaler reads metrics",
+        ));
     }
     Ok((spec, config))
 }
