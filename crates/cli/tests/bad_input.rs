@@ -589,6 +589,34 @@ fn cases() -> Vec<Case> {
         )
         .at(s, Some(20), Some("router.imbalance"))
         .also(&["`max_outstanding_imbalance`"]),
+        // Autoscalers: knobs outside their upstream ranges.
+        scenario_case(
+            "kpa_panic_threshold_at_most_one",
+            format!("{SYNTHETIC_SCENARIO}[scaling]\nkind = \"kpa\"\nmax_replicas = 4\npanic_threshold_percentage = 100\n"),
+            &[],
+        )
+        .at(s, Some(21), Some("scaling.panic_threshold_percentage"))
+        .also(&["Knative"]),
+        scenario_case(
+            "autoscaler_min_above_max",
+            format!("{SYNTHETIC_SCENARIO}[scaling]\nkind = \"concurrency\"\nmax_replicas = 2\nmin_replicas = 3\n"),
+            &[],
+        )
+        .at(s, Some(21), Some("scaling.min_replicas"))
+        .also(&["min_replicas > max_replicas"]),
+        scenario_case(
+            "negative_autoscaler_window",
+            format!("{SYNTHETIC_SCENARIO}[scaling]\nkind = \"hpa\"\ndownscale_stabilization_s = -5\n"),
+            &[],
+        )
+        .at(s, Some(20), Some("scaling.downscale_stabilization_s")),
+        scenario_case(
+            "unknown_scaling_kind",
+            format!("{SYNTHETIC_SCENARIO}[scaling]\nkind = \"autopilot\"\n"),
+            &[],
+        )
+        .at(s, Some(19), Some("scaling.kind"))
+        .also(&["`autopilot`", "scheduled", "kpa"]),
         // Several deployments.
         scenario_case(
             "deployment_and_deployments",
