@@ -1892,7 +1892,7 @@ impl Simulation {
         let mut summary = Summary::from_records(&self.records, &self.config.sla, simulated_s);
         (summary.fleet, summary.gpu_hours) = self.fleet_figures(end_time, None);
         summary.deployments = (0..self.deployments.len())
-            .map(|d| self.deployment_report(d, end_time, simulated_s))
+            .map(|d| self.deployment_report(d, end_time, simulated_s, &summary))
             .collect();
         summary.pipelines = (self.config.pipelines.iter().enumerate())
             .map(|(p, spec)| {
@@ -2015,30 +2015,44 @@ impl Simulation {
 
     /// Deployment `d`'s own section of the summary: its requests against
     /// the run's SLA, its classes against theirs, its fleet and GPU time.
-    fn deployment_report(&self, d: usize, end: SimTime, simulated_s: f64) -> DeploymentReport {
+    /// (`run` is the run's summary: with one deployment and no pipelines,
+    /// the deployment's figures are the run's and are not computed twice.)
+    fn deployment_report(
+        &self,
+        d: usize,
+        end: SimTime,
+        simulated_s: f64,
+        run: &Summary,
+    ) -> DeploymentReport {
         let fleet = self.fleet(d);
         // Stage-level records: a request's own, or each stage visit of a
         // pipeline request.
+        let alone = self.deployments.len() == 1 && self.config.pipelines.is_empty();
         let mine: Vec<RequestRecord>;
-        let records: &[RequestRecord] =
-            if self.deployments.len() == 1 && self.config.pipelines.is_empty() {
-                &self.records
-            } else {
-                mine = (self.records.iter())
-                    .filter(|r| r.pipeline.is_none())
-                    .chain(&self.stage_records)
-                    .filter(|r| usize::from(r.deployment) == d)
-                    .cloned()
-                    .collect();
-                &mine
-            };
-        let s = Summary::from_records(records, &self.config.sla, simulated_s);
+        let records: &[RequestRecord] = if alone {
+            &self.records
+        } else {
+            mine = (self.records.iter())
+                .filter(|r| r.pipeline.is_none())
+                .chain(&self.stage_records)
+                .filter(|r| usize::from(r.deployment) == d)
+                .cloned()
+                .collect();
+            &mine
+        };
+        let computed;
+        let s = if alone {
+            run
+        } else {
+            computed = Summary::from_records(records, &self.config.sla, simulated_s);
+            &computed
+        };
         let (fleet_report, gpu_hours) = self.fleet_figures(end, Some(d));
         DeploymentReport {
             name: self.config.deployments[d].name.to_string(),
-            requests: s.requests,
-            latency: s.latency,
-            sla: s.sla,
+            requests: s.requests.clone(),
+            latency: s.latency.clone(),
+            sla: s.sla.clone(),
             classes: (fleet.queue.classes.iter().enumerate())
                 .map(|(i, c)| {
                     ClassReport::from_records(&c.name, i as u8, records, &c.sla, simulated_s)
