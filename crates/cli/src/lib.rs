@@ -1,8 +1,8 @@
 //! fleetsim: simulate autoscaled LLM inference fleets.
 //!
 //! This crate is the front end: scenario files ([`scenario`]), opening
-//! workloads from files ([`workload`]), running ([`run`]) and reports
-//! ([`report`]). It re-exports the engine ([`core`], `fleetsim-core`) and
+//! workloads from files ([`workload`]), running ([`run`]), knob sweeps
+//! ([`sweep`]) and reports ([`report`]). It re-exports the engine ([`core`], `fleetsim-core`) and
 //! the policies ([`policies`], `fleetsim-policies`), so a notebook needs a
 //! single dependency.
 //!
@@ -23,5 +23,6 @@ pub use fleetsim_policies as policies;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod sweep;
 pub mod verify;
 pub mod workload;

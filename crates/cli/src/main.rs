@@ -23,6 +23,12 @@ struct Cli {
 enum Command {
     /// Run one scenario and report SLA, latency and GPU-hours.
     Run(RunArgs),
+    /// Run a scenario over a grid or random sample of knob settings × seeds,
+    /// in parallel; print the Pareto front and the cheapest configuration
+    /// meeting the SLA.
+    Sweep(fleetsim::sweep::command::SweepArgs),
+    /// Combine the output directories of `sweep --shard i/n` runs.
+    Merge(fleetsim::sweep::command::MergeArgs),
     /// Check the autoscaler cores against a conformance vectors file;
     /// exits 1 if any case fails.
     VerifyPolicies {
@@ -93,6 +99,8 @@ fn real_main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => cmd_run(args),
+        Command::Sweep(args) => fleetsim::sweep::command::cmd_sweep(args),
+        Command::Merge(args) => fleetsim::sweep::command::cmd_merge(args),
         Command::Trace {
             command: TraceCommand::Stats { file, format },
         } => cmd_trace_stats(&file, format),

@@ -26,12 +26,7 @@ pub const WORKLOAD_PREFIX: &str = "workload.";
 /// cold starts, routing ties). `index` separates instances of the same kind
 /// (e.g. one stream per replica or per client).
 pub fn stream(seed: u64, name: &str, index: u64) -> StreamRng {
-    // FNV-1a over the name: stable across Rust versions, unlike `Hash`.
-    let mut name_hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in name.as_bytes() {
-        name_hash ^= u64::from(*byte);
-        name_hash = name_hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
+    let name_hash = fnv1a64(name.as_bytes());
     let hi = splitmix64(seed ^ splitmix64(name_hash));
     let lo = splitmix64(hi ^ splitmix64(index.wrapping_add(0x9e37_79b9_7f4a_7c15)));
     // The MCG state must be odd; `Pcg64Mcg::new` forces the low bit.
@@ -42,6 +37,14 @@ pub fn stream(seed: u64, name: &str, index: u64) -> StreamRng {
 /// bits, centred in their cell, so neither 0 nor 1 can occur.
 pub fn open_unit<R: rand::RngCore + ?Sized>(rng: &mut R) -> f64 {
     ((rng.next_u64() >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
+}
+
+/// FNV-1a, 64 bits: a hash that is stable across Rust versions and
+/// machines, unlike `std::hash::Hash`.
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// SplitMix64 finaliser: a bijective 64-bit mixer.

@@ -1,0 +1,433 @@
+//! Sweeps: row counts, determinism across thread counts, shards and merge,
+//! resume after a crash, selection, and bad input.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::scratch_dir;
+use fleetsim::sweep::{self, select, Knob, RunOptions, Shard, Sweep, SweepSpec};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The quickstart, shortened so a sweep of a few configurations is quick.
+fn quickstart_sweep(grids: &[&str], seeds: u32) -> Sweep {
+    let spec = SweepSpec {
+        knobs: grids.iter().map(|g| Knob::parse_grid(g).unwrap()).collect(),
+        random: None,
+        sample_seed: 1,
+        seeds,
+    };
+    Sweep::from_str(
+        fleetsim::scenario::QUICKSTART_TOML,
+        "quickstart.toml",
+        Path::new("."),
+        &["workload.duration_s=20".to_string()],
+        spec,
+    )
+    .unwrap()
+}
+
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|n| {
+            let bytes = std::fs::read(dir.join(&n)).unwrap();
+            (n, bytes)
+        })
+        .collect()
+}
+
+fn options(threads: usize) -> RunOptions {
+    RunOptions {
+        threads: Some(threads),
+        ..RunOptions::default()
+    }
+}
+
+#[test]
+fn one_row_per_configuration_and_seed_each_equal_to_a_single_run() {
+    let sweep = quickstart_sweep(
+        &[
+            "deployment.replicas=1,2,3",
+            "router.kind=round_robin,random",
+        ],
+        2,
+    );
+    let dir = scratch_dir("sweep-rows");
+    let rows = sweep.run(&dir, &options(2), &mut |_| {}).unwrap();
+    assert_eq!(rows.len(), 12);
+    let keys: Vec<(usize, u64)> = rows.iter().map(|r| (r.config, r.seed)).collect();
+    let expect: Vec<(usize, u64)> = (0..6).flat_map(|c| [(c, 42), (c, 43)]).collect();
+    assert_eq!(
+        keys, expect,
+        "sorted by (config, seed); seeds from the scenario's"
+    );
+
+    // Row 7 is configuration 3 (replicas 2, random) on seed 43: exactly
+    // what `run` gives with those settings.
+    let row = &rows[7];
+    assert_eq!(row.knob("deployment.replicas").unwrap().as_f64(), Some(2.0));
+    let sets: Vec<String> = [
+        "workload.duration_s=20",
+        "deployment.replicas=2",
+        "router.kind=random",
+        "seed=43",
+    ]
+    .map(String::from)
+    .to_vec();
+    let s = fleetsim::scenario::load_str(
+        fleetsim::scenario::QUICKSTART_TOML,
+        "q",
+        Path::new("."),
+        &sets,
+    )
+    .unwrap();
+    let single = fleetsim::run::run(&s).unwrap();
+    let summary = serde_json::to_string(&single.summary).unwrap();
+    assert!(row.line.ends_with(&format!(",\"summary\":{summary}}}")));
+    // The CSV cells are the JSON numbers exactly (no precision lost on
+    // the way through a parser).
+    let mut cells = Vec::new();
+    row.value
+        .get("summary")
+        .unwrap()
+        .flatten_into("", &mut cells);
+    let busy = cells
+        .iter()
+        .find(|(k, _)| k == "fleet.busy_fraction_mean")
+        .unwrap();
+    assert_eq!(busy.1, single.summary.fleet.busy_fraction_mean.to_string());
+
+    // The CSV: a header, then one line per row, with knob and summary columns.
+    let csv = std::fs::read_to_string(dir.join("results.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    assert_eq!(csv.lines().count(), 13);
+    for column in [
+        "config",
+        "seed",
+        "knob.deployment.replicas",
+        "knob.router.kind",
+        "requests.arrived",
+        "latency.ttft_ms.p95",
+        "sla.attainment",
+        "gpu_hours.billed",
+        "sim.events",
+    ] {
+        assert!(header.contains(&column), "no column {column}: {header:?}");
+    }
+    assert!(!dir.join("results.jsonl.partial").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let sweep = quickstart_sweep(&["deployment.replicas=1,2,3,4"], 2);
+    let (a, b) = (scratch_dir("sweep-threads"), scratch_dir("sweep-threads"));
+    sweep.run(&a, &options(1), &mut |_| {}).unwrap();
+    sweep.run(&b, &options(2), &mut |_| {}).unwrap();
+    assert_eq!(files(&a), files(&b));
+    std::fs::remove_dir_all(&a).unwrap();
+    std::fs::remove_dir_all(&b).unwrap();
+}
+
+#[test]
+fn merged_shards_equal_the_unsharded_sweep_byte_for_byte() {
+    let sweep = quickstart_sweep(
+        &[
+            "deployment.replicas=1,2,3",
+            "router.kind=round_robin,random",
+        ],
+        2,
+    );
+    let whole = scratch_dir("sweep-whole");
+    sweep.run(&whole, &options(2), &mut |_| {}).unwrap();
+    let shard_dirs: Vec<PathBuf> = (0..4).map(|_| scratch_dir("sweep-shard")).collect();
+    for (i, dir) in shard_dirs.iter().enumerate() {
+        let shard = Shard::parse(&format!("{i}/4")).unwrap();
+        let opts = RunOptions {
+            shard: Some(shard),
+            ..options(1)
+        };
+        let rows = sweep.run(dir, &opts, &mut |_| {}).unwrap();
+        assert!(rows.iter().all(|r| shard.contains(r.config)));
+        assert_eq!(
+            rows.len(),
+            if i < 2 { 4 } else { 2 },
+            "6 configs over 4 shards"
+        );
+    }
+    let merged = scratch_dir("sweep-merged");
+    // Any order of shard directories.
+    let reversed: Vec<PathBuf> = shard_dirs.iter().rev().cloned().collect();
+    sweep::merge(&merged, &reversed).unwrap();
+    assert_eq!(files(&merged), files(&whole));
+
+    // A missing shard, a shard given twice, an unfinished shard.
+    let err = sweep::merge(&scratch_dir("m"), &shard_dirs[..3]).unwrap_err();
+    assert!(err.to_string().contains("missing shard(s) 3/4"), "{err}");
+    let twice = [&shard_dirs[..], &shard_dirs[..1]].concat();
+    let err = sweep::merge(&scratch_dir("m"), &twice).unwrap_err();
+    assert!(err.to_string().contains("shard 0/4 is also in"), "{err}");
+    std::fs::remove_file(shard_dirs[1].join("results.jsonl")).unwrap();
+    let err = sweep::merge(&scratch_dir("m"), &shard_dirs).unwrap_err();
+    assert!(err.to_string().contains("has not finished"), "{err}");
+    // Shards of another sweep do not mix.
+    let other = quickstart_sweep(
+        &[
+            "deployment.replicas=1,2,3",
+            "router.kind=round_robin,random",
+        ],
+        3,
+    );
+    let foreign = scratch_dir("sweep-foreign");
+    let opts = RunOptions {
+        shard: Some(Shard::parse("1/4").unwrap()),
+        ..options(1)
+    };
+    other.run(&foreign, &opts, &mut |_| {}).unwrap();
+    let mixed = vec![
+        shard_dirs[0].clone(),
+        foreign.clone(),
+        shard_dirs[2].clone(),
+        shard_dirs[3].clone(),
+    ];
+    let err = sweep::merge(&scratch_dir("m"), &mixed).unwrap_err();
+    assert!(err.to_string().contains("a different sweep"), "{err}");
+    for d in shard_dirs.iter().chain([&whole, &merged, &foreign]) {
+        std::fs::remove_dir_all(d).unwrap();
+    }
+}
+
+#[test]
+fn resume_after_a_crash_skips_finished_rows_and_gives_the_same_files() {
+    let sweep = quickstart_sweep(&["deployment.replicas=1,2,3,4,5"], 1);
+    let reference = scratch_dir("sweep-ref");
+    sweep.run(&reference, &options(2), &mut |_| {}).unwrap();
+    let lines: Vec<String> = std::fs::read_to_string(reference.join("results.jsonl"))
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+
+    // A crashed sweep: the manifest, two whole rows (out of order, as
+    // threads finish them) and a row cut off mid-write.
+    let crashed = scratch_dir("sweep-crashed");
+    std::fs::create_dir_all(&crashed).unwrap();
+    std::fs::copy(reference.join("sweep.json"), crashed.join("sweep.json")).unwrap();
+    let torn = &lines[1][..lines[1].len() / 2];
+    std::fs::write(
+        crashed.join("results.jsonl.partial"),
+        format!("{}\n{}\n{torn}", lines[3], lines[0]),
+    )
+    .unwrap();
+    assert!(
+        !crashed.join("results.jsonl").exists(),
+        "nothing looks complete"
+    );
+
+    // Without --resume the directory is refused.
+    let err = sweep.run(&crashed, &options(2), &mut |_| {}).unwrap_err();
+    assert!(err.to_string().contains("--resume"), "{err}");
+
+    let mut first = None;
+    let resume = RunOptions {
+        resume: true,
+        ..options(2)
+    };
+    sweep
+        .run(&crashed, &resume, &mut |p| {
+            first.get_or_insert(p.done);
+        })
+        .unwrap();
+    assert_eq!(
+        first,
+        Some(2),
+        "two whole rows were kept, the torn one rerun"
+    );
+    assert_eq!(files(&crashed), files(&reference));
+
+    // Resuming a finished sweep runs nothing and changes nothing.
+    let mut runs = 0;
+    sweep
+        .run(&crashed, &resume, &mut |p| runs = p.total - p.done)
+        .unwrap();
+    assert_eq!(runs, 0);
+    assert_eq!(files(&crashed), files(&reference));
+
+    // Another sweep in the same directory is refused, even with --resume.
+    let other = quickstart_sweep(&["deployment.replicas=1,2"], 1);
+    let err = other.run(&crashed, &resume, &mut |_| {}).unwrap_err();
+    assert!(err.to_string().contains("different sweep"), "{err}");
+    std::fs::remove_dir_all(&reference).unwrap();
+    std::fs::remove_dir_all(&crashed).unwrap();
+}
+
+#[test]
+fn selection_on_a_real_sweep_picks_the_fewest_replicas_that_meet_the_sla() {
+    // The quickstart at 40 req/s for 60 s with a p95 TTFT target: few
+    // replicas queue and miss it, many meet it at a higher price.
+    let sweep = {
+        let spec = SweepSpec {
+            knobs: vec![Knob::parse_grid("deployment.replicas=1,2,3,4,6").unwrap()],
+            random: None,
+            sample_seed: 1,
+            seeds: 2,
+        };
+        Sweep::from_str(
+            fleetsim::scenario::QUICKSTART_TOML,
+            "quickstart.toml",
+            Path::new("."),
+            &["workload.duration_s=60".to_string()],
+            spec,
+        )
+        .unwrap()
+    };
+    let dir = scratch_dir("sweep-select");
+    let rows = sweep.run(&dir, &options(2), &mut |_| {}).unwrap();
+    let candidates = select::candidates(&rows);
+    assert_eq!(candidates.len(), 5);
+    // Cost grows with replicas.
+    assert!(candidates.windows(2).all(|w| w[0].cost < w[1].cost));
+    let meets: Vec<bool> = candidates.iter().map(|c| c.meets_sla).collect();
+    let first_ok = meets
+        .iter()
+        .position(|&m| m)
+        .expect("some configuration meets the SLA");
+    assert!(first_ok > 0, "one replica cannot meet it: {meets:?}");
+    assert!(meets[first_ok..].iter().all(|&m| m), "{meets:?}");
+    assert_eq!(select::cheapest_meeting_sla(&candidates), Some(first_ok));
+    let text = select::render(&candidates);
+    let replicas = candidates[first_ok].knobs[0].1.as_f64().unwrap();
+    assert!(
+        text.contains(&format!("[deployment]\nreplicas = {replicas}\n")),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Runs the binary in `dir`; returns (exit code, stdout, stderr).
+fn fleetsim(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args(args)
+        .current_dir(dir)
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_cli_sweeps_shards_and_merges() {
+    let dir = scratch_dir("sweep-cli");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("scenario.toml"),
+        fleetsim::scenario::QUICKSTART_TOML,
+    )
+    .unwrap();
+    let common = [
+        "--set",
+        "workload.duration_s=10",
+        "--random",
+        "3",
+        "--range",
+        "deployment.replicas=1..4",
+        "--grid",
+        "router.kind=round_robin,least_outstanding",
+    ];
+    let run = |out: &str, extra: &[&str]| {
+        let mut args = vec!["sweep", "scenario.toml", "--out", out];
+        args.extend(common);
+        args.extend(extra);
+        fleetsim(&dir, &args)
+    };
+    let (code, stdout, stderr) = run("whole", &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("Pareto front"), "{stdout}");
+    assert!(stderr.contains("6 runs"), "{stderr}");
+    assert!(
+        !stderr.contains('\r'),
+        "no progress bar under CI: {stderr:?}"
+    );
+    for i in 0..2 {
+        let shard = format!("{i}/2");
+        let (code, _, stderr) = run(&format!("s{i}"), &["--shard", &shard]);
+        assert_eq!(code, Some(0), "{stderr}");
+    }
+    let (code, stdout, stderr) = fleetsim(&dir, &["merge", "--out", "merged", "s1", "s0"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("Pareto front"));
+    assert_eq!(files(&dir.join("merged")), files(&dir.join("whole")));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_sweep_flags_fail_with_a_clear_message() {
+    let dir = scratch_dir("sweep-bad");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("scenario.toml"),
+        fleetsim::scenario::QUICKSTART_TOML,
+    )
+    .unwrap();
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["--grid", "deployment.replica=1,2"],
+            &[
+                "scenario.toml:",
+                "field `deployment.replica`",
+                "unknown field",
+            ],
+        ),
+        (
+            &["--grid", "deployment.replicas="],
+            &["--grid", "the grid is empty"],
+        ),
+        (
+            &["--random", "2", "--range", "deployment.replicas=4..2"],
+            &["--range deployment.replicas=4..2", "lo > hi"],
+        ),
+        (
+            &["--grid", "deployment.replicas=1", "--shard", "3/3"],
+            &["--shard 3/3", "out of range"],
+        ),
+        (&["--grid", "seed=1,2"], &["--seeds"]),
+        (
+            &["--grid", "deployment.replicas=2,0"],
+            &[
+                "configuration 1",
+                "field `deployment.replicas`",
+                "(from --set deployment.replicas=0)",
+            ],
+        ),
+        (&["--range", "deployment.replicas=1..3"], &["--random N"]),
+    ];
+    for (extra, fragments) in cases {
+        let mut args = vec!["sweep", "scenario.toml", "--out", "out"];
+        args.extend(*extra);
+        let (code, _, stderr) = fleetsim(&dir, &args);
+        assert_eq!(code, Some(1), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error: "), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        for f in *fragments {
+            assert!(stderr.contains(f), "{args:?}: {stderr:?} lacks {f:?}");
+        }
+        assert!(
+            !dir.join("out").exists(),
+            "{args:?}: nothing written before the flags are checked"
+        );
+    }
+    let (code, _, stderr) = fleetsim(&dir, &["merge", "--out", "m", "nowhere"]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("nowhere/sweep.json"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
