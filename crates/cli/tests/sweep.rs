@@ -431,3 +431,57 @@ fn bad_sweep_flags_fail_with_a_clear_message() {
     assert!(stderr.contains("nowhere/sweep.json"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_kubernetes_manifest_runs_a_valid_sharded_sweep() {
+    use clap::Parser;
+    let root = common::workspace_root();
+    let yaml = std::fs::read_to_string(root.join("docs/k8s/sweep-indexed-job.yaml")).unwrap();
+    let completions: u32 = (yaml.lines())
+        .find_map(|l| l.trim().strip_prefix("completions:"))
+        .and_then(|v| v.split('#').next())
+        .map(|v| v.trim().parse().unwrap())
+        .unwrap();
+    // The folded `args` block: from `fleetsim sweep` to the end of the
+    // indented lines, as the shell would see it for completion index 3.
+    let start = yaml.find("fleetsim sweep /").unwrap();
+    let command: String = yaml[start..]
+        .lines()
+        .take_while(|l| !l.trim().is_empty() && !l.trim_start().starts_with("resources:"))
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace("${JOB_COMPLETION_INDEX}", "3")
+        .replace('"', "");
+    let mut words: Vec<&str> = command.split_whitespace().collect();
+    assert_eq!(words[..2], ["fleetsim", "sweep"]);
+    words.remove(0);
+    words[0] = "fleetsim-sweep";
+    let args = fleetsim::sweep::command::SweepArgs::try_parse_from(&words).unwrap();
+    let shard = Shard::parse(args.shard.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        (shard.index, shard.count),
+        (3, completions),
+        "--shard I/N matches completions"
+    );
+    assert!(args.resume, "a retried pod must skip finished runs");
+    assert_eq!(args.out, Path::new("/results/shard-3"));
+    // Every configuration of the manifest's sweep is a valid scenario.
+    let scenario = root
+        .join("scenarios/autoscaling")
+        .join(args.scenario.file_name().unwrap());
+    let mut knobs = Vec::new();
+    for g in &args.grids {
+        knobs.push(Knob::parse_grid(g).unwrap());
+    }
+    for r in &args.ranges {
+        knobs.push(Knob::parse_range(r).unwrap());
+    }
+    let spec = SweepSpec {
+        knobs,
+        random: args.random,
+        sample_seed: args.sample_seed,
+        seeds: args.seeds,
+    };
+    let sweep = Sweep::from_file(&scenario, &args.sets, spec).unwrap();
+    assert!(sweep.configurations().len() >= completions as usize);
+}
