@@ -2,7 +2,8 @@
 //!
 //! This crate is the front end: scenario files ([`scenario`]), opening
 //! workloads from files ([`workload`]), running ([`run`]) and reports
-//! ([`report`]). It re-exports the engine ([`core`], `fleetsim-core`) and
+//! ([`report`]); the headline metrics ([`headline`]) with paired
+//! comparisons ([`compare`]) and baseline checks ([`check`]). It re-exports the engine ([`core`], `fleetsim-core`) and
 //! the policies ([`policies`], `fleetsim-policies`), so a notebook needs a
 //! single dependency.
 //!
@@ -20,6 +21,9 @@
 pub use fleetsim_core as core;
 pub use fleetsim_policies as policies;
 
+pub mod check;
+pub mod compare;
+pub mod headline;
 pub mod report;
 pub mod run;
 pub mod scenario;

@@ -230,3 +230,51 @@ impl Iterator for WarnIgnored {
         item
     }
 }
+
+/// Applies `f` to every item on up to `jobs` threads and returns the
+/// results in item order. Which thread ran an item never shows in the
+/// result, so the answer does not depend on `jobs` (runs are pure
+/// functions of their scenario). `jobs = 0` means one thread per
+/// available core.
+pub fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    jobs: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let jobs = if jobs == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        jobs
+    }
+    .min(items.len())
+    .max(1);
+    if jobs == 1 {
+        return items.iter().map(f).collect();
+    }
+    // Workers take the next unclaimed index; results carry their index and
+    // are put back in order at the end.
+    let next = AtomicUsize::new(0);
+    let mut indexed: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..jobs)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        mine.push((i, f(item)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            // A panicking run is a bug: pass the panic on unchanged.
+            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    indexed.sort_by_key(|(i, _)| *i);
+    indexed.into_iter().map(|(_, r)| r).collect()
+}
