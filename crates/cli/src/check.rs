@@ -59,6 +59,10 @@ pub struct CheckArgs {
     /// Do not fail on metrics that got better beyond their tolerance.
     #[arg(long)]
     pub allow_better: bool,
+    /// Print only the metrics whose verdict is not `ok` (one line for a
+    /// scenario without any).
+    #[arg(long)]
+    pub changes_only: bool,
     /// Override a key in every scenario, e.g. --set deployment.replicas=2 (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
@@ -533,9 +537,30 @@ pub struct ScenarioCheck {
 }
 
 impl fmt::Display for ScenarioCheck {
-    /// The scenario's diff table.
+    /// The scenario's diff table, every metric.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.render(f, false)
+    }
+}
+
+impl ScenarioCheck {
+    /// The scenario's diff table; with `changes_only`, only the rows whose
+    /// verdict is not `ok` (one line when there are none).
+    pub fn render(&self, f: &mut impl fmt::Write, changes_only: bool) -> fmt::Result {
         let sets: String = self.sets.iter().map(|s| format!(" --set {s}")).collect();
+        let shown: Vec<&MetricCheck> = (self.metrics.iter())
+            .filter(|m| !changes_only || m.verdict != Verdict::Ok)
+            .collect();
+        if shown.is_empty() {
+            return writeln!(
+                f,
+                "{} ({}), seed {}{sets}: {} metrics ok",
+                self.path,
+                self.name,
+                self.seed,
+                self.metrics.len()
+            );
+        }
         writeln!(f, "{} ({}), seed {}{sets}", self.path, self.name, self.seed)?;
         if let Some(note) = &self.note {
             writeln!(f, "  note: {note}")?;
@@ -545,7 +570,7 @@ impl fmt::Display for ScenarioCheck {
             "  {:<30} {:>12} {:>12} {:>22}  {:<20} verdict",
             "metric", "baseline", "now", "change", "tolerance"
         )?;
-        for m in &self.metrics {
+        for m in shown {
             let h = m.metric;
             let baseline = match m.baseline {
                 Recorded::Value(v) => h.format(Some(v)),
@@ -828,10 +853,12 @@ pub fn cmd(args: &CheckArgs) -> Result<(), CheckError> {
     let mut failing = 0;
     let mut out = std::io::stdout().lock();
     for (i, c) in checks.iter().enumerate() {
-        if i > 0 {
+        if i > 0 && !args.changes_only {
             let _ = writeln!(out);
         }
-        let _ = write!(out, "{c}");
+        let mut table = String::new();
+        let _ = c.render(&mut table, args.changes_only);
+        let _ = write!(out, "{table}");
         for m in &c.metrics {
             *counts.entry(m.verdict.label()).or_default() += 1;
             failing += usize::from(m.verdict.fails(args.allow_better));

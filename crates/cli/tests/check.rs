@@ -107,6 +107,15 @@ fn unchanged_behaviour_passes() {
     assert!(run.verdicts().iter().all(|v| *v == "ok"), "{}", run.stdout);
     assert!(run.stdout.contains("16 ok"), "{}", run.stdout);
     assert!(run.stderr.is_empty(), "{}", run.stderr);
+    let brief = dir.check(&["--changes-only"]);
+    assert_eq!(brief.code, Some(0));
+    assert!(
+        brief
+            .stdout
+            .starts_with("scenario.toml (quickstart), seed 42: 16 metrics ok\n"),
+        "{}",
+        brief.stdout
+    );
 }
 
 #[test]
@@ -127,6 +136,11 @@ fn a_regression_fails_and_is_named() {
     for fragment in ["baseline.toml", "beyond tolerance", "--update"] {
         assert!(run.stderr.contains(fragment), "{fragment}: {}", run.stderr);
     }
+    // --changes-only drops the rows that are ok, keeps the others.
+    let brief = dir.check(&["--set", "deployment.replicas=2", "--changes-only"]);
+    assert_eq!(brief.code, Some(1));
+    assert_eq!(brief.verdict("tpot_p95_ms"), "REGRESSION");
+    assert!(!brief.stdout.contains("rejected "), "{}", brief.stdout);
 }
 
 /// Tolerances: the baseline comes from four replicas, the check runs three
@@ -503,4 +517,39 @@ fn paths_name_the_same_entry_however_written() {
         String::from_utf8_lossy(&run.stderr)
     );
     assert!(Path::new(&dir.path("baseline.toml")).exists());
+}
+
+/// The project's own baseline (`ci/baseline.toml`, checked by `.ci/run`)
+/// parses and covers every shipped scenario, so a new scenario without a
+/// baseline fails here with its name rather than halfway through CI.
+#[test]
+fn the_project_baseline_covers_every_shipped_scenario() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let baseline = fleetsim::check::Baseline::read(&root.join("ci/baseline.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut scenarios = Vec::new();
+    for dir in ["scenarios", "scenarios/autoscaling"] {
+        for entry in std::fs::read_dir(root.join(dir)).expect("scenarios directory") {
+            let name = entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned();
+            if name.ends_with(".toml") {
+                scenarios.push(format!("{dir}/{name}"));
+            }
+        }
+    }
+    assert!(scenarios.len() >= 19, "{scenarios:?}");
+    for s in &scenarios {
+        assert!(
+            baseline.entry(Path::new(s)).is_some(),
+            "{s} has no entry in ci/baseline.toml: run `fleetsim check --baseline ci/baseline.toml {s} --update`"
+        );
+    }
+    assert_eq!(
+        baseline.entries.len(),
+        scenarios.len(),
+        "stale entries in ci/baseline.toml"
+    );
 }
