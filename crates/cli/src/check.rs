@@ -803,10 +803,20 @@ pub fn updated_text(old: Option<&str>, checks: &[ScenarioCheck]) -> Result<Strin
             .map(|m| m.metric.name)
             .collect();
         table.insert("absent", value(absent));
-        // Keep the entry's own tolerance table where it is; values last.
-        let mut values = Table::new();
+        // An existing `[scenario.values]` table is refilled in place, so
+        // its position and the comments above it stay; anything else
+        // (an inline table) is replaced by a table.
+        if !table.get("values").is_some_and(Item::is_table) {
+            table.remove("values");
+            table.insert("values", Item::Table(Table::new()));
+        }
+        let values = table["values"]
+            .as_table_mut()
+            .ok_or("`values` is not a table")?;
+        values.clear();
         for m in &c.metrics {
             if let Some(v) = m.now {
+                // Counts as integers; f64 is exact for them below 2^53.
                 let item = if m.metric.integer && v.fract() == 0.0 && v.abs() < 9.0e15 {
                     value(v as i64)
                 } else {
@@ -815,8 +825,6 @@ pub fn updated_text(old: Option<&str>, checks: &[ScenarioCheck]) -> Result<Strin
                 values.insert(m.metric.name, item);
             }
         }
-        table.remove("values");
-        table.insert("values", Item::Table(values));
     }
     Ok(doc.to_string())
 }

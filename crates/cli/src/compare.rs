@@ -516,21 +516,21 @@ fn signed(h: &Headline, value: f64) -> String {
 
 /// `fleetsim compare`: loads, runs, prints.
 pub fn cmd(args: &CompareArgs) -> Result<(), CompareError> {
-    let side = |path: &PathBuf, own: &[String]| -> Result<Side, CompareError> {
+    // Each side is loaded once here, so a bad file or flag fails before
+    // any run; the seed of A is the default first seed.
+    let side = |path: &PathBuf, own: &[String]| -> Result<(Side, u64), CompareError> {
         let sets: Vec<String> = args.sets.iter().chain(own).cloned().collect();
         let s = scenario::load_file(path, &sets)?;
-        Ok(Side {
+        let side = Side {
             path: path.display().to_string(),
             name: s.name,
             sets,
-        })
+        };
+        Ok((side, s.sim.seed))
     };
-    let a = side(&args.a, &args.sets_a)?;
-    let b = side(&args.b, &args.sets_b)?;
-    let first = match args.first_seed {
-        Some(s) => s,
-        None => scenario::load_file(&args.a, &a.sets)?.sim.seed,
-    };
+    let (a, seed_a) = side(&args.a, &args.sets_a)?;
+    let (b, _) = side(&args.b, &args.sets_b)?;
+    let first = args.first_seed.unwrap_or(seed_a);
     let overflow = CompareError::SeedOverflow {
         first,
         count: args.seeds,

@@ -256,6 +256,11 @@ fn update_keeps_tolerances_and_comments() {
     let mut text = dir
         .read("baseline.toml")
         .replacen("[tolerance]\n", custom, 1);
+    text = text.replacen(
+        "[scenario.values]",
+        "# refreshed by --update\n[scenario.values]",
+        1,
+    );
     text.push_str(scenario_tolerance);
     dir.write("baseline.toml", &text);
     let before = dir.read("baseline.toml");
@@ -269,6 +274,10 @@ fn update_keeps_tolerances_and_comments() {
     );
     assert!(
         after.contains("sets = [\"deployment.replicas=3\"]"),
+        "{after}"
+    );
+    assert!(
+        after.contains("# refreshed by --update\n[scenario.values]"),
         "{after}"
     );
     let tpot = |t: &str| {
