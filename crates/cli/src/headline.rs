@@ -124,9 +124,10 @@ pub struct Headline {
 
 impl Headline {
     /// The metric's value in `summary` (`None` when the run has nothing to
-    /// measure it on).
+    /// measure it on). Never NaN or infinite: such a value is absent, so
+    /// baselines and means only ever hold numbers.
     pub fn value(&self, summary: &Summary) -> Option<f64> {
-        (self.extract)(summary)
+        (self.extract)(summary).filter(|v| v.is_finite())
     }
 
     /// The metric named `name`.
@@ -388,6 +389,26 @@ mod tests {
             Headline::by_name("completed").unwrap().value(&empty),
             Some(0.0)
         );
+    }
+
+    /// `docs/ci.md` lists every metric with its unit, direction and
+    /// default tolerance, in this order.
+    #[test]
+    fn the_documented_table_matches() {
+        let doc = include_str!("../../../docs/ci.md");
+        let mut at = 0;
+        for h in HEADLINE {
+            let row = format!(
+                "| `{}` | {} | {} | {} |",
+                h.name,
+                h.unit,
+                h.better.name(),
+                h.tolerance
+            );
+            let found = doc[at..].find(&row);
+            assert!(found.is_some(), "docs/ci.md lacks (in order) {row}");
+            at += found.unwrap_or_default();
+        }
     }
 
     #[test]
