@@ -1,8 +1,10 @@
 //! fleetsim: simulate autoscaled LLM inference fleets.
 //!
 //! This crate is the front end: scenario files ([`scenario`]), opening
-//! workloads from files ([`workload`]), running ([`run`]), knob sweeps
-//! ([`sweep`]) and reports ([`report`]). It re-exports the engine ([`core`], `fleetsim-core`) and
+//! workloads from files ([`workload`]), running ([`run`]) and reports
+//! ([`report`]); knob sweeps ([`sweep`]); the headline metrics
+//! ([`headline`]) with paired comparisons ([`compare`]) and baseline
+//! checks ([`check`]). It re-exports the engine ([`core`], `fleetsim-core`) and
 //! the policies ([`policies`], `fleetsim-policies`), so a notebook needs a
 //! single dependency.
 //!
@@ -20,6 +22,9 @@
 pub use fleetsim_core as core;
 pub use fleetsim_policies as policies;
 
+pub mod check;
+pub mod compare;
+pub mod headline;
 pub mod report;
 pub mod run;
 pub mod scenario;

@@ -35,6 +35,11 @@ enum Command {
         /// Vectors file (JSON, the shared conformance schema).
         file: PathBuf,
     },
+    /// Compare two scenarios over several seeds with common random numbers.
+    Compare(fleetsim::compare::CompareArgs),
+    /// Rerun scenarios and compare their headline metrics with a baseline;
+    /// exits 1 on a regression.
+    Check(fleetsim::check::CheckArgs),
     /// Inspect trace files.
     Trace {
         #[command(subcommand)]
@@ -104,6 +109,8 @@ fn real_main() -> Result<()> {
         Command::Trace {
             command: TraceCommand::Stats { file, format },
         } => cmd_trace_stats(&file, format),
+        Command::Compare(args) => Ok(fleetsim::compare::cmd(&args)?),
+        Command::Check(args) => Ok(fleetsim::check::cmd(&args)?),
         Command::VerifyPolicies { file } => {
             let report = fleetsim::verify::verify_file(&file)?;
             print!("{}", report.render());

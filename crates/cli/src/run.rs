@@ -230,3 +230,21 @@ impl Iterator for WarnIgnored {
         item
     }
 }
+
+/// Applies `f` to every item on up to `jobs` threads (a rayon pool, as
+/// sweeps use) and returns the results in item order. Which thread ran an
+/// item never shows in the result, so the answer does not depend on `jobs`
+/// (runs are pure functions of their scenario). `jobs = 0` means one thread
+/// per available core.
+pub fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    jobs: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    use rayon::prelude::*;
+    match rayon::ThreadPoolBuilder::new().num_threads(jobs).build() {
+        Ok(pool) => pool.install(|| items.par_iter().map(&f).collect()),
+        // No threads to be had: run in order on this one.
+        Err(_) => items.iter().map(f).collect(),
+    }
+}
