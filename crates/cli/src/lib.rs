@@ -20,6 +20,7 @@
 pub use fleetsim_core as core;
 pub use fleetsim_policies as policies;
 
+pub mod plot;
 pub mod report;
 pub mod run;
 pub mod scenario;

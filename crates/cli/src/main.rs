@@ -29,6 +29,9 @@ enum Command {
         /// Vectors file (JSON, the shared conformance schema).
         file: PathBuf,
     },
+    /// Chart a `run --out` directory: fleet against demand, latency CDFs,
+    /// GPU-hours by state.
+    Plot(fleetsim::plot::PlotArgs),
     /// Inspect trace files.
     Trace {
         #[command(subcommand)]
@@ -56,6 +59,9 @@ struct RunArgs {
     /// Write summary.json, requests.csv, timeseries.csv and replicas.csv here.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Also write the run's charts (SVG) into the --out directory.
+    #[arg(long, requires = "out")]
+    plot: bool,
     /// What to print.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -93,6 +99,7 @@ fn real_main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => cmd_run(args),
+        Command::Plot(args) => fleetsim::plot::cmd_plot(args),
         Command::Trace {
             command: TraceCommand::Stats { file, format },
         } => cmd_trace_stats(&file, format),
@@ -143,6 +150,11 @@ fn cmd_run(args: RunArgs) -> Result<()> {
     if let Some(dir) = &args.out {
         report::write_out_dir(dir, &result)
             .with_context(|| format!("writing results to {}", dir.display()))?;
+        if args.plot {
+            let data = fleetsim::plot::RunData::from_result(&result);
+            let svg = fleetsim::plot::ImageFormat::Svg;
+            fleetsim::plot::write_run_charts(&data, &scenario.name, dir, svg)?;
+        }
     }
     match args.format {
         Format::Table => print!("{}", report::render_table(&scenario, &result.summary)),
