@@ -30,7 +30,7 @@ impl Chart for FleetChart<'_> {
         let root = root.titled(self.title, style::text(24))?;
         let (top, bottom) = root.split_vertically(root.dim_in_pixel().1 * 72 / 100);
 
-        // Replicas at each window's end, stacked: ready at the bottom.
+        // Replicas by state, stacked: ready at the bottom.
         let total = |x: &Window| x.replicas_ready + x.replicas_starting + x.replicas_draining;
         let max_replicas = w.iter().map(total).max().unwrap_or(0);
         let rate = |x: &Window| {
@@ -69,9 +69,17 @@ impl Chart for FleetChart<'_> {
             .axis_desc_style(style::text(16))
             .draw()?;
 
+        // Steps: a count taken at a window's end holds until the next
+        // window's end, so each window shows the fleet it started with (the
+        // first, which has none before it, its own end). A scale-up at
+        // 20:00 then shows from 20:00, not from the window before.
         let at_end = |f: fn(&Window) -> u32| -> Vec<(f64, f64)> {
-            w.iter()
-                .map(|x| (axis.at(x.end_s), f64::from(f(x))))
+            let held = w.iter().take(1).chain(w.iter());
+            (w.iter().zip(held))
+                .flat_map(|(x, from)| {
+                    let v = f64::from(f(from));
+                    [(axis.at(x.start_s), v), (axis.at(x.end_s), v)]
+                })
                 .collect()
         };
         let layers: [Layer; 3] = [
