@@ -35,6 +35,14 @@ pub enum PlotError {
         /// Why.
         source: std::io::Error,
     },
+    /// The chart directory could not be made.
+    #[error("{}: cannot create the chart directory: {source}", path.display())]
+    Write {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// An input file is malformed.
     #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
     Parse {
@@ -84,7 +92,7 @@ pub fn write_run_charts(
     dir: &Path,
     format: ImageFormat,
 ) -> Result<Vec<PathBuf>, PlotError> {
-    std::fs::create_dir_all(dir).map_err(|source| PlotError::Read {
+    std::fs::create_dir_all(dir).map_err(|source| PlotError::Write {
         path: dir.to_path_buf(),
         source,
     })?;
@@ -120,15 +128,21 @@ pub struct PlotArgs {
     /// Image format of the charts.
     #[arg(long, value_enum, default_value_t = ImageFormat::Svg)]
     pub format: ImageFormat,
+    /// Start of every chart's title (default: DIR's name; `run --plot`
+    /// uses the scenario's name, which the results do not record).
+    #[arg(long)]
+    pub title: Option<String>,
 }
 
 /// Runs `fleetsim plot`: reads the run in `args.dir`, writes its charts
 /// and prints their paths.
 pub fn cmd_plot(args: PlotArgs) -> anyhow::Result<()> {
     let data = RunData::read_dir(&args.dir)?;
-    let title = (args.dir.canonicalize().ok())
-        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| args.dir.display().to_string());
+    let title = args.title.clone().unwrap_or_else(|| {
+        (args.dir.canonicalize().ok())
+            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| args.dir.display().to_string())
+    });
     let out = args.plot_dir.as_deref().unwrap_or(&args.dir);
     for path in write_run_charts(&data, &title, out, args.format)? {
         println!("{}", path.display());
