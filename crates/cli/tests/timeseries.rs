@@ -204,3 +204,41 @@ fn new_columns_come_after_the_old_ones() {
     assert!((busy + idle - 20.0).abs() < 1e-9, "{busy} + {idle}");
     assert!(window_s(&r.timeseries[0]) > 0.0);
 }
+
+/// Busy time is booked when an iteration (or a planned run of them)
+/// starts; a window taken in the middle of one counts only what has
+/// elapsed, so both stepping modes give the same windows.
+#[test]
+fn windows_do_not_depend_on_the_stepping_mode() {
+    let every = "deployment.engine.stepping=every_iteration";
+    let jump = run_shipped("quickstart.toml", &["workload.duration_s=60"]).expect("embedded");
+    let each =
+        run_shipped("quickstart.toml", &["workload.duration_s=60", every]).expect("embedded");
+    assert!(
+        jump.summary.sim.events < each.summary.sim.events,
+        "the jump saves events"
+    );
+    assert_eq!(jump.timeseries, each.timeseries);
+    // With drains, the cost report itself differs between the modes: a
+    // replica that starts draining keeps its busy counter as booked
+    // (`busy_at_drain`), which in jump mode includes the rest of a planned
+    // run. Busy and idle time then differ (by ~0.1 GPU-s here, in the
+    // summary too); everything else must not.
+    let step = "azure-conv-step.toml";
+    if let (Some(jump), Some(each)) = (run_shipped(step, &[]), run_shipped(step, &[every])) {
+        let without_busy_idle = |r: &RunResult| -> Vec<TimeseriesRow> {
+            let mut rows = r.timeseries.clone();
+            for w in &mut rows {
+                w.gpu_ns[state_index(GpuState::Busy)] = 0;
+                w.gpu_ns[state_index(GpuState::IdleReady)] = 0;
+            }
+            rows
+        };
+        assert_eq!(without_busy_idle(&jump), without_busy_idle(&each));
+        let summary_busy = |r: &RunResult| r.summary.gpu_hours.by_state.as_ref().map(|b| b.busy);
+        assert!(
+            summary_busy(&jump) != summary_busy(&each),
+            "the quirk is still there: tighten this test"
+        );
+    }
+}

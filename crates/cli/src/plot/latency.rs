@@ -24,7 +24,7 @@ pub fn latency_cdf_chart(
 }
 
 /// The empirical CDF of `values` as `(value, fraction ≤ value)` points,
-/// thinned to [`MAX_POINTS`] quantiles plus the maximum. Values that are
+/// thinned to 1,000 evenly spaced quantiles plus the maximum. Values that are
 /// not positive and finite are left out (a log axis cannot show them).
 pub fn cdf_points(values: &[f64]) -> Vec<(f64, f64)> {
     let mut v: Vec<f64> = (values.iter().copied())
