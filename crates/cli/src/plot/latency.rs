@@ -101,12 +101,14 @@ fn draw_panel<DB: DrawingBackend>(
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(45)
-        .build_cartesian_2d((lo..hi).log_scale(), 0.0..1.0)?;
+        .build_cartesian_2d(
+            (lo..hi).log_scale().with_key_points(log_ticks(lo, hi)),
+            0.0..1.0,
+        )?;
     chart
         .configure_mesh()
         .x_desc(caption)
         .y_desc("fraction of requests ≤ x")
-        .x_labels(5)
         .y_labels(6)
         .x_label_formatter(&|x| format_ms(*x))
         .label_style(style::text(13))
@@ -134,13 +136,32 @@ fn draw_panel<DB: DrawingBackend>(
     Ok(())
 }
 
+/// Tick values for a log axis from `lo` to `hi`: 1, 2 and 5 in each
+/// decade, or only the powers of ten when that would be crowded (plotters'
+/// own log ticks label decades only, which leaves a narrow axis with one).
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let (first, last) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+    let within = |x: &f64| *x >= lo && *x <= hi;
+    let all: Vec<f64> = (first..=last)
+        .flat_map(|d| [1.0, 2.0, 5.0].map(|m| m * 10f64.powi(d)))
+        .filter(within)
+        .collect();
+    if all.len() <= 7 {
+        return all;
+    }
+    (first..=last)
+        .map(|d| 10f64.powi(d))
+        .filter(within)
+        .collect()
+}
+
 /// Axis labels: no more digits than a reader needs.
 fn format_ms(x: f64) -> String {
-    if x >= 100.0 {
+    if x >= 1.0 {
         format!("{x:.0}")
-    } else if x >= 1.0 {
-        format!("{x:.1}")
     } else {
-        format!("{x:.3}")
+        // Ticks are 1, 2 or 5 times a power of ten: one significant digit.
+        let decimals = (-x.log10().floor()).max(0.0) as usize;
+        format!("{x:.decimals$}")
     }
 }
