@@ -343,6 +343,21 @@ fn an_empty_run_plots_with_a_message() {
         .iter()
         .any(|x| x.starts_with("no time-series windows")));
     plot::pareto_chart(&[], "none", &dir.join("pareto.svg")).expect("empty sweep");
+    // Numbers no run makes, from a notebook: drawn or left out, no panic.
+    let mut odd = RunData::from_result(&quickstart(10, &[]));
+    odd.latency
+        .ttft_ms
+        .extend([f64::NAN, -1.0, f64::INFINITY, 0.0]);
+    odd.latency.targets.push(plot::Target {
+        metric: fleetsim::core::metrics::LatencyMetric::TtftMs,
+        percentile: 95.0,
+        max_ms: f64::INFINITY,
+    });
+    if let Some(w) = odd.windows.first_mut() {
+        w.gpu_s[0] = f64::NAN;
+        w.end_s = w.start_s; // a zero-length window
+    }
+    plot::write_run_charts(&odd, "odd", &dir.join("odd"), ImageFormat::Png).expect("odd");
     std::fs::remove_dir_all(&dir).ok();
 }
 

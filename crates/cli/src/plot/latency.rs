@@ -65,7 +65,13 @@ impl Chart for LatencyChart<'_> {
             ("end to end (ms)", LatencyMetric::E2eMs, &s.e2e_ms),
         ];
         for (area, (caption, metric, values)) in panels.iter().zip(curves) {
-            let targets: Vec<&Target> = s.targets.iter().filter(|t| t.metric == metric).collect();
+            // (A target a notebook built with a bound or percentile out of
+            // range is left out rather than stretching the axis forever.)
+            let targets: Vec<&Target> = (s.targets.iter())
+                .filter(|t| t.metric == metric)
+                .filter(|t| t.max_ms.is_finite() && t.max_ms > 0.0)
+                .filter(|t| (0.0..=100.0).contains(&t.percentile))
+                .collect();
             draw_panel(area, caption, values, &targets)?;
         }
         Ok(())
