@@ -2,7 +2,7 @@
 //!
 //! This crate is the front end: scenario files ([`scenario`]), opening
 //! workloads from files ([`workload`]), running ([`run`]) and reports
-//! ([`report`]); knob sweeps ([`sweep`]); the headline metrics
+//! ([`report`]); charts ([`plot`]); knob sweeps ([`sweep`]); the headline metrics
 //! ([`headline`]) with paired comparisons ([`compare`]) and baseline
 //! checks ([`check`]). It re-exports the engine ([`core`], `fleetsim-core`) and
 //! the policies ([`policies`], `fleetsim-policies`), so a notebook needs a
@@ -25,6 +25,7 @@ pub use fleetsim_policies as policies;
 pub mod check;
 pub mod compare;
 pub mod headline;
+pub mod plot;
 pub mod report;
 pub mod run;
 pub mod scenario;

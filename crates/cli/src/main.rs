@@ -40,6 +40,9 @@ enum Command {
     /// Rerun scenarios and compare their headline metrics with a baseline;
     /// exits 1 on a regression.
     Check(fleetsim::check::CheckArgs),
+    /// Chart a `run --out` directory: fleet against demand, latency CDFs,
+    /// GPU-hours by state.
+    Plot(fleetsim::plot::PlotArgs),
     /// Inspect trace files.
     Trace {
         #[command(subcommand)]
@@ -67,6 +70,9 @@ struct RunArgs {
     /// Write summary.json, requests.csv, timeseries.csv and replicas.csv here.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Also write the run's charts (SVG) into the --out directory.
+    #[arg(long, requires = "out")]
+    plot: bool,
     /// What to print.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -106,6 +112,7 @@ fn real_main() -> Result<()> {
         Command::Run(args) => cmd_run(args),
         Command::Sweep(args) => fleetsim::sweep::command::cmd_sweep(args),
         Command::Merge(args) => fleetsim::sweep::command::cmd_merge(args),
+        Command::Plot(args) => fleetsim::plot::cmd_plot(args),
         Command::Trace {
             command: TraceCommand::Stats { file, format },
         } => cmd_trace_stats(&file, format),
@@ -158,6 +165,11 @@ fn cmd_run(args: RunArgs) -> Result<()> {
     if let Some(dir) = &args.out {
         report::write_out_dir(dir, &result)
             .with_context(|| format!("writing results to {}", dir.display()))?;
+        if args.plot {
+            let data = fleetsim::plot::RunData::from_result(&result);
+            let svg = fleetsim::plot::ImageFormat::Svg;
+            fleetsim::plot::write_run_charts(&data, &scenario.name, dir, svg)?;
+        }
     }
     match args.format {
         Format::Table => print!("{}", report::render_table(&scenario, &result.summary)),

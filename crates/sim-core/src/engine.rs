@@ -270,6 +270,19 @@ pub struct TimeseriesRow {
     pub replicas: u32,
     /// 95th percentile TTFT of requests whose first token came in the window, ns.
     pub ttft_p95_ns: Option<f64>,
+    /// Replicas coming up at the window's end (any cold-start stage, or
+    /// waiting for a node).
+    pub replicas_starting: u32,
+    /// Replicas draining at the window's end.
+    pub replicas_draining: u32,
+    /// Requests counted in this window's `arrivals` that missed the SLA
+    /// (the summary's headline SLA: any outcome but a completion within
+    /// the thresholds is a miss).
+    pub sla_misses: u64,
+    /// GPU time spent in the window by state, GPU·ns, indexed like
+    /// [`GpuState::ALL`]. Over all windows each state sums to the run's
+    /// total (the cost report's, with a placement).
+    pub gpu_ns: [u128; GpuState::COUNT],
 }
 
 /// Everything a run produces.
@@ -513,6 +526,10 @@ pub struct Simulation {
     finished: Vec<Finished>,
     window: WindowAccumulator,
     timeseries: Vec<TimeseriesRow>,
+    /// GPU time by state shown in the windows so far, GPU·ns: each window
+    /// shows what the running total has gained beyond it, so the windows
+    /// add up to the run's totals exactly.
+    gpu_ns_so_far: [u128; GpuState::COUNT],
 }
 
 impl fmt::Debug for Simulation {
@@ -633,6 +650,7 @@ impl Simulation {
             finished: Vec::new(),
             window: WindowAccumulator::default(),
             timeseries: Vec::new(),
+            gpu_ns_so_far: [0; GpuState::COUNT],
             config,
         };
         for (d, router) in routers.into_iter().enumerate() {
@@ -1729,6 +1747,15 @@ impl Simulation {
                 waiting += u64::from(l.waiting);
             }
         }
+        let (mut replicas_starting, mut replicas_draining) = (0u32, 0u32);
+        for life in &self.lives {
+            match life.phase {
+                Phase::Starting(_) => replicas_starting += 1,
+                Phase::Draining => replicas_draining += 1,
+                Phase::Ready | Phase::Terminated => {}
+            }
+        }
+        let gpu_ns = self.gpu_window(self.now);
         let w = std::mem::take(&mut self.window);
         let mut ttft = w.ttft_ns;
         let ttft_p95_ns = crate::metrics::percentiles_unsorted(&mut ttft, &[95.0])[0];
@@ -1745,6 +1772,10 @@ impl Simulation {
                 .map(|d| d.routable.len() as u32)
                 .sum(),
             ttft_p95_ns,
+            replicas_starting,
+            replicas_draining,
+            sla_misses: 0, // binned from the records at the end
+            gpu_ns,
         });
         ttft.clear();
         self.window = WindowAccumulator {
@@ -1752,6 +1783,147 @@ impl Simulation {
             ttft_ns: ttft,
             ..WindowAccumulator::default()
         };
+    }
+
+    /// GPU time by state since the previous window's end up to `now`.
+    ///
+    /// A state's running total can shrink a little: when a replica starts
+    /// draining, the ledger counts the rest of the iteration in flight as
+    /// busy (`busy_at_drain`) and takes it from its idle time. A window
+    /// never shows a negative figure; the shortfall is taken from the next
+    /// windows instead, so the windows still add up to the totals.
+    fn gpu_window(&mut self, now: SimTime) -> [u128; GpuState::COUNT] {
+        let total = self.gpu_ns_until(now);
+        let mut window = [0u128; GpuState::COUNT];
+        for ((w, t), shown) in window.iter_mut().zip(total).zip(&mut self.gpu_ns_so_far) {
+            *w = t.saturating_sub(*shown);
+            *shown += *w;
+        }
+        window
+    }
+
+    /// GPU time by state from time 0 to `now`, GPU·ns, indexed like
+    /// [`GpuState::ALL`]: the cost report's accounting (`cost_report`)
+    /// evaluated at `now` without closing anything. With a placement, only
+    /// replicas that got a node hold GPUs, and nodes add their unassigned
+    /// GPUs (warm pool while the node is in it, else unallocated); without
+    /// one, every replica holds its GPUs from its creation.
+    fn gpu_ns_until(&self, now: SimTime) -> [u128; GpuState::COUNT] {
+        let mut out = [0u128; GpuState::COUNT];
+        let mut add = |state: GpuState, gpu_ns: u128| {
+            if let Some(i) = GpuState::ALL.iter().position(|s| *s == state) {
+                out[i] += gpu_ns;
+            }
+        };
+        let placement = self.shared_placement();
+        if let Some(p) = &placement {
+            for n in &self.nodes {
+                let per_node = p.pools[n.pool as usize].pricing.gpus_per_node;
+                let open = if n.released.is_none() {
+                    let free = u128::from(per_node.saturating_sub(n.used_gpus));
+                    free * u128::from(now.saturating_since(n.used_since).0)
+                } else {
+                    0
+                };
+                let unused = n.unallocated_gpu_ns + open;
+                if n.warm {
+                    add(GpuState::WarmPool, n.warm_pool_gpu_ns + unused);
+                } else {
+                    add(GpuState::WarmPool, n.warm_pool_gpu_ns);
+                    add(GpuState::Unallocated, unused);
+                }
+            }
+        }
+        for (i, (replica, life)) in self.replicas.iter().zip(&self.lives).enumerate() {
+            if placement.is_some() && life.node.is_none() {
+                continue; // waiting for a node: no GPU held yet
+            }
+            let d = usize::from(self.deployment_of[i]);
+            let gpus = u128::from(self.config.deployments[d].fleet.gpus_per_replica.max(1));
+            // The phase in progress has not been added to the life's
+            // counters yet.
+            let open = now.saturating_since(life.since).0;
+            let mut stage_ns = life.stage_ns;
+            let mut draining_ns = life.draining_ns;
+            match life.phase {
+                Phase::Starting(stage) => {
+                    if let Some(k) = Stage::ALL.iter().position(|s| *s == stage) {
+                        stage_ns[k] += open;
+                    }
+                }
+                Phase::Draining => draining_ns += open,
+                Phase::Ready | Phase::Terminated => {}
+            }
+            for (stage, ns) in Stage::ALL.iter().zip(stage_ns) {
+                add(stage_state(*stage), gpus * u128::from(ns));
+            }
+            let ready = match life.ready_at {
+                Some(at) => {
+                    (life.ended.unwrap_or(now).saturating_since(at).0).saturating_sub(draining_ns)
+                }
+                None => 0,
+            };
+            let warming = match (life.warms_up, life.ready_at) {
+                (true, Some(at)) => (replica.warmup_ended(now).unwrap_or(now))
+                    .saturating_since(at)
+                    .0
+                    .min(ready),
+                _ => 0,
+            };
+            let busy_total = (life.busy_at_drain).unwrap_or_else(|| replica.busy_ns_at(now));
+            let busy = busy_total.saturating_sub(warming).min(ready - warming);
+            for (state, ns) in [
+                (GpuState::WarmingUp, warming),
+                (GpuState::Busy, busy),
+                (GpuState::IdleReady, ready - warming - busy),
+                (GpuState::Draining, draining_ns),
+            ] {
+                add(state, gpus * u128::from(ns));
+            }
+        }
+        out
+    }
+
+    /// Makes the windows add up to the GPU time by state at the run's end
+    /// `end` (where the cost report closes everything): what the running
+    /// total gained after the windows goes to the last window; a shortfall
+    /// (one the later windows could not absorb, see `gpu_window`) is taken
+    /// from the latest windows that have some, so none goes negative.
+    fn close_gpu_windows(&mut self, end: SimTime) {
+        let total = self.gpu_ns_until(end);
+        for (i, (t, shown)) in total.into_iter().zip(self.gpu_ns_so_far).enumerate() {
+            if let Some(gain) = t.checked_sub(shown) {
+                if let Some(last) = self.timeseries.last_mut() {
+                    last.gpu_ns[i] += gain;
+                }
+                continue;
+            }
+            let mut excess = shown - t;
+            for w in self.timeseries.iter_mut().rev() {
+                let take = excess.min(w.gpu_ns[i]);
+                w.gpu_ns[i] -= take;
+                excess -= take;
+                if excess == 0 {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Counts each record's SLA miss in the window whose `arrivals` counted
+    /// it: an arrival at a window's end instant comes before that instant's
+    /// tick (class 0), so it belongs to the window ending there.
+    fn bin_sla_misses(&mut self) {
+        let Some(last) = self.timeseries.len().checked_sub(1) else {
+            return;
+        };
+        for r in &self.records {
+            if self.config.sla.request_meets(r) {
+                continue;
+            }
+            let k = self.timeseries.partition_point(|w| w.end < r.arrival);
+            self.timeseries[k.min(last)].sla_misses += 1;
+        }
     }
 
     /// Runs to the end of the workload and until every request has ended.
@@ -1886,7 +2058,9 @@ impl Simulation {
         if self.window.arrivals > 0 || self.window.completed > 0 {
             self.on_tick();
         }
+        self.close_gpu_windows(SimTime(end));
         order_by_id(&mut self.records);
+        self.bin_sla_misses();
         let end_time = SimTime(end);
         let simulated_s = end as f64 / NANOS_PER_SEC as f64;
         let mut summary = Summary::from_records(&self.records, &self.config.sla, simulated_s);

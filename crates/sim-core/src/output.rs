@@ -2,6 +2,7 @@
 //! `impl Write`; times are written from integer nanoseconds with exact
 //! decimal formatting, so the bytes depend on nothing but the run.
 
+use crate::cost::GpuState;
 use crate::engine::TimeseriesRow;
 use crate::metrics::RequestRecord;
 use crate::summary::{DeploymentReport, ReplicaRow, Summary};
@@ -62,20 +63,31 @@ pub fn write_requests_csv<W: Write>(
     out.flush()
 }
 
-/// Writes one row per time-series window.
+/// GPU·ns as GPU-seconds with nine decimals (exact).
+fn gpu_secs(gpu_ns: u128) -> String {
+    format!("{}.{:09}", gpu_ns / 1_000_000_000, gpu_ns % 1_000_000_000)
+}
+
+/// Writes one row per time-series window. Columns added later go at the
+/// end of a row, so the leading columns keep their bytes.
 pub fn write_timeseries_csv<W: Write>(rows: &[TimeseriesRow], mut out: W) -> io::Result<()> {
-    writeln!(
+    write!(
         out,
-        "window_start_s,window_end_s,arrivals,completed,running,waiting,replicas,ttft_p95_ms"
+        "window_start_s,window_end_s,arrivals,completed,running,waiting,replicas,ttft_p95_ms,\
+         replicas_starting,replicas_draining,sla_misses"
     )?;
+    for state in GpuState::ALL {
+        write!(out, ",gpu_s_{}", state.name())?;
+    }
+    writeln!(out)?;
     for r in rows {
         let p95 = r
             .ttft_p95_ns
             .map(|ns| format!("{:.6}", ns / NANOS_PER_MS as f64))
             .unwrap_or_default();
-        writeln!(
+        write!(
             out,
-            "{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{}",
             secs(r.start.0),
             secs(r.end.0),
             r.arrivals,
@@ -83,8 +95,15 @@ pub fn write_timeseries_csv<W: Write>(rows: &[TimeseriesRow], mut out: W) -> io:
             r.running,
             r.waiting,
             r.replicas,
-            p95
+            p95,
+            r.replicas_starting,
+            r.replicas_draining,
+            r.sla_misses
         )?;
+        for gpu_ns in r.gpu_ns {
+            write!(out, ",{}", gpu_secs(gpu_ns))?;
+        }
+        writeln!(out)?;
     }
     out.flush()
 }

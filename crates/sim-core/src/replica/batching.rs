@@ -300,6 +300,18 @@ impl BatchingReplica {
         }
     }
 
+    /// Busy time up to `now`, ns. The counter books an iteration (or a
+    /// planned run of them) whole when it starts; the part still ahead of
+    /// `now` is not spent yet, which matters to a time series sampled in
+    /// the middle of one.
+    pub fn busy_ns_at(&self, now: SimTime) -> u64 {
+        let ahead = match self.current {
+            Current::Idle => 0,
+            Current::Mixed { end } | Current::Decode { end, .. } => end.0.saturating_sub(now.0),
+        };
+        self.counters.busy_ns.saturating_sub(ahead)
+    }
+
     /// Busy time and work so far.
     pub fn counters(&self) -> ReplicaCounters {
         let mut c = self.counters;

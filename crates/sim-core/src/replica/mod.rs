@@ -256,7 +256,17 @@ impl Replica {
         }
     }
 
-    /// Busy time and work counters so far.
+    /// Busy time up to `now`, ns: what the counters hold less the part of
+    /// an iteration or service still ahead of `now`.
+    pub fn busy_ns_at(&self, now: SimTime) -> u64 {
+        match self {
+            Replica::Batching(r) => r.busy_ns_at(now),
+            Replica::Slots(r) => r.busy_ns_at(now),
+        }
+    }
+
+    /// Busy time and work counters so far (busy time as booked: see
+    /// `busy_ns_at`).
     pub fn counters(&self) -> ReplicaCounters {
         match self {
             Replica::Batching(r) => r.counters(),

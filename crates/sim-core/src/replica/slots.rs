@@ -209,6 +209,17 @@ impl SlotReplica {
         }
     }
 
+    /// Busy time up to `now`, ns: slot-time in service divided by the
+    /// slot count.
+    pub fn busy_ns_at(&self, now: SimTime) -> u64 {
+        // Each service is booked whole when it starts; what lies past `now`
+        // is not spent yet.
+        let ahead: u64 = (self.slots.iter().flatten())
+            .map(|b| b.finishes.0.saturating_sub(now.0))
+            .sum();
+        self.slot_busy_ns.saturating_sub(ahead) / self.slots.len() as u64
+    }
+
     /// Busy time is slot-time in service divided by the slot count.
     pub fn counters(&self) -> ReplicaCounters {
         ReplicaCounters {

@@ -1,0 +1,183 @@
+//! The fleet tracking its demand: replicas by state (stacked) and traffic
+//! over time, windows with SLA misses shaded, and the share of each
+//! window's arrivals that missed in a strip below.
+
+use super::data::Window;
+use super::style::{self, Chart, DrawError, TimeAxis};
+use super::PlotError;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::Path;
+
+/// Draws the fleet chart of `windows` into `path` (`.svg` or `.png`).
+pub fn fleet_chart(windows: &[Window], title: &str, path: &Path) -> Result<(), PlotError> {
+    style::render(path, &FleetChart { windows, title })
+}
+
+struct FleetChart<'a> {
+    windows: &'a [Window],
+    title: &'a str,
+}
+
+impl Chart for FleetChart<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), DrawError> {
+        let w = self.windows;
+        let Some(last) = w.last() else {
+            return style::draw_message(root, self.title, "no time-series windows: an empty run");
+        };
+        let axis = TimeAxis::for_span(last.end_s);
+        let x_range = style::padded(0.0, axis.at(last.end_s));
+        let root = root.titled(self.title, style::text(24))?;
+        let (top, bottom) = root.split_vertically(root.dim_in_pixel().1 * 72 / 100);
+
+        // Replicas by state, stacked: ready at the bottom.
+        let total = |x: &Window| x.replicas_ready + x.replicas_starting + x.replicas_draining;
+        let max_replicas = w.iter().map(total).max().unwrap_or(0);
+        let rate = |x: &Window| {
+            if x.len_s() > 0.0 {
+                x.arrivals as f64 / x.len_s()
+            } else {
+                0.0
+            }
+        };
+        let max_rate = w.iter().map(rate).fold(0.0, f64::max);
+        // Headroom for the legend above the data.
+        let y_replicas = style::padded(0.0, f64::from(max_replicas) * 1.4);
+        let y_rate = style::padded(0.0, max_rate * 1.4);
+        let mut chart = ChartBuilder::on(&top)
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(60)
+            .right_y_label_area_size(70)
+            .build_cartesian_2d(x_range.clone(), y_replicas.clone())?
+            .set_secondary_coord(x_range.clone(), y_rate);
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_desc(axis.caption)
+            .y_desc("replicas")
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .label_style(style::text(14))
+            .axis_desc_style(style::text(16))
+            .draw()?;
+        chart
+            .configure_secondary_axes()
+            .y_desc("arrivals/s")
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .label_style(style::text(14))
+            .axis_desc_style(style::text(16))
+            .draw()?;
+
+        // Steps: a count taken at a window's end holds until the next
+        // window's end, so each window shows the fleet it started with (the
+        // first, which has none before it, its own end). A scale-up at
+        // 20:00 then shows from 20:00, not from the window before.
+        let at_end = |f: fn(&Window) -> u32| -> Vec<(f64, f64)> {
+            let held = w.iter().take(1).chain(w.iter());
+            (w.iter().zip(held))
+                .flat_map(|(x, from)| {
+                    let v = f64::from(f(from));
+                    [(axis.at(x.start_s), v), (axis.at(x.end_s), v)]
+                })
+                .collect()
+        };
+        let layers: [Layer; 3] = [
+            ("draining", style::DRAINING, |x| {
+                x.replicas_ready + x.replicas_starting + x.replicas_draining
+            }),
+            ("starting", style::STARTING, |x| {
+                x.replicas_ready + x.replicas_starting
+            }),
+            ("ready", style::READY, |x| x.replicas_ready),
+        ];
+        for (name, color, top_of) in layers {
+            chart
+                .draw_series(AreaSeries::new(at_end(top_of), 0.0, color.filled()))?
+                .label(format!("replicas {name}"))
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled())
+                });
+        }
+        // Windows with misses, shaded over the replicas (light enough to
+        // read them through), under the traffic line.
+        // (No legend entry without misses: the miss colour then appears
+        // nowhere.)
+        if w.iter().any(|x| x.sla_misses > 0) {
+            let band = MISS_BAND.filled();
+            chart
+                .draw_series(w.iter().filter(|x| x.sla_misses > 0).map(|x| {
+                    Rectangle::new(
+                        [
+                            (axis.at(x.start_s), y_replicas.start),
+                            (axis.at(x.end_s), y_replicas.end),
+                        ],
+                        band,
+                    )
+                }))?
+                .label("window with SLA misses")
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], band));
+        }
+        let traffic: Vec<(f64, f64)> = (w.iter())
+            .map(|x| (axis.at((x.start_s + x.end_s) / 2.0), rate(x)))
+            .collect();
+        chart
+            .draw_secondary_series(LineSeries::new(traffic, style::TRAFFIC.stroke_width(2)))?
+            .label("arrivals/s (right axis)")
+            .legend(|(x, y)| {
+                PathElement::new([(x, y), (x + 14, y)], style::TRAFFIC.stroke_width(2))
+            });
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font(style::text(14))
+            .draw()?;
+
+        // The share of each window's arrivals that missed the SLA.
+        let share = |x: &Window| {
+            if x.arrivals > 0 {
+                100.0 * x.sla_misses as f64 / x.arrivals as f64
+            } else {
+                0.0
+            }
+        };
+        let misses: u64 = w.iter().map(|x| x.sla_misses).sum();
+        let mut strip = ChartBuilder::on(&bottom)
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .right_y_label_area_size(70)
+            .caption(
+                format!("SLA misses: {misses} requests, % of each window's arrivals"),
+                style::text(15),
+            )
+            .build_cartesian_2d(x_range, 0.0..100.0)?;
+        strip
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_desc(axis.caption)
+            .y_desc("missed %")
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .y_labels(3)
+            .label_style(style::text(14))
+            .axis_desc_style(style::text(16))
+            .draw()?;
+        strip.draw_series(w.iter().filter(|x| x.sla_misses > 0).map(|x| {
+            Rectangle::new(
+                [(axis.at(x.start_s), 0.0), (axis.at(x.end_s), share(x))],
+                style::MISS.filled(),
+            )
+        }))?;
+        Ok(())
+    }
+}
+
+/// A band of the replica stack: its name, colour and the top of its area.
+type Layer = (&'static str, RGBColor, fn(&Window) -> u32);
+
+/// The shade over windows with misses: the miss colour, light enough to
+/// read the replicas through.
+const MISS_BAND: RGBAColor = RGBAColor(214, 39, 40, 0.18);

@@ -1,0 +1,106 @@
+//! GPU time by state as a stacked area: each window's GPU-seconds in a
+//! state divided by its length is the number of GPUs in that state on
+//! average, so the area under a band is that state's GPU-hours.
+
+use super::data::Window;
+use super::style::{self, Chart, DrawError, TimeAxis};
+use super::PlotError;
+use fleetsim_core::cost::GpuState;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::Path;
+
+/// Draws the GPU-hours-by-state chart of `windows` into `path`.
+pub fn gpu_states_chart(windows: &[Window], title: &str, path: &Path) -> Result<(), PlotError> {
+    style::render(path, &GpuChart { windows, title })
+}
+
+/// The states with GPU time in `windows`, in `GpuState::ALL` order, with
+/// their index and total GPU-hours. The chart draws one band for each.
+pub fn states_present(windows: &[Window]) -> Vec<(usize, GpuState, f64)> {
+    (GpuState::ALL.iter().enumerate())
+        .map(|(i, s)| {
+            (
+                i,
+                *s,
+                windows.iter().map(|w| w.gpu_s[i]).sum::<f64>() / 3600.0,
+            )
+        })
+        .filter(|(_, _, gpu_hours)| *gpu_hours > 0.0)
+        .collect()
+}
+
+struct GpuChart<'a> {
+    windows: &'a [Window],
+    title: &'a str,
+}
+
+impl Chart for GpuChart<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), DrawError> {
+        let w = self.windows;
+        let states = states_present(w);
+        let Some(last) = w.last().filter(|_| !states.is_empty()) else {
+            return style::draw_message(root, self.title, "no GPU time: an empty run");
+        };
+        let axis = TimeAxis::for_span(last.end_s);
+        let gpus = |x: &Window, i: usize| {
+            if x.len_s() > 0.0 {
+                x.gpu_s[i] / x.len_s()
+            } else {
+                0.0
+            }
+        };
+        // Running sums bottom-up, in state order (busy and idle sit above
+        // the cold-start states, the node-level states on top).
+        let mut tops: Vec<Vec<f64>> = Vec::with_capacity(states.len());
+        for (k, (i, _, _)) in states.iter().enumerate() {
+            let below = if k > 0 {
+                tops[k - 1].clone()
+            } else {
+                vec![0.0; w.len()]
+            };
+            tops.push(w.iter().zip(below).map(|(x, b)| b + gpus(x, *i)).collect());
+        }
+        let max_gpus = (tops.last().into_iter().flatten()).fold(0.0f64, |m, v| m.max(*v));
+        let mut chart = ChartBuilder::on(root)
+            .caption(self.title, style::text(24))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(
+                style::padded(0.0, axis.at(last.end_s)),
+                style::padded(0.0, max_gpus * 1.45), // room for the legend
+            )?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_desc(axis.caption)
+            .y_desc("GPUs (GPU-hours per hour)")
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .label_style(style::text(14))
+            .axis_desc_style(style::text(16))
+            .draw()?;
+        // Top band first: each area runs from 0 to its running sum, and the
+        // ones drawn later cover the lower part.
+        for ((i, state, gpu_hours), top) in states.iter().zip(&tops).rev() {
+            let color = style::GPU_STATE_COLORS[*i];
+            let points: Vec<(f64, f64)> = (w.iter().zip(top))
+                .flat_map(|(x, v)| [(axis.at(x.start_s), *v), (axis.at(x.end_s), *v)])
+                .collect();
+            chart
+                .draw_series(AreaSeries::new(points, 0.0, color.filled()))?
+                .label(format!("{} {:.2} GPU-h", state.name(), gpu_hours))
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled())
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font(style::text(14))
+            .draw()?;
+        Ok(())
+    }
+}
