@@ -258,9 +258,9 @@ fn the_same_run_plots_to_the_same_bytes() {
 #[test]
 fn pareto_chart_draws_every_point_and_joins_the_front() {
     let dir = scratch("plot-pareto");
-    let point = |label: &str, cost_usd: f64, sla_attainment: f64, on_front: bool| ParetoPoint {
+    let point = |label: &str, cost: f64, sla_attainment: f64, on_front: bool| ParetoPoint {
         label: label.to_string(),
-        cost_usd,
+        cost,
         sla_attainment,
         on_front,
     };
@@ -272,7 +272,7 @@ fn pareto_chart_draws_every_point_and_joins_the_front() {
         point("hpa", 25.0, 0.97, false),
     ];
     let svg_path = dir.join("pareto.svg");
-    plot::pareto_chart(&points, "sweep", &svg_path).expect("pareto");
+    plot::pareto_chart(&points, "USD", "sweep", &svg_path).expect("pareto");
     let svg = assert_svg(&svg_path);
     let t = texts(&svg);
     for label in [
@@ -290,10 +290,10 @@ fn pareto_chart_draws_every_point_and_joins_the_front() {
     // 5 points and 2 legend markers.
     assert_eq!(count(&svg, "<circle"), 5 + 2);
     let png = dir.join("pareto.png");
-    plot::pareto_chart(&points, "sweep", &png).expect("png");
+    plot::pareto_chart(&points, "USD", "sweep", &png).expect("png");
     assert_eq!(png_size(&std::fs::read(&png).expect("png")), (1000, 620));
     let bad = [point("broken", f64::NAN, 0.5, true)];
-    match plot::pareto_chart(&bad, "sweep", &dir.join("bad.svg")) {
+    match plot::pareto_chart(&bad, "USD", "sweep", &dir.join("bad.svg")) {
         Err(PlotError::BadPoint { label, .. }) => assert_eq!(label, "broken"),
         other => panic!("{other:?}"),
     }
@@ -342,7 +342,7 @@ fn an_empty_run_plots_with_a_message() {
     assert!(texts(&read_text(&none))
         .iter()
         .any(|x| x.starts_with("no time-series windows")));
-    plot::pareto_chart(&[], "none", &dir.join("pareto.svg")).expect("empty sweep");
+    plot::pareto_chart(&[], "USD", "none", &dir.join("pareto.svg")).expect("empty sweep");
     // Numbers no run makes, from a notebook: drawn or left out, no panic.
     let mut odd = RunData::from_result(&quickstart(10, &[]));
     odd.latency

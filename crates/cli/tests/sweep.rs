@@ -367,6 +367,33 @@ fn the_cli_sweeps_shards_and_merges() {
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stdout.contains("Pareto front"));
     assert_eq!(files(&dir.join("merged")), files(&dir.join("whole")));
+    // The merged sweep's Pareto front, drawn; each front point is labelled
+    // with its knobs.
+    let (code, stdout, stderr) = fleetsim(&dir, &["plot", "merged"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stdout.trim(),
+        Path::new("merged").join("pareto.svg").to_str().unwrap()
+    );
+    let svg = std::fs::read_to_string(dir.join("merged/pareto.svg")).unwrap();
+    let rows =
+        fleetsim::sweep::results::read_rows(&dir.join("merged/results.jsonl"), false).unwrap();
+    let candidates = select::candidates(&rows);
+    for i in select::pareto_front(&candidates) {
+        let kind = candidates[i].knobs[0].1.clone();
+        let label = format!(
+            "kind={}",
+            match kind {
+                fleetsim::sweep::results::Json::String(s) => s,
+                other => panic!("{other:?}"),
+            }
+        );
+        assert!(
+            svg.contains(&label),
+            "front point {i} ({label}) not labelled"
+        );
+    }
+    assert!(svg.contains("quickstart: cost against SLA attainment"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

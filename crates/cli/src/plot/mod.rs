@@ -120,7 +120,8 @@ pub fn write_run_charts(
 #[derive(Debug, clap::Args)]
 pub struct PlotArgs {
     /// A `fleetsim run --out` directory (summary.json, requests.csv,
-    /// timeseries.csv).
+    /// timeseries.csv), or a `fleetsim sweep --out` directory (its Pareto
+    /// front).
     pub dir: PathBuf,
     /// Write the charts here instead of into DIR.
     #[arg(long)]
@@ -137,6 +138,18 @@ pub struct PlotArgs {
 /// Runs `fleetsim plot`: reads the run in `args.dir`, writes its charts
 /// and prints their paths.
 pub fn cmd_plot(args: PlotArgs) -> anyhow::Result<()> {
+    // A sweep directory: its Pareto front.
+    if args.dir.join(crate::sweep::results::MANIFEST).exists() {
+        let out = args.plot_dir.as_deref().unwrap_or(&args.dir);
+        let path = crate::sweep::command::write_pareto(
+            &args.dir,
+            out,
+            args.title.as_deref(),
+            args.format,
+        )?;
+        println!("{}", path.display());
+        return Ok(());
+    }
     let data = RunData::read_dir(&args.dir)?;
     let title = args.title.clone().unwrap_or_else(|| {
         (args.dir.canonicalize().ok())

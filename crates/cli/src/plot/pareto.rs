@@ -13,33 +13,47 @@ use std::path::Path;
 pub struct ParetoPoint {
     /// What the configuration is, e.g. `replicas=4`.
     pub label: String,
-    /// What it costs, USD.
-    pub cost_usd: f64,
+    /// What it costs, in the unit given to [`pareto_chart`] (USD, or
+    /// GPU-hours for a scenario without prices).
+    pub cost: f64,
     /// Its SLA attainment, 0–1.
     pub sla_attainment: f64,
     /// No other configuration is both cheaper and better.
     pub on_front: bool,
 }
 
-/// Draws `points` into `path`. Points whose cost or attainment is not
-/// finite are an error, naming the point.
-pub fn pareto_chart(points: &[ParetoPoint], title: &str, path: &Path) -> Result<(), PlotError> {
-    if let Some(p) =
-        (points.iter()).find(|p| !(p.cost_usd.is_finite() && p.sla_attainment.is_finite()))
+/// Draws `points` into `path`, cost in `cost_unit` (`"USD"`, `"GPU-h"`).
+/// Points whose cost or attainment is not finite are an error, naming the
+/// point.
+pub fn pareto_chart(
+    points: &[ParetoPoint],
+    cost_unit: &str,
+    title: &str,
+    path: &Path,
+) -> Result<(), PlotError> {
+    if let Some(p) = (points.iter()).find(|p| !(p.cost.is_finite() && p.sla_attainment.is_finite()))
     {
         return Err(PlotError::BadPoint {
             label: p.label.clone(),
             message: format!(
-                "cost {} USD, SLA attainment {}: both must be finite",
-                p.cost_usd, p.sla_attainment
+                "cost {} {cost_unit}, SLA attainment {}: both must be finite",
+                p.cost, p.sla_attainment
             ),
         });
     }
-    style::render(path, &ParetoChart { points, title })
+    style::render(
+        path,
+        &ParetoChart {
+            points,
+            cost_unit,
+            title,
+        },
+    )
 }
 
 struct ParetoChart<'a> {
     points: &'a [ParetoPoint],
+    cost_unit: &'a str,
     title: &'a str,
 }
 
@@ -50,7 +64,7 @@ impl Chart for ParetoChart<'_> {
             return style::draw_message(root, self.title, "no configurations");
         }
         let pct = |x: &ParetoPoint| x.sla_attainment * 100.0;
-        let (cost_lo, cost_hi) = (p.iter().map(|x| x.cost_usd))
+        let (cost_lo, cost_hi) = (p.iter().map(|x| x.cost))
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), c| {
                 (a.min(c), b.max(c))
             });
@@ -71,7 +85,7 @@ impl Chart for ParetoChart<'_> {
             )?;
         chart
             .configure_mesh()
-            .x_desc("cost (USD)")
+            .x_desc(format!("cost ({})", self.cost_unit))
             .y_desc("SLA attainment (%)")
             .label_style(style::text(14))
             .axis_desc_style(style::text(16))
@@ -79,27 +93,26 @@ impl Chart for ParetoChart<'_> {
         chart
             .draw_series(
                 (p.iter().filter(|x| !x.on_front))
-                    .map(|x| Circle::new((x.cost_usd, pct(x)), 5, style::OFF_FRONT.filled())),
+                    .map(|x| Circle::new((x.cost, pct(x)), 5, style::OFF_FRONT.filled())),
             )?
             .label("configuration")
             .legend(|(x, y)| Circle::new((x + 7, y), 5, style::OFF_FRONT.filled()));
         let mut front: Vec<&ParetoPoint> = p.iter().filter(|x| x.on_front).collect();
-        front.sort_by(|a, b| a.cost_usd.total_cmp(&b.cost_usd));
+        front.sort_by(|a, b| a.cost.total_cmp(&b.cost));
         chart.draw_series(LineSeries::new(
-            front.iter().map(|x| (x.cost_usd, pct(x))),
+            front.iter().map(|x| (x.cost, pct(x))),
             style::TRAFFIC.stroke_width(2),
         ))?;
         chart
             .draw_series(
-                (front.iter())
-                    .map(|x| Circle::new((x.cost_usd, pct(x)), 6, style::TRAFFIC.filled())),
+                (front.iter()).map(|x| Circle::new((x.cost, pct(x)), 6, style::TRAFFIC.filled())),
             )?
             .label("Pareto front")
             .legend(|(x, y)| Circle::new((x + 7, y), 6, style::TRAFFIC.filled()));
         chart.draw_series(front.iter().map(|x| {
             Text::new(
                 x.label.clone(),
-                (x.cost_usd, pct(x)),
+                (x.cost, pct(x)),
                 style::text(13).pos(plotters::style::text_anchor::Pos::new(
                     plotters::style::text_anchor::HPos::Left,
                     plotters::style::text_anchor::VPos::Bottom,

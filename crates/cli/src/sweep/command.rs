@@ -5,7 +5,7 @@ use super::{select, Knob, Progress, RunOptions, Shard, Sweep, SweepSpec};
 use anyhow::{Context, Result};
 use clap::{Parser, ValueEnum};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// `fleetsim sweep`.
@@ -47,6 +47,13 @@ pub struct SweepArgs {
     /// Worker threads (default: one per core). Results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Also draw the Pareto front to DIR/pareto.svg (or .png with
+    /// --plot-format png).
+    #[arg(long)]
+    pub plot: bool,
+    /// Image format of --plot.
+    #[arg(long, value_enum, default_value_t = crate::plot::ImageFormat::Svg, requires = "plot")]
+    pub plot_format: crate::plot::ImageFormat,
     /// Progress display: a bar on a terminal outside CI (auto), always a
     /// bar, plain lines every 10 %, or nothing.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
@@ -116,7 +123,14 @@ pub fn cmd_sweep(args: SweepArgs) -> Result<()> {
         args.out.display()
     );
     if options.shard.is_none() {
-        print!("{}", select::render(&select::candidates(&rows)));
+        let candidates = select::candidates(&rows);
+        print!("{}", select::render(&candidates));
+        if args.plot {
+            let path = write_pareto(&args.out, &args.out, None, args.plot_format)?;
+            eprintln!("sweep: Pareto front drawn in {}", path.display());
+        }
+    } else if args.plot {
+        eprintln!("sweep: --plot skipped for a shard; plot the merged sweep (fleetsim plot DIR)");
     }
     Ok(())
 }
@@ -132,6 +146,31 @@ pub fn cmd_merge(args: MergeArgs) -> Result<()> {
     );
     print!("{}", select::render(&select::candidates(&rows)));
     Ok(())
+}
+
+/// Draws the Pareto front of the finished sweep in `sweep_dir` to
+/// `out_dir/pareto.<ext>`, titled with `title` or the scenario's name.
+pub fn write_pareto(
+    sweep_dir: &Path,
+    out_dir: &Path,
+    title: Option<&str>,
+    format: crate::plot::ImageFormat,
+) -> Result<PathBuf> {
+    let manifest = super::read_manifest(&sweep_dir.join(super::results::MANIFEST))?;
+    let rows = super::results::read_rows(&sweep_dir.join(super::results::RESULTS_JSONL), false)?;
+    let candidates = select::candidates(&rows);
+    std::fs::create_dir_all(out_dir)
+        .with_context(|| format!("{}: cannot create the directory", out_dir.display()))?;
+    let path = out_dir.join(format!("pareto.{}", format.extension()));
+    let unit = candidates.first().map_or("USD", |c| c.cost_unit);
+    let title = title.unwrap_or(&manifest.scenario);
+    crate::plot::pareto_chart(
+        &select::pareto_points(&candidates),
+        unit,
+        &format!("{title}: cost against SLA attainment"),
+        &path,
+    )?;
+    Ok(path)
 }
 
 /// Progress on stderr.

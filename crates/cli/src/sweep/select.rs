@@ -107,6 +107,23 @@ pub fn cheapest_meeting_sla(candidates: &[Candidate]) -> Option<usize> {
         })
 }
 
+/// The candidates as points of [`crate::plot::pareto_chart`] (cost in
+/// the candidates' `cost_unit`), labelled with their knob settings.
+pub fn pareto_points(candidates: &[Candidate]) -> Vec<crate::plot::ParetoPoint> {
+    let front = pareto_front(candidates);
+    (candidates.iter().enumerate())
+        .map(|(i, c)| crate::plot::ParetoPoint {
+            label: (c.knobs.iter())
+                .map(|(k, v)| format!("{}={}", k.rsplit('.').next().unwrap_or(k), cell(v)))
+                .collect::<Vec<_>>()
+                .join(" "),
+            cost: c.cost,
+            sla_attainment: c.sla_attainment,
+            on_front: front.contains(&i),
+        })
+        .collect()
+}
+
 /// A knob value as TOML text (strings quoted).
 fn toml_text(v: &Json) -> String {
     match v {
