@@ -91,16 +91,9 @@ impl Chart for FleetChart<'_> {
             }),
             ("ready", style::READY, |x| x.replicas_ready),
         ];
-        for (name, color, top_of) in layers {
-            chart
-                .draw_series(AreaSeries::new(at_end(top_of), 0.0, color.filled()))?
-                .label(format!("replicas {name}"))
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled())
-                });
-        }
-        // Windows with misses, shaded over the replicas (light enough to
-        // read them through), under the traffic line.
+        // Windows with misses, shaded behind the replicas (so their
+        // colours stay true; the strip below gives the miss share) and
+        // under the traffic line.
         // (No legend entry without misses: the miss colour then appears
         // nowhere.)
         if w.iter().any(|x| x.sla_misses > 0) {
@@ -117,6 +110,14 @@ impl Chart for FleetChart<'_> {
                 }))?
                 .label("window with SLA misses")
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], band));
+        }
+        for (name, color, top_of) in layers {
+            chart
+                .draw_series(AreaSeries::new(at_end(top_of), 0.0, color.filled()))?
+                .label(format!("replicas {name}"))
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled())
+                });
         }
         let traffic: Vec<(f64, f64)> = (w.iter())
             .map(|x| (axis.at((x.start_s + x.end_s) / 2.0), rate(x)))
