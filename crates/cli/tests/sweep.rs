@@ -125,6 +125,38 @@ fn one_row_per_configuration_and_seed_each_equal_to_a_single_run() {
 }
 
 #[test]
+fn rows_stream_to_partial_files_and_only_the_finish_writes_final_names() {
+    let sweep = quickstart_sweep(&["deployment.replicas=1,2,3"], 1);
+    let dir = scratch_dir("sweep-stream");
+    let mut seen = Vec::new();
+    sweep
+        .run(&dir, &options(1), &mut |p| {
+            let jsonl =
+                std::fs::read_to_string(dir.join("results.jsonl.partial")).unwrap_or_default();
+            let csv = std::fs::read_to_string(dir.join("results.csv.partial")).unwrap_or_default();
+            let finals = dir.join("results.jsonl").exists() || dir.join("results.csv").exists();
+            seen.push((p.done, jsonl.lines().count(), csv.lines().count(), finals));
+        })
+        .unwrap();
+    // Before each run, after each: the partial files grow row by row (the
+    // CSV with its header line), and no final file exists yet.
+    assert_eq!(
+        seen,
+        [
+            (0, 0, 0, false),
+            (1, 1, 2, false),
+            (2, 2, 3, false),
+            (3, 3, 4, false)
+        ]
+    );
+    assert!(!dir.join("results.jsonl.partial").exists());
+    assert!(!dir.join("results.csv.partial").exists());
+    let csv = std::fs::read_to_string(dir.join("results.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn results_do_not_depend_on_the_thread_count() {
     let sweep = quickstart_sweep(&["deployment.replicas=1,2,3,4"], 2);
     let (a, b) = (scratch_dir("sweep-threads"), scratch_dir("sweep-threads"));

@@ -287,7 +287,7 @@ impl Sweep {
             done: rows.len(),
             total,
         });
-        let mut writer = PartialWriter::open(dir)?;
+        let mut writer = PartialWriter::open(dir, &rows)?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(options.threads.unwrap_or(0))
             .build()
@@ -315,7 +315,7 @@ impl Sweep {
             for result in rx {
                 let row = result.and_then(|line| {
                     let row = Row::parse(&line, &|| "a fresh row".to_string())?;
-                    writer.append(&line)?;
+                    writer.append(&row)?;
                     Ok(row)
                 });
                 match row {

@@ -22,6 +22,8 @@ pub const RESULTS_JSONL: &str = "results.jsonl";
 pub const RESULTS_CSV: &str = "results.csv";
 /// Rows of an unfinished sweep.
 pub const PARTIAL_JSONL: &str = "results.jsonl.partial";
+/// The same, as CSV, for watching a sweep (not read back).
+pub const PARTIAL_CSV: &str = "results.csv.partial";
 /// What the sweep is ([`super::Manifest`]).
 pub const MANIFEST: &str = "sweep.json";
 
@@ -151,6 +153,22 @@ pub struct Row {
 }
 
 impl Row {
+    /// The row as CSV cells: `config`, `seed`, `knob.<key>` per knob, then
+    /// every summary field (objects joined with `.`, arrays as `[i]`).
+    pub fn cells(&self) -> Vec<(String, String)> {
+        let mut cells = Vec::new();
+        if let Json::Object(entries) = &self.value {
+            for (k, v) in entries {
+                match k.as_str() {
+                    "knobs" => v.flatten_into("knob", &mut cells),
+                    "summary" => v.flatten_into("", &mut cells),
+                    _ => v.flatten_into(k, &mut cells),
+                }
+            }
+        }
+        cells
+    }
+
     /// The value the row's configuration gave `key` (a dotted scenario key).
     pub fn knob(&self, key: &str) -> Option<&Json> {
         match self.value.get("knobs") {
@@ -221,35 +239,92 @@ pub fn read_rows(path: &Path, drop_torn_tail: bool) -> Result<Vec<Row>, SweepErr
         .collect()
 }
 
-/// Appends rows to the partial file, one whole line per write.
+/// Appends rows to the partial files as they finish: the JSON line to
+/// `results.jsonl.partial` (the record `--resume` reads) and, for people
+/// who watch a long sweep, its cells to `results.csv.partial`. The partial
+/// CSV's columns are those of the first row it holds; a later row's column
+/// that it lacks (an optional summary section) is left out there and is in
+/// the final `results.csv`.
 #[derive(Debug)]
 pub struct PartialWriter {
-    file: fs::File,
-    path: PathBuf,
+    jsonl: fs::File,
+    jsonl_path: PathBuf,
+    csv: fs::File,
+    csv_path: PathBuf,
+    columns: Option<Vec<String>>,
 }
 
 impl PartialWriter {
-    /// Opens (creating or appending to) `dir/results.jsonl.partial`.
-    pub fn open(dir: &Path) -> Result<PartialWriter, SweepError> {
-        let path = dir.join(PARTIAL_JSONL);
-        let file = fs::OpenOptions::new()
+    /// Opens (creating or appending to) `dir/results.jsonl.partial` and
+    /// starts `dir/results.csv.partial` afresh with the rows already kept.
+    pub fn open(dir: &Path, kept: &[Row]) -> Result<PartialWriter, SweepError> {
+        let io_err = |p: &Path, e: io::Error| SweepError::Io {
+            path: p.to_path_buf(),
+            error: e.to_string(),
+        };
+        let jsonl_path = dir.join(PARTIAL_JSONL);
+        let jsonl = fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(&path)
-            .map_err(|e| SweepError::Io {
-                path: path.clone(),
-                error: e.to_string(),
-            })?;
-        Ok(PartialWriter { file, path })
+            .open(&jsonl_path)
+            .map_err(|e| io_err(&jsonl_path, e))?;
+        let csv_path = dir.join(PARTIAL_CSV);
+        let csv = fs::File::create(&csv_path).map_err(|e| io_err(&csv_path, e))?;
+        let mut w = PartialWriter {
+            jsonl,
+            jsonl_path,
+            csv,
+            csv_path,
+            columns: None,
+        };
+        for row in kept {
+            w.append_csv(row)?;
+        }
+        Ok(w)
     }
 
-    /// Appends one line (without its newline) and flushes it to the OS.
-    pub fn append(&mut self, line: &str) -> Result<(), SweepError> {
-        let mut buf = Vec::with_capacity(line.len() + 1);
-        buf.extend_from_slice(line.as_bytes());
+    /// Appends one row: its line (written whole, with its newline, in one
+    /// write) and its CSV cells.
+    pub fn append(&mut self, row: &Row) -> Result<(), SweepError> {
+        let mut buf = Vec::with_capacity(row.line.len() + 1);
+        buf.extend_from_slice(row.line.as_bytes());
         buf.push(b'\n');
-        self.file.write_all(&buf).map_err(|e| SweepError::Io {
-            path: self.path.clone(),
+        self.jsonl.write_all(&buf).map_err(|e| SweepError::Io {
+            path: self.jsonl_path.clone(),
+            error: e.to_string(),
+        })?;
+        self.append_csv(row)
+    }
+
+    fn append_csv(&mut self, row: &Row) -> Result<(), SweepError> {
+        let cells = row.cells();
+        let mut out = csv::Writer::from_writer(Vec::new());
+        let csv_err = |e: csv::Error| SweepError::Results {
+            at: PARTIAL_CSV.into(),
+            message: e.to_string(),
+        };
+        let columns = match &self.columns {
+            Some(c) => c,
+            None => {
+                let c: Vec<String> = cells.iter().map(|(k, _)| k.clone()).collect();
+                out.write_record(&c).map_err(csv_err)?;
+                self.columns.insert(c)
+            }
+        };
+        let record: Vec<&str> = (columns.iter())
+            .map(|c| {
+                (cells.iter())
+                    .find(|(k, _)| k == c)
+                    .map_or("", |(_, v)| v.as_str())
+            })
+            .collect();
+        out.write_record(&record).map_err(csv_err)?;
+        let bytes = out.into_inner().map_err(|e| SweepError::Results {
+            at: PARTIAL_CSV.into(),
+            message: e.to_string(),
+        })?;
+        self.csv.write_all(&bytes).map_err(|e| SweepError::Io {
+            path: self.csv_path.clone(),
             error: e.to_string(),
         })
     }
@@ -284,13 +359,18 @@ pub fn finish(dir: &Path, rows: &mut [Row]) -> Result<(), SweepError> {
     }
     write_atomic(&dir.join(RESULTS_JSONL), jsonl.as_bytes())?;
     write_atomic(&dir.join(RESULTS_CSV), &csv_bytes(rows)?)?;
-    match fs::remove_file(dir.join(PARTIAL_JSONL)) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(SweepError::Io {
-            path: dir.join(PARTIAL_JSONL),
-            error: e.to_string(),
-        }),
-        _ => Ok(()),
+    for partial in [PARTIAL_JSONL, PARTIAL_CSV] {
+        match fs::remove_file(dir.join(partial)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                return Err(SweepError::Io {
+                    path: dir.join(partial),
+                    error: e.to_string(),
+                })
+            }
+            _ => {}
+        }
     }
+    Ok(())
 }
 
 /// The CSV: columns `config`, `seed`, `knob.<key>` for each knob, then
@@ -298,22 +378,7 @@ pub fn finish(dir: &Path, rows: &mut [Row]) -> Result<(), SweepError> {
 /// as `cost`) is an empty cell there. Columns appear in the order rows
 /// first show them.
 fn csv_bytes(rows: &[Row]) -> Result<Vec<u8>, SweepError> {
-    let flat: Vec<Vec<(String, String)>> = rows
-        .iter()
-        .map(|r| {
-            let mut cells = Vec::new();
-            if let Json::Object(entries) = &r.value {
-                for (k, v) in entries {
-                    match k.as_str() {
-                        "knobs" => v.flatten_into("knob", &mut cells),
-                        "summary" => v.flatten_into("", &mut cells),
-                        _ => v.flatten_into(k, &mut cells),
-                    }
-                }
-            }
-            cells
-        })
-        .collect();
+    let flat: Vec<Vec<(String, String)>> = rows.iter().map(Row::cells).collect();
     let mut columns: Vec<&str> = Vec::new();
     let mut index: std::collections::BTreeMap<&str, usize> = Default::default();
     for cells in &flat {
