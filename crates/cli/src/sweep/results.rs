@@ -311,12 +311,11 @@ impl PartialWriter {
                 self.columns.insert(c)
             }
         };
+        let by_name: std::collections::BTreeMap<&str, &str> = (cells.iter())
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let record: Vec<&str> = (columns.iter())
-            .map(|c| {
-                (cells.iter())
-                    .find(|(k, _)| k == c)
-                    .map_or("", |(_, v)| v.as_str())
-            })
+            .map(|c| by_name.get(c.as_str()).copied().unwrap_or(""))
             .collect();
         out.write_record(&record).map_err(csv_err)?;
         let bytes = out.into_inner().map_err(|e| SweepError::Results {
