@@ -129,7 +129,7 @@ pub enum CheckError {
         actual: String,
     },
     /// A scenario could not be loaded.
-    #[error("{0}")]
+    #[error(transparent)]
     Scenario(#[from] ScenarioError),
     /// A run stopped.
     #[error("{path}: {error}")]

@@ -71,7 +71,7 @@ pub enum CompareFormat {
 #[non_exhaustive]
 pub enum CompareError {
     /// A scenario could not be loaded.
-    #[error("{0}")]
+    #[error(transparent)]
     Scenario(#[from] ScenarioError),
     /// A run stopped.
     #[error("{path} with seed {seed}: {error}")]

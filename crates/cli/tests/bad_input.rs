@@ -715,6 +715,30 @@ fn cases() -> Vec<Case> {
             .file("trace.csv", "\n{\"time\": 0, \"prompt\": 3}\n")
             .at(t, Some(2), Some("record"))
             .also(&["unrecognised trace format"]),
+        // Sweeps, comparisons and checks name the scenario file and field.
+        Case::new(
+            "sweep_unknown_knob",
+            &["sweep", "scenario.toml", "--out", "o", "--grid", "deployment.replica=1,2"],
+        )
+        .file("scenario.toml", quickstart)
+        .at(s, Some(line_starting(quickstart, "[deployment]")), Some("deployment.replica"))
+        .also(&["unknown field", "(from --set deployment.replica=1)"]),
+        Case::new(
+            "sweep_value_out_of_range",
+            &["sweep", "scenario.toml", "--out", "o", "--grid", "deployment.replicas=2,0"],
+        )
+        .file("scenario.toml", quickstart)
+        .at(s, Some(line_starting(quickstart, "replicas")), Some("deployment.replicas"))
+        .also(&["configuration 1"]),
+        Case::new("compare_missing_scenario", &["compare", "scenario.toml", "b.toml"])
+            .file("b.toml", quickstart)
+            .also(&["cannot read"]),
+        Case::new(
+            "check_missing_scenario",
+            &["check", "--baseline", "b.toml", "scenario.toml"],
+        )
+        .file("b.toml", "version = 1\n")
+        .also(&["cannot read"]),
     ]
 }
 
@@ -749,6 +773,14 @@ fn check(case: &Case) -> Result<(), String> {
     }
     if !stderr.starts_with("error: ") {
         problems.push("stderr does not start with `error: `".to_string());
+    }
+    let parts: Vec<&str> = stderr
+        .trim_end()
+        .split(": ")
+        .filter(|p| p.len() >= 12)
+        .collect();
+    if (1..parts.len()).any(|i| parts[..i].contains(&parts[i])) {
+        problems.push("repeats itself".to_string());
     }
     if stderr.trim_end().lines().count() != 1 {
         problems.push("stderr is not one line".to_string());
