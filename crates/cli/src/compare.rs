@@ -20,6 +20,7 @@ use crate::headline::{Better, Headline, HEADLINE};
 use crate::run::{self, RunError};
 use crate::scenario::{self, ScenarioError};
 use clap::{Parser, ValueEnum};
+use fleetsim_core::metrics::ln_gamma;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -276,35 +277,6 @@ fn beta_fraction(x: f64, a: f64, b: f64) -> f64 {
         }
     }
     h
-}
-
-/// `ln Γ(x)` for `x > 0` (Lanczos, g = 7, nine coefficients; relative
-/// error about 1e-15).
-fn ln_gamma(x: f64) -> f64 {
-    const G: f64 = 7.0;
-    const COEF: [f64; 9] = [
-        0.999_999_999_999_809_9,
-        676.520_368_121_885_1,
-        -1_259.139_216_722_402_8,
-        771.323_428_777_653_1,
-        -176.615_029_162_140_6,
-        12.507_343_278_686_905,
-        -0.138_571_095_265_720_12,
-        9.984_369_578_019_572e-6,
-        1.505_632_735_149_311_6e-7,
-    ];
-    if x < 0.5 {
-        // Reflection: Γ(x) Γ(1 − x) = π / sin(πx).
-        let pi = std::f64::consts::PI;
-        return (pi / (pi * x).sin()).ln() - ln_gamma(1.0 - x);
-    }
-    let x = x - 1.0;
-    let mut sum = COEF[0];
-    for (i, c) in COEF.iter().enumerate().skip(1) {
-        sum += c / (x + i as f64);
-    }
-    let t = x + G + 0.5;
-    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + sum.ln()
 }
 
 /// One side of a comparison.
@@ -573,14 +545,6 @@ mod tests {
         }
         assert!((t_quantile(0.95, 10.0) - 1.812_461_123).abs() < 1e-8);
         assert!((t_quantile(0.025, 4.0) + 2.776_445_105).abs() < 1e-8);
-    }
-
-    #[test]
-    fn ln_gamma_of_integers_is_log_factorial() {
-        for (x, f) in [(1.0, 1.0f64), (2.0, 1.0), (5.0, 24.0), (10.0, 362_880.0)] {
-            assert!((ln_gamma(x) - f.ln()).abs() < 1e-12, "{x}");
-        }
-        assert!((ln_gamma(0.5) - std::f64::consts::PI.sqrt().ln()).abs() < 1e-12);
     }
 
     #[test]
