@@ -1477,8 +1477,10 @@ impl Simulation {
 
     fn begin_drain(&mut self, replica: u32) {
         self.remove_routable(replica);
+        // Busy time elapsed so far: in jump mode the counter has already
+        // booked the rest of a planned run, which happens while draining.
         self.lives[replica as usize].busy_at_drain =
-            Some(self.replicas[replica as usize].counters().busy_ns);
+            Some(self.replicas[replica as usize].busy_ns_at(self.now));
         self.lives[replica as usize].enter(Phase::Draining, self.now);
         if self.replicas[replica as usize].load().outstanding() == 0 {
             self.terminate(replica);
@@ -1787,11 +1789,10 @@ impl Simulation {
 
     /// GPU time by state since the previous window's end up to `now`.
     ///
-    /// A state's running total can shrink a little: when a replica starts
-    /// draining, the ledger counts the rest of the iteration in flight as
-    /// busy (`busy_at_drain`) and takes it from its idle time. A window
-    /// never shows a negative figure; the shortfall is taken from the next
-    /// windows instead, so the windows still add up to the totals.
+    /// A running total should never shrink (a replica's busy time is
+    /// frozen at drain start as elapsed, `busy_ns_at`); should one ever,
+    /// the window shows zero and the shortfall is taken from the next
+    /// windows, so the windows still add up to the totals.
     fn gpu_window(&mut self, now: SimTime) -> [u128; GpuState::COUNT] {
         let total = self.gpu_ns_until(now);
         let mut window = [0u128; GpuState::COUNT];
