@@ -230,6 +230,13 @@ fn png_charts_are_pngs_of_the_chart_size() {
         assert!(bytes.len() > 10_000, "{}: drawn, not blank", path.display());
         assert_eq!(&bytes[bytes.len() - 8..bytes.len() - 4], b"IEND");
     }
+    // Drawn beside and renamed: only the three charts are left.
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["fleet.png", "gpu-hours.png", "latency-cdf.png"]);
     std::fs::remove_dir_all(&dir).ok();
 }
 

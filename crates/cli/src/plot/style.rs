@@ -114,11 +114,27 @@ pub fn render(path: &Path, chart: &impl Chart) -> Result<(), PlotError> {
         path: path.to_path_buf(),
         message: e.0,
     };
-    match format {
-        ImageFormat::Svg => draw_on(SVGBackend::new(path, SIZE).into_drawing_area(), chart),
-        ImageFormat::Png => draw_on(BitMapBackend::new(path, SIZE).into_drawing_area(), chart),
+    // Drawn into a temporary file beside `path` (same extension, which the
+    // PNG encoder goes by) and renamed, so `path` is never half-written.
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{name}.tmp.{}", format.extension()));
+    let drawn = match format {
+        ImageFormat::Svg => draw_on(SVGBackend::new(&tmp, SIZE).into_drawing_area(), chart),
+        ImageFormat::Png => draw_on(BitMapBackend::new(&tmp, SIZE).into_drawing_area(), chart),
+    };
+    if let Err(e) = drawn {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(fail(e));
     }
-    .map_err(fail)
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        PlotError::Draw {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }
+    })
 }
 
 fn draw_on<DB: DrawingBackend>(
