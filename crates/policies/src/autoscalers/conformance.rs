@@ -97,6 +97,11 @@ pub fn run_str(text: &str) -> Result<Vec<CaseResult>, VectorsError> {
     run_value(&root)
 }
 
+/// Sum of metric values (milli-units), saturating like upstream's int64.
+fn saturating_sum(values: &[i64]) -> i64 {
+    values.iter().fold(0i64, |a, &b| a.saturating_add(b))
+}
+
 fn as_object<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>, VectorsError> {
     v.as_object()
         .ok_or_else(|| err(path, "expected a JSON object"))
@@ -573,10 +578,7 @@ fn hpa_case(group: &str, v: &Value, path: &str) -> Result<Outcome, VectorsError>
         "object_or_external_value" => {
             let c: Case<ValueIn, UsageOut> = parse(v, path)?;
             let i = &c.inputs;
-            let total = i
-                .metric_values_milli
-                .iter()
-                .fold(0i64, |a, &b| a.saturating_add(b));
+            let total = saturating_sum(&i.metric_values_milli);
             let actual = usage_json(hpa::object_value_replicas(
                 i.current_replicas,
                 total,
@@ -589,10 +591,7 @@ fn hpa_case(group: &str, v: &Value, path: &str) -> Result<Outcome, VectorsError>
         "object_or_external_average_value" => {
             let c: Case<AvgIn, UsageOut> = parse(v, path)?;
             let i = &c.inputs;
-            let total = i
-                .metric_values_milli
-                .iter()
-                .fold(0i64, |a, &b| a.saturating_add(b));
+            let total = saturating_sum(&i.metric_values_milli);
             let actual = usage_json(hpa::per_pod_replicas(
                 i.status_replicas,
                 total,
