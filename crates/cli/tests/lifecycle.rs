@@ -231,24 +231,27 @@ fn line(r: &RunResult, state: fleetsim_core::cost::GpuState) -> f64 {
 }
 
 #[test]
-fn a_second_replica_on_the_same_node_skips_the_pull_and_hits_the_caches() {
-    // Two replicas wanted at once on one 2-GPU node: the first pulls the
-    // image (2 s), loads weights from the object store (1 s) and compiles
-    // (6 s); the second finds image, weights and engine cached: no pull,
-    // weights at NVMe speed (16.06 GB at 8.03 GB/s = 2 s), cached engine 3 s.
+fn replicas_starting_together_on_a_node_share_its_transfers_and_later_ones_hit_its_caches() {
+    // Two replicas wanted at once on one 3-GPU node: the first pulls the
+    // image (2 s), downloads weights from the object store (1 s) and
+    // compiles (6 s). The second waits for that pull (2 s), reads the
+    // weights as they land, done no earlier than its own read at NVMe speed
+    // (16.06 GB at 8.03 GB/s = 2 s), and compiles too: no build has
+    // completed when it starts its engine. A third, wanted at 20 s, finds
+    // everything cached: no pull, weights at NVMe speed, cached engine 3 s.
     let r = run_with(
         "30,10,1\n",
         0,
         1,
-        "gpus_per_node = 2",
-        "[scaling]\nkind = \"scheduled\"\nschedule = [{ at_s = 0, replicas = 2 }]",
+        "gpus_per_node = 3",
+        "[scaling]\nkind = \"scheduled\"\nschedule = [{ at_s = 0, replicas = 2 }, { at_s = 20, replicas = 3 }]",
     );
     let c = r.summary.cold_start.as_ref().unwrap();
-    assert_eq!(c.count, 2);
-    assert_eq!(c.by_stage.provisioning, 1.0);
-    assert_eq!(c.by_stage.pulling_image, (2.0 + 0.0) / 2.0);
-    assert_eq!(c.by_stage.loading_weights, (1.0 + 2.0) / 2.0);
-    assert_eq!(c.by_stage.starting_engine, (6.0 + 3.0) / 2.0);
+    assert_eq!(c.count, 3);
+    assert_eq!(c.by_stage.provisioning, (1.0 + 1.0 + 0.0) / 3.0);
+    assert_eq!(c.by_stage.pulling_image, (2.0 + 2.0 + 0.0) / 3.0);
+    assert_eq!(c.by_stage.loading_weights, (1.0 + 2.0 + 2.0) / 3.0);
+    assert_eq!(c.by_stage.starting_engine, (6.0 + 6.0 + 3.0) / 3.0);
     assert_eq!(r.summary.cost.as_ref().unwrap().by_pool.len(), 1);
 }
 

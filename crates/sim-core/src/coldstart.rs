@@ -37,10 +37,10 @@
 
 use crate::model::hardware::{GpuSpec, ModelSpec};
 use crate::rng::{self, open_unit, StreamRng};
-use crate::time::SimDuration;
+use crate::time::{SimDuration, SimTime};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Stream for node provisioning times; index = node id.
 pub const PROVISION_STREAM: &str = "model.coldstart.provision";
@@ -580,10 +580,14 @@ impl ColdStartConfig {
     }
 
     /// Plans the pull, load and startup stages of a replica that needs
-    /// `artifacts` on the node whose caches are `caches`, and updates those
-    /// caches as if the stages had run: the image and engine are cached
+    /// `artifacts` on the node whose caches are `caches`, run back to back
+    /// from an idle node (no transfer in progress), and updates those caches
+    /// as the completed stages would: the image and engine are cached
     /// afterwards, the weights too unless they exceed the disk (evicting
-    /// least recently used weights to make room).
+    /// least recently used weights to make room). The engine plans stage
+    /// by stage instead ([`Self::begin_pull`], [`Self::begin_load`],
+    /// [`Self::begin_startup`]), so that replicas starting together on one
+    /// node share transfers in progress.
     ///
     /// Draws exactly one number from each of `rngs.pull`, `rngs.load` and
     /// `rngs.engine`, hit or miss. Provisioning is not part of the plan:
@@ -596,10 +600,8 @@ impl ColdStartConfig {
         caches: &mut NodeCaches,
         rngs: &mut ColdStartRngs,
     ) -> StagePlan {
-        let u_pull = open_unit(&mut rngs.pull);
-        let u_load = open_unit(&mut rngs.load);
-        let u_engine = open_unit(&mut rngs.engine);
-        self.plan_with(artifacts, caches, [u_pull, u_load, u_engine])
+        let draws = rngs.draw();
+        self.plan_with(artifacts, caches, draws)
     }
 
     /// The plan with every stage at its `p`-quantile (0.5: the median
@@ -612,60 +614,204 @@ impl ColdStartConfig {
         caches: &NodeCaches,
     ) -> StagePlan {
         let mut scratch = caches.clone();
-        self.plan_with(artifacts, &mut scratch, [p, p, p])
+        let draws = ColdStartDraws {
+            pull: p,
+            load: p,
+            engine: p,
+        };
+        self.plan_with(artifacts, &mut scratch, draws)
     }
 
-    /// The plan for uniforms `[pull, load, engine]`, each in (0, 1).
-    fn plan_with(&self, artifacts: &Artifacts, caches: &mut NodeCaches, u: [f64; 3]) -> StagePlan {
-        let [u_pull, u_load, u_engine] = u;
-
-        let image_hit = caches.images.contains(&self.image);
-        let pull = if image_hit {
-            SimDuration::ZERO
-        } else {
-            let bytes = self.image_bytes();
-            self.pull_bandwidth.transfer_time_at(bytes, u_pull)
-                + transfer_time(bytes, self.extract_gb_per_s)
-        };
-        caches.images.insert(self.image.clone());
-
-        let weight_hit = caches.weights.touch(&artifacts.weights_key);
-        let weight_tier_used = if weight_hit {
-            WeightTier::NodeNvme
-        } else {
-            self.weight_source
-        };
-        let load = self
-            .tiers
-            .get(weight_tier_used)
-            .transfer_time_at(artifacts.weights_bytes, u_load);
-        let (weights_cached, evicted) = if weight_hit {
-            (true, Vec::new())
-        } else {
-            let ins = caches
-                .weights
-                .insert(&artifacts.weights_key, artifacts.weights_bytes);
-            (ins.cached, ins.evicted)
-        };
-
-        let engine_hit = caches.engines.contains(&artifacts.engine);
-        let startup = if engine_hit {
-            self.engine_startup_cached.quantile(u_engine)
-        } else {
-            self.engine_startup_uncached.quantile(u_engine)
-        };
-        caches.engines.insert(artifacts.engine.clone());
-
+    /// The three stages back to back from time 0, each completed before
+    /// the next begins.
+    fn plan_with(
+        &self,
+        artifacts: &Artifacts,
+        caches: &mut NodeCaches,
+        draws: ColdStartDraws,
+    ) -> StagePlan {
+        let t0 = SimTime::ZERO;
+        let pull = self.begin_pull(caches, t0, draws.pull);
+        let t1 = t0 + pull.duration;
+        caches.settle(t1);
+        let weights_before = caches.weights.clone();
+        let load = self.begin_load(artifacts, caches, t1, draws.load);
+        let t2 = t1 + load.duration;
+        caches.settle(t2);
+        let startup = self.begin_startup(artifacts, caches, draws.engine);
+        caches.engine_built(artifacts);
+        let evicted = (weights_before.keys())
+            .filter(|k| !caches.weights.contains(k))
+            .map(str::to_string)
+            .collect();
         StagePlan {
-            pull,
-            load,
-            startup,
-            image_hit,
-            weight_hit,
-            weight_tier_used,
-            engine_hit,
-            weights_cached,
+            pull: pull.duration,
+            load: load.duration,
+            startup: startup.duration,
+            image_hit: pull.cache == CacheUse::Hit,
+            weight_hit: load.cache == CacheUse::Hit,
+            weight_tier_used: if load.cache == CacheUse::Hit {
+                WeightTier::NodeNvme
+            } else {
+                self.weight_source
+            },
+            engine_hit: startup.cache == CacheUse::Hit,
+            weights_cached: caches.weights.contains(&artifacts.weights_key),
             evicted,
+        }
+    }
+
+    /// A replica on a node whose caches are `caches` begins pulling the
+    /// image at `now` with draw `u`: nothing to do when the node has it;
+    /// when a pull of it is in progress, the replica waits for that pull
+    /// (and counts as waiting for it until [`NodeCaches::stop_waiting`]);
+    /// otherwise its own pull starts, and the image is cached only once it
+    /// completes ([`NodeCaches::settle`]).
+    pub fn begin_pull(&self, caches: &mut NodeCaches, now: SimTime, u: f64) -> StageStart {
+        caches.settle(now);
+        if caches.images.contains(&self.image) {
+            return StageStart::hit(SimDuration::ZERO);
+        }
+        if let Some(t) = caches.pulls.get_mut(&self.image) {
+            t.waiting += 1;
+            return StageStart::shared(
+                t.done_at.saturating_since(now),
+                InFlight::Image(self.image.clone()),
+            );
+        }
+        let bytes = self.image_bytes();
+        let d = self.pull_bandwidth.transfer_time_at(bytes, u)
+            + transfer_time(bytes, self.extract_gb_per_s);
+        caches
+            .pulls
+            .insert(self.image.clone(), Transfer::new(now + d, bytes));
+        StageStart::miss(d, Some(InFlight::Image(self.image.clone())))
+    }
+
+    /// A replica begins loading its weights at `now` with draw `u`: from
+    /// the node's disk at the NVMe tier's speed when it holds them; when a
+    /// download of them to this node is in progress, reading them as they
+    /// land (done no earlier than the download, nor than its own read at
+    /// the NVMe speed); otherwise from the configured source, after which
+    /// they enter the disk cache.
+    pub fn begin_load(
+        &self,
+        artifacts: &Artifacts,
+        caches: &mut NodeCaches,
+        now: SimTime,
+        u: f64,
+    ) -> StageStart {
+        caches.settle(now);
+        let key = &artifacts.weights_key;
+        let from_disk = || {
+            self.tiers
+                .node_nvme
+                .transfer_time_at(artifacts.weights_bytes, u)
+        };
+        if caches.weights.touch(key) {
+            return StageStart::hit(from_disk());
+        }
+        if let Some(t) = caches.downloads.get_mut(key) {
+            t.waiting += 1;
+            let d = t.done_at.saturating_since(now).max(from_disk());
+            return StageStart::shared(d, InFlight::Weights(key.clone()));
+        }
+        let d = (self.tiers.get(self.weight_source)).transfer_time_at(artifacts.weights_bytes, u);
+        caches
+            .downloads
+            .insert(key.clone(), Transfer::new(now + d, artifacts.weights_bytes));
+        StageStart::miss(d, Some(InFlight::Weights(key.clone())))
+    }
+
+    /// A replica begins starting its engine with draw `u`: the cached
+    /// start-up when the node holds a completed build for its key, else a
+    /// full build (builds are not shared: two engines compiling at once
+    /// both compile). Call [`NodeCaches::engine_built`] when it completes.
+    pub fn begin_startup(&self, artifacts: &Artifacts, caches: &NodeCaches, u: f64) -> StageStart {
+        if caches.engines.contains(&artifacts.engine) {
+            StageStart::hit(self.engine_startup_cached.quantile(u))
+        } else {
+            StageStart::miss(self.engine_startup_uncached.quantile(u), None)
+        }
+    }
+}
+
+/// How a cold-start stage used the node's cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CacheUse {
+    /// The node held the artifact.
+    Hit,
+    /// It did not: this replica fetches or builds it.
+    Miss,
+    /// Another replica on the node was fetching it: this one waits for
+    /// that transfer.
+    Shared,
+}
+
+/// A transfer in progress on a node that a replica waits for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InFlight {
+    /// An image pull, by image name.
+    Image(String),
+    /// A weight download, by weights key.
+    Weights(String),
+}
+
+/// How a stage began: how long it takes, how it used the cache, and the
+/// transfer the replica waits for meanwhile, if any (tell the node's
+/// caches with [`NodeCaches::stop_waiting`] when the replica no longer
+/// does, finished or cancelled).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StageStart {
+    /// The stage's duration from its start.
+    pub duration: SimDuration,
+    /// Hit, miss or shared.
+    pub cache: CacheUse,
+    /// The transfer it started or joined.
+    pub waits_for: Option<InFlight>,
+}
+
+impl StageStart {
+    fn hit(duration: SimDuration) -> Self {
+        StageStart {
+            duration,
+            cache: CacheUse::Hit,
+            waits_for: None,
+        }
+    }
+    fn miss(duration: SimDuration, waits_for: Option<InFlight>) -> Self {
+        StageStart {
+            duration,
+            cache: CacheUse::Miss,
+            waits_for,
+        }
+    }
+    fn shared(duration: SimDuration, waits_for: InFlight) -> Self {
+        StageStart {
+            duration,
+            cache: CacheUse::Shared,
+            waits_for: Some(waits_for),
+        }
+    }
+}
+
+/// A pull or download in progress on a node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Transfer {
+    /// When it completes.
+    done_at: SimTime,
+    /// Its size.
+    bytes: u64,
+    /// Replicas waiting for it (the one that started it included).
+    waiting: u32,
+}
+
+impl Transfer {
+    fn new(done_at: SimTime, bytes: u64) -> Self {
+        Transfer {
+            done_at,
+            bytes,
+            waiting: 1,
         }
     }
 }
@@ -849,6 +995,12 @@ pub struct NodeCaches {
     pub weights: LruBytes,
     /// Compiled engines present.
     pub engines: BTreeSet<EngineKey>,
+    /// Image pulls in progress, by image name: only a completed pull
+    /// enters `images`.
+    pulls: BTreeMap<String, Transfer>,
+    /// Weight downloads in progress, by weights key: only a completed one
+    /// enters `weights`.
+    downloads: BTreeMap<String, Transfer>,
 }
 
 impl NodeCaches {
@@ -859,7 +1011,60 @@ impl NodeCaches {
             images: BTreeSet::new(),
             weights: LruBytes::new(weight_capacity_bytes),
             engines: BTreeSet::new(),
+            pulls: BTreeMap::new(),
+            downloads: BTreeMap::new(),
         }
+    }
+
+    /// Completes the transfers done by `now`: their images and weights
+    /// enter the caches, weights in the order their downloads completed
+    /// (least recently used first).
+    pub fn settle(&mut self, now: SimTime) {
+        let images = &mut self.images;
+        self.pulls.retain(|name, t| {
+            let done = t.done_at <= now;
+            if done {
+                images.insert(name.clone());
+            }
+            !done
+        });
+        let mut done: Vec<(SimTime, String, u64)> = (self.downloads.iter())
+            .filter(|(_, t)| t.done_at <= now)
+            .map(|(k, t)| (t.done_at, k.clone(), t.bytes))
+            .collect();
+        done.sort();
+        for (_, key, bytes) in done {
+            self.downloads.remove(&key);
+            self.weights.insert(&key, bytes);
+        }
+    }
+
+    /// A replica no longer waits for `transfer` (its stage ended, or it was
+    /// cancelled) at `now`. A transfer nobody waits for any more that has
+    /// not completed stops, and leaves nothing in the caches.
+    pub fn stop_waiting(&mut self, transfer: &InFlight, now: SimTime) {
+        self.settle(now);
+        let (map, key) = match transfer {
+            InFlight::Image(k) => (&mut self.pulls, k),
+            InFlight::Weights(k) => (&mut self.downloads, k),
+        };
+        if let Some(t) = map.get_mut(key) {
+            t.waiting = t.waiting.saturating_sub(1);
+            if t.waiting == 0 {
+                map.remove(key);
+            }
+        }
+    }
+
+    /// A replica's engine build for `artifacts` completed: later replicas
+    /// on the node start from it.
+    pub fn engine_built(&mut self, artifacts: &Artifacts) {
+        self.engines.insert(artifacts.engine.clone());
+    }
+
+    /// Transfers in progress (pulls, downloads).
+    pub fn in_flight(&self) -> (usize, usize) {
+        (self.pulls.len(), self.downloads.len())
     }
 
     /// A primed node (warm pool): `config`'s image and `artifacts`' weights
@@ -903,6 +1108,30 @@ impl ColdStartRngs {
             engine: rng::stream(seed, ENGINE_STREAM, index),
         }
     }
+}
+
+impl ColdStartRngs {
+    /// One draw from each stream: everything a replica's cold start needs,
+    /// drawn when it reaches its node whatever the caches then hold.
+    pub fn draw(&mut self) -> ColdStartDraws {
+        ColdStartDraws {
+            pull: open_unit(&mut self.pull),
+            load: open_unit(&mut self.load),
+            engine: open_unit(&mut self.engine),
+        }
+    }
+}
+
+/// The uniform draws, each in (0, 1), that fix one replica's pull, load
+/// and engine start-up (see the module's notes on randomness).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ColdStartDraws {
+    /// Image-pull bandwidth quantile.
+    pub pull: f64,
+    /// Weight-load bandwidth quantile.
+    pub load: f64,
+    /// Engine start-up quantile.
+    pub engine: f64,
 }
 
 /// The stream a node's provisioning time is drawn from.

@@ -16,7 +16,7 @@
 use crate::autoscale::{Autoscaler, MetricsSpec, MetricsStore, PodPhase, PodSample, Scrape};
 use crate::coldstart::{provisioning_rng, ColdStartRngs, NodeCaches};
 use crate::cost::{CostReport, GpuLedger, GpuState};
-use crate::lifecycle::{LifecycleSpec, Phase, ReplicaLife, Stage, StageDurations};
+use crate::lifecycle::{LifecycleSpec, Phase, ReplicaLife, Stage};
 use crate::metrics::{RequestRecord, SlaConfig};
 use crate::model::PerfModel;
 use crate::names::{NameError, NameMix};
@@ -178,6 +178,9 @@ pub enum SimError {
     },
     /// GPU time did not add up (an engine bug; please report it).
     Accounting(String),
+    /// A request pulled from the workload ended with no outcome or with
+    /// more than one (an engine bug; please report it).
+    RequestAccounting(String),
     /// A request's priority class could not be decided.
     Class {
         /// The request's arrival-order id.
@@ -219,6 +222,9 @@ impl fmt::Display for SimError {
                 "request {request} (arrival {arrival_s:.6} s) names no model and no deployment has a positive `share` to draw one from"
             ),
             SimError::Accounting(m) => write!(f, "internal error, GPU time does not add up: {m}"),
+            SimError::RequestAccounting(m) => {
+                write!(f, "internal error, requests do not add up: {m}")
+            }
             SimError::Class {
                 request,
                 arrival_s,
@@ -1133,8 +1139,41 @@ impl Simulation {
 
     fn enter_stage(&mut self, replica: u32, stage: Stage) {
         self.lives[replica as usize].enter(Phase::Starting(stage), self.now);
-        let d = self.lives[replica as usize].durations.of(stage);
+        let d = match self.begin_placed_stage(replica, stage) {
+            Some(d) => d,
+            None => self.lives[replica as usize].durations.of(stage),
+        };
         self.push(self.now + d, EventKind::StageDone { replica });
+    }
+
+    /// With a placement, how long `stage` takes for `replica` on its node,
+    /// against what the node holds or is fetching now; `None` without one.
+    fn begin_placed_stage(&mut self, replica: u32, stage: Stage) -> Option<SimDuration> {
+        let p = self.fleet(self.dep(replica)).placement.clone()?;
+        let life = &mut self.lives[replica as usize];
+        let (Some(node), Some(draws)) = (life.node, life.draws) else {
+            return None;
+        };
+        let caches = &mut self.nodes[node as usize].caches;
+        let cs = &p.cold_start;
+        let start = match stage {
+            Stage::Provisioning => return Some(SimDuration::ZERO),
+            Stage::PullingImage => cs.begin_pull(caches, self.now, draws.pull),
+            Stage::LoadingWeights => cs.begin_load(&p.artifacts, caches, self.now, draws.load),
+            Stage::StartingEngine => cs.begin_startup(&p.artifacts, caches, draws.engine),
+        };
+        life.waits_for = start.waits_for;
+        Some(start.duration)
+    }
+
+    /// `replica` no longer waits for its node's transfer in progress (its
+    /// stage ended, or it was cancelled): a transfer nobody waits for stops
+    /// and leaves nothing in the node's caches.
+    fn stop_waiting(&mut self, replica: u32) {
+        let life = &mut self.lives[replica as usize];
+        if let (Some(t), Some(node)) = (life.waits_for.take(), life.node) {
+            self.nodes[node as usize].caches.stop_waiting(&t, self.now);
+        }
     }
 
     /// Puts a starting replica on the first node with enough free GPUs, or
@@ -1193,27 +1232,12 @@ impl Simulation {
         self.push(self.now + d, EventKind::NodeUp { node: id });
     }
 
-    /// The replica's node is up: plan its pull, load and start-up against
-    /// the node's caches and start pulling.
+    /// The replica's node is up: take the draws of its pull, load and
+    /// start-up (each stage is then planned as it begins, against what the
+    /// node holds or is fetching then) and start pulling.
     fn begin_transfer_stages(&mut self, replica: u32) {
-        let (Some(p), Some(node)) = (
-            self.fleet(self.dep(replica)).placement.clone(),
-            self.lives[replica as usize].node,
-        ) else {
-            return;
-        };
         let mut rngs = ColdStartRngs::new(self.config.seed, u64::from(replica));
-        let plan = p.cold_start.plan(
-            &p.artifacts,
-            &mut self.nodes[node as usize].caches,
-            &mut rngs,
-        );
-        self.lives[replica as usize].durations = StageDurations {
-            provisioning: SimDuration::ZERO,
-            pulling_image: plan.pull,
-            loading_weights: plan.load,
-            starting_engine: plan.startup,
-        };
+        self.lives[replica as usize].draws = Some(rngs.draw());
         self.enter_stage(replica, Stage::PullingImage);
     }
 
@@ -1255,6 +1279,20 @@ impl Simulation {
             | EventKind::Scrape { .. }
             | EventKind::Sync { .. } => {}
         }
+    }
+
+    /// Something besides the tick being handled and stale wake-ups (which
+    /// a decode run cut by an arrival leaves behind in jump mode only) can
+    /// still happen: the time series goes on while it can.
+    fn anything_left(&self) -> bool {
+        self.pending.is_some()
+            || self.heap.iter().any(|e| match e.kind {
+                EventKind::Tick => false,
+                EventKind::Wake { replica, token } => {
+                    self.replicas[replica as usize].wake_is_current(SimTime(e.time), token)
+                }
+                _ => true,
+            })
     }
 
     /// The workload is exhausted and every request has its outcome.
@@ -1397,11 +1435,15 @@ impl Simulation {
         let Phase::Starting(stage) = self.lives[replica as usize].phase else {
             return; // cancelled while starting
         };
+        self.stop_waiting(replica);
         match stage.next() {
             Some(next) => self.enter_stage(replica, next),
             None => {
                 self.lives[replica as usize].enter(Phase::Ready, self.now);
                 if let Some(p) = self.fleet(self.dep(replica)).placement.clone() {
+                    if let Some(node) = self.lives[replica as usize].node {
+                        self.nodes[node as usize].caches.engine_built(&p.artifacts);
+                    }
                     let w = &p.cold_start.warmup;
                     self.lives[replica as usize].warms_up = w.slowdown_factor > 1.0;
                     self.replicas[replica as usize].begin_warmup(
@@ -1503,6 +1545,7 @@ impl Simulation {
     }
 
     fn terminate(&mut self, replica: u32) {
+        self.stop_waiting(replica);
         self.remove_routable(replica);
         self.lives[replica as usize].enter(Phase::Terminated, self.now);
         self.free_gpus(replica);
@@ -1966,8 +2009,14 @@ impl Simulation {
             // are dropped, so they neither extend the billed span nor loop.
             if !self.fleet_frozen && self.finished_work() {
                 self.fleet_frozen = true;
-                self.heap
-                    .retain(|e| matches!(e.kind, EventKind::Wake { .. } | EventKind::Tick));
+                let replicas = &self.replicas;
+                self.heap.retain(|e| match e.kind {
+                    EventKind::Tick => true,
+                    EventKind::Wake { replica, token } => {
+                        replicas[replica as usize].wake_is_current(SimTime(e.time), token)
+                    }
+                    _ => false,
+                });
                 // (No `QueueTimeout` can matter: the gateway is empty.)
             }
             // The next arrival waits outside the heap: arrivals come first
@@ -2019,8 +2068,7 @@ impl Simulation {
                 }
                 EventKind::Tick => {
                     self.on_tick();
-                    // Anything left besides this tick, still on top?
-                    if self.heap.len() > 1 || self.pending.is_some() {
+                    if self.anything_left() {
                         self.push(self.now + resolution, EventKind::Tick);
                     }
                 }
@@ -2061,6 +2109,7 @@ impl Simulation {
         }
         self.close_gpu_windows(SimTime(end));
         order_by_id(&mut self.records);
+        check_conservation(&self.records, self.next_id, self.in_flight.len())?;
         self.bin_sla_misses();
         let end_time = SimTime(end);
         let simulated_s = end as f64 / NANOS_PER_SEC as f64;
@@ -2158,7 +2207,9 @@ impl Simulation {
             if life.cold {
                 fleet.replicas_started += 1;
             }
-            if life.draining_ns > 0 || life.phase == Phase::Draining {
+            // Every ready replica the fleet let go of, idle ones too (they
+            // drain in no time).
+            if life.busy_at_drain.is_some() {
                 fleet.replicas_drained += 1;
             }
             if held > 0 {
@@ -2279,10 +2330,10 @@ impl Simulation {
             };
             let replica = &self.replicas[r];
             let load = replica.load();
-            let busy = replica.counters().busy_ns;
+            // As of now in both stepping modes: the counter books an
+            // iteration or a planned decode run whole when it starts.
+            let busy = replica.busy_ns_at(self.now);
             let last = std::mem::replace(&mut self.busy_at_scrape[r], busy);
-            // Busy time is booked when an iteration (or decode run) is
-            // planned, so it can run ahead of the clock by one plan.
             let busy_fraction =
                 (busy.saturating_sub(last) as f64 / interval.0 as f64).clamp(0.0, 1.0);
             pods.push(PodSample {
@@ -2292,7 +2343,7 @@ impl Simulation {
                 ready_since: life.ready_at,
                 num_requests_running: load.running,
                 num_requests_waiting: load.waiting,
-                kv_cache_usage_perc: replica.kv_cache_usage(),
+                kv_cache_usage_perc: replica.kv_cache_usage_at(self.now),
                 gpu_busy_fraction: if phase == PodPhase::Starting {
                     0.0
                 } else {
@@ -2637,9 +2688,58 @@ fn order_by_id(records: &mut [RequestRecord]) {
     }
 }
 
+/// Every request pulled from the workload (ids `0..pulled`) ends with
+/// exactly one record, and no pipeline request is still on its way: checked
+/// against the count of requests pulled, never against the records alone.
+/// `records` must be in id order.
+fn check_conservation(
+    records: &[RequestRecord],
+    pulled: u64,
+    in_flight: usize,
+) -> Result<(), SimError> {
+    if in_flight > 0 {
+        return Err(SimError::RequestAccounting(format!(
+            "{in_flight} pipeline request(s) never ended"
+        )));
+    }
+    if let Some(i) = (0..records.len()).find(|&i| records[i].id != i as u64) {
+        return Err(SimError::RequestAccounting(format!(
+            "request {i} has no record or more than one (record {i} is request {})",
+            records[i].id
+        )));
+    }
+    if records.len() as u64 != pulled {
+        return Err(SimError::RequestAccounting(format!(
+            "{} records for {pulled} requests pulled from the workload",
+            records.len()
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn conservation_is_checked_against_the_requests_pulled() {
+        let ok: Vec<_> = (0..4).map(record).collect();
+        assert!(check_conservation(&ok, 4, 0).is_ok());
+        let msg = |r: Result<(), SimError>| r.map_err(|e| e.to_string()).unwrap_err();
+        assert_eq!(
+            msg(check_conservation(&ok, 5, 0)),
+            "internal error, requests do not add up: 4 records for 5 requests pulled from the workload"
+        );
+        let twice: Vec<_> = [0, 1, 1, 2].into_iter().map(record).collect();
+        assert_eq!(
+            msg(check_conservation(&twice, 4, 0)),
+            "internal error, requests do not add up: request 2 has no record or more than one (record 2 is request 1)"
+        );
+        assert_eq!(
+            msg(check_conservation(&ok, 4, 1)),
+            "internal error, requests do not add up: 1 pipeline request(s) never ended"
+        );
+    }
 
     fn record(id: u64) -> RequestRecord {
         RequestRecord {

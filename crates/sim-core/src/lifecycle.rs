@@ -145,8 +145,13 @@ pub(crate) struct ReplicaLife {
     pub(crate) cold: bool,
     /// The node it runs on, once placed.
     pub(crate) node: Option<u32>,
-    /// Its cold-start stage durations (planned when it reaches a node).
+    /// Its cold-start stage durations, without a placement.
     pub(crate) durations: StageDurations,
+    /// With a placement, the draws that fix its pull, load and start-up
+    /// (taken when it reaches a node that is up).
+    pub(crate) draws: Option<crate::coldstart::ColdStartDraws>,
+    /// The node's transfer in progress it waits for in its current stage.
+    pub(crate) waits_for: Option<crate::coldstart::InFlight>,
     /// Time it waited for a node with free GPUs before it got one, ns (no
     /// GPU is held meanwhile, so it is not billed).
     pub(crate) waiting_ns: u64,
@@ -171,6 +176,8 @@ impl ReplicaLife {
             cold: false,
             node: None,
             durations: StageDurations::default(),
+            draws: None,
+            waits_for: None,
             waiting_ns: 0,
             busy_at_drain: None,
             dispatched: 0,
@@ -190,6 +197,8 @@ impl ReplicaLife {
             cold: true,
             node: None,
             durations,
+            draws: None,
+            waits_for: None,
             waiting_ns: 0,
             busy_at_drain: None,
             dispatched: 0,

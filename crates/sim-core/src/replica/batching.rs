@@ -378,6 +378,72 @@ impl BatchingReplica {
         self.config.kv_cache_blocks - self.free_blocks
     }
 
+    /// KV blocks held at `now` as stepping every iteration holds them. A
+    /// planned decode run allocates only its first iteration's blocks when
+    /// it starts and the rest when it ends; stepping allocates each
+    /// iteration's blocks as that iteration starts, so mid-run a gauge read
+    /// from [`Self::used_blocks`] would lag behind by the iterations done.
+    pub fn used_blocks_at(&self, now: SimTime) -> u32 {
+        let Some(started) = self.decode_iterations_started(now) else {
+            return self.used_blocks();
+        };
+        let extra: u32 = (self.running.iter())
+            .filter(|s| s.scheduled > 0)
+            .map(|s| (self.config.blocks_for(s.computed + started)).saturating_sub(s.blocks))
+            .sum();
+        self.used_blocks() + extra
+    }
+
+    /// In a planned decode run of more than one iteration, how many of its
+    /// iterations have started by `now` (those done, and the one in
+    /// progress): what stepping every iteration would have planned, counted
+    /// and allocated blocks for. An iteration ending exactly at `now` is
+    /// done: its wake-up runs before anything else at that instant.
+    /// `None` outside such a run.
+    fn decode_iterations_started(&self, now: SimTime) -> Option<u32> {
+        let Current::Decode {
+            start,
+            end,
+            steps,
+            batch,
+            context0,
+        } = self.current
+        else {
+            return None;
+        };
+        if steps <= 1 || now >= end {
+            return None;
+        }
+        let built;
+        let curve = match self.curves.get(batch as usize).and_then(Option::as_ref) {
+            Some(c) => c,
+            None => {
+                built = self.perf.decode_curve(batch);
+                &built
+            }
+        };
+        let elapsed = now.saturating_since(start);
+        let growth = u64::from(batch);
+        let m = curve.steps_to_reach(context0, growth, steps, elapsed);
+        let done = if curve.sum_steps(context0, growth, m) == elapsed {
+            m
+        } else {
+            m - 1
+        };
+        Some((done + 1).min(steps) as u32)
+    }
+
+    /// [`Self::kv_cache_usage`] at `now`, as stepping every iteration shows
+    /// it (see [`Self::used_blocks_at`]).
+    pub fn kv_cache_usage_at(&self, now: SimTime) -> f64 {
+        let total = self.config.kv_cache_blocks;
+        if total == 0 {
+            0.0
+        } else {
+            f64::from(self.used_blocks_at(now)) / f64::from(total)
+        }
+    }
+
     /// Stops the replica at `now`: every sequence it holds, running or
     /// waiting, leaves without completing (a drain that ran out of time, or
     /// a node that went away). The iteration in progress is cut at `now`.
@@ -386,7 +452,12 @@ impl BatchingReplica {
             Current::Idle => now,
             Current::Mixed { end } | Current::Decode { end, .. } => end,
         };
-        // Time planned past `now` was never spent.
+        // Time and iterations planned past `now` were never spent.
+        if let (Some(started), Current::Decode { steps, .. }) =
+            (self.decode_iterations_started(now), self.current)
+        {
+            self.counters.iterations -= steps - u64::from(started);
+        }
         self.counters.busy_ns -= end.0.saturating_sub(now.0).min(self.counters.busy_ns);
         self.current = Current::Idle;
         self.epoch += 1; // the pending wake-up is stale now
@@ -455,6 +526,13 @@ impl BatchingReplica {
         }
         self.complete_current(now, finished);
         self.schedule(now, wakes);
+    }
+
+    /// Whether a wake-up with `token` is still the one this replica waits
+    /// for (an arrival that cuts a decode run, or an abort, leaves the old
+    /// one queued and stale).
+    pub fn wake_is_current(&self, token: u64) -> bool {
+        token == self.epoch && !matches!(self.current, Current::Idle)
     }
 
     fn push_wake(&mut self, at: SimTime, wakes: &mut Vec<Wake>) {

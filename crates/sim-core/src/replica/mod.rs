@@ -192,6 +192,15 @@ impl Replica {
         }
     }
 
+    /// Whether the wake-up `(at, token)` it asked for is still current
+    /// (stale ones stay queued and are ignored when they come).
+    pub fn wake_is_current(&self, at: SimTime, token: u64) -> bool {
+        match self {
+            Replica::Batching(r) => r.wake_is_current(token),
+            Replica::Slots(r) => r.wake_is_current(at, token),
+        }
+    }
+
     /// Stops the replica: every request it holds leaves without completing.
     pub fn abort_all(&mut self, now: SimTime) -> Vec<Aborted> {
         match self {
@@ -247,11 +256,12 @@ impl Replica {
         }
     }
 
-    /// vLLM's `kv_cache_usage_perc`: the fraction of KV blocks in use
-    /// (slot replicas: the fraction of slots in service).
-    pub fn kv_cache_usage(&self) -> f64 {
+    /// vLLM's `kv_cache_usage_perc` at `now`: the fraction of KV blocks in
+    /// use (slot replicas: the fraction of slots in service), the same in
+    /// both stepping modes.
+    pub fn kv_cache_usage_at(&self, now: SimTime) -> f64 {
         match self {
-            Replica::Batching(r) => r.kv_cache_usage(),
+            Replica::Batching(r) => r.kv_cache_usage_at(now),
             Replica::Slots(r) => r.slot_usage(),
         }
     }

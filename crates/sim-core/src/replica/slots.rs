@@ -191,6 +191,14 @@ impl SlotReplica {
         }
     }
 
+    /// Whether the wake-up at `at` with `token` still ends a service (an
+    /// abort leaves it queued and stale).
+    pub fn wake_is_current(&self, at: SimTime, token: u64) -> bool {
+        (self.slots.get(token as usize))
+            .and_then(Option::as_ref)
+            .is_some_and(|b| b.finishes == at)
+    }
+
     /// Fraction of the slots in service.
     pub fn slot_usage(&self) -> f64 {
         if self.slots.is_empty() {

@@ -1,0 +1,584 @@
+//! The engine's architecture invariants over random fleets of every kind:
+//! fixed, scheduled (drains), autoscaled on every signal a policy can read,
+//! on node pools with cold starts, warm nodes and spot reclaims, behind
+//! per-replica or central queues, and pipelines across deployments.
+//!
+//! - Jumping over steady decode gives exactly what stepping every
+//!   iteration gives: per-request records, the time series, the per-replica
+//!   rows and the summary (all but the event count).
+//! - Every request the workload yields ends with exactly one record,
+//!   checked against the input, not against the records themselves.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{roofline, LeastOutstanding};
+use fleetsim_core::autoscale::{Autoscaler, MetricsSpec, Observation, PodPhase, PodSample};
+use fleetsim_core::coldstart::{
+    Artifacts, BandwidthDist, ColdStartConfig, DurationDist, WarmupConfig, WeightTier, WeightTiers,
+};
+use fleetsim_core::cost::{BillingGranularity, BillingPolicy, PoolPricing};
+use fleetsim_core::lifecycle::LifecycleSpec;
+use fleetsim_core::model::hardware;
+use fleetsim_core::nodes::{Placement, PoolSpec, SpotSpec};
+use fleetsim_core::queue::{QueueMode, QueueSpec};
+use fleetsim_core::replica::batching::{BatchingConfig, Stepping};
+use fleetsim_core::{
+    DeploymentSpec, FleetSpec, PipelineSpec, ReplicaSpec, Request, RunResult, SimDuration, SimTime,
+    Simulation,
+};
+use proptest::prelude::*;
+use std::sync::Arc;
+
+/// What a test autoscaler reads from each ready pod.
+#[derive(Clone, Copy, Debug)]
+enum Signal {
+    GpuBusy,
+    KvCache,
+    Running,
+    Waiting,
+    Concurrency,
+}
+
+/// Wants `ceil(sum over ready pods of the signal / target)` replicas (the
+/// HPA's proportional rule in its simplest form), plus one while the
+/// gateway holds requests.
+#[derive(Debug)]
+struct SignalScaler {
+    signal: Signal,
+    target: f64,
+    max: u32,
+    sync: SimDuration,
+}
+
+impl SignalScaler {
+    fn value(&self, p: &PodSample) -> f64 {
+        match self.signal {
+            Signal::GpuBusy => p.gpu_busy_fraction,
+            Signal::KvCache => p.kv_cache_usage_perc,
+            Signal::Running => f64::from(p.num_requests_running),
+            Signal::Waiting => f64::from(p.num_requests_waiting),
+            Signal::Concurrency => f64::from(p.num_requests_running + p.num_requests_waiting),
+        }
+    }
+}
+
+impl Autoscaler for SignalScaler {
+    fn sync_period(&self) -> SimDuration {
+        self.sync
+    }
+    fn replica_bounds(&self) -> (u32, u32) {
+        (0, self.max)
+    }
+    fn desired_replicas(&mut self, obs: &Observation<'_>) -> u32 {
+        let Some(s) = obs.latest() else {
+            return obs.desired;
+        };
+        let sum: f64 = (s.pods.iter())
+            .filter(|p| p.phase == PodPhase::Ready)
+            .map(|p| self.value(p))
+            .sum();
+        let want = (sum / self.target).ceil() as u32;
+        want + u32::from(s.gateway_waiting > 0)
+    }
+    fn on_activation(&mut self, _now: SimTime) -> Option<u32> {
+        Some(1)
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Scaling {
+    Fixed,
+    /// `(at_s, desired)` entries.
+    Scheduled(Vec<(u64, u32)>),
+    Auto {
+        signal: Signal,
+        target: f64,
+        max: u32,
+        sync_s: u64,
+        scrape_s: u64,
+    },
+}
+
+#[derive(Clone, Debug)]
+struct Pool {
+    gpus_per_node: u32,
+    max_nodes: Option<u32>,
+    warm_nodes: u32,
+    spot_per_node_hour: Option<f64>,
+    provisioning_s: f64,
+    startup_s: f64,
+    warmup_slowdown: f64,
+}
+
+/// One random scenario.
+#[derive(Clone, Debug)]
+struct Case {
+    /// `(arrival_ms, input, output)`, sorted by arrival.
+    requests: Vec<(u64, u32, u32)>,
+    initial: u32,
+    scaling: Scaling,
+    pool: Option<Pool>,
+    central_cap: Option<u32>,
+    max_num_seqs: u32,
+    kv_cache_blocks: u32,
+    /// How long a draining replica may finish its work, seconds.
+    drain_grace_s: u64,
+    /// The scale-up rate limit.
+    starts_per_minute: Option<u32>,
+    /// A second deployment, with the first one chained into it as a
+    /// pipeline that takes half the traffic.
+    pipeline: bool,
+}
+
+fn batching(case: &Case, stepping: Stepping) -> Arc<BatchingConfig> {
+    Arc::new(BatchingConfig {
+        max_num_seqs: case.max_num_seqs,
+        max_num_batched_tokens: 2048,
+        block_size_tokens: 16,
+        kv_cache_blocks: case.kv_cache_blocks,
+        max_model_len_tokens: 131_072,
+        stepping,
+        prefix_cache: None,
+        lora: None,
+    })
+}
+
+fn placement(pool: &Pool) -> Arc<Placement> {
+    let fixed_bw = |gb_per_s| BandwidthDist::Fixed { gb_per_s };
+    let gpu = hardware::gpu("h100-sxm").unwrap();
+    let model = hardware::model("llama-3.1-8b").unwrap();
+    Arc::new(Placement {
+        pools: vec![PoolSpec {
+            pricing: PoolPricing {
+                name: "gpu".into(),
+                gpus_per_node: pool.gpus_per_node,
+                usd_per_gpu_hour: 2.0,
+                billing: BillingPolicy {
+                    granularity: BillingGranularity::PerSecond,
+                    minimum_s: 0.0,
+                },
+            },
+            provisioning: DurationDist::Fixed {
+                value_s: pool.provisioning_s,
+            },
+            max_nodes: pool.max_nodes,
+            idle_release_delay: SimDuration::from_secs(20),
+            weight_disk_bytes: 100_000_000_000,
+            spot: pool.spot_per_node_hour.map(|rate| SpotSpec {
+                interruptions_per_node_hour: rate,
+                notice: SimDuration::from_secs(5),
+            }),
+            warm_nodes: pool.warm_nodes,
+        }],
+        cold_start: ColdStartConfig {
+            image_gb: 2.0,
+            pull_bandwidth: fixed_bw(0.5),
+            extract_gb_per_s: 1.0,
+            weight_source: WeightTier::ObjectStore,
+            tiers: WeightTiers {
+                node_nvme: fixed_bw(4.0),
+                datacenter_cache: fixed_bw(2.0),
+                object_store: fixed_bw(1.0),
+                hub: fixed_bw(0.5),
+            },
+            engine_startup_cached: DurationDist::Fixed {
+                value_s: pool.startup_s / 2.0,
+            },
+            engine_startup_uncached: DurationDist::Fixed {
+                value_s: pool.startup_s,
+            },
+            warmup: WarmupConfig {
+                requests: 2,
+                duration_s: 5.0,
+                slowdown_factor: pool.warmup_slowdown,
+                extra_latency_s: 0.5,
+            },
+            ..ColdStartConfig::default()
+        },
+        artifacts: Artifacts::new(model, 2.0, gpu, 1).unwrap(),
+    })
+}
+
+fn fleet(case: &Case, stepping: Stepping, replicas: u32) -> FleetSpec {
+    let mut f = common::fleet(
+        replicas,
+        ReplicaSpec::Batching {
+            config: batching(case, stepping),
+            perf: roofline(),
+        },
+    );
+    f.lifecycle = LifecycleSpec {
+        schedule: match &case.scaling {
+            Scaling::Scheduled(entries) => entries
+                .iter()
+                .map(|&(at_s, n)| (SimTime::ZERO + SimDuration::from_secs(at_s), n))
+                .collect(),
+            _ => Vec::new(),
+        },
+        cold_start: fleetsim_core::lifecycle::StageDurations {
+            provisioning: SimDuration::from_secs(3),
+            pulling_image: SimDuration::from_secs(2),
+            loading_weights: SimDuration::from_secs(4),
+            starting_engine: SimDuration::from_secs(5),
+        },
+        drain_grace: SimDuration::from_secs(case.drain_grace_s),
+        max_starts_per_minute: case.starts_per_minute,
+    };
+    f.placement = case.pool.as_ref().map(placement);
+    if let Some(cap) = case.central_cap {
+        f.queue = QueueSpec {
+            mode: QueueMode::Central {
+                max_concurrency_per_replica: cap,
+            },
+            ..QueueSpec::default()
+        };
+    }
+    f
+}
+
+fn run(case: &Case, stepping: Stepping) -> RunResult {
+    let mut config = common::config(fleet(case, stepping, case.initial));
+    config.timeseries_resolution = SimDuration::from_secs(7);
+    let mut routers: Vec<Box<dyn fleetsim_core::Router>> = vec![Box::new(LeastOutstanding)];
+    if case.pipeline {
+        config.deployments[0].share = 1.0;
+        config
+            .deployments
+            .push(DeploymentSpec::new("second", fleet(case, stepping, 1)));
+        config.deployments[1].share = 0.0;
+        config.pipelines.push(PipelineSpec {
+            name: "chain".into(),
+            share: 1.0,
+            stages: vec![0, 1],
+            hops: vec![SimDuration::ZERO, SimDuration::from_millis(3)],
+        });
+        routers.push(Box::new(LeastOutstanding));
+    }
+    let requests: Vec<_> = (case.requests.iter())
+        .map(|&(ms, i, o)| Ok(Request::new(SimTime(ms * 1_000_000), i, o)))
+        .collect();
+    let mut sim = Simulation::new(config, Box::new(requests.into_iter()), routers).unwrap();
+    if let Scaling::Auto {
+        signal,
+        target,
+        max,
+        sync_s,
+        scrape_s,
+    } = case.scaling
+    {
+        let metrics = MetricsSpec {
+            scrape_interval: SimDuration::from_secs(scrape_s),
+            lag: SimDuration::from_secs(1),
+            lookback: SimDuration::from_secs(60),
+        };
+        let scaler = SignalScaler {
+            signal,
+            target,
+            max,
+            sync: SimDuration::from_secs(sync_s),
+        };
+        sim = sim.with_autoscaler(0, Box::new(scaler), metrics).unwrap();
+    }
+    sim.run().unwrap()
+}
+
+fn arb_signal() -> impl Strategy<Value = Signal> {
+    prop_oneof![
+        Just(Signal::GpuBusy),
+        Just(Signal::KvCache),
+        Just(Signal::Running),
+        Just(Signal::Waiting),
+        Just(Signal::Concurrency),
+    ]
+}
+
+fn arb_scaling() -> impl Strategy<Value = Scaling> {
+    prop_oneof![
+        1 => Just(Scaling::Fixed),
+        1 => prop::collection::vec((1u64..240, 0u32..5), 1..5).prop_map(|mut v| {
+            v.sort_by_key(|e| e.0);
+            Scaling::Scheduled(v)
+        }),
+        3 => (arb_signal(), 1u32..5, 1u64..20, 1u64..10, 2u32..6).prop_map(
+            |(signal, t, sync_s, scrape_s, max)| {
+                let target = match signal {
+                    Signal::GpuBusy | Signal::KvCache => f64::from(t) * 0.2,
+                    _ => f64::from(t) * 2.0,
+                };
+                Scaling::Auto { signal, target, max, sync_s, scrape_s }
+            }
+        ),
+    ]
+}
+
+fn arb_pool() -> impl Strategy<Value = Option<Pool>> {
+    let pool = (
+        1u32..5,
+        prop::option::of(1u32..4),
+        0u32..2,
+        prop::option::of(prop_oneof![Just(30.0), Just(200.0)]),
+        1u32..40,
+        1u32..30,
+        prop_oneof![Just(1.0), Just(1.5)],
+    )
+        .prop_map(
+            |(gpus_per_node, max_nodes, warm, spot, prov, startup, slow)| Pool {
+                gpus_per_node,
+                max_nodes: max_nodes.map(|m| m + 2),
+                warm_nodes: warm,
+                spot_per_node_hour: spot,
+                provisioning_s: f64::from(prov),
+                startup_s: f64::from(startup),
+                warmup_slowdown: slow,
+            },
+        );
+    prop::option::weighted(0.6, pool)
+}
+
+/// Bursty traffic over up to five minutes: quiet spells let autoscalers
+/// scale in, bursts make them scale out.
+fn arb_requests() -> impl Strategy<Value = Vec<(u64, u32, u32)>> {
+    prop::collection::vec((0u64..300_000, 1u32..2_500, 1u32..1_500), 1..90).prop_map(|mut v| {
+        v.sort_by_key(|r| r.0);
+        v
+    })
+}
+
+fn arb_case() -> impl Strategy<Value = Case> {
+    (
+        arb_requests(),
+        0u32..3,
+        arb_scaling(),
+        arb_pool(),
+        prop::option::weighted(0.3, 1u32..8),
+        2u32..48,
+        200u32..2_000,
+        prop::bool::weighted(0.25),
+        (1u64..8, prop::option::of(1u32..4)),
+    )
+        .prop_map(
+            |(requests, initial, scaling, pool, central_cap, seqs, kv, pipeline, (grace, rate))| {
+                Case {
+                    // A fixed fleet needs a replica.
+                    initial: if matches!(scaling, Scaling::Fixed) {
+                        initial.max(1)
+                    } else {
+                        initial
+                    },
+                    requests,
+                    scaling,
+                    pool,
+                    central_cap,
+                    max_num_seqs: seqs,
+                    kv_cache_blocks: kv,
+                    drain_grace_s: grace,
+                    starts_per_minute: rate,
+                    pipeline,
+                }
+            },
+        )
+}
+
+/// Every request the workload yielded (ids 0..n in arrival order) has
+/// exactly one record, in id order, with the input's arrival and lengths,
+/// and the outcome counts add up to the input's count.
+fn check_conservation(case: &Case, r: &RunResult) -> Result<(), TestCaseError> {
+    let n = case.requests.len();
+    prop_assert_eq!(r.records.len(), n, "one record per input request");
+    for (i, (rec, &(ms, input, output))) in r.records.iter().zip(&case.requests).enumerate() {
+        prop_assert_eq!(rec.id, i as u64);
+        prop_assert_eq!(rec.arrival, SimTime(ms * 1_000_000));
+        prop_assert_eq!(rec.input_tokens, input);
+        if rec.outcome == fleetsim_core::Outcome::Completed {
+            prop_assert_eq!(rec.output_tokens, output);
+        }
+    }
+    let s = &r.summary.requests;
+    prop_assert_eq!(s.arrived, n as u64);
+    prop_assert_eq!(s.completed + s.rejected + s.timed_out + s.failed, n as u64);
+    Ok(())
+}
+
+/// `PROPTEST_CASES` if set, else `default`.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Equal lists, or the first element that differs (whole lists are too
+/// long to read in a failure).
+fn same<T: PartialEq + std::fmt::Debug>(
+    jump: &[T],
+    step: &[T],
+    what: &str,
+) -> Result<(), TestCaseError> {
+    prop_assert_eq!(jump.len(), step.len(), "{} counts differ", what);
+    if let Some(i) = (0..jump.len()).find(|&i| jump[i] != step[i]) {
+        prop_assert!(
+            false,
+            "{what} differ first at {i}:\n jump {:?}\n step {:?}",
+            jump[i],
+            step[i]
+        );
+    }
+    Ok(())
+}
+
+proptest! {
+    // PROPTEST_CASES=5000 for a long search.
+    #![proptest_config(ProptestConfig::with_cases(cases(96)))]
+
+    /// Jump stepping equals stepping every iteration for every kind of
+    /// fleet, and every request ends exactly once.
+    #[test]
+    fn jump_equals_step_for_every_kind_of_fleet(case in arb_case()) {
+        let jump = run(&case, Stepping::Jump);
+        let step = run(&case, Stepping::EveryIteration);
+        check_conservation(&case, &jump)?;
+        same(&jump.records, &step.records, "records")?;
+        same(&jump.timeseries, &step.timeseries, "time-series windows")?;
+        same(&jump.replicas, &step.replicas, "replica rows")?;
+        let (mut a, mut b) = (jump.summary.clone(), step.summary.clone());
+        prop_assert!(a.sim.events <= b.sim.events, "the jump never adds events");
+        (a.sim.events, b.sim.events) = (0, 0);
+        prop_assert_eq!(a, b);
+    }
+}
+
+/// The generator reaches what the property is about: scale-ups with cold
+/// starts, drains, spot losses, pipelines and autoscaled fleets, in a
+/// fixed sample of its cases.
+#[test]
+fn the_generator_covers_every_kind_of_fleet() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, TestRng, TestRunner};
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        TestRng::deterministic_rng(Config::default().rng_algorithm),
+    );
+    let (mut started, mut drained, mut failed, mut piped, mut auto, mut pooled) =
+        (0, 0, 0, 0, 0, 0);
+    for _ in 0..200 {
+        let case = arb_case().new_tree(&mut runner).unwrap().current();
+        let r = run(&case, Stepping::Jump);
+        started += u32::from(r.summary.fleet.replicas_started > 0);
+        drained += u32::from(r.summary.fleet.replicas_drained > 0);
+        failed += u32::from(r.summary.requests.failed > 0);
+        piped += u32::from(case.pipeline);
+        auto += u32::from(matches!(case.scaling, Scaling::Auto { .. }));
+        pooled += u32::from(case.pool.is_some());
+    }
+    eprintln!("of 200: {started} started replicas, {drained} drained, {failed} lost requests, {piped} pipelines, {auto} autoscaled, {pooled} pooled");
+    for (n, what) in [
+        (started, "scale-ups"),
+        (drained, "drains"),
+        (failed, "lost requests"),
+        (piped, "pipelines"),
+        (auto, "autoscaled"),
+        (pooled, "pooled"),
+    ] {
+        assert!(n >= 10, "only {n} of 200 cases have {what}");
+    }
+}
+
+/// A scale-down counts every replica it removes as drained, idle ones too
+/// (they drain in no time): a scheduled 3 → 1 on an idle fleet drains two.
+#[test]
+fn idle_replicas_removed_by_a_scale_down_count_as_drained() {
+    let case = Case {
+        requests: vec![(0, 100, 10), (30_000, 100, 10)],
+        initial: 3,
+        scaling: Scaling::Scheduled(vec![(10, 1)]),
+        pool: None,
+        central_cap: None,
+        max_num_seqs: 8,
+        kv_cache_blocks: 1_000,
+        drain_grace_s: 5,
+        starts_per_minute: None,
+        pipeline: false,
+    };
+    let r = run(&case, Stepping::Jump);
+    assert_eq!(r.summary.fleet.replicas_drained, 2);
+    assert_eq!(r.summary.requests.completed, 2);
+}
+
+/// A pooled fleet that scales from zero on a schedule, with two requests
+/// late enough to see it through.
+fn scheduled_on_a_pool(schedule: Vec<(u64, u32)>, gpus_per_node: u32) -> Case {
+    Case {
+        requests: vec![(150_000, 100, 10), (151_000, 100, 10)],
+        initial: 0,
+        scaling: Scaling::Scheduled(schedule),
+        pool: Some(Pool {
+            gpus_per_node,
+            max_nodes: None,
+            warm_nodes: 0,
+            spot_per_node_hour: None,
+            provisioning_s: 30.0,
+            startup_s: 20.0,
+            warmup_slowdown: 1.0,
+        }),
+        central_cap: None,
+        max_num_seqs: 8,
+        kv_cache_blocks: 1_000,
+        drain_grace_s: 5,
+        starts_per_minute: None,
+        pipeline: false,
+    }
+}
+
+/// `placement`'s stages: a 2 GB image at 0.5 GB/s plus extraction at 1 GB/s
+/// (6 s), Llama-3.1-8B's 16.06 GB of weights from the object store at 1 GB/s
+/// or from the node's disk at 4 GB/s.
+const PULL_S: f64 = 6.0;
+const DOWNLOAD_S: f64 = 16.06;
+
+fn assert_close(got: f64, expect: f64, what: &str) {
+    assert!(
+        (got - expect).abs() < 1e-6,
+        "{what}: {got} s, expected {expect} s"
+    );
+}
+
+/// Eight replicas asked for at once land on one new 8-GPU node: one pulls
+/// the image and downloads the weights, the other seven wait for those
+/// transfers instead of finding them cached the moment the first began.
+/// None has a compiled engine to start from (none has finished building
+/// one), so all eight are ready together.
+#[test]
+fn replicas_on_one_node_share_the_transfers_in_progress() {
+    let case = scheduled_on_a_pool(vec![(10, 8)], 8);
+    let r = run(&case, Stepping::Jump);
+    let cs = r.summary.cold_start.expect("eight cold starts");
+    assert_eq!(cs.count, 8);
+    let each = 30.0 + PULL_S + DOWNLOAD_S + 20.0;
+    assert_close(cs.p50_s, each, "median cold start");
+    assert_close(cs.p95_s, each, "p95 cold start");
+    assert_close(cs.by_stage.pulling_image, PULL_S, "mean pull");
+    assert_close(cs.by_stage.loading_weights, DOWNLOAD_S, "mean load");
+    assert_close(cs.by_stage.starting_engine, 20.0, "mean engine start");
+    assert_eq!(r.summary.requests.completed, 2);
+}
+
+/// A start cancelled during its image pull leaves nothing on the node: the
+/// next replica placed there pulls, downloads and builds from scratch.
+#[test]
+fn a_cancelled_pull_leaves_nothing_in_the_node_cache() {
+    // Node asked for at 10 s, up at 40 s; the pull (40–46 s) is cancelled
+    // at 43 s; the node is still held (released 20 s after it empties)
+    // when the next replica is placed on it at 48 s.
+    let case = scheduled_on_a_pool(vec![(10, 1), (43, 0), (48, 1)], 1);
+    let r = run(&case, Stepping::Jump);
+    let cs = r.summary.cold_start.expect("one replica became ready");
+    assert_eq!(cs.count, 1);
+    assert_eq!(r.summary.fleet.replicas_started, 2);
+    assert_close(
+        cs.p50_s,
+        PULL_S + DOWNLOAD_S + 20.0,
+        "cold start on the held node",
+    );
+    assert_close(cs.by_stage.provisioning, 0.0, "no new node");
+}
