@@ -37,8 +37,8 @@ pub trait RouterKind {
     const NAME: &'static str;
     /// The knobs: the `[router]` table without `kind`.
     type Config: Clone + std::fmt::Debug + PartialEq + Eq + Serialize + DeserializeOwned;
-    /// Makes the router; one that draws at random draws from `rng` (see
-    /// [`RouterConfig::build`]).
+    /// Makes the router; one that draws at random draws from `rng`, the
+    /// deployment's own stream (see [`RouterConfig::build`]).
     fn build(config: &Self::Config, rng: StreamRng) -> Box<dyn Router>;
 }
 
@@ -66,10 +66,12 @@ macro_rules! router_registry {
             /// in registry order.
             pub const KINDS: &'static [&'static str] = &[$(<$module::$kind as RouterKind>::NAME),*];
 
-            /// Builds the router; random ones draw from the stream
-            /// `("model.router", 0)` of `seed`.
-            pub fn build(&self, seed: u64) -> Box<dyn Router> {
-                let rng = fleetsim_core::rng::stream(seed, "model.router", 0);
+            /// Builds the router of the scenario's deployment number
+            /// `deployment` (0 for the first or only one); random ones draw
+            /// from the stream `("model.router", deployment)` of `seed`, so
+            /// two deployments' routers draw independently.
+            pub fn build(&self, seed: u64, deployment: usize) -> Box<dyn Router> {
+                let rng = fleetsim_core::rng::stream(seed, "model.router", deployment as u64);
                 match self {
                     $(RouterConfig::$variant(c) => <$module::$kind as RouterKind>::build(c, rng),)*
                 }
@@ -175,7 +177,7 @@ mod tests {
             let config: RouterConfig = toml::from_str(&format!("kind = \"{kind}\"\n"))
                 .unwrap_or_else(|e| panic!("{kind}: {e}"));
             assert_eq!(config.kind(), kind);
-            let _ = config.build(1);
+            let _ = config.build(1, 0);
         }
         assert_eq!(RouterConfig::default().kind(), "least_outstanding");
     }
