@@ -67,8 +67,8 @@ pub fn run(scenario: &Scenario) -> Result<RunResult, RunError> {
     };
     let workload = workload::build(&scenario.workload, scenario.sim.seed, known)
         .map_err(RunError::Workload)?;
-    let routers: Vec<_> = (scenario.routers.iter())
-        .map(|r| r.build(scenario.sim.seed))
+    let routers: Vec<_> = (scenario.routers.iter().enumerate())
+        .map(|(d, r)| r.build(scenario.sim.seed, d))
         .collect();
     let any_router_uses_hashes = routers.iter().any(|r| r.uses_prefix_hashes());
     let warnings = Arc::new(Mutex::new(Vec::new()));

@@ -203,3 +203,63 @@ service = { dist = "exponential", mean_s = 0.1 }
     let again = fleetsim::run::run(&s).unwrap();
     assert_eq!(again.records, r.records);
 }
+
+/// Per-replica completed requests of `deployment`, in replica id order.
+fn completed_by_replica(r: &RunResult, deployment: u16) -> Vec<u64> {
+    (r.replicas.iter())
+        .filter(|row| row.deployment == deployment)
+        .map(|row| row.completed)
+        .collect()
+}
+
+#[test]
+fn each_deployment_draws_its_own_random_routing() {
+    // Identical request streams for `a` and `b` (each request twice, once
+    // per model, at the same instant) over identical fleets of 4 replicas.
+    let mut trace = String::from("time_s,input_tokens,output_tokens,model\n");
+    for i in 0..200u32 {
+        for model in ["a", "b"] {
+            trace.push_str(&format!(
+                "{:.3},{},{},{model}\n",
+                f64::from(i) * 0.05,
+                100 + (i * 37) % 400,
+                10 + (i * 11) % 40
+            ));
+        }
+    }
+    for kind in ["random", "power_of_two_choices"] {
+        let toml = format!(
+            r#"
+[workload]
+kind = "trace"
+path = "t.csv"
+
+[[deployments]]
+name = "a"
+model = "llama-3.1-8b"
+gpu = "h100-sxm"
+replicas = 4
+[deployments.router]
+kind = "{kind}"
+
+[[deployments]]
+name = "b"
+model = "llama-3.1-8b"
+gpu = "h100-sxm"
+replicas = 4
+[deployments.router]
+kind = "{kind}"
+"#
+        );
+        let r = run_trace(&trace, &toml);
+        let (a, b) = (completed_by_replica(&r, 0), completed_by_replica(&r, 1));
+        assert_eq!((a.len(), b.len()), (4, 4), "{kind}");
+        assert_eq!(a.iter().sum::<u64>(), 200, "{kind}");
+        assert_eq!(b.iter().sum::<u64>(), 200, "{kind}");
+        // Same stream for both deployments would route both alike.
+        assert_ne!(
+            a, b,
+            "{kind}: both deployments' routers made the same draws"
+        );
+    }
+}

@@ -1,6 +1,9 @@
 //! Writers for the per-request and time-series CSV files. They take any
 //! `impl Write`; times are written from integer nanoseconds with exact
-//! decimal formatting, so the bytes depend on nothing but the run.
+//! decimal formatting, so the bytes depend on nothing but the run. Rows go
+//! through a `csv::Writer`, which quotes a cell only when it must (a name
+//! holding a comma, a double quote or a line break), so every other cell
+//! is written as its formatted text.
 
 use crate::cost::GpuState;
 use crate::engine::TimeseriesRow;
@@ -23,15 +26,40 @@ fn secs(ns: u64) -> String {
     format!("{}.{:09}", ns / 1_000_000_000, ns % 1_000_000_000)
 }
 
+/// A CSV writer over `out`: comma-separated, `\n`-terminated, quoting only
+/// the cells that need it.
+fn csv_writer<W: Write>(out: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .quote_style(csv::QuoteStyle::Necessary)
+        .from_writer(out)
+}
+
 /// Writes one row per request, in the order given. The run's `summary`
 /// names each record's deployment, priority class and pipeline.
 pub fn write_requests_csv<W: Write>(
     records: &[RequestRecord],
     summary: &Summary,
-    mut out: W,
+    out: W,
 ) -> io::Result<()> {
     let deployments = &summary.deployments;
-    writeln!(out, "id,arrival_s,replica,outcome,input_tokens,output_tokens,queue_ms,ttft_ms,tpot_ms,e2e_ms,preemptions,class,deployment,pipeline")?;
+    let mut w = csv_writer(out);
+    w.write_record([
+        "id",
+        "arrival_s",
+        "replica",
+        "outcome",
+        "input_tokens",
+        "output_tokens",
+        "queue_ms",
+        "ttft_ms",
+        "tpot_ms",
+        "e2e_ms",
+        "preemptions",
+        "class",
+        "deployment",
+        "pipeline",
+    ])?;
     for r in records {
         let deployment = deployments.get(usize::from(r.deployment));
         let class = deployment
@@ -41,26 +69,24 @@ pub fn write_requests_csv<W: Write>(
         let pipeline = (r.pipeline)
             .and_then(|p| summary.pipelines.get(usize::from(p)))
             .map_or("", |p| p.name.as_str());
-        writeln!(
-            out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            r.id,
-            secs(r.arrival.0),
-            r.replica.map(|x| x.to_string()).unwrap_or_default(),
+        w.write_record([
+            r.id.to_string().as_str(),
+            &secs(r.arrival.0),
+            &r.replica.map(|x| x.to_string()).unwrap_or_default(),
             r.outcome.as_str(),
-            r.input_tokens,
-            r.output_tokens,
-            opt_ms(r.queue_ns),
-            opt_ms(r.ttft_ns),
-            opt_ms(r.tpot_ns),
-            opt_ms(r.e2e_ns),
-            r.preemptions,
+            &r.input_tokens.to_string(),
+            &r.output_tokens.to_string(),
+            &opt_ms(r.queue_ns),
+            &opt_ms(r.ttft_ns),
+            &opt_ms(r.tpot_ns),
+            &opt_ms(r.e2e_ns),
+            &r.preemptions.to_string(),
             class,
             deployment,
-            pipeline
-        )?;
+            pipeline,
+        ])?;
     }
-    out.flush()
+    w.flush()
 }
 
 /// GPU·ns as GPU-seconds with nine decimals (exact).
@@ -70,42 +96,46 @@ fn gpu_secs(gpu_ns: u128) -> String {
 
 /// Writes one row per time-series window. Columns added later go at the
 /// end of a row, so the leading columns keep their bytes.
-pub fn write_timeseries_csv<W: Write>(rows: &[TimeseriesRow], mut out: W) -> io::Result<()> {
-    write!(
-        out,
-        "window_start_s,window_end_s,arrivals,completed,running,waiting,replicas,ttft_p95_ms,\
-         replicas_starting,replicas_draining,sla_misses"
-    )?;
-    for state in GpuState::ALL {
-        write!(out, ",gpu_s_{}", state.name())?;
-    }
-    writeln!(out)?;
+pub fn write_timeseries_csv<W: Write>(rows: &[TimeseriesRow], out: W) -> io::Result<()> {
+    let mut w = csv_writer(out);
+    let header = [
+        "window_start_s",
+        "window_end_s",
+        "arrivals",
+        "completed",
+        "running",
+        "waiting",
+        "replicas",
+        "ttft_p95_ms",
+        "replicas_starting",
+        "replicas_draining",
+        "sla_misses",
+    ]
+    .map(String::from);
+    let gpu_columns = GpuState::ALL.map(|state| format!("gpu_s_{}", state.name()));
+    w.write_record(header.iter().chain(&gpu_columns))?;
     for r in rows {
         let p95 = r
             .ttft_p95_ns
             .map(|ns| format!("{:.6}", ns / NANOS_PER_MS as f64))
             .unwrap_or_default();
-        write!(
-            out,
-            "{},{},{},{},{},{},{},{},{},{},{}",
+        let cells = [
             secs(r.start.0),
             secs(r.end.0),
-            r.arrivals,
-            r.completed,
-            r.running,
-            r.waiting,
-            r.replicas,
+            r.arrivals.to_string(),
+            r.completed.to_string(),
+            r.running.to_string(),
+            r.waiting.to_string(),
+            r.replicas.to_string(),
             p95,
-            r.replicas_starting,
-            r.replicas_draining,
-            r.sla_misses
-        )?;
-        for gpu_ns in r.gpu_ns {
-            write!(out, ",{}", gpu_secs(gpu_ns))?;
-        }
-        writeln!(out)?;
+            r.replicas_starting.to_string(),
+            r.replicas_draining.to_string(),
+            r.sla_misses.to_string(),
+        ];
+        let gpu = r.gpu_ns.map(gpu_secs);
+        w.write_record(cells.iter().chain(&gpu))?;
     }
-    out.flush()
+    w.flush()
 }
 
 /// A rate with six decimals, empty when undefined.
@@ -117,41 +147,205 @@ fn opt_rate(x: Option<f64>) -> String {
 pub fn write_replicas_csv<W: Write>(
     rows: &[ReplicaRow],
     deployments: &[DeploymentReport],
-    mut out: W,
+    out: W,
 ) -> io::Result<()> {
-    writeln!(
-        out,
-        "replica,deployment,held_s,busy_s,busy_fraction,iterations,preemptions,completed,\
-         prefix_lookups,prefix_query_blocks,prefix_hit_blocks,prefix_block_hit_rate,\
-         prefix_query_tokens,cached_prefill_tokens,prefix_token_hit_rate,prefix_evicted_blocks,\
-         adapter_loads,adapter_evictions"
-    )?;
+    let mut w = csv_writer(out);
+    w.write_record([
+        "replica",
+        "deployment",
+        "held_s",
+        "busy_s",
+        "busy_fraction",
+        "iterations",
+        "preemptions",
+        "completed",
+        "prefix_lookups",
+        "prefix_query_blocks",
+        "prefix_hit_blocks",
+        "prefix_block_hit_rate",
+        "prefix_query_tokens",
+        "cached_prefill_tokens",
+        "prefix_token_hit_rate",
+        "prefix_evicted_blocks",
+        "adapter_loads",
+        "adapter_evictions",
+    ])?;
     for r in rows {
         let c = &r.counters;
-        writeln!(
-            out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            r.replica,
-            deployments
-                .get(usize::from(r.deployment))
-                .map_or("", |d| d.name.as_str()),
-            secs(r.held_ns),
-            secs(r.busy_ns),
-            opt_rate(r.busy_fraction()),
-            r.iterations,
-            r.preemptions,
-            r.completed,
-            c.prefix_lookups,
-            c.prefix_query_blocks,
-            c.prefix_hit_blocks,
-            opt_rate(r.prefix_block_hit_rate()),
-            c.prefix_query_tokens,
-            c.prefix_hit_tokens,
-            opt_rate(r.prefix_token_hit_rate()),
-            c.prefix_evicted_blocks,
-            c.adapter_loads,
-            c.adapter_evictions
-        )?;
+        let deployment = deployments
+            .get(usize::from(r.deployment))
+            .map_or("", |d| d.name.as_str());
+        w.write_record([
+            r.replica.to_string().as_str(),
+            deployment,
+            &secs(r.held_ns),
+            &secs(r.busy_ns),
+            &opt_rate(r.busy_fraction()),
+            &r.iterations.to_string(),
+            &r.preemptions.to_string(),
+            &r.completed.to_string(),
+            &c.prefix_lookups.to_string(),
+            &c.prefix_query_blocks.to_string(),
+            &c.prefix_hit_blocks.to_string(),
+            &opt_rate(r.prefix_block_hit_rate()),
+            &c.prefix_query_tokens.to_string(),
+            &c.prefix_hit_tokens.to_string(),
+            &opt_rate(r.prefix_token_hit_rate()),
+            &c.prefix_evicted_blocks.to_string(),
+            &c.adapter_loads.to_string(),
+            &c.adapter_evictions.to_string(),
+        ])?;
     }
-    out.flush()
+    w.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::request::Outcome;
+    use crate::summary::{ClassReport, PipelineReport};
+    use crate::time::SimTime;
+
+    /// A name that needs every kind of quoting: a comma, a double quote
+    /// and a line break.
+    const AWKWARD: &str = "chat, \"v2\"\nbeta";
+
+    fn summary(deployment: &str, class: &str, pipeline: &str) -> Summary {
+        Summary {
+            deployments: vec![DeploymentReport {
+                name: deployment.into(),
+                classes: vec![ClassReport {
+                    name: class.into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            pipelines: vec![PipelineReport {
+                name: pipeline.into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn record() -> RequestRecord {
+        RequestRecord {
+            id: 7,
+            arrival: SimTime(1_500_000_000),
+            class: 0,
+            deployment: 0,
+            pipeline: Some(0),
+            replica: Some(2),
+            outcome: Outcome::Completed,
+            input_tokens: 100,
+            output_tokens: 20,
+            queue_ns: Some(1),
+            ttft_ns: Some(2_000_001),
+            tpot_ns: None,
+            e2e_ns: Some(3_000_000),
+            preemptions: 0,
+        }
+    }
+
+    fn replica_row() -> ReplicaRow {
+        ReplicaRow {
+            deployment: 0,
+            replica: 3,
+            held_ns: 2_000_000_000,
+            busy_ns: 500_000_000,
+            iterations: 9,
+            completed: 4,
+            ..Default::default()
+        }
+    }
+
+    /// Reads `bytes` back: the header and every record, each checked to
+    /// have the header's length.
+    fn read_back(bytes: &[u8]) -> (csv::StringRecord, Vec<csv::StringRecord>) {
+        let mut reader = csv::Reader::from_reader(bytes);
+        let header = reader.headers().unwrap().clone();
+        let rows: Vec<_> = reader.records().map(Result::unwrap).collect();
+        for row in &rows {
+            assert_eq!(row.len(), header.len(), "{row:?}");
+        }
+        (header, rows)
+    }
+
+    #[test]
+    fn names_with_commas_quotes_and_newlines_round_trip() {
+        let s = summary(
+            AWKWARD,
+            &format!("{AWKWARD} class"),
+            &format!("{AWKWARD} pipe"),
+        );
+        let mut requests = Vec::new();
+        write_requests_csv(&[record()], &s, &mut requests).unwrap();
+        let (header, rows) = read_back(&requests);
+        assert_eq!(header.len(), 14);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(&rows[0][11], format!("{AWKWARD} class"));
+        assert_eq!(&rows[0][12], AWKWARD);
+        assert_eq!(&rows[0][13], format!("{AWKWARD} pipe"));
+
+        let mut replicas = Vec::new();
+        write_replicas_csv(&[replica_row()], &s.deployments, &mut replicas).unwrap();
+        let (header, rows) = read_back(&replicas);
+        assert_eq!(header.len(), 18);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(&rows[0][1], AWKWARD);
+    }
+
+    #[test]
+    fn ordinary_names_keep_their_bytes() {
+        let s = summary("chat", "paid", "rag");
+        let mut requests = Vec::new();
+        write_requests_csv(&[record()], &s, &mut requests).unwrap();
+        assert_eq!(
+            String::from_utf8(requests).unwrap(),
+            "id,arrival_s,replica,outcome,input_tokens,output_tokens,queue_ms,ttft_ms,tpot_ms,\
+             e2e_ms,preemptions,class,deployment,pipeline\n\
+             7,1.500000000,2,completed,100,20,0.000001,2.000001,,3.000000,0,paid,chat,rag\n"
+        );
+        let mut replicas = Vec::new();
+        write_replicas_csv(&[replica_row()], &s.deployments, &mut replicas).unwrap();
+        assert_eq!(
+            String::from_utf8(replicas).unwrap(),
+            "replica,deployment,held_s,busy_s,busy_fraction,iterations,preemptions,completed,\
+             prefix_lookups,prefix_query_blocks,prefix_hit_blocks,prefix_block_hit_rate,\
+             prefix_query_tokens,cached_prefill_tokens,prefix_token_hit_rate,prefix_evicted_blocks,\
+             adapter_loads,adapter_evictions\n\
+             3,chat,2.000000000,0.500000000,0.250000,9,0,4,0,0,0,,0,0,,0,0,0\n"
+        );
+        let row = TimeseriesRow {
+            start: SimTime(0),
+            end: SimTime(10_000_000_000),
+            arrivals: 5,
+            completed: 4,
+            running: 1,
+            waiting: 2,
+            replicas: 3,
+            ttft_p95_ns: Some(1_234_567.0),
+            replicas_starting: 1,
+            replicas_draining: 0,
+            sla_misses: 1,
+            gpu_ns: [1_000_000_001; GpuState::COUNT],
+        };
+        let mut timeseries = Vec::new();
+        write_timeseries_csv(&[row], &mut timeseries).unwrap();
+        let text = String::from_utf8(timeseries).unwrap();
+        let gpu_header: String = GpuState::ALL
+            .iter()
+            .map(|s| format!(",gpu_s_{}", s.name()))
+            .collect();
+        let gpu_cells = ",1.000000001".repeat(GpuState::ALL.len());
+        assert_eq!(
+            text,
+            format!(
+                "window_start_s,window_end_s,arrivals,completed,running,waiting,replicas,\
+                 ttft_p95_ms,replicas_starting,replicas_draining,sla_misses{gpu_header}\n\
+                 0.000000000,10.000000000,5,4,1,2,3,1.234567,1,0,1{gpu_cells}\n"
+            )
+        );
+    }
 }

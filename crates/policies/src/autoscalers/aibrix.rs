@@ -590,6 +590,30 @@ impl fleetsim_core::Autoscaler for AibrixApaAutoscaler {
     }
 }
 
+/// `[scaling] kind = "aibrix_apa"`: this file's entry in the autoscaler
+/// registry (`autoscalers/mod.rs`).
+#[derive(Debug)]
+pub struct AibrixApaKind;
+
+impl super::AutoscalerKind for AibrixApaKind {
+    const NAME: &'static str = "aibrix_apa";
+    type Config = AibrixApaConfig;
+
+    fn validate(config: &AibrixApaConfig) -> Result<(), AutoscalerError> {
+        config.core().validate()
+    }
+
+    fn build(
+        config: &AibrixApaConfig,
+    ) -> Result<Box<dyn fleetsim_core::Autoscaler>, AutoscalerError> {
+        config.build()
+    }
+
+    fn default_metrics(config: &AibrixApaConfig) -> fleetsim_core::autoscale::MetricsSpec {
+        config.default_metrics()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -137,6 +137,30 @@ impl ConcurrencyConfig {
     }
 }
 
+/// `[scaling] kind = "concurrency"`: this file's entry in the autoscaler
+/// registry (`autoscalers/mod.rs`).
+#[derive(Debug)]
+pub struct ConcurrencyKind;
+
+impl super::AutoscalerKind for ConcurrencyKind {
+    const NAME: &'static str = "concurrency";
+    type Config = ConcurrencyConfig;
+
+    fn validate(config: &ConcurrencyConfig) -> Result<(), AutoscalerError> {
+        config.validate()
+    }
+
+    fn build(
+        config: &ConcurrencyConfig,
+    ) -> Result<Box<dyn fleetsim_core::Autoscaler>, AutoscalerError> {
+        config.build()
+    }
+
+    fn default_metrics(config: &ConcurrencyConfig) -> fleetsim_core::autoscale::MetricsSpec {
+        config.default_metrics()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::adapter::testing::*;

@@ -1410,6 +1410,30 @@ impl fleetsim_core::Autoscaler for HpaAutoscaler {
     }
 }
 
+/// `[scaling] kind = "hpa"`: this file's entry in the autoscaler
+/// registry (`autoscalers/mod.rs`).
+#[derive(Debug)]
+pub struct HpaKind;
+
+impl super::AutoscalerKind for HpaKind {
+    const NAME: &'static str = "hpa";
+    type Config = HpaAutoscalerConfig;
+
+    fn validate(config: &HpaAutoscalerConfig) -> Result<(), AutoscalerError> {
+        config.validate()
+    }
+
+    fn build(
+        config: &HpaAutoscalerConfig,
+    ) -> Result<Box<dyn fleetsim_core::Autoscaler>, AutoscalerError> {
+        config.build()
+    }
+
+    fn default_metrics(config: &HpaAutoscalerConfig) -> fleetsim_core::autoscale::MetricsSpec {
+        config.default_metrics()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -574,6 +574,30 @@ impl fleetsim_core::Autoscaler for KedaAutoscaler {
     }
 }
 
+/// `[scaling] kind = "keda"`: this file's entry in the autoscaler
+/// registry (`autoscalers/mod.rs`).
+#[derive(Debug)]
+pub struct KedaKind;
+
+impl super::AutoscalerKind for KedaKind {
+    const NAME: &'static str = "keda";
+    type Config = KedaAutoscalerConfig;
+
+    fn validate(config: &KedaAutoscalerConfig) -> Result<(), AutoscalerError> {
+        config.validate()
+    }
+
+    fn build(
+        config: &KedaAutoscalerConfig,
+    ) -> Result<Box<dyn fleetsim_core::Autoscaler>, AutoscalerError> {
+        config.build()
+    }
+
+    fn default_metrics(config: &KedaAutoscalerConfig) -> fleetsim_core::autoscale::MetricsSpec {
+        config.default_metrics()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

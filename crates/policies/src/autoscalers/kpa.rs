@@ -1204,6 +1204,32 @@ impl fleetsim_core::Autoscaler for KpaAutoscaler {
     }
 }
 
+/// `[scaling] kind = "kpa"`: this file's entry in the autoscaler
+/// registry (`autoscalers/mod.rs`).
+#[derive(Debug)]
+pub struct KpaKind;
+
+impl super::AutoscalerKind for KpaKind {
+    const NAME: &'static str = "kpa";
+    type Config = KpaAutoscalerConfig;
+
+    fn validate(config: &KpaAutoscalerConfig) -> Result<(), AutoscalerError> {
+        let core = config.core();
+        core.validate()?;
+        core.decider_spec(true).validate()
+    }
+
+    fn build(
+        config: &KpaAutoscalerConfig,
+    ) -> Result<Box<dyn fleetsim_core::Autoscaler>, AutoscalerError> {
+        config.build()
+    }
+
+    fn default_metrics(config: &KpaAutoscalerConfig) -> fleetsim_core::autoscale::MetricsSpec {
+        config.default_metrics()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

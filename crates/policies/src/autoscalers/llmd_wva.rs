@@ -369,6 +369,30 @@ impl fleetsim_core::Autoscaler for WvaAutoscaler {
     }
 }
 
+/// `[scaling] kind = "llmd_wva"`: this file's entry in the autoscaler
+/// registry (`autoscalers/mod.rs`).
+#[derive(Debug)]
+pub struct LlmdWvaKind;
+
+impl super::AutoscalerKind for LlmdWvaKind {
+    const NAME: &'static str = "llmd_wva";
+    type Config = WvaAutoscalerConfig;
+
+    fn validate(config: &WvaAutoscalerConfig) -> Result<(), AutoscalerError> {
+        config.validate()
+    }
+
+    fn build(
+        config: &WvaAutoscalerConfig,
+    ) -> Result<Box<dyn fleetsim_core::Autoscaler>, AutoscalerError> {
+        config.build()
+    }
+
+    fn default_metrics(config: &WvaAutoscalerConfig) -> fleetsim_core::autoscale::MetricsSpec {
+        config.default_metrics()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

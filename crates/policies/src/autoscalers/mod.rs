@@ -41,101 +41,109 @@ pub mod signals;
 
 use fleetsim_core::autoscale::MetricsSpec;
 use fleetsim_core::{Autoscaler, SimDuration, SimTime};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-/// A deployment's autoscaler as a scenario writes it (`[scaling] kind =
-/// "..."` plus that policy's knobs; unknown knobs are errors).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum AutoscalerConfig {
-    /// Five-knob concurrency autoscaler (`concurrency.rs`).
-    Concurrency(concurrency::ConcurrencyConfig),
-    /// Kubernetes HPA on vLLM gauges (`hpa.rs`).
-    Hpa(hpa::HpaAutoscalerConfig),
-    /// Knative KPA (`kpa.rs`).
-    Kpa(kpa::KpaAutoscalerConfig),
-    /// KEDA ScaledObject with its HPA (`keda.rs`).
-    Keda(keda::KedaAutoscalerConfig),
-    /// Ray Serve's default policy (`ray_serve.rs`).
-    RayServe(ray_serve::RayServeConfig),
-    /// Baseline on waiting requests per replica (`signals.rs`).
-    QueueDepth(signals::QueueDepthConfig),
-    /// Baseline on KV-cache usage (`signals.rs`).
-    KvCache(signals::KvCacheConfig),
-    /// Baseline on GPU busy fraction (`signals.rs`).
-    GpuUtilization(signals::GpuUtilizationConfig),
-    /// AIBrix PodAutoscaler, APA strategy (`aibrix.rs`).
-    AibrixApa(aibrix::AibrixApaConfig),
-    /// llm-d WVA saturation analyzer, one variant (`llmd_wva.rs`).
-    LlmdWva(llmd_wva::WvaAutoscalerConfig),
+/// One autoscaler a scenario can name in `[scaling] kind = "..."`. Each
+/// policy's file implements it on a unit type (`hpa::HpaKind`, …), and
+/// one line in `autoscaler_registry!` makes it a variant of
+/// [`AutoscalerConfig`]: the enum, [`AutoscalerConfig::KINDS`],
+/// [`AutoscalerConfig::kind`], [`AutoscalerConfig::build`] and
+/// [`AutoscalerConfig::default_metrics`] all come from that list.
+pub trait AutoscalerKind {
+    /// The `kind` a scenario writes (`"hpa"`). It must be the snake_case
+    /// of the variant's name in the registry, which is the serde tag; the
+    /// registry's tests check that every name parses back to its kind.
+    const NAME: &'static str;
+    /// The knobs: the `[scaling]` table without `kind`. Unknown keys
+    /// should be errors (`#[serde(deny_unknown_fields)]`), and defaults
+    /// those of upstream.
+    type Config: Clone + std::fmt::Debug + PartialEq + Serialize + DeserializeOwned;
+    /// Rejects knobs upstream would reject (errors name the upstream rule).
+    fn validate(config: &Self::Config) -> Result<(), AutoscalerError>;
+    /// Makes the autoscaler from knobs [`Self::validate`] accepted.
+    fn build(config: &Self::Config) -> Result<Box<dyn Autoscaler>, AutoscalerError>;
+    /// The metrics pipeline this policy normally sees in production (scrape
+    /// interval, lag, lookback; docs/autoscalers.md).
+    fn default_metrics(config: &Self::Config) -> MetricsSpec;
 }
 
-impl AutoscalerConfig {
-    /// Every kind a scenario may name, as [`Self::kind`] spells them.
-    pub const KINDS: &'static [&'static str] = &[
-        "concurrency",
-        "hpa",
-        "kpa",
-        "keda",
-        "ray_serve",
-        "queue_depth",
-        "kv_cache",
-        "gpu_utilization",
-        "aibrix_apa",
-        "llmd_wva",
-    ];
-
-    /// The scenario kind (`"hpa"`, `"ray_serve"`, …).
-    pub fn kind(&self) -> &'static str {
-        match self {
-            AutoscalerConfig::Concurrency(_) => "concurrency",
-            AutoscalerConfig::Hpa(_) => "hpa",
-            AutoscalerConfig::Kpa(_) => "kpa",
-            AutoscalerConfig::Keda(_) => "keda",
-            AutoscalerConfig::RayServe(_) => "ray_serve",
-            AutoscalerConfig::QueueDepth(_) => "queue_depth",
-            AutoscalerConfig::KvCache(_) => "kv_cache",
-            AutoscalerConfig::GpuUtilization(_) => "gpu_utilization",
-            AutoscalerConfig::AibrixApa(_) => "aibrix_apa",
-            AutoscalerConfig::LlmdWva(_) => "llmd_wva",
+/// Makes [`AutoscalerConfig`] from the list of kinds: one line
+/// `Variant => module::Kind,` per policy, in the order error messages list
+/// them, where `Kind: AutoscalerKind` and `Variant` is `Kind::NAME` in
+/// CamelCase.
+macro_rules! autoscaler_registry {
+    ($($variant:ident => $module:ident :: $kind:ident,)*) => {
+        /// A deployment's autoscaler as a scenario writes it (`[scaling] kind =
+        /// "..."` plus that policy's knobs; unknown knobs are errors). One
+        /// variant per [`AutoscalerKind`] in the registry.
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+        #[serde(tag = "kind", rename_all = "snake_case")]
+        pub enum AutoscalerConfig {
+            $(
+                #[doc = concat!("The knobs of [`", stringify!($module), "::", stringify!($kind),
+                    "`] (`", stringify!($module), ".rs`).")]
+                $variant(<$module::$kind as AutoscalerKind>::Config),
+            )*
         }
-    }
 
-    /// Validate the knobs (errors name the upstream rule) and make the
-    /// autoscaler.
-    pub fn build(&self) -> Result<Box<dyn Autoscaler>, AutoscalerError> {
-        match self {
-            AutoscalerConfig::Concurrency(c) => c.build(),
-            AutoscalerConfig::Hpa(c) => c.build(),
-            AutoscalerConfig::Kpa(c) => c.build(),
-            AutoscalerConfig::Keda(c) => c.build(),
-            AutoscalerConfig::RayServe(c) => {
-                Ok(Box::new(ray_serve::RayServeAutoscaler::new(c.clone())?))
+        impl AutoscalerConfig {
+            /// Every kind a scenario may name, as [`Self::kind`] spells them,
+            /// in registry order.
+            pub const KINDS: &'static [&'static str] =
+                &[$(<$module::$kind as AutoscalerKind>::NAME),*];
+
+            /// The scenario kind (`"hpa"`, `"ray_serve"`, …).
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $(AutoscalerConfig::$variant(_) => <$module::$kind as AutoscalerKind>::NAME,)*
+                }
             }
-            AutoscalerConfig::QueueDepth(c) => c.build(),
-            AutoscalerConfig::KvCache(c) => c.build(),
-            AutoscalerConfig::GpuUtilization(c) => c.build(),
-            AutoscalerConfig::AibrixApa(c) => c.build(),
-            AutoscalerConfig::LlmdWva(c) => c.build(),
-        }
-    }
 
-    /// The metrics pipeline this policy normally sees in production (see
-    /// each config's `default_metrics` and docs/autoscalers.md).
-    pub fn default_metrics(&self) -> MetricsSpec {
-        match self {
-            AutoscalerConfig::Concurrency(c) => c.default_metrics(),
-            AutoscalerConfig::Hpa(c) => c.default_metrics(),
-            AutoscalerConfig::Kpa(c) => c.default_metrics(),
-            AutoscalerConfig::Keda(c) => c.default_metrics(),
-            AutoscalerConfig::RayServe(c) => ray_serve::default_metrics(c),
-            AutoscalerConfig::QueueDepth(c) => c.default_metrics(),
-            AutoscalerConfig::KvCache(c) => c.default_metrics(),
-            AutoscalerConfig::GpuUtilization(c) => c.default_metrics(),
-            AutoscalerConfig::AibrixApa(c) => c.default_metrics(),
-            AutoscalerConfig::LlmdWva(c) => c.default_metrics(),
+            /// Checks the knobs (errors name the upstream rule).
+            pub fn validate(&self) -> Result<(), AutoscalerError> {
+                match self {
+                    $(AutoscalerConfig::$variant(c) => <$module::$kind as AutoscalerKind>::validate(c),)*
+                }
+            }
+
+            /// Validate the knobs (errors name the upstream rule) and make the
+            /// autoscaler.
+            pub fn build(&self) -> Result<Box<dyn Autoscaler>, AutoscalerError> {
+                match self {
+                    $(AutoscalerConfig::$variant(c) => {
+                        <$module::$kind as AutoscalerKind>::validate(c)?;
+                        <$module::$kind as AutoscalerKind>::build(c)
+                    })*
+                }
+            }
+
+            /// The metrics pipeline this policy normally sees in production (see
+            /// each kind's `default_metrics` and docs/autoscalers.md).
+            pub fn default_metrics(&self) -> MetricsSpec {
+                match self {
+                    $(AutoscalerConfig::$variant(c) => {
+                        <$module::$kind as AutoscalerKind>::default_metrics(c)
+                    })*
+                }
+            }
         }
-    }
+    };
+}
+
+// The registry: adding an autoscaler kind is its file (the module above
+// and its `AutoscalerKind` impl) plus one line here.
+autoscaler_registry! {
+    Concurrency => concurrency::ConcurrencyKind,
+    Hpa => hpa::HpaKind,
+    Kpa => kpa::KpaKind,
+    Keda => keda::KedaKind,
+    RayServe => ray_serve::RayServeKind,
+    QueueDepth => signals::QueueDepthKind,
+    KvCache => signals::KvCacheKind,
+    GpuUtilization => signals::GpuUtilizationKind,
+    AibrixApa => aibrix::AibrixApaKind,
+    LlmdWva => llmd_wva::LlmdWvaKind,
 }
 
 /// Why a configuration was rejected or a decision could not be made.
@@ -349,5 +357,71 @@ mod kinds_tests {
             assert_eq!(config.kind(), kind);
             assert!(config.build().is_ok(), "{kind}: defaults must be valid");
         }
+    }
+}
+
+#[cfg(test)]
+mod registry_tests {
+    use super::AutoscalerConfig;
+
+    /// The backquoted words of `text`, in order.
+    fn backquoted(text: &str) -> Vec<&str> {
+        text.split('`').skip(1).step_by(2).collect()
+    }
+
+    fn sorted(mut v: Vec<&str>) -> Vec<&str> {
+        v.sort_unstable();
+        v
+    }
+
+    /// The kinds in the first column of the table under "Using them in a
+    /// scenario" in docs/autoscalers.md (`| kind | sync | ...`).
+    fn kinds_in_autoscalers_md() -> Vec<&'static str> {
+        let doc = include_str!("../../../../docs/autoscalers.md");
+        let section = doc
+            .split("## Using them in a scenario")
+            .nth(1)
+            .expect("docs/autoscalers.md has a \"Using them in a scenario\" section");
+        let mut lines = section.lines().skip_while(|l| !l.starts_with("| kind |"));
+        assert!(lines.next().is_some(), "no `| kind |` table");
+        (lines.skip(1))
+            .take_while(|l| l.starts_with('|'))
+            .flat_map(|l| backquoted(l.split('|').nth(1).unwrap_or("")))
+            .collect()
+    }
+
+    /// The autoscalers listed in the `[scaling]` `kind` row of
+    /// docs/scenario-reference.md ("An autoscaler: `concurrency` ...;").
+    fn kinds_in_scenario_reference() -> Vec<&'static str> {
+        let doc = include_str!("../../../../docs/scenario-reference.md");
+        let row = doc
+            .lines()
+            .find(|l| l.starts_with("| `kind` |") && l.contains("An autoscaler:"))
+            .expect("docs/scenario-reference.md has the [scaling] kind row");
+        let list = row.split("An autoscaler:").nth(1).unwrap_or("");
+        backquoted(list.split(';').next().unwrap_or(""))
+    }
+
+    #[test]
+    fn the_registry_names_the_kinds_the_docs_document() {
+        let registry = sorted(AutoscalerConfig::KINDS.to_vec());
+        assert_eq!(
+            sorted(kinds_in_autoscalers_md()),
+            registry,
+            "docs/autoscalers.md"
+        );
+        assert_eq!(
+            sorted(kinds_in_scenario_reference()),
+            registry,
+            "docs/scenario-reference.md"
+        );
+    }
+
+    #[test]
+    fn kinds_are_listed_once_each() {
+        let mut kinds = AutoscalerConfig::KINDS.to_vec();
+        kinds.sort_unstable();
+        kinds.dedup();
+        assert_eq!(kinds.len(), AutoscalerConfig::KINDS.len());
     }
 }

@@ -396,6 +396,30 @@ pub fn default_metrics(config: &RayServeConfig) -> fleetsim_core::autoscale::Met
     }
 }
 
+/// `[scaling] kind = "ray_serve"`: this file's entry in the autoscaler
+/// registry (`autoscalers/mod.rs`).
+#[derive(Debug)]
+pub struct RayServeKind;
+
+impl super::AutoscalerKind for RayServeKind {
+    const NAME: &'static str = "ray_serve";
+    type Config = RayServeConfig;
+
+    fn validate(config: &RayServeConfig) -> Result<(), AutoscalerError> {
+        config.validate()
+    }
+
+    fn build(
+        config: &RayServeConfig,
+    ) -> Result<Box<dyn fleetsim_core::Autoscaler>, AutoscalerError> {
+        Ok(Box::new(RayServeAutoscaler::new(config.clone())?))
+    }
+
+    fn default_metrics(config: &RayServeConfig) -> fleetsim_core::autoscale::MetricsSpec {
+        default_metrics(config)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

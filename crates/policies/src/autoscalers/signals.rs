@@ -94,7 +94,7 @@ fn validate(
 }
 
 macro_rules! baseline {
-    ($(#[$doc:meta])* $ty:ident, $name:literal, $signal:expr, $target:ident,
+    ($(#[$doc:meta])* $ty:ident, $kind:ident, $name:literal, $signal:expr, $target:ident,
      $default:literal, $target_max:expr, $target_doc:literal) => {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -162,12 +162,34 @@ macro_rules! baseline {
                 }
             }
         }
+
+        #[doc = concat!("`[scaling] kind = \"", $name, "\"`: an entry in the autoscaler registry (`autoscalers/mod.rs`).")]
+        #[derive(Debug)]
+        pub struct $kind;
+
+        impl super::AutoscalerKind for $kind {
+            const NAME: &'static str = $name;
+            type Config = $ty;
+
+            fn validate(config: &$ty) -> Result<(), AutoscalerError> {
+                config.validate()
+            }
+
+            fn build(config: &$ty) -> Result<Box<dyn Autoscaler>, AutoscalerError> {
+                config.build()
+            }
+
+            fn default_metrics(config: &$ty) -> MetricsSpec {
+                config.default_metrics()
+            }
+        }
     };
 }
 
 baseline!(
     /// `[scaling] kind = "queue_depth"`: waiting requests per replica.
     QueueDepthConfig,
+    QueueDepthKind,
     "queue_depth",
     Signal::NumRequestsWaiting,
     target_waiting_per_replica,
@@ -179,6 +201,7 @@ baseline!(
 baseline!(
     /// `[scaling] kind = "kv_cache"`: KV-cache usage per replica.
     KvCacheConfig,
+    KvCacheKind,
     "kv_cache",
     Signal::KvCacheUsagePerc,
     target_kv_cache_usage,
@@ -190,6 +213,7 @@ baseline!(
 baseline!(
     /// `[scaling] kind = "gpu_utilization"`: GPU busy fraction per replica.
     GpuUtilizationConfig,
+    GpuUtilizationKind,
     "gpu_utilization",
     Signal::GpuBusyFraction,
     target_gpu_busy_fraction,

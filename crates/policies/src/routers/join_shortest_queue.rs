@@ -17,6 +17,28 @@ impl Router for JoinShortestQueue {
     }
 }
 
+/// The knobs of `[router] kind = "join_shortest_queue"`: none. (Other keys in the
+/// table are ignored, as they always were for this kind.)
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct JoinShortestQueueConfig {}
+
+/// `[router] kind = "join_shortest_queue"`: this file's entry in the router registry
+/// (`routers/mod.rs`).
+#[derive(Debug)]
+pub struct JoinShortestQueueKind;
+
+impl super::RouterKind for JoinShortestQueueKind {
+    const NAME: &'static str = "join_shortest_queue";
+    type Config = JoinShortestQueueConfig;
+
+    fn build(
+        _config: &JoinShortestQueueConfig,
+        _rng: fleetsim_core::rng::StreamRng,
+    ) -> Box<dyn Router> {
+        Box::new(JoinShortestQueue)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,28 @@ impl Router for LeastOutstanding {
     }
 }
 
+/// The knobs of `[router] kind = "least_outstanding"`: none. (Other keys in the
+/// table are ignored, as they always were for this kind.)
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LeastOutstandingConfig {}
+
+/// `[router] kind = "least_outstanding"`: this file's entry in the router registry
+/// (`routers/mod.rs`).
+#[derive(Debug)]
+pub struct LeastOutstandingKind;
+
+impl super::RouterKind for LeastOutstandingKind {
+    const NAME: &'static str = "least_outstanding";
+    type Config = LeastOutstandingConfig;
+
+    fn build(
+        _config: &LeastOutstandingConfig,
+        _rng: fleetsim_core::rng::StreamRng,
+    ) -> Box<dyn Router> {
+        Box::new(LeastOutstanding::default())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -67,6 +67,42 @@ impl Router for LoraAware {
     }
 }
 
+/// The knobs of `[router] kind = "lora_aware"`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoraAwareConfig {
+    /// Extra outstanding requests a held adapter may outweigh
+    /// (default 8).
+    #[serde(default = "default_imbalance")]
+    pub max_outstanding_imbalance: u32,
+}
+
+fn default_imbalance() -> u32 {
+    super::DEFAULT_LORA_IMBALANCE
+}
+
+impl Default for LoraAwareConfig {
+    fn default() -> Self {
+        LoraAwareConfig {
+            max_outstanding_imbalance: default_imbalance(),
+        }
+    }
+}
+
+/// `[router] kind = "lora_aware"`: this file's entry in the router registry
+/// (`routers/mod.rs`).
+#[derive(Debug)]
+pub struct LoraAwareKind;
+
+impl super::RouterKind for LoraAwareKind {
+    const NAME: &'static str = "lora_aware";
+    type Config = LoraAwareConfig;
+
+    fn build(config: &LoraAwareConfig, _rng: fleetsim_core::rng::StreamRng) -> Box<dyn Router> {
+        Box::new(LoraAware::new(config.max_outstanding_imbalance))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,6 +40,28 @@ impl Router for PowerOfTwoChoices {
     }
 }
 
+/// The knobs of `[router] kind = "power_of_two_choices"`: none. (Other keys in the
+/// table are ignored, as they always were for this kind.)
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PowerOfTwoChoicesConfig {}
+
+/// `[router] kind = "power_of_two_choices"`: this file's entry in the router registry
+/// (`routers/mod.rs`).
+#[derive(Debug)]
+pub struct PowerOfTwoChoicesKind;
+
+impl super::RouterKind for PowerOfTwoChoicesKind {
+    const NAME: &'static str = "power_of_two_choices";
+    type Config = PowerOfTwoChoicesConfig;
+
+    fn build(
+        _config: &PowerOfTwoChoicesConfig,
+        rng: fleetsim_core::rng::StreamRng,
+    ) -> Box<dyn Router> {
+        Box::new(PowerOfTwoChoices::new(rng))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -69,6 +69,42 @@ impl Router for PrefixAware {
     }
 }
 
+/// The knobs of `[router] kind = "prefix_aware"`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrefixAwareConfig {
+    /// Extra outstanding requests a cached prefix may outweigh
+    /// (default 8).
+    #[serde(default = "default_imbalance")]
+    pub max_outstanding_imbalance: u32,
+}
+
+fn default_imbalance() -> u32 {
+    super::DEFAULT_PREFIX_IMBALANCE
+}
+
+impl Default for PrefixAwareConfig {
+    fn default() -> Self {
+        PrefixAwareConfig {
+            max_outstanding_imbalance: default_imbalance(),
+        }
+    }
+}
+
+/// `[router] kind = "prefix_aware"`: this file's entry in the router registry
+/// (`routers/mod.rs`).
+#[derive(Debug)]
+pub struct PrefixAwareKind;
+
+impl super::RouterKind for PrefixAwareKind {
+    const NAME: &'static str = "prefix_aware";
+    type Config = PrefixAwareConfig;
+
+    fn build(config: &PrefixAwareConfig, _rng: fleetsim_core::rng::StreamRng) -> Box<dyn Router> {
+        Box::new(PrefixAware::new(config.max_outstanding_imbalance))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

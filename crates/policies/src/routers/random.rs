@@ -24,6 +24,25 @@ impl Router for RandomRouter {
     }
 }
 
+/// The knobs of `[router] kind = "random"`: none. (Other keys in the
+/// table are ignored, as they always were for this kind.)
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RandomConfig {}
+
+/// `[router] kind = "random"`: this file's entry in the router registry
+/// (`routers/mod.rs`).
+#[derive(Debug)]
+pub struct RandomKind;
+
+impl super::RouterKind for RandomKind {
+    const NAME: &'static str = "random";
+    type Config = RandomConfig;
+
+    fn build(_config: &RandomConfig, rng: fleetsim_core::rng::StreamRng) -> Box<dyn Router> {
+        Box::new(RandomRouter::new(rng))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,25 @@ impl Router for RoundRobin {
     }
 }
 
+/// The knobs of `[router] kind = "round_robin"`: none. (Other keys in the
+/// table are ignored, as they always were for this kind.)
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RoundRobinConfig {}
+
+/// `[router] kind = "round_robin"`: this file's entry in the router registry
+/// (`routers/mod.rs`).
+#[derive(Debug)]
+pub struct RoundRobinKind;
+
+impl super::RouterKind for RoundRobinKind {
+    const NAME: &'static str = "round_robin";
+    type Config = RoundRobinConfig;
+
+    fn build(_config: &RoundRobinConfig, _rng: fleetsim_core::rng::StreamRng) -> Box<dyn Router> {
+        Box::new(RoundRobin::default())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

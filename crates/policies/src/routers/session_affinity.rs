@@ -75,6 +75,45 @@ impl Router for SessionAffinity {
     }
 }
 
+/// The knobs of `[router] kind = "session_affinity"`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionAffinityConfig {
+    /// Leading prefix blocks that identify a session (default 2: the
+    /// first block is often a system prompt every session shares).
+    #[serde(default = "default_session_prefix_blocks")]
+    pub session_prefix_blocks: u32,
+}
+
+fn default_session_prefix_blocks() -> u32 {
+    2
+}
+
+impl Default for SessionAffinityConfig {
+    fn default() -> Self {
+        SessionAffinityConfig {
+            session_prefix_blocks: default_session_prefix_blocks(),
+        }
+    }
+}
+
+/// `[router] kind = "session_affinity"`: this file's entry in the router registry
+/// (`routers/mod.rs`).
+#[derive(Debug)]
+pub struct SessionAffinityKind;
+
+impl super::RouterKind for SessionAffinityKind {
+    const NAME: &'static str = "session_affinity";
+    type Config = SessionAffinityConfig;
+
+    fn build(
+        config: &SessionAffinityConfig,
+        _rng: fleetsim_core::rng::StreamRng,
+    ) -> Box<dyn Router> {
+        Box::new(SessionAffinity::new(config.session_prefix_blocks))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
