@@ -30,5 +30,6 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod sweep;
+pub mod trace_stats;
 pub mod verify;
 pub mod workload;

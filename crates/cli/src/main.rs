@@ -3,8 +3,7 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use fleetsim::scenario::{self, Scenario, WorkloadSpec};
-use fleetsim::{report, run, workload};
-use fleetsim_core::workload::stats;
+use fleetsim::{report, run, trace_stats};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -179,18 +178,10 @@ fn cmd_run(args: RunArgs) -> Result<()> {
 }
 
 fn cmd_trace_stats(file: &Path, format: Format) -> Result<()> {
-    std::fs::File::open(file).with_context(|| format!("{}: cannot open", file.display()))?;
-    let detected =
-        workload::detect_file(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    let reader = workload::open_trace(file, detected)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    let stats = stats::compute(reader).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let (detected, stats) = trace_stats::read(file)?;
     match format {
-        Format::Table => {
-            println!("{} ({} format)", file.display(), detected.name());
-            print!("{}", stats.render_table());
-        }
-        Format::Json => println!("{}", serde_json::to_string_pretty(&stats)?),
+        Format::Table => print!("{}", trace_stats::render_report(file, detected, &stats)),
+        Format::Json => print!("{}", trace_stats::to_json(&stats)),
     }
     Ok(())
 }
