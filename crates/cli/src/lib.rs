@@ -2,11 +2,27 @@
 //!
 //! This crate is the front end: scenario files ([`scenario`]), opening
 //! workloads from files ([`workload`]), running ([`run`]) and reports
-//! ([`report`]); charts ([`plot`]); knob sweeps ([`sweep`]); the headline metrics
-//! ([`headline`]) with paired comparisons ([`compare`]) and baseline
-//! checks ([`check`]). It re-exports the engine ([`core`], `fleetsim-core`) and
-//! the policies ([`policies`], `fleetsim-policies`), so a notebook needs a
-//! single dependency.
+//! ([`report`]); charts ([`plot`]); knob sweeps ([`sweep`]); trace
+//! statistics ([`trace_stats`]); the headline metrics ([`headline`]) with
+//! paired comparisons ([`compare`]) and baseline checks ([`check`]). It
+//! re-exports the engine ([`core`], `fleetsim-core`) and the policies
+//! ([`policies`], `fleetsim-policies`), so a notebook needs a single
+//! dependency.
+//!
+//! The library and the `fleetsim` binary are split: every command is a
+//! function of a plain options struct ([`compare::CompareOptions`],
+//! [`check::CheckOptions`], [`plot::PlotOptions`], a sweep's
+//! [`sweep::SweepSpec`] and [`sweep::RunOptions`]) that returns a value or
+//! a typed error and prints nothing; a sweep reports progress through a
+//! callback. Argument parsing (clap), error reports (anyhow) and the
+//! progress bar (indicatif) belong to the binary, behind the default
+//! feature `cli`. A notebook or another crate that only calls the library
+//! can leave them out:
+//!
+//! ```toml
+//! [dependencies]
+//! fleetsim = { path = "crates/cli", default-features = false }
+//! ```
 //!
 //! ```
 //! use fleetsim::scenario;
@@ -17,6 +33,8 @@
 //! let r = &result.summary.requests;
 //! assert_eq!(r.arrived, r.completed + r.rejected + r.timed_out + r.failed);
 //! assert!(result.summary.latency.ttft_ms.p50 > 0.0);
+//! // What `fleetsim run` prints, as a string.
+//! assert!(fleetsim::report::render_table(&s, &result.summary).starts_with("scenario   quickstart"));
 //! ```
 
 pub use fleetsim_core as core;

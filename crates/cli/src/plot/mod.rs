@@ -5,8 +5,9 @@
 //! can call it on a [`fleetsim_core::RunResult`] ([`RunData::from_result`]):
 //! [`fleet_chart`] (replicas by state against traffic, SLA misses marked),
 //! [`latency_cdf_chart`], [`gpu_states_chart`] (GPU-hours by state) and
-//! [`pareto_chart`]. [`write_run_charts`] writes the first three;
-//! [`cmd_plot`] is `fleetsim plot DIR` (`docs/plots.md`).
+//! [`pareto_chart`]. [`write_run_charts`] writes the first three,
+//! [`write_pareto`] a sweep directory's front; [`plot`] is `fleetsim plot
+//! DIR` (`docs/plots.md`).
 
 mod data;
 mod fleet;
