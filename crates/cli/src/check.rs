@@ -32,7 +32,6 @@ use crate::report::write_atomically;
 use crate::run::{self, RunError};
 use crate::scenario::edit::line_of_offset;
 use crate::scenario::{self, ScenarioError};
-use clap::Parser;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
@@ -43,31 +42,20 @@ use toml::Spanned;
 /// The baseline format this version reads and writes.
 pub const BASELINE_VERSION: u32 = 1;
 
-/// Arguments of `fleetsim check`.
-#[derive(Parser, Debug, Clone)]
-pub struct CheckArgs {
+/// What to check: the resolved options of `fleetsim check`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckOptions {
     /// Baseline file (TOML).
-    #[arg(long)]
     pub baseline: PathBuf,
     /// Scenario files (TOML) to rerun and check.
-    #[arg(required = true)]
     pub scenarios: Vec<PathBuf>,
-    /// Accept the run's values: rewrite them into the baseline (creating
-    /// the file or adding entries as needed), keeping tolerances.
-    #[arg(long)]
+    /// Accept the run's values: the baseline may be missing (it is then
+    /// created) and entries are not checked for identity before the runs;
+    /// [`CheckRun::write_baseline`] writes the new values.
     pub update: bool,
-    /// Do not fail on metrics that got better beyond their tolerance.
-    #[arg(long)]
-    pub allow_better: bool,
-    /// Print only the metrics whose verdict is not `ok` (one line for a
-    /// scenario without any).
-    #[arg(long)]
-    pub changes_only: bool,
-    /// Override a key in every scenario, e.g. --set deployment.replicas=2 (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
+    /// `KEY=VALUE` overrides applied to every scenario.
     pub sets: Vec<String>,
-    /// Runs at once (default: one per core). Results do not depend on it.
-    #[arg(long, short = 'j', default_value_t = 0)]
+    /// Runs at once (0: one per core). Results do not depend on it.
     pub jobs: usize,
 }
 
@@ -829,14 +817,28 @@ pub fn updated_text(old: Option<&str>, checks: &[ScenarioCheck]) -> Result<Strin
     Ok(doc.to_string())
 }
 
-/// `fleetsim check`: reruns, prints the diff tables, fails on differences
-/// beyond tolerance (or, with `--update`, writes the new baseline).
-pub fn cmd(args: &CheckArgs) -> Result<(), CheckError> {
-    let file = args.baseline.display().to_string();
-    let old_text = match std::fs::read_to_string(&args.baseline) {
+/// A finished check: every scenario rerun and judged against the baseline.
+#[derive(Clone, Debug)]
+pub struct CheckRun {
+    /// The baseline file, as named in messages.
+    pub file: String,
+    /// One entry per scenario, in the order given.
+    pub checks: Vec<ScenarioCheck>,
+    /// The runs' warnings, each prefixed with its scenario file.
+    pub warnings: Vec<String>,
+    /// The baseline's text as read (`None` when `update` started without a file).
+    old_text: Option<String>,
+}
+
+/// `fleetsim check`: reads the baseline (with `update`, a missing file is
+/// an empty baseline), reruns the scenarios and judges every metric. Writes
+/// nothing: see [`CheckRun::write_baseline`] and [`CheckRun::verdict`].
+pub fn run_check(options: &CheckOptions) -> Result<CheckRun, CheckError> {
+    let file = options.baseline.display().to_string();
+    let old_text = match std::fs::read_to_string(&options.baseline) {
         Ok(text) => Some(text),
         // Only --update may start from nothing.
-        Err(e) if args.update && e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) if options.update && e.kind() == std::io::ErrorKind::NotFound => None,
         Err(error) => return Err(CheckError::Read { file, error }),
     };
     let baseline = match &old_text {
@@ -849,66 +851,93 @@ pub fn cmd(args: &CheckArgs) -> Result<(), CheckError> {
     let (checks, warnings) = check(
         &baseline,
         &file,
-        &args.scenarios,
-        &args.sets,
-        args.update,
-        args.jobs,
+        &options.scenarios,
+        &options.sets,
+        options.update,
+        options.jobs,
     )?;
-    for w in &warnings {
-        eprintln!("warning: {w}");
-    }
-    let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
-    let mut failing = 0;
-    let mut out = std::io::stdout().lock();
-    for (i, c) in checks.iter().enumerate() {
-        if i > 0 && !args.changes_only {
-            let _ = writeln!(out);
-        }
-        let mut table = String::new();
-        let _ = c.render(&mut table, args.changes_only);
-        let _ = write!(out, "{table}");
-        for m in &c.metrics {
+    Ok(CheckRun {
+        file,
+        checks,
+        warnings,
+        old_text,
+    })
+}
+
+impl CheckRun {
+    /// Counts by verdict, worst first, e.g. `1 REGRESSION, 11 ok`.
+    pub fn summary(&self) -> String {
+        let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
+        for m in self.checks.iter().flat_map(|c| &c.metrics) {
             *counts.entry(m.verdict.label()).or_default() += 1;
-            failing += usize::from(m.verdict.fails(args.allow_better));
         }
+        let summary: Vec<String> = ["REGRESSION", "better", "changed", "new", "ok"]
+            .iter()
+            .filter_map(|l| counts.get(l).map(|n| format!("{n} {l}")))
+            .collect();
+        summary.join(", ")
     }
-    let summary: Vec<String> = ["REGRESSION", "better", "changed", "new", "ok"]
-        .iter()
-        .filter_map(|l| counts.get(l).map(|n| format!("{n} {l}")))
-        .collect();
-    let summary = summary.join(", ");
-    let _ = writeln!(
-        out,
-        "\ncheck: {} scenario(s) against {file}: {summary}",
-        checks.len()
-    );
-    let _ = out.flush();
-    if args.update {
-        let text = updated_text(old_text.as_deref(), &checks).map_err(|message| {
+
+    /// Metrics over all scenarios whose verdict fails the check.
+    pub fn failing(&self, allow_better: bool) -> usize {
+        (self.checks.iter().flat_map(|c| &c.metrics))
+            .filter(|m| m.verdict.fails(allow_better))
+            .count()
+    }
+
+    /// The diff table of every scenario (blank lines between them unless
+    /// `changes_only`), then the line `check: N scenario(s) against FILE:
+    /// SUMMARY`.
+    pub fn render(&self, changes_only: bool) -> String {
+        let mut out = String::new();
+        for (i, c) in self.checks.iter().enumerate() {
+            if i > 0 && !changes_only {
+                out.push('\n');
+            }
+            let _ = c.render(&mut out, changes_only);
+        }
+        let _ = writeln!(
+            out,
+            "\ncheck: {} scenario(s) against {}: {}",
+            self.checks.len(),
+            self.file,
+            self.summary()
+        );
+        out
+    }
+
+    /// Writes the run's values into the baseline file at `path` (the one
+    /// the check read), keeping everything else in it; through a temporary
+    /// sibling and a rename.
+    pub fn write_baseline(&self, path: &Path) -> Result<(), CheckError> {
+        let text = updated_text(self.old_text.as_deref(), &self.checks).map_err(|message| {
             CheckError::Malformed {
-                file: file.clone(),
+                file: self.file.clone(),
                 line: None,
                 field: None,
                 message,
             }
         })?;
-        write_atomically(&args.baseline, |w| w.write_all(text.as_bytes())).map_err(|error| {
+        write_atomically(path, |w| w.write_all(text.as_bytes())).map_err(|error| {
             CheckError::Write {
-                file: file.clone(),
+                file: self.file.clone(),
                 error,
             }
-        })?;
-        println!("check: wrote {file}");
-        return Ok(());
+        })
     }
-    if failing > 0 {
-        return Err(CheckError::Failed {
-            file,
-            failing,
-            summary,
-        });
+
+    /// `Ok` unless a metric fails the check ([`CheckError::Failed`]);
+    /// `better` fails unless `allow_better`.
+    pub fn verdict(&self, allow_better: bool) -> Result<(), CheckError> {
+        match self.failing(allow_better) {
+            0 => Ok(()),
+            failing => Err(CheckError::Failed {
+                file: self.file.clone(),
+                failing,
+                summary: self.summary(),
+            }),
+        }
     }
-    Ok(())
 }
 
 #[cfg(test)]

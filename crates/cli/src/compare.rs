@@ -19,7 +19,6 @@
 use crate::headline::{Better, Headline, HEADLINE};
 use crate::run::{self, RunError};
 use crate::scenario::{self, ScenarioError};
-use clap::{Parser, ValueEnum};
 use fleetsim_core::metrics::ln_gamma;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -28,43 +27,25 @@ use std::path::PathBuf;
 /// Confidence level of every interval `compare` prints.
 pub const CONFIDENCE: f64 = 0.95;
 
-/// Arguments of `fleetsim compare`.
-#[derive(Parser, Debug, Clone)]
-pub struct CompareArgs {
+/// What to compare: the resolved options of `fleetsim compare`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompareOptions {
     /// Scenario A (TOML), the reference.
     pub a: PathBuf,
     /// Scenario B (TOML); differences are B − A.
     pub b: PathBuf,
-    /// Number of seeds; both scenarios run once per seed.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    /// Number of seeds (at least 1); both scenarios run once per seed.
     pub seeds: u64,
-    /// First seed (default: scenario A's `seed`).
-    #[arg(long)]
+    /// First seed (`None`: scenario A's `seed`).
     pub first_seed: Option<u64>,
-    /// Override a key in both scenarios, e.g. --set workload.duration_s=60 (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
+    /// `KEY=VALUE` overrides of both scenarios.
     pub sets: Vec<String>,
-    /// Override a key in scenario A only (after --set; repeatable).
-    #[arg(long = "set-a", value_name = "KEY=VALUE")]
+    /// Overrides of scenario A only, applied after `sets`.
     pub sets_a: Vec<String>,
-    /// Override a key in scenario B only (after --set; repeatable).
-    #[arg(long = "set-b", value_name = "KEY=VALUE")]
+    /// Overrides of scenario B only, applied after `sets`.
     pub sets_b: Vec<String>,
-    /// Runs at once (default: one per core). Results do not depend on it.
-    #[arg(long, short = 'j', default_value_t = 0)]
+    /// Runs at once (0: one per core). Results do not depend on it.
     pub jobs: usize,
-    /// What to print.
-    #[arg(long, value_enum, default_value_t = CompareFormat::Table)]
-    pub format: CompareFormat,
-}
-
-/// Output of `fleetsim compare`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum CompareFormat {
-    /// A table for people.
-    Table,
-    /// JSON (every per-seed value included).
-    Json,
 }
 
 /// Why a comparison could not be made.
@@ -84,6 +65,9 @@ pub enum CompareError {
         /// What stopped it.
         error: Box<RunError>,
     },
+    /// No seeds were asked for.
+    #[error("a comparison needs at least one seed")]
+    NoSeeds,
     /// The seeds would go past `u64::MAX`.
     #[error("--seeds {count} from seed {first} goes past the largest seed (2^64 − 1)")]
     SeedOverflow {
@@ -486,12 +470,13 @@ fn signed(h: &Headline, value: f64) -> String {
     format!("{value:+.*}", decimals)
 }
 
-/// `fleetsim compare`: loads, runs, prints.
-pub fn cmd(args: &CompareArgs) -> Result<(), CompareError> {
-    // Each side is loaded once here, so a bad file or flag fails before
-    // any run; the seed of A is the default first seed.
+/// `fleetsim compare`: loads both scenarios (so a bad file or override
+/// fails before any run), runs them on the seeds of `options` and compares
+/// them. The runs' warnings are in [`Comparison::warnings`].
+pub fn compare_files(options: &CompareOptions) -> Result<Comparison, CompareError> {
+    // The seed of A is the default first seed.
     let side = |path: &PathBuf, own: &[String]| -> Result<(Side, u64), CompareError> {
-        let sets: Vec<String> = args.sets.iter().chain(own).cloned().collect();
+        let sets: Vec<String> = options.sets.iter().chain(own).cloned().collect();
         let s = scenario::load_file(path, &sets)?;
         let side = Side {
             path: path.display().to_string(),
@@ -500,24 +485,17 @@ pub fn cmd(args: &CompareArgs) -> Result<(), CompareError> {
         };
         Ok((side, s.sim.seed))
     };
-    let (a, seed_a) = side(&args.a, &args.sets_a)?;
-    let (b, _) = side(&args.b, &args.sets_b)?;
-    let first = args.first_seed.unwrap_or(seed_a);
+    let (a, seed_a) = side(&options.a, &options.sets_a)?;
+    let (b, _) = side(&options.b, &options.sets_b)?;
+    let first = options.first_seed.unwrap_or(seed_a);
     let overflow = CompareError::SeedOverflow {
         first,
-        count: args.seeds,
+        count: options.seeds,
     };
-    let last = first.checked_add(args.seeds - 1).ok_or(overflow)?;
+    let span = options.seeds.checked_sub(1).ok_or(CompareError::NoSeeds)?;
+    let last = first.checked_add(span).ok_or(overflow)?;
     let seeds: Vec<u64> = (first..=last).collect();
-    let comparison = compare(&a, &b, &seeds, args.jobs)?;
-    for w in &comparison.warnings {
-        eprintln!("warning: {w}");
-    }
-    match args.format {
-        CompareFormat::Table => print!("{}", comparison.render_table()),
-        CompareFormat::Json => print!("{}", comparison.to_json()),
-    }
-    Ok(())
+    compare(&a, &b, &seeds, options.jobs)
 }
 
 #[cfg(test)]

@@ -177,9 +177,9 @@ pub fn ignored_fields(scenario: &Scenario, router_uses_prefix_hashes: bool) -> I
     }
 }
 
-/// Passes requests through, printing each warning of [`IgnoredFields`] on
-/// stderr the first time a request carries the field (once per run, not
-/// per request).
+/// Passes requests through, recording each warning of [`IgnoredFields`]
+/// the first time a request carries the field (once per run, not per
+/// request); [`run`] returns them in `RunResult::warnings`.
 struct WarnIgnored {
     inner: BoxedWorkload,
     fields: IgnoredFields,

@@ -29,10 +29,31 @@ pub struct OpenError {
 
 impl std::fmt::Display for OpenError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let error = Explained(&self.error);
         match &self.path {
-            Some(p) => write!(f, "{}: {}", p.display(), self.error),
-            None => write!(f, "workload: {}", self.error),
+            Some(p) => write!(f, "{}: {error}", p.display()),
+            None => write!(f, "workload: {error}"),
         }
+    }
+}
+
+/// What the front end adds to a [`WorkloadError::OutOfOrder`]: how to ask
+/// for sorting, in a scenario and on the command line.
+pub const SORT_HINT: &str =
+    "sort the trace, or set `sort = true` on the workload (`--sort` with `--trace`)";
+
+/// A [`WorkloadError`] as the front end words it: the engine's message,
+/// and for an out-of-order timestamp, `; ` and [`SORT_HINT`].
+#[derive(Debug, Clone, Copy)]
+pub struct Explained<'a>(pub &'a WorkloadError);
+
+impl std::fmt::Display for Explained<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        if matches!(self.0, WorkloadError::OutOfOrder { .. }) {
+            write!(f, "; {SORT_HINT}")?;
+        }
+        Ok(())
     }
 }
 

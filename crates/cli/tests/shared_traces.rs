@@ -165,7 +165,7 @@ fn azure_conversation_matches_reference_stats() {
         "{file}: read + stats in {:.1} ms",
         start.elapsed().as_secs_f64() * 1e3
     );
-    eprintln!("{}", stats.render_table());
+    eprintln!("{}", fleetsim::trace_stats::render_table(&stats));
     check_stats(file, &stats, &reference(&traces, file));
 }
 

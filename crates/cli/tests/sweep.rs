@@ -9,6 +9,12 @@ use fleetsim::sweep::{self, select, Knob, RunOptions, Shard, Sweep, SweepSpec};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The binary's command-line definitions, to parse a command line as
+/// `fleetsim` does (the library has no clap).
+#[allow(dead_code)]
+#[path = "../src/bin/fleetsim/args.rs"]
+mod cli_args;
+
 /// The quickstart, shortened so a sweep of a few configurations is quick.
 fn quickstart_sweep(grids: &[&str], seeds: u32) -> Sweep {
     let spec = SweepSpec {
@@ -515,7 +521,7 @@ fn the_kubernetes_manifest_runs_a_valid_sharded_sweep() {
     assert_eq!(words[..2], ["fleetsim", "sweep"]);
     words.remove(0);
     words[0] = "fleetsim-sweep";
-    let args = fleetsim::sweep::command::SweepArgs::try_parse_from(&words).unwrap();
+    let args = cli_args::SweepArgs::try_parse_from(&words).unwrap();
     let shard = Shard::parse(args.shard.as_deref().unwrap()).unwrap();
     assert_eq!(
         (shard.index, shard.count),

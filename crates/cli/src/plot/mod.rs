@@ -5,8 +5,9 @@
 //! can call it on a [`fleetsim_core::RunResult`] ([`RunData::from_result`]):
 //! [`fleet_chart`] (replicas by state against traffic, SLA misses marked),
 //! [`latency_cdf_chart`], [`gpu_states_chart`] (GPU-hours by state) and
-//! [`pareto_chart`]. [`write_run_charts`] writes the first three;
-//! [`cmd_plot`] is `fleetsim plot DIR` (`docs/plots.md`).
+//! [`pareto_chart`]. [`write_run_charts`] writes the first three,
+//! [`write_pareto`] a sweep directory's front; [`plot`] is `fleetsim plot
+//! DIR` (`docs/plots.md`).
 
 mod data;
 mod fleet;
@@ -70,6 +71,10 @@ pub enum PlotError {
         /// What went wrong.
         message: String,
     },
+    /// A sweep directory's manifest or results could not be read, or the
+    /// chart's directory could not be made.
+    #[error(transparent)]
+    Sweep(#[from] crate::sweep::SweepError),
     /// A point of a sweep cannot be drawn.
     #[error("sweep point {label:?}: {message}")]
     BadPoint {
@@ -116,49 +121,65 @@ pub fn write_run_charts(
     Ok(paths)
 }
 
-/// `fleetsim plot`.
-#[derive(Debug, clap::Args)]
-pub struct PlotArgs {
+/// What to chart: the resolved options of `fleetsim plot`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlotOptions {
     /// A `fleetsim run --out` directory (summary.json, requests.csv,
     /// timeseries.csv), or a `fleetsim sweep --out` directory (its Pareto
     /// front).
     pub dir: PathBuf,
-    /// Write the charts here instead of into DIR.
-    #[arg(long)]
+    /// Write the charts here instead of into `dir`.
     pub plot_dir: Option<PathBuf>,
     /// Image format of the charts.
-    #[arg(long, value_enum, default_value_t = ImageFormat::Svg)]
     pub format: ImageFormat,
-    /// Start of every chart's title (default: DIR's name; `run --plot`
-    /// uses the scenario's name, which the results do not record).
-    #[arg(long)]
+    /// Start of every chart's title (`None`: the directory's name, or a
+    /// sweep's scenario name).
     pub title: Option<String>,
 }
 
-/// Runs `fleetsim plot`: reads the run in `args.dir`, writes its charts
-/// and prints their paths.
-pub fn cmd_plot(args: PlotArgs) -> anyhow::Result<()> {
+/// `fleetsim plot`: charts the run (or the sweep's Pareto front) in
+/// `options.dir` and returns the paths written, in order.
+pub fn plot(options: &PlotOptions) -> Result<Vec<PathBuf>, PlotError> {
+    let out = options.plot_dir.as_deref().unwrap_or(&options.dir);
     // A sweep directory: its Pareto front.
-    if args.dir.join(crate::sweep::results::MANIFEST).exists() {
-        let out = args.plot_dir.as_deref().unwrap_or(&args.dir);
-        let path = crate::sweep::command::write_pareto(
-            &args.dir,
-            out,
-            args.title.as_deref(),
-            args.format,
-        )?;
-        println!("{}", path.display());
-        return Ok(());
+    if options.dir.join(crate::sweep::results::MANIFEST).exists() {
+        let path = write_pareto(&options.dir, out, options.title.as_deref(), options.format)?;
+        return Ok(vec![path]);
     }
-    let data = RunData::read_dir(&args.dir)?;
-    let title = args.title.clone().unwrap_or_else(|| {
-        (args.dir.canonicalize().ok())
+    let data = RunData::read_dir(&options.dir)?;
+    let title = options.title.clone().unwrap_or_else(|| {
+        (options.dir.canonicalize().ok())
             .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .unwrap_or_else(|| args.dir.display().to_string())
+            .unwrap_or_else(|| options.dir.display().to_string())
     });
-    let out = args.plot_dir.as_deref().unwrap_or(&args.dir);
-    for path in write_run_charts(&data, &title, out, args.format)? {
-        println!("{}", path.display());
-    }
-    Ok(())
+    write_run_charts(&data, &title, out, options.format)
+}
+
+/// Draws the Pareto front of the finished sweep in `sweep_dir` to
+/// `out_dir/pareto.<ext>` (creating `out_dir`), titled with `title` or the
+/// scenario's name; returns the chart's path.
+pub fn write_pareto(
+    sweep_dir: &Path,
+    out_dir: &Path,
+    title: Option<&str>,
+    format: ImageFormat,
+) -> Result<PathBuf, PlotError> {
+    use crate::sweep::{read_manifest, results, select, SweepError};
+    let manifest = read_manifest(&sweep_dir.join(results::MANIFEST))?;
+    let rows = results::read_rows(&sweep_dir.join(results::RESULTS_JSONL), false)?;
+    let candidates = select::candidates(&rows);
+    std::fs::create_dir_all(out_dir).map_err(|e| SweepError::Io {
+        path: out_dir.to_path_buf(),
+        error: format!("cannot create the directory: {e}"),
+    })?;
+    let path = out_dir.join(format!("pareto.{}", format.extension()));
+    let unit = candidates.first().map_or("USD", |c| c.cost_unit);
+    let title = title.unwrap_or(&manifest.scenario);
+    pareto_chart(
+        &select::pareto_points(&candidates),
+        unit,
+        &format!("{title}: cost against SLA attainment"),
+        &path,
+    )?;
+    Ok(path)
 }

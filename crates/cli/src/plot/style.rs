@@ -47,7 +47,7 @@ pub const GPU_STATE_COLORS: [RGBColor; fleetsim_core::cost::GpuState::COUNT] = [
 ];
 
 /// The image formats a chart can be written in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ImageFormat {
     /// Scalable vector graphics, text as text.
     Svg,

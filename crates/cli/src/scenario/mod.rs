@@ -1027,6 +1027,7 @@ fn resolve_lengths(
     let path_field = format!("{field}.path");
     let file = existing_file(base_dir, path, &path_field)?;
     let in_file = |e: fleetsim_core::workload::WorkloadError| {
+        let e = crate::workload::Explained(&e);
         invalid(&path_field, format!("{}: {e}", file.display()))
     };
     let format = crate::workload::detect_file(&file).map_err(in_file)?;
@@ -1053,7 +1054,10 @@ fn workload_invalid(e: fleetsim_core::workload::WorkloadError) -> Invalid {
         fleetsim_core::workload::WorkloadError::InvalidParameter { field, message } => {
             (field, message)
         }
-        other => ("workload".to_string(), other.to_string()),
+        other => (
+            "workload".to_string(),
+            crate::workload::Explained(&other).to_string(),
+        ),
     }
 }
 

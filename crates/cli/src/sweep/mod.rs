@@ -30,7 +30,6 @@
 //! std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
-pub mod command;
 mod knobs;
 pub mod results;
 pub mod select;

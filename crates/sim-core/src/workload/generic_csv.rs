@@ -254,8 +254,7 @@ mod tests {
         );
         check_err(
             with("2,1,1\n\n1.5,1,1\n").as_bytes(),
-            "line 4, field `time_s`: timestamp 1.500000 s is earlier than the previous one (2.000000 s); \
-             sort the trace, or set `sort = true` on the workload (`--sort` with `--trace`)",
+            "line 4, field `time_s`: timestamp 1.500000 s is earlier than the previous one (2.000000 s)",
         );
         check_err(
             with("0,1,0\n").as_bytes(),

@@ -55,7 +55,8 @@ pub enum WorkloadError {
         message: String,
     },
     /// A timestamp is earlier than the one before it (a trace must be sorted
-    /// unless the scenario asks for sorting).
+    /// unless the scenario asks for sorting). The message states the fact
+    /// only: how to ask for sorting is the front end's to say.
     OutOfOrder {
         /// 1-based line number of the offending record.
         line: u64,
@@ -90,8 +91,7 @@ impl fmt::Display for WorkloadError {
             }
             WorkloadError::OutOfOrder { line, field, previous_s, current_s } => write!(
                 f,
-                "line {line}, field `{field}`: timestamp {current_s:.6} s is earlier than the previous one ({previous_s:.6} s); \
-                 sort the trace, or set `sort = true` on the workload (`--sort` with `--trace`)"
+                "line {line}, field `{field}`: timestamp {current_s:.6} s is earlier than the previous one ({previous_s:.6} s)"
             ),
             WorkloadError::InvalidParameter { field, message } => write!(f, "field `{field}`: {message}"),
             WorkloadError::Io { line: Some(line), source } => write!(f, "line {line}: read error: {source}"),

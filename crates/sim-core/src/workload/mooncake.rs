@@ -292,8 +292,7 @@ mod tests {
         let with = |bad: &str| format!("{ok}\n{bad}\n");
         check_err(
             with("{\"timestamp\": 4, \"input_length\": 1, \"output_length\": 1}").as_bytes(),
-            "line 3, field `timestamp`: timestamp 0.004000 s is earlier than the previous one (0.005000 s); \
-             sort the trace, or set `sort = true` on the workload (`--sort` with `--trace`)",
+            "line 3, field `timestamp`: timestamp 0.004000 s is earlier than the previous one (0.005000 s)",
         );
         check_err(
             with("{\"timestamp\": 6, \"input_length\": 1, \"output_length\": 0}").as_bytes(),

@@ -24,7 +24,6 @@ use super::WorkloadError;
 use crate::request::Request;
 use crate::time::{SimTime, NANOS_PER_SEC};
 use serde::Serialize;
-use std::fmt::Write as _;
 
 /// Summary of a workload, see the module docs for the definitions.
 ///
@@ -338,90 +337,6 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
     }
 }
 
-impl TraceStats {
-    /// A human-readable table of every figure, with units.
-    pub fn render_table(&self) -> String {
-        let mut out = String::new();
-        let row = |out: &mut String, label: &str, value: String| {
-            let _ = writeln!(out, "{label:<22} {value}");
-        };
-        row(&mut out, "requests", self.requests.to_string());
-        row(
-            &mut out,
-            "first arrival",
-            opt(self.first_arrival_s, 3, " s"),
-        );
-        row(&mut out, "span", format!("{:.3} s", self.span_s));
-        row(&mut out, "mean rate", opt(self.mean_rate_rps, 4, " req/s"));
-        row(
-            &mut out,
-            "inter-arrival mean",
-            opt(self.iat_mean_s.map(|s| s * 1e3), 3, " ms"),
-        );
-        row(&mut out, "inter-arrival CV", opt(self.iat_cv, 3, ""));
-        row(
-            &mut out,
-            "zero inter-arrivals",
-            opt(self.zero_iat_fraction.map(|f| f * 100.0), 2, " %"),
-        );
-        let _ = writeln!(out);
-        let _ = writeln!(
-            out,
-            "{:<8} {:>9} {:>12} {:>12} {:>12} {:>10} {:>9}",
-            "window", "complete", "mean req/s", "peak req/s", "min req/s", "peak/mean", "IoD"
-        );
-        for (label, w) in [
-            ("1 s", &self.windows_1s),
-            ("1 min", &self.windows_1min),
-            ("1 h", &self.windows_1h),
-        ] {
-            let complete = if w.complete_windows == 0 {
-                "partial".to_string()
-            } else {
-                w.complete_windows.to_string()
-            };
-            let _ = writeln!(
-                out,
-                "{label:<8} {complete:>9} {:>12} {:>12} {:>12} {:>10} {:>9}",
-                opt(w.mean_rate_rps, 4, ""),
-                opt(w.peak_rate_rps, 4, ""),
-                opt(w.min_rate_rps, 4, ""),
-                opt(w.peak_to_mean, 3, ""),
-                opt(w.index_of_dispersion, 3, ""),
-            );
-        }
-        let _ = writeln!(out);
-        let _ = writeln!(
-            out,
-            "{:<16} {:>10} {:>10} {:>8} {:>10} {:>10} {:>10} {:>8}",
-            "tokens", "mean", "std", "min", "p50", "p90", "p99", "max"
-        );
-        for (label, t) in [
-            ("input (prompt)", &self.input_tokens),
-            ("output", &self.output_tokens),
-        ] {
-            match t {
-                Some(t) => {
-                    let _ = writeln!(
-                        out,
-                        "{label:<16} {:>10.1} {:>10.1} {:>8} {:>10.1} {:>10.1} {:>10.1} {:>8}",
-                        t.mean, t.std, t.min, t.p50, t.p90, t.p99, t.max
-                    );
-                }
-                None => {
-                    let _ = writeln!(out, "{label:<16} {:>10}", "-");
-                }
-            }
-        }
-        out
-    }
-}
-
-/// `value` with `decimals` and `unit`, or `-` when unknown.
-fn opt(value: Option<f64>, decimals: usize, unit: &str) -> String {
-    value.map_or_else(|| "-".to_string(), |v| format!("{v:.decimals$}{unit}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,7 +367,6 @@ mod tests {
         assert_eq!(s.windows_1s.complete_windows, 0);
         assert_eq!(s.windows_1s.mean_rate_rps, None);
         assert_eq!(s.input_tokens, None);
-        assert!(s.render_table().contains("requests               0"));
     }
 
     #[test]
@@ -545,22 +459,5 @@ mod tests {
                 .contains("request 2 arrives at 0.000000004s, before request 1"),
             "{err}"
         );
-    }
-
-    #[test]
-    fn table_has_units() {
-        let s = compute([0.0, 0.5, 1.5, 2.0].map(secs).into_iter()).unwrap();
-        let table = s.render_table();
-        for needle in [
-            "req/s",
-            " s\n",
-            " ms",
-            "1 min",
-            "partial",
-            "p99",
-            "input (prompt)",
-        ] {
-            assert!(table.contains(needle), "{needle:?} missing from\n{table}");
-        }
     }
 }

@@ -1,0 +1,119 @@
+//! The command handlers other than `sweep` and `merge`: each turns its
+//! arguments into library options, calls the library, prints the result
+//! through [`output::print`] and returns what decides the exit status.
+
+use crate::args::{CheckArgs, CompareArgs, CompareFormat, Format, PlotArgs, RunArgs};
+use crate::output;
+use anyhow::{Context, Result};
+use fleetsim::scenario::{self, Scenario, WorkloadSpec};
+use fleetsim::{report, run, trace_stats};
+use std::path::Path;
+
+/// `fleetsim run`.
+pub fn run(args: &RunArgs) -> Result<()> {
+    let scenario = load_scenario(args)?;
+    let result = run::run_timed(&scenario)?;
+    for w in &result.warnings {
+        eprintln!("warning: {w}");
+    }
+    if let Some(dir) = &args.out {
+        report::write_out_dir(dir, &result)
+            .with_context(|| format!("writing results to {}", dir.display()))?;
+        if args.plot {
+            let data = fleetsim::plot::RunData::from_result(&result);
+            let svg = fleetsim::plot::ImageFormat::Svg;
+            fleetsim::plot::write_run_charts(&data, &scenario.name, dir, svg)?;
+        }
+    }
+    output::print(&match args.format {
+        Format::Table => report::render_table(&scenario, &result.summary),
+        Format::Json => report::summary_json(&result.summary),
+    })
+}
+
+/// The scenario of `fleetsim run`: the file (or the embedded quickstart)
+/// with `--set` and `--seed`, its workload replaced by `--trace`.
+fn load_scenario(args: &RunArgs) -> Result<Scenario> {
+    let mut sets = args.sets.clone();
+    if let Some(seed) = args.seed {
+        sets.push(format!("seed={seed}"));
+    }
+    let mut s = match &args.scenario {
+        Some(path) => scenario::load_file(path, &sets)?,
+        None => scenario::load_str(
+            scenario::QUICKSTART_TOML,
+            "<embedded quickstart>",
+            Path::new("."),
+            &sets,
+        )?,
+    };
+    if let Some(trace) = &args.trace {
+        std::fs::File::open(trace)
+            .with_context(|| format!("--trace {}: cannot open", trace.display()))?;
+        s.workload = WorkloadSpec::Trace {
+            path: trace.clone(),
+            format: None,
+            sort: args.sort,
+            transforms: Vec::new(),
+        };
+    }
+    Ok(s)
+}
+
+/// `fleetsim trace stats`.
+pub fn trace_stats(file: &Path, format: Format) -> Result<()> {
+    let (detected, stats) = trace_stats::read(file)?;
+    output::print(&match format {
+        Format::Table => trace_stats::render_report(file, detected, &stats),
+        Format::Json => trace_stats::to_json(&stats),
+    })
+}
+
+/// `fleetsim compare`.
+pub fn compare(args: &CompareArgs) -> Result<()> {
+    let comparison = fleetsim::compare::compare_files(&args.options())?;
+    for w in &comparison.warnings {
+        eprintln!("warning: {w}");
+    }
+    output::print(&match args.format {
+        CompareFormat::Table => comparison.render_table(),
+        CompareFormat::Json => comparison.to_json(),
+    })
+}
+
+/// `fleetsim check`: the diff tables, then (with `--update`) the new
+/// baseline, else the verdict. A failed write or a failing verdict wins
+/// over a closed stdout.
+pub fn check(args: &CheckArgs) -> Result<()> {
+    let check = fleetsim::check::run_check(&args.options())?;
+    for w in &check.warnings {
+        eprintln!("warning: {w}");
+    }
+    let printed = output::print(&check.render(args.changes_only));
+    if args.update {
+        check.write_baseline(&args.baseline)?;
+        printed?;
+        return output::print(&format!("check: wrote {}\n", check.file));
+    }
+    check.verdict(args.allow_better)?;
+    printed
+}
+
+/// `fleetsim plot`: the charts' paths, one a line.
+pub fn plot(args: &PlotArgs) -> Result<()> {
+    let paths = fleetsim::plot::plot(&args.options())?;
+    let lines: String = (paths.iter())
+        .map(|p| format!("{}\n", p.display()))
+        .collect();
+    output::print(&lines)
+}
+
+/// `fleetsim verify-policies`: the report, then exit 1 if a case failed.
+pub fn verify_policies(file: &Path) -> Result<()> {
+    let report = fleetsim::verify::verify_file(file)?;
+    let printed = output::print(&report.render());
+    match report.failed() {
+        0 => printed,
+        n => anyhow::bail!("{}: {n} conformance case(s) failed", file.display()),
+    }
+}
