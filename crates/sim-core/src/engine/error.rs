@@ -1,0 +1,117 @@
+//! Why a run stops early.
+
+use crate::names::NameError;
+use crate::workload::WorkloadError;
+use std::fmt;
+
+/// Why a run stopped early.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SimError {
+    /// The workload could not produce its next request.
+    Workload(WorkloadError),
+    /// The workload produced a request earlier than one before it.
+    ArrivalInThePast {
+        /// Arrival of the offending request, seconds.
+        arrival_s: f64,
+        /// Simulated time already reached, seconds.
+        now_s: f64,
+    },
+    /// A deployment has no replica and no way to get one.
+    EmptyFleet {
+        /// The deployment's name.
+        deployment: String,
+    },
+    /// The configuration is inconsistent (no deployment, a router count
+    /// that differs from the deployment count, deployments on different
+    /// node pools).
+    Config(String),
+    /// A request's deployment could not be decided.
+    Deployment {
+        /// The request's arrival-order id.
+        request: u64,
+        /// Its arrival, seconds.
+        arrival_s: f64,
+        /// What was wrong.
+        error: NameError,
+    },
+    /// GPU time did not add up (an engine bug; please report it).
+    Accounting(String),
+    /// A request pulled from the workload ended with no outcome or with
+    /// more than one (an engine bug; please report it).
+    RequestAccounting(String),
+    /// A request's priority class could not be decided.
+    Class {
+        /// The request's arrival-order id.
+        request: u64,
+        /// Its arrival, seconds.
+        arrival_s: f64,
+        /// What was wrong.
+        error: NameError,
+    },
+}
+
+impl fmt::Display for SimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SimError::Workload(e) => write!(f, "workload: {e}"),
+            SimError::ArrivalInThePast { arrival_s, now_s } => {
+                write!(f, "workload produced a request at {arrival_s:.6} s after the simulation reached {now_s:.6} s")
+            }
+            SimError::EmptyFleet { deployment } => write!(
+                f,
+                "deployment {deployment:?} has no replica and no scaling that would start one"
+            ),
+            SimError::Config(m) => write!(f, "invalid configuration: {m}"),
+            SimError::Deployment {
+                request,
+                arrival_s,
+                error: NameError::Unknown { name, configured },
+            } => write!(
+                f,
+                "request {request} (arrival {arrival_s:.6} s) names model {name:?}, which is not one of the deployments: {}",
+                configured.join(", ")
+            ),
+            SimError::Deployment {
+                request,
+                arrival_s,
+                error: NameError::Missing,
+            } => write!(
+                f,
+                "request {request} (arrival {arrival_s:.6} s) names no model and no deployment has a positive `share` to draw one from"
+            ),
+            SimError::Accounting(m) => write!(f, "internal error, GPU time does not add up: {m}"),
+            SimError::RequestAccounting(m) => {
+                write!(f, "internal error, requests do not add up: {m}")
+            }
+            SimError::Class {
+                request,
+                arrival_s,
+                error: NameError::Unknown { name, configured },
+            } => {
+                write!(
+                    f,
+                    "request {request} (arrival {arrival_s:.6} s) names priority class {name:?}, which is not one of the configured classes: {}",
+                    configured.join(", ")
+                )
+            }
+            SimError::Class {
+                request,
+                arrival_s,
+                error: NameError::Missing,
+            } => write!(
+                f,
+                "request {request} (arrival {arrival_s:.6} s) names no priority class and no [[queue.classes]] entry has a positive `share` to draw one from"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SimError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SimError::Workload(e) => Some(e),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,473 @@
+//! The fleet: replicas and their lives (cold-start stages, ready,
+//! draining, terminated), the nodes they run on (first-fit placement,
+//! provisioning, warm pools, idle release, spot notices and reclaims), and
+//! each node's caches as cold starts fill them (only completed transfers
+//! and builds).
+
+use super::config::*;
+use super::kernel::EventKind;
+use super::{Simulation, NOT_ROUTABLE};
+use crate::coldstart::{provisioning_rng, ColdStartRngs, NodeCaches};
+use crate::lifecycle::{Phase, ReplicaLife, Stage};
+use crate::nodes::Node;
+use crate::replica::batching::BatchingReplica;
+use crate::replica::slots::SlotReplica;
+use crate::replica::Replica;
+use crate::rng;
+use crate::time::{SimDuration, SimTime};
+use std::sync::Arc;
+
+impl Simulation {
+    /// With a placement, the replicas ready at time 0 sit on nodes that are
+    /// up at time 0 with the image and weights cached, packed first-fit
+    /// over the pools in order; then each pool's warm nodes are added.
+    pub(super) fn place_initial_fleet(&mut self) {
+        let Some(p) = self.shared_placement() else {
+            return;
+        };
+        for r in 0..self.replicas.len() as u32 {
+            let d = self.dep(r);
+            let need = self.fleet(d).gpus_per_replica.max(1);
+            // Validation guarantees room for the initial fleet.
+            let Some(node) = self.node_with_room(need, true, d) else {
+                break;
+            };
+            let per_node = p.pools[self.nodes[node].pool as usize]
+                .pricing
+                .gpus_per_node;
+            let n = &mut self.nodes[node];
+            n.set_used(n.used_gpus + need, per_node, SimTime::ZERO);
+            self.lives[r as usize].node = Some(node as u32);
+        }
+        for (pi, pool) in p.pools.iter().enumerate() {
+            for _ in 0..pool.warm_nodes {
+                let caches =
+                    NodeCaches::primed(pool.weight_disk_bytes, &p.cold_start, &p.artifacts);
+                let mut node = Node::new(pi as u32, SimTime::ZERO, Some(SimTime::ZERO), caches);
+                node.warm = true;
+                self.nodes.push(node);
+            }
+        }
+    }
+
+    /// A node with `need` free GPUs: an existing one first (pools in order,
+    /// nodes in order), else a new node in the first pool under its quota.
+    /// A new node is up at once and primed (with deployment `d`'s artifacts)
+    /// when `initial`, else it starts provisioning now. `None` when every
+    /// pool is full.
+    pub(super) fn node_with_room(&mut self, need: u32, initial: bool, d: usize) -> Option<usize> {
+        let p = self.fleet(d).placement.clone()?;
+        for pi in 0..p.pools.len() as u32 {
+            let per_node = p.pools[pi as usize].pricing.gpus_per_node;
+            if let Some(n) = self.nodes.iter().position(|n| {
+                n.pool == pi
+                    && n.is_held()
+                    && !n.doomed
+                    && per_node.saturating_sub(n.used_gpus) >= need
+            }) {
+                return Some(n);
+            }
+        }
+        for (pi, pool) in p.pools.iter().enumerate() {
+            if pool.pricing.gpus_per_node < need {
+                continue;
+            }
+            let held = self
+                .nodes
+                .iter()
+                .filter(|n| n.pool == pi as u32 && n.is_held())
+                .count() as u32;
+            if pool.max_nodes.is_some_and(|max| held >= max) {
+                continue;
+            }
+            let id = self.nodes.len() as u32;
+            if initial {
+                let caches =
+                    NodeCaches::primed(pool.weight_disk_bytes, &p.cold_start, &p.artifacts);
+                self.nodes.push(Node::new(
+                    pi as u32,
+                    SimTime::ZERO,
+                    Some(SimTime::ZERO),
+                    caches,
+                ));
+            } else {
+                let d = pool
+                    .provisioning
+                    .sample(&mut provisioning_rng(self.config.seed, u64::from(id)));
+                let caches = NodeCaches::new(pool.weight_disk_bytes);
+                self.nodes
+                    .push(Node::new(pi as u32, self.now, None, caches));
+                self.push(self.now + d, EventKind::NodeUp { node: id });
+            }
+            return Some(id as usize);
+        }
+        None
+    }
+
+    /// A replica started during the run is slower on its first requests
+    /// (lazy kernels, graphs): the placement's warm-up penalty is added to
+    /// their TTFT and end-to-end latency.
+    pub(super) fn note_warmup(&mut self, replica: u32, request: u64) {
+        let d = self.dep(replica);
+        let Some(p) = self.config.deployments[d].fleet.placement.as_ref() else {
+            return;
+        };
+        let life = &mut self.lives[replica as usize];
+        let (true, Some(ready)) = (life.cold, life.ready_at) else {
+            return;
+        };
+        let k = life.dispatched;
+        life.dispatched += 1;
+        let extra = p
+            .cold_start
+            .warmup
+            .extra_latency(k, self.now.saturating_since(ready));
+        if extra.0 > 0 {
+            self.warmup_penalty.insert(request, extra.0);
+        }
+    }
+
+    /// Asks for a new replica: it starts its cold start now.
+    pub(super) fn start_replica(&mut self, d: usize) {
+        let id = self.replicas.len() as u32;
+        let fleet = &self.config.deployments[d].fleet;
+        self.replicas
+            .push(new_replica(&fleet.replica, self.config.seed, id));
+        let durations = fleet.lifecycle.cold_start.clone();
+        let placed = fleet.placement.is_some();
+        self.lives.push(ReplicaLife::starting(self.now, durations));
+        self.deployment_of.push(d as u16);
+        self.busy_at_scrape.push(0);
+        self.route_pos.push(NOT_ROUTABLE);
+        if placed {
+            if !self.place(id) {
+                self.unplaced.push_back(id);
+            }
+        } else {
+            self.enter_stage(id, Stage::Provisioning);
+        }
+    }
+
+    pub(super) fn enter_stage(&mut self, replica: u32, stage: Stage) {
+        self.lives[replica as usize].enter(Phase::Starting(stage), self.now);
+        let d = match self.begin_placed_stage(replica, stage) {
+            Some(d) => d,
+            None => self.lives[replica as usize].durations.of(stage),
+        };
+        self.push(self.now + d, EventKind::StageDone { replica });
+    }
+
+    /// With a placement, how long `stage` takes for `replica` on its node,
+    /// against what the node holds or is fetching now; `None` without one.
+    pub(super) fn begin_placed_stage(&mut self, replica: u32, stage: Stage) -> Option<SimDuration> {
+        let p = self.fleet(self.dep(replica)).placement.clone()?;
+        let life = &mut self.lives[replica as usize];
+        let (Some(node), Some(draws)) = (life.node, life.draws) else {
+            return None;
+        };
+        let caches = &mut self.nodes[node as usize].caches;
+        let cs = &p.cold_start;
+        let start = match stage {
+            Stage::Provisioning => return Some(SimDuration::ZERO),
+            Stage::PullingImage => cs.begin_pull(caches, self.now, draws.pull),
+            Stage::LoadingWeights => cs.begin_load(&p.artifacts, caches, self.now, draws.load),
+            Stage::StartingEngine => cs.begin_startup(&p.artifacts, caches, draws.engine),
+        };
+        life.waits_for = start.waits_for;
+        Some(start.duration)
+    }
+
+    /// `replica` no longer waits for its node's transfer in progress (its
+    /// stage ended, or it was cancelled): a transfer nobody waits for stops
+    /// and leaves nothing in the node's caches.
+    pub(super) fn stop_waiting(&mut self, replica: u32) {
+        let life = &mut self.lives[replica as usize];
+        if let (Some(t), Some(node)) = (life.waits_for.take(), life.node) {
+            self.nodes[node as usize].caches.stop_waiting(&t, self.now);
+        }
+    }
+
+    /// Puts a starting replica on the first node with enough free GPUs, or
+    /// on a newly requested node within a pool's quota. Returns false when
+    /// neither is possible (the replica waits for GPUs to free up).
+    pub(super) fn place(&mut self, replica: u32) -> bool {
+        let d = self.dep(replica);
+        let Some(p) = self.fleet(d).placement.clone() else {
+            return false;
+        };
+        let need = self.fleet(d).gpus_per_replica.max(1);
+        let Some(node) = self.node_with_room(need, false, d) else {
+            return false;
+        };
+        let pool = self.nodes[node].pool;
+        let per_node = p.pools[pool as usize].pricing.gpus_per_node;
+        if self.nodes[node].warm {
+            self.nodes[node].leave_warm_pool(per_node, self.now);
+            self.replenish_warm_pool(pool);
+        }
+        let n = &mut self.nodes[node];
+        n.set_used(n.used_gpus + need, per_node, self.now);
+        n.release_epoch += 1; // a queued release no longer applies
+        let up = n.up_at.is_some();
+        let life = &mut self.lives[replica as usize];
+        life.node = Some(node as u32);
+        life.placed_after_waiting(self.now);
+        if up {
+            self.begin_transfer_stages(replica);
+        }
+        true
+    }
+
+    /// Requests a primed node for `pool`'s warm pool (within its quota).
+    pub(super) fn replenish_warm_pool(&mut self, pool: u32) {
+        let Some(p) = self.shared_placement() else {
+            return;
+        };
+        let spec = &p.pools[pool as usize];
+        let held = self
+            .nodes
+            .iter()
+            .filter(|n| n.pool == pool && n.is_held())
+            .count() as u32;
+        if spec.max_nodes.is_some_and(|max| held >= max) {
+            return;
+        }
+        let id = self.nodes.len() as u32;
+        let d = spec
+            .provisioning
+            .sample(&mut provisioning_rng(self.config.seed, u64::from(id)));
+        let caches = NodeCaches::primed(spec.weight_disk_bytes, &p.cold_start, &p.artifacts);
+        let mut node = Node::new(pool, self.now, None, caches);
+        node.warm = true;
+        self.nodes.push(node);
+        self.push(self.now + d, EventKind::NodeUp { node: id });
+    }
+
+    /// The replica's node is up: take the draws of its pull, load and
+    /// start-up (each stage is then planned as it begins, against what the
+    /// node holds or is fetching then) and start pulling.
+    pub(super) fn begin_transfer_stages(&mut self, replica: u32) {
+        let mut rngs = ColdStartRngs::new(self.config.seed, u64::from(replica));
+        self.lives[replica as usize].draws = Some(rngs.draw());
+        self.enter_stage(replica, Stage::PullingImage);
+    }
+
+    pub(super) fn on_node_up(&mut self, node: u32) {
+        if !self.nodes[node as usize].is_held() {
+            return; // released (its replicas were cancelled) before it came up
+        }
+        self.nodes[node as usize].up_at = Some(self.now);
+        self.schedule_interruption(node);
+        for r in 0..self.lives.len() as u32 {
+            let life = &self.lives[r as usize];
+            if life.node == Some(node) && life.phase == Phase::Starting(Stage::Provisioning) {
+                self.begin_transfer_stages(r);
+            }
+        }
+    }
+
+    /// A spot node's reclaim notice comes after an exponential time at the
+    /// pool's interruption rate, drawn from the stream `("model.spot", node)`.
+    pub(super) fn schedule_interruption(&mut self, node: u32) {
+        let Some(spot) = self.shared_placement().and_then(|p| {
+            p.pools[self.nodes[node as usize].pool as usize]
+                .spot
+                .clone()
+        }) else {
+            return;
+        };
+        if self.finished_work() {
+            return; // nothing left to serve: reclaims would only churn nodes forever
+        }
+        let mut rng = rng::stream(self.config.seed, "model.spot", u64::from(node));
+        let per_s = spot.interruptions_per_node_hour / 3600.0;
+        if let Some(gap) = crate::coldstart::exponential_gap(&mut rng, per_s) {
+            self.push(self.now + gap, EventKind::SpotNotice { node });
+        }
+    }
+
+    /// A spot node will go away after the pool's notice: its ready replicas
+    /// drain until then, replicas still starting are dropped, no new
+    /// replica is placed on it, and replacements are requested at once.
+    pub(super) fn on_spot_notice(&mut self, node: u32) {
+        let Some(spot) = self.shared_placement().and_then(|p| {
+            p.pools[self.nodes[node as usize].pool as usize]
+                .spot
+                .clone()
+        }) else {
+            return;
+        };
+        if !self.nodes[node as usize].is_held() {
+            return;
+        }
+        self.nodes[node as usize].doomed = true;
+        self.push(self.now + spot.notice, EventKind::SpotKill { node });
+        for r in 0..self.lives.len() as u32 {
+            if self.lives[r as usize].node != Some(node) {
+                continue;
+            }
+            match self.lives[r as usize].phase {
+                Phase::Ready => self.begin_drain(r),
+                Phase::Starting(_) => self.terminate(r),
+                Phase::Draining | Phase::Terminated => {}
+            }
+        }
+        for d in 0..self.deployments.len() {
+            self.reconcile(d);
+        }
+    }
+
+    /// The node is gone: whatever still runs on it fails.
+    pub(super) fn on_spot_kill(&mut self, node: u32) {
+        for r in 0..self.lives.len() as u32 {
+            if self.lives[r as usize].node == Some(node)
+                && self.lives[r as usize].phase == Phase::Draining
+            {
+                let aborted = self.replicas[r as usize].abort_all(self.now);
+                for a in aborted {
+                    self.record_failed(a, self.dep(r), Some(r));
+                }
+                self.terminate(r);
+            }
+        }
+        let Some(p) = self.shared_placement() else {
+            return;
+        };
+        let per_node = p.pools[self.nodes[node as usize].pool as usize]
+            .pricing
+            .gpus_per_node;
+        let n = &mut self.nodes[node as usize];
+        if n.is_held() {
+            n.close_unallocated(per_node, self.now);
+            n.released = Some(self.now);
+            n.release_epoch += 1; // a queued idle release no longer applies
+        }
+    }
+
+    /// Gives the replica's GPUs back to its node; an empty node is released
+    /// after the pool's delay. Replicas waiting for GPUs get a new chance.
+    pub(super) fn free_gpus(&mut self, replica: u32) {
+        let Some(p) = self.shared_placement() else {
+            return;
+        };
+        let Some(node) = self.lives[replica as usize].node else {
+            return;
+        };
+        let need = self.fleet(self.dep(replica)).gpus_per_replica.max(1);
+        let pool = &p.pools[self.nodes[node as usize].pool as usize];
+        let n = &mut self.nodes[node as usize];
+        n.set_used(
+            n.used_gpus.saturating_sub(need),
+            pool.pricing.gpus_per_node,
+            self.now,
+        );
+        if n.used_gpus == 0 && !n.warm {
+            n.release_epoch += 1;
+            let epoch = n.release_epoch;
+            self.push(
+                self.now + pool.idle_release_delay,
+                EventKind::NodeRelease { node, epoch },
+            );
+        }
+        while let Some(&waiting) = self.unplaced.front() {
+            if self.lives[waiting as usize].phase != Phase::Starting(Stage::Provisioning) {
+                self.unplaced.pop_front(); // cancelled while waiting
+                continue;
+            }
+            if !self.place(waiting) {
+                break;
+            }
+            self.unplaced.pop_front();
+        }
+    }
+
+    pub(super) fn on_node_release(&mut self, node: u32, epoch: u64) {
+        let Some(p) = self.shared_placement() else {
+            return;
+        };
+        let per_node = p.pools[self.nodes[node as usize].pool as usize]
+            .pricing
+            .gpus_per_node;
+        let n = &mut self.nodes[node as usize];
+        if n.release_epoch == epoch && n.used_gpus == 0 && n.is_held() {
+            n.close_unallocated(per_node, self.now);
+            n.released = Some(self.now);
+        }
+    }
+
+    pub(super) fn on_stage_done(&mut self, replica: u32) {
+        let Phase::Starting(stage) = self.lives[replica as usize].phase else {
+            return; // cancelled while starting
+        };
+        self.stop_waiting(replica);
+        match stage.next() {
+            Some(next) => self.enter_stage(replica, next),
+            None => {
+                self.lives[replica as usize].enter(Phase::Ready, self.now);
+                if let Some(p) = self.fleet(self.dep(replica)).placement.clone() {
+                    if let Some(node) = self.lives[replica as usize].node {
+                        self.nodes[node as usize].caches.engine_built(&p.artifacts);
+                    }
+                    let w = &p.cold_start.warmup;
+                    self.lives[replica as usize].warms_up = w.slowdown_factor > 1.0;
+                    self.replicas[replica as usize].begin_warmup(
+                        self.now,
+                        w.requests,
+                        w.duration(),
+                        w.slowdown_factor,
+                    );
+                }
+                self.add_routable(replica);
+            }
+        }
+    }
+
+    pub(super) fn begin_drain(&mut self, replica: u32) {
+        self.remove_routable(replica);
+        // Busy time elapsed so far: in jump mode the counter has already
+        // booked the rest of a planned run, which happens while draining.
+        self.lives[replica as usize].busy_at_drain =
+            Some(self.replicas[replica as usize].busy_ns_at(self.now));
+        self.lives[replica as usize].enter(Phase::Draining, self.now);
+        if self.replicas[replica as usize].load().outstanding() == 0 {
+            self.terminate(replica);
+        } else {
+            let grace = self.fleet(self.dep(replica)).lifecycle.drain_grace;
+            self.push(self.now + grace, EventKind::DrainDeadline { replica });
+        }
+    }
+
+    /// The grace period is over: whatever the replica still holds fails.
+    pub(super) fn on_drain_deadline(&mut self, replica: u32) {
+        if self.lives[replica as usize].phase != Phase::Draining {
+            return;
+        }
+        let aborted = self.replicas[replica as usize].abort_all(self.now);
+        for a in aborted {
+            self.record_failed(a, self.dep(replica), Some(replica));
+        }
+        self.terminate(replica);
+    }
+
+    pub(super) fn terminate(&mut self, replica: u32) {
+        self.stop_waiting(replica);
+        self.remove_routable(replica);
+        self.lives[replica as usize].enter(Phase::Terminated, self.now);
+        self.free_gpus(replica);
+    }
+}
+
+/// Replica `i` of the fleet; it draws its randomness from the stream
+/// `("model.replica", i)` of the seed.
+pub(super) fn new_replica(spec: &ReplicaSpec, seed: u64, i: u32) -> Replica {
+    match spec {
+        ReplicaSpec::Batching { config, perf } => {
+            Replica::Batching(BatchingReplica::new(Arc::clone(config), Arc::clone(perf)))
+        }
+        ReplicaSpec::Slots { slots, service } => Replica::Slots(SlotReplica::new(
+            *slots,
+            service,
+            rng::stream(seed, "model.replica", u64::from(i)),
+        )),
+    }
+}

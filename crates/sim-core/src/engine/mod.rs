@@ -1,0 +1,571 @@
+//! The engine: a thin coordinator over rooms, one file each.
+//!
+//! `Simulation` holds the state and runs the event loop (`run`): it takes
+//! the earliest of the pending arrival and the kernel's next event and
+//! hands it to the room that owns it. The rooms are `impl Simulation`
+//! blocks over that state, each readable on its own:
+//!
+//! - `kernel`: events and their `(time, class, sequence)` order;
+//! - `gateway`: arrivals, deployment and class, routing, gateway queues,
+//!   queue timeouts;
+//! - `fleet`: replicas, cold-start stages, nodes and their caches,
+//!   placement, warm pools, spot, drains;
+//! - `scaling`: schedule entries, scrapes, autoscaler syncs, the
+//!   activator, the scale-up rate limit, `reconcile`;
+//! - `pipelines`: requests that pass through several deployments;
+//! - `outcomes`: one record per request, checked against the requests
+//!   pulled;
+//! - `windows`: the time series;
+//! - `accounting`: GPU time by state, for the windows and the cost ledger;
+//! - `report`: the end of a run and the summary;
+//! - `config`, `error`: what a run is given, and why it stops early.
+//!
+//! Arrivals are pulled from the workload one at a time, never the trace:
+//! the next arrival waits beside the event queue (it is the only class-0
+//! event, so comparing its time with the queue's earliest event keeps the
+//! order), and the queue holds one pending wake-up per busy replica (plus
+//! superseded ones waiting to be discarded), fleet and scaling events and
+//! the next time-series tick.
+
+use crate::autoscale::{Autoscaler, MetricsSpec, MetricsStore};
+use crate::cost::GpuState;
+use crate::lifecycle::{Phase, ReplicaLife};
+use crate::metrics::RequestRecord;
+use crate::names::NameMix;
+use crate::nodes::{Node, Placement};
+use crate::queue::{class_assigner, GatewayQueue};
+use crate::replica::{Finished, Replica, ReplicaLoad, Wake};
+use crate::request::Request;
+use crate::router::Router;
+use crate::time::{SimDuration, SimTime};
+use crate::workload::BoxedWorkload;
+use std::collections::{BinaryHeap, VecDeque};
+use std::fmt;
+use std::sync::Arc;
+
+mod accounting;
+mod config;
+mod error;
+mod fleet;
+mod gateway;
+mod kernel;
+mod outcomes;
+mod pipelines;
+mod report;
+mod scaling;
+mod windows;
+
+pub use config::{DeploymentSpec, FleetSpec, PipelineSpec, ReplicaSpec, SimConfig};
+pub use error::SimError;
+use fleet::new_replica;
+use kernel::{Event, EventKind};
+use pipelines::Flight;
+pub use report::RunResult;
+pub use windows::TimeseriesRow;
+use windows::WindowAccumulator;
+
+/// What the engine keeps per deployment: its router, the replicas it may
+/// route to, its gateway queue and its scaling state. Replicas themselves
+/// live in the simulation's global lists (ids are global, so events and
+/// nodes need no deployment), and `Simulation::deployment_of` maps back.
+struct DeploymentState {
+    router: Box<dyn Router>,
+    /// Ready replicas, in the order they became ready: what the router
+    /// chooses among. `loads[i]` is the load of `routable[i]`.
+    routable: Vec<u32>,
+    loads: Vec<ReplicaLoad>,
+    /// Requests waiting at the gateway: while no replica is ready, or (in
+    /// central mode) while every ready replica is at its concurrency cap.
+    gateway: GatewayQueue,
+    /// A `QueueTimeout` event is queued, by class.
+    timeout_armed: Vec<bool>,
+    /// Decides each arrival's priority class.
+    classes: NameMix,
+    /// Scratch for central-mode routing: positions in `routable` of the
+    /// replicas below their cap, and their loads.
+    eligible: Vec<usize>,
+    eligible_loads: Vec<ReplicaLoad>,
+    /// Replica starts the rate limit has not let through yet.
+    pending_starts: u32,
+    /// Instants of the starts within the last minute (rate limit).
+    recent_starts: VecDeque<SimTime>,
+    /// A `StartRelease` event is queued.
+    release_queued: bool,
+    /// Replicas wanted now (the schedule's latest entry, the autoscaler's
+    /// last decision, or the initial fleet).
+    desired: u32,
+    /// The autoscaler, its metrics pipeline and the scrapes it sees.
+    autoscaler: Option<Box<dyn Autoscaler>>,
+    metrics_spec: MetricsSpec,
+    metrics: MetricsStore,
+    /// Requests that reached the deployment so far (for rates).
+    arrivals_total: u64,
+}
+
+/// A single simulation run: configuration, workload and routers in,
+/// results out.
+pub struct Simulation {
+    config: SimConfig,
+    workload: BoxedWorkload,
+    deployments: Vec<DeploymentState>,
+    /// Decides each arrival's deployment.
+    deployment_mix: NameMix,
+    /// Every replica ever created, all deployments, by global id.
+    replicas: Vec<Replica>,
+    lives: Vec<ReplicaLife>,
+    /// The deployment of each replica.
+    deployment_of: Vec<u16>,
+    /// Each replica's busy time at its deployment's last scrape, ns.
+    busy_at_scrape: Vec<u64>,
+    /// Index of each replica in its deployment's `routable`, or `NOT_ROUTABLE`.
+    route_pos: Vec<u32>,
+    /// Class of every arrived request, by id (empty when no deployment
+    /// configures classes: every request is in class 0).
+    class_by_id: Vec<u8>,
+    /// Pipeline requests between their first arrival and their end, by id.
+    in_flight: std::collections::BTreeMap<u64, Flight>,
+    /// One record per stage visit of pipeline requests (their deployments'
+    /// sections count these; `records` holds the end-to-end record).
+    stage_records: Vec<RequestRecord>,
+    /// Some deployment configures priority classes: `class_by_id` is kept.
+    records_classes: bool,
+    /// GPU nodes (with a placement), in the order they were requested.
+    nodes: Vec<Node>,
+    /// Replicas waiting for a node with free GPUs, oldest first.
+    unplaced: VecDeque<u32>,
+    /// The latest instant a replica or node changed state.
+    lifecycle_end: SimTime,
+    /// Every request has its outcome: fleet events are no longer simulated.
+    fleet_frozen: bool,
+    /// Warm-up penalties of requests served by a freshly started replica,
+    /// ns, by request id (few: the first requests of each new replica).
+    warmup_penalty: std::collections::BTreeMap<u64, u64>,
+    heap: BinaryHeap<Event>,
+    /// The event being handled is still the heap's top: the first event it
+    /// schedules takes its place (one sift-down) instead of a pop and a
+    /// push (two sifts). Keys are unique, so the pop order is the same.
+    handling_top: bool,
+    sequence: u64,
+    pending: Option<Request>,
+    next_id: u64,
+    now: SimTime,
+    events: u64,
+    records: Vec<RequestRecord>,
+    wakes: Vec<Wake>,
+    finished: Vec<Finished>,
+    window: WindowAccumulator,
+    timeseries: Vec<TimeseriesRow>,
+    /// GPU time by state shown in the windows so far, GPU·ns: each window
+    /// shows what the running total has gained beyond it, so the windows
+    /// add up to the run's totals exactly.
+    gpu_ns_so_far: [u128; GpuState::COUNT],
+}
+
+impl fmt::Debug for Simulation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Simulation")
+            .field("now", &self.now)
+            .field("events", &self.events)
+            .field("deployments", &self.deployments.len())
+            .field("replicas", &self.replicas.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Simulation {
+    /// Prepares a run with one router per deployment, in order. Replica
+    /// `i` (global id, in creation order over all deployments) draws its
+    /// randomness from the stream `("model.replica", i)` of the seed.
+    pub fn new(
+        config: SimConfig,
+        workload: BoxedWorkload,
+        routers: Vec<Box<dyn Router>>,
+    ) -> Result<Self, SimError> {
+        if config.deployments.is_empty() {
+            return Err(SimError::Config("no deployment".into()));
+        }
+        if routers.len() != config.deployments.len() {
+            return Err(SimError::Config(format!(
+                "{} routers for {} deployments",
+                routers.len(),
+                config.deployments.len()
+            )));
+        }
+        if config.deployments.len() > usize::from(u16::MAX) {
+            return Err(SimError::Config("more than 65535 deployments".into()));
+        }
+        for p in &config.pipelines {
+            let mut seen = vec![false; config.deployments.len()];
+            if p.stages.is_empty() || p.hops.len() != p.stages.len() {
+                return Err(SimError::Config(format!(
+                    "pipeline {:?} needs at least one stage and one hop per stage",
+                    p.name
+                )));
+            }
+            for &stage in &p.stages {
+                match seen.get_mut(usize::from(stage)) {
+                    None => {
+                        return Err(SimError::Config(format!(
+                            "pipeline {:?} names deployment {stage}, but there are {}",
+                            p.name,
+                            config.deployments.len()
+                        )))
+                    }
+                    Some(true) => {
+                        return Err(SimError::Config(format!(
+                            "pipeline {:?} visits deployment {:?} twice (a cycle)",
+                            p.name,
+                            config.deployments[usize::from(stage)].name
+                        )))
+                    }
+                    Some(s) => *s = true,
+                }
+            }
+        }
+        let pools = |d: &DeploymentSpec| d.fleet.placement.as_ref().map(|p| p.pools.clone());
+        if config
+            .deployments
+            .iter()
+            .any(|d| pools(d) != pools(&config.deployments[0]))
+        {
+            return Err(SimError::Config(
+                "deployments must share one list of node pools (or all have none)".into(),
+            ));
+        }
+        let mut sim = Simulation {
+            deployments: Vec::with_capacity(routers.len()),
+            deployment_mix: NameMix::new(
+                (config.deployments.iter().map(|d| (&*d.name, d.share)))
+                    .chain(config.pipelines.iter().map(|p| (&*p.name, p.share))),
+                config.seed,
+                "workload.deployment_mix",
+                false,
+            ),
+            workload,
+            replicas: Vec::new(),
+            lives: Vec::new(),
+            deployment_of: Vec::new(),
+            busy_at_scrape: Vec::new(),
+            route_pos: Vec::new(),
+            class_by_id: Vec::new(),
+            in_flight: std::collections::BTreeMap::new(),
+            stage_records: Vec::new(),
+            records_classes: config
+                .deployments
+                .iter()
+                .any(|d| !d.fleet.queue.classes.is_empty()),
+            nodes: Vec::new(),
+            unplaced: VecDeque::new(),
+            lifecycle_end: SimTime::ZERO,
+            fleet_frozen: false,
+            warmup_penalty: std::collections::BTreeMap::new(),
+            heap: BinaryHeap::new(),
+            handling_top: false,
+            sequence: 0,
+            pending: None,
+            next_id: 0,
+            now: SimTime::ZERO,
+            events: 0,
+            records: Vec::new(),
+            wakes: Vec::new(),
+            finished: Vec::new(),
+            window: WindowAccumulator::default(),
+            timeseries: Vec::new(),
+            gpu_ns_so_far: [0; GpuState::COUNT],
+            config,
+        };
+        for (d, router) in routers.into_iter().enumerate() {
+            let fleet = &sim.config.deployments[d].fleet;
+            let class_count = fleet.queue.classes.len().max(1);
+            let first = sim.replicas.len() as u32;
+            let routable: Vec<u32> = (first..first + fleet.replicas).collect();
+            sim.deployments.push(DeploymentState {
+                router,
+                loads: vec![ReplicaLoad::default(); routable.len()],
+                routable,
+                gateway: GatewayQueue::new(class_count),
+                timeout_armed: vec![false; class_count],
+                classes: class_assigner(&fleet.queue.classes, sim.config.seed),
+                eligible: Vec::new(),
+                eligible_loads: Vec::new(),
+                pending_starts: 0,
+                recent_starts: VecDeque::new(),
+                release_queued: false,
+                desired: fleet.replicas,
+                autoscaler: None,
+                metrics_spec: MetricsSpec::default(),
+                metrics: MetricsStore::default(),
+                arrivals_total: 0,
+            });
+            for i in 0..fleet.replicas {
+                let id = first + i;
+                sim.replicas
+                    .push(new_replica(&fleet.replica, sim.config.seed, id));
+                sim.lives.push(ReplicaLife::ready_at_start());
+                sim.deployment_of.push(d as u16);
+                sim.busy_at_scrape.push(0);
+                sim.route_pos.push(i);
+            }
+        }
+        sim.place_initial_fleet();
+        Ok(sim)
+    }
+
+    /// Lets `autoscaler` decide deployment `d`'s replica count, seeing its
+    /// metrics through `metrics`. Replaces a `scheduled` lifecycle's
+    /// decisions only in that both set the desired count: give one or the
+    /// other.
+    pub fn with_autoscaler(
+        mut self,
+        d: usize,
+        autoscaler: Box<dyn Autoscaler>,
+        metrics: MetricsSpec,
+    ) -> Result<Self, SimError> {
+        let Some(dep) = self.deployments.get_mut(d) else {
+            return Err(SimError::Config(format!("no deployment {d} to autoscale")));
+        };
+        if metrics.scrape_interval.0 == 0 {
+            return Err(SimError::Config("the scrape interval must be > 0".into()));
+        }
+        if autoscaler.sync_period().0 == 0 {
+            return Err(SimError::Config(
+                "the autoscaler's sync period must be > 0".into(),
+            ));
+        }
+        dep.autoscaler = Some(autoscaler);
+        dep.metrics_spec = metrics;
+        Ok(self)
+    }
+
+    /// The fleet of deployment `d`.
+    fn fleet(&self, d: usize) -> &FleetSpec {
+        &self.config.deployments[d].fleet
+    }
+
+    /// The deployment of `replica`.
+    fn dep(&self, replica: u32) -> usize {
+        usize::from(self.deployment_of[replica as usize])
+    }
+
+    /// The node pools every deployment shares, with the first deployment's
+    /// cold-start model (for warm nodes, primed with its artifacts).
+    fn shared_placement(&self) -> Option<Arc<Placement>> {
+        self.config.deployments[0].fleet.placement.clone()
+    }
+
+    fn push(&mut self, time: SimTime, kind: EventKind) {
+        self.sequence += 1;
+        let event = Event {
+            time: time.0,
+            order: (kind.class() << 56) | self.sequence,
+            kind,
+        };
+        if self.handling_top {
+            self.handling_top = false;
+            if let Some(mut top) = self.heap.peek_mut() {
+                *top = event; // sifts down when `top` drops
+                return;
+            }
+        }
+        self.heap.push(event);
+    }
+
+    fn pull_arrival(&mut self) -> Result<(), SimError> {
+        match self.workload.next() {
+            None => Ok(()),
+            Some(Err(e)) => Err(SimError::Workload(e)),
+            Some(Ok(request)) => {
+                if request.arrival < self.now {
+                    return Err(SimError::ArrivalInThePast {
+                        arrival_s: request.arrival.as_secs_f64(),
+                        now_s: self.now.as_secs_f64(),
+                    });
+                }
+                self.pending = Some(request);
+                Ok(())
+            }
+        }
+    }
+
+    fn drain_wakes(&mut self, replica: u32) {
+        while let Some(w) = self.wakes.pop() {
+            self.push(
+                w.at,
+                EventKind::Wake {
+                    replica,
+                    token: w.token,
+                },
+            );
+        }
+        let pos = self.route_pos[replica as usize];
+        if pos != NOT_ROUTABLE {
+            let d = self.dep(replica);
+            self.deployments[d].loads[pos as usize] = self.replicas[replica as usize].load();
+        } else if self.lives[replica as usize].phase == Phase::Draining
+            && self.replicas[replica as usize].load().outstanding() == 0
+        {
+            self.terminate(replica);
+        }
+    }
+
+    /// A change to the fleet: replicas, nodes, scaling. Marks the instant as
+    /// part of the simulated span.
+    fn on_fleet_event(&mut self, kind: EventKind) {
+        self.lifecycle_end = self.now;
+        match kind {
+            EventKind::StageDone { replica } => self.on_stage_done(replica),
+            EventKind::Scale { deployment, index } => self.on_scale(deployment.into(), index),
+            EventKind::DrainDeadline { replica } => self.on_drain_deadline(replica),
+            EventKind::StartRelease { deployment } => {
+                let d = usize::from(deployment);
+                self.deployments[d].release_queued = false;
+                self.release_starts(d);
+            }
+            EventKind::NodeUp { node } => self.on_node_up(node),
+            EventKind::NodeRelease { node, epoch } => self.on_node_release(node, epoch),
+            EventKind::SpotNotice { node } => self.on_spot_notice(node),
+            EventKind::SpotKill { node } => self.on_spot_kill(node),
+            EventKind::Wake { .. }
+            | EventKind::Tick
+            | EventKind::QueueTimeout { .. }
+            | EventKind::StageArrival { .. }
+            | EventKind::Scrape { .. }
+            | EventKind::Sync { .. } => {}
+        }
+    }
+
+    /// Something besides the tick being handled and stale wake-ups (which
+    /// a decode run cut by an arrival leaves behind in jump mode only) can
+    /// still happen: the time series goes on while it can.
+    fn anything_left(&self) -> bool {
+        self.pending.is_some()
+            || self.heap.iter().any(|e| match e.kind {
+                EventKind::Tick => false,
+                EventKind::Wake { replica, token } => {
+                    self.replicas[replica as usize].wake_is_current(SimTime(e.time), token)
+                }
+                _ => true,
+            })
+    }
+
+    /// The workload is exhausted and every request has its outcome.
+    fn finished_work(&self) -> bool {
+        self.pending.is_none()
+            && self.deployments.iter().all(|d| d.gateway.is_empty())
+            && self.next_id == self.records.len() as u64
+    }
+
+    /// Runs to the end of the workload and until every request has ended.
+    pub fn run(mut self) -> Result<RunResult, SimError> {
+        for d in 0..self.deployments.len() {
+            let fleet = self.fleet(d);
+            if fleet.replicas == 0
+                && fleet.lifecycle.schedule.is_empty()
+                && self.deployments[d].autoscaler.is_none()
+            {
+                return Err(SimError::EmptyFleet {
+                    deployment: self.config.deployments[d].name.to_string(),
+                });
+            }
+            if let Some(a) = &self.deployments[d].autoscaler {
+                let deployment = d as u16;
+                let first_sync = SimTime::ZERO + a.sync_period();
+                self.push(SimTime::ZERO, EventKind::Scrape { deployment });
+                self.push(first_sync, EventKind::Sync { deployment });
+            }
+        }
+        self.pull_arrival()?;
+        for node in 0..self.nodes.len() as u32 {
+            self.schedule_interruption(node);
+        }
+        for d in 0..self.deployments.len() {
+            let schedule = self.fleet(d).lifecycle.schedule.clone();
+            for (i, &(at, _)) in schedule.iter().enumerate() {
+                let (deployment, index) = (d as u16, i as u32);
+                self.push(at, EventKind::Scale { deployment, index });
+            }
+        }
+        let resolution = self.config.timeseries_resolution.max(SimDuration(1));
+        self.push(SimTime::ZERO + resolution, EventKind::Tick);
+        loop {
+            // The run ends with its last request: once every request has an
+            // outcome, fleet changes still queued (later schedule entries,
+            // releases, spot reclaims) can no longer matter to a request and
+            // are dropped, so they neither extend the billed span nor loop.
+            if !self.fleet_frozen && self.finished_work() {
+                self.fleet_frozen = true;
+                let replicas = &self.replicas;
+                self.heap.retain(|e| match e.kind {
+                    EventKind::Tick => true,
+                    EventKind::Wake { replica, token } => {
+                        replicas[replica as usize].wake_is_current(SimTime(e.time), token)
+                    }
+                    _ => false,
+                });
+                // (No `QueueTimeout` can matter: the gateway is empty.)
+            }
+            // The next arrival waits outside the heap: arrivals come first
+            // at equal times (class 0) and only one is ever pending, so
+            // comparing its time with the heap's earliest event gives the
+            // `(time, class, sequence)` order with half the heap traffic.
+            let arrival = self.pending.as_ref().map(|r| r.arrival);
+            if let Some(at) = arrival.filter(|at| self.heap.peek().is_none_or(|e| at.0 <= e.time)) {
+                self.now = at;
+                self.events += 1;
+                self.on_arrival()?;
+                continue;
+            }
+            let Some(&event) = self.heap.peek() else {
+                break;
+            };
+            self.handling_top = true;
+            self.now = SimTime(event.time);
+            self.events += 1;
+            match event.kind {
+                EventKind::Wake { replica, token } => {
+                    self.replicas[replica as usize].on_wake(
+                        self.now,
+                        token,
+                        &mut self.finished,
+                        &mut self.wakes,
+                    );
+                    let freed = !self.finished.is_empty();
+                    self.record_finished(replica);
+                    self.drain_wakes(replica);
+                    let d = self.dep(replica);
+                    if freed && !self.deployments[d].gateway.is_empty() {
+                        self.serve_gateway(d);
+                    }
+                }
+                kind @ (EventKind::StageDone { .. }
+                | EventKind::Scale { .. }
+                | EventKind::DrainDeadline { .. }
+                | EventKind::StartRelease { .. }
+                | EventKind::NodeUp { .. }
+                | EventKind::NodeRelease { .. }
+                | EventKind::SpotNotice { .. }
+                | EventKind::SpotKill { .. }) => self.on_fleet_event(kind),
+                EventKind::StageArrival { request } => self.on_stage_arrival(request)?,
+                EventKind::Scrape { deployment } => self.on_scrape(deployment.into()),
+                EventKind::Sync { deployment } => self.on_sync(deployment.into()),
+                EventKind::QueueTimeout { deployment, class } => {
+                    self.on_queue_timeout(deployment.into(), class)
+                }
+                EventKind::Tick => {
+                    self.on_tick();
+                    if self.anything_left() {
+                        self.push(self.now + resolution, EventKind::Tick);
+                    }
+                }
+            }
+            if self.handling_top {
+                self.handling_top = false;
+                self.heap.pop();
+            }
+        }
+        self.finish()
+    }
+}
+
+/// `route_pos` of a replica that is not ready.
+const NOT_ROUTABLE: u32 = u32::MAX;

@@ -1,0 +1,416 @@
+//! The end of a run: requests still waiting fail, the records are put in
+//! order and checked, and the summary is built (requests, latency, SLA,
+//! fleet, deployments, classes, pipelines, caches, cold starts, cost and
+//! the monthly cost equation).
+
+use super::config::*;
+use super::error::SimError;
+use super::outcomes::{check_conservation, order_by_id};
+use super::windows::TimeseriesRow;
+use super::Simulation;
+use crate::cost::CostReport;
+use crate::metrics::RequestRecord;
+use crate::nodes::Placement;
+use crate::replica::{Aborted, Seq};
+use crate::request::Outcome;
+use crate::summary::{
+    AdapterReport, ClassReport, ColdStartStages, ColdStartSummary, DeploymentReport, FleetReport,
+    GpuHours, PipelineReport, PrefixCacheReport, ReplicaRow, SimReport, Summary,
+};
+use crate::time::{SimTime, NANOS_PER_SEC};
+
+/// Everything a run produces.
+#[derive(Clone, Debug)]
+pub struct RunResult {
+    /// Headline figures.
+    pub summary: Summary,
+    /// One record per arrived request, in id (arrival) order.
+    pub records: Vec<RequestRecord>,
+    /// Fixed-resolution time series.
+    pub timeseries: Vec<TimeseriesRow>,
+    /// One row per replica created during the run, in id order.
+    pub replicas: Vec<ReplicaRow>,
+    /// Things the input carries that the configuration ignores (prefix
+    /// hashes no router or cache uses, priority classes with none
+    /// configured), each said once. The engine adds none: the front end
+    /// that builds the workload fills them, and shows them.
+    pub warnings: Vec<String>,
+}
+
+impl Simulation {
+    pub(super) fn finish(mut self) -> Result<RunResult, SimError> {
+        // Requests still at a gateway had no replica to go to before the
+        // run ended.
+        for d in 0..self.deployments.len() {
+            for q in self.deployments[d].gateway.drain_all() {
+                let aborted = Aborted {
+                    seq: Seq::from_request(&q.request),
+                    first_scheduled: None,
+                    first_token: None,
+                    preemptions: 0,
+                };
+                self.record_failed(aborted, d, None);
+            }
+        }
+        let end = self
+            .records
+            .iter()
+            .filter_map(|r| r.e2e_ns.map(|e| r.arrival.0.saturating_add(e)))
+            .max()
+            .unwrap_or(0);
+        let end = end
+            .max(self.records.iter().map(|r| r.arrival.0).max().unwrap_or(0))
+            .max(self.lifecycle_end.0);
+        if self.window.arrivals > 0 || self.window.completed > 0 {
+            self.on_tick();
+        }
+        self.close_gpu_windows(SimTime(end));
+        order_by_id(&mut self.records);
+        check_conservation(&self.records, self.next_id, self.in_flight.len())?;
+        self.bin_sla_misses();
+        let end_time = SimTime(end);
+        let simulated_s = end as f64 / NANOS_PER_SEC as f64;
+        let mut summary = Summary::from_records(&self.records, &self.config.sla, simulated_s);
+        (summary.fleet, summary.gpu_hours) = self.fleet_figures(end_time, None);
+        summary.deployments = (0..self.deployments.len())
+            .map(|d| self.deployment_report(d, end_time, simulated_s, &summary))
+            .collect();
+        summary.pipelines = (self.config.pipelines.iter().enumerate())
+            .map(|(p, spec)| {
+                let mine: Vec<RequestRecord> = (self.records.iter())
+                    .filter(|r| r.pipeline == Some(p as u16))
+                    .cloned()
+                    .collect();
+                let s = Summary::from_records(&mine, &self.config.sla, simulated_s);
+                PipelineReport {
+                    name: spec.name.to_string(),
+                    stages: (spec.stages.iter())
+                        .map(|&d| self.config.deployments[usize::from(d)].name.to_string())
+                        .collect(),
+                    requests: s.requests,
+                    latency: s.latency,
+                    sla: s.sla,
+                }
+            })
+            .collect();
+        summary.sim = SimReport {
+            events: self.events,
+            simulated_s,
+            wall_s: None,
+            seed: self.config.seed,
+        };
+        if let Some(p) = self.shared_placement() {
+            let completed = summary.requests.completed;
+            let tokens: u64 = self
+                .records
+                .iter()
+                .filter(|r| r.outcome == Outcome::Completed)
+                .map(|r| u64::from(r.output_tokens))
+                .sum();
+            let report = self
+                .cost_report(&p, end_time, completed, tokens)
+                .map_err(|e| SimError::Accounting(e.to_string()))?;
+            summary.gpu_hours.billed = report.billed_gpu_hours;
+            summary.gpu_hours.by_state = Some(crate::cost::ByState::from_fn(|line| {
+                report.by_state.get(line).gpu_hours
+            }));
+            summary.gpu_hours.idle = (report.billed_gpu_hours - summary.gpu_hours.busy).max(0.0);
+            let mut report = report;
+            report.monthly_equation = self.monthly_equation(&p, end_time, &summary, &report);
+            summary.cost = Some(report);
+        }
+        summary.cold_start = self.cold_start_summary();
+        let replicas = self.replica_rows(end_time);
+        self.cache_reports(&mut summary, &replicas);
+        Ok(RunResult {
+            summary,
+            records: self.records,
+            timeseries: self.timeseries,
+            replicas,
+            warnings: Vec::new(),
+        })
+    }
+
+    /// Fleet counters and GPU time (from replicas' held time; the cost
+    /// report refines billed time with a placement) of deployment `d`, or
+    /// of all deployments. `gpus_per_replica` is 0 when deployments differ.
+    pub(super) fn fleet_figures(&self, end: SimTime, d: Option<usize>) -> (FleetReport, GpuHours) {
+        let mine = |dep: usize| d.is_none_or(|d| d == dep);
+        let gpus_of = |dep: usize| self.fleet(dep).gpus_per_replica.max(1);
+        let deps: Vec<usize> = (0..self.deployments.len()).filter(|&x| mine(x)).collect();
+        let mut fleet = FleetReport {
+            replicas: deps.iter().map(|&x| self.fleet(x).replicas).sum(),
+            gpus_per_replica: if deps.iter().all(|&x| gpus_of(x) == gpus_of(deps[0])) {
+                gpus_of(deps[0])
+            } else {
+                0
+            },
+            ..FleetReport::default()
+        };
+        let (mut busy_gpu_ns, mut held_gpu_ns) = (0u128, 0u128);
+        let (mut fmin, mut fmax, mut fsum, mut counted) = (f64::INFINITY, 0.0f64, 0.0f64, 0u32);
+        for (i, (r, life)) in self.replicas.iter().zip(&self.lives).enumerate() {
+            let dep = self.dep(i as u32);
+            if !mine(dep) {
+                continue;
+            }
+            let gpus = u128::from(gpus_of(dep));
+            let c = r.counters();
+            fleet.iterations += c.iterations;
+            fleet.preemptions += c.preemptions;
+            busy_gpu_ns += u128::from(c.busy_ns) * gpus;
+            let held = life.held_ns(end);
+            held_gpu_ns += u128::from(held) * gpus;
+            if life.cold {
+                fleet.replicas_started += 1;
+            }
+            // Every ready replica the fleet let go of, idle ones too (they
+            // drain in no time).
+            if life.busy_at_drain.is_some() {
+                fleet.replicas_drained += 1;
+            }
+            if held > 0 {
+                let frac = c.busy_ns as f64 / held as f64;
+                fmin = fmin.min(frac);
+                fmax = fmax.max(frac);
+                fsum += frac;
+                counted += 1;
+            }
+        }
+        fleet.busy_fraction_min = if fmin.is_finite() { fmin } else { 0.0 };
+        fleet.busy_fraction_max = fmax;
+        fleet.busy_fraction_mean = if counted > 0 {
+            fsum / f64::from(counted)
+        } else {
+            0.0
+        };
+        let gpu_ns_per_hour = 3600.0 * NANOS_PER_SEC as f64;
+        let billed = held_gpu_ns as f64 / gpu_ns_per_hour;
+        let busy = busy_gpu_ns as f64 / gpu_ns_per_hour;
+        let hours = GpuHours {
+            billed,
+            busy,
+            idle: (billed - busy).max(0.0),
+            by_state: None,
+        };
+        (fleet, hours)
+    }
+
+    /// Deployment `d`'s own section of the summary: its requests against
+    /// the run's SLA, its classes against theirs, its fleet and GPU time.
+    /// (`run` is the run's summary: with one deployment and no pipelines,
+    /// the deployment's figures are the run's and are not computed twice.)
+    pub(super) fn deployment_report(
+        &self,
+        d: usize,
+        end: SimTime,
+        simulated_s: f64,
+        run: &Summary,
+    ) -> DeploymentReport {
+        let fleet = self.fleet(d);
+        // Stage-level records: a request's own, or each stage visit of a
+        // pipeline request.
+        let alone = self.deployments.len() == 1 && self.config.pipelines.is_empty();
+        let mine: Vec<RequestRecord>;
+        let records: &[RequestRecord] = if alone {
+            &self.records
+        } else {
+            mine = (self.records.iter())
+                .filter(|r| r.pipeline.is_none())
+                .chain(&self.stage_records)
+                .filter(|r| usize::from(r.deployment) == d)
+                .cloned()
+                .collect();
+            &mine
+        };
+        let computed;
+        let s = if alone {
+            run
+        } else {
+            computed = Summary::from_records(records, &self.config.sla, simulated_s);
+            &computed
+        };
+        let (fleet_report, gpu_hours) = self.fleet_figures(end, Some(d));
+        DeploymentReport {
+            name: self.config.deployments[d].name.to_string(),
+            requests: s.requests.clone(),
+            latency: s.latency.clone(),
+            sla: s.sla.clone(),
+            classes: (fleet.queue.classes.iter().enumerate())
+                .map(|(i, c)| {
+                    ClassReport::from_records(&c.name, i as u8, records, &c.sla, simulated_s)
+                })
+                .collect(),
+            fleet: fleet_report,
+            gpu_hours,
+        }
+    }
+
+    /// Per-replica figures for `replicas.csv` and the cache reports.
+    pub(super) fn replica_rows(&self, end: SimTime) -> Vec<ReplicaRow> {
+        let mut completed = vec![0u64; self.replicas.len()];
+        for r in &self.records {
+            if let (Outcome::Completed, Some(i)) = (r.outcome, r.replica) {
+                completed[i as usize] += 1;
+            }
+        }
+        self.replicas
+            .iter()
+            .zip(&self.lives)
+            .enumerate()
+            .map(|(i, (r, life))| {
+                let c = r.counters();
+                ReplicaRow {
+                    deployment: self.deployment_of[i],
+                    replica: i as u32,
+                    held_ns: life.held_ns(end),
+                    busy_ns: c.busy_ns,
+                    iterations: c.iterations,
+                    preemptions: c.preemptions,
+                    completed: completed[i],
+                    counters: c,
+                }
+            })
+            .collect()
+    }
+
+    /// The summary's `prefix_cache` and `adapters` sections, when the
+    /// replicas have them.
+    /// (With several deployments, over all replicas, in the first
+    /// deployment's prefix-block size and capacity.)
+    pub(super) fn cache_reports(&self, summary: &mut Summary, rows: &[ReplicaRow]) {
+        let ReplicaSpec::Batching { config, .. } = &self.fleet(0).replica else {
+            return;
+        };
+        summary.prefix_cache = config.prefix_cache.map(|p| {
+            PrefixCacheReport::from_rows(
+                rows,
+                p.block_tokens,
+                config.prefix_cache_capacity_blocks(),
+            )
+        });
+        summary.adapters = config
+            .lora
+            .as_ref()
+            .map(|l| AdapterReport::from_rows(rows, l));
+    }
+
+    /// The monthly cost equation's inputs, gathered from the run. The
+    /// SLA-feasible concurrency per replica is the busiest per-replica load
+    /// (running requests ÷ ready replicas at a window's end) among the
+    /// time-series windows whose p95 TTFT met the SLA's TTFT threshold (all
+    /// windows when there is none): a measured, not a modelled, capacity.
+    pub(super) fn monthly_equation(
+        &self,
+        p: &Placement,
+        end: SimTime,
+        summary: &Summary,
+        report: &CostReport,
+    ) -> Option<crate::cost::MonthlyEquation> {
+        if self.deployments.len() > 1 {
+            return None; // one replica shape per equation; see docs/cost.md
+        }
+        let gpus = f64::from(self.fleet(0).gpus_per_replica.max(1));
+        let ready_replica_ns: u128 = self.lives.iter().map(|l| u128::from(l.ready_ns(end))).sum();
+        let (mut scale_ups, mut cold_ns) = (0u64, 0u128);
+        for life in self.lives.iter().filter(|l| l.cold && l.ready_at.is_some()) {
+            scale_ups += 1;
+            cold_ns += life.stage_ns[1..]
+                .iter()
+                .map(|&ns| u128::from(ns))
+                .sum::<u128>();
+        }
+        let ttft_limit_ns = self.config.sla.ttft_ms.map(|ms| ms * 1e6);
+        let sla_concurrency = self
+            .timeseries
+            .iter()
+            .filter(|w| w.replicas > 0)
+            .filter(|w| match (ttft_limit_ns, w.ttft_p95_ns) {
+                (Some(limit), Some(p95)) => p95 <= limit,
+                _ => true,
+            })
+            .map(|w| w.running as f64 / f64::from(w.replicas))
+            .fold(0.0f64, f64::max);
+        let completed = self
+            .records
+            .iter()
+            .filter(|r| r.outcome == Outcome::Completed);
+        let (mut service_ns, mut n) = (0u128, 0u64);
+        for r in completed {
+            if let (Some(e2e), Some(q)) = (r.e2e_ns, r.queue_ns) {
+                service_ns += u128::from(e2e.saturating_sub(q));
+                n += 1;
+            }
+        }
+        let inputs = crate::cost::MonthlyInputs {
+            simulated: end.saturating_since(SimTime::ZERO),
+            ready_replica_ns,
+            usd_per_replica_hour: self.ready_weighted_price(p, end) * gpus,
+            scale_up_events: scale_ups,
+            cold_start_replica_ns: cold_ns,
+            arrival_rate_per_s: summary.requests.arrived as f64
+                / summary.sim.simulated_s.max(f64::MIN_POSITIVE),
+            mean_service_s: if n > 0 {
+                service_ns as f64 / n as f64 / 1e9
+            } else {
+                0.0
+            },
+            sla_concurrency_per_replica: sla_concurrency,
+            billed: report.billed_costs(),
+        };
+        crate::cost::monthly_equation(&inputs).ok()
+    }
+
+    /// Price per GPU-hour averaged over replicas' Ready time (the pools
+    /// their nodes belong to); the first pool's price with no Ready time.
+    pub(super) fn ready_weighted_price(&self, p: &Placement, end: SimTime) -> f64 {
+        let (mut weighted, mut total) = (0.0f64, 0.0f64);
+        for life in &self.lives {
+            let Some(node) = life.node else { continue };
+            let ready = life.ready_ns(end) as f64;
+            weighted += ready
+                * p.pools[self.nodes[node as usize].pool as usize]
+                    .pricing
+                    .usd_per_gpu_hour;
+            total += ready;
+        }
+        if total > 0.0 {
+            weighted / total
+        } else {
+            p.pools
+                .first()
+                .map_or(0.0, |pool| pool.pricing.usd_per_gpu_hour)
+        }
+    }
+
+    /// Cold starts of replicas that became ready during the run.
+    pub(super) fn cold_start_summary(&self) -> Option<ColdStartSummary> {
+        let mut totals: Vec<u64> = Vec::new();
+        let mut by_stage = [0u128; 4];
+        for life in self.lives.iter().filter(|l| l.cold) {
+            let Some(ready) = life.ready_at else { continue };
+            totals.push(ready.saturating_since(life.created).0);
+            for (sum, ns) in by_stage.iter_mut().zip(life.stage_ns) {
+                *sum += u128::from(ns);
+            }
+        }
+        if totals.is_empty() {
+            return None;
+        }
+        let n = totals.len() as f64;
+        let ps = crate::metrics::percentiles_unsorted(&mut totals, &[50.0, 95.0]);
+        let secs = |ns: f64| ns / NANOS_PER_SEC as f64;
+        let mean_s = |i: usize| secs(by_stage[i] as f64 / n);
+        Some(ColdStartSummary {
+            count: totals.len() as u64,
+            p50_s: ps[0].map(secs).unwrap_or(0.0),
+            p95_s: ps[1].map(secs).unwrap_or(0.0),
+            by_stage: ColdStartStages {
+                provisioning: mean_s(0),
+                pulling_image: mean_s(1),
+                loading_weights: mean_s(2),
+                starting_engine: mean_s(3),
+            },
+        })
+    }
+}
