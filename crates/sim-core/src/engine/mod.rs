@@ -39,7 +39,7 @@ use crate::request::Request;
 use crate::router::Router;
 use crate::time::{SimDuration, SimTime};
 use crate::workload::BoxedWorkload;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
 
@@ -58,7 +58,7 @@ mod windows;
 pub use config::{DeploymentSpec, FleetSpec, PipelineSpec, ReplicaSpec, SimConfig};
 pub use error::SimError;
 use fleet::new_replica;
-use kernel::{Event, EventKind};
+use kernel::{EventKind, Kernel};
 use pipelines::Flight;
 pub use report::RunResult;
 pub use windows::TimeseriesRow;
@@ -140,12 +140,8 @@ pub struct Simulation {
     /// Warm-up penalties of requests served by a freshly started replica,
     /// ns, by request id (few: the first requests of each new replica).
     warmup_penalty: std::collections::BTreeMap<u64, u64>,
-    heap: BinaryHeap<Event>,
-    /// The event being handled is still the heap's top: the first event it
-    /// schedules takes its place (one sift-down) instead of a pop and a
-    /// push (two sifts). Keys are unique, so the pop order is the same.
-    handling_top: bool,
-    sequence: u64,
+    /// The scheduled events.
+    kernel: Kernel,
     pending: Option<Request>,
     next_id: u64,
     now: SimTime,
@@ -259,9 +255,7 @@ impl Simulation {
             lifecycle_end: SimTime::ZERO,
             fleet_frozen: false,
             warmup_penalty: std::collections::BTreeMap::new(),
-            heap: BinaryHeap::new(),
-            handling_top: false,
-            sequence: 0,
+            kernel: Kernel::default(),
             pending: None,
             next_id: 0,
             now: SimTime::ZERO,
@@ -354,20 +348,7 @@ impl Simulation {
     }
 
     fn push(&mut self, time: SimTime, kind: EventKind) {
-        self.sequence += 1;
-        let event = Event {
-            time: time.0,
-            order: (kind.class() << 56) | self.sequence,
-            kind,
-        };
-        if self.handling_top {
-            self.handling_top = false;
-            if let Some(mut top) = self.heap.peek_mut() {
-                *top = event; // sifts down when `top` drops
-                return;
-            }
-        }
-        self.heap.push(event);
+        self.kernel.push(time, kind);
     }
 
     fn pull_arrival(&mut self) -> Result<(), SimError> {
@@ -439,7 +420,7 @@ impl Simulation {
     /// still happen: the time series goes on while it can.
     fn anything_left(&self) -> bool {
         self.pending.is_some()
-            || self.heap.iter().any(|e| match e.kind {
+            || self.kernel.iter().any(|e| match e.kind {
                 EventKind::Tick => false,
                 EventKind::Wake { replica, token } => {
                     self.replicas[replica as usize].wake_is_current(SimTime(e.time), token)
@@ -495,7 +476,7 @@ impl Simulation {
             if !self.fleet_frozen && self.finished_work() {
                 self.fleet_frozen = true;
                 let replicas = &self.replicas;
-                self.heap.retain(|e| match e.kind {
+                self.kernel.retain(|e| match e.kind {
                     EventKind::Tick => true,
                     EventKind::Wake { replica, token } => {
                         replicas[replica as usize].wake_is_current(SimTime(e.time), token)
@@ -509,16 +490,16 @@ impl Simulation {
             // comparing its time with the heap's earliest event gives the
             // `(time, class, sequence)` order with half the heap traffic.
             let arrival = self.pending.as_ref().map(|r| r.arrival);
-            if let Some(at) = arrival.filter(|at| self.heap.peek().is_none_or(|e| at.0 <= e.time)) {
+            if let Some(at) = arrival.filter(|at| self.kernel.next_time().is_none_or(|t| *at <= t))
+            {
                 self.now = at;
                 self.events += 1;
                 self.on_arrival()?;
                 continue;
             }
-            let Some(&event) = self.heap.peek() else {
+            let Some(event) = self.kernel.take() else {
                 break;
             };
-            self.handling_top = true;
             self.now = SimTime(event.time);
             self.events += 1;
             match event.kind {
@@ -558,10 +539,7 @@ impl Simulation {
                     }
                 }
             }
-            if self.handling_top {
-                self.handling_top = false;
-                self.heap.pop();
-            }
+            self.kernel.handled();
         }
         self.finish()
     }
