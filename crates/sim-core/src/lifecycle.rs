@@ -7,7 +7,15 @@
 //! takes no new requests, finishes what it holds within the grace period,
 //! and whatever is left then fails. `Terminated` replicas are kept for
 //! their counters but never touched again.
+//!
+//! One vocabulary for a replica's state: [`Phase`] (with [`Stage`] while
+//! starting) is what the engine tracks; [`Phase::pod_phase`] is what a
+//! cluster reports of it to an autoscaler, and [`Stage::gpu_state`] with
+//! the ready replica's busy, idle and warm-up time is how its GPU time is
+//! accounted ([`GpuState`]).
 
+use crate::autoscale::PodPhase;
+use crate::cost::GpuState;
 use crate::time::{SimDuration, SimTime};
 
 /// The stages of a cold start, in order.
@@ -39,6 +47,16 @@ impl Stage {
             Stage::PullingImage => Some(Stage::LoadingWeights),
             Stage::LoadingWeights => Some(Stage::StartingEngine),
             Stage::StartingEngine => None,
+        }
+    }
+
+    /// The GPU-time state of a replica in this stage.
+    pub fn gpu_state(self) -> GpuState {
+        match self {
+            Stage::Provisioning => GpuState::Provisioning,
+            Stage::PullingImage => GpuState::PullingImage,
+            Stage::LoadingWeights => GpuState::LoadingWeights,
+            Stage::StartingEngine => GpuState::StartingEngine,
         }
     }
 
@@ -112,6 +130,19 @@ pub struct LifecycleSpec {
     /// At most this many replicas start in any 60 s window (`None`: no
     /// limit); further starts wait their turn.
     pub max_starts_per_minute: Option<u32>,
+}
+
+impl Phase {
+    /// The phase a cluster reports for a replica in this one (what an
+    /// autoscaler sees); `None` once it is gone.
+    pub fn pod_phase(self) -> Option<PodPhase> {
+        match self {
+            Phase::Starting(_) => Some(PodPhase::Starting),
+            Phase::Ready => Some(PodPhase::Ready),
+            Phase::Draining => Some(PodPhase::Draining),
+            Phase::Terminated => None,
+        }
+    }
 }
 
 impl Default for LifecycleSpec {

@@ -133,11 +133,8 @@ impl Simulation {
                 continue;
             }
             let life = &self.lives[r];
-            let phase = match life.phase {
-                Phase::Starting(_) => PodPhase::Starting,
-                Phase::Ready => PodPhase::Ready,
-                Phase::Draining => PodPhase::Draining,
-                Phase::Terminated => continue,
+            let Some(phase) = life.phase.pod_phase() else {
+                continue;
             };
             let replica = &self.replicas[r];
             let load = replica.load();
