@@ -101,7 +101,7 @@ impl fmt::Display for SimError {
                 error: NameError::Missing,
             } => write!(
                 f,
-                "request {request} (arrival {arrival_s:.6} s) names no priority class and no [[queue.classes]] entry has a positive `share` to draw one from"
+                "request {request} (arrival {arrival_s:.6} s) names no priority class and no configured priority class has a positive `share` to draw one from"
             ),
         }
     }

@@ -3,7 +3,6 @@
 //! checked against the requests pulled from the workload.
 
 use super::error::SimError;
-use super::kernel::EventKind;
 use super::Simulation;
 use crate::metrics::RequestRecord;
 use crate::replica::Aborted;
@@ -109,51 +108,19 @@ impl Simulation {
         {
             dep.metrics.note_completion(self.now, ttft, rec.tpot_ns);
         }
-        let Some(flight) = self.in_flight.get_mut(&rec.id) else {
-            if rec.outcome == Outcome::Completed {
-                self.window.completed += 1;
-                self.window.ttft_ns.extend(rec.ttft_ns);
+        let rec = if self.in_flight.contains_key(&rec.id) {
+            match self.pipeline_stage_ended(rec) {
+                Some(end) => end,
+                None => return, // on to its next stage
             }
-            self.records.push(rec);
-            return;
+        } else {
+            rec
         };
-        let pipeline = &self.config.pipelines[usize::from(flight.pipeline)];
-        let next = usize::from(flight.stage) + 1;
-        let stage_queue = rec.queue_ns.unwrap_or(0);
-        if rec.outcome == Outcome::Completed && next < pipeline.stages.len() {
-            // Its response leaves this stage at arrival + end-to-end.
-            let left = rec.arrival.0.saturating_add(rec.e2e_ns.unwrap_or(0));
-            let at = SimTime(left) + pipeline.hops[next];
-            flight.stage = next as u16;
-            flight.queue_ns = flight.queue_ns.saturating_add(stage_queue);
-            flight.preemptions += rec.preemptions;
-            let request = rec.id;
-            self.stage_records.push(rec);
-            self.push(at, EventKind::StageArrival { request });
-            return;
-        }
-        let Some(flight) = self.in_flight.remove(&rec.id) else {
-            return;
-        };
-        let offset = rec.arrival.saturating_since(flight.origin).0;
-        let end = RequestRecord {
-            arrival: flight.origin,
-            pipeline: Some(flight.pipeline),
-            queue_ns: rec
-                .queue_ns
-                .map(|q| q.saturating_add(flight.queue_ns))
-                .or((flight.queue_ns > 0).then_some(flight.queue_ns)),
-            ttft_ns: rec.ttft_ns.map(|t| t.saturating_add(offset)),
-            e2e_ns: rec.e2e_ns.map(|t| t.saturating_add(offset)),
-            preemptions: rec.preemptions + flight.preemptions,
-            ..rec.clone()
-        };
-        self.stage_records.push(rec);
-        if end.outcome == Outcome::Completed {
+        if rec.outcome == Outcome::Completed {
             self.window.completed += 1;
-            self.window.ttft_ns.extend(end.ttft_ns);
+            self.window.ttft_ns.extend(rec.ttft_ns);
         }
-        self.records.push(end);
+        self.records.push(rec);
     }
 }
 

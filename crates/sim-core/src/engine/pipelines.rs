@@ -3,7 +3,10 @@
 //! the stage records, and the request ends once, end to end.
 
 use super::error::SimError;
+use super::kernel::EventKind;
 use super::Simulation;
+use crate::metrics::RequestRecord;
+use crate::request::Outcome;
 use crate::request::Request;
 use crate::time::SimTime;
 
@@ -35,5 +38,45 @@ impl Simulation {
         let mut request = flight.request.clone();
         request.arrival = self.now;
         self.reach_deployment(d, request)
+    }
+
+    /// A stage of pipeline request `rec.id` ended with `rec`, which goes to
+    /// the stage records. Completed with stages left, the request travels
+    /// on: its next stage gets it after this stage's response and the hop
+    /// (`None`). Otherwise it ends here: its end-to-end record, measured
+    /// from its first arrival.
+    pub(super) fn pipeline_stage_ended(&mut self, rec: RequestRecord) -> Option<RequestRecord> {
+        let flight = self.in_flight.get_mut(&rec.id)?;
+        let pipeline = &self.config.pipelines[usize::from(flight.pipeline)];
+        let next = usize::from(flight.stage) + 1;
+        let stage_queue = rec.queue_ns.unwrap_or(0);
+        if rec.outcome == Outcome::Completed && next < pipeline.stages.len() {
+            // Its response leaves this stage at arrival + end-to-end.
+            let left = rec.arrival.0.saturating_add(rec.e2e_ns.unwrap_or(0));
+            let at = SimTime(left) + pipeline.hops[next];
+            flight.stage = next as u16;
+            flight.queue_ns = flight.queue_ns.saturating_add(stage_queue);
+            flight.preemptions += rec.preemptions;
+            let request = rec.id;
+            self.stage_records.push(rec);
+            self.push(at, EventKind::StageArrival { request });
+            return None;
+        }
+        let flight = self.in_flight.remove(&rec.id)?;
+        let offset = rec.arrival.saturating_since(flight.origin).0;
+        let end = RequestRecord {
+            arrival: flight.origin,
+            pipeline: Some(flight.pipeline),
+            queue_ns: rec
+                .queue_ns
+                .map(|q| q.saturating_add(flight.queue_ns))
+                .or((flight.queue_ns > 0).then_some(flight.queue_ns)),
+            ttft_ns: rec.ttft_ns.map(|t| t.saturating_add(offset)),
+            e2e_ns: rec.e2e_ns.map(|t| t.saturating_add(offset)),
+            preemptions: rec.preemptions + flight.preemptions,
+            ..rec.clone()
+        };
+        self.stage_records.push(rec);
+        Some(end)
     }
 }
