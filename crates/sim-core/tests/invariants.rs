@@ -582,3 +582,35 @@ fn a_cancelled_pull_leaves_nothing_in_the_node_cache() {
     );
     assert_close(cs.by_stage.provisioning, 0.0, "no new node");
 }
+
+/// Events grow with requests, not tokens: 300 requests with 64 or 4,096
+/// output tokens each take at most six events per request either way
+/// (steady decode is jumped over; longer answers overlap more, so more
+/// arrivals cut a planned run), where stepping every iteration would take
+/// one per generated token.
+#[test]
+fn events_per_request_do_not_grow_with_output_length() {
+    let events = |output: u32| {
+        let case = Case {
+            // One request every 0.5 s, 1,000-token prompts.
+            requests: (0..300).map(|i| (i * 500, 1_000, output)).collect(),
+            initial: 4,
+            scaling: Scaling::Fixed,
+            pool: None,
+            central_cap: None,
+            max_num_seqs: 64,
+            kv_cache_blocks: 100_000,
+            drain_grace_s: 5,
+            starts_per_minute: None,
+            pipeline: false,
+        };
+        let r = run(&case, Stepping::Jump);
+        assert_eq!(r.summary.requests.completed, 300);
+        assert_eq!(r.summary.fleet.preemptions, 0);
+        // Without the time-series ticks, which grow with simulated time.
+        r.summary.sim.events - r.timeseries.len() as u64
+    };
+    let (short, long) = (events(64), events(4_096));
+    assert!(short <= 6 * 300, "{short} events for 300 short requests");
+    assert!(long <= 6 * 300, "{long} events for 300 long requests");
+}
