@@ -1,6 +1,7 @@
 //! What a run is configured with: deployments, their fleets and replicas,
 //! pipelines, the SLA and the time-series resolution.
 
+use super::error::SimError;
 use crate::lifecycle::LifecycleSpec;
 use crate::metrics::SlaConfig;
 use crate::model::PerfModel;
@@ -115,4 +116,135 @@ pub struct SimConfig {
     pub sla: SlaConfig,
     /// Width of a time-series window.
     pub timeseries_resolution: SimDuration,
+}
+
+impl SimConfig {
+    /// Checks what the engine relies on: at least one deployment (and at
+    /// most 65,535), one router per deployment, pipelines over existing
+    /// deployments each visited at most once, and one list of node pools
+    /// shared by every deployment.
+    pub fn check(&self, routers: usize) -> Result<(), SimError> {
+        if self.deployments.is_empty() {
+            return Err(SimError::Config("no deployment".into()));
+        }
+        if routers != self.deployments.len() {
+            return Err(SimError::Config(format!(
+                "{} routers for {} deployments",
+                routers,
+                self.deployments.len()
+            )));
+        }
+        if self.deployments.len() > usize::from(u16::MAX) {
+            return Err(SimError::Config("more than 65535 deployments".into()));
+        }
+        for p in &self.pipelines {
+            let mut seen = vec![false; self.deployments.len()];
+            if p.stages.is_empty() || p.hops.len() != p.stages.len() {
+                return Err(SimError::Config(format!(
+                    "pipeline {:?} needs at least one stage and one hop per stage",
+                    p.name
+                )));
+            }
+            for &stage in &p.stages {
+                match seen.get_mut(usize::from(stage)) {
+                    None => {
+                        return Err(SimError::Config(format!(
+                            "pipeline {:?} names deployment {stage}, but there are {}",
+                            p.name,
+                            self.deployments.len()
+                        )))
+                    }
+                    Some(true) => {
+                        return Err(SimError::Config(format!(
+                            "pipeline {:?} visits deployment {:?} twice (a cycle)",
+                            p.name,
+                            self.deployments[usize::from(stage)].name
+                        )))
+                    }
+                    Some(s) => *s = true,
+                }
+            }
+        }
+        let pools = |d: &DeploymentSpec| d.fleet.placement.as_ref().map(|p| p.pools.clone());
+        if self
+            .deployments
+            .iter()
+            .any(|d| pools(d) != pools(&self.deployments[0]))
+        {
+            return Err(SimError::Config(
+                "deployments must share one list of node pools (or all have none)".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replica::slots::ServiceTime;
+
+    fn fleet() -> FleetSpec {
+        FleetSpec {
+            replicas: 1,
+            gpus_per_replica: 1,
+            replica: ReplicaSpec::Slots {
+                slots: 1,
+                service: ServiceTime::Fixed { duration_s: 1.0 },
+            },
+            frontend_latency: SimDuration::ZERO,
+            lifecycle: Default::default(),
+            placement: None,
+            queue: Default::default(),
+        }
+    }
+
+    fn config(deployments: usize, pipelines: Vec<(Vec<u16>, usize)>) -> SimConfig {
+        SimConfig {
+            seed: 1,
+            deployments: (0..deployments)
+                .map(|i| DeploymentSpec::new(&format!("d{i}"), fleet()))
+                .collect(),
+            pipelines: (pipelines.into_iter())
+                .map(|(stages, hops)| PipelineSpec {
+                    name: "p".into(),
+                    share: 1.0,
+                    stages,
+                    hops: vec![SimDuration::ZERO; hops],
+                })
+                .collect(),
+            sla: SlaConfig::default(),
+            timeseries_resolution: SimDuration::from_secs(1),
+        }
+    }
+
+    fn check(c: SimConfig, routers: usize, expect: &str) {
+        let got = c.check(routers).map_err(|e| e.to_string());
+        match got {
+            Ok(()) => assert_eq!("ok", expect),
+            Err(e) => assert_eq!(e, format!("invalid configuration: {expect}")),
+        }
+    }
+
+    #[test]
+    fn what_the_engine_relies_on_is_checked() {
+        check(config(2, vec![(vec![0, 1], 2)]), 2, "ok");
+        check(config(0, vec![]), 0, "no deployment");
+        check(config(2, vec![]), 1, "1 routers for 2 deployments");
+        check(
+            config(2, vec![(vec![0], 2)]),
+            2,
+            "pipeline \"p\" needs at least one stage and one hop per stage",
+        );
+        check(
+            config(2, vec![(vec![0, 2], 2)]),
+            2,
+            "pipeline \"p\" names deployment 2, but there are 2",
+        );
+        check(
+            config(2, vec![(vec![1, 0, 1], 3)]),
+            2,
+            "pipeline \"p\" visits deployment \"d1\" twice (a cycle)",
+        );
+    }
 }

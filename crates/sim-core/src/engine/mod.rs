@@ -177,57 +177,7 @@ impl Simulation {
         workload: BoxedWorkload,
         routers: Vec<Box<dyn Router>>,
     ) -> Result<Self, SimError> {
-        if config.deployments.is_empty() {
-            return Err(SimError::Config("no deployment".into()));
-        }
-        if routers.len() != config.deployments.len() {
-            return Err(SimError::Config(format!(
-                "{} routers for {} deployments",
-                routers.len(),
-                config.deployments.len()
-            )));
-        }
-        if config.deployments.len() > usize::from(u16::MAX) {
-            return Err(SimError::Config("more than 65535 deployments".into()));
-        }
-        for p in &config.pipelines {
-            let mut seen = vec![false; config.deployments.len()];
-            if p.stages.is_empty() || p.hops.len() != p.stages.len() {
-                return Err(SimError::Config(format!(
-                    "pipeline {:?} needs at least one stage and one hop per stage",
-                    p.name
-                )));
-            }
-            for &stage in &p.stages {
-                match seen.get_mut(usize::from(stage)) {
-                    None => {
-                        return Err(SimError::Config(format!(
-                            "pipeline {:?} names deployment {stage}, but there are {}",
-                            p.name,
-                            config.deployments.len()
-                        )))
-                    }
-                    Some(true) => {
-                        return Err(SimError::Config(format!(
-                            "pipeline {:?} visits deployment {:?} twice (a cycle)",
-                            p.name,
-                            config.deployments[usize::from(stage)].name
-                        )))
-                    }
-                    Some(s) => *s = true,
-                }
-            }
-        }
-        let pools = |d: &DeploymentSpec| d.fleet.placement.as_ref().map(|p| p.pools.clone());
-        if config
-            .deployments
-            .iter()
-            .any(|d| pools(d) != pools(&config.deployments[0]))
-        {
-            return Err(SimError::Config(
-                "deployments must share one list of node pools (or all have none)".into(),
-            ));
-        }
+        config.check(routers.len())?;
         let mut sim = Simulation {
             deployments: Vec::with_capacity(routers.len()),
             deployment_mix: NameMix::new(
