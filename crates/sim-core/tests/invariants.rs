@@ -484,14 +484,13 @@ fn the_generator_covers_every_kind_of_fleet() {
     }
 }
 
-/// A scale-down counts every replica it removes as drained, idle ones too
-/// (they drain in no time): a scheduled 3 → 1 on an idle fleet drains two.
-#[test]
-fn idle_replicas_removed_by_a_scale_down_count_as_drained() {
-    let case = Case {
-        requests: vec![(0, 100, 10), (30_000, 100, 10)],
-        initial: 3,
-        scaling: Scaling::Scheduled(vec![(10, 1)]),
+/// `requests` on `initial` replicas scaled by `scaling`, no pool, plenty of
+/// KV cache: the fixed part of the hand-written cases below.
+fn plain(requests: Vec<(u64, u32, u32)>, initial: u32, scaling: Scaling) -> Case {
+    Case {
+        requests,
+        initial,
+        scaling,
         pool: None,
         central_cap: None,
         max_num_seqs: 8,
@@ -499,7 +498,15 @@ fn idle_replicas_removed_by_a_scale_down_count_as_drained() {
         drain_grace_s: 5,
         starts_per_minute: None,
         pipeline: false,
-    };
+    }
+}
+
+/// A scale-down counts every replica it removes as drained, idle ones too
+/// (they drain in no time): a scheduled 3 → 1 on an idle fleet drains two.
+#[test]
+fn idle_replicas_removed_by_a_scale_down_count_as_drained() {
+    let requests = vec![(0, 100, 10), (30_000, 100, 10)];
+    let case = plain(requests, 3, Scaling::Scheduled(vec![(10, 1)]));
     let r = run(&case, Stepping::Jump);
     assert_eq!(r.summary.fleet.replicas_drained, 2);
     assert_eq!(r.summary.requests.completed, 2);
@@ -508,10 +515,8 @@ fn idle_replicas_removed_by_a_scale_down_count_as_drained() {
 /// A pooled fleet that scales from zero on a schedule, with two requests
 /// late enough to see it through.
 fn scheduled_on_a_pool(schedule: Vec<(u64, u32)>, gpus_per_node: u32) -> Case {
+    let requests = vec![(150_000, 100, 10), (151_000, 100, 10)];
     Case {
-        requests: vec![(150_000, 100, 10), (151_000, 100, 10)],
-        initial: 0,
-        scaling: Scaling::Scheduled(schedule),
         pool: Some(Pool {
             gpus_per_node,
             max_nodes: None,
@@ -521,12 +526,7 @@ fn scheduled_on_a_pool(schedule: Vec<(u64, u32)>, gpus_per_node: u32) -> Case {
             startup_s: 20.0,
             warmup_slowdown: 1.0,
         }),
-        central_cap: None,
-        max_num_seqs: 8,
-        kv_cache_blocks: 1_000,
-        drain_grace_s: 5,
-        starts_per_minute: None,
-        pipeline: false,
+        ..plain(requests, 0, Scaling::Scheduled(schedule))
     }
 }
 
@@ -591,18 +591,12 @@ fn a_cancelled_pull_leaves_nothing_in_the_node_cache() {
 #[test]
 fn events_per_request_do_not_grow_with_output_length() {
     let events = |output: u32| {
+        // One request every 0.5 s, 1,000-token prompts.
+        let requests = (0..300).map(|i| (i * 500, 1_000, output)).collect();
         let case = Case {
-            // One request every 0.5 s, 1,000-token prompts.
-            requests: (0..300).map(|i| (i * 500, 1_000, output)).collect(),
-            initial: 4,
-            scaling: Scaling::Fixed,
-            pool: None,
-            central_cap: None,
             max_num_seqs: 64,
             kv_cache_blocks: 100_000,
-            drain_grace_s: 5,
-            starts_per_minute: None,
-            pipeline: false,
+            ..plain(requests, 4, Scaling::Fixed)
         };
         let r = run(&case, Stepping::Jump);
         assert_eq!(r.summary.requests.completed, 300);

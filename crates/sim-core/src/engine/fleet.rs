@@ -266,14 +266,18 @@ impl Simulation {
         }
     }
 
+    /// How `node`'s pool is reclaimed, if it is a spot pool.
+    fn spot_of(&self, node: u32) -> Option<crate::nodes::SpotSpec> {
+        let p = self.shared_placement()?;
+        p.pools[self.nodes[node as usize].pool as usize]
+            .spot
+            .clone()
+    }
+
     /// A spot node's reclaim notice comes after an exponential time at the
     /// pool's interruption rate, drawn from the stream `("model.spot", node)`.
     pub(super) fn schedule_interruption(&mut self, node: u32) {
-        let Some(spot) = self.shared_placement().and_then(|p| {
-            p.pools[self.nodes[node as usize].pool as usize]
-                .spot
-                .clone()
-        }) else {
+        let Some(spot) = self.spot_of(node) else {
             return;
         };
         if self.finished_work() {
@@ -290,11 +294,7 @@ impl Simulation {
     /// drain until then, replicas still starting are dropped, no new
     /// replica is placed on it, and replacements are requested at once.
     pub(super) fn on_spot_notice(&mut self, node: u32) {
-        let Some(spot) = self.shared_placement().and_then(|p| {
-            p.pools[self.nodes[node as usize].pool as usize]
-                .spot
-                .clone()
-        }) else {
+        let Some(spot) = self.spot_of(node) else {
             return;
         };
         if !self.nodes[node as usize].is_held() {
