@@ -37,6 +37,7 @@
 
 use crate::model::hardware::{GpuSpec, ModelSpec};
 use crate::rng::{self, open_unit, StreamRng};
+use crate::special::{inverse_normal_cdf, open_p};
 use crate::time::{SimDuration, SimTime};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -1184,115 +1185,6 @@ impl StagePlan {
 // Numerics
 // ---------------------------------------------------------------------------
 
-/// Clamps a probability into (0, 1); NaN becomes 0.5.
-fn open_p(p: f64) -> f64 {
-    if p.is_nan() {
-        0.5
-    } else {
-        p.clamp(f64::MIN_POSITIVE, 1.0 - f64::EPSILON / 2.0)
-    }
-}
-
-// AS241 (PPND16) coefficients as published by Wichura (1988), highest power
-// first; the extra digits are the published ones.
-#[allow(clippy::excessive_precision)]
-const AS241_A: [f64; 8] = [
-    2.5090809287301226727e+3,
-    3.3430575583588128105e+4,
-    6.7265770927008700853e+4,
-    4.5921953931549871457e+4,
-    1.3731693765509461125e+4,
-    1.9715909503065514427e+3,
-    1.3314166789178437745e+2,
-    3.3871328727963666080e+0,
-];
-#[allow(clippy::excessive_precision)]
-const AS241_B: [f64; 8] = [
-    5.2264952788528545610e+3,
-    2.8729085735721942674e+4,
-    3.9307895800092710610e+4,
-    2.1213794301586595867e+4,
-    5.3941960214247511077e+3,
-    6.8718700749205790830e+2,
-    4.2313330701600911252e+1,
-    1.0,
-];
-#[allow(clippy::excessive_precision)]
-const AS241_C: [f64; 8] = [
-    7.74545014278341407640e-4,
-    2.27238449892691845833e-2,
-    2.41780725177450611770e-1,
-    1.27045825245236838258e+0,
-    3.64784832476320460504e+0,
-    5.76949722146069140550e+0,
-    4.63033784615654529590e+0,
-    1.42343711074968357734e+0,
-];
-#[allow(clippy::excessive_precision)]
-const AS241_D: [f64; 8] = [
-    1.05075007164441684324e-9,
-    5.47593808499534494600e-4,
-    1.51986665636164571966e-2,
-    1.48103976427480074590e-1,
-    6.89767334985100004550e-1,
-    1.67638483018380384940e+0,
-    2.05319162663775882187e+0,
-    1.0,
-];
-#[allow(clippy::excessive_precision)]
-const AS241_E: [f64; 8] = [
-    2.01033439929228813265e-7,
-    2.71155556874348757815e-5,
-    1.24266094738807843860e-3,
-    2.65321895265761230930e-2,
-    2.96560571828504891230e-1,
-    1.78482653991729133580e+0,
-    5.46378491116411436990e+0,
-    6.65790464350110377720e+0,
-];
-#[allow(clippy::excessive_precision)]
-const AS241_F: [f64; 8] = [
-    2.04426310338993978564e-15,
-    1.42151175831644588870e-7,
-    1.84631831751005468180e-5,
-    7.86869131145613259100e-4,
-    1.48753612908506148525e-2,
-    1.36929880922735805310e-1,
-    5.99832206555887937690e-1,
-    1.0,
-];
-
-/// Evaluates a polynomial given highest power first (Horner's rule).
-fn horner(coefficients: &[f64], x: f64) -> f64 {
-    coefficients.iter().fold(0.0, |acc, c| acc * x + c)
-}
-
-/// The inverse of the standard normal CDF for `p` in (0, 1): Wichura's
-/// algorithm AS241 (PPND16), relative error about 1e-16. Out-of-range `p`
-/// is clamped into (0, 1); NaN gives 0.
-pub fn inverse_normal_cdf(p: f64) -> f64 {
-    let p = open_p(p);
-    let q = p - 0.5;
-    if q.abs() <= 0.425 {
-        let r = 0.180625 - q * q;
-        return q * horner(&AS241_A, r) / horner(&AS241_B, r);
-    }
-    let tail = if q <= 0.0 { p } else { 1.0 - p };
-    let r = (-tail.ln()).sqrt();
-    let x = if r <= 5.0 {
-        let r = r - 1.6;
-        horner(&AS241_C, r) / horner(&AS241_D, r)
-    } else {
-        let r = r - 5.0;
-        horner(&AS241_E, r) / horner(&AS241_F, r)
-    };
-    if q < 0.0 {
-        -x
-    } else {
-        x
-    }
-}
-
 /// The inverse empirical CDF of `values` at `p`: the value of rank
 /// `floor(p·n)` in ascending order. Zero for an empty list.
 fn empirical_quantile(values: &[f64], p: f64) -> f64 {
@@ -1447,29 +1339,6 @@ mod tests {
     }
 
     const W16: u64 = 16_000_000_000;
-
-    #[test]
-    fn inverse_normal_cdf_matches_reference_values() {
-        // Reference values: Python's statistics.NormalDist().inv_cdf.
-        for (p, expect) in [
-            (0.7, 0.524_400_512_708_040_7),
-            (0.975, 1.959_963_984_540_053_6),
-            (0.99, 2.326_347_874_040_840_8),
-            (0.01, -2.326_347_874_040_840_8),
-            (0.999_999, 4.753_424_308_817_089),
-            (1e-10, -6.361_340_902_404_056),
-            (1e-20, -9.262_340_089_798_405),
-            (1e-300, -37.047_096_299_361_2),
-        ] {
-            assert_close(inverse_normal_cdf(p), expect, 1e-14, &format!("p={p}"));
-        }
-        assert!(inverse_normal_cdf(0.5).abs() < 1e-300);
-        assert_close(inverse_normal_cdf(0.99), Z_P99, 1e-15, "Z_P99");
-        // Out of range is clamped, never NaN or infinite.
-        assert!(inverse_normal_cdf(0.0).is_finite() && inverse_normal_cdf(0.0) < -37.0);
-        assert!(inverse_normal_cdf(1.0).is_finite() && inverse_normal_cdf(1.0) > 8.0);
-        assert!(inverse_normal_cdf(f64::NAN).abs() < 1e-300);
-    }
 
     fn check_duration_quantile(dist: DurationDist, p: f64, expect_s: f64) {
         assert_close(

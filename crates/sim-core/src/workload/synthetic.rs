@@ -537,7 +537,7 @@ impl ArrivalTimes {
             }
             ArrivalProcess::Weibull { rate_per_s, shape } => {
                 // Mean of Weibull(k, λ) is λ·Γ(1 + 1/k); pick λ for mean 1/rate.
-                let scale = 1.0 / (rate_per_s * crate::metrics::ln_gamma(1.0 + 1.0 / shape).exp());
+                let scale = 1.0 / (rate_per_s * crate::special::ln_gamma(1.0 + 1.0 / shape).exp());
                 let d = Weibull::new(scale, *shape)
                     .map_err(|e| WorkloadError::invalid(&f("shape"), e.to_string()))?;
                 Kind::Renewal(Gap::Weibull(d))
