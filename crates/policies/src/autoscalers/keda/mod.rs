@@ -1,0 +1,738 @@
+//! KEDA ScaledObject (`kedacore/keda`): trigger activity aggregation
+//! (`getScaledObjectState`), the executor's 0 ↔ min/idle decisions
+//! (`RequestScale`: activation, cooldown, idle replicas, pause
+//! annotations), the fallback metric (`GetMetricsWithFallback`), and the
+//! HPA KEDA creates (external metric, AverageValue = threshold), which
+//! owns scaling between 1 and max.
+//!
+//! Adapter mapping: every `polling_interval_s` (30 s) compute each
+//! trigger's value (e.g. the sum over replicas of `num_requests_waiting`),
+//! build [`TriggerState`]s (`is_active = value > activation_threshold`),
+//! call [`aggregate_activity`] and [`KedaExecutor::request_scale`]; every
+//! HPA sync (15 s) call [`crate::autoscalers::hpa::per_pod_replicas`] per
+//! trigger with the value and the threshold, and [`crate::autoscalers::hpa::Hpa::reconcile`]
+//! with the config from [`KedaConfig::hpa_config`].
+
+use super::hpa::{Behavior, HpaConfig};
+use super::{invalid, AutoscalerError};
+use fleetsim_core::SimTime;
+use serde::{Deserialize, Serialize};
+
+const NAME: &str = "keda";
+
+/// Fallback behavior (`fallback.behavior`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum FallbackBehavior {
+    /// `fallback.replicas` (default).
+    #[default]
+    Static,
+    /// The current replica count.
+    CurrentReplicas,
+    /// `max(current, fallback.replicas)`.
+    CurrentReplicasIfHigher,
+    /// `min(current, fallback.replicas)`.
+    CurrentReplicasIfLower,
+}
+
+/// `spec.fallback`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FallbackConfig {
+    /// Consecutive failures tolerated before the fallback metric is
+    /// served (>= 0).
+    pub failure_threshold: u32,
+    /// Replicas to fall back to.
+    pub replicas: u32,
+    /// How the fallback count is chosen.
+    #[serde(default)]
+    pub behavior: FallbackBehavior,
+}
+
+/// ScaledObject knobs with KEDA's defaults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KedaConfig {
+    /// `pollingInterval`: 30 s between activity checks.
+    pub polling_interval_s: u64,
+    /// `cooldownPeriod`: 300 s after the last active time before scaling to
+    /// 0 (or idle).
+    pub cooldown_period_s: u64,
+    /// `initialCooldownPeriod`: 0 s from creation while never active.
+    pub initial_cooldown_period_s: u64,
+    /// `minReplicaCount`: 0.
+    pub min_replica_count: u32,
+    /// `maxReplicaCount`: 100.
+    pub max_replica_count: u32,
+    /// `idleReplicaCount`: unset; must be below min.
+    pub idle_replica_count: Option<u32>,
+    /// `fallback`: unset.
+    pub fallback: Option<FallbackConfig>,
+    /// `autoscaling.keda.sh/paused-scale-in`: blocks scaling to 0/idle.
+    pub paused_scale_in: bool,
+    /// `autoscaling.keda.sh/paused-scale-out`: blocks scaling from 0/idle.
+    pub paused_scale_out: bool,
+    /// `autoscaling.keda.sh/paused-replicas`: hold this count.
+    pub paused_replicas: Option<u32>,
+    /// `advanced.horizontalPodAutoscalerConfig.behavior` for the HPA.
+    pub hpa_behavior: Option<Behavior>,
+}
+
+impl Default for KedaConfig {
+    fn default() -> Self {
+        KedaConfig {
+            polling_interval_s: 30,
+            cooldown_period_s: 300,
+            initial_cooldown_period_s: 0,
+            min_replica_count: 0,
+            max_replica_count: 100,
+            idle_replica_count: None,
+            fallback: None,
+            paused_scale_in: false,
+            paused_scale_out: false,
+            paused_replicas: None,
+            hpa_behavior: None,
+        }
+    }
+}
+
+impl KedaConfig {
+    /// ScaledObject validation (`ValidateScaledObject` / `CheckReplicaCountBoundsAreValid`).
+    pub fn validate(&self) -> Result<(), AutoscalerError> {
+        if self.min_replica_count > self.max_replica_count {
+            return Err(invalid(NAME, "min_replica_count", format!(
+                "min_replicas > max_replicas ({} > {}) (KEDA: MinReplicaCount must be less than MaxReplicaCount)",
+                self.min_replica_count, self.max_replica_count
+            )));
+        }
+        if let Some(idle) = self.idle_replica_count {
+            if idle >= self.min_replica_count {
+                return Err(invalid(NAME, "idle_replica_count", format!(
+                    "{idle} must be below min_replica_count {} (KEDA: IdleReplicaCount must be less than MinReplicaCount)",
+                    self.min_replica_count
+                )));
+            }
+        }
+        if self.polling_interval_s == 0 {
+            return Err(invalid(NAME, "polling_interval_s", "must be > 0"));
+        }
+        if let Some(f) = &self.fallback {
+            if f.replicas == 0 {
+                return Err(invalid(
+                    NAME,
+                    "fallback.replicas",
+                    "must be > 0 (KEDA: fallback replicas must be a positive integer)",
+                ));
+            }
+        }
+        self.hpa_config().validate()
+    }
+
+    /// The HPA KEDA creates: `minReplicas = max(min, 1)`, `maxReplicas =
+    /// max`, the configured behavior.
+    pub fn hpa_config(&self) -> HpaConfig {
+        HpaConfig {
+            min_replicas: self.min_replica_count.max(1),
+            max_replicas: self.max_replica_count.max(1),
+            behavior: self.hpa_behavior.clone(),
+            ..HpaConfig::default()
+        }
+    }
+}
+
+/// One trigger's poll result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TriggerState {
+    /// Trigger name (for reporting).
+    pub name: String,
+    /// `value > activationThreshold`.
+    pub is_active: bool,
+    /// The scaler returned an error.
+    pub is_error: bool,
+    /// A cpu or memory trigger (always active).
+    pub is_resource: bool,
+}
+
+/// The ScaledObject's aggregated activity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Activity {
+    /// Any trigger active (or only cpu/memory triggers).
+    pub is_active: bool,
+    /// Any trigger errored.
+    pub is_error: bool,
+    /// Names of the active triggers.
+    pub active_triggers: Vec<String>,
+}
+
+/// `getScaledObjectState`: active if any trigger is active (an errored
+/// trigger is not active); an object whose triggers are all cpu/memory is
+/// always active. With scaling modifiers pass `Some(composite >
+/// activationTarget)` as `composite_active`, which replaces the per-trigger
+/// rule.
+pub fn aggregate_activity(triggers: &[TriggerState], composite_active: Option<bool>) -> Activity {
+    let active_triggers: Vec<String> = triggers
+        .iter()
+        .filter(|t| t.is_active && !t.is_error)
+        .map(|t| t.name.clone())
+        .collect();
+    let is_error = triggers.iter().any(|t| t.is_error);
+    let only_resource = !triggers.is_empty() && triggers.iter().all(|t| t.is_resource);
+    let is_active = match composite_active {
+        Some(a) => a,
+        None => !active_triggers.is_empty() || only_resource,
+    };
+    Activity {
+        is_active,
+        is_error,
+        active_triggers,
+    }
+}
+
+/// What the executor did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExecutorDecision {
+    /// The new scale when the scale target is updated.
+    pub set_replicas: Option<u32>,
+    /// The Active condition written (`None` = untouched).
+    pub active_condition: Option<bool>,
+    /// Whether `lastActiveTime` was set to now.
+    pub last_active_time_set: bool,
+}
+
+/// The KEDA executor for one ScaledObject: keeps `lastActiveTime` and the
+/// creation time.
+#[derive(Clone, Debug)]
+pub struct KedaExecutor {
+    config: KedaConfig,
+    created: SimTime,
+    last_active: Option<SimTime>,
+}
+
+impl KedaExecutor {
+    /// An executor for a ScaledObject created at `created`.
+    pub fn new(config: KedaConfig, created: SimTime) -> Result<Self, AutoscalerError> {
+        config.validate()?;
+        Ok(KedaExecutor {
+            config,
+            created,
+            last_active: None,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &KedaConfig {
+        &self.config
+    }
+
+    /// `status.lastActiveTime`.
+    pub fn last_active_time(&self) -> Option<SimTime> {
+        self.last_active
+    }
+
+    /// Overwrite `lastActiveTime` (tests, restarts).
+    pub fn set_last_active_time(&mut self, t: Option<SimTime>) {
+        self.last_active = t;
+    }
+
+    /// `RequestScale` at `now` for a target currently at `current`.
+    pub fn request_scale(
+        &mut self,
+        now: SimTime,
+        current: u32,
+        is_active: bool,
+        is_error: bool,
+    ) -> ExecutorDecision {
+        let c = &self.config;
+        let mut d = ExecutorDecision {
+            set_replicas: None,
+            active_condition: None,
+            last_active_time_set: false,
+        };
+        if let Some(p) = c.paused_replicas {
+            if p != current {
+                d.set_replicas = Some(p);
+            }
+            return d;
+        }
+        let min = c.min_replica_count;
+        if is_active {
+            if (c.idle_replica_count.is_some() && current < min) || current == 0 {
+                if !c.paused_scale_out {
+                    d.set_replicas = Some(if min > 0 { min } else { 1 });
+                    d.active_condition = Some(true);
+                    self.last_active = Some(now);
+                    d.last_active_time_set = true;
+                }
+            } else if !is_error {
+                self.last_active = Some(now);
+                d.last_active_time_set = true;
+                d.active_condition = Some(true);
+            }
+            return d;
+        }
+        let has_fallback = c.fallback.is_some_and(|f| f.replicas != 0);
+        if is_error && has_fallback {
+            // The HPA gets the fallback metric; scaling to 0 would disable it.
+        } else if is_error && c.fallback.is_none() {
+            // Ready=False only.
+        } else if c.idle_replica_count.is_some_and(|idle| current > idle)
+            || (current > 0 && min == 0)
+        {
+            let cooled = match self.last_active {
+                Some(t) => t + super::secs(c.cooldown_period_s) < now,
+                None => self.created + super::secs(c.initial_cooldown_period_s) < now,
+            };
+            if cooled && !c.paused_scale_in {
+                let to = c.idle_replica_count.unwrap_or(min);
+                if to != current {
+                    d.set_replicas = Some(to);
+                }
+            }
+        } else if c.idle_replica_count.is_none() && current < min {
+            d.set_replicas = Some(min);
+        }
+        d.active_condition = Some(false);
+        d
+    }
+}
+
+/// Health of one trigger's metric.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HealthStatus {
+    /// Last read succeeded.
+    #[default]
+    Happy,
+    /// Last read failed.
+    Failing,
+}
+
+/// Per-trigger failure count.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FallbackState {
+    /// Consecutive failures.
+    pub failures: u32,
+    /// Health.
+    pub status: HealthStatus,
+}
+
+/// What the metrics server returns to the HPA for one trigger.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FallbackResult {
+    /// The scaler's own value (it succeeded).
+    Metric(f64),
+    /// The synthetic fallback value `replicas × target`.
+    Fallback(f64),
+    /// The scaler's error is returned (no fallback yet or configured).
+    Error,
+}
+
+/// `GetMetricsWithFallback` for an AverageValue external metric with
+/// target `target_average_value`. `scaler` is the scaler's value or `None`
+/// on error; `current_replicas` is the target's count when known.
+pub fn metric_with_fallback(
+    state: &mut FallbackState,
+    fallback: Option<&FallbackConfig>,
+    scaler: Option<f64>,
+    current_replicas: Option<u32>,
+    target_average_value: f64,
+) -> FallbackResult {
+    if let Some(v) = scaler {
+        *state = FallbackState {
+            failures: 0,
+            status: HealthStatus::Happy,
+        };
+        return FallbackResult::Metric(v);
+    }
+    state.status = HealthStatus::Failing;
+    state.failures = state.failures.saturating_add(1);
+    let Some(f) = fallback else {
+        return FallbackResult::Error;
+    };
+    if state.failures <= f.failure_threshold {
+        return FallbackResult::Error;
+    }
+    let replicas = match (f.behavior, current_replicas) {
+        (FallbackBehavior::Static, _) => f.replicas,
+        (FallbackBehavior::CurrentReplicas, Some(c)) => c,
+        (FallbackBehavior::CurrentReplicasIfHigher, Some(c)) => c.max(f.replicas),
+        (FallbackBehavior::CurrentReplicasIfLower, Some(c)) => c.min(f.replicas),
+        (_, None) => return FallbackResult::Error,
+    };
+    // Milli-exact like upstream: int64(target * 1000 * replicas) milli.
+    let milli = (target_average_value * 1000.0 * f64::from(replicas)) as i64;
+    FallbackResult::Fallback(milli as f64 / 1000.0)
+}
+
+fn default_max() -> u32 {
+    100
+}
+fn default_polling_s() -> u64 {
+    30
+}
+fn default_cooldown_s() -> u64 {
+    300
+}
+fn default_trigger() -> super::adapter::Signal {
+    super::adapter::Signal::NumRequestsWaiting
+}
+fn default_threshold() -> f64 {
+    5.0
+}
+
+/// `[scaling] kind = "keda"`: a ScaledObject with one Prometheus-style
+/// trigger on a vLLM gauge summed over the deployment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KedaAutoscalerConfig {
+    /// `minReplicaCount`, default 0 (scale to zero).
+    #[serde(default)]
+    pub min_replicas: u32,
+    /// `maxReplicaCount`, default 100.
+    #[serde(default = "default_max")]
+    pub max_replicas: u32,
+    /// `pollingInterval`, default 30 s.
+    #[serde(default = "default_polling_s")]
+    pub polling_interval_s: u64,
+    /// `cooldownPeriod`, default 300 s.
+    #[serde(default = "default_cooldown_s")]
+    pub cooldown_period_s: u64,
+    /// `initialCooldownPeriod`, default 0 s.
+    #[serde(default)]
+    pub initial_cooldown_period_s: u64,
+    /// `idleReplicaCount`, unset by default (must be below min).
+    #[serde(default)]
+    pub idle_replicas: Option<u32>,
+    /// The trigger's signal (`num_requests_waiting`, the default,
+    /// includes the gateway queue; also `concurrency`,
+    /// `num_requests_running`, `kv_cache_usage_perc`, `gpu_busy_fraction`).
+    #[serde(default = "default_trigger")]
+    pub trigger_metric: super::adapter::Signal,
+    /// The trigger's `threshold`, the HPA's AverageValue target per
+    /// replica (> 0). Default 5 (vLLM production-stack).
+    #[serde(default = "default_threshold")]
+    pub threshold: f64,
+    /// `activationThreshold`: active when the value is strictly above it.
+    /// Default 0.
+    #[serde(default)]
+    pub activation_threshold: f64,
+    /// `advanced.horizontalPodAutoscalerConfig.behavior`; absent = the
+    /// HPA's legacy path.
+    #[serde(default)]
+    pub hpa_behavior: Option<Behavior>,
+}
+
+impl KedaAutoscalerConfig {
+    fn core(&self) -> KedaConfig {
+        KedaConfig {
+            polling_interval_s: self.polling_interval_s,
+            cooldown_period_s: self.cooldown_period_s,
+            initial_cooldown_period_s: self.initial_cooldown_period_s,
+            min_replica_count: self.min_replicas,
+            max_replica_count: self.max_replicas,
+            idle_replica_count: self.idle_replicas,
+            hpa_behavior: self.hpa_behavior.clone(),
+            ..KedaConfig::default()
+        }
+    }
+
+    /// ScaledObject validation plus the trigger's.
+    pub fn validate(&self) -> Result<(), AutoscalerError> {
+        self.core().validate()?;
+        if !self.threshold.is_finite() || self.threshold <= 0.0 {
+            return Err(invalid(NAME, "threshold", format!("must be > 0, got {} (KEDA: the trigger threshold is the HPA AverageValue target, which must be positive)", self.threshold)));
+        }
+        if !self.activation_threshold.is_finite() || self.activation_threshold < 0.0 {
+            return Err(invalid(
+                NAME,
+                "activation_threshold",
+                format!(
+                    "must be a finite value >= 0, got {} (KEDA: activationThreshold)",
+                    self.activation_threshold
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The autoscaler.
+    pub fn build(&self) -> Result<Box<dyn fleetsim_core::Autoscaler>, AutoscalerError> {
+        self.validate()?;
+        let core = self.core();
+        let hpa = super::hpa::Hpa::new(core.hpa_config())?;
+        let polling = super::secs(self.polling_interval_s);
+        let hpa_sync = super::secs(u64::from(hpa.config().sync_period_s));
+        let gcd = gcd(polling.as_nanos(), hpa_sync.as_nanos());
+        Ok(Box::new(KedaAutoscaler {
+            executor: KedaExecutor::new(core, SimTime::ZERO)?,
+            hpa,
+            metric: self.trigger_metric,
+            threshold_milli: super::adapter::milli(self.threshold),
+            activation_threshold: self.activation_threshold,
+            polling,
+            hpa_sync,
+            sync: fleetsim_core::SimDuration::from_nanos(gcd),
+            next_poll: SimTime::ZERO,
+            next_hpa: SimTime::ZERO,
+        }))
+    }
+
+    /// The trigger queries Prometheus live (reference §3.1), so the
+    /// pipeline is Prometheus's: 15 s scrapes, no further lag (assumed
+    /// scrape interval; vLLM production-stack polls every 15 s).
+    pub fn default_metrics(&self) -> fleetsim_core::autoscale::MetricsSpec {
+        fleetsim_core::autoscale::MetricsSpec {
+            scrape_interval: fleetsim_core::SimDuration::from_secs(15),
+            lag: fleetsim_core::SimDuration::ZERO,
+            lookback: fleetsim_core::SimDuration::from_secs(600),
+        }
+    }
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// Engine adapter: the executor every `polling_interval_s` (active =
+/// trigger value `> activation_threshold`; no visible scrape is a scaler
+/// error) and the HPA KEDA creates every 15 s
+/// ([`super::hpa::per_pod_replicas`] with the value, the threshold and
+/// `status.replicas` = pods not draining). It syncs at the gcd of the two
+/// periods. When the executor changes the scale, that is the answer of
+/// the sync. No activation hook: KEDA has no activator, so a request
+/// arriving at zero replicas waits for the next poll.
+#[derive(Clone, Debug)]
+pub struct KedaAutoscaler {
+    executor: KedaExecutor,
+    hpa: super::hpa::Hpa,
+    metric: super::adapter::Signal,
+    threshold_milli: i64,
+    activation_threshold: f64,
+    polling: fleetsim_core::SimDuration,
+    hpa_sync: fleetsim_core::SimDuration,
+    sync: fleetsim_core::SimDuration,
+    next_poll: SimTime,
+    next_hpa: SimTime,
+}
+
+impl fleetsim_core::Autoscaler for KedaAutoscaler {
+    fn sync_period(&self) -> fleetsim_core::SimDuration {
+        self.sync
+    }
+
+    fn replica_bounds(&self) -> (u32, u32) {
+        let c = self.executor.config();
+        (
+            c.idle_replica_count
+                .unwrap_or(c.min_replica_count)
+                .min(c.min_replica_count),
+            c.max_replica_count,
+        )
+    }
+
+    fn desired_replicas(&mut self, obs: &fleetsim_core::autoscale::Observation<'_>) -> u32 {
+        let now = obs.now;
+        let latest = obs.latest();
+        let value = latest.map(|s| self.metric.total(s));
+        let mut current = obs.desired;
+        if now >= self.next_poll {
+            self.next_poll = now + self.polling;
+            let active = value.is_some_and(|v| v > self.activation_threshold);
+            let d = self
+                .executor
+                .request_scale(now, current, active, value.is_none());
+            if let Some(n) = d.set_replicas {
+                return n;
+            }
+        }
+        if now >= self.next_hpa {
+            self.next_hpa = now + self.hpa_sync;
+            let status = latest.map_or(0, |s| {
+                s.pods
+                    .iter()
+                    .filter(|p| p.phase != fleetsim_core::autoscale::PodPhase::Draining)
+                    .count() as u32
+            });
+            let rec = value.and_then(|v| {
+                super::hpa::per_pod_replicas(
+                    status,
+                    super::adapter::milli(v),
+                    self.threshold_milli,
+                    self.hpa.config().tolerance,
+                )
+                .ok()
+                .map(|r| r.replicas)
+            });
+            if let Ok(d) = self.hpa.reconcile(now, current, &[rec]) {
+                current = d.desired;
+            }
+        }
+        current
+    }
+}
+
+/// `[scaling] kind = "keda"`: this file's entry in the autoscaler
+/// registry (`autoscalers/mod.rs`).
+#[derive(Debug)]
+pub struct KedaKind;
+
+impl super::AutoscalerKind for KedaKind {
+    const NAME: &'static str = "keda";
+    type Config = KedaAutoscalerConfig;
+
+    fn validate(config: &KedaAutoscalerConfig) -> Result<(), AutoscalerError> {
+        config.validate()
+    }
+
+    fn build(
+        config: &KedaAutoscalerConfig,
+    ) -> Result<Box<dyn fleetsim_core::Autoscaler>, AutoscalerError> {
+        config.build()
+    }
+
+    fn default_metrics(config: &KedaAutoscalerConfig) -> fleetsim_core::autoscale::MetricsSpec {
+        config.default_metrics()
+    }
+}
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+mod adapter_tests {
+    use super::super::adapter::testing::*;
+    use super::*;
+    use fleetsim_core::autoscale::MetricsStore;
+    use fleetsim_core::{Autoscaler, SimDuration};
+
+    fn base() -> KedaAutoscalerConfig {
+        serde_json::from_str("{}").unwrap()
+    }
+
+    /// Runs syncs at `times` with per-pod waiting `w(t)` on `desired`
+    /// replicas (gateway waiting `g(t)` when there are none).
+    fn run(a: &mut dyn Autoscaler, times: &[f64], start: u32, w: impl Fn(f64) -> u32) -> Vec<u32> {
+        let mut store = MetricsStore::default();
+        let mut d = start;
+        times
+            .iter()
+            .map(|&t| {
+                let (pods, gateway) = if d == 0 {
+                    (vec![], w(t))
+                } else {
+                    ((0..d).map(|i| ready(i, 1, w(t), 0.5)).collect(), 0)
+                };
+                record(&mut store, [scrape(t, pods, gateway)]);
+                d = a.desired_replicas(&store.observe(at(t), SimDuration::ZERO, d));
+                d
+            })
+            .collect()
+    }
+
+    #[test]
+    #[allow(clippy::float_cmp)] // exact sums and defaults
+    fn defaults_sync_and_bounds() {
+        let c = base();
+        assert_eq!(
+            (
+                c.min_replicas,
+                c.max_replicas,
+                c.polling_interval_s,
+                c.cooldown_period_s
+            ),
+            (0, 100, 30, 300)
+        );
+        assert_eq!(c.threshold, 5.0);
+        let a = c.build().unwrap();
+        // gcd(30 s polling, 15 s HPA sync).
+        assert_eq!(a.sync_period(), SimDuration::from_secs(15));
+        assert_eq!(a.replica_bounds(), (0, 100));
+        let b = KedaAutoscalerConfig {
+            polling_interval_s: 10,
+            ..base()
+        }
+        .build()
+        .unwrap();
+        assert_eq!(b.sync_period(), SimDuration::from_secs(5));
+    }
+
+    #[test]
+    fn activates_from_zero_at_the_poll_then_the_hpa_scales() {
+        let mut a = base().build().unwrap();
+        assert_eq!(a.on_activation(at(1.0)), None, "no activator");
+        // Nothing waiting at t = 0; 3 at the gateway from t = 15 s, but
+        // the next poll is at 30 s. Then 20 waiting per replica: the HPA
+        // (every 15 s) asks for ceil(20/5) = 4.
+        let out = run(a.as_mut(), &[0.0, 15.0, 30.0, 45.0], 0, |t| {
+            match t as u32 {
+                0 => 0,
+                15 | 30 => 3,
+                _ => 20,
+            }
+        });
+        assert_eq!(out, vec![0, 0, 1, 4]);
+    }
+
+    #[test]
+    fn cools_down_to_zero_after_the_cooldown() {
+        let c = KedaAutoscalerConfig {
+            cooldown_period_s: 60,
+            ..base()
+        };
+        let mut a = c.build().unwrap();
+        let times: Vec<f64> = (0..8).map(|i| f64::from(i) * 15.0).collect();
+        // Active at t = 0 (1 waiting on the one replica), idle from 15 s:
+        // polls at 30 and 60 are within the cooldown (0 + 60 < 60 is
+        // false), the poll at 90 scales to 0.
+        let out = run(a.as_mut(), &times, 1, |t| u32::from(t == 0.0));
+        assert_eq!(out, vec![1, 1, 1, 1, 1, 1, 0, 0]);
+    }
+
+    #[test]
+    fn bad_knobs_name_the_rule() {
+        // (config, knob, fragment)
+        let cases = [
+            (
+                KedaAutoscalerConfig {
+                    min_replicas: 5,
+                    max_replicas: 2,
+                    ..base()
+                },
+                "min_replicas",
+                "min_replicas > max_replicas",
+            ),
+            (
+                KedaAutoscalerConfig {
+                    threshold: 0.0,
+                    ..base()
+                },
+                "threshold",
+                "AverageValue target",
+            ),
+            (
+                KedaAutoscalerConfig {
+                    activation_threshold: -1.0,
+                    ..base()
+                },
+                "activation_threshold",
+                "activationThreshold",
+            ),
+            (
+                KedaAutoscalerConfig {
+                    min_replicas: 1,
+                    idle_replicas: Some(2),
+                    ..base()
+                },
+                "idle_replica_count",
+                "KEDA",
+            ),
+        ];
+        for (c, knob, frag) in cases {
+            let e = c.build().expect_err(knob).to_string();
+            assert!(e.contains(knob) && e.contains(frag), "{knob}: {e}");
+        }
+    }
+}
