@@ -19,7 +19,7 @@
 use crate::headline::{Better, Headline, HEADLINE};
 use crate::run::{self, RunError};
 use crate::scenario::{self, ScenarioError};
-use fleetsim_core::metrics::ln_gamma;
+use fleetsim_core::special::t_quantile;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -179,88 +179,6 @@ fn sample_variance(x: &[f64]) -> Option<f64> {
     }
     let m = mean(x);
     Some(x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (x.len() - 1) as f64)
-}
-
-/// The `p` quantile of Student's t distribution with `df` degrees of
-/// freedom (`df > 0`, `0 < p < 1`), by bisection on the distribution
-/// function to about 1e-12.
-pub fn t_quantile(p: f64, df: f64) -> f64 {
-    if p < 0.5 {
-        return -t_quantile(1.0 - p, df);
-    }
-    let mut high = 1.0;
-    while t_cdf(high, df) < p && high < 1e12 {
-        high *= 2.0;
-    }
-    let mut low = 0.0;
-    while high - low > 1e-12 * high.max(1.0) {
-        let mid = 0.5 * (low + high);
-        if t_cdf(mid, df) < p {
-            low = mid;
-        } else {
-            high = mid;
-        }
-    }
-    0.5 * (low + high)
-}
-
-/// Student's t distribution function at `t >= 0`:
-/// `1 − I_x(df/2, 1/2) / 2` with `x = df / (df + t²)`.
-fn t_cdf(t: f64, df: f64) -> f64 {
-    1.0 - 0.5 * regularized_beta(df / (df + t * t), df / 2.0, 0.5)
-}
-
-/// The regularized incomplete beta function `I_x(a, b)`, by its continued
-/// fraction (modified Lentz), on the side of `x` where it converges fast.
-fn regularized_beta(x: f64, a: f64, b: f64) -> f64 {
-    if x <= 0.0 {
-        return 0.0;
-    }
-    if x >= 1.0 {
-        return 1.0;
-    }
-    let ln_front = ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln();
-    if x < (a + 1.0) / (a + b + 2.0) {
-        ln_front.exp() * beta_fraction(x, a, b) / a
-    } else {
-        1.0 - ln_front.exp() * beta_fraction(1.0 - x, b, a) / b
-    }
-}
-
-/// The continued fraction of the incomplete beta function.
-fn beta_fraction(x: f64, a: f64, b: f64) -> f64 {
-    const TINY: f64 = 1e-300;
-    let (qab, qap, qam) = (a + b, a + 1.0, a - 1.0);
-    let mut c = 1.0;
-    let mut d = 1.0 - qab * x / qap;
-    if d.abs() < TINY {
-        d = TINY;
-    }
-    d = 1.0 / d;
-    let mut h = d;
-    for m in 1..10_000 {
-        let m = f64::from(m);
-        let m2 = 2.0 * m;
-        let aa = m * (b - m) * x / ((qam + m2) * (a + m2));
-        d = 1.0 + aa * d;
-        d = if d.abs() < TINY { TINY } else { d };
-        c = 1.0 + aa / c;
-        c = if c.abs() < TINY { TINY } else { c };
-        d = 1.0 / d;
-        h *= d * c;
-        let aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
-        d = 1.0 + aa * d;
-        d = if d.abs() < TINY { TINY } else { d };
-        c = 1.0 + aa / c;
-        c = if c.abs() < TINY { TINY } else { c };
-        d = 1.0 / d;
-        let step = d * c;
-        h *= step;
-        if (step - 1.0).abs() < 1e-15 {
-            break;
-        }
-    }
-    h
 }
 
 /// One side of a comparison.
@@ -501,29 +419,6 @@ pub fn compare_files(options: &CompareOptions) -> Result<Comparison, CompareErro
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn t_quantiles_match_published_tables() {
-        // Two-sided 95 % critical values, e.g. NIST/SEMATECH e-Handbook
-        // table 1.3.6.7.2, to the digits printed there and beyond.
-        for (df, t) in [
-            (1.0, 12.706_204_736),
-            (2.0, 4.302_652_730),
-            (3.0, 3.182_446_305),
-            (4.0, 2.776_445_105),
-            (5.0, 2.570_581_836),
-            (9.0, 2.262_157_163),
-            (10.0, 2.228_138_852),
-            (30.0, 2.042_272_456),
-            (100.0, 1.983_971_519),
-            (1000.0, 1.962_339_081),
-        ] {
-            let got = t_quantile(0.975, df);
-            assert!((got - t).abs() < 1e-8, "df {df}: {got} vs {t}");
-        }
-        assert!((t_quantile(0.95, 10.0) - 1.812_461_123).abs() < 1e-8);
-        assert!((t_quantile(0.025, 4.0) + 2.776_445_105).abs() < 1e-8);
-    }
 
     #[test]
     fn one_pair_has_no_interval_and_mismatched_samples_none() {

@@ -112,6 +112,7 @@ pub mod replica;
 pub mod request;
 pub mod rng;
 pub mod router;
+pub mod special;
 pub mod summary;
 pub mod time;
 pub mod workload;

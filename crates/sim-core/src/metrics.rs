@@ -255,51 +255,9 @@ impl SlaConfig {
     }
 }
 
-/// Natural log of the Gamma function for `x > 0` (Lanczos, g = 7, n = 9;
-/// relative error about 1e-15). `std` has no stable gamma function.
-pub fn ln_gamma(x: f64) -> f64 {
-    const G: f64 = 7.0;
-    const COEFFS: [f64; 9] = [
-        0.999_999_999_999_809_9,
-        676.520_368_121_885_1,
-        -1_259.139_216_722_402_8,
-        771.323_428_777_653_1,
-        -176.615_029_162_140_6,
-        12.507_343_278_686_905,
-        -0.138_571_095_265_720_12,
-        9.984_369_578_019_572e-6,
-        1.505_632_735_149_311_6e-7,
-    ];
-    if x < 0.5 {
-        // Reflection: Γ(x)Γ(1−x) = π / sin(πx).
-        let pi = std::f64::consts::PI;
-        return (pi / (pi * x).sin()).abs().ln() - ln_gamma(1.0 - x);
-    }
-    let x = x - 1.0;
-    let mut sum = COEFFS[0];
-    for (i, c) in COEFFS.iter().enumerate().skip(1) {
-        sum += c / (x + i as f64);
-    }
-    let t = x + G + 0.5;
-    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + sum.ln()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ln_gamma_matches_known_values() {
-        for (x, g) in [
-            (1.0, 1.0),
-            (2.0, 1.0),
-            (5.0, 24.0),
-            (0.5, std::f64::consts::PI.sqrt()),
-        ] {
-            assert!((ln_gamma(x).exp() - g).abs() < 1e-12 * g, "Γ({x})");
-        }
-        assert!((ln_gamma(11.0) - 3_628_800f64.ln()).abs() < 1e-12);
-    }
 
     use proptest::prelude::*;
 

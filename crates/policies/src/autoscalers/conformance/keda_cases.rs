@@ -1,0 +1,223 @@
+//! Conformance cases of the KEDA core: the case groups, their input and
+//! expected JSON shapes, and how each case runs.
+
+use super::*;
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum CreationAge {
+    Seconds(f64),
+    Text(String),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExecIn {
+    current_replicas: u32,
+    is_active: bool,
+    is_error: bool,
+    min_replica_count: u32,
+    idle_replica_count: Option<u32>,
+    annotations: BTreeMap<String, String>,
+    last_active_time: Option<f64>,
+    creation_age_s: CreationAge,
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct ExecOut {
+    replicas_after: u32,
+    scale_target_updated: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    active_condition: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_active_time_set: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct FallbackJson {
+    failure_threshold: u32,
+    replicas: u32,
+    behavior: keda::FallbackBehavior,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FbIn {
+    scaler_error: bool,
+    fallback: FallbackJson,
+    number_of_failures_before: u32,
+    current_replicas: Option<u32>,
+    metric_target_average_value: f64,
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct FbOut {
+    error_returned: bool,
+    fallback_metric_value: Option<f64>,
+    number_of_failures_after: u32,
+    health_status_after: keda::HealthStatus,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TriggerJson {
+    #[serde(default)]
+    name: Option<String>,
+    error: bool,
+    is_active: bool,
+    #[serde(default)]
+    resource_metric: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActIn {
+    triggers: Vec<TriggerJson>,
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct ActOut {
+    is_active: bool,
+    is_error: bool,
+    active_triggers: Vec<String>,
+}
+
+pub(super) fn keda_case(group: &str, v: &Value, path: &str) -> Result<Outcome, VectorsError> {
+    let now = at(0.0);
+    match group {
+        "executor" => {
+            let c: Case<ExecIn, ExecOut> = parse(v, path)?;
+            let i = &c.inputs;
+            let mut cfg = keda::KedaConfig {
+                min_replica_count: i.min_replica_count,
+                idle_replica_count: i.idle_replica_count,
+                ..keda::KedaConfig::default()
+            };
+            for (k, val) in &i.annotations {
+                let flag = || match val.as_str() {
+                    "true" => Ok(true),
+                    "false" => Ok(false),
+                    o => Err(err(
+                        path,
+                        format!("case `{}`: annotation {k} = `{o}` is not true/false", c.id),
+                    )),
+                };
+                match k.as_str() {
+                    "autoscaling.keda.sh/paused-scale-in" => cfg.paused_scale_in = flag()?,
+                    "autoscaling.keda.sh/paused-scale-out" => cfg.paused_scale_out = flag()?,
+                    "autoscaling.keda.sh/paused-replicas" => {
+                        cfg.paused_replicas = Some(val.parse().map_err(|_| {
+                            err(
+                                path,
+                                format!("case `{}`: paused-replicas `{val}` is not a count", c.id),
+                            )
+                        })?)
+                    }
+                    other => {
+                        return Err(err(
+                            path,
+                            format!("case `{}`: unknown annotation `{other}`", c.id),
+                        ))
+                    }
+                }
+            }
+            let created = match &i.creation_age_s {
+                CreationAge::Seconds(s) => ago(*s),
+                CreationAge::Text(t) if t.starts_with("large") => ago(BASE_S / 2.0),
+                CreationAge::Text(t) => {
+                    return Err(err(
+                        path,
+                        format!(
+                            "case `{}`: creation_age_s `{t}` is neither seconds nor \"large …\"",
+                            c.id
+                        ),
+                    ))
+                }
+            };
+            let actual = match keda::KedaExecutor::new(cfg, created) {
+                Err(e) => failed(e),
+                Ok(mut ex) => {
+                    ex.set_last_active_time(i.last_active_time.map(ago));
+                    let d = ex.request_scale(now, i.current_replicas, i.is_active, i.is_error);
+                    to_json(&ExecOut {
+                        replicas_after: d.set_replicas.unwrap_or(i.current_replicas),
+                        scale_target_updated: d.set_replicas.is_some(),
+                        active_condition: d.active_condition,
+                        last_active_time_set: Some(d.last_active_time_set),
+                    })
+                }
+            };
+            let mut expected = to_json(&c.expected);
+            // Absent expectations are not asserted.
+            if c.expected.last_active_time_set.is_none() {
+                if let Value::Object(m) = &mut expected {
+                    m.insert("last_active_time_set".into(), Value::Null);
+                }
+            }
+            Ok((c.id, expected, actual))
+        }
+        "fallback" => {
+            let c: Case<FbIn, FbOut> = parse(v, path)?;
+            let i = &c.inputs;
+            let fb = keda::FallbackConfig {
+                failure_threshold: i.fallback.failure_threshold,
+                replicas: i.fallback.replicas,
+                behavior: i.fallback.behavior,
+            };
+            let mut state = keda::FallbackState {
+                failures: i.number_of_failures_before,
+                status: keda::HealthStatus::Happy,
+            };
+            let scaler = (!i.scaler_error).then_some(0.0);
+            let r = keda::metric_with_fallback(
+                &mut state,
+                Some(&fb),
+                scaler,
+                i.current_replicas,
+                i.metric_target_average_value,
+            );
+            let (error_returned, value) = match r {
+                keda::FallbackResult::Error => (true, None),
+                keda::FallbackResult::Fallback(v) => (false, Some(v)),
+                keda::FallbackResult::Metric(_) => (false, None),
+            };
+            let actual = to_json(&FbOut {
+                error_returned,
+                fallback_metric_value: value,
+                number_of_failures_after: state.failures,
+                health_status_after: state.status,
+            });
+            Ok((c.id, to_json(&c.expected), actual))
+        }
+        "activity" => {
+            let c: Case<ActIn, ActOut> = parse(v, path)?;
+            let ts: Vec<keda::TriggerState> = c
+                .inputs
+                .triggers
+                .iter()
+                .enumerate()
+                .map(|(k, t)| keda::TriggerState {
+                    name: t.name.clone().unwrap_or_else(|| format!("trigger-{k}")),
+                    is_active: t.is_active,
+                    is_error: t.error,
+                    is_resource: t.resource_metric,
+                })
+                .collect();
+            let a = keda::aggregate_activity(&ts, None);
+            Ok((
+                c.id,
+                to_json(&c.expected),
+                to_json(&ActOut {
+                    is_active: a.is_active,
+                    is_error: a.is_error,
+                    active_triggers: a.active_triggers,
+                }),
+            ))
+        }
+        g => Err(unknown_group(path, g)),
+    }
+}

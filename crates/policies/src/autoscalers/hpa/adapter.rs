@@ -1,0 +1,479 @@
+//! The HPA adapter to the engine's `Autoscaler` trait: the metrics it can
+//! target, read per pod from the latest visible scrape, its `[scaling]`
+//! configuration and its registry entry.
+
+use super::*;
+
+/// A metric the HPA adapter can target, read per pod from the latest
+/// visible scrape (`[[scaling.metrics]] metric = "..."`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "metric", rename_all = "snake_case", deny_unknown_fields)]
+pub enum HpaMetric {
+    /// GPU busy fraction as a Utilization-like metric: each pod "requests"
+    /// one GPU and uses its busy fraction (the
+    /// [`resource_utilization_replicas`] maths, integer percent).
+    GpuBusyFraction {
+        /// Target utilization, percent (> 0; KServe's default metric is
+        /// cpu at 80).
+        target_utilization_percent: i32,
+    },
+    /// KV-cache usage (`kv_cache_usage_perc`) the same way, the whole
+    /// cache being the request.
+    KvCacheUsagePerc {
+        /// Target utilization, percent (> 0).
+        target_utilization_percent: i32,
+    },
+    /// `num_requests_waiting` as a Pods metric with an AverageValue
+    /// target ([`pods_average_value_replicas`]).
+    NumRequestsWaiting {
+        /// Target waiting requests per pod (> 0).
+        target_average_value: f64,
+    },
+    /// `num_requests_running` as a Pods metric with an AverageValue target.
+    NumRequestsRunning {
+        /// Target running requests per pod (> 0).
+        target_average_value: f64,
+    },
+}
+
+impl HpaMetric {
+    fn signal(&self) -> crate::autoscalers::adapter::Signal {
+        use crate::autoscalers::adapter::Signal;
+        match self {
+            HpaMetric::GpuBusyFraction { .. } => Signal::GpuBusyFraction,
+            HpaMetric::KvCacheUsagePerc { .. } => Signal::KvCacheUsagePerc,
+            HpaMetric::NumRequestsWaiting { .. } => Signal::NumRequestsWaiting,
+            HpaMetric::NumRequestsRunning { .. } => Signal::NumRequestsRunning,
+        }
+    }
+
+    fn validate(&self) -> Result<(), AutoscalerError> {
+        match *self {
+            HpaMetric::GpuBusyFraction {
+                target_utilization_percent: t,
+            }
+            | HpaMetric::KvCacheUsagePerc {
+                target_utilization_percent: t,
+            } if t <= 0 => Err(invalid(
+                NAME,
+                "target_utilization_percent",
+                format!("must be > 0, got {t} (HPA: averageUtilization must be greater than 0)"),
+            )),
+            HpaMetric::NumRequestsWaiting {
+                target_average_value: v,
+            }
+            | HpaMetric::NumRequestsRunning {
+                target_average_value: v,
+            } if !v.is_finite() || v <= 0.0 => Err(invalid(
+                NAME,
+                "target_average_value",
+                format!("must be > 0, got {v} (HPA: averageValue must be positive)"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// This metric's replica recommendation for the pods of `scrape`.
+    pub fn replicas(
+        &self,
+        current: u32,
+        tol: Tolerances,
+        scrape: &fleetsim_core::autoscale::Scrape,
+        now: SimTime,
+    ) -> Result<u32, AutoscalerError> {
+        let signal = self.signal();
+        let pods: Vec<PodMetric> = scrape
+            .pods
+            .iter()
+            .map(|p| PodMetric {
+                class: classify_sample(p, scrape.at, now),
+                request_milli: Some(1000),
+                value_milli: Some(crate::autoscalers::adapter::milli(signal.of_pod(p))),
+            })
+            .collect();
+        match *self {
+            HpaMetric::GpuBusyFraction {
+                target_utilization_percent: t,
+            }
+            | HpaMetric::KvCacheUsagePerc {
+                target_utilization_percent: t,
+            } => resource_utilization_replicas(current, t, tol, &pods).map(|r| r.replicas),
+            HpaMetric::NumRequestsWaiting {
+                target_average_value: v,
+            }
+            | HpaMetric::NumRequestsRunning {
+                target_average_value: v,
+            } => pods_average_value_replicas(
+                current,
+                crate::autoscalers::adapter::milli(v),
+                tol,
+                &pods,
+            )
+            .map(|r| r.replicas),
+        }
+    }
+}
+
+/// `groupPods` for an engine pod: Starting = Pending (unready), Draining =
+/// being deleted (ignored), Ready = Running with its Ready condition since
+/// `ready_since` and a sample taken at the scrape. The metrics are not cpu,
+/// so the readiness rules do not apply (as upstream for custom metrics);
+/// every pod in the scrape has a sample, so none is missing.
+pub fn classify_sample(
+    p: &fleetsim_core::autoscale::PodSample,
+    scraped: SimTime,
+    now: SimTime,
+) -> PodClass {
+    use fleetsim_core::autoscale::PodPhase as P;
+    let status = PodStatus {
+        phase: match p.phase {
+            P::Starting => PodPhase::Pending,
+            P::Ready | P::Draining => PodPhase::Running,
+        },
+        deleting: p.phase == P::Draining,
+        start_time: Some(p.created),
+        ready: Some(match p.ready_since {
+            Some(t) => ReadyCondition {
+                ready: true,
+                last_transition: t,
+            },
+            None => ReadyCondition {
+                ready: false,
+                last_transition: p.created,
+            },
+        }),
+        sample: Some(MetricSample {
+            timestamp: Some(scraped),
+            window: SimDuration::ZERO,
+        }),
+    };
+    classify_pod(&status, false, now, ReadinessTiming::default())
+}
+
+fn one() -> u32 {
+    1
+}
+fn ten() -> u32 {
+    10
+}
+fn fifteen() -> u32 {
+    15
+}
+fn three_hundred() -> u32 {
+    300
+}
+fn default_hpa_metrics() -> Vec<HpaMetric> {
+    vec![HpaMetric::GpuBusyFraction {
+        target_utilization_percent: 80,
+    }]
+}
+
+/// `[scaling] kind = "hpa"`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HpaAutoscalerConfig {
+    /// `minReplicas`, default 1 (0 is rejected: scale to zero needs the
+    /// alpha `HPAScaleToZero` gate and an Object/External metric).
+    #[serde(default = "one")]
+    pub min_replicas: u32,
+    /// `maxReplicas`, default 10 (required upstream).
+    #[serde(default = "ten")]
+    pub max_replicas: u32,
+    /// The metrics; the HPA takes the max of their recommendations.
+    /// Default: GPU busy fraction at 80 % (KServe's cpu 80 % default).
+    #[serde(default = "default_hpa_metrics")]
+    pub metrics: Vec<HpaMetric>,
+    /// `--horizontal-pod-autoscaler-sync-period`, default 15 s.
+    #[serde(default = "fifteen")]
+    pub sync_period_s: u32,
+    /// Tolerances, default 0.1 both ways.
+    #[serde(default)]
+    pub tolerance: Tolerances,
+    /// `--horizontal-pod-autoscaler-downscale-stabilization`, default 300 s.
+    #[serde(default = "three_hundred")]
+    pub downscale_stabilization_s: u32,
+    /// `spec.behavior`; absent = the legacy path.
+    #[serde(default)]
+    pub behavior: Option<Behavior>,
+}
+
+impl HpaAutoscalerConfig {
+    fn core(&self) -> HpaConfig {
+        HpaConfig {
+            min_replicas: self.min_replicas,
+            max_replicas: self.max_replicas,
+            sync_period_s: self.sync_period_s,
+            tolerance: self.tolerance,
+            downscale_stabilization_s: self.downscale_stabilization_s,
+            behavior: self.behavior.clone(),
+            readiness: ReadinessTiming::default(),
+        }
+    }
+
+    /// Upstream validation plus the adapter's own.
+    pub fn validate(&self) -> Result<(), AutoscalerError> {
+        self.core().validate()?;
+        if self.min_replicas == 0 {
+            return Err(invalid(NAME, "min_replicas", "must be >= 1 (HPA: minReplicas = 0 needs the HPAScaleToZero alpha gate and at least one Object or External metric; these are Pods/Resource metrics)"));
+        }
+        if self.metrics.is_empty() {
+            return Err(invalid(NAME, "metrics", "must list at least one metric (HPA: autoscaling/v2 defaults an empty list to cpu at 80 %; write the metric out)"));
+        }
+        self.metrics.iter().try_for_each(HpaMetric::validate)
+    }
+
+    /// The autoscaler.
+    pub fn build(&self) -> Result<Box<dyn fleetsim_core::Autoscaler>, AutoscalerError> {
+        self.validate()?;
+        Ok(Box::new(HpaAutoscaler {
+            hpa: Hpa::new(self.core())?,
+            metrics: self.metrics.clone(),
+        }))
+    }
+
+    /// Custom metrics through Prometheus and prometheus-adapter: 15 s
+    /// scrapes, visible 15 s later (assumed, not from the reference: one
+    /// adapter query/relist period), 10 minutes kept.
+    pub fn default_metrics(&self) -> fleetsim_core::autoscale::MetricsSpec {
+        fleetsim_core::autoscale::MetricsSpec {
+            scrape_interval: SimDuration::from_secs(15),
+            lag: SimDuration::from_secs(15),
+            lookback: SimDuration::from_secs(600),
+        }
+    }
+}
+
+/// Engine adapter: [`Hpa::reconcile`] every sync period with `current` =
+/// the count currently asked for and one recommendation per metric from
+/// the latest visible scrape (pods classified by [`classify_sample`]). A
+/// metric that cannot be computed counts as invalid, as upstream; when
+/// the HPA makes no decision (or nothing is visible yet) the count is
+/// held. No activation hook: the HPA never scales from zero.
+#[derive(Clone, Debug)]
+pub struct HpaAutoscaler {
+    hpa: Hpa,
+    metrics: Vec<HpaMetric>,
+}
+
+impl fleetsim_core::Autoscaler for HpaAutoscaler {
+    fn sync_period(&self) -> SimDuration {
+        crate::autoscalers::secs(u64::from(self.hpa.config().sync_period_s))
+    }
+
+    fn replica_bounds(&self) -> (u32, u32) {
+        (
+            self.hpa.config().min_replicas,
+            self.hpa.config().max_replicas,
+        )
+    }
+
+    fn desired_replicas(&mut self, obs: &fleetsim_core::autoscale::Observation<'_>) -> u32 {
+        let Some(scrape) = obs.latest() else {
+            return obs.desired;
+        };
+        let tol = self.hpa.config().tolerance;
+        let recs: Vec<Option<u32>> = (self.metrics.iter())
+            .map(|m| m.replicas(obs.desired, tol, scrape, obs.now).ok())
+            .collect();
+        match self.hpa.reconcile(obs.now, obs.desired, &recs) {
+            Ok(d) => d.desired,
+            Err(_) => obs.desired,
+        }
+    }
+}
+
+/// `[scaling] kind = "hpa"`: this file's entry in the autoscaler
+/// registry (`autoscalers/mod.rs`).
+#[derive(Debug)]
+pub struct HpaKind;
+
+impl crate::autoscalers::AutoscalerKind for HpaKind {
+    const NAME: &'static str = "hpa";
+    type Config = HpaAutoscalerConfig;
+
+    fn validate(config: &HpaAutoscalerConfig) -> Result<(), AutoscalerError> {
+        config.validate()
+    }
+
+    fn build(
+        config: &HpaAutoscalerConfig,
+    ) -> Result<Box<dyn fleetsim_core::Autoscaler>, AutoscalerError> {
+        config.build()
+    }
+
+    fn default_metrics(config: &HpaAutoscalerConfig) -> fleetsim_core::autoscale::MetricsSpec {
+        config.default_metrics()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::autoscalers::adapter::testing::*;
+    use fleetsim_core::autoscale::{MetricsStore, PodPhase as P, PodSample};
+    use fleetsim_core::Autoscaler;
+
+    fn waiting(target: f64) -> HpaMetric {
+        HpaMetric::NumRequestsWaiting {
+            target_average_value: target,
+        }
+    }
+
+    fn config(metrics: Vec<HpaMetric>) -> HpaAutoscalerConfig {
+        HpaAutoscalerConfig {
+            metrics,
+            ..serde_json::from_str("{}").unwrap()
+        }
+    }
+
+    fn pods_waiting(w: &[u32]) -> Vec<PodSample> {
+        (0..).zip(w).map(|(i, &w)| ready(i, 1, w, 0.5)).collect()
+    }
+
+    fn decide(a: &mut dyn Autoscaler, t: f64, desired: u32, pods: Vec<PodSample>) -> u32 {
+        let mut store = MetricsStore::default();
+        record(&mut store, [scrape(t, pods, 0)]);
+        a.desired_replicas(&store.observe(at(t), SimDuration::ZERO, desired))
+    }
+
+    #[test]
+    fn defaults_and_sync() {
+        let c: HpaAutoscalerConfig = serde_json::from_str("{}").unwrap();
+        assert_eq!(
+            (c.min_replicas, c.max_replicas, c.sync_period_s),
+            (1, 10, 15)
+        );
+        assert_eq!(c.metrics, default_hpa_metrics());
+        let a = c.build().unwrap();
+        assert_eq!(a.sync_period(), SimDuration::from_secs(15));
+        assert_eq!(a.replica_bounds(), (1, 10));
+    }
+
+    #[test]
+    fn per_metric_decisions() {
+        let gpu = HpaMetric::GpuBusyFraction {
+            target_utilization_percent: 80,
+        };
+        // (metrics, desired now, per-pod waiting, expected)
+        let cases: Vec<(Vec<HpaMetric>, u32, Vec<u32>, u32)> = vec![
+            // avg 5.33 at target 5: ratio 1.07, inside the 10 % band.
+            (vec![waiting(5.0)], 3, vec![5, 5, 6], 3),
+            // avg 10 at target 5 → ceil(2 · 3) = 6.
+            (vec![waiting(5.0)], 3, vec![10, 10, 10], 6),
+            // gpu 50 % of 80 → ceil(0.625 · 3) = 2 (legacy path: stored
+            // recommendations start at the current 3, so held at 3).
+            (vec![gpu.clone()], 3, vec![0, 0, 0], 3),
+            // Two metrics: max(waiting → 6, gpu → held 3).
+            (vec![gpu, waiting(5.0)], 3, vec![10, 10, 10], 6),
+        ];
+        for (metrics, desired, w, want) in cases {
+            let mut a = config(metrics.clone()).build().unwrap();
+            assert_eq!(
+                decide(a.as_mut(), 0.0, desired, pods_waiting(&w)),
+                want,
+                "{metrics:?} {w:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn starting_pods_are_unready_and_draining_pods_ignored() {
+        let mut a = config(vec![waiting(5.0)]).build().unwrap();
+        // Two ready pods at 10 waiting and two starting: on a scale-up the
+        // unready pods count as 0 → avg 5 → ratio 1 → hold at 4.
+        let mut pods = pods_waiting(&[10, 10]);
+        pods.extend([starting(2), starting(3)]);
+        assert_eq!(decide(a.as_mut(), 0.0, 4, pods), 4);
+        // A draining pod's queue is ignored: 2 ready at 5 → hold 2.
+        let mut b = config(vec![waiting(5.0)]).build().unwrap();
+        let mut pods = pods_waiting(&[5, 5]);
+        pods.push(PodSample {
+            phase: P::Draining,
+            ..ready(9, 0, 100, 0.0)
+        });
+        assert_eq!(decide(b.as_mut(), 0.0, 2, pods), 2);
+    }
+
+    #[test]
+    fn legacy_stabilization_holds_scale_down_for_300_s() {
+        let mut a = config(vec![waiting(5.0)]).build().unwrap();
+        assert_eq!(decide(a.as_mut(), 0.0, 3, pods_waiting(&[10, 10, 10])), 6);
+        // Load falls: avg 1 → ceil(0.2 · 6) = 2, held by the 6 at t = 0
+        // while it is at most 300 s old.
+        let low = || pods_waiting(&[1, 1, 1, 1, 1, 1]);
+        assert_eq!(decide(a.as_mut(), 150.0, 6, low()), 6);
+        assert_eq!(decide(a.as_mut(), 300.0, 6, low()), 6);
+        assert_eq!(decide(a.as_mut(), 301.0, 6, low()), 2);
+    }
+
+    #[test]
+    fn behavior_path_rate_limits_scale_up() {
+        let c = HpaAutoscalerConfig {
+            behavior: Some(Behavior::default()),
+            ..config(vec![waiting(1.0)])
+        };
+        let mut a = c.build().unwrap();
+        // Wants 20 from 2: max(+4 pods, +100 %) per 15 s → 6.
+        assert_eq!(decide(a.as_mut(), 0.0, 2, pods_waiting(&[10, 10])), 6);
+    }
+
+    #[test]
+    fn no_scrape_holds() {
+        let mut a = config(vec![waiting(5.0)]).build().unwrap();
+        let store = MetricsStore::default();
+        assert_eq!(
+            a.desired_replicas(&store.observe(at(20.0), SimDuration::ZERO, 4)),
+            4
+        );
+    }
+
+    #[test]
+    fn bad_knobs_name_the_rule() {
+        let gpu0 = HpaMetric::GpuBusyFraction {
+            target_utilization_percent: 0,
+        };
+        // (config, knob, fragment)
+        let cases = [
+            (
+                HpaAutoscalerConfig {
+                    min_replicas: 0,
+                    ..config(vec![waiting(5.0)])
+                },
+                "min_replicas",
+                "HPAScaleToZero",
+            ),
+            (
+                HpaAutoscalerConfig {
+                    min_replicas: 5,
+                    max_replicas: 4,
+                    ..config(vec![waiting(5.0)])
+                },
+                "min_replicas",
+                "maxReplicas must be greater than or equal to minReplicas",
+            ),
+            (config(vec![]), "metrics", "at least one metric"),
+            (
+                config(vec![gpu0]),
+                "target_utilization_percent",
+                "averageUtilization must be greater than 0",
+            ),
+            (
+                config(vec![waiting(-1.0)]),
+                "target_average_value",
+                "averageValue must be positive",
+            ),
+            (
+                HpaAutoscalerConfig {
+                    downscale_stabilization_s: 4000,
+                    ..config(vec![waiting(5.0)])
+                },
+                "downscale_stabilization_s",
+                "3600",
+            ),
+        ];
+        for (c, knob, frag) in cases {
+            let e = c.build().expect_err(knob).to_string();
+            assert!(e.contains(knob) && e.contains(frag), "{knob}: {e}");
+        }
+    }
+}

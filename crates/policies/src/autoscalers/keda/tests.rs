@@ -1,0 +1,152 @@
+use super::*;
+
+fn at(s: u64) -> SimTime {
+    SimTime(s * 1_000_000_000)
+}
+
+fn exec(cfg: KedaConfig) -> KedaExecutor {
+    KedaExecutor::new(cfg, at(0)).expect("valid")
+}
+
+#[test]
+fn executor_table() {
+    // (min, idle, current, active, now_s, last_active_s) -> set_replicas
+    let check = |min: u32,
+                 idle: Option<u32>,
+                 cur: u32,
+                 active: bool,
+                 now: u64,
+                 last: Option<u64>,
+                 want: Option<u32>| {
+        let mut e = exec(KedaConfig {
+            min_replica_count: min,
+            idle_replica_count: idle,
+            ..KedaConfig::default()
+        });
+        e.set_last_active_time(last.map(at));
+        let d = e.request_scale(at(now), cur, active, false);
+        assert_eq!(
+            d.set_replicas, want,
+            "min={min} idle={idle:?} cur={cur} active={active}"
+        );
+    };
+    check(0, None, 0, true, 10, None, Some(1)); // activation 0 -> 1
+    check(3, None, 0, true, 10, None, Some(3)); // activation 0 -> min
+    check(0, None, 4, true, 10, None, None); // HPA owns 1..N
+    check(0, None, 4, false, 100, Some(0), None); // cooling down (300 s)
+    check(0, None, 4, false, 301, Some(0), Some(0)); // cooled: to 0
+    check(0, None, 4, false, 300, Some(0), None); // strictly after
+    check(2, Some(0), 5, false, 400, Some(0), Some(0)); // to idle
+    check(2, Some(0), 0, true, 10, None, Some(2)); // idle -> min
+    check(5, None, 1, false, 10, None, Some(5)); // below min, not active
+}
+
+#[test]
+fn pause_annotations_block() {
+    let mut e = exec(KedaConfig {
+        paused_scale_out: true,
+        ..KedaConfig::default()
+    });
+    assert_eq!(e.request_scale(at(10), 0, true, false).set_replicas, None);
+    let mut e = exec(KedaConfig {
+        paused_scale_in: true,
+        ..KedaConfig::default()
+    });
+    assert_eq!(
+        e.request_scale(at(1000), 3, false, false).set_replicas,
+        None
+    );
+    let mut e = exec(KedaConfig {
+        paused_replicas: Some(7),
+        ..KedaConfig::default()
+    });
+    assert_eq!(
+        e.request_scale(at(1000), 3, true, false).set_replicas,
+        Some(7)
+    );
+}
+
+#[test]
+fn fallback_sequence() {
+    let f = FallbackConfig {
+        failure_threshold: 2,
+        replicas: 4,
+        behavior: FallbackBehavior::Static,
+    };
+    let mut s = FallbackState::default();
+    let call =
+        |s: &mut FallbackState, v: Option<f64>| metric_with_fallback(s, Some(&f), v, Some(9), 5.0);
+    assert_eq!(call(&mut s, None), FallbackResult::Error);
+    assert_eq!(call(&mut s, None), FallbackResult::Error);
+    assert_eq!(call(&mut s, None), FallbackResult::Fallback(20.0));
+    assert_eq!(s.status, HealthStatus::Failing);
+    assert_eq!(call(&mut s, Some(1.5)), FallbackResult::Metric(1.5));
+    assert_eq!(s, FallbackState::default());
+    let higher = FallbackConfig {
+        behavior: FallbackBehavior::CurrentReplicasIfHigher,
+        failure_threshold: 0,
+        ..f
+    };
+    assert_eq!(
+        metric_with_fallback(&mut s, Some(&higher), None, Some(9), 5.0),
+        FallbackResult::Fallback(45.0)
+    );
+    assert_eq!(
+        metric_with_fallback(&mut s, None, None, Some(9), 5.0),
+        FallbackResult::Error
+    );
+}
+
+#[test]
+fn activity_table() {
+    let t = |active: bool, error: bool, resource: bool| TriggerState {
+        name: "t".into(),
+        is_active: active,
+        is_error: error,
+        is_resource: resource,
+    };
+    let check = |ts: &[TriggerState], want: (bool, bool)| {
+        let a = aggregate_activity(ts, None);
+        assert_eq!((a.is_active, a.is_error), want);
+    };
+    check(&[t(false, false, false)], (false, false));
+    check(
+        &[t(true, false, false), t(false, true, false)],
+        (true, true),
+    );
+    check(&[t(false, false, true)], (true, false));
+    check(&[], (false, false));
+    assert!(!aggregate_activity(&[t(true, false, false)], Some(false)).is_active);
+}
+
+#[test]
+fn validation_rejects_bad_knobs() {
+    let bad = |c: KedaConfig, needle: &str| {
+        let e = c.validate().expect_err("invalid").to_string();
+        assert!(e.contains(needle), "{e}");
+    };
+    bad(
+        KedaConfig {
+            min_replica_count: 5,
+            max_replica_count: 2,
+            ..KedaConfig::default()
+        },
+        "min_replicas > max_replicas",
+    );
+    bad(
+        KedaConfig {
+            min_replica_count: 1,
+            idle_replica_count: Some(1),
+            ..KedaConfig::default()
+        },
+        "IdleReplicaCount",
+    );
+    bad(
+        KedaConfig {
+            polling_interval_s: 0,
+            ..KedaConfig::default()
+        },
+        "polling_interval_s",
+    );
+    assert_eq!(KedaConfig::default().hpa_config().min_replicas, 1);
+}
