@@ -3,9 +3,7 @@
 //! deployment scaled to zero.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::run_trace;
+use crate::common::run_trace;
 use fleetsim_core::{Outcome, RunResult};
 
 /// One Llama-3.1-8B replica per 1-GPU node with a fixed cold start of

@@ -3,7 +3,7 @@
 //! router, queue and scaling, and they share node pools.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use fleetsim::scenario::load_str;
 use fleetsim_core::{Outcome, RunResult};

@@ -1,7 +1,7 @@
 //! Token lengths resampled from a trace file (`kind = "trace"`).
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use fleetsim::scenario::{load_str, QUICKSTART_TOML};
 use fleetsim_core::workload::azure::AzureReader;

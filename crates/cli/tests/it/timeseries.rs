@@ -1,7 +1,7 @@
 //! The time series' per-window accounting: replicas by state, SLA misses
 //! and GPU time by state add up to the run's summary.
 
-mod common;
+use crate::common;
 
 use fleetsim::core::cost::{CostLine, GpuState};
 use fleetsim::core::engine::TimeseriesRow;

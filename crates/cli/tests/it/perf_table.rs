@@ -1,7 +1,7 @@
 //! The measured-profile performance model, wired through a scenario.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use fleetsim::scenario::{load_str, QUICKSTART_TOML};
 

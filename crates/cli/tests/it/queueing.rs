@@ -2,12 +2,11 @@
 //! cap, priority classes, queue timeouts and length limits.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::run_trace;
+use crate::common::run_trace;
 use fleetsim::scenario::load_str;
 use fleetsim_core::{Outcome, RunResult};
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use std::path::Path;
 
 /// `replicas` replicas of one slot with a fixed 1 s service, central queue
@@ -251,7 +250,15 @@ kind = "random"
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+    // Saved failing cases are read from (and new ones written to)
+    // `queueing.proptest-regressions` beside this file: proptest's default
+    // would look in `tests/proptest-regressions/` now that `tests/it/` has a
+    // `main.rs`.
+    #![proptest_config(ProptestConfig {
+        cases: 24,
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
+        .. ProptestConfig::default()
+    })]
 
     /// Under overload, whatever the limits: every request ends exactly once,
     /// per-class counts add up to the fleet's, and strict priority keeps the

@@ -1,6 +1,6 @@
 //! The example traces shipped in `traces/` are recognised and read whole.
 
-mod common;
+use crate::common;
 
 use fleetsim::core::workload::azure::AzureReader;
 use fleetsim::core::workload::detect::{detect, TraceFormat};

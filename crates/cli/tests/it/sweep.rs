@@ -2,9 +2,9 @@
 //! resume after a crash, selection, and bad input.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
-use common::scratch_dir;
+use crate::common::scratch_dir;
 use fleetsim::sweep::{self, select, Knob, RunOptions, Shard, Sweep, SweepSpec};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,7 +12,7 @@ use std::process::Command;
 /// The binary's command-line definitions, to parse a command line as
 /// `fleetsim` does (the library has no clap).
 #[allow(dead_code)]
-#[path = "../src/bin/fleetsim/args.rs"]
+#[path = "../../src/bin/fleetsim/args.rs"]
 mod cli_args;
 
 /// The quickstart, shortened so a sweep of a few configurations is quick.

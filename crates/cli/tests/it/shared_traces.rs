@@ -2,7 +2,7 @@
 //! `../shared/traces` and their reference figures (`stats.json`, computed
 //! independently with pandas/numpy). Skipped when `../shared` is absent.
 
-mod common;
+use crate::common;
 
 use fleetsim::core::workload::azure::AzureReader;
 use fleetsim::core::workload::detect::{detect, TraceFormat};

@@ -2,7 +2,7 @@
 //! malformed or failing files exit 1 with a clear message.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

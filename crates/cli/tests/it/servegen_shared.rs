@@ -6,7 +6,7 @@
 // Test code: a failed unwrap is a failed test (clippy only exempts #[test] fns).
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use fleetsim_core::workload::lengths::TokenLengths;
 use fleetsim_core::workload::servegen::{ServeGenConfig, ServeGenWorkload, WINDOW_S};

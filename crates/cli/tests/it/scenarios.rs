@@ -5,7 +5,7 @@
 //! stay quick in debug builds, synthetic workloads are cut to 60 s and the
 //! others to their first 60 s with `--set` of a slice transform.
 
-mod common;
+use crate::common;
 
 use fleetsim::scenario::{self, ScenarioError, WorkloadSpec};
 use std::path::PathBuf;

@@ -4,7 +4,7 @@
 //! fleet) and determinism with the caches on.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use fleetsim::report::summary_json;
 use fleetsim::scenario::load_file;

@@ -149,7 +149,7 @@ fn line_starting(text: &str, prefix: &str) -> usize {
 fn cases() -> Vec<Case> {
     let s = "scenario.toml";
     let t = "trace.csv";
-    let quickstart = include_str!("../../../scenarios/quickstart.toml");
+    let quickstart = include_str!("../../../../scenarios/quickstart.toml");
     vec![
         // Malformed trace rows.
         trace_case("non_numeric_tokens", &generic("0.5,twelve,5\n"))

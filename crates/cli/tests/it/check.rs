@@ -24,7 +24,7 @@ impl Scratch {
             std::env::temp_dir().join(format!("fleetsim-check-{}-{test}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("scratch directory");
-        let quickstart = include_str!("../../../scenarios/quickstart.toml");
+        let quickstart = include_str!("../../../../scenarios/quickstart.toml");
         let scenario = quickstart
             .replacen("duration_s = 600", "duration_s = 60", 1)
             .replacen("replicas = 2", "replicas = 4", 1);

@@ -3,7 +3,7 @@
 //! ends once, end to end.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use fleetsim_core::{Outcome, RunResult};
 
@@ -143,7 +143,14 @@ fn direct_and_pipeline_requests_share_a_deployment() {
 }
 
 proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig { cases: 16, .. proptest::prelude::ProptestConfig::default() })]
+    // Failing cases are saved beside this file, as in `queueing.rs`.
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 16,
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
+        )),
+        .. proptest::prelude::ProptestConfig::default()
+    })]
 
     /// Overloaded stages with timeouts and length limits: every request
     /// still ends exactly once, the pipeline's counts are the run's, and

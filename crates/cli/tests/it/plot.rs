@@ -2,7 +2,7 @@
 //! miss marks iff there are misses), PNG signature and size, determinism,
 //! and bad input through `fleetsim plot`.
 
-mod common;
+use crate::common;
 
 use fleetsim::plot::{self, ImageFormat, ParetoPoint, PlotError, RunData};
 use std::path::{Path, PathBuf};

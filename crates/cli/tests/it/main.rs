@@ -1,0 +1,37 @@
+//! The CLI crate's integration tests, one module per area, built as a
+//! single test binary: a binary per file linked the whole library once per
+//! file, and that linking dominated `cargo test --release`.
+//!
+//! The modules share one process: a test must not change the process's
+//! environment or current directory, and scratch files go under a name no
+//! other test uses (`common::scratch_dir`).
+
+mod common;
+
+mod autoscaling;
+mod bad_input;
+mod check;
+mod cli_run;
+mod closed_stdout;
+mod compare;
+mod deployments;
+mod determinism;
+mod example_traces;
+mod lengths_from_trace;
+mod lifecycle;
+mod perf_table;
+mod pipelines;
+mod plot;
+mod prefix_routing;
+mod queueing;
+mod routers;
+mod scenarios;
+mod servegen_shared;
+mod shared_traces;
+mod stepping;
+mod sweep;
+mod timeseries;
+mod validation_mmc;
+mod validation_roofline;
+mod verify_policies;
+mod workload_toml;
