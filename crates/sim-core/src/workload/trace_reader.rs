@@ -105,16 +105,11 @@ impl<P: RecordParser> TraceReader<P> {
             if let (Some(known), Some(value)) = (known, value) {
                 if !known.iter().any(|k| &**k == value) {
                     let names: Vec<&str> = known.iter().map(|k| &**k).collect();
-                    let configured = if field == "model" {
-                        "the scenario's [[deployments]] are"
-                    } else {
-                        "the scenario's [[queue.classes]] are"
-                    };
                     return Err(WorkloadError::parse(
                         line,
                         field,
                         format!(
-                            "{what} {value:?} is not configured; {configured}: {}",
+                            "{what} {value:?} is not configured; the configured {what}s are: {}",
                             names.join(", ")
                         ),
                     ));
