@@ -132,6 +132,7 @@ fn a_trace_class_the_scenario_does_not_configure_is_an_error_at_its_line() {
     assert!(err.contains("line 3"), "{err}");
     assert!(err.contains("priority_class"), "{err}");
     assert!(err.contains("\"gold\" is not configured"), "{err}");
+    assert!(err.contains("the configured classes are: paid"), "{err}");
     // Classes configured, none in the trace, no shares to draw from.
     let plain = "time_s,input_tokens,output_tokens\n0,1,1\n";
     let err = run_trace(plain, &toml).unwrap_err();

@@ -93,14 +93,21 @@ impl<P: RecordParser> TraceReader<P> {
         };
         self.order
             .check(line, P::TIMESTAMP_FIELD, request.arrival)?;
-        for (known, value, field, what) in [
+        for (known, value, field, what, whats) in [
             (
                 &self.classes,
                 request.priority_class.as_deref(),
                 "priority_class",
                 "class",
+                "classes",
             ),
-            (&self.models, request.model.as_deref(), "model", "model"),
+            (
+                &self.models,
+                request.model.as_deref(),
+                "model",
+                "model",
+                "models",
+            ),
         ] {
             if let (Some(known), Some(value)) = (known, value) {
                 if !known.iter().any(|k| &**k == value) {
@@ -109,7 +116,7 @@ impl<P: RecordParser> TraceReader<P> {
                         line,
                         field,
                         format!(
-                            "{what} {value:?} is not configured; the configured {what}s are: {}",
+                            "{what} {value:?} is not configured; the configured {whats} are: {}",
                             names.join(", ")
                         ),
                     ));
