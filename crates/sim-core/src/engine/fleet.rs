@@ -27,7 +27,7 @@ impl Simulation {
         };
         for r in 0..self.replicas.len() as u32 {
             let d = self.dep(r);
-            let need = self.fleet(d).gpus_per_replica.max(1);
+            let need = self.gpus_per_replica(d);
             // Validation guarantees room for the initial fleet.
             let Some(node) = self.node_with_room(need, true, d) else {
                 break;
@@ -195,7 +195,7 @@ impl Simulation {
         let Some(p) = self.fleet(d).placement.clone() else {
             return false;
         };
-        let need = self.fleet(d).gpus_per_replica.max(1);
+        let need = self.gpus_per_replica(d);
         let Some(node) = self.node_with_room(need, false, d) else {
             return false;
         };
@@ -353,7 +353,7 @@ impl Simulation {
         let Some(node) = self.lives[replica as usize].node else {
             return;
         };
-        let need = self.fleet(self.dep(replica)).gpus_per_replica.max(1);
+        let need = self.gpus_per_replica(self.dep(replica));
         let pool = &p.pools[self.nodes[node as usize].pool as usize];
         let n = &mut self.nodes[node as usize];
         n.set_used(

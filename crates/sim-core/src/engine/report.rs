@@ -136,7 +136,7 @@ impl Simulation {
     /// of all deployments. `gpus_per_replica` is 0 when deployments differ.
     pub(super) fn fleet_figures(&self, end: SimTime, d: Option<usize>) -> (FleetReport, GpuHours) {
         let mine = |dep: usize| d.is_none_or(|d| d == dep);
-        let gpus_of = |dep: usize| self.fleet(dep).gpus_per_replica.max(1);
+        let gpus_of = |dep: usize| self.gpus_per_replica(dep);
         let deps: Vec<usize> = (0..self.deployments.len()).filter(|&x| mine(x)).collect();
         let mut fleet = FleetReport {
             replicas: deps.iter().map(|&x| self.fleet(x).replicas).sum(),
@@ -310,7 +310,7 @@ impl Simulation {
         if self.deployments.len() > 1 {
             return None; // one replica shape per equation; see docs/cost.md
         }
-        let gpus = f64::from(self.fleet(0).gpus_per_replica.max(1));
+        let gpus = f64::from(self.gpus_per_replica(0));
         let ready_replica_ns: u128 = self.lives.iter().map(|l| u128::from(l.ready_ns(end))).sum();
         let (mut scale_ups, mut cold_ns) = (0u64, 0u128);
         for life in self.lives.iter().filter(|l| l.cold && l.ready_at.is_some()) {
