@@ -4,7 +4,7 @@
 //! windows (evaluated as of a window's end) and by the cost ledger
 //! (evaluated at the run's end).
 
-use super::Simulation;
+use super::fleet::Fleet;
 use crate::cost::{CostReport, GpuLedger, GpuState};
 use crate::lifecycle::{Phase, ReplicaLife, Stage};
 use crate::nodes::{Node, Placement};
@@ -90,7 +90,7 @@ pub(super) fn node_unused_gpu_ns(
     }
 }
 
-impl Simulation {
+impl Fleet {
     /// GPU time by state from time 0 to `now`, GPU·ns, indexed like
     /// [`GpuState::ALL`]. With a placement, only replicas that got a node
     /// hold GPUs, and nodes add their unassigned GPUs; without one, every
@@ -102,8 +102,7 @@ impl Simulation {
                 out[i] += gpu_ns;
             }
         };
-        let placement = self.shared_placement();
-        if let Some(p) = &placement {
+        if let Some(p) = &self.placement {
             for n in &self.nodes {
                 let per_node = p.pools[n.pool as usize].pricing.gpus_per_node;
                 for (state, gpu_ns) in node_unused_gpu_ns(n, per_node, now) {
@@ -112,20 +111,15 @@ impl Simulation {
             }
         }
         for (i, (replica, life)) in self.replicas.iter().zip(&self.lives).enumerate() {
-            if placement.is_some() && life.node.is_none() {
+            if self.placement.is_some() && life.node.is_none() {
                 continue; // waiting for a node: no GPU held yet
             }
-            let gpus = u128::from(self.gpus_per_replica(usize::from(self.deployment_of[i])));
+            let gpus = u128::from(self.gpus_per_replica[usize::from(self.deployment_of[i])]);
             for (state, ns) in replica_state_ns(replica, life, now) {
                 add(state, gpus * u128::from(ns));
             }
         }
         out
-    }
-
-    /// GPUs one replica of deployment `d` holds.
-    pub(super) fn gpus_per_replica(&self, d: usize) -> u32 {
-        self.config.deployments[d].fleet.gpus_per_replica.max(1)
     }
 
     /// GPU time by state and dollars at the run's `end`: the same
@@ -158,7 +152,7 @@ impl Simulation {
             let Some(node) = life.node else {
                 continue; // never held GPUs
             };
-            let gpus = self.gpus_per_replica(usize::from(self.deployment_of[i]));
+            let gpus = self.gpus_per_replica[usize::from(self.deployment_of[i])];
             let pool = self.nodes[node as usize].pool as usize;
             for (state, ns) in replica_state_ns(replica, life, end) {
                 let (from, to) = span(ns);

@@ -9,13 +9,64 @@ use super::kernel::EventKind;
 use super::{Simulation, NOT_ROUTABLE};
 use crate::coldstart::{provisioning_rng, ColdStartRngs, NodeCaches};
 use crate::lifecycle::{Phase, ReplicaLife, Stage};
-use crate::nodes::Node;
+use crate::nodes::{Node, Placement};
 use crate::replica::batching::BatchingReplica;
 use crate::replica::slots::SlotReplica;
-use crate::replica::Replica;
+use crate::replica::{Finished, Replica, Wake};
 use crate::rng;
 use crate::time::{SimDuration, SimTime};
+use std::collections::VecDeque;
 use std::sync::Arc;
+
+/// The fleet room's state: every replica ever created (all deployments,
+/// by global id), its life, and the GPU nodes replicas are placed on.
+pub(super) struct Fleet {
+    /// The node pools every deployment shares (the first deployment's
+    /// placement), if replicas are placed on nodes.
+    pub(super) placement: Option<Arc<Placement>>,
+    /// GPUs one replica holds, by deployment.
+    pub(super) gpus_per_replica: Vec<u32>,
+    pub(super) replicas: Vec<Replica>,
+    pub(super) lives: Vec<ReplicaLife>,
+    /// The deployment of each replica.
+    pub(super) deployment_of: Vec<u16>,
+    /// Each replica's busy time at its deployment's last scrape, ns.
+    pub(super) busy_at_scrape: Vec<u64>,
+    /// Index of each replica in its deployment's `routable`, or `NOT_ROUTABLE`.
+    pub(super) route_pos: Vec<u32>,
+    /// GPU nodes (with a placement), in the order they were requested.
+    pub(super) nodes: Vec<Node>,
+    /// Replicas waiting for a node with free GPUs, oldest first.
+    pub(super) unplaced: VecDeque<u32>,
+    /// Scratch: the wake-ups a replica asked for while being handled.
+    pub(super) wakes: Vec<Wake>,
+    /// Scratch: the requests a replica finished while being handled.
+    pub(super) finished: Vec<Finished>,
+}
+
+impl Fleet {
+    /// An empty fleet for the deployments of `config`.
+    pub(super) fn new(config: &SimConfig) -> Self {
+        Fleet {
+            placement: config
+                .deployments
+                .first()
+                .and_then(|d| d.fleet.placement.clone()),
+            gpus_per_replica: (config.deployments.iter())
+                .map(|d| d.fleet.gpus_per_replica.max(1))
+                .collect(),
+            replicas: Vec::new(),
+            lives: Vec::new(),
+            deployment_of: Vec::new(),
+            busy_at_scrape: Vec::new(),
+            route_pos: Vec::new(),
+            nodes: Vec::new(),
+            unplaced: VecDeque::new(),
+            wakes: Vec::new(),
+            finished: Vec::new(),
+        }
+    }
+}
 
 impl Simulation {
     /// With a placement, the replicas ready at time 0 sit on nodes that are
@@ -25,19 +76,19 @@ impl Simulation {
         let Some(p) = self.shared_placement() else {
             return;
         };
-        for r in 0..self.replicas.len() as u32 {
+        for r in 0..self.fleet.replicas.len() as u32 {
             let d = self.dep(r);
-            let need = self.gpus_per_replica(d);
+            let need = self.fleet.gpus_per_replica[d];
             // Validation guarantees room for the initial fleet.
             let Some(node) = self.node_with_room(need, true, d) else {
                 break;
             };
-            let per_node = p.pools[self.nodes[node].pool as usize]
+            let per_node = p.pools[self.fleet.nodes[node].pool as usize]
                 .pricing
                 .gpus_per_node;
-            let n = &mut self.nodes[node];
+            let n = &mut self.fleet.nodes[node];
             n.set_used(n.used_gpus + need, per_node, SimTime::ZERO);
-            self.lives[r as usize].node = Some(node as u32);
+            self.fleet.lives[r as usize].node = Some(node as u32);
         }
         for (pi, pool) in p.pools.iter().enumerate() {
             for _ in 0..pool.warm_nodes {
@@ -45,7 +96,7 @@ impl Simulation {
                     NodeCaches::primed(pool.weight_disk_bytes, &p.cold_start, &p.artifacts);
                 let mut node = Node::new(pi as u32, SimTime::ZERO, Some(SimTime::ZERO), caches);
                 node.warm = true;
-                self.nodes.push(node);
+                self.fleet.nodes.push(node);
             }
         }
     }
@@ -56,10 +107,10 @@ impl Simulation {
     /// when `initial`, else it starts provisioning now. `None` when every
     /// pool is full.
     pub(super) fn node_with_room(&mut self, need: u32, initial: bool, d: usize) -> Option<usize> {
-        let p = self.fleet(d).placement.clone()?;
+        let p = self.spec(d).placement.clone()?;
         for pi in 0..p.pools.len() as u32 {
             let per_node = p.pools[pi as usize].pricing.gpus_per_node;
-            if let Some(n) = self.nodes.iter().position(|n| {
+            if let Some(n) = self.fleet.nodes.iter().position(|n| {
                 n.pool == pi
                     && n.is_held()
                     && !n.doomed
@@ -73,6 +124,7 @@ impl Simulation {
                 continue;
             }
             let held = self
+                .fleet
                 .nodes
                 .iter()
                 .filter(|n| n.pool == pi as u32 && n.is_held())
@@ -80,11 +132,11 @@ impl Simulation {
             if pool.max_nodes.is_some_and(|max| held >= max) {
                 continue;
             }
-            let id = self.nodes.len() as u32;
+            let id = self.fleet.nodes.len() as u32;
             if initial {
                 let caches =
                     NodeCaches::primed(pool.weight_disk_bytes, &p.cold_start, &p.artifacts);
-                self.nodes.push(Node::new(
+                self.fleet.nodes.push(Node::new(
                     pi as u32,
                     SimTime::ZERO,
                     Some(SimTime::ZERO),
@@ -95,7 +147,8 @@ impl Simulation {
                     .provisioning
                     .sample(&mut provisioning_rng(self.config.seed, u64::from(id)));
                 let caches = NodeCaches::new(pool.weight_disk_bytes);
-                self.nodes
+                self.fleet
+                    .nodes
                     .push(Node::new(pi as u32, self.now, None, caches));
                 self.push(self.now + d, EventKind::NodeUp { node: id });
             }
@@ -112,7 +165,7 @@ impl Simulation {
         let Some(p) = self.config.deployments[d].fleet.placement.as_ref() else {
             return;
         };
-        let life = &mut self.lives[replica as usize];
+        let life = &mut self.fleet.lives[replica as usize];
         let (true, Some(ready)) = (life.cold, life.ready_at) else {
             return;
         };
@@ -123,25 +176,28 @@ impl Simulation {
             .warmup
             .extra_latency(k, self.now.saturating_since(ready));
         if extra.0 > 0 {
-            self.warmup_penalty.insert(request, extra.0);
+            self.outcomes.warmup_penalty.insert(request, extra.0);
         }
     }
 
     /// Asks for a new replica: it starts its cold start now.
     pub(super) fn start_replica(&mut self, d: usize) {
-        let id = self.replicas.len() as u32;
+        let id = self.fleet.replicas.len() as u32;
         let fleet = &self.config.deployments[d].fleet;
-        self.replicas
+        self.fleet
+            .replicas
             .push(new_replica(&fleet.replica, self.config.seed, id));
         let durations = fleet.lifecycle.cold_start.clone();
         let placed = fleet.placement.is_some();
-        self.lives.push(ReplicaLife::starting(self.now, durations));
-        self.deployment_of.push(d as u16);
-        self.busy_at_scrape.push(0);
-        self.route_pos.push(NOT_ROUTABLE);
+        self.fleet
+            .lives
+            .push(ReplicaLife::starting(self.now, durations));
+        self.fleet.deployment_of.push(d as u16);
+        self.fleet.busy_at_scrape.push(0);
+        self.fleet.route_pos.push(NOT_ROUTABLE);
         if placed {
             if !self.place(id) {
-                self.unplaced.push_back(id);
+                self.fleet.unplaced.push_back(id);
             }
         } else {
             self.enter_stage(id, Stage::Provisioning);
@@ -149,10 +205,10 @@ impl Simulation {
     }
 
     pub(super) fn enter_stage(&mut self, replica: u32, stage: Stage) {
-        self.lives[replica as usize].enter(Phase::Starting(stage), self.now);
+        self.fleet.lives[replica as usize].enter(Phase::Starting(stage), self.now);
         let d = match self.begin_placed_stage(replica, stage) {
             Some(d) => d,
-            None => self.lives[replica as usize].durations.of(stage),
+            None => self.fleet.lives[replica as usize].durations.of(stage),
         };
         self.push(self.now + d, EventKind::StageDone { replica });
     }
@@ -160,12 +216,12 @@ impl Simulation {
     /// With a placement, how long `stage` takes for `replica` on its node,
     /// against what the node holds or is fetching now; `None` without one.
     pub(super) fn begin_placed_stage(&mut self, replica: u32, stage: Stage) -> Option<SimDuration> {
-        let p = self.fleet(self.dep(replica)).placement.clone()?;
-        let life = &mut self.lives[replica as usize];
+        let p = self.spec(self.dep(replica)).placement.clone()?;
+        let life = &mut self.fleet.lives[replica as usize];
         let (Some(node), Some(draws)) = (life.node, life.draws) else {
             return None;
         };
-        let caches = &mut self.nodes[node as usize].caches;
+        let caches = &mut self.fleet.nodes[node as usize].caches;
         let cs = &p.cold_start;
         let start = match stage {
             Stage::Provisioning => return Some(SimDuration::ZERO),
@@ -181,9 +237,11 @@ impl Simulation {
     /// stage ended, or it was cancelled): a transfer nobody waits for stops
     /// and leaves nothing in the node's caches.
     pub(super) fn stop_waiting(&mut self, replica: u32) {
-        let life = &mut self.lives[replica as usize];
+        let life = &mut self.fleet.lives[replica as usize];
         if let (Some(t), Some(node)) = (life.waits_for.take(), life.node) {
-            self.nodes[node as usize].caches.stop_waiting(&t, self.now);
+            self.fleet.nodes[node as usize]
+                .caches
+                .stop_waiting(&t, self.now);
         }
     }
 
@@ -192,24 +250,24 @@ impl Simulation {
     /// neither is possible (the replica waits for GPUs to free up).
     pub(super) fn place(&mut self, replica: u32) -> bool {
         let d = self.dep(replica);
-        let Some(p) = self.fleet(d).placement.clone() else {
+        let Some(p) = self.spec(d).placement.clone() else {
             return false;
         };
-        let need = self.gpus_per_replica(d);
+        let need = self.fleet.gpus_per_replica[d];
         let Some(node) = self.node_with_room(need, false, d) else {
             return false;
         };
-        let pool = self.nodes[node].pool;
+        let pool = self.fleet.nodes[node].pool;
         let per_node = p.pools[pool as usize].pricing.gpus_per_node;
-        if self.nodes[node].warm {
-            self.nodes[node].leave_warm_pool(per_node, self.now);
+        if self.fleet.nodes[node].warm {
+            self.fleet.nodes[node].leave_warm_pool(per_node, self.now);
             self.replenish_warm_pool(pool);
         }
-        let n = &mut self.nodes[node];
+        let n = &mut self.fleet.nodes[node];
         n.set_used(n.used_gpus + need, per_node, self.now);
         n.release_epoch += 1; // a queued release no longer applies
         let up = n.up_at.is_some();
-        let life = &mut self.lives[replica as usize];
+        let life = &mut self.fleet.lives[replica as usize];
         life.node = Some(node as u32);
         life.placed_after_waiting(self.now);
         if up {
@@ -225,6 +283,7 @@ impl Simulation {
         };
         let spec = &p.pools[pool as usize];
         let held = self
+            .fleet
             .nodes
             .iter()
             .filter(|n| n.pool == pool && n.is_held())
@@ -232,14 +291,14 @@ impl Simulation {
         if spec.max_nodes.is_some_and(|max| held >= max) {
             return;
         }
-        let id = self.nodes.len() as u32;
+        let id = self.fleet.nodes.len() as u32;
         let d = spec
             .provisioning
             .sample(&mut provisioning_rng(self.config.seed, u64::from(id)));
         let caches = NodeCaches::primed(spec.weight_disk_bytes, &p.cold_start, &p.artifacts);
         let mut node = Node::new(pool, self.now, None, caches);
         node.warm = true;
-        self.nodes.push(node);
+        self.fleet.nodes.push(node);
         self.push(self.now + d, EventKind::NodeUp { node: id });
     }
 
@@ -248,18 +307,18 @@ impl Simulation {
     /// node holds or is fetching then) and start pulling.
     pub(super) fn begin_transfer_stages(&mut self, replica: u32) {
         let mut rngs = ColdStartRngs::new(self.config.seed, u64::from(replica));
-        self.lives[replica as usize].draws = Some(rngs.draw());
+        self.fleet.lives[replica as usize].draws = Some(rngs.draw());
         self.enter_stage(replica, Stage::PullingImage);
     }
 
     pub(super) fn on_node_up(&mut self, node: u32) {
-        if !self.nodes[node as usize].is_held() {
+        if !self.fleet.nodes[node as usize].is_held() {
             return; // released (its replicas were cancelled) before it came up
         }
-        self.nodes[node as usize].up_at = Some(self.now);
+        self.fleet.nodes[node as usize].up_at = Some(self.now);
         self.schedule_interruption(node);
-        for r in 0..self.lives.len() as u32 {
-            let life = &self.lives[r as usize];
+        for r in 0..self.fleet.lives.len() as u32 {
+            let life = &self.fleet.lives[r as usize];
             if life.node == Some(node) && life.phase == Phase::Starting(Stage::Provisioning) {
                 self.begin_transfer_stages(r);
             }
@@ -269,7 +328,7 @@ impl Simulation {
     /// How `node`'s pool is reclaimed, if it is a spot pool.
     fn spot_of(&self, node: u32) -> Option<crate::nodes::SpotSpec> {
         let p = self.shared_placement()?;
-        p.pools[self.nodes[node as usize].pool as usize]
+        p.pools[self.fleet.nodes[node as usize].pool as usize]
             .spot
             .clone()
     }
@@ -297,16 +356,16 @@ impl Simulation {
         let Some(spot) = self.spot_of(node) else {
             return;
         };
-        if !self.nodes[node as usize].is_held() {
+        if !self.fleet.nodes[node as usize].is_held() {
             return;
         }
-        self.nodes[node as usize].doomed = true;
+        self.fleet.nodes[node as usize].doomed = true;
         self.push(self.now + spot.notice, EventKind::SpotKill { node });
-        for r in 0..self.lives.len() as u32 {
-            if self.lives[r as usize].node != Some(node) {
+        for r in 0..self.fleet.lives.len() as u32 {
+            if self.fleet.lives[r as usize].node != Some(node) {
                 continue;
             }
-            match self.lives[r as usize].phase {
+            match self.fleet.lives[r as usize].phase {
                 Phase::Ready => self.begin_drain(r),
                 Phase::Starting(_) => self.terminate(r),
                 Phase::Draining | Phase::Terminated => {}
@@ -319,11 +378,11 @@ impl Simulation {
 
     /// The node is gone: whatever still runs on it fails.
     pub(super) fn on_spot_kill(&mut self, node: u32) {
-        for r in 0..self.lives.len() as u32 {
-            if self.lives[r as usize].node == Some(node)
-                && self.lives[r as usize].phase == Phase::Draining
+        for r in 0..self.fleet.lives.len() as u32 {
+            if self.fleet.lives[r as usize].node == Some(node)
+                && self.fleet.lives[r as usize].phase == Phase::Draining
             {
-                let aborted = self.replicas[r as usize].abort_all(self.now);
+                let aborted = self.fleet.replicas[r as usize].abort_all(self.now);
                 for a in aborted {
                     self.record_failed(a, self.dep(r), Some(r));
                 }
@@ -333,10 +392,10 @@ impl Simulation {
         let Some(p) = self.shared_placement() else {
             return;
         };
-        let per_node = p.pools[self.nodes[node as usize].pool as usize]
+        let per_node = p.pools[self.fleet.nodes[node as usize].pool as usize]
             .pricing
             .gpus_per_node;
-        let n = &mut self.nodes[node as usize];
+        let n = &mut self.fleet.nodes[node as usize];
         if n.is_held() {
             n.close_unallocated(per_node, self.now);
             n.released = Some(self.now);
@@ -350,12 +409,12 @@ impl Simulation {
         let Some(p) = self.shared_placement() else {
             return;
         };
-        let Some(node) = self.lives[replica as usize].node else {
+        let Some(node) = self.fleet.lives[replica as usize].node else {
             return;
         };
-        let need = self.gpus_per_replica(self.dep(replica));
-        let pool = &p.pools[self.nodes[node as usize].pool as usize];
-        let n = &mut self.nodes[node as usize];
+        let need = self.fleet.gpus_per_replica[self.dep(replica)];
+        let pool = &p.pools[self.fleet.nodes[node as usize].pool as usize];
+        let n = &mut self.fleet.nodes[node as usize];
         n.set_used(
             n.used_gpus.saturating_sub(need),
             pool.pricing.gpus_per_node,
@@ -369,15 +428,15 @@ impl Simulation {
                 EventKind::NodeRelease { node, epoch },
             );
         }
-        while let Some(&waiting) = self.unplaced.front() {
-            if self.lives[waiting as usize].phase != Phase::Starting(Stage::Provisioning) {
-                self.unplaced.pop_front(); // cancelled while waiting
+        while let Some(&waiting) = self.fleet.unplaced.front() {
+            if self.fleet.lives[waiting as usize].phase != Phase::Starting(Stage::Provisioning) {
+                self.fleet.unplaced.pop_front(); // cancelled while waiting
                 continue;
             }
             if !self.place(waiting) {
                 break;
             }
-            self.unplaced.pop_front();
+            self.fleet.unplaced.pop_front();
         }
     }
 
@@ -385,10 +444,10 @@ impl Simulation {
         let Some(p) = self.shared_placement() else {
             return;
         };
-        let per_node = p.pools[self.nodes[node as usize].pool as usize]
+        let per_node = p.pools[self.fleet.nodes[node as usize].pool as usize]
             .pricing
             .gpus_per_node;
-        let n = &mut self.nodes[node as usize];
+        let n = &mut self.fleet.nodes[node as usize];
         if n.release_epoch == epoch && n.used_gpus == 0 && n.is_held() {
             n.close_unallocated(per_node, self.now);
             n.released = Some(self.now);
@@ -396,21 +455,23 @@ impl Simulation {
     }
 
     pub(super) fn on_stage_done(&mut self, replica: u32) {
-        let Phase::Starting(stage) = self.lives[replica as usize].phase else {
+        let Phase::Starting(stage) = self.fleet.lives[replica as usize].phase else {
             return; // cancelled while starting
         };
         self.stop_waiting(replica);
         match stage.next() {
             Some(next) => self.enter_stage(replica, next),
             None => {
-                self.lives[replica as usize].enter(Phase::Ready, self.now);
-                if let Some(p) = self.fleet(self.dep(replica)).placement.clone() {
-                    if let Some(node) = self.lives[replica as usize].node {
-                        self.nodes[node as usize].caches.engine_built(&p.artifacts);
+                self.fleet.lives[replica as usize].enter(Phase::Ready, self.now);
+                if let Some(p) = self.spec(self.dep(replica)).placement.clone() {
+                    if let Some(node) = self.fleet.lives[replica as usize].node {
+                        self.fleet.nodes[node as usize]
+                            .caches
+                            .engine_built(&p.artifacts);
                     }
                     let w = &p.cold_start.warmup;
-                    self.lives[replica as usize].warms_up = w.slowdown_factor > 1.0;
-                    self.replicas[replica as usize].begin_warmup(
+                    self.fleet.lives[replica as usize].warms_up = w.slowdown_factor > 1.0;
+                    self.fleet.replicas[replica as usize].begin_warmup(
                         self.now,
                         w.requests,
                         w.duration(),
@@ -426,23 +487,23 @@ impl Simulation {
         self.remove_routable(replica);
         // Busy time elapsed so far: in jump mode the counter has already
         // booked the rest of a planned run, which happens while draining.
-        self.lives[replica as usize].busy_at_drain =
-            Some(self.replicas[replica as usize].busy_ns_at(self.now));
-        self.lives[replica as usize].enter(Phase::Draining, self.now);
-        if self.replicas[replica as usize].load().outstanding() == 0 {
+        self.fleet.lives[replica as usize].busy_at_drain =
+            Some(self.fleet.replicas[replica as usize].busy_ns_at(self.now));
+        self.fleet.lives[replica as usize].enter(Phase::Draining, self.now);
+        if self.fleet.replicas[replica as usize].load().outstanding() == 0 {
             self.terminate(replica);
         } else {
-            let grace = self.fleet(self.dep(replica)).lifecycle.drain_grace;
+            let grace = self.spec(self.dep(replica)).lifecycle.drain_grace;
             self.push(self.now + grace, EventKind::DrainDeadline { replica });
         }
     }
 
     /// The grace period is over: whatever the replica still holds fails.
     pub(super) fn on_drain_deadline(&mut self, replica: u32) {
-        if self.lives[replica as usize].phase != Phase::Draining {
+        if self.fleet.lives[replica as usize].phase != Phase::Draining {
             return;
         }
-        let aborted = self.replicas[replica as usize].abort_all(self.now);
+        let aborted = self.fleet.replicas[replica as usize].abort_all(self.now);
         for a in aborted {
             self.record_failed(a, self.dep(replica), Some(replica));
         }
@@ -452,7 +513,7 @@ impl Simulation {
     pub(super) fn terminate(&mut self, replica: u32) {
         self.stop_waiting(replica);
         self.remove_routable(replica);
-        self.lives[replica as usize].enter(Phase::Terminated, self.now);
+        self.fleet.lives[replica as usize].enter(Phase::Terminated, self.now);
         self.free_gpus(replica);
     }
 }

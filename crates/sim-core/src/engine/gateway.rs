@@ -19,9 +19,9 @@ impl Simulation {
     /// gateway's backlog at once (in central mode, up to its cap).
     pub(super) fn add_routable(&mut self, replica: u32) {
         let d = self.dep(replica);
-        let load = self.replicas[replica as usize].load();
+        let load = self.fleet.replicas[replica as usize].load();
         let dep = &mut self.deployments[d];
-        self.route_pos[replica as usize] = dep.routable.len() as u32;
+        self.fleet.route_pos[replica as usize] = dep.routable.len() as u32;
         dep.routable.push(replica);
         dep.loads.push(load);
         self.serve_gateway(d);
@@ -29,7 +29,7 @@ impl Simulation {
 
     /// Takes `replica` out of routing, keeping the others' order.
     pub(super) fn remove_routable(&mut self, replica: u32) {
-        let pos = self.route_pos[replica as usize];
+        let pos = self.fleet.route_pos[replica as usize];
         if pos == NOT_ROUTABLE {
             return;
         }
@@ -37,9 +37,9 @@ impl Simulation {
         let dep = &mut self.deployments[d];
         dep.routable.remove(pos as usize);
         dep.loads.remove(pos as usize);
-        self.route_pos[replica as usize] = NOT_ROUTABLE;
+        self.fleet.route_pos[replica as usize] = NOT_ROUTABLE;
         for (i, &r) in dep.routable.iter().enumerate().skip(pos as usize) {
-            self.route_pos[r as usize] = i as u32;
+            self.fleet.route_pos[r as usize] = i as u32;
         }
     }
 
@@ -59,7 +59,7 @@ impl Simulation {
     /// one below its concurrency cap, in central mode.
     pub(super) fn has_room(&self, d: usize) -> bool {
         let dep = &self.deployments[d];
-        match self.fleet(d).queue.mode {
+        match self.spec(d).queue.mode {
             QueueMode::PerReplica => !dep.routable.is_empty(),
             QueueMode::Central {
                 max_concurrency_per_replica: cap,
@@ -135,7 +135,7 @@ impl Simulation {
     /// re-arms for the next head.
     pub(super) fn on_queue_timeout(&mut self, d: usize, class: u32) {
         self.deployments[d].timeout_armed[class as usize] = false;
-        let Some(timeout) = self.fleet(d).queue.classes[class as usize].timeout else {
+        let Some(timeout) = self.spec(d).queue.classes[class as usize].timeout else {
             return;
         };
         while let Some(head) = self.deployments[d].gateway.head(class) {
@@ -152,7 +152,7 @@ impl Simulation {
     /// Hands waiting requests to replicas while any can take one, in the
     /// order of the queue discipline.
     pub(super) fn serve_gateway(&mut self, d: usize) {
-        let discipline = self.fleet(d).queue.discipline;
+        let discipline = self.spec(d).queue.discipline;
         while !self.deployments[d].gateway.is_empty() && self.has_room(d) {
             let Some(next) = self.deployments[d].gateway.pop(discipline) else {
                 return;
@@ -167,7 +167,7 @@ impl Simulation {
         let r = self.deployments[d].routable[pos];
         self.note_warmup(r, request.id);
         let seq = Seq::from_request(&request);
-        self.replicas[r as usize].admit(seq, self.now, &mut self.wakes);
+        self.fleet.replicas[r as usize].admit(seq, self.now, &mut self.fleet.wakes);
         self.drain_wakes(r);
     }
 
@@ -181,7 +181,7 @@ impl Simulation {
             return;
         }
         for (load, &r) in dep.loads.iter_mut().zip(&dep.routable) {
-            let replica = &self.replicas[r as usize];
+            let replica = &self.fleet.replicas[r as usize];
             if prefix {
                 load.cached_prefix_blocks = if request.prefix_hashes.is_empty() {
                     0
@@ -204,9 +204,9 @@ impl Simulation {
         };
         request.id = self.next_id;
         self.next_id += 1;
-        self.window.arrivals += 1;
-        if self.records_classes {
-            self.class_by_id.push(0); // set when it reaches a deployment
+        self.windows.open.arrivals += 1;
+        if self.outcomes.records_classes {
+            self.outcomes.class_by_id.push(0); // set when it reaches a deployment
         }
         let route = (self.deployment_mix.pick(request.model.as_deref())).map_err(|error| {
             SimError::Deployment {
@@ -249,11 +249,11 @@ impl Simulation {
                 arrival_s: request.arrival.as_secs_f64(),
                 error,
             })?;
-        if self.records_classes {
+        if self.outcomes.records_classes {
             // Validation keeps the class count within `u8`.
-            self.class_by_id[request.id as usize] = class as u8;
+            self.outcomes.class_by_id[request.id as usize] = class as u8;
         }
-        let fits = match &self.fleet(d).replica {
+        let fits = match &self.spec(d).replica {
             ReplicaSpec::Batching { config, .. } => {
                 config.fits(request.input_tokens, request.output_tokens)
             }

@@ -1,9 +1,12 @@
 //! The engine: a thin coordinator over rooms, one file each.
 //!
-//! `Simulation` holds the state and runs the event loop (`run`): it takes
-//! the earliest of the pending arrival and the kernel's next event and
-//! hands it to the room that owns it. The rooms are `impl Simulation`
-//! blocks over that state, each readable on its own:
+//! `Simulation` holds the rooms' state and runs the event loop (`run`): it
+//! takes the earliest of the pending arrival and the kernel's next event
+//! and hands it to the room that owns it. A room with state of its own
+//! declares it as a struct (`Fleet`, `Outcomes`, `Windows`, `Kernel`) whose
+//! methods need nothing else; handlers that cross rooms are `impl
+//! Simulation` blocks in the room that starts them. Each room reads on its
+//! own:
 //!
 //! - `kernel`: events and their `(time, class, sequence)` order;
 //! - `gateway`: arrivals, deployment and class, routing, gateway queues,
@@ -28,13 +31,11 @@
 //! the next time-series tick.
 
 use crate::autoscale::{Autoscaler, MetricsSpec, MetricsStore};
-use crate::cost::GpuState;
 use crate::lifecycle::{Phase, ReplicaLife};
-use crate::metrics::RequestRecord;
 use crate::names::NameMix;
-use crate::nodes::{Node, Placement};
+use crate::nodes::Placement;
 use crate::queue::{class_assigner, GatewayQueue};
-use crate::replica::{Finished, Replica, ReplicaLoad, Wake};
+use crate::replica::ReplicaLoad;
 use crate::request::Request;
 use crate::router::Router;
 use crate::time::{SimDuration, SimTime};
@@ -57,12 +58,13 @@ mod windows;
 
 pub use config::{DeploymentSpec, FleetSpec, PipelineSpec, ReplicaSpec, SimConfig};
 pub use error::SimError;
-use fleet::new_replica;
+use fleet::{new_replica, Fleet};
 use kernel::{EventKind, Kernel};
+use outcomes::Outcomes;
 use pipelines::Flight;
 pub use report::RunResult;
 pub use windows::TimeseriesRow;
-use windows::WindowAccumulator;
+use windows::Windows;
 
 /// What the engine keeps per deployment: its router, the replicas it may
 /// route to, its gateway queue and its scaling state. Replicas themselves
@@ -110,51 +112,27 @@ pub struct Simulation {
     deployments: Vec<DeploymentState>,
     /// Decides each arrival's deployment.
     deployment_mix: NameMix,
-    /// Every replica ever created, all deployments, by global id.
-    replicas: Vec<Replica>,
-    lives: Vec<ReplicaLife>,
-    /// The deployment of each replica.
-    deployment_of: Vec<u16>,
-    /// Each replica's busy time at its deployment's last scrape, ns.
-    busy_at_scrape: Vec<u64>,
-    /// Index of each replica in its deployment's `routable`, or `NOT_ROUTABLE`.
-    route_pos: Vec<u32>,
-    /// Class of every arrived request, by id (empty when no deployment
-    /// configures classes: every request is in class 0).
-    class_by_id: Vec<u8>,
+    /// Replicas, their lives and the nodes they run on (the `fleet` room).
+    fleet: Fleet,
+    /// One record per request (the `outcomes` room).
+    outcomes: Outcomes,
+    /// The time series (the `windows` room).
+    windows: Windows,
     /// Pipeline requests between their first arrival and their end, by id.
     in_flight: std::collections::BTreeMap<u64, Flight>,
-    /// One record per stage visit of pipeline requests (their deployments'
-    /// sections count these; `records` holds the end-to-end record).
-    stage_records: Vec<RequestRecord>,
-    /// Some deployment configures priority classes: `class_by_id` is kept.
-    records_classes: bool,
-    /// GPU nodes (with a placement), in the order they were requested.
-    nodes: Vec<Node>,
-    /// Replicas waiting for a node with free GPUs, oldest first.
-    unplaced: VecDeque<u32>,
     /// The latest instant a replica or node changed state.
     lifecycle_end: SimTime,
     /// Every request has its outcome: fleet events are no longer simulated.
     fleet_frozen: bool,
-    /// Warm-up penalties of requests served by a freshly started replica,
-    /// ns, by request id (few: the first requests of each new replica).
-    warmup_penalty: std::collections::BTreeMap<u64, u64>,
     /// The scheduled events.
     kernel: Kernel,
+    /// The next arrival, pulled from the workload but not yet handled.
     pending: Option<Request>,
+    /// Requests pulled from the workload so far (the next one's id).
     next_id: u64,
     now: SimTime,
+    /// Events handled so far (arrivals included).
     events: u64,
-    records: Vec<RequestRecord>,
-    wakes: Vec<Wake>,
-    finished: Vec<Finished>,
-    window: WindowAccumulator,
-    timeseries: Vec<TimeseriesRow>,
-    /// GPU time by state shown in the windows so far, GPU·ns: each window
-    /// shows what the running total has gained beyond it, so the windows
-    /// add up to the run's totals exactly.
-    gpu_ns_so_far: [u128; GpuState::COUNT],
 }
 
 impl fmt::Debug for Simulation {
@@ -163,7 +141,7 @@ impl fmt::Debug for Simulation {
             .field("now", &self.now)
             .field("events", &self.events)
             .field("deployments", &self.deployments.len())
-            .field("replicas", &self.replicas.len())
+            .field("replicas", &self.fleet.replicas.len())
             .finish_non_exhaustive()
     }
 }
@@ -188,40 +166,29 @@ impl Simulation {
                 false,
             ),
             workload,
-            replicas: Vec::new(),
-            lives: Vec::new(),
-            deployment_of: Vec::new(),
-            busy_at_scrape: Vec::new(),
-            route_pos: Vec::new(),
-            class_by_id: Vec::new(),
+            fleet: Fleet::new(&config),
+            outcomes: Outcomes {
+                records_classes: config
+                    .deployments
+                    .iter()
+                    .any(|d| !d.fleet.queue.classes.is_empty()),
+                ..Outcomes::default()
+            },
+            windows: Windows::default(),
             in_flight: std::collections::BTreeMap::new(),
-            stage_records: Vec::new(),
-            records_classes: config
-                .deployments
-                .iter()
-                .any(|d| !d.fleet.queue.classes.is_empty()),
-            nodes: Vec::new(),
-            unplaced: VecDeque::new(),
             lifecycle_end: SimTime::ZERO,
             fleet_frozen: false,
-            warmup_penalty: std::collections::BTreeMap::new(),
             kernel: Kernel::default(),
             pending: None,
             next_id: 0,
             now: SimTime::ZERO,
             events: 0,
-            records: Vec::new(),
-            wakes: Vec::new(),
-            finished: Vec::new(),
-            window: WindowAccumulator::default(),
-            timeseries: Vec::new(),
-            gpu_ns_so_far: [0; GpuState::COUNT],
             config,
         };
         for (d, router) in routers.into_iter().enumerate() {
             let fleet = &sim.config.deployments[d].fleet;
             let class_count = fleet.queue.classes.len().max(1);
-            let first = sim.replicas.len() as u32;
+            let first = sim.fleet.replicas.len() as u32;
             let routable: Vec<u32> = (first..first + fleet.replicas).collect();
             sim.deployments.push(DeploymentState {
                 router,
@@ -243,12 +210,13 @@ impl Simulation {
             });
             for i in 0..fleet.replicas {
                 let id = first + i;
-                sim.replicas
+                sim.fleet
+                    .replicas
                     .push(new_replica(&fleet.replica, sim.config.seed, id));
-                sim.lives.push(ReplicaLife::ready_at_start());
-                sim.deployment_of.push(d as u16);
-                sim.busy_at_scrape.push(0);
-                sim.route_pos.push(i);
+                sim.fleet.lives.push(ReplicaLife::ready_at_start());
+                sim.fleet.deployment_of.push(d as u16);
+                sim.fleet.busy_at_scrape.push(0);
+                sim.fleet.route_pos.push(i);
             }
         }
         sim.place_initial_fleet();
@@ -282,19 +250,19 @@ impl Simulation {
     }
 
     /// The fleet of deployment `d`.
-    fn fleet(&self, d: usize) -> &FleetSpec {
+    fn spec(&self, d: usize) -> &FleetSpec {
         &self.config.deployments[d].fleet
     }
 
     /// The deployment of `replica`.
     fn dep(&self, replica: u32) -> usize {
-        usize::from(self.deployment_of[replica as usize])
+        usize::from(self.fleet.deployment_of[replica as usize])
     }
 
     /// The node pools every deployment shares, with the first deployment's
     /// cold-start model (for warm nodes, primed with its artifacts).
     fn shared_placement(&self) -> Option<Arc<Placement>> {
-        self.config.deployments[0].fleet.placement.clone()
+        self.fleet.placement.clone()
     }
 
     fn push(&mut self, time: SimTime, kind: EventKind) {
@@ -319,7 +287,7 @@ impl Simulation {
     }
 
     fn drain_wakes(&mut self, replica: u32) {
-        while let Some(w) = self.wakes.pop() {
+        while let Some(w) = self.fleet.wakes.pop() {
             self.push(
                 w.at,
                 EventKind::Wake {
@@ -328,12 +296,12 @@ impl Simulation {
                 },
             );
         }
-        let pos = self.route_pos[replica as usize];
+        let pos = self.fleet.route_pos[replica as usize];
         if pos != NOT_ROUTABLE {
             let d = self.dep(replica);
-            self.deployments[d].loads[pos as usize] = self.replicas[replica as usize].load();
-        } else if self.lives[replica as usize].phase == Phase::Draining
-            && self.replicas[replica as usize].load().outstanding() == 0
+            self.deployments[d].loads[pos as usize] = self.fleet.replicas[replica as usize].load();
+        } else if self.fleet.lives[replica as usize].phase == Phase::Draining
+            && self.fleet.replicas[replica as usize].load().outstanding() == 0
         {
             self.terminate(replica);
         }
@@ -373,7 +341,7 @@ impl Simulation {
             || self.kernel.iter().any(|e| match e.kind {
                 EventKind::Tick => false,
                 EventKind::Wake { replica, token } => {
-                    self.replicas[replica as usize].wake_is_current(SimTime(e.time), token)
+                    self.fleet.replicas[replica as usize].wake_is_current(SimTime(e.time), token)
                 }
                 _ => true,
             })
@@ -383,13 +351,13 @@ impl Simulation {
     fn finished_work(&self) -> bool {
         self.pending.is_none()
             && self.deployments.iter().all(|d| d.gateway.is_empty())
-            && self.next_id == self.records.len() as u64
+            && self.next_id == self.outcomes.records.len() as u64
     }
 
     /// Runs to the end of the workload and until every request has ended.
     pub fn run(mut self) -> Result<RunResult, SimError> {
         for d in 0..self.deployments.len() {
-            let fleet = self.fleet(d);
+            let fleet = self.spec(d);
             if fleet.replicas == 0
                 && fleet.lifecycle.schedule.is_empty()
                 && self.deployments[d].autoscaler.is_none()
@@ -406,11 +374,11 @@ impl Simulation {
             }
         }
         self.pull_arrival()?;
-        for node in 0..self.nodes.len() as u32 {
+        for node in 0..self.fleet.nodes.len() as u32 {
             self.schedule_interruption(node);
         }
         for d in 0..self.deployments.len() {
-            let schedule = self.fleet(d).lifecycle.schedule.clone();
+            let schedule = self.spec(d).lifecycle.schedule.clone();
             for (i, &(at, _)) in schedule.iter().enumerate() {
                 let (deployment, index) = (d as u16, i as u32);
                 self.push(at, EventKind::Scale { deployment, index });
@@ -425,7 +393,7 @@ impl Simulation {
             // are dropped, so they neither extend the billed span nor loop.
             if !self.fleet_frozen && self.finished_work() {
                 self.fleet_frozen = true;
-                let replicas = &self.replicas;
+                let replicas = &self.fleet.replicas;
                 self.kernel.retain(|e| match e.kind {
                     EventKind::Tick => true,
                     EventKind::Wake { replica, token } => {
@@ -454,13 +422,13 @@ impl Simulation {
             self.events += 1;
             match event.kind {
                 EventKind::Wake { replica, token } => {
-                    self.replicas[replica as usize].on_wake(
+                    self.fleet.replicas[replica as usize].on_wake(
                         self.now,
                         token,
-                        &mut self.finished,
-                        &mut self.wakes,
+                        &mut self.fleet.finished,
+                        &mut self.fleet.wakes,
                     );
-                    let freed = !self.finished.is_empty();
+                    let freed = !self.fleet.finished.is_empty();
                     self.record_finished(replica);
                     self.drain_wakes(replica);
                     let d = self.dep(replica);

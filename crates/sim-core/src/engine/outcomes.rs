@@ -8,19 +8,46 @@ use crate::metrics::RequestRecord;
 use crate::replica::Aborted;
 use crate::request::{Outcome, Request};
 use crate::time::SimTime;
+use std::collections::BTreeMap;
+
+/// The outcomes room's state: one record per request.
+#[derive(Default)]
+pub(super) struct Outcomes {
+    /// One end-to-end record per request that has ended, in the order
+    /// they ended.
+    pub(super) records: Vec<RequestRecord>,
+    /// One record per stage visit of pipeline requests (their deployments'
+    /// sections count these; `records` holds the end-to-end record).
+    pub(super) stage_records: Vec<RequestRecord>,
+    /// Class of every arrived request, by id (empty when no deployment
+    /// configures classes: every request is in class 0).
+    pub(super) class_by_id: Vec<u8>,
+    /// Some deployment configures priority classes: `class_by_id` is kept.
+    pub(super) records_classes: bool,
+    /// Warm-up penalties of requests served by a freshly started replica,
+    /// ns, by request id (few: the first requests of each new replica).
+    pub(super) warmup_penalty: BTreeMap<u64, u64>,
+}
+
+impl Outcomes {
+    /// The class index of request `id` (0 when no classes are configured).
+    pub(super) fn class_of(&self, id: u64) -> u8 {
+        self.class_by_id.get(id as usize).copied().unwrap_or(0)
+    }
+}
 
 impl Simulation {
     /// Records a request lost while on `replica` (or, with `None`, still
     /// at deployment `d`'s gateway when the run ended).
     pub(super) fn record_failed(&mut self, a: Aborted, d: usize, replica: Option<u32>) {
-        let frontend = self.fleet(d).frontend_latency.0;
+        let frontend = self.spec(d).frontend_latency.0;
         let since_arrival = |t: Option<SimTime>| {
             t.map(|t| t.0.saturating_sub(a.seq.arrival.0).saturating_add(frontend))
         };
         self.keep_record(RequestRecord {
             id: a.seq.id,
             arrival: a.seq.arrival,
-            class: self.class_of_id(a.seq.id),
+            class: self.outcomes.class_of(a.seq.id),
             deployment: d as u16,
             replica,
             outcome: Outcome::Failed,
@@ -37,15 +64,15 @@ impl Simulation {
 
     pub(super) fn record_finished(&mut self, replica: u32) {
         let d = self.dep(replica);
-        let frontend = self.fleet(d).frontend_latency.0;
-        let mut finished = std::mem::take(&mut self.finished);
+        let frontend = self.spec(d).frontend_latency.0;
+        let mut finished = std::mem::take(&mut self.fleet.finished);
         for f in finished.drain(..) {
-            let warmup = self.warmup_penalty.remove(&f.id).unwrap_or(0);
+            let warmup = self.outcomes.warmup_penalty.remove(&f.id).unwrap_or(0);
             let ttft = (f.first_token.0 - f.arrival.0).saturating_add(frontend + warmup);
             self.keep_record(RequestRecord {
                 id: f.id,
                 arrival: f.arrival,
-                class: self.class_by_id.get(f.id as usize).copied().unwrap_or(0),
+                class: self.outcomes.class_of(f.id),
                 deployment: d as u16,
                 replica: Some(replica),
                 outcome: Outcome::Completed,
@@ -60,7 +87,7 @@ impl Simulation {
                 pipeline: None,
             });
         }
-        self.finished = finished;
+        self.fleet.finished = finished;
     }
 
     /// Records a request that never reached a replica: rejected, or timed
@@ -72,11 +99,11 @@ impl Simulation {
         outcome: Outcome,
         waited_ns: Option<u64>,
     ) {
-        let frontend = self.fleet(d).frontend_latency.0;
+        let frontend = self.spec(d).frontend_latency.0;
         self.keep_record(RequestRecord {
             id: request.id,
             arrival: request.arrival,
-            class: self.class_of_id(request.id),
+            class: self.outcomes.class_of(request.id),
             deployment: d as u16,
             replica: None,
             outcome,
@@ -89,11 +116,6 @@ impl Simulation {
             preemptions: 0,
             pipeline: None,
         });
-    }
-
-    /// The class index of request `id` (0 when no classes are configured).
-    pub(super) fn class_of_id(&self, id: u64) -> u8 {
-        self.class_by_id.get(id as usize).copied().unwrap_or(0)
     }
 
     /// Keeps a stage's record: the request's own, unless it is a pipeline
@@ -117,10 +139,10 @@ impl Simulation {
             rec
         };
         if rec.outcome == Outcome::Completed {
-            self.window.completed += 1;
-            self.window.ttft_ns.extend(rec.ttft_ns);
+            self.windows.open.completed += 1;
+            self.windows.open.ttft_ns.extend(rec.ttft_ns);
         }
-        self.records.push(rec);
+        self.outcomes.records.push(rec);
     }
 }
 

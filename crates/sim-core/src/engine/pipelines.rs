@@ -58,7 +58,7 @@ impl Simulation {
             flight.queue_ns = flight.queue_ns.saturating_add(stage_queue);
             flight.preemptions += rec.preemptions;
             let request = rec.id;
-            self.stage_records.push(rec);
+            self.outcomes.stage_records.push(rec);
             self.push(at, EventKind::StageArrival { request });
             return None;
         }
@@ -76,7 +76,7 @@ impl Simulation {
             preemptions: rec.preemptions + flight.preemptions,
             ..rec.clone()
         };
-        self.stage_records.push(rec);
+        self.outcomes.stage_records.push(rec);
         Some(end)
     }
 }

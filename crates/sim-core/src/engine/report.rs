@@ -53,31 +53,42 @@ impl Simulation {
             }
         }
         let end = self
+            .outcomes
             .records
             .iter()
             .filter_map(|r| r.e2e_ns.map(|e| r.arrival.0.saturating_add(e)))
             .max()
             .unwrap_or(0);
         let end = end
-            .max(self.records.iter().map(|r| r.arrival.0).max().unwrap_or(0))
+            .max(
+                self.outcomes
+                    .records
+                    .iter()
+                    .map(|r| r.arrival.0)
+                    .max()
+                    .unwrap_or(0),
+            )
             .max(self.lifecycle_end.0);
-        if self.window.arrivals > 0 || self.window.completed > 0 {
+        if self.windows.open.arrivals > 0 || self.windows.open.completed > 0 {
             self.on_tick();
         }
-        self.close_gpu_windows(SimTime(end));
-        order_by_id(&mut self.records);
-        check_conservation(&self.records, self.next_id, self.in_flight.len())?;
-        self.bin_sla_misses();
+        let total = self.fleet.gpu_ns_until(SimTime(end));
+        self.windows.close_gpu_windows(total);
+        order_by_id(&mut self.outcomes.records);
+        check_conservation(&self.outcomes.records, self.next_id, self.in_flight.len())?;
+        self.windows
+            .bin_sla_misses(&self.outcomes.records, &self.config.sla);
         let end_time = SimTime(end);
         let simulated_s = end as f64 / NANOS_PER_SEC as f64;
-        let mut summary = Summary::from_records(&self.records, &self.config.sla, simulated_s);
+        let mut summary =
+            Summary::from_records(&self.outcomes.records, &self.config.sla, simulated_s);
         (summary.fleet, summary.gpu_hours) = self.fleet_figures(end_time, None);
         summary.deployments = (0..self.deployments.len())
             .map(|d| self.deployment_report(d, end_time, simulated_s, &summary))
             .collect();
         summary.pipelines = (self.config.pipelines.iter().enumerate())
             .map(|(p, spec)| {
-                let mine: Vec<RequestRecord> = (self.records.iter())
+                let mine: Vec<RequestRecord> = (self.outcomes.records.iter())
                     .filter(|r| r.pipeline == Some(p as u16))
                     .cloned()
                     .collect();
@@ -102,12 +113,14 @@ impl Simulation {
         if let Some(p) = self.shared_placement() {
             let completed = summary.requests.completed;
             let tokens: u64 = self
+                .outcomes
                 .records
                 .iter()
                 .filter(|r| r.outcome == Outcome::Completed)
                 .map(|r| u64::from(r.output_tokens))
                 .sum();
             let report = self
+                .fleet
                 .cost_report(&p, end_time, completed, tokens)
                 .map_err(|e| SimError::Accounting(e.to_string()))?;
             summary.gpu_hours.billed = report.billed_gpu_hours;
@@ -124,8 +137,8 @@ impl Simulation {
         self.cache_reports(&mut summary, &replicas);
         Ok(RunResult {
             summary,
-            records: self.records,
-            timeseries: self.timeseries,
+            records: self.outcomes.records,
+            timeseries: self.windows.rows,
             replicas,
             warnings: Vec::new(),
         })
@@ -136,10 +149,10 @@ impl Simulation {
     /// of all deployments. `gpus_per_replica` is 0 when deployments differ.
     pub(super) fn fleet_figures(&self, end: SimTime, d: Option<usize>) -> (FleetReport, GpuHours) {
         let mine = |dep: usize| d.is_none_or(|d| d == dep);
-        let gpus_of = |dep: usize| self.gpus_per_replica(dep);
+        let gpus_of = |dep: usize| self.fleet.gpus_per_replica[dep];
         let deps: Vec<usize> = (0..self.deployments.len()).filter(|&x| mine(x)).collect();
         let mut fleet = FleetReport {
-            replicas: deps.iter().map(|&x| self.fleet(x).replicas).sum(),
+            replicas: deps.iter().map(|&x| self.spec(x).replicas).sum(),
             gpus_per_replica: if deps.iter().all(|&x| gpus_of(x) == gpus_of(deps[0])) {
                 gpus_of(deps[0])
             } else {
@@ -149,7 +162,13 @@ impl Simulation {
         };
         let (mut busy_gpu_ns, mut held_gpu_ns) = (0u128, 0u128);
         let (mut fmin, mut fmax, mut fsum, mut counted) = (f64::INFINITY, 0.0f64, 0.0f64, 0u32);
-        for (i, (r, life)) in self.replicas.iter().zip(&self.lives).enumerate() {
+        for (i, (r, life)) in self
+            .fleet
+            .replicas
+            .iter()
+            .zip(&self.fleet.lives)
+            .enumerate()
+        {
             let dep = self.dep(i as u32);
             if !mine(dep) {
                 continue;
@@ -207,17 +226,17 @@ impl Simulation {
         simulated_s: f64,
         run: &Summary,
     ) -> DeploymentReport {
-        let fleet = self.fleet(d);
+        let fleet = self.spec(d);
         // Stage-level records: a request's own, or each stage visit of a
         // pipeline request.
         let alone = self.deployments.len() == 1 && self.config.pipelines.is_empty();
         let mine: Vec<RequestRecord>;
         let records: &[RequestRecord] = if alone {
-            &self.records
+            &self.outcomes.records
         } else {
-            mine = (self.records.iter())
+            mine = (self.outcomes.records.iter())
                 .filter(|r| r.pipeline.is_none())
-                .chain(&self.stage_records)
+                .chain(&self.outcomes.stage_records)
                 .filter(|r| usize::from(r.deployment) == d)
                 .cloned()
                 .collect();
@@ -248,20 +267,21 @@ impl Simulation {
 
     /// Per-replica figures for `replicas.csv` and the cache reports.
     pub(super) fn replica_rows(&self, end: SimTime) -> Vec<ReplicaRow> {
-        let mut completed = vec![0u64; self.replicas.len()];
-        for r in &self.records {
+        let mut completed = vec![0u64; self.fleet.replicas.len()];
+        for r in &self.outcomes.records {
             if let (Outcome::Completed, Some(i)) = (r.outcome, r.replica) {
                 completed[i as usize] += 1;
             }
         }
-        self.replicas
+        self.fleet
+            .replicas
             .iter()
-            .zip(&self.lives)
+            .zip(&self.fleet.lives)
             .enumerate()
             .map(|(i, (r, life))| {
                 let c = r.counters();
                 ReplicaRow {
-                    deployment: self.deployment_of[i],
+                    deployment: self.fleet.deployment_of[i],
                     replica: i as u32,
                     held_ns: life.held_ns(end),
                     busy_ns: c.busy_ns,
@@ -279,7 +299,7 @@ impl Simulation {
     /// (With several deployments, over all replicas, in the first
     /// deployment's prefix-block size and capacity.)
     pub(super) fn cache_reports(&self, summary: &mut Summary, rows: &[ReplicaRow]) {
-        let ReplicaSpec::Batching { config, .. } = &self.fleet(0).replica else {
+        let ReplicaSpec::Batching { config, .. } = &self.spec(0).replica else {
             return;
         };
         summary.prefix_cache = config.prefix_cache.map(|p| {
@@ -310,10 +330,20 @@ impl Simulation {
         if self.deployments.len() > 1 {
             return None; // one replica shape per equation; see docs/cost.md
         }
-        let gpus = f64::from(self.gpus_per_replica(0));
-        let ready_replica_ns: u128 = self.lives.iter().map(|l| u128::from(l.ready_ns(end))).sum();
+        let gpus = f64::from(self.fleet.gpus_per_replica[0]);
+        let ready_replica_ns: u128 = self
+            .fleet
+            .lives
+            .iter()
+            .map(|l| u128::from(l.ready_ns(end)))
+            .sum();
         let (mut scale_ups, mut cold_ns) = (0u64, 0u128);
-        for life in self.lives.iter().filter(|l| l.cold && l.ready_at.is_some()) {
+        for life in self
+            .fleet
+            .lives
+            .iter()
+            .filter(|l| l.cold && l.ready_at.is_some())
+        {
             scale_ups += 1;
             cold_ns += life.stage_ns[1..]
                 .iter()
@@ -322,7 +352,8 @@ impl Simulation {
         }
         let ttft_limit_ns = self.config.sla.ttft_ms.map(|ms| ms * 1e6);
         let sla_concurrency = self
-            .timeseries
+            .windows
+            .rows
             .iter()
             .filter(|w| w.replicas > 0)
             .filter(|w| match (ttft_limit_ns, w.ttft_p95_ns) {
@@ -332,6 +363,7 @@ impl Simulation {
             .map(|w| w.running as f64 / f64::from(w.replicas))
             .fold(0.0f64, f64::max);
         let completed = self
+            .outcomes
             .records
             .iter()
             .filter(|r| r.outcome == Outcome::Completed);
@@ -365,11 +397,11 @@ impl Simulation {
     /// their nodes belong to); the first pool's price with no Ready time.
     pub(super) fn ready_weighted_price(&self, p: &Placement, end: SimTime) -> f64 {
         let (mut weighted, mut total) = (0.0f64, 0.0f64);
-        for life in &self.lives {
+        for life in &self.fleet.lives {
             let Some(node) = life.node else { continue };
             let ready = life.ready_ns(end) as f64;
             weighted += ready
-                * p.pools[self.nodes[node as usize].pool as usize]
+                * p.pools[self.fleet.nodes[node as usize].pool as usize]
                     .pricing
                     .usd_per_gpu_hour;
             total += ready;
@@ -387,7 +419,7 @@ impl Simulation {
     pub(super) fn cold_start_summary(&self) -> Option<ColdStartSummary> {
         let mut totals: Vec<u64> = Vec::new();
         let mut by_stage = [0u128; 4];
-        for life in self.lives.iter().filter(|l| l.cold) {
+        for life in self.fleet.lives.iter().filter(|l| l.cold) {
             let Some(ready) = life.ready_at else { continue };
             totals.push(ready.saturating_since(life.created).0);
             for (sum, ns) in by_stage.iter_mut().zip(life.stage_ns) {

@@ -14,7 +14,7 @@ impl Simulation {
     /// queues a `StartRelease` for when the next one may go.
     pub(super) fn release_starts(&mut self, d: usize) {
         let window = SimDuration::from_secs(60);
-        let limit = self.fleet(d).lifecycle.max_starts_per_minute;
+        let limit = self.spec(d).lifecycle.max_starts_per_minute;
         while self.deployments[d].pending_starts > 0 {
             let now = self.now;
             let dep = &mut self.deployments[d];
@@ -46,7 +46,7 @@ impl Simulation {
     /// first, they hold no request), then ready ones drain, least loaded
     /// first (newest on a tie).
     pub(super) fn on_scale(&mut self, d: usize, index: u32) {
-        let Some(&(_, desired)) = self.fleet(d).lifecycle.schedule.get(index as usize) else {
+        let Some(&(_, desired)) = self.spec(d).lifecycle.schedule.get(index as usize) else {
             return;
         };
         self.deployments[d].desired = desired;
@@ -56,11 +56,11 @@ impl Simulation {
     /// Starts or removes replicas to reach `desired`.
     pub(super) fn reconcile(&mut self, d: usize) {
         let desired = self.deployments[d].desired;
-        let active: Vec<u32> = (0..self.replicas.len() as u32)
+        let active: Vec<u32> = (0..self.fleet.replicas.len() as u32)
             .filter(|&r| {
                 self.dep(r) == d
                     && matches!(
-                        self.lives[r as usize].phase,
+                        self.fleet.lives[r as usize].phase,
                         Phase::Starting(_) | Phase::Ready
                     )
             })
@@ -80,18 +80,18 @@ impl Simulation {
             if excess == 0 {
                 return;
             }
-            if matches!(self.lives[r as usize].phase, Phase::Starting(_)) {
+            if matches!(self.fleet.lives[r as usize].phase, Phase::Starting(_)) {
                 self.terminate(r);
                 excess -= 1;
             }
         }
         let mut ready: Vec<u32> = active
             .into_iter()
-            .filter(|&r| self.lives[r as usize].phase == Phase::Ready)
+            .filter(|&r| self.fleet.lives[r as usize].phase == Phase::Ready)
             .collect();
         ready.sort_by_key(|&r| {
             (
-                self.replicas[r as usize].load().outstanding(),
+                self.fleet.replicas[r as usize].load().outstanding(),
                 std::cmp::Reverse(r),
             )
         });
@@ -128,20 +128,20 @@ impl Simulation {
     pub(super) fn on_scrape(&mut self, d: usize) {
         let interval = self.deployments[d].metrics_spec.scrape_interval;
         let mut pods = Vec::new();
-        for r in 0..self.replicas.len() {
+        for r in 0..self.fleet.replicas.len() {
             if self.dep(r as u32) != d {
                 continue;
             }
-            let life = &self.lives[r];
+            let life = &self.fleet.lives[r];
             let Some(phase) = life.phase.pod_phase() else {
                 continue;
             };
-            let replica = &self.replicas[r];
+            let replica = &self.fleet.replicas[r];
             let load = replica.load();
             // As of now in both stepping modes: the counter books an
             // iteration or a planned decode run whole when it starts.
             let busy = replica.busy_ns_at(self.now);
-            let last = std::mem::replace(&mut self.busy_at_scrape[r], busy);
+            let last = std::mem::replace(&mut self.fleet.busy_at_scrape[r], busy);
             let busy_fraction =
                 (busy.saturating_sub(last) as f64 / interval.0 as f64).clamp(0.0, 1.0);
             pods.push(PodSample {
