@@ -50,9 +50,7 @@ pub(super) fn resolve_placement(
             ));
         }
     }
-    cold_start
-        .validate("cold_start")
-        .map_err(|(f, m)| FieldError::new(f, m))?;
+    cold_start.validate("cold_start")?;
     Ok(Placement {
         pools: specs,
         cold_start: cold_start.clone(),
@@ -118,9 +116,7 @@ fn resolve_pool(
         .provisioning
         .clone()
         .unwrap_or_else(default_provisioning_time);
-    provisioning
-        .validate(&format!("{prefix}.provisioning"))
-        .map_err(|(f, m)| FieldError::new(f, m))?;
+    provisioning.validate(&format!("{prefix}.provisioning"))?;
     if raw.max_nodes == Some(0) {
         return Err(FieldError::new(
             format!("{prefix}.max_nodes"),
