@@ -65,7 +65,7 @@ pub(super) fn resolve_deployment(
         slots
             .service
             .validate()
-            .map_err(|(f, m)| FieldError::new(f, m).within("deployment.slots.service"))?;
+            .map_err(|e| e.within("deployment.slots.service"))?;
         let info = DeploymentInfo {
             model: "slots".into(),
             gpu: "slots".into(),
@@ -174,7 +174,7 @@ pub(super) fn resolve_deployment(
             let factors = raw.perf.roofline_factors();
             factors
                 .validate()
-                .map_err(|(f, m)| FieldError::new(f, m).within("deployment.perf"))?;
+                .map_err(|e| e.within("deployment.perf"))?;
             Arc::new(Roofline::new(
                 gpu,
                 model,

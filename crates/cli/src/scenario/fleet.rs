@@ -303,8 +303,7 @@ pub(super) fn resolve_queue(
             .map(|t| seconds(&field("timeout_s"), t))
             .transpose()?;
         let sla = c.sla.clone().unwrap_or_else(|| sla.clone());
-        sla.validate()
-            .map_err(|(f, m)| FieldError::new(f, m).within(&field("sla")))?;
+        sla.validate().map_err(|e| e.within(&field("sla")))?;
         classes.push(ClassSpec {
             name: c.name.as_str().into(),
             share,

@@ -345,9 +345,7 @@ fn deployment_entries(raw: &RawScenario) -> Result<Vec<DeploymentEntry>, FieldEr
 pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, FieldError> {
     let workload = resolve_workload(&raw.workload, base_dir)?;
     let entries = deployment_entries(&raw)?;
-    raw.sla
-        .validate()
-        .map_err(|(f, m)| FieldError::new(f, m).within("sla"))?;
+    raw.sla.validate().map_err(|e| e.within("sla"))?;
     let resolution = SimDuration::try_from_secs_f64(raw.output.timeseries_resolution_s)
         .filter(|d| d.0 > 0)
         .ok_or_else(|| {
