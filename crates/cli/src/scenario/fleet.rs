@@ -109,9 +109,7 @@ fn resolve_pool(
             minimum_s: 60.0,
         }),
     };
-    pricing
-        .validate()
-        .map_err(|(f, m)| FieldError::new(f, m).within(prefix))?;
+    pricing.validate().map_err(|e| e.within(prefix))?;
     let provisioning = raw
         .provisioning
         .clone()
