@@ -70,6 +70,9 @@ impl fmt::Display for ScenarioError {
     }
 }
 
+/// `source()` is `None`: the message already holds the field error (and
+/// any deeper cause it was made from), and the binary prints an error with
+/// its chain of sources, so returning it would print the message twice.
 impl std::error::Error for ScenarioError {}
 
 /// Where requests come from, resolved.
