@@ -96,11 +96,13 @@
 //!   [`router`]: the routing trait.
 //! - [`metrics`], [`summary`], [`output`]: what a run reports.
 //! - [`cost`]: billing, GPU time by state, dollars, the monthly cost equation.
+//! - [`field`]: the error of a configuration validator, naming the field.
 
 pub mod autoscale;
 pub mod coldstart;
 pub mod cost;
 pub mod engine;
+pub mod field;
 pub mod lifecycle;
 pub mod metrics;
 pub mod model;
@@ -122,6 +124,7 @@ pub use engine::{
     DeploymentSpec, FleetSpec, PipelineSpec, ReplicaSpec, RunResult, SimConfig, SimError,
     Simulation,
 };
+pub use field::FieldError;
 pub use request::{Outcome, Request, RequestId};
 pub use router::Router;
 pub use time::{SimDuration, SimTime};

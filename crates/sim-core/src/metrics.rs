@@ -1,5 +1,6 @@
 //! Per-request records, percentiles, SLA attainment and the run summary.
 
+use crate::field::FieldError;
 use crate::request::{Outcome, RequestId};
 use crate::time::{SimTime, NANOS_PER_MS};
 use serde::{Deserialize, Serialize};
@@ -208,8 +209,9 @@ pub struct PercentileTarget {
 }
 
 impl SlaConfig {
-    /// Checks ranges; returns the offending field and a message.
-    pub fn validate(&self) -> Result<(), (String, String)> {
+    /// Checks ranges; the error names the offending field (`ttft_ms`,
+    /// `targets[i].max_ms`, …).
+    pub fn validate(&self) -> Result<(), FieldError> {
         for (name, v) in [
             ("ttft_ms", self.ttft_ms),
             ("tpot_ms", self.tpot_ms),
@@ -217,8 +219,8 @@ impl SlaConfig {
         ] {
             if let Some(v) = v {
                 if !(v.is_finite() && v > 0.0) {
-                    return Err((
-                        name.to_string(),
+                    return Err(FieldError::new(
+                        name,
                         format!("must be a finite number of ms > 0, got {v}"),
                     ));
                 }
@@ -226,13 +228,13 @@ impl SlaConfig {
         }
         for (i, t) in self.targets.iter().enumerate() {
             if !(t.percentile.is_finite() && t.percentile > 0.0 && t.percentile <= 100.0) {
-                return Err((
+                return Err(FieldError::new(
                     format!("targets[{i}].percentile"),
                     format!("must be in (0, 100], got {}", t.percentile),
                 ));
             }
             if !(t.max_ms.is_finite() && t.max_ms > 0.0) {
-                return Err((
+                return Err(FieldError::new(
                     format!("targets[{i}].max_ms"),
                     format!("must be a finite number of ms > 0, got {}", t.max_ms),
                 ));
@@ -285,5 +287,45 @@ mod tests {
             vec![Some(1.0), Some(5.0), Some(4.8), Some(3.0)]
         );
         assert_eq!(percentiles_unsorted(&mut [], &[95.0]), vec![None]);
+    }
+
+    #[test]
+    fn sla_validation_names_the_field() {
+        let target = |percentile, max_ms| PercentileTarget {
+            metric: LatencyMetric::TtftMs,
+            percentile,
+            max_ms,
+        };
+        assert_eq!(SlaConfig::default().validate(), Ok(()));
+        // (config, field, problem)
+        let cases = [
+            (
+                SlaConfig {
+                    tpot_ms: Some(0.0),
+                    ..SlaConfig::default()
+                },
+                "tpot_ms",
+                "must be a finite number of ms > 0, got 0",
+            ),
+            (
+                SlaConfig {
+                    targets: vec![target(99.0, 100.0), target(100.5, 100.0)],
+                    ..SlaConfig::default()
+                },
+                "targets[1].percentile",
+                "must be in (0, 100], got 100.5",
+            ),
+            (
+                SlaConfig {
+                    targets: vec![target(50.0, f64::NAN)],
+                    ..SlaConfig::default()
+                },
+                "targets[0].max_ms",
+                "must be a finite number of ms > 0, got NaN",
+            ),
+        ];
+        for (sla, field, problem) in cases {
+            assert_eq!(sla.validate(), Err(FieldError::new(field, problem)));
+        }
     }
 }

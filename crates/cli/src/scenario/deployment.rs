@@ -6,12 +6,12 @@ use super::*;
 /// Bytes in a decimal gigabyte.
 const GB: f64 = 1e9;
 
-fn dtype_bytes(field: &str, value: Option<&str>, default: f64) -> Result<f64, Invalid> {
+fn dtype_bytes(field: &str, value: Option<&str>, default: f64) -> Result<f64, FieldError> {
     match value {
         None | Some("auto") => Ok(default),
         Some("bf16") | Some("fp16") => Ok(2.0),
         Some("fp8") => Ok(1.0),
-        Some(other) => Err(invalid(
+        Some(other) => Err(FieldError::new(
             field,
             format!("unknown dtype {other:?}; expected bf16, fp16 or fp8"),
         )),
@@ -22,11 +22,11 @@ pub(super) fn resolve_deployment(
     raw: &RawDeployment,
     base_dir: &Path,
     scheduled: bool,
-) -> Result<(ReplicaSpec, DeploymentInfo, Option<Artifacts>), Invalid> {
+) -> Result<(ReplicaSpec, DeploymentInfo, Option<Artifacts>), FieldError> {
     // A scheduled fleet may start empty (its schedule brings replicas up).
     let min = if scheduled { 0 } else { 1 };
     if raw.replicas < min || raw.replicas > MAX_REPLICAS {
-        return Err(invalid(
+        return Err(FieldError::new(
             "deployment.replicas",
             format!(
                 "must be between {min} and {MAX_REPLICAS}, got {}",
@@ -35,26 +35,26 @@ pub(super) fn resolve_deployment(
         ));
     }
     if raw.tensor_parallel == 0 || raw.tensor_parallel > 64 {
-        return Err(invalid(
+        return Err(FieldError::new(
             "deployment.tensor_parallel",
             format!("must be between 1 and 64, got {}", raw.tensor_parallel),
         ));
     }
     if let Some(slots) = &raw.slots {
         if raw.lora.is_some() {
-            return Err(invalid(
+            return Err(FieldError::new(
                 "deployment.lora",
                 "LoRA adapters need a model deployment; [deployment.slots] has none",
             ));
         }
         if slots.slots == 0 || slots.slots > MAX_SLOTS {
-            return Err(invalid(
+            return Err(FieldError::new(
                 "deployment.slots.slots",
                 format!("must be between 1 and {MAX_SLOTS}, got {}", slots.slots),
             ));
         }
         if u64::from(slots.slots) * u64::from(raw.replicas) > MAX_FLEET_SLOTS {
-            return Err(invalid(
+            return Err(FieldError::new(
                 "deployment.slots.slots",
                 format!(
                     "{} replicas × {} slots is more than {MAX_FLEET_SLOTS} slots in all",
@@ -65,7 +65,7 @@ pub(super) fn resolve_deployment(
         slots
             .service
             .validate()
-            .map_err(|(f, m)| (format!("deployment.slots.service.{f}"), m))?;
+            .map_err(|e| e.within("deployment.slots.service"))?;
         let info = DeploymentInfo {
             model: "slots".into(),
             gpu: "slots".into(),
@@ -85,19 +85,19 @@ pub(super) fn resolve_deployment(
         ));
     }
     let model_name = raw.model.as_deref().ok_or_else(|| {
-        invalid(
+        FieldError::new(
             "deployment.model",
             "missing: name a model, or configure [deployment.slots]",
         )
     })?;
     let gpu_name = raw.gpu.as_deref().ok_or_else(|| {
-        invalid(
+        FieldError::new(
             "deployment.gpu",
             "missing: name a GPU, or configure [deployment.slots]",
         )
     })?;
     let model = hardware::model(model_name).ok_or_else(|| {
-        invalid(
+        FieldError::new(
             "deployment.model",
             format!(
                 "unknown model {model_name:?}; known: {}",
@@ -106,7 +106,7 @@ pub(super) fn resolve_deployment(
         )
     })?;
     let gpu = hardware::gpu(gpu_name).ok_or_else(|| {
-        invalid(
+        FieldError::new(
             "deployment.gpu",
             format!(
                 "unknown GPU {gpu_name:?}; known: {}",
@@ -121,7 +121,7 @@ pub(super) fn resolve_deployment(
         2.0,
     )?;
     if weights_bytes_per_param < 2.0 && gpu.fp8_flops_per_s.is_none() {
-        return Err(invalid(
+        return Err(FieldError::new(
             "deployment.engine.weights_dtype",
             format!("{} has no FP8 tensor cores", gpu.name),
         ));
@@ -141,31 +141,32 @@ pub(super) fn resolve_deployment(
     let perf: Arc<dyn PerfModel> = match raw.perf.kind {
         PerfKind::Table => {
             if let Some(key) = raw.perf.roofline_keys_set().first() {
-                return Err(invalid(
-                    &format!("deployment.perf.{key}"),
+                return Err(FieldError::new(
+                    format!("deployment.perf.{key}"),
                     "is a roofline factor; a `table` profile takes only `path`",
                 ));
             }
             let path = raw.perf.path.as_deref().ok_or_else(|| {
-                invalid(
+                FieldError::new(
                     "deployment.perf.path",
                     "missing: a `table` profile needs the CSV's path",
                 )
             })?;
             let path = existing_file(base_dir, path, "deployment.perf.path")?;
             let file = std::fs::File::open(&path).map_err(|e| {
-                invalid(
+                FieldError::new(
                     "deployment.perf.path",
                     format!("cannot open {}: {e}", path.display()),
                 )
             })?;
-            let table = MeasuredTable::from_reader(std::io::BufReader::new(file))
-                .map_err(|e| invalid("deployment.perf.path", format!("{}: {e}", path.display())))?;
+            let table = MeasuredTable::from_reader(std::io::BufReader::new(file)).map_err(|e| {
+                FieldError::new("deployment.perf.path", format!("{}: {e}", path.display()))
+            })?;
             Arc::new(table)
         }
         PerfKind::Roofline => {
             if raw.perf.path.is_some() {
-                return Err(invalid(
+                return Err(FieldError::new(
                     "deployment.perf.path",
                     "only a `table` profile reads a file; set kind = \"table\"",
                 ));
@@ -173,7 +174,7 @@ pub(super) fn resolve_deployment(
             let factors = raw.perf.roofline_factors();
             factors
                 .validate()
-                .map_err(|(f, m)| (format!("deployment.perf.{f}"), m))?;
+                .map_err(|e| e.within("deployment.perf"))?;
             Arc::new(Roofline::new(
                 gpu,
                 model,
@@ -221,7 +222,7 @@ fn batching_config(
     model: &ModelSpec,
     weights_bytes_per_param: f64,
     kv_bytes_per_element: f64,
-) -> Result<BatchingConfig, Invalid> {
+) -> Result<BatchingConfig, FieldError> {
     let e = &raw.engine;
     let (default_seqs, default_tokens) = engine_defaults(gpu);
     let max_num_seqs = e.max_num_seqs.unwrap_or(default_seqs);
@@ -231,37 +232,37 @@ fn batching_config(
     let reserve_gb = e.activation_reserve_gb_per_gpu.unwrap_or(3.0);
     let max_model_len_tokens = e.max_model_len_tokens.unwrap_or(model.max_context_tokens);
     if max_num_seqs == 0 {
-        return Err(invalid(
+        return Err(FieldError::new(
             "deployment.engine.max_num_seqs",
             "must be at least 1",
         ));
     }
     if max_num_batched_tokens < max_num_seqs {
-        return Err(invalid(
+        return Err(FieldError::new(
             "deployment.engine.max_num_batched_tokens",
             format!("must be at least max_num_seqs ({max_num_seqs}), as vLLM requires; got {max_num_batched_tokens}"),
         ));
     }
     if !(1..=1024).contains(&block_size_tokens) {
-        return Err(invalid(
+        return Err(FieldError::new(
             "deployment.engine.block_size_tokens",
             format!("must be between 1 and 1024, got {block_size_tokens}"),
         ));
     }
     if !(utilization > 0.0 && utilization <= 1.0) {
-        return Err(invalid(
+        return Err(FieldError::new(
             "deployment.engine.gpu_memory_utilization",
             format!("must be in (0, 1], got {utilization}"),
         ));
     }
     if !(reserve_gb.is_finite() && reserve_gb >= 0.0) {
-        return Err(invalid(
+        return Err(FieldError::new(
             "deployment.engine.activation_reserve_gb_per_gpu",
             format!("must be a finite number ≥ 0, got {reserve_gb}"),
         ));
     }
     if max_model_len_tokens == 0 {
-        return Err(invalid(
+        return Err(FieldError::new(
             "deployment.engine.max_model_len_tokens",
             "must be at least 1",
         ));
@@ -273,7 +274,7 @@ fn batching_config(
     let kv_bytes = usable - weights - reserve;
     let block_bytes = model.kv_bytes_per_token(kv_bytes_per_element) * f64::from(block_size_tokens);
     if kv_bytes < block_bytes {
-        return Err(invalid(
+        return Err(FieldError::new(
             "deployment.gpu",
             format!(
                 "{} × {} cannot hold {}: weights {:.1} GB + reserve {:.1} GB exceed the usable {:.1} GB \
@@ -309,10 +310,10 @@ const MAX_LORAS: u32 = 256;
 pub const DEFAULT_ADAPTER_LOAD_MS: f64 = 370.0;
 
 /// Prefix caching: on by default (vLLM V1), 512-token blocks (Mooncake).
-fn prefix_cache_config(e: &raw::RawEngine) -> Result<Option<PrefixCacheConfig>, Invalid> {
+fn prefix_cache_config(e: &raw::RawEngine) -> Result<Option<PrefixCacheConfig>, FieldError> {
     let block_tokens = e.prefix_block_tokens.unwrap_or(512);
     if !(1..=MAX_PREFIX_BLOCK_TOKENS).contains(&block_tokens) {
-        return Err(invalid(
+        return Err(FieldError::new(
             "deployment.engine.prefix_block_tokens",
             format!("must be between 1 and {MAX_PREFIX_BLOCK_TOKENS}, got {block_tokens}"),
         ));
@@ -322,10 +323,10 @@ fn prefix_cache_config(e: &raw::RawEngine) -> Result<Option<PrefixCacheConfig>, 
         .then_some(PrefixCacheConfig { block_tokens }))
 }
 
-fn lora_config(l: &raw::RawLora) -> Result<LoraConfig, Invalid> {
+fn lora_config(l: &raw::RawLora) -> Result<LoraConfig, FieldError> {
     let max_loras = l.max_loras.unwrap_or(1);
     if !(1..=MAX_LORAS).contains(&max_loras) {
-        return Err(invalid(
+        return Err(FieldError::new(
             "deployment.lora.max_loras",
             format!("must be between 1 and {MAX_LORAS}, got {max_loras}"),
         ));
@@ -334,7 +335,7 @@ fn lora_config(l: &raw::RawLora) -> Result<LoraConfig, Invalid> {
     let load = SimDuration::try_from_secs_f64(ms / 1e3)
         .filter(|_| ms.is_finite() && ms >= 0.0)
         .ok_or_else(|| {
-            invalid(
+            FieldError::new(
                 "deployment.lora.adapter_load_ms",
                 format!("must be a finite number of ms ≥ 0, got {ms}"),
             )

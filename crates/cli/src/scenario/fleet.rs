@@ -23,7 +23,7 @@ pub(super) fn resolve_placement(
     cold_start: &fleetsim_core::coldstart::ColdStartConfig,
     artifacts: Artifacts,
     deployment: &DeploymentInfo,
-) -> Result<Placement, Invalid> {
+) -> Result<Placement, FieldError> {
     let mut specs = Vec::with_capacity(pools.len());
     for (i, (prefix, raw)) in pools.iter().enumerate() {
         specs.push(resolve_pool(raw, prefix, i, deployment)?);
@@ -41,7 +41,7 @@ pub(super) fn resolve_placement(
             } else {
                 "pools".to_string()
             };
-            return Err(invalid(
+            return Err(FieldError::new(
                 &field,
                 format!(
                     "the quotas hold {room} replicas of {} GPUs, fewer than the {} initial replicas",
@@ -63,11 +63,11 @@ fn resolve_pool(
     prefix: &str,
     index: usize,
     deployment: &DeploymentInfo,
-) -> Result<PoolSpec, Invalid> {
+) -> Result<PoolSpec, FieldError> {
     if let Some(gpu) = &raw.gpu {
         if !gpu.eq_ignore_ascii_case(&deployment.gpu) {
-            return Err(invalid(
-                &format!("{prefix}.gpu"),
+            return Err(FieldError::new(
+                format!("{prefix}.gpu"),
                 format!(
                     "the pool's nodes have {gpu} but the deployment runs on {}: a deployment uses one GPU type",
                     deployment.gpu
@@ -77,8 +77,8 @@ fn resolve_pool(
     }
     let gpus_per_node = raw.gpus_per_node.unwrap_or(8);
     if gpus_per_node < deployment.tensor_parallel {
-        return Err(invalid(
-            &format!("{prefix}.gpus_per_node"),
+        return Err(FieldError::new(
+            format!("{prefix}.gpus_per_node"),
             format!(
                 "a replica needs {} GPUs on one node (tensor_parallel) but a node has {gpus_per_node}",
                 deployment.tensor_parallel
@@ -88,8 +88,8 @@ fn resolve_pool(
     let usd_per_gpu_hour = match raw.usd_per_gpu_hour {
         Some(p) => p,
         None => default_usd_per_gpu_hour(&deployment.gpu).ok_or_else(|| {
-            invalid(
-                &format!("{prefix}.usd_per_gpu_hour"),
+            FieldError::new(
+                format!("{prefix}.usd_per_gpu_hour"),
                 format!("missing: no default price is known for {}", deployment.gpu),
             )
         })?,
@@ -109,17 +109,15 @@ fn resolve_pool(
             minimum_s: 60.0,
         }),
     };
-    pricing
-        .validate()
-        .map_err(|(f, m)| (format!("{prefix}.{f}"), m))?;
+    pricing.validate().map_err(|e| e.within(prefix))?;
     let provisioning = raw
         .provisioning
         .clone()
         .unwrap_or_else(default_provisioning_time);
     provisioning.validate(&format!("{prefix}.provisioning"))?;
     if raw.max_nodes == Some(0) {
-        return Err(invalid(
-            &format!("{prefix}.max_nodes"),
+        return Err(FieldError::new(
+            format!("{prefix}.max_nodes"),
             "must be at least 1 (omit it for no quota)",
         ));
     }
@@ -131,8 +129,8 @@ fn resolve_pool(
     let weight_disk_bytes = fleetsim_core::coldstart::bytes_from_f64(disk_gb * BYTES_PER_GB)
         .filter(|_| disk_gb.is_finite() && disk_gb >= 0.0)
         .ok_or_else(|| {
-            invalid(
-                &format!("{prefix}.weight_disk_gb"),
+            FieldError::new(
+                format!("{prefix}.weight_disk_gb"),
                 format!("must be a finite number of GB ≥ 0, got {disk_gb}"),
             )
         })?;
@@ -141,8 +139,8 @@ fn resolve_pool(
         Some(spot) => {
             let rate = spot.interruptions_per_node_hour;
             if !(rate.is_finite() && rate >= 0.0) {
-                return Err(invalid(
-                    &format!("{prefix}.spot.interruptions_per_node_hour"),
+                return Err(FieldError::new(
+                    format!("{prefix}.spot.interruptions_per_node_hour"),
                     format!("must be a finite number ≥ 0, got {rate}"),
                 ));
             }
@@ -170,29 +168,29 @@ fn resolve_pool(
 pub(super) fn resolve_pipelines(
     raw: &[raw::RawPipeline],
     deployments: &[DeploymentSpec],
-) -> Result<Vec<PipelineSpec>, Invalid> {
+) -> Result<Vec<PipelineSpec>, FieldError> {
     let mut out: Vec<PipelineSpec> = Vec::with_capacity(raw.len());
     for (i, p) in raw.iter().enumerate() {
         let field = |f: &str| format!("pipelines[{i}].{f}");
         if p.name.trim().is_empty() {
-            return Err(invalid(&field("name"), "must not be empty"));
+            return Err(FieldError::new(field("name"), "must not be empty"));
         }
         if deployments.iter().any(|d| *d.name == *p.name) || out.iter().any(|o| *o.name == *p.name)
         {
-            return Err(invalid(
-                &field("name"),
+            return Err(FieldError::new(
+                field("name"),
                 format!("{:?} already names a deployment or pipeline", p.name),
             ));
         }
         if let Some(share) = p.share.filter(|s| !(s.is_finite() && *s >= 0.0)) {
-            return Err(invalid(
-                &field("share"),
+            return Err(FieldError::new(
+                field("share"),
                 format!("must be a finite number ≥ 0, got {share}"),
             ));
         }
         if p.stages.is_empty() {
-            return Err(invalid(
-                &field("stages"),
+            return Err(FieldError::new(
+                field("stages"),
                 "must list at least one deployment",
             ));
         }
@@ -200,8 +198,8 @@ pub(super) fn resolve_pipelines(
         for name in &p.stages {
             let Some(d) = deployments.iter().position(|d| *d.name == **name) else {
                 let names: Vec<&str> = deployments.iter().map(|d| &*d.name).collect();
-                return Err(invalid(
-                    &field("stages"),
+                return Err(FieldError::new(
+                    field("stages"),
                     format!(
                         "{name:?} is not a deployment (deployments: {})",
                         names.join(", ")
@@ -209,16 +207,16 @@ pub(super) fn resolve_pipelines(
                 ));
             };
             if stages.contains(&(d as u16)) {
-                return Err(invalid(
-                    &field("stages"),
+                return Err(FieldError::new(
+                    field("stages"),
                     format!("{name:?} appears twice: a pipeline may not visit a deployment again (a cycle)"),
                 ));
             }
             stages.push(d as u16);
         }
         if p.hops_ms.len() + 1 != p.stages.len() {
-            return Err(invalid(
-                &field("hops_ms"),
+            return Err(FieldError::new(
+                field("hops_ms"),
                 format!(
                     "needs one latency per hop: {} for {} stages, got {}",
                     p.stages.len() - 1,
@@ -230,8 +228,8 @@ pub(super) fn resolve_pipelines(
         let mut hops = vec![SimDuration::ZERO];
         for (h, ms) in p.hops_ms.iter().enumerate() {
             hops.push(SimDuration::try_from_secs_f64(ms / 1e3).ok_or_else(|| {
-                invalid(
-                    &format!("pipelines[{i}].hops_ms[{h}]"),
+                FieldError::new(
+                    format!("pipelines[{i}].hops_ms[{h}]"),
                     format!("must be a finite number of ms ≥ 0, got {ms}"),
                 )
             })?);
@@ -254,17 +252,17 @@ pub(super) fn resolve_queue(
     raw: &RawQueue,
     sla: &fleetsim_core::metrics::SlaConfig,
     deployment: &DeploymentInfo,
-) -> Result<QueueSpec, Invalid> {
+) -> Result<QueueSpec, FieldError> {
     let mode = match (raw.mode, raw.max_concurrency_per_replica) {
         (RawQueueMode::PerReplica, Some(_)) => {
-            return Err(invalid(
+            return Err(FieldError::new(
                 "queue.max_concurrency_per_replica",
                 "applies only to `mode = \"central\"` (per-replica queues have no cap)",
             ))
         }
         (RawQueueMode::PerReplica, None) => QueueMode::PerReplica,
         (RawQueueMode::Central, Some(0)) => {
-            return Err(invalid(
+            return Err(FieldError::new(
                 "queue.max_concurrency_per_replica",
                 "must be at least 1",
             ))
@@ -274,7 +272,7 @@ pub(super) fn resolve_queue(
         },
     };
     if raw.classes.len() > MAX_CLASSES {
-        return Err(invalid(
+        return Err(FieldError::new(
             "queue.classes",
             format!("at most {MAX_CLASSES} classes, got {}", raw.classes.len()),
         ));
@@ -283,18 +281,18 @@ pub(super) fn resolve_queue(
     for (i, c) in raw.classes.iter().enumerate() {
         let field = |f: &str| format!("queue.classes[{i}].{f}");
         if c.name.trim().is_empty() {
-            return Err(invalid(&field("name"), "must not be empty"));
+            return Err(FieldError::new(field("name"), "must not be empty"));
         }
         if classes.iter().any(|k| *k.name == *c.name) {
-            return Err(invalid(
-                &field("name"),
+            return Err(FieldError::new(
+                field("name"),
                 format!("class {:?} is listed twice", c.name),
             ));
         }
         let share = c.share.unwrap_or(0.0);
         if !(share.is_finite() && share >= 0.0) {
-            return Err(invalid(
-                &field("share"),
+            return Err(FieldError::new(
+                field("share"),
                 format!("must be a finite number ≥ 0, got {share}"),
             ));
         }
@@ -303,8 +301,7 @@ pub(super) fn resolve_queue(
             .map(|t| seconds(&field("timeout_s"), t))
             .transpose()?;
         let sla = c.sla.clone().unwrap_or_else(|| sla.clone());
-        sla.validate()
-            .map_err(|(f, m)| (field(&format!("sla.{f}")), m))?;
+        sla.validate().map_err(|e| e.within(&field("sla")))?;
         classes.push(ClassSpec {
             name: c.name.as_str().into(),
             share,
@@ -323,9 +320,9 @@ pub(super) fn resolve_queue(
     })
 }
 
-fn seconds(field: &str, value: f64) -> Result<SimDuration, Invalid> {
+fn seconds(field: &str, value: f64) -> Result<SimDuration, FieldError> {
     SimDuration::try_from_secs_f64(value).ok_or_else(|| {
-        invalid(
+        FieldError::new(
             field,
             format!("must be a finite number of seconds ≥ 0, got {value}"),
         )
@@ -336,7 +333,7 @@ fn seconds(field: &str, value: f64) -> Result<SimDuration, Invalid> {
 /// with its metrics pipeline when the kind is one.
 type ResolvedScaling = (LifecycleSpec, Option<(AutoscalerConfig, MetricsSpec)>);
 
-pub(super) fn resolve_scaling(scaling: &RawScaling) -> Result<ResolvedScaling, Invalid> {
+pub(super) fn resolve_scaling(scaling: &RawScaling) -> Result<ResolvedScaling, FieldError> {
     let mut spec = LifecycleSpec::default();
     let dynamic = !matches!(scaling.policy, RawPolicy::Fixed);
     for (key, given) in [
@@ -347,8 +344,8 @@ pub(super) fn resolve_scaling(scaling: &RawScaling) -> Result<ResolvedScaling, I
         ),
     ] {
         if given && !dynamic {
-            return Err(invalid(
-                &format!("scaling.{key}"),
+            return Err(FieldError::new(
+                format!("scaling.{key}"),
                 "applies only to a fleet that changes size (`kind = \"scheduled\"` or an autoscaler)",
             ));
         }
@@ -357,7 +354,7 @@ pub(super) fn resolve_scaling(scaling: &RawScaling) -> Result<ResolvedScaling, I
         spec.drain_grace = seconds("scaling.drain_grace_s", g)?;
     }
     if scaling.max_replicas_started_per_minute == Some(0) {
-        return Err(invalid(
+        return Err(FieldError::new(
             "scaling.max_replicas_started_per_minute",
             "must be at least 1 (omit it for no limit)",
         ));
@@ -371,8 +368,8 @@ pub(super) fn resolve_scaling(scaling: &RawScaling) -> Result<ResolvedScaling, I
                 let at =
                     SimTime::ZERO + seconds(&format!("scaling.schedule[{i}].at_s"), step.at_s)?;
                 if at < previous {
-                    return Err(invalid(
-                        &format!("scaling.schedule[{i}].at_s"),
+                    return Err(FieldError::new(
+                        format!("scaling.schedule[{i}].at_s"),
                         format!(
                             "entries must be in time order; {} s comes after {} s",
                             step.at_s,
@@ -381,8 +378,8 @@ pub(super) fn resolve_scaling(scaling: &RawScaling) -> Result<ResolvedScaling, I
                     ));
                 }
                 if step.replicas > MAX_REPLICAS {
-                    return Err(invalid(
-                        &format!("scaling.schedule[{i}].replicas"),
+                    return Err(FieldError::new(
+                        format!("scaling.schedule[{i}].replicas"),
                         format!("must be at most {MAX_REPLICAS}, got {}", step.replicas),
                     ));
                 }
@@ -390,7 +387,7 @@ pub(super) fn resolve_scaling(scaling: &RawScaling) -> Result<ResolvedScaling, I
                 spec.schedule.push((at, step.replicas));
             }
             if schedule.is_empty() {
-                return Err(invalid(
+                return Err(FieldError::new(
                     "scaling.schedule",
                     "a scheduled policy needs at least one entry",
                 ));
@@ -404,14 +401,17 @@ pub(super) fn resolve_scaling(scaling: &RawScaling) -> Result<ResolvedScaling, I
                     AutoscalerError::InvalidKnob { knob, .. } => format!("scaling.{knob}"),
                     _ => "scaling".to_string(),
                 };
-                invalid(&field, e.to_string())
+                FieldError::new(field, e.to_string())
             })?;
             let mut metrics = config.default_metrics();
             if let Some(m) = &scaling.scrape {
                 if let Some(v) = m.interval_s {
                     metrics.scrape_interval = seconds("scaling.scrape.interval_s", v)?;
                     if metrics.scrape_interval.0 == 0 {
-                        return Err(invalid("scaling.scrape.interval_s", "must be > 0 seconds"));
+                        return Err(FieldError::new(
+                            "scaling.scrape.interval_s",
+                            "must be > 0 seconds",
+                        ));
                     }
                 }
                 if let Some(v) = m.lag_s {
@@ -425,7 +425,7 @@ pub(super) fn resolve_scaling(scaling: &RawScaling) -> Result<ResolvedScaling, I
         }
     };
     if scaling.scrape.is_some() && config.is_none() {
-        return Err(invalid(
+        return Err(FieldError::new(
             "scaling.scrape",
             "only an autoscaler reads metrics",
         ));

@@ -9,6 +9,7 @@ use fleetsim_core::autoscale::MetricsSpec;
 use fleetsim_core::coldstart::{default_provisioning_time, Artifacts, BYTES_PER_GB};
 use fleetsim_core::cost::{BillingGranularity, BillingPolicy, PoolPricing};
 use fleetsim_core::engine::{DeploymentSpec, FleetSpec, PipelineSpec, ReplicaSpec, SimConfig};
+use fleetsim_core::field::FieldError;
 use fleetsim_core::lifecycle::LifecycleSpec;
 use fleetsim_core::model::hardware::{self, GpuSpec, ModelSpec};
 use fleetsim_core::model::{MeasuredTable, PerfModel, Roofline};
@@ -69,6 +70,9 @@ impl fmt::Display for ScenarioError {
     }
 }
 
+/// `source()` is `None`: the message already holds the field error (and
+/// any deeper cause it was made from), and the binary prints an error with
+/// its chain of sources, so returning it would print the message twice.
 impl std::error::Error for ScenarioError {}
 
 /// Where requests come from, resolved.
@@ -199,7 +203,7 @@ pub fn load_str(
             None => err(offset_line, None, message),
         }
     })?;
-    resolve(raw, base_dir).map_err(|(field, message)| locate(field, message, None))
+    resolve(raw, base_dir).map_err(|e| locate(e.field, e.problem, None))
 }
 
 /// The `--set` flag that assigned `field` or a section holding it (or a key
@@ -220,13 +224,6 @@ fn set_flag_for<'a>(sets: &'a [String], field: &str) -> Option<&'a str> {
 /// TTFT in TensorRT-LLM's online-serving measurements (`docs/validation.md`).
 pub const DEFAULT_FRONTEND_LATENCY_MS: f64 = 10.45;
 
-/// Result of a validation step: the dotted field and the message.
-type Invalid = (String, String);
-
-fn invalid(field: &str, message: impl Into<String>) -> Invalid {
-    (field.to_string(), message.into())
-}
-
 /// One deployment as written, with the prefix its fields are named by in
 /// errors (`deployment` or `deployments[i]`) and its router, queue and
 /// scaling (top-level for `[deployment]`, inside each `[[deployments]]`).
@@ -240,10 +237,11 @@ struct DeploymentEntry {
 
 /// Rebases a field named for a single `[deployment]` (`deployment.x`,
 /// `queue.x`, `scaling.x`, `router.x`) onto `deployments[i]`.
-fn rebase(prefix: &str, (field, message): Invalid) -> Invalid {
+fn rebase(prefix: &str, error: FieldError) -> FieldError {
     if prefix == "deployment" {
-        return (field, message);
+        return error;
     }
+    let FieldError { field, problem } = error;
     let field = match field.strip_prefix("deployment") {
         Some(rest) => format!("{prefix}{rest}"),
         None if ["queue", "scaling", "router"]
@@ -254,19 +252,19 @@ fn rebase(prefix: &str, (field, message): Invalid) -> Invalid {
         }
         None => field,
     };
-    (field, message)
+    FieldError { field, problem }
 }
 
 /// The deployments of a scenario: one `[deployment]` with top-level
 /// `[router]`, `[queue]` and `[scaling]`, or a list of `[[deployments]]`
 /// each carrying its own.
-fn deployment_entries(raw: &RawScenario) -> Result<Vec<DeploymentEntry>, Invalid> {
+fn deployment_entries(raw: &RawScenario) -> Result<Vec<DeploymentEntry>, FieldError> {
     match (&raw.deployment, &raw.deployments) {
-        (Some(_), Some(_)) => Err(invalid(
+        (Some(_), Some(_)) => Err(FieldError::new(
             "deployments",
             "give either one [deployment] or a list of [[deployments]], not both",
         )),
-        (None, None) => Err(invalid(
+        (None, None) => Err(FieldError::new(
             "deployment",
             "missing: the scenario needs a [deployment]",
         )),
@@ -278,8 +276,8 @@ fn deployment_entries(raw: &RawScenario) -> Result<Vec<DeploymentEntry>, Invalid
                 ("share", d.share.is_some()),
             ] {
                 if given {
-                    return Err(invalid(
-                        &format!("deployment.{key}"),
+                    return Err(FieldError::new(
+                        format!("deployment.{key}"),
                         format!("only for [[deployments]]; with one [deployment], write [{key}] at the top level"),
                     ));
                 }
@@ -299,34 +297,37 @@ fn deployment_entries(raw: &RawScenario) -> Result<Vec<DeploymentEntry>, Invalid
                 ("scaling", raw.scaling.is_some()),
             ] {
                 if given {
-                    return Err(invalid(
+                    return Err(FieldError::new(
                         key,
                         format!("with [[deployments]], give each deployment its own `{key}` table"),
                     ));
                 }
             }
             if list.is_empty() {
-                return Err(invalid("deployments", "must list at least one deployment"));
+                return Err(FieldError::new(
+                    "deployments",
+                    "must list at least one deployment",
+                ));
             }
             let mut entries: Vec<DeploymentEntry> = Vec::with_capacity(list.len());
             for (i, d) in list.iter().enumerate() {
                 let prefix = format!("deployments[{i}]");
                 let name = d.name.as_deref().unwrap_or("");
                 if name.trim().is_empty() {
-                    return Err(invalid(
-                        &format!("{prefix}.name"),
+                    return Err(FieldError::new(
+                        format!("{prefix}.name"),
                         "missing: every [[deployments]] entry needs a unique name",
                     ));
                 }
                 if entries.iter().any(|e| e.raw.name.as_deref() == Some(name)) {
-                    return Err(invalid(
-                        &format!("{prefix}.name"),
+                    return Err(FieldError::new(
+                        format!("{prefix}.name"),
                         format!("deployment {name:?} is listed twice"),
                     ));
                 }
                 if let Some(share) = d.share.filter(|s| !(s.is_finite() && *s >= 0.0)) {
-                    return Err(invalid(
-                        &format!("{prefix}.share"),
+                    return Err(FieldError::new(
+                        format!("{prefix}.share"),
                         format!("must be a finite number ≥ 0, got {share}"),
                     ));
                 }
@@ -344,16 +345,14 @@ fn deployment_entries(raw: &RawScenario) -> Result<Vec<DeploymentEntry>, Invalid
 }
 
 /// Validates a raw scenario and resolves defaults.
-pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, Invalid> {
+pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, FieldError> {
     let workload = resolve_workload(&raw.workload, base_dir)?;
     let entries = deployment_entries(&raw)?;
-    raw.sla
-        .validate()
-        .map_err(|(f, m)| (format!("sla.{f}"), m))?;
+    raw.sla.validate().map_err(|e| e.within("sla"))?;
     let resolution = SimDuration::try_from_secs_f64(raw.output.timeseries_resolution_s)
         .filter(|d| d.0 > 0)
         .ok_or_else(|| {
-            invalid(
+            FieldError::new(
                 "output.timeseries_resolution_s",
                 format!(
                     "must be a number of seconds > 0, got {}",
@@ -370,7 +369,7 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, Invalid> {
             .any(|e| !matches!(e.scaling.policy, RawPolicy::Fixed));
     let pools: Vec<(String, RawPool)> = match (&raw.pool, &raw.pools) {
         (Some(_), Some(_)) => {
-            return Err(invalid(
+            return Err(FieldError::new(
                 "pools",
                 "give either one [pool] or a list of [[pools]], not both",
             ))
@@ -381,7 +380,7 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, Invalid> {
             .enumerate()
             .map(|(i, p)| (format!("pools[{i}]"), p.clone()))
             .collect(),
-        (None, Some(_)) => return Err(invalid("pools", "must list at least one pool")),
+        (None, Some(_)) => return Err(FieldError::new("pools", "must list at least one pool")),
         (None, None) => vec![("pool".to_string(), RawPool::default())],
     };
     let mut deployments = Vec::with_capacity(entries.len());
@@ -389,7 +388,7 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, Invalid> {
     let mut routers = Vec::with_capacity(entries.len());
     let mut autoscalers = Vec::with_capacity(entries.len());
     for e in &entries {
-        let at = |r: Invalid| rebase(&e.prefix, r);
+        let at = |r: FieldError| rebase(&e.prefix, r);
         // A fleet that changes size: its replicas start during the run.
         let scheduled = !matches!(e.scaling.policy, RawPolicy::Fixed);
         let (replica, info, artifacts) =
@@ -400,14 +399,14 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, Invalid> {
             )),
             Some(_) => None,
             None if scheduled => {
-                return Err(at(invalid(
+                return Err(at(FieldError::new(
                     "scaling.kind",
                     "scheduled scaling needs a model deployment (a `slots` deployment has no cold-start model)",
                 )))
             }
             None if placed && entries.len() > 1 => {
-                return Err(invalid(
-                    &format!("{}.slots", e.prefix),
+                return Err(FieldError::new(
+                    format!("{}.slots", e.prefix),
                     "deployments sharing node pools must all be model deployments (a `slots` deployment holds no GPUs)",
                 ))
             }
@@ -423,7 +422,7 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, Invalid> {
         };
         let frontend_latency =
             SimDuration::try_from_secs_f64(frontend_ms / 1e3).ok_or_else(|| {
-                at(invalid(
+                at(FieldError::new(
                     "deployment.engine.frontend_latency_ms",
                     format!("must be a finite number of ms ≥ 0, got {frontend_ms}"),
                 ))
@@ -454,7 +453,7 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, Invalid> {
         // Requests that name no model cannot be placed: say so at load time
         // only if the workload cannot name one (synthetic, ServeGen).
         if !matches!(workload, WorkloadSpec::Trace { .. }) {
-            return Err(invalid(
+            return Err(FieldError::new(
                 "deployments",
                 "a generated workload names no model: give the deployments (and pipelines) a `share` each",
             ));
@@ -478,8 +477,8 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, Invalid> {
     })
 }
 
-fn resolve_workload(raw: &RawWorkload, base_dir: &Path) -> Result<WorkloadSpec, Invalid> {
-    let check_transforms = |transforms: &[Transform]| -> Result<(), Invalid> {
+fn resolve_workload(raw: &RawWorkload, base_dir: &Path) -> Result<WorkloadSpec, FieldError> {
+    let check_transforms = |transforms: &[Transform]| -> Result<(), FieldError> {
         for (i, t) in transforms.iter().enumerate() {
             t.validate(&format!("workload.transforms[{i}]"))
                 .map_err(workload_invalid)?;
@@ -521,9 +520,9 @@ fn resolve_workload(raw: &RawWorkload, base_dir: &Path) -> Result<WorkloadSpec, 
                 "mooncake" => Some(TraceFormat::Mooncake),
                 "burstgpt" => Some(TraceFormat::BurstGpt),
                 "generic_csv" => Some(TraceFormat::GenericCsv),
-                "servegen" => return Err(invalid("workload.format", "ServeGen windows are not a request trace: use `kind = \"servegen\"`")),
+                "servegen" => return Err(FieldError::new("workload.format", "ServeGen windows are not a request trace: use `kind = \"servegen\"`")),
                 other => {
-                    return Err(invalid(
+                    return Err(FieldError::new(
                         "workload.format",
                         format!("unknown trace format {other:?}; expected auto, azure, mooncake, burstgpt or generic_csv"),
                     ))
@@ -574,15 +573,15 @@ fn resolve_workload(raw: &RawWorkload, base_dir: &Path) -> Result<WorkloadSpec, 
 /// `path` resolved against `base_dir`, if it names a readable file: a
 /// missing trace is reported against `field` in the scenario, not later
 /// when the run opens it.
-fn existing_file(base_dir: &Path, path: &str, field: &str) -> Result<PathBuf, Invalid> {
+fn existing_file(base_dir: &Path, path: &str, field: &str) -> Result<PathBuf, FieldError> {
     let resolved = base_dir.join(path);
     match std::fs::metadata(&resolved) {
         Ok(m) if m.is_file() => Ok(resolved),
-        Ok(_) => Err(invalid(
+        Ok(_) => Err(FieldError::new(
             field,
             format!("{} is not a file", resolved.display()),
         )),
-        Err(e) => Err(invalid(
+        Err(e) => Err(FieldError::new(
             field,
             format!("cannot open {}: {e}", resolved.display()),
         )),
@@ -596,7 +595,7 @@ fn resolve_lengths(
     lengths: &TokenLengths,
     field: &str,
     base_dir: &Path,
-) -> Result<TokenLengths, Invalid> {
+) -> Result<TokenLengths, FieldError> {
     let TokenLengths::Trace { path, side } = lengths else {
         return Ok(lengths.clone());
     };
@@ -604,7 +603,7 @@ fn resolve_lengths(
     let file = existing_file(base_dir, path, &path_field)?;
     let in_file = |e: fleetsim_core::workload::WorkloadError| {
         let e = crate::workload::Explained(&e);
-        invalid(&path_field, format!("{}: {e}", file.display()))
+        FieldError::new(path_field.as_str(), format!("{}: {e}", file.display()))
     };
     let format = crate::workload::detect_file(&file).map_err(in_file)?;
     let reader = crate::workload::open_trace(&file, format).map_err(in_file)?;
@@ -617,7 +616,7 @@ fn resolve_lengths(
         });
     }
     if values.is_empty() {
-        return Err(invalid(
+        return Err(FieldError::new(
             &path_field,
             format!("{} holds no requests", file.display()),
         ));
@@ -625,15 +624,12 @@ fn resolve_lengths(
     Ok(TokenLengths::Resample { values })
 }
 
-fn workload_invalid(e: fleetsim_core::workload::WorkloadError) -> Invalid {
+fn workload_invalid(e: fleetsim_core::workload::WorkloadError) -> FieldError {
     match e {
         fleetsim_core::workload::WorkloadError::InvalidParameter { field, message } => {
-            (field, message)
+            FieldError::new(field, message)
         }
-        other => (
-            "workload".to_string(),
-            crate::workload::Explained(&other).to_string(),
-        ),
+        other => FieldError::new("workload", crate::workload::Explained(&other).to_string()),
     }
 }
 

@@ -110,3 +110,23 @@ fn quickstart_file_is_the_embedded_one() {
     let text = std::fs::read_to_string(path).expect("read quickstart.toml");
     assert_eq!(text, scenario::QUICKSTART_TOML);
 }
+
+#[test]
+fn a_scenario_error_holds_the_field_error_and_ends_the_chain() {
+    let set = "sla.ttft_ms=-1".to_string();
+    let e = scenario::load_str(
+        scenario::QUICKSTART_TOML,
+        "quickstart",
+        std::path::Path::new("."),
+        &[set],
+    )
+    .expect_err("a negative TTFT threshold");
+    assert_eq!(e.field.as_deref(), Some("sla.ttft_ms"));
+    assert_eq!(
+        e.message,
+        "must be a finite number of ms > 0, got -1 (from --set sla.ttft_ms=-1)"
+    );
+    // The message is the whole story: no source to print it again.
+    assert!(std::error::Error::source(&e).is_none());
+    assert_eq!(e.to_string().matches("got -1").count(), 1, "{e}");
+}

@@ -38,26 +38,27 @@ pub enum DurationDist {
 impl DurationDist {
     /// Checks every parameter; errors name the field as `{prefix}.{name}`
     /// (`{name}` when the prefix is empty).
-    pub fn validate(&self, prefix: &str) -> Result<(), (String, String)> {
+    pub fn validate(&self, prefix: &str) -> Result<(), FieldError> {
         match self {
             DurationDist::Fixed { value_s } => check_positive_s(prefix, "value_s", *value_s),
             DurationDist::Lognormal { median_s, p99_s } => {
                 check_positive_s(prefix, "median_s", *median_s)?;
                 check_positive_s(prefix, "p99_s", *p99_s)?;
                 if p99_s < median_s {
-                    return Err((
-                        join(prefix, "p99_s"),
+                    return Err(FieldError::new(
+                        "p99_s",
                         format!("must be at least median_s ({median_s}), got {p99_s}"),
-                    ));
+                    )
+                    .within(prefix));
                 }
                 Ok(())
             }
             DurationDist::Empirical { values_s } => {
                 if values_s.is_empty() {
-                    return Err((
-                        join(prefix, "values_s"),
-                        "must hold at least one observation".to_string(),
-                    ));
+                    return Err(
+                        FieldError::new("values_s", "must hold at least one observation")
+                            .within(prefix),
+                    );
                 }
                 for (i, v) in values_s.iter().enumerate() {
                     check_positive_s(prefix, &format!("values_s[{i}]"), *v)?;
@@ -136,7 +137,7 @@ pub enum BandwidthDist {
 
 impl BandwidthDist {
     /// Checks every parameter; errors name the field as `{prefix}.{name}`.
-    pub fn validate(&self, prefix: &str) -> Result<(), (String, String)> {
+    pub fn validate(&self, prefix: &str) -> Result<(), FieldError> {
         match self {
             BandwidthDist::Fixed { gb_per_s } => check_bandwidth(prefix, "gb_per_s", *gb_per_s),
             BandwidthDist::Lognormal {
@@ -146,22 +147,24 @@ impl BandwidthDist {
                 check_bandwidth(prefix, "median_gb_per_s", *median_gb_per_s)?;
                 check_bandwidth(prefix, "p1_gb_per_s", *p1_gb_per_s)?;
                 if p1_gb_per_s > median_gb_per_s {
-                    return Err((
-                        join(prefix, "p1_gb_per_s"),
+                    return Err(FieldError::new(
+                        "p1_gb_per_s",
                         format!(
                             "must be at most median_gb_per_s ({median_gb_per_s}): the 1st \
                              percentile is the slow tail, got {p1_gb_per_s}"
                         ),
-                    ));
+                    )
+                    .within(prefix));
                 }
                 Ok(())
             }
             BandwidthDist::Empirical { values_gb_per_s } => {
                 if values_gb_per_s.is_empty() {
-                    return Err((
-                        join(prefix, "values_gb_per_s"),
-                        "must hold at least one observation".to_string(),
-                    ));
+                    return Err(FieldError::new(
+                        "values_gb_per_s",
+                        "must hold at least one observation",
+                    )
+                    .within(prefix));
                 }
                 for (i, v) in values_gb_per_s.iter().enumerate() {
                     check_bandwidth(prefix, &format!("values_gb_per_s[{i}]"), *v)?;
@@ -265,47 +268,38 @@ pub(super) fn lognormal_bw(median_gb_per_s: f64, p1_gb_per_s: f64) -> BandwidthD
     }
 }
 
-pub(super) fn join(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() {
-        name.to_string()
-    } else {
-        format!("{prefix}.{name}")
-    }
-}
-
-pub(super) fn check_positive_s(prefix: &str, name: &str, v: f64) -> Result<(), (String, String)> {
+pub(super) fn check_positive_s(prefix: &str, name: &str, v: f64) -> Result<(), FieldError> {
     if v > 0.0 && v <= MAX_STAGE_S {
         Ok(())
     } else {
-        Err((
-            join(prefix, name),
+        Err(FieldError::new(
+            name,
             format!("must be a finite number of seconds > 0 and ≤ {MAX_STAGE_S}, got {v}"),
-        ))
+        )
+        .within(prefix))
     }
 }
 
-pub(super) fn check_non_negative_s(
-    prefix: &str,
-    name: &str,
-    v: f64,
-) -> Result<(), (String, String)> {
+pub(super) fn check_non_negative_s(prefix: &str, name: &str, v: f64) -> Result<(), FieldError> {
     if (0.0..=MAX_STAGE_S).contains(&v) {
         Ok(())
     } else {
-        Err((
-            join(prefix, name),
+        Err(FieldError::new(
+            name,
             format!("must be a finite number of seconds ≥ 0 and ≤ {MAX_STAGE_S}, got {v}"),
-        ))
+        )
+        .within(prefix))
     }
 }
 
-pub(super) fn check_bandwidth(prefix: &str, name: &str, v: f64) -> Result<(), (String, String)> {
+pub(super) fn check_bandwidth(prefix: &str, name: &str, v: f64) -> Result<(), FieldError> {
     if v.is_finite() && v > 0.0 {
         Ok(())
     } else {
-        Err((
-            join(prefix, name),
+        Err(FieldError::new(
+            name,
             format!("must be a finite number of GB/s > 0, got {v}"),
-        ))
+        )
+        .within(prefix))
     }
 }

@@ -39,6 +39,7 @@
 //! or not, so a cache hit never shifts a later draw, and two runs that differ
 //! only in cache state see the same luck (common random numbers).
 
+use crate::field::{join, FieldError};
 use crate::model::hardware::{GpuSpec, ModelSpec};
 use crate::rng::{self, open_unit, StreamRng};
 use crate::special::{inverse_normal_cdf, open_p};
@@ -56,7 +57,7 @@ pub use cache::{
     bytes_from_f64, Artifacts, CacheUse, EngineKey, InFlight, Inserted, LruBytes, NodeCaches,
     StageStart,
 };
-use dist::{check_bandwidth, check_non_negative_s, clamp_s, join, lognormal_bw, secs_to_duration};
+use dist::{check_bandwidth, check_non_negative_s, clamp_s, lognormal_bw, secs_to_duration};
 pub use dist::{default_provisioning_time, transfer_time, BandwidthDist, DurationDist};
 
 /// Stream for node provisioning times; index = node id.
@@ -155,7 +156,7 @@ impl WeightTiers {
     }
 
     /// Checks every tier; errors name `{prefix}.{tier}.{field}`.
-    pub fn validate(&self, prefix: &str) -> Result<(), (String, String)> {
+    pub fn validate(&self, prefix: &str) -> Result<(), FieldError> {
         for tier in WeightTier::ALL {
             self.get(tier).validate(&join(prefix, tier.name()))?;
         }
@@ -212,17 +213,18 @@ impl WarmupConfig {
     }
 
     /// Checks every parameter; errors name `{prefix}.{field}`.
-    pub fn validate(&self, prefix: &str) -> Result<(), (String, String)> {
+    pub fn validate(&self, prefix: &str) -> Result<(), FieldError> {
         check_non_negative_s(prefix, "duration_s", self.duration_s)?;
         check_non_negative_s(prefix, "extra_latency_s", self.extra_latency_s)?;
         if !(self.slowdown_factor.is_finite() && self.slowdown_factor >= 1.0) {
-            return Err((
-                join(prefix, "slowdown_factor"),
+            return Err(FieldError::new(
+                "slowdown_factor",
                 format!(
                     "must be a finite number ≥ 1 (1 = no slowdown), got {}",
                     self.slowdown_factor
                 ),
-            ));
+            )
+            .within(prefix));
         }
         Ok(())
     }
@@ -313,17 +315,18 @@ impl Default for ColdStartConfig {
 impl ColdStartConfig {
     /// Checks every field; errors name `{prefix}.{field}` down to the leaf,
     /// e.g. `cold_start.tiers.hub.p1_gb_per_s`.
-    pub fn validate(&self, prefix: &str) -> Result<(), (String, String)> {
+    pub fn validate(&self, prefix: &str) -> Result<(), FieldError> {
         if self.image.trim().is_empty() {
-            return Err((join(prefix, "image"), "must name an image".to_string()));
+            return Err(FieldError::new("image", "must name an image").within(prefix));
         }
         if !(self.image_gb.is_finite() && self.image_gb >= 0.0)
             || bytes_from_f64(self.image_gb * BYTES_PER_GB).is_none()
         {
-            return Err((
-                join(prefix, "image_gb"),
+            return Err(FieldError::new(
+                "image_gb",
                 format!("must be a finite number of GB ≥ 0, got {}", self.image_gb),
-            ));
+            )
+            .within(prefix));
         }
         self.pull_bandwidth
             .validate(&join(prefix, "pull_bandwidth"))?;

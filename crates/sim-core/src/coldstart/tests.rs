@@ -651,9 +651,9 @@ fn warmup_window_by_count_or_time() {
 fn check_invalid(edit: impl FnOnce(&mut ColdStartConfig), field: &str, message_part: &str) {
     let mut cfg = ColdStartConfig::default();
     edit(&mut cfg);
-    let (got_field, message) = cfg.validate("cold_start").expect_err(field);
-    assert_eq!(got_field, field);
-    assert!(message.contains(message_part), "{field}: {message}");
+    let e = cfg.validate("cold_start").expect_err(field);
+    assert_eq!(e.field, field);
+    assert!(e.problem.contains(message_part), "{e}");
 }
 
 #[test]
@@ -783,7 +783,7 @@ fn validation_names_the_field() {
     assert_eq!(
         DurationDist::Fixed { value_s: -2.0 }
             .validate("")
-            .map_err(|e| e.0),
+            .map_err(|e| e.field),
         Err("value_s".to_string())
     );
 }

@@ -12,7 +12,7 @@ pub enum LedgerError {
         /// Index of the pool.
         pool: usize,
         /// The field at fault, e.g. `usd_per_gpu_hour`.
-        field: &'static str,
+        field: String,
         /// What is wrong with it.
         message: String,
     },
@@ -114,12 +114,11 @@ impl GpuLedger {
     /// An empty ledger over `pools`; a pool is named by its index.
     pub fn new(pools: Vec<PoolPricing>) -> Result<GpuLedger, LedgerError> {
         for (pool, p) in pools.iter().enumerate() {
-            p.validate()
-                .map_err(|(field, message)| LedgerError::InvalidPool {
-                    pool,
-                    field,
-                    message,
-                })?;
+            p.validate().map_err(|e| LedgerError::InvalidPool {
+                pool,
+                field: e.field,
+                message: e.problem,
+            })?;
         }
         let time = vec![PoolGpuTime::default(); pools.len()];
         Ok(GpuLedger { pools, time })

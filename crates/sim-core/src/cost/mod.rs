@@ -15,6 +15,7 @@
 //! the [`GpuLedger`], `report` the [`CostReport`] and `monthly` the
 //! equation. Everything is re-exported here.
 
+use crate::field::FieldError;
 use crate::time::{SimDuration, SimTime, NANOS_PER_SEC};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -75,11 +76,11 @@ pub struct BillingPolicy {
 }
 
 impl BillingPolicy {
-    /// Checks ranges; returns the offending field and a message.
-    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+    /// Checks ranges; the error names the offending field.
+    pub fn validate(&self) -> Result<(), FieldError> {
         match SimDuration::try_from_secs_f64(self.minimum_s) {
             Some(_) => Ok(()),
-            None => Err((
+            None => Err(FieldError::new(
                 "minimum_s",
                 format!(
                     "must be a finite number of seconds >= 0, got {}",
@@ -313,13 +314,17 @@ pub struct PoolPricing {
 }
 
 impl PoolPricing {
-    /// Checks ranges; returns the offending field and a message.
-    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+    /// Checks ranges; the error names the offending field (`billing.x` for
+    /// a field of the billing policy).
+    pub fn validate(&self) -> Result<(), FieldError> {
         if self.gpus_per_node == 0 {
-            return Err(("gpus_per_node", "must be at least 1, got 0".to_string()));
+            return Err(FieldError::new(
+                "gpus_per_node",
+                "must be at least 1, got 0",
+            ));
         }
         if !(self.usd_per_gpu_hour.is_finite() && self.usd_per_gpu_hour >= 0.0) {
-            return Err((
+            return Err(FieldError::new(
                 "usd_per_gpu_hour",
                 format!(
                     "must be a finite number of USD >= 0, got {}",
@@ -327,13 +332,7 @@ impl PoolPricing {
                 ),
             ));
         }
-        self.billing.validate().map_err(|(field, message)| {
-            let field = match field {
-                "minimum_s" => "billing.minimum_s",
-                _ => "billing",
-            };
-            (field, message)
-        })
+        self.billing.validate().map_err(|e| e.within("billing"))
     }
 }
 

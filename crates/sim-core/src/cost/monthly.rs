@@ -34,16 +34,16 @@ pub struct MonthlyInputs {
 }
 
 impl MonthlyInputs {
-    /// Checks ranges; returns the offending field and a message.
-    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+    /// Checks ranges; the error names the offending field.
+    pub fn validate(&self) -> Result<(), FieldError> {
         if self.simulated == SimDuration::ZERO {
-            return Err((
+            return Err(FieldError::new(
                 "simulated",
-                "must be > 0 to extrapolate to a month".to_string(),
+                "must be > 0 to extrapolate to a month",
             ));
         }
         if self.scale_up_events == 0 && self.cold_start_replica_ns != 0 {
-            return Err((
+            return Err(FieldError::new(
                 "cold_start_replica_ns",
                 format!(
                     "must be 0 when scale_up_events is 0, got {}",
@@ -66,12 +66,15 @@ impl MonthlyInputs {
             ),
         ] {
             if !(v.is_finite() && v >= 0.0) {
-                return Err((field, format!("must be a finite number >= 0, got {v}")));
+                return Err(FieldError::new(
+                    field,
+                    format!("must be a finite number >= 0, got {v}"),
+                ));
             }
         }
         let c = self.sla_concurrency_per_replica;
         if !(c.is_finite() && c > 0.0) {
-            return Err((
+            return Err(FieldError::new(
                 "sla_concurrency_per_replica",
                 format!("must be a finite number > 0, got {c}"),
             ));
@@ -143,7 +146,7 @@ pub struct MonthlyDifference {
 
 /// Computes the monthly inference cost equation from run aggregates and
 /// reconciles it with the billed cost (`docs/cost.md`).
-pub fn monthly_equation(inputs: &MonthlyInputs) -> Result<MonthlyEquation, (&'static str, String)> {
+pub fn monthly_equation(inputs: &MonthlyInputs) -> Result<MonthlyEquation, FieldError> {
     inputs.validate()?;
     let simulated_ns = inputs.simulated.as_nanos() as f64;
     let simulated_hours = inputs.simulated.as_nanos() as f64 / NANOS_PER_HOUR as f64;

@@ -192,7 +192,7 @@ fn cold_start_states() {
 
 fn check_invalid_pool(p: PoolPricing, expect_field: &str) {
     match p.validate() {
-        Err((field, _)) => assert_eq!(field, expect_field, "{p:?}"),
+        Err(e) => assert_eq!(e.field, expect_field, "{p:?}"),
         Ok(()) => panic!("{p:?} passed, expected an error on {expect_field}"),
     }
     match GpuLedger::new(vec![
@@ -222,7 +222,11 @@ fn validation_names_the_field() {
     check_invalid_pool(pool("a", 0, 4.0, per_s), "gpus_per_node");
     for min in [-1.0, f64::NAN, f64::INFINITY, 1e30] {
         let bad = policy(BillingGranularity::PerSecond, min);
-        assert_eq!(bad.validate().map_err(|e| e.0), Err("minimum_s"), "{min}");
+        assert_eq!(
+            bad.validate().map_err(|e| e.field),
+            Err("minimum_s".to_string()),
+            "{min}"
+        );
         check_invalid_pool(pool("a", 8, 4.0, bad), "billing.minimum_s");
     }
     // The boundaries are accepted.
@@ -779,8 +783,8 @@ fn monthly_inputs_validation_names_the_field() {
         let mut inputs = example_inputs();
         edit(&mut inputs);
         assert_eq!(
-            monthly_equation(&inputs).map_err(|e| e.0),
-            Err(field),
+            monthly_equation(&inputs).map_err(|e| e.field),
+            Err(field.to_string()),
             "{inputs:?}"
         );
     }

@@ -13,6 +13,7 @@
 
 use super::hardware::{GpuSpec, ModelSpec};
 use super::perf::{DecodeCurve, PerfModel, PrefillChunk};
+use crate::field::FieldError;
 use crate::time::SimDuration;
 use serde::{Deserialize, Serialize};
 
@@ -58,14 +59,14 @@ pub const MIN_EFFICIENCY: f64 = 0.01;
 pub const MAX_OVERHEAD_S: f64 = 1.0;
 
 impl RooflineFactors {
-    /// Checks ranges; returns the offending field name and a message.
-    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+    /// Checks ranges; the error names the offending field.
+    pub fn validate(&self) -> Result<(), FieldError> {
         for (name, v) in [
             ("compute_efficiency", self.compute_efficiency),
             ("memory_efficiency", self.memory_efficiency),
         ] {
             if !(MIN_EFFICIENCY..=1.0).contains(&v) {
-                return Err((
+                return Err(FieldError::new(
                     name,
                     format!("must be between {MIN_EFFICIENCY} and 1, got {v}"),
                 ));
@@ -77,7 +78,7 @@ impl RooflineFactors {
             ("allreduce_latency_s", self.allreduce_latency_s),
         ] {
             if !(0.0..=MAX_OVERHEAD_S).contains(&v) {
-                return Err((
+                return Err(FieldError::new(
                     name,
                     format!("must be between 0 and {MAX_OVERHEAD_S} s, got {v}"),
                 ));
@@ -299,21 +300,21 @@ mod tests {
             memory_efficiency: 1.5,
             ..RooflineFactors::default()
         };
-        assert_eq!(bad.validate().unwrap_err().0, "memory_efficiency");
+        assert_eq!(bad.validate().unwrap_err().field, "memory_efficiency");
         let bad = RooflineFactors {
             step_overhead_s: f64::NAN,
             ..RooflineFactors::default()
         };
-        assert_eq!(bad.validate().unwrap_err().0, "step_overhead_s");
+        assert_eq!(bad.validate().unwrap_err().field, "step_overhead_s");
         let bad = RooflineFactors {
             compute_efficiency: 1e-300,
             ..RooflineFactors::default()
         };
-        assert_eq!(bad.validate().unwrap_err().0, "compute_efficiency");
+        assert_eq!(bad.validate().unwrap_err().field, "compute_efficiency");
         let bad = RooflineFactors {
             per_seq_overhead_s: 1e300,
             ..RooflineFactors::default()
         };
-        assert_eq!(bad.validate().unwrap_err().0, "per_seq_overhead_s");
+        assert_eq!(bad.validate().unwrap_err().field, "per_seq_overhead_s");
     }
 }

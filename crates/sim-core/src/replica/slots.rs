@@ -3,6 +3,7 @@
 //! in one FIFO queue and take the first free slot.
 
 use super::{Aborted, Finished, ReplicaCounters, ReplicaLoad, Seq, Wake};
+use crate::field::FieldError;
 use crate::rng::StreamRng;
 use crate::time::{SimDuration, SimTime};
 use rand_distr::{Distribution, Exp};
@@ -26,8 +27,8 @@ pub enum ServiceTime {
 }
 
 impl ServiceTime {
-    /// Checks the parameters; returns the offending field and a message.
-    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+    /// Checks the parameters; the error names the offending field.
+    pub fn validate(&self) -> Result<(), FieldError> {
         let (field, v) = match self {
             ServiceTime::Exponential { mean_s } => ("mean_s", *mean_s),
             ServiceTime::Fixed { duration_s } => ("duration_s", *duration_s),
@@ -35,7 +36,7 @@ impl ServiceTime {
         if v.is_finite() && v > 0.0 && SimDuration::try_from_secs_f64(v).is_some() {
             Ok(())
         } else {
-            Err((
+            Err(FieldError::new(
                 field,
                 format!("must be a finite number of seconds > 0, got {v}"),
             ))
@@ -236,5 +237,30 @@ impl SlotReplica {
             preemptions: 0,
             ..ReplicaCounters::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_time_validation_names_the_field() {
+        assert_eq!(ServiceTime::Fixed { duration_s: 0.5 }.validate(), Ok(()));
+        assert_eq!(
+            ServiceTime::Exponential { mean_s: -1.0 }.validate(),
+            Err(FieldError::new(
+                "mean_s",
+                "must be a finite number of seconds > 0, got -1"
+            ))
+        );
+        assert_eq!(
+            ServiceTime::Fixed {
+                duration_s: f64::INFINITY
+            }
+            .validate()
+            .map_err(|e| e.field),
+            Err("duration_s".to_string())
+        );
     }
 }

@@ -1,0 +1,132 @@
+//! Configuration errors that name the field at fault.
+//!
+//! Validators of configuration values (cold-start distributions, the SLA,
+//! roofline factors, pricing) return a [`FieldError`]: the dotted name of
+//! the field, as a front end's configuration file spells it, and what is
+//! wrong with its value. A validator names fields relative to the value it
+//! checks; whoever holds that value places the error inside its own name
+//! with [`FieldError::within`]:
+//!
+//! ```
+//! use fleetsim_core::field::FieldError;
+//!
+//! let e = FieldError::new("median_s", "must be > 0, got -1");
+//! let e = e.within("provisioning").within("pools[2]");
+//! assert_eq!(e.field, "pools[2].provisioning.median_s");
+//! assert_eq!(e.to_string(), "pools[2].provisioning.median_s: must be > 0, got -1");
+//! ```
+//!
+//! A `FieldError` ends an error chain: it wraps no deeper error, and
+//! [`std::error::Error::source`] returns `None`. Validators state the cause
+//! in [`FieldError::problem`] instead.
+
+/// A configuration value outside what the model can represent: which field,
+/// and what is allowed compared with what was given.
+///
+/// Displays as `{field}: {problem}`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct FieldError {
+    /// Dotted name of the field, e.g. `cold_start.tiers.hub.p1_gb_per_s` or
+    /// `targets[0].max_ms`; relative to the value that was checked until
+    /// its holder places it with [`FieldError::within`].
+    pub field: String,
+    /// What is wrong with the value, e.g. `must be a finite number of ms >
+    /// 0, got -1`. It does not repeat the field name.
+    pub problem: String,
+}
+
+impl FieldError {
+    /// The error on `field`: `problem`.
+    pub fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            problem: problem.into(),
+        }
+    }
+
+    /// The same error with its field named inside `prefix`, as [`join`]
+    /// spells it: `b.c` within `a` is `a.b.c`, `[2].x` within `a` is
+    /// `a[2].x`; an empty prefix changes nothing.
+    #[must_use]
+    pub fn within(self, prefix: &str) -> Self {
+        FieldError {
+            field: join(prefix, &self.field),
+            problem: self.problem,
+        }
+    }
+}
+
+/// The dotted name of `field` inside `prefix`: `prefix.field`, or
+/// `prefix[i]…` when `field` starts with an index. Either part may be
+/// empty; then the other is the name.
+pub fn join(prefix: &str, field: &str) -> String {
+    if prefix.is_empty() {
+        field.to_string()
+    } else if field.is_empty() {
+        prefix.to_string()
+    } else if field.starts_with('[') {
+        format!("{prefix}{field}")
+    } else {
+        format!("{prefix}.{field}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error;
+
+    #[test]
+    fn within_joins_names() {
+        // (prefix, field, joined)
+        let cases = [
+            ("", "a", "a"),
+            ("", "targets[0].max_ms", "targets[0].max_ms"),
+            ("a", "b", "a.b"),
+            ("a", "b.c", "a.b.c"),
+            ("a", "[2].x", "a[2].x"),
+            ("a.b", "c[1]", "a.b.c[1]"),
+            ("deployments[3]", "queue.mode", "deployments[3].queue.mode"),
+            ("a", "", "a"),
+            ("", "", ""),
+        ];
+        for (prefix, field, joined) in cases {
+            assert_eq!(join(prefix, field), joined, "{prefix:?} + {field:?}");
+            let e = FieldError::new(field, "p").within(prefix);
+            assert_eq!(e, FieldError::new(joined, "p"), "{prefix:?} + {field:?}");
+        }
+        // Nesting step by step names the same field as one long prefix.
+        assert_eq!(
+            FieldError::new("x", "p").within("b").within("a"),
+            FieldError::new("x", "p").within("a.b")
+        );
+    }
+
+    #[test]
+    fn display_is_field_then_problem() {
+        // (field, problem, display)
+        let cases = [
+            ("image", "must name an image", "image: must name an image"),
+            (
+                "sla.targets[0].percentile",
+                "must be in (0, 100], got 0",
+                "sla.targets[0].percentile: must be in (0, 100], got 0",
+            ),
+            ("", "no field", ": no field"),
+        ];
+        for (field, problem, display) in cases {
+            assert_eq!(FieldError::new(field, problem).to_string(), display);
+        }
+    }
+
+    #[test]
+    fn a_field_error_ends_the_chain() {
+        let e = FieldError::new("a", "bad");
+        assert!(e.source().is_none());
+        // Boxed as a trait object, as front ends report it.
+        let boxed: Box<dyn Error + Send + Sync> = Box::new(e.within("x"));
+        assert_eq!(boxed.to_string(), "x.a: bad");
+        assert!(boxed.source().is_none());
+    }
+}
