@@ -14,7 +14,7 @@
 //! ```
 //! use std::sync::Arc;
 //! use fleetsim_core::model::{hardware, Roofline, RooflineFactors};
-//! use fleetsim_core::replica::batching::{BatchingConfig, Stepping};
+//! use fleetsim_core::replica::batching::{BatchingConfig, CapacityScheduler, Stepping};
 //! use fleetsim_core::replica::ReplicaLoad;
 //! use fleetsim_core::metrics::SlaConfig;
 //! use fleetsim_core::{DeploymentSpec, FleetSpec, ReplicaSpec, Request, Router, SimConfig, SimDuration, SimTime, Simulation};
@@ -36,6 +36,7 @@
 //!     kv_cache_blocks: 25_000,
 //!     max_model_len_tokens: 131_072,
 //!     stepping: Stepping::Jump,
+//!     capacity_scheduler: CapacityScheduler::MaxUtilization,
 //!     prefix_cache: None,
 //!     lora: None,
 //! });

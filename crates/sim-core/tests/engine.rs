@@ -7,7 +7,7 @@ mod common;
 use common::{roofline, LeastOutstanding};
 
 use fleetsim_core::model::PrefillChunk;
-use fleetsim_core::replica::batching::{BatchingConfig, Stepping};
+use fleetsim_core::replica::batching::{BatchingConfig, CapacityScheduler, Stepping};
 use fleetsim_core::workload::BoxedWorkload;
 use fleetsim_core::{ReplicaSpec, Request, RunResult, SimTime, Simulation};
 use proptest::prelude::*;
@@ -26,6 +26,7 @@ fn batching(
         kv_cache_blocks,
         max_model_len_tokens: 131_072,
         stepping,
+        capacity_scheduler: CapacityScheduler::MaxUtilization,
         prefix_cache: None,
         lora: None,
     })
@@ -133,6 +134,47 @@ fn kv_pressure_preempts_the_newest_and_everyone_still_completes() {
         "the oldest is never the victim"
     );
     assert!(result.records[1].preemptions >= 1);
+}
+
+#[test]
+fn guaranteed_no_evict_waits_instead_of_preempting() {
+    // The same two requests as above: reserving each one's 10 final blocks
+    // admits the second only once the first has finished, so nobody is
+    // preempted and the second waits for the first's whole run.
+    let no_evict = |stepping| {
+        Arc::new(BatchingConfig {
+            capacity_scheduler: CapacityScheduler::GuaranteedNoEvict,
+            ..(*batching(256, 8192, 12, stepping)).clone()
+        })
+    };
+    for stepping in [Stepping::Jump, Stepping::EveryIteration] {
+        let result = run(vec![(0, 60, 100), (0, 60, 100)], 1, no_evict(stepping));
+        assert_eq!(result.summary.requests.completed, 2);
+        assert_eq!(result.summary.fleet.preemptions, 0);
+        let first_end = result.records[0].e2e_ns.unwrap();
+        assert!(
+            result.records[1].queue_ns.unwrap() >= first_end,
+            "the second starts after the first ends: queued {:?}, first ended at {first_end}",
+            result.records[1].queue_ns
+        );
+    }
+    // With room for both (20 blocks), reserving changes nothing: the
+    // second joins at the first iteration boundary, as without reserving.
+    let roomy = Arc::new(BatchingConfig {
+        capacity_scheduler: CapacityScheduler::GuaranteedNoEvict,
+        ..(*batching(256, 8192, 20, Stepping::Jump)).clone()
+    });
+    let reserved = run(vec![(0, 60, 100), (0, 60, 100)], 1, roomy);
+    let packed = run(
+        vec![(0, 60, 100), (0, 60, 100)],
+        1,
+        batching(256, 8192, 20, Stepping::Jump),
+    );
+    assert_eq!(reserved.records, packed.records);
+    assert!(
+        reserved.records[1].queue_ns.unwrap() < reserved.records[0].e2e_ns.unwrap(),
+        "both run at once"
+    );
 }
 
 fn arb_workload() -> impl Strategy<Value = Vec<(u64, u32, u32)>> {

@@ -22,7 +22,7 @@ use fleetsim_core::lifecycle::LifecycleSpec;
 use fleetsim_core::model::hardware;
 use fleetsim_core::nodes::{Placement, PoolSpec, SpotSpec};
 use fleetsim_core::queue::{QueueMode, QueueSpec};
-use fleetsim_core::replica::batching::{BatchingConfig, Stepping};
+use fleetsim_core::replica::batching::{BatchingConfig, CapacityScheduler, Stepping};
 use fleetsim_core::{
     DeploymentSpec, FleetSpec, PipelineSpec, ReplicaSpec, Request, RunResult, SimDuration, SimTime,
     Simulation,
@@ -129,6 +129,9 @@ struct Case {
     /// A second deployment, with the first one chained into it as a
     /// pipeline that takes half the traffic.
     pipeline: bool,
+    /// Replicas reserve each request's whole KV at admission instead of
+    /// preempting.
+    no_evict: bool,
 }
 
 fn batching(case: &Case, stepping: Stepping) -> Arc<BatchingConfig> {
@@ -139,6 +142,11 @@ fn batching(case: &Case, stepping: Stepping) -> Arc<BatchingConfig> {
         kv_cache_blocks: case.kv_cache_blocks,
         max_model_len_tokens: 131_072,
         stepping,
+        capacity_scheduler: if case.no_evict {
+            CapacityScheduler::GuaranteedNoEvict
+        } else {
+            CapacityScheduler::MaxUtilization
+        },
         prefix_cache: None,
         lora: None,
     })
@@ -355,10 +363,20 @@ fn arb_case() -> impl Strategy<Value = Case> {
         2u32..48,
         200u32..2_000,
         prop::bool::weighted(0.25),
-        (1u64..8, prop::option::of(1u32..4)),
+        (1u64..8, prop::option::of(1u32..4), prop::bool::ANY),
     )
         .prop_map(
-            |(requests, initial, scaling, pool, central_cap, seqs, kv, pipeline, (grace, rate))| {
+            |(
+                requests,
+                initial,
+                scaling,
+                pool,
+                central_cap,
+                seqs,
+                kv,
+                pipeline,
+                (grace, rate, no_evict),
+            )| {
                 Case {
                     // A fixed fleet needs a replica.
                     initial: if matches!(scaling, Scaling::Fixed) {
@@ -375,6 +393,7 @@ fn arb_case() -> impl Strategy<Value = Case> {
                     drain_grace_s: grace,
                     starts_per_minute: rate,
                     pipeline,
+                    no_evict,
                 }
             },
         )
@@ -498,6 +517,7 @@ fn plain(requests: Vec<(u64, u32, u32)>, initial: u32, scaling: Scaling) -> Case
         drain_grace_s: 5,
         starts_per_minute: None,
         pipeline: false,
+        no_evict: false,
     }
 }
 

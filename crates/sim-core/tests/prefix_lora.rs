@@ -9,7 +9,7 @@ use common::roofline;
 
 use fleetsim_core::model::PrefillChunk;
 use fleetsim_core::replica::adapters::LoraConfig;
-use fleetsim_core::replica::batching::{BatchingConfig, Stepping};
+use fleetsim_core::replica::batching::{BatchingConfig, CapacityScheduler, Stepping};
 use fleetsim_core::replica::prefix_cache::PrefixCacheConfig;
 use fleetsim_core::replica::ReplicaLoad;
 use fleetsim_core::workload::BoxedWorkload;
@@ -55,6 +55,7 @@ fn config(
         kv_cache_blocks,
         max_model_len_tokens: 131_072,
         stepping,
+        capacity_scheduler: CapacityScheduler::MaxUtilization,
         prefix_cache: prefix.then_some(PrefixCacheConfig { block_tokens: 512 }),
         lora: lora.map(|(max_loras, adapter_load_ns)| LoraConfig {
             max_loras,

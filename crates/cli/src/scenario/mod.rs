@@ -36,6 +36,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 mod deployment;
+mod engine;
 mod fleet;
 
 use deployment::resolve_deployment;

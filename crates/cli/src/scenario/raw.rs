@@ -6,8 +6,8 @@
 use fleetsim_core::coldstart::{ColdStartConfig, DurationDist};
 use fleetsim_core::cost::BillingPolicy;
 use fleetsim_core::metrics::SlaConfig;
-use fleetsim_core::model::RooflineFactors;
-use fleetsim_core::replica::batching::Stepping;
+use fleetsim_core::model::{EngineKind, RooflineFactors};
+use fleetsim_core::replica::batching::{CapacityScheduler, Stepping};
 use fleetsim_core::replica::slots::ServiceTime;
 use fleetsim_core::workload::lengths::TokenLengths;
 use fleetsim_core::workload::synthetic::ArrivalProcess;
@@ -206,15 +206,27 @@ fn default_tp() -> u32 {
     1
 }
 
-/// `[deployment.engine]`: vLLM scheduler and memory settings.
+/// `[deployment.engine]`: the serving engine, its scheduler and memory
+/// settings.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawEngine {
-    /// `max_num_seqs` (default 1024 on ≥ 70 GiB GPUs other than A100, else 256).
+    /// `vllm` (default) or `trtllm`: the engine's defaults, KV sizing rule,
+    /// capacity scheduler and performance calibration.
+    pub kind: Option<EngineKind>,
+    /// TensorRT-LLM: share of the memory left after weights and
+    /// activations that the KV cache takes (default 0.9).
+    pub kv_cache_free_gpu_mem_fraction: Option<f64>,
+    /// How requests share the KV cache: `max_utilization` (vLLM's only
+    /// policy, TensorRT-LLM's option) or `guaranteed_no_evict`
+    /// (TensorRT-LLM's default).
+    pub capacity_scheduler: Option<CapacityScheduler>,
+    /// `max_num_seqs` (vLLM default 1024 on ≥ 70 GiB GPUs other than A100,
+    /// else 256; TensorRT-LLM's `max_batch_size` default 2048).
     pub max_num_seqs: Option<u32>,
     /// `max_num_batched_tokens` (default 8192 on ≥ 70 GiB GPUs other than A100, else 2048).
     pub max_num_batched_tokens: Option<u32>,
-    /// `gpu_memory_utilization` (default 0.9).
+    /// vLLM: `gpu_memory_utilization` (default 0.9).
     pub gpu_memory_utilization: Option<f64>,
     /// KV block size, tokens (default 16).
     pub block_size_tokens: Option<u32>,
@@ -222,7 +234,7 @@ pub struct RawEngine {
     pub max_model_len_tokens: Option<u32>,
     /// Memory per GPU kept for activations and CUDA graphs, GB (default 3).
     pub activation_reserve_gb_per_gpu: Option<f64>,
-    /// `bf16` (default) or `fp8` weights.
+    /// `bf16` (default), `fp8` or `fp4` weights.
     pub weights_dtype: Option<String>,
     /// `auto` (same as weights, default), `bf16` or `fp8` KV cache.
     pub kv_cache_dtype: Option<String>,
@@ -245,8 +257,12 @@ pub struct RawPerf {
     /// `roofline` (default) or `table`.
     #[serde(default)]
     pub kind: PerfKind,
-    /// Roofline: achieved fraction of peak FLOP/s.
+    /// Roofline: achieved fraction of peak BF16/FP16 FLOP/s.
     pub compute_efficiency: Option<f64>,
+    /// Roofline: achieved fraction of peak FP8 FLOP/s (FP8 weights).
+    pub fp8_compute_efficiency: Option<f64>,
+    /// Roofline: achieved fraction of peak FP4 FLOP/s (FP4 weights).
+    pub fp4_compute_efficiency: Option<f64>,
     /// Roofline: achieved fraction of peak memory bandwidth.
     pub memory_efficiency: Option<f64>,
     /// Roofline: fixed overhead per iteration, seconds.
@@ -274,11 +290,17 @@ pub enum PerfKind {
 }
 
 impl RawPerf {
-    /// The roofline factors with overrides applied to the defaults.
-    pub fn roofline_factors(&self) -> RooflineFactors {
-        let d = RooflineFactors::default();
+    /// The roofline factors: `d` (the engine's calibration for the GPU)
+    /// with the keys the scenario sets.
+    pub fn roofline_factors(&self, d: RooflineFactors) -> RooflineFactors {
         RooflineFactors {
             compute_efficiency: self.compute_efficiency.unwrap_or(d.compute_efficiency),
+            fp8_compute_efficiency: self
+                .fp8_compute_efficiency
+                .unwrap_or(d.fp8_compute_efficiency),
+            fp4_compute_efficiency: self
+                .fp4_compute_efficiency
+                .unwrap_or(d.fp4_compute_efficiency),
             memory_efficiency: self.memory_efficiency.unwrap_or(d.memory_efficiency),
             step_overhead_s: self.step_overhead_s.unwrap_or(d.step_overhead_s),
             per_seq_overhead_s: self.per_seq_overhead_s.unwrap_or(d.per_seq_overhead_s),
@@ -290,6 +312,14 @@ impl RawPerf {
     pub fn roofline_keys_set(&self) -> Vec<&'static str> {
         [
             ("compute_efficiency", self.compute_efficiency.is_some()),
+            (
+                "fp8_compute_efficiency",
+                self.fp8_compute_efficiency.is_some(),
+            ),
+            (
+                "fp4_compute_efficiency",
+                self.fp4_compute_efficiency.is_some(),
+            ),
             ("memory_efficiency", self.memory_efficiency.is_some()),
             ("step_overhead_s", self.step_overhead_s.is_some()),
             ("per_seq_overhead_s", self.per_seq_overhead_s.is_some()),

@@ -222,6 +222,73 @@ fn cases() -> Vec<Case> {
         )
         .at(s, Some(7), Some("workload.arrival.rate"))
         .also(&["`rate_per_s`"]),
+        // Engines and parallelism a real engine would refuse.
+        scenario_case(
+            "tensor_parallel_the_heads_do_not_split_over",
+            synthetic("replicas = 2\n", "replicas = 2\ntensor_parallel = 3\n"),
+            &[],
+        )
+        .at(s, Some(15), Some("deployment.tensor_parallel"))
+        .also(&["32 query heads", "8 KV heads", "1, 2, 4, 8, 16, 32"]),
+        scenario_case(
+            "fp4_weights_on_a_gpu_without_fp4",
+            synthetic("max_num_seqs = 64", "weights_dtype = \"fp4\""),
+            &[],
+        )
+        .at(s, Some(17), Some("deployment.engine.weights_dtype"))
+        .also(&["h100-sxm has no FP4 tensor cores", "fp8 or bf16"]),
+        scenario_case(
+            "fp8_weights_on_a_gpu_without_fp8",
+            synthetic("gpu = \"h100-sxm\"", "gpu = \"a100-80gb\"")
+                .replacen("max_num_seqs = 64", "weights_dtype = \"fp8\"", 1),
+            &[],
+        )
+        .at(s, Some(17), Some("deployment.engine.weights_dtype"))
+        .also(&["a100-80gb has no FP8 tensor cores"]),
+        scenario_case(
+            "unknown_engine_kind",
+            synthetic("max_num_seqs = 64", "kind = \"tgi\""),
+            &[],
+        )
+        .at(s, Some(17), Some("deployment.engine.kind"))
+        .also(&["`tgi`", "`vllm`", "`trtllm`"]),
+        scenario_case(
+            "vllm_setting_on_trtllm",
+            synthetic(
+                "max_num_seqs = 64",
+                "kind = \"trtllm\"\ngpu_memory_utilization = 0.8",
+            ),
+            &[],
+        )
+        .at(s, Some(18), Some("deployment.engine.gpu_memory_utilization"))
+        .also(&["not a trtllm setting", "kv_cache_free_gpu_mem_fraction"]),
+        scenario_case(
+            "trtllm_setting_on_vllm",
+            synthetic("max_num_seqs = 64", "kv_cache_free_gpu_mem_fraction = 0.8"),
+            &[],
+        )
+        .at(s, Some(17), Some("deployment.engine.kv_cache_free_gpu_mem_fraction"))
+        .also(&["not a vllm setting", "gpu_memory_utilization"]),
+        scenario_case(
+            "no_evict_on_vllm",
+            synthetic(
+                "max_num_seqs = 64",
+                "capacity_scheduler = \"guaranteed_no_evict\"",
+            ),
+            &[],
+        )
+        .at(s, Some(17), Some("deployment.engine.capacity_scheduler"))
+        .also(&["vLLM has no guaranteed_no_evict"]),
+        scenario_case(
+            "kv_fraction_out_of_range",
+            synthetic(
+                "max_num_seqs = 64",
+                "kind = \"trtllm\"\nkv_cache_free_gpu_mem_fraction = 1.5",
+            ),
+            &[],
+        )
+        .at(s, Some(18), Some("deployment.engine.kv_cache_free_gpu_mem_fraction"))
+        .also(&["must be in (0, 1], got 1.5"]),
         // Wrong types.
         scenario_case(
             "replicas_is_a_string",

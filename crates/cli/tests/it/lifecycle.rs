@@ -257,22 +257,22 @@ fn replicas_starting_together_on_a_node_share_its_transfers_and_later_ones_hit_i
 
 #[test]
 fn gpu_time_by_state_adds_up_to_billed_time_and_shows_stranded_gpus() {
-    // Two TP-3 replicas packed on one 8-GPU node: 2 GPUs stranded all run.
+    // Two TP-4 replicas packed on one 10-GPU node: 2 GPUs stranded all run.
     let r = run_with(
         "0,100,50\n1,100,50\n",
         2,
-        3,
-        "gpus_per_node = 8\nbilling = { granularity = \"per_second\", minimum_s = 0 }",
+        4,
+        "gpus_per_node = 10\nbilling = { granularity = \"per_second\", minimum_s = 0 }",
         "",
     );
     let cost = r.summary.cost.as_ref().unwrap();
     let end_h = r.summary.sim.simulated_s / 3600.0;
     assert_eq!(cost.by_pool[0].node_intervals, 1);
     assert!(
-        (cost.held_gpu_hours - 8.0 * end_h).abs() < 1e-12,
+        (cost.held_gpu_hours - 10.0 * end_h).abs() < 1e-12,
         "{} vs {}",
         cost.held_gpu_hours,
-        8.0 * end_h
+        10.0 * end_h
     );
     assert!((line(&r, fleetsim_core::cost::GpuState::Unallocated) - 2.0 * end_h).abs() < 1e-12);
     let states: f64 = cost.by_state.iter().map(|(_, l)| l.gpu_hours).sum();

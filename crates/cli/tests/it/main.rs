@@ -33,5 +33,6 @@ mod sweep;
 mod timeseries;
 mod validation_mmc;
 mod validation_roofline;
+mod validation_tables;
 mod verify_policies;
 mod workload_toml;

@@ -5,6 +5,43 @@
 
 use serde::Serialize;
 
+/// A GPU architecture generation: what a calibration is kept per.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Generation {
+    /// A100 (sm80).
+    Ampere,
+    /// L40S, L4 (sm89).
+    Ada,
+    /// H100, H200, GH200 (sm90).
+    Hopper,
+    /// B200, GB200 (sm100).
+    Blackwell,
+}
+
+/// How the GPUs of one replica talk to each other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    /// NVLink through NVSwitch: every GPU pair at full link bandwidth.
+    NvLink,
+    /// PCIe through the host's switches.
+    Pcie,
+}
+
+impl LinkKind {
+    /// Latency one ring step of a small-message all-reduce adds, seconds:
+    /// NCCL's tuning model for its low-latency (LL) ring protocol
+    /// (`hwLat`, NVIDIA/nccl `src/graph/tuning.cc`: 0.4 µs over NVLink,
+    /// 1.0 µs over PCIe).
+    pub fn hop_latency_s(self) -> f64 {
+        match self {
+            LinkKind::NvLink => 0.4e-6,
+            LinkKind::Pcie => 1.0e-6,
+        }
+    }
+}
+
 /// A GPU model.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct GpuSpec {
@@ -20,6 +57,12 @@ pub struct GpuSpec {
     pub memory_bandwidth_bytes_per_s: f64,
     /// GPU-to-GPU link bandwidth per direction, bytes/s (NVLink or PCIe).
     pub interconnect_bytes_per_s: f64,
+    /// Dense FP4 tensor throughput, FLOP/s (`None`: no FP4 tensor cores).
+    pub fp4_flops_per_s: Option<f64>,
+    /// What the GPUs of a multi-GPU replica are linked by.
+    pub link: LinkKind,
+    /// Architecture generation.
+    pub generation: Generation,
     /// True for the A100 family, which vLLM gives smaller scheduler defaults.
     pub is_a100: bool,
 }
@@ -81,6 +124,9 @@ pub const GPUS: &[GpuSpec] = &[
         memory_bandwidth_bytes_per_s: 3.35 * TB,
         interconnect_bytes_per_s: 450.0 * GB,
         is_a100: false,
+        fp4_flops_per_s: None,
+        link: LinkKind::NvLink,
+        generation: Generation::Hopper,
     },
     GpuSpec {
         name: "h200",
@@ -90,6 +136,9 @@ pub const GPUS: &[GpuSpec] = &[
         memory_bandwidth_bytes_per_s: 4.8 * TB,
         interconnect_bytes_per_s: 450.0 * GB,
         is_a100: false,
+        fp4_flops_per_s: None,
+        link: LinkKind::NvLink,
+        generation: Generation::Hopper,
     },
     GpuSpec {
         name: "a100-80gb",
@@ -99,6 +148,9 @@ pub const GPUS: &[GpuSpec] = &[
         memory_bandwidth_bytes_per_s: 2.039 * TB,
         interconnect_bytes_per_s: 300.0 * GB,
         is_a100: true,
+        fp4_flops_per_s: None,
+        link: LinkKind::NvLink,
+        generation: Generation::Ampere,
     },
     GpuSpec {
         name: "l40s",
@@ -108,6 +160,9 @@ pub const GPUS: &[GpuSpec] = &[
         memory_bandwidth_bytes_per_s: 864.0 * GB,
         interconnect_bytes_per_s: 32.0 * GB,
         is_a100: false,
+        fp4_flops_per_s: None,
+        link: LinkKind::Pcie,
+        generation: Generation::Ada,
     },
     GpuSpec {
         name: "l4",
@@ -117,6 +172,9 @@ pub const GPUS: &[GpuSpec] = &[
         memory_bandwidth_bytes_per_s: 300.0 * GB,
         interconnect_bytes_per_s: 32.0 * GB,
         is_a100: false,
+        fp4_flops_per_s: None,
+        link: LinkKind::Pcie,
+        generation: Generation::Ada,
     },
     GpuSpec {
         name: "b200",
@@ -126,6 +184,9 @@ pub const GPUS: &[GpuSpec] = &[
         memory_bandwidth_bytes_per_s: 7.7 * TB,
         interconnect_bytes_per_s: 900.0 * GB,
         is_a100: false,
+        fp4_flops_per_s: Some(9000.0 * TFLOPS),
+        link: LinkKind::NvLink,
+        generation: Generation::Blackwell,
     },
 ];
 

@@ -1,12 +1,14 @@
 //! What one replica is made of: hardware and model specifications, and the
 //! performance models that turn a batch into an iteration time.
 
+pub mod calibration;
 pub mod hardware;
 pub mod perf;
 pub mod roofline;
 pub mod table;
 
-pub use hardware::{GpuSpec, ModelSpec};
+pub use calibration::EngineKind;
+pub use hardware::{Generation, GpuSpec, LinkKind, ModelSpec};
 pub use perf::{DecodeCurve, PerfModel, PrefillChunk};
 pub use roofline::{Roofline, RooflineFactors};
 pub use table::{MeasuredTable, TableError};

@@ -21,15 +21,23 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RooflineFactors {
-    /// Achieved fraction of peak tensor FLOP/s (0, 1].
+    /// Achieved fraction of peak BF16/FP16 tensor FLOP/s (0, 1].
     pub compute_efficiency: f64,
+    /// Achieved fraction of peak FP8 tensor FLOP/s (0, 1], for FP8
+    /// weights on a GPU with FP8 tensor cores.
+    pub fp8_compute_efficiency: f64,
+    /// Achieved fraction of peak FP4 tensor FLOP/s (0, 1], for FP4
+    /// weights on a GPU with FP4 tensor cores.
+    pub fp4_compute_efficiency: f64,
     /// Achieved fraction of peak memory bandwidth (0, 1].
     pub memory_efficiency: f64,
     /// Fixed CPU/launch overhead per iteration, seconds.
     pub step_overhead_s: f64,
     /// Extra overhead per scheduled sequence, seconds.
     pub per_seq_overhead_s: f64,
-    /// Latency of one all-reduce call under tensor parallelism, seconds.
+    /// Fixed latency of one all-reduce call under tensor parallelism
+    /// (launch and synchronisation), seconds; each ring step adds the
+    /// link's hop latency and the message its transfer time.
     pub allreduce_latency_s: f64,
 }
 
@@ -41,6 +49,8 @@ impl Default for RooflineFactors {
     fn default() -> Self {
         RooflineFactors {
             compute_efficiency: 0.81,
+            fp8_compute_efficiency: 0.81,
+            fp4_compute_efficiency: 0.81,
             memory_efficiency: 0.88,
             step_overhead_s: 1.28e-3,
             per_seq_overhead_s: 41e-6,
@@ -63,6 +73,8 @@ impl RooflineFactors {
     pub fn validate(&self) -> Result<(), FieldError> {
         for (name, v) in [
             ("compute_efficiency", self.compute_efficiency),
+            ("fp8_compute_efficiency", self.fp8_compute_efficiency),
+            ("fp4_compute_efficiency", self.fp4_compute_efficiency),
             ("memory_efficiency", self.memory_efficiency),
         ] {
             if !(MIN_EFFICIENCY..=1.0).contains(&v) {
@@ -93,9 +105,12 @@ impl RooflineFactors {
 pub struct Roofline {
     factors: RooflineFactors,
     tensor_parallel: u32,
-    peak_flops_per_s: f64,
+    /// Peak tensor FLOP/s at the weights' precision times its achieved
+    /// fraction, per GPU.
+    achieved_flops_per_s: f64,
     bandwidth_bytes_per_s: f64,
     link_bytes_per_s: f64,
+    link_hop_latency_s: f64,
     params_active: f64,
     params_total: f64,
     bytes_per_param: f64,
@@ -107,7 +122,8 @@ pub struct Roofline {
 
 impl Roofline {
     /// Builds the model. `bytes_per_param` is 2 for BF16 weights, 1 for FP8
-    /// (which also selects the FP8 tensor peak when the GPU has one).
+    /// and 0.5 for FP4, which select the FP8 or FP4 tensor peak (and its
+    /// efficiency) when the GPU has one; otherwise the BF16 peak is used.
     pub fn new(
         gpu: &GpuSpec,
         model: &ModelSpec,
@@ -116,21 +132,33 @@ impl Roofline {
         kv_bytes_per_element: f64,
         factors: RooflineFactors,
     ) -> Self {
-        let peak = if bytes_per_param <= 1.0 {
-            gpu.fp8_flops_per_s.unwrap_or(gpu.bf16_flops_per_s)
+        let bf16 = (gpu.bf16_flops_per_s, factors.compute_efficiency);
+        let fp8 = gpu
+            .fp8_flops_per_s
+            .map(|peak| (peak, factors.fp8_compute_efficiency));
+        let fp4 = gpu
+            .fp4_flops_per_s
+            .map(|peak| (peak, factors.fp4_compute_efficiency));
+        let (peak, efficiency) = if bytes_per_param <= 0.5 {
+            fp4.or(fp8).unwrap_or(bf16)
+        } else if bytes_per_param <= 1.0 {
+            fp8.unwrap_or(bf16)
         } else {
-            gpu.bf16_flops_per_s
+            bf16
         };
         Roofline {
-            factors,
             tensor_parallel: tensor_parallel.max(1),
-            peak_flops_per_s: peak,
+            achieved_flops_per_s: peak * efficiency,
             bandwidth_bytes_per_s: gpu.memory_bandwidth_bytes_per_s,
             link_bytes_per_s: gpu.interconnect_bytes_per_s,
+            link_hop_latency_s: gpu.link.hop_latency_s(),
+            factors,
             params_active: model.params_active,
             params_total: model.params_total,
             bytes_per_param,
-            kv_bytes_per_token: model.kv_bytes_per_token(kv_bytes_per_element),
+            // With more GPUs than KV heads, each GPU reads its own copy.
+            kv_bytes_per_token: model.kv_bytes_per_token(kv_bytes_per_element)
+                * (f64::from(tensor_parallel) / f64::from(model.kv_heads.max(1))).max(1.0),
             attention_flops_per_context_token: model.attention_flops_per_context_token(),
             layers: f64::from(model.layers),
             hidden_size: f64::from(model.hidden_size),
@@ -138,7 +166,7 @@ impl Roofline {
     }
 
     fn compute_rate(&self) -> f64 {
-        f64::from(self.tensor_parallel) * self.factors.compute_efficiency * self.peak_flops_per_s
+        f64::from(self.tensor_parallel) * self.achieved_flops_per_s
     }
 
     fn memory_rate(&self) -> f64 {
@@ -159,15 +187,24 @@ impl Roofline {
     /// Scheduling, launch and tensor-parallel communication time.
     fn overhead_s(&self, tokens: f64, seqs: f64) -> f64 {
         let f = &self.factors;
+        f.step_overhead_s + f.per_seq_overhead_s * seqs + self.allreduce_s(tokens)
+    }
+
+    /// The two all-reduces per layer of tensor parallelism over `tokens`
+    /// batched tokens' activations (BF16, `hidden` wide), as a ring: a
+    /// fixed call latency, `2(TP−1)` steps of the link's hop latency, and
+    /// `2(TP−1)/TP` of the message over the link's bandwidth.
+    fn allreduce_s(&self, tokens: f64) -> f64 {
+        if self.tensor_parallel <= 1 {
+            return 0.0;
+        }
         let tp = f64::from(self.tensor_parallel);
-        let comm = if self.tensor_parallel > 1 {
-            let bytes = tokens * self.hidden_size * 2.0;
-            2.0 * self.layers
-                * (f.allreduce_latency_s + 2.0 * (tp - 1.0) / tp * bytes / self.link_bytes_per_s)
-        } else {
-            0.0
-        };
-        f.step_overhead_s + f.per_seq_overhead_s * seqs + comm
+        let steps = 2.0 * (tp - 1.0);
+        let bytes = tokens * self.hidden_size * 2.0;
+        let one = self.factors.allreduce_latency_s
+            + steps * self.link_hop_latency_s
+            + steps / tp * bytes / self.link_bytes_per_s;
+        2.0 * self.layers * one
     }
 }
 
@@ -221,6 +258,8 @@ mod tests {
     fn ideal() -> RooflineFactors {
         RooflineFactors {
             compute_efficiency: 1.0,
+            fp8_compute_efficiency: 1.0,
+            fp4_compute_efficiency: 1.0,
             memory_efficiency: 1.0,
             step_overhead_s: 0.0,
             per_seq_overhead_s: 0.0,
@@ -237,7 +276,9 @@ mod tests {
             bpp,
             ideal(),
         );
-        let ms = r.decode_curve(1).step(0).as_millis_f64();
+        // The anchors are weights only: tensor-parallel communication
+        // (link latencies, not a calibration factor) comes on top.
+        let ms = r.decode_curve(1).step(0).as_millis_f64() - r.allreduce_s(1.0) * 1e3;
         assert!(
             (ms - expect_ms).abs() / expect_ms < 0.01,
             "{gpu_name} {model_name} TP{tp}: {ms} ms vs {expect_ms} ms"
@@ -278,6 +319,49 @@ mod tests {
             )
             .as_millis_f64();
         assert!((ms - 16.2).abs() < 0.6, "{ms}");
+    }
+
+    /// A one-token all-reduce is latency-bound: the call latency plus
+    /// 2(TP−1) hops, so PCIe's slower hops cost more than NVLink's and
+    /// each TP degree more than the last.
+    #[test]
+    fn allreduce_time_follows_the_link_and_the_degree() {
+        let at = |gpu_name: &str, tp: u32| {
+            let r = Roofline::new(
+                gpu(gpu_name).unwrap(),
+                model("llama-3.1-70b").unwrap(),
+                tp,
+                1.0,
+                1.0,
+                ideal(),
+            );
+            r.allreduce_s(1.0)
+        };
+        // 160 all-reduces of 6 hops at 0.4 µs (NVLink) and 1.0 µs (PCIe),
+        // each moving 6/4 of one token's 16 KiB of activations.
+        let expect = |hop_s: f64, link_bytes_per_s: f64| {
+            160.0 * (6.0 * hop_s + 1.5 * 16_384.0 / link_bytes_per_s)
+        };
+        assert!((at("h100-sxm", 4) - expect(0.4e-6, 450e9)).abs() < 1e-9);
+        assert!((at("l40s", 4) - expect(1.0e-6, 32e9)).abs() < 1e-9);
+        assert!(at("h100-sxm", 1).abs() < f64::MIN_POSITIVE, "one GPU has no all-reduce");
+        assert!(at("h100-sxm", 2) < at("h100-sxm", 4));
+        assert!(at("h100-sxm", 4) < at("h100-sxm", 8));
+        // A large message is bandwidth-bound: 8,192 tokens of 8,192 BF16
+        // activations over 32 GB/s PCIe vs 450 GB/s NVLink.
+        let big = |gpu_name: &str| {
+            Roofline::new(
+                gpu(gpu_name).unwrap(),
+                model("llama-3.1-70b").unwrap(),
+                4,
+                1.0,
+                1.0,
+                ideal(),
+            )
+            .allreduce_s(8192.0)
+        };
+        let ratio = big("l40s") / big("h100-sxm");
+        assert!((ratio / (450.0 / 32.0) - 1.0).abs() < 0.02, "{ratio}");
     }
 
     #[test]

@@ -15,6 +15,24 @@ pub enum Stepping {
     EveryIteration,
 }
 
+/// How the scheduler shares the KV cache between requests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CapacityScheduler {
+    /// Admit while the next iteration's blocks are free; when a running
+    /// sequence needs a block and none is free, preempt the newest and
+    /// recompute it later (vLLM V1's only policy; TensorRT-LLM's
+    /// `MAX_UTILIZATION` packs the same way).
+    #[default]
+    MaxUtilization,
+    /// Admit a request only when the blocks of its whole prompt and
+    /// output fit beside what the running requests will still need, so no
+    /// running request is ever evicted (TensorRT-LLM's default,
+    /// `GUARANTEED_NO_EVICT`). The output length stands for the request's
+    /// `max_tokens`, which a real engine reserves.
+    GuaranteedNoEvict,
+}
+
 /// Scheduler limits and KV capacity of one replica.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BatchingConfig {
@@ -30,6 +48,8 @@ pub struct BatchingConfig {
     pub max_model_len_tokens: u32,
     /// Jump over steady decode, or step every iteration.
     pub stepping: Stepping,
+    /// How requests share the KV cache.
+    pub capacity_scheduler: CapacityScheduler,
     /// Automatic prefix caching (`None`: off).
     pub prefix_cache: Option<PrefixCacheConfig>,
     /// LoRA adapter slots (`None`: adapters are ignored).
@@ -48,6 +68,11 @@ impl BatchingConfig {
         self.prefix_cache.map_or(0, |p| {
             p.capacity_blocks(u64::from(self.kv_cache_blocks) * u64::from(self.block_size_tokens))
         })
+    }
+
+    /// Blocks a request holds once its whole prompt and output are cached.
+    pub fn final_blocks(&self, input_tokens: u32, output_tokens: u32) -> u32 {
+        self.blocks_for(input_tokens.saturating_add(output_tokens))
     }
 
     /// Whether a request of this size can ever complete on the replica: it

@@ -28,7 +28,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 mod config;
-pub use config::{BatchingConfig, Stepping};
+pub use config::{BatchingConfig, CapacityScheduler, Stepping};
 
 #[derive(Clone, Debug)]
 struct RunSeq {
@@ -624,6 +624,19 @@ impl BatchingReplica {
 
         // Adapter loads this iteration waits for, ns.
         let mut load_ns: u64 = 0;
+        // Blocks the running requests will still claim (guaranteed no
+        // evict): admission keeps them free.
+        let mut reserved: u32 = match config.capacity_scheduler {
+            CapacityScheduler::MaxUtilization => 0,
+            CapacityScheduler::GuaranteedNoEvict => self
+                .running
+                .iter()
+                .map(|s| {
+                    let final_blocks = config.final_blocks(s.seq.input_tokens, s.seq.output_tokens);
+                    final_blocks.saturating_sub(s.blocks)
+                })
+                .fold(0u32, u32::saturating_add),
+        };
         if !preempted {
             // Waiting requests in order; one whose adapter cannot get a slot
             // is skipped (vLLM's `max_loras` rule), the first that does not
@@ -644,10 +657,18 @@ impl BatchingReplica {
                 let (hit_blocks, hit_tokens) = self.prefix_match(&self.waiting[j]);
                 self.waiting[j].computed = hit_tokens;
                 let demand = plan.demand(&self.waiting[j], &config);
-                if demand.blocks > self.free_blocks {
+                let claim = match config.capacity_scheduler {
+                    CapacityScheduler::MaxUtilization => demand.blocks,
+                    CapacityScheduler::GuaranteedNoEvict => {
+                        let s = &self.waiting[j].seq;
+                        config.final_blocks(s.input_tokens, s.output_tokens)
+                    }
+                };
+                if u64::from(claim) + u64::from(reserved) > u64::from(self.free_blocks) {
                     self.waiting[j].computed = 0;
                     break;
                 }
+                reserved = reserved.saturating_add(claim - demand.blocks.min(claim));
                 let Some(mut w) = self.waiting.remove(j) else {
                     break;
                 };
