@@ -23,7 +23,7 @@ use std::path::Path;
 
 /// The check set's MAPE may not exceed this (as a fraction). Lowered as
 /// the model improves; the issue's goal is 0.15.
-const CHECK_MAPE_BOUND: f64 = 0.45;
+const CHECK_MAPE_BOUND: f64 = 0.18;
 
 #[derive(Clone, Debug, serde::Deserialize)]
 struct Measurement {
@@ -81,7 +81,7 @@ impl Configuration {
 
     /// The scenario a user would write for this configuration, or why the
     /// model cannot express it.
-    fn scenario(&self) -> Result<String, String> {
+    fn scenario(&self, perf: Option<&str>) -> Result<String, String> {
         if hardware::model(&self.model).is_none() {
             return Err(format!("model {} not in the catalogue", self.model));
         }
@@ -145,15 +145,18 @@ replicas = 1
 [deployment.engine]
 weights_dtype = "{dtype}"
 prefix_caching = false
-{engine}"#,
+{engine}{perf}"#,
             model = self.model,
             gpu = self.gpu,
+            perf = perf
+                .map(|p| format!("[deployment.perf]\n{p}"))
+                .unwrap_or_default(),
         ))
     }
 
     /// Simulated value of every metric this configuration publishes.
-    fn simulate(&self) -> Result<BTreeMap<&'static str, f64>, String> {
-        let toml = self.scenario()?;
+    fn simulate(&self, perf: Option<&str>) -> Result<BTreeMap<&'static str, f64>, String> {
+        let toml = self.scenario(perf)?;
         let scenario = load_str(&toml, "measurement", Path::new("."), &[])
             .map_err(|e| format!("scenario: {e}"))?;
         let s = fleetsim::run::run(&scenario)
@@ -223,7 +226,7 @@ fn check_set_mape_stays_within_the_documented_bound() {
     println!("| table | set | model | GPU | TP | dtype | ISL/OSL | load | metric | published | simulated | error |");
     println!("|---|---|---|---|---:|---|---|---|---|---:|---:|---:|");
     for (config, published) in &configurations {
-        let simulated = config.simulate();
+        let simulated = config.simulate(None);
         for m in published {
             let key = (m.table.clone(), m.set.clone());
             match &simulated {
@@ -301,4 +304,120 @@ fn check_set_mape_stays_within_the_documented_bound() {
         check * 100.0,
         CHECK_MAPE_BOUND * 100.0
     );
+}
+
+/// The highest share of datasheet memory bandwidth a fit may claim: the
+/// 92 % Azure measured on ND GB200 v6 (7.35 of 8 TB/s,
+/// `../shared/reference/hardware.md` §4).
+const MAX_MEMORY_EFFICIENCY: f64 = 0.92;
+
+/// The calibration's free parameters, starting at the values
+/// `crates/sim-core/src/model/calibration.rs` holds: achieved fractions
+/// of peak per GPU generation and precision, and the engine's overheads.
+const PARAMETERS: [(&str, f64, f64, f64); 9] = [
+    // (name, start, lower bound, upper bound)
+    ("hopper.compute_efficiency", 0.665, 0.2, 1.0),
+    ("hopper.fp8_compute_efficiency", 0.615, 0.2, 1.0),
+    ("hopper.memory_efficiency", 0.92, 0.3, MAX_MEMORY_EFFICIENCY),
+    ("ampere.compute_efficiency", 0.81, 0.2, 1.0),
+    ("ampere.memory_efficiency", 0.82, 0.3, MAX_MEMORY_EFFICIENCY),
+    ("ada.fp8_compute_efficiency", 0.501, 0.2, 1.0),
+    ("ada.memory_efficiency", 0.828, 0.3, MAX_MEMORY_EFFICIENCY),
+    ("trtllm.step_overhead_s", 2.079e-3, 0.0, 5e-3),
+    ("trtllm.per_seq_overhead_s", 21.87e-6, 0.0, 100e-6),
+];
+
+/// The `[deployment.perf]` keys for a configuration under parameters `x`.
+fn perf_keys(config: &Configuration, x: &[f64]) -> Option<String> {
+    let generation = format!("{:?}", hardware::gpu(&config.gpu)?.generation).to_lowercase();
+    let mut keys = String::new();
+    for ((name, ..), v) in PARAMETERS.iter().zip(x) {
+        let (scope, key) = name.split_once('.')?;
+        if scope == generation || scope == "trtllm" {
+            keys.push_str(&format!("{key} = {v:e}\n"));
+        }
+    }
+    Some(keys)
+}
+
+/// Mean absolute relative error over `figures` under parameters `x`,
+/// simulating the configurations on two threads.
+fn fit_error(figures: &[(Configuration, Vec<&Measurement>)], x: &[f64]) -> f64 {
+    let errors: Vec<f64> = std::thread::scope(|scope| {
+        let halves: Vec<_> = [0, 1]
+            .into_iter()
+            .map(|h| {
+                scope.spawn(move || {
+                    let mut out = Vec::new();
+                    for (config, published) in figures.iter().skip(h).step_by(2) {
+                        let perf = perf_keys(config, x);
+                        let values = config.simulate(perf.as_deref());
+                        for m in published {
+                            let e = match &values {
+                                Ok(v) => ((v[m.metric.as_str()] - m.published) / m.published).abs(),
+                                Err(_) => 1.0,
+                            };
+                            out.push(e);
+                        }
+                    }
+                    out
+                })
+            })
+            .collect();
+        halves.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    errors.iter().sum::<f64>() / errors.len() as f64
+}
+
+/// Fits `PARAMETERS` to the fit set by coordinate descent (each parameter
+/// in turn scaled by ±30 %, ±10 %, ±3 % within its bounds, kept when the
+/// fit-set MAPE drops), from the current calibration. Prints the result;
+/// `crates/sim-core/src/model/calibration.rs` holds what it found.
+///
+/// ```text
+/// cargo test --release -p fleetsim --test it fit_calibration -- --ignored --nocapture
+/// ```
+#[test]
+#[ignore = "a fit, minutes long: run by hand when the model changes"]
+fn fit_calibration() {
+    let rows = measurements();
+    let mut grouped: BTreeMap<Configuration, Vec<&Measurement>> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.set == "fit") {
+        let c = Configuration::of(r);
+        if c.scenario(None).is_ok() {
+            grouped.entry(c).or_default().push(r);
+        }
+    }
+    let figures: Vec<(Configuration, Vec<&Measurement>)> = grouped.into_iter().collect();
+    let mut x: Vec<f64> = PARAMETERS.iter().map(|p| p.1).collect();
+    let mut best = fit_error(&figures, &x);
+    println!("start: fit MAPE {:.2} %", best * 100.0);
+    for step in [0.3, 0.1, 0.03] {
+        for _round in 0..3 {
+            let mut improved = false;
+            for (i, &(name, _, lo, hi)) in PARAMETERS.iter().enumerate() {
+                for factor in [1.0 - step, 1.0 + step] {
+                    let mut y = x.clone();
+                    y[i] = (x[i] * factor).clamp(lo, hi);
+                    if (y[i] - x[i]).abs() <= f64::EPSILON * x[i].abs() {
+                        continue;
+                    }
+                    let e = fit_error(&figures, &y);
+                    if e < best {
+                        best = e;
+                        x = y;
+                        improved = true;
+                        println!("{name} = {:e}: fit MAPE {:.2} %", x[i], best * 100.0);
+                    }
+                }
+            }
+            if !improved {
+                break;
+            }
+        }
+    }
+    println!("fitted (fit MAPE {:.2} %):", best * 100.0);
+    for ((name, ..), v) in PARAMETERS.iter().zip(&x) {
+        println!("  {name} = {v:e}");
+    }
 }

@@ -55,33 +55,65 @@ struct Overheads {
     allreduce_s: f64,
 }
 
-fn efficiencies(generation: Generation) -> Efficiencies {
+/// The single-point calibration the model had before per-generation
+/// fits: TensorRT-LLM v0.14 online serving of Llama-3.1-8B BF16 on one
+/// H100 (`docs/validation.md`, section 2). vLLM keeps it until vLLM
+/// measurements are fitted.
+const SINGLE_POINT: (Efficiencies, Overheads) = (
+    Efficiencies {
+        bf16: 0.81,
+        fp8: 0.81,
+        fp4: 0.81,
+        memory: 0.88,
+    },
+    Overheads {
+        step_s: 1.28e-3,
+        per_seq_s: 41e-6,
+        allreduce_s: 20e-6,
+    },
+);
+
+/// TensorRT-LLM's achieved fractions of peak by generation, fitted to the
+/// fit set (TensorRT-LLM v0.14 online and v0.17 offline, Llama-3.1-8B).
+fn trtllm_efficiencies(generation: Generation) -> Efficiencies {
+    let single = SINGLE_POINT.0;
     match generation {
-        Generation::Ampere | Generation::Ada | Generation::Hopper | Generation::Blackwell => {
-            Efficiencies {
-                bf16: 0.81,
-                fp8: 0.81,
-                fp4: 0.81,
-                memory: 0.88,
-            }
-        }
+        Generation::Hopper => Efficiencies {
+            bf16: 0.665,
+            fp8: 0.615,
+            fp4: single.fp4,
+            memory: 0.92,
+        },
+        Generation::Ampere => Efficiencies {
+            bf16: 0.81,
+            fp8: single.fp8,
+            fp4: single.fp4,
+            memory: 0.82,
+        },
+        Generation::Ada => Efficiencies {
+            bf16: single.bf16,
+            fp8: 0.501,
+            fp4: single.fp4,
+            memory: 0.828,
+        },
+        Generation::Blackwell => single,
     }
 }
 
-fn overheads(engine: EngineKind) -> Overheads {
-    match engine {
-        EngineKind::Vllm | EngineKind::Trtllm => Overheads {
-            step_s: 1.28e-3,
-            per_seq_s: 41e-6,
-            allreduce_s: 20e-6,
-        },
-    }
-}
+/// TensorRT-LLM's overheads, fitted with its efficiencies; the all-reduce
+/// call latency is not fitted (no tensor-parallel row is in the fit set).
+const TRTLLM_OVERHEADS: Overheads = Overheads {
+    step_s: 2.079e-3,
+    per_seq_s: 21.87e-6,
+    allreduce_s: 20e-6,
+};
 
 /// The calibrated factors for `engine` on a GPU of `generation`.
 pub fn factors(engine: EngineKind, generation: Generation) -> RooflineFactors {
-    let e = efficiencies(generation);
-    let o = overheads(engine);
+    let (e, o) = match engine {
+        EngineKind::Vllm => SINGLE_POINT,
+        EngineKind::Trtllm => (trtllm_efficiencies(generation), TRTLLM_OVERHEADS),
+    };
     RooflineFactors {
         compute_efficiency: e.bf16,
         fp8_compute_efficiency: e.fp8,

@@ -29,19 +29,6 @@ pub enum LinkKind {
     Pcie,
 }
 
-impl LinkKind {
-    /// Latency one ring step of a small-message all-reduce adds, seconds:
-    /// NCCL's tuning model for its low-latency (LL) ring protocol
-    /// (`hwLat`, NVIDIA/nccl `src/graph/tuning.cc`: 0.4 µs over NVLink,
-    /// 1.0 µs over PCIe).
-    pub fn hop_latency_s(self) -> f64 {
-        match self {
-            LinkKind::NvLink => 0.4e-6,
-            LinkKind::Pcie => 1.0e-6,
-        }
-    }
-}
-
 /// A GPU model.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct GpuSpec {

@@ -2,6 +2,7 @@
 //! performance models that turn a batch into an iteration time.
 
 pub mod calibration;
+pub mod collective;
 pub mod hardware;
 pub mod perf;
 pub mod roofline;

@@ -11,7 +11,8 @@
 //! Only η_c, η_m and the overheads are calibrated; everything else is the
 //! published GPU and model specification (`docs/validation.md`).
 
-use super::hardware::{GpuSpec, ModelSpec};
+use super::collective::ring_allreduce_s;
+use super::hardware::{GpuSpec, LinkKind, ModelSpec};
 use super::perf::{DecodeCurve, PerfModel, PrefillChunk};
 use crate::field::FieldError;
 use crate::time::SimDuration;
@@ -110,7 +111,7 @@ pub struct Roofline {
     achieved_flops_per_s: f64,
     bandwidth_bytes_per_s: f64,
     link_bytes_per_s: f64,
-    link_hop_latency_s: f64,
+    link: LinkKind,
     params_active: f64,
     params_total: f64,
     bytes_per_param: f64,
@@ -151,7 +152,7 @@ impl Roofline {
             achieved_flops_per_s: peak * efficiency,
             bandwidth_bytes_per_s: gpu.memory_bandwidth_bytes_per_s,
             link_bytes_per_s: gpu.interconnect_bytes_per_s,
-            link_hop_latency_s: gpu.link.hop_latency_s(),
+            link: gpu.link,
             factors,
             params_active: model.params_active,
             params_total: model.params_total,
@@ -191,20 +192,21 @@ impl Roofline {
     }
 
     /// The two all-reduces per layer of tensor parallelism over `tokens`
-    /// batched tokens' activations (BF16, `hidden` wide), as a ring: a
-    /// fixed call latency, `2(TP−1)` steps of the link's hop latency, and
-    /// `2(TP−1)/TP` of the message over the link's bandwidth.
+    /// batched tokens' activations (BF16, `hidden` wide): each costs the
+    /// engine's call latency plus NCCL's ring time for the message
+    /// ([`ring_allreduce_s`]).
     fn allreduce_s(&self, tokens: f64) -> f64 {
         if self.tensor_parallel <= 1 {
             return 0.0;
         }
-        let tp = f64::from(self.tensor_parallel);
-        let steps = 2.0 * (tp - 1.0);
         let bytes = tokens * self.hidden_size * 2.0;
-        let one = self.factors.allreduce_latency_s
-            + steps * self.link_hop_latency_s
-            + steps / tp * bytes / self.link_bytes_per_s;
-        2.0 * self.layers * one
+        let ring = ring_allreduce_s(
+            self.link,
+            self.link_bytes_per_s,
+            self.tensor_parallel,
+            bytes,
+        );
+        2.0 * self.layers * (self.factors.allreduce_latency_s + ring)
     }
 }
 
@@ -321,47 +323,36 @@ mod tests {
         assert!((ms - 16.2).abs() < 0.6, "{ms}");
     }
 
-    /// A one-token all-reduce is latency-bound: the call latency plus
-    /// 2(TP−1) hops, so PCIe's slower hops cost more than NVLink's and
-    /// each TP degree more than the last.
+    /// Tensor parallelism costs two all-reduces per layer: 160 calls for
+    /// a 70B model, each the call latency plus the ring time; PCIe's
+    /// slower link costs more than NVLink and each TP degree more than the
+    /// last.
     #[test]
     fn allreduce_time_follows_the_link_and_the_degree() {
-        let at = |gpu_name: &str, tp: u32| {
+        let at = |gpu_name: &str, tp: u32, tokens: f64| {
             let r = Roofline::new(
                 gpu(gpu_name).unwrap(),
                 model("llama-3.1-70b").unwrap(),
                 tp,
                 1.0,
                 1.0,
-                ideal(),
+                RooflineFactors::default(),
             );
-            r.allreduce_s(1.0)
+            r.allreduce_s(tokens)
         };
-        // 160 all-reduces of 6 hops at 0.4 µs (NVLink) and 1.0 µs (PCIe),
-        // each moving 6/4 of one token's 16 KiB of activations.
-        let expect = |hop_s: f64, link_bytes_per_s: f64| {
-            160.0 * (6.0 * hop_s + 1.5 * 16_384.0 / link_bytes_per_s)
-        };
-        assert!((at("h100-sxm", 4) - expect(0.4e-6, 450e9)).abs() < 1e-9);
-        assert!((at("l40s", 4) - expect(1.0e-6, 32e9)).abs() < 1e-9);
-        assert!(at("h100-sxm", 1).abs() < f64::MIN_POSITIVE, "one GPU has no all-reduce");
-        assert!(at("h100-sxm", 2) < at("h100-sxm", 4));
-        assert!(at("h100-sxm", 4) < at("h100-sxm", 8));
-        // A large message is bandwidth-bound: 8,192 tokens of 8,192 BF16
-        // activations over 32 GB/s PCIe vs 450 GB/s NVLink.
-        let big = |gpu_name: &str| {
-            Roofline::new(
-                gpu(gpu_name).unwrap(),
-                model("llama-3.1-70b").unwrap(),
-                4,
-                1.0,
-                1.0,
-                ideal(),
-            )
-            .allreduce_s(8192.0)
-        };
-        let ratio = big("l40s") / big("h100-sxm");
-        assert!((ratio / (450.0 / 32.0) - 1.0).abs() < 0.02, "{ratio}");
+        let call = RooflineFactors::default().allreduce_latency_s;
+        let h100 = gpu("h100-sxm").unwrap();
+        let expect = 160.0
+            * (call + ring_allreduce_s(h100.link, h100.interconnect_bytes_per_s, 4, 16_384.0));
+        assert!((at("h100-sxm", 4, 1.0) - expect).abs() < 1e-12);
+        assert!(
+            at("h100-sxm", 1, 1.0).abs() < f64::MIN_POSITIVE,
+            "one GPU has no all-reduce"
+        );
+        assert!(at("h100-sxm", 2, 1.0) < at("h100-sxm", 4, 1.0));
+        assert!(at("h100-sxm", 4, 1.0) < at("h100-sxm", 8, 1.0));
+        assert!(at("l40s", 4, 1.0) > at("h100-sxm", 4, 1.0));
+        assert!(at("l40s", 4, 8192.0) > 10.0 * at("h100-sxm", 4, 8192.0));
     }
 
     #[test]
