@@ -16,25 +16,56 @@
 //! assert_eq!(e.to_string(), "pools[2].provisioning.median_s: must be > 0, got -1");
 //! ```
 //!
-//! A `FieldError` ends an error chain: it wraps no deeper error, and
-//! [`std::error::Error::source`] returns `None`. Validators state the cause
-//! in [`FieldError::problem`] instead.
+//! When a deeper error is the cause (a file named by the field cannot be
+//! opened or parsed), [`FieldError::caused_by`] keeps it as the error's
+//! [`source`](std::error::Error::source), and the display does not repeat
+//! it: print the chain (`{:#}` with `anyhow`, or walk `source()`) to see
+//! both, as Rust's error-handling guidelines ask.
+
+use std::error::Error;
+use std::fmt;
+use std::sync::Arc;
 
 /// A configuration value outside what the model can represent: which field,
 /// and what is allowed compared with what was given.
 ///
-/// Displays as `{field}: {problem}`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {problem}")]
+/// Displays as `{field}: {problem}`; a cause, if any, is its `source()`.
+#[derive(Debug, Clone)]
 pub struct FieldError {
     /// Dotted name of the field, e.g. `cold_start.tiers.hub.p1_gb_per_s` or
     /// `targets[0].max_ms`; relative to the value that was checked until
     /// its holder places it with [`FieldError::within`].
     pub field: String,
     /// What is wrong with the value, e.g. `must be a finite number of ms >
-    /// 0, got -1`. It does not repeat the field name.
+    /// 0, got -1`. It does not repeat the field name nor the cause.
     pub problem: String,
+    /// The deeper error this one comes from, if any.
+    pub cause: Option<Arc<dyn Error + Send + Sync + 'static>>,
 }
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.problem)
+    }
+}
+
+impl Error for FieldError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        self.cause.as_deref().map(|c| c as &(dyn Error + 'static))
+    }
+}
+
+/// Equal when field, problem and the cause's message are.
+impl PartialEq for FieldError {
+    fn eq(&self, other: &Self) -> bool {
+        self.field == other.field
+            && self.problem == other.problem
+            && self.cause.as_ref().map(ToString::to_string)
+                == other.cause.as_ref().map(ToString::to_string)
+    }
+}
+
+impl Eq for FieldError {}
 
 impl FieldError {
     /// The error on `field`: `problem`.
@@ -42,6 +73,20 @@ impl FieldError {
         FieldError {
             field: field.into(),
             problem: problem.into(),
+            cause: None,
+        }
+    }
+
+    /// The error on `field`: `problem`, because of `cause`.
+    pub fn caused_by(
+        field: impl Into<String>,
+        problem: impl Into<String>,
+        cause: impl Error + Send + Sync + 'static,
+    ) -> Self {
+        FieldError {
+            field: field.into(),
+            problem: problem.into(),
+            cause: Some(Arc::new(cause)),
         }
     }
 
@@ -52,7 +97,7 @@ impl FieldError {
     pub fn within(self, prefix: &str) -> Self {
         FieldError {
             field: join(prefix, &self.field),
-            problem: self.problem,
+            ..self
         }
     }
 }
@@ -75,7 +120,6 @@ pub fn join(prefix: &str, field: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::error::Error;
 
     #[test]
     fn within_joins_names() {
@@ -121,12 +165,16 @@ mod tests {
     }
 
     #[test]
-    fn a_field_error_ends_the_chain() {
+    fn a_cause_is_the_source_and_not_repeated() {
         let e = FieldError::new("a", "bad");
         assert!(e.source().is_none());
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let e = FieldError::caused_by("path", "cannot open t.csv", io).within("x");
         // Boxed as a trait object, as front ends report it.
-        let boxed: Box<dyn Error + Send + Sync> = Box::new(e.within("x"));
-        assert_eq!(boxed.to_string(), "x.a: bad");
-        assert!(boxed.source().is_none());
+        let boxed: Box<dyn Error + Send + Sync> = Box::new(e);
+        assert_eq!(boxed.to_string(), "x.path: cannot open t.csv");
+        let source = boxed.source().map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("no such file"));
+        assert!(boxed.source().and_then(Error::source).is_none());
     }
 }

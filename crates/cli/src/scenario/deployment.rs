@@ -124,13 +124,14 @@ pub(super) fn resolve_deployment(
             })?;
             let path = existing_file(base_dir, path, "deployment.perf.path")?;
             let file = std::fs::File::open(&path).map_err(|e| {
-                FieldError::new(
+                FieldError::caused_by(
                     "deployment.perf.path",
-                    format!("cannot open {}: {e}", path.display()),
+                    format!("cannot open {}", path.display()),
+                    e,
                 )
             })?;
             let table = MeasuredTable::from_reader(std::io::BufReader::new(file)).map_err(|e| {
-                FieldError::new("deployment.perf.path", format!("{}: {e}", path.display()))
+                FieldError::caused_by("deployment.perf.path", path.display().to_string(), e)
             })?;
             Arc::new(table)
         }

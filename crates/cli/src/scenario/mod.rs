@@ -46,7 +46,7 @@ use fleet::{resolve_pipelines, resolve_placement, resolve_queue, resolve_scaling
 pub const QUICKSTART_TOML: &str = include_str!("../../../../scenarios/quickstart.toml");
 
 /// A scenario that could not be loaded.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ScenarioError {
     /// The scenario file (or `<embedded quickstart>`).
     pub file: String,
@@ -56,6 +56,20 @@ pub struct ScenarioError {
     pub field: Option<String>,
     /// What is wrong.
     pub message: String,
+    /// The deeper error this one comes from (a file that cannot be read
+    /// or parsed), if any: the error's `source()`, not repeated in its
+    /// display.
+    pub cause: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+/// Equal when location, message and the cause's message are.
+impl PartialEq for ScenarioError {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.file, self.line, &self.field, &self.message)
+            == (&other.file, other.line, &other.field, &other.message)
+            && self.cause.as_ref().map(ToString::to_string)
+                == other.cause.as_ref().map(ToString::to_string)
+    }
 }
 
 impl fmt::Display for ScenarioError {
@@ -71,10 +85,13 @@ impl fmt::Display for ScenarioError {
     }
 }
 
-/// `source()` is `None`: the message already holds the field error (and
-/// any deeper cause it was made from), and the binary prints an error with
-/// its chain of sources, so returning it would print the message twice.
-impl std::error::Error for ScenarioError {}
+impl std::error::Error for ScenarioError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause
+            .as_deref()
+            .map(|c| c as &(dyn std::error::Error + 'static))
+    }
+}
 
 /// Where requests come from, resolved.
 #[derive(Clone, Debug, PartialEq)]
@@ -152,7 +169,8 @@ pub fn load_file(path: &Path, sets: &[String]) -> Result<Scenario, ScenarioError
         file: file.clone(),
         line: None,
         field: None,
-        message: format!("cannot read: {e}"),
+        message: "cannot read".into(),
+        cause: Some(Arc::new(e)),
     })?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     load_str(&text, &file, &base, sets)
@@ -171,6 +189,7 @@ pub fn load_str(
         line,
         field,
         message,
+        cause: None,
     };
     let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
         let line = e.span().map(|s| edit::line_of_offset(text, s.start));
@@ -204,7 +223,10 @@ pub fn load_str(
             None => err(offset_line, None, message),
         }
     })?;
-    resolve(raw, base_dir).map_err(|e| locate(e.field, e.problem, None))
+    resolve(raw, base_dir).map_err(|e| ScenarioError {
+        cause: e.cause,
+        ..locate(e.field, e.problem, None)
+    })
 }
 
 /// The `--set` flag that assigned `field` or a section holding it (or a key
@@ -242,18 +264,17 @@ fn rebase(prefix: &str, error: FieldError) -> FieldError {
     if prefix == "deployment" {
         return error;
     }
-    let FieldError { field, problem } = error;
-    let field = match field.strip_prefix("deployment") {
+    let field = match error.field.strip_prefix("deployment") {
         Some(rest) => format!("{prefix}{rest}"),
         None if ["queue", "scaling", "router"]
             .iter()
-            .any(|s| field == *s || field.starts_with(&format!("{s}."))) =>
+            .any(|s| error.field == *s || error.field.starts_with(&format!("{s}."))) =>
         {
-            format!("{prefix}.{field}")
+            format!("{prefix}.{}", error.field)
         }
-        None => field,
+        None => error.field.clone(),
     };
-    FieldError { field, problem }
+    FieldError { field, ..error }
 }
 
 /// The deployments of a scenario: one `[deployment]` with top-level
@@ -582,9 +603,10 @@ fn existing_file(base_dir: &Path, path: &str, field: &str) -> Result<PathBuf, Fi
             field,
             format!("{} is not a file", resolved.display()),
         )),
-        Err(e) => Err(FieldError::new(
+        Err(e) => Err(FieldError::caused_by(
             field,
-            format!("cannot open {}: {e}", resolved.display()),
+            format!("cannot open {}", resolved.display()),
+            e,
         )),
     }
 }

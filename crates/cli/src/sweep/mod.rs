@@ -65,7 +65,7 @@ pub enum SweepError {
         /// Its knob settings, `key=value`.
         sets: Vec<String>,
         /// The scenario loader's error (file, line, field).
-        error: ScenarioError,
+        error: Box<ScenarioError>,
     },
     /// A run stopped with an error.
     Run {
@@ -121,7 +121,16 @@ impl std::fmt::Display for SweepError {
     }
 }
 
-impl std::error::Error for SweepError {}
+/// A configuration's scenario error is shown in the display; its cause
+/// (a file that cannot be read) is the source.
+impl std::error::Error for SweepError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SweepError::Configuration { error, .. } => std::error::Error::source(error.as_ref()),
+            _ => None,
+        }
+    }
+}
 
 /// What `sweep.json` records: enough to tell whether a results file, a
 /// resumed run or a shard belongs to this sweep.
@@ -202,7 +211,7 @@ impl Sweep {
         let config_error = |c: &Configuration, error| SweepError::Configuration {
             config: c.index,
             sets: c.sets().collect(),
-            error,
+            error: Box::new(error),
         };
         let mut base: Option<scenario::Scenario> = None;
         for c in &configurations {
@@ -217,7 +226,7 @@ impl Sweep {
                 SweepError::Configuration {
                     config: 0,
                     sets: Vec::new(),
-                    error,
+                    error: Box::new(error),
                 }
             })?,
         };
@@ -350,7 +359,7 @@ impl Sweep {
                 SweepError::Configuration {
                     config: c.index,
                     sets: c.sets().collect(),
-                    error,
+                    error: Box::new(error),
                 }
             })?;
         let result = run::run(&s).map_err(|e| SweepError::Run {

@@ -28,6 +28,16 @@ fn a_scenario_can_use_the_example_profile_table() {
 
 #[test]
 fn a_missing_or_malformed_table_is_a_clear_error() {
+    // As a front end prints an error: its display, then each source.
+    let chain = |e: &dyn std::error::Error| {
+        let mut text = e.to_string();
+        let mut source = e.source();
+        while let Some(s) = source {
+            text.push_str(&format!(": {s}"));
+            source = s.source();
+        }
+        text
+    };
     let root = common::workspace_root();
     let sets = |path: &str| {
         vec![
@@ -35,9 +45,8 @@ fn a_missing_or_malformed_table_is_a_clear_error() {
             format!("deployment.perf.path={path}"),
         ]
     };
-    let e = load_str(QUICKSTART_TOML, "q.toml", &root, &sets("nope.csv"))
-        .unwrap_err()
-        .to_string();
+    let e = load_str(QUICKSTART_TOML, "q.toml", &root, &sets("nope.csv")).unwrap_err();
+    let e = chain(&e);
     assert!(
         e.contains("field `deployment.perf.path`") && e.contains("cannot open"),
         "{e}"
@@ -49,8 +58,13 @@ fn a_missing_or_malformed_table_is_a_clear_error() {
         "phase,batch_size,tokens,step_ms\ndecode,1,0,fast\n",
     )
     .unwrap();
-    let e = load_str(QUICKSTART_TOML, "q.toml", &dir, &sets("bad.csv"))
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("bad.csv: line 2, field `step_ms`"), "{e}");
+    let e = load_str(QUICKSTART_TOML, "q.toml", &dir, &sets("bad.csv")).unwrap_err();
+    // The table's own error (line and column in the CSV) is the source.
+    let cause = std::error::Error::source(&e).map(ToString::to_string);
+    assert!(
+        cause.is_some_and(|c| c.starts_with("line 2, field `step_ms`")),
+        "{}",
+        chain(&e)
+    );
+    assert!(e.to_string().contains("bad.csv"), "{e}");
 }
