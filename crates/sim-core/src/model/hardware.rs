@@ -3,10 +3,11 @@
 //! Figures are dense (no 2:4 sparsity) and come from the sources listed in
 //! `docs/reference-data.md`; GB here is 10⁹ bytes.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// A GPU architecture generation: what a calibration is kept per.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Generation {
     /// A100 (sm80).
@@ -20,10 +21,11 @@ pub enum Generation {
 }
 
 /// How the GPUs of one replica talk to each other.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkKind {
     /// NVLink through NVSwitch: every GPU pair at full link bandwidth.
+    #[serde(rename = "nvlink")]
     NvLink,
     /// PCIe through the host's switches.
     Pcie,
@@ -45,8 +47,9 @@ impl LinkKind {
 /// A GPU model.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct GpuSpec {
-    /// Catalogue name, e.g. `h100-sxm`.
-    pub name: &'static str,
+    /// Name, e.g. `h100-sxm`: borrowed for the catalogue's entries, owned
+    /// for a GPU a scenario describes.
+    pub name: Cow<'static, str>,
     /// Dense BF16/FP16 tensor throughput, FLOP/s.
     pub bf16_flops_per_s: f64,
     /// Dense FP8 tensor throughput, FLOP/s (`None`: no FP8 tensor cores).
@@ -70,8 +73,9 @@ pub struct GpuSpec {
 /// A decoder-only transformer.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ModelSpec {
-    /// Catalogue name, e.g. `llama-3.1-8b`.
-    pub name: &'static str,
+    /// Name, e.g. `llama-3.1-8b`: borrowed for the catalogue's entries,
+    /// owned for a model a scenario describes.
+    pub name: Cow<'static, str>,
     /// All parameters (what must be loaded).
     pub params_total: f64,
     /// Parameters touched per token (differs for mixture-of-experts).
@@ -84,10 +88,30 @@ pub struct ModelSpec {
     pub query_heads: u32,
     /// Key/value heads (grouped-query attention).
     pub kv_heads: u32,
-    /// Dimension of one head.
+    /// Dimension of one query (and key) head.
     pub head_dim: u32,
     /// Longest context the model accepts, tokens.
     pub max_context_tokens: u32,
+    /// What each layer caches per token.
+    pub attention: Attention,
+}
+
+/// What a layer's attention keeps in the KV cache for each token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Attention {
+    /// Multi-head or grouped-query attention: a key and a value of
+    /// `head_dim` elements for each of the `kv_heads` heads.
+    Grouped,
+    /// Multi-head latent attention (DeepSeek-V2/V3): one compressed latent
+    /// of `latent_dim` elements (`kv_lora_rank + qk_rope_head_dim` in the
+    /// model's config.json), shared by every query head. The model then has
+    /// one KV head: tensor parallelism copies the latent to every GPU, as
+    /// vLLM's MLA backends do.
+    Latent {
+        /// Cached elements per token per layer.
+        latent_dim: u32,
+    },
 }
 
 impl ModelSpec {
@@ -96,15 +120,30 @@ impl ModelSpec {
         self.params_total * bytes_per_param
     }
 
-    /// KV-cache bytes per token at `bytes_per_element` (K and V, every layer).
+    /// KV-cache bytes per token at `bytes_per_element`, every layer: K and
+    /// V of every KV head, or the one latent of multi-head latent attention.
     pub fn kv_bytes_per_token(&self, bytes_per_element: f64) -> f64 {
-        2.0 * f64::from(self.layers)
-            * f64::from(self.kv_heads)
-            * f64::from(self.head_dim)
-            * bytes_per_element
+        match self.attention {
+            Attention::Grouped => {
+                2.0 * f64::from(self.layers)
+                    * f64::from(self.kv_heads)
+                    * f64::from(self.head_dim)
+                    * bytes_per_element
+            }
+            Attention::Latent { latent_dim } => {
+                f64::from(self.layers) * f64::from(latent_dim) * bytes_per_element
+            }
+        }
     }
 
-    /// Attention FLOPs per cached token per generated token (QKᵀ and PV).
+    /// Attention FLOPs per cached token per generated token (QKᵀ and PV,
+    /// `head_dim` wide each).
+    ///
+    /// For multi-head latent attention this is the count of attention over
+    /// decompressed heads (how engines run prefill). Decoding in the
+    /// weight-absorbed form attends over the latent instead, `2 ×
+    /// (kv_lora_rank + qk_rope_head_dim + kv_lora_rank)` FLOPs per head: for
+    /// DeepSeek-V3, 2,176 against the 768 counted here.
     pub fn attention_flops_per_context_token(&self) -> f64 {
         4.0 * f64::from(self.layers) * f64::from(self.query_heads) * f64::from(self.head_dim)
     }
@@ -117,7 +156,7 @@ const TFLOPS: f64 = 1e12;
 /// GPUs fleetsim knows by name.
 pub const GPUS: &[GpuSpec] = &[
     GpuSpec {
-        name: "h100-sxm",
+        name: Cow::Borrowed("h100-sxm"),
         bf16_flops_per_s: 989.4 * TFLOPS,
         fp8_flops_per_s: Some(1978.9 * TFLOPS),
         memory_bytes: 80.0 * GB,
@@ -129,7 +168,7 @@ pub const GPUS: &[GpuSpec] = &[
         generation: Generation::Hopper,
     },
     GpuSpec {
-        name: "h200",
+        name: Cow::Borrowed("h200"),
         bf16_flops_per_s: 989.0 * TFLOPS,
         fp8_flops_per_s: Some(1979.0 * TFLOPS),
         memory_bytes: 141.0 * GB,
@@ -141,7 +180,7 @@ pub const GPUS: &[GpuSpec] = &[
         generation: Generation::Hopper,
     },
     GpuSpec {
-        name: "a100-80gb",
+        name: Cow::Borrowed("a100-80gb"),
         bf16_flops_per_s: 312.0 * TFLOPS,
         fp8_flops_per_s: None,
         memory_bytes: 80.0 * GB,
@@ -153,7 +192,7 @@ pub const GPUS: &[GpuSpec] = &[
         generation: Generation::Ampere,
     },
     GpuSpec {
-        name: "l40s",
+        name: Cow::Borrowed("l40s"),
         bf16_flops_per_s: 362.05 * TFLOPS,
         fp8_flops_per_s: Some(733.0 * TFLOPS),
         memory_bytes: 48.0 * GB,
@@ -165,7 +204,7 @@ pub const GPUS: &[GpuSpec] = &[
         generation: Generation::Ada,
     },
     GpuSpec {
-        name: "l4",
+        name: Cow::Borrowed("l4"),
         bf16_flops_per_s: 121.0 * TFLOPS,
         fp8_flops_per_s: Some(242.0 * TFLOPS),
         memory_bytes: 24.0 * GB,
@@ -177,7 +216,7 @@ pub const GPUS: &[GpuSpec] = &[
         generation: Generation::Ada,
     },
     GpuSpec {
-        name: "b200",
+        name: Cow::Borrowed("b200"),
         bf16_flops_per_s: 2250.0 * TFLOPS,
         fp8_flops_per_s: Some(4500.0 * TFLOPS),
         memory_bytes: 180.0 * GB,
@@ -193,7 +232,7 @@ pub const GPUS: &[GpuSpec] = &[
 /// Models fleetsim knows by name.
 pub const MODELS: &[ModelSpec] = &[
     ModelSpec {
-        name: "llama-3.1-8b",
+        name: Cow::Borrowed("llama-3.1-8b"),
         params_total: 8.03e9,
         params_active: 8.03e9,
         layers: 32,
@@ -202,9 +241,10 @@ pub const MODELS: &[ModelSpec] = &[
         kv_heads: 8,
         head_dim: 128,
         max_context_tokens: 131_072,
+        attention: Attention::Grouped,
     },
     ModelSpec {
-        name: "llama-3.1-70b",
+        name: Cow::Borrowed("llama-3.1-70b"),
         params_total: 70.6e9,
         params_active: 70.6e9,
         layers: 80,
@@ -213,9 +253,10 @@ pub const MODELS: &[ModelSpec] = &[
         kv_heads: 8,
         head_dim: 128,
         max_context_tokens: 131_072,
+        attention: Attention::Grouped,
     },
     ModelSpec {
-        name: "qwen2.5-7b",
+        name: Cow::Borrowed("qwen2.5-7b"),
         params_total: 7.61e9,
         params_active: 7.61e9,
         layers: 28,
@@ -224,9 +265,10 @@ pub const MODELS: &[ModelSpec] = &[
         kv_heads: 4,
         head_dim: 128,
         max_context_tokens: 131_072,
+        attention: Attention::Grouped,
     },
     ModelSpec {
-        name: "qwen2.5-32b",
+        name: Cow::Borrowed("qwen2.5-32b"),
         params_total: 32.5e9,
         params_active: 32.5e9,
         layers: 64,
@@ -235,9 +277,10 @@ pub const MODELS: &[ModelSpec] = &[
         kv_heads: 8,
         head_dim: 128,
         max_context_tokens: 131_072,
+        attention: Attention::Grouped,
     },
     ModelSpec {
-        name: "qwen2.5-72b",
+        name: Cow::Borrowed("qwen2.5-72b"),
         params_total: 72.7e9,
         params_active: 72.7e9,
         layers: 80,
@@ -246,9 +289,10 @@ pub const MODELS: &[ModelSpec] = &[
         kv_heads: 8,
         head_dim: 128,
         max_context_tokens: 131_072,
+        attention: Attention::Grouped,
     },
     ModelSpec {
-        name: "mixtral-8x7b",
+        name: Cow::Borrowed("mixtral-8x7b"),
         params_total: 46.7e9,
         params_active: 12.9e9,
         layers: 32,
@@ -257,6 +301,7 @@ pub const MODELS: &[ModelSpec] = &[
         kv_heads: 8,
         head_dim: 128,
         max_context_tokens: 32_768,
+        attention: Attention::Grouped,
     },
 ];
 
@@ -272,12 +317,12 @@ pub fn model(name: &str) -> Option<&'static ModelSpec> {
 
 /// Catalogue names of all GPUs, for error messages.
 pub fn gpu_names() -> Vec<&'static str> {
-    GPUS.iter().map(|g| g.name).collect()
+    GPUS.iter().map(|g| &*g.name).collect()
 }
 
 /// Catalogue names of all models, for error messages.
 pub fn model_names() -> Vec<&'static str> {
-    MODELS.iter().map(|m| m.name).collect()
+    MODELS.iter().map(|m| &*m.name).collect()
 }
 
 #[cfg(test)]
@@ -303,8 +348,11 @@ mod tests {
 
     #[test]
     fn lookups_are_case_insensitive() {
-        assert_eq!(gpu("H100-SXM").map(|g| g.name), Some("h100-sxm"));
+        assert_eq!(gpu("H100-SXM").map(|g| &*g.name), Some("h100-sxm"));
         assert!(gpu("h101").is_none());
-        assert_eq!(model("Llama-3.1-8B").map(|m| m.name), Some("llama-3.1-8b"));
+        assert_eq!(
+            model("Llama-3.1-8B").map(|m| &*m.name),
+            Some("llama-3.1-8b")
+        );
     }
 }

@@ -344,7 +344,10 @@ mod tests {
         };
         assert!((at("h100-sxm", 4) - expect(0.4e-6, 450e9)).abs() < 1e-9);
         assert!((at("l40s", 4) - expect(1.0e-6, 32e9)).abs() < 1e-9);
-        assert!(at("h100-sxm", 1).abs() < f64::MIN_POSITIVE, "one GPU has no all-reduce");
+        assert!(
+            at("h100-sxm", 1).abs() < f64::MIN_POSITIVE,
+            "one GPU has no all-reduce"
+        );
         assert!(at("h100-sxm", 2) < at("h100-sxm", 4));
         assert!(at("h100-sxm", 4) < at("h100-sxm", 8));
         // A large message is bandwidth-bound: 8,192 tokens of 8,192 BF16
