@@ -6,7 +6,7 @@ use super::*;
 /// Default price per GPU-hour, USD, for the GPUs the reference has prices
 /// for (`../shared/reference/hardware.md` §3): H100 at AWS's P5 rate after
 /// the June 2025 cut, H200 at AWS Capacity Blocks, A100-80GB, L40S and L4
-/// at Modal's per-second rates. B200 has no default.
+/// at Modal's per-second rates. Other GPUs have no default.
 fn default_usd_per_gpu_hour(gpu: &str) -> Option<f64> {
     match gpu {
         "h100-sxm" => Some(3.90),

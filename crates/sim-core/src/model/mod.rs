@@ -9,7 +9,7 @@ pub mod roofline;
 pub mod table;
 
 pub use calibration::EngineKind;
-pub use hardware::{Generation, GpuSpec, LinkKind, ModelSpec};
+pub use hardware::{Attention, Generation, GpuSpec, LinkKind, ModelSpec};
 pub use perf::{DecodeCurve, PerfModel, PrefillChunk};
 pub use roofline::{Roofline, RooflineFactors};
 pub use table::{MeasuredTable, TableError};
