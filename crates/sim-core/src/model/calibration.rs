@@ -74,7 +74,8 @@ const SINGLE_POINT: (Efficiencies, Overheads) = (
 );
 
 /// TensorRT-LLM's achieved fractions of peak by generation, fitted to the
-/// fit set (TensorRT-LLM v0.14 online and v0.17 offline, Llama-3.1-8B).
+/// fit set (TensorRT-LLM v0.14 online and v0.17 offline, Llama-3.1-8B;
+/// v1.0 offline, Llama-3.3-70B FP4 on B200).
 fn trtllm_efficiencies(generation: Generation) -> Efficiencies {
     let single = SINGLE_POINT.0;
     match generation {
@@ -92,19 +93,29 @@ fn trtllm_efficiencies(generation: Generation) -> Efficiencies {
         },
         Generation::Ada => Efficiencies {
             bf16: single.bf16,
-            fp8: 0.501,
+            fp8: 0.486,
             fp4: single.fp4,
             memory: 0.828,
         },
-        Generation::Blackwell => single,
+        // FP8 and memory as Azure measured them on ND GB200 v6 (2,744 of
+        // 5,000 dense FP8 TFLOPS sustained in GEMM, 7.35 of 8 TB/s;
+        // `../shared/reference/hardware.md` §4); BF16 as fitted for the
+        // nearest generation, Hopper (no Blackwell BF16 row is in the fit
+        // set); FP4 fitted on B200's Llama-3.3-70B rows.
+        Generation::Blackwell => Efficiencies {
+            bf16: 0.665,
+            fp8: 2744.0 / 5000.0,
+            fp4: 0.227,
+            memory: 0.92,
+        },
     }
 }
 
 /// TensorRT-LLM's overheads, fitted with its efficiencies; the all-reduce
 /// call latency is not fitted (no tensor-parallel row is in the fit set).
 const TRTLLM_OVERHEADS: Overheads = Overheads {
-    step_s: 2.079e-3,
-    per_seq_s: 21.87e-6,
+    step_s: 2.139e-3,
+    per_seq_s: 19.49e-6,
     allreduce_s: 20e-6,
 };
 
