@@ -1,6 +1,7 @@
 //! Resolving a deployment: perf model, engine defaults per GPU, KV-cache
 //! sizing from memory, weights and reserve, prefix caching and LoRA.
 
+use super::catalogue::Catalogue;
 use super::engine::{self, Precision};
 use super::*;
 use fleetsim_core::model::calibration;
@@ -9,6 +10,7 @@ pub(super) fn resolve_deployment(
     raw: &RawDeployment,
     base_dir: &Path,
     scheduled: bool,
+    catalogue: &Catalogue,
 ) -> Result<(ReplicaSpec, DeploymentInfo, Option<Artifacts>), FieldError> {
     // A scheduled fleet may start empty (its schedule brings replicas up).
     let min = if scheduled { 0 } else { 1 };
@@ -83,24 +85,12 @@ pub(super) fn resolve_deployment(
             "missing: name a GPU, or configure [deployment.slots]",
         )
     })?;
-    let model = hardware::model(model_name).ok_or_else(|| {
-        FieldError::new(
-            "deployment.model",
-            format!(
-                "unknown model {model_name:?}; known: {}",
-                hardware::model_names().join(", ")
-            ),
-        )
-    })?;
-    let gpu = hardware::gpu(gpu_name).ok_or_else(|| {
-        FieldError::new(
-            "deployment.gpu",
-            format!(
-                "unknown GPU {gpu_name:?}; known: {}",
-                hardware::gpu_names().join(", ")
-            ),
-        )
-    })?;
+    let model = catalogue
+        .model(model_name)
+        .map_err(|m| FieldError::new("deployment.model", m))?;
+    let gpu = catalogue
+        .gpu(gpu_name)
+        .map_err(|m| FieldError::new("deployment.gpu", m))?;
     engine::check_tensor_parallel(raw.tensor_parallel, model)?;
     let precision = engine::precision(&raw.engine, gpu)?;
     let Precision {

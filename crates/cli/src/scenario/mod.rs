@@ -11,7 +11,7 @@ use fleetsim_core::cost::{BillingGranularity, BillingPolicy, PoolPricing};
 use fleetsim_core::engine::{DeploymentSpec, FleetSpec, PipelineSpec, ReplicaSpec, SimConfig};
 use fleetsim_core::field::FieldError;
 use fleetsim_core::lifecycle::LifecycleSpec;
-use fleetsim_core::model::hardware::{self, GpuSpec, ModelSpec};
+use fleetsim_core::model::hardware::{GpuSpec, ModelSpec};
 use fleetsim_core::model::{MeasuredTable, PerfModel, Roofline};
 use fleetsim_core::nodes::{Placement, PoolSpec, SpotSpec};
 use fleetsim_core::queue::{ClassSpec, Discipline, QueueMode, QueueSpec};
@@ -35,6 +35,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+mod catalogue;
 mod deployment;
 mod engine;
 mod fleet;
@@ -369,6 +370,7 @@ fn deployment_entries(raw: &RawScenario) -> Result<Vec<DeploymentEntry>, FieldEr
 /// Validates a raw scenario and resolves defaults.
 pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, FieldError> {
     let workload = resolve_workload(&raw.workload, base_dir)?;
+    let catalogue = catalogue::Catalogue::resolve(&raw.gpus, &raw.models)?;
     let entries = deployment_entries(&raw)?;
     raw.sla.validate().map_err(|e| e.within("sla"))?;
     let resolution = SimDuration::try_from_secs_f64(raw.output.timeseries_resolution_s)
@@ -414,7 +416,7 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, FieldError
         // A fleet that changes size: its replicas start during the run.
         let scheduled = !matches!(e.scaling.policy, RawPolicy::Fixed);
         let (replica, info, artifacts) =
-            resolve_deployment(&e.raw, base_dir, scheduled).map_err(at)?;
+            resolve_deployment(&e.raw, base_dir, scheduled, &catalogue).map_err(at)?;
         let placement = match artifacts {
             Some(artifacts) if placed => Some(Arc::new(
                 resolve_placement(&pools, &raw.cold_start, artifacts, &info).map_err(at)?,

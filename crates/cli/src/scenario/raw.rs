@@ -6,7 +6,7 @@
 use fleetsim_core::coldstart::{ColdStartConfig, DurationDist};
 use fleetsim_core::cost::BillingPolicy;
 use fleetsim_core::metrics::SlaConfig;
-use fleetsim_core::model::{EngineKind, RooflineFactors};
+use fleetsim_core::model::{EngineKind, Generation, LinkKind, RooflineFactors};
 use fleetsim_core::replica::batching::{CapacityScheduler, Stepping};
 use fleetsim_core::replica::slots::ServiceTime;
 use fleetsim_core::workload::lengths::TokenLengths;
@@ -40,6 +40,12 @@ pub struct RawScenario {
     /// Pipelines over the deployments (`[[pipelines]]`).
     #[serde(default)]
     pub pipelines: Vec<RawPipeline>,
+    /// GPUs the catalogue lacks (`[[gpus]]`), for deployments to name.
+    #[serde(default)]
+    pub gpus: Vec<RawGpu>,
+    /// Models the catalogue lacks (`[[models]]`), for deployments to name.
+    #[serde(default)]
+    pub models: Vec<RawModel>,
     /// How requests are spread over replicas (one deployment).
     #[serde(default)]
     pub router: Option<RouterConfig>,
@@ -168,10 +174,10 @@ pub struct RawDeployment {
     pub scaling: Option<RawScaling>,
     /// Number of replicas (fixed fleet).
     pub replicas: u32,
-    /// Model catalogue name, e.g. `llama-3.1-8b`.
+    /// Model: a catalogue name, e.g. `llama-3.1-8b`, or a `[[models]]` one.
     #[serde(default)]
     pub model: Option<String>,
-    /// GPU catalogue name, e.g. `h100-sxm`.
+    /// GPU: a catalogue name, e.g. `h100-sxm`, or a `[[gpus]]` one.
     #[serde(default)]
     pub gpu: Option<String>,
     /// GPUs per replica.
@@ -190,6 +196,67 @@ pub struct RawDeployment {
     /// LoRA adapter slots (default: none; requests' adapters are ignored).
     #[serde(default)]
     pub lora: Option<RawLora>,
+}
+
+/// One `[[gpus]]` entry: a GPU the catalogue lacks, with its dense
+/// tensor peaks, memory and links (`docs/catalogue.md` has the catalogue's
+/// figures and where they come from).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGpu {
+    /// Name deployments give as `gpu`; not a catalogue GPU's.
+    pub name: String,
+    /// Architecture: `ampere`, `ada`, `hopper` or `blackwell` (selects the
+    /// roofline calibration).
+    pub generation: Generation,
+    /// What links a replica's GPUs: `nvlink` or `pcie`.
+    pub link: LinkKind,
+    /// Dense BF16/FP16 tensor peak, TFLOPS.
+    pub bf16_tflops: f64,
+    /// Dense FP8 tensor peak, TFLOPS (omit: no FP8 tensor cores).
+    #[serde(default)]
+    pub fp8_tflops: Option<f64>,
+    /// Dense FP4 tensor peak, TFLOPS (omit: no FP4 tensor cores).
+    #[serde(default)]
+    pub fp4_tflops: Option<f64>,
+    /// Device memory, GB.
+    pub memory_gb: f64,
+    /// Device memory bandwidth, TB/s.
+    pub memory_bandwidth_tb_per_s: f64,
+    /// GPU-to-GPU bandwidth in one direction, GB/s.
+    pub interconnect_gb_per_s: f64,
+}
+
+/// One `[[models]]` entry: a decoder-only transformer the catalogue lacks,
+/// as its config.json describes it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModel {
+    /// Name deployments give as `model`; not a catalogue model's.
+    pub name: String,
+    /// All parameters (what must be loaded), billions.
+    pub params_b: f64,
+    /// Parameters a token touches, billions (default `params_b`: dense).
+    #[serde(default)]
+    pub active_params_b: Option<f64>,
+    /// Transformer layers (`num_hidden_layers`).
+    pub layers: u32,
+    /// Hidden size (`hidden_size`).
+    pub hidden_size: u32,
+    /// Query heads (`num_attention_heads`).
+    pub query_heads: u32,
+    /// Key/value heads (`num_key_value_heads`); 1 or omitted with
+    /// `kv_latent_dim`.
+    #[serde(default)]
+    pub kv_heads: Option<u32>,
+    /// Dimension of one query/key head (`head_dim`).
+    pub head_dim: u32,
+    /// Longest context, tokens (`max_position_embeddings`).
+    pub max_context_tokens: u32,
+    /// Multi-head latent attention: elements cached per token and layer
+    /// (`kv_lora_rank + qk_rope_head_dim`) instead of K and V per head.
+    #[serde(default)]
+    pub kv_latent_dim: Option<u32>,
 }
 
 /// `[deployment.lora]`: LoRA adapters each replica can hold.

@@ -138,6 +138,54 @@ fn two_deployments(a: &str, b: &str, shares: bool) -> String {
     format!("{workload}{}{}", one(a), one(b))
 }
 
+/// `[[gpus]]` and `[[models]]` entries copying `h100-sxm` and
+/// `llama-3.1-8b` as `my-gpu` and `my-model`.
+const OWN_TABLES: &str = r#"
+[[gpus]]
+name = "my-gpu"
+generation = "hopper"
+link = "nvlink"
+bf16_tflops = 989.4
+fp8_tflops = 1978.9
+memory_gb = 80
+memory_bandwidth_tb_per_s = 3.35
+interconnect_gb_per_s = 450
+
+[[models]]
+name = "my-model"
+params_b = 8.03
+layers = 32
+hidden_size = 4096
+query_heads = 32
+kv_heads = 8
+head_dim = 128
+max_context_tokens = 131072
+"#;
+
+/// The synthetic scenario on `my-model` and `my-gpu`, defined in tables
+/// after it in which `from` is replaced by `to`.
+fn own(from: &str, to: &str) -> String {
+    assert!(OWN_TABLES.contains(from), "{from:?} is not in the tables");
+    let scenario = synthetic(
+        "model = \"llama-3.1-8b\"\ngpu = \"h100-sxm\"",
+        "model = \"my-model\"\ngpu = \"my-gpu\"",
+    );
+    format!("{scenario}{}", OWN_TABLES.replacen(from, to, 1))
+}
+
+/// `fleetsim run` on `own(from, to)`, failing at `field` on the first line
+/// that starts with `line_prefix`.
+fn own_case(
+    name: &'static str,
+    (from, to): (&str, &str),
+    line_prefix: &str,
+    field: &'static str,
+) -> Case {
+    let text = own(from, to);
+    let line = line_starting(&text, line_prefix);
+    scenario_case(name, text, &[]).at("scenario.toml", Some(line), Some(field))
+}
+
 /// 1-based line of the first line of `text` that starts with `prefix`.
 fn line_starting(text: &str, prefix: &str) -> usize {
     text.lines()
@@ -377,14 +425,14 @@ fn cases() -> Vec<Case> {
             &[],
         )
         .at(s, Some(13), Some("deployment.gpu"))
-        .also(&["\"h900\"", "h100-sxm"]),
+        .also(&["\"h900\"", "h100-sxm", "describe your own in a [[gpus]] table"]),
         scenario_case(
             "unknown_model",
             synthetic("model = \"llama-3.1-8b\"", "model = \"llama-9\""),
             &[],
         )
         .at(s, Some(12), Some("deployment.model"))
-        .also(&["\"llama-9\"", "llama-3.1-8b"]),
+        .also(&["\"llama-9\"", "llama-3.1-8b", "describe your own in a [[models]] table"]),
         scenario_case(
             "model_does_not_fit",
             synthetic("llama-3.1-8b\"\ngpu = \"h100-sxm", "llama-3.1-70b\"\ngpu = \"l4"),
@@ -799,6 +847,175 @@ fn cases() -> Vec<Case> {
         .file("scenario.toml", quickstart)
         .at(s, Some(line_starting(quickstart, "replicas")), Some("deployment.replicas"))
         .also(&["configuration 1"]),
+        // A scenario's own GPUs ([[gpus]]) and models ([[models]]).
+        own_case(
+            "own_gpu_negative_peak",
+            ("bf16_tflops = 989.4", "bf16_tflops = -1"),
+            "bf16_tflops",
+            "gpus[0].bf16_tflops",
+        )
+        .also(&["TFLOPS from 1 to", "got -1"]),
+        own_case(
+            "own_gpu_nan_bandwidth",
+            ("_tb_per_s = 3.35", "_tb_per_s = nan"),
+            "memory_bandwidth_tb_per_s",
+            "gpus[0].memory_bandwidth_tb_per_s",
+        )
+        .also(&["got NaN"]),
+        own_case(
+            "own_gpu_bandwidth_in_the_wrong_unit",
+            ("_tb_per_s = 3.35", "_tb_per_s = 3350"),
+            "memory_bandwidth_tb_per_s",
+            "gpus[0].memory_bandwidth_tb_per_s",
+        )
+        .also(&["TB/s from 0.01 to 1000", "got 3350"]),
+        own_case(
+            "own_gpu_zero_memory",
+            ("memory_gb = 80", "memory_gb = 0"),
+            "memory_gb",
+            "gpus[0].memory_gb",
+        )
+        .also(&["GB from 1 to", "got 0"]),
+        own_case(
+            "own_gpu_zero_interconnect",
+            ("interconnect_gb_per_s = 450", "interconnect_gb_per_s = 0"),
+            "interconnect_gb_per_s",
+            "gpus[0].interconnect_gb_per_s",
+        )
+        .also(&["GB/s from", "got 0"]),
+        own_case(
+            "own_gpu_fp8_below_bf16",
+            ("fp8_tflops = 1978.9", "fp8_tflops = 500"),
+            "fp8_tflops",
+            "gpus[0].fp8_tflops",
+        )
+        .also(&["at least bf16_tflops (989.4), got 500"]),
+        own_case(
+            "own_gpu_fp4_without_fp8",
+            ("fp8_tflops = 1978.9", "fp4_tflops = 4000"),
+            "[[gpus]]",
+            "gpus[0].fp8_tflops",
+        )
+        .also(&["missing", "FP4 tensor cores"]),
+        own_case(
+            "own_gpu_unknown_link",
+            ("link = \"nvlink\"", "link = \"infiniband\""),
+            "link",
+            "gpus[0].link",
+        )
+        .also(&["`infiniband`", "`nvlink`", "`pcie`"]),
+        own_case(
+            "own_gpu_unknown_generation",
+            ("generation = \"hopper\"", "generation = \"volta\""),
+            "generation",
+            "gpus[0].generation",
+        )
+        .also(&["`volta`", "`ampere`", "`blackwell`"]),
+        own_case(
+            "own_gpu_missing_figure",
+            ("memory_gb = 80\n", ""),
+            "[[gpus]]",
+            "gpus[0].memory_gb",
+        )
+        .also(&["missing field `memory_gb`"]),
+        own_case(
+            "own_gpu_shadows_the_catalogue",
+            ("name = \"my-gpu\"", "name = \"H100-SXM\""),
+            "name = \"H100-SXM\"",
+            "gpus[0].name",
+        )
+        .also(&["the catalogue's h100-sxm", "another name"]),
+        own_case(
+            "own_model_active_above_total",
+            ("params_b = 8.03", "params_b = 8.03\nactive_params_b = 9"),
+            "active_params_b",
+            "models[0].active_params_b",
+        )
+        .also(&["at most params_b (8.03), got 9"]),
+        own_case(
+            "own_model_negative_params",
+            ("params_b = 8.03", "params_b = -8"),
+            "params_b",
+            "models[0].params_b",
+        )
+        .also(&["billion parameters", "got -8"]),
+        own_case(
+            "own_model_heads_do_not_group",
+            ("kv_heads = 8", "kv_heads = 6"),
+            "kv_heads",
+            "models[0].kv_heads",
+        )
+        .also(&["divide query_heads (32), got 6"]),
+        own_case(
+            "own_model_zero_context",
+            ("max_context_tokens = 131072", "max_context_tokens = 0"),
+            "max_context_tokens",
+            "models[0].max_context_tokens",
+        )
+        .also(&["at least 1, got 0"]),
+        own_case(
+            "own_model_zero_layers",
+            ("layers = 32", "layers = 0"),
+            "layers",
+            "models[0].layers",
+        )
+        .also(&["at least 1, got 0"]),
+        own_case(
+            "own_model_negative_heads",
+            ("query_heads = 32", "query_heads = -32"),
+            "query_heads",
+            "models[0].query_heads",
+        )
+        .also(&["-32", "u32"]),
+        own_case(
+            "own_model_latent_with_kv_heads",
+            ("head_dim = 128", "head_dim = 128\nkv_latent_dim = 576"),
+            "kv_heads",
+            "models[0].kv_heads",
+        )
+        .also(&["must be 1 (or left out) with kv_latent_dim, got 8"]),
+        own_case(
+            "own_model_missing_kv_heads",
+            ("kv_heads = 8\n", ""),
+            "[[models]]",
+            "models[0].kv_heads",
+        )
+        .also(&["missing", "kv_latent_dim"]),
+        own_case(
+            "own_model_config_json_key",
+            ("kv_heads = 8", "num_key_value_heads = 8"),
+            "num_key_value_heads",
+            "models[0].num_key_value_heads",
+        )
+        .also(&["unknown field", "`kv_heads`"]),
+        own_case(
+            "own_model_defined_twice",
+            ("max_context_tokens = 131072\n", "max_context_tokens = 131072\n\n[[models]]\nname = \"MY-MODEL\"\nparams_b = 1\nlayers = 1\nhidden_size = 64\nquery_heads = 1\nkv_heads = 1\nhead_dim = 64\nmax_context_tokens = 64\n"),
+            "name = \"MY-MODEL\"",
+            "models[1].name",
+        )
+        .also(&["\"MY-MODEL\" is defined twice"]),
+        own_case(
+            "own_model_does_not_fit",
+            ("params_b = 8.03", "params_b = 800"),
+            "gpu = \"my-gpu\"",
+            "deployment.gpu",
+        )
+        .also(&["1 × my-gpu cannot hold my-model", "weights 1600.0 GB"]),
+        own_case(
+            "unknown_gpu_lists_the_catalogue_and_the_scenario",
+            ("name = \"my-gpu\"", "name = \"other-gpu\""),
+            "gpu = \"my-gpu\"",
+            "deployment.gpu",
+        )
+        .also(&["\"my-gpu\"", "h100-sxm", "gb200", "[[gpus]] define other-gpu"]),
+        own_case(
+            "unknown_model_lists_the_catalogue_and_the_scenario",
+            ("name = \"my-model\"", "name = \"other-model\""),
+            "model = \"my-model\"",
+            "deployment.model",
+        )
+        .also(&["\"my-model\"", "llama-3.1-8b", "[[models]] define other-model"]),
         Case::new("compare_missing_scenario", &["compare", "scenario.toml", "b.toml"])
             .file("b.toml", quickstart)
             .also(&["cannot read"]),
