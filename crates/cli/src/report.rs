@@ -135,6 +135,18 @@ pub fn render_table(scenario: &Scenario, summary: &Summary) -> String {
         "fleet      busy fraction min {:.2} / mean {:.2} / max {:.2}, {} iterations, {} preemptions",
         f.busy_fraction_min, f.busy_fraction_mean, f.busy_fraction_max, f.iterations, f.preemptions
     );
+    if f.preemption_bound {
+        let _ = writeln!(
+            out,
+            "warning    preemption-bound: {:.0} % of the engine's token work was recomputing \
+             {} tokens that {} preemptions threw away; the KV cache cannot hold the batch \
+             (lower max_num_seqs, add memory or GPUs, or on TensorRT-LLM reserve KV with \
+             capacity_scheduler = \"guaranteed_no_evict\")",
+            f.recompute_share * 100.0,
+            f.recomputed_tokens,
+            f.preemptions
+        );
+    }
     if let Some(p) = summary.prefix_cache.as_ref().filter(|p| p.query_blocks > 0) {
         let _ = writeln!(
             out,

@@ -87,6 +87,10 @@ pub struct Throughput {
     pub output_tokens_per_s: f64,
 }
 
+/// The recompute share at and above which a run is reported as
+/// preemption-bound: a tenth of the engine's work redone.
+pub const PREEMPTION_BOUND_SHARE: f64 = 0.1;
+
 /// Fleet-level engine counters.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FleetReport {
@@ -98,6 +102,18 @@ pub struct FleetReport {
     pub iterations: u64,
     /// Recompute preemptions, all replicas.
     pub preemptions: u64,
+    /// Tokens whose KV entries preemptions discarded (computed again when
+    /// the request resumed).
+    pub recomputed_tokens: u64,
+    /// Recomputed tokens over the tokens computed for completed requests'
+    /// prompts and outputs plus the recomputed ones: the share of the
+    /// engine's work spent redoing what preemptions threw away.
+    pub recompute_share: f64,
+    /// The run is preemption-bound: the recompute share is at least
+    /// [`PREEMPTION_BOUND_SHARE`] (the KV cache cannot hold the batch the
+    /// scheduler admits; fewer sequences, more memory or a scheduler that
+    /// reserves KV would serve more).
+    pub preemption_bound: bool,
     /// Replicas started during the run (each paid a cold start).
     pub replicas_started: u32,
     /// Replicas that were drained.

@@ -177,6 +177,37 @@ fn guaranteed_no_evict_waits_instead_of_preempting() {
     );
 }
 
+#[test]
+fn a_kv_cache_too_small_for_the_batch_is_reported_as_preemption_bound() {
+    // Eight requests that each grow to 900 tokens on 120 blocks of 16
+    // (1,920 tokens): packing admits them all and preempts over and over.
+    let requests: Vec<(u64, u32, u32)> = (0..8).map(|_| (0, 400, 500)).collect();
+    let packed = run(
+        requests.clone(),
+        1,
+        batching(256, 8192, 120, Stepping::Jump),
+    );
+    let f = &packed.summary.fleet;
+    assert_eq!(packed.summary.requests.completed, 8);
+    assert!(f.preemptions > 0 && f.recomputed_tokens > 0, "{f:?}");
+    // The share is what was redone over all the work done.
+    let needed = 8.0 * 900.0;
+    let share = f.recomputed_tokens as f64 / (needed + f.recomputed_tokens as f64);
+    assert!((f.recompute_share - share).abs() < 1e-12);
+    assert!(f.recompute_share >= fleetsim_core::summary::PREEMPTION_BOUND_SHARE);
+    assert!(f.preemption_bound);
+    // Reserving each request's KV at admission redoes nothing.
+    let reserved = Arc::new(BatchingConfig {
+        capacity_scheduler: CapacityScheduler::GuaranteedNoEvict,
+        ..(*batching(256, 8192, 120, Stepping::Jump)).clone()
+    });
+    let r = run(requests, 1, reserved);
+    let f = &r.summary.fleet;
+    assert_eq!(r.summary.requests.completed, 8);
+    assert_eq!((f.preemptions, f.recomputed_tokens), (0, 0));
+    assert!(!f.preemption_bound);
+}
+
 fn arb_workload() -> impl Strategy<Value = Vec<(u64, u32, u32)>> {
     prop::collection::vec((0u64..2_000_000_000, 1u32..3_000, 1u32..400), 1..60).prop_map(|mut v| {
         v.sort_by_key(|r| r.0);

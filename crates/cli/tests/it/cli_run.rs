@@ -309,3 +309,39 @@ fn sort_flag_orders_a_backwards_trace() {
     .expect("summary JSON");
     assert_eq!(count(&v, "requests.completed"), 2);
 }
+
+/// 17 requests of 9,000 + 9,000 tokens on one L4: the KV cache holds one
+/// or two at a time, and vLLM's packing preempts over and over. The
+/// summary says the run is preemption-bound and the table warns, with the
+/// remedies; reserving KV (TensorRT-LLM's scheduler) redoes nothing.
+#[test]
+fn a_preemption_bound_run_says_so() {
+    let toml = |engine: &str| {
+        format!(
+            "[workload]\nkind = \"synthetic\"\nduration_s = 1\nmax_requests = 17\n\
+             arrival = {{ kind = \"poisson\", rate_per_s = 1000 }}\n\
+             input_tokens = {{ kind = \"fixed\", tokens = 9000 }}\n\
+             output_tokens = {{ kind = \"fixed\", tokens = 9000 }}\n\
+             [deployment]\nmodel = \"llama-3.1-8b\"\ngpu = \"l4\"\nreplicas = 1\n\
+             [deployment.engine]\nweights_dtype = \"fp8\"\n{engine}"
+        )
+    };
+    let load = |engine: &str| {
+        fleetsim::scenario::load_str(&toml(engine), "pb.toml", std::path::Path::new("."), &[])
+            .unwrap()
+    };
+    let packed = load("");
+    let s = fleetsim::run::run(&packed).unwrap().summary;
+    assert_eq!(s.requests.completed, 17);
+    assert!(s.fleet.preemption_bound, "{:?}", s.fleet);
+    assert!(s.fleet.recompute_share > 0.5, "{:?}", s.fleet);
+    let table = fleetsim::report::render_table(&packed, &s);
+    assert!(table.contains("warning    preemption-bound:"), "{table}");
+    assert!(table.contains("lower max_num_seqs"), "{table}");
+    let reserved = load("kind = \"trtllm\"\n");
+    let s = fleetsim::run::run(&reserved).unwrap().summary;
+    assert_eq!(s.requests.completed, 17);
+    assert_eq!(s.fleet.preemptions, 0);
+    assert!(!s.fleet.preemption_bound);
+    assert!(!fleetsim::report::render_table(&reserved, &s).contains("preemption-bound"));
+}

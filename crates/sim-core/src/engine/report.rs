@@ -16,6 +16,7 @@ use crate::request::Outcome;
 use crate::summary::{
     AdapterReport, ClassReport, ColdStartStages, ColdStartSummary, DeploymentReport, FleetReport,
     GpuHours, PipelineReport, PrefixCacheReport, ReplicaRow, SimReport, Summary,
+    PREEMPTION_BOUND_SHARE,
 };
 use crate::time::{SimTime, NANOS_PER_SEC};
 
@@ -177,6 +178,7 @@ impl Simulation {
             let c = r.counters();
             fleet.iterations += c.iterations;
             fleet.preemptions += c.preemptions;
+            fleet.recomputed_tokens += c.recomputed_tokens;
             busy_gpu_ns += u128::from(c.busy_ns) * gpus;
             let held = life.held_ns(end);
             held_gpu_ns += u128::from(held) * gpus;
@@ -198,6 +200,25 @@ impl Simulation {
         }
         fleet.busy_fraction_min = if fmin.is_finite() { fmin } else { 0.0 };
         fleet.busy_fraction_max = fmax;
+        // The tokens completed requests needed in scope: each plain
+        // request's prompt and output, and each pipeline stage visit's
+        // (a pipeline's end-to-end record adds nothing of its own).
+        let completed_tokens = |records: &[RequestRecord]| -> u64 {
+            (records.iter())
+                .filter(|r| r.outcome == Outcome::Completed && r.pipeline.is_none())
+                .filter(|r| d.is_none_or(|d| usize::from(r.deployment) == d))
+                .map(|r| u64::from(r.input_tokens) + u64::from(r.output_tokens))
+                .sum()
+        };
+        let needed = completed_tokens(&self.outcomes.records)
+            + completed_tokens(&self.outcomes.stage_records);
+        let work = needed + fleet.recomputed_tokens;
+        fleet.recompute_share = if work > 0 {
+            fleet.recomputed_tokens as f64 / work as f64
+        } else {
+            0.0
+        };
+        fleet.preemption_bound = fleet.recompute_share >= PREEMPTION_BOUND_SHARE;
         fleet.busy_fraction_mean = if counted > 0 {
             fsum / f64::from(counted)
         } else {

@@ -140,6 +140,8 @@ pub struct ReplicaCounters {
     pub iterations: u64,
     /// Preemptions (recompute).
     pub preemptions: u64,
+    /// Computed tokens whose KV entries preemptions discarded.
+    pub recomputed_tokens: u64,
     /// Prefix-cache lookups: sequences moved from waiting to running while
     /// prefix caching is on (a recomputed sequence looks up again).
     pub prefix_lookups: u64,

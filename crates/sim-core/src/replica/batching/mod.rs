@@ -598,6 +598,7 @@ impl BatchingReplica {
                     a.release(name);
                 }
                 victim.blocks = 0;
+                self.counters.recomputed_tokens += u64::from(victim.computed);
                 victim.computed = 0;
                 victim.scheduled = 0;
                 victim.preemptions += 1;
