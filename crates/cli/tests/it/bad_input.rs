@@ -6,6 +6,7 @@
 //! the case's files, with that directory as the working directory, so the
 //! messages name the files as the table does.
 
+use crate::common;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -138,39 +139,18 @@ fn two_deployments(a: &str, b: &str, shares: bool) -> String {
     format!("{workload}{}{}", one(a), one(b))
 }
 
-/// `[[gpus]]` and `[[models]]` entries copying `h100-sxm` and
-/// `llama-3.1-8b` as `my-gpu` and `my-model`.
-const OWN_TABLES: &str = r#"
-[[gpus]]
-name = "my-gpu"
-generation = "hopper"
-link = "nvlink"
-bf16_tflops = 989.4
-fp8_tflops = 1978.9
-memory_gb = 80
-memory_bandwidth_tb_per_s = 3.35
-interconnect_gb_per_s = 450
-
-[[models]]
-name = "my-model"
-params_b = 8.03
-layers = 32
-hidden_size = 4096
-query_heads = 32
-kv_heads = 8
-head_dim = 128
-max_context_tokens = 131072
-"#;
-
 /// The synthetic scenario on `my-model` and `my-gpu`, defined in tables
 /// after it in which `from` is replaced by `to`.
 fn own(from: &str, to: &str) -> String {
-    assert!(OWN_TABLES.contains(from), "{from:?} is not in the tables");
+    assert!(
+        common::OWN_HARDWARE.contains(from),
+        "{from:?} is not in the tables"
+    );
     let scenario = synthetic(
         "model = \"llama-3.1-8b\"\ngpu = \"h100-sxm\"",
         "model = \"my-model\"\ngpu = \"my-gpu\"",
     );
-    format!("{scenario}{}", OWN_TABLES.replacen(from, to, 1))
+    format!("{scenario}{}", common::OWN_HARDWARE.replacen(from, to, 1))
 }
 
 /// `fleetsim run` on `own(from, to)`, failing at `field` on the first line

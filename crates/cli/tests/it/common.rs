@@ -46,3 +46,28 @@ pub fn run_trace(trace: &str, toml: &str) -> Result<fleetsim_core::RunResult, St
     std::fs::remove_dir_all(&dir).ok();
     result
 }
+
+/// `[[gpus]]` and `[[models]]` entries copying `h100-sxm` and
+/// `llama-3.1-8b` as `docs/catalogue.md` gives them, as `my-gpu` and
+/// `my-model` (for `own_hardware.rs` and the bad-input cases).
+pub const OWN_HARDWARE: &str = r#"
+[[gpus]]
+name = "my-gpu"
+generation = "hopper"
+link = "nvlink"
+bf16_tflops = 989.4
+fp8_tflops = 1978.9
+memory_gb = 80
+memory_bandwidth_tb_per_s = 3.35
+interconnect_gb_per_s = 450
+
+[[models]]
+name = "my-model"
+params_b = 8.03
+layers = 32
+hidden_size = 4096
+query_heads = 32
+kv_heads = 8
+head_dim = 128
+max_context_tokens = 131072
+"#;

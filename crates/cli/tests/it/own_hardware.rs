@@ -3,34 +3,11 @@
 //! entry does. (Bad entries are cases of `bad_input.rs`.)
 #![allow(clippy::unwrap_used)]
 
+use crate::common;
 use fleetsim::report::summary_json;
 use fleetsim::scenario::{load_str, QUICKSTART_TOML};
 use fleetsim_core::output::{write_replicas_csv, write_requests_csv, write_timeseries_csv};
 use std::path::Path;
-
-/// `h100-sxm` and `llama-3.1-8b` as `docs/catalogue.md` gives them, under
-/// names of their own.
-const COPIES: &str = r#"
-[[gpus]]
-name = "my-h100"
-generation = "hopper"
-link = "nvlink"
-bf16_tflops = 989.4
-fp8_tflops = 1978.9
-memory_gb = 80
-memory_bandwidth_tb_per_s = 3.35
-interconnect_gb_per_s = 450
-
-[[models]]
-name = "my-llama"
-params_b = 8.03
-layers = 32
-hidden_size = 4096
-query_heads = 32
-kv_heads = 8
-head_dim = 128
-max_context_tokens = 131072
-"#;
 
 /// Summary JSON and the three CSV files of `toml` run with `sets`.
 fn outputs(toml: &str, sets: &[&str]) -> [Vec<u8>; 4] {
@@ -62,10 +39,10 @@ fn same_as_the_catalogue(extra: &[&str]) {
     sets.extend_from_slice(extra);
     let catalogue = outputs(QUICKSTART_TOML, &sets);
     let own_toml = QUICKSTART_TOML
-        .replacen("model = \"llama-3.1-8b\"", "model = \"my-llama\"", 1)
-        .replacen("gpu = \"h100-sxm\"", "gpu = \"my-h100\"", 1);
+        .replacen("model = \"llama-3.1-8b\"", "model = \"my-model\"", 1)
+        .replacen("gpu = \"h100-sxm\"", "gpu = \"my-gpu\"", 1);
     assert_ne!(own_toml, QUICKSTART_TOML, "the quickstart names both");
-    let own = outputs(&format!("{own_toml}{COPIES}"), &sets);
+    let own = outputs(&format!("{own_toml}{}", common::OWN_HARDWARE), &sets);
     assert!(catalogue[1].len() > 1000, "the run served requests");
     for (i, file) in [
         "summary.json",
