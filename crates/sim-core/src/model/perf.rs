@@ -99,57 +99,46 @@ impl DecodeCurve {
     /// (`at_zero`, `per_token`): the roofline's compute and memory bounds.
     /// The step at context 0 is at least 1 ns, as in [`DecodeCurve::linear_secs`].
     pub fn max_of_lines_secs(a: (f64, f64), b: (f64, f64)) -> Self {
-        DecodeCurve::upper_envelope_secs(&[a, b])
-    }
-
-    /// The upper envelope of any number of lines given in seconds
-    /// (`at_zero`, `per_token`; at least one): from context 0, the line
-    /// highest there (the steepest among equals), then at each integer
-    /// context where a steeper line first reaches the current one, that
-    /// line. Each line's step at context 0 is at least 1 ns, as in
-    /// [`DecodeCurve::linear_secs`].
-    pub fn upper_envelope_secs(lines: &[(f64, f64)]) -> Self {
-        let fp: Vec<(u128, u128)> = lines
-            .iter()
-            .map(|&(at0, per)| {
-                (
-                    u128::from(secs_to_fp(at0)).max(CURVE_ONE),
-                    u128::from(secs_to_fp(per)),
-                )
-            })
-            .collect();
-        let Some(&first) = fp.iter().max_by(|x, y| x.0.cmp(&y.0).then(x.1.cmp(&y.1))) else {
-            return DecodeCurve::from_fp_line(CURVE_ONE, 0);
+        let line = |(at0, per): (f64, f64)| {
+            (
+                u128::from(secs_to_fp(at0)).max(CURVE_ONE),
+                u128::from(secs_to_fp(per)),
+            )
         };
-        let mut pieces = vec![CurvePiece {
-            from_context: 0,
-            at_start_fp: clamp_u64(first.0),
-            per_token_fp: clamp_u64(first.1),
-        }];
-        let (mut current, mut from) = (first, 0u64);
-        loop {
-            // The steeper line that reaches the current one first (the
-            // steepest among those reaching it at the same context).
-            let next = fp
-                .iter()
-                .filter(|k| k.1 > current.1)
-                .filter_map(|&k| {
-                    let cross = current.0.saturating_sub(k.0).div_ceil(k.1 - current.1);
-                    let cross = u64::try_from(cross).ok()?;
-                    (cross > from).then_some((cross, k))
-                })
-                .min_by(|x, y| x.0.cmp(&y.0).then(y.1 .1.cmp(&x.1 .1)));
-            let Some((cross, k)) = next else {
-                break;
-            };
-            pieces.push(CurvePiece {
-                from_context: cross,
-                at_start_fp: clamp_u64(k.0 + k.1 * u128::from(cross)),
-                per_token_fp: clamp_u64(k.1),
-            });
-            (current, from) = (k, cross);
+        let (a0, a1) = line(a);
+        let (b0, b1) = line(b);
+        // Order so that `lo` is the larger at context 0.
+        let ((lo0, lo1), (hi0, hi1)) = if a0 >= b0 {
+            ((a0, a1), (b0, b1))
+        } else {
+            ((b0, b1), (a0, a1))
+        };
+        if hi1 <= lo1 {
+            return DecodeCurve::from_fp_line(lo0, lo1);
         }
-        DecodeCurve { pieces }
+        // First integer context where the steeper line is at least the other.
+        let cross = (lo0 - hi0).div_ceil(hi1 - lo1);
+        if cross == 0 {
+            return DecodeCurve::from_fp_line(hi0, hi1);
+        }
+        let Ok(cross) = u64::try_from(cross) else {
+            return DecodeCurve::from_fp_line(lo0, lo1);
+        };
+        let at_cross = hi0 + hi1 * u128::from(cross);
+        DecodeCurve {
+            pieces: vec![
+                CurvePiece {
+                    from_context: 0,
+                    at_start_fp: clamp_u64(lo0),
+                    per_token_fp: clamp_u64(lo1),
+                },
+                CurvePiece {
+                    from_context: cross,
+                    at_start_fp: clamp_u64(at_cross),
+                    per_token_fp: clamp_u64(hi1),
+                },
+            ],
+        }
     }
 
     fn from_fp_line(at0: u128, per: u128) -> Self {
@@ -490,26 +479,6 @@ mod tests {
                 floor_sum(n, CURVE_ONE, a, b),
                 floor_sum_u128_reference(n, CURVE_ONE, a, b)
             );
-        }
-
-        #[test]
-        fn the_envelope_of_three_lines_is_their_maximum(
-            lines in prop::collection::vec((0.0f64..0.05, 0.0f64..1e-6), 1..5),
-            x in 0u64..2_000_000, c0 in 0u64..200_000, g in 0u64..512, n in 0u64..2_000,
-        ) {
-            let curve = DecodeCurve::upper_envelope_secs(&lines);
-            let value = |x: u64| {
-                lines
-                    .iter()
-                    .map(|&(a, p)| {
-                        u128::from(secs_to_fp(a)).max(CURVE_ONE)
-                            + u128::from(secs_to_fp(p)) * u128::from(x)
-                    })
-                    .max()
-                    .unwrap_or(0)
-            };
-            prop_assert_eq!(u128::from(curve.step(x).0), value(x) >> CURVE_FRACTION_BITS);
-            prop_assert_eq!(curve.sum_steps(c0, g, n).0, naive(&curve, c0, g, n));
         }
 
         #[test]
