@@ -75,7 +75,8 @@ const SINGLE_POINT: (Efficiencies, Overheads) = (
 
 /// TensorRT-LLM's achieved fractions of peak by generation, fitted to the
 /// fit set (TensorRT-LLM v0.14 online and v0.17 offline, Llama-3.1-8B;
-/// v1.0 offline, Llama-3.3-70B FP4 on B200).
+/// v1.0 offline, Llama-3.3-70B FP4 on B200). A precision no fit-set row
+/// runs on a generation keeps the single-point value.
 fn trtllm_efficiencies(generation: Generation) -> Efficiencies {
     let single = SINGLE_POINT.0;
     match generation {

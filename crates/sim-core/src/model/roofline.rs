@@ -11,8 +11,9 @@
 //! Only η_c, η_m and the overheads are calibrated; everything else is the
 //! published GPU and model specification (`docs/validation.md`).
 
+use super::calibration::EngineKind;
 use super::collective::ring_allreduce_s;
-use super::hardware::{GpuSpec, LinkKind, ModelSpec};
+use super::hardware::{Generation, GpuSpec, LinkKind, ModelSpec};
 use super::perf::{DecodeCurve, PerfModel, PrefillChunk};
 use crate::field::FieldError;
 use crate::time::SimDuration;
@@ -43,20 +44,12 @@ pub struct RooflineFactors {
 }
 
 impl Default for RooflineFactors {
-    /// Fitted to TensorRT-LLM's published online-serving measurements of
-    /// Llama-3.1-8B on one H100 (15 rows: mean TTFT and ITL at QPS 2–16,
-    /// throughput at QPS ∞); every row is within 20 %. The fit and its error
-    /// table are in `docs/validation.md`.
+    /// The single-point calibration (TensorRT-LLM's online-serving
+    /// measurements of Llama-3.1-8B on one H100, `docs/validation.md`
+    /// section 2), which vLLM deployments use:
+    /// [`calibration::factors`](super::calibration::factors) holds it.
     fn default() -> Self {
-        RooflineFactors {
-            compute_efficiency: 0.81,
-            fp8_compute_efficiency: 0.81,
-            fp4_compute_efficiency: 0.81,
-            memory_efficiency: 0.88,
-            step_overhead_s: 1.28e-3,
-            per_seq_overhead_s: 41e-6,
-            allreduce_latency_s: 20e-6,
-        }
+        super::calibration::factors(EngineKind::Vllm, Generation::Hopper)
     }
 }
 
