@@ -25,29 +25,25 @@ use std::path::Path;
 /// the model improves; the goal is 0.15.
 const CHECK_MAPE_BOUND: f64 = 0.19;
 
-#[derive(Clone, Debug, serde::Deserialize)]
+/// One published figure: what was measured (read from the same CSV row
+/// as its configuration) and under which configuration.
+#[derive(Clone, Debug)]
 struct Measurement {
+    config: Configuration,
+    figure: Figure,
+}
+
+/// A row's columns besides its configuration.
+#[derive(Clone, Debug, serde::Deserialize)]
+struct Figure {
     table: String,
-    #[allow(dead_code)]
-    source: String,
-    engine: String,
-    model: String,
-    gpu: String,
-    tp: Option<u32>,
-    pp: u32,
-    dtype: String,
-    isl: Option<u32>,
-    osl: Option<u32>,
-    requests: Option<u32>,
-    mode: String,
-    load: Option<String>,
     metric: String,
     published: f64,
     set: String,
 }
 
 /// What is simulated once for all the metrics published about it.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize)]
 struct Configuration {
     engine: String,
     model: String,
@@ -63,22 +59,6 @@ struct Configuration {
 }
 
 impl Configuration {
-    fn of(m: &Measurement) -> Self {
-        Configuration {
-            engine: m.engine.clone(),
-            model: m.model.clone(),
-            gpu: m.gpu.clone(),
-            tp: m.tp,
-            pp: m.pp,
-            dtype: m.dtype.clone(),
-            isl: m.isl,
-            osl: m.osl,
-            requests: m.requests,
-            mode: m.mode.clone(),
-            load: m.load.clone(),
-        }
-    }
-
     /// The scenario a user would write for this configuration, or why the
     /// model cannot express it.
     fn scenario(&self, perf: Option<&str>) -> Result<String, String> {
@@ -187,10 +167,17 @@ prefix_caching = false
 fn measurements() -> Vec<Measurement> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../validation/measurements.csv");
     let mut reader = csv::Reader::from_path(&path).unwrap();
+    let headers = reader.headers().unwrap().clone();
     reader
-        .deserialize()
-        .collect::<Result<Vec<Measurement>, _>>()
-        .unwrap()
+        .records()
+        .map(|row| {
+            let row = row.unwrap();
+            Measurement {
+                config: row.deserialize(Some(&headers)).unwrap(),
+                figure: row.deserialize(Some(&headers)).unwrap(),
+            }
+        })
+        .collect()
 }
 
 #[derive(Default)]
@@ -211,15 +198,16 @@ fn check_set_mape_stays_within_the_documented_bound() {
     let rows = measurements();
     assert!(rows.len() > 100, "{} measurements", rows.len());
     for r in &rows {
-        assert!(r.set == "fit" || r.set == "check", "set {:?}", r.set);
-        assert!(r.published > 0.0, "{r:?}");
+        assert!(
+            r.figure.set == "fit" || r.figure.set == "check",
+            "set {:?}",
+            r.figure.set
+        );
+        assert!(r.figure.published > 0.0, "{r:?}");
     }
     let mut configurations: BTreeMap<Configuration, Vec<&Measurement>> = BTreeMap::new();
     for r in &rows {
-        configurations
-            .entry(Configuration::of(r))
-            .or_default()
-            .push(r);
+        configurations.entry(r.config.clone()).or_default().push(r);
     }
     // (table, set) → tally; set → tally.
     let mut by_table: BTreeMap<(String, String), Tally> = BTreeMap::new();
@@ -229,35 +217,35 @@ fn check_set_mape_stays_within_the_documented_bound() {
     for (config, published) in &configurations {
         let simulated = config.simulate(None);
         for m in published {
-            let key = (m.table.clone(), m.set.clone());
+            let key = (m.figure.table.clone(), m.figure.set.clone());
             match &simulated {
                 Err(why) => {
                     for t in [
                         by_table.entry(key).or_default(),
-                        by_set.entry(m.set.clone()).or_default(),
+                        by_set.entry(m.figure.set.clone()).or_default(),
                     ] {
                         *t.not_expressible.entry(why.clone()).or_default() += 1;
                     }
                 }
                 Ok(values) => {
-                    let Some(&value) = values.get(m.metric.as_str()) else {
-                        panic!("unknown metric {:?}", m.metric);
+                    let Some(&value) = values.get(m.figure.metric.as_str()) else {
+                        panic!("unknown metric {:?}", m.figure.metric);
                     };
-                    let error = (value - m.published) / m.published;
+                    let error = (value - m.figure.published) / m.figure.published;
                     println!(
                         "| {} | {} | {} | {} | {} | {} | {}/{} | {} {} | {} | {} | {value:.1} | {:+.0} % |",
-                        m.table,
-                        m.set,
-                        m.model,
-                        m.gpu,
-                        m.tp.unwrap_or(0),
-                        m.dtype,
-                        m.isl.unwrap_or(0),
-                        m.osl.unwrap_or(0),
-                        m.mode,
-                        m.load.as_deref().unwrap_or(""),
-                        m.metric,
-                        m.published,
+                        m.figure.table,
+                        m.figure.set,
+                        config.model,
+                        config.gpu,
+                        config.tp.unwrap_or(0),
+                        config.dtype,
+                        config.isl.unwrap_or(0),
+                        config.osl.unwrap_or(0),
+                        config.mode,
+                        config.load.as_deref().unwrap_or(""),
+                        m.figure.metric,
+                        m.figure.published,
                         error * 100.0
                     );
                     by_table
@@ -266,7 +254,7 @@ fn check_set_mape_stays_within_the_documented_bound() {
                         .abs_errors
                         .push(error.abs());
                     by_set
-                        .entry(m.set.clone())
+                        .entry(m.figure.set.clone())
                         .or_default()
                         .abs_errors
                         .push(error.abs());
@@ -356,7 +344,9 @@ fn fit_error(figures: &[(Configuration, Vec<&Measurement>)], x: &[f64]) -> f64 {
                         let values = config.simulate(perf.as_deref());
                         for m in published {
                             let e = match &values {
-                                Ok(v) => ((v[m.metric.as_str()] - m.published) / m.published).abs(),
+                                Ok(v) => ((v[m.figure.metric.as_str()] - m.figure.published)
+                                    / m.figure.published)
+                                    .abs(),
                                 Err(_) => 1.0,
                             };
                             out.push(e);
@@ -384,8 +374,8 @@ fn fit_error(figures: &[(Configuration, Vec<&Measurement>)], x: &[f64]) -> f64 {
 fn fit_calibration() {
     let rows = measurements();
     let mut grouped: BTreeMap<Configuration, Vec<&Measurement>> = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.set == "fit") {
-        let c = Configuration::of(r);
+    for r in rows.iter().filter(|r| r.figure.set == "fit") {
+        let c = r.config.clone();
         if c.scenario(None).is_ok() {
             grouped.entry(c).or_default().push(r);
         }
