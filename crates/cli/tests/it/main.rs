@@ -17,6 +17,7 @@ mod compare;
 mod deployments;
 mod determinism;
 mod example_traces;
+mod extreme;
 mod lengths_from_trace;
 mod lifecycle;
 mod own_hardware;
