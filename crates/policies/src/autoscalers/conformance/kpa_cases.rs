@@ -120,8 +120,9 @@ struct BucketStep {
 #[serde(deny_unknown_fields)]
 struct BucketCase {
     id: String,
+    #[serde(default)]
     #[allow(dead_code)]
-    source: Value,
+    source: Option<Source>,
     #[allow(dead_code)]
     function: String,
     inputs: BucketIn,
