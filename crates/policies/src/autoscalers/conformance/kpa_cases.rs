@@ -33,6 +33,9 @@ struct DeciderStep {
     #[serde(default)]
     spec_update_before_step: Option<SpecUpdate>,
     expected: DeciderOut,
+    #[serde(default, alias = "notes")]
+    #[allow(dead_code)]
+    note: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -111,7 +114,7 @@ struct BucketStep {
     value: Option<f64>,
     #[serde(default)]
     expected: Option<f64>,
-    #[serde(default)]
+    #[serde(default, alias = "notes")]
     #[allow(dead_code)]
     note: Option<String>,
 }
