@@ -128,21 +128,37 @@ fn unknown_autoscaler_key_is_an_error() {
 }
 
 #[test]
-fn unknown_field_is_an_error() {
+fn unknown_field_fails_its_case_with_a_located_error() {
     let p = temp_file(
         "field.json",
         &baseten_file("baseten", 4, r#", "window_s": 60"#),
     );
     let o = verify(&p);
     assert_eq!(o.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&o.stderr);
+    let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(
-        stderr.contains("field.json")
-            && stderr.contains("documentation_examples[0]")
-            && stderr.contains("unknown field `window_s`"),
-        "{stderr}"
+        stdout.contains("FAIL doc-1")
+            && stdout.contains("documentation_examples[0].inputs.window_s")
+            && stdout.contains("unknown field `window_s`"),
+        "{stdout}"
     );
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(last_line(&o), "0 passed, 1 failed");
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("panicked"));
+}
+
+#[test]
+fn failing_case_names_its_upstream_source() {
+    let text = baseten_file("baseten", 5, "").replace(
+        r#""source": {}"#,
+        r#""source": {"repo": "kubernetes/kubernetes", "path": "pkg/x_test.go", "test": "TestY/z"}"#,
+    );
+    let o = verify(&temp_file("source.json", &text));
+    assert_eq!(o.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("upstream: kubernetes/kubernetes pkg/x_test.go TestY/z"),
+        "{stdout}"
+    );
 }
 
 #[test]

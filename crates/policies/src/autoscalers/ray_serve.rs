@@ -207,6 +207,12 @@ pub fn delay_ticks(delay_s: f64, interval_s: f64) -> i64 {
     (delay_s / interval_s) as i64
 }
 
+/// `_apply_bounds`: `max(min, min(max, n))` with the capacity-adjusted
+/// bounds (a `min` above `max` gives `min`, as upstream's nesting does).
+pub fn apply_bounds(num_replicas: i64, min_replicas: i64, max_replicas: i64) -> i64 {
+    min_replicas.max(max_replicas.min(num_replicas))
+}
+
 /// `_apply_delay_logic`: act on the `ticks + 1`-th consecutive decision in
 /// one direction; downscale never skips 1 (1 → 0 is its own step with
 /// `downscale_to_zero_delay_s`).
@@ -422,6 +428,55 @@ impl super::AutoscalerKind for RayServeKind {
 
 #[cfg(test)]
 mod tests {
+    /// Ported from ray-project/ray
+    /// python/ray/serve/tests/unit/test_autoscaling_policy.py,
+    /// TestAutoscalingConfigParameters and
+    /// TestCustomPolicyWithDefaultParameters::test_apply_scaling_factors.
+    #[test]
+    fn upstream_building_blocks() {
+        use super::*;
+        // (test, desired, current, upscaling, downscaling) -> result
+        let check = |t: &str, d: f64, cur: u32, up: f64, down: f64, want: i64| {
+            assert_eq!(apply_scaling_factors(d, cur, up, down), want, "{t}");
+        };
+        check("test_apply_scaling_factors_upscale", 20.0, 10, 0.5, 1.0, 15);
+        check(
+            "test_apply_scaling_factors_downscale",
+            5.0,
+            20,
+            1.0,
+            0.5,
+            13,
+        );
+        check(
+            "test_apply_scaling_factors_stuck_downscale",
+            9.0,
+            10,
+            1.0,
+            0.5,
+            9,
+        );
+        // test_apply_scaling_factors[1-100-0.5-None-2] / [1-100-1.0-None-3]
+        // (the custom policy asks for 3)
+        check("custom up 0.5", 3.0, 1, 0.5, 1.0, 2);
+        check("custom up 1.0", 3.0, 1, 1.0, 1.0, 3);
+        // test_apply_bounds
+        assert_eq!(apply_bounds(5, 1, 10), 5);
+        // test_apply_delay_logic_upscale: upscale_delay_s 0.3 at 0.1 s ticks,
+        // target 1, desired 5: int(0.3 / 0.1) == 2 ticks hold 1 (IEEE
+        // division gives 2.999...), the third acts.
+        let cfg = RayServeConfig {
+            max_replicas: 10,
+            upscale_delay_s: 0.3,
+            ..RayServeConfig::default()
+        };
+        let mut st = DelayState::default();
+        let got: Vec<u32> = (0..3)
+            .map(|_| apply_delay_logic(&cfg, &mut st, 5, 1))
+            .collect();
+        assert_eq!(got, [1, 1, 5]);
+    }
+
     use super::*;
 
     fn cfg(min: u32, max: u32, target: f64) -> RayServeConfig {

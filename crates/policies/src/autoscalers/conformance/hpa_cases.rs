@@ -3,29 +3,124 @@
 
 use super::*;
 
+/// The raw test-pod state a pod's `hpa_class` was derived from
+/// (`_schema.conventions.hpa_class`).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Fixture {
-    #[allow(dead_code)]
-    phase: PodPhase,
-    #[allow(dead_code)]
-    ready_condition: String,
-    #[allow(dead_code)]
-    start_time: String,
-    #[allow(dead_code)]
-    deletion_timestamp: bool,
+    #[serde(default)]
+    phase: Option<PodPhase>,
+    /// `True` / `False` / `Unknown`.
+    #[serde(default)]
+    ready_condition: Option<String>,
+    /// `hot` (now), `cool` (now − 3 min) or `unset` (the zero time).
+    #[serde(default)]
+    start_time: Option<String>,
+    #[serde(default)]
+    deletion_timestamp: Option<Deletion>,
+}
+
+/// A deletion timestamp: set or not, or its time in seconds.
+#[derive(Deserialize, Clone, Copy)]
+#[serde(untagged)]
+enum Deletion {
+    Set(bool),
+    At(#[allow(dead_code)] f64),
+}
+
+impl Deletion {
+    fn is_set(d: Option<Deletion>) -> bool {
+        matches!(d, Some(Deletion::Set(true)) | Some(Deletion::At(_)))
+    }
+}
+
+impl Fixture {
+    /// `groupPods` on the upstream test pod (cpuInitializationPeriod 2 min,
+    /// delayOfInitialReadinessStatus 10 s, samples at the zero time with a
+    /// 60 s window, Ready conditions without a transition time): deleting
+    /// or Failed → ignored; Pending → unready; no sample → missing; for cpu,
+    /// not Ready, or started `hot` (its sample is older than a window after
+    /// readiness), → unready.
+    fn class(
+        &self,
+        has_sample: bool,
+        cpu: bool,
+        id: &str,
+        path: &str,
+    ) -> Result<PodClass, VectorsError> {
+        let phase = self.phase.unwrap_or(PodPhase::Running);
+        if Deletion::is_set(self.deletion_timestamp) || phase == PodPhase::Failed {
+            return Ok(PodClass::Ignored);
+        }
+        if phase == PodPhase::Pending {
+            return Ok(PodClass::Unready);
+        }
+        if !has_sample {
+            return Ok(PodClass::Missing);
+        }
+        let ready = match self.ready_condition.as_deref().unwrap_or("True") {
+            "True" => true,
+            "False" | "Unknown" => false,
+            o => {
+                return Err(err(
+                    path,
+                    format!("case `{id}`: fixture.ready_condition `{o}` is not True/False/Unknown"),
+                ))
+            }
+        };
+        let hot = match self.start_time.as_deref().unwrap_or("unset") {
+            "hot" => true,
+            "cool" | "unset" => false,
+            o => {
+                return Err(err(
+                    path,
+                    format!("case `{id}`: fixture.start_time `{o}` is not hot/cool/unset"),
+                ))
+            }
+        };
+        Ok(if cpu && (!ready || hot) {
+            PodClass::Unready
+        } else {
+            PodClass::Ready
+        })
+    }
+}
+
+/// A pod's class: the case's `hpa_class`, else derived from its `fixture`.
+fn pod_class(
+    class: Option<PodClass>,
+    fixture: Option<&Fixture>,
+    has_sample: bool,
+    cpu: bool,
+    id: &str,
+    path: &str,
+) -> Result<PodClass, VectorsError> {
+    match (class, fixture) {
+        (Some(c), _) => Ok(c),
+        (None, Some(f)) => f.class(has_sample, cpu, id, path),
+        (None, None) => Err(err(
+            path,
+            format!("case `{id}`: a pod needs `hpa_class` (ready, unready, missing, ignored, unlisted) or a `fixture`"),
+        )),
+    }
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ResPod {
+    #[serde(default)]
     #[allow(dead_code)]
-    name: String,
-    request_milli: i64,
+    name: Option<String>,
+    /// The pod's request (the named container's with `container`); `None`
+    /// for a sample of a pod the selector does not list.
+    #[serde(default)]
+    request_milli: Option<i64>,
+    #[serde(default)]
     usage_milli: Option<i64>,
-    hpa_class: PodClass,
-    #[allow(dead_code)]
-    fixture: Fixture,
+    #[serde(default)]
+    hpa_class: Option<PodClass>,
+    #[serde(default)]
+    fixture: Option<Fixture>,
 }
 
 #[derive(Deserialize)]
@@ -33,25 +128,44 @@ struct ResPod {
 struct ResIn {
     current_replicas: u32,
     target_utilization_percent: i32,
+    #[serde(default)]
     tolerance: Tolerances,
     pods: Vec<ResPod>,
+    /// ContainerResource metric: the container the values are for.
+    #[serde(default)]
+    #[allow(dead_code)]
+    container: Option<String>,
+    /// The resource (`cpu` unless said; readiness rules apply to cpu only).
+    #[serde(default)]
+    resource: Option<String>,
 }
 
 #[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct ResOut {
-    desired_replicas: u32,
-    utilization_percent: i64,
-    raw_average_usage_milli: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    desired_replicas: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    utilization_percent: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    raw_average_usage_milli: Option<i64>,
+    /// Upstream expects an error containing this text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ValPod {
+    #[serde(default)]
     #[allow(dead_code)]
-    name: String,
+    name: Option<String>,
+    #[serde(default)]
     value_milli: Option<i64>,
-    hpa_class: PodClass,
+    #[serde(default)]
+    hpa_class: Option<PodClass>,
+    #[serde(default)]
+    fixture: Option<Fixture>,
 }
 
 #[derive(Deserialize)]
@@ -59,15 +173,27 @@ struct ValPod {
 struct PodsIn {
     current_replicas: u32,
     target_average_value_milli: i64,
+    #[serde(default)]
     tolerance: Tolerances,
     pods: Vec<ValPod>,
+    /// Resource/AverageValue: the resource (readiness rules for cpu only).
+    #[serde(default)]
+    resource: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    container: Option<String>,
 }
 
 #[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct UsageOut {
-    desired_replicas: u32,
-    usage_milli: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    desired_replicas: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    usage_milli: Option<i64>,
+    /// Upstream expects an error containing this text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -77,6 +203,7 @@ struct ValueIn {
     metric_values_milli: Vec<i64>,
     target_value_milli: i64,
     ready_running_pods: u32,
+    #[serde(default)]
     tolerance: Tolerances,
 }
 
@@ -86,6 +213,7 @@ struct AvgIn {
     status_replicas: u32,
     metric_values_milli: Vec<i64>,
     target_average_value_milli: i64,
+    #[serde(default)]
     tolerance: Tolerances,
 }
 
@@ -99,9 +227,19 @@ struct ReadyJson {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct GrpPod {
+    #[serde(default)]
+    name: Option<String>,
     phase: PodPhase,
+    #[serde(default)]
     start_time_s: Option<f64>,
+    #[serde(default)]
     ready_condition: Option<ReadyJson>,
+    /// `metadata.deletionTimestamp`: set (`true` or its time) or not.
+    #[serde(default)]
+    deletion_timestamp: Option<Deletion>,
+    /// The pod's sample, in the multi-pod form.
+    #[serde(default)]
+    metric: Option<GrpMetric>,
 }
 
 #[derive(Deserialize)]
@@ -112,20 +250,40 @@ struct GrpMetric {
     timestamp_s: Option<f64>,
     #[serde(default)]
     window_s: Option<f64>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    value: Option<f64>,
 }
 
+/// One pod and its sample (`pod` + `metric`), or several (`pods`, each
+/// with its `metric`), as `TestGroupPods` lists them.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct GrpIn {
     resource: String,
-    pod: GrpPod,
-    metric: GrpMetric,
+    #[serde(default)]
+    pod: Option<GrpPod>,
+    #[serde(default)]
+    metric: Option<GrpMetric>,
+    #[serde(default)]
+    pods: Option<Vec<GrpPod>>,
 }
 
+/// One pod's class, or for several the counts and name sets upstream
+/// asserts.
 #[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct ClassOut {
-    hpa_class: PodClass,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hpa_class: Option<PodClass>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ready_pod_count: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    unready_pods: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    missing_pods: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ignored_pods: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -246,16 +404,22 @@ pub(super) fn hpa_case(group: &str, v: &Value, path: &str) -> Result<Outcome, Ve
     match group {
         "resource_utilization" => {
             let c: Case<ResIn, ResOut> = parse(v, path)?;
-            let pods: Vec<PodMetric> = c
-                .inputs
-                .pods
-                .iter()
-                .map(|p| PodMetric {
-                    class: p.hpa_class,
-                    request_milli: Some(p.request_milli),
+            let cpu = c.inputs.resource.as_deref().unwrap_or("cpu") == "cpu";
+            let mut pods = Vec::new();
+            for p in &c.inputs.pods {
+                pods.push(PodMetric {
+                    class: pod_class(
+                        p.hpa_class,
+                        p.fixture.as_ref(),
+                        p.usage_milli.is_some(),
+                        cpu,
+                        &c.id,
+                        path,
+                    )?,
+                    request_milli: p.request_milli,
                     value_milli: p.usage_milli,
-                })
-                .collect();
+                });
+            }
             let actual = match hpa::resource_utilization_replicas(
                 c.inputs.current_replicas,
                 c.inputs.target_utilization_percent,
@@ -263,9 +427,10 @@ pub(super) fn hpa_case(group: &str, v: &Value, path: &str) -> Result<Outcome, Ve
                 &pods,
             ) {
                 Ok(r) => to_json(&ResOut {
-                    desired_replicas: r.replicas,
-                    utilization_percent: r.utilization_percent,
-                    raw_average_usage_milli: r.raw_average_milli,
+                    desired_replicas: Some(r.replicas),
+                    utilization_percent: Some(r.utilization_percent),
+                    raw_average_usage_milli: Some(r.raw_average_milli),
+                    error: None,
                 }),
                 Err(e) => failed(e),
             };
@@ -273,16 +438,23 @@ pub(super) fn hpa_case(group: &str, v: &Value, path: &str) -> Result<Outcome, Ve
         }
         "pods_metric_average_value" => {
             let c: Case<PodsIn, UsageOut> = parse(v, path)?;
-            let pods: Vec<PodMetric> = c
-                .inputs
-                .pods
-                .iter()
-                .map(|p| PodMetric {
-                    class: p.hpa_class,
+            // Custom Pods metrics have no resource: readiness rules off.
+            let cpu = c.inputs.resource.as_deref() == Some("cpu");
+            let mut pods = Vec::new();
+            for p in &c.inputs.pods {
+                pods.push(PodMetric {
+                    class: pod_class(
+                        p.hpa_class,
+                        p.fixture.as_ref(),
+                        p.value_milli.is_some(),
+                        cpu,
+                        &c.id,
+                        path,
+                    )?,
                     request_milli: None,
                     value_milli: p.value_milli,
-                })
-                .collect();
+                });
+            }
             let actual = usage_json(hpa::pods_average_value_replicas(
                 c.inputs.current_replicas,
                 c.inputs.target_average_value_milli,
@@ -325,33 +497,98 @@ pub(super) fn hpa_case(group: &str, v: &Value, path: &str) -> Result<Outcome, Ve
                 initial_readiness_delay_s: 10,
             };
             let i = &c.inputs;
-            let ready = match &i.pod.ready_condition {
-                None => None,
-                Some(r) => Some(hpa::ReadyCondition {
-                    ready: match r.status.as_str() {
-                        "True" => true,
-                        "False" | "Unknown" => false,
-                        other => return Err(err(path, format!("case `{}`: ready_condition.status `{other}` is not True/False/Unknown", c.id))),
-                    },
-                    last_transition: at(r.last_transition_s),
-                }),
+            let cpu = i.resource == "cpu";
+            let classify = |pod: &GrpPod,
+                            metric: Option<&GrpMetric>|
+             -> Result<PodClass, VectorsError> {
+                let ready = match &pod.ready_condition {
+                    None => None,
+                    Some(r) => Some(hpa::ReadyCondition {
+                        ready: match r.status.as_str() {
+                            "True" => true,
+                            "False" | "Unknown" => false,
+                            other => return Err(err(path, format!("case `{}`: ready_condition.status `{other}` is not True/False/Unknown", c.id))),
+                        },
+                        last_transition: at(r.last_transition_s),
+                    }),
+                };
+                let status = hpa::PodStatus {
+                    phase: pod.phase,
+                    deleting: Deletion::is_set(pod.deletion_timestamp),
+                    start_time: pod.start_time_s.map(at),
+                    ready,
+                    sample: metric.filter(|m| m.present).map(|m| hpa::MetricSample {
+                        timestamp: m.timestamp_s.map(at),
+                        window: crate::autoscalers::secs_f64(m.window_s.unwrap_or(60.0)),
+                    }),
+                };
+                Ok(hpa::classify_pod(&status, cpu, now, timing))
             };
-            let pod = hpa::PodStatus {
-                phase: i.pod.phase,
-                deleting: false,
-                start_time: i.pod.start_time_s.map(at),
-                ready,
-                sample: i.metric.present.then(|| hpa::MetricSample {
-                    timestamp: i.metric.timestamp_s.map(at),
-                    window: crate::autoscalers::secs_f64(i.metric.window_s.unwrap_or(60.0)),
-                }),
+            let actual = match (&i.pod, &i.pods) {
+                (Some(pod), None) => ClassOut {
+                    hpa_class: Some(classify(pod, i.metric.as_ref().or(pod.metric.as_ref()))?),
+                    ready_pod_count: None,
+                    unready_pods: None,
+                    missing_pods: None,
+                    ignored_pods: None,
+                },
+                (None, Some(pods)) => {
+                    let mut out = ClassOut {
+                        hpa_class: None,
+                        ready_pod_count: Some(0),
+                        unready_pods: Some(Vec::new()),
+                        missing_pods: Some(Vec::new()),
+                        ignored_pods: Some(Vec::new()),
+                    };
+                    for (k, pod) in pods.iter().enumerate() {
+                        let name = pod.name.clone().unwrap_or_else(|| format!("pod-{k}"));
+                        let set = match classify(pod, pod.metric.as_ref())? {
+                            PodClass::Ready => {
+                                out.ready_pod_count = out.ready_pod_count.map(|n| n + 1);
+                                continue;
+                            }
+                            PodClass::Unready => &mut out.unready_pods,
+                            PodClass::Missing => &mut out.missing_pods,
+                            PodClass::Ignored | PodClass::Unlisted => &mut out.ignored_pods,
+                        };
+                        if let Some(set) = set {
+                            set.push(name);
+                        }
+                    }
+                    for set in [
+                        &mut out.unready_pods,
+                        &mut out.missing_pods,
+                        &mut out.ignored_pods,
+                    ]
+                    .into_iter()
+                    .flatten()
+                    {
+                        set.sort();
+                    }
+                    out
+                }
+                _ => {
+                    return Err(err(
+                        path,
+                        format!(
+                            "case `{}`: inputs need either `pod` (with `metric`) or `pods`",
+                            c.id
+                        ),
+                    ))
+                }
             };
-            let class = hpa::classify_pod(&pod, i.resource == "cpu", now, timing);
-            Ok((
-                c.id,
-                to_json(&c.expected),
-                to_json(&ClassOut { hpa_class: class }),
-            ))
+            let mut expected = c.expected;
+            for set in [
+                &mut expected.unready_pods,
+                &mut expected.missing_pods,
+                &mut expected.ignored_pods,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                set.sort();
+            }
+            Ok((c.id, to_json(&expected), to_json(&actual)))
         }
         "legacy_downscale_stabilization" => {
             let c: Case<LStabIn, LStabOut> = parse(v, path)?;
@@ -477,8 +714,9 @@ pub(super) fn hpa_case(group: &str, v: &Value, path: &str) -> Result<Outcome, Ve
 fn usage_json(r: Result<hpa::MetricRecommendation, crate::autoscalers::AutoscalerError>) -> Value {
     match r {
         Ok(r) => to_json(&UsageOut {
-            desired_replicas: r.replicas,
-            usage_milli: r.usage_milli,
+            desired_replicas: Some(r.replicas),
+            usage_milli: Some(r.usage_milli),
+            error: None,
         }),
         Err(e) => failed(e),
     }

@@ -15,12 +15,28 @@ enum CreationAge {
 struct ExecIn {
     current_replicas: u32,
     is_active: bool,
+    #[serde(default)]
     is_error: bool,
+    #[serde(default)]
     min_replica_count: u32,
+    #[serde(default)]
     idle_replica_count: Option<u32>,
+    #[serde(default)]
+    max_replica_count: Option<u32>,
+    #[serde(default)]
     annotations: BTreeMap<String, String>,
+    /// Seconds before now, `null` = never.
+    #[serde(default)]
     last_active_time: Option<f64>,
-    creation_age_s: CreationAge,
+    #[serde(default)]
+    creation_age_s: Option<CreationAge>,
+    #[serde(default)]
+    cooldown_period_s: Option<u64>,
+    #[serde(default)]
+    initial_cooldown_period_s: Option<u64>,
+    /// `spec.fallback`, when the case sets one.
+    #[serde(default)]
+    fallback: Option<FallbackJson>,
 }
 
 #[derive(Deserialize, Serialize)]
@@ -32,6 +48,9 @@ struct ExecOut {
     active_condition: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     last_active_time_set: Option<bool>,
+    /// The Paused condition is True.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    paused_condition: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -92,25 +111,32 @@ pub(super) fn keda_case(group: &str, v: &Value, path: &str) -> Result<Outcome, V
         "executor" => {
             let c: Case<ExecIn, ExecOut> = parse(v, path)?;
             let i = &c.inputs;
+            let d = keda::KedaConfig::default();
             let mut cfg = keda::KedaConfig {
                 min_replica_count: i.min_replica_count,
                 idle_replica_count: i.idle_replica_count,
-                ..keda::KedaConfig::default()
+                max_replica_count: i.max_replica_count.unwrap_or(d.max_replica_count),
+                cooldown_period_s: i.cooldown_period_s.unwrap_or(d.cooldown_period_s),
+                initial_cooldown_period_s: i
+                    .initial_cooldown_period_s
+                    .unwrap_or(d.initial_cooldown_period_s),
+                fallback: i.fallback.as_ref().map(|f| keda::FallbackConfig {
+                    failure_threshold: f.failure_threshold,
+                    replicas: f.replicas,
+                    behavior: f.behavior,
+                }),
+                ..d
             };
             for (k, val) in &i.annotations {
-                let flag = || match val.as_str() {
-                    "true" => Ok(true),
-                    "false" => Ok(false),
-                    o => Err(err(
-                        path,
-                        format!("case `{}`: annotation {k} = `{o}` is not true/false", c.id),
-                    )),
-                };
+                // Boolean annotations read as KEDA reads them.
+                let flag = keda::annotation_flag(val);
                 match k.as_str() {
-                    "autoscaling.keda.sh/paused-scale-in" => cfg.paused_scale_in = flag()?,
-                    "autoscaling.keda.sh/paused-scale-out" => cfg.paused_scale_out = flag()?,
+                    "autoscaling.keda.sh/paused-scale-in" => cfg.paused_scale_in = flag,
+                    "autoscaling.keda.sh/paused-scale-out" => cfg.paused_scale_out = flag,
+                    "autoscaling.keda.sh/paused" => cfg.paused = flag,
+                    "autoscaling.keda.sh/force-activation" => cfg.force_activation = flag,
                     "autoscaling.keda.sh/paused-replicas" => {
-                        cfg.paused_replicas = Some(val.parse().map_err(|_| {
+                        cfg.paused_replicas = Some(val.trim().parse().map_err(|_| {
                             err(
                                 path,
                                 format!("case `{}`: paused-replicas `{val}` is not a count", c.id),
@@ -120,15 +146,16 @@ pub(super) fn keda_case(group: &str, v: &Value, path: &str) -> Result<Outcome, V
                     other => {
                         return Err(err(
                             path,
-                            format!("case `{}`: unknown annotation `{other}`", c.id),
+                            format!("case `{}`: unknown annotation `{other}` (known: autoscaling.keda.sh/paused, paused-replicas, paused-scale-in, paused-scale-out, force-activation)", c.id),
                         ))
                     }
                 }
             }
             let created = match &i.creation_age_s {
-                CreationAge::Seconds(s) => ago(*s),
-                CreationAge::Text(t) if t.starts_with("large") => ago(BASE_S / 2.0),
-                CreationAge::Text(t) => {
+                None => ago(BASE_S / 2.0),
+                Some(CreationAge::Seconds(s)) => ago(*s),
+                Some(CreationAge::Text(t)) if t.starts_with("large") => ago(BASE_S / 2.0),
+                Some(CreationAge::Text(t)) => {
                     return Err(err(
                         path,
                         format!(
@@ -146,8 +173,10 @@ pub(super) fn keda_case(group: &str, v: &Value, path: &str) -> Result<Outcome, V
                     to_json(&ExecOut {
                         replicas_after: d.set_replicas.unwrap_or(i.current_replicas),
                         scale_target_updated: d.set_replicas.is_some(),
-                        active_condition: d.active_condition,
+                        // Untouched conditions stay Unknown: not True.
+                        active_condition: Some(d.active_condition.unwrap_or(false)),
                         last_active_time_set: Some(d.last_active_time_set),
+                        paused_condition: Some(d.paused),
                     })
                 }
             };

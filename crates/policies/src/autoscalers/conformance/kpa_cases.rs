@@ -33,6 +33,9 @@ struct DeciderStep {
     #[serde(default)]
     spec_update_before_step: Option<SpecUpdate>,
     expected: DeciderOut,
+    #[serde(default, alias = "notes")]
+    #[allow(dead_code)]
+    note: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -111,7 +114,7 @@ struct BucketStep {
     value: Option<f64>,
     #[serde(default)]
     expected: Option<f64>,
-    #[serde(default)]
+    #[serde(default, alias = "notes")]
     #[allow(dead_code)]
     note: Option<String>,
 }
@@ -120,8 +123,9 @@ struct BucketStep {
 #[serde(deny_unknown_fields)]
 struct BucketCase {
     id: String,
+    #[serde(default)]
     #[allow(dead_code)]
-    source: Value,
+    source: Option<Source>,
     #[allow(dead_code)]
     function: String,
     inputs: BucketIn,

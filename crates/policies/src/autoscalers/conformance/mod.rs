@@ -78,21 +78,107 @@ pub struct CaseResult {
     pub expected: String,
     /// Actual values (or the error the implementation returned).
     pub actual: String,
+    /// Where the case comes from upstream (`repo path test`, or the
+    /// documentation address), empty when the case names none.
+    pub source: String,
+    /// Why the case could not be read (JSON path, case id, field and what
+    /// is allowed); such a case fails.
+    pub error: Option<String>,
 }
 
 impl fmt::Display for CaseResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} {} ({}/{})\n  expected: {}\n  actual:   {}",
+            "{} {} ({}/{})",
             if self.passed { "PASS" } else { "FAIL" },
             self.id,
             self.autoscaler,
             self.group,
-            self.expected,
-            self.actual
-        )
+        )?;
+        if !self.source.is_empty() {
+            write!(f, "\n  upstream: {}", self.source)?;
+        }
+        match &self.error {
+            Some(e) => write!(f, "\n  unreadable: {e}"),
+            None => write!(
+                f,
+                "\n  expected: {}\n  actual:   {}",
+                self.expected, self.actual
+            ),
+        }
     }
+}
+
+/// The `source` of a case as the schema documents it: `{repo, path, test}`
+/// for an upstream test, `revision_note` when several versions of a file
+/// exist, `{kind, url}` (and a `section`) for non-test material.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// `owner/name` of the upstream repository.
+    #[serde(default)]
+    pub repo: Option<String>,
+    /// Test file path inside it.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Test (and subtest) name.
+    #[serde(default)]
+    pub test: Option<String>,
+    /// Which version of the file, when several exist.
+    #[serde(default)]
+    pub revision_note: Option<String>,
+    /// Non-test material: its kind (documentation, ...).
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// Non-test material: its address.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Non-test material: the section read.
+    #[serde(default)]
+    pub section: Option<String>,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<&str> = [
+            &self.repo,
+            &self.path,
+            &self.test,
+            &self.kind,
+            &self.url,
+            &self.section,
+        ]
+        .into_iter()
+        .filter_map(|p| p.as_deref())
+        .collect();
+        write!(f, "{}", parts.join(" "))?;
+        if let Some(r) = &self.revision_note {
+            write!(f, " ({r})")?;
+        }
+        Ok(())
+    }
+}
+
+/// A case's source for the report: the parsed `source` rendered, or a
+/// located error when it is malformed.
+fn case_source(case: &Value, path: &str) -> Result<String, VectorsError> {
+    match case.get("source") {
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(v) => Source::deserialize(v).map(|s| s.to_string()).map_err(|e| {
+            err(
+                &format!("{path}.source"),
+                format!(
+                    "case `{}`: {e} (allowed: repo, path, test, revision_note, kind, url, section)",
+                    case_id(case)
+                ),
+            )
+        }),
+    }
+}
+
+fn case_id(case: &Value) -> &str {
+    case.get("id").and_then(Value::as_str).unwrap_or("?")
 }
 
 /// Autoscaler keys this runner knows, in report order.
@@ -176,15 +262,31 @@ pub fn run_value(root: &Value) -> Result<Vec<CaseResult>, VectorsError> {
                 .ok_or_else(|| err(&gpath, "expected an array of cases"))?;
             for (i, case) in cases.iter().enumerate() {
                 let cpath = format!("{gpath}[{i}]");
-                let (id, expected, actual) = run_case(key, group, case, &cpath)?;
-                let passed = matches(&expected, &actual);
-                results.push(CaseResult {
-                    id,
-                    autoscaler: key.clone(),
-                    group: group.clone(),
-                    passed,
-                    expected: expected.to_string(),
-                    actual: actual.to_string(),
+                let read = case_source(case, &cpath)
+                    .and_then(|source| Ok((source, run_case(key, group, case, &cpath)?)));
+                results.push(match read {
+                    Ok((source, (id, expected, actual))) => CaseResult {
+                        id,
+                        autoscaler: key.clone(),
+                        group: group.clone(),
+                        passed: matches(&expected, &actual),
+                        expected: expected.to_string(),
+                        actual: actual.to_string(),
+                        source,
+                        error: None,
+                    },
+                    // A case that cannot be read fails on its own, with
+                    // where and why; the other cases still run.
+                    Err(e) => CaseResult {
+                        id: case_id(case).to_string(),
+                        autoscaler: key.clone(),
+                        group: group.clone(),
+                        passed: false,
+                        expected: String::new(),
+                        actual: String::new(),
+                        source: case_source(case, &cpath).unwrap_or_default(),
+                        error: Some(e.to_string()),
+                    },
                 });
             }
         }
@@ -204,7 +306,8 @@ pub fn run_value(root: &Value) -> Result<Vec<CaseResult>, VectorsError> {
 }
 
 /// Numbers compare as f64 within 1e-9 (relative); `null` expectations and
-/// `upstream_assertion` texts are not compared.
+/// `upstream_assertion` texts are not compared; an expected `error` text
+/// must be contained in the actual error (upstream's `ErrorContains`).
 fn matches(expected: &Value, actual: &Value) -> bool {
     match (expected, actual) {
         (Value::Null, _) => true,
@@ -219,7 +322,17 @@ fn matches(expected: &Value, actual: &Value) -> bool {
             e.len() == a.len() && e.iter().zip(a).all(|(x, y)| matches(x, y))
         }
         (Value::Object(e), Value::Object(a)) => e.iter().all(|(k, ev)| {
-            k == "upstream_assertion" || a.get(k).is_some_and(|av| matches(ev, av)) || ev.is_null()
+            k == "upstream_assertion"
+                || ev.is_null()
+                || match (k.as_str(), ev, a.get(k)) {
+                    // Upstream asserts that the error message contains the
+                    // expected text.
+                    ("error" | "expected_error", Value::String(want), Some(Value::String(got))) => {
+                        got.contains(want.as_str())
+                    }
+                    (_, _, Some(av)) => matches(ev, av),
+                    (_, _, None) => false,
+                }
         }),
         (e, a) => e == a,
     }
@@ -230,8 +343,9 @@ fn matches(expected: &Value, actual: &Value) -> bool {
 #[serde(deny_unknown_fields)]
 struct Case<I, E> {
     id: String,
+    #[serde(default)]
     #[allow(dead_code)]
-    source: Value,
+    source: Option<Source>,
     function: String,
     inputs: I,
     expected: E,
@@ -245,8 +359,9 @@ struct Case<I, E> {
 #[serde(deny_unknown_fields)]
 struct StepCase<I> {
     id: String,
+    #[serde(default)]
     #[allow(dead_code)]
-    source: Value,
+    source: Option<Source>,
     #[allow(dead_code)]
     function: String,
     inputs: I,
@@ -256,8 +371,37 @@ struct StepCase<I> {
 }
 
 fn parse<T: DeserializeOwned>(v: &Value, path: &str) -> Result<T, VectorsError> {
-    let id = v.get("id").and_then(Value::as_str).unwrap_or("?");
-    T::deserialize(v).map_err(|e| err(path, format!("case `{id}`: {e}")))
+    let id = case_id(v);
+    T::deserialize(v).map_err(|e| {
+        let msg = e.to_string();
+        // serde names the field but not where it sits: find it in the case.
+        let at = msg
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split('`').next())
+            .and_then(|field| locate_key(v, field, String::new()));
+        match at {
+            Some(at) => err(&format!("{path}{at}"), format!("case `{id}`: {msg}")),
+            None => err(path, format!("case `{id}`: {msg}")),
+        }
+    })
+}
+
+/// JSON path (`.inputs.pods[2].fixture.extra`) of the first key `key` in `v`.
+fn locate_key(v: &Value, key: &str, here: String) -> Option<String> {
+    match v {
+        Value::Object(m) => {
+            if m.contains_key(key) {
+                return Some(format!("{here}.{key}"));
+            }
+            m.iter()
+                .find_map(|(k, x)| locate_key(x, key, format!("{here}.{k}")))
+        }
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| locate_key(x, key, format!("{here}[{i}]"))),
+        _ => None,
+    }
 }
 
 fn to_json<T: Serialize>(t: &T) -> Value {

@@ -62,6 +62,9 @@ struct RayStep {
     expected_decision: u32,
     #[serde(default)]
     repeat: Option<u32>,
+    #[serde(default, alias = "notes")]
+    #[allow(dead_code)]
+    note: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -98,10 +101,19 @@ struct BlockIn {
     downscale_to_zero_delay_s: Option<f64>,
     #[serde(default)]
     control_loop_interval_s: Option<f64>,
+    /// `_apply_bounds` inputs.
+    #[serde(default)]
+    num_replicas: Option<i64>,
+    #[serde(default)]
+    capacity_adjusted_min_replicas: Option<i64>,
+    #[serde(default)]
+    capacity_adjusted_max_replicas: Option<i64>,
     #[serde(default)]
     phase1: Option<Phase>,
     #[serde(default)]
     phase2: Option<Phase>,
+    #[serde(default)]
+    phase3: Option<Phase>,
 }
 
 #[derive(Deserialize, Serialize)]
@@ -113,6 +125,8 @@ struct BlockOut {
     phase1_decisions: Option<Vec<u32>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     phase2_decisions: Option<Vec<u32>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    phase3_decisions: Option<Vec<u32>>,
 }
 
 #[derive(Deserialize)]
@@ -191,6 +205,21 @@ pub(super) fn ray_case(group: &str, v: &Value, path: &str) -> Result<Outcome, Ve
                     result: Some(r),
                     phase1_decisions: None,
                     phase2_decisions: None,
+                    phase3_decisions: None,
+                }
+            } else if c.function.contains("_apply_bounds") {
+                let (Some(n), Some(lo), Some(hi)) = (
+                    i.num_replicas,
+                    i.capacity_adjusted_min_replicas,
+                    i.capacity_adjusted_max_replicas,
+                ) else {
+                    return Err(err(path, format!("case `{}`: _apply_bounds needs num_replicas, capacity_adjusted_min_replicas and capacity_adjusted_max_replicas", c.id)));
+                };
+                BlockOut {
+                    result: Some(ray_serve::apply_bounds(n, lo, hi)),
+                    phase1_decisions: None,
+                    phase2_decisions: None,
+                    phase3_decisions: None,
                 }
             } else if c.function.contains("_apply_delay_logic") {
                 let d = ray_serve::RayServeConfig::default();
@@ -221,15 +250,17 @@ pub(super) fn ray_case(group: &str, v: &Value, path: &str) -> Result<Outcome, Ve
                 };
                 let p1 = run(&i.phase1);
                 let p2 = run(&i.phase2);
+                let p3 = run(&i.phase3);
                 BlockOut {
                     result: None,
                     phase1_decisions: p1,
                     phase2_decisions: p2,
+                    phase3_decisions: p3,
                 }
             } else {
                 return Err(err(
                     path,
-                    format!("case `{}`: unknown building block `{}`", c.id, c.function),
+                    format!("case `{}`: unknown building block `{}` (known: _apply_scaling_factors, _apply_bounds, _apply_delay_logic)", c.id, c.function),
                 ));
             };
             Ok((c.id, to_json(&c.expected), to_json(&actual)))

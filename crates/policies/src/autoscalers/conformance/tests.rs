@@ -44,22 +44,80 @@ fn malformed_files_are_errors_with_paths() {
         e.to_string().contains("unknown autoscaler key `nomad`") && e.path == "autoscalers.nomad",
         "{e}"
     );
-    let e = run_str(&file("baseten", "nope", baseten_case_json(4))).expect_err("unknown group");
-    assert!(e.to_string().contains("unknown case group `nope`"), "{e}");
-    let mut c = baseten_case_json(4);
-    c["inputs"]["surprise"] = json!(1);
-    let e = run_str(&file("baseten", "documentation_examples", c)).expect_err("unknown field");
-    assert!(
-        e.to_string().contains("unknown field `surprise`")
-            && e.path.ends_with("documentation_examples[0]"),
-        "{e}"
-    );
     assert!(run_str("{ not json").is_err());
     let counted = json!({ "autoscalers": {}, "case_counts": { "baseten": 2 } }).to_string();
     assert!(run_str(&counted)
         .expect_err("count mismatch")
         .to_string()
         .contains("declares 2"));
+}
+
+/// A case that cannot be read fails on its own with where and why; the
+/// other cases of the file still run.
+#[test]
+fn unreadable_cases_fail_alone_with_a_located_error() {
+    let unreadable = |doc: String| {
+        let r = run_str(&doc).expect("the file itself is well formed");
+        assert_eq!(r.len(), 1);
+        assert!(!r[0].passed);
+        r[0].error
+            .clone()
+            .expect("an unreadable case carries its error")
+    };
+    let e = unreadable(file("baseten", "nope", baseten_case_json(4)));
+    assert!(e.contains("unknown case group `nope`"), "{e}");
+    let mut c = baseten_case_json(4);
+    c["inputs"]["surprise"] = json!(1);
+    let e = unreadable(file("baseten", "documentation_examples", c));
+    assert!(
+        e.contains("documentation_examples[0].inputs.surprise")
+            && e.contains("case `b-1`")
+            && e.contains("unknown field `surprise`")
+            && e.contains("expected one of"),
+        "{e}"
+    );
+    let mut c = baseten_case_json(4);
+    c["source"] = json!({ "repo": "r", "commit": "abc" });
+    let e = unreadable(file("baseten", "documentation_examples", c));
+    assert!(e.contains(".source") && e.contains("revision_note"), "{e}");
+    // One bad case among good ones: the good ones still pass.
+    let mut bad = baseten_case_json(4);
+    bad["id"] = json!("b-2");
+    bad["inputs"]["surprise"] = json!(1);
+    let doc = json!({ "autoscalers": { "baseten": { "case_groups": {
+        "documentation_examples": [baseten_case_json(4), bad] } } } })
+    .to_string();
+    let r = run_str(&doc).expect("parses");
+    assert_eq!(
+        r.iter()
+            .map(|r| (r.id.as_str(), r.passed))
+            .collect::<Vec<_>>(),
+        [("b-1", true), ("b-2", false)]
+    );
+}
+
+/// Every field the schema documents is accepted: per-case `notes`, and in
+/// `source` the test triple, `revision_note`, and `{kind, url}` for
+/// non-test material; the report names the upstream source.
+#[test]
+fn documented_fields_are_accepted_and_sources_reported() {
+    let mut c = baseten_case_json(5);
+    c["notes"] = json!("a clarification");
+    c["source"] =
+        json!({ "repo": "o/r", "path": "p_test.go", "test": "TestX/sub", "revision_note": "v2" });
+    let r = run_str(&file("baseten", "documentation_examples", c)).expect("parses");
+    assert!(r[0].error.is_none(), "{}", r[0]);
+    let shown = r[0].to_string();
+    assert!(
+        shown.contains("upstream: o/r p_test.go TestX/sub (v2)"),
+        "{shown}"
+    );
+    let mut c = baseten_case_json(4);
+    c["source"] =
+        json!({ "kind": "documentation", "url": "https://example.invalid/a", "section": "s" });
+    let r = run_str(&file("baseten", "documentation_examples", c)).expect("parses");
+    assert!(r[0].passed, "{}", r[0]);
+    assert_eq!(r[0].source, "documentation https://example.invalid/a s");
 }
 
 #[test]
@@ -71,4 +129,99 @@ fn matching_rules() {
     check(json!({"b": 1}), json!({}), false);
     check(json!([1, 2]), json!([1]), false);
     check(json!("Failing"), json!("Happy"), false);
+    // An expected error is a substring of the actual one.
+    check(
+        json!({"error": "no metrics returned matched known pods"}),
+        json!({"error": "kubernetes_hpa: no metrics returned matched known pods (requests sum to 0)"}),
+        true,
+    );
+    check(
+        json!({"error": "missing request"}),
+        json!({"error": "other"}),
+        false,
+    );
+    check(json!({"error": "x"}), json!({"desired_replicas": 3}), false);
+}
+
+fn run_one(autoscaler: &str, group: &str, case: Value) -> CaseResult {
+    let r = run_str(&file(autoscaler, group, case)).expect("parses");
+    assert_eq!(r.len(), 1);
+    r.into_iter().next().expect("one case")
+}
+
+/// HPA inputs the upstream replica-calculator tests use: pods classified
+/// from their `fixture` alone, a ContainerResource `container`, samples for
+/// pods the selector does not list, deletion timestamps, expected errors.
+#[test]
+fn hpa_inputs_of_the_upstream_tests() {
+    let fx = |ready: &str, start: &str, deleting: bool| json!({ "phase": "Running", "ready_condition": ready, "start_time": start, "deletion_timestamp": deleting });
+    // TestReplicaCalcResourceScale/scale up: hot-CPU container scales less,
+    // classes left to the fixtures.
+    let case = json!({
+        "id": "c-1", "source": {}, "function": "f", "notes": "n",
+        "inputs": { "current_replicas": 3, "target_utilization_percent": 30, "container": "container2",
+            "tolerance": { "scale_up": 0.1, "scale_down": 0.1 },
+            "pods": [
+                { "name": "a", "request_milli": 1000, "usage_milli": 300, "fixture": fx("True", "hot", false) },
+                { "name": "b", "request_milli": 1000, "usage_milli": 500, "fixture": fx("True", "cool", false) },
+                { "name": "c", "request_milli": 1000, "usage_milli": 700, "fixture": fx("True", "cool", false) },
+                { "name": "d", "request_milli": 1000, "usage_milli": null, "fixture": fx("False", "unset", true) }
+            ] },
+        "expected": { "desired_replicas": 4, "utilization_percent": 60, "raw_average_usage_milli": 600 }
+    });
+    let r = run_one("kubernetes_hpa", "resource_utilization", case);
+    assert!(r.passed, "{r}");
+    // TestReplicaCalcResourceMissingMetrics/superfluous metrics counted.
+    let pod = |u: i64| json!({ "request_milli": 2000, "usage_milli": u, "hpa_class": "ready" });
+    let case = json!({
+        "id": "c-2", "source": {}, "function": "f",
+        "inputs": { "current_replicas": 4, "target_utilization_percent": 100,
+            "tolerance": { "scale_up": 0.1, "scale_down": 0.1 },
+            "pods": [ pod(8000), pod(19000), pod(6000), pod(14000),
+                { "name": "gone", "request_milli": null, "usage_milli": 6400, "hpa_class": "unlisted" } ] },
+        "expected": { "desired_replicas": 24, "utilization_percent": 587, "raw_average_usage_milli": 11750 }
+    });
+    let r = run_one("kubernetes_hpa", "resource_utilization", case);
+    assert!(r.passed, "{r}");
+    // TestReplicaCalcResourceMissingMetrics/disjoint pod and metric names.
+    let case = json!({
+        "id": "c-3", "source": {}, "function": "f",
+        "inputs": { "current_replicas": 1, "target_utilization_percent": 100,
+            "pods": [ { "request_milli": 2000, "usage_milli": null, "hpa_class": "missing" },
+                      { "request_milli": null, "usage_milli": 200, "hpa_class": "unlisted" } ] },
+        "expected": { "error": "no metrics returned matched known pods" }
+    });
+    let r = run_one("kubernetes_hpa", "resource_utilization", case);
+    assert!(r.passed, "{r}");
+    // TestGroupPods/ignore pods with deletion timestamps, then several pods.
+    let case = json!({
+        "id": "g-1", "source": {}, "function": "f",
+        "inputs": { "resource": "cpu",
+            "pod": { "phase": "Pending", "start_time_s": null, "ready_condition": null, "deletion_timestamp": true },
+            "metric": { "present": true } },
+        "expected": { "hpa_class": "ignored" }
+    });
+    let r = run_one("kubernetes_hpa", "pod_classification", case);
+    assert!(r.passed, "{r}");
+    let case = json!({
+        "id": "g-2", "source": {}, "function": "f",
+        "inputs": { "resource": "cpu", "pods": [
+            { "name": "lucretius", "phase": "Succeeded", "start_time_s": 0, "metric": { "present": true } },
+            { "name": "niccolo", "phase": "Succeeded", "start_time_s": -180,
+              "ready_condition": { "status": "True", "last_transition_s": -180 }, "metric": { "present": true } },
+            { "name": "epicurus", "phase": "Succeeded", "start_time_s": -180, "metric": { "present": false } } ] },
+        "expected": { "ready_pod_count": 1, "unready_pods": ["lucretius"], "missing_pods": ["epicurus"], "ignored_pods": [] }
+    });
+    let r = run_one("kubernetes_hpa", "pod_classification", case);
+    assert!(r.passed, "{r}");
+    // A pod with neither class nor fixture is a located error.
+    let case = json!({
+        "id": "c-4", "source": {}, "function": "f",
+        "inputs": { "current_replicas": 1, "target_utilization_percent": 100,
+            "pods": [ { "request_milli": 2000, "usage_milli": 10 } ] },
+        "expected": { "desired_replicas": 1 }
+    });
+    let r = run_one("kubernetes_hpa", "resource_utilization", case);
+    let e = r.error.expect("unreadable");
+    assert!(e.contains("c-4") && e.contains("hpa_class"), "{e}");
 }

@@ -701,3 +701,5 @@ impl Hpa {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod upstream_tests;

@@ -17,6 +17,13 @@ pub enum PodClass {
     Missing,
     /// Being deleted or Failed: left out entirely.
     Ignored,
+    /// A metric sample for a pod the selector does not list (a pod that no
+    /// longer exists): `groupPods` never sees it, so it stays among the
+    /// samples. It has no request, so Utilization sums skip it, but it
+    /// counts in the number of samples of the slow path, and Pods/AverageValue
+    /// metrics average it in.
+    #[serde(alias = "no_pod", alias = "unknown_pod", alias = "nonexistent")]
+    Unlisted,
 }
 
 /// Pod phase as far as grouping cares.
@@ -177,10 +184,14 @@ fn ceil_replicas(x: f64) -> u32 {
 
 /// Samples used, after dropping ignored and unready pods.
 struct Grouped {
+    /// `readyPodCount`: listed pods counted with their sample.
     ready: usize,
     unready: Vec<usize>,
     missing: Vec<usize>,
+    /// Samples of listed ready pods.
     used: Vec<usize>,
+    /// Samples of pods the selector does not list.
+    unlisted: Vec<usize>,
 }
 
 fn group(pods: &[PodMetric]) -> Grouped {
@@ -189,12 +200,18 @@ fn group(pods: &[PodMetric]) -> Grouped {
         unready: Vec::new(),
         missing: Vec::new(),
         used: Vec::new(),
+        unlisted: Vec::new(),
     };
     for (i, p) in pods.iter().enumerate() {
         match p.class {
             PodClass::Ignored => {}
             PodClass::Unready => g.unready.push(i),
             PodClass::Missing => g.missing.push(i),
+            PodClass::Unlisted => {
+                if p.value_milli.is_some() {
+                    g.unlisted.push(i);
+                }
+            }
             PodClass::Ready => {
                 if p.value_milli.is_some() {
                     g.ready += 1;
@@ -207,6 +224,45 @@ fn group(pods: &[PodMetric]) -> Grouped {
         }
     }
     g
+}
+
+/// The checks every per-pod calculator makes before its ratio, in
+/// upstream's order: the metrics API returned nothing; the selector lists
+/// no pod; nothing is left once ignored and unready pods are dropped.
+fn check_samples(pods: &[PodMetric], api: &str) -> Result<Grouped, AutoscalerError> {
+    if pods.iter().all(|p| p.value_milli.is_none()) {
+        return Err(no_decision(
+            NAME,
+            format!("unable to get metrics: no metrics returned from {api}"),
+        ));
+    }
+    if pods.iter().all(|p| p.class == PodClass::Unlisted) {
+        return Err(no_decision(
+            NAME,
+            "no pods returned by selector while calculating replica count",
+        ));
+    }
+    let g = group(pods);
+    if g.used.is_empty() && g.unlisted.is_empty() {
+        return Err(no_decision(
+            NAME,
+            "did not receive metrics for targeted pods (pods might be unready)",
+        ));
+    }
+    Ok(g)
+}
+
+/// What a missing pod is taken to use on the slow path: `down` below a
+/// ratio of 1, 0 above it, and no sample at all at exactly 1 (upstream
+/// fills only `usageRatio < 1.0` and `usageRatio > 1.0`).
+fn missing_fill(ratio: f64, down: i64) -> Option<i64> {
+    if ratio < 1.0 {
+        Some(down)
+    } else if ratio > 1.0 {
+        Some(0)
+    } else {
+        None
+    }
 }
 
 /// The two-path decision shared by every per-pod calculator: the fast path
@@ -256,26 +312,14 @@ pub fn resource_utilization_replicas(
             "must be > 0 (HPA: averageUtilization must be greater than 0)",
         ));
     }
-    if pods.iter().all(|p| p.class == PodClass::Ignored) || pods.is_empty() {
-        return Err(no_decision(
-            NAME,
-            "no pods returned by selector while calculating replica count",
-        ));
-    }
+    let g = check_samples(pods, "resource metrics API")?;
     for p in pods {
-        if p.class != PodClass::Ignored && p.request_milli.is_none() {
+        if p.class != PodClass::Unlisted && p.request_milli.is_none() {
             return Err(no_decision(
                 NAME,
                 "missing request for a pod (Utilization targets need container requests)",
             ));
         }
-    }
-    let g = group(pods);
-    if g.used.is_empty() {
-        return Err(no_decision(
-            NAME,
-            "did not receive metrics for targeted pods (pods might be unready)",
-        ));
     }
     let target = i64::from(target_utilization_percent);
     // (index, value) samples; requests come from the pod.
@@ -306,18 +350,18 @@ pub fn resource_utilization_replicas(
         let mut s = base.clone();
         let fallback = target.max(100);
         for &i in &g.missing {
-            let v = if ratio < 1.0 {
-                pods[i].request_milli.unwrap_or(0).saturating_mul(fallback) / 100
-            } else {
-                0
-            };
-            s.push((i, v));
+            let down = pods[i].request_milli.unwrap_or(0).saturating_mul(fallback) / 100;
+            if let Some(v) = missing_fill(ratio, down) {
+                s.push((i, v));
+            }
         }
         if fill_unready {
             s.extend(g.unready.iter().map(|&i| (i, 0)));
         }
         let (r, _, _) = util(&s)?;
-        Ok((r, s.len()))
+        // Samples of unlisted pods have no request (skipped in the sums)
+        // but count in `len(metrics)`.
+        Ok((r, s.len() + g.unlisted.len()))
     })?;
     Ok(ResourceRecommendation {
         replicas,
@@ -343,34 +387,26 @@ pub fn pods_average_value_replicas(
             "must be > 0 (HPA: averageValue must be positive)",
         ));
     }
-    if pods.is_empty() {
-        return Err(no_decision(
-            NAME,
-            "no pods returned by selector while calculating replica count",
-        ));
-    }
-    let g = group(pods);
-    if g.used.is_empty() {
-        return Err(no_decision(
-            NAME,
-            "did not receive metrics for targeted pods (pods might be unready)",
-        ));
-    }
+    let g = check_samples(pods, "custom metrics API")?;
     let avg = |vals: &[i64]| -> (f64, i64) {
         let total = vals.iter().fold(0i64, |a, &v| a.saturating_add(v));
         let usage = total / vals.len() as i64;
         (usage as f64 / target_average_milli as f64, usage)
     };
+    // Samples of unlisted pods stay in the average (`GetMetricUsageRatio`
+    // sums every sample left).
     let base: Vec<i64> = g
         .used
         .iter()
+        .chain(&g.unlisted)
         .map(|&i| pods[i].value_milli.unwrap_or(0))
         .collect();
     let (ratio, usage) = avg(&base);
     let replicas = two_path(current, tol, &g, ratio, |fill_unready| {
         let mut s = base.clone();
-        let fill = if ratio < 1.0 { target_average_milli } else { 0 };
-        s.extend(g.missing.iter().map(|_| fill));
+        if let Some(fill) = missing_fill(ratio, target_average_milli) {
+            s.extend(g.missing.iter().map(|_| fill));
+        }
         if fill_unready {
             s.extend(g.unready.iter().map(|_| 0));
         }

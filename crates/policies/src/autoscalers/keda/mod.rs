@@ -72,8 +72,14 @@ pub struct KedaConfig {
     pub paused_scale_in: bool,
     /// `autoscaling.keda.sh/paused-scale-out`: blocks scaling from 0/idle.
     pub paused_scale_out: bool,
-    /// `autoscaling.keda.sh/paused-replicas`: hold this count.
+    /// `autoscaling.keda.sh/paused-replicas`: the ScaledObject is paused
+    /// (the executor does nothing) and the controller holds this count.
     pub paused_replicas: Option<u32>,
+    /// `autoscaling.keda.sh/paused`: paused at the current count.
+    pub paused: bool,
+    /// `autoscaling.keda.sh/force-activation`: act as if a trigger were
+    /// active.
+    pub force_activation: bool,
     /// `advanced.horizontalPodAutoscalerConfig.behavior` for the HPA.
     pub hpa_behavior: Option<Behavior>,
 }
@@ -91,6 +97,8 @@ impl Default for KedaConfig {
             paused_scale_in: false,
             paused_scale_out: false,
             paused_replicas: None,
+            paused: false,
+            force_activation: false,
             hpa_behavior: None,
         }
     }
@@ -197,6 +205,16 @@ pub struct ExecutorDecision {
     pub active_condition: Option<bool>,
     /// Whether `lastActiveTime` was set to now.
     pub last_active_time_set: bool,
+    /// The Paused condition was set: the executor returned before looking
+    /// at the triggers.
+    pub paused: bool,
+}
+
+/// A boolean KEDA annotation's value as KEDA reads it (`strconv.ParseBool`:
+/// `1 t T TRUE true True` / `0 f F FALSE false False`); any other text
+/// counts as true.
+pub fn annotation_flag(value: &str) -> bool {
+    !matches!(value, "0" | "f" | "F" | "FALSE" | "false" | "False")
 }
 
 /// The KEDA executor for one ScaledObject: keeps `lastActiveTime` and the
@@ -247,26 +265,27 @@ impl KedaExecutor {
             set_replicas: None,
             active_condition: None,
             last_active_time_set: false,
+            paused: false,
         };
-        if let Some(p) = c.paused_replicas {
-            if p != current {
-                d.set_replicas = Some(p);
-            }
+        // `handlePaused`: paused-replicas (any value) or paused=true.
+        if c.paused_replicas.is_some() || c.paused {
+            d.paused = true;
             return d;
         }
         let min = c.min_replica_count;
-        if is_active {
+        if is_active || c.force_activation {
+            // Active=True whatever happens next (also when paused-scale-out
+            // blocks the activation or a trigger errs).
+            d.active_condition = Some(true);
             if (c.idle_replica_count.is_some() && current < min) || current == 0 {
                 if !c.paused_scale_out {
                     d.set_replicas = Some(if min > 0 { min } else { 1 });
-                    d.active_condition = Some(true);
                     self.last_active = Some(now);
                     d.last_active_time_set = true;
                 }
             } else if !is_error {
                 self.last_active = Some(now);
                 d.last_active_time_set = true;
-                d.active_condition = Some(true);
             }
             return d;
         }
@@ -538,6 +557,15 @@ impl fleetsim_core::Autoscaler for KedaAutoscaler {
         let latest = obs.latest();
         let value = latest.map(|s| self.metric.total(s));
         let mut current = obs.desired;
+        // A paused ScaledObject: the controller holds the paused-replicas
+        // count (or the current one) and nothing else acts.
+        let cfg = self.executor.config();
+        if let Some(p) = cfg.paused_replicas {
+            return p;
+        }
+        if cfg.paused {
+            return current;
+        }
         if now >= self.next_poll {
             self.next_poll = now + self.polling;
             let active = value.is_some_and(|v| v > self.activation_threshold);

@@ -56,14 +56,127 @@ fn pause_annotations_block() {
         e.request_scale(at(1000), 3, false, false).set_replicas,
         None
     );
+    // The executor does nothing while paused (the controller holds the
+    // paused-replicas count).
     let mut e = exec(KedaConfig {
         paused_replicas: Some(7),
         ..KedaConfig::default()
     });
+    let d = e.request_scale(at(1000), 3, true, false);
     assert_eq!(
-        e.request_scale(at(1000), 3, true, false).set_replicas,
-        Some(7)
+        (d.set_replicas, d.paused, d.active_condition),
+        (None, true, None)
     );
+}
+
+/// Ported from kedacore/keda pkg/scaling/executor/scale_scaledobjects_test.go:
+/// `(test, config, current, is_active) -> (scale set to, Active condition)`.
+#[test]
+fn upstream_executor_cases() {
+    let check =
+        |test: &str, cfg: KedaConfig, cur: u32, active: bool, want: (Option<u32>, Option<bool>)| {
+            let mut e = exec(cfg);
+            let d = e.request_scale(at(1000), cur, active, false);
+            assert_eq!((d.set_replicas, d.active_condition), want, "{test}");
+        };
+    let min = |n: u32| KedaConfig {
+        min_replica_count: n,
+        ..KedaConfig::default()
+    };
+    // TestScaleToMinReplicasWhenNotActive: min 0... current 5 -> 0 (created long ago)
+    check(
+        "TestScaleToMinReplicasWhenNotActive",
+        min(0),
+        5,
+        false,
+        (Some(0), Some(false)),
+    );
+    // TestScaleFromIdleToMinReplicasWhenActive: idle 0, min 5, current 0 -> 5
+    let idle = KedaConfig {
+        idle_replica_count: Some(0),
+        ..min(5)
+    };
+    check(
+        "TestScaleFromIdleToMinReplicasWhenActive",
+        idle.clone(),
+        0,
+        true,
+        (Some(5), Some(true)),
+    );
+    // TestScaleToPausedReplicasCount: paused-replicas "0", current 2,
+    // active: no scale, Active condition untouched.
+    let paused = KedaConfig {
+        paused_replicas: Some(0),
+        ..min(0)
+    };
+    check(
+        "TestScaleToPausedReplicasCount",
+        paused,
+        2,
+        true,
+        (None, None),
+    );
+    // TestNoScaleToMinReplicasWhenNotActiveAndPauseScaleInAnnotationSet
+    let no_in = KedaConfig {
+        paused_scale_in: annotation_flag("true"),
+        ..min(0)
+    };
+    check(
+        "TestNoScaleToMinReplicasWhenNotActiveAndPauseScaleInAnnotationSet",
+        no_in,
+        5,
+        false,
+        (None, Some(false)),
+    );
+    // TestScaleFromMinReplicasWhenActivationForced: force-activation, not
+    // active, current 0 -> 1
+    let forced = KedaConfig {
+        force_activation: annotation_flag("true"),
+        ..min(0)
+    };
+    check(
+        "TestScaleFromMinReplicasWhenActivationForced",
+        forced,
+        0,
+        false,
+        (Some(1), Some(true)),
+    );
+    // TestNoScaleFromMinReplicasWhenActiveAndPausedScaleOutAnnotationSet
+    let no_out = KedaConfig {
+        paused_scale_out: annotation_flag("true"),
+        ..min(0)
+    };
+    check(
+        "TestNoScaleFromMinReplicasWhenActiveAndPausedScaleOutAnnotationSet",
+        no_out,
+        0,
+        true,
+        (None, Some(true)),
+    );
+    // TestNoScaleFromIdleReplicasToMinReplicasWhenActiveAndPausedScaleOutAnnotationSet
+    let idle_no_out = KedaConfig {
+        paused_scale_out: true,
+        ..idle
+    };
+    check(
+        "TestNoScaleFromIdleReplicasToMinReplicasWhenActiveAndPausedScaleOutAnnotationSet",
+        idle_no_out,
+        0,
+        true,
+        (None, Some(true)),
+    );
+    // Annotation values as strconv.ParseBool reads them; anything else is true.
+    for (v, want) in [
+        ("true", true),
+        ("1", true),
+        ("T", true),
+        ("yes", true),
+        ("false", false),
+        ("0", false),
+        ("F", false),
+    ] {
+        assert_eq!(annotation_flag(v), want, "{v}");
+    }
 }
 
 #[test]

@@ -10,7 +10,9 @@ pub enum PaActive {
     Active,
     /// Active=False.
     Inactive,
-    /// Active=Unknown (scaling from zero).
+    /// Active=Unknown (scaling from zero): the state upstream writes as
+    /// `Unknown`.
+    #[serde(alias = "Unknown", alias = "Activating")]
     Activating,
 }
 
