@@ -95,7 +95,9 @@ pub fn run(scenario: &Scenario) -> Result<RunResult, RunError> {
             path: workload::source_path(&scenario.workload).map(|p| p.to_path_buf()),
             error,
         }),
-        error @ (SimError::Class { .. } | SimError::Deployment { .. }) => RunError::Request {
+        error @ (SimError::Class { .. }
+        | SimError::Deployment { .. }
+        | SimError::TooManyRequests { .. }) => RunError::Request {
             path: workload::source_path(&scenario.workload).map(|p| p.to_path_buf()),
             error,
         },

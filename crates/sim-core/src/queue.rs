@@ -17,13 +17,22 @@
 //! gateway queue (`max_queue_length`: an arrival beyond it is rejected) and
 //! its wait (`timeout`: a request still at the gateway that long after its
 //! arrival times out). Replica-side queues have neither, as vLLM's has
-//! neither.
+//! neither. No request waits at a gateway longer than [`MAX_GATEWAY_WAIT`]
+//! (a day), whatever its class: a request waiting for a replica that never
+//! comes (a fleet whose replicas are reclaimed before they are ready, an
+//! autoscaler that never scales up) times out then, so every run ends.
 
 use crate::metrics::SlaConfig;
 use crate::names::NameMix;
 use crate::request::Request;
 use crate::time::SimDuration;
 use std::collections::VecDeque;
+
+/// The longest any request waits at a gateway before it times out: a
+/// class's own `timeout` may be shorter, never longer, and a class without
+/// one (or a deployment without classes) waits this long. A day: longer
+/// than any cold start, and no client waits as long.
+pub const MAX_GATEWAY_WAIT: SimDuration = SimDuration::from_secs(86_400);
 
 /// Where requests wait when every replica is busy.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -57,7 +66,8 @@ pub struct ClassSpec {
     /// Weight in the class mix for requests whose trace names no class
     /// (0: never drawn).
     pub share: f64,
-    /// Longest wait at the gateway before the request times out.
+    /// Longest wait at the gateway before the request times out, at most
+    /// [`MAX_GATEWAY_WAIT`] (`None`: that long).
     pub timeout: Option<SimDuration>,
     /// Most requests of this class waiting at the gateway; arrivals beyond
     /// it are rejected.
@@ -75,8 +85,18 @@ pub struct QueueSpec {
     /// FIFO or strict priority across classes.
     pub discipline: Discipline,
     /// Priority classes, highest priority first. Empty: every request is in
-    /// one unnamed class with no timeout or length limit.
+    /// one unnamed class with no length limit, timed out after
+    /// [`MAX_GATEWAY_WAIT`].
     pub classes: Vec<ClassSpec>,
+}
+
+impl QueueSpec {
+    /// How long a request of `class` may wait at the gateway.
+    pub fn timeout(&self, class: u32) -> SimDuration {
+        (self.classes.get(class as usize))
+            .and_then(|c| c.timeout)
+            .unwrap_or(MAX_GATEWAY_WAIT)
+    }
 }
 
 /// Decides each request's class: the trace's column, else a draw from the

@@ -153,6 +153,18 @@ fn resolve_pool(
             })
         }
     };
+    let warm_nodes = raw.warm_nodes.unwrap_or(0);
+    let most = raw.max_nodes.unwrap_or(MAX_WARM_NODES).min(MAX_WARM_NODES);
+    if warm_nodes > most {
+        let why = match raw.max_nodes {
+            Some(max) if max <= MAX_WARM_NODES => format!("the pool's `max_nodes` ({max})"),
+            _ => format!("{MAX_WARM_NODES}, the most warm nodes a pool holds"),
+        };
+        return Err(FieldError::new(
+            format!("{prefix}.warm_nodes"),
+            format!("must be at most {why}, got {warm_nodes}"),
+        ));
+    }
     Ok(PoolSpec {
         pricing,
         provisioning,
@@ -160,7 +172,7 @@ fn resolve_pool(
         idle_release_delay,
         weight_disk_bytes,
         spot,
-        warm_nodes: raw.warm_nodes.unwrap_or(0),
+        warm_nodes,
     })
 }
 
@@ -300,6 +312,17 @@ pub(super) fn resolve_queue(
             .timeout_s
             .map(|t| seconds(&field("timeout_s"), t))
             .transpose()?;
+        let most = fleetsim_core::queue::MAX_GATEWAY_WAIT;
+        if timeout.is_some_and(|t| t > most) {
+            return Err(FieldError::new(
+                field("timeout_s"),
+                format!(
+                    "must be at most {} s (a day, the longest any request waits at a gateway), got {}",
+                    most.as_secs_f64(),
+                    c.timeout_s.unwrap_or_default()
+                ),
+            ));
+        }
         let sla = c.sla.clone().unwrap_or_else(|| sla.clone());
         sla.validate().map_err(|e| e.within(&field("sla")))?;
         classes.push(ClassSpec {

@@ -663,5 +663,8 @@ fn workload_invalid(e: fleetsim_core::workload::WorkloadError) -> FieldError {
 pub const MAX_REPLICAS: u32 = 100_000;
 /// The most servers per replica of a `slots` deployment.
 pub const MAX_SLOTS: u32 = 100_000;
+/// Most warm nodes one pool keeps (`warm_nodes`), as many as replicas: each
+/// is kept, primed and billed from time 0.
+pub const MAX_WARM_NODES: u32 = 100_000;
 /// The most servers of a `slots` deployment over all replicas.
 pub const MAX_FLEET_SLOTS: u64 = 10_000_000;

@@ -26,6 +26,7 @@ mod pipelines;
 mod plot;
 mod prefix_routing;
 mod queueing;
+mod reliability;
 mod routers;
 mod scenarios;
 mod servegen_shared;

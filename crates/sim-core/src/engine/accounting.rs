@@ -90,36 +90,95 @@ pub(super) fn node_unused_gpu_ns(
     }
 }
 
+/// Adds `gpu_ns` to `state`'s entry of `out`.
+fn add(out: &mut [u128; GpuState::COUNT], state: GpuState, gpu_ns: u128) {
+    if let Some(i) = GpuState::ALL.iter().position(|s| *s == state) {
+        out[i] += gpu_ns;
+    }
+}
+
+/// What the windows' GPU time is summed over: replicas and nodes whose
+/// totals can still grow (by ascending id), and the final totals of those
+/// that ended.
+#[derive(Debug, Default)]
+pub(super) struct GpuAccounts {
+    settled: [u128; GpuState::COUNT],
+    pub(super) nodes: Vec<u32>,
+    pub(super) replicas: Vec<u32>,
+}
+
 impl Fleet {
     /// GPU time by state from time 0 to `now`, GPU·ns, indexed like
     /// [`GpuState::ALL`]. With a placement, only replicas that got a node
     /// hold GPUs, and nodes add their unassigned GPUs; without one, every
-    /// replica holds its GPUs from its creation.
+    /// replica holds its GPUs from its creation. Replicas terminated and
+    /// nodes released by the last [`Self::settle_gpu_ns`] count their
+    /// (final) totals from there.
     pub(super) fn gpu_ns_until(&self, now: SimTime) -> [u128; GpuState::COUNT] {
-        let mut out = [0u128; GpuState::COUNT];
-        let mut add = |state: GpuState, gpu_ns: u128| {
-            if let Some(i) = GpuState::ALL.iter().position(|s| *s == state) {
-                out[i] += gpu_ns;
-            }
-        };
-        if let Some(p) = &self.placement {
-            for n in &self.nodes {
-                let per_node = p.pools[n.pool as usize].pricing.gpus_per_node;
-                for (state, gpu_ns) in node_unused_gpu_ns(n, per_node, now) {
-                    add(state, gpu_ns);
-                }
-            }
+        let mut out = self.accounts.settled;
+        for &n in &self.accounts.nodes {
+            self.add_node_gpu_ns(n, now, &mut out);
         }
-        for (i, (replica, life)) in self.replicas.iter().zip(&self.lives).enumerate() {
-            if self.placement.is_some() && life.node.is_none() {
-                continue; // waiting for a node: no GPU held yet
-            }
-            let gpus = u128::from(self.gpus_per_replica[usize::from(self.deployment_of[i])]);
-            for (state, ns) in replica_state_ns(replica, life, now) {
-                add(state, gpus * u128::from(ns));
-            }
+        for &r in &self.accounts.replicas {
+            self.add_replica_gpu_ns(r, now, &mut out);
         }
         out
+    }
+
+    /// Books the final totals of the replicas terminated and nodes released
+    /// since the last call, so later windows need not walk them: the cost
+    /// of a window grows with the fleet that is up, not with its past.
+    pub(super) fn settle_gpu_ns(&mut self) {
+        let mut settled = self.accounts.settled;
+        let mut nodes = std::mem::take(&mut self.accounts.nodes);
+        nodes.retain(|&n| {
+            let over = self.nodes[n as usize].released.is_some();
+            if over {
+                self.add_node_gpu_ns(n, SimTime::ZERO, &mut settled);
+            }
+            !over
+        });
+        let mut replicas = std::mem::take(&mut self.accounts.replicas);
+        replicas.retain(|&r| {
+            let life = &self.lives[r as usize];
+            let over = life.phase == Phase::Terminated;
+            if over {
+                let end = life.ended.unwrap_or(SimTime::ZERO);
+                self.add_replica_gpu_ns(r, end, &mut settled);
+            }
+            !over
+        });
+        self.accounts = GpuAccounts {
+            settled,
+            nodes,
+            replicas,
+        };
+    }
+
+    /// Adds node `n`'s unassigned GPU time up to `now` (all of it, once
+    /// released) to `out`.
+    fn add_node_gpu_ns(&self, n: u32, now: SimTime, out: &mut [u128; GpuState::COUNT]) {
+        let Some(p) = &self.placement else {
+            return;
+        };
+        let n = &self.nodes[n as usize];
+        let per_node = p.pools[n.pool as usize].pricing.gpus_per_node;
+        for (state, gpu_ns) in node_unused_gpu_ns(n, per_node, now) {
+            add(out, state, gpu_ns);
+        }
+    }
+
+    /// Adds replica `r`'s GPU time by state up to `now` (all of it, once
+    /// terminated) to `out`.
+    fn add_replica_gpu_ns(&self, r: u32, now: SimTime, out: &mut [u128; GpuState::COUNT]) {
+        let (replica, life) = (&self.replicas[r as usize], &self.lives[r as usize]);
+        if self.placement.is_some() && life.node.is_none() {
+            return; // waiting for a node: no GPU held yet
+        }
+        let gpus = u128::from(self.gpus_per_replica[usize::from(self.deployment_of[r as usize])]);
+        for (state, ns) in replica_state_ns(replica, life, now) {
+            add(out, state, gpus * u128::from(ns));
+        }
     }
 
     /// GPU time by state and dollars at the run's `end`: the same

@@ -165,6 +165,20 @@ impl SimConfig {
                 }
             }
         }
+        for d in &self.deployments {
+            for c in &d.fleet.queue.classes {
+                if c.timeout
+                    .is_some_and(|t| t > crate::queue::MAX_GATEWAY_WAIT)
+                {
+                    return Err(SimError::Config(format!(
+                        "class {:?} of deployment {:?} times out after more than {} s, the longest wait at a gateway",
+                        c.name,
+                        d.name,
+                        crate::queue::MAX_GATEWAY_WAIT.as_secs_f64()
+                    )));
+                }
+            }
+        }
         let pools = |d: &DeploymentSpec| d.fleet.placement.as_ref().map(|p| p.pools.clone());
         if self
             .deployments

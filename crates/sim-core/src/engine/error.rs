@@ -40,6 +40,24 @@ pub enum SimError {
     /// A request pulled from the workload ended with no outcome or with
     /// more than one (an engine bug; please report it).
     RequestAccounting(String),
+    /// The workload yields more requests than one run holds
+    /// ([`crate::engine::MAX_REQUESTS`]).
+    TooManyRequests {
+        /// The limit.
+        limit: u64,
+        /// Arrival of the first request beyond it, seconds.
+        arrival_s: f64,
+    },
+    /// The fleet started more replicas than one run holds
+    /// ([`crate::engine::MAX_REPLICAS_STARTED`]).
+    FleetChurn {
+        /// The deployment whose start went over the limit.
+        deployment: String,
+        /// The limit.
+        started: u32,
+        /// When, seconds.
+        at_s: f64,
+    },
     /// A request's priority class could not be decided.
     Class {
         /// The request's arrival-order id.
@@ -84,6 +102,19 @@ impl fmt::Display for SimError {
             SimError::RequestAccounting(m) => {
                 write!(f, "internal error, requests do not add up: {m}")
             }
+            SimError::TooManyRequests { limit, arrival_s } => write!(
+                f,
+                "the workload yields more than {limit} requests (the next arrives at {arrival_s:.3} s), the most one run holds: a run keeps a record of every request; shorten it (a `slice` transform, fewer `repeat` plays, a shorter `duration_s`)"
+            ),
+            SimError::FleetChurn {
+                deployment,
+                started,
+                at_s,
+            } => write!(
+                f,
+                "deployment {deployment:?} would start replica {} after {started} started by {at_s:.3} s, more than one run holds: replicas are lost about as fast as they start (spot reclaims within a cold start, `[pool] spot.interruptions_per_node_hour`) or the scaling oscillates",
+                u64::from(*started) + 1
+            ),
             SimError::Class {
                 request,
                 arrival_s,

@@ -4,7 +4,9 @@
 //! each node's caches as cold starts fill them (only completed transfers
 //! and builds).
 
+use super::accounting::GpuAccounts;
 use super::config::*;
+use super::error::SimError;
 use super::kernel::EventKind;
 use super::{Simulation, NOT_ROUTABLE};
 use crate::coldstart::{provisioning_rng, ColdStartRngs, NodeCaches};
@@ -42,7 +44,30 @@ pub(super) struct Fleet {
     pub(super) wakes: Vec<Wake>,
     /// Scratch: the requests a replica finished while being handled.
     pub(super) finished: Vec<Finished>,
+    /// Replicas started during the run (the initial fleet not counted).
+    pub(super) started: u32,
+    /// Replicas not terminated, by ascending id; those terminated since
+    /// the last `live_replicas` are pruned then. Scans of the fleet go over
+    /// these, so a fleet's past does not slow its present.
+    live: Vec<u32>,
+    /// Nodes a replica may be placed on (held, not reclaimed), by
+    /// ascending id; those released or doomed since the last
+    /// `prune_open` are pruned then.
+    open: Vec<u32>,
+    /// Nodes held, by pool.
+    held: Vec<u32>,
+    /// What the windows' GPU time is summed over.
+    pub(super) accounts: GpuAccounts,
 }
+
+/// The most replicas one run starts after time 0, all deployments
+/// together. Every replica is kept to the end of the run (its row in
+/// `replicas.csv`, its node's bill), and placing one looks at every node
+/// so far, so a fleet that loses replicas as fast as it starts them (spot
+/// reclaims within a cold start, with no request to serve) would otherwise
+/// grow without bound: past this many the run stops with
+/// [`SimError::FleetChurn`].
+pub const MAX_REPLICAS_STARTED: u32 = 100_000;
 
 impl Fleet {
     /// An empty fleet for the deployments of `config`.
@@ -64,7 +89,65 @@ impl Fleet {
             unplaced: VecDeque::new(),
             wakes: Vec::new(),
             finished: Vec::new(),
+            started: 0,
+            live: Vec::new(),
+            open: Vec::new(),
+            accounts: GpuAccounts::default(),
+            held: vec![
+                0;
+                config
+                    .deployments
+                    .first()
+                    .and_then(|d| d.fleet.placement.as_ref())
+                    .map_or(0, |p| p.pools.len())
+            ],
         }
+    }
+
+    /// Adds a replica (its life, deployment and routing position are pushed
+    /// by the caller).
+    pub(super) fn add_replica(&mut self, replica: Replica) -> u32 {
+        let id = self.replicas.len() as u32;
+        self.replicas.push(replica);
+        self.live.push(id);
+        self.accounts.replicas.push(id);
+        id
+    }
+
+    /// Adds a node; returns its id.
+    fn add_node(&mut self, node: Node) -> u32 {
+        let id = self.nodes.len() as u32;
+        self.held[node.pool as usize] += 1;
+        self.nodes.push(node);
+        self.open.push(id);
+        self.accounts.nodes.push(id);
+        id
+    }
+
+    /// Releases `node` (held) at `now`.
+    fn release_node(&mut self, node: u32, now: SimTime) {
+        let n = &mut self.nodes[node as usize];
+        n.released = Some(now);
+        self.held[n.pool as usize] -= 1;
+    }
+
+    /// The replicas not terminated, by ascending id.
+    pub(super) fn live_replicas(&mut self) -> Vec<u32> {
+        let lives = &self.lives;
+        self.live
+            .retain(|&r| lives[r as usize].phase != Phase::Terminated);
+        self.live.clone()
+    }
+
+    /// Prunes `open` to the nodes a replica may be placed on.
+    fn prune_open(&mut self) {
+        let nodes = &self.nodes;
+        (self.open).retain(|&n| nodes[n as usize].is_held() && !nodes[n as usize].doomed);
+    }
+
+    /// Nodes of `pool` held.
+    fn held_in(&self, pool: u32) -> u32 {
+        self.held[pool as usize]
     }
 }
 
@@ -96,7 +179,7 @@ impl Simulation {
                     NodeCaches::primed(pool.weight_disk_bytes, &p.cold_start, &p.artifacts);
                 let mut node = Node::new(pi as u32, SimTime::ZERO, Some(SimTime::ZERO), caches);
                 node.warm = true;
-                self.fleet.nodes.push(node);
+                self.fleet.add_node(node);
             }
         }
     }
@@ -110,25 +193,20 @@ impl Simulation {
         let p = self.spec(d).placement.clone()?;
         for pi in 0..p.pools.len() as u32 {
             let per_node = p.pools[pi as usize].pricing.gpus_per_node;
-            if let Some(n) = self.fleet.nodes.iter().position(|n| {
-                n.pool == pi
-                    && n.is_held()
-                    && !n.doomed
-                    && per_node.saturating_sub(n.used_gpus) >= need
+            self.fleet.prune_open();
+            let nodes = &self.fleet.nodes;
+            if let Some(&n) = self.fleet.open.iter().find(|&&n| {
+                let n = &nodes[n as usize];
+                n.pool == pi && per_node.saturating_sub(n.used_gpus) >= need
             }) {
-                return Some(n);
+                return Some(n as usize);
             }
         }
         for (pi, pool) in p.pools.iter().enumerate() {
             if pool.pricing.gpus_per_node < need {
                 continue;
             }
-            let held = self
-                .fleet
-                .nodes
-                .iter()
-                .filter(|n| n.pool == pi as u32 && n.is_held())
-                .count() as u32;
+            let held = self.fleet.held_in(pi as u32);
             if pool.max_nodes.is_some_and(|max| held >= max) {
                 continue;
             }
@@ -136,7 +214,7 @@ impl Simulation {
             if initial {
                 let caches =
                     NodeCaches::primed(pool.weight_disk_bytes, &p.cold_start, &p.artifacts);
-                self.fleet.nodes.push(Node::new(
+                self.fleet.add_node(Node::new(
                     pi as u32,
                     SimTime::ZERO,
                     Some(SimTime::ZERO),
@@ -148,8 +226,7 @@ impl Simulation {
                     .sample(&mut provisioning_rng(self.config.seed, u64::from(id)));
                 let caches = NodeCaches::new(pool.weight_disk_bytes);
                 self.fleet
-                    .nodes
-                    .push(Node::new(pi as u32, self.now, None, caches));
+                    .add_node(Node::new(pi as u32, self.now, None, caches));
                 self.push(self.now + d, EventKind::NodeUp { node: id });
             }
             return Some(id as usize);
@@ -180,13 +257,24 @@ impl Simulation {
         }
     }
 
-    /// Asks for a new replica: it starts its cold start now.
+    /// Asks for a new replica: it starts its cold start now. Past
+    /// [`MAX_REPLICAS_STARTED`] the run stops instead (`halted`).
     pub(super) fn start_replica(&mut self, d: usize) {
+        self.fleet.started += 1;
+        if self.fleet.started > MAX_REPLICAS_STARTED {
+            if self.halted.is_none() {
+                self.halted = Some(SimError::FleetChurn {
+                    deployment: self.config.deployments[d].name.to_string(),
+                    started: MAX_REPLICAS_STARTED,
+                    at_s: self.now.as_secs_f64(),
+                });
+            }
+            return;
+        }
         let id = self.fleet.replicas.len() as u32;
         let fleet = &self.config.deployments[d].fleet;
         self.fleet
-            .replicas
-            .push(new_replica(&fleet.replica, self.config.seed, id));
+            .add_replica(new_replica(&fleet.replica, self.config.seed, id));
         let durations = fleet.lifecycle.cold_start.clone();
         let placed = fleet.placement.is_some();
         self.fleet
@@ -282,12 +370,7 @@ impl Simulation {
             return;
         };
         let spec = &p.pools[pool as usize];
-        let held = self
-            .fleet
-            .nodes
-            .iter()
-            .filter(|n| n.pool == pool && n.is_held())
-            .count() as u32;
+        let held = self.fleet.held_in(pool);
         if spec.max_nodes.is_some_and(|max| held >= max) {
             return;
         }
@@ -298,7 +381,7 @@ impl Simulation {
         let caches = NodeCaches::primed(spec.weight_disk_bytes, &p.cold_start, &p.artifacts);
         let mut node = Node::new(pool, self.now, None, caches);
         node.warm = true;
-        self.fleet.nodes.push(node);
+        self.fleet.add_node(node);
         self.push(self.now + d, EventKind::NodeUp { node: id });
     }
 
@@ -317,7 +400,7 @@ impl Simulation {
         }
         self.fleet.nodes[node as usize].up_at = Some(self.now);
         self.schedule_interruption(node);
-        for r in 0..self.fleet.lives.len() as u32 {
+        for r in self.fleet.live_replicas() {
             let life = &self.fleet.lives[r as usize];
             if life.node == Some(node) && life.phase == Phase::Starting(Stage::Provisioning) {
                 self.begin_transfer_stages(r);
@@ -361,7 +444,7 @@ impl Simulation {
         }
         self.fleet.nodes[node as usize].doomed = true;
         self.push(self.now + spot.notice, EventKind::SpotKill { node });
-        for r in 0..self.fleet.lives.len() as u32 {
+        for r in self.fleet.live_replicas() {
             if self.fleet.lives[r as usize].node != Some(node) {
                 continue;
             }
@@ -378,7 +461,7 @@ impl Simulation {
 
     /// The node is gone: whatever still runs on it fails.
     pub(super) fn on_spot_kill(&mut self, node: u32) {
-        for r in 0..self.fleet.lives.len() as u32 {
+        for r in self.fleet.live_replicas() {
             if self.fleet.lives[r as usize].node == Some(node)
                 && self.fleet.lives[r as usize].phase == Phase::Draining
             {
@@ -398,8 +481,8 @@ impl Simulation {
         let n = &mut self.fleet.nodes[node as usize];
         if n.is_held() {
             n.close_unallocated(per_node, self.now);
-            n.released = Some(self.now);
             n.release_epoch += 1; // a queued idle release no longer applies
+            self.fleet.release_node(node, self.now);
         }
     }
 
@@ -450,7 +533,7 @@ impl Simulation {
         let n = &mut self.fleet.nodes[node as usize];
         if n.release_epoch == epoch && n.used_gpus == 0 && n.is_held() {
             n.close_unallocated(per_node, self.now);
-            n.released = Some(self.now);
+            self.fleet.release_node(node, self.now);
         }
     }
 

@@ -105,16 +105,14 @@ impl Simulation {
             .classes
             .get(class as usize);
         let limit = spec.and_then(|c| c.max_queue_length);
-        let timeout = spec.and_then(|c| c.timeout);
+        let timeout = self.spec(d).queue.timeout(class);
         let gateway = &mut self.deployments[d].gateway;
         if limit.is_some_and(|l| gateway.class_len(class) >= l as usize) {
             self.record_unserved(d, &request, Outcome::Rejected, None);
             return;
         }
         gateway.push(request, class);
-        if let Some(t) = timeout {
-            self.arm_timeout(d, class, t);
-        }
+        self.arm_timeout(d, class, timeout);
     }
 
     /// Queues a `QueueTimeout` for the head of `class` unless one is queued.
@@ -135,9 +133,7 @@ impl Simulation {
     /// re-arms for the next head.
     pub(super) fn on_queue_timeout(&mut self, d: usize, class: u32) {
         self.deployments[d].timeout_armed[class as usize] = false;
-        let Some(timeout) = self.spec(d).queue.classes[class as usize].timeout else {
-            return;
-        };
+        let timeout = self.spec(d).queue.timeout(class);
         while let Some(head) = self.deployments[d].gateway.head(class) {
             if head.arrival + timeout > self.now {
                 break;

@@ -58,6 +58,7 @@ mod windows;
 
 pub use config::{DeploymentSpec, FleetSpec, PipelineSpec, ReplicaSpec, SimConfig};
 pub use error::SimError;
+pub use fleet::MAX_REPLICAS_STARTED;
 use fleet::{new_replica, Fleet};
 use kernel::{EventKind, Kernel};
 use outcomes::Outcomes;
@@ -133,7 +134,18 @@ pub struct Simulation {
     now: SimTime,
     /// Events handled so far (arrivals included).
     events: u64,
+    /// Why the run must stop, found by a handler that cannot return it.
+    halted: Option<SimError>,
+    /// The most requests the run takes from its workload.
+    max_requests: u64,
 }
+
+/// The most requests one run takes from its workload. A run keeps a record
+/// of every request to its end (about 125 bytes each at peak with the
+/// summary's sorted latencies), so this bounds its memory to a few GB; a
+/// workload that yields more stops the run with
+/// [`SimError::TooManyRequests`] rather than exhausting memory.
+pub const MAX_REQUESTS: u64 = 20_000_000;
 
 impl fmt::Debug for Simulation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -183,6 +195,8 @@ impl Simulation {
             next_id: 0,
             now: SimTime::ZERO,
             events: 0,
+            halted: None,
+            max_requests: MAX_REQUESTS,
             config,
         };
         for (d, router) in routers.into_iter().enumerate() {
@@ -211,8 +225,7 @@ impl Simulation {
             for i in 0..fleet.replicas {
                 let id = first + i;
                 sim.fleet
-                    .replicas
-                    .push(new_replica(&fleet.replica, sim.config.seed, id));
+                    .add_replica(new_replica(&fleet.replica, sim.config.seed, id));
                 sim.fleet.lives.push(ReplicaLife::ready_at_start());
                 sim.fleet.deployment_of.push(d as u16);
                 sim.fleet.busy_at_scrape.push(0);
@@ -249,6 +262,13 @@ impl Simulation {
         Ok(self)
     }
 
+    /// Lowers the most requests the run takes from its workload (at most
+    /// [`MAX_REQUESTS`]): one more is an error.
+    pub fn with_max_requests(mut self, max: u64) -> Self {
+        self.max_requests = max.min(MAX_REQUESTS);
+        self
+    }
+
     /// The fleet of deployment `d`.
     fn spec(&self, d: usize) -> &FleetSpec {
         &self.config.deployments[d].fleet
@@ -274,6 +294,12 @@ impl Simulation {
             None => Ok(()),
             Some(Err(e)) => Err(SimError::Workload(e)),
             Some(Ok(request)) => {
+                if self.next_id >= self.max_requests {
+                    return Err(SimError::TooManyRequests {
+                        limit: self.max_requests,
+                        arrival_s: request.arrival.as_secs_f64(),
+                    });
+                }
                 if request.arrival < self.now {
                     return Err(SimError::ArrivalInThePast {
                         arrival_s: request.arrival.as_secs_f64(),
@@ -333,18 +359,20 @@ impl Simulation {
         }
     }
 
-    /// Something besides the tick being handled and stale wake-ups (which
-    /// a decode run cut by an arrival leaves behind in jump mode only) can
-    /// still happen: the time series goes on while it can.
-    fn anything_left(&self) -> bool {
-        self.pending.is_some()
-            || self.kernel.iter().any(|e| match e.kind {
-                EventKind::Tick => false,
-                EventKind::Wake { replica, token } => {
-                    self.fleet.replicas[replica as usize].wake_is_current(SimTime(e.time), token)
-                }
-                _ => true,
-            })
+    /// When something besides the tick being handled and stale wake-ups
+    /// (which a decode run cut by an arrival leaves behind in jump mode
+    /// only) happens next, if anything can: the time series goes on while
+    /// something can happen, and skips the windows before it.
+    fn next_activity(&self) -> Option<SimTime> {
+        let events = self.kernel.iter().filter(|e| match e.kind {
+            EventKind::Tick => false,
+            EventKind::Wake { replica, token } => {
+                self.fleet.replicas[replica as usize].wake_is_current(SimTime(e.time), token)
+            }
+            _ => true,
+        });
+        let arrival = self.pending.as_ref().map(|r| r.arrival);
+        events.map(|e| SimTime(e.time)).chain(arrival).min()
     }
 
     /// The workload is exhausted and every request has its outcome.
@@ -387,6 +415,9 @@ impl Simulation {
         let resolution = self.config.timeseries_resolution.max(SimDuration(1));
         self.push(SimTime::ZERO + resolution, EventKind::Tick);
         loop {
+            if let Some(e) = self.halted.take() {
+                return Err(e);
+            }
             // The run ends with its last request: once every request has an
             // outcome, fleet changes still queued (later schedule entries,
             // releases, spot reclaims) can no longer matter to a request and
@@ -452,8 +483,9 @@ impl Simulation {
                 }
                 EventKind::Tick => {
                     self.on_tick();
-                    if self.anything_left() {
-                        self.push(self.now + resolution, EventKind::Tick);
+                    if let Some(next) = self.next_activity() {
+                        let at = Windows::next_tick(self.now, next, resolution);
+                        self.push(at, EventKind::Tick);
                     }
                 }
             }

@@ -56,7 +56,7 @@ impl Simulation {
     /// Starts or removes replicas to reach `desired`.
     pub(super) fn reconcile(&mut self, d: usize) {
         let desired = self.deployments[d].desired;
-        let active: Vec<u32> = (0..self.fleet.replicas.len() as u32)
+        let active: Vec<u32> = (self.fleet.live_replicas().into_iter())
             .filter(|&r| {
                 self.dep(r) == d
                     && matches!(

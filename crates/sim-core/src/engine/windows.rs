@@ -6,7 +6,7 @@ use super::Simulation;
 use crate::cost::GpuState;
 use crate::lifecycle::Phase;
 use crate::metrics::{RequestRecord, SlaConfig};
-use crate::time::SimTime;
+use crate::time::{SimDuration, SimTime};
 
 /// One window of the time series.
 #[derive(Clone, Debug, PartialEq)]
@@ -71,26 +71,23 @@ impl Simulation {
             .iter()
             .map(|d| d.gateway.len() as u64)
             .sum();
-        for (r, life) in self.fleet.replicas.iter().zip(&self.fleet.lives) {
-            if life.phase != Phase::Terminated {
-                let l = r.load();
-                running += u64::from(l.running);
-                waiting += u64::from(l.waiting);
-            }
-        }
         let (mut replicas_starting, mut replicas_draining) = (0u32, 0u32);
-        for life in &self.fleet.lives {
-            match life.phase {
+        for r in self.fleet.live_replicas() {
+            let l = self.fleet.replicas[r as usize].load();
+            running += u64::from(l.running);
+            waiting += u64::from(l.waiting);
+            match self.fleet.lives[r as usize].phase {
                 Phase::Starting(_) => replicas_starting += 1,
                 Phase::Draining => replicas_draining += 1,
                 Phase::Ready | Phase::Terminated => {}
             }
         }
+        self.fleet.settle_gpu_ns();
         let gpu_ns = self.windows.gpu_window(self.fleet.gpu_ns_until(self.now));
         let w = std::mem::take(&mut self.windows.open);
         let mut ttft = w.ttft_ns;
         let ttft_p95_ns = crate::metrics::percentiles_unsorted(&mut ttft, &[95.0])[0];
-        self.windows.rows.push(TimeseriesRow {
+        let row = TimeseriesRow {
             start: w.start,
             end: self.now,
             arrivals: w.arrivals,
@@ -107,7 +104,8 @@ impl Simulation {
             replicas_draining,
             sla_misses: 0, // binned from the records at the end
             gpu_ns,
-        });
+        };
+        self.windows.close(row);
         ttft.clear();
         self.windows.open = WindowAccumulator {
             start: self.now,
@@ -117,7 +115,55 @@ impl Simulation {
     }
 }
 
+impl TimeseriesRow {
+    /// No request arrived, completed or got its first token in the row.
+    fn is_quiet(&self) -> bool {
+        self.arrivals == 0 && self.completed == 0 && self.ttft_p95_ns.is_none()
+    }
+
+    /// The gauges taken at the row's end.
+    fn gauges(&self) -> (u64, u64, u32, u32, u32) {
+        (
+            self.running,
+            self.waiting,
+            self.replicas,
+            self.replicas_starting,
+            self.replicas_draining,
+        )
+    }
+}
+
 impl Windows {
+    /// Adds a closed window. A quiet window (no arrival, completion or
+    /// first token) whose gauges equal those of a quiet row before it
+    /// extends that row: a stretch in which nothing changes is one row
+    /// spanning it, with the GPU time of the whole stretch, so the memory
+    /// of the time series grows with what happens, not with simulated time.
+    /// The decision reads only the rows, so both stepping modes agree.
+    pub(super) fn close(&mut self, row: TimeseriesRow) {
+        if let Some(last) = self.rows.last_mut() {
+            if row.is_quiet() && last.is_quiet() && row.gauges() == last.gauges() {
+                last.end = row.end;
+                for (l, g) in last.gpu_ns.iter_mut().zip(row.gpu_ns) {
+                    *l += g;
+                }
+                return;
+            }
+        }
+        self.rows.push(row);
+    }
+
+    /// When to close the window after the one that ends `now`: one
+    /// `resolution` on, or, when the next event or arrival (`next`) is
+    /// further off, at the last window boundary before it. The windows in
+    /// between hold no event, so nothing in them changes and one tick
+    /// closes them all (they would be one row anyway, `close`): an idle
+    /// stretch costs one event however many windows it spans.
+    pub(super) fn next_tick(now: SimTime, next: SimTime, resolution: SimDuration) -> SimTime {
+        let whole = next.0.saturating_sub(now.0).saturating_sub(1) / resolution.0;
+        now + SimDuration(resolution.0 * whole.max(1))
+    }
+
     /// GPU time by state since the previous window's end, given the
     /// running `total` (`Fleet::gpu_ns_until` at the window's end).
     ///

@@ -270,12 +270,22 @@ fn check_slice(
     Ok((start, end))
 }
 
+/// The most plays a [`Transform::Repeat`] makes: every play that goes on
+/// to the next yields a request (an empty play ends the repeat, since every
+/// later play is the same), and a run takes at most
+/// [`crate::engine::MAX_REQUESTS`] requests, so more plays could only fail
+/// later, after reading that many.
+pub const MAX_REPEAT_TIMES: u64 = crate::engine::MAX_REQUESTS;
+
 /// Validated repeat parameters: `(times, gap_ns)`.
 fn check_repeat(prefix: &str, times: u64, gap_s: f64) -> Result<(u64, u64), WorkloadError> {
-    if times == 0 {
+    if times == 0 || times > MAX_REPEAT_TIMES {
         return Err(WorkloadError::invalid(
             &join_field(prefix, "times"),
-            "must be at least 1",
+            format!(
+                "must be from 1 to {MAX_REPEAT_TIMES} (a run takes at most {} requests, and a play yields at least one: an empty play ends the repeat), got {times}",
+                crate::engine::MAX_REQUESTS
+            ),
         ));
     }
     Ok((times, check_gap(prefix, gap_s)?))
@@ -515,6 +525,8 @@ pub struct Repeat<F, W> {
     offset_ns: u64,
     /// Latest arrival yielded so far (absolute), ns.
     last_ns: u64,
+    /// The current play has yielded a request.
+    play_yielded: bool,
     field: Box<str>,
     done: bool,
 }
@@ -556,6 +568,7 @@ where
             gap_ns,
             offset_ns: 0,
             last_ns: 0,
+            play_yielded: false,
             field: join_field(prefix, "gap_s").into(),
             done: false,
         })
@@ -580,11 +593,18 @@ where
                         };
                         r.arrival = SimTime(t);
                         self.last_ns = self.last_ns.max(t);
+                        self.play_yielded = true;
                         return Some(Ok(r));
                     }
                     Some(Err(e)) => return Some(Err(e)),
                     None => {
                         self.current = None;
+                        if !std::mem::take(&mut self.play_yielded) {
+                            // Every play yields the same requests: an empty
+                            // one means the rest are empty too.
+                            self.done = true;
+                            continue;
+                        }
                         // The next play starts after this one's last arrival
                         // (or the previous shift, if this play was empty).
                         let base = self.last_ns.max(self.offset_ns);

@@ -244,3 +244,43 @@ fn bad_parameters_name_the_field() {
     assert_eq!(field_of(r), "tr[0]");
     assert!(serde_json::from_str::<Transform>(r#"{"kind":"slice","begin_s":1}"#).is_err());
 }
+
+#[test]
+fn repeat_is_bounded() {
+    // More plays than a run takes requests is an error naming the field.
+    let too_many = MAX_REPEAT_TIMES + 1;
+    assert_eq!(field_of(repeat(|| Ok(source(&[])), too_many, 0.0)), "times");
+    let list = [Transform::Repeat {
+        times: u64::from(u32::MAX),
+        gap_s: 0.0,
+    }];
+    let r = apply_transforms_with_factory(factory(&[]), &list, "workload.transforms");
+    assert_eq!(field_of(r), "workload.transforms[0].times");
+    // An empty play ends the repeat: the factory is not called again for
+    // the (identical, empty) plays after it.
+    let calls = std::cell::Cell::new(0u64);
+    let plays = repeat(
+        || {
+            calls.set(calls.get() + 1);
+            Ok(source(&[]))
+        },
+        MAX_REPEAT_TIMES,
+        1.0,
+    )
+    .unwrap();
+    assert_eq!(collect(plays), Vec::<u64>::new());
+    assert_eq!(calls.get(), 1);
+    // Plays that yield go on to the last.
+    let calls = std::cell::Cell::new(0u64);
+    let plays = repeat(
+        || {
+            calls.set(calls.get() + 1);
+            Ok(source(&[T(0)]))
+        },
+        3,
+        1.0,
+    )
+    .unwrap();
+    assert_eq!(collect(plays), vec![0, S, 2 * S]);
+    assert_eq!(calls.get(), 3);
+}
