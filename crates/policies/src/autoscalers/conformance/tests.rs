@@ -225,3 +225,37 @@ fn hpa_inputs_of_the_upstream_tests() {
     let e = r.error.expect("unreadable");
     assert!(e.contains("c-4") && e.contains("hpa_class"), "{e}");
 }
+
+/// KPA decider inputs beyond the shared sample: a pod counter that errs
+/// (at creation and at a step), a spec replaced before a step, the panic
+/// state after creation and after a step, and the ±1 burst capacity.
+#[test]
+fn kpa_decider_pod_count_errors_updates_and_panic_state() {
+    let case = |ebc: i32, max_panic: i32| {
+        let spec = json!({ "scaling_metric": "concurrency", "target": 10, "total": 13.333333333333334,
+            "target_burst_capacity": 77, "panic_threshold": 2.0, "max_scale_up_rate": 10.0,
+            "max_scale_down_rate": 10.0, "stable_window_s": 60, "reachable": true,
+            "scale_down_delay_s": 0, "activation_scale": 0, "activator_capacity": 150 });
+        json!({ "id": "k-1", "source": {}, "function": "f", "inputs": {
+            "spec": spec, "ready_pods_at_creation": 2, "pod_count_error_at_creation": "error",
+            "expected_after_creation": { "in_panic_mode": false, "max_panic_pods": 0 },
+            "steps": [
+                { "t_s": 0, "ready_pods": 1, "observed_stable": 100, "observed_panic": 101,
+                  "pod_count_error": "error", "expected": { "scale_valid": false } },
+                { "t_s": 0, "ready_pods": 1, "observed_stable": 100, "observed_panic": 101,
+                  "expected": { "scale_valid": true, "desired_pod_count": 10, "excess_burst_capacity": ebc } },
+                { "t_s": 0, "ready_pods": 10, "observed_stable": 100, "observed_panic": 101,
+                  "spec_update_before_step": { "target": 1, "total": 1.3333333333333333,
+                      "target_burst_capacity": 71, "reachable": false, "activator_capacity": 21 },
+                  "expected": { "scale_valid": true, "desired_pod_count": 100,
+                      "in_panic_mode": true, "max_panic_pods": max_panic } }
+            ] } })
+    };
+    // floor(13.33 - 77 - 101) = -165; upstream accepts -164.
+    let r = run_str(&file("knative_kpa", "decider", case(-164, 100))).expect("parses");
+    assert!(r[0].passed, "{}", r[0]);
+    let r = run_str(&file("knative_kpa", "decider", case(-167, 100))).expect("parses");
+    assert!(!r[0].passed, "EBC off by 2 fails");
+    let r = run_str(&file("knative_kpa", "decider", case(-165, 99))).expect("parses");
+    assert!(!r[0].passed, "wrong max panic pods fails");
+}
