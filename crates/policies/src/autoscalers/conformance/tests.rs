@@ -259,3 +259,32 @@ fn kpa_decider_pod_count_errors_updates_and_panic_state() {
     let r = run_str(&file("knative_kpa", "decider", case(-165, 99))).expect("parses");
     assert!(!r[0].passed, "wrong max panic pods fails");
 }
+
+/// WVA targets: a variant moving to its desired count blocks the model and
+/// keeps that count; variant analyses compare in name order.
+#[test]
+fn wva_transition_keeps_desired_and_variant_analyses() {
+    let tg = json!({ "id": "w-1", "source": {}, "function": "f", "inputs": {
+        "should_scale_up": true, "scale_down_safe": false,
+        "variant_analyses": [{ "variant": "a", "cost": 20, "replica_count": 2 }, { "variant": "b", "cost": 5, "replica_count": 2 }],
+        "variant_states": [{ "variant": "a", "current_replicas": 2, "desired_replicas": 4 },
+                           { "variant": "b", "current_replicas": 2, "desired_replicas": 0, "pending_replicas": 0 }] },
+        "expected": { "targets": { "a": 4, "b": 2 } } });
+    let r = run_str(&file("llmd_wva", "saturation_targets", tg)).expect("parses");
+    assert!(r[0].passed, "{}", r[0]);
+    let an = json!({ "id": "w-2", "source": {}, "function": "f", "inputs": {
+        "config": { "kv_cache_threshold": 0.8, "queue_length_threshold": 5, "kv_spare_trigger": 0.1, "queue_spare_trigger": 3 },
+        "replica_metrics": [
+            { "pod": "p2", "variant": "y", "kv_cache_usage": 0.9, "queue_length": 1 },
+            { "pod": "p1", "variant": "x", "kv_cache_usage": 0.5, "queue_length": 1, "model_id": "m" }] },
+        "expected": { "total_replicas": 2, "non_saturated_count": 1, "avg_spare_kv_capacity": 0.30000000000000004,
+            "variant_analyses": [{ "variant": "x", "replica_count": 1, "saturated_replicas": [] },
+                                 { "variant": "y", "saturated_replicas": ["p2"] }] } });
+    let r = run_str(&file("llmd_wva", "saturation_analysis", an)).expect("parses");
+    assert!(r[0].passed, "{}", r[0]);
+    let empty = json!({ "id": "w-3", "source": {}, "function": "f", "inputs": {
+        "config": { "kv_cache_threshold": 0.8, "queue_length_threshold": 5, "kv_spare_trigger": 0.1, "queue_spare_trigger": 3 },
+        "replica_metrics": [] }, "expected": { "should_scale_up": true } });
+    let r = run_str(&file("llmd_wva", "saturation_analysis", empty)).expect("parses");
+    assert!(!r[0].passed, "no replicas: no scale-up");
+}
