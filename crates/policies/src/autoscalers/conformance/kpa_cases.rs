@@ -3,12 +3,106 @@
 
 use super::*;
 
+/// A decider spec as the cases write it: `kpa::DeciderSpec` plus upstream's
+/// `activator_capacity` (part of `DeciderSpec` upstream, not read by
+/// `Scale`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpecIn {
+    scaling_metric: kpa::ScalingMetric,
+    target: f64,
+    total: f64,
+    target_burst_capacity: f64,
+    panic_threshold: f64,
+    max_scale_up_rate: f64,
+    max_scale_down_rate: f64,
+    stable_window_s: u64,
+    reachable: bool,
+    scale_down_delay_s: u64,
+    activation_scale: u32,
+    #[serde(default)]
+    tick_interval_s: Option<u64>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    activator_capacity: Option<f64>,
+}
+
+impl SpecIn {
+    fn spec(&self) -> kpa::DeciderSpec {
+        kpa::DeciderSpec {
+            scaling_metric: self.scaling_metric,
+            target: self.target,
+            total: self.total,
+            target_burst_capacity: self.target_burst_capacity,
+            panic_threshold: self.panic_threshold,
+            max_scale_up_rate: self.max_scale_up_rate,
+            max_scale_down_rate: self.max_scale_down_rate,
+            stable_window_s: self.stable_window_s,
+            reachable: self.reachable,
+            scale_down_delay_s: self.scale_down_delay_s,
+            activation_scale: self.activation_scale,
+            tick_interval_s: self.tick_interval_s.unwrap_or(2),
+        }
+    }
+}
+
+/// Fields of the spec a step replaces (upstream `Update` swaps the whole
+/// spec; fields left out keep their values).
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct SpecUpdate {
+    scaling_metric: Option<kpa::ScalingMetric>,
+    target: Option<f64>,
+    total: Option<f64>,
+    target_burst_capacity: Option<f64>,
+    panic_threshold: Option<f64>,
+    max_scale_up_rate: Option<f64>,
+    max_scale_down_rate: Option<f64>,
+    stable_window_s: Option<u64>,
     reachable: Option<bool>,
     scale_down_delay_s: Option<u64>,
-    target: Option<f64>,
+    activation_scale: Option<u32>,
+    #[allow(dead_code)]
+    activator_capacity: Option<f64>,
+}
+
+impl SpecUpdate {
+    fn apply(&self, s: &mut kpa::DeciderSpec) {
+        fn set<T: Copy>(to: &mut T, v: Option<T>) {
+            if let Some(v) = v {
+                *to = v;
+            }
+        }
+        set(&mut s.scaling_metric, self.scaling_metric);
+        set(&mut s.target, self.target);
+        set(&mut s.total, self.total);
+        set(&mut s.target_burst_capacity, self.target_burst_capacity);
+        set(&mut s.panic_threshold, self.panic_threshold);
+        set(&mut s.max_scale_up_rate, self.max_scale_up_rate);
+        set(&mut s.max_scale_down_rate, self.max_scale_down_rate);
+        set(&mut s.stable_window_s, self.stable_window_s);
+        set(&mut s.reachable, self.reachable);
+        set(&mut s.scale_down_delay_s, self.scale_down_delay_s);
+        set(&mut s.activation_scale, self.activation_scale);
+    }
+}
+
+/// The ready-pod counter's error (`not_found`: carry on with 0 pods;
+/// `error`: no decision).
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum PodCountErr {
+    NotFound,
+    Error,
+}
+
+impl PodCountErr {
+    fn core(self) -> kpa::PodCountError {
+        match self {
+            PodCountErr::NotFound => kpa::PodCountError::NotFound,
+            PodCountErr::Error => kpa::PodCountError::Other,
+        }
+    }
 }
 
 #[derive(Deserialize, Serialize)]
@@ -19,6 +113,20 @@ struct DeciderOut {
     desired_pod_count: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     excess_burst_capacity: Option<i32>,
+    #[serde(default, alias = "panic_mode", skip_serializing_if = "Option::is_none")]
+    in_panic_mode: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max_panic_pods: Option<i32>,
+}
+
+/// The decider's panic state (after creation or a step).
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct PanicState {
+    #[serde(default, alias = "panic_mode", skip_serializing_if = "Option::is_none")]
+    in_panic_mode: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max_panic_pods: Option<i32>,
 }
 
 #[derive(Deserialize)]
@@ -30,6 +138,8 @@ struct DeciderStep {
     observed_panic: f64,
     #[serde(default)]
     metric_error: bool,
+    #[serde(default)]
+    pod_count_error: Option<PodCountErr>,
     #[serde(default)]
     spec_update_before_step: Option<SpecUpdate>,
     expected: DeciderOut,
@@ -48,8 +158,12 @@ struct PanicOverride {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DeciderIn {
-    spec: kpa::DeciderSpec,
+    spec: SpecIn,
     ready_pods_at_creation: u32,
+    #[serde(default)]
+    pod_count_error_at_creation: Option<PodCountErr>,
+    #[serde(default)]
+    expected_after_creation: Option<PanicState>,
     steps: Vec<DeciderStep>,
     #[serde(default)]
     state_override_before_first_step: Option<PanicOverride>,
@@ -141,44 +255,58 @@ pub(super) fn kpa_case(group: &str, v: &Value, path: &str) -> Result<Outcome, Ve
             let c: StepCase<DeciderIn> = parse(v, path)?;
             let i = c.inputs;
             let t0 = i.steps.first().map_or(0.0, |s| s.t_s);
-            let expected = Value::Array(i.steps.iter().map(|s| to_json(&s.expected)).collect());
-            let mut spec = i.spec;
-            let mut d = match kpa::KpaDecider::new(spec.clone(), i.ready_pods_at_creation, at(t0)) {
-                Ok(d) => d,
-                Err(e) => return Ok((c.id, expected, failed(e))),
+            let mut expected: Vec<Value> = i.steps.iter().map(|s| to_json(&s.expected)).collect();
+            let mut spec = i.spec.spec();
+            let counted = match i.pod_count_error_at_creation {
+                Some(e) => Err(e.core()),
+                None => Ok(i.ready_pods_at_creation),
             };
+            let mut d = match kpa::KpaDecider::new_counted(spec.clone(), counted, at(t0)) {
+                Ok(d) => d,
+                Err(e) => return Ok((c.id, Value::Array(expected), failed(e))),
+            };
+            let mut actual = Vec::new();
+            if let Some(want) = &i.expected_after_creation {
+                expected.insert(0, to_json(want));
+                actual.push(to_json(&PanicState {
+                    in_panic_mode: Some(d.in_panic()),
+                    max_panic_pods: Some(d.max_panic_pods()),
+                }));
+            }
             if let Some(o) = &i.state_override_before_first_step {
                 d.set_panic_state(
                     Some(at(t0 - o.panic_started_s_before_first_step)),
                     o.max_panic_pods,
                 );
             }
-            let mut actual = Vec::new();
             for s in &i.steps {
                 if let Some(u) = &s.spec_update_before_step {
-                    if let Some(r) = u.reachable {
-                        spec.reachable = r;
-                    }
-                    if let Some(x) = u.scale_down_delay_s {
-                        spec.scale_down_delay_s = x;
-                    }
-                    if let Some(x) = u.target {
-                        spec.target = x;
-                    }
+                    u.apply(&mut spec);
                     if let Err(e) = d.update(spec.clone()) {
                         actual.push(failed(e));
                         continue;
                     }
                 }
                 let obs = (!s.metric_error).then_some((s.observed_stable, s.observed_panic));
-                let r = d.scale(at(s.t_s), s.ready_pods, obs);
+                let ready = match s.pod_count_error {
+                    Some(e) => Err(e.core()),
+                    None => Ok(s.ready_pods),
+                };
+                let r = d.scale_counted(at(s.t_s), ready, obs);
+                // Upstream compares the burst capacity within ±1.
+                let ebc = r.valid.then(|| match s.expected.excess_burst_capacity {
+                    Some(want) if (want - r.excess_burst_capacity).abs() <= 1 => want,
+                    _ => r.excess_burst_capacity,
+                });
                 actual.push(to_json(&DeciderOut {
                     scale_valid: r.valid,
                     desired_pod_count: r.valid.then_some(r.desired_pod_count),
-                    excess_burst_capacity: r.valid.then_some(r.excess_burst_capacity),
+                    excess_burst_capacity: ebc,
+                    in_panic_mode: Some(d.in_panic()),
+                    max_panic_pods: Some(d.max_panic_pods()),
                 }));
             }
-            Ok((c.id, expected, Value::Array(actual)))
+            Ok((c.id, Value::Array(expected), Value::Array(actual)))
         }
         "scale_to_zero_and_bounds" => {
             let c: Case<S2zIn, S2zOut> = parse(v, path)?;

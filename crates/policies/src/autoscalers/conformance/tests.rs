@@ -225,3 +225,66 @@ fn hpa_inputs_of_the_upstream_tests() {
     let e = r.error.expect("unreadable");
     assert!(e.contains("c-4") && e.contains("hpa_class"), "{e}");
 }
+
+/// KPA decider inputs beyond the shared sample: a pod counter that errs
+/// (at creation and at a step), a spec replaced before a step, the panic
+/// state after creation and after a step, and the ±1 burst capacity.
+#[test]
+fn kpa_decider_pod_count_errors_updates_and_panic_state() {
+    let case = |ebc: i32, max_panic: i32| {
+        let spec = json!({ "scaling_metric": "concurrency", "target": 10, "total": 13.333333333333334,
+            "target_burst_capacity": 77, "panic_threshold": 2.0, "max_scale_up_rate": 10.0,
+            "max_scale_down_rate": 10.0, "stable_window_s": 60, "reachable": true,
+            "scale_down_delay_s": 0, "activation_scale": 0, "activator_capacity": 150 });
+        json!({ "id": "k-1", "source": {}, "function": "f", "inputs": {
+            "spec": spec, "ready_pods_at_creation": 2, "pod_count_error_at_creation": "error",
+            "expected_after_creation": { "in_panic_mode": false, "max_panic_pods": 0 },
+            "steps": [
+                { "t_s": 0, "ready_pods": 1, "observed_stable": 100, "observed_panic": 101,
+                  "pod_count_error": "error", "expected": { "scale_valid": false } },
+                { "t_s": 0, "ready_pods": 1, "observed_stable": 100, "observed_panic": 101,
+                  "expected": { "scale_valid": true, "desired_pod_count": 10, "excess_burst_capacity": ebc } },
+                { "t_s": 0, "ready_pods": 10, "observed_stable": 100, "observed_panic": 101,
+                  "spec_update_before_step": { "target": 1, "total": 1.3333333333333333,
+                      "target_burst_capacity": 71, "reachable": false, "activator_capacity": 21 },
+                  "expected": { "scale_valid": true, "desired_pod_count": 100,
+                      "in_panic_mode": true, "max_panic_pods": max_panic } }
+            ] } })
+    };
+    // floor(13.33 - 77 - 101) = -165; upstream accepts -164.
+    let r = run_str(&file("knative_kpa", "decider", case(-164, 100))).expect("parses");
+    assert!(r[0].passed, "{}", r[0]);
+    let r = run_str(&file("knative_kpa", "decider", case(-167, 100))).expect("parses");
+    assert!(!r[0].passed, "EBC off by 2 fails");
+    let r = run_str(&file("knative_kpa", "decider", case(-165, 99))).expect("parses");
+    assert!(!r[0].passed, "wrong max panic pods fails");
+}
+
+/// WVA targets: a variant moving to its desired count blocks the model and
+/// keeps that count; variant analyses compare in name order.
+#[test]
+fn wva_transition_keeps_desired_and_variant_analyses() {
+    let tg = json!({ "id": "w-1", "source": {}, "function": "f", "inputs": {
+        "should_scale_up": true, "scale_down_safe": false,
+        "variant_analyses": [{ "variant": "a", "cost": 20, "replica_count": 2 }, { "variant": "b", "cost": 5, "replica_count": 2 }],
+        "variant_states": [{ "variant": "a", "current_replicas": 2, "desired_replicas": 4 },
+                           { "variant": "b", "current_replicas": 2, "desired_replicas": 0, "pending_replicas": 0 }] },
+        "expected": { "targets": { "a": 4, "b": 2 } } });
+    let r = run_str(&file("llmd_wva", "saturation_targets", tg)).expect("parses");
+    assert!(r[0].passed, "{}", r[0]);
+    let an = json!({ "id": "w-2", "source": {}, "function": "f", "inputs": {
+        "config": { "kv_cache_threshold": 0.8, "queue_length_threshold": 5, "kv_spare_trigger": 0.1, "queue_spare_trigger": 3 },
+        "replica_metrics": [
+            { "pod": "p2", "variant": "y", "kv_cache_usage": 0.9, "queue_length": 1 },
+            { "pod": "p1", "variant": "x", "kv_cache_usage": 0.5, "queue_length": 1, "model_id": "m" }] },
+        "expected": { "total_replicas": 2, "non_saturated_count": 1, "avg_spare_kv_capacity": 0.30000000000000004,
+            "variant_analyses": [{ "variant": "x", "replica_count": 1, "saturated_replicas": [] },
+                                 { "variant": "y", "saturated_replicas": ["p2"] }] } });
+    let r = run_str(&file("llmd_wva", "saturation_analysis", an)).expect("parses");
+    assert!(r[0].passed, "{}", r[0]);
+    let empty = json!({ "id": "w-3", "source": {}, "function": "f", "inputs": {
+        "config": { "kv_cache_threshold": 0.8, "queue_length_threshold": 5, "kv_spare_trigger": 0.1, "queue_spare_trigger": 3 },
+        "replica_metrics": [] }, "expected": { "should_scale_up": true } });
+    let r = run_str(&file("llmd_wva", "saturation_analysis", empty)).expect("parses");
+    assert!(!r[0].passed, "no replicas: no scale-up");
+}
