@@ -37,3 +37,4 @@ mod validation_roofline;
 mod validation_tables;
 mod verify_policies;
 mod workload_toml;
+mod wrong_results;

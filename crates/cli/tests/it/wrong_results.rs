@@ -1,0 +1,123 @@
+//! Results that must not claim what did not happen: SLA verdicts of runs
+//! that served nothing or lost requests, in the run table, the summary and
+//! a sweep's recommendation.
+#![allow(clippy::unwrap_used)]
+#![allow(clippy::float_cmp)] // exact values: zero, knob settings
+
+use crate::common::scratch_dir;
+use fleetsim::sweep::{select, Knob, RunOptions, Sweep, SweepSpec};
+use std::path::Path;
+
+/// The quickstart for 20 s with `sets`.
+fn quickstart(sets: &[&str]) -> fleetsim::scenario::Scenario {
+    let mut all = vec!["workload.duration_s=20".to_string()];
+    all.extend(sets.iter().map(|s| s.to_string()));
+    fleetsim::scenario::load_str(
+        fleetsim::scenario::QUICKSTART_TOML,
+        "quickstart.toml",
+        Path::new("."),
+        &all,
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_run_that_rejects_every_request_meets_no_target() {
+    // A 10-token context rejects every request.
+    let scenario = quickstart(&["deployment.engine.max_model_len_tokens=10"]);
+    let result = fleetsim::run::run(&scenario).unwrap();
+    let s = &result.summary;
+    assert_eq!(s.requests.completed, 0);
+    assert_eq!(s.requests.rejected, s.requests.arrived);
+    assert_eq!(s.sla.attainment, 0.0);
+    assert_eq!(s.sla.misses, s.requests.arrived);
+    assert!(!s.sla.all_targets_met);
+    for t in &s.sla.targets {
+        assert_eq!((t.actual_ms, t.met), (None, false), "{t:?}");
+        let why = t.reason.as_deref().unwrap();
+        assert!(why.starts_with("no request completed"), "{why}");
+    }
+    let json = fleetsim::report::summary_json(s);
+    assert!(json.contains("\"actual_ms\": null"), "{json}");
+    assert!(json.contains("\"met\": false"), "{json}");
+    let table = fleetsim::report::render_table(&scenario, s);
+    assert!(
+        table.contains("p95 ttft_ms ≤ 300 ms: MISSED, not measured: no request completed"),
+        "{table}"
+    );
+    assert!(!table.contains(" met\n"), "{table}");
+    // No zero latencies that read as instant answers.
+    assert!(
+        table.contains("ttft     (no completed request to measure)"),
+        "{table}"
+    );
+}
+
+#[test]
+fn a_target_counts_the_requests_that_did_not_complete() {
+    // A 2,000-token context rejects the long prompts (about one in five);
+    // the survivors are served fast, but a p95 over every request falls on
+    // a rejected one.
+    let scenario = quickstart(&["deployment.engine.max_model_len_tokens=2000"]);
+    let s = fleetsim::run::run(&scenario).unwrap().summary;
+    assert!(
+        s.requests.rejected * 10 > s.requests.arrived,
+        "{:?}",
+        s.requests
+    );
+    let ttft = &s.sla.targets[0];
+    assert!(
+        s.latency.ttft_ms.p95 < ttft.max_ms,
+        "the served ones are fast"
+    );
+    assert_eq!((ttft.actual_ms, ttft.met), (None, false), "{ttft:?}");
+    assert!(
+        ttft.reason
+            .as_deref()
+            .unwrap()
+            .contains("did not complete and count as over the bound"),
+        "{ttft:?}"
+    );
+}
+
+#[test]
+fn a_sweep_never_recommends_a_configuration_that_served_nothing() {
+    // One replica rejecting everything is the cheapest configuration; it
+    // used to be recommended as meeting the SLA.
+    let spec = SweepSpec {
+        knobs: vec![
+            Knob::parse_grid("deployment.replicas=1,3").unwrap(),
+            Knob::parse_grid("deployment.engine.max_model_len_tokens=10,20000").unwrap(),
+        ],
+        random: None,
+        sample_seed: 1,
+        seeds: 1,
+    };
+    let sweep = Sweep::from_str(
+        fleetsim::scenario::QUICKSTART_TOML,
+        "quickstart.toml",
+        Path::new("."),
+        &["workload.duration_s=20".to_string()],
+        spec,
+    )
+    .unwrap();
+    let dir = scratch_dir("sweep-served-nothing");
+    let options = RunOptions {
+        threads: Some(2),
+        ..RunOptions::default()
+    };
+    let rows = sweep.run(&dir, &options, &mut |_| {}).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let candidates = select::candidates(&rows);
+    let context = |c: &select::Candidate| {
+        (c.knobs.iter())
+            .find(|(k, _)| k == "deployment.engine.max_model_len_tokens")
+            .and_then(|(_, v)| v.as_f64())
+            .unwrap()
+    };
+    for c in candidates.iter().filter(|c| context(c) == 10.0) {
+        assert!(!c.meets_sla, "{c:?}");
+    }
+    let best = select::cheapest_meeting_sla(&candidates).expect("a configuration serves");
+    assert_eq!(context(&candidates[best]), 20000.0);
+}
