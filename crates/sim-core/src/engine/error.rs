@@ -40,6 +40,10 @@ pub enum SimError {
     /// A request pulled from the workload ended with no outcome or with
     /// more than one (an engine bug; please report it).
     RequestAccounting(String),
+    /// The run's summary failed its consistency check
+    /// ([`crate::summary::Summary::check_consistency`]; an engine bug,
+    /// please report it).
+    Inconsistent(Vec<crate::summary::Inconsistency>),
     /// A request's priority class could not be decided.
     Class {
         /// The request's arrival-order id.
@@ -83,6 +87,14 @@ impl fmt::Display for SimError {
             SimError::Accounting(m) => write!(f, "internal error, GPU time does not add up: {m}"),
             SimError::RequestAccounting(m) => {
                 write!(f, "internal error, requests do not add up: {m}")
+            }
+            SimError::Inconsistent(found) => {
+                let list: Vec<String> = found.iter().map(|i| i.to_string()).collect();
+                write!(
+                    f,
+                    "internal error, the summary contradicts itself (please report it): {}",
+                    list.join("; ")
+                )
             }
             SimError::Class {
                 request,

@@ -6,6 +6,11 @@ use crate::metrics::{LatencyMetric, LatencyStats, PercentileTarget, RequestRecor
 use crate::request::Outcome;
 use serde::{Deserialize, Serialize};
 
+mod consistency;
+mod numbers;
+
+pub use consistency::Inconsistency;
+
 /// Request counts by outcome. `arrived` always equals the sum of the rest.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestCounts {
