@@ -19,6 +19,7 @@ mod determinism;
 mod example_traces;
 mod lengths_from_trace;
 mod lifecycle;
+mod misplaced_errors;
 mod own_hardware;
 mod perf_table;
 mod pipelines;

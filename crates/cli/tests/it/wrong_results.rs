@@ -121,3 +121,31 @@ fn a_sweep_never_recommends_a_configuration_that_served_nothing() {
     let best = select::cheapest_meeting_sla(&candidates).expect("a configuration serves");
     assert_eq!(context(&candidates[best]), 20000.0);
 }
+
+#[test]
+fn shares_of_1e308_split_the_requests_evenly() {
+    // Two shares of 1e308 summed to infinity and sent every request to
+    // the second deployment.
+    let one = |name: &str| {
+        format!(
+            "[[deployments]]\nname = \"{name}\"\nreplicas = 1\nshare = 1e308\n\
+             model = \"llama-3.1-8b\"\ngpu = \"h100-sxm\"\n"
+        )
+    };
+    let toml = format!(
+        "name = \"shares\"\nseed = 7\n[workload]\nkind = \"synthetic\"\nduration_s = 60\n\
+         arrival = {{ kind = \"poisson\", rate_per_s = 10.0 }}\n\
+         input_tokens = {{ kind = \"fixed\", tokens = 100 }}\n\
+         output_tokens = {{ kind = \"fixed\", tokens = 10 }}\n{}{}",
+        one("a"),
+        one("b")
+    );
+    let scenario = fleetsim::scenario::load_str(&toml, "shares.toml", Path::new("."), &[]).unwrap();
+    let s = fleetsim::run::run(&scenario).unwrap().summary;
+    let (a, b) = (
+        s.deployments[0].requests.arrived,
+        s.deployments[1].requests.arrived,
+    );
+    let n = s.requests.arrived;
+    assert!(a * 10 > n * 4 && b * 10 > n * 4, "a {a}, b {b} of {n}");
+}

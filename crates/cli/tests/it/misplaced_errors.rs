@@ -1,0 +1,76 @@
+//! End to end: bad input that was once accepted without a word, or
+//! reported at the wrong place. The same table and the same rules as
+//! `bad_input.rs` (exit status 1, one `error:` line naming the file, the
+//! line and the field, and what is allowed), in a file of its own to keep
+//! both short.
+
+use crate::bad_input::{check, scenario_case, synthetic, Case, SYNTHETIC_SCENARIO};
+
+fn cases() -> Vec<Case> {
+    let s = "scenario.toml";
+    let mut cases = Vec::new();
+    // Routers without knobs ignored any key, so a typo was silent.
+    for kind in [
+        "round_robin",
+        "least_outstanding",
+        "random",
+        "join_shortest_queue",
+        "power_of_two_choices",
+    ] {
+        let name: &'static str = Box::leak(format!("router_{kind}_typo").into_boxed_str());
+        cases.push(
+            scenario_case(
+                name,
+                format!("{SYNTHETIC_SCENARIO}[router]\nkind = \"{kind}\"\nmax_outstanding = 3\n"),
+                &[],
+            )
+            .at(s, Some(20), Some("router.max_outstanding"))
+            .also(&["unknown field `max_outstanding`, there are no fields"]),
+        );
+    }
+    cases.extend([
+        // A price whose dollars overflow made the cost figures infinite.
+        scenario_case(
+            "price_beyond_representable_money",
+            format!("{SYNTHETIC_SCENARIO}[pool]\ngpus_per_node = 1\nusd_per_gpu_hour = 1.7e308\n"),
+            &[],
+        )
+        .at(s, Some(20), Some("pool.usd_per_gpu_hour"))
+        .also(&["must be a number of USD from 0 to 1000000", "got 1.7e308"]),
+        scenario_case(
+            "price_beyond_representable_money_in_pools",
+            format!(
+                "{SYNTHETIC_SCENARIO}[[pools]]\nname = \"a\"\nusd_per_gpu_hour = 3\n\
+                 [[pools]]\nname = \"b\"\nusd_per_gpu_hour = 1e300\n"
+            ),
+            &[],
+        )
+        .at(s, Some(23), Some("pools[1].usd_per_gpu_hour"))
+        .also(&["from 0 to 1000000", "got 1e300"]),
+    ]);
+    let _ = synthetic;
+    cases
+}
+
+#[test]
+fn misplaced_and_missing_errors_are_located() {
+    let cases = cases();
+    let theirs = crate::bad_input::cases();
+    let mut names: Vec<&str> = cases.iter().chain(&theirs).map(|c| c.name).collect();
+    names.sort_unstable();
+    let total = names.len();
+    names.dedup();
+    assert_eq!(
+        names.len(),
+        total,
+        "case names must be unique in both files"
+    );
+    let failures: Vec<String> = cases.iter().filter_map(|c| check(c).err()).collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
