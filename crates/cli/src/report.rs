@@ -2,7 +2,6 @@
 
 use crate::scenario::Scenario;
 use fleetsim_core::metrics::LatencyStats;
-use fleetsim_core::output::{write_replicas_csv, write_requests_csv, write_timeseries_csv};
 use fleetsim_core::summary::{SlaReport, Summary};
 use fleetsim_core::RunResult;
 use std::fmt::Write as _;
@@ -227,24 +226,15 @@ pub fn summary_json(summary: &Summary) -> String {
 }
 
 /// Writes `summary.json`, `requests.csv`, `timeseries.csv` and
-/// `replicas.csv` into `dir`.
-/// Each file is written to a temporary name and renamed into place, so a
-/// crash never leaves a half-written file under the final name.
-pub fn write_out_dir(dir: &Path, result: &RunResult) -> io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    write_atomically(&dir.join("summary.json"), |w| {
-        w.write_all(summary_json(&result.summary).as_bytes())
-    })?;
-    write_atomically(&dir.join("requests.csv"), |w| {
-        write_requests_csv(&result.records, &result.summary, w)
-    })?;
-    write_atomically(&dir.join("timeseries.csv"), |w| {
-        write_timeseries_csv(&result.timeseries, w)
-    })?;
-    write_atomically(&dir.join("replicas.csv"), |w| {
-        write_replicas_csv(&result.replicas, &result.summary.deployments, w)
-    })?;
-    Ok(())
+/// `replicas.csv` into `dir` as a set: into a sibling directory renamed
+/// into place, replacing an earlier run's set ([`crate::out_dir`]). The
+/// binary prepares the directory before the run instead
+/// ([`crate::out_dir::OutDir::prepare`]), so a path it cannot write fails
+/// first.
+pub fn write_out_dir(dir: &Path, result: &RunResult) -> Result<(), crate::out_dir::OutDirError> {
+    let out = crate::out_dir::OutDir::prepare(dir)?;
+    out.write_run(result)?;
+    out.commit()
 }
 
 /// Writes a file via a temporary sibling and a rename.

@@ -48,6 +48,34 @@ fn cases() -> Vec<Case> {
         .at(s, Some(23), Some("pools[1].usd_per_gpu_hour"))
         .also(&["from 0 to 1000000", "got 1e300"]),
     ]);
+    // `--out` that cannot be written failed only after the whole run: the
+    // trace's bad row (read during the run) must not be reached first.
+    let bad_trace = "time_s,input_tokens,output_tokens\n0,12,5\n0.5,twelve,5\n";
+    cases.extend([
+        Case::new(
+            "out_under_a_file",
+            &["run", "--trace", "trace.csv", "--out", "file.txt/res"],
+        )
+        .file("trace.csv", bad_trace)
+        .file("file.txt", "not a directory\n")
+        .at("file.txt/res", None, None)
+        .also(&["--out file.txt/res: file.txt is a file, not a directory"]),
+        Case::new(
+            "out_is_a_file",
+            &["run", "--trace", "trace.csv", "--out", "file.txt"],
+        )
+        .file("trace.csv", bad_trace)
+        .file("file.txt", "not a directory\n")
+        .at("file.txt", None, None)
+        .also(&["--out file.txt: file.txt is a file, not a directory"]),
+        Case::new(
+            "out_is_the_current_directory",
+            &["run", "--trace", "trace.csv", "--out", "."],
+        )
+        .file("trace.csv", bad_trace)
+        .at("--out .", None, None)
+        .also(&["name a directory of its own"]),
+    ]);
     let _ = synthetic;
     cases
 }

@@ -149,3 +149,72 @@ fn shares_of_1e308_split_the_requests_evenly() {
     let n = s.requests.arrived;
     assert!(a * 10 > n * 4 && b * 10 > n * 4, "a {a}, b {b} of {n}");
 }
+
+/// The names in `dir` and the bytes of `summary.json`.
+fn listing(dir: &Path) -> (Vec<String>, Vec<u8>) {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    (names, std::fs::read(dir.join("summary.json")).unwrap())
+}
+
+#[test]
+fn an_out_directory_is_replaced_as_a_set() {
+    use fleetsim::out_dir::OutDir;
+    let root = scratch_dir("out-set");
+    let dir = root.join("res");
+    let a = fleetsim::run::run(&quickstart(&["seed=1"])).unwrap();
+    let b = fleetsim::run::run(&quickstart(&["seed=2"])).unwrap();
+    fleetsim::report::write_out_dir(&dir, &a).unwrap();
+    let earlier = listing(&dir);
+    assert_eq!(
+        earlier.0,
+        [
+            "replicas.csv",
+            "requests.csv",
+            "summary.json",
+            "timeseries.csv"
+        ]
+    );
+    // Interrupted after writing but before the rename: the earlier set is
+    // untouched and nothing is left beside it.
+    let out = OutDir::prepare(&dir).unwrap();
+    out.write_run(&b).unwrap();
+    drop(out);
+    assert_eq!(listing(&dir), earlier);
+    let siblings = || -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(&root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(siblings(), ["res"]);
+    // Killed mid-write (a stale staging directory, a stray `.tmp` of the
+    // per-file writes of earlier versions): the next run leaves exactly
+    // its own set.
+    std::fs::create_dir(root.join(".res.partial")).unwrap();
+    std::fs::write(root.join(".res.partial/summary.json"), "{").unwrap();
+    std::fs::write(dir.join("summary.json.tmp"), "{").unwrap();
+    fleetsim::report::write_out_dir(&dir, &b).unwrap();
+    let (names, summary) = listing(&dir);
+    assert_eq!(names, earlier.0);
+    assert_eq!(
+        summary,
+        fleetsim::report::summary_json(&b.summary).into_bytes()
+    );
+    assert_eq!(siblings(), ["res"]);
+    // A directory holding other files is never replaced.
+    std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+    let err = OutDir::prepare(&dir).unwrap_err().to_string();
+    assert!(
+        err.ends_with("res: holds notes.txt that a run does not write; give --out a new directory or one an earlier run wrote"),
+        "{err}"
+    );
+    assert!(dir.join("notes.txt").exists());
+    assert_eq!(siblings(), ["res"]);
+    std::fs::remove_dir_all(&root).unwrap();
+}
