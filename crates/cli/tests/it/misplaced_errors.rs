@@ -76,7 +76,72 @@ fn cases() -> Vec<Case> {
         .at("--out .", None, None)
         .also(&["name a directory of its own"]),
     ]);
-    let _ = synthetic;
+    // Autoscaler knobs: the error names the key the scenario wrote, at its
+    // line, never the kind or the upstream name.
+    let scaling = |name: &'static str, table: &str| {
+        scenario_case(name, format!("{SYNTHETIC_SCENARIO}[scaling]\n{table}"), &[])
+    };
+    cases.extend([
+        scaling(
+            "autoscaler_bad_value_is_not_an_unknown_kind",
+            "kind = \"hpa\"\nmax_replicas = 4\n\
+             metrics = [{ metric = \"bogus\", target_utilization_percent = 80 }]\n",
+        )
+        .at(s, Some(21), Some("scaling.metrics[0].metric"))
+        .also(&["unknown variant `bogus`"]),
+        scaling(
+            "kpa_target_named_as_written",
+            "kind = \"kpa\"\nmax_replicas = 4\ntarget = 0\n",
+        )
+        .at(s, Some(21), Some("scaling.target"))
+        .also(&["must be >= 0.01"]),
+        scaling(
+            "kpa_min_named_as_written",
+            "kind = \"kpa\"\nmin_replicas = 5\nmax_replicas = 2\n",
+        )
+        .at(s, Some(20), Some("scaling.min_replicas"))
+        .also(&["min-scale 5 > max-scale 2"]),
+        scaling(
+            "keda_min_named_as_written",
+            "kind = \"keda\"\nmin_replicas = 5\nmax_replicas = 2\n",
+        )
+        .at(s, Some(20), Some("scaling.min_replicas"))
+        .also(&["(5 > 2)"]),
+        scaling(
+            "ray_serve_tick_beyond_the_clock",
+            "kind = \"ray_serve\"\nmax_replicas = 4\ncontrol_loop_interval_s = 1e300\n",
+        )
+        .at(s, Some(21), Some("scaling.control_loop_interval_s"))
+        .also(&["must be from 1e-9 s", "got 1e300"]),
+        scaling(
+            "hpa_sync_period_not_a_whole_number",
+            "kind = \"hpa\"\nmax_replicas = 4\nsync_period_s = 1e300\n",
+        )
+        .at(s, Some(21), Some("scaling.sync_period_s"))
+        .also(&["expected u32"]),
+        // A missing `kind` inside [workload] is not `workload.kind`.
+        scenario_case(
+            "arrival_without_kind",
+            synthetic(
+                "arrival = { kind = \"poisson\", rate_per_s = 2.0 }",
+                "arrival = { rate_per_s = 2.0 }",
+            ),
+            &[],
+        )
+        .at(s, Some(7), Some("workload.arrival.kind"))
+        .also(&["missing field `kind`"]),
+        // A cv whose shape overflows failed at run time, without a line.
+        scenario_case(
+            "gamma_cv_too_small",
+            synthetic(
+                "arrival = { kind = \"poisson\", rate_per_s = 2.0 }",
+                "arrival = { kind = \"gamma\", rate_per_s = 2.0, cv = 1e-200 }",
+            ),
+            &[],
+        )
+        .at(s, Some(7), Some("workload.arrival.cv"))
+        .also(&["must be from 0.001 to 100"]),
+    ]);
     cases
 }
 
