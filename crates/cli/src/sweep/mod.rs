@@ -207,6 +207,30 @@ impl Sweep {
         sets: &[String],
         spec: SweepSpec,
     ) -> Result<Sweep, SweepError> {
+        // A knob applied after a --set of the same key (or a key inside
+        // it, or a section holding it) would override it in silence.
+        for knob in &spec.knobs {
+            let key = knob.key();
+            let nested = |outer: &str, inner: &str| {
+                (inner.strip_prefix(outer))
+                    .is_some_and(|r| r.starts_with('.') || r.starts_with('['))
+            };
+            if let Some(set) = sets.iter().find(|s| {
+                let k = s.split('=').next().unwrap_or("").trim();
+                k == key || nested(k, key) || nested(key, k)
+            }) {
+                let flag = match knob {
+                    Knob::Grid { .. } => "--grid",
+                    Knob::Range { .. } => "--range",
+                };
+                return Err(SweepError::Knob {
+                    flag: format!("{flag} {key}"),
+                    message: format!(
+                        "--set {set} sets the same key, and the knob would override it; drop one of the two"
+                    ),
+                });
+            }
+        }
         let configurations = spec.configurations()?;
         let config_error = |c: &Configuration, error| SweepError::Configuration {
             config: c.index,

@@ -142,6 +142,39 @@ fn cases() -> Vec<Case> {
         .at(s, Some(7), Some("workload.arrival.cv"))
         .also(&["must be from 0.001 to 100"]),
     ]);
+    // Accepted without a word before.
+    cases.extend([
+        scenario_case(
+            "max_model_len_beyond_the_models_context",
+            synthetic("max_num_seqs = 64", "max_model_len_tokens = 200000"),
+            &[],
+        )
+        .at(s, Some(17), Some("deployment.engine.max_model_len_tokens"))
+        .also(&["must be at most the context of llama-3.1-8b, 131072 tokens, got 200000"]),
+        scenario_case(
+            "duplicate_pool_names",
+            format!("{SYNTHETIC_SCENARIO}[[pools]]\nname = \"a\"\n[[pools]]\nname = \"a\"\n"),
+            &[],
+        )
+        .at(s, Some(21), Some("pools[1].name"))
+        .also(&["`a` is also the name of pools[0]: pool names must differ"]),
+        Case::new(
+            "set_overridden_by_a_grid",
+            &[
+                "sweep",
+                "scenario.toml",
+                "--set",
+                "deployment.replicas=3",
+                "--grid",
+                "deployment.replicas=1,2",
+                "--out",
+                "out",
+            ],
+        )
+        .file("scenario.toml", SYNTHETIC_SCENARIO)
+        .at("--grid deployment.replicas", None, None)
+        .also(&["--set deployment.replicas=3 sets the same key, and the knob would override it"]),
+    ]);
     cases
 }
 
