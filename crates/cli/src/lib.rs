@@ -43,6 +43,7 @@ pub use fleetsim_policies as policies;
 pub mod check;
 pub mod compare;
 pub mod headline;
+pub mod out_dir;
 pub mod plot;
 pub mod report;
 pub mod run;

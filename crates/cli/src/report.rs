@@ -1,8 +1,8 @@
 //! Human-readable tables and the `--out` directory.
 
 use crate::scenario::Scenario;
-use fleetsim_core::output::{write_replicas_csv, write_requests_csv, write_timeseries_csv};
-use fleetsim_core::summary::Summary;
+use fleetsim_core::metrics::LatencyStats;
+use fleetsim_core::summary::{SlaReport, Summary};
 use fleetsim_core::RunResult;
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -43,6 +43,11 @@ pub fn render_table(scenario: &Scenario, summary: &Summary) -> String {
         ("tpot", &summary.latency.tpot_ms),
         ("e2e", &summary.latency.e2e_ms),
     ] {
+        if s.count == 0 {
+            // Zeros here would read as instant answers.
+            let _ = writeln!(out, "           {name:<9}(no completed request to measure)");
+            continue;
+        }
         let _ = writeln!(
             out,
             "           {:<9}{:>10.1}{:>10.1}{:>10.1}{:>10.1}{:>10.1}{:>10.1}",
@@ -73,14 +78,19 @@ pub fn render_table(scenario: &Scenario, summary: &Summary) -> String {
         summary.sla.misses
     );
     for t in &summary.sla.targets {
+        let verdict = match (t.actual_ms, &t.reason) {
+            (Some(ms), _) => format!("{ms:.1} ms {}", if t.met { "met" } else { "MISSED" }),
+            (None, why) => format!(
+                "MISSED, not measured: {}",
+                why.as_deref().unwrap_or("no value")
+            ),
+        };
         let _ = writeln!(
             out,
-            "           p{} {} ≤ {} ms: {:.1} ms {}",
+            "           p{} {} ≤ {} ms: {verdict}",
             t.percentile,
             t.metric.name(),
             t.max_ms,
-            t.actual_ms,
-            if t.met { "met" } else { "MISSED" }
         );
     }
     if summary.deployments.len() > 1 {
@@ -88,15 +98,16 @@ pub fn render_table(scenario: &Scenario, summary: &Summary) -> String {
             let r = &d.requests;
             let _ = writeln!(
                 out,
-                "deployment {}: arrived {}  completed {}  rejected {}  timed out {}  failed {}; ttft p95 {:.1} ms; sla {:.2} %; {:.3} GPU-hours held",
+                "deployment {}: arrived {}  completed {}  rejected {}  timed out {}  failed {}; ttft p95 {}; sla {:.2} %{}; {:.3} GPU-hours held",
                 d.name,
                 r.arrived,
                 r.completed,
                 r.rejected,
                 r.timed_out,
                 r.failed,
-                d.latency.ttft_ms.p95,
+                ms_of(&d.latency.ttft_ms, |l| l.p95),
                 d.sla.attainment * 100.0,
+                targets_verdict(&d.sla),
                 d.gpu_hours.billed
             );
         }
@@ -112,14 +123,15 @@ pub fn render_table(scenario: &Scenario, summary: &Summary) -> String {
             };
             let _ = writeln!(
                 out,
-                "class      {name}: arrived {}  completed {}  rejected {}  timed out {}; queue p99 {:.1} ms, ttft p95 {:.1} ms; sla {:.2} %",
-            r.arrived,
-            r.completed,
-            r.rejected,
-            r.timed_out,
-                c.latency.queue_ms.p99,
-                c.latency.ttft_ms.p95,
-                c.sla.attainment * 100.0
+                "class      {name}: arrived {}  completed {}  rejected {}  timed out {}; queue p99 {}, ttft p95 {}; sla {:.2} %{}",
+                r.arrived,
+                r.completed,
+                r.rejected,
+                r.timed_out,
+                ms_of(&c.latency.queue_ms, |l| l.p99),
+                ms_of(&c.latency.ttft_ms, |l| l.p95),
+                c.sla.attainment * 100.0,
+                targets_verdict(&c.sla)
             );
         }
     }
@@ -185,6 +197,26 @@ pub fn render_table(scenario: &Scenario, summary: &Summary) -> String {
     out
 }
 
+/// A latency figure in ms, or a dash when no completed request had it (a
+/// zero would read as an instant answer).
+fn ms_of(stats: &LatencyStats, pick: impl Fn(&LatencyStats) -> f64) -> String {
+    match stats.count {
+        0 => "– ms (none completed)".to_string(),
+        _ => format!("{:.1} ms", pick(stats)),
+    }
+}
+
+/// `; targets met` or `; targets MISSED (1 of 2)` for a section with
+/// percentile targets, nothing without.
+fn targets_verdict(sla: &SlaReport) -> String {
+    let missed = sla.targets.iter().filter(|t| !t.met).count();
+    match (sla.targets.len(), missed) {
+        (0, _) => String::new(),
+        (_, 0) => "; targets met".to_string(),
+        (n, k) => format!("; targets MISSED ({k} of {n})"),
+    }
+}
+
 /// The summary as pretty JSON with a trailing newline.
 pub fn summary_json(summary: &Summary) -> String {
     let mut s =
@@ -194,24 +226,15 @@ pub fn summary_json(summary: &Summary) -> String {
 }
 
 /// Writes `summary.json`, `requests.csv`, `timeseries.csv` and
-/// `replicas.csv` into `dir`.
-/// Each file is written to a temporary name and renamed into place, so a
-/// crash never leaves a half-written file under the final name.
-pub fn write_out_dir(dir: &Path, result: &RunResult) -> io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    write_atomically(&dir.join("summary.json"), |w| {
-        w.write_all(summary_json(&result.summary).as_bytes())
-    })?;
-    write_atomically(&dir.join("requests.csv"), |w| {
-        write_requests_csv(&result.records, &result.summary, w)
-    })?;
-    write_atomically(&dir.join("timeseries.csv"), |w| {
-        write_timeseries_csv(&result.timeseries, w)
-    })?;
-    write_atomically(&dir.join("replicas.csv"), |w| {
-        write_replicas_csv(&result.replicas, &result.summary.deployments, w)
-    })?;
-    Ok(())
+/// `replicas.csv` into `dir` as a set: into a sibling directory renamed
+/// into place, replacing an earlier run's set ([`crate::out_dir`]). The
+/// binary prepares the directory before the run instead
+/// ([`crate::out_dir::OutDir::prepare`]), so a path it cannot write fails
+/// first.
+pub fn write_out_dir(dir: &Path, result: &RunResult) -> Result<(), crate::out_dir::OutDirError> {
+    let out = crate::out_dir::OutDir::prepare(dir)?;
+    out.write_run(result)?;
+    out.commit()
 }
 
 /// Writes a file via a temporary sibling and a rename.

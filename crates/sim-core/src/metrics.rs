@@ -137,6 +137,36 @@ pub fn percentiles_unsorted(values: &mut [u64], qs: &[f64]) -> Vec<Option<f64>> 
         .collect()
 }
 
+/// The `q`-th percentile (0–100) of `values` together with `unbounded`
+/// further values larger than any bound (requests that never produced the
+/// metric because they did not complete), ranked as [`percentile_sorted`]
+/// ranks `values.len() + unbounded` values. `None` when the percentile
+/// falls on, or is interpolated towards, an unbounded value. With
+/// `unbounded == 0` it equals [`percentiles_unsorted`] bit for bit.
+/// `values` is left reordered.
+pub fn percentile_with_unbounded(values: &mut [u64], unbounded: u64, q: f64) -> Option<f64> {
+    let m = values.len();
+    let n = (m as u64).saturating_add(unbounded);
+    if n == 0 {
+        return None;
+    }
+    let rank = (q.clamp(0.0, 100.0) / 100.0) * (n - 1) as f64;
+    let lo = rank.floor() as usize;
+    let hi = rank.ceil() as usize;
+    if hi >= m {
+        return None;
+    }
+    let (_, a, rest) = values.select_nth_unstable(lo);
+    let a = *a;
+    // `hi` is `lo` or `lo + 1`, whose value is the least of the rest.
+    let b = match hi > lo {
+        true => rest.iter().copied().min().unwrap_or(a),
+        false => a,
+    };
+    let (a, b) = (a as f64, b as f64);
+    Some(a + (b - a) * (rank - lo as f64))
+}
+
 /// Mean, percentiles and maximum of one latency metric, in ms.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LatencyStats {
@@ -276,6 +306,31 @@ mod tests {
             let got: Vec<Option<u64>> =
                 percentiles_unsorted(&mut values, &qs).into_iter().map(|p| p.map(f64::to_bits)).collect();
             prop_assert_eq!(got, expected);
+        }
+
+        #[test]
+        fn unbounded_values_rank_above_every_value(
+            values in proptest::collection::vec(0u64..1_000, 0..100),
+            unbounded in 0u64..20,
+            q in 0.0f64..=100.0,
+        ) {
+            // The reference: sort with the unbounded values as `None` on
+            // top; a percentile that touches one of them is `None`.
+            let mut all: Vec<Option<u64>> = values.iter().copied().map(Some).collect();
+            all.sort_unstable();
+            all.extend((0..unbounded).map(|_| None));
+            let expected = (!all.is_empty()).then(|| {
+                let rank = (q / 100.0) * (all.len() - 1) as f64;
+                let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
+                let (a, b) = (all[lo]? as f64, all[hi]? as f64);
+                Some(a + (b - a) * (rank - lo as f64))
+            }).flatten();
+            let got = percentile_with_unbounded(&mut values.clone(), unbounded, q);
+            prop_assert_eq!(got.map(f64::to_bits), expected.map(f64::to_bits));
+            if unbounded == 0 {
+                let plain = percentiles_unsorted(&mut values.clone(), &[q])[0];
+                prop_assert_eq!(got.map(f64::to_bits), plain.map(f64::to_bits));
+            }
         }
     }
 

@@ -43,12 +43,25 @@ impl NameMix {
         stream: &str,
         check_single: bool,
     ) -> Self {
-        let mut total = 0.0;
-        let (mut names, mut cumulative) = (Vec::new(), Vec::new());
-        for (name, share) in entries {
-            total += share.max(0.0);
-            names.push(name.into());
-            cumulative.push(total);
+        let (names, shares): (Vec<Box<str>>, Vec<f64>) = (entries.into_iter())
+            .map(|(name, share)| (name.into(), share.max(0.0)))
+            .unzip();
+        // Shares are weights: only their ratios matter. Summed as given
+        // unless the sum overflows (two shares of 1e308), which would send
+        // every draw to one entry; then each is first divided by the
+        // largest, so the sum is at most the number of entries.
+        let running = |scale: f64| {
+            (shares.iter())
+                .scan(0.0, |total, s| {
+                    *total += s / scale;
+                    Some(*total)
+                })
+                .collect::<Vec<f64>>()
+        };
+        let mut cumulative = running(1.0);
+        if cumulative.last().is_some_and(|t| t.is_infinite()) {
+            let largest = shares.iter().copied().fold(0.0, f64::max);
+            cumulative = running(largest);
         }
         let trivial = names.is_empty() || (names.len() == 1 && !check_single);
         NameMix {
@@ -141,6 +154,27 @@ mod tests {
             Some("gold"),
             unknown("gold", &["paid"]),
         );
+    }
+
+    #[test]
+    fn huge_shares_split_by_their_ratio() {
+        // Two shares of 1e308 sum past the largest float: each must still
+        // take about half, not all or nothing.
+        for entries in [
+            [("a", 1e308), ("b", 1e308)],
+            [("a", f64::MAX), ("b", f64::MAX)],
+            [("a", 1e-320), ("b", 1e-320)],
+        ] {
+            let mut m = mix(&entries, true);
+            let firsts = (0..1000).filter(|_| m.pick(None) == Ok(0)).count();
+            assert!(
+                (400..600).contains(&firsts),
+                "{entries:?}: {firsts} of 1000"
+            );
+        }
+        let mut m = mix(&[("a", f64::MAX), ("b", f64::MAX / 3.0)], true);
+        let firsts = (0..1000).filter(|_| m.pick(None) == Ok(0)).count();
+        assert!((700..800).contains(&firsts), "3:1 gave {firsts} of 1000");
     }
 
     #[test]

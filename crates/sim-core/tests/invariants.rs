@@ -416,6 +416,11 @@ fn check_conservation(case: &Case, r: &RunResult) -> Result<(), TestCaseError> {
     let s = &r.summary.requests;
     prop_assert_eq!(s.arrived, n as u64);
     prop_assert_eq!(s.completed + s.rejected + s.timed_out + s.failed, n as u64);
+    if let Err(found) = r.summary.check_consistency(Some(n as u64)) {
+        return Err(TestCaseError::fail(format!(
+            "inconsistent summary: {found:?}"
+        )));
+    }
     Ok(())
 }
 

@@ -149,6 +149,17 @@ pub fn field_at_span(text: &str, span: std::ops::Range<usize>, message: &str) ->
                 path.extend(inner);
             }
         } else if let Some(name) = quoted("missing field `") {
+            // The section has the key: it is missing from a table inside
+            // (`arrival = { rate_per_s = 2 }` without its `kind`).
+            let has = |item: &Item| item.as_table_like().is_some_and(|t| t.contains_key(&name));
+            let mut inner = Vec::new();
+            if has(&section)
+                && search_item(&section, &mut inner, &|item| {
+                    item.is_table_like() && !has(item)
+                })
+            {
+                path.extend(inner);
+            }
             path.push(name);
         } else {
             let mut inner = Vec::new();
@@ -246,6 +257,19 @@ fn search(
     false
 }
 
+/// Depth-first search below `item` for an item accepted by `accept`;
+/// leaves the path to it in `path`.
+fn search_item(item: &Item, path: &mut Vec<String>, accept: &dyn Fn(&Item) -> bool) -> bool {
+    for (segment, _, child) in children(item) {
+        path.push(segment);
+        if accept(&child) || search_item(&child, path, accept) {
+            return true;
+        }
+        path.pop();
+    }
+    false
+}
+
 /// Whether serde's description of an unexpected value (`string "four"`,
 /// ``integer `-5` ``, ``unknown variant `x` ``) quotes `value`.
 fn value_quoted_in(value: &Value, message: &str) -> bool {
@@ -255,10 +279,10 @@ fn value_quoted_in(value: &Value, message: &str) -> bool {
                 || message.contains(&format!("`{}`", s.value()))
         }
         Value::Integer(i) => message.contains(&format!("integer `{}`", i.value())),
-        Value::Float(f) => {
-            message.contains(&format!("floating point `{}`", f.value()))
-                || message.contains(&format!("floating point `{:?}`", f.value()))
-        }
+        // Compared as numbers: the message may spell 1e300 out in full.
+        Value::Float(f) => (message.split("floating point `").skip(1))
+            .filter_map(|rest| rest.split('`').next()?.parse::<f64>().ok())
+            .any(|v| v.to_bits() == f.value().to_bits()),
         Value::Boolean(b) => message.contains(&format!("boolean `{}`", b.value())),
         _ => false,
     }
@@ -385,6 +409,23 @@ mod tests {
             "[workload]",
             "missing field `duration_s`",
             Some("workload.duration_s"),
+        );
+        // A `kind` missing inside: not `workload.kind`, which is there.
+        let no_kind = "[workload]\nkind = \"synthetic\"\narrival = { rate_per_s = 2 }\n\
+                       input_tokens = { kind = \"fixed\", tokens = 5 }\n";
+        assert_eq!(
+            field_at(no_kind, "[workload]", "missing field `kind`").as_deref(),
+            Some("workload.arrival.kind")
+        );
+        // A float the message spells out in full.
+        assert_eq!(
+            field_at(
+                "[scaling]\nkind = \"hpa\"\nsync_period_s = 1e300\n",
+                "[scaling]",
+                &format!("invalid type: floating point `{:.1}`, expected u32", 1e300)
+            )
+            .as_deref(),
+            Some("scaling.sync_period_s")
         );
         check(
             "[workload]",

@@ -262,6 +262,16 @@ pub(super) fn batching_config(
             "must be at least 1",
         ));
     }
+    // vLLM refuses a max_model_len beyond the model's context window too.
+    if max_model_len_tokens > model.max_context_tokens {
+        return Err(FieldError::new(
+            "deployment.engine.max_model_len_tokens",
+            format!(
+                "must be at most the context of {}, {} tokens, got {max_model_len_tokens}",
+                model.name, model.max_context_tokens
+            ),
+        ));
+    }
     let tp = f64::from(raw.tensor_parallel);
     let memory = kv_memory(
         kind,

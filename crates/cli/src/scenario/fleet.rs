@@ -26,7 +26,26 @@ pub(super) fn resolve_placement(
 ) -> Result<Placement, FieldError> {
     let mut specs = Vec::with_capacity(pools.len());
     for (i, (prefix, raw)) in pools.iter().enumerate() {
-        specs.push(resolve_pool(raw, prefix, i, deployment)?);
+        let spec = resolve_pool(raw, prefix, i, deployment)?;
+        // Names key the cost report's pools: two pools of one name would
+        // be reported as one.
+        if let Some(j) = specs
+            .iter()
+            .position(|s: &PoolSpec| s.pricing.name == spec.pricing.name)
+        {
+            let (named, other) = match raw.name.is_some() {
+                true => (i, j),
+                false => (j, i),
+            };
+            return Err(FieldError::new(
+                format!("{}.name", pools[named].0),
+                format!(
+                    "`{}` is also the name of {}: pool names must differ",
+                    spec.pricing.name, pools[other].0
+                ),
+            ));
+        }
+        specs.push(spec);
     }
     // The initial replicas must fit the pools' quotas.
     let per_replica = u64::from(deployment.tensor_parallel);

@@ -512,17 +512,19 @@ impl<'de> Deserialize<'de> for RawScaling {
                     schedule: s.schedule,
                 }
             }
+            k if !AutoscalerConfig::KINDS.contains(&k) => {
+                return Err(D::Error::custom(format!(
+                    "unknown variant `{kind}`, expected `fixed`, `scheduled` or an autoscaler: {}",
+                    AutoscalerConfig::KINDS.join(", ")
+                )))
+            }
             _ => {
-                let config: AutoscalerConfig = toml::Value::Table(table).try_into().map_err(|e| {
-                    let m = e.message().trim().to_string();
-                    match m.strip_prefix("unknown variant") {
-                        Some(_) => D::Error::custom(format!(
-                            "unknown variant `{kind}`, expected `fixed`, `scheduled` or an autoscaler: {}",
-                            AutoscalerConfig::KINDS.join(", ")
-                        )),
-                        None => D::Error::custom(m),
-                    }
-                })?;
+                // The kind is known: an error is about one of its knobs
+                // (an unknown variant of `metrics[0].metric`, say), and its
+                // message quotes the value so the caller finds the key.
+                let config: AutoscalerConfig = toml::Value::Table(table)
+                    .try_into()
+                    .map_err(|e| D::Error::custom(e.message().trim()))?;
                 RawPolicy::Autoscaler(config)
             }
         };

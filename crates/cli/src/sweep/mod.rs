@@ -207,6 +207,30 @@ impl Sweep {
         sets: &[String],
         spec: SweepSpec,
     ) -> Result<Sweep, SweepError> {
+        // A knob applied after a --set of the same key (or a key inside
+        // it, or a section holding it) would override it in silence.
+        for knob in &spec.knobs {
+            let key = knob.key();
+            let nested = |outer: &str, inner: &str| {
+                (inner.strip_prefix(outer))
+                    .is_some_and(|r| r.starts_with('.') || r.starts_with('['))
+            };
+            if let Some(set) = sets.iter().find(|s| {
+                let k = s.split('=').next().unwrap_or("").trim();
+                k == key || nested(k, key) || nested(key, k)
+            }) {
+                let flag = match knob {
+                    Knob::Grid { .. } => "--grid",
+                    Knob::Range { .. } => "--range",
+                };
+                return Err(SweepError::Knob {
+                    flag: format!("{flag} {key}"),
+                    message: format!(
+                        "--set {set} sets the same key, and the knob would override it; drop one of the two"
+                    ),
+                });
+            }
+        }
         let configurations = spec.configurations()?;
         let config_error = |c: &Configuration, error| SweepError::Configuration {
             config: c.index,
@@ -447,11 +471,34 @@ fn prepare_dir(dir: &Path, manifest: &Manifest, resume: bool) -> Result<Vec<Row>
                 "already holds this sweep: add --resume to continue (or skip) it".into(),
             ));
         }
+        // A row must be a run of this sweep (and of this shard).
+        let belongs = |r: &Row| {
+            let seeds = u64::from(manifest.spec.seeds);
+            let seed_ok = r.seed.wrapping_sub(manifest.base_seed) < seeds;
+            if r.config >= manifest.configurations || !seed_ok {
+                return Err(format!(
+                    "configuration {}, seed {} is not a run of this sweep (configurations 0 to \
+                     {}, seeds {} to {})",
+                    r.config,
+                    r.seed,
+                    manifest.configurations.saturating_sub(1),
+                    manifest.base_seed,
+                    manifest.base_seed.wrapping_add(seeds.saturating_sub(1))
+                ));
+            }
+            match manifest.shard {
+                Some(s) if !s.contains(r.config) => Err(format!(
+                    "configuration {} is not in shard {}/{}",
+                    r.config, s.index, s.count
+                )),
+                _ => Ok(()),
+            }
+        };
         if partial.exists() {
-            return results::read_rows(&partial, true);
+            return results::read_rows_of(&partial, true, &belongs);
         }
         if finished.exists() {
-            return results::read_rows(&finished, false);
+            return results::read_rows_of(&finished, false, &belongs);
         }
         return Ok(Vec::new());
     }

@@ -212,7 +212,22 @@ impl Row {
 /// Reads every row of a results file. With `drop_torn_tail`, a last line
 /// without its newline (a run killed mid-write) is dropped and the file is
 /// cut back to the last whole line so appending can continue.
+///
+/// A run (configuration, seed) is one row: a line that repeats an earlier
+/// one byte for byte is dropped (runs are deterministic, so it is the same
+/// run written twice), and one that gives the same run other figures is an
+/// error naming both lines.
 pub fn read_rows(path: &Path, drop_torn_tail: bool) -> Result<Vec<Row>, SweepError> {
+    read_rows_of(path, drop_torn_tail, &|_| Ok(()))
+}
+
+/// [`read_rows`], with `belongs` saying whether a row is a run of the
+/// sweep being resumed (`Err` with why not, reported at the row's line).
+pub fn read_rows_of(
+    path: &Path,
+    drop_torn_tail: bool,
+    belongs: &dyn Fn(&Row) -> Result<(), String>,
+) -> Result<Vec<Row>, SweepError> {
     let io_err = |e: io::Error| SweepError::Io {
         path: path.to_path_buf(),
         error: e.to_string(),
@@ -233,10 +248,33 @@ pub fn read_rows(path: &Path, drop_torn_tail: bool) -> Result<Vec<Row>, SweepErr
             .map_err(io_err)?;
         file.set_len(whole as u64).map_err(io_err)?;
     }
-    text.lines()
-        .enumerate()
-        .map(|(i, line)| Row::parse(line, &|| format!("{}:{}", path.display(), i + 1)))
-        .collect()
+    let mut rows: Vec<Row> = Vec::new();
+    // (configuration, seed) → (line number, index in `rows`).
+    let mut seen: std::collections::BTreeMap<(usize, u64), (usize, usize)> = Default::default();
+    for (i, line) in text.lines().enumerate() {
+        let at = || format!("{}:{}", path.display(), i + 1);
+        let row = Row::parse(line, &at)?;
+        belongs(&row).map_err(|message| SweepError::Results { at: at(), message })?;
+        match seen.get(&(row.config, row.seed)) {
+            Some(&(_, k)) if rows[k].line == row.line => {} // written twice
+            Some(&(first, _)) => {
+                return Err(SweepError::Results {
+                    at: at(),
+                    message: format!(
+                        "configuration {}, seed {} again, with other figures than on line \
+                         {first}: a run has one row; delete the wrong line (or both, to run \
+                         it again with --resume)",
+                        row.config, row.seed
+                    ),
+                })
+            }
+            None => {
+                seen.insert((row.config, row.seed), (i + 1, rows.len()));
+                rows.push(row);
+            }
+        }
+    }
+    Ok(rows)
 }
 
 /// Appends rows to the partial files as they finish: the JSON line to

@@ -18,8 +18,13 @@ pub struct Candidate {
     pub cost_unit: &'static str,
     /// Mean SLA attainment over seeds, 0..1.
     pub sla_attainment: f64,
-    /// Every seed met every percentile target of the scenario's `[sla]`.
+    /// The scenario's `[sla]` has percentile targets and every seed met
+    /// every one (a target no request could be measured on is not met; a
+    /// scenario without targets meets nothing, so no configuration is
+    /// recommended for it).
     pub meets_sla: bool,
+    /// The scenario's `[sla]` has percentile targets.
+    pub has_targets: bool,
     /// Seeds averaged.
     pub seeds: usize,
 }
@@ -38,16 +43,22 @@ pub fn candidates(rows: &[Row]) -> Vec<Candidate> {
     let number = |r: &Row, path: &str| r.value.get(path).and_then(Json::as_f64).unwrap_or(0.0);
     let mut out: Vec<Candidate> = Vec::new();
     for r in rows {
-        let met = matches!(
-            r.value.get("summary.sla.all_targets_met"),
-            Some(Json::Bool(true))
+        let has_targets = matches!(
+            r.value.get("summary.sla.targets"),
+            Some(Json::Array(targets)) if !targets.is_empty()
         );
+        let met = has_targets
+            && matches!(
+                r.value.get("summary.sla.all_targets_met"),
+                Some(Json::Bool(true))
+            );
         let (cost, attainment) = (number(r, cost_path), number(r, "summary.sla.attainment"));
         match out.last_mut() {
             Some(c) if c.config == r.config => {
                 c.cost += cost;
                 c.sla_attainment += attainment;
                 c.meets_sla &= met;
+                c.has_targets &= has_targets;
                 c.seeds += 1;
             }
             _ => out.push(Candidate {
@@ -60,6 +71,7 @@ pub fn candidates(rows: &[Row]) -> Vec<Candidate> {
                 cost_unit,
                 sla_attainment: attainment,
                 meets_sla: met,
+                has_targets,
                 seeds: 1,
             }),
         }
@@ -263,6 +275,13 @@ pub fn render(candidates: &[Candidate]) -> String {
             );
             out.push_str(&toml_snippet(&c.knobs));
         }
+        None if !candidates.iter().any(|c| c.has_targets) => {
+            let _ = writeln!(
+                out,
+                "\nno configuration is recommended: the scenario's [sla] has no targets, \
+                 so there is nothing to meet (add [sla] targets)"
+            );
+        }
         None => {
             let _ = writeln!(
                 out,
@@ -292,6 +311,7 @@ mod tests {
             cost_unit: "USD",
             sla_attainment,
             meets_sla,
+            has_targets: true,
             seeds: 1,
         }
     }
@@ -334,6 +354,33 @@ mod tests {
         assert_eq!(cheapest_meeting_sla(&cs), Some(3));
         assert_eq!(cheapest_meeting_sla(&cs[..2]), Some(0));
         assert_eq!(cheapest_meeting_sla(&cs[1..2]), None);
+    }
+
+    /// A results row of configuration `config` whose SLA section is `sla`.
+    fn row(config: usize, cost: f64, sla: &str) -> Row {
+        let line = format!(
+            r#"{{"config":{config},"seed":1,"knobs":{{"deployment.replicas":{config}}},"summary":{{"sla":{sla},"gpu_hours":{{"billed":{cost}}}}}}}"#
+        );
+        Row::parse(&line, &|| "row".to_string()).unwrap()
+    }
+
+    #[test]
+    fn a_configuration_without_measured_targets_is_not_recommended() {
+        // Config 0 is the cheapest but served nothing: its target could not
+        // be measured, so it is not met and config 1 is the cheapest.
+        let none = r#"{"attainment":0.0,"targets":[{"metric":"ttft_ms","percentile":95.0,"max_ms":300.0,"actual_ms":null,"met":false,"reason":"no request completed"}],"all_targets_met":false}"#;
+        let ok = r#"{"attainment":1.0,"targets":[{"metric":"ttft_ms","percentile":95.0,"max_ms":300.0,"actual_ms":100.0,"met":true,"reason":null}],"all_targets_met":true}"#;
+        let cs = candidates(&[row(0, 1.0, none), row(1, 2.0, ok)]);
+        assert_eq!(cheapest_meeting_sla(&cs), Some(1));
+        // Without targets nothing is met vacuously, and the text says why.
+        let no_targets = r#"{"attainment":0.0,"targets":[],"all_targets_met":true}"#;
+        let cs = candidates(&[row(0, 1.0, no_targets), row(1, 2.0, no_targets)]);
+        assert_eq!(cheapest_meeting_sla(&cs), None);
+        let text = render(&cs);
+        assert!(
+            text.contains("no configuration is recommended: the scenario's [sla] has no targets"),
+            "{text}"
+        );
     }
 
     fn check_snippet(knobs: &[(&str, &str)], expect: &str) {

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 /// A trace scenario reading `trace.csv` (line 4 holds `path`).
-const TRACE_SCENARIO: &str = r#"name = "bad-input"
+pub(crate) const TRACE_SCENARIO: &str = r#"name = "bad-input"
 [workload]
 kind = "trace"
 path = "trace.csv"
@@ -23,7 +23,7 @@ replicas = 1
 "#;
 
 /// A small synthetic scenario; the line numbers in the table refer to it.
-const SYNTHETIC_SCENARIO: &str = r#"name = "bad-input"
+pub(crate) const SYNTHETIC_SCENARIO: &str = r#"name = "bad-input"
 seed = 7
 
 [workload]
@@ -42,11 +42,11 @@ replicas = 2
 max_num_seqs = 64
 "#;
 
-const GENERIC_HEADER: &str = "time_s,input_tokens,output_tokens\n";
+pub(crate) const GENERIC_HEADER: &str = "time_s,input_tokens,output_tokens\n";
 
 /// One bad input and what its error must say.
-struct Case {
-    name: &'static str,
+pub(crate) struct Case {
+    pub(crate) name: &'static str,
     /// Files written into the case's directory: (name, contents).
     files: Vec<(&'static str, String)>,
     /// Arguments of `fleetsim`.
@@ -65,7 +65,7 @@ struct Case {
 }
 
 impl Case {
-    fn new(name: &'static str, args: &[&str]) -> Case {
+    pub(crate) fn new(name: &'static str, args: &[&str]) -> Case {
         Case {
             name,
             files: Vec::new(),
@@ -77,26 +77,31 @@ impl Case {
         }
     }
 
-    fn file(mut self, name: &'static str, contents: impl Into<String>) -> Case {
+    pub(crate) fn file(mut self, name: &'static str, contents: impl Into<String>) -> Case {
         self.files.push((name, contents.into()));
         self
     }
 
-    fn at(mut self, file: &'static str, line: Option<usize>, field: Option<&'static str>) -> Case {
+    pub(crate) fn at(
+        mut self,
+        file: &'static str,
+        line: Option<usize>,
+        field: Option<&'static str>,
+    ) -> Case {
         self.file = file;
         self.line = line;
         self.field = field;
         self
     }
 
-    fn also(mut self, fragments: &[&'static str]) -> Case {
+    pub(crate) fn also(mut self, fragments: &[&'static str]) -> Case {
         self.also.extend_from_slice(fragments);
         self
     }
 }
 
 /// `fleetsim run scenario.toml` on the trace scenario with `trace.csv`.
-fn trace_case(name: &'static str, trace: &str) -> Case {
+pub(crate) fn trace_case(name: &'static str, trace: &str) -> Case {
     Case::new(name, &["run", "scenario.toml"])
         .file("scenario.toml", TRACE_SCENARIO)
         .file("trace.csv", trace)
@@ -104,12 +109,12 @@ fn trace_case(name: &'static str, trace: &str) -> Case {
 
 /// A generic CSV trace with one good row before `rows`, so errors are on
 /// line 3 and later.
-fn generic(rows: &str) -> String {
+pub(crate) fn generic(rows: &str) -> String {
     format!("{GENERIC_HEADER}0,12,5\n{rows}")
 }
 
 /// The synthetic scenario with `from` replaced by `to`.
-fn synthetic(from: &str, to: &str) -> String {
+pub(crate) fn synthetic(from: &str, to: &str) -> String {
     assert!(
         SYNTHETIC_SCENARIO.contains(from),
         "{from:?} is not in the scenario"
@@ -118,7 +123,7 @@ fn synthetic(from: &str, to: &str) -> String {
 }
 
 /// `fleetsim run scenario.toml [extra…]` on a scenario file.
-fn scenario_case(name: &'static str, scenario: String, extra: &[&str]) -> Case {
+pub(crate) fn scenario_case(name: &'static str, scenario: String, extra: &[&str]) -> Case {
     let mut args = vec!["run", "scenario.toml"];
     args.extend_from_slice(extra);
     Case::new(name, &args).file("scenario.toml", scenario)
@@ -127,7 +132,7 @@ fn scenario_case(name: &'static str, scenario: String, extra: &[&str]) -> Case {
 /// The synthetic scenario's workload (lines 1–10) with two
 /// `[[deployments]]` named `a` and `b` from line 11, five lines each, or
 /// six with `share = 1` after `replicas`.
-fn two_deployments(a: &str, b: &str, shares: bool) -> String {
+pub(crate) fn two_deployments(a: &str, b: &str, shares: bool) -> String {
     let workload = SYNTHETIC_SCENARIO
         .split("[deployment]")
         .next()
@@ -141,7 +146,7 @@ fn two_deployments(a: &str, b: &str, shares: bool) -> String {
 
 /// The synthetic scenario on `my-model` and `my-gpu`, defined in tables
 /// after it in which `from` is replaced by `to`.
-fn own(from: &str, to: &str) -> String {
+pub(crate) fn own(from: &str, to: &str) -> String {
     assert!(
         common::OWN_HARDWARE.contains(from),
         "{from:?} is not in the tables"
@@ -155,7 +160,7 @@ fn own(from: &str, to: &str) -> String {
 
 /// `fleetsim run` on `own(from, to)`, failing at `field` on the first line
 /// that starts with `line_prefix`.
-fn own_case(
+pub(crate) fn own_case(
     name: &'static str,
     (from, to): (&str, &str),
     line_prefix: &str,
@@ -167,14 +172,14 @@ fn own_case(
 }
 
 /// 1-based line of the first line of `text` that starts with `prefix`.
-fn line_starting(text: &str, prefix: &str) -> usize {
+pub(crate) fn line_starting(text: &str, prefix: &str) -> usize {
     text.lines()
         .position(|l| l.starts_with(prefix))
         .map(|i| i + 1)
         .expect("prefix present")
 }
 
-fn cases() -> Vec<Case> {
+pub(crate) fn cases() -> Vec<Case> {
     let s = "scenario.toml";
     let t = "trace.csv";
     let quickstart = include_str!("../../../../scenarios/quickstart.toml");
@@ -1009,7 +1014,7 @@ fn cases() -> Vec<Case> {
 }
 
 /// A fresh, empty directory for one case.
-fn scratch(test: &str, case: &str) -> PathBuf {
+pub(crate) fn scratch(test: &str, case: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("fleetsim-{test}-{}-{case}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create scratch directory");
@@ -1017,7 +1022,7 @@ fn scratch(test: &str, case: &str) -> PathBuf {
 }
 
 /// Runs one case; returns what is wrong with its outcome, if anything.
-fn check(case: &Case) -> Result<(), String> {
+pub(crate) fn check(case: &Case) -> Result<(), String> {
     let dir = scratch("bad-input", case.name);
     for (name, contents) in &case.files {
         std::fs::write(dir.join(name), contents).expect("write case file");
@@ -1103,7 +1108,7 @@ fn bad_inputs_fail_with_a_located_message() {
 
 /// Runs `fleetsim` in a scratch directory holding `files`, requires success
 /// and returns stdout.
-fn run_ok(test: &str, files: &[(&str, &str)], args: &[&str]) -> String {
+pub(crate) fn run_ok(test: &str, files: &[(&str, &str)], args: &[&str]) -> String {
     let dir = scratch(test, "ok");
     for (name, contents) in files {
         std::fs::write(dir.join(name), contents).expect("write file");

@@ -44,7 +44,26 @@ pub fn run_trace(trace: &str, toml: &str) -> Result<fleetsim_core::RunResult, St
         .map_err(|e| e.to_string())
         .and_then(|s| fleetsim::run::run(&s).map_err(|e| e.to_string()));
     std::fs::remove_dir_all(&dir).ok();
+    if let Ok(r) = &result {
+        // The trace's rows (after the header) are the requests fed in.
+        let rows = trace
+            .lines()
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+            .count();
+        check_consistent(r, Some(rows as u64));
+    }
     result
+}
+
+/// Fails the test if the run's summary contradicts itself or, given
+/// `input_requests`, the input. The engine runs the same check on every
+/// run; this one also knows how many requests the test fed in.
+pub fn check_consistent(result: &fleetsim_core::RunResult, input_requests: Option<u64>) {
+    if let Err(found) = result.summary.check_consistency(input_requests) {
+        let list: Vec<String> = found.iter().map(|i| i.to_string()).collect();
+        panic!("inconsistent summary:\n  {}", list.join("\n  "));
+    }
 }
 
 /// `[[gpus]]` and `[[models]]` entries copying `h100-sxm` and

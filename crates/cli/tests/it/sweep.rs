@@ -306,6 +306,58 @@ fn resume_after_a_crash_skips_finished_rows_and_gives_the_same_files() {
 }
 
 #[test]
+fn a_partial_file_holds_one_row_per_run_of_the_sweep() {
+    let sweep = quickstart_sweep(&["deployment.replicas=1,2"], 2);
+    let reference = scratch_dir("sweep-dup-ref");
+    sweep.run(&reference, &options(2), &mut |_| {}).unwrap();
+    let lines: Vec<String> = std::fs::read_to_string(reference.join("results.jsonl"))
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(lines.len(), 4);
+    let resume = RunOptions {
+        resume: true,
+        ..options(2)
+    };
+    // `partial` in a crashed copy of the sweep, then --resume: the rows,
+    // or the error.
+    let resumed = |name: &str, partial: String| {
+        let dir = scratch_dir(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(reference.join("sweep.json"), dir.join("sweep.json")).unwrap();
+        std::fs::write(dir.join("results.jsonl.partial"), partial).unwrap();
+        let out = sweep.run(&dir, &resume, &mut |_| {});
+        let same = out.is_ok() && files(&dir) == files(&reference);
+        std::fs::remove_dir_all(&dir).unwrap();
+        out.map(|rows| (rows.len(), same))
+            .map_err(|e| e.to_string())
+    };
+    // The same row twice (a run written twice) is one row: 4 rows for 4
+    // runs, not 5, and the same files as the uninterrupted sweep.
+    let twice = format!("{}\n{}\n{}\n", lines[0], lines[2], lines[0]);
+    assert_eq!(resumed("sweep-dup-twice", twice), Ok((4, true)));
+    // The same run with other figures is an error at the second line.
+    let other = lines[0].replacen("\"events\":", "\"events\":1", 1);
+    assert_ne!(other, lines[0]);
+    let err = resumed("sweep-dup-other", format!("{}\n{other}\n", lines[0])).unwrap_err();
+    assert!(
+        err.contains("results.jsonl.partial:2")
+            && err.contains("configuration 0, seed 42 again, with other figures than on line 1"),
+        "{err}"
+    );
+    // A row of a run the sweep does not have is an error at its line.
+    let foreign = lines[3].replacen("\"config\":1", "\"config\":7", 1);
+    let err = resumed("sweep-dup-foreign", format!("{}\n{foreign}\n", lines[0])).unwrap_err();
+    assert!(
+        err.contains("results.jsonl.partial:2")
+            && err.contains("configuration 7, seed 43 is not a run of this sweep (configurations 0 to 1, seeds 42 to 43)"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&reference).unwrap();
+}
+
+#[test]
 fn selection_on_a_real_sweep_picks_the_fewest_replicas_that_meet_the_sla() {
     // The quickstart at 40 req/s for 60 s with a p95 TTFT target: few
     // replicas queue and miss it, many meet it at a higher price.

@@ -59,6 +59,12 @@ pub trait AutoscalerKind {
     /// should be errors (`#[serde(deny_unknown_fields)]`), and defaults
     /// those of upstream.
     type Config: Clone + std::fmt::Debug + PartialEq + Serialize + DeserializeOwned;
+    /// The knobs whose upstream name (in the core's errors) differs from
+    /// the scenario key: `(upstream, scenario)` pairs. The registry renames
+    /// them in [`AutoscalerError::InvalidKnob`], so an error names the key
+    /// the scenario wrote (a test sets every knob to extreme values and
+    /// checks each rejected one is named by a key of `[scaling]`).
+    const KNOB_NAMES: &'static [(&'static str, &'static str)] = &[];
     /// Rejects knobs upstream would reject (errors name the upstream rule).
     fn validate(config: &Self::Config) -> Result<(), AutoscalerError>;
     /// Makes the autoscaler from knobs [`Self::validate`] accepted.
@@ -100,20 +106,24 @@ macro_rules! autoscaler_registry {
                 }
             }
 
-            /// Checks the knobs (errors name the upstream rule).
+            /// Checks the knobs (errors name the upstream rule and the
+            /// scenario's key).
             pub fn validate(&self) -> Result<(), AutoscalerError> {
                 match self {
-                    $(AutoscalerConfig::$variant(c) => <$module::$kind as AutoscalerKind>::validate(c),)*
+                    $(AutoscalerConfig::$variant(c) => <$module::$kind as AutoscalerKind>::validate(c)
+                        .map_err(|e| e.knob_named(<$module::$kind as AutoscalerKind>::KNOB_NAMES)),)*
                 }
             }
 
-            /// Validate the knobs (errors name the upstream rule) and make the
-            /// autoscaler.
+            /// Validate the knobs (errors name the upstream rule and the
+            /// scenario's key) and make the autoscaler.
             pub fn build(&self) -> Result<Box<dyn Autoscaler>, AutoscalerError> {
                 match self {
                     $(AutoscalerConfig::$variant(c) => {
-                        <$module::$kind as AutoscalerKind>::validate(c)?;
-                        <$module::$kind as AutoscalerKind>::build(c)
+                        type K = $module::$kind;
+                        <K as AutoscalerKind>::validate(c)
+                            .and_then(|()| <K as AutoscalerKind>::build(c))
+                            .map_err(|e| e.knob_named(<K as AutoscalerKind>::KNOB_NAMES))
                     })*
                 }
             }
@@ -172,6 +182,27 @@ pub enum AutoscalerError {
     },
 }
 
+impl AutoscalerError {
+    /// The error with its knob renamed by `names` (`(upstream, scenario)`
+    /// pairs; [`AutoscalerKind::KNOB_NAMES`]).
+    pub fn knob_named(self, names: &[(&'static str, &'static str)]) -> AutoscalerError {
+        match self {
+            AutoscalerError::InvalidKnob {
+                autoscaler,
+                knob,
+                rule,
+            } => AutoscalerError::InvalidKnob {
+                autoscaler,
+                knob: (names.iter())
+                    .find(|(upstream, _)| *upstream == knob)
+                    .map_or(knob, |(_, scenario)| scenario),
+                rule,
+            },
+            other => other,
+        }
+    }
+}
+
 pub(crate) fn invalid(
     autoscaler: &'static str,
     knob: &'static str,
@@ -197,9 +228,14 @@ pub(crate) fn secs(s: u64) -> SimDuration {
 }
 
 /// Fractional seconds as a [`SimDuration`]; negative or non-finite values
-/// give zero (callers validate first).
+/// give zero (callers validate first), and spans longer than the clock
+/// holds (1e300 s) the longest one, not zero: a delay of 1e300 s never
+/// ends within a run.
 pub(crate) fn secs_f64(s: f64) -> SimDuration {
-    SimDuration::try_from_secs_f64(s).unwrap_or(SimDuration::ZERO)
+    SimDuration::try_from_secs_f64(s).unwrap_or(match s > 0.0 {
+        true => SimDuration::from_nanos(u64::MAX),
+        false => SimDuration::ZERO,
+    })
 }
 
 /// `t - d`, or `None` when that is before the start of the run (so "every
@@ -423,5 +459,67 @@ mod registry_tests {
         kinds.sort_unstable();
         kinds.dedup();
         assert_eq!(kinds.len(), AutoscalerConfig::KINDS.len());
+    }
+}
+
+#[cfg(test)]
+mod knob_errors_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::{AutoscalerConfig, AutoscalerError};
+
+    /// Every kind with every top-level number knob set to each of some
+    /// extreme values: a configuration that is rejected names a knob the
+    /// scenario writes (its top-level key), and one that is accepted builds
+    /// an autoscaler with a positive sync period.
+    #[test]
+    fn every_rejected_knob_is_named_as_the_scenario_writes_it() {
+        let mut problems = Vec::new();
+        for &kind in AutoscalerConfig::KINDS {
+            let base: serde_json::Value =
+                serde_json::from_str(&format!(r#"{{"kind":"{kind}","max_replicas":4}}"#)).unwrap();
+            let config: AutoscalerConfig = serde_json::from_value(base.clone()).unwrap();
+            let serde_json::Value::Object(defaults) = serde_json::to_value(&config).unwrap() else {
+                panic!("{kind}: not an object");
+            };
+            for (key, value) in &defaults {
+                let candidates: &[serde_json::Value] = match value {
+                    serde_json::Value::Number(n) if n.is_f64() => &[
+                        serde_json::json!(-1.0),
+                        serde_json::json!(0.0),
+                        serde_json::json!(1e-300),
+                        serde_json::json!(1e300),
+                    ],
+                    serde_json::Value::Number(_) => &[
+                        serde_json::json!(0),
+                        serde_json::json!(1),
+                        serde_json::json!(4_000_000_000u64),
+                    ],
+                    _ => &[],
+                };
+                for bad in candidates {
+                    let mut v = serde_json::Value::Object(defaults.clone());
+                    v[key] = bad.clone();
+                    let Ok(config) = serde_json::from_value::<AutoscalerConfig>(v) else {
+                        continue; // out of the type's range: a located parse error
+                    };
+                    match config.build() {
+                        Err(AutoscalerError::InvalidKnob { knob, .. }) => {
+                            let root = knob.split(['.', '[']).next().unwrap_or(knob);
+                            if !defaults.contains_key(root) {
+                                problems.push(format!(
+                                    "{kind}: {key} = {bad}: the error names `{knob}`, not a key of [scaling]"
+                                ));
+                            }
+                        }
+                        Err(e) => problems.push(format!("{kind}: {key} = {bad}: {e}")),
+                        Ok(a) if a.sync_period().as_nanos() == 0 => problems.push(format!(
+                            "{kind}: {key} = {bad}: accepted with a sync period of 0"
+                        )),
+                        Ok(_) => {}
+                    }
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
     }
 }

@@ -115,6 +115,21 @@ impl RayServeConfig {
                 }
             }
         }
+        // The tick is a sync period of the simulated clock: at least 1 ns
+        // and no longer than the clock holds.
+        let tick = self.control_loop_interval_s;
+        if fleetsim_core::SimDuration::try_from_secs_f64(tick)
+            .is_none_or(|d| d == fleetsim_core::SimDuration::ZERO)
+        {
+            return Err(invalid(
+                NAME,
+                "control_loop_interval_s",
+                format!(
+                    "must be from 1e-9 s (one tick of the simulated clock) to {:e} s, got {tick:e}",
+                    u64::MAX as f64 / 1e9
+                ),
+            ));
+        }
         let non_negative = [
             ("upscale_delay_s", Some(self.upscale_delay_s)),
             ("downscale_delay_s", Some(self.downscale_delay_s)),

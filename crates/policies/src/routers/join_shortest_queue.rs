@@ -17,9 +17,9 @@ impl Router for JoinShortestQueue {
     }
 }
 
-/// The knobs of `[router] kind = "join_shortest_queue"`: none. (Other keys in the
-/// table are ignored, as they always were for this kind.)
+/// The knobs of `[router] kind = "join_shortest_queue"`: none: any other key in the table is an error.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct JoinShortestQueueConfig {}
 
 /// `[router] kind = "join_shortest_queue"`: this file's entry in the router registry

@@ -26,9 +26,9 @@ impl Router for LeastOutstanding {
     }
 }
 
-/// The knobs of `[router] kind = "least_outstanding"`: none. (Other keys in the
-/// table are ignored, as they always were for this kind.)
+/// The knobs of `[router] kind = "least_outstanding"`: none: any other key in the table is an error.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LeastOutstandingConfig {}
 
 /// `[router] kind = "least_outstanding"`: this file's entry in the router registry

@@ -181,4 +181,15 @@ mod tests {
         }
         assert_eq!(RouterConfig::default().kind(), "least_outstanding");
     }
+
+    #[test]
+    fn every_kind_rejects_a_key_it_does_not_have() {
+        // Kinds without knobs once ignored any key, so a typo was silent.
+        for &kind in RouterConfig::KINDS {
+            let err = toml::from_str::<RouterConfig>(&format!("kind = \"{kind}\"\ntypo = 3\n"))
+                .expect_err(kind)
+                .to_string();
+            assert!(err.contains("unknown field `typo`"), "{kind}: {err}");
+        }
+    }
 }

@@ -40,9 +40,9 @@ impl Router for PowerOfTwoChoices {
     }
 }
 
-/// The knobs of `[router] kind = "power_of_two_choices"`: none. (Other keys in the
-/// table are ignored, as they always were for this kind.)
+/// The knobs of `[router] kind = "power_of_two_choices"`: none: any other key in the table is an error.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PowerOfTwoChoicesConfig {}
 
 /// `[router] kind = "power_of_two_choices"`: this file's entry in the router registry

@@ -24,9 +24,9 @@ impl Router for RandomRouter {
     }
 }
 
-/// The knobs of `[router] kind = "random"`: none. (Other keys in the
-/// table are ignored, as they always were for this kind.)
+/// The knobs of `[router] kind = "random"`: none: any other key in the table is an error.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RandomConfig {}
 
 /// `[router] kind = "random"`: this file's entry in the router registry

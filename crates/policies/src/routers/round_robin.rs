@@ -17,9 +17,9 @@ impl Router for RoundRobin {
     }
 }
 
-/// The knobs of `[router] kind = "round_robin"`: none. (Other keys in the
-/// table are ignored, as they always were for this kind.)
+/// The knobs of `[router] kind = "round_robin"`: none: any other key in the table is an error.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RoundRobinConfig {}
 
 /// `[router] kind = "round_robin"`: this file's entry in the router registry

@@ -299,6 +299,12 @@ impl<T> ByState<T> {
     }
 }
 
+/// The highest price of one GPU-hour a pool may have, USD: a million
+/// times any real price, and low enough that every dollar figure of a run
+/// (GPU-hours by state, per request, per million tokens, per month) stays
+/// a finite number.
+pub const MAX_USD_PER_GPU_HOUR: f64 = 1e6;
+
 /// A node pool's hardware and price.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -323,12 +329,17 @@ impl PoolPricing {
                 "must be at least 1, got 0",
             ));
         }
-        if !(self.usd_per_gpu_hour.is_finite() && self.usd_per_gpu_hour >= 0.0) {
+        let price = self.usd_per_gpu_hour;
+        if !(price.is_finite() && (0.0..=MAX_USD_PER_GPU_HOUR).contains(&price)) {
             return Err(FieldError::new(
                 "usd_per_gpu_hour",
                 format!(
-                    "must be a finite number of USD >= 0, got {}",
-                    self.usd_per_gpu_hour
+                    "must be a number of USD from 0 to {MAX_USD_PER_GPU_HOUR} (a larger price \
+                     overflows the run's dollar figures), got {}",
+                    match price.abs() < 1e15 {
+                        true => format!("{price}"),
+                        false => format!("{price:e}"),
+                    }
                 ),
             ));
         }

@@ -219,6 +219,17 @@ fn validation_names_the_field() {
         pool("a", 8, f64::INFINITY, per_s.clone()),
         "usd_per_gpu_hour",
     );
+    // A price whose dollar figures overflow (1.7e308 made the cost
+    // section's figures infinite).
+    check_invalid_pool(pool("a", 8, 1.7e308, per_s.clone()), "usd_per_gpu_hour");
+    check_invalid_pool(
+        pool("a", 8, MAX_USD_PER_GPU_HOUR * 1.5, per_s.clone()),
+        "usd_per_gpu_hour",
+    );
+    assert_eq!(
+        pool("a", 8, MAX_USD_PER_GPU_HOUR, per_s.clone()).validate(),
+        Ok(())
+    );
     check_invalid_pool(pool("a", 0, 4.0, per_s), "gpus_per_node");
     for min in [-1.0, f64::NAN, f64::INFINITY, 1e30] {
         let bad = policy(BillingGranularity::PerSecond, min);

@@ -58,6 +58,10 @@ pub enum SimError {
         /// When, seconds.
         at_s: f64,
     },
+    /// The run's summary failed its consistency check
+    /// ([`crate::summary::Summary::check_consistency`]; an engine bug,
+    /// please report it).
+    Inconsistent(Vec<crate::summary::Inconsistency>),
     /// A request's priority class could not be decided.
     Class {
         /// The request's arrival-order id.
@@ -115,6 +119,14 @@ impl fmt::Display for SimError {
                 "deployment {deployment:?} would start replica {} after {started} started by {at_s:.3} s, more than one run holds: replicas are lost about as fast as they start (spot reclaims within a cold start, `[pool] spot.interruptions_per_node_hour`) or the scaling oscillates",
                 u64::from(*started) + 1
             ),
+            SimError::Inconsistent(found) => {
+                let list: Vec<String> = found.iter().map(|i| i.to_string()).collect();
+                write!(
+                    f,
+                    "internal error, the summary contradicts itself (please report it): {}",
+                    list.join("; ")
+                )
+            }
             SimError::Class {
                 request,
                 arrival_s,

@@ -136,6 +136,10 @@ impl Simulation {
         summary.cold_start = self.cold_start_summary();
         let replicas = self.replica_rows(end_time);
         self.cache_reports(&mut summary, &replicas);
+        // A summary that contradicts itself is never reported.
+        summary
+            .check_consistency(Some(self.next_id))
+            .map_err(SimError::Inconsistent)?;
         Ok(RunResult {
             summary,
             records: self.outcomes.records,

@@ -5,6 +5,7 @@
 use crate::args::{CheckArgs, CompareArgs, CompareFormat, Format, PlotArgs, RunArgs};
 use crate::output;
 use anyhow::{Context, Result};
+use fleetsim::out_dir::OutDir;
 use fleetsim::scenario::{self, Scenario, WorkloadSpec};
 use fleetsim::{report, run, trace_stats};
 use std::path::Path;
@@ -12,18 +13,20 @@ use std::path::Path;
 /// `fleetsim run`.
 pub fn run(args: &RunArgs) -> Result<()> {
     let scenario = load_scenario(args)?;
+    // Before the run, so a directory that cannot be written fails at once.
+    let out = args.out.as_deref().map(OutDir::prepare).transpose()?;
     let result = run::run_timed(&scenario)?;
     for w in &result.warnings {
         eprintln!("warning: {w}");
     }
-    if let Some(dir) = &args.out {
-        report::write_out_dir(dir, &result)
-            .with_context(|| format!("writing results to {}", dir.display()))?;
+    if let Some(out) = out {
+        out.write_run(&result)?;
         if args.plot {
             let data = fleetsim::plot::RunData::from_result(&result);
             let svg = fleetsim::plot::ImageFormat::Svg;
-            fleetsim::plot::write_run_charts(&data, &scenario.name, dir, svg)?;
+            fleetsim::plot::write_run_charts(&data, &scenario.name, out.path(), svg)?;
         }
+        out.commit()?;
     }
     output::print(&match args.format {
         Format::Table => report::render_table(&scenario, &result.summary),

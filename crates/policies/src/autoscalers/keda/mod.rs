@@ -610,6 +610,11 @@ pub struct KedaKind;
 impl super::AutoscalerKind for KedaKind {
     const NAME: &'static str = "keda";
     type Config = KedaAutoscalerConfig;
+    const KNOB_NAMES: &'static [(&'static str, &'static str)] = &[
+        ("min_replica_count", "min_replicas"),
+        ("max_replica_count", "max_replicas"),
+        ("idle_replica_count", "idle_replicas"),
+    ];
 
     fn validate(config: &KedaAutoscalerConfig) -> Result<(), AutoscalerError> {
         config.validate()

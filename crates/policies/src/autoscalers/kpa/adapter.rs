@@ -305,6 +305,11 @@ pub struct KpaKind;
 impl crate::autoscalers::AutoscalerKind for KpaKind {
     const NAME: &'static str = "kpa";
     type Config = KpaAutoscalerConfig;
+    const KNOB_NAMES: &'static [(&'static str, &'static str)] = &[
+        ("min_scale", "min_replicas"),
+        ("max_scale", "max_replicas"),
+        ("container_concurrency_target_default", "target"),
+    ];
 
     fn validate(config: &KpaAutoscalerConfig) -> Result<(), AutoscalerError> {
         let core = config.core();

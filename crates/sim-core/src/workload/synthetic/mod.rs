@@ -47,6 +47,11 @@ pub const MAX_RATE_PER_S: f64 = 1.0e6;
 /// long, which is no longer a traffic model.
 pub const MAX_GAMMA_CV: f64 = 100.0;
 
+/// The smallest gamma CV accepted: gaps are then constant to a thousandth.
+/// Smaller ones make the shape 1/cv² overflow (at 1e-200) and the
+/// distribution undefined.
+pub const MIN_GAMMA_CV: f64 = 0.001;
+
 /// The smallest Weibull shape accepted (dimensionless); 0.1 already gives an
 /// inter-arrival CV of about 430.
 pub const MIN_WEIBULL_SHAPE: f64 = 0.1;
@@ -238,10 +243,18 @@ impl ArrivalProcess {
             ArrivalProcess::Gamma { rate_per_s, cv } => {
                 check_rate(&f("rate_per_s"), *rate_per_s)?;
                 check_positive(field_prefix, "cv", *cv)?;
-                if *cv > MAX_GAMMA_CV {
+                if !(MIN_GAMMA_CV..=MAX_GAMMA_CV).contains(cv) {
                     return Err(WorkloadError::invalid(
                         &f("cv"),
-                        format!("must be at most {MAX_GAMMA_CV}, got {cv}"),
+                        format!("must be from {MIN_GAMMA_CV} to {MAX_GAMMA_CV}, got {cv}"),
+                    ));
+                }
+                // The gamma's scale, 1 / (rate × shape), must be a number.
+                let scale = 1.0 / (rate_per_s * (1.0 / (cv * cv)));
+                if !(scale.is_finite() && scale > 0.0) {
+                    return Err(WorkloadError::invalid(
+                        &f("rate_per_s"),
+                        format!("is too small for cv {cv}: the gap distribution's scale overflows, got {rate_per_s:e}"),
                     ));
                 }
                 Ok(())

@@ -2,9 +2,14 @@
 //! Its schema is documented in `docs/summary-schema.md`; field order is
 //! fixed by these struct definitions, so serialising is deterministic.
 
-use crate::metrics::{LatencyMetric, LatencyStats, RequestRecord, SlaConfig};
+use crate::metrics::{LatencyMetric, LatencyStats, PercentileTarget, RequestRecord, SlaConfig};
 use crate::request::Outcome;
 use serde::{Deserialize, Serialize};
+
+mod consistency;
+mod numbers;
+
+pub use consistency::Inconsistency;
 
 /// Request counts by outcome. `arrived` always equals the sum of the rest.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +40,12 @@ pub struct Latency {
 }
 
 /// One percentile target and whether the run met it.
+///
+/// A target speaks of every arrived request: one that did not complete
+/// (rejected, timed out, failed) never had the metric, so it ranks above
+/// any bound. The percentile is taken over the completed requests that
+/// have the metric plus those that did not complete; a completed request
+/// without the metric (the TPOT of a one-token answer) is left out.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TargetResult {
     /// Latency metric name.
@@ -43,10 +54,61 @@ pub struct TargetResult {
     pub percentile: f64,
     /// Bound, ms.
     pub max_ms: f64,
-    /// Measured percentile, ms.
-    pub actual_ms: f64,
-    /// `actual_ms <= max_ms`.
+    /// Measured percentile, ms; `None` when it cannot be measured: no
+    /// request completed with the metric, or the percentile falls on a
+    /// request that did not complete ([`TargetResult::reason`] says which).
+    pub actual_ms: Option<f64>,
+    /// `actual_ms` is measured and at most `max_ms`.
     pub met: bool,
+    /// Why `actual_ms` could not be measured (`None` when it was).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl TargetResult {
+    /// The target measured over `records` (every arrived request).
+    pub fn measure(target: &PercentileTarget, records: &[RequestRecord]) -> TargetResult {
+        let mut values: Vec<u64> = Vec::new();
+        let (mut completed, mut unfinished) = (0u64, 0u64);
+        for r in records {
+            match r.outcome {
+                Outcome::Completed => {
+                    completed += 1;
+                    values.extend(target.metric.of(r));
+                }
+                _ => unfinished += 1,
+            }
+        }
+        let measured = values.len() as u64;
+        let actual_ms =
+            crate::metrics::percentile_with_unbounded(&mut values, unfinished, target.percentile)
+                .map(|ns| ns / 1e6);
+        let p = target.percentile;
+        let reason = match actual_ms {
+            Some(_) => None,
+            None if records.is_empty() => Some("no request arrived".to_string()),
+            None if completed == 0 => Some(format!(
+                "no request completed ({unfinished} rejected, timed out or failed)"
+            )),
+            None if measured == 0 => Some(format!(
+                "no completed request has a {} (one-token answers have no time per output token)",
+                target.metric.name()
+            )),
+            None => Some(format!(
+                "{unfinished} of {} requests did not complete and count as over the bound; \
+                 the p{p} falls on one of them",
+                measured + unfinished
+            )),
+        };
+        TargetResult {
+            metric: target.metric,
+            percentile: p,
+            max_ms: target.max_ms,
+            met: actual_ms.is_some_and(|a| a <= target.max_ms),
+            actual_ms,
+            reason,
+        }
+    }
 }
 
 /// Service-level results.
@@ -462,29 +524,8 @@ impl Summary {
             tpot_ms: stats(LatencyMetric::TpotMs),
             e2e_ms: stats(LatencyMetric::E2eMs),
         };
-        let targets: Vec<TargetResult> = sla
-            .targets
-            .iter()
-            .map(|t| {
-                values.clear();
-                values.extend(
-                    records
-                        .iter()
-                        .filter(|r| r.outcome == Outcome::Completed)
-                        .filter_map(|r| t.metric.of(r)),
-                );
-                let actual_ms = crate::metrics::percentiles_unsorted(&mut values, &[t.percentile])
-                    [0]
-                .unwrap_or(0.0)
-                    / 1e6;
-                TargetResult {
-                    metric: t.metric,
-                    percentile: t.percentile,
-                    max_ms: t.max_ms,
-                    actual_ms,
-                    met: actual_ms <= t.max_ms,
-                }
-            })
+        let targets: Vec<TargetResult> = (sla.targets.iter())
+            .map(|t| TargetResult::measure(t, records))
             .collect();
         let per_s = |x: f64| {
             if simulated_s > 0.0 {
@@ -514,3 +555,6 @@ impl Summary {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
