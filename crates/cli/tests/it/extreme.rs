@@ -1,8 +1,8 @@
 //! Valid-but-extreme scenarios, generated: every one must end within a
-//! time and memory limit with either a result that passes the summary
-//! checks below or an error that names the scenario file. A hang, an
-//! abort (out of memory), a panic, an unlocated error or an inconsistent
-//! summary is a finding.
+//! time and memory limit with either a summary (which the engine has
+//! checked with `Summary::check_consistency` before reporting it) or an
+//! error that names the scenario file. A hang, an abort (out of memory), a
+//! panic, an unlocated error or an inconsistent summary is a finding.
 //!
 //! The generator writes scenario text the way a user would (so the loader
 //! is exercised too) from a seeded stream: each section draws from a mix
@@ -26,9 +26,8 @@
 #![allow(clippy::unwrap_used)]
 
 use crate::common;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Generated scenarios per CI run, and the first seed.
@@ -320,7 +319,7 @@ fn generate(seed: u64) -> String {
 /// How a run ended, when it ended acceptably.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord, Clone, Copy)]
 enum Ending {
-    /// A summary that passed every check.
+    /// A summary (which passed the engine's consistency check).
     Result,
     /// An error naming the scenario file.
     LocatedError,
@@ -331,55 +330,35 @@ enum Ending {
 fn run_one(scenario: &Path) -> Result<Ending, String> {
     // `ulimit -v` bounds the address space, so an allocation beyond it
     // fails (and the process aborts) instead of the machine swapping.
-    let mut child = Command::new("sh")
+    let mut command = Command::new("sh");
+    command
         .arg("-c")
         .arg(format!(
             "ulimit -v {MEMORY_LIMIT_KIB} && exec \"$0\" run \"$1\" --format json"
         ))
         .arg(env!("CARGO_BIN_EXE_fleetsim"))
         .arg(scenario)
-        .env("RUST_BACKTRACE", "0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            pipe.read_to_string(&mut text).ok();
-            text
-        })
+        .env("RUST_BACKTRACE", "0");
+    let Some(out) = common::run_watched(&mut command, RUN_LIMIT) else {
+        return Err(format!("still running after {RUN_LIMIT:?} (killed)"));
     };
-    let stdout = drain(Box::new(child.stdout.take().unwrap()));
-    let stderr = drain(Box::new(child.stderr.take().unwrap()));
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > RUN_LIMIT {
-            child.kill().ok();
-            child.wait().ok();
-            return Err(format!("still running after {RUN_LIMIT:?} (killed)"));
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
+    let status = out.status;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
     let stderr: String = stderr.lines().take(3).collect::<Vec<_>>().join(" | ");
     if stderr.contains("panicked") {
         return Err(format!("panic: {}", stderr.trim()));
     }
     match status.code() {
         None => Err(format!("killed by a signal ({status}): {}", stderr.trim())),
-        Some(0) => {
-            let summary: serde_json::Value = serde_json::from_str(&stdout)
-                .map_err(|e| format!("summary is not JSON ({e}): {stdout:.200}"))?;
-            let problems = summary_problems(&summary);
-            if problems.is_empty() {
-                Ok(Ending::Result)
-            } else {
-                Err(format!("inconsistent summary: {}", problems.join("; ")))
-            }
+        // The engine checks every summary before it reports one
+        // (`Summary::check_consistency`), so a summary printed is one that
+        // passed; it must still be JSON.
+        Some(0) => serde_json::from_str::<serde_json::Value>(&stdout)
+            .map(|_| Ending::Result)
+            .map_err(|e| format!("summary is not JSON ({e}): {stdout:.200}")),
+        Some(_) if stderr.contains("contradicts itself") => {
+            Err(format!("inconsistent summary: {stderr}"))
         }
         Some(_) => {
             let name = scenario.file_name().unwrap().to_string_lossy();
@@ -389,77 +368,6 @@ fn run_one(scenario: &Path) -> Result<Ending, String> {
                 Err(format!("error without its location: {}", stderr.trim()))
             }
         }
-    }
-}
-
-/// Everything wrong with a summary (`fleetsim run --format json`): counts
-/// that do not add up, unordered percentiles, fractions outside [0, 1],
-/// negative figures, and SLA verdicts the counts do not support.
-fn summary_problems(summary: &serde_json::Value) -> Vec<String> {
-    let mut problems = Vec::new();
-    walk(summary, "", &mut problems);
-    let completed = summary["requests"]["completed"].as_u64();
-    if summary["sla"]["all_targets_met"] == serde_json::Value::Bool(true) && completed == Some(0) {
-        problems.push("sla: all targets met over zero completed requests".into());
-    }
-    problems
-}
-
-fn walk(value: &serde_json::Value, path: &str, problems: &mut Vec<String>) {
-    use serde_json::Value;
-    match value {
-        Value::Object(map) => {
-            let get = |k: &str| map.get(k).and_then(Value::as_f64);
-            let count = |k: &str| map.get(k).and_then(Value::as_u64);
-            if let (Some(arrived), Some(c), Some(r), Some(t), Some(f)) = (
-                count("arrived"),
-                count("completed"),
-                count("rejected"),
-                count("timed_out"),
-                count("failed"),
-            ) {
-                if c + r + t + f != arrived {
-                    problems.push(format!(
-                        "{path}: {c} completed + {r} rejected + {t} timed out + {f} failed != {arrived} arrived"
-                    ));
-                }
-            }
-            let order = ["p50", "p90", "p95", "p99", "max"].map(get);
-            if order.iter().all(Option::is_some) {
-                let order = order.map(Option::unwrap);
-                if order.windows(2).any(|w| w[0] > w[1]) {
-                    problems.push(format!("{path}: percentiles out of order {order:?}"));
-                }
-                if get("mean").is_some_and(|m| m > order[4] * (1.0 + 1e-9)) {
-                    problems.push(format!("{path}: mean above max"));
-                }
-            }
-            for (key, v) in map {
-                let here = format!("{path}.{key}");
-                if let Some(x) = v.as_f64() {
-                    let fraction = key.ends_with("_fraction")
-                        || key.ends_with("_share")
-                        || key.ends_with("hit_rate")
-                        || key.contains("fraction_")
-                        || key == "attainment";
-                    // A difference (the monthly equation's reconciliation)
-                    // is signed; every other figure is a count, a time, a
-                    // share or money.
-                    if x < 0.0 && !path.contains(".difference") {
-                        problems.push(format!("{here} = {x} is negative"));
-                    } else if fraction && x > 1.0 + 1e-9 {
-                        problems.push(format!("{here} = {x} is a fraction above 1"));
-                    }
-                }
-                walk(v, &here, problems);
-            }
-        }
-        Value::Array(items) => {
-            for (i, v) in items.iter().enumerate() {
-                walk(v, &format!("{path}[{i}]"), problems);
-            }
-        }
-        _ => {}
     }
 }
 
@@ -535,42 +443,6 @@ fn extreme_scenarios_end_in_bounded_time_and_memory() {
         findings.join("\n")
     );
     std::fs::remove_dir_all(&dir).ok();
-}
-
-/// The checks catch what they are for: a summary whose outcomes do not
-/// add up, whose percentiles are out of order, with a fraction above 1
-/// or a met SLA over nothing completed.
-#[test]
-fn summary_checks_catch_broken_summaries() {
-    let good = serde_json::json!({
-        "requests": { "arrived": 3, "completed": 2, "rejected": 1, "timed_out": 0, "failed": 0 },
-        "latency": { "ttft_ms": { "count": 2, "mean": 2.0, "p50": 1.0, "p90": 2.0, "p95": 2.0, "p99": 3.0, "max": 3.0 } },
-        "sla": { "attainment": 0.5, "all_targets_met": true },
-    });
-    assert_eq!(summary_problems(&good), Vec::<String>::new());
-    let check = |pointer: &str, value: serde_json::Value, expect: &str| {
-        let mut bad = good.clone();
-        *bad.pointer_mut(pointer).unwrap() = value;
-        let problems = summary_problems(&bad);
-        assert!(
-            problems.iter().any(|p| p.contains(expect)),
-            "{pointer}: {problems:?}"
-        );
-    };
-    check("/requests/failed", 1.into(), "!= 3 arrived");
-    check(
-        "/latency/ttft_ms/p90",
-        5.0.into(),
-        "percentiles out of order",
-    );
-    check("/latency/ttft_ms/mean", 4.0.into(), "mean above max");
-    check("/sla/attainment", 1.5.into(), "fraction above 1");
-    check("/latency/ttft_ms/p50", (-1.0).into(), "negative");
-    let mut nothing = good.clone();
-    nothing["requests"] = serde_json::json!({ "arrived": 3, "completed": 0, "rejected": 3, "timed_out": 0, "failed": 0 });
-    assert!(summary_problems(&nothing)
-        .iter()
-        .any(|p| p.contains("zero completed")));
 }
 
 /// The generator covers every fleet kind it claims: over the CI seeds,

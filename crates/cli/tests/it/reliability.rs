@@ -7,8 +7,8 @@
 
 use crate::common;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 /// Longest a case may take; each takes well under a second.
 const LIMIT: Duration = Duration::from_secs(30);
@@ -48,25 +48,14 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn run_in(dir: &Path, extra: &[&str]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fleetsim"));
+    command
         .args(["run", "scenario.toml"])
         .args(extra)
         .current_dir(dir)
-        .env_remove("RUST_BACKTRACE")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run fleetsim");
-    let start = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
-        if start.elapsed() > LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("fleetsim did not end within {LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.wait_with_output().expect("output")
+        .env_remove("RUST_BACKTRACE");
+    common::run_watched(&mut command, LIMIT)
+        .unwrap_or_else(|| panic!("fleetsim did not end within {LIMIT:?}"))
 }
 
 fn scenario(workload: &str, replicas: u32, rest: &str) -> String {
@@ -232,6 +221,26 @@ fn limits_a_run_cannot_hold_are_located_errors() {
             "scenario.toml:14:",
             "field `queue.classes[0].timeout_s`",
             "at most 86400 s",
+        ],
+    );
+}
+
+/// An autoscaled deployment over a 10⁹-s gap between two requests: its
+/// control loop would scrape and decide about 10⁹ times. The run stops at
+/// the evaluation limit, within seconds, with an error naming the file,
+/// the deployment and what to change.
+#[test]
+fn a_control_loop_over_an_idle_eternity_stops() {
+    let kpa = "[scaling]\nkind = \"kpa\"\nmin_replicas = 1\nmax_replicas = 2";
+    let gap = trace(&["0", "1000000000"]);
+    let out = run_bounded("control-loop", &scenario("", 1, kpa), &gap, &[]);
+    error(
+        &out,
+        &[
+            "error: scenario.toml: ",
+            "deployment \"llama-3.1-8b\"",
+            "scraped and decided 10000000 times",
+            "`[scaling.scrape] interval_s`",
         ],
     );
 }

@@ -58,6 +58,19 @@ pub enum SimError {
         /// When, seconds.
         at_s: f64,
     },
+    /// The deployments' control loops (scrapes and autoscaler decisions)
+    /// ran more often than one run allows
+    /// ([`crate::engine::MAX_CONTROL_EVALUATIONS`]).
+    ControlLoop {
+        /// The deployment whose scrape or decision went over the limit.
+        deployment: String,
+        /// The limit.
+        evaluations: u64,
+        /// When, seconds.
+        at_s: f64,
+        /// Its scrape interval, seconds.
+        scrape_interval_s: f64,
+    },
     /// The run's summary failed its consistency check
     /// ([`crate::summary::Summary::check_consistency`]; an engine bug,
     /// please report it).
@@ -118,6 +131,15 @@ impl fmt::Display for SimError {
                 f,
                 "deployment {deployment:?} would start replica {} after {started} started by {at_s:.3} s, more than one run holds: replicas are lost about as fast as they start (spot reclaims within a cold start, `[pool] spot.interruptions_per_node_hour`) or the scaling oscillates",
                 u64::from(*started) + 1
+            ),
+            SimError::ControlLoop {
+                deployment,
+                evaluations,
+                at_s,
+                scrape_interval_s,
+            } => write!(
+                f,
+                "deployment {deployment:?}: the autoscalers scraped and decided {evaluations} times by {at_s:.3} s (a scrape every {scrape_interval_s} s), more than one run holds: the workload spans more simulated time than the control loop can cover; cut idle stretches (a `slice` or `time_scale` transform, a shorter `repeat` `gap_s`, a higher rate) or lengthen `[scaling.scrape] interval_s`"
             ),
             SimError::Inconsistent(found) => {
                 let list: Vec<String> = found.iter().map(|i| i.to_string()).collect();

@@ -59,6 +59,7 @@ mod windows;
 pub use config::{DeploymentSpec, FleetSpec, PipelineSpec, ReplicaSpec, SimConfig};
 pub use error::SimError;
 pub use fleet::MAX_REPLICAS_STARTED;
+pub use scaling::MAX_CONTROL_EVALUATIONS;
 use fleet::{new_replica, Fleet};
 use kernel::{EventKind, Kernel};
 use outcomes::Outcomes;
@@ -136,6 +137,9 @@ pub struct Simulation {
     events: u64,
     /// Why the run must stop, found by a handler that cannot return it.
     halted: Option<SimError>,
+    /// Scrapes and autoscaler decisions taken so far, all deployments
+    /// (bounded by [`MAX_CONTROL_EVALUATIONS`]).
+    control_evaluations: u64,
     /// The most requests the run takes from its workload.
     max_requests: u64,
 }
@@ -196,6 +200,7 @@ impl Simulation {
             now: SimTime::ZERO,
             events: 0,
             halted: None,
+            control_evaluations: 0,
             max_requests: MAX_REQUESTS,
             config,
         };

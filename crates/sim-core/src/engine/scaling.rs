@@ -4,10 +4,18 @@
 //! of per-pod gauges taken as of the scrape's instant, never engine state.
 
 use super::kernel::EventKind;
-use super::Simulation;
+use super::{SimError, Simulation};
 use crate::autoscale::{PodPhase, PodSample, Scrape};
 use crate::lifecycle::Phase;
 use crate::time::SimDuration;
+
+/// The most scrapes plus autoscaler decisions one run takes, over all
+/// deployments. A control loop runs at its interval whether or not
+/// anything happens, so a workload with a long idle stretch (a gap of
+/// years, a rate of one request a decade) would keep it turning for hours
+/// of wall time. Ten million covers 77 days of a Knative autoscaler at its
+/// defaults (scrape every second, decide every two) and years of an HPA.
+pub const MAX_CONTROL_EVALUATIONS: u64 = 10_000_000;
 
 impl Simulation {
     /// Starts as many waiting replicas as the scale-up rate limit allows and
@@ -124,14 +132,39 @@ impl Simulation {
         }
     }
 
+    /// Counts one scrape or decision against [`MAX_CONTROL_EVALUATIONS`];
+    /// past it the run stops (`halted`) and the control loop is not run.
+    fn control_budget_left(&mut self, d: usize) -> bool {
+        self.control_evaluations += 1;
+        if self.control_evaluations <= MAX_CONTROL_EVALUATIONS {
+            return true;
+        }
+        if self.halted.is_none() {
+            let spec = &self.deployments[d].metrics_spec;
+            self.halted = Some(SimError::ControlLoop {
+                deployment: self.config.deployments[d].name.to_string(),
+                evaluations: MAX_CONTROL_EVALUATIONS,
+                at_s: self.now.as_secs_f64(),
+                scrape_interval_s: spec.scrape_interval.as_secs_f64(),
+            });
+        }
+        false
+    }
+
     /// Takes a scrape of deployment `d` and queues the next.
     pub(super) fn on_scrape(&mut self, d: usize) {
+        if !self.control_budget_left(d) {
+            return;
+        }
         let interval = self.deployments[d].metrics_spec.scrape_interval;
         let mut pods = Vec::new();
-        for r in 0..self.fleet.replicas.len() {
-            if self.dep(r as u32) != d {
+        // Replicas not terminated, by ascending id: a scrape costs the live
+        // fleet, not every replica the run ever started.
+        for r in self.fleet.live_replicas() {
+            if self.dep(r) != d {
                 continue;
             }
+            let r = r as usize;
             let life = &self.fleet.lives[r];
             let Some(phase) = life.phase.pod_phase() else {
                 continue;
@@ -177,6 +210,9 @@ impl Simulation {
     /// Deployment `d`'s autoscaler decides from what its metrics show; the
     /// count, clamped to its bounds, is applied like a schedule entry.
     pub(super) fn on_sync(&mut self, d: usize) {
+        if !self.control_budget_left(d) {
+            return;
+        }
         let now = self.now;
         let dep = &mut self.deployments[d];
         let Some(a) = dep.autoscaler.as_mut() else {

@@ -15,7 +15,12 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let scenario = load_scenario(args)?;
     // Before the run, so a directory that cannot be written fails at once.
     let out = args.out.as_deref().map(OutDir::prepare).transpose()?;
-    let result = run::run_timed(&scenario)?;
+    // A run can stop on what the scenario asks for (more requests or
+    // replicas than a run holds, a time beyond the clock): name the file.
+    let result = run::run_timed(&scenario).with_context(|| match &args.scenario {
+        Some(path) => path.display().to_string(),
+        None => "<embedded quickstart>".to_string(),
+    })?;
     for w in &result.warnings {
         eprintln!("warning: {w}");
     }
