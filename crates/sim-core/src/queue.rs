@@ -20,7 +20,9 @@
 //! neither. No request waits at a gateway longer than [`MAX_GATEWAY_WAIT`]
 //! (a day), whatever its class: a request waiting for a replica that never
 //! comes (a fleet whose replicas are reclaimed before they are ready, an
-//! autoscaler that never scales up) times out then, so every run ends.
+//! autoscaler that never scales up) times out then, so every run ends
+//! (when nothing but that wait is left to happen, the run ends at once and
+//! such requests fail, as requests still at a gateway at the end do).
 
 use crate::metrics::SlaConfig;
 use crate::names::NameMix;

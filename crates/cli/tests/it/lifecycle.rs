@@ -158,7 +158,9 @@ fn the_scale_up_rate_limit_spreads_starts_over_minutes() {
     let ready_at = |t_s: u64| {
         r.timeseries
             .iter()
-            .find(|w| w.end.0 == t_s * 1_000_000_000)
+            // The row holding the instant (a row spans the windows in
+            // which nothing changed).
+            .find(|w| w.start.0 < t_s * 1_000_000_000 && t_s * 1_000_000_000 <= w.end.0)
             .map(|w| w.replicas)
             .unwrap()
     };

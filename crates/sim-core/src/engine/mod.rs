@@ -364,15 +364,22 @@ impl Simulation {
         }
     }
 
-    /// When something besides the tick being handled and stale wake-ups
+    /// When something besides the tick being handled, stale wake-ups
     /// (which a decode run cut by an arrival leaves behind in jump mode
-    /// only) happens next, if anything can: the time series goes on while
-    /// something can happen, and skips the windows before it.
+    /// only) and the day-long gateway wait of classes with no timeout of
+    /// their own happens next, if anything can: the time series goes on
+    /// while something can happen, and skips the windows before it. When
+    /// nothing can, the run ends (requests still at a gateway fail then,
+    /// `finish`): the day-long wait bounds a run only while its fleet
+    /// still changes.
     fn next_activity(&self) -> Option<SimTime> {
         let events = self.kernel.iter().filter(|e| match e.kind {
             EventKind::Tick => false,
             EventKind::Wake { replica, token } => {
                 self.fleet.replicas[replica as usize].wake_is_current(SimTime(e.time), token)
+            }
+            EventKind::QueueTimeout { deployment, class } => {
+                own_timeout(&self.config.deployments, deployment, class)
             }
             _ => true,
         });
@@ -418,6 +425,8 @@ impl Simulation {
             }
         }
         let resolution = self.config.timeseries_resolution.max(SimDuration(1));
+        // The tick just handled found nothing left to happen.
+        let mut idle = false;
         self.push(SimTime::ZERO + resolution, EventKind::Tick);
         loop {
             if let Some(e) = self.halted.take() {
@@ -491,13 +500,33 @@ impl Simulation {
                     if let Some(next) = self.next_activity() {
                         let at = Windows::next_tick(self.now, next, resolution);
                         self.push(at, EventKind::Tick);
+                    } else {
+                        idle = true;
                     }
                 }
             }
             self.kernel.handled();
+            if std::mem::take(&mut idle) {
+                // Nothing can happen any more: the day-long waits at the
+                // gateways would only keep an idle run going.
+                let deployments = &self.config.deployments;
+                self.kernel.retain(|e| match e.kind {
+                    EventKind::QueueTimeout { deployment, class } => {
+                        own_timeout(deployments, deployment, class)
+                    }
+                    _ => true,
+                });
+            }
         }
         self.finish()
     }
+}
+
+/// `class` of `deployment` has a timeout of its own (not only the day-long
+/// limit on every wait at a gateway).
+fn own_timeout(deployments: &[DeploymentSpec], deployment: u16, class: u32) -> bool {
+    let queue = &deployments[usize::from(deployment)].fleet.queue;
+    (queue.classes.get(class as usize)).is_some_and(|c| c.timeout.is_some())
 }
 
 /// `route_pos` of a replica that is not ready.

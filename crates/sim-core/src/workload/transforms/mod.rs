@@ -72,7 +72,8 @@ pub enum Transform {
     /// Play the workload built so far `times` times back to back: each
     /// replay is shifted to start `gap_s` after the last arrival before it
     /// (so a replay whose first request arrives at `t0` begins
-    /// `gap_s + t0` after the previous replay's last request).
+    /// `gap_s + t0` after the previous replay's last request). A play that
+    /// yields no request ends the repeat (every later play is the same).
     ///
     /// TOML: `{ kind = "repeat", times = 24, gap_s = 0.5 }`
     Repeat {
@@ -542,10 +543,12 @@ impl<F, W> std::fmt::Debug for Repeat<F, W> {
     }
 }
 
-/// Plays the workload `factory` creates `times` times (≥ 1), each play
-/// shifted to start `gap_s` seconds (≥ 0) after the previous play's last
-/// arrival. `factory` is called once per play, lazily; its errors are
-/// yielded and end the workload.
+/// Plays the workload `factory` creates `times` times (1 to
+/// [`MAX_REPEAT_TIMES`]), each play shifted to start `gap_s` seconds (≥ 0)
+/// after the previous play's last arrival. `factory` is called once per
+/// play, lazily; its errors are yielded and end the workload. `factory`
+/// must make the same play each time: a play that yields no request ends
+/// the repeat.
 pub fn repeat<F, W>(factory: F, times: u64, gap_s: f64) -> Result<Repeat<F, W>, WorkloadError>
 where
     F: FnMut() -> Result<W, WorkloadError>,
