@@ -37,8 +37,10 @@ const FIRST_SEED: u64 = 1;
 /// `MAX_REQUESTS` requests before transforms) so an honest one ends in
 /// well under a second; the limit leaves room for a loaded CI machine.
 const RUN_LIMIT: Duration = Duration::from_secs(30);
-/// Address-space limit of one run, KiB (`ulimit -v`): 2 GiB.
-const MEMORY_LIMIT_KIB: u64 = 2 * 1024 * 1024;
+/// Address-space limit of one run, KiB (`ulimit -v`): 4 GiB. A run keeps
+/// a record of each request up to `MAX_REQUESTS` (20 million, about 2.5 GB
+/// at 125 bytes each): an honest run at that limit must fit.
+const MEMORY_LIMIT_KIB: u64 = 4 * 1024 * 1024;
 const MAX_REQUESTS: u64 = 2_000;
 
 /// SplitMix64: small, seedable and the same on every platform.

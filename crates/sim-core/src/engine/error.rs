@@ -71,6 +71,16 @@ pub enum SimError {
         /// Its scrape interval, seconds.
         scrape_interval_s: f64,
     },
+    /// The time series would hold more rows than one run keeps
+    /// ([`crate::engine::MAX_TIMESERIES_ROWS`]).
+    TimeSeries {
+        /// The limit.
+        rows: usize,
+        /// When, seconds.
+        at_s: f64,
+        /// The resolution, seconds.
+        resolution_s: f64,
+    },
     /// The run's summary failed its consistency check
     /// ([`crate::summary::Summary::check_consistency`]; an engine bug,
     /// please report it).
@@ -140,6 +150,14 @@ impl fmt::Display for SimError {
             } => write!(
                 f,
                 "deployment {deployment:?}: the autoscalers scraped and decided {evaluations} times by {at_s:.3} s (a scrape every {scrape_interval_s} s), more than one run holds: the workload spans more simulated time than the control loop can cover; cut idle stretches (a `slice` or `time_scale` transform, a shorter `repeat` `gap_s`, a higher rate) or lengthen `[scaling.scrape] interval_s`"
+            ),
+            SimError::TimeSeries {
+                rows,
+                at_s,
+                resolution_s,
+            } => write!(
+                f,
+                "the time series reached {rows} rows of {resolution_s} s by {at_s:.3} s, more than one run keeps: raise `[output] timeseries_resolution_s` or shorten the workload"
             ),
             SimError::Inconsistent(found) => {
                 let list: Vec<String> = found.iter().map(|i| i.to_string()).collect();

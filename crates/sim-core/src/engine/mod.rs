@@ -59,14 +59,15 @@ mod windows;
 pub use config::{DeploymentSpec, FleetSpec, PipelineSpec, ReplicaSpec, SimConfig};
 pub use error::SimError;
 pub use fleet::MAX_REPLICAS_STARTED;
-pub use scaling::MAX_CONTROL_EVALUATIONS;
 use fleet::{new_replica, Fleet};
 use kernel::{EventKind, Kernel};
 use outcomes::Outcomes;
 use pipelines::Flight;
 pub use report::RunResult;
+pub use scaling::MAX_CONTROL_EVALUATIONS;
 pub use windows::TimeseriesRow;
 use windows::Windows;
+pub use windows::MAX_TIMESERIES_ROWS;
 
 /// What the engine keeps per deployment: its router, the replicas it may
 /// route to, its gateway queue and its scaling state. Replicas themselves

@@ -2,7 +2,7 @@
 //! and fleet gauges, SLA misses and GPU time by state. GPU time comes from
 //! the accounting room, so the windows add up to the run's totals.
 
-use super::Simulation;
+use super::{SimError, Simulation};
 use crate::cost::GpuState;
 use crate::lifecycle::Phase;
 use crate::metrics::{RequestRecord, SlaConfig};
@@ -63,6 +63,12 @@ pub(super) struct Windows {
     pub(super) gpu_ns_shown: [u128; GpuState::COUNT],
 }
 
+/// The most time-series rows one run keeps (about 150 bytes each). Quiet
+/// stretches cost one row however long, so only busy time counts: two
+/// million rows are 231 days of traffic at the default 10-s resolution,
+/// 33 minutes at a millisecond.
+pub const MAX_TIMESERIES_ROWS: usize = 2_000_000;
+
 impl Simulation {
     pub(super) fn on_tick(&mut self) {
         let mut running = 0u64;
@@ -106,6 +112,13 @@ impl Simulation {
             gpu_ns,
         };
         self.windows.close(row);
+        if self.windows.rows.len() > MAX_TIMESERIES_ROWS && self.halted.is_none() {
+            self.halted = Some(SimError::TimeSeries {
+                rows: MAX_TIMESERIES_ROWS,
+                at_s: self.now.as_secs_f64(),
+                resolution_s: self.config.timeseries_resolution.as_secs_f64(),
+            });
+        }
         ttft.clear();
         self.windows.open = WindowAccumulator {
             start: self.now,
