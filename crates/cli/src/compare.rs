@@ -68,8 +68,8 @@ pub enum CompareError {
     /// No seeds were asked for.
     #[error("a comparison needs at least one seed")]
     NoSeeds,
-    /// The seeds would go past `u64::MAX`.
-    #[error("--seeds {count} from seed {first} goes past the largest seed (2^64 − 1)")]
+    /// The seeds would go past [`crate::scenario::MAX_SEED`].
+    #[error("--seeds {count} from seed {first} goes past the largest seed (2^63 − 1)")]
     SeedOverflow {
         /// First seed.
         first: u64,
@@ -411,7 +411,9 @@ pub fn compare_files(options: &CompareOptions) -> Result<Comparison, CompareErro
         count: options.seeds,
     };
     let span = options.seeds.checked_sub(1).ok_or(CompareError::NoSeeds)?;
-    let last = first.checked_add(span).ok_or(overflow)?;
+    let last = (first.checked_add(span))
+        .filter(|&l| l <= crate::scenario::MAX_SEED)
+        .ok_or(overflow)?;
     let seeds: Vec<u64> = (first..=last).collect();
     compare(&a, &b, &seeds, options.jobs)
 }

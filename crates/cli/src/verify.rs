@@ -11,20 +11,20 @@ use std::path::{Path, PathBuf};
 #[non_exhaustive]
 pub enum VerifyError {
     /// The file could not be read.
-    #[error("{}: cannot read: {source}", path.display())]
+    #[error("{}: cannot read: {cause}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
         /// The I/O error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The file is not a valid vectors file.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Malformed {
         /// The file.
         path: PathBuf,
         /// Where and what.
-        source: VectorsError,
+        cause: VectorsError,
     },
 }
 
@@ -81,13 +81,13 @@ impl VerifyReport {
 
 /// Read and run a vectors file.
 pub fn verify_file(path: &Path) -> Result<VerifyReport, VerifyError> {
-    let text = std::fs::read_to_string(path).map_err(|source| VerifyError::Read {
+    let text = std::fs::read_to_string(path).map_err(|cause| VerifyError::Read {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
-    let results = conformance::run_str(&text).map_err(|source| VerifyError::Malformed {
+    let results = conformance::run_str(&text).map_err(|cause| VerifyError::Malformed {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
     Ok(VerifyReport { results })
 }

@@ -156,9 +156,9 @@ impl RunData {
 }
 
 fn read(path: &Path) -> Result<String, PlotError> {
-    std::fs::read_to_string(path).map_err(|source| PlotError::Read {
+    std::fs::read_to_string(path).map_err(|cause| PlotError::Read {
         path: path.to_path_buf(),
-        source,
+        cause,
     })
 }
 

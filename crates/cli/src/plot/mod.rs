@@ -29,20 +29,20 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum PlotError {
     /// An input file could not be read.
-    #[error("{}: cannot read: {source}", path.display())]
+    #[error("{}: cannot read: {cause}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The chart directory could not be made.
-    #[error("{}: cannot create the chart directory: {source}", path.display())]
+    #[error("{}: cannot create the chart directory: {cause}", path.display())]
     Write {
         /// The directory.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// An input file is malformed.
     #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
@@ -97,9 +97,9 @@ pub fn write_run_charts(
     dir: &Path,
     format: ImageFormat,
 ) -> Result<Vec<PathBuf>, PlotError> {
-    std::fs::create_dir_all(dir).map_err(|source| PlotError::Write {
+    std::fs::create_dir_all(dir).map_err(|cause| PlotError::Write {
         path: dir.to_path_buf(),
-        source,
+        cause,
     })?;
     let ext = format.extension();
     let paths: Vec<PathBuf> = (RUN_CHARTS.iter())

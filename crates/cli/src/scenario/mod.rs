@@ -43,6 +43,11 @@ mod fleet;
 use deployment::resolve_deployment;
 use fleet::{resolve_pipelines, resolve_placement, resolve_queue, resolve_scaling};
 
+/// The largest seed a scenario can hold: `seed` is a TOML integer (and
+/// `--seed`, `--first-seed` and a sweep's seeds are applied as
+/// `--set seed=N`), so at most 2^63 − 1.
+pub const MAX_SEED: u64 = i64::MAX as u64;
+
 /// The quickstart scenario, embedded so `fleetsim run` works with no file.
 pub const QUICKSTART_TOML: &str = include_str!("../../../../scenarios/quickstart.toml");
 

@@ -255,10 +255,16 @@ impl Sweep {
             })?,
         };
         let base_seed = base.sim.seed;
-        if base_seed.checked_add(u64::from(spec.seeds)).is_none() {
+        // Seeds are applied as `--set seed=N`, a TOML integer.
+        let last = base_seed.checked_add(u64::from(spec.seeds).saturating_sub(1));
+        if last.is_none_or(|l| l > scenario::MAX_SEED) {
             return Err(SweepError::Knob {
                 flag: format!("--seeds {}", spec.seeds),
-                message: format!("seed {base_seed} + {} overflows", spec.seeds),
+                message: format!(
+                    "seeds {base_seed} to {base_seed} + {} go past the largest seed, {}",
+                    spec.seeds.saturating_sub(1),
+                    scenario::MAX_SEED
+                ),
             });
         }
         let manifest = Manifest {

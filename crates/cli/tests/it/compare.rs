@@ -257,9 +257,9 @@ fn bad_input_fails_with_the_file_named() {
                 "--seeds",
                 "3",
                 "--first-seed",
-                "18446744073709551614",
+                "9223372036854775806",
             ],
-            vec!["goes past the largest seed"],
+            vec!["goes past the largest seed (2^63 − 1)"],
         ),
     ] {
         let out = fleetsim(&args);

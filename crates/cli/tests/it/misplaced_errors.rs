@@ -175,7 +175,47 @@ fn cases() -> Vec<Case> {
         .at("--grid deployment.replicas", None, None)
         .also(&["--set deployment.replicas=3 sets the same key, and the knob would override it"]),
     ]);
+    // A whole number written as a float was "larger than the limit".
+    cases.push(
+        Case::new("mooncake_whole_float", &["run", "--trace", "trace.jsonl"])
+            .file(
+                "trace.jsonl",
+                "{\"timestamp\": 0, \"input_length\": 5.0, \"output_length\": 1}\n",
+            )
+            .at("trace.jsonl", Some(1), Some("input_length"))
+            .also(&["expected an integer token count, got 5.0"]),
+    );
     cases
+}
+
+#[test]
+fn a_byte_order_mark_is_accepted_in_jsonl_as_in_csv() {
+    let record = "{\"timestamp\": 0, \"input_length\": 5, \"output_length\": 1}\n";
+    let bom = format!("\u{feff}{record}");
+    let out = crate::bad_input::run_ok(
+        "bom-jsonl",
+        &[("trace.jsonl", &bom)],
+        &["run", "--trace", "trace.jsonl", "--format", "json"],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).expect("summary JSON");
+    assert_eq!(v["requests"]["arrived"], 1);
+}
+
+#[test]
+fn a_seed_the_scenario_cannot_hold_is_refused_at_the_flag() {
+    // `--seed` took any u64, and the scenario then refused a seed above
+    // 2^63 − 1 as a string, blaming `seed` in the embedded quickstart.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args(["run", "--seed", "18446744073709551615"])
+        .output()
+        .expect("run fleetsim");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("--seed") && err.contains("is not in 0..=9223372036854775807"),
+        "{err}"
+    );
+    assert!(!err.contains("quickstart"), "{err}");
 }
 
 #[test]
@@ -199,4 +239,32 @@ fn misplaced_and_missing_errors_are_located() {
         cases.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn an_os_error_is_told_once() {
+    // `plot` and `verify-policies` printed "…: No such file or directory
+    // (os error 2): No such file or directory (os error 2)".
+    let dir = crate::bad_input::scratch("os-error-once", "dir");
+    for args in [
+        &["plot", "missing"][..],
+        &["verify-policies", "missing.json"],
+        &["run", "missing.toml"],
+        &["run", "--trace", "missing.csv"],
+        &["trace", "stats", "missing.csv"],
+        &["check", "--baseline", "missing.toml", "missing.toml"],
+        &["merge", "--out", "merged", "missing"],
+        &["compare", "missing.toml", "missing.toml"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("run fleetsim");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(err.matches("(os error").count(), 1, "{args:?}: {err}");
+        assert!(err.contains("missing"), "{args:?}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

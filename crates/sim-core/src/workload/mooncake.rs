@@ -114,8 +114,14 @@ impl<R: Read> RecordParser for MooncakeParser<R> {
             return Ok(None);
         }
         let line = self.line;
-        // Without the line end, so that serde's positions stay on one line.
+        // Without the line end, so that serde's positions stay on one line;
+        // and without a UTF-8 byte order mark on the first line, which the
+        // CSV readers skip too.
         let text = self.buffer.trim_ascii();
+        let text = match line {
+            1 => text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(text),
+            _ => text,
+        };
         // serde would also accept `[ts, in, out]` for a struct; only objects
         // are records.
         let parsed = match text.first() {
@@ -191,9 +197,12 @@ fn diagnose(line: u64, text: &[u8], err: Option<&serde_json::Error>) -> Workload
         match object.get(key) {
             None => return WorkloadError::parse(line, key, "missing key"),
             Some(Value::Number(n)) if n.is_i64() => {}
-            // Integers beyond i64 (parsed as u64 or, past u64, as f64).
+            // Integers beyond i64 (parsed as u64 or, past u64, as f64); a
+            // small number written as a float (`5.0`) is not one.
             Some(Value::Number(n))
-                if n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0 && f > 0.0) =>
+                if n.is_u64()
+                    || n.as_f64()
+                        .is_some_and(|f| f.fract() == 0.0 && f > i64::MAX as f64) =>
             {
                 return WorkloadError::parse(
                     line,
@@ -278,6 +287,18 @@ mod tests {
             "{\"timestamp\": 0, \"input_length\": 1, \"output_length\": 1}\n",
             &[req(0, 1, 1, &[])],
         );
+        // A UTF-8 byte order mark before the first record, as the CSV
+        // readers accept (and only there).
+        check_ok(
+            "\u{feff}{\"timestamp\": 0, \"input_length\": 1, \"output_length\": 1}\n",
+            &[req(0, 1, 1, &[])],
+        );
+        check_err(
+            "{\"timestamp\": 0, \"input_length\": 1, \"output_length\": 1}\n\
+             \u{feff}{\"timestamp\": 0, \"input_length\": 1, \"output_length\": 1}\n"
+                .as_bytes(),
+            "line 2, field `record`: expected a JSON object, one per line; the line starts with \"\\u{feff}{\\\"timestamp\\\": 0, \\\"inp\"",
+        );
     }
 
     #[test]
@@ -316,6 +337,11 @@ mod tests {
         check_err(
             with("{\"timestamp\": 6, \"input_length\": 1.5, \"output_length\": 1}").as_bytes(),
             "line 3, field `input_length`: expected an integer token count, got 1.5",
+        );
+        // A whole number written as a float is not "larger than the limit".
+        check_err(
+            with("{\"timestamp\": 6, \"input_length\": 5.0, \"output_length\": 1}").as_bytes(),
+            "line 3, field `input_length`: expected an integer token count, got 5.0",
         );
         check_err(
             with("{\"timestamp\": -6, \"input_length\": 1, \"output_length\": 1}").as_bytes(),

@@ -68,8 +68,9 @@ pub struct RunArgs {
     /// Override a scenario key, e.g. --set deployment.replicas=8 (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
-    /// Seed of every random stream (overrides the scenario's).
-    #[arg(long)]
+    /// Seed of every random stream (overrides the scenario's; at most
+    /// 2^63 − 1, as a scenario's `seed`).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=fleetsim::scenario::MAX_SEED))]
     pub seed: Option<u64>,
     /// Write summary.json, requests.csv, timeseries.csv and replicas.csv here.
     #[arg(long)]
@@ -110,8 +111,8 @@ pub struct CompareArgs {
     /// Number of seeds; both scenarios run once per seed.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub seeds: u64,
-    /// First seed (default: scenario A's `seed`).
-    #[arg(long)]
+    /// First seed (default: scenario A's `seed`; at most 2^63 − 1).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=fleetsim::scenario::MAX_SEED))]
     pub first_seed: Option<u64>,
     /// Override a key in both scenarios, e.g. --set workload.duration_s=60 (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
