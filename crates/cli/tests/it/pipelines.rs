@@ -185,3 +185,45 @@ proptest::proptest! {
         proptest::prop_assert_eq!(d[2].requests.completed, c.completed);
     }
 }
+
+/// Every request passes a 10-s first stage and is then turned away by the
+/// model stage (longer than its `max_model_len_tokens`). The run lasts
+/// until the last stage visit ended (10 s), not until the last arrival
+/// (0 s): the first stage's servers were busy all that time, and are
+/// billed for it.
+#[test]
+fn a_run_whose_requests_all_fail_at_a_later_stage_lasts_until_the_stages_end() {
+    let toml = r#"
+[workload]
+kind = "trace"
+path = "t.csv"
+
+[[deployments]]
+name = "pre"
+replicas = 1
+[deployments.slots]
+slots = 1
+service = { dist = "fixed", duration_s = 10.0 }
+
+[[deployments]]
+name = "llm"
+model = "llama-3.1-8b"
+gpu = "h100-sxm"
+replicas = 1
+[deployments.engine]
+max_model_len_tokens = 16
+
+[[pipelines]]
+name = "p"
+stages = ["pre", "llm"]
+hops_ms = [2]
+"#;
+    let r = run_trace(&format!("{HEADER}0,10,10,p\n"), toml);
+    assert_eq!(r.records[0].outcome, Outcome::Rejected);
+    assert!(
+        r.summary.sim.simulated_s >= 10.0 - 1e-9,
+        "the run ended at {} s, before the first stage finished",
+        r.summary.sim.simulated_s
+    );
+    assert!(r.summary.fleet.busy_fraction_max <= 1.0);
+}

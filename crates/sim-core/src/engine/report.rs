@@ -53,10 +53,11 @@ impl Simulation {
                 self.record_failed(aborted, d, None);
             }
         }
-        let end = self
-            .outcomes
-            .records
-            .iter()
+        // The last instant a request or a pipeline stage visit ended: a
+        // pipeline request turned away at a later stage has no end-to-end
+        // time, but the stages it passed served it until then.
+        let end = (self.outcomes.records.iter())
+            .chain(&self.outcomes.stage_records)
             .filter_map(|r| r.e2e_ns.map(|e| r.arrival.0.saturating_add(e)))
             .max()
             .unwrap_or(0);
