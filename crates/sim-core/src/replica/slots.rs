@@ -58,15 +58,28 @@ struct Busy {
 }
 
 /// `c` servers fed by one FIFO queue.
+///
+/// Memory and time grow with the slots in service, not with `c`: only
+/// slots that have served are stored, and the busy time ahead of `now` is
+/// kept as a running sum, so a replica of 100,000 slots with two requests
+/// costs what one of two slots does.
 #[derive(Debug)]
 pub struct SlotReplica {
     sampler: Sampler,
     rng: StreamRng,
+    /// `c`.
+    slot_count: u32,
+    /// Slots used so far, by index (the wake-up token); `None` is free.
     slots: Vec<Option<Busy>>,
+    /// Freed slots, the most recently freed last (taken first); slots
+    /// never used are `slots.len()..slot_count`, taken in index order.
     free: Vec<u32>,
     waiting: VecDeque<Seq>,
     in_service: u32,
     slot_busy_ns: u64,
+    /// Sum of `finishes` over the slots in service, ns (each is at or
+    /// after the instant being handled, since its wake-up is an event).
+    finishes_sum_ns: u128,
     served: u64,
 }
 
@@ -83,18 +96,31 @@ impl SlotReplica {
                 SimDuration::try_from_secs_f64(*duration_s).unwrap_or(SimDuration(1)),
             ),
         };
-        let slots = slots.max(1);
         SlotReplica {
             sampler,
             rng,
-            slots: (0..slots).map(|_| None).collect(),
-            // Pop from the back: slot 0 is used first.
-            free: (0..slots).rev().collect(),
+            slot_count: slots.max(1),
+            slots: Vec::new(),
+            free: Vec::new(),
             waiting: VecDeque::new(),
             in_service: 0,
             slot_busy_ns: 0,
+            finishes_sum_ns: 0,
             served: 0,
         }
+    }
+
+    /// A free slot, if any: the most recently freed, else the lowest never
+    /// used (slot 0 first).
+    fn take_free_slot(&mut self) -> Option<u32> {
+        if let Some(slot) = self.free.pop() {
+            return Some(slot);
+        }
+        let fresh = u32::try_from(self.slots.len()).ok()?;
+        (fresh < self.slot_count).then(|| {
+            self.slots.push(None);
+            fresh
+        })
     }
 
     fn draw(&mut self) -> SimDuration {
@@ -114,6 +140,7 @@ impl SlotReplica {
         self.slot_busy_ns += service.0;
         self.in_service += 1;
         let finishes = now + service;
+        self.finishes_sum_ns += u128::from(finishes.0);
         self.slots[slot as usize] = Some(Busy {
             seq,
             started: now,
@@ -135,6 +162,7 @@ impl SlotReplica {
                 // Service planned past `now` was never given.
                 let unused = busy.finishes.0.saturating_sub(now.0);
                 self.slot_busy_ns -= unused.min(self.slot_busy_ns);
+                self.finishes_sum_ns -= u128::from(busy.finishes.0);
                 self.in_service -= 1;
                 self.free.push(i as u32);
                 out.push(Aborted {
@@ -156,7 +184,7 @@ impl SlotReplica {
 
     /// Takes a free slot or joins the queue.
     pub fn admit(&mut self, seq: Seq, now: SimTime, wakes: &mut Vec<Wake>) {
-        match self.free.pop() {
+        match self.take_free_slot() {
             Some(slot) => self.start(slot, seq, now, wakes),
             None => self.waiting.push_back(seq),
         }
@@ -175,6 +203,7 @@ impl SlotReplica {
             return;
         };
         self.in_service -= 1;
+        self.finishes_sum_ns -= u128::from(busy.finishes.0);
         self.served += 1;
         finished.push(Finished {
             id: busy.seq.id,
@@ -202,11 +231,7 @@ impl SlotReplica {
 
     /// Fraction of the slots in service.
     pub fn slot_usage(&self) -> f64 {
-        if self.slots.is_empty() {
-            0.0
-        } else {
-            f64::from(self.in_service) / self.slots.len() as f64
-        }
+        f64::from(self.in_service) / f64::from(self.slot_count)
     }
 
     /// Queue length and slots in use.
@@ -223,16 +248,17 @@ impl SlotReplica {
     pub fn busy_ns_at(&self, now: SimTime) -> u64 {
         // Each service is booked whole when it starts; what lies past `now`
         // is not spent yet.
-        let ahead: u64 = (self.slots.iter().flatten())
-            .map(|b| b.finishes.0.saturating_sub(now.0))
-            .sum();
-        self.slot_busy_ns.saturating_sub(ahead) / self.slots.len() as u64
+        let ahead = self
+            .finishes_sum_ns
+            .saturating_sub(u128::from(self.in_service) * u128::from(now.0));
+        let ahead = u64::try_from(ahead).unwrap_or(u64::MAX);
+        self.slot_busy_ns.saturating_sub(ahead) / u64::from(self.slot_count)
     }
 
     /// Busy time is slot-time in service divided by the slot count.
     pub fn counters(&self) -> ReplicaCounters {
         ReplicaCounters {
-            busy_ns: self.slot_busy_ns / self.slots.len() as u64,
+            busy_ns: self.slot_busy_ns / u64::from(self.slot_count),
             iterations: self.served,
             preemptions: 0,
             ..ReplicaCounters::default()
@@ -243,6 +269,62 @@ impl SlotReplica {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn seq(id: u64, at: SimTime) -> Seq {
+        Seq {
+            id,
+            arrival: at,
+            input_tokens: 1,
+            output_tokens: 1,
+            prefix_hashes: None,
+            adapter: None,
+        }
+    }
+
+    /// Busy time from the running sum equals slot-time in service summed
+    /// request by request (what has elapsed of each service by `now`), on
+    /// a replica of 100,000 slots whose storage stays at the most slots
+    /// ever in service at once.
+    #[test]
+    fn busy_time_and_storage_follow_the_slots_in_service_not_the_slot_count() {
+        let service = ServiceTime::Exponential { mean_s: 2.0 };
+        let mut r = SlotReplica::new(100_000, &service, crate::rng::stream(7, "t", 0));
+        let mut wakes = Vec::new();
+        let mut finished = Vec::new();
+        // (start, finish) of every service given, for the reference sum.
+        let mut services: Vec<(u64, u64)> = Vec::new();
+        let mut pending: Vec<Wake> = Vec::new();
+        let mut most_in_service = 0;
+        let second = 1_000_000_000u64;
+        for step in 0..400u64 {
+            let now = SimTime(step * second / 4);
+            // Wake-ups due by `now`, in time order, as the kernel would.
+            pending.sort_by_key(|w| std::cmp::Reverse(w.at));
+            while pending.last().is_some_and(|w| w.at <= now) {
+                let w = pending.pop().unwrap_or_else(|| unreachable!());
+                r.on_wake(w.at, w.token, &mut finished, &mut wakes);
+            }
+            if step % 3 != 2 {
+                r.admit(seq(step, now), now, &mut wakes);
+            }
+            for w in wakes.drain(..) {
+                let busy = r.slots[w.token as usize]
+                    .as_ref()
+                    .unwrap_or_else(|| unreachable!());
+                services.push((busy.started.0, busy.finishes.0));
+                pending.push(w);
+            }
+            most_in_service = most_in_service.max(r.in_service as usize);
+            let elapsed: u64 = services
+                .iter()
+                .map(|&(s, f)| f.min(now.0).saturating_sub(s))
+                .sum();
+            assert_eq!(r.busy_ns_at(now), elapsed / 100_000, "at step {step}");
+        }
+        assert!(!finished.is_empty());
+        assert_eq!(r.slots.len(), most_in_service);
+        assert!(most_in_service < 100, "{most_in_service}");
+    }
 
     #[test]
     fn service_time_validation_names_the_field() {
