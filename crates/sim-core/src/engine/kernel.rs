@@ -184,6 +184,11 @@ impl Kernel {
         }
     }
 
+    /// Scheduled events.
+    pub(super) fn len(&self) -> usize {
+        self.heap.len()
+    }
+
     /// Scheduled events, in no particular order.
     pub(super) fn iter(&self) -> impl Iterator<Item = &Event> + '_ {
         self.heap.iter()

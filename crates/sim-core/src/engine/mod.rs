@@ -60,7 +60,7 @@ pub use config::{DeploymentSpec, FleetSpec, PipelineSpec, ReplicaSpec, SimConfig
 pub use error::SimError;
 pub use fleet::MAX_REPLICAS_STARTED;
 use fleet::{new_replica, Fleet};
-use kernel::{EventKind, Kernel};
+use kernel::{Event, EventKind, Kernel};
 use outcomes::Outcomes;
 use pipelines::Flight;
 pub use report::RunResult;
@@ -365,27 +365,49 @@ impl Simulation {
         }
     }
 
-    /// When something besides the tick being handled, stale wake-ups
-    /// (which a decode run cut by an arrival leaves behind in jump mode
-    /// only) and the day-long gateway wait of classes with no timeout of
-    /// their own happens next, if anything can: the time series goes on
-    /// while something can happen, and skips the windows before it. When
-    /// nothing can, the run ends (requests still at a gateway fail then,
-    /// `finish`): the day-long wait bounds a run only while its fleet
-    /// still changes.
-    fn next_activity(&self) -> Option<SimTime> {
-        let events = self.kernel.iter().filter(|e| match e.kind {
-            EventKind::Tick => false,
+    /// When something besides the tick being handled, stale events (a
+    /// wake-up a decode run cut by an arrival leaves behind in jump mode, a
+    /// node release that no longer applies) and the day-long gateway wait
+    /// of classes with no timeout of their own happens next, if anything
+    /// can: the time series goes on while something can happen, and skips
+    /// the windows before it. When nothing can, the run ends (requests
+    /// still at a gateway fail then, `finish`): the day-long wait bounds a
+    /// run only while its fleet still changes. Also returns how many stale
+    /// events the kernel holds.
+    fn next_activity(&self) -> (Option<SimTime>, usize) {
+        let mut stale = 0;
+        let mut next = self.pending.as_ref().map(|r| r.arrival);
+        for e in self.kernel.iter() {
+            let counts = match e.kind {
+                EventKind::Tick => false,
+                EventKind::QueueTimeout { deployment, class } => {
+                    own_timeout(&self.config.deployments, deployment, class)
+                }
+                _ if !self.is_current(e) => {
+                    stale += 1;
+                    false
+                }
+                _ => true,
+            };
+            if counts && next.is_none_or(|t| e.time < t.0) {
+                next = Some(SimTime(e.time));
+            }
+        }
+        (next, stale)
+    }
+
+    /// Whether handling `e` would still do something: a wake-up for the
+    /// replica's current step, a node release not superseded since.
+    fn is_current(&self, e: &Event) -> bool {
+        match e.kind {
             EventKind::Wake { replica, token } => {
                 self.fleet.replicas[replica as usize].wake_is_current(SimTime(e.time), token)
             }
-            EventKind::QueueTimeout { deployment, class } => {
-                own_timeout(&self.config.deployments, deployment, class)
+            EventKind::NodeRelease { node, epoch } => {
+                self.fleet.nodes[node as usize].release_epoch == epoch
             }
             _ => true,
-        });
-        let arrival = self.pending.as_ref().map(|r| r.arrival);
-        events.map(|e| SimTime(e.time)).chain(arrival).min()
+        }
     }
 
     /// The workload is exhausted and every request has its outcome.
@@ -428,6 +450,8 @@ impl Simulation {
         let resolution = self.config.timeseries_resolution.max(SimDuration(1));
         // The tick just handled found nothing left to happen.
         let mut idle = false;
+        // The tick just handled found the queue mostly stale.
+        let mut compact = false;
         self.push(SimTime::ZERO + resolution, EventKind::Tick);
         loop {
             if let Some(e) = self.halted.take() {
@@ -498,15 +522,27 @@ impl Simulation {
                 }
                 EventKind::Tick => {
                     self.on_tick();
-                    if let Some(next) = self.next_activity() {
+                    let (next, stale) = self.next_activity();
+                    if let Some(next) = next {
                         let at = Windows::next_tick(self.now, next, resolution);
                         self.push(at, EventKind::Tick);
                     } else {
                         idle = true;
                     }
+                    // Stale events cost nothing when handled but every
+                    // scan: once they are most of the queue, drop them, so
+                    // the queue holds live work only (a node released a
+                    // day from now and reclaimed meanwhile, many times
+                    // over, would otherwise pile up).
+                    compact = stale > 64 && stale * 2 > self.kernel.len();
                 }
             }
             self.kernel.handled();
+            if std::mem::take(&mut compact) {
+                let mut kernel = std::mem::take(&mut self.kernel);
+                kernel.retain(|e| self.is_current(e));
+                self.kernel = kernel;
+            }
             if std::mem::take(&mut idle) {
                 // Nothing can happen any more: the day-long waits at the
                 // gateways would only keep an idle run going.
