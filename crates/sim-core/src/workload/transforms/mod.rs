@@ -148,7 +148,7 @@ pub fn apply_transforms_with_factory(
     field_prefix: &str,
 ) -> Result<BoxedWorkload, WorkloadError> {
     validate_all(transforms, field_prefix)?;
-    build(factory, transforms.into(), field_prefix.into())
+    build(factory, transforms.into(), field_prefix.into(), false)
 }
 
 fn validate_all(transforms: &[Transform], field_prefix: &str) -> Result<(), WorkloadError> {
@@ -164,11 +164,13 @@ fn item_prefix(prefix: &str, i: usize) -> String {
 }
 
 /// Builds the chain for `transforms`; the last `repeat` wraps a factory
-/// that rebuilds everything before it.
+/// that rebuilds everything before it. `sliced_later`: a `slice` after
+/// this list may end the stream early.
 fn build(
     factory: WorkloadFactory,
     transforms: Arc<[Transform]>,
     prefix: Arc<str>,
+    sliced_later: bool,
 ) -> Result<BoxedWorkload, WorkloadError> {
     let last_repeat = transforms
         .iter()
@@ -184,11 +186,19 @@ fn build(
                 _ => (1, 0.0),
             };
             let before: Arc<[Transform]> = transforms.get(..r).unwrap_or_default().into();
-            let (f, p) = (factory.clone(), prefix.clone());
-            let inner = move || build(f.clone(), before.clone(), p.clone());
-            let field = item_prefix(&prefix, r);
-            let repeated: BoxedWorkload = Box::new(Repeat::build(inner, times, gap_s, &field)?);
             let after = transforms.get(r + 1..).unwrap_or_default();
+            let sliced_later =
+                sliced_later || after.iter().any(|t| matches!(t, Transform::Slice { .. }));
+            let (f, p) = (factory.clone(), prefix.clone());
+            let inner = move || build(f.clone(), before.clone(), p.clone(), sliced_later);
+            let field = item_prefix(&prefix, r);
+            let mut repeat = Repeat::build(inner, times, gap_s, &field)?;
+            if !sliced_later {
+                // Every play is yielded whole: the first one's size tells
+                // the total before a run simulates more than it can take.
+                repeat.request_limit = Some(crate::engine::MAX_REQUESTS);
+            }
+            let repeated: BoxedWorkload = Box::new(repeat);
             apply_linear(repeated, after, &prefix, r + 1)
         }
     }
@@ -528,6 +538,17 @@ pub struct Repeat<F, W> {
     last_ns: u64,
     /// The current play has yielded a request.
     play_yielded: bool,
+    /// Plays asked for.
+    times: u64,
+    /// Requests the first play yielded so far (counted during that play).
+    first_play_requests: u64,
+    /// Plays started.
+    plays_started: u64,
+    /// When every play is yielded whole: the most requests all plays may
+    /// make, checked when the first play ends.
+    request_limit: Option<u64>,
+    /// The transform, e.g. `workload.transforms[1]`.
+    prefix: Box<str>,
     field: Box<str>,
     done: bool,
 }
@@ -572,6 +593,11 @@ where
             offset_ns: 0,
             last_ns: 0,
             play_yielded: false,
+            times,
+            first_play_requests: 0,
+            plays_started: 0,
+            request_limit: None,
+            prefix: prefix.into(),
             field: join_field(prefix, "gap_s").into(),
             done: false,
         })
@@ -597,11 +623,28 @@ where
                         r.arrival = SimTime(t);
                         self.last_ns = self.last_ns.max(t);
                         self.play_yielded = true;
+                        if self.plays_started == 1 {
+                            self.first_play_requests += 1;
+                        }
                         return Some(Ok(r));
                     }
                     Some(Err(e)) => return Some(Err(e)),
                     None => {
                         self.current = None;
+                        if let Some(limit) = self.request_limit.filter(|_| self.plays_started == 1)
+                        {
+                            let total = self.first_play_requests.saturating_mul(self.times);
+                            if total > limit {
+                                self.done = true;
+                                return Some(Err(WorkloadError::invalid(
+                                    &join_field(&self.prefix, "times"),
+                                    format!(
+                                        "a play yields {} requests, so {} plays make {total}, more than a run takes ({limit}); lower `times` or slice the workload",
+                                        self.first_play_requests, self.times
+                                    ),
+                                )));
+                            }
+                        }
                         if !std::mem::take(&mut self.play_yielded) {
                             // Every play yields the same requests: an empty
                             // one means the rest are empty too.
@@ -624,6 +667,7 @@ where
                 self.done = true;
             } else {
                 self.plays_left -= 1;
+                self.plays_started += 1;
                 match (self.factory)() {
                     Ok(w) => self.current = Some(w),
                     Err(e) => {

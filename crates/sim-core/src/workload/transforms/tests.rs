@@ -285,3 +285,56 @@ fn repeat_is_bounded() {
     assert_eq!(collect(plays), vec![0, S, 2 * S]);
     assert_eq!(calls.get(), 3);
 }
+
+/// Plays whose total passes what a run takes end with an error naming
+/// `times` as soon as the first play has shown its size, unless a later
+/// `slice` may cut the stream short (then the run's own limit applies).
+#[test]
+fn repeat_whose_plays_add_up_past_a_run_fails_after_the_first_play() {
+    static THREE: [In; 3] = [T(0), T(S), T(2 * S)];
+    let times = crate::engine::MAX_REQUESTS / 3 + 1;
+    let list = [Transform::Repeat { times, gap_s: 0.0 }];
+    let w = apply_transforms_with_factory(factory(&THREE), &list, "workload.transforms").unwrap();
+    let got: Vec<Result<Request, WorkloadError>> = w.take(10).collect();
+    assert_eq!(got.len(), 4, "three requests, then the error");
+    match &got[3] {
+        Err(WorkloadError::InvalidParameter { field, message }) => {
+            assert_eq!(field, "workload.transforms[0].times");
+            assert!(message.contains("a play yields 3 requests"), "{message}");
+        }
+        other => panic!("expected the limit error, got {other:?}"),
+    }
+    // Exactly at the limit: every play is yielded.
+    let times = crate::engine::MAX_REQUESTS / 3;
+    let list = [Transform::Repeat { times, gap_s: 0.0 }];
+    let w = apply_transforms_with_factory(factory(&THREE), &list, "t").unwrap();
+    assert!(w.take(10).all(|r| r.is_ok()));
+    // A slice after the repeat keeps the stream going: it may end it early.
+    let list = [
+        Transform::Repeat {
+            times: MAX_REPEAT_TIMES,
+            gap_s: 0.0,
+        },
+        Transform::Slice {
+            start_s: 0.0,
+            end_s: Some(7.5),
+        },
+    ];
+    let w = apply_transforms_with_factory(factory(&THREE), &list, "t").unwrap();
+    assert_eq!(
+        collect(w),
+        vec![
+            0,
+            S,
+            2 * S,
+            2 * S,
+            3 * S,
+            4 * S,
+            4 * S,
+            5 * S,
+            6 * S,
+            6 * S,
+            7 * S
+        ]
+    );
+}
