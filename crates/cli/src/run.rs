@@ -80,13 +80,14 @@ pub fn run(scenario: &Scenario) -> Result<RunResult, RunError> {
     let mut sim =
         Simulation::new(scenario.sim.clone(), workload, routers).map_err(RunError::Sim)?;
     for (d, autoscaler) in scenario.autoscalers.iter().enumerate() {
-        if let Some((config, metrics)) = autoscaler {
+        if let Some((config, metrics, outages)) = autoscaler {
             // Validated when the scenario was loaded.
             let built = config
                 .build()
                 .map_err(|e| RunError::Sim(SimError::Config(e.to_string())))?;
             sim = sim
                 .with_autoscaler(d, built, *metrics)
+                .and_then(|s| s.with_metrics_outages(d, outages.clone()))
                 .map_err(RunError::Sim)?;
         }
     }

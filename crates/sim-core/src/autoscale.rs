@@ -49,6 +49,26 @@ impl Default for MetricsSpec {
     }
 }
 
+/// A span `[start, end)` during which a deployment's metrics source is
+/// down (`[scaling.scrape] outages`): no scrape is taken, and a read at a
+/// sync inside it fails ([`Observation::latest`] is `None`,
+/// [`Observation::metrics_down`] is true). Windowed queries still see the
+/// history stored before it, as a controller keeps its own windows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MetricsOutage {
+    /// First instant of the outage.
+    pub start: SimTime,
+    /// First instant after it.
+    pub end: SimTime,
+}
+
+impl MetricsOutage {
+    /// `t` lies in `[start, end)`.
+    pub fn contains(&self, t: SimTime) -> bool {
+        self.start <= t && t < self.end
+    }
+}
+
 /// A replica's lifecycle phase as the cluster reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PodPhase {
@@ -118,13 +138,29 @@ impl Scrape {
 #[derive(Clone, Debug, Default)]
 pub struct MetricsStore {
     scrapes: VecDeque<Scrape>,
+    /// When the metrics source is down.
+    outages: Vec<MetricsOutage>,
     /// Latencies of completed requests, in completion order.
     completions: VecDeque<Completion>,
 }
 
 impl MetricsStore {
-    /// Adds a scrape and forgets what falls out of `lookback`.
+    /// Sets when the metrics source is down (replacing earlier outages).
+    pub fn set_outages(&mut self, outages: Vec<MetricsOutage>) {
+        self.outages = outages;
+    }
+
+    /// The metrics source is down at `t`.
+    pub fn is_down(&self, t: SimTime) -> bool {
+        self.outages.iter().any(|o| o.contains(t))
+    }
+
+    /// Adds a scrape and forgets what falls out of `lookback`. A scrape
+    /// taken while the source is down is not kept: it never happened.
     pub fn record(&mut self, scrape: Scrape, lookback: SimDuration) {
+        if self.is_down(scrape.at) {
+            return;
+        }
         let oldest = SimTime(scrape.at.0.saturating_sub(lookback.0));
         self.scrapes.push_back(scrape);
         while self.scrapes.front().is_some_and(|s| s.at < oldest) {
@@ -158,6 +194,7 @@ impl MetricsStore {
             store: self,
             visible: n,
             visible_at: visible,
+            down: self.is_down(now),
         }
     }
 }
@@ -174,14 +211,26 @@ pub struct Observation<'a> {
     /// Scrapes `0..visible` are visible.
     visible: usize,
     visible_at: SimTime,
+    /// The metrics source is down at `now`.
+    down: bool,
 }
 
 impl<'a> Observation<'a> {
-    /// The newest visible scrape (`None` before the first one is visible).
+    /// The newest visible scrape (`None` before the first one is visible,
+    /// and while the metrics source is down: a read now fails).
     pub fn latest(&self) -> Option<&'a Scrape> {
+        if self.down {
+            return None;
+        }
         self.visible
             .checked_sub(1)
             .and_then(|i| self.store.scrapes.get(i))
+    }
+
+    /// The metrics source is down at this sync (`[scaling.scrape]
+    /// outages`): a live read fails.
+    pub fn metrics_down(&self) -> bool {
+        self.down
     }
 
     /// Visible scrapes taken within `window` before the newest visible
@@ -375,5 +424,50 @@ mod tests {
             "one-token requests have none"
         );
         assert_eq!(o.tpot_quantile_ms(0.5, SimDuration::ZERO), None);
+    }
+}
+
+#[cfg(test)]
+mod outage_tests {
+    use super::*;
+
+    fn scrape(at_s: u64) -> Scrape {
+        Scrape {
+            at: SimTime(at_s * 1_000_000_000),
+            pods: Vec::new(),
+            gateway_waiting: 0,
+            arrivals_total: at_s,
+        }
+    }
+
+    #[test]
+    fn an_outage_drops_its_scrapes_and_fails_reads_inside_it_only() {
+        let mut m = MetricsStore::default();
+        m.set_outages(vec![MetricsOutage {
+            start: SimTime(20_000_000_000),
+            end: SimTime(40_000_000_000),
+        }]);
+        let keep = SimDuration::from_secs(600);
+        for s in (0..60).step_by(10) {
+            m.record(scrape(s), keep);
+        }
+        let at = |s: u64| SimTime(s * 1_000_000_000);
+        // Inside: no live read, but the history before it is still there.
+        let o = m.observe(at(30), SimDuration::ZERO, 1);
+        assert!(o.metrics_down() && o.latest().is_none());
+        let kept: Vec<u64> = o
+            .window(SimDuration::from_secs(60))
+            .map(|s| s.arrivals_total)
+            .collect();
+        assert_eq!(kept, vec![0, 10]);
+        // The end is exclusive: at 40 s the source is back.
+        let o = m.observe(at(40), SimDuration::ZERO, 1);
+        assert!(!o.metrics_down());
+        assert_eq!(o.latest().map(|s| s.arrivals_total), Some(40));
+        let all: Vec<u64> = o
+            .window(SimDuration::from_secs(60))
+            .map(|s| s.arrivals_total)
+            .collect();
+        assert_eq!(all, vec![0, 10, 40]);
     }
 }

@@ -373,7 +373,10 @@ fn seconds(field: &str, value: f64) -> Result<SimDuration, FieldError> {
 
 /// What `[scaling]` resolves to: the engine's lifecycle, and an autoscaler
 /// with its metrics pipeline when the kind is one.
-type ResolvedScaling = (LifecycleSpec, Option<(AutoscalerConfig, MetricsSpec)>);
+type ResolvedScaling = (
+    LifecycleSpec,
+    Option<(AutoscalerConfig, MetricsSpec, Vec<MetricsOutage>)>,
+);
 
 pub(super) fn resolve_scaling(scaling: &RawScaling) -> Result<ResolvedScaling, FieldError> {
     let mut spec = LifecycleSpec::default();
@@ -446,7 +449,23 @@ pub(super) fn resolve_scaling(scaling: &RawScaling) -> Result<ResolvedScaling, F
                 FieldError::new(field, e.to_string())
             })?;
             let mut metrics = config.default_metrics();
+            let mut outages = Vec::new();
             if let Some(m) = &scaling.scrape {
+                for (i, o) in m.outages.iter().enumerate() {
+                    let field = |k: &str| format!("scaling.scrape.outages[{i}].{k}");
+                    let start = seconds(&field("start_s"), o.start_s)?;
+                    let end = seconds(&field("end_s"), o.end_s)?;
+                    if end <= start {
+                        return Err(FieldError::new(
+                            field("end_s"),
+                            format!("must be after start_s ({} s), got {} s", o.start_s, o.end_s),
+                        ));
+                    }
+                    outages.push(MetricsOutage {
+                        start: SimTime(start.0),
+                        end: SimTime(end.0),
+                    });
+                }
                 if let Some(v) = m.interval_s {
                     metrics.scrape_interval = seconds("scaling.scrape.interval_s", v)?;
                     if metrics.scrape_interval.0 == 0 {
@@ -463,7 +482,7 @@ pub(super) fn resolve_scaling(scaling: &RawScaling) -> Result<ResolvedScaling, F
                     metrics.lookback = seconds("scaling.scrape.lookback_s", v)?;
                 }
             }
-            Some((config.clone(), metrics))
+            Some((config.clone(), metrics, outages))
         }
     };
     if scaling.scrape.is_some() && config.is_none() {

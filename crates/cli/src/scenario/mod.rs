@@ -5,7 +5,7 @@
 pub mod edit;
 pub mod raw;
 
-use fleetsim_core::autoscale::MetricsSpec;
+use fleetsim_core::autoscale::{MetricsOutage, MetricsSpec};
 use fleetsim_core::coldstart::{default_provisioning_time, Artifacts, BYTES_PER_GB};
 use fleetsim_core::cost::{BillingGranularity, BillingPolicy, PoolPricing};
 use fleetsim_core::engine::{DeploymentSpec, FleetSpec, PipelineSpec, ReplicaSpec, SimConfig};
@@ -161,9 +161,9 @@ pub struct Scenario {
     pub sim: SimConfig,
     /// One router per deployment, in order.
     pub routers: Vec<RouterConfig>,
-    /// Each deployment's autoscaler and the metrics it sees (`None`: fixed
-    /// or scheduled).
-    pub autoscalers: Vec<Option<(AutoscalerConfig, MetricsSpec)>>,
+    /// Each deployment's autoscaler, the metrics it sees and when its
+    /// metrics source is down (`None`: fixed or scheduled).
+    pub autoscalers: Vec<Option<(AutoscalerConfig, MetricsSpec, Vec<MetricsOutage>)>>,
     /// Facts about each deployment, in order.
     pub deployments: Vec<DeploymentInfo>,
 }

@@ -453,6 +453,21 @@ pub struct RawScrape {
     /// Seconds of history kept for windowed queries.
     #[serde(default)]
     pub lookback_s: Option<f64>,
+    /// Spans when the metrics source is down: no scrape is taken and a
+    /// read at a sync fails (`[{ start_s = 600, end_s = 900 }]`).
+    #[serde(default)]
+    pub outages: Vec<RawOutage>,
+}
+
+/// One `[scaling.scrape] outages` entry: the metrics source is down from
+/// `start_s` until `end_s` (seconds of simulated time).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutage {
+    /// When the outage begins.
+    pub start_s: f64,
+    /// When it ends (after `start_s`).
+    pub end_s: f64,
 }
 
 /// The keys of a `scheduled` policy besides `kind`.

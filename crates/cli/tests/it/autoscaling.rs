@@ -154,3 +154,158 @@ fn bad_scaling_knobs_are_errors_that_name_the_knob() {
     let e = err("kind = \"concurrency\"\nmax_replicas = 2\n[scaling.scrape]\ninterval_s = 0");
     assert!(e.contains("scaling.scrape.interval_s"), "{e}");
 }
+
+/// `rps_burst` req/s for the first `burst_s` seconds, then 0.2 req/s until
+/// `end_s` (a lull); 1,500 prompt and 200 output tokens each.
+fn burst_then_lull(rps_burst: f64, burst_s: f64, end_s: f64) -> String {
+    let mut s = String::from("time_s,input_tokens,output_tokens\n");
+    let mut t = 0.0;
+    while t < end_s {
+        s.push_str(&format!("{t:.3},1500,200\n"));
+        t += if t < burst_s { 1.0 / rps_burst } else { 5.0 };
+    }
+    s
+}
+
+/// Replicas serving or starting at `t_s` (the time-series row holding it).
+fn replicas_at(r: &RunResult, t_s: f64) -> u32 {
+    let t = (t_s * 1e9) as u64;
+    let w = (r.timeseries.iter())
+        .find(|w| w.start.0 < t && t <= w.end.0)
+        .unwrap_or_else(|| panic!("no time-series row at {t_s} s"));
+    w.replicas + w.replicas_starting
+}
+
+/// The most replicas serving or starting at any row's end.
+fn peak_replicas(r: &RunResult) -> u32 {
+    (r.timeseries.iter())
+        .map(|w| w.replicas + w.replicas_starting)
+        .max()
+        .unwrap_or(0)
+}
+
+/// A KEDA ScaledObject on running requests, 4 per replica, 1..=8.
+fn keda(extra_knobs: &str) -> String {
+    format!(
+        "kind = \"keda\"\nmin_replicas = 1\nmax_replicas = 8\ntrigger_metric = \"num_requests_running\"\nthreshold = 4\ncooldown_period_s = 60\n{extra_knobs}"
+    )
+}
+
+#[test]
+fn keda_paused_scale_in_holds_replicas_through_a_lull() {
+    // 8 req/s for 5 minutes scales out; 10 minutes of lull follow. Without
+    // the annotation the HPA scales in after its 300 s window; with
+    // `paused_scale_in` (autoscaling.keda.sh/paused-scale-in) the HPA's
+    // scale-down is Disabled and the peak is held.
+    let trace = burst_then_lull(8.0, 300.0, 900.0);
+    let free = run_trace(&trace, &fleet(1, 2.0, &keda(""), "")).unwrap();
+    let held = run_trace(&trace, &fleet(1, 2.0, &keda("paused_scale_in = true"), "")).unwrap();
+    let (free_peak, held_peak) = (peak_replicas(&free), peak_replicas(&held));
+    assert!(free_peak >= 3, "the burst scales out: {free_peak}");
+    assert_eq!(held_peak, free_peak, "scale-out is not affected");
+    assert!(
+        replicas_at(&free, 880.0) < free_peak,
+        "without the annotation the lull scales in: {} of {free_peak}",
+        replicas_at(&free, 880.0)
+    );
+    assert_eq!(
+        replicas_at(&held, 880.0),
+        held_peak,
+        "paused scale-in holds"
+    );
+}
+
+#[test]
+fn keda_paused_replicas_pins_the_count() {
+    // autoscaling.keda.sh/paused-replicas = 3: whatever the load (a burst
+    // that would want more, a lull that would want fewer), 3 replicas.
+    let trace = burst_then_lull(8.0, 300.0, 900.0);
+    let r = run_trace(&trace, &fleet(1, 2.0, &keda("paused_replicas = 3"), "")).unwrap();
+    for t in [60.0, 200.0, 500.0, 880.0] {
+        assert_eq!(replicas_at(&r, t), 3, "at {t} s");
+    }
+    assert_eq!(peak_replicas(&r), 3);
+}
+
+#[test]
+fn keda_fallback_replicas_take_over_during_a_metrics_outage() {
+    // The metrics source is down from 400 s to 800 s (in the lull). The
+    // trigger errs; without a fallback the HPA gets no metric and holds
+    // the count; with `fallback = { failure_threshold = 3, replicas = 6 }`
+    // the fourth failed HPA read (15 s apart) serves 6 × threshold and the
+    // HPA asks for 6.
+    let trace = burst_then_lull(2.0, 300.0, 900.0);
+    let outage = "[scaling.scrape]\noutages = [{ start_s = 400, end_s = 800 }]";
+    let plain = run_trace(&trace, &fleet(1, 2.0, &keda(""), outage)).unwrap();
+    let knobs = "fallback = { failure_threshold = 3, replicas = 6 }";
+    let fb = run_trace(&trace, &fleet(1, 2.0, &keda(knobs), outage)).unwrap();
+    let before = replicas_at(&plain, 395.0);
+    assert!(
+        before < 6,
+        "the lull wants fewer than the fallback: {before}"
+    );
+    for t in [500.0, 650.0, 790.0] {
+        assert_eq!(replicas_at(&plain, t), before, "no fallback: held at {t} s");
+        assert_eq!(replicas_at(&fb, t), 6, "fallback replicas at {t} s");
+    }
+    // Before the fourth failure (at most 3 × 15 s into the outage) the
+    // fallback has not taken over yet.
+    assert_eq!(replicas_at(&fb, 420.0), replicas_at(&fb, 395.0));
+    // Without an outage the fallback never acts.
+    let calm = run_trace(&trace, &fleet(1, 2.0, &keda(knobs), "")).unwrap();
+    assert!(replicas_at(&calm, 650.0) < 6);
+}
+
+#[test]
+fn aibrix_kpa_scales_up_under_a_burst_and_down_after_the_lull() {
+    // AIBrix's KPA strategy on running requests per pod (target 4): the
+    // burst's per-pod average jumps past twice the stable one (panic), the
+    // count grows up to 2× per 10 s resync; in the lull the stable average
+    // falls and the count comes down.
+    let kpa = "kind = \"aibrix_kpa\"\nmin_replicas = 1\nmax_replicas = 8\ntarget_metric = \"num_requests_running\"\ntarget_value = 4";
+    let mut trace = String::from("time_s,input_tokens,output_tokens\n");
+    // 0.5 req/s for 2 minutes, 10 req/s for 3 minutes, then a lull.
+    let mut t = 0.0;
+    while t < 900.0 {
+        trace.push_str(&format!("{t:.3},1500,200\n"));
+        t += match t {
+            x if x < 120.0 => 2.0,
+            x if x < 300.0 => 0.1,
+            _ => 5.0,
+        };
+    }
+    let r = run_trace(&trace, &fleet(1, 2.0, kpa, "")).unwrap();
+    assert_eq!(replicas_at(&r, 110.0), 1, "the quiet start needs one");
+    let peak = peak_replicas(&r);
+    assert!(peak >= 4, "the burst scales up: {peak}");
+    assert!(
+        replicas_at(&r, 880.0) <= 2,
+        "the lull scales down: {}",
+        replicas_at(&r, 880.0)
+    );
+}
+
+#[test]
+fn a_metrics_outage_freezes_the_hpa_and_bad_outages_are_located_errors() {
+    // The HPA gets no metric during the outage and keeps its count.
+    let hpa = "kind = \"hpa\"\nmin_replicas = 1\nmax_replicas = 8\nmetrics = [{ metric = \"num_requests_running\", target_average_value = 4 }]";
+    let outage = "[scaling.scrape]\noutages = [{ start_s = 200, end_s = 800 }]";
+    let trace = burst_then_lull(8.0, 300.0, 900.0);
+    let r = run_trace(&trace, &fleet(1, 2.0, hpa, outage)).unwrap();
+    let frozen = replicas_at(&r, 230.0);
+    for t in [400.0, 600.0, 790.0] {
+        assert_eq!(replicas_at(&r, t), frozen, "at {t} s");
+    }
+    let free = run_trace(&trace, &fleet(1, 2.0, hpa, "")).unwrap();
+    assert_ne!(
+        replicas_at(&free, 790.0),
+        frozen,
+        "without it the lull scales in"
+    );
+    let bad = "[scaling.scrape]\noutages = [{ start_s = 900, end_s = 600 }]";
+    let e = run_trace(&trace, &fleet(1, 2.0, hpa, bad)).unwrap_err();
+    assert!(
+        e.contains("scaling.scrape.outages[0].end_s") && e.contains("must be after start_s"),
+        "{e}"
+    );
+}

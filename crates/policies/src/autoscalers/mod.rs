@@ -153,6 +153,7 @@ autoscaler_registry! {
     KvCache => signals::KvCacheKind,
     GpuUtilization => signals::GpuUtilizationKind,
     AibrixApa => aibrix::AibrixApaKind,
+    AibrixKpa => aibrix::AibrixKpaKind,
     LlmdWva => llmd_wva::LlmdWvaKind,
 }
 
@@ -314,6 +315,7 @@ mod tests {
                 0,
             ),
             (r#"{"kind":"aibrix_apa"}"#, "aibrix_apa", 10_000, 1000, 0),
+            (r#"{"kind":"aibrix_kpa"}"#, "aibrix_kpa", 10_000, 1000, 0),
             (r#"{"kind":"llmd_wva"}"#, "llmd_wva", 60_000, 15_000, 0),
             (
                 r#"{"kind":"gpu_utilization","max_replicas":4}"#,

@@ -268,6 +268,28 @@ impl Simulation {
         Ok(self)
     }
 
+    /// Makes deployment `d`'s metrics source go down during `outages`
+    /// (no scrape is taken, a read at a sync fails); see
+    /// [`crate::autoscale::MetricsOutage`].
+    pub fn with_metrics_outages(
+        mut self,
+        d: usize,
+        outages: Vec<crate::autoscale::MetricsOutage>,
+    ) -> Result<Self, SimError> {
+        let Some(dep) = self.deployments.get_mut(d) else {
+            return Err(SimError::Config(format!("no deployment {d} to autoscale")));
+        };
+        if let Some(o) = outages.iter().find(|o| o.end <= o.start) {
+            return Err(SimError::Config(format!(
+                "a metrics outage must end after it starts ({} s to {} s)",
+                o.start.as_secs_f64(),
+                o.end.as_secs_f64()
+            )));
+        }
+        dep.metrics.set_outages(outages);
+        Ok(self)
+    }
+
     /// Lowers the most requests the run takes from its workload (at most
     /// [`MAX_REQUESTS`]): one more is an error.
     pub fn with_max_requests(mut self, max: u64) -> Self {

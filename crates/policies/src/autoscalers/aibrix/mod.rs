@@ -19,6 +19,9 @@ use serde::{Deserialize, Serialize};
 
 const NAME: &str = "aibrix";
 
+/// `maxMetricWindowSeconds`: the longest observe or panic window.
+pub const MAX_METRIC_WINDOW_S: u64 = 3600;
+
 /// `scalingStrategy`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Strategy {
@@ -89,21 +92,42 @@ impl Default for AibrixConfig {
 }
 
 impl AibrixConfig {
-    /// CRD validation and annotation parsing rules.
+    /// The reconciler's `validateSpec` rules (bounds, metric windows),
+    /// `UpdateByPaTypes` (target value) and the HPA strategy's rate rule,
+    /// plus finiteness; each message quotes the upstream one.
     pub fn validate(&self) -> Result<(), AutoscalerError> {
-        if self.min_replicas > self.max_replicas {
-            return Err(invalid(NAME, "min_replicas", format!("min_replicas > max_replicas ({} > {}) (AIBrix: minReplicas must not exceed maxReplicas)", self.min_replicas, self.max_replicas)));
-        }
-        if !(1..=3600).contains(&self.observe_window_s) {
+        if self.max_replicas == 0 {
             return Err(invalid(
                 NAME,
-                "observe_window_s",
-                "must be in 1..=3600 (AIBrix: observeWindowSeconds range)",
+                "max_replicas",
+                "must be > 0 (AIBrix: maxReplicas must be positive.)",
             ));
         }
-        if !(1..=3600).contains(&self.panic_window_s) || self.panic_window_s > self.observe_window_s
-        {
-            return Err(invalid(NAME, "panic_window_s", "must be in 1..=3600 and <= observe_window_s (AIBrix: panicWindowSeconds <= observeWindowSeconds)"));
+        if self.min_replicas > self.max_replicas {
+            return Err(invalid(NAME, "min_replicas", format!("min_replicas > max_replicas ({} > {}) (AIBrix: minReplicas cannot be greater than maxReplicas.)", self.min_replicas, self.max_replicas)));
+        }
+        // Observe first, then panic, as `validateMetricWindows` orders them.
+        for (knob, v, upstream) in [
+            (
+                "observe_window_s",
+                self.observe_window_s,
+                "observeWindowSeconds",
+            ),
+            ("panic_window_s", self.panic_window_s, "panicWindowSeconds"),
+        ] {
+            if v == 0 {
+                return Err(invalid(
+                    NAME,
+                    knob,
+                    format!("must be > 0 (AIBrix: {upstream} must be greater than 0.)"),
+                ));
+            }
+            if v > MAX_METRIC_WINDOW_S {
+                return Err(invalid(NAME, knob, format!("must be <= {MAX_METRIC_WINDOW_S} (AIBrix: {upstream} must be less than or equal to {MAX_METRIC_WINDOW_S}.)")));
+            }
+        }
+        if self.panic_window_s > self.observe_window_s {
+            return Err(invalid(NAME, "panic_window_s", "must be <= observe_window_s (AIBrix: panicWindowSeconds must be less than or equal to observeWindowSeconds.)"));
         }
         for (k, v) in [
             ("target_value", self.target_value),
@@ -122,11 +146,18 @@ impl AibrixConfig {
             return Err(invalid(
                 NAME,
                 "target_value",
-                "must be > 0 (AIBrix: targetValue must be positive)",
+                "must be > 0 (AIBrix: targetValue for metric must be greater than 0)",
             ));
         }
-        if self.max_scale_up_rate <= 1.0 || self.max_scale_down_rate <= 1.0 {
-            return Err(invalid(NAME, "max_scale_up_rate", "max scale-up and scale-down rates must be > 1 (AIBrix: max-scale-up-rate / max-scale-down-rate)"));
+        // The HPA strategy's rule (`buildHPABehavior`: a rate "must be >=
+        // 1.0"); below 1 the KPA/APA caps would shrink a scale-up.
+        for (k, v) in [
+            ("max_scale_up_rate", self.max_scale_up_rate),
+            ("max_scale_down_rate", self.max_scale_down_rate),
+        ] {
+            if v < 1.0 {
+                return Err(invalid(NAME, k, format!("must be >= 1, got {v} (AIBrix: max-scale-up-rate / max-scale-down-rate must be >= 1.0)")));
+            }
         }
         if !(0.0..1.0).contains(&self.up_fluctuation_tolerance)
             || !(0.0..1.0).contains(&self.down_fluctuation_tolerance)
@@ -217,11 +248,12 @@ pub fn kpa_replicas(i: &KpaInput, in_panic: bool, max_panic_pods: u32) -> (u32, 
     let (dspc, dppc) = (band(i.stable), band(i.panic));
     let clamp = |x: f64| x.max(max_down).min(max_up) as u32;
     let (mut dsp, mut dpp) = (clamp(dspc), clamp(dppc));
+    // Activation scale only lifts a count that is already above zero.
     if i.activation_scale > 1 {
-        if dspc > 0.0 && dsp < i.activation_scale {
+        if dsp > 0 && dsp < i.activation_scale {
             dsp = i.activation_scale;
         }
-        if dppc > 0.0 && dpp < i.activation_scale {
+        if dpp > 0 && dpp < i.activation_scale {
             dpp = i.activation_scale;
         }
     }
@@ -238,19 +270,29 @@ pub fn kpa_replicas(i: &KpaInput, in_panic: bool, max_panic_pods: u32) -> (u32, 
     (desired, mpp)
 }
 
-/// The HPA behavior the HPA strategy generates: scale-up
-/// `Percent (rate−1)·100` per 60 s (`Max`), scale-down `Percent
-/// (1−1/rate)·100` per 60 s (`Min`), windows = the cooldowns.
+/// The HPA behavior the HPA strategy generates (`buildHPABehavior`):
+/// scale-up `Percent (rate−1)·100` per 60 s (`Max`), scale-down `Percent
+/// (1−1/rate)·100` per 60 s (`Min`), both truncated and 100 when negative,
+/// windows = the cooldowns.
 pub fn hpa_behavior(
     max_scale_up_rate: f64,
     max_scale_down_rate: f64,
     up_cooldown_s: u32,
     down_cooldown_s: u32,
 ) -> Behavior {
-    let pct = |v: f64| ScalingPolicy {
-        kind: PolicyType::Percent,
-        value: v.max(0.0) as u32,
-        period_s: 60,
+    // `int32(...)` truncates toward zero; a negative percent (a rate
+    // below 1) is replaced by 100 with a warning.
+    let pct = |v: f64| {
+        let t = v.trunc();
+        ScalingPolicy {
+            kind: PolicyType::Percent,
+            value: if t < 0.0 || t.is_nan() {
+                100
+            } else {
+                t.min(f64::from(i32::MAX)) as u32
+            },
+            period_s: 60,
+        }
     };
     Behavior {
         scale_up: Some(ScalingRules {
@@ -266,90 +308,141 @@ pub fn hpa_behavior(
     }
 }
 
-/// Per-second buckets keeping the last value written; the window average
-/// is the mean of buckets inside the window (no zero fill).
+/// `TimeWindow`: buckets of `granularity` (1 s in the controller) keeping
+/// the last value written. Recording at `t` drops buckets older than the
+/// bucket of `t − window` (that bucket stays, so a window of 180 s at 1 s
+/// holds up to 181 values); the average is the mean of what is left, 0
+/// when empty, and reading does not prune.
 #[derive(Clone, Debug)]
 pub struct LastValueWindow {
     window: SimDuration,
+    granularity: SimDuration,
     buckets: std::collections::VecDeque<(u64, f64)>,
 }
 
 impl LastValueWindow {
-    /// A window of `window`.
-    pub fn new(window: SimDuration) -> Self {
+    /// A window of `window` over buckets of `granularity` (> 0; zero is
+    /// taken as 1 ns).
+    pub fn new(window: SimDuration, granularity: SimDuration) -> Self {
         LastValueWindow {
             window,
+            granularity: SimDuration::from_nanos(granularity.as_nanos().max(1)),
             buckets: Default::default(),
         }
     }
 
-    /// Write `v` into the 1 s bucket of `now` (replacing its value).
+    /// Write `v` into the bucket of `now` (replacing its value) and drop
+    /// the buckets before the one of `now − window`.
     pub fn record(&mut self, now: SimTime, v: f64) {
-        let sec = now.as_nanos() / 1_000_000_000;
+        let g = self.granularity.as_nanos();
+        let b = now.as_nanos() / g;
         match self.buckets.back_mut() {
-            Some((s, val)) if *s == sec => *val = v,
-            _ => self.buckets.push_back((sec, v)),
+            Some((s, val)) if *s == b => *val = v,
+            _ => self.buckets.push_back((b, v)),
+        }
+        let cutoff = now.as_nanos().saturating_sub(self.window.as_nanos()) / g;
+        while self.buckets.front().is_some_and(|&(s, _)| s < cutoff) {
+            self.buckets.pop_front();
         }
     }
 
-    /// Mean of buckets younger than the window; `None` when there are none.
-    pub fn average(&mut self, now: SimTime) -> Option<f64> {
-        while let Some(&(s, _)) = self.buckets.front() {
-            if within(SimTime(s * 1_000_000_000), now, self.window) {
-                break;
-            }
-            self.buckets.pop_front();
-        }
+    /// The values left, oldest first.
+    pub fn values(&self) -> Vec<f64> {
+        self.buckets.iter().map(|&(_, v)| v).collect()
+    }
+
+    /// Mean of the buckets left; 0 when there are none (upstream `Avg`).
+    pub fn average(&self) -> f64 {
         if self.buckets.is_empty() {
-            return None;
+            return 0.0;
         }
         let sum: f64 = self.buckets.iter().map(|&(_, v)| v).sum();
-        Some(sum / self.buckets.len() as f64)
+        sum / self.buckets.len() as f64
     }
 }
 
-/// One PodAutoscaler: metric windows, panic state, cooldown history.
+/// One PodAutoscaler: metric windows and cooldown history. Panic mode is
+/// decided afresh at every call (`shouldEnterPanicMode`), as upstream's
+/// stateless algorithm does: there is no panic hold.
 #[derive(Clone, Debug)]
 pub struct AibrixAutoscaler {
     config: AibrixConfig,
     stable: LastValueWindow,
     panic: LastValueWindow,
-    panic_time: Option<SimTime>,
     history: Vec<(SimTime, u32)>,
+}
+
+/// What one decision saw and chose (for tests and reports).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AibrixDecision {
+    /// The count to apply.
+    pub desired: u32,
+    /// Stable-window per-pod average (`None` on a bounds-only decision).
+    pub stable: Option<f64>,
+    /// Panic-window per-pod average.
+    pub panic: Option<f64>,
+    /// KPA was in panic mode.
+    pub in_panic: bool,
 }
 
 impl AibrixAutoscaler {
     /// A PodAutoscaler with `config`.
     pub fn new(config: AibrixConfig) -> Result<Self, AutoscalerError> {
         config.validate()?;
+        // `NewMetricsClient(time.Second)`: 1 s buckets.
+        let g = SimDuration::from_secs(1);
         Ok(AibrixAutoscaler {
-            stable: LastValueWindow::new(super::secs(config.observe_window_s)),
-            panic: LastValueWindow::new(super::secs(config.panic_window_s)),
+            stable: LastValueWindow::new(super::secs(config.observe_window_s), g),
+            panic: LastValueWindow::new(super::secs(config.panic_window_s), g),
             config,
-            panic_time: None,
             history: Vec::new(),
         })
     }
 
+    /// The configuration.
+    pub fn config(&self) -> &AibrixConfig {
+        &self.config
+    }
+
     /// Record the per-pod average and decide (`computeScaleDecision`):
-    /// bounds first, then the algorithm, cooldown stabilization and clamp.
-    /// Returns `None` while there is no data.
-    pub fn decide(&mut self, now: SimTime, current: u32, per_pod_average: f64) -> Option<u32> {
+    /// the bounds checks first, then the algorithm clamped to the bounds
+    /// (`applyConstraints`), cooldown stabilization and the final clamp.
+    pub fn decide(&mut self, now: SimTime, current: u32, per_pod_average: f64) -> u32 {
+        self.decide_detailed(now, current, per_pod_average).desired
+    }
+
+    /// [`Self::decide`] with what the decision saw.
+    pub fn decide_detailed(
+        &mut self,
+        now: SimTime,
+        current: u32,
+        per_pod_average: f64,
+    ) -> AibrixDecision {
         let c = self.config.clone();
-        if current == 0 && c.min_replicas != 0 {
-            return Some(current);
+        let (min, max) = (c.min_replicas, c.max_replicas);
+        let bounds_only = |desired| AibrixDecision {
+            desired,
+            stable: None,
+            panic: None,
+            in_panic: false,
+        };
+        // "scaling disabled: current replicas is 0" (no schedules here).
+        if current == 0 && min != 0 {
+            return bounds_only(current);
         }
-        if current < c.min_replicas {
-            return Some(c.min_replicas);
+        if current > max {
+            return bounds_only(max);
         }
-        if current > c.max_replicas {
-            return Some(c.max_replicas);
+        if current < min {
+            return bounds_only(min);
         }
         self.stable.record(now, per_pod_average);
         self.panic.record(now, per_pod_average);
-        let stable = self.stable.average(now)?;
-        let panic = self.panic.average(now)?;
+        let stable = self.stable.average();
+        let panic = self.panic.average();
+        let mut in_panic = false;
         let rec = match c.strategy {
+            // APA reads the stable window only.
             Strategy::Apa => apa_replicas(
                 current,
                 stable,
@@ -360,14 +453,7 @@ impl AibrixAutoscaler {
                 c.max_scale_down_rate,
             ),
             Strategy::Kpa => {
-                let over = stable <= 0.0 || panic / stable > c.panic_threshold;
-                if over {
-                    self.panic_time = Some(now);
-                } else if let Some(pt) = self.panic_time {
-                    if pt + super::secs(c.observe_window_s) < now {
-                        self.panic_time = None;
-                    }
-                }
+                in_panic = stable <= 0.0 || panic / stable > c.panic_threshold;
                 let input = KpaInput {
                     current,
                     target: c.target_value,
@@ -380,43 +466,45 @@ impl AibrixAutoscaler {
                     down_tolerance: c.down_fluctuation_tolerance,
                 };
                 // Base context: MaxPanicPods is always 0.
-                kpa_replicas(&input, self.panic_time.is_some(), 0).0
+                kpa_replicas(&input, in_panic, 0).0
             }
         };
-        let stabilized = self.stabilize(now, current, rec);
-        let floor = if c.scale_to_zero {
-            0
-        } else {
-            c.min_replicas.max(1)
-        };
-        Some(stabilized.clamp(floor.min(c.max_replicas), c.max_replicas))
+        let rec = rec.clamp(min, max);
+        let desired = self.stabilize(now, current, rec).clamp(min, max);
+        AibrixDecision {
+            desired,
+            stable: Some(stable),
+            panic: Some(panic),
+            in_panic,
+        }
     }
 
+    /// `stabilizeRecommendation`: the history includes this
+    /// recommendation; a scale-up takes the max over the up window, a
+    /// scale-down the **min** over the down window (as upstream writes it),
+    /// no change returns the current count.
     fn stabilize(&mut self, now: SimTime, current: u32, rec: u32) -> u32 {
         let c = &self.config;
         let (up_w, down_w) = (
             super::secs(c.scale_up_cooldown_window_s),
             super::secs(c.scale_down_cooldown_window_s),
         );
-        let longest = up_w.max(down_w);
-        self.history.retain(|&(t, _)| within(t, now, longest));
-        let out = if rec > current {
-            self.history
-                .iter()
-                .filter(|&&(t, _)| within(t, now, up_w))
-                .map(|&(_, r)| r)
-                .fold(rec, u32::max)
-        } else if rec < current {
-            self.history
-                .iter()
-                .filter(|&&(t, _)| within(t, now, down_w))
-                .map(|&(_, r)| r)
-                .fold(rec, u32::min)
-        } else {
-            rec
-        };
         self.history.push((now, rec));
-        out
+        self.history
+            .retain(|&(t, _)| within(t, now, up_w.max(down_w)));
+        let in_window = |w| {
+            (self.history.iter())
+                .filter(move |&&(t, _)| within(t, now, w))
+                .map(|&(_, r)| r)
+        };
+        // An empty window (a 0 s cooldown) leaves the recommendation.
+        if rec > current {
+            in_window(up_w).max().unwrap_or(rec)
+        } else if rec < current {
+            in_window(down_w).min().unwrap_or(rec)
+        } else {
+            current
+        }
     }
 }
 
@@ -451,11 +539,16 @@ fn d_resync() -> u64 {
     10
 }
 
-/// `[scaling] kind = "aibrix_apa"`: a PodAutoscaler with
-/// `scalingStrategy: APA` on one pod metric.
+fn d_panic_threshold() -> f64 {
+    2.0
+}
+
+/// `[scaling] kind = "aibrix_apa"` or `"aibrix_kpa"`: a PodAutoscaler
+/// with `scalingStrategy: APA` or `KPA` on one pod metric; the kind picks
+/// the strategy, the knobs are the same.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AibrixApaConfig {
+pub struct AibrixPaConfig {
     /// `minReplicas`, default 1.
     #[serde(default = "d_one")]
     pub min_replicas: u32,
@@ -475,6 +568,11 @@ pub struct AibrixApaConfig {
     /// `panicWindowSeconds`, default 60 (<= observe window; unused by APA).
     #[serde(default = "d_panic")]
     pub panic_window_s: u64,
+    /// `panic-threshold`, default 2.0 (> 1): KPA panics when the panic
+    /// window's average exceeds this multiple of the stable one (unused by
+    /// APA).
+    #[serde(default = "d_panic_threshold")]
+    pub panic_threshold: f64,
     /// `max-scale-up-rate`, default 2 (> 1).
     #[serde(default = "d_rate")]
     pub max_scale_up_rate: f64,
@@ -494,7 +592,9 @@ pub struct AibrixApaConfig {
     /// upstream writes it: it does not delay scale-down).
     #[serde(default = "d_down_cooldown")]
     pub scale_down_cooldown_window_s: u64,
-    /// `scale-to-zero`, default false.
+    /// `scale-to-zero`, default false. Upstream parses it but no decision
+    /// reads it (the floor is `min_replicas`, which may be 0); kept so a
+    /// PodAutoscaler's annotations carry over.
     #[serde(default)]
     pub scale_to_zero: bool,
     /// `DefaultResyncInterval`, default 10 s.
@@ -502,11 +602,11 @@ pub struct AibrixApaConfig {
     pub resync_interval_s: u64,
 }
 
-impl AibrixApaConfig {
-    /// The upstream config.
-    pub fn core(&self) -> AibrixConfig {
+impl AibrixPaConfig {
+    /// The upstream config under `strategy`.
+    pub fn core(&self, strategy: Strategy) -> AibrixConfig {
         AibrixConfig {
-            strategy: Strategy::Apa,
+            strategy,
             min_replicas: self.min_replicas,
             max_replicas: self.max_replicas,
             target_value: self.target_value,
@@ -516,7 +616,7 @@ impl AibrixApaConfig {
             max_scale_down_rate: self.max_scale_down_rate,
             up_fluctuation_tolerance: self.up_fluctuation_tolerance,
             down_fluctuation_tolerance: self.down_fluctuation_tolerance,
-            panic_threshold: 2.0,
+            panic_threshold: self.panic_threshold,
             scale_up_cooldown_window_s: self.scale_up_cooldown_window_s,
             scale_down_cooldown_window_s: self.scale_down_cooldown_window_s,
             scale_to_zero: self.scale_to_zero,
@@ -524,11 +624,13 @@ impl AibrixApaConfig {
         }
     }
 
-    /// The autoscaler (upstream validation).
-    pub fn build(&self) -> Result<Box<dyn fleetsim_core::Autoscaler>, AutoscalerError> {
-        Ok(Box::new(AibrixApaAutoscaler {
-            core: AibrixAutoscaler::new(self.core())?,
-            config: self.core(),
+    /// The autoscaler under `strategy` (upstream validation).
+    pub fn build(
+        &self,
+        strategy: Strategy,
+    ) -> Result<Box<dyn fleetsim_core::Autoscaler>, AutoscalerError> {
+        Ok(Box::new(AibrixPaAutoscaler {
+            core: AibrixAutoscaler::new(self.core(strategy))?,
             signal: self.target_metric,
         }))
     }
@@ -548,27 +650,24 @@ impl AibrixApaConfig {
 /// the ready pods of the newest visible scrape (AIBrix scrapes each pod
 /// and records the average across pods) into
 /// [`AibrixAutoscaler::decide`] with `current` = the count asked for.
-/// No ready pod or no decision: the count is held. No activation hook:
-/// AIBrix has no activator, and at zero replicas there is no pod metric.
+/// No ready pod, or the metric source down (no visible scrape): the
+/// collection fails, upstream makes no decision, the count is held. No
+/// activation hook: AIBrix has no activator, and at zero replicas there is
+/// no pod metric.
 #[derive(Clone, Debug)]
-pub struct AibrixApaAutoscaler {
+pub struct AibrixPaAutoscaler {
     core: AibrixAutoscaler,
-    config: AibrixConfig,
     signal: super::adapter::Signal,
 }
 
-impl fleetsim_core::Autoscaler for AibrixApaAutoscaler {
+impl fleetsim_core::Autoscaler for AibrixPaAutoscaler {
     fn sync_period(&self) -> SimDuration {
-        super::secs(self.config.resync_interval_s)
+        super::secs(self.core.config().resync_interval_s)
     }
 
     fn replica_bounds(&self) -> (u32, u32) {
-        let min = if self.config.scale_to_zero {
-            0
-        } else {
-            self.config.min_replicas.max(1)
-        };
-        (min.min(self.config.max_replicas), self.config.max_replicas)
+        let c = self.core.config();
+        (c.min_replicas, c.max_replicas)
     }
 
     fn desired_replicas(&mut self, obs: &fleetsim_core::autoscale::Observation<'_>) -> u32 {
@@ -584,121 +683,67 @@ impl fleetsim_core::Autoscaler for AibrixApaAutoscaler {
             return obs.desired;
         }
         let avg = vals.iter().sum::<f64>() / vals.len() as f64;
-        self.core
-            .decide(obs.now, obs.desired, avg)
-            .unwrap_or(obs.desired)
+        self.core.decide(obs.now, obs.desired, avg)
     }
 }
 
-/// `[scaling] kind = "aibrix_apa"`: this file's entry in the autoscaler
-/// registry (`autoscalers/mod.rs`).
+/// The two scenario kinds differ only in the strategy they build.
+fn kind_validate(config: &AibrixPaConfig, strategy: Strategy) -> Result<(), AutoscalerError> {
+    config.core(strategy).validate()
+}
+
+/// `[scaling] kind = "aibrix_apa"`: this file's APA entry in the
+/// autoscaler registry (`autoscalers/mod.rs`).
 #[derive(Debug)]
 pub struct AibrixApaKind;
 
 impl super::AutoscalerKind for AibrixApaKind {
     const NAME: &'static str = "aibrix_apa";
-    type Config = AibrixApaConfig;
+    type Config = AibrixPaConfig;
 
-    fn validate(config: &AibrixApaConfig) -> Result<(), AutoscalerError> {
-        config.core().validate()
+    fn validate(config: &AibrixPaConfig) -> Result<(), AutoscalerError> {
+        kind_validate(config, Strategy::Apa)
     }
 
     fn build(
-        config: &AibrixApaConfig,
+        config: &AibrixPaConfig,
     ) -> Result<Box<dyn fleetsim_core::Autoscaler>, AutoscalerError> {
-        config.build()
+        config.build(Strategy::Apa)
     }
 
-    fn default_metrics(config: &AibrixApaConfig) -> fleetsim_core::autoscale::MetricsSpec {
+    fn default_metrics(config: &AibrixPaConfig) -> fleetsim_core::autoscale::MetricsSpec {
+        config.default_metrics()
+    }
+}
+
+/// `[scaling] kind = "aibrix_kpa"`: this file's KPA entry (AIBrix's
+/// default strategy) in the autoscaler registry.
+#[derive(Debug)]
+pub struct AibrixKpaKind;
+
+impl super::AutoscalerKind for AibrixKpaKind {
+    const NAME: &'static str = "aibrix_kpa";
+    type Config = AibrixPaConfig;
+
+    fn validate(config: &AibrixPaConfig) -> Result<(), AutoscalerError> {
+        kind_validate(config, Strategy::Kpa)
+    }
+
+    fn build(
+        config: &AibrixPaConfig,
+    ) -> Result<Box<dyn fleetsim_core::Autoscaler>, AutoscalerError> {
+        config.build(Strategy::Kpa)
+    }
+
+    fn default_metrics(config: &AibrixPaConfig) -> fleetsim_core::autoscale::MetricsSpec {
         config.default_metrics()
     }
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod upstream_tests;
 
 #[cfg(test)]
-mod adapter_tests {
-    use super::super::adapter::testing::*;
-    use super::*;
-    use fleetsim_core::autoscale::MetricsStore;
-    use fleetsim_core::Autoscaler;
-
-    fn base() -> AibrixApaConfig {
-        serde_json::from_str("{}").unwrap()
-    }
-
-    fn decide(
-        a: &mut dyn Autoscaler,
-        store: &mut MetricsStore,
-        t: f64,
-        desired: u32,
-        util: f64,
-    ) -> u32 {
-        record(store, [scrape(t, fleet(desired, 0, util), 0)]);
-        a.desired_replicas(&store.observe(at(t), SimDuration::ZERO, desired))
-    }
-
-    #[test]
-    fn apa_band_rate_cap_and_bounds() {
-        let mut a = base().build().unwrap();
-        assert_eq!(a.sync_period(), SimDuration::from_secs(10));
-        assert_eq!(a.replica_bounds(), (1, 10));
-        let mut store = MetricsStore::default();
-        // KV 0.54 at target 0.5 on 4: ratio 1.08, inside the band → 4.
-        assert_eq!(decide(a.as_mut(), &mut store, 0.0, 4, 0.54), 4);
-        // 0.54 averaged with 1.0 (observe window) = 0.77 → ratio 1.54 →
-        // ceil(4 · 1.54) = 7, under the rate cap ceil(2 · 4) = 8.
-        assert_eq!(decide(a.as_mut(), &mut store, 10.0, 4, 1.0), 7);
-    }
-
-    #[test]
-    fn no_ready_pod_holds_and_bad_knobs_are_rejected() {
-        let mut a = base().build().unwrap();
-        let mut store = MetricsStore::default();
-        record(&mut store, [scrape(0.0, vec![starting(0)], 0)]);
-        assert_eq!(
-            a.desired_replicas(&store.observe(at(0.0), SimDuration::ZERO, 1)),
-            1
-        );
-        // (config, knob, fragment)
-        let cases = [
-            (
-                AibrixApaConfig {
-                    panic_window_s: 200,
-                    ..base()
-                },
-                "panic_window_s",
-                "panicWindowSeconds <= observeWindowSeconds",
-            ),
-            (
-                AibrixApaConfig {
-                    target_value: 0.0,
-                    ..base()
-                },
-                "target_value",
-                "targetValue must be positive",
-            ),
-            (
-                AibrixApaConfig {
-                    max_scale_up_rate: 1.0,
-                    ..base()
-                },
-                "max_scale_up_rate",
-                "AIBrix",
-            ),
-            (
-                AibrixApaConfig {
-                    min_replicas: 11,
-                    ..base()
-                },
-                "min_replicas",
-                "minReplicas must not exceed maxReplicas",
-            ),
-        ];
-        for (c, knob, frag) in cases {
-            let e = c.build().expect_err(knob).to_string();
-            assert!(e.contains(knob) && e.contains(frag), "{knob}: {e}");
-        }
-    }
-}
+mod adapter_tests;

@@ -116,10 +116,88 @@ fn autoscaler_scale_down_cooldown_takes_min() {
     };
     let mut a = AibrixAutoscaler::new(cfg).expect("valid");
     let at = |s: u64| SimTime(s * 1_000_000_000);
-    assert_eq!(a.decide(at(10), 4, 20.0), Some(8));
+    assert_eq!(a.decide(at(10), 4, 20.0), 8);
     // Averages of last-value buckets: (20 + 2) / 2 = 11 -> 1.1 is within.
-    assert_eq!(a.decide(at(20), 8, 2.0), Some(8));
-    assert_eq!(a.decide(at(0), 0, 5.0), Some(0)); // current 0, min 1: no scaling
+    assert_eq!(a.decide(at(20), 8, 2.0), 8);
+    // (20 + 2 + 2) / 3 = 8 -> 0.8 < 0.9: ceil(8 · 0.8) = 7; the min over
+    // the 300 s down window is 7 (8 was a scale-up's and the hold's 8).
+    assert_eq!(a.decide(at(30), 8, 2.0), 7);
+    // The next recommendation on 7, ceil(7 · 0.65) = 5, and the min of
+    // {8, 8, 7, 5} over the window is 5: the "cooldown" does not hold.
+    assert_eq!(a.decide(at(40), 7, 2.0), 5);
+}
+
+#[test]
+fn kpa_panic_is_decided_at_every_call_without_a_hold() {
+    // Target 10 per pod on 2 pods, observe 60 s, panic 5 s (one 10 s
+    // resync's value in the panic window).
+    let cfg = AibrixConfig {
+        target_value: 10.0,
+        observe_window_s: 60,
+        panic_window_s: 5,
+        up_fluctuation_tolerance: 0.0,
+        down_fluctuation_tolerance: 0.0,
+        ..AibrixConfig::default()
+    };
+    let mut a = AibrixAutoscaler::new(cfg).expect("valid");
+    let at = |s: u64| SimTime(s * 1_000_000_000);
+    for s in (0..50).step_by(10) {
+        let d = a.decide_detailed(at(s), 2, 10.0);
+        assert_eq!((d.desired, d.in_panic), (2, false), "t={s}");
+    }
+    // A burst: panic window 40, stable (5·10 + 40)/6 = 15 → ratio 2.67 > 2:
+    // panic, max(ceil(1.5), ceil(4)) = 4 (the rate cap of 2·2 = 4).
+    let d = a.decide_detailed(at(50), 2, 40.0);
+    assert_eq!((d.desired, d.in_panic), (4, true));
+    // The burst is over: panic window 10 against stable 100/7: not in
+    // panic at once (Knative would hold panic for a stable window), and
+    // the stable count ceil(1.43) = 2 is below 4: the down window's min.
+    let d = a.decide_detailed(at(60), 4, 10.0);
+    assert!(!d.in_panic, "{d:?}");
+    assert_eq!(d.desired, 2);
+}
+
+#[test]
+fn the_floor_is_min_replicas_and_scale_to_zero_is_inert() {
+    let at = |s: u64| SimTime(s * 1_000_000_000);
+    for scale_to_zero in [false, true] {
+        let mut a = AibrixAutoscaler::new(AibrixConfig {
+            strategy: Strategy::Apa,
+            min_replicas: 0,
+            target_value: 10.0,
+            scale_to_zero,
+            ..AibrixConfig::default()
+        })
+        .expect("valid");
+        // 1 pod idle: ceil(1 · 0) = 0 ≥ floor(1/2) = 0 → 0, min 0 allows it.
+        assert_eq!(a.decide(at(1), 1, 0.0), 0, "scale_to_zero={scale_to_zero}");
+        let mut b = AibrixAutoscaler::new(AibrixConfig {
+            strategy: Strategy::Apa,
+            min_replicas: 1,
+            target_value: 10.0,
+            scale_to_zero,
+            ..AibrixConfig::default()
+        })
+        .expect("valid");
+        assert_eq!(b.decide(at(1), 1, 0.0), 1, "scale_to_zero={scale_to_zero}");
+    }
+}
+
+#[test]
+fn hpa_behavior_truncates_and_replaces_negative_percents() {
+    let pcts = |up: f64, down: f64| {
+        let b = hpa_behavior(up, down, 0, 0);
+        (
+            b.scale_up.expect("up").policies[0].value,
+            b.scale_down.expect("down").policies[0].value,
+        )
+    };
+    // (1 − 1/3) · 100 = 66.67 truncates to 66; 1.5 → 50.
+    assert_eq!(pcts(1.5, 3.0), (50, 66));
+    // Rates below 1 give negative percents, replaced by 100.
+    assert_eq!(pcts(0.5, 0.5), (100, 100));
+    // -0.5 % truncates to 0, which is not negative: kept.
+    assert_eq!(pcts(0.995, 1.0), (0, 0));
 }
 
 #[test]
@@ -153,10 +231,10 @@ fn validation_rejects_bad_knobs() {
     );
     bad(
         AibrixConfig {
-            max_scale_up_rate: 1.0,
+            max_scale_up_rate: 0.9,
             ..d()
         },
-        "> 1",
+        "must be >= 1.0",
     );
     bad(
         AibrixConfig {

@@ -37,6 +37,14 @@ struct AKpaIn {
     max_panic_pods: u32,
     up_fluctuation_tolerance: f64,
     down_fluctuation_tolerance: f64,
+    /// The mock context's bounds: `computeTargetReplicas` does not read
+    /// them (the constraints apply after it).
+    #[serde(default)]
+    #[allow(dead_code)]
+    min_replicas: Option<u32>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    max_replicas: Option<u32>,
 }
 
 #[derive(Deserialize)]

@@ -56,19 +56,39 @@ struct ExecOut {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct FallbackJson {
-    failure_threshold: u32,
-    replicas: u32,
+    failure_threshold: i32,
+    replicas: i32,
+    #[serde(default)]
     behavior: keda::FallbackBehavior,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HealthJson {
+    number_of_failures: u32,
+    status: keda::HealthStatus,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FbIn {
     scaler_error: bool,
-    fallback: FallbackJson,
+    /// `null` or absent: no `spec.fallback`.
+    #[serde(default)]
+    fallback: Option<FallbackJson>,
     number_of_failures_before: u32,
+    /// The trigger's health before the call (default Happy).
+    #[serde(default)]
+    health_status_before: keda::HealthStatus,
+    #[serde(default)]
     current_replicas: Option<u32>,
     metric_target_average_value: f64,
+    /// The scaler's value when it succeeds (default 0).
+    #[serde(default)]
+    scaler_metric_value: Option<f64>,
+    /// Other triggers' health (for the Fallback condition).
+    #[serde(default)]
+    other_metrics_health: Vec<HealthJson>,
 }
 
 #[derive(Deserialize, Serialize)]
@@ -78,6 +98,12 @@ struct FbOut {
     fallback_metric_value: Option<f64>,
     number_of_failures_after: u32,
     health_status_after: keda::HealthStatus,
+    /// The value returned when the scaler succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    metric_value: Option<f64>,
+    /// The Fallback condition is True.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fallback_condition: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -192,33 +218,47 @@ pub(super) fn keda_case(group: &str, v: &Value, path: &str) -> Result<Outcome, V
         "fallback" => {
             let c: Case<FbIn, FbOut> = parse(v, path)?;
             let i = &c.inputs;
-            let fb = keda::FallbackConfig {
-                failure_threshold: i.fallback.failure_threshold,
-                replicas: i.fallback.replicas,
-                behavior: i.fallback.behavior,
-            };
+            let fb = i.fallback.as_ref().map(|f| keda::FallbackConfig {
+                failure_threshold: f.failure_threshold,
+                replicas: f.replicas,
+                behavior: f.behavior,
+            });
             let mut state = keda::FallbackState {
                 failures: i.number_of_failures_before,
-                status: keda::HealthStatus::Happy,
+                status: i.health_status_before,
             };
-            let scaler = (!i.scaler_error).then_some(0.0);
+            let scaler = (!i.scaler_error).then_some(i.scaler_metric_value.unwrap_or(0.0));
             let r = keda::metric_with_fallback(
                 &mut state,
-                Some(&fb),
+                fb.as_ref(),
                 scaler,
                 i.current_replicas,
                 i.metric_target_average_value,
             );
-            let (error_returned, value) = match r {
-                keda::FallbackResult::Error => (true, None),
-                keda::FallbackResult::Fallback(v) => (false, Some(v)),
-                keda::FallbackResult::Metric(_) => (false, None),
+            let (error_returned, value, metric) = match r {
+                keda::FallbackResult::Error => (true, None, None),
+                keda::FallbackResult::Fallback(v) => (false, Some(v), None),
+                keda::FallbackResult::Metric(v) => (false, None, Some(v)),
             };
+            // The condition is written only with a valid fallback
+            // (`updateStatus` returns early otherwise): it stays False.
+            let condition = fb.filter(keda::FallbackConfig::is_valid).is_some_and(|f| {
+                let mut all: Vec<keda::FallbackState> = (i.other_metrics_health.iter())
+                    .map(|h| keda::FallbackState {
+                        failures: h.number_of_failures,
+                        status: h.status,
+                    })
+                    .collect();
+                all.push(state);
+                keda::fallback_condition(&all, f.failure_threshold)
+            });
             let actual = to_json(&FbOut {
                 error_returned,
                 fallback_metric_value: value,
                 number_of_failures_after: state.failures,
                 health_status_after: state.status,
+                metric_value: c.expected.metric_value.and(metric),
+                fallback_condition: c.expected.fallback_condition.map(|_| condition),
             });
             Ok((c.id, to_json(&c.expected), actual))
         }

@@ -35,18 +35,27 @@ pub enum FallbackBehavior {
     CurrentReplicasIfLower,
 }
 
-/// `spec.fallback`.
+/// `spec.fallback` (`failure_threshold` and `replicas` as a scenario
+/// writes them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FallbackConfig {
     /// Consecutive failures tolerated before the fallback metric is
-    /// served (>= 0).
-    pub failure_threshold: u32,
-    /// Replicas to fall back to.
-    pub replicas: u32,
+    /// served (`failureThreshold`, int32, >= 0).
+    pub failure_threshold: i32,
+    /// Replicas to fall back to (`replicas`, int32, >= 0; 0 leaves the
+    /// executor free to scale to zero on errors).
+    pub replicas: i32,
     /// How the fallback count is chosen.
     #[serde(default)]
     pub behavior: FallbackBehavior,
+}
+
+impl FallbackConfig {
+    /// `HasValidFallback`: both numbers are >= 0.
+    pub fn is_valid(&self) -> bool {
+        self.failure_threshold >= 0 && self.replicas >= 0
+    }
 }
 
 /// ScaledObject knobs with KEDA's defaults.
@@ -125,25 +134,49 @@ impl KedaConfig {
             return Err(invalid(NAME, "polling_interval_s", "must be > 0"));
         }
         if let Some(f) = &self.fallback {
-            if f.replicas == 0 {
+            if !f.is_valid() {
                 return Err(invalid(
                     NAME,
-                    "fallback.replicas",
-                    "must be > 0 (KEDA: fallback replicas must be a positive integer)",
+                    if f.failure_threshold < 0 {
+                        "fallback.failure_threshold"
+                    } else {
+                        "fallback.replicas"
+                    },
+                    format!("must be >= 0 (KEDA: FailureThreshold={} & Replicas={} must both be greater than or equal to 0)", f.failure_threshold, f.replicas),
                 ));
             }
         }
         self.hpa_config().validate()
     }
 
-    /// The HPA KEDA creates: `minReplicas = max(min, 1)`, `maxReplicas =
-    /// max`, the configured behavior.
+    /// The HPA KEDA creates (`newHPAForScaledObject`): `minReplicas =
+    /// max(min, 1)`, `maxReplicas = max`, the configured behavior, with
+    /// the scale-down (scale-up) select policy `Disabled` under
+    /// `paused-scale-in` (`paused-scale-out`); a direction the behavior
+    /// leaves out gets the API defaults first.
     pub fn hpa_config(&self) -> HpaConfig {
+        use super::hpa::{ScalingRules, SelectPolicy};
+        let d = HpaConfig::default();
+        let mut behavior = self.hpa_behavior.clone();
+        if self.paused_scale_in {
+            let b = behavior.get_or_insert_with(Behavior::default);
+            (b.scale_down)
+                .get_or_insert_with(|| {
+                    ScalingRules::default_scale_down(d.downscale_stabilization_s)
+                })
+                .select_policy = SelectPolicy::Disabled;
+        }
+        if self.paused_scale_out {
+            let b = behavior.get_or_insert_with(Behavior::default);
+            (b.scale_up)
+                .get_or_insert_with(ScalingRules::default_scale_up)
+                .select_policy = SelectPolicy::Disabled;
+        }
         HpaConfig {
             min_replicas: self.min_replica_count.max(1),
             max_replicas: self.max_replica_count.max(1),
-            behavior: self.hpa_behavior.clone(),
-            ..HpaConfig::default()
+            behavior,
+            ..d
         }
     }
 }
@@ -289,6 +322,8 @@ impl KedaExecutor {
             }
             return d;
         }
+        // `Fallback != nil && Fallback.Replicas != 0`: replicas 0 falls
+        // through to the scale-in cases.
         let has_fallback = c.fallback.is_some_and(|f| f.replicas != 0);
         if is_error && has_fallback {
             // The HPA gets the fallback metric; scaling to 0 would disable it.
@@ -347,7 +382,9 @@ pub enum FallbackResult {
 
 /// `GetMetricsWithFallback` for an AverageValue external metric with
 /// target `target_average_value`. `scaler` is the scaler's value or `None`
-/// on error; `current_replicas` is the target's count when known.
+/// on error; `current_replicas` is the target's count when known. Without
+/// a fallback, or with an invalid one (`HasValidFallback`), the health is
+/// neither reset nor bumped and the error passes through.
 pub fn metric_with_fallback(
     state: &mut FallbackState,
     fallback: Option<&FallbackConfig>,
@@ -355,31 +392,45 @@ pub fn metric_with_fallback(
     current_replicas: Option<u32>,
     target_average_value: f64,
 ) -> FallbackResult {
+    let valid = fallback.filter(|f| f.is_valid());
     if let Some(v) = scaler {
-        *state = FallbackState {
-            failures: 0,
-            status: HealthStatus::Happy,
-        };
+        if valid.is_some() {
+            *state = FallbackState {
+                failures: 0,
+                status: HealthStatus::Happy,
+            };
+        }
         return FallbackResult::Metric(v);
     }
-    state.status = HealthStatus::Failing;
-    state.failures = state.failures.saturating_add(1);
-    let Some(f) = fallback else {
+    let Some(f) = valid else {
         return FallbackResult::Error;
     };
-    if state.failures <= f.failure_threshold {
+    state.status = HealthStatus::Failing;
+    state.failures = state.failures.saturating_add(1);
+    // `NumberOfFailures > FailureThreshold` (threshold >= 0 here).
+    if i64::from(state.failures) <= i64::from(f.failure_threshold) {
         return FallbackResult::Error;
     }
+    let fixed = u32::try_from(f.replicas).unwrap_or(0);
     let replicas = match (f.behavior, current_replicas) {
-        (FallbackBehavior::Static, _) => f.replicas,
+        (FallbackBehavior::Static, _) => fixed,
         (FallbackBehavior::CurrentReplicas, Some(c)) => c,
-        (FallbackBehavior::CurrentReplicasIfHigher, Some(c)) => c.max(f.replicas),
-        (FallbackBehavior::CurrentReplicasIfLower, Some(c)) => c.min(f.replicas),
+        (FallbackBehavior::CurrentReplicasIfHigher, Some(c)) => c.max(fixed),
+        (FallbackBehavior::CurrentReplicasIfLower, Some(c)) => c.min(fixed),
+        // The current count could not be read: the scaler's error.
         (_, None) => return FallbackResult::Error,
     };
     // Milli-exact like upstream: int64(target * 1000 * replicas) milli.
     let milli = (target_average_value * 1000.0 * f64::from(replicas)) as i64;
     FallbackResult::Fallback(milli as f64 / 1000.0)
+}
+
+/// The Fallback condition (`fallbackExceededThreshold`): True when any
+/// trigger's metric is failing with more failures than the threshold.
+pub fn fallback_condition(states: &[FallbackState], failure_threshold: i32) -> bool {
+    states.iter().any(|s| {
+        s.status == HealthStatus::Failing && i64::from(s.failures) > i64::from(failure_threshold)
+    })
 }
 
 fn default_max() -> u32 {
@@ -438,6 +489,32 @@ pub struct KedaAutoscalerConfig {
     /// HPA's legacy path.
     #[serde(default)]
     pub hpa_behavior: Option<Behavior>,
+    /// `spec.fallback`: `{ failure_threshold, replicas, behavior }`
+    /// (`static`, `currentReplicas`, `currentReplicasIfHigher`,
+    /// `currentReplicasIfLower`); unset by default. Once the trigger has
+    /// failed more than `failure_threshold` HPA reads in a row, the HPA
+    /// gets `replicas × threshold` and so asks for the fallback count.
+    #[serde(default)]
+    pub fallback: Option<FallbackConfig>,
+    /// `autoscaling.keda.sh/paused-scale-in`: the executor does not scale
+    /// to 0 (or idle) and the HPA's scale-down is `Disabled`.
+    #[serde(default)]
+    pub paused_scale_in: bool,
+    /// `autoscaling.keda.sh/paused-scale-out`: the executor does not
+    /// activate from 0 (or idle) and the HPA's scale-up is `Disabled`.
+    #[serde(default)]
+    pub paused_scale_out: bool,
+    /// `autoscaling.keda.sh/paused-replicas`: the ScaledObject is paused
+    /// and the deployment held at this count.
+    #[serde(default)]
+    pub paused_replicas: Option<u32>,
+    /// `autoscaling.keda.sh/paused`: paused at the current count.
+    #[serde(default)]
+    pub paused: bool,
+    /// `autoscaling.keda.sh/force-activation`: the executor acts as if the
+    /// trigger were active.
+    #[serde(default)]
+    pub force_activation: bool,
 }
 
 impl KedaAutoscalerConfig {
@@ -450,7 +527,12 @@ impl KedaAutoscalerConfig {
             max_replica_count: self.max_replicas,
             idle_replica_count: self.idle_replicas,
             hpa_behavior: self.hpa_behavior.clone(),
-            ..KedaConfig::default()
+            fallback: self.fallback,
+            paused_scale_in: self.paused_scale_in,
+            paused_scale_out: self.paused_scale_out,
+            paused_replicas: self.paused_replicas,
+            paused: self.paused,
+            force_activation: self.force_activation,
         }
     }
 
@@ -492,6 +574,7 @@ impl KedaAutoscalerConfig {
             sync: fleetsim_core::SimDuration::from_nanos(gcd),
             next_poll: SimTime::ZERO,
             next_hpa: SimTime::ZERO,
+            fallback_state: FallbackState::default(),
         }))
     }
 
@@ -516,11 +599,12 @@ fn gcd(a: u64, b: u64) -> u64 {
 }
 
 /// Engine adapter: the executor every `polling_interval_s` (active =
-/// trigger value `> activation_threshold`; no visible scrape is a scaler
-/// error) and the HPA KEDA creates every 15 s
-/// ([`super::hpa::per_pod_replicas`] with the value, the threshold and
-/// `status.replicas` = pods not draining). It syncs at the gcd of the two
-/// periods. When the executor changes the scale, that is the answer of
+/// trigger value `> activation_threshold`; no visible scrape, e.g. during
+/// a metrics outage, is a scaler error) and the HPA KEDA creates every
+/// 15 s ([`super::hpa::per_pod_replicas`] with the value
+/// [`metric_with_fallback`] serves, the threshold and `status.replicas` =
+/// pods not draining, or the count asked for when no scrape is visible).
+/// It syncs at the gcd of the two periods. When the executor changes the scale, that is the answer of
 /// the sync. No activation hook: KEDA has no activator, so a request
 /// arriving at zero replicas waits for the next poll.
 #[derive(Clone, Debug)]
@@ -535,6 +619,8 @@ pub struct KedaAutoscaler {
     sync: fleetsim_core::SimDuration,
     next_poll: SimTime,
     next_hpa: SimTime,
+    /// The trigger's health as the metrics server keeps it.
+    fallback_state: FallbackState,
 }
 
 impl fleetsim_core::Autoscaler for KedaAutoscaler {
@@ -578,13 +664,29 @@ impl fleetsim_core::Autoscaler for KedaAutoscaler {
         }
         if now >= self.next_hpa {
             self.next_hpa = now + self.hpa_sync;
-            let status = latest.map_or(0, |s| {
+            // The pod count comes from the API server, not the metrics
+            // pipeline: with no scrape visible, the count asked for.
+            let status = latest.map_or(current, |s| {
                 s.pods
                     .iter()
                     .filter(|p| p.phase != fleetsim_core::autoscale::PodPhase::Draining)
                     .count() as u32
             });
-            let rec = value.and_then(|v| {
+            // The metrics server answers the HPA through
+            // `GetMetricsWithFallback`: the trigger's value, the fallback
+            // value once it has failed too often, or the error (no
+            // recommendation: the HPA holds).
+            let served = match metric_with_fallback(
+                &mut self.fallback_state,
+                self.executor.config().fallback.as_ref(),
+                value,
+                Some(current),
+                self.threshold_milli as f64 / 1000.0,
+            ) {
+                FallbackResult::Metric(v) | FallbackResult::Fallback(v) => Some(v),
+                FallbackResult::Error => None,
+            };
+            let rec = served.and_then(|v| {
                 super::hpa::per_pod_replicas(
                     status,
                     super::adapter::milli(v),
@@ -635,137 +737,4 @@ impl super::AutoscalerKind for KedaKind {
 mod tests;
 
 #[cfg(test)]
-mod adapter_tests {
-    use super::super::adapter::testing::*;
-    use super::*;
-    use fleetsim_core::autoscale::MetricsStore;
-    use fleetsim_core::{Autoscaler, SimDuration};
-
-    fn base() -> KedaAutoscalerConfig {
-        serde_json::from_str("{}").unwrap()
-    }
-
-    /// Runs syncs at `times` with per-pod waiting `w(t)` on `desired`
-    /// replicas (gateway waiting `g(t)` when there are none).
-    fn run(a: &mut dyn Autoscaler, times: &[f64], start: u32, w: impl Fn(f64) -> u32) -> Vec<u32> {
-        let mut store = MetricsStore::default();
-        let mut d = start;
-        times
-            .iter()
-            .map(|&t| {
-                let (pods, gateway) = if d == 0 {
-                    (vec![], w(t))
-                } else {
-                    ((0..d).map(|i| ready(i, 1, w(t), 0.5)).collect(), 0)
-                };
-                record(&mut store, [scrape(t, pods, gateway)]);
-                d = a.desired_replicas(&store.observe(at(t), SimDuration::ZERO, d));
-                d
-            })
-            .collect()
-    }
-
-    #[test]
-    #[allow(clippy::float_cmp)] // exact sums and defaults
-    fn defaults_sync_and_bounds() {
-        let c = base();
-        assert_eq!(
-            (
-                c.min_replicas,
-                c.max_replicas,
-                c.polling_interval_s,
-                c.cooldown_period_s
-            ),
-            (0, 100, 30, 300)
-        );
-        assert_eq!(c.threshold, 5.0);
-        let a = c.build().unwrap();
-        // gcd(30 s polling, 15 s HPA sync).
-        assert_eq!(a.sync_period(), SimDuration::from_secs(15));
-        assert_eq!(a.replica_bounds(), (0, 100));
-        let b = KedaAutoscalerConfig {
-            polling_interval_s: 10,
-            ..base()
-        }
-        .build()
-        .unwrap();
-        assert_eq!(b.sync_period(), SimDuration::from_secs(5));
-    }
-
-    #[test]
-    fn activates_from_zero_at_the_poll_then_the_hpa_scales() {
-        let mut a = base().build().unwrap();
-        assert_eq!(a.on_activation(at(1.0)), None, "no activator");
-        // Nothing waiting at t = 0; 3 at the gateway from t = 15 s, but
-        // the next poll is at 30 s. Then 20 waiting per replica: the HPA
-        // (every 15 s) asks for ceil(20/5) = 4.
-        let out = run(a.as_mut(), &[0.0, 15.0, 30.0, 45.0], 0, |t| {
-            match t as u32 {
-                0 => 0,
-                15 | 30 => 3,
-                _ => 20,
-            }
-        });
-        assert_eq!(out, vec![0, 0, 1, 4]);
-    }
-
-    #[test]
-    fn cools_down_to_zero_after_the_cooldown() {
-        let c = KedaAutoscalerConfig {
-            cooldown_period_s: 60,
-            ..base()
-        };
-        let mut a = c.build().unwrap();
-        let times: Vec<f64> = (0..8).map(|i| f64::from(i) * 15.0).collect();
-        // Active at t = 0 (1 waiting on the one replica), idle from 15 s:
-        // polls at 30 and 60 are within the cooldown (0 + 60 < 60 is
-        // false), the poll at 90 scales to 0.
-        let out = run(a.as_mut(), &times, 1, |t| u32::from(t == 0.0));
-        assert_eq!(out, vec![1, 1, 1, 1, 1, 1, 0, 0]);
-    }
-
-    #[test]
-    fn bad_knobs_name_the_rule() {
-        // (config, knob, fragment)
-        let cases = [
-            (
-                KedaAutoscalerConfig {
-                    min_replicas: 5,
-                    max_replicas: 2,
-                    ..base()
-                },
-                "min_replicas",
-                "min_replicas > max_replicas",
-            ),
-            (
-                KedaAutoscalerConfig {
-                    threshold: 0.0,
-                    ..base()
-                },
-                "threshold",
-                "AverageValue target",
-            ),
-            (
-                KedaAutoscalerConfig {
-                    activation_threshold: -1.0,
-                    ..base()
-                },
-                "activation_threshold",
-                "activationThreshold",
-            ),
-            (
-                KedaAutoscalerConfig {
-                    min_replicas: 1,
-                    idle_replicas: Some(2),
-                    ..base()
-                },
-                "idle_replica_count",
-                "KEDA",
-            ),
-        ];
-        for (c, knob, frag) in cases {
-            let e = c.build().expect_err(knob).to_string();
-            assert!(e.contains(knob) && e.contains(frag), "{knob}: {e}");
-        }
-    }
-}
+mod adapter_tests;

@@ -128,6 +128,19 @@ fn upstream_executor_cases() {
         false,
         (None, Some(false)),
     );
+    // TestNoScaleToIdleReplicasWhenNotActiveAndPauseScaleInAnnotationSet:
+    // idle 0, min 5, current 10, not active: held at 10.
+    let idle_no_in = KedaConfig {
+        paused_scale_in: annotation_flag("true"),
+        ..idle.clone()
+    };
+    check(
+        "TestNoScaleToIdleReplicasWhenNotActiveAndPauseScaleInAnnotationSet",
+        idle_no_in,
+        10,
+        false,
+        (None, Some(false)),
+    );
     // TestScaleFromMinReplicasWhenActivationForced: force-activation, not
     // active, current 0 -> 1
     let forced = KedaConfig {
@@ -204,9 +217,258 @@ fn fallback_sequence() {
         metric_with_fallback(&mut s, Some(&higher), None, Some(9), 5.0),
         FallbackResult::Fallback(45.0)
     );
+    // A behavior that needs the current count, which could not be read.
     assert_eq!(
-        metric_with_fallback(&mut s, None, None, Some(9), 5.0),
+        metric_with_fallback(&mut s, Some(&higher), None, None, 5.0),
         FallbackResult::Error
+    );
+}
+
+/// Ported from kedacore/keda `pkg/fallback/fallback_test.go` (Describe
+/// "fallback"): one row per `It`. `TestUpdateStatusConcurrency` checks Go
+/// map locking and has no counterpart here.
+#[test]
+fn upstream_fallback_cases() {
+    use FallbackBehavior::*;
+    use HealthStatus::*;
+    let fb = |t: i32, r: i32, b: FallbackBehavior| {
+        Some(FallbackConfig {
+            failure_threshold: t,
+            replicas: r,
+            behavior: b,
+        })
+    };
+    let st = |failures: u32, status: HealthStatus| FallbackState { failures, status };
+    // (It, fallback, health before, scaler value (None = error), current
+    // replicas, target AverageValue, result, health after)
+    #[allow(clippy::type_complexity)]
+    let cases: [(
+        &str,
+        Option<FallbackConfig>,
+        FallbackState,
+        Option<f64>,
+        Option<u32>,
+        f64,
+        FallbackResult,
+        FallbackState,
+    ); 12] = [
+        (
+            "should return the expected metric when fallback is disabled",
+            None,
+            FallbackState::default(),
+            Some(5.0),
+            None,
+            3.0,
+            FallbackResult::Metric(5.0),
+            FallbackState::default(),
+        ),
+        (
+            "should initialise the health status on success when fallback is enabled and status is empty",
+            fb(3, 10, Static),
+            FallbackState::default(),
+            Some(6.0),
+            None,
+            3.0,
+            FallbackResult::Metric(6.0),
+            st(0, Happy),
+        ),
+        (
+            "should reset the health status when scaler metrics are available when fallback is enabled",
+            fb(3, 10, Static),
+            st(5, Failing),
+            Some(6.0),
+            None,
+            3.0,
+            FallbackResult::Metric(6.0),
+            st(0, Happy),
+        ),
+        (
+            "should not reset the health status when fallback is not enabled",
+            None,
+            st(5, Failing),
+            Some(6.0),
+            None,
+            3.0,
+            FallbackResult::Metric(6.0),
+            st(5, Failing),
+        ),
+        (
+            "should propagate the error when fallback is disabled",
+            None,
+            FallbackState::default(),
+            None,
+            None,
+            3.0,
+            FallbackResult::Error,
+            FallbackState::default(),
+        ),
+        (
+            "should bump the number of failures when metrics call fails",
+            fb(3, 10, Static),
+            st(0, Happy),
+            None,
+            None,
+            10.0,
+            FallbackResult::Error,
+            st(1, Failing),
+        ),
+        (
+            "should return a normalised metric when number of failures are beyond threshold",
+            fb(3, 10, Static),
+            st(3, Happy),
+            None,
+            Some(5),
+            10.0,
+            FallbackResult::Fallback(100.0),
+            st(4, Failing),
+        ),
+        (
+            "should ignore error if we fail to update kubernetes status",
+            fb(3, 10, Static),
+            st(3, Happy),
+            None,
+            Some(5),
+            10.0,
+            FallbackResult::Fallback(100.0),
+            st(4, Failing),
+        ),
+        (
+            "should return error when fallback is enabled but scaledobject has invalid parameter",
+            fb(-3, 10, Static),
+            st(3, Happy),
+            None,
+            None,
+            10.0,
+            FallbackResult::Error,
+            st(3, Happy),
+        ),
+        (
+            "should use fallback replicas when current replicas is lower when behavior is 'currentReplicasIfHigher'",
+            fb(3, 10, CurrentReplicasIfHigher),
+            st(3, Happy),
+            None,
+            Some(4),
+            10.0,
+            FallbackResult::Fallback(100.0),
+            st(4, Failing),
+        ),
+        (
+            "should use current replicas when behavior is 'currentReplicas'",
+            fb(3, 10, CurrentReplicas),
+            st(3, Happy),
+            None,
+            Some(6),
+            10.0,
+            FallbackResult::Fallback(60.0),
+            st(4, Failing),
+        ),
+        (
+            "should ignore current replicas when behavior is 'static'",
+            fb(3, 10, Static),
+            st(3, Happy),
+            None,
+            Some(15),
+            10.0,
+            FallbackResult::Fallback(100.0),
+            st(4, Failing),
+        ),
+    ];
+    for (it, f, before, scaler, current, target, want, after) in cases {
+        let mut s = before;
+        let got = metric_with_fallback(&mut s, f.as_ref(), scaler, current, target);
+        assert_eq!((got, s), (want, after), "fallback_test.go: {it}");
+    }
+}
+
+/// fallback_test.go "should set the fallback condition when a fallback
+/// exists in the scaled object" / "... to false if the config is
+/// invalid": another metric failing 6 times, this one failing a 4th time.
+#[test]
+fn upstream_fallback_condition_cases() {
+    let other = FallbackState {
+        failures: 6,
+        status: HealthStatus::Failing,
+    };
+    for (threshold, want) in [(3, true), (-3, false)] {
+        let f = FallbackConfig {
+            failure_threshold: threshold,
+            replicas: 10,
+            behavior: FallbackBehavior::Static,
+        };
+        let mut this = FallbackState {
+            failures: 3,
+            status: HealthStatus::Happy,
+        };
+        metric_with_fallback(&mut this, Some(&f), None, Some(5), 10.0);
+        // `updateStatus` writes the condition only for a valid fallback.
+        let condition = f.is_valid() && fallback_condition(&[other, this], threshold);
+        assert_eq!(condition, want, "threshold {threshold}");
+    }
+    assert!(!fallback_condition(
+        &[FallbackState {
+            failures: 3,
+            status: HealthStatus::Failing
+        }],
+        3
+    ));
+}
+
+/// The executor's error branch (`RequestScale`, not active): with a
+/// fallback of nonzero replicas the scale is left for the HPA's fallback
+/// (`TestRequestScale_ScalerErrorWithFallback_HPAHealthy` runs it); with
+/// none, or replicas 0, an idle-able target is not held by the fallback.
+#[test]
+fn executor_error_branches_with_fallback() {
+    let with = |replicas: i32| KedaConfig {
+        fallback: Some(FallbackConfig {
+            failure_threshold: 3,
+            replicas,
+            behavior: FallbackBehavior::Static,
+        }),
+        ..KedaConfig::default()
+    };
+    let run = |cfg: KedaConfig| {
+        exec(cfg)
+            .request_scale(at(10_000), 3, false, true)
+            .set_replicas
+    };
+    assert_eq!(run(with(5)), None, "fallback 5: held for the HPA");
+    assert_eq!(
+        run(with(0)),
+        Some(0),
+        "fallback 0: falls through to scale-in"
+    );
+    assert_eq!(
+        run(KedaConfig::default()),
+        None,
+        "no fallback: Ready=False only"
+    );
+}
+
+#[test]
+fn paused_annotations_disable_the_hpa_directions() {
+    use crate::autoscalers::hpa::SelectPolicy;
+    let h = KedaConfig {
+        paused_scale_in: true,
+        ..KedaConfig::default()
+    }
+    .hpa_config();
+    let b = h.behavior.expect("behavior");
+    assert_eq!(
+        b.scale_down.expect("down").select_policy,
+        SelectPolicy::Disabled
+    );
+    assert!(b.scale_up.is_none(), "scale-up keeps the API defaults");
+    let h = KedaConfig {
+        paused_scale_out: true,
+        ..KedaConfig::default()
+    }
+    .hpa_config();
+    assert!(h.validate().is_ok());
+    let b = h.behavior.expect("behavior");
+    assert_eq!(
+        b.scale_up.expect("up").select_policy,
+        SelectPolicy::Disabled
     );
 }
 
@@ -260,6 +522,17 @@ fn validation_rejects_bad_knobs() {
             ..KedaConfig::default()
         },
         "polling_interval_s",
+    );
+    bad(
+        KedaConfig {
+            fallback: Some(FallbackConfig {
+                failure_threshold: -1,
+                replicas: 2,
+                behavior: FallbackBehavior::Static,
+            }),
+            ..KedaConfig::default()
+        },
+        "must both be greater than or equal to 0",
     );
     assert_eq!(KedaConfig::default().hpa_config().min_replicas, 1);
 }

@@ -1,0 +1,134 @@
+//! The engine adapter against recorded scrapes.
+
+use super::*;
+use crate::autoscalers::adapter::testing::*;
+use fleetsim_core::autoscale::MetricsStore;
+use fleetsim_core::{Autoscaler, SimDuration};
+
+fn base() -> KedaAutoscalerConfig {
+    serde_json::from_str("{}").unwrap()
+}
+
+/// Runs syncs at `times` with per-pod waiting `w(t)` on `desired`
+/// replicas (gateway waiting `g(t)` when there are none).
+fn run(a: &mut dyn Autoscaler, times: &[f64], start: u32, w: impl Fn(f64) -> u32) -> Vec<u32> {
+    let mut store = MetricsStore::default();
+    let mut d = start;
+    times
+        .iter()
+        .map(|&t| {
+            let (pods, gateway) = if d == 0 {
+                (vec![], w(t))
+            } else {
+                ((0..d).map(|i| ready(i, 1, w(t), 0.5)).collect(), 0)
+            };
+            record(&mut store, [scrape(t, pods, gateway)]);
+            d = a.desired_replicas(&store.observe(at(t), SimDuration::ZERO, d));
+            d
+        })
+        .collect()
+}
+
+#[test]
+#[allow(clippy::float_cmp)] // exact sums and defaults
+fn defaults_sync_and_bounds() {
+    let c = base();
+    assert_eq!(
+        (
+            c.min_replicas,
+            c.max_replicas,
+            c.polling_interval_s,
+            c.cooldown_period_s
+        ),
+        (0, 100, 30, 300)
+    );
+    assert_eq!(c.threshold, 5.0);
+    let a = c.build().unwrap();
+    // gcd(30 s polling, 15 s HPA sync).
+    assert_eq!(a.sync_period(), SimDuration::from_secs(15));
+    assert_eq!(a.replica_bounds(), (0, 100));
+    let b = KedaAutoscalerConfig {
+        polling_interval_s: 10,
+        ..base()
+    }
+    .build()
+    .unwrap();
+    assert_eq!(b.sync_period(), SimDuration::from_secs(5));
+}
+
+#[test]
+fn activates_from_zero_at_the_poll_then_the_hpa_scales() {
+    let mut a = base().build().unwrap();
+    assert_eq!(a.on_activation(at(1.0)), None, "no activator");
+    // Nothing waiting at t = 0; 3 at the gateway from t = 15 s, but
+    // the next poll is at 30 s. Then 20 waiting per replica: the HPA
+    // (every 15 s) asks for ceil(20/5) = 4.
+    let out = run(a.as_mut(), &[0.0, 15.0, 30.0, 45.0], 0, |t| {
+        match t as u32 {
+            0 => 0,
+            15 | 30 => 3,
+            _ => 20,
+        }
+    });
+    assert_eq!(out, vec![0, 0, 1, 4]);
+}
+
+#[test]
+fn cools_down_to_zero_after_the_cooldown() {
+    let c = KedaAutoscalerConfig {
+        cooldown_period_s: 60,
+        ..base()
+    };
+    let mut a = c.build().unwrap();
+    let times: Vec<f64> = (0..8).map(|i| f64::from(i) * 15.0).collect();
+    // Active at t = 0 (1 waiting on the one replica), idle from 15 s:
+    // polls at 30 and 60 are within the cooldown (0 + 60 < 60 is
+    // false), the poll at 90 scales to 0.
+    let out = run(a.as_mut(), &times, 1, |t| u32::from(t == 0.0));
+    assert_eq!(out, vec![1, 1, 1, 1, 1, 1, 0, 0]);
+}
+
+#[test]
+fn bad_knobs_name_the_rule() {
+    // (config, knob, fragment)
+    let cases = [
+        (
+            KedaAutoscalerConfig {
+                min_replicas: 5,
+                max_replicas: 2,
+                ..base()
+            },
+            "min_replicas",
+            "min_replicas > max_replicas",
+        ),
+        (
+            KedaAutoscalerConfig {
+                threshold: 0.0,
+                ..base()
+            },
+            "threshold",
+            "AverageValue target",
+        ),
+        (
+            KedaAutoscalerConfig {
+                activation_threshold: -1.0,
+                ..base()
+            },
+            "activation_threshold",
+            "activationThreshold",
+        ),
+        (
+            KedaAutoscalerConfig {
+                min_replicas: 1,
+                idle_replicas: Some(2),
+                ..base()
+            },
+            "idle_replica_count",
+            "KEDA",
+        ),
+    ];
+    for (c, knob, frag) in cases {
+        let e = c.build().expect_err(knob).to_string();
+        assert!(e.contains(knob) && e.contains(frag), "{knob}: {e}");
+    }
+}
