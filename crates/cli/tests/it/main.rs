@@ -18,6 +18,7 @@ mod deployments;
 mod determinism;
 mod example_traces;
 mod extreme;
+mod hpa_behavior;
 mod lengths_from_trace;
 mod lifecycle;
 mod misplaced_errors;
