@@ -16,6 +16,7 @@ mod closed_stdout;
 mod compare;
 mod deployments;
 mod determinism;
+mod docs_scaling_examples;
 mod example_traces;
 mod extreme;
 mod hpa_behavior;
