@@ -192,20 +192,22 @@ pub struct HpaAutoscalerConfig {
     /// `--horizontal-pod-autoscaler-downscale-stabilization`, default 300 s.
     #[serde(default = "three_hundred")]
     pub downscale_stabilization_s: u32,
-    /// `spec.behavior`; absent = the legacy path.
+    /// `spec.behavior`, snake_case or autoscaling/v2 spelling, fields left
+    /// out taking the API defaults; absent = the legacy path.
     #[serde(default)]
-    pub behavior: Option<Behavior>,
+    pub behavior: Option<BehaviorConfig>,
 }
 
 impl HpaAutoscalerConfig {
-    fn core(&self) -> HpaConfig {
+    /// The core's knobs, the behavior defaulted as the API server would.
+    pub(crate) fn core(&self) -> HpaConfig {
         HpaConfig {
             min_replicas: self.min_replicas,
             max_replicas: self.max_replicas,
             sync_period_s: self.sync_period_s,
             tolerance: self.tolerance,
             downscale_stabilization_s: self.downscale_stabilization_s,
-            behavior: self.behavior.clone(),
+            behavior: (self.behavior.as_ref()).map(|b| b.defaulted(self.downscale_stabilization_s)),
             readiness: ReadinessTiming::default(),
         }
     }
@@ -409,12 +411,25 @@ mod tests {
     #[test]
     fn behavior_path_rate_limits_scale_up() {
         let c = HpaAutoscalerConfig {
-            behavior: Some(Behavior::default()),
+            behavior: Some(BehaviorConfig::default()),
             ..config(vec![waiting(1.0)])
         };
         let mut a = c.build().unwrap();
         // Wants 20 from 2: max(+4 pods, +100 %) per 15 s → 6.
         assert_eq!(decide(a.as_mut(), 0.0, 2, pods_waiting(&[10, 10])), 6);
+    }
+
+    #[test]
+    fn kubernetes_spelled_behavior_rate_limits_scale_up() {
+        let c: HpaAutoscalerConfig = toml::from_str(
+            "metrics = [{ metric = \"num_requests_waiting\", target_average_value = 1.0 }]\n\
+             behavior = { scaleUp = { policies = [{ type = \"Pods\", value = 1, periodSeconds = 60 }] } }\n",
+        )
+        .unwrap();
+        let mut a = c.build().unwrap();
+        // Wants 20 from 2; one pod per 60 s → 3, where the default
+        // max(+4 pods, +100 %) would give 6.
+        assert_eq!(decide(a.as_mut(), 0.0, 2, pods_waiting(&[10, 10])), 3);
     }
 
     #[test]

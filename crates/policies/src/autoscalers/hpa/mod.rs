@@ -23,9 +23,12 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 mod adapter;
+mod behavior;
 mod replicas;
 
 pub use adapter::{classify_sample, HpaAutoscaler, HpaAutoscalerConfig, HpaKind, HpaMetric};
+use behavior::rules;
+pub use behavior::{BehaviorConfig, RulesConfig};
 pub use replicas::{
     classify_pod, object_value_replicas, per_pod_replicas, pods_average_value_replicas,
     resource_utilization_replicas, MetricRecommendation, MetricSample, PodClass, PodMetric,
@@ -169,35 +172,20 @@ impl ScalingRules {
         self.policies.iter().map(|p| p.period_s).max().unwrap_or(0)
     }
 
-    /// API validation of one direction's rules.
+    /// API validation of one direction's rules (the checks the scenario
+    /// reader makes too, `behavior::rules`).
     pub fn validate(&self, dir: &'static str) -> Result<(), AutoscalerError> {
-        if self.stabilization_window_s > MAX_STABILIZATION_WINDOW_S {
-            return Err(invalid(NAME, dir, format!(
-                "stabilization_window_s {} must be in 0..=3600 (HPA: stabilizationWindowSeconds must be less than or equal to 3600)",
-                self.stabilization_window_s
-            )));
-        }
-        if self.policies.is_empty() && self.select_policy != SelectPolicy::Disabled {
-            return Err(invalid(
-                NAME,
-                dir,
-                "at least one policy is required (HPA: must specify at least one Policy)",
-            ));
-        }
+        let fail = |field: &str, got: String, allowed: &str| {
+            invalid(NAME, dir, format!("{field} {got} must be {allowed}"))
+        };
+        let w = self.stabilization_window_s;
+        rules::window(w).map_err(|a| fail("stabilization_window_s", w.to_string(), a))?;
+        let n = self.policies.len();
+        rules::policy_count(n).map_err(|a| fail("policies", format!("(count {n})"), a))?;
         for p in &self.policies {
-            if p.value == 0 {
-                return Err(invalid(
-                    NAME,
-                    dir,
-                    "policy value must be > 0 (HPA: value must be greater than zero)",
-                ));
-            }
-            if p.period_s == 0 || p.period_s > MAX_POLICY_PERIOD_S {
-                return Err(invalid(NAME, dir, format!(
-                    "policy period_s {} must be in 1..=1800 (HPA: periodSeconds must be greater than zero and less than or equal to 1800)",
-                    p.period_s
-                )));
-            }
+            rules::value(p.value).map_err(|a| fail("policy value", p.value.to_string(), a))?;
+            rules::period(p.period_s)
+                .map_err(|a| fail("policy period_s", p.period_s.to_string(), a))?;
         }
         Ok(())
     }

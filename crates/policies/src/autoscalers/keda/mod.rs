@@ -13,7 +13,7 @@
 //! trigger with the value and the threshold, and [`crate::autoscalers::hpa::Hpa::reconcile`]
 //! with the config from [`KedaConfig::hpa_config`].
 
-use super::hpa::{Behavior, HpaConfig};
+use super::hpa::{Behavior, BehaviorConfig, HpaConfig};
 use super::{invalid, AutoscalerError};
 use fleetsim_core::SimTime;
 use serde::{Deserialize, Serialize};
@@ -485,10 +485,12 @@ pub struct KedaAutoscalerConfig {
     /// Default 0.
     #[serde(default)]
     pub activation_threshold: f64,
-    /// `advanced.horizontalPodAutoscalerConfig.behavior`; absent = the
-    /// HPA's legacy path.
+    /// `advanced.horizontalPodAutoscalerConfig.behavior`, snake_case or
+    /// autoscaling/v2 spelling, fields left out taking the API defaults
+    /// (the scale-down window the controller's 300 s); absent = the HPA's
+    /// legacy path.
     #[serde(default)]
-    pub hpa_behavior: Option<Behavior>,
+    pub hpa_behavior: Option<BehaviorConfig>,
     /// `spec.fallback`: `{ failure_threshold, replicas, behavior }`
     /// (`static`, `currentReplicas`, `currentReplicasIfHigher`,
     /// `currentReplicasIfLower`); unset by default. Once the trigger has
@@ -518,7 +520,8 @@ pub struct KedaAutoscalerConfig {
 }
 
 impl KedaAutoscalerConfig {
-    fn core(&self) -> KedaConfig {
+    /// The core's knobs, the HPA behavior defaulted as the API server would.
+    pub(crate) fn core(&self) -> KedaConfig {
         KedaConfig {
             polling_interval_s: self.polling_interval_s,
             cooldown_period_s: self.cooldown_period_s,
@@ -526,7 +529,8 @@ impl KedaAutoscalerConfig {
             min_replica_count: self.min_replicas,
             max_replica_count: self.max_replicas,
             idle_replica_count: self.idle_replicas,
-            hpa_behavior: self.hpa_behavior.clone(),
+            hpa_behavior: (self.hpa_behavior.as_ref())
+                .map(|b| b.defaulted(HpaConfig::default().downscale_stabilization_s)),
             fallback: self.fallback,
             paused_scale_in: self.paused_scale_in,
             paused_scale_out: self.paused_scale_out,
@@ -716,6 +720,8 @@ impl super::AutoscalerKind for KedaKind {
         ("min_replica_count", "min_replicas"),
         ("max_replica_count", "max_replicas"),
         ("idle_replica_count", "idle_replicas"),
+        ("behavior.scale_up", "hpa_behavior.scale_up"),
+        ("behavior.scale_down", "hpa_behavior.scale_down"),
     ];
 
     fn validate(config: &KedaAutoscalerConfig) -> Result<(), AutoscalerError> {

@@ -1,0 +1,131 @@
+//! End to end: an HPA behavior (`[scaling] kind = "hpa"` `behavior`, KEDA's
+//! `hpa_behavior`) in the Kubernetes autoscaling/v2 spelling runs as its
+//! snake_case twin, and a bad key or value in either spelling is reported
+//! at its line and field as the user wrote it, with what is allowed (the
+//! rules of `bad_input.rs`).
+
+use crate::bad_input::{check, run_ok, scenario_case, synthetic, Case, SYNTHETIC_SCENARIO};
+
+/// The synthetic scenario with `[scaling]` (line 18) holding `table`.
+fn scaling(name: &'static str, table: &str, extra: &[&str]) -> Case {
+    scenario_case(
+        name,
+        format!("{SYNTHETIC_SCENARIO}[scaling]\n{table}"),
+        extra,
+    )
+}
+
+fn cases() -> Vec<Case> {
+    let s = "scenario.toml";
+    let hpa = "kind = \"hpa\"\nmax_replicas = 4\n";
+    vec![
+        scaling(
+            "behavior_policy_type_misspelt",
+            &format!(
+                "{hpa}[scaling.behavior.scaleUp]\nstabilizationWindowSeconds = 0\n\
+                 policies = [{{ type = \"Pod\", value = 4, periodSeconds = 15 }}]\n"
+            ),
+            &[],
+        )
+        .at(
+            s,
+            Some(23),
+            Some("scaling.behavior.scaleUp.policies[0].type"),
+        )
+        .also(&["unknown variant `Pod`, expected `Pods` or `Percent`"]),
+        scaling(
+            "behavior_spellings_mixed",
+            &format!("{hpa}[scaling.behavior.scaleUp]\nstabilization_window_s = 0\n"),
+            &[],
+        )
+        .at(
+            s,
+            Some(22),
+            Some("scaling.behavior.scaleUp.stabilization_window_s"),
+        )
+        .also(&["expected `stabilizationWindowSeconds`, `selectPolicy` or `policies`"]),
+        scaling(
+            "behavior_direction_unknown",
+            &format!("{hpa}behavior = {{ scaleup = {{}} }}\n"),
+            &[],
+        )
+        .at(s, Some(21), Some("scaling.behavior.scaleup"))
+        .also(&["`scale_up` or `scale_down` (snake_case) or `scaleUp` or `scaleDown`"]),
+        scaling(
+            "keda_behavior_window_too_long",
+            "kind = \"keda\"\nmax_replicas = 4\n\
+             hpa_behavior = { scaleDown = { stabilizationWindowSeconds = 4000 } }\n",
+            &[],
+        )
+        .at(
+            s,
+            Some(21),
+            Some("scaling.hpa_behavior.scaleDown.stabilizationWindowSeconds"),
+        )
+        .also(&["integer `4000`", "in 0..=3600"]),
+        scaling(
+            "behavior_select_policy_from_set",
+            hpa,
+            &[
+                "--set",
+                "scaling.behavior={scaleUp={selectPolicy=\"Maximum\"}}",
+            ],
+        )
+        .at(s, Some(18), Some("scaling.behavior.scaleUp.selectPolicy"))
+        .also(&[
+            "unknown variant `Maximum`",
+            "`Max`, `Min`, `Disabled`",
+            "(from --set",
+        ]),
+    ]
+}
+
+#[test]
+fn behavior_errors_are_located_as_written() {
+    let failures: Vec<String> = cases().iter().filter_map(|c| check(c).err()).collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The summary of a run with `table` as `[scaling]`, without the wall
+/// time: 400 requests/s for 120 s, enough for the HPA to scale up.
+fn summary(test: &str, table: &str) -> serde_json::Value {
+    let busy = synthetic("rate_per_s = 2.0", "rate_per_s = 400.0").replacen(
+        "duration_s = 10\n",
+        "duration_s = 120\n",
+        1,
+    );
+    assert!(busy.contains("duration_s = 120\n"));
+    let scenario = format!("{busy}[scaling]\n{table}");
+    let out = run_ok(
+        test,
+        &[("scenario.toml", &scenario)],
+        &["run", "scenario.toml", "--format", "json"],
+    );
+    let mut v: serde_json::Value = serde_json::from_str(&out).expect("summary JSON");
+    v["sim"]["wall_s"] = serde_json::Value::Null;
+    v
+}
+
+#[test]
+fn kubernetes_spelling_runs_as_its_snake_case_twin() {
+    let head = "kind = \"hpa\"\nmax_replicas = 4\nsync_period_s = 1\n\
+                metrics = [{ metric = \"num_requests_running\", target_average_value = 1.0 }]\n";
+    let k8s = summary(
+        "behavior-k8s",
+        &format!(
+            "{head}[scaling.behavior.scaleUp]\nselectPolicy = \"Min\"\n\
+             policies = [{{ type = \"Pods\", value = 1, periodSeconds = 5 }}]\n"
+        ),
+    );
+    let snake = summary(
+        "behavior-snake",
+        &format!(
+            "{head}[scaling.behavior.scale_up]\nselect_policy = \"Min\"\n\
+             policies = [{{ type = \"Pods\", value = 1, period_s = 5 }}]\n"
+        ),
+    );
+    let legacy = summary("behavior-none", head);
+    assert_eq!(k8s, snake);
+    // Not vacuous: the behavior changes the run.
+    assert_ne!(k8s, legacy);
+}
