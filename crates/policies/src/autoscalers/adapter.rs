@@ -278,6 +278,7 @@ pub(crate) mod testing {
             pods,
             gateway_waiting,
             arrivals_total: 0,
+            served: Default::default(),
         }
     }
 
