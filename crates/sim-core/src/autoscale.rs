@@ -7,8 +7,17 @@
 //! plus the GPU busy fraction over the interval), keeps the scrapes for
 //! [`MetricsSpec::lookback`], and shows the autoscaler only scrapes at least
 //! [`MetricsSpec::lag`] old. Windowed queries (average concurrency, request
-//! rate, TTFT and TPOT quantiles over a window) run over those scrapes, so a policy
-//! reacts as late as its real counterpart would.
+//! and token rates, TTFT quantiles over a window) run over those scrapes, so
+//! a policy reacts as late as its real counterpart would.
+//!
+//! Rates and latencies are read the way Prometheus reads them: each scrape
+//! carries cumulative counters ([`Scrape::arrivals_total`],
+//! [`ServedCounters`]: vLLM's `prompt_tokens_total`,
+//! `generation_tokens_total` and the `time_to_first_token_seconds`
+//! histogram with vLLM's buckets), and a windowed query takes the increase
+//! between the oldest and newest scrape of the window (`rate(x[w])`,
+//! `histogram_quantile(q, rate(x_bucket[w]))`). Memory is per scrape kept,
+//! never per request.
 //!
 //! Every [`Autoscaler::sync_period`] the engine builds an [`Observation`]
 //! and asks for the desired replica count; it clamps the answer to
@@ -32,8 +41,8 @@ pub struct MetricsSpec {
     /// A scrape becomes visible to the autoscaler this long after it was
     /// taken (collection, aggregation, adapter delays).
     pub lag: SimDuration,
-    /// Scrapes and TTFT samples older than this (at the newest scrape) are
-    /// forgotten: the longest window a query may ask for.
+    /// Scrapes older than this (at the newest scrape) are forgotten: the
+    /// longest window a query may ask for.
     pub lookback: SimDuration,
 }
 
@@ -114,6 +123,90 @@ pub struct Scrape {
     pub gateway_waiting: u32,
     /// Requests that had arrived at the deployment, cumulative.
     pub arrivals_total: u64,
+    /// Tokens and TTFTs of the requests completed so far, cumulative.
+    pub served: ServedCounters,
+}
+
+/// Upper bounds (`le`), seconds, of vLLM's `vllm:time_to_first_token_seconds`
+/// histogram (`vllm/v1/metrics/loggers.py`, `histogram_time_to_first_token`,
+/// vllm-project/vllm at 005a810b); the `+Inf` bucket is [`TtftHistogram::count`].
+pub const TTFT_BUCKETS_S: [f64; 22] = [
+    0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+    20.0, 40.0, 80.0, 160.0, 640.0, 2560.0,
+];
+
+/// A cumulative Prometheus histogram of TTFT with [`TTFT_BUCKETS_S`]:
+/// `le[i]` counts observations `<= TTFT_BUCKETS_S[i]`, as exported.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TtftHistogram {
+    /// Cumulative bucket counts (`_bucket{le=...}`).
+    pub le: [u64; TTFT_BUCKETS_S.len()],
+    /// Observations (`_count`, the `+Inf` bucket).
+    pub count: u64,
+    /// Sum of the observations, ns (`_sum`).
+    pub sum_ns: u64,
+}
+
+impl TtftHistogram {
+    /// Adds one observation (a value equal to a bound falls in that
+    /// bucket, as Prometheus clients do).
+    pub fn observe(&mut self, ttft_ns: u64) {
+        let s = ttft_ns as f64 / 1e9;
+        let first = TTFT_BUCKETS_S.partition_point(|&le| le < s);
+        for c in &mut self.le[first..] {
+            *c += 1;
+        }
+        self.count += 1;
+        self.sum_ns = self.sum_ns.saturating_add(ttft_ns);
+    }
+
+    /// `histogram_quantile(q, increase from older to self)`, seconds:
+    /// Prometheus's `bucketQuantile` (`promql/quantile.go`): the rank
+    /// `q × count` located in its bucket and linearly interpolated between
+    /// the bucket's bounds (0 below the first); a rank in the `+Inf`
+    /// bucket gives the highest finite bound. `None` when nothing was
+    /// observed in between or `q` is outside 0..=1 (Prometheus: NaN or ±Inf).
+    pub fn quantile_since(&self, older: &TtftHistogram, q: f64) -> Option<f64> {
+        if !(0.0..=1.0).contains(&q) {
+            return None;
+        }
+        let n = self.count.saturating_sub(older.count);
+        if n == 0 {
+            return None;
+        }
+        let rank = q * n as f64;
+        let cum = |i: usize| self.le[i].saturating_sub(older.le[i]) as f64;
+        let Some(b) = (0..TTFT_BUCKETS_S.len()).find(|&i| cum(i) >= rank) else {
+            return Some(TTFT_BUCKETS_S[TTFT_BUCKETS_S.len() - 1]);
+        };
+        let (start, below) = match b.checked_sub(1) {
+            Some(p) => (TTFT_BUCKETS_S[p], cum(p)),
+            None => (0.0, 0.0),
+        };
+        let (end, in_bucket) = (TTFT_BUCKETS_S[b], cum(b) - below);
+        // Only a zero rank (q = 0) can land in an empty bucket: its start.
+        if in_bucket <= 0.0 {
+            return Some(start);
+        }
+        Some(start + (end - start) * ((rank - below) / in_bucket))
+    }
+}
+
+/// A deployment's serving counters, cumulative from the start of the run:
+/// what vLLM exports, summed over the deployment's replicas (a counter of
+/// a replica that went away keeps counting in the sum). A request counts
+/// when it completes: the engine learns its token counts and first-token
+/// instant then, where vLLM counts prompt tokens at the first token and
+/// generation tokens every iteration; over a window longer than a request
+/// the rates agree.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ServedCounters {
+    /// vLLM `prompt_tokens_total`.
+    pub prompt_tokens_total: u64,
+    /// vLLM `generation_tokens_total`.
+    pub generation_tokens_total: u64,
+    /// vLLM `time_to_first_token_seconds` (the run's TTFT of each request).
+    pub ttft: TtftHistogram,
 }
 
 impl Scrape {
@@ -134,14 +227,14 @@ impl Scrape {
     }
 }
 
-/// A deployment's scrape history, newest last.
+/// A deployment's scrape history, newest last, and the live counters the
+/// next scrape copies.
 #[derive(Clone, Debug, Default)]
 pub struct MetricsStore {
     scrapes: VecDeque<Scrape>,
     /// When the metrics source is down.
     outages: Vec<MetricsOutage>,
-    /// Latencies of completed requests, in completion order.
-    completions: VecDeque<Completion>,
+    served: ServedCounters,
 }
 
 impl MetricsStore {
@@ -166,19 +259,20 @@ impl MetricsStore {
         while self.scrapes.front().is_some_and(|s| s.at < oldest) {
             self.scrapes.pop_front();
         }
-        while self.completions.front().is_some_and(|c| c.at < oldest) {
-            self.completions.pop_front();
-        }
     }
 
-    /// Notes a request completed at `at` with its TTFT and TPOT (the
-    /// engine's histograms' samples).
-    pub fn note_completion(&mut self, at: SimTime, ttft_ns: u64, tpot_ns: Option<u64>) {
-        self.completions.push_back(Completion {
-            at,
-            ttft_ns,
-            tpot_ns,
-        });
+    /// Counts a completed request: its prompt and output tokens and its
+    /// TTFT.
+    pub fn note_completion(&mut self, input_tokens: u32, output_tokens: u32, ttft_ns: u64) {
+        let c = &mut self.served;
+        c.prompt_tokens_total += u64::from(input_tokens);
+        c.generation_tokens_total += u64::from(output_tokens);
+        c.ttft.observe(ttft_ns);
+    }
+
+    /// The serving counters as of now (what a scrape taken now reads).
+    pub fn served(&self) -> ServedCounters {
+        self.served
     }
 
     /// The observation an autoscaler gets at `now` under `lag`.
@@ -274,49 +368,41 @@ impl<'a> Observation<'a> {
         )
     }
 
-    /// Arrivals per second between the oldest and newest scrapes of the
-    /// window (`None` with fewer than two).
-    pub fn request_rate(&self, window: SimDuration) -> Option<f64> {
+    /// The oldest and newest scrapes of the window (`None` with fewer
+    /// than two, or no time between them): what `rate(x[window])` reads.
+    fn ends(&self, window: SimDuration) -> Option<(&'a Scrape, &'a Scrape, f64)> {
         let mut it = self.window(window);
         let first = it.next()?;
         let last = it.last()?;
         let span = last.at.saturating_since(first.at).as_secs_f64();
-        (span > 0.0).then(|| (last.arrivals_total - first.arrivals_total) as f64 / span)
+        (span > 0.0).then_some((first, last, span))
     }
 
-    /// The `q`-quantile (0–1) of TTFT, ms, over requests completed within
-    /// `window` of the newest visible instant.
-    pub fn ttft_quantile_ms(&self, q: f64, window: SimDuration) -> Option<f64> {
-        self.latency_quantile_ms(q, window, |c| Some(c.ttft_ns))
+    /// Per-second increase of the counter `total` between the oldest and
+    /// newest scrapes of the window: Prometheus's `rate(x[window])`
+    /// without its extrapolation to the window's edges (the same value
+    /// for a counter growing steadily; counters here never reset). `None`
+    /// with fewer than two scrapes.
+    pub fn counter_rate(&self, window: SimDuration, total: impl Fn(&Scrape) -> u64) -> Option<f64> {
+        let (first, last, span) = self.ends(window)?;
+        Some(total(last).saturating_sub(total(first)) as f64 / span)
     }
 
-    /// The `q`-quantile (0–1) of time per output token, ms, over requests
-    /// completed within `window` (those with at least two output tokens).
-    pub fn tpot_quantile_ms(&self, q: f64, window: SimDuration) -> Option<f64> {
-        self.latency_quantile_ms(q, window, |c| c.tpot_ns)
+    /// Arrivals per second over the window ([`Self::counter_rate`] of
+    /// [`Scrape::arrivals_total`]).
+    pub fn request_rate(&self, window: SimDuration) -> Option<f64> {
+        self.counter_rate(window, |s| s.arrivals_total)
     }
 
-    fn latency_quantile_ms(
-        &self,
-        q: f64,
-        window: SimDuration,
-        value: impl Fn(&Completion) -> Option<u64>,
-    ) -> Option<f64> {
-        let from = self.visible_at.0.checked_sub(window.0);
-        let mut v: Vec<u64> = (self.store.completions.iter())
-            .filter(|c| from.is_none_or(|f| c.at.0 > f) && c.at <= self.visible_at)
-            .filter_map(value)
-            .collect();
-        crate::metrics::percentiles_unsorted(&mut v, &[q * 100.0])[0].map(|ns| ns / 1e6)
+    /// The `q`-quantile (0–1) of TTFT, seconds, over the requests counted
+    /// between the oldest and newest scrapes of the window:
+    /// `histogram_quantile(q, rate(ttft_bucket[window]))` (see
+    /// [`TtftHistogram::quantile_since`]). `None` with fewer than two
+    /// scrapes or no request counted.
+    pub fn ttft_quantile_s(&self, q: f64, window: SimDuration) -> Option<f64> {
+        let (first, last, _) = self.ends(window)?;
+        last.served.ttft.quantile_since(&first.served.ttft, q)
     }
-}
-
-/// A completed request's latencies, as a histogram would have recorded them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Completion {
-    at: SimTime,
-    ttft_ns: u64,
-    tpot_ns: Option<u64>,
 }
 
 fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
@@ -363,6 +449,7 @@ mod tests {
             }],
             gateway_waiting: gateway,
             arrivals_total: arrivals,
+            served: ServedCounters::default(),
         }
     }
 
@@ -408,22 +495,86 @@ mod tests {
     }
 
     #[test]
-    fn old_scrapes_and_samples_are_forgotten() {
+    fn old_scrapes_are_forgotten() {
         let mut m = MetricsStore::default();
-        m.note_completion(SimTime::ZERO + secs(1), 5_000_000, Some(1_000_000));
-        m.note_completion(SimTime::ZERO + secs(100), 7_000_000, Some(3_000_000));
-        m.note_completion(SimTime::ZERO + secs(100), 9_000_000, None);
         m.record(scrape(0, 1, 0, 0), secs(60));
         m.record(scrape(100, 1, 0, 0), secs(60));
         let o = m.observe(SimTime::ZERO + secs(100), SimDuration::ZERO, 1);
         assert_eq!(o.window(secs(1_000)).count(), 1);
-        assert_eq!(o.ttft_quantile_ms(0.5, secs(1_000)), Some(8.0));
+    }
+
+    #[test]
+    fn ttft_buckets_are_inclusive_upper_bounds() {
+        let mut h = TtftHistogram::default();
+        // 1 ms is exactly the first bound; 1.5 ms is in the second bucket;
+        // an hour is past every bound (+Inf only).
+        for ns in [1_000_000, 1_500_000, 3_600_000_000_000] {
+            h.observe(ns);
+        }
+        assert_eq!((h.le[0], h.le[1], h.le[21], h.count), (1, 2, 2, 3));
+        assert_eq!(h.sum_ns, 3_600_002_500_000);
+    }
+
+    #[test]
+    #[allow(clippy::float_cmp)] // values exact in binary
+    fn histogram_quantile_interpolates_inside_the_bucket() {
+        let mut old = TtftHistogram::default();
+        old.observe(30_000_000_000); // before the window: not counted
+        let mut h = old;
+        // 10 requests in (0.5, 0.75] s, 10 in (0.75, 1] s.
+        for _ in 0..10 {
+            h.observe(600_000_000);
+            h.observe(900_000_000);
+        }
+        // Rank 0.5·20 = 10: the top of the (0.5, 0.75] bucket.
+        assert_eq!(h.quantile_since(&old, 0.5), Some(0.75));
+        // Rank 0.95·20 = 19: 9 of 10 into (0.75, 1] → 0.75 + 0.25·0.9.
+        let p95 = h.quantile_since(&old, 0.95).unwrap();
+        assert!((p95 - 0.975).abs() < 1e-12, "{p95}");
+        // Rank 0.25·20 = 5, half-way into (0.5, 0.75].
+        assert_eq!(h.quantile_since(&old, 0.25), Some(0.625));
+        assert_eq!(h.quantile_since(&h, 0.5), None, "nothing observed");
+        assert_eq!(h.quantile_since(&old, 1.5), None, "q outside 0..=1");
+        // A rank past every finite bucket: the highest finite bound.
+        let mut slow = TtftHistogram::default();
+        slow.observe(3_000_000_000_000);
         assert_eq!(
-            o.tpot_quantile_ms(0.5, secs(1_000)),
-            Some(3.0),
-            "one-token requests have none"
+            slow.quantile_since(&TtftHistogram::default(), 0.5),
+            Some(2560.0)
         );
-        assert_eq!(o.tpot_quantile_ms(0.5, SimDuration::ZERO), None);
+    }
+
+    #[test]
+    #[allow(clippy::float_cmp)] // exact rates
+    fn counter_rates_and_ttft_quantiles_read_the_window_ends() {
+        let mut m = MetricsStore::default();
+        let take = |m: &mut MetricsStore, t: u64| {
+            let mut s = scrape(t, 0, 0, 3 * t);
+            s.served = m.served();
+            m.record(s, secs(600));
+        };
+        take(&mut m, 0);
+        m.note_completion(100, 10, 2_000_000_000); // TTFT 2 s, before 15 s
+        take(&mut m, 15);
+        for _ in 0..4 {
+            m.note_completion(200, 30, 300_000_000); // 0.3 s each
+        }
+        take(&mut m, 30);
+        take(&mut m, 45);
+        let o = m.observe(SimTime::ZERO + secs(45), SimDuration::ZERO, 1);
+        // Window 35 s: the scrapes at 15, 30 and 45 s (span 30 s).
+        assert_eq!(o.request_rate(secs(35)), Some(3.0));
+        let prompt = o.counter_rate(secs(35), |s| s.served.prompt_tokens_total);
+        assert_eq!(prompt, Some(800.0 / 30.0));
+        let gen = o.counter_rate(secs(60), |s| s.served.generation_tokens_total);
+        assert_eq!(gen, Some(130.0 / 45.0));
+        // Only the four 0.3 s requests are inside: p95 in (0.25, 0.5].
+        let p95 = o.ttft_quantile_s(0.95, secs(35)).unwrap();
+        assert!((p95 - (0.25 + 0.25 * 0.95)).abs() < 1e-12, "{p95}");
+        // The whole history adds the 2 s one: rank 4.75 of 5 in (1, 2.5].
+        let all = o.ttft_quantile_s(0.95, secs(60)).unwrap();
+        assert!((all - (1.0 + 1.5 * 0.75)).abs() < 1e-12, "{all}");
+        assert_eq!(o.ttft_quantile_s(0.95, secs(10)), None, "one scrape");
     }
 }
 

@@ -202,3 +202,71 @@ fn the_autoscaler_is_called_at_its_sync_period_and_runs_are_deterministic() {
     assert_eq!(a.records, b.records);
     assert_eq!(a.summary, b.summary);
 }
+
+/// Holds a fixed fleet and keeps what every sync saw in the newest scrape.
+#[derive(Debug)]
+struct Recorder {
+    seen: std::sync::Arc<std::sync::Mutex<Vec<fleetsim_core::autoscale::Scrape>>>,
+}
+
+impl Autoscaler for Recorder {
+    fn sync_period(&self) -> SimDuration {
+        SimDuration::from_secs(1)
+    }
+    fn replica_bounds(&self) -> (u32, u32) {
+        (4, 4)
+    }
+    fn desired_replicas(&mut self, obs: &Observation<'_>) -> u32 {
+        self.seen.lock().unwrap().extend(obs.latest().cloned());
+        4
+    }
+}
+
+#[test]
+fn scrapes_carry_the_token_counters_and_ttft_histogram_of_completed_requests() {
+    // Completions fall at fractional seconds (arrivals at .1/.6, 1.25 s of
+    // service), so "before the scrape" is unambiguous.
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let rec = Recorder {
+        seen: std::sync::Arc::clone(&seen),
+    };
+    let mut fleet = common::fleet(
+        4,
+        ReplicaSpec::Slots {
+            slots: 1,
+            service: ServiceTime::Fixed { duration_s: 1.25 },
+        },
+    );
+    fleet.lifecycle = LifecycleSpec::default();
+    let requests: Vec<_> = (0..20)
+        .map(|i| Ok(Request::new(secs(0.1 + 0.5 * f64::from(i)), 7 + i, 3)))
+        .collect();
+    let r = Simulation::new(
+        common::config(fleet),
+        Box::new(requests.into_iter()),
+        vec![Box::new(common::LeastOutstanding)],
+    )
+    .unwrap()
+    .with_autoscaler(0, Box::new(rec), one_second_scrapes())
+    .unwrap()
+    .run()
+    .unwrap();
+    let seen = seen.lock().unwrap();
+    assert!(seen.len() >= 10, "{}", seen.len());
+    let mut grew = false;
+    for s in seen.iter() {
+        let done: Vec<_> = (r.records.iter())
+            .filter(|x| x.arrival.0 + x.e2e_ns.unwrap() < s.at.0)
+            .collect();
+        let prompt: u64 = done.iter().map(|x| u64::from(x.input_tokens)).sum();
+        let ttft_sum: u64 = done.iter().map(|x| x.ttft_ns.unwrap()).sum();
+        let c = &s.served;
+        assert_eq!(c.prompt_tokens_total, prompt, "at {:?}", s.at);
+        assert_eq!(c.generation_tokens_total, 3 * done.len() as u64);
+        assert_eq!((c.ttft.count, c.ttft.sum_ns), (done.len() as u64, ttft_sum));
+        let arrived = (r.records.iter()).filter(|x| x.arrival <= s.at).count();
+        assert_eq!(s.arrivals_total, arrived as u64);
+        grew |= c.ttft.count > 0;
+    }
+    assert!(grew, "some request completed before a scrape");
+}

@@ -167,6 +167,19 @@ fn burst_then_lull(rps_burst: f64, burst_s: f64, end_s: f64) -> String {
     s
 }
 
+/// `rate` requests per second, evenly spaced, for `duration_s`, each with
+/// `input` prompt and `output` generated tokens.
+fn steady(rate: u32, duration_s: u32, input: u32, output: u32) -> String {
+    let mut s = String::from("time_s,input_tokens,output_tokens\n");
+    for i in 0..rate * duration_s {
+        s.push_str(&format!(
+            "{:.4},{input},{output}\n",
+            f64::from(i) / f64::from(rate)
+        ));
+    }
+    s
+}
+
 /// Replicas serving or starting at `t_s` (the time-series row holding it).
 fn replicas_at(r: &RunResult, t_s: f64) -> u32 {
     let t = (t_s * 1e9) as u64;
@@ -308,4 +321,83 @@ fn a_metrics_outage_freezes_the_hpa_and_bad_outages_are_located_errors() {
         e.contains("scaling.scrape.outages[0].end_s") && e.contains("must be after start_s"),
         "{e}"
     );
+}
+
+/// Replicas serving or starting at the end of the last time-series window
+/// that ends by `t_s`.
+fn replicas_by(r: &RunResult, t_s: f64) -> u32 {
+    let row = (r.timeseries.iter())
+        .rfind(|w| w.end.as_secs_f64() <= t_s)
+        .expect("a window");
+    row.replicas + row.replicas_starting
+}
+
+#[test]
+fn hpa_on_ttft_p95_adds_replicas_when_ttft_rises() {
+    // 40 req/s of 3,000-token prompts: more prefill than one replica can
+    // keep up with, so TTFT climbs. The HPA on TTFT p95 (Value 0.5 s)
+    // adds replicas; with a target nothing reaches, it holds one.
+    let load = steady(40, 240, 3000, 50);
+    let hpa = |target: f64| {
+        format!("kind = \"hpa\"\nmax_replicas = 8\nmetrics = [{{ metric = \"ttft_p95_s\", target_value = {target} }}]")
+    };
+    let scaled = run_trace(&load, &fleet(1, 2.0, &hpa(0.5), "")).unwrap();
+    let held = run_trace(&load, &fleet(1, 2.0, &hpa(100_000.0), "")).unwrap();
+    let p95 = |r: &RunResult| {
+        let mut v: Vec<u64> = r.records.iter().filter_map(|x| x.ttft_ns).collect();
+        v.sort_unstable();
+        v[v.len() * 95 / 100] as f64 / 1e9
+    };
+    let (s, h) = (p95(&scaled), p95(&held));
+    println!(
+        "TTFT p95: scaled {s:.2} s ({} started, {} at 240 s), held {h:.2} s",
+        scaled.summary.fleet.replicas_started,
+        replicas_by(&scaled, 240.0)
+    );
+    assert_eq!(held.summary.fleet.replicas_started, 0);
+    assert!(
+        replicas_by(&scaled, 240.0) >= 3,
+        "{}",
+        replicas_by(&scaled, 240.0)
+    );
+    assert!(s < h / 2.0, "scaled {s} s, held {h} s");
+}
+
+#[test]
+fn keda_rate_trigger_scales_with_the_arrival_rate() {
+    // 24 req/s of small requests: nothing queues, so a queue-depth trigger
+    // holds one replica; a rate trigger at 5 req/s per replica asks for
+    // ceil(24 / 5) = 5.
+    let load = steady(24, 400, 200, 20);
+    let keda = |trigger: &str| {
+        format!("kind = \"keda\"\nmin_replicas = 1\nmax_replicas = 10\nthreshold = 5\n{trigger}")
+    };
+    let rate = keda("query = \"sum(rate(http_requests_total[1m]))\"");
+    let by_rate = run_trace(&load, &fleet(1, 2.0, &rate, "")).unwrap();
+    let queue = keda("trigger_metric = \"num_requests_waiting\"");
+    let by_queue = run_trace(&load, &fleet(1, 2.0, &queue, "")).unwrap();
+    assert_eq!(replicas_by(&by_rate, 400.0), 5);
+    assert_eq!(replicas_by(&by_queue, 400.0), 1);
+    // A bad query is an error naming the key and the column.
+    let bad = keda("query = \"sum(rate(http_requests_total[1m])\"");
+    let e = run_trace(&load, &fleet(1, 2.0, &bad, "")).unwrap_err();
+    assert!(
+        e.contains("scaling.query") && e.contains("column 34"),
+        "{e}"
+    );
+}
+
+#[test]
+fn kpa_rps_targets_give_replicas_near_rate_over_target() {
+    // 25 req/s at 10 rps per replica (utilization 100 %): ceil(2.5) = 3.
+    // The concurrency metric on the same load (a few in flight, target
+    // 100) keeps one.
+    let load = steady(25, 300, 200, 20);
+    let kpa = |metric: &str| {
+        format!("kind = \"kpa\"\nmin_replicas = 1\nmax_replicas = 10\ntarget_utilization_percentage = 100\nrps_target = 10\nmetric = \"{metric}\"")
+    };
+    let rps = run_trace(&load, &fleet(1, 2.0, &kpa("rps"), "")).unwrap();
+    let conc = run_trace(&load, &fleet(1, 2.0, &kpa("concurrency"), "")).unwrap();
+    assert_eq!(replicas_by(&rps, 300.0), 3);
+    assert_eq!(replicas_by(&conc, 300.0), 1);
 }

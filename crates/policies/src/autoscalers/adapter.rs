@@ -78,6 +78,57 @@ impl Signal {
     }
 }
 
+/// The window a rate or latency signal is evaluated over when the policy
+/// names none: 60 s, Prometheus's customary `rate(x[1m])`.
+pub const DEFAULT_WINDOW_S: u64 = 60;
+
+/// A deployment-wide rate or latency observed over a window from the
+/// scrapes' cumulative counters, as a Prometheus query reads them
+/// ([`Observation::counter_rate`], [`Observation::ttft_quantile_s`]): the
+/// increase between the oldest and newest scrape of the window. `None`
+/// (no data) with fewer than two scrapes in the window, and for a TTFT
+/// quantile when no request completed in it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum WindowedSignal {
+    /// Requests arriving at the deployment per second, gateway included
+    /// (`rate(requests_total[w])`).
+    RequestRate,
+    /// `rate(vllm:prompt_tokens_total[w])`, tokens per second.
+    PromptTokensPerS,
+    /// `rate(vllm:generation_tokens_total[w])`, tokens per second.
+    GenerationTokensPerS,
+    /// `histogram_quantile(q, rate(vllm:time_to_first_token_seconds_bucket[w]))`,
+    /// seconds, for the quantile `q` in (0, 1].
+    TtftQuantileS(f64),
+}
+
+impl WindowedSignal {
+    /// The value over the `window` before the newest visible scrape.
+    pub fn value(self, obs: &Observation<'_>, window: SimDuration) -> Option<f64> {
+        match self {
+            WindowedSignal::RequestRate => obs.request_rate(window),
+            WindowedSignal::PromptTokensPerS => {
+                obs.counter_rate(window, |s| s.served.prompt_tokens_total)
+            }
+            WindowedSignal::GenerationTokensPerS => {
+                obs.counter_rate(window, |s| s.served.generation_tokens_total)
+            }
+            WindowedSignal::TtftQuantileS(q) => obs.ttft_quantile_s(q, window),
+        }
+    }
+}
+
+/// `status.replicas` as a controller reads it from the newest visible
+/// scrape: pods starting or ready, not those draining (0 before the first).
+pub fn status_replicas(obs: &Observation<'_>) -> u32 {
+    obs.latest().map_or(0, |s| {
+        s.pods
+            .iter()
+            .filter(|p| p.phase != PodPhase::Draining)
+            .count() as u32
+    })
+}
+
 /// Ready pods in the newest visible scrape (0 before the first).
 pub fn ready_pods(obs: &Observation<'_>) -> u32 {
     obs.latest().map_or(0, |s| s.count(PodPhase::Ready))
@@ -278,6 +329,7 @@ pub(crate) mod testing {
             pods,
             gateway_waiting,
             arrivals_total: 0,
+            served: Default::default(),
         }
     }
 

@@ -36,6 +36,7 @@ pub mod hpa;
 pub mod keda;
 pub mod kpa;
 pub mod llmd_wva;
+pub mod promql;
 pub mod ray_serve;
 pub mod signals;
 

@@ -128,7 +128,8 @@ impl Simulation {
         if let (Some(_), Outcome::Completed, Some(ttft)) =
             (&dep.autoscaler, rec.outcome, rec.ttft_ns)
         {
-            dep.metrics.note_completion(self.now, ttft, rec.tpot_ns);
+            dep.metrics
+                .note_completion(rec.input_tokens, rec.output_tokens, ttft);
         }
         let rec = if self.in_flight.contains_key(&rec.id) {
             match self.pipeline_stage_ended(rec) {

@@ -198,6 +198,7 @@ impl Simulation {
             pods,
             gateway_waiting: dep.gateway.len() as u32,
             arrivals_total: dep.arrivals_total,
+            served: dep.metrics.served(),
         };
         let lookback = dep.metrics_spec.lookback;
         dep.metrics.record(scrape, lookback);

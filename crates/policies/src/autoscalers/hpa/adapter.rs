@@ -1,11 +1,14 @@
 //! The HPA adapter to the engine's `Autoscaler` trait: the metrics it can
-//! target, read per pod from the latest visible scrape, its `[scaling]`
-//! configuration and its registry entry.
+//! target (Pods and Utilization-like metrics read per pod from the latest
+//! visible scrape; External metrics on the rates and TTFT quantiles
+//! observed over a window), its `[scaling]` configuration and its registry
+//! entry.
 
 use super::*;
 
-/// A metric the HPA adapter can target, read per pod from the latest
-/// visible scrape (`[[scaling.metrics]] metric = "..."`).
+/// A metric the HPA adapter can target (`[[scaling.metrics]] metric =
+/// "..."`): per pod from the latest visible scrape, or an External metric
+/// over a window.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "metric", rename_all = "snake_case", deny_unknown_fields)]
 pub enum HpaMetric {
@@ -34,20 +37,125 @@ pub enum HpaMetric {
         /// Target running requests per pod (> 0).
         target_average_value: f64,
     },
+    /// Requests arriving per second (External).
+    RequestRate(ExternalTarget),
+    /// Prompt tokens per second, `rate(vllm:prompt_tokens_total)` (External).
+    PromptTokensPerS(ExternalTarget),
+    /// Generation tokens per second (External).
+    GenerationTokensPerS(ExternalTarget),
+    /// TTFT p95, seconds, from vLLM's histogram (External).
+    TtftP95S(ExternalTarget),
+    /// TTFT at `quantile`, seconds (External).
+    TtftQuantileS(ExternalTarget),
+}
+
+fn default_window_s() -> u64 {
+    crate::autoscalers::adapter::DEFAULT_WINDOW_S
+}
+
+/// An External metric's target and window: exactly one of `target_value`
+/// (type Value: `r = value / target`, `ceil(r · ready pods)` outside the
+/// tolerance, [`object_value_replicas`]) and `target_average_value` (type
+/// AverageValue: `ceil(value / target)`, [`per_pod_replicas`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalTarget {
+    /// Value target for the deployment-wide value (> 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_value: Option<f64>,
+    /// AverageValue target per replica (> 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_average_value: Option<f64>,
+    /// The range the rate or quantile is taken over, seconds (1..=3600).
+    /// Default 60 (`rate(x[1m])`).
+    #[serde(default = "default_window_s")]
+    pub window_s: u64,
+    /// The quantile, in (0, 1]: required by `ttft_quantile_s`, refused by
+    /// the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantile: Option<f64>,
 }
 
 impl HpaMetric {
-    fn signal(&self) -> crate::autoscalers::adapter::Signal {
-        use crate::autoscalers::adapter::Signal;
+    /// The per-pod signal, or the External metric's windowed signal and
+    /// target.
+    fn source(&self) -> Source<'_> {
+        use crate::autoscalers::adapter::{Signal, WindowedSignal as W};
         match self {
-            HpaMetric::GpuBusyFraction { .. } => Signal::GpuBusyFraction,
-            HpaMetric::KvCacheUsagePerc { .. } => Signal::KvCacheUsagePerc,
-            HpaMetric::NumRequestsWaiting { .. } => Signal::NumRequestsWaiting,
-            HpaMetric::NumRequestsRunning { .. } => Signal::NumRequestsRunning,
+            HpaMetric::GpuBusyFraction { .. } => Source::Pods(Signal::GpuBusyFraction),
+            HpaMetric::KvCacheUsagePerc { .. } => Source::Pods(Signal::KvCacheUsagePerc),
+            HpaMetric::NumRequestsWaiting { .. } => Source::Pods(Signal::NumRequestsWaiting),
+            HpaMetric::NumRequestsRunning { .. } => Source::Pods(Signal::NumRequestsRunning),
+            HpaMetric::RequestRate(t) => Source::External(W::RequestRate, t),
+            HpaMetric::PromptTokensPerS(t) => Source::External(W::PromptTokensPerS, t),
+            HpaMetric::GenerationTokensPerS(t) => Source::External(W::GenerationTokensPerS, t),
+            HpaMetric::TtftP95S(t) => Source::External(W::TtftQuantileS(0.95), t),
+            // NaN only if validation was skipped: the quantile then has no value.
+            HpaMetric::TtftQuantileS(t) => {
+                Source::External(W::TtftQuantileS(t.quantile.unwrap_or(f64::NAN)), t)
+            }
         }
     }
 
-    fn validate(&self) -> Result<(), AutoscalerError> {
+    /// The longest window an External metric reads.
+    fn window(&self) -> Option<SimDuration> {
+        match self.source() {
+            Source::External(_, t) => Some(crate::autoscalers::secs(t.window_s)),
+            Source::Pods(_) => None,
+        }
+    }
+
+    /// `i` is the metric's index in `metrics`, for the error.
+    fn validate(&self, i: usize) -> Result<(), AutoscalerError> {
+        if let Source::External(_, t) = self.source() {
+            let bad = |field: &str, rule: String| {
+                Err(invalid(
+                    NAME,
+                    "metrics",
+                    format!("metrics[{i}].{field}: {rule}"),
+                ))
+            };
+            let wants_q = matches!(self, HpaMetric::TtftQuantileS(_));
+            match (t.target_value, t.target_average_value) {
+                (Some(_), Some(_)) | (None, None) => {
+                    return bad(
+                        "target_value",
+                        "set exactly one of target_value (Value) and target_average_value (AverageValue) (HPA: an External metric target has one type)".into(),
+                    )
+                }
+                (Some(v), None) | (None, Some(v)) if !v.is_finite() || v <= 0.0 => {
+                    let field = if t.target_value.is_some() {
+                        "target_value"
+                    } else {
+                        "target_average_value"
+                    };
+                    return bad(field, format!("must be > 0, got {v} (HPA: value and averageValue must be positive)"));
+                }
+                _ => {}
+            }
+            if !(1..=3600).contains(&t.window_s) {
+                return bad(
+                    "window_s",
+                    format!("must be in 1..=3600, got {}", t.window_s),
+                );
+            }
+            match (wants_q, t.quantile) {
+                (true, None) => {
+                    return bad(
+                        "quantile",
+                        "ttft_quantile_s needs a quantile in (0, 1]".into(),
+                    )
+                }
+                (true, Some(q)) if !(q > 0.0 && q <= 1.0) => {
+                    return bad("quantile", format!("must be in (0, 1], got {q}"))
+                }
+                (false, Some(_)) => {
+                    return bad("quantile", "only ttft_quantile_s takes a quantile".into())
+                }
+                _ => {}
+            }
+            return Ok(());
+        }
         match *self {
             HpaMetric::GpuBusyFraction {
                 target_utilization_percent: t,
@@ -73,15 +181,38 @@ impl HpaMetric {
         }
     }
 
-    /// This metric's replica recommendation for the pods of `scrape`.
+    /// This metric's replica recommendation for the pods of `scrape` (the
+    /// newest visible one of `obs`) or, for an External metric, from its
+    /// value over its window (no value: no decision, an invalid metric).
     pub fn replicas(
         &self,
         current: u32,
         tol: Tolerances,
         scrape: &fleetsim_core::autoscale::Scrape,
-        now: SimTime,
+        obs: &fleetsim_core::autoscale::Observation<'_>,
     ) -> Result<u32, AutoscalerError> {
-        let signal = self.signal();
+        use crate::autoscalers::adapter::{milli, ready_pods, status_replicas};
+        let signal = match self.source() {
+            Source::Pods(s) => s,
+            Source::External(w, t) => {
+                let value = w
+                    .value(obs, crate::autoscalers::secs(t.window_s))
+                    .ok_or_else(|| {
+                        no_decision(NAME, "the External metric has no value over its window")
+                    })?;
+                return match (t.target_value, t.target_average_value) {
+                    (Some(v), _) => {
+                        object_value_replicas(current, milli(value), milli(v), ready_pods(obs), tol)
+                    }
+                    (None, Some(v)) => {
+                        per_pod_replicas(status_replicas(obs), milli(value), milli(v), tol)
+                    }
+                    (None, None) => Err(no_decision(NAME, "no target")),
+                }
+                .map(|r| r.replicas);
+            }
+        };
+        let now = obs.now;
         let pods: Vec<PodMetric> = scrape
             .pods
             .iter()
@@ -110,8 +241,21 @@ impl HpaMetric {
                 &pods,
             )
             .map(|r| r.replicas),
+            // Answered above.
+            _ => Err(no_decision(NAME, "not a per-pod metric")),
         }
     }
+}
+
+/// Where a metric's value comes from.
+enum Source<'a> {
+    /// Per pod, from the newest visible scrape.
+    Pods(crate::autoscalers::adapter::Signal),
+    /// Deployment-wide over a window, with the target.
+    External(
+        crate::autoscalers::adapter::WindowedSignal,
+        &'a ExternalTarget,
+    ),
 }
 
 /// `groupPods` for an engine pod: Starting = Pending (unready), Draining =
@@ -221,7 +365,7 @@ impl HpaAutoscalerConfig {
         if self.metrics.is_empty() {
             return Err(invalid(NAME, "metrics", "must list at least one metric (HPA: autoscaling/v2 defaults an empty list to cpu at 80 %; write the metric out)"));
         }
-        self.metrics.iter().try_for_each(HpaMetric::validate)
+        (self.metrics.iter().enumerate()).try_for_each(|(i, m)| m.validate(i))
     }
 
     /// The autoscaler.
@@ -233,14 +377,18 @@ impl HpaAutoscalerConfig {
         }))
     }
 
-    /// Custom metrics through Prometheus and prometheus-adapter: 15 s
-    /// scrapes, visible 15 s later (assumed, not from the reference: one
-    /// adapter query/relist period), 10 minutes kept.
+    /// Custom and External metrics through Prometheus and
+    /// prometheus-adapter: 15 s scrapes, visible 15 s later (assumed, not
+    /// from the reference: one adapter query/relist period), 10 minutes
+    /// kept or the longest External window if longer.
     pub fn default_metrics(&self) -> fleetsim_core::autoscale::MetricsSpec {
+        let longest = self.metrics.iter().filter_map(HpaMetric::window).max();
         fleetsim_core::autoscale::MetricsSpec {
             scrape_interval: SimDuration::from_secs(15),
             lag: SimDuration::from_secs(15),
-            lookback: SimDuration::from_secs(600),
+            lookback: longest.map_or(SimDuration::from_secs(600), |w| {
+                w.max(SimDuration::from_secs(600))
+            }),
         }
     }
 }
@@ -275,7 +423,7 @@ impl fleetsim_core::Autoscaler for HpaAutoscaler {
         };
         let tol = self.hpa.config().tolerance;
         let recs: Vec<Option<u32>> = (self.metrics.iter())
-            .map(|m| m.replicas(obs.desired, tol, scrape, obs.now).ok())
+            .map(|m| m.replicas(obs.desired, tol, scrape, obs).ok())
             .collect();
         match self.hpa.reconcile(obs.now, obs.desired, &recs) {
             Ok(d) => d.desired,
@@ -440,6 +588,120 @@ mod tests {
             a.desired_replicas(&store.observe(at(20.0), SimDuration::ZERO, 4)),
             4
         );
+    }
+
+    fn external(json: &str) -> HpaMetric {
+        serde_json::from_str(json).unwrap()
+    }
+
+    /// Scrapes at 0 and 30 s of `ready` pods: `rps` arrivals per second and,
+    /// between them, 20 requests completed with TTFT `ttft_ms` each.
+    fn windowed(ready: u32, rps: u64, ttft_ms: u64) -> MetricsStore {
+        let mut store = MetricsStore::default();
+        let take = |store: &mut MetricsStore, t: u64| {
+            let mut s = scrape(t as f64, pods_waiting(&vec![0; ready as usize]), 0);
+            s.arrivals_total = rps * t;
+            s.served = store.served();
+            record(store, [s]);
+        };
+        take(&mut store, 0);
+        for _ in 0..20 {
+            store.note_completion(1000, 100, ttft_ms * 1_000_000);
+        }
+        take(&mut store, 30);
+        store
+    }
+
+    #[test]
+    fn external_metrics_on_observed_rates_and_latency() {
+        let decide_on = |m: &str, store: &MetricsStore, desired: u32| {
+            let mut a = config(vec![external(m)]).build().unwrap();
+            a.desired_replicas(&store.observe(at(30.0), SimDuration::ZERO, desired))
+        };
+        // TTFT 0.9 s in (0.75, 1]: p95 = 0.75 + 0.25 · 0.95 = 0.9875 s, at
+        // a 0.5 s Value target r = 1.975 → ceil(1.975 · 3 ready) = 6.
+        let slow = windowed(3, 10, 900);
+        let p95 = r#"{"metric":"ttft_p95_s","target_value":0.5}"#;
+        assert_eq!(decide_on(p95, &slow, 3), 6);
+        // Fast requests (p95 0.25 · 0.95 / 1 → 0.2375 s): r = 0.475, down
+        // to ceil(1.425) = 2, held by the legacy 300 s stabilization at 3.
+        assert_eq!(decide_on(p95, &windowed(3, 10, 200), 3), 3);
+        // 45 req/s at an AverageValue of 10 per replica: ceil(4.5) = 5
+        // (within the legacy scale-up limit max(2 · 3, 4)).
+        let rate = r#"{"metric":"request_rate","target_average_value":10}"#;
+        assert_eq!(decide_on(rate, &windowed(3, 45, 100), 3), 5);
+        // 20 · 100 generation tokens in 30 s = 66.7/s; target 20 per
+        // replica → ceil(3.33) = 4.
+        let gen = r#"{"metric":"generation_tokens_per_s","target_average_value":20}"#;
+        assert_eq!(decide_on(gen, &slow, 3), 4);
+        // p50 of the slow ones: 0.75 + 0.25 · 0.5 = 0.875 s; Value 0.25 →
+        // r = 3.5 → ceil(3.5 · 3) = 11, limited to max(2 · 3, 4) = 6.
+        let p50 = r#"{"metric":"ttft_quantile_s","quantile":0.5,"target_value":0.25}"#;
+        assert_eq!(decide_on(p50, &slow, 3), 6);
+        // p95 at 0.99 s against a 1 s target: within the 10 % band, held.
+        let p95_1s = r#"{"metric":"ttft_p95_s","target_value":1}"#;
+        assert_eq!(decide_on(p95_1s, &slow, 3), 3);
+        // A window with one scrape has no rate: the metric is invalid and
+        // the count is held.
+        let short = r#"{"metric":"request_rate","target_average_value":10,"window_s":20}"#;
+        assert_eq!(decide_on(short, &windowed(2, 45, 100), 2), 2);
+        // The longest window sets the lookback.
+        let long = config(vec![external(
+            r#"{"metric":"prompt_tokens_per_s","target_average_value":1000,"window_s":1200}"#,
+        )]);
+        assert_eq!(
+            long.default_metrics().lookback,
+            SimDuration::from_secs(1200)
+        );
+    }
+
+    #[test]
+    fn bad_external_metrics_name_the_field() {
+        // (metric, fragment)
+        let cases = [
+            (
+                r#"{"metric":"request_rate"}"#,
+                "metrics[0].target_value: set exactly one",
+            ),
+            (
+                r#"{"metric":"request_rate","target_value":1,"target_average_value":1}"#,
+                "set exactly one",
+            ),
+            (
+                r#"{"metric":"ttft_p95_s","target_value":-0.5}"#,
+                "metrics[0].target_value: must be > 0",
+            ),
+            (
+                r#"{"metric":"request_rate","target_value":1,"window_s":0}"#,
+                "metrics[0].window_s: must be in 1..=3600",
+            ),
+            (
+                r#"{"metric":"ttft_quantile_s","target_value":1}"#,
+                "metrics[0].quantile: ttft_quantile_s needs a quantile",
+            ),
+            (
+                r#"{"metric":"ttft_quantile_s","target_value":1,"quantile":0}"#,
+                "must be in (0, 1]",
+            ),
+            (
+                r#"{"metric":"ttft_p95_s","target_value":1,"quantile":0.9}"#,
+                "only ttft_quantile_s takes a quantile",
+            ),
+        ];
+        for (m, frag) in cases {
+            let e = config(vec![external(m)]).build().expect_err(m).to_string();
+            assert!(
+                e.contains("invalid metrics") && e.contains(frag),
+                "{m}: {e}"
+            );
+        }
+        let unknown = serde_json::from_str::<HpaMetric>(
+            r#"{"metric":"ttft_p95_s","target_value":1,"target":2}"#,
+        );
+        assert!(unknown
+            .unwrap_err()
+            .to_string()
+            .contains("unknown field `target`"));
     }
 
     #[test]

@@ -13,10 +13,13 @@
 //! trigger with the value and the threshold, and [`crate::autoscalers::hpa::Hpa::reconcile`]
 //! with the config from [`KedaConfig::hpa_config`].
 
+mod trigger;
+
 use super::hpa::{Behavior, BehaviorConfig, HpaConfig};
 use super::{invalid, AutoscalerError};
 use fleetsim_core::SimTime;
 use serde::{Deserialize, Serialize};
+use trigger::Trigger;
 
 const NAME: &str = "keda";
 
@@ -442,15 +445,16 @@ fn default_polling_s() -> u64 {
 fn default_cooldown_s() -> u64 {
     300
 }
-fn default_trigger() -> super::adapter::Signal {
-    super::adapter::Signal::NumRequestsWaiting
+fn yes() -> bool {
+    true
 }
 fn default_threshold() -> f64 {
     5.0
 }
 
 /// `[scaling] kind = "keda"`: a ScaledObject with one Prometheus-style
-/// trigger on a vLLM gauge summed over the deployment.
+/// trigger: a vLLM gauge summed over the deployment (`trigger_metric`), or
+/// a `query` over the observed signals ([`super::promql`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KedaAutoscalerConfig {
@@ -472,11 +476,21 @@ pub struct KedaAutoscalerConfig {
     /// `idleReplicaCount`, unset by default (must be below min).
     #[serde(default)]
     pub idle_replicas: Option<u32>,
-    /// The trigger's signal (`num_requests_waiting`, the default,
-    /// includes the gateway queue; also `concurrency`,
+    /// The trigger's signal (`num_requests_waiting`, the default when
+    /// `query` is unset, includes the gateway queue; also `concurrency`,
     /// `num_requests_running`, `kv_cache_usage_perc`, `gpu_busy_fraction`).
-    #[serde(default = "default_trigger")]
-    pub trigger_metric: super::adapter::Signal,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger_metric: Option<super::adapter::Signal>,
+    /// The `prometheus` trigger's `query` instead of `trigger_metric`
+    /// (`sum(rate(http_requests_total[1m]))`; grammar in
+    /// [`super::promql`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// `ignoreNullValues` (default true): a query without a value (fewer
+    /// than two scrapes in its range, no request for a quantile) reads 0;
+    /// false: a scaler error.
+    #[serde(default = "yes")]
+    pub ignore_null_values: bool,
     /// The trigger's `threshold`, the HPA's AverageValue target per
     /// replica (> 0). Default 5 (vLLM production-stack).
     #[serde(default = "default_threshold")]
@@ -540,9 +554,14 @@ impl KedaAutoscalerConfig {
         }
     }
 
+    fn trigger(&self) -> Result<Trigger, AutoscalerError> {
+        Trigger::resolve(self.query.as_deref(), self.trigger_metric)
+    }
+
     /// ScaledObject validation plus the trigger's.
     pub fn validate(&self) -> Result<(), AutoscalerError> {
         self.core().validate()?;
+        self.trigger()?;
         if !self.threshold.is_finite() || self.threshold <= 0.0 {
             return Err(invalid(NAME, "threshold", format!("must be > 0, got {} (KEDA: the trigger threshold is the HPA AverageValue target, which must be positive)", self.threshold)));
         }
@@ -570,7 +589,8 @@ impl KedaAutoscalerConfig {
         Ok(Box::new(KedaAutoscaler {
             executor: KedaExecutor::new(core, SimTime::ZERO)?,
             hpa,
-            metric: self.trigger_metric,
+            trigger: self.trigger()?,
+            ignore_null_values: self.ignore_null_values,
             threshold_milli: super::adapter::milli(self.threshold),
             activation_threshold: self.activation_threshold,
             polling,
@@ -584,12 +604,16 @@ impl KedaAutoscalerConfig {
 
     /// The trigger queries Prometheus live (reference §3.1), so the
     /// pipeline is Prometheus's: 15 s scrapes, no further lag (assumed
-    /// scrape interval; vLLM production-stack polls every 15 s).
+    /// scrape interval; vLLM production-stack polls every 15 s), 10
+    /// minutes kept or the query's range if longer.
     pub fn default_metrics(&self) -> fleetsim_core::autoscale::MetricsSpec {
+        let range = self.trigger().ok().and_then(|t| t.range());
         fleetsim_core::autoscale::MetricsSpec {
             scrape_interval: fleetsim_core::SimDuration::from_secs(15),
             lag: fleetsim_core::SimDuration::ZERO,
-            lookback: fleetsim_core::SimDuration::from_secs(600),
+            lookback: range.map_or(fleetsim_core::SimDuration::from_secs(600), |r| {
+                r.max(fleetsim_core::SimDuration::from_secs(600))
+            }),
         }
     }
 }
@@ -604,7 +628,9 @@ fn gcd(a: u64, b: u64) -> u64 {
 
 /// Engine adapter: the executor every `polling_interval_s` (active =
 /// trigger value `> activation_threshold`; no visible scrape, e.g. during
-/// a metrics outage, is a scaler error) and the HPA KEDA creates every
+/// a metrics outage, is a scaler error; a query without a value reads 0
+/// under `ignore_null_values`, as the prometheus scaler's
+/// `ignoreNullValues`, else is an error) and the HPA KEDA creates every
 /// 15 s ([`super::hpa::per_pod_replicas`] with the value
 /// [`metric_with_fallback`] serves, the threshold and `status.replicas` =
 /// pods not draining, or the count asked for when no scrape is visible).
@@ -615,7 +641,8 @@ fn gcd(a: u64, b: u64) -> u64 {
 pub struct KedaAutoscaler {
     executor: KedaExecutor,
     hpa: super::hpa::Hpa,
-    metric: super::adapter::Signal,
+    trigger: Trigger,
+    ignore_null_values: bool,
     threshold_milli: i64,
     activation_threshold: f64,
     polling: fleetsim_core::SimDuration,
@@ -644,8 +671,7 @@ impl fleetsim_core::Autoscaler for KedaAutoscaler {
 
     fn desired_replicas(&mut self, obs: &fleetsim_core::autoscale::Observation<'_>) -> u32 {
         let now = obs.now;
-        let latest = obs.latest();
-        let value = latest.map(|s| self.metric.total(s));
+        let value = self.trigger.value(obs, self.ignore_null_values);
         let mut current = obs.desired;
         // A paused ScaledObject: the controller holds the paused-replicas
         // count (or the current one) and nothing else acts.
@@ -670,12 +696,9 @@ impl fleetsim_core::Autoscaler for KedaAutoscaler {
             self.next_hpa = now + self.hpa_sync;
             // The pod count comes from the API server, not the metrics
             // pipeline: with no scrape visible, the count asked for.
-            let status = latest.map_or(current, |s| {
-                s.pods
-                    .iter()
-                    .filter(|p| p.phase != fleetsim_core::autoscale::PodPhase::Draining)
-                    .count() as u32
-            });
+            let status = obs
+                .latest()
+                .map_or(current, |_| super::adapter::status_replicas(obs));
             // The metrics server answers the HPA through
             // `GetMetricsWithFallback`: the trigger's value, the fallback
             // value once it has failed too often, or the error (no

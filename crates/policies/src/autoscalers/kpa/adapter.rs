@@ -7,6 +7,9 @@ use super::*;
 fn d_target() -> f64 {
     100.0
 }
+fn d_rps_target() -> f64 {
+    200.0
+}
 fn d_util() -> f64 {
     70.0
 }
@@ -43,6 +46,14 @@ pub struct KpaAutoscalerConfig {
     /// `min-scale`, default 0.
     #[serde(default)]
     pub min_replicas: u32,
+    /// The `metric` annotation: `concurrency` (default) or `rps`.
+    #[serde(default)]
+    pub metric: ScalingMetric,
+    /// Requests per second per replica before utilization
+    /// (`requests-per-second-target-default`), default 200 (>= 0.01);
+    /// read with `metric = "rps"`.
+    #[serde(default = "d_rps_target")]
+    pub rps_target: f64,
     /// `max-scale`, default 0 = unbounded.
     #[serde(default)]
     pub max_replicas: u32,
@@ -98,6 +109,8 @@ impl KpaAutoscalerConfig {
     /// The upstream config these knobs make.
     pub fn core(&self) -> KpaConfig {
         KpaConfig {
+            metric: self.metric,
+            rps_target_default: self.rps_target,
             min_scale: self.min_replicas,
             max_scale: self.max_replicas,
             container_concurrency_target_default: self.target,
@@ -136,16 +149,19 @@ impl KpaAutoscalerConfig {
 
 /// Engine adapter. Every decider tick (`tick_interval_s`, 2 s):
 ///
-/// 1. Record the revision-wide concurrency ([`fleetsim_core::autoscale::Scrape::concurrency`]:
-///    running and waiting at replicas plus waiting at the gateway, i.e.
-///    the activator) into [`KpaMetrics`], one value per whole second, for
-///    every visible scrape not yet recorded. Upstream records every 1 s;
-///    with the default 1 s scrapes that is each scrape. With coarser
-///    scrapes, the seconds between two scrapes hold the older scrape's
-///    value (the collector would have read the same stale value), so
-///    the 1 s buckets are never diluted by empty ones; seconds after the
-///    newest visible scrape stay empty, as upstream's window average
-///    handles a recent gap.
+/// 1. Record the revision-wide metric into [`KpaMetrics`], one value per
+///    whole second, for every visible scrape not yet recorded. Upstream
+///    records every 1 s; with the default 1 s scrapes that is each scrape.
+///    Concurrency is [`fleetsim_core::autoscale::Scrape::concurrency`]
+///    (running and waiting at replicas plus waiting at the gateway, i.e.
+///    the activator). Rps is the requests that arrived since the previous
+///    scrape (the queue-proxies' and activator's request counts), per
+///    second. With coarser scrapes the seconds between two scrapes hold
+///    the older scrape's concurrency (the collector would have read the
+///    same stale value), or the rate over the interval the newer scrape
+///    closes, so the 1 s buckets are never diluted by empty ones; seconds
+///    after the newest visible scrape stay empty, as upstream's window
+///    average handles a recent gap.
 /// 2. [`KpaDecider::scale`] with the ready pods of the newest scrape (the
 ///    decider is created at the first tick; with more than one ready pod
 ///    it starts in panic, as upstream).
@@ -169,6 +185,9 @@ pub struct KpaAutoscaler {
     decider: Option<KpaDecider>,
     /// Last second recorded and its value.
     last: Option<(u64, f64)>,
+    /// The last scrape read for rps: when, and the arrivals it counted
+    /// (the run starts at 0 arrivals).
+    arrivals_at: (SimTime, u64),
     state: Option<(PaActive, SimTime)>,
     proxy_since: Option<SimTime>,
 }
@@ -183,6 +202,7 @@ impl KpaAutoscaler {
             cfg,
             decider: None,
             last: None,
+            arrivals_at: (SimTime::ZERO, 0),
             state: None,
             proxy_since: None,
         })
@@ -196,12 +216,29 @@ impl KpaAutoscaler {
             if self.last.is_some_and(|(ls, _)| sec <= ls) {
                 continue;
             }
+            let v = match self.cfg.metric {
+                ScalingMetric::Concurrency => f64::from(scrape.concurrency()),
+                ScalingMetric::Rps => {
+                    let (t0, n0) = self.arrivals_at;
+                    let span = scrape.at.saturating_since(t0).as_secs_f64();
+                    if span <= 0.0 {
+                        // Nothing elapsed (a scrape at time 0): no rate yet.
+                        continue;
+                    }
+                    self.arrivals_at = (scrape.at, scrape.arrivals_total);
+                    scrape.arrivals_total.saturating_sub(n0) as f64 / span
+                }
+            };
             if let Some((ls, lv)) = self.last {
+                // The seconds between: the older concurrency, or the new rate.
+                let fill = match self.cfg.metric {
+                    ScalingMetric::Concurrency => lv,
+                    ScalingMetric::Rps => v,
+                };
                 for k in (ls + 1).max(sec.saturating_sub(window))..sec {
-                    self.metrics.record(SimTime(k * S), lv);
+                    self.metrics.record(SimTime(k * S), fill);
                 }
             }
-            let v = f64::from(scrape.concurrency());
             self.metrics.record(scrape.at, v);
             self.last = Some((sec, v));
         }
@@ -309,6 +346,7 @@ impl crate::autoscalers::AutoscalerKind for KpaKind {
         ("min_scale", "min_replicas"),
         ("max_scale", "max_replicas"),
         ("container_concurrency_target_default", "target"),
+        ("rps_target_default", "rps_target"),
     ];
 
     fn validate(config: &KpaAutoscalerConfig) -> Result<(), AutoscalerError> {
@@ -369,6 +407,57 @@ mod tests {
             }
         }
         out
+    }
+
+    /// Desired counts after two minutes of `rps` arrivals per second
+    /// (`rps` ≥ 1) with one request in flight per replica, scraped every
+    /// `interval_s`, decided every 2 s from one replica.
+    fn steady_rps(c: &KpaAutoscalerConfig, rps: u64, interval_s: u32) -> u32 {
+        let mut a = c.build().unwrap();
+        let mut store = MetricsStore::default();
+        let mut d = 1;
+        for t in 0..=120u32 {
+            if t % interval_s == 0 {
+                let mut s = scrape(f64::from(t), fleet(d, d, 1.0), 0);
+                s.arrivals_total = rps * u64::from(t);
+                record(&mut store, [s]);
+            }
+            if t % 2 == 0 && t > 0 {
+                d = a.desired_replicas(&store.observe(at(f64::from(t)), SimDuration::ZERO, d));
+            }
+        }
+        d
+    }
+
+    #[test]
+    fn rps_scales_on_the_arrival_rate_not_on_concurrency() {
+        let c = KpaAutoscalerConfig {
+            metric: ScalingMetric::Rps,
+            rps_target: 10.0,
+            target_utilization_percentage: 100.0,
+            ..base()
+        };
+        // 35 req/s at 10 per replica: ceil(3.5) = 4, with 1 s scrapes and
+        // with 5 s ones (the seconds between hold the interval's rate).
+        assert_eq!(steady_rps(&c, 35, 1), 4);
+        assert_eq!(steady_rps(&c, 35, 5), 4);
+        assert_eq!(steady_rps(&c, 95, 1), 10);
+        // The same scrapes under the concurrency metric (1 in flight per
+        // replica, target 10): one replica.
+        let conc = KpaAutoscalerConfig {
+            target_utilization_percentage: 100.0,
+            ..base()
+        };
+        assert_eq!(steady_rps(&conc, 35, 1), 1);
+        let bad = KpaAutoscalerConfig {
+            rps_target: 0.0,
+            ..c
+        };
+        let e = crate::autoscalers::AutoscalerConfig::Kpa(bad)
+            .build()
+            .expect_err("rps_target 0")
+            .to_string();
+        assert!(e.contains("rps_target"), "{e}");
     }
 
     #[test]
