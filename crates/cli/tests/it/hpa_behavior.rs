@@ -77,6 +77,21 @@ fn cases() -> Vec<Case> {
             "`Max`, `Min`, `Disabled`",
             "(from --set",
         ]),
+        // A bad target inside `metrics` is reported at the list's line,
+        // naming the entry and its key.
+        scaling(
+            "metric_target_not_positive",
+            &format!(
+                "{hpa}metrics = [{{ metric = \"num_requests_waiting\", target_average_value = 5.0 }},\n\
+                 {{ metric = \"gpu_busy_fraction\", target_utilization_percent = 0 }}]\n"
+            ),
+            &[],
+        )
+        .at(s, Some(21), Some("scaling.metrics"))
+        .also(&[
+            "metrics[1].target_utilization_percent: must be > 0",
+            "averageUtilization must be greater than 0",
+        ]),
     ]
 }
 

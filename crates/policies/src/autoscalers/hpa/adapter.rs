@@ -156,27 +156,33 @@ impl HpaMetric {
             }
             return Ok(());
         }
+        // The Pods metrics: errors name the entry of `metrics`, as above.
+        let bad = |field: &str, rule: String| {
+            Err(invalid(
+                NAME,
+                "metrics",
+                format!("metrics[{i}].{field}: {rule}"),
+            ))
+        };
         match *self {
             HpaMetric::GpuBusyFraction {
                 target_utilization_percent: t,
             }
             | HpaMetric::KvCacheUsagePerc {
                 target_utilization_percent: t,
-            } if t <= 0 => Err(invalid(
-                NAME,
+            } if t <= 0 => bad(
                 "target_utilization_percent",
                 format!("must be > 0, got {t} (HPA: averageUtilization must be greater than 0)"),
-            )),
+            ),
             HpaMetric::NumRequestsWaiting {
                 target_average_value: v,
             }
             | HpaMetric::NumRequestsRunning {
                 target_average_value: v,
-            } if !v.is_finite() || v <= 0.0 => Err(invalid(
-                NAME,
+            } if !v.is_finite() || v <= 0.0 => bad(
                 "target_average_value",
                 format!("must be > 0, got {v} (HPA: averageValue must be positive)"),
-            )),
+            ),
             _ => Ok(()),
         }
     }
@@ -731,12 +737,12 @@ mod tests {
             (config(vec![]), "metrics", "at least one metric"),
             (
                 config(vec![gpu0]),
-                "target_utilization_percent",
+                "metrics[0].target_utilization_percent",
                 "averageUtilization must be greater than 0",
             ),
             (
                 config(vec![waiting(-1.0)]),
-                "target_average_value",
+                "metrics[0].target_average_value",
                 "averageValue must be positive",
             ),
             (
