@@ -187,3 +187,67 @@ fn a_workload_larger_than_a_run_holds_is_an_error() {
     assert_eq!(r.summary.requests.completed, 1);
     const { assert!(MAX_REQUESTS >= 10_000_000) };
 }
+
+/// One replica of one sequence at a time, stepping as `stepping`, fed
+/// `requests` of one prompt token and `output` tokens each, all at 0.
+fn stepped_run(
+    stepping: fleetsim_core::replica::batching::Stepping,
+    requests: u32,
+    output: u32,
+) -> Result<RunResult, SimError> {
+    use fleetsim_core::replica::batching::{BatchingConfig, CapacityScheduler};
+    let config = std::sync::Arc::new(BatchingConfig {
+        max_num_seqs: 1,
+        max_num_batched_tokens: 8192,
+        block_size_tokens: 16,
+        kv_cache_blocks: 10_000,
+        max_model_len_tokens: 131_072,
+        stepping,
+        capacity_scheduler: CapacityScheduler::MaxUtilization,
+        prefix_cache: None,
+        lora: None,
+    });
+    let fleet = common::fleet(
+        1,
+        ReplicaSpec::Batching {
+            config,
+            perf: common::roofline(),
+        },
+    );
+    let workload: Vec<_> = (0..requests)
+        .map(|_| Ok(Request::new(SimTime::ZERO, 1, output)))
+        .collect();
+    Simulation::new(
+        common::config(fleet),
+        Box::new(workload.into_iter()),
+        vec![Box::new(common::LeastOutstanding)],
+    )?
+    .run()
+}
+
+/// Stepping every iteration costs an event per token, so it stops at
+/// `MAX_STEPPED_ITERATIONS` with an error that names the jump; the jump
+/// runs the same workload to the end in a few events per request.
+#[test]
+fn stepping_every_iteration_is_bounded_and_the_jump_runs_the_same_work() {
+    use fleetsim_core::engine::MAX_STEPPED_ITERATIONS;
+    use fleetsim_core::replica::batching::Stepping;
+    let output = 100_000u32;
+    let requests = u32::try_from(MAX_STEPPED_ITERATIONS / u64::from(output)).unwrap() + 1;
+    let e = stepped_run(Stepping::EveryIteration, requests, output).unwrap_err();
+    assert!(
+        matches!(e, SimError::SteppedIterations { iterations, .. } if iterations == MAX_STEPPED_ITERATIONS),
+        "{e}"
+    );
+    assert!(e.to_string().contains("stepping = \"jump\""), "{e}");
+    let r = stepped_run(Stepping::Jump, requests, output).unwrap();
+    assert_eq!(r.summary.requests.completed, u64::from(requests));
+    assert!(
+        r.summary.sim.events < 20 * u64::from(requests),
+        "{}",
+        r.summary.sim.events
+    );
+    // Below the limit, stepping every iteration runs to the end.
+    let r = stepped_run(Stepping::EveryIteration, 2, 1_000).unwrap();
+    assert_eq!(r.summary.requests.completed, 2);
+}

@@ -71,6 +71,15 @@ pub enum SimError {
         /// Its scrape interval, seconds.
         scrape_interval_s: f64,
     },
+    /// A deployment stepping every iteration (`stepping =
+    /// "every_iteration"`, a mode for checking the jump) ran more
+    /// iterations than one run takes ([`crate::engine::MAX_STEPPED_ITERATIONS`]).
+    SteppedIterations {
+        /// The limit.
+        iterations: u64,
+        /// When, seconds.
+        at_s: f64,
+    },
     /// The time series would hold more rows than one run keeps
     /// ([`crate::engine::MAX_TIMESERIES_ROWS`]).
     TimeSeries {
@@ -150,6 +159,10 @@ impl fmt::Display for SimError {
             } => write!(
                 f,
                 "deployment {deployment:?}: the autoscalers scraped and decided {evaluations} times by {at_s:.3} s (a scrape every {scrape_interval_s} s), more than one run holds: the workload spans more simulated time than the control loop can cover; cut idle stretches (a `slice` or `time_scale` transform, a shorter `repeat` `gap_s`, a higher rate) or lengthen `[scaling.scrape] interval_s`"
+            ),
+            SimError::SteppedIterations { iterations, at_s } => write!(
+                f,
+                "stepping every iteration took {iterations} iterations by {at_s:.3} s, more than one run takes: use `[deployment.engine] stepping = \"jump\"` (the default, which gives the same results) or shorten the workload"
             ),
             SimError::TimeSeries {
                 rows,

@@ -35,6 +35,7 @@ use crate::lifecycle::{Phase, ReplicaLife};
 use crate::names::NameMix;
 use crate::nodes::Placement;
 use crate::queue::{class_assigner, GatewayQueue};
+use crate::replica::batching::Stepping;
 use crate::replica::ReplicaLoad;
 use crate::request::Request;
 use crate::router::Router;
@@ -143,7 +144,18 @@ pub struct Simulation {
     control_evaluations: u64,
     /// The most requests the run takes from its workload.
     max_requests: u64,
+    /// Wake-ups handled at replicas that step every iteration (bounded by
+    /// [`MAX_STEPPED_ITERATIONS`]); `None` when no deployment does.
+    stepped_iterations: Option<u64>,
 }
+
+/// The most iterations one run steps one by one (`stepping =
+/// "every_iteration"`, one event each). That mode exists to check the jump
+/// over steady decode, which gives the same results; its cost grows with
+/// tokens, so a day of a saturated fleet is hundreds of millions of events.
+/// Twenty million took 1.5 s with one sequence per batch
+/// (`extreme-1858.toml`); large batches cost more per iteration.
+pub const MAX_STEPPED_ITERATIONS: u64 = 20_000_000;
 
 /// The most requests one run takes from its workload. A run keeps a record
 /// of every request to its end (about 125 bytes each at peak with the
@@ -203,6 +215,16 @@ impl Simulation {
             halted: None,
             control_evaluations: 0,
             max_requests: MAX_REQUESTS,
+            stepped_iterations: config
+                .deployments
+                .iter()
+                .any(|d| match &d.fleet.replica {
+                    ReplicaSpec::Batching { config, .. } => {
+                        config.stepping == Stepping::EveryIteration
+                    }
+                    ReplicaSpec::Slots { .. } => false,
+                })
+                .then_some(0),
             config,
         };
         for (d, router) in routers.into_iter().enumerate() {
@@ -432,6 +454,23 @@ impl Simulation {
         }
     }
 
+    /// Counts a wake-up against [`MAX_STEPPED_ITERATIONS`] when some
+    /// deployment steps every iteration (a wake-up is at most one
+    /// iteration there; jump-mode deployments of the same run count too,
+    /// which only makes the bound earlier).
+    fn count_stepped_iteration(&mut self) {
+        let Some(n) = &mut self.stepped_iterations else {
+            return;
+        };
+        *n += 1;
+        if *n > MAX_STEPPED_ITERATIONS && self.halted.is_none() {
+            self.halted = Some(SimError::SteppedIterations {
+                iterations: MAX_STEPPED_ITERATIONS,
+                at_s: self.now.as_secs_f64(),
+            });
+        }
+    }
+
     /// The workload is exhausted and every request has its outcome.
     fn finished_work(&self) -> bool {
         self.pending.is_none()
@@ -514,6 +553,7 @@ impl Simulation {
             self.events += 1;
             match event.kind {
                 EventKind::Wake { replica, token } => {
+                    self.count_stepped_iteration();
                     self.fleet.replicas[replica as usize].on_wake(
                         self.now,
                         token,
