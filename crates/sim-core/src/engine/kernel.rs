@@ -184,6 +184,11 @@ impl Kernel {
         }
     }
 
+    /// The earliest event.
+    pub(super) fn peek(&self) -> Option<&Event> {
+        self.heap.peek()
+    }
+
     /// Scheduled events.
     pub(super) fn len(&self) -> usize {
         self.heap.len()

@@ -147,6 +147,8 @@ pub struct Simulation {
     /// Wake-ups handled at replicas that step every iteration (bounded by
     /// [`MAX_STEPPED_ITERATIONS`]); `None` when no deployment does.
     stepped_iterations: Option<u64>,
+    /// Queue length above which the next tick looks at every event.
+    full_look_above: usize,
 }
 
 /// The most iterations one run steps one by one (`stepping =
@@ -225,6 +227,7 @@ impl Simulation {
                     ReplicaSpec::Slots { .. } => false,
                 })
                 .then_some(0),
+            full_look_above: 0,
             config,
         };
         for (d, router) in routers.into_iter().enumerate() {
@@ -409,35 +412,58 @@ impl Simulation {
         }
     }
 
-    /// When something besides the tick being handled, stale events (a
-    /// wake-up a decode run cut by an arrival leaves behind in jump mode, a
-    /// node release that no longer applies) and the day-long gateway wait
-    /// of classes with no timeout of their own happens next, if anything
-    /// can: the time series goes on while something can happen, and skips
-    /// the windows before it. When nothing can, the run ends (requests
-    /// still at a gateway fail then, `finish`): the day-long wait bounds a
-    /// run only while its fleet still changes. Also returns how many stale
-    /// events the kernel holds.
-    fn next_activity(&self) -> (Option<SimTime>, usize) {
-        let mut stale = 0;
-        let mut next = self.pending.as_ref().map(|r| r.arrival);
-        for e in self.kernel.iter() {
-            let counts = match e.kind {
-                EventKind::Tick => false,
-                EventKind::QueueTimeout { deployment, class } => {
-                    own_timeout(&self.config.deployments, deployment, class)
-                }
-                _ if !self.is_current(e) => {
-                    stale += 1;
-                    false
-                }
-                _ => true,
-            };
-            if counts && next.is_none_or(|t| e.time < t.0) {
-                next = Some(SimTime(e.time));
+    /// When something besides stale events (a wake-up a decode run cut by
+    /// an arrival leaves behind in jump mode, a node release that no longer
+    /// applies) and the day-long gateway wait of classes with no timeout of
+    /// their own happens next, if anything can: the time series goes on
+    /// while something can happen, and skips the windows before it. When
+    /// nothing can, the run ends (requests still at a gateway fail then,
+    /// `finish`): the day-long wait bounds a run only while its fleet still
+    /// changes. Called by a tick after it has left the queue.
+    ///
+    /// The earliest event is the answer when it counts (one look); else,
+    /// and whenever the queue has doubled since the last full look, every
+    /// event is looked at, and stale events are dropped once they are most
+    /// of the queue, so the queue holds live work, not a history of the
+    /// fleet (a node released a day from now and reclaimed meanwhile, many
+    /// times over).
+    fn next_activity(&mut self) -> Option<SimTime> {
+        let arrival = self.pending.as_ref().map(|r| r.arrival);
+        if self.kernel.len() <= self.full_look_above {
+            if let Some(top) = self.kernel.peek().filter(|e| self.counts_as_activity(e)) {
+                return Some(arrival.map_or(SimTime(top.time), |a| a.min(SimTime(top.time))));
             }
         }
-        (next, stale)
+        let mut stale = 0;
+        let mut next = arrival;
+        for e in self.kernel.iter() {
+            if self.counts_as_activity(e) {
+                if next.is_none_or(|t| e.time < t.0) {
+                    next = Some(SimTime(e.time));
+                }
+            } else if !self.is_current(e) {
+                stale += 1;
+            }
+        }
+        if stale > 64 && stale * 2 > self.kernel.len() {
+            let mut kernel = std::mem::take(&mut self.kernel);
+            kernel.retain(|e| self.is_current(e));
+            self.kernel = kernel;
+        }
+        self.full_look_above = 2 * self.kernel.len() + 64;
+        next
+    }
+
+    /// `e` keeps the time series (and so the run) going: not a tick, not
+    /// stale, not the day-long wait of a class without its own timeout.
+    fn counts_as_activity(&self, e: &Event) -> bool {
+        match e.kind {
+            EventKind::Tick => false,
+            EventKind::QueueTimeout { deployment, class } => {
+                own_timeout(&self.config.deployments, deployment, class)
+            }
+            _ => self.is_current(e),
+        }
     }
 
     /// Whether handling `e` would still do something: a wake-up for the
@@ -511,8 +537,6 @@ impl Simulation {
         let resolution = self.config.timeseries_resolution.max(SimDuration(1));
         // The tick just handled found nothing left to happen.
         let mut idle = false;
-        // The tick just handled found the queue mostly stale.
-        let mut compact = false;
         self.push(SimTime::ZERO + resolution, EventKind::Tick);
         loop {
             if let Some(e) = self.halted.take() {
@@ -584,27 +608,18 @@ impl Simulation {
                 }
                 EventKind::Tick => {
                     self.on_tick();
-                    let (next, stale) = self.next_activity();
-                    if let Some(next) = next {
+                    // The tick leaves the queue first, so the earliest event
+                    // is the next one and the queue may be compacted.
+                    self.kernel.handled();
+                    if let Some(next) = self.next_activity() {
                         let at = Windows::next_tick(self.now, next, resolution);
                         self.push(at, EventKind::Tick);
                     } else {
                         idle = true;
                     }
-                    // Stale events cost nothing when handled but every
-                    // scan: once they are most of the queue, drop them, so
-                    // the queue holds live work only (a node released a
-                    // day from now and reclaimed meanwhile, many times
-                    // over, would otherwise pile up).
-                    compact = stale > 64 && stale * 2 > self.kernel.len();
                 }
             }
             self.kernel.handled();
-            if std::mem::take(&mut compact) {
-                let mut kernel = std::mem::take(&mut self.kernel);
-                kernel.retain(|e| self.is_current(e));
-                self.kernel = kernel;
-            }
             if std::mem::take(&mut idle) {
                 // Nothing can happen any more: the day-long waits at the
                 // gateways would only keep an idle run going.
