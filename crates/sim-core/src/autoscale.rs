@@ -588,6 +588,7 @@ mod outage_tests {
             pods: Vec::new(),
             gateway_waiting: 0,
             arrivals_total: at_s,
+            served: ServedCounters::default(),
         }
     }
 

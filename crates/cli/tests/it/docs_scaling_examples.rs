@@ -28,7 +28,7 @@ fn load(example: &str) -> AutoscalerConfig {
     let scenario = fleetsim::scenario::load_str(&text, "docs/autoscalers.md", Path::new("."), &[])
         .unwrap_or_else(|e| panic!("{e}\n{example}"));
     match scenario.autoscalers.into_iter().next() {
-        Some(Some((config, _))) => config,
+        Some(Some((config, _, _))) => config,
         _ => panic!("no autoscaler:\n{example}"),
     }
 }
