@@ -74,6 +74,7 @@ pub(super) fn resolve_placement(
         pools: specs,
         cold_start: cold_start.clone(),
         artifacts,
+        usable_pools: Vec::new(),
     })
 }
 

@@ -471,6 +471,7 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, FieldError
                 placement,
                 queue: resolve_queue(&e.queue, &raw.sla, &info).map_err(at)?,
             },
+            variant_of: None,
         });
         routers.push(e.router.clone());
         infos.push(info);
