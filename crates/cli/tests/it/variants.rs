@@ -125,6 +125,50 @@ fn the_dear_variant_goes_down_first() {
     assert!(cheap_held(2) > first.held_ns && cheap_held(3) > first.held_ns);
 }
 
+/// Each variant is kept to the pool of its GPU type, both pools listed
+/// alike for both (the engine requires one list), priced by their own GPU.
+#[test]
+fn each_variant_uses_the_pools_of_its_gpu() {
+    let dir = common::scratch_dir("variants");
+    let s = fleetsim::scenario::load_str(&group(1, 1, ""), "scenario.toml", &dir, &[]).unwrap();
+    let placement = |d: usize| s.sim.deployments[d].fleet.placement.clone().unwrap();
+    let (dear, cheap) = (placement(0), placement(1));
+    assert_eq!(
+        (dear.usable_pools.clone(), cheap.usable_pools.clone()),
+        (vec![0], vec![1])
+    );
+    assert_eq!(dear.pools, cheap.pools);
+    let prices: Vec<f64> = dear
+        .pools
+        .iter()
+        .map(|p| p.pricing.usd_per_gpu_hour)
+        .collect();
+    assert_eq!(prices, vec![3.90, 1.95]);
+    assert_eq!(s.sim.deployments[1].variant_of, Some(0));
+}
+
+/// One WVA decision over both variants is the same whether replicas jump
+/// over steady decode or step every iteration (the gauges each variant's
+/// scrapes read are "as of now"), and the same on a second run.
+#[test]
+fn a_variant_group_decides_the_same_in_both_stepping_modes() {
+    let text = group(1, 1, "");
+    let jump = run(&text);
+    let step = run(&text.replace(
+        "max_num_seqs = 8",
+        "max_num_seqs = 8\nstepping = \"every_iteration\"",
+    ));
+    assert!(jump.summary.sim.events < step.summary.sim.events);
+    assert_eq!(jump.records, step.records);
+    assert_eq!(jump.timeseries, step.timeseries);
+    assert_eq!(jump.replicas, step.replicas);
+    let (mut a, mut b) = (jump.summary.clone(), step.summary);
+    (a.sim.events, b.sim.events) = (0, 0);
+    assert_eq!(a, b);
+    let again = run(&text);
+    assert_eq!((again.records, again.summary), (jump.records, jump.summary));
+}
+
 #[test]
 fn a_malformed_variant_group_fails_at_its_field() {
     let s = "scenario.toml";
