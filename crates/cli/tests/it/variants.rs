@@ -125,6 +125,29 @@ fn the_dear_variant_goes_down_first() {
     assert!(cheap_held(2) > first.held_ns && cheap_held(3) > first.held_ns);
 }
 
+/// A variant may come before the deployment it names (its replicas join a
+/// routable set built later): every request still ends, on both variants.
+#[test]
+fn a_variant_may_be_listed_first() {
+    let text = group(1, 1, "");
+    let (head, rest) = text.split_at(text.find("[[deployments]]").unwrap());
+    let (dear, pools) = rest.split_at(rest.find("[[deployments]]\nname = \"cheap\"").unwrap());
+    let (cheap, pools) = pools.split_at(pools.find("[[pools]]").unwrap());
+    let swapped = run(&format!("{head}{cheap}{dear}{pools}"));
+    let plain = run(&text);
+    let completed = |r: &RunResult, name: &str| {
+        let d = r
+            .summary
+            .deployments
+            .iter()
+            .find(|d| d.name == name)
+            .unwrap();
+        d.requests.completed
+    };
+    assert_eq!(swapped.summary.requests, plain.summary.requests);
+    assert!(completed(&swapped, "cheap") > 0 && completed(&swapped, "dear") > 0);
+}
+
 /// Each variant is kept to the pool of its GPU type, both pools listed
 /// alike for both (the engine requires one list), priced by their own GPU.
 #[test]

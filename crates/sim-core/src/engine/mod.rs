@@ -216,7 +216,6 @@ impl Simulation {
         for (d, router) in routers.into_iter().enumerate() {
             let fleet = &sim.config.deployments[d].fleet;
             let class_count = fleet.queue.classes.len().max(1);
-            let first = sim.fleet.replicas.len() as u32;
             sim.deployments.push(DeploymentState {
                 router,
                 loads: Vec::new(),
@@ -236,7 +235,13 @@ impl Simulation {
                 scraped: false,
                 arrivals_total: 0,
             });
+        }
+        // Once every deployment has its state: a variant may name a later
+        // deployment, whose routable set takes its replicas.
+        for d in 0..sim.deployments.len() {
+            let fleet = &sim.config.deployments[d].fleet;
             let g = sim.config.gateway_of(d);
+            let first = sim.fleet.replicas.len() as u32;
             for id in first..first + fleet.replicas {
                 sim.fleet
                     .add_replica(new_replica(&fleet.replica, sim.config.seed, id));
