@@ -4,7 +4,7 @@
 //! located errors of a malformed group.
 #![allow(clippy::unwrap_used)]
 
-use crate::bad_input::{check, line_starting, scenario_case};
+use crate::bad_input::{check, line_starting, scenario_case, synthetic};
 use crate::common;
 use fleetsim_core::RunResult;
 
@@ -262,6 +262,13 @@ fn a_malformed_variant_group_fails_at_its_field() {
             "deployments[1].variant_cost",
         )
         .also(&["≥ 0"]),
+        case(
+            "variant_of_in_a_single_deployment",
+            synthetic("replicas = 2", "replicas = 2\nvariant_of = \"x\""),
+            "variant_of",
+            "deployment.variant_of",
+        )
+        .also(&["only for [[deployments]]"]),
     ];
     let failures: Vec<String> = cases.iter().filter_map(|c| check(c).err()).collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
