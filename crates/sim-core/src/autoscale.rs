@@ -422,6 +422,21 @@ pub trait Autoscaler: Debug + Send {
     /// engine clamps it to [`Self::replica_bounds`].
     fn desired_replicas(&mut self, obs: &Observation<'_>) -> u32;
 
+    /// The replica counts wanted now for a variant group (deployments that
+    /// serve one model through one gateway, `DeploymentSpec::variant_of`):
+    /// `obs[0]` is the deployment this autoscaler belongs to, the others
+    /// its variants in scenario order; one count per observation, each
+    /// clamped to [`Self::replica_bounds`] by the engine. The default, for
+    /// a policy that knows no variants, decides the first deployment alone
+    /// and leaves the variants at the counts asked for.
+    fn desired_variant_replicas(&mut self, obs: &[Observation<'_>]) -> Vec<u32> {
+        let mut out: Vec<u32> = obs.iter().map(|o| o.desired).collect();
+        if let (Some(first), Some(o)) = (out.first_mut(), obs.first()) {
+            *first = self.desired_replicas(o);
+        }
+        out
+    }
+
     /// A request arrived while no replica is ready or starting (scale from
     /// zero): the count to apply at once, or `None` to wait for the next
     /// sync. The default waits.

@@ -57,6 +57,17 @@ pub struct Placement {
     pub cold_start: ColdStartConfig,
     /// The replica's weights and engine build.
     pub artifacts: Artifacts,
+    /// Indices in `pools` of the pools this deployment's replicas may use
+    /// (those with its GPU type, when deployments on several GPU types
+    /// share the pools); empty: every pool.
+    pub usable_pools: Vec<u32>,
+}
+
+impl Placement {
+    /// The deployment's replicas may go to pool `pool`.
+    pub fn may_use(&self, pool: u32) -> bool {
+        self.usable_pools.is_empty() || self.usable_pools.contains(&pool)
+    }
 }
 
 /// One node.

@@ -1,7 +1,8 @@
 //! The engine's architecture invariants over random fleets of every kind:
 //! fixed, scheduled (drains), autoscaled on every signal a policy can read,
 //! on node pools with cold starts, warm nodes and spot reclaims, behind
-//! per-replica or central queues, and pipelines across deployments.
+//! per-replica or central queues, pipelines across deployments, and variant
+//! groups (two deployments behind one gateway, scaled by one autoscaler).
 //!
 //! - Jumping over steady decode gives exactly what stepping every
 //!   iteration gives: per-request records, the time series, the per-replica
@@ -81,6 +82,10 @@ impl Autoscaler for SignalScaler {
         let want = (sum / self.target).ceil() as u32;
         want + u32::from(s.gateway_waiting > 0)
     }
+    /// Each variant on its own signal: so both counts move.
+    fn desired_variant_replicas(&mut self, obs: &[Observation<'_>]) -> Vec<u32> {
+        obs.iter().map(|o| self.desired_replicas(o)).collect()
+    }
     fn on_activation(&mut self, _now: SimTime) -> Option<u32> {
         Some(1)
     }
@@ -98,6 +103,18 @@ enum Scaling {
         sync_s: u64,
         scrape_s: u64,
     },
+}
+
+/// The second deployment of a case.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Second {
+    None,
+    /// The first is chained into it as a pipeline that takes half the
+    /// traffic.
+    Pipeline,
+    /// A variant of the first with half its KV cache (a smaller GPU), one
+    /// replica at the start, behind the first's gateway and autoscaler.
+    Variant,
 }
 
 #[derive(Clone, Debug)]
@@ -126,9 +143,8 @@ struct Case {
     drain_grace_s: u64,
     /// The scale-up rate limit.
     starts_per_minute: Option<u32>,
-    /// A second deployment, with the first one chained into it as a
-    /// pipeline that takes half the traffic.
-    pipeline: bool,
+    /// A second deployment, and what it is to the first.
+    second: Second,
     /// Replicas reserve each request's whole KV at admission instead of
     /// preempting.
     no_evict: bool,
@@ -205,6 +221,7 @@ fn placement(pool: &Pool) -> Arc<Placement> {
             ..ColdStartConfig::default()
         },
         artifacts: Artifacts::new(model, 2.0, gpu, 1).unwrap(),
+        usable_pools: Vec::new(),
     })
 }
 
@@ -249,7 +266,18 @@ fn run(case: &Case, stepping: Stepping) -> RunResult {
     let mut config = common::config(fleet(case, stepping, case.initial));
     config.timeseries_resolution = SimDuration::from_secs(7);
     let mut routers: Vec<Box<dyn fleetsim_core::Router>> = vec![Box::new(LeastOutstanding)];
-    if case.pipeline {
+    if case.second == Second::Variant {
+        config.deployments[0].share = 1.0;
+        let small = Case {
+            kv_cache_blocks: case.kv_cache_blocks / 2 + 100,
+            ..case.clone()
+        };
+        let mut variant = DeploymentSpec::new("variant", fleet(&small, stepping, 1));
+        variant.variant_of = Some(0);
+        config.deployments.push(variant);
+        routers.push(Box::new(LeastOutstanding));
+    }
+    if case.second == Second::Pipeline {
         config.deployments[0].share = 1.0;
         config
             .deployments
@@ -362,7 +390,11 @@ fn arb_case() -> impl Strategy<Value = Case> {
         prop::option::weighted(0.3, 1u32..8),
         2u32..48,
         200u32..2_000,
-        prop::bool::weighted(0.25),
+        prop_oneof![
+            2 => Just(Second::None),
+            1 => Just(Second::Pipeline),
+            1 => Just(Second::Variant),
+        ],
         (1u64..8, prop::option::of(1u32..4), prop::bool::ANY),
     )
         .prop_map(
@@ -374,7 +406,7 @@ fn arb_case() -> impl Strategy<Value = Case> {
                 central_cap,
                 seqs,
                 kv,
-                pipeline,
+                second,
                 (grace, rate, no_evict),
             )| {
                 Case {
@@ -392,7 +424,7 @@ fn arb_case() -> impl Strategy<Value = Case> {
                     kv_cache_blocks: kv,
                     drain_grace_s: grace,
                     starts_per_minute: rate,
-                    pipeline,
+                    second,
                     no_evict,
                 }
             },
@@ -485,22 +517,32 @@ fn the_generator_covers_every_kind_of_fleet() {
     );
     let (mut started, mut drained, mut failed, mut piped, mut auto, mut pooled) =
         (0, 0, 0, 0, 0, 0);
+    let mut variants_served = 0;
     for _ in 0..200 {
         let case = arb_case().new_tree(&mut runner).unwrap().current();
         let r = run(&case, Stepping::Jump);
         started += u32::from(r.summary.fleet.replicas_started > 0);
         drained += u32::from(r.summary.fleet.replicas_drained > 0);
         failed += u32::from(r.summary.requests.failed > 0);
-        piped += u32::from(case.pipeline);
+        piped += u32::from(case.second == Second::Pipeline);
+        // Both variants of a group served requests through its one gateway.
+        variants_served += u32::from(
+            case.second == Second::Variant
+                && r.summary
+                    .deployments
+                    .iter()
+                    .all(|d| d.requests.completed > 0),
+        );
         auto += u32::from(matches!(case.scaling, Scaling::Auto { .. }));
         pooled += u32::from(case.pool.is_some());
     }
-    eprintln!("of 200: {started} started replicas, {drained} drained, {failed} lost requests, {piped} pipelines, {auto} autoscaled, {pooled} pooled");
+    eprintln!("of 200: {started} started replicas, {drained} drained, {failed} lost requests, {piped} pipelines, {variants_served} variant groups serving on both, {auto} autoscaled, {pooled} pooled");
     for (n, what) in [
         (started, "scale-ups"),
         (drained, "drains"),
         (failed, "lost requests"),
         (piped, "pipelines"),
+        (variants_served, "variant groups serving on both variants"),
         (auto, "autoscaled"),
         (pooled, "pooled"),
     ] {
@@ -521,7 +563,7 @@ fn plain(requests: Vec<(u64, u32, u32)>, initial: u32, scaling: Scaling) -> Case
         kv_cache_blocks: 1_000,
         drain_grace_s: 5,
         starts_per_minute: None,
-        pipeline: false,
+        second: Second::None,
         no_evict: false,
     }
 }

@@ -24,9 +24,18 @@ pub(super) fn resolve_placement(
     artifacts: Artifacts,
     deployment: &DeploymentInfo,
 ) -> Result<Placement, FieldError> {
+    // A pool with a `gpu` serves only deployments on that GPU (deployments
+    // on several GPU types share the list); one without serves any. With
+    // no pool for its GPU, the first pool says why.
+    let usable: Vec<bool> = (pools.iter())
+        .map(|(_, raw)| {
+            (raw.gpu.as_ref()).is_none_or(|gpu| gpu.eq_ignore_ascii_case(&deployment.gpu))
+        })
+        .collect();
+    let none_usable = !usable.contains(&true);
     let mut specs = Vec::with_capacity(pools.len());
     for (i, (prefix, raw)) in pools.iter().enumerate() {
-        let spec = resolve_pool(raw, prefix, i, deployment)?;
+        let spec = resolve_pool(raw, prefix, i, deployment, usable[i] || none_usable)?;
         // Names key the cost report's pools: two pools of one name would
         // be reported as one.
         if let Some(j) = specs
@@ -49,13 +58,17 @@ pub(super) fn resolve_placement(
     }
     // The initial replicas must fit the pools' quotas.
     let per_replica = u64::from(deployment.tensor_parallel);
-    let room: Option<u64> = specs.iter().try_fold(0u64, |acc, p| {
-        p.max_nodes
-            .map(|max| acc + u64::from(max) * (u64::from(p.pricing.gpus_per_node) / per_replica))
-    });
+    let room: Option<u64> = (specs.iter().zip(&usable))
+        .filter(|(_, &u)| u)
+        .map(|(p, _)| p)
+        .try_fold(0u64, |acc, p| {
+            p.max_nodes.map(|max| {
+                acc + u64::from(max) * (u64::from(p.pricing.gpus_per_node) / per_replica)
+            })
+        });
     if let Some(room) = room {
         if room < u64::from(deployment.replicas) {
-            let field = if pools.len() == 1 {
+            let field = if usable.iter().filter(|&&u| u).count() == 1 {
                 format!("{}.max_nodes", pools[0].0)
             } else {
                 "pools".to_string()
@@ -74,6 +87,12 @@ pub(super) fn resolve_placement(
         pools: specs,
         cold_start: cold_start.clone(),
         artifacts,
+        usable_pools: match usable.contains(&false) {
+            true => (0..usable.len() as u32)
+                .filter(|&i| usable[i as usize])
+                .collect(),
+            false => Vec::new(),
+        },
     })
 }
 
@@ -82,8 +101,15 @@ fn resolve_pool(
     prefix: &str,
     index: usize,
     deployment: &DeploymentInfo,
+    usable: bool,
 ) -> Result<PoolSpec, FieldError> {
-    if let Some(gpu) = &raw.gpu {
+    // A pool of another GPU type, resolved the same for every deployment
+    // (they share the list): priced by its own GPU.
+    let gpu = match (&raw.gpu, usable) {
+        (Some(gpu), false) => gpu.to_ascii_lowercase(),
+        _ => deployment.gpu.clone(),
+    };
+    if let Some(gpu) = raw.gpu.as_ref().filter(|_| usable) {
         if !gpu.eq_ignore_ascii_case(&deployment.gpu) {
             return Err(FieldError::new(
                 format!("{prefix}.gpu"),
@@ -95,7 +121,7 @@ fn resolve_pool(
         }
     }
     let gpus_per_node = raw.gpus_per_node.unwrap_or(8);
-    if gpus_per_node < deployment.tensor_parallel {
+    if usable && gpus_per_node < deployment.tensor_parallel {
         return Err(FieldError::new(
             format!("{prefix}.gpus_per_node"),
             format!(
@@ -106,10 +132,10 @@ fn resolve_pool(
     }
     let usd_per_gpu_hour = match raw.usd_per_gpu_hour {
         Some(p) => p,
-        None => default_usd_per_gpu_hour(&deployment.gpu).ok_or_else(|| {
+        None => default_usd_per_gpu_hour(&gpu).ok_or_else(|| {
             FieldError::new(
                 format!("{prefix}.usd_per_gpu_hour"),
-                format!("missing: no default price is known for {}", deployment.gpu),
+                format!("missing: no default price is known for {gpu}"),
             )
         })?,
     };
@@ -373,10 +399,7 @@ fn seconds(field: &str, value: f64) -> Result<SimDuration, FieldError> {
 
 /// What `[scaling]` resolves to: the engine's lifecycle, and an autoscaler
 /// with its metrics pipeline when the kind is one.
-type ResolvedScaling = (
-    LifecycleSpec,
-    Option<(AutoscalerConfig, MetricsSpec, Vec<MetricsOutage>)>,
-);
+type ResolvedScaling = (LifecycleSpec, Option<super::ResolvedAutoscaler>);
 
 pub(super) fn resolve_scaling(scaling: &RawScaling) -> Result<ResolvedScaling, FieldError> {
     let mut spec = LifecycleSpec::default();

@@ -39,6 +39,7 @@ mod catalogue;
 mod deployment;
 mod engine;
 mod fleet;
+mod variants;
 
 use deployment::resolve_deployment;
 use fleet::{resolve_pipelines, resolve_placement, resolve_queue, resolve_scaling};
@@ -150,6 +151,10 @@ pub struct DeploymentInfo {
     pub max_num_batched_tokens: u32,
 }
 
+/// A deployment's autoscaler, its metrics pipeline and the outages of its
+/// metrics source.
+pub type ResolvedAutoscaler = (AutoscalerConfig, MetricsSpec, Vec<MetricsOutage>);
+
 /// A validated scenario, ready to run.
 #[derive(Clone, Debug)]
 pub struct Scenario {
@@ -163,7 +168,7 @@ pub struct Scenario {
     pub routers: Vec<RouterConfig>,
     /// Each deployment's autoscaler, the metrics it sees and when its
     /// metrics source is down (`None`: fixed or scheduled).
-    pub autoscalers: Vec<Option<(AutoscalerConfig, MetricsSpec, Vec<MetricsOutage>)>>,
+    pub autoscalers: Vec<Option<ResolvedAutoscaler>>,
     /// Facts about each deployment, in order.
     pub deployments: Vec<DeploymentInfo>,
 }
@@ -377,6 +382,7 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, FieldError
     let workload = resolve_workload(&raw.workload, base_dir)?;
     let catalogue = catalogue::Catalogue::resolve(&raw.gpus, &raw.models)?;
     let entries = deployment_entries(&raw)?;
+    let heads = variants::groups(&entries)?;
     raw.sla.validate().map_err(|e| e.within("sla"))?;
     let resolution = SimDuration::try_from_secs_f64(raw.output.timeseries_resolution_s)
         .filter(|d| d.0 > 0)
@@ -416,10 +422,12 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, FieldError
     let mut infos = Vec::with_capacity(entries.len());
     let mut routers = Vec::with_capacity(entries.len());
     let mut autoscalers = Vec::with_capacity(entries.len());
-    for e in &entries {
+    for (i, e) in entries.iter().enumerate() {
         let at = |r: FieldError| rebase(&e.prefix, r);
-        // A fleet that changes size: its replicas start during the run.
-        let scheduled = !matches!(e.scaling.policy, RawPolicy::Fixed);
+        // A fleet that changes size (a variant's, with its group's):
+        // its replicas start during the run.
+        let group = &entries[heads[i].map_or(i, usize::from)];
+        let scheduled = !matches!(group.scaling.policy, RawPolicy::Fixed);
         let (replica, info, artifacts) =
             resolve_deployment(&e.raw, base_dir, scheduled, &catalogue).map_err(at)?;
         let placement = match artifacts {
@@ -471,6 +479,7 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, FieldError
                 placement,
                 queue: resolve_queue(&e.queue, &raw.sla, &info).map_err(at)?,
             },
+            variant_of: None,
         });
         routers.push(e.router.clone());
         infos.push(info);
@@ -488,6 +497,7 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, FieldError
             ));
         }
     }
+    variants::join(&entries, &heads, &infos, &mut deployments, &mut autoscalers)?;
     let pipelines = resolve_pipelines(&raw.pipelines, &deployments)?;
     let sim = SimConfig {
         seed: raw.seed,

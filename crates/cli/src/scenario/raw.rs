@@ -172,6 +172,16 @@ pub struct RawDeployment {
     /// `[[deployments]]`: its scaling (default fixed).
     #[serde(default)]
     pub scaling: Option<RawScaling>,
+    /// `[[deployments]]`: the deployment whose variant group this one joins
+    /// (the same model on another GPU type): it shares that deployment's
+    /// gateway, router and queue, and its autoscaler scales both.
+    #[serde(default)]
+    pub variant_of: Option<String>,
+    /// `[[deployments]]` in an `llmd_wva` variant group: cost per replica
+    /// (upstream's `variantCost`; default: the replica's GPUs × its pool's
+    /// price per GPU-hour).
+    #[serde(default)]
+    pub variant_cost: Option<f64>,
     /// Number of replicas (fixed fleet).
     pub replicas: u32,
     /// Model: a catalogue name, e.g. `llama-3.1-8b`, or a `[[models]]` one.

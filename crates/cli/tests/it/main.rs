@@ -40,6 +40,7 @@ mod timeseries;
 mod validation_mmc;
 mod validation_roofline;
 mod validation_tables;
+mod variants;
 mod verify_policies;
 mod workload_toml;
 mod wrong_results;

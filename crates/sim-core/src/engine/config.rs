@@ -67,6 +67,12 @@ pub struct DeploymentSpec {
     pub share: f64,
     /// Its fleet.
     pub fleet: FleetSpec,
+    /// The deployment whose variant group this one joins (another fleet of
+    /// the same model, say on another GPU type): the group shares that
+    /// deployment's gateway, queue and router over the union of their ready
+    /// replicas, and its autoscaler decides every variant's count
+    /// ([`crate::Autoscaler::desired_variant_replicas`]). `None`: its own.
+    pub variant_of: Option<u16>,
 }
 
 impl DeploymentSpec {
@@ -76,6 +82,7 @@ impl DeploymentSpec {
             name: name.into(),
             share: 0.0,
             fleet,
+            variant_of: None,
         }
     }
 }
@@ -165,6 +172,7 @@ impl SimConfig {
                 }
             }
         }
+        self.check_variants()?;
         for d in &self.deployments {
             for c in &d.fleet.queue.classes {
                 if c.timeout
@@ -190,6 +198,65 @@ impl SimConfig {
             ));
         }
         Ok(())
+    }
+
+    /// Variant groups: a variant names another deployment that is no
+    /// variant itself, queues as it does (one gateway serves the group)
+    /// and is no pipeline stage (a stage's records are its deployment's).
+    fn check_variants(&self) -> Result<(), SimError> {
+        for (i, d) in self.deployments.iter().enumerate() {
+            let Some(g) = d.variant_of else { continue };
+            let Some(head) = self.deployments.get(usize::from(g)) else {
+                return Err(SimError::Config(format!(
+                    "deployment {:?} is a variant of deployment {g}, but there are {}",
+                    d.name,
+                    self.deployments.len()
+                )));
+            };
+            let why = if usize::from(g) == i {
+                "of itself"
+            } else if head.variant_of.is_some() {
+                "of a variant (name the group's first deployment)"
+            } else if head.fleet.queue != d.fleet.queue {
+                "with a different queue (the group shares one gateway)"
+            } else {
+                ""
+            };
+            if !why.is_empty() {
+                return Err(SimError::Config(format!(
+                    "deployment {:?} is a variant of {:?} {why}",
+                    d.name, head.name
+                )));
+            }
+        }
+        let grouped = |s: u16| {
+            let d = &self.deployments[usize::from(s)];
+            d.variant_of.is_some() || self.deployments.iter().any(|v| v.variant_of == Some(s))
+        };
+        if let Some((p, s)) = (self.pipelines.iter())
+            .find_map(|p| p.stages.iter().find(|&&s| grouped(s)).map(|&s| (p, s)))
+        {
+            return Err(SimError::Config(format!(
+                "pipeline {:?} visits deployment {:?}, which is in a variant group",
+                p.name,
+                self.deployments[usize::from(s)].name
+            )));
+        }
+        Ok(())
+    }
+
+    /// The deployment whose gateway serves deployment `d`: its group's
+    /// first, or itself.
+    pub fn gateway_of(&self, d: usize) -> usize {
+        self.deployments[d].variant_of.map_or(d, usize::from)
+    }
+
+    /// Deployment `d`'s variant group, `d` first: itself and the
+    /// deployments that name it, in order.
+    pub fn variants_of(&self, d: usize) -> impl Iterator<Item = usize> + '_ {
+        let mine =
+            move |v: &usize| (self.deployments[*v].variant_of).is_some_and(|g| usize::from(g) == d);
+        std::iter::once(d).chain((0..self.deployments.len()).filter(mine))
     }
 }
 
@@ -259,6 +326,52 @@ mod tests {
             config(2, vec![(vec![1, 0, 1], 3)]),
             2,
             "pipeline \"p\" visits deployment \"d1\" twice (a cycle)",
+        );
+    }
+
+    #[test]
+    fn a_variant_group_is_checked() {
+        let grouped = |variants: &[(usize, u16)], pipelines| {
+            let mut c = config(3, pipelines);
+            for &(d, g) in variants {
+                c.deployments[d].variant_of = Some(g);
+            }
+            c
+        };
+        let ok = grouped(&[(1, 0), (2, 0)], vec![]);
+        check(ok.clone(), 3, "ok");
+        assert_eq!(ok.variants_of(0).collect::<Vec<_>>(), vec![0, 1, 2]);
+        assert_eq!(ok.gateway_of(2), 0);
+        assert_eq!(ok.variants_of(2).collect::<Vec<_>>(), vec![2]);
+        let err = "deployment \"d1\" is a variant of";
+        check(
+            grouped(&[(1, 3)], vec![]),
+            3,
+            "deployment \"d1\" is a variant of deployment 3, but there are 3",
+        );
+        check(
+            grouped(&[(1, 1)], vec![]),
+            3,
+            &format!("{err} \"d1\" of itself"),
+        );
+        check(
+            grouped(&[(1, 0), (2, 1)], vec![]),
+            3,
+            "deployment \"d2\" is a variant of \"d1\" of a variant (name the group's first deployment)",
+        );
+        let mut queues = grouped(&[(1, 0)], vec![]);
+        queues.deployments[1].fleet.queue.mode = crate::queue::QueueMode::Central {
+            max_concurrency_per_replica: 4,
+        };
+        check(
+            queues,
+            3,
+            &format!("{err} \"d0\" with a different queue (the group shares one gateway)"),
+        );
+        check(
+            grouped(&[(1, 0)], vec![(vec![2, 0], 2)]),
+            3,
+            "pipeline \"p\" visits deployment \"d0\", which is in a variant group",
         );
     }
 }

@@ -191,7 +191,7 @@ impl Simulation {
     /// pool is full.
     pub(super) fn node_with_room(&mut self, need: u32, initial: bool, d: usize) -> Option<usize> {
         let p = self.spec(d).placement.clone()?;
-        for pi in 0..p.pools.len() as u32 {
+        for pi in (0..p.pools.len() as u32).filter(|&pi| p.may_use(pi)) {
             let per_node = p.pools[pi as usize].pricing.gpus_per_node;
             self.fleet.prune_open();
             let nodes = &self.fleet.nodes;
@@ -203,7 +203,7 @@ impl Simulation {
             }
         }
         for (pi, pool) in p.pools.iter().enumerate() {
-            if pool.pricing.gpus_per_node < need {
+            if pool.pricing.gpus_per_node < need || !p.may_use(pi as u32) {
                 continue;
             }
             let held = self.fleet.held_in(pi as u32);

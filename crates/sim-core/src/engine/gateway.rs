@@ -15,10 +15,11 @@ use crate::request::{Outcome, Request};
 use crate::time::SimDuration;
 
 impl Simulation {
-    /// Makes `replica` routable (it just became ready) and hands it the
-    /// gateway's backlog at once (in central mode, up to its cap).
+    /// Makes `replica` routable (it just became ready) at its variant
+    /// group's gateway and hands it the backlog at once (in central mode,
+    /// up to its cap).
     pub(super) fn add_routable(&mut self, replica: u32) {
-        let d = self.dep(replica);
+        let d = self.config.gateway_of(self.dep(replica));
         let load = self.fleet.replicas[replica as usize].load();
         let dep = &mut self.deployments[d];
         self.fleet.route_pos[replica as usize] = dep.routable.len() as u32;
@@ -33,7 +34,7 @@ impl Simulation {
         if pos == NOT_ROUTABLE {
             return;
         }
-        let d = self.dep(replica);
+        let d = self.config.gateway_of(self.dep(replica));
         let dep = &mut self.deployments[d];
         dep.routable.remove(pos as usize);
         dep.loads.remove(pos as usize);
@@ -234,9 +235,11 @@ impl Simulation {
     }
 
     /// `request` arrives at deployment `d` (from the workload, or from the
-    /// previous stage of its pipeline): its class is decided there, and it
-    /// is dispatched, or rejected if it can never fit a replica.
+    /// previous stage of its pipeline), or at the gateway of its variant
+    /// group: its class is decided there, and it is dispatched, or
+    /// rejected if it cannot fit every replica the router may choose.
     pub(super) fn reach_deployment(&mut self, d: usize, request: Request) -> Result<(), SimError> {
+        let d = self.config.gateway_of(d);
         self.deployments[d].arrivals_total += 1;
         let class = (self.deployments[d].classes)
             .pick(request.priority_class.as_deref())
@@ -249,12 +252,15 @@ impl Simulation {
             // Validation keeps the class count within `u8`.
             self.outcomes.class_by_id[request.id as usize] = class as u8;
         }
-        let fits = match &self.spec(d).replica {
-            ReplicaSpec::Batching { config, .. } => {
-                config.fits(request.input_tokens, request.output_tokens)
-            }
-            ReplicaSpec::Slots { .. } => true,
-        };
+        let fits = self
+            .config
+            .variants_of(d)
+            .all(|v| match &self.spec(v).replica {
+                ReplicaSpec::Batching { config, .. } => {
+                    config.fits(request.input_tokens, request.output_tokens)
+                }
+                ReplicaSpec::Slots { .. } => true,
+            });
         if fits {
             self.dispatch(d, request, class);
         } else {

@@ -74,10 +74,14 @@ pub use windows::MAX_TIMESERIES_ROWS;
 /// route to, its gateway queue and its scaling state. Replicas themselves
 /// live in the simulation's global lists (ids are global, so events and
 /// nodes need no deployment), and `Simulation::deployment_of` maps back.
+/// In a variant group the routing half (router, routable set, gateway) of
+/// the group's first deployment serves every variant; the variants' own
+/// stay empty.
 struct DeploymentState {
     router: Box<dyn Router>,
     /// Ready replicas, in the order they became ready: what the router
-    /// chooses among. `loads[i]` is the load of `routable[i]`.
+    /// chooses among (of the whole variant group, at its first
+    /// deployment). `loads[i]` is the load of `routable[i]`.
     routable: Vec<u32>,
     loads: Vec<ReplicaLoad>,
     /// Requests waiting at the gateway: while no replica is ready, or (in
@@ -104,7 +108,11 @@ struct DeploymentState {
     autoscaler: Option<Box<dyn Autoscaler>>,
     metrics_spec: MetricsSpec,
     metrics: MetricsStore,
-    /// Requests that reached the deployment so far (for rates).
+    /// Its metrics are scraped: it or its variant group's first deployment
+    /// has an autoscaler.
+    scraped: bool,
+    /// Requests that reached the deployment so far (for rates; a variant
+    /// group's at its first deployment, whose gateway they reach).
     arrivals_total: u64,
 }
 
@@ -233,12 +241,10 @@ impl Simulation {
         for (d, router) in routers.into_iter().enumerate() {
             let fleet = &sim.config.deployments[d].fleet;
             let class_count = fleet.queue.classes.len().max(1);
-            let first = sim.fleet.replicas.len() as u32;
-            let routable: Vec<u32> = (first..first + fleet.replicas).collect();
             sim.deployments.push(DeploymentState {
                 router,
-                loads: vec![ReplicaLoad::default(); routable.len()],
-                routable,
+                loads: Vec::new(),
+                routable: Vec::new(),
                 gateway: GatewayQueue::new(class_count),
                 timeout_armed: vec![false; class_count],
                 classes: class_assigner(&fleet.queue.classes, sim.config.seed),
@@ -251,16 +257,26 @@ impl Simulation {
                 autoscaler: None,
                 metrics_spec: MetricsSpec::default(),
                 metrics: MetricsStore::default(),
+                scraped: false,
                 arrivals_total: 0,
             });
-            for i in 0..fleet.replicas {
-                let id = first + i;
+        }
+        // Once every deployment has its state: a variant may name a later
+        // deployment, whose routable set takes its replicas.
+        for d in 0..sim.deployments.len() {
+            let fleet = &sim.config.deployments[d].fleet;
+            let g = sim.config.gateway_of(d);
+            let first = sim.fleet.replicas.len() as u32;
+            for id in first..first + fleet.replicas {
                 sim.fleet
                     .add_replica(new_replica(&fleet.replica, sim.config.seed, id));
                 sim.fleet.lives.push(ReplicaLife::ready_at_start());
                 sim.fleet.deployment_of.push(d as u16);
                 sim.fleet.busy_at_scrape.push(0);
-                sim.fleet.route_pos.push(i);
+                let group = &mut sim.deployments[g];
+                sim.fleet.route_pos.push(group.routable.len() as u32);
+                group.routable.push(id);
+                group.loads.push(ReplicaLoad::default());
             }
         }
         sim.place_initial_fleet();
@@ -268,7 +284,8 @@ impl Simulation {
     }
 
     /// Lets `autoscaler` decide deployment `d`'s replica count, seeing its
-    /// metrics through `metrics`. Replaces a `scheduled` lifecycle's
+    /// metrics through `metrics`; with variants, every variant's count
+    /// (each scraped through `metrics`). Replaces a `scheduled` lifecycle's
     /// decisions only in that both set the desired count: give one or the
     /// other.
     pub fn with_autoscaler(
@@ -277,6 +294,16 @@ impl Simulation {
         autoscaler: Box<dyn Autoscaler>,
         metrics: MetricsSpec,
     ) -> Result<Self, SimError> {
+        if let Some(g) = self.config.deployments.get(d).and_then(|s| s.variant_of) {
+            return Err(SimError::Config(format!(
+                "deployment {:?} is a variant: its group's autoscaler is deployment {g}'s",
+                self.config.deployments[d].name
+            )));
+        }
+        for v in self.config.variants_of(d).skip(1).collect::<Vec<_>>() {
+            self.deployments[v].scraped = true;
+            self.deployments[v].metrics_spec = metrics;
+        }
         let Some(dep) = self.deployments.get_mut(d) else {
             return Err(SimError::Config(format!("no deployment {d} to autoscale")));
         };
@@ -290,20 +317,21 @@ impl Simulation {
         }
         dep.autoscaler = Some(autoscaler);
         dep.metrics_spec = metrics;
+        dep.scraped = true;
         Ok(self)
     }
 
-    /// Makes deployment `d`'s metrics source go down during `outages`
-    /// (no scrape is taken, a read at a sync fails); see
+    /// Makes deployment `d`'s metrics source (its variants' too) go down
+    /// during `outages` (no scrape is taken, a read at a sync fails); see
     /// [`crate::autoscale::MetricsOutage`].
     pub fn with_metrics_outages(
         mut self,
         d: usize,
         outages: Vec<crate::autoscale::MetricsOutage>,
     ) -> Result<Self, SimError> {
-        let Some(dep) = self.deployments.get_mut(d) else {
+        if d >= self.deployments.len() {
             return Err(SimError::Config(format!("no deployment {d} to autoscale")));
-        };
+        }
         if let Some(o) = outages.iter().find(|o| o.end <= o.start) {
             return Err(SimError::Config(format!(
                 "a metrics outage must end after it starts ({} s to {} s)",
@@ -311,7 +339,9 @@ impl Simulation {
                 o.end.as_secs_f64()
             )));
         }
-        dep.metrics.set_outages(outages);
+        for v in self.config.variants_of(d).collect::<Vec<_>>() {
+            self.deployments[v].metrics.set_outages(outages.clone());
+        }
         Ok(self)
     }
 
@@ -377,7 +407,7 @@ impl Simulation {
         }
         let pos = self.fleet.route_pos[replica as usize];
         if pos != NOT_ROUTABLE {
-            let d = self.dep(replica);
+            let d = self.config.gateway_of(self.dep(replica));
             self.deployments[d].loads[pos as usize] = self.fleet.replicas[replica as usize].load();
         } else if self.fleet.lives[replica as usize].phase == Phase::Draining
             && self.fleet.replicas[replica as usize].load().outstanding() == 0
@@ -510,16 +540,18 @@ impl Simulation {
             let fleet = self.spec(d);
             if fleet.replicas == 0
                 && fleet.lifecycle.schedule.is_empty()
-                && self.deployments[d].autoscaler.is_none()
+                && !self.deployments[d].scraped
             {
                 return Err(SimError::EmptyFleet {
                     deployment: self.config.deployments[d].name.to_string(),
                 });
             }
-            if let Some(a) = &self.deployments[d].autoscaler {
-                let deployment = d as u16;
-                let first_sync = SimTime::ZERO + a.sync_period();
+            let deployment = d as u16;
+            if self.deployments[d].scraped {
                 self.push(SimTime::ZERO, EventKind::Scrape { deployment });
+            }
+            if let Some(a) = &self.deployments[d].autoscaler {
+                let first_sync = SimTime::ZERO + a.sync_period();
                 self.push(first_sync, EventKind::Sync { deployment });
             }
         }
@@ -587,7 +619,7 @@ impl Simulation {
                     let freed = !self.fleet.finished.is_empty();
                     self.record_finished(replica);
                     self.drain_wakes(replica);
-                    let d = self.dep(replica);
+                    let d = self.config.gateway_of(self.dep(replica));
                     if freed && !self.deployments[d].gateway.is_empty() {
                         self.serve_gateway(d);
                     }

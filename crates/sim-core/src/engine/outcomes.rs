@@ -125,9 +125,7 @@ impl Simulation {
     /// end-to-end record measured from its first arrival.
     pub(super) fn keep_record(&mut self, rec: RequestRecord) {
         let dep = &mut self.deployments[usize::from(rec.deployment)];
-        if let (Some(_), Outcome::Completed, Some(ttft)) =
-            (&dep.autoscaler, rec.outcome, rec.ttft_ns)
-        {
+        if let (true, Outcome::Completed, Some(ttft)) = (dep.scraped, rec.outcome, rec.ttft_ns) {
             dep.metrics
                 .note_completion(rec.input_tokens, rec.output_tokens, ttft);
         }

@@ -208,29 +208,45 @@ impl Simulation {
         }
     }
 
-    /// Deployment `d`'s autoscaler decides from what its metrics show; the
-    /// count, clamped to its bounds, is applied like a schedule entry.
+    /// Deployment `d`'s autoscaler decides from what its metrics show (with
+    /// variants, from what each variant's show, for each); each count,
+    /// clamped to its bounds, is applied like a schedule entry.
     pub(super) fn on_sync(&mut self, d: usize) {
         if !self.control_budget_left(d) {
             return;
         }
         let now = self.now;
-        let dep = &mut self.deployments[d];
-        let Some(a) = dep.autoscaler.as_mut() else {
+        let Some(mut a) = self.deployments[d].autoscaler.take() else {
             return;
         };
-        let obs = dep.metrics.observe(now, dep.metrics_spec.lag, dep.desired);
+        let group: Vec<usize> = self.config.variants_of(d).collect();
         let (min, max) = a.replica_bounds();
-        let want = a.desired_replicas(&obs).clamp(min, max.max(min));
+        let wants: Vec<u32> = {
+            let observe = |v: usize| {
+                let dep = &self.deployments[v];
+                dep.metrics.observe(now, dep.metrics_spec.lag, dep.desired)
+            };
+            if let [only] = group[..] {
+                vec![a.desired_replicas(&observe(only))]
+            } else {
+                let obs: Vec<_> = group.iter().map(|&v| observe(v)).collect();
+                a.desired_variant_replicas(&obs)
+            }
+        };
         let period = a.sync_period();
+        self.deployments[d].autoscaler = Some(a);
         if !self.fleet_frozen {
             let deployment = d as u16;
             self.push(now + period, EventKind::Sync { deployment });
         }
-        if want != self.deployments[d].desired {
-            self.deployments[d].desired = want;
-            self.lifecycle_end = now;
-            self.reconcile(d);
+        // A short answer leaves the variants it omits as they are.
+        for (v, want) in group.into_iter().zip(wants) {
+            let want = want.clamp(min, max.max(min));
+            if want != self.deployments[v].desired {
+                self.deployments[v].desired = want;
+                self.lifecycle_end = now;
+                self.reconcile(v);
+            }
         }
     }
 }

@@ -11,11 +11,17 @@
 //! `kv_cache_usage` and `num_requests_waiting`, call [`analyze`], then
 //! [`targets`] with each variant's cost, metric count and current/desired
 //! replicas; the HPA/KEDA actuator with target 1 passes the target through.
+//! A deployment with variants (other deployments of the model on other
+//! GPU types, behind one gateway) gets one decision over all of them per
+//! reconcile (`variants.rs`).
 
 use super::{invalid, AutoscalerError};
 use serde::{Deserialize, Serialize};
 
 mod analyzer;
+mod variants;
+
+pub use variants::WvaVariant;
 
 pub use analyzer::{
     analyze, analyze_model, analyze_variant, targets, Analysis, ModelAnalysis, PodMetrics,
@@ -126,6 +132,12 @@ pub struct WvaAutoscalerConfig {
     /// `reconcileInterval`, default 60 s.
     #[serde(default = "d_interval")]
     pub reconcile_interval_s: u64,
+    /// The deployments of the model's variant group, this one first, with
+    /// their costs per replica (upstream's `variantCost`): set by the
+    /// scenario loader, not a `[scaling]` key. Empty: this deployment is
+    /// the model's only variant.
+    #[serde(skip)]
+    pub variants: Vec<WvaVariant>,
 }
 
 fn d_kv() -> f64 {
@@ -159,6 +171,7 @@ impl WvaAutoscalerConfig {
     /// Upstream validation plus the bounds.
     pub fn validate(&self) -> Result<(), AutoscalerError> {
         self.core().validate()?;
+        variants::validate(&self.variants)?;
         if self.min_replicas == 0 {
             return Err(invalid(
                 NAME,
@@ -181,6 +194,8 @@ impl WvaAutoscalerConfig {
             config: self.core(),
             bounds: (self.min_replicas, self.max_replicas),
             last_target: 0,
+            last_targets: vec![0; self.variants.len()],
+            variants: self.variants.clone(),
         }))
     }
 
@@ -203,12 +218,45 @@ impl WvaAutoscalerConfig {
 /// ready pods, current = the count asked for, desired = the last target),
 /// so nothing changes while replicas are still starting. The actuator
 /// passes the target straight through (its HPA behavior is not modelled).
-/// No activation hook.
+/// No activation hook. With variants, see `variants.rs`.
 #[derive(Clone, Debug)]
 pub struct WvaAutoscaler {
     config: WvaConfig,
     bounds: (u32, u32),
     last_target: u32,
+    /// The variant group, this deployment first (empty: none).
+    variants: Vec<WvaVariant>,
+    /// Each variant's last target (0: none yet), as `variants`.
+    last_targets: Vec<u32>,
+}
+
+/// Each ready pod of the newest visible scrape with its peak over the last
+/// minute of visible scrapes of `kv_cache_usage_perc` and
+/// `num_requests_waiting` (`max by(pod)(max_over_time(...[1m]))`), by
+/// replica id. `None` while no scrape is visible or metrics are down.
+fn peaks(obs: &fleetsim_core::autoscale::Observation<'_>) -> Option<Vec<(u32, ReplicaMetrics)>> {
+    use fleetsim_core::autoscale::PodPhase;
+    let latest = obs.latest()?;
+    let minute = fleetsim_core::SimDuration::from_secs(60);
+    let peak = |replica: u32| {
+        let (mut kv, mut q) = (0.0f64, 0.0f64);
+        for s in obs.window(minute) {
+            for x in s.pods.iter().filter(|x| x.replica == replica) {
+                kv = kv.max(x.kv_cache_usage_perc);
+                q = q.max(f64::from(x.num_requests_waiting));
+            }
+        }
+        ReplicaMetrics {
+            kv_cache_usage: kv,
+            queue_length: q,
+        }
+    };
+    Some(
+        (latest.pods.iter())
+            .filter(|p| p.phase == PodPhase::Ready)
+            .map(|p| (p.replica, peak(p.replica)))
+            .collect(),
+    )
 }
 
 impl fleetsim_core::Autoscaler for WvaAutoscaler {
@@ -221,27 +269,10 @@ impl fleetsim_core::Autoscaler for WvaAutoscaler {
     }
 
     fn desired_replicas(&mut self, obs: &fleetsim_core::autoscale::Observation<'_>) -> u32 {
-        use fleetsim_core::autoscale::PodPhase;
-        let Some(latest) = obs.latest() else {
+        let Some(peaks) = peaks(obs) else {
             return obs.desired;
         };
-        let minute = fleetsim_core::SimDuration::from_secs(60);
-        let replicas: Vec<ReplicaMetrics> = (latest.pods.iter())
-            .filter(|p| p.phase == PodPhase::Ready)
-            .map(|p| {
-                let (mut kv, mut q) = (0.0f64, 0.0f64);
-                for s in obs.window(minute) {
-                    for x in s.pods.iter().filter(|x| x.replica == p.replica) {
-                        kv = kv.max(x.kv_cache_usage_perc);
-                        q = q.max(f64::from(x.num_requests_waiting));
-                    }
-                }
-                ReplicaMetrics {
-                    kv_cache_usage: kv,
-                    queue_length: q,
-                }
-            })
-            .collect();
+        let replicas: Vec<ReplicaMetrics> = peaks.into_iter().map(|(_, m)| m).collect();
         let a = analyze(&self.config, &replicas);
         let analysed: Vec<VariantCost> = (!replicas.is_empty())
             .then(|| VariantCost {
@@ -264,6 +295,13 @@ impl fleetsim_core::Autoscaler for WvaAutoscaler {
             .clamp(self.bounds.0, self.bounds.1);
         self.last_target = target;
         target
+    }
+
+    fn desired_variant_replicas(
+        &mut self,
+        obs: &[fleetsim_core::autoscale::Observation<'_>],
+    ) -> Vec<u32> {
+        self.decide_variants(obs)
     }
 }
 
