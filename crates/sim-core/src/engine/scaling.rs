@@ -157,10 +157,11 @@ impl Simulation {
             return;
         }
         let interval = self.deployments[d].metrics_spec.scrape_interval;
-        let mut pods = Vec::new();
         // Replicas not terminated, by ascending id: a scrape costs the live
         // fleet, not every replica the run ever started.
-        for r in self.fleet.live_replicas() {
+        let live = self.fleet.live_replicas();
+        let mut pods = Vec::with_capacity(live.len());
+        for r in live {
             if self.dep(r) != d {
                 continue;
             }
