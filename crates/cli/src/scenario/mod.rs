@@ -484,6 +484,7 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, FieldError
         routers.push(e.router.clone());
         infos.push(info);
     }
+    shared_pools_agree(&deployments, &infos, &pools)?;
     let routes = deployments.len() + raw.pipelines.len();
     let shares = (deployments.iter().map(|d| d.share))
         .chain(raw.pipelines.iter().map(|p| p.share.unwrap_or(0.0)));
@@ -514,6 +515,38 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, FieldError
         autoscalers,
         deployments: infos,
     })
+}
+
+/// Deployments share one list of node pools; a pool without a `gpu` takes
+/// each deployment's GPU (its name and default price), so deployments on
+/// different GPUs would read it differently: an error at that pool.
+fn shared_pools_agree(
+    deployments: &[DeploymentSpec],
+    infos: &[DeploymentInfo],
+    pools: &[(String, RawPool)],
+) -> Result<(), FieldError> {
+    let list = |d: &DeploymentSpec| d.fleet.placement.as_ref().map(|p| p.pools.clone());
+    let Some(first) = deployments.first() else {
+        return Ok(());
+    };
+    let (Some(base), base_info) = (list(first), &infos[0]) else {
+        return Ok(());
+    };
+    for (d, info) in deployments.iter().zip(infos).skip(1) {
+        let Some(other) = list(d) else { continue };
+        let Some(i) = (0..base.len()).find(|&i| base.get(i) != other.get(i)) else {
+            continue;
+        };
+        let prefix = pools.get(i).map_or("pools", |(p, _)| p.as_str());
+        return Err(FieldError::new(
+            prefix,
+            format!(
+                "is shared by {:?} on {} and {:?} on {}, and a pool without `gpu` takes each deployment's GPU and its price: give each GPU type its own pool with `gpu = \"...\"` (a node has one GPU type)",
+                first.name, base_info.gpu, d.name, info.gpu
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn resolve_workload(raw: &RawWorkload, base_dir: &Path) -> Result<WorkloadSpec, FieldError> {

@@ -262,6 +262,18 @@ fn a_malformed_variant_group_fails_at_its_field() {
             "deployments[1].variant_cost",
         )
         .also(&["≥ 0"]),
+        // One pool without a GPU for both variants: each reads it with its
+        // own GPU and price, so the pool is the field.
+        case(
+            "variant_pool_shared_across_gpus",
+            base.replace(
+                "[[pools]]\nname = \"h100\"\ngpu = \"h100-sxm\"\ngpus_per_node = 1\n\n[[pools]]\nname = \"l40s\"\ngpu = \"l40s\"\ngpus_per_node = 1\n",
+                "[[pools]]\nname = \"shared\"\ngpus_per_node = 1\n",
+            ),
+            "[[pools]]",
+            "pools[0]",
+        )
+        .also(&["\"dear\" on h100-sxm and \"cheap\" on l40s", "`gpu = "]),
         case(
             "variant_of_in_a_single_deployment",
             synthetic("replicas = 2", "replicas = 2\nvariant_of = \"x\""),
