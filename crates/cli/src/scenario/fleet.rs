@@ -263,6 +263,14 @@ pub(super) fn resolve_pipelines(
                     ),
                 ));
             };
+            let grouped = deployments[d].variant_of.is_some()
+                || deployments.iter().any(|v| v.variant_of == Some(d as u16));
+            if grouped {
+                return Err(FieldError::new(
+                    field("stages"),
+                    format!("{name:?} is in a variant group: a pipeline stage is one deployment (its records are that deployment's), not a group"),
+                ));
+            }
             if stages.contains(&(d as u16)) {
                 return Err(FieldError::new(
                     field("stages"),

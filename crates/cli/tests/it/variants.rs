@@ -275,6 +275,15 @@ fn a_malformed_variant_group_fails_at_its_field() {
         )
         .also(&["\"dear\" on h100-sxm and \"cheap\" on l40s", "`gpu = "]),
         case(
+            "variant_group_as_a_pipeline_stage",
+            format!(
+                "{base}\n[[pipelines]]\nname = \"p\"\nshare = 1\nstages = [\"cheap\"]\n"
+            ),
+            "stages",
+            "pipelines[0].stages",
+        )
+        .also(&["\"cheap\" is in a variant group"]),
+        case(
             "variant_of_in_a_single_deployment",
             synthetic("replicas = 2", "replicas = 2\nvariant_of = \"x\""),
             "variant_of",
