@@ -416,7 +416,22 @@ pub fn scale_down_limit(
 /// `convertDesiredReplicasWithRules` (legacy path): clamp to
 /// `[min, min(max, max(2·current, 4))]`.
 pub fn convert_legacy(current: u32, desired: u32, min: u32, max: u32) -> (u32, Condition) {
-    let limit = (2.0 * f64::from(current)).max(4.0) as u32;
+    convert_legacy_with_factor(current, desired, min, max, SCALE_UP_LIMIT_FACTOR)
+}
+
+/// `scaleUpLimitFactor` (upstream's tests raise it to 8 in `init()`).
+const SCALE_UP_LIMIT_FACTOR: f64 = 2.0;
+
+/// [`convert_legacy`] with `calculateScaleUpLimit`'s factor as a
+/// parameter: the cap is `max(factor·current, 4)`.
+fn convert_legacy_with_factor(
+    current: u32,
+    desired: u32,
+    min: u32,
+    max: u32,
+    factor: f64,
+) -> (u32, Condition) {
+    let limit = (factor * f64::from(current)).max(4.0) as u32;
     let (max_allowed, cond) = if max > limit {
         (limit, Condition::ScaleUpLimit)
     } else {
@@ -614,7 +629,12 @@ impl Hpa {
             change: new.abs_diff(prev),
             at: now,
         };
-        match events.iter().position(|e| cutoff.is_some_and(|c| e.at < c)) {
+        // Upstream marks every event older than the longest period
+        // outdated and reuses the last outdated slot.
+        match events
+            .iter()
+            .rposition(|e| cutoff.is_some_and(|c| e.at < c))
+        {
             Some(i) => events[i] = ev,
             None => events.push(ev),
         }
@@ -687,6 +707,10 @@ impl Hpa {
     }
 }
 
+#[cfg(test)]
+mod horizontal_rules_tests;
+#[cfg(test)]
+mod horizontal_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
