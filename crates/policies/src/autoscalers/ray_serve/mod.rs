@@ -38,10 +38,14 @@ pub struct RayServeConfig {
     /// `downscale_to_zero_delay_s`: None = `downscale_delay_s`; used for
     /// 1 → 0 only.
     pub downscale_to_zero_delay_s: Option<f64>,
-    /// `upscaling_factor`: None = `smoothing_factor`.
+    /// `upscaling_factor`: None = `upscale_smoothing_factor`.
     pub upscaling_factor: Option<f64>,
-    /// `downscaling_factor`: None = `smoothing_factor`.
+    /// `downscaling_factor`: None = `downscale_smoothing_factor`.
     pub downscaling_factor: Option<f64>,
+    /// Deprecated `upscale_smoothing_factor`: None = `smoothing_factor`.
+    pub upscale_smoothing_factor: Option<f64>,
+    /// Deprecated `downscale_smoothing_factor`: None = `smoothing_factor`.
+    pub downscale_smoothing_factor: Option<f64>,
     /// Deprecated `smoothing_factor`: 1.0.
     pub smoothing_factor: f64,
     /// `look_back_period_s`: 30 s averaging window (> 0).
@@ -62,6 +66,8 @@ impl Default for RayServeConfig {
             downscale_to_zero_delay_s: None,
             upscaling_factor: None,
             downscaling_factor: None,
+            upscale_smoothing_factor: None,
+            downscale_smoothing_factor: None,
             smoothing_factor: 1.0,
             look_back_period_s: 30.0,
             control_loop_interval_s: 0.1,
@@ -97,6 +103,11 @@ impl RayServeConfig {
             ),
             ("upscaling_factor", self.upscaling_factor),
             ("downscaling_factor", self.downscaling_factor),
+            ("upscale_smoothing_factor", self.upscale_smoothing_factor),
+            (
+                "downscale_smoothing_factor",
+                self.downscale_smoothing_factor,
+            ),
             ("smoothing_factor", Some(self.smoothing_factor)),
             ("look_back_period_s", Some(self.look_back_period_s)),
             (
@@ -151,15 +162,20 @@ impl RayServeConfig {
         Ok(())
     }
 
-    /// `get_upscaling_factor()`: `upscaling_factor`, else the smoothing
-    /// factor.
+    /// `get_upscaling_factor()`: `upscaling_factor`, else
+    /// `upscale_smoothing_factor`, else `smoothing_factor`.
     pub fn effective_upscaling_factor(&self) -> f64 {
-        self.upscaling_factor.unwrap_or(self.smoothing_factor)
+        self.upscaling_factor
+            .or(self.upscale_smoothing_factor)
+            .unwrap_or(self.smoothing_factor)
     }
 
-    /// `get_downscaling_factor()`.
+    /// `get_downscaling_factor()`: `downscaling_factor`, else
+    /// `downscale_smoothing_factor`, else `smoothing_factor`.
     pub fn effective_downscaling_factor(&self) -> f64 {
-        self.downscaling_factor.unwrap_or(self.smoothing_factor)
+        self.downscaling_factor
+            .or(self.downscale_smoothing_factor)
+            .unwrap_or(self.smoothing_factor)
     }
 }
 
@@ -185,8 +201,12 @@ pub fn apply_scaling_factors(
     d
 }
 
-/// Mid-generation `_calculate_desired_num_replicas`: ratio, factors, the
-/// stuck-downscale rule and `[min, max]`.
+/// Mid-generation `_calculate_desired_num_replicas`, in upstream's own
+/// arithmetic: `error_ratio = total / (target · n)`, the upscaling factor
+/// when `error_ratio >= 1` (else the downscaling one),
+/// `ceil(n · (1 + (error_ratio − 1) · factor))`, one off when that is
+/// stuck at `n` although `ceil(n · error_ratio) < n`, then
+/// `max(min, min(max, d))`.
 pub fn calculate_desired_num_replicas(
     cfg: &RayServeConfig,
     total_num_requests: f64,
@@ -198,15 +218,18 @@ pub fn calculate_desired_num_replicas(
             "number of running replicas cannot be zero",
         ));
     }
-    let cur = f64::from(num_running_replicas);
-    let desired = cur * (total_num_requests / (cfg.target_ongoing_requests * cur));
-    let d = apply_scaling_factors(
-        desired,
-        num_running_replicas,
-        cfg.effective_upscaling_factor(),
-        cfg.effective_downscaling_factor(),
-    );
-    Ok(d.clamp(i64::from(cfg.min_replicas), i64::from(cfg.max_replicas)) as u32)
+    let n = f64::from(num_running_replicas);
+    let error_ratio = total_num_requests / (cfg.target_ongoing_requests * n);
+    let f = if error_ratio >= 1.0 {
+        cfg.effective_upscaling_factor()
+    } else {
+        cfg.effective_downscaling_factor()
+    };
+    let mut d = (n * (1.0 + (error_ratio - 1.0) * f)).ceil() as i64;
+    if (n * error_ratio).ceil() < n && d == i64::from(num_running_replicas) {
+        d -= 1;
+    }
+    Ok(apply_bounds(d, i64::from(cfg.min_replicas), i64::from(cfg.max_replicas)) as u32)
 }
 
 /// The decision counter kept in `policy_state["__decision_counters"]`:
@@ -443,55 +466,6 @@ impl super::AutoscalerKind for RayServeKind {
 
 #[cfg(test)]
 mod tests {
-    /// Ported from ray-project/ray
-    /// python/ray/serve/tests/unit/test_autoscaling_policy.py,
-    /// TestAutoscalingConfigParameters and
-    /// TestCustomPolicyWithDefaultParameters::test_apply_scaling_factors.
-    #[test]
-    fn upstream_building_blocks() {
-        use super::*;
-        // (test, desired, current, upscaling, downscaling) -> result
-        let check = |t: &str, d: f64, cur: u32, up: f64, down: f64, want: i64| {
-            assert_eq!(apply_scaling_factors(d, cur, up, down), want, "{t}");
-        };
-        check("test_apply_scaling_factors_upscale", 20.0, 10, 0.5, 1.0, 15);
-        check(
-            "test_apply_scaling_factors_downscale",
-            5.0,
-            20,
-            1.0,
-            0.5,
-            13,
-        );
-        check(
-            "test_apply_scaling_factors_stuck_downscale",
-            9.0,
-            10,
-            1.0,
-            0.5,
-            9,
-        );
-        // test_apply_scaling_factors[1-100-0.5-None-2] / [1-100-1.0-None-3]
-        // (the custom policy asks for 3)
-        check("custom up 0.5", 3.0, 1, 0.5, 1.0, 2);
-        check("custom up 1.0", 3.0, 1, 1.0, 1.0, 3);
-        // test_apply_bounds
-        assert_eq!(apply_bounds(5, 1, 10), 5);
-        // test_apply_delay_logic_upscale: upscale_delay_s 0.3 at 0.1 s ticks,
-        // target 1, desired 5: int(0.3 / 0.1) == 2 ticks hold 1 (IEEE
-        // division gives 2.999...), the third acts.
-        let cfg = RayServeConfig {
-            max_replicas: 10,
-            upscale_delay_s: 0.3,
-            ..RayServeConfig::default()
-        };
-        let mut st = DelayState::default();
-        let got: Vec<u32> = (0..3)
-            .map(|_| apply_delay_logic(&cfg, &mut st, 5, 1))
-            .collect();
-        assert_eq!(got, [1, 1, 5]);
-    }
-
     use super::*;
 
     fn cfg(min: u32, max: u32, target: f64) -> RayServeConfig {
@@ -524,6 +498,10 @@ mod tests {
         check(0, 100, 2.0, 1.0, 0.5, 10.0, 10, 8); // 10 + 0.5*(5-10) = 7.5 -> 8
         check(0, 100, 2.0, 1.0, 0.1, 18.0, 10, 9); // 9.9 -> 10 would stick: 9
         check(3, 6, 2.0, 1.0, 1.0, 100.0, 10, 6); // clamp
+                                                  // Upstream's own arithmetic, n · (1 + (ratio − 1) · f), where
+                                                  // n + f · (n · ratio − n) rounds to the integer below:
+        check(0, 100, 2.0, 1.0, 2.0, 36.0, 34, 3); // 2.0000000000000004
+        check(0, 100, 0.5, 2.0, 1.0, 11.0, 21, 24); // 23.000000000000004
         assert!(calculate_desired_num_replicas(&cfg(0, 5, 1.0), 1.0, 0).is_err());
     }
 
@@ -605,6 +583,40 @@ mod tests {
                 ..cfg(0, 2, 1.0)
             },
             "initial_replicas",
+        );
+        bad(
+            RayServeConfig {
+                upscale_smoothing_factor: Some(0.0),
+                ..cfg(0, 2, 1.0)
+            },
+            "upscale_smoothing_factor",
+        );
+        // get_upscaling_factor / get_downscaling_factor fall back through
+        // the per-direction smoothing factor to smoothing_factor.
+        let c = RayServeConfig {
+            upscale_smoothing_factor: Some(3.0),
+            downscale_smoothing_factor: Some(0.25),
+            smoothing_factor: 0.5,
+            ..cfg(0, 2, 1.0)
+        };
+        assert_eq!(c.effective_upscaling_factor().to_bits(), 3.0f64.to_bits());
+        assert_eq!(
+            c.effective_downscaling_factor().to_bits(),
+            0.25f64.to_bits()
+        );
+        let c = RayServeConfig {
+            upscaling_factor: Some(2.0),
+            ..c
+        };
+        assert_eq!(c.effective_upscaling_factor().to_bits(), 2.0f64.to_bits());
+        assert_eq!(
+            RayServeConfig {
+                smoothing_factor: 0.5,
+                ..cfg(0, 2, 1.0)
+            }
+            .effective_downscaling_factor()
+            .to_bits(),
+            0.5f64.to_bits()
         );
         assert!(RayServeConfig::default().validate().is_ok());
     }
@@ -694,3 +706,6 @@ mod adapter_tests {
         );
     }
 }
+
+#[cfg(test)]
+mod upstream_tests;
