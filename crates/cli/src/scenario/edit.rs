@@ -29,6 +29,13 @@ pub fn apply_sets(doc: &mut DocumentMut, sets: &[String]) -> Result<(), String> 
                 let i: usize = index
                     .parse()
                     .map_err(|_| format!("--set {set:?}: `{part}`: the index must be a number"))?;
+                // A list of inline tables (`policies = [{ ... }, { ... }]`)
+                // is edited as the array of tables it means.
+                if let Some(item) = table.get_mut(name) {
+                    if let Some(tables) = inline_tables(item) {
+                        *item = Item::ArrayOfTables(tables);
+                    }
+                }
                 let Some(array) = table.get_mut(name).and_then(Item::as_array_of_tables_mut) else {
                     return Err(format!(
                         "--set {set:?}: `{name}` is not a list of [[{name}]] tables"
@@ -57,6 +64,17 @@ pub fn apply_sets(doc: &mut DocumentMut, sets: &[String]) -> Result<(), String> 
         table.insert(last, Item::Value(value));
     }
     Ok(())
+}
+
+/// `item` as an array of tables, when it is a non-empty inline list of
+/// inline tables.
+fn inline_tables(item: &Item) -> Option<toml_edit::ArrayOfTables> {
+    let list = item.as_array().filter(|a| !a.is_empty())?;
+    let mut tables = toml_edit::ArrayOfTables::new();
+    for v in list.iter() {
+        tables.push(v.as_inline_table()?.clone().into_table());
+    }
+    Some(tables)
 }
 
 /// 1-based line of `offset` in `text`.
@@ -345,6 +363,26 @@ mod tests {
         apply_sets(&mut doc, &["workload.arrival.rate_per_s=3.5".to_string()]).unwrap();
         let text = doc.to_string();
         assert!(text.contains("rate_per_s = 3.5"), "{text}");
+    }
+
+    /// An entry of an inline list of tables is reached by index, also
+    /// inside inline tables (an HPA behavior written on one line); a list
+    /// of plain values is not a list of tables.
+    #[test]
+    fn set_reaches_into_inline_lists_of_tables() {
+        let mut doc: DocumentMut = "[scaling]\nbehavior = { scaleUp = { policies = [{ type = \"Pods\", value = 4, periodSeconds = 15 }, { type = \"Percent\", value = 100, periodSeconds = 15 }] } }\n"
+            .parse()
+            .unwrap();
+        let sets = ["scaling.behavior.scaleUp.policies[1].value=50".to_string()];
+        apply_sets(&mut doc, &sets).unwrap();
+        let v: toml::Value = toml::from_str(&doc.to_string()).unwrap();
+        let policies = &v["scaling"]["behavior"]["scaleUp"]["policies"];
+        assert_eq!(policies[0]["value"].as_integer(), Some(4));
+        assert_eq!(policies[1]["value"].as_integer(), Some(50));
+        assert_eq!(policies[1]["type"].as_str(), Some("Percent"));
+        let mut doc: DocumentMut = "[sla]\nlist = [1, 2]\n".parse().unwrap();
+        let err = apply_sets(&mut doc, &["sla.list[0].x=1".to_string()]).unwrap_err();
+        assert!(err.contains("not a list of [[list]] tables"), "{err}");
     }
 
     #[test]

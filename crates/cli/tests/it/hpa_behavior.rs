@@ -77,6 +77,16 @@ fn cases() -> Vec<Case> {
             "`Max`, `Min`, `Disabled`",
             "(from --set",
         ]),
+        // `--set` reaches an entry of an inline list of policies.
+        scaling(
+            "behavior_policy_type_from_set",
+            &format!(
+                "{hpa}behavior = {{ scaleUp = {{ policies = [{{ type = \"Pods\", value = 4, periodSeconds = 15 }}] }} }}\n"
+            ),
+            &["--set", "scaling.behavior.scaleUp.policies[0].type=Pod"],
+        )
+        .at(s, Some(21), Some("scaling.behavior.scaleUp.policies[0].type"))
+        .also(&["unknown variant `Pod`", "(from --set"]),
         // A bad target inside `metrics` is reported at the list's line,
         // naming the entry and its key.
         scaling(
