@@ -72,7 +72,7 @@ impl FieldError {
     pub fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
         FieldError {
             field: field.into(),
-            problem: problem.into(),
+            problem: compact_numbers(&problem.into()),
             cause: None,
         }
     }
@@ -176,5 +176,76 @@ mod tests {
         let source = boxed.source().map(ToString::to_string);
         assert_eq!(source.as_deref(), Some("no such file"));
         assert!(boxed.source().and_then(Error::source).is_none());
+    }
+}
+
+/// `text` with every number written in full with more digits than a value
+/// holds (how `{}` prints a float such as 1e300 or 1e-300: hundreds of
+/// digits) in scientific form (`1e300`, `1e-300`): more than 16 digits
+/// with a decimal point, more than 20 without (so any u64 stays exact);
+/// other text is unchanged.
+pub fn compact_numbers(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let starts_number = bytes[i].is_ascii_digit()
+            && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_'));
+        if !starts_number {
+            let ch = text[i..].chars().next().unwrap_or(' ');
+            out.push(ch);
+            i += ch.len_utf8();
+            continue;
+        }
+        let mut end = i;
+        while end < bytes.len() && bytes[end].is_ascii_digit() {
+            end += 1;
+        }
+        if end + 1 < bytes.len() && bytes[end] == b'.' && bytes[end + 1].is_ascii_digit() {
+            end += 1;
+            while end < bytes.len() && bytes[end].is_ascii_digit() {
+                end += 1;
+            }
+        }
+        let number = &text[i..end];
+        // Integers up to 20 digits (any u64) stay exact.
+        let digits = number.bytes().filter(u8::is_ascii_digit).count();
+        let long = if number.contains('.') {
+            digits > 16
+        } else {
+            digits > 20
+        };
+        match number.parse::<f64>() {
+            Ok(v) if long => out.push_str(&format!("{v:e}")),
+            _ => out.push_str(number),
+        }
+        i = end;
+    }
+    out
+}
+
+#[cfg(test)]
+mod compact_tests {
+    use super::*;
+
+    #[test]
+    fn long_numbers_are_written_in_scientific_form_and_the_rest_is_kept() {
+        let huge = format!("must be from 0.001 to 100, got {}", 1e300);
+        assert_eq!(
+            compact_numbers(&huge),
+            "must be from 0.001 to 100, got 1e300"
+        );
+        let tiny = format!("got -{} s", 1e-300);
+        assert_eq!(compact_numbers(&tiny), "got -1e-300 s");
+        for kept in [
+            "at most 20000000 requests, got 20000001 (x2 h100-sxm, 1.5 s)",
+            "got 18446744073709551615",
+            "µs ≥ 0.25, `a1b22222222222222222` stays",
+            "",
+        ] {
+            assert_eq!(compact_numbers(kept), kept);
+        }
+        let e = FieldError::new("cv", format!("got {}", 1e300));
+        assert_eq!(e.problem, "got 1e300");
     }
 }

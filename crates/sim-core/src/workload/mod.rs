@@ -123,7 +123,7 @@ impl WorkloadError {
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         WorkloadError::InvalidParameter {
             field: field.to_string(),
-            message: message.into(),
+            message: crate::field::compact_numbers(&message.into()),
         }
     }
 }
