@@ -263,9 +263,7 @@ pub(super) fn resolve_pipelines(
                     ),
                 ));
             };
-            let grouped = deployments[d].variant_of.is_some()
-                || deployments.iter().any(|v| v.variant_of == Some(d as u16));
-            if grouped {
+            if fleetsim_core::engine::in_variant_group(deployments, d) {
                 return Err(FieldError::new(
                     field("stages"),
                     format!("{name:?} is in a variant group: a pipeline stage is one deployment (its records are that deployment's), not a group"),

@@ -229,10 +229,7 @@ impl SimConfig {
                 )));
             }
         }
-        let grouped = |s: u16| {
-            let d = &self.deployments[usize::from(s)];
-            d.variant_of.is_some() || self.deployments.iter().any(|v| v.variant_of == Some(s))
-        };
+        let grouped = |s: u16| in_variant_group(&self.deployments, usize::from(s));
         if let Some((p, s)) = (self.pipelines.iter())
             .find_map(|p| p.stages.iter().find(|&&s| grouped(s)).map(|&s| (p, s)))
         {
@@ -258,6 +255,13 @@ impl SimConfig {
             move |v: &usize| (self.deployments[*v].variant_of).is_some_and(|g| usize::from(g) == d);
         std::iter::once(d).chain((0..self.deployments.len()).filter(mine))
     }
+}
+
+/// Deployment `d` of `deployments` is in a variant group: a variant, or
+/// the deployment a variant names.
+pub fn in_variant_group(deployments: &[DeploymentSpec], d: usize) -> bool {
+    deployments[d].variant_of.is_some()
+        || (deployments.iter()).any(|v| v.variant_of.is_some_and(|g| usize::from(g) == d))
 }
 
 #[cfg(test)]

@@ -57,7 +57,9 @@ mod report;
 mod scaling;
 mod windows;
 
-pub use config::{DeploymentSpec, FleetSpec, PipelineSpec, ReplicaSpec, SimConfig};
+pub use config::{
+    in_variant_group, DeploymentSpec, FleetSpec, PipelineSpec, ReplicaSpec, SimConfig,
+};
 pub use error::SimError;
 pub use fleet::MAX_REPLICAS_STARTED;
 use fleet::{new_replica, Fleet};
