@@ -41,6 +41,7 @@ pub fn render_table(scenario: &Scenario, summary: &Summary) -> String {
         ("queue", &summary.latency.queue_ms),
         ("ttft", &summary.latency.ttft_ms),
         ("tpot", &summary.latency.tpot_ms),
+        ("itl max", &summary.latency.itl_max_ms),
         ("e2e", &summary.latency.e2e_ms),
     ] {
         if s.count == 0 {

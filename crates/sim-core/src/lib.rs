@@ -14,7 +14,7 @@
 //! ```
 //! use std::sync::Arc;
 //! use fleetsim_core::model::{hardware, Roofline, RooflineFactors};
-//! use fleetsim_core::replica::batching::{BatchingConfig, CapacityScheduler, Stepping};
+//! use fleetsim_core::replica::batching::{BatchingConfig, CapacityScheduler, PrefillScheduling, Stepping};
 //! use fleetsim_core::replica::ReplicaLoad;
 //! use fleetsim_core::metrics::SlaConfig;
 //! use fleetsim_core::{DeploymentSpec, FleetSpec, ReplicaSpec, Request, Router, SimConfig, SimDuration, SimTime, Simulation};
@@ -37,6 +37,7 @@
 //!     max_model_len_tokens: 131_072,
 //!     stepping: Stepping::Jump,
 //!     capacity_scheduler: CapacityScheduler::MaxUtilization,
+//!     prefill: PrefillScheduling::Chunked,
 //!     prefix_cache: None,
 //!     lora: None,
 //! });

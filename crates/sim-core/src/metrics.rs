@@ -36,6 +36,9 @@ pub struct RequestRecord {
     pub ttft_ns: Option<u64>,
     /// Mean time per output token after the first, ns (floor).
     pub tpot_ns: Option<u64>,
+    /// Longest wait between two consecutive output tokens, ns: the stall
+    /// a reader of the stream sees (`None` for a one-token answer).
+    pub itl_max_ns: Option<u64>,
     /// Arrival to its last output token, ns.
     pub e2e_ns: Option<u64>,
     /// Times it was preempted and recomputed.
@@ -52,16 +55,19 @@ pub enum LatencyMetric {
     TtftMs,
     /// Time per output token.
     TpotMs,
+    /// Longest wait between two consecutive output tokens of a request.
+    ItlMaxMs,
     /// End-to-end latency.
     E2eMs,
 }
 
 impl LatencyMetric {
     /// All metrics, in report order.
-    pub const ALL: [LatencyMetric; 4] = [
+    pub const ALL: [LatencyMetric; 5] = [
         LatencyMetric::QueueMs,
         LatencyMetric::TtftMs,
         LatencyMetric::TpotMs,
+        LatencyMetric::ItlMaxMs,
         LatencyMetric::E2eMs,
     ];
 
@@ -71,6 +77,7 @@ impl LatencyMetric {
             LatencyMetric::QueueMs => r.queue_ns,
             LatencyMetric::TtftMs => r.ttft_ns,
             LatencyMetric::TpotMs => r.tpot_ns,
+            LatencyMetric::ItlMaxMs => r.itl_max_ns,
             LatencyMetric::E2eMs => r.e2e_ns,
         }
     }
@@ -81,6 +88,7 @@ impl LatencyMetric {
             LatencyMetric::QueueMs => "queue_ms",
             LatencyMetric::TtftMs => "ttft_ms",
             LatencyMetric::TpotMs => "tpot_ms",
+            LatencyMetric::ItlMaxMs => "itl_max_ms",
             LatencyMetric::E2eMs => "e2e_ms",
         }
     }

@@ -36,7 +36,8 @@ fn csv_writer<W: Write>(out: W) -> csv::Writer<W> {
 }
 
 /// Writes one row per request, in the order given. The run's `summary`
-/// names each record's deployment, priority class and pipeline.
+/// names each record's deployment, priority class and pipeline. Columns
+/// added later go at the end of a row.
 pub fn write_requests_csv<W: Write>(
     records: &[RequestRecord],
     summary: &Summary,
@@ -59,6 +60,7 @@ pub fn write_requests_csv<W: Write>(
         "class",
         "deployment",
         "pipeline",
+        "itl_max_ms",
     ])?;
     for r in records {
         let deployment = deployments.get(usize::from(r.deployment));
@@ -84,6 +86,7 @@ pub fn write_requests_csv<W: Write>(
             class,
             deployment,
             pipeline,
+            &opt_ms(r.itl_max_ns),
         ])?;
     }
     w.flush()
@@ -243,6 +246,7 @@ mod tests {
             queue_ns: Some(1),
             ttft_ns: Some(2_000_001),
             tpot_ns: None,
+            itl_max_ns: None,
             e2e_ns: Some(3_000_000),
             preemptions: 0,
         }
@@ -282,7 +286,7 @@ mod tests {
         let mut requests = Vec::new();
         write_requests_csv(&[record()], &s, &mut requests).unwrap();
         let (header, rows) = read_back(&requests);
-        assert_eq!(header.len(), 14);
+        assert_eq!(header.len(), 15);
         assert_eq!(rows.len(), 1);
         assert_eq!(&rows[0][11], format!("{AWKWARD} class"));
         assert_eq!(&rows[0][12], AWKWARD);
@@ -304,8 +308,8 @@ mod tests {
         assert_eq!(
             String::from_utf8(requests).unwrap(),
             "id,arrival_s,replica,outcome,input_tokens,output_tokens,queue_ms,ttft_ms,tpot_ms,\
-             e2e_ms,preemptions,class,deployment,pipeline\n\
-             7,1.500000000,2,completed,100,20,0.000001,2.000001,,3.000000,0,paid,chat,rag\n"
+             e2e_ms,preemptions,class,deployment,pipeline,itl_max_ms\n\
+             7,1.500000000,2,completed,100,20,0.000001,2.000001,,3.000000,0,paid,chat,rag,\n"
         );
         let mut replicas = Vec::new();
         write_replicas_csv(&[replica_row()], &s.deployments, &mut replicas).unwrap();

@@ -7,7 +7,9 @@ mod common;
 use common::{roofline, LeastOutstanding};
 
 use fleetsim_core::model::PrefillChunk;
-use fleetsim_core::replica::batching::{BatchingConfig, CapacityScheduler, Stepping};
+use fleetsim_core::replica::batching::{
+    BatchingConfig, CapacityScheduler, PrefillScheduling, Stepping,
+};
 use fleetsim_core::workload::BoxedWorkload;
 use fleetsim_core::{ReplicaSpec, Request, RunResult, SimTime, Simulation};
 use proptest::prelude::*;
@@ -27,6 +29,7 @@ fn batching(
         max_model_len_tokens: 131_072,
         stepping,
         capacity_scheduler: CapacityScheduler::MaxUtilization,
+        prefill: PrefillScheduling::Chunked,
         prefix_cache: None,
         lora: None,
     })
@@ -227,9 +230,24 @@ proptest! {
         max_num_seqs in 1u32..64,
         max_num_batched_tokens in 64u32..4096,
         kv_cache_blocks in 300u32..3_000,
+        prefill in prop_oneof![
+            Just(PrefillScheduling::Chunked),
+            Just(PrefillScheduling::WholePrompt),
+            Just(PrefillScheduling::PrefillFirst),
+        ],
+        no_evict in any::<bool>(),
     ) {
-        let jump = run(requests.clone(), replicas, batching(max_num_seqs, max_num_batched_tokens, kv_cache_blocks, Stepping::Jump));
-        let step = run(requests.clone(), replicas, batching(max_num_seqs, max_num_batched_tokens, kv_cache_blocks, Stepping::EveryIteration));
+        let config = |stepping| Arc::new(BatchingConfig {
+            prefill,
+            capacity_scheduler: if no_evict {
+                CapacityScheduler::GuaranteedNoEvict
+            } else {
+                CapacityScheduler::MaxUtilization
+            },
+            ..(*batching(max_num_seqs, max_num_batched_tokens, kv_cache_blocks, stepping)).clone()
+        });
+        let jump = run(requests.clone(), replicas, config(Stepping::Jump));
+        let step = run(requests.clone(), replicas, config(Stepping::EveryIteration));
         prop_assert_eq!(&jump.records, &step.records);
         prop_assert_eq!(jump.summary.fleet.iterations, step.summary.fleet.iterations);
         prop_assert_eq!(jump.summary.fleet.preemptions, step.summary.fleet.preemptions);
@@ -238,4 +256,56 @@ proptest! {
         prop_assert_eq!(s.arrived, requests.len() as u64);
         prop_assert_eq!(s.arrived, s.completed + s.rejected + s.timed_out + s.failed);
     }
+}
+
+#[test]
+fn the_longest_wait_between_tokens_is_the_stall_a_whole_prompt_causes() {
+    // A answers 400 tokens; B's 6,000-token prompt arrives 100 ms in.
+    let requests = vec![(0, 100, 400), (100_000_000, 6_000, 2)];
+    let with = |prefill, budget| {
+        let config = Arc::new(BatchingConfig {
+            prefill,
+            ..(*batching(256, budget, 10_000, Stepping::Jump)).clone()
+        });
+        run(requests.clone(), 1, config)
+    };
+    // Alone, A's longest wait is its slowest decode step: about its mean.
+    let alone = run(
+        vec![requests[0]],
+        1,
+        batching(256, 8192, 10_000, Stepping::Jump),
+    );
+    let a = &alone.records[0];
+    let (tpot, itl_max) = (a.tpot_ns.unwrap(), a.itl_max_ns.unwrap());
+    assert!(
+        tpot <= itl_max && itl_max < tpot + tpot / 10,
+        "{tpot} {itl_max}"
+    );
+
+    for prefill in [
+        PrefillScheduling::WholePrompt,
+        PrefillScheduling::PrefillFirst,
+    ] {
+        let r = with(prefill, 8192);
+        let (a, b) = (&r.records[0], &r.records[1]);
+        // B's prompt is computed in the one iteration that ends with its
+        // first token; A waits for all of it.
+        let prefill_ns = b.ttft_ns.unwrap() - b.queue_ns.unwrap();
+        assert!(
+            a.itl_max_ns.unwrap() >= prefill_ns,
+            "{prefill:?}: {:?} < {prefill_ns}",
+            a.itl_max_ns
+        );
+        assert!(a.itl_max_ns.unwrap() > 5 * itl_max);
+    }
+    // In 512-token chunks the stall is a chunk's, not the prompt's.
+    let chunked = with(PrefillScheduling::Chunked, 512);
+    let whole = with(PrefillScheduling::WholePrompt, 8192);
+    let stall = |r: &RunResult| r.records[0].itl_max_ns.unwrap();
+    assert!(
+        4 * stall(&chunked) < stall(&whole),
+        "{} vs {}",
+        stall(&chunked),
+        stall(&whole)
+    );
 }

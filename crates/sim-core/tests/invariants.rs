@@ -23,7 +23,9 @@ use fleetsim_core::lifecycle::LifecycleSpec;
 use fleetsim_core::model::hardware;
 use fleetsim_core::nodes::{Placement, PoolSpec, SpotSpec};
 use fleetsim_core::queue::{QueueMode, QueueSpec};
-use fleetsim_core::replica::batching::{BatchingConfig, CapacityScheduler, Stepping};
+use fleetsim_core::replica::batching::{
+    BatchingConfig, CapacityScheduler, PrefillScheduling, Stepping,
+};
 use fleetsim_core::{
     DeploymentSpec, FleetSpec, PipelineSpec, ReplicaSpec, Request, RunResult, SimDuration, SimTime,
     Simulation,
@@ -148,12 +150,18 @@ struct Case {
     /// Replicas reserve each request's whole KV at admission instead of
     /// preempting.
     no_evict: bool,
+    /// How prompts are scheduled.
+    prefill: PrefillScheduling,
 }
 
 fn batching(case: &Case, stepping: Stepping) -> Arc<BatchingConfig> {
     Arc::new(BatchingConfig {
         max_num_seqs: case.max_num_seqs,
-        max_num_batched_tokens: 2048,
+        // Unsplit prompts need a budget that holds the longest request.
+        max_num_batched_tokens: match case.prefill {
+            PrefillScheduling::Chunked => 2048,
+            PrefillScheduling::WholePrompt | PrefillScheduling::PrefillFirst => 4096,
+        },
         block_size_tokens: 16,
         kv_cache_blocks: case.kv_cache_blocks,
         max_model_len_tokens: 131_072,
@@ -163,6 +171,7 @@ fn batching(case: &Case, stepping: Stepping) -> Arc<BatchingConfig> {
         } else {
             CapacityScheduler::MaxUtilization
         },
+        prefill: case.prefill,
         prefix_cache: None,
         lora: None,
     })
@@ -396,6 +405,11 @@ fn arb_case() -> impl Strategy<Value = Case> {
             1 => Just(Second::Variant),
         ],
         (1u64..8, prop::option::of(1u32..4), prop::bool::ANY),
+        prop_oneof![
+            2 => Just(PrefillScheduling::Chunked),
+            1 => Just(PrefillScheduling::WholePrompt),
+            1 => Just(PrefillScheduling::PrefillFirst),
+        ],
     )
         .prop_map(
             |(
@@ -408,6 +422,7 @@ fn arb_case() -> impl Strategy<Value = Case> {
                 kv,
                 second,
                 (grace, rate, no_evict),
+                prefill,
             )| {
                 Case {
                     // A fixed fleet needs a replica.
@@ -426,6 +441,7 @@ fn arb_case() -> impl Strategy<Value = Case> {
                     starts_per_minute: rate,
                     second,
                     no_evict,
+                    prefill,
                 }
             },
         )
@@ -565,6 +581,7 @@ fn plain(requests: Vec<(u64, u32, u32)>, initial: u32, scaling: Scaling) -> Case
         starts_per_minute: None,
         second: Second::None,
         no_evict: false,
+        prefill: PrefillScheduling::Chunked,
     }
 }
 

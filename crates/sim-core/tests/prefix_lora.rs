@@ -9,7 +9,9 @@ use common::roofline;
 
 use fleetsim_core::model::PrefillChunk;
 use fleetsim_core::replica::adapters::LoraConfig;
-use fleetsim_core::replica::batching::{BatchingConfig, CapacityScheduler, Stepping};
+use fleetsim_core::replica::batching::{
+    BatchingConfig, CapacityScheduler, PrefillScheduling, Stepping,
+};
 use fleetsim_core::replica::prefix_cache::PrefixCacheConfig;
 use fleetsim_core::replica::ReplicaLoad;
 use fleetsim_core::workload::BoxedWorkload;
@@ -56,6 +58,7 @@ fn config(
         max_model_len_tokens: 131_072,
         stepping,
         capacity_scheduler: CapacityScheduler::MaxUtilization,
+        prefill: PrefillScheduling::Chunked,
         prefix_cache: prefix.then_some(PrefixCacheConfig { block_tokens: 512 }),
         lora: lora.map(|(max_loras, adapter_load_ns)| LoraConfig {
             max_loras,

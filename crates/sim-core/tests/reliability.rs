@@ -195,7 +195,7 @@ fn stepped_run(
     requests: u32,
     output: u32,
 ) -> Result<RunResult, SimError> {
-    use fleetsim_core::replica::batching::{BatchingConfig, CapacityScheduler};
+    use fleetsim_core::replica::batching::{BatchingConfig, CapacityScheduler, PrefillScheduling};
     let config = std::sync::Arc::new(BatchingConfig {
         max_num_seqs: 1,
         max_num_batched_tokens: 8192,
@@ -204,6 +204,7 @@ fn stepped_run(
         max_model_len_tokens: 131_072,
         stepping,
         capacity_scheduler: CapacityScheduler::MaxUtilization,
+        prefill: PrefillScheduling::Chunked,
         prefix_cache: None,
         lora: None,
     });

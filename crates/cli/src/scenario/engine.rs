@@ -6,7 +6,7 @@
 
 use super::*;
 use fleetsim_core::model::EngineKind;
-use fleetsim_core::replica::batching::CapacityScheduler;
+use fleetsim_core::replica::batching::{CapacityScheduler, PrefillScheduling};
 
 /// Bytes in a decimal gigabyte.
 const GB: f64 = 1e9;
@@ -218,6 +218,34 @@ fn capacity_scheduler(
     }
 }
 
+/// `max_num_batched_tokens`: the scenario's, or the engine's default —
+/// raised to `max_model_len` when prompts are not split, so that every
+/// prompt fits one iteration, as vLLM does. A budget set below
+/// `max_model_len` without chunking is refused, as vLLM refuses it.
+fn token_budget(
+    e: &raw::RawEngine,
+    prefill: PrefillScheduling,
+    default_tokens: u32,
+    max_model_len_tokens: u32,
+) -> Result<u32, FieldError> {
+    let chunked = prefill == PrefillScheduling::Chunked;
+    match e.max_num_batched_tokens {
+        None if chunked => Ok(default_tokens),
+        None => Ok(default_tokens.max(max_model_len_tokens)),
+        Some(budget) if chunked || budget >= max_model_len_tokens => Ok(budget),
+        Some(budget) => Err(FieldError::new(
+            "deployment.engine.max_num_batched_tokens",
+            format!(
+                "{budget} is below max_model_len ({max_model_len_tokens} tokens): with prefill = \
+                 \"{}\" a prompt is computed in one iteration, so the budget must hold the longest \
+                 request; raise max_num_batched_tokens, lower max_model_len_tokens or use \
+                 prefill = \"chunked\"",
+                prefill.name()
+            ),
+        )),
+    }
+}
+
 pub(super) fn batching_config(
     raw: &RawDeployment,
     gpu: &GpuSpec,
@@ -228,10 +256,11 @@ pub(super) fn batching_config(
     let kind = e.kind.unwrap_or_default();
     let (default_seqs, default_tokens) = batch_defaults(kind, gpu);
     let max_num_seqs = e.max_num_seqs.unwrap_or(default_seqs);
-    let max_num_batched_tokens = e.max_num_batched_tokens.unwrap_or(default_tokens);
     let block_size_tokens = e.block_size_tokens.unwrap_or(16);
     let reserve_gb = e.activation_reserve_gb_per_gpu.unwrap_or(3.0);
     let max_model_len_tokens = e.max_model_len_tokens.unwrap_or(model.max_context_tokens);
+    let prefill = e.prefill.unwrap_or_default();
+    let max_num_batched_tokens = token_budget(e, prefill, default_tokens, max_model_len_tokens)?;
     if max_num_seqs == 0 {
         return Err(FieldError::new(
             "deployment.engine.max_num_seqs",
@@ -312,6 +341,7 @@ pub(super) fn batching_config(
         max_model_len_tokens,
         stepping: e.stepping.unwrap_or_default(),
         capacity_scheduler: capacity_scheduler(kind, e)?,
+        prefill,
         prefix_cache: super::deployment::prefix_cache_config(e)?,
         lora: raw
             .lora

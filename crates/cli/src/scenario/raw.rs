@@ -7,7 +7,7 @@ use fleetsim_core::coldstart::{ColdStartConfig, DurationDist};
 use fleetsim_core::cost::BillingPolicy;
 use fleetsim_core::metrics::SlaConfig;
 use fleetsim_core::model::{EngineKind, Generation, LinkKind, RooflineFactors};
-use fleetsim_core::replica::batching::{CapacityScheduler, Stepping};
+use fleetsim_core::replica::batching::{CapacityScheduler, PrefillScheduling, Stepping};
 use fleetsim_core::replica::slots::ServiceTime;
 use fleetsim_core::workload::lengths::TokenLengths;
 use fleetsim_core::workload::synthetic::ArrivalProcess;
@@ -317,6 +317,9 @@ pub struct RawEngine {
     pub kv_cache_dtype: Option<String>,
     /// `jump` (default) or `every_iteration`.
     pub stepping: Option<Stepping>,
+    /// How prompts are scheduled: `chunked` (default), `whole_prompt`
+    /// (`enable_chunked_prefill = false`) or `prefill_first` (vLLM V0).
+    pub prefill: Option<PrefillScheduling>,
     /// Per-request latency outside the engine (API server, tokenisation),
     /// ms; default calibrated on TensorRT-LLM's online-serving measurements.
     pub frontend_latency_ms: Option<f64>,

@@ -27,6 +27,7 @@ mod own_hardware;
 mod perf_table;
 mod pipelines;
 mod plot;
+mod prefill_scheduling;
 mod prefix_routing;
 mod queueing;
 mod reliability;

@@ -56,6 +56,7 @@ impl Simulation {
             queue_ns: since_arrival(a.first_scheduled),
             ttft_ns: since_arrival(a.first_token),
             tpot_ns: None,
+            itl_max_ns: None,
             e2e_ns: None,
             preemptions: a.preemptions,
             pipeline: None,
@@ -82,6 +83,7 @@ impl Simulation {
                 ttft_ns: Some(ttft),
                 tpot_ns: (f.output_tokens > 1)
                     .then(|| (f.finished.0 - f.first_token.0) / u64::from(f.output_tokens - 1)),
+                itl_max_ns: f.itl_max_ns,
                 e2e_ns: Some((f.finished.0 - f.arrival.0).saturating_add(frontend + warmup)),
                 preemptions: f.preemptions,
                 pipeline: None,
@@ -112,6 +114,7 @@ impl Simulation {
             queue_ns: waited_ns.map(|w| w.saturating_add(frontend)),
             ttft_ns: None,
             tpot_ns: None,
+            itl_max_ns: None,
             e2e_ns: None,
             preemptions: 0,
             pipeline: None,
@@ -238,6 +241,7 @@ mod tests {
             queue_ns: None,
             ttft_ns: None,
             tpot_ns: None,
+            itl_max_ns: None,
             e2e_ns: None,
             preemptions: 0,
         }

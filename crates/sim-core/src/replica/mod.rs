@@ -87,6 +87,9 @@ pub struct Finished {
     pub input_tokens: u32,
     /// Output tokens generated.
     pub output_tokens: u32,
+    /// Longest wait between two consecutive output tokens, ns (`None`
+    /// for a one-token answer).
+    pub itl_max_ns: Option<u64>,
     /// Times it was preempted and recomputed.
     pub preemptions: u32,
 }

@@ -213,6 +213,8 @@ impl SlotReplica {
             finished: now,
             input_tokens: busy.seq.input_tokens,
             output_tokens: busy.seq.output_tokens,
+            // The whole answer arrives at once, as its TPOT of 0 says.
+            itl_max_ns: (busy.seq.output_tokens > 1).then_some(0),
             preemptions: 0,
         });
         match self.waiting.pop_front() {

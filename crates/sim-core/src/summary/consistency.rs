@@ -136,14 +136,20 @@ impl Checker {
             ("queue_ms", &l.queue_ms),
             ("ttft_ms", &l.ttft_ms),
             ("tpot_ms", &l.tpot_ms),
+            ("itl_max_ms", &l.itl_max_ms),
             ("e2e_ms", &l.e2e_ms),
         ];
         for (name, s) in metrics {
             self.stats(&format!("{path}.{name}"), s, completed);
         }
         // Each request's queue wait ends before its first token, which
-        // comes no later than its last: so does every order statistic.
-        for (a, b) in [(metrics[0], metrics[1]), (metrics[1], metrics[3])] {
+        // comes no later than its last, and its mean wait between tokens
+        // is at most its longest: so does every order statistic.
+        for (a, b) in [
+            (metrics[0], metrics[1]),
+            (metrics[1], metrics[4]),
+            (metrics[2], metrics[3]),
+        ] {
             if a.1.count != b.1.count {
                 continue;
             }
@@ -216,12 +222,7 @@ impl Checker {
             }
             // Over every arrived request a percentile is at least the one
             // over the completed ones, and the same when all completed.
-            let stat = match t.metric {
-                crate::metrics::LatencyMetric::QueueMs => &latency.queue_ms,
-                crate::metrics::LatencyMetric::TtftMs => &latency.ttft_ms,
-                crate::metrics::LatencyMetric::TpotMs => &latency.tpot_ms,
-                crate::metrics::LatencyMetric::E2eMs => &latency.e2e_ms,
-            };
+            let stat = latency.of(t.metric);
             let reported = [
                 (50.0, stat.p50),
                 (90.0, stat.p90),

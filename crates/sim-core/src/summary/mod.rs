@@ -35,8 +35,26 @@ pub struct Latency {
     pub ttft_ms: LatencyStats,
     /// Time per output token after the first.
     pub tpot_ms: LatencyStats,
+    /// Longest wait between two consecutive output tokens of a request:
+    /// the stalls a mean TPOT hides (a decode paused behind a whole
+    /// prefill, a preemption).
+    #[serde(default)]
+    pub itl_max_ms: LatencyStats,
     /// Arrival to last token.
     pub e2e_ms: LatencyStats,
+}
+
+impl Latency {
+    /// The statistics of `metric`.
+    pub fn of(&self, metric: LatencyMetric) -> &LatencyStats {
+        match metric {
+            LatencyMetric::QueueMs => &self.queue_ms,
+            LatencyMetric::TtftMs => &self.ttft_ms,
+            LatencyMetric::TpotMs => &self.tpot_ms,
+            LatencyMetric::ItlMaxMs => &self.itl_max_ms,
+            LatencyMetric::E2eMs => &self.e2e_ms,
+        }
+    }
 }
 
 /// One percentile target and whether the run met it.
@@ -522,6 +540,7 @@ impl Summary {
             queue_ms: stats(LatencyMetric::QueueMs),
             ttft_ms: stats(LatencyMetric::TtftMs),
             tpot_ms: stats(LatencyMetric::TpotMs),
+            itl_max_ms: stats(LatencyMetric::ItlMaxMs),
             e2e_ms: stats(LatencyMetric::E2eMs),
         };
         let targets: Vec<TargetResult> = (sla.targets.iter())

@@ -22,6 +22,7 @@ pub(super) fn record(id: u64, outcome: Outcome, ttft_ms: u64, output_tokens: u32
         queue_ns: done.then_some(0),
         ttft_ns: done.then_some(ttft_ms * 1_000_000),
         tpot_ns: (done && output_tokens > 1).then_some(1_000_000),
+        itl_max_ns: (done && output_tokens > 1).then_some(1_000_000),
         e2e_ns: done.then_some(ttft_ms * 1_000_000 + 1_000_000),
         preemptions: 0,
     }

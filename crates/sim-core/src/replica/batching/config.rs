@@ -33,6 +33,39 @@ pub enum CapacityScheduler {
     GuaranteedNoEvict,
 }
 
+/// How the scheduler computes prompts (prefill).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrefillScheduling {
+    /// Running requests first, then waiting ones; a prompt longer than
+    /// the token budget left is split into chunks over several iterations
+    /// (vLLM V1's default, TensorRT-LLM's `enable_chunked_context`).
+    #[default]
+    Chunked,
+    /// As `Chunked`, but a prompt is computed in one iteration or not at
+    /// all: a waiting request whose prompt does not fit the budget left
+    /// waits, and the iterations that carry a long prompt stall every
+    /// decode beside it (vLLM with `enable_chunked_prefill = false`,
+    /// TensorRT-LLM without chunked context).
+    WholePrompt,
+    /// Waiting requests first: an iteration computes the whole prompts of
+    /// the requests it can admit and no decode, and decodes run only when
+    /// nothing can be admitted (vLLM V0's default scheduler). Arrivals
+    /// pause every running request's output for a whole prefill.
+    PrefillFirst,
+}
+
+impl PrefillScheduling {
+    /// The scenario's name for it.
+    pub fn name(self) -> &'static str {
+        match self {
+            PrefillScheduling::Chunked => "chunked",
+            PrefillScheduling::WholePrompt => "whole_prompt",
+            PrefillScheduling::PrefillFirst => "prefill_first",
+        }
+    }
+}
+
 /// Scheduler limits and KV capacity of one replica.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BatchingConfig {
@@ -50,6 +83,8 @@ pub struct BatchingConfig {
     pub stepping: Stepping,
     /// How requests share the KV cache.
     pub capacity_scheduler: CapacityScheduler,
+    /// Whether prompts may be split, and whether they wait for decodes.
+    pub prefill: PrefillScheduling,
     /// Automatic prefix caching (`None`: off).
     pub prefix_cache: Option<PrefixCacheConfig>,
     /// LoRA adapter slots (`None`: adapters are ignored).
@@ -76,10 +111,19 @@ impl BatchingConfig {
     }
 
     /// Whether a request of this size can ever complete on the replica: it
-    /// is within `max_model_len` and its KV fits the whole cache.
+    /// is within `max_model_len` and its KV fits the whole cache; when
+    /// prompts are not split, its prompt and output (what a preempted
+    /// request recomputes as one prompt) fit one iteration's token budget.
     pub fn fits(&self, input_tokens: u32, output_tokens: u32) -> bool {
         let total = u64::from(input_tokens) + u64::from(output_tokens);
-        total <= u64::from(self.max_model_len_tokens)
+        let one_iteration = match self.prefill {
+            PrefillScheduling::Chunked => true,
+            PrefillScheduling::WholePrompt | PrefillScheduling::PrefillFirst => {
+                total <= u64::from(self.max_num_batched_tokens)
+            }
+        };
+        one_iteration
+            && total <= u64::from(self.max_model_len_tokens)
             && total.div_ceil(u64::from(self.block_size_tokens.max(1)))
                 <= u64::from(self.kv_cache_blocks)
     }

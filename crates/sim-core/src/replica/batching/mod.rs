@@ -10,6 +10,12 @@
 //! progress recomputed later, as vLLM V1's RECOMPUTE mode does), and no
 //! waiting request is admitted in that iteration.
 //!
+//! **Prefill scheduling** ([`PrefillScheduling`]). By default a prompt longer
+//! than the budget left is split into chunks. `WholePrompt` computes a prompt
+//! in one iteration or leaves it waiting; `PrefillFirst` (vLLM V0) admits
+//! before it decodes, and an iteration that admits anything decodes nothing.
+//! The plan of one iteration is in `plan.rs`.
+//!
 //! **Steady decode.** When an iteration is pure decode over the whole running
 //! batch, nothing about the batch can change until the first sequence
 //! completes, the KV cache runs out, or a request arrives. The replica then
@@ -28,7 +34,9 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 mod config;
-pub use config::{BatchingConfig, CapacityScheduler, Stepping};
+mod plan;
+pub use config::{BatchingConfig, CapacityScheduler, PrefillScheduling, Stepping};
+use plan::Plan;
 
 #[derive(Clone, Debug)]
 struct RunSeq {
@@ -43,6 +51,10 @@ struct RunSeq {
     scheduled: u32,
     first_scheduled: Option<SimTime>,
     first_token: Option<SimTime>,
+    /// When its latest output token was produced.
+    last_token: Option<SimTime>,
+    /// Longest wait between two consecutive output tokens so far, ns.
+    itl_max_ns: u64,
     preemptions: u32,
 }
 
@@ -56,74 +68,27 @@ impl RunSeq {
             scheduled: 0,
             first_scheduled: None,
             first_token: None,
+            last_token: None,
+            itl_max_ns: 0,
             preemptions: 0,
         }
+    }
+
+    /// Notes the output tokens of an iteration or a decode run: the first
+    /// at `first_at`, the last at `last_at`, and between them waits of at
+    /// most `later_wait_ns` (a run's last step, its longest: steps never
+    /// shrink as the context grows).
+    fn note_tokens(&mut self, first_at: SimTime, last_at: SimTime, later_wait_ns: u64) {
+        if let Some(last) = self.last_token {
+            self.itl_max_ns = self.itl_max_ns.max(first_at.0 - last.0);
+        }
+        self.itl_max_ns = self.itl_max_ns.max(later_wait_ns);
+        self.last_token = Some(last_at);
     }
 
     /// Prompt plus generated tokens: what the KV cache must eventually hold.
     fn total(&self) -> u32 {
         self.seq.input_tokens + self.generated
-    }
-}
-
-/// What one sequence asks of the iteration being planned.
-#[derive(Clone, Copy, Debug)]
-struct Demand {
-    /// Tokens it still needs computed.
-    remaining: u32,
-    /// Tokens it gets this iteration (capped by the token budget).
-    tokens: u32,
-    /// KV blocks it needs beyond those it holds.
-    blocks: u32,
-}
-
-/// The iteration being planned: the token budget left and the shape of the
-/// decode part (prefill chunks go to `BatchingReplica::chunks`).
-#[derive(Debug)]
-struct Plan {
-    budget: u32,
-    decode_seqs: u32,
-    decode_context: u64,
-    all_have_first_token: bool,
-}
-
-impl Plan {
-    fn demand(&self, s: &RunSeq, config: &BatchingConfig) -> Demand {
-        let remaining = s.total() - s.computed;
-        let tokens = remaining.min(self.budget);
-        let blocks = config
-            .blocks_for(s.computed + tokens)
-            .saturating_sub(s.blocks);
-        Demand {
-            remaining,
-            tokens,
-            blocks,
-        }
-    }
-
-    /// Schedules `d.tokens` of `s`, allocating its blocks. A sequence with
-    /// one token left is a decode; anything longer is a prefill chunk.
-    fn take(
-        &mut self,
-        s: &mut RunSeq,
-        d: Demand,
-        free_blocks: &mut u32,
-        chunks: &mut Vec<PrefillChunk>,
-    ) {
-        s.blocks += d.blocks;
-        *free_blocks -= d.blocks;
-        s.scheduled = d.tokens;
-        self.budget -= d.tokens;
-        if d.remaining == 1 {
-            self.decode_seqs += 1;
-            self.decode_context += u64::from(s.computed) + 1;
-            self.all_have_first_token &= s.first_token.is_some();
-        } else {
-            chunks.push(PrefillChunk {
-                new_tokens: d.tokens,
-                cached_tokens: s.computed,
-            });
-        }
     }
 }
 
@@ -503,10 +468,24 @@ impl BatchingReplica {
     }
 
     fn complete_current(&mut self, now: SimTime, finished: &mut Vec<Finished>) {
-        let steps = match self.current {
+        // The run's steps, its first token's time and the longest wait
+        // between its later tokens.
+        let (steps, first_at, later_wait_ns) = match self.current {
             Current::Idle => return,
-            Current::Mixed { .. } => None,
-            Current::Decode { steps, .. } => Some(steps as u32),
+            Current::Mixed { .. } => (None, now, 0),
+            Current::Decode { steps: 1, .. } => (Some(1), now, 0),
+            Current::Decode {
+                start,
+                steps,
+                batch,
+                context0,
+                ..
+            } => {
+                let curve = self.curve(batch);
+                let first = start + curve.step(context0);
+                let last_step = curve.step(context0 + u64::from(batch) * (steps - 1));
+                (Some(steps as u32), first, last_step.0)
+            }
         };
         self.current = Current::Idle;
         let config = Arc::clone(&self.config);
@@ -527,13 +506,15 @@ impl BatchingReplica {
                     if s.computed == s.total() {
                         s.generated += 1;
                         s.first_token.get_or_insert(now);
+                        s.note_tokens(now, now, 0);
                     }
                 }
                 Some(n) => {
                     // Every decode iteration computes one token and samples the next.
                     s.computed += n;
                     s.generated += n;
-                    s.first_token.get_or_insert(now);
+                    s.first_token.get_or_insert(first_at);
+                    s.note_tokens(first_at, now, later_wait_ns);
                     let blocks = config.blocks_for(s.computed);
                     self.free_blocks -= blocks - s.blocks;
                     s.blocks = blocks;
@@ -565,6 +546,7 @@ impl BatchingReplica {
                     finished: now,
                     input_tokens: s.seq.input_tokens,
                     output_tokens: s.generated,
+                    itl_max_ns: (s.generated > 1).then_some(s.itl_max_ns),
                     preemptions: s.preemptions,
                 });
             } else {
@@ -582,118 +564,30 @@ impl BatchingReplica {
             decode_context: 0,
             all_have_first_token: true,
         };
-        let mut preempted = false;
         self.chunks.clear();
-
-        let mut i = 0;
-        while i < self.running.len() && plan.budget > 0 {
-            let demand = plan.demand(&self.running[i], &config);
-            let mut self_preempted = false;
-            while demand.blocks > self.free_blocks {
-                let Some(mut victim) = self.running.pop() else {
-                    break;
+        // Prefill first: an iteration that admits a prompt computes
+        // nothing else; decodes run only when no prompt can be admitted.
+        let (preempted, all_running_scheduled, load_ns) = match config.prefill {
+            PrefillScheduling::PrefillFirst => {
+                let admission = self.admit_waiting(&mut plan, &config);
+                if admission.admitted > 0 {
+                    (false, false, admission.load_ns)
+                } else {
+                    let (preempted, all) = self.schedule_running(&mut plan, &config);
+                    (preempted, all, 0)
+                }
+            }
+            PrefillScheduling::Chunked | PrefillScheduling::WholePrompt => {
+                let (preempted, all) = self.schedule_running(&mut plan, &config);
+                // An iteration that preempted admits nothing (vLLM V1).
+                let load_ns = if preempted {
+                    0
+                } else {
+                    self.admit_waiting(&mut plan, &config).load_ns
                 };
-                self.free_blocks += victim.blocks;
-                if let (Some(a), Some(name)) = (self.adapters.as_mut(), &victim.seq.adapter) {
-                    a.release(name);
-                }
-                victim.blocks = 0;
-                self.counters.recomputed_tokens += u64::from(victim.computed);
-                victim.computed = 0;
-                victim.scheduled = 0;
-                victim.preemptions += 1;
-                self.counters.preemptions += 1;
-                preempted = true;
-                self.waiting.push_front(victim);
-                if self.running.len() == i {
-                    self_preempted = true;
-                    break;
-                }
+                (preempted, all, load_ns)
             }
-            if self_preempted || demand.blocks > self.free_blocks {
-                break;
-            }
-            plan.take(
-                &mut self.running[i],
-                demand,
-                &mut self.free_blocks,
-                &mut self.chunks,
-            );
-            i += 1;
-        }
-        let all_running_scheduled = i == self.running.len();
-
-        // Adapter loads this iteration waits for, ns.
-        let mut load_ns: u64 = 0;
-        // Blocks the running requests will still claim (guaranteed no
-        // evict): admission keeps them free.
-        let mut reserved: u32 = match config.capacity_scheduler {
-            CapacityScheduler::MaxUtilization => 0,
-            CapacityScheduler::GuaranteedNoEvict => self
-                .running
-                .iter()
-                .map(|s| {
-                    let final_blocks = config.final_blocks(s.seq.input_tokens, s.seq.output_tokens);
-                    final_blocks.saturating_sub(s.blocks)
-                })
-                .fold(0u32, u32::saturating_add),
         };
-        if !preempted {
-            // Waiting requests in order; one whose adapter cannot get a slot
-            // is skipped (vLLM's `max_loras` rule), the first that does not
-            // fit the KV cache stops admission.
-            let mut j = 0;
-            while plan.budget > 0
-                && (self.running.len() as u32) < config.max_num_seqs
-                && j < self.waiting.len()
-            {
-                if let (Some(a), Some(name)) = (&self.adapters, &self.waiting[j].seq.adapter) {
-                    if !a.can_acquire(name) {
-                        j += 1;
-                        continue;
-                    }
-                }
-                // A cached prefix starts as computed; its KV blocks are
-                // still allocated for the whole prompt.
-                let (hit_blocks, hit_tokens) = self.prefix_match(&self.waiting[j]);
-                self.waiting[j].computed = hit_tokens;
-                let demand = plan.demand(&self.waiting[j], &config);
-                let claim = match config.capacity_scheduler {
-                    CapacityScheduler::MaxUtilization => demand.blocks,
-                    CapacityScheduler::GuaranteedNoEvict => {
-                        let s = &self.waiting[j].seq;
-                        config.final_blocks(s.input_tokens, s.output_tokens)
-                    }
-                };
-                if u64::from(claim) + u64::from(reserved) > u64::from(self.free_blocks) {
-                    self.waiting[j].computed = 0;
-                    break;
-                }
-                reserved = reserved.saturating_add(claim - demand.blocks.min(claim));
-                let Some(mut w) = self.waiting.remove(j) else {
-                    break;
-                };
-                if let Some(p) = self.prefix.as_mut() {
-                    let hashes = w.seq.hashes();
-                    p.touch_all(&hashes[..hit_blocks as usize]);
-                    let c = &mut self.counters;
-                    c.prefix_lookups += 1;
-                    c.prefix_query_blocks += hashes.len() as u64;
-                    c.prefix_hit_blocks += u64::from(hit_blocks);
-                    c.prefix_query_tokens += u64::from(w.total());
-                    c.prefix_hit_tokens += u64::from(hit_tokens);
-                }
-                if let (Some(a), Some(name), Some(lora)) =
-                    (self.adapters.as_mut(), &w.seq.adapter, &config.lora)
-                {
-                    if a.acquire(name) == Some(true) {
-                        load_ns = load_ns.saturating_add(lora.adapter_load_ns);
-                    }
-                }
-                plan.take(&mut w, demand, &mut self.free_blocks, &mut self.chunks);
-                self.running.push(w);
-            }
-        }
         let load = SimDuration(load_ns);
         let Plan {
             decode_seqs,

@@ -1,0 +1,214 @@
+//! Planning one iteration: what each running request asks of it, and
+//! which waiting requests it admits.
+
+use super::{BatchingConfig, BatchingReplica, CapacityScheduler, PrefillScheduling, RunSeq};
+use crate::model::perf::PrefillChunk;
+
+/// What one sequence asks of the iteration being planned.
+#[derive(Clone, Copy, Debug)]
+struct Demand {
+    /// Tokens it still needs computed.
+    remaining: u32,
+    /// Tokens it gets this iteration (capped by the token budget).
+    tokens: u32,
+    /// KV blocks it needs beyond those it holds.
+    blocks: u32,
+}
+
+impl Demand {
+    /// Whether the demand is a prompt cut short by the budget, which a
+    /// scheduler that never splits prompts cannot take.
+    fn is_split(&self, prefill: PrefillScheduling) -> bool {
+        prefill != PrefillScheduling::Chunked && self.tokens < self.remaining
+    }
+}
+
+/// What admitting waiting requests to one iteration did.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Admission {
+    /// Requests admitted.
+    pub(super) admitted: u32,
+    /// Adapter loads the iteration waits for, ns.
+    pub(super) load_ns: u64,
+}
+
+/// The iteration being planned: the token budget left and the shape of the
+/// decode part (prefill chunks go to `BatchingReplica::chunks`).
+#[derive(Debug)]
+pub(super) struct Plan {
+    pub(super) budget: u32,
+    pub(super) decode_seqs: u32,
+    pub(super) decode_context: u64,
+    pub(super) all_have_first_token: bool,
+}
+
+impl Plan {
+    fn demand(&self, s: &RunSeq, config: &BatchingConfig) -> Demand {
+        let remaining = s.total() - s.computed;
+        let tokens = remaining.min(self.budget);
+        let blocks = config
+            .blocks_for(s.computed + tokens)
+            .saturating_sub(s.blocks);
+        Demand {
+            remaining,
+            tokens,
+            blocks,
+        }
+    }
+
+    /// Schedules `d.tokens` of `s`, allocating its blocks. A sequence with
+    /// one token left is a decode; anything longer is a prefill chunk.
+    fn take(
+        &mut self,
+        s: &mut RunSeq,
+        d: Demand,
+        free_blocks: &mut u32,
+        chunks: &mut Vec<PrefillChunk>,
+    ) {
+        s.blocks += d.blocks;
+        *free_blocks -= d.blocks;
+        s.scheduled = d.tokens;
+        self.budget -= d.tokens;
+        if d.remaining == 1 {
+            self.decode_seqs += 1;
+            self.decode_context += u64::from(s.computed) + 1;
+            self.all_have_first_token &= s.first_token.is_some();
+        } else {
+            chunks.push(PrefillChunk {
+                new_tokens: d.tokens,
+                cached_tokens: s.computed,
+            });
+        }
+    }
+}
+
+impl BatchingReplica {
+    /// Gives the running requests, in admission order, the tokens they
+    /// need under the budget, preempting the newest when a block is
+    /// missing. Returns whether anything was preempted and whether every
+    /// running request got its tokens.
+    pub(super) fn schedule_running(
+        &mut self,
+        plan: &mut Plan,
+        config: &BatchingConfig,
+    ) -> (bool, bool) {
+        let mut preempted = false;
+        let mut i = 0;
+        while i < self.running.len() && plan.budget > 0 {
+            let demand = plan.demand(&self.running[i], config);
+            if demand.is_split(config.prefill) {
+                break;
+            }
+            let mut self_preempted = false;
+            while demand.blocks > self.free_blocks {
+                let Some(mut victim) = self.running.pop() else {
+                    break;
+                };
+                self.free_blocks += victim.blocks;
+                if let (Some(a), Some(name)) = (self.adapters.as_mut(), &victim.seq.adapter) {
+                    a.release(name);
+                }
+                victim.blocks = 0;
+                self.counters.recomputed_tokens += u64::from(victim.computed);
+                victim.computed = 0;
+                victim.scheduled = 0;
+                victim.preemptions += 1;
+                self.counters.preemptions += 1;
+                preempted = true;
+                self.waiting.push_front(victim);
+                if self.running.len() == i {
+                    self_preempted = true;
+                    break;
+                }
+            }
+            if self_preempted || demand.blocks > self.free_blocks {
+                break;
+            }
+            plan.take(
+                &mut self.running[i],
+                demand,
+                &mut self.free_blocks,
+                &mut self.chunks,
+            );
+            i += 1;
+        }
+        (preempted, i == self.running.len())
+    }
+
+    /// Admits waiting requests in order while the budget, `max_num_seqs`
+    /// and the KV cache allow, scheduling their first tokens.
+    pub(super) fn admit_waiting(&mut self, plan: &mut Plan, config: &BatchingConfig) -> Admission {
+        let mut admission = Admission::default();
+        // Blocks the running requests will still claim (guaranteed no
+        // evict): admission keeps them free.
+        let mut reserved: u32 = match config.capacity_scheduler {
+            CapacityScheduler::MaxUtilization => 0,
+            CapacityScheduler::GuaranteedNoEvict => self
+                .running
+                .iter()
+                .map(|s| {
+                    let final_blocks = config.final_blocks(s.seq.input_tokens, s.seq.output_tokens);
+                    final_blocks.saturating_sub(s.blocks)
+                })
+                .fold(0u32, u32::saturating_add),
+        };
+        // Waiting requests in order; one whose adapter cannot get a slot
+        // is skipped (vLLM's `max_loras` rule), the first that does not
+        // fit the KV cache (or, unsplit, the budget) stops admission.
+        let mut j = 0;
+        while plan.budget > 0
+            && (self.running.len() as u32) < config.max_num_seqs
+            && j < self.waiting.len()
+        {
+            if let (Some(a), Some(name)) = (&self.adapters, &self.waiting[j].seq.adapter) {
+                if !a.can_acquire(name) {
+                    j += 1;
+                    continue;
+                }
+            }
+            // A cached prefix starts as computed; its KV blocks are
+            // still allocated for the whole prompt.
+            let (hit_blocks, hit_tokens) = self.prefix_match(&self.waiting[j]);
+            self.waiting[j].computed = hit_tokens;
+            let demand = plan.demand(&self.waiting[j], config);
+            let claim = match config.capacity_scheduler {
+                CapacityScheduler::MaxUtilization => demand.blocks,
+                CapacityScheduler::GuaranteedNoEvict => {
+                    let s = &self.waiting[j].seq;
+                    config.final_blocks(s.input_tokens, s.output_tokens)
+                }
+            };
+            if demand.is_split(config.prefill)
+                || u64::from(claim) + u64::from(reserved) > u64::from(self.free_blocks)
+            {
+                self.waiting[j].computed = 0;
+                break;
+            }
+            reserved = reserved.saturating_add(claim - demand.blocks.min(claim));
+            let Some(mut w) = self.waiting.remove(j) else {
+                break;
+            };
+            if let Some(p) = self.prefix.as_mut() {
+                let hashes = w.seq.hashes();
+                p.touch_all(&hashes[..hit_blocks as usize]);
+                let c = &mut self.counters;
+                c.prefix_lookups += 1;
+                c.prefix_query_blocks += hashes.len() as u64;
+                c.prefix_hit_blocks += u64::from(hit_blocks);
+                c.prefix_query_tokens += u64::from(w.total());
+                c.prefix_hit_tokens += u64::from(hit_tokens);
+            }
+            if let (Some(a), Some(name), Some(lora)) =
+                (self.adapters.as_mut(), &w.seq.adapter, &config.lora)
+            {
+                if a.acquire(name) == Some(true) {
+                    admission.load_ns = admission.load_ns.saturating_add(lora.adapter_load_ns);
+                }
+            }
+            plan.take(&mut w, demand, &mut self.free_blocks, &mut self.chunks);
+            self.running.push(w);
+            admission.admitted += 1;
+        }
+        admission
+    }
+}
