@@ -254,10 +254,6 @@ fn set_flag_for<'a>(sets: &'a [String], field: &str) -> Option<&'a str> {
     })
 }
 
-/// Default per-request latency outside the engine, ms: the fixed part of
-/// TTFT in TensorRT-LLM's online-serving measurements (`docs/validation.md`).
-pub const DEFAULT_FRONTEND_LATENCY_MS: f64 = 10.45;
-
 /// One deployment as written, with the prefix its fields are named by in
 /// errors (`deployment` or `deployments[i]`) and its router, queue and
 /// scaling (top-level for `[deployment]`, inside each `[[deployments]]`).
@@ -451,11 +447,11 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, FieldError
         };
         let frontend_ms = match e.raw.slots {
             Some(_) => 0.0,
-            None => e
-                .raw
-                .engine
-                .frontend_latency_ms
-                .unwrap_or(DEFAULT_FRONTEND_LATENCY_MS),
+            None => e.raw.engine.frontend_latency_ms.unwrap_or_else(|| {
+                fleetsim_core::model::calibration::frontend_latency_ms(
+                    e.raw.engine.kind.unwrap_or_default(),
+                )
+            }),
         };
         let frontend_latency =
             SimDuration::try_from_secs_f64(frontend_ms / 1e3).ok_or_else(|| {

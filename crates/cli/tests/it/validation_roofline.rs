@@ -80,6 +80,12 @@ gpu = "h100-sxm"
 replicas = 1
 [deployment.engine]
 max_num_seqs = 320
+frontend_latency_ms = 10.45
+[deployment.perf]
+compute_efficiency = 0.81
+memory_efficiency = 0.88
+step_overhead_s = 0.00128
+per_seq_overhead_s = 0.000041
 "#,
         isl = r.isl,
         osl = r.osl

@@ -1,14 +1,16 @@
 //! The roofline's calibration: one set of factors per serving engine and
 //! GPU generation, fitted to public measurements (the fit set of
 //! `validation/measurements.csv`; the method and the check-set errors are
-//! in `docs/validation.md`), never per row. Until a generation or engine
-//! has its own fit, it takes the one calibration fitted so far
-//! (TensorRT-LLM v0.14, Llama-3.1-8B BF16 on one H100).
+//! in `docs/validation.md`), never per row.
 //!
 //! An engine's factors describe its software (iteration and per-sequence
-//! overheads, the all-reduce call latency); a generation's describe how
-//! close its kernels come to the datasheet (achieved fractions of peak
-//! FLOP/s by precision and of memory bandwidth).
+//! overheads, the all-reduce call latency, the per-request latency outside
+//! the engine); a generation's describe how close its kernels come to the
+//! datasheet (achieved fractions of peak FLOP/s by precision and of memory
+//! bandwidth) and are shared by the engines. The generations' factors were
+//! fitted on TensorRT-LLM's published tables, the engines' overheads each on
+//! its own measurements: TensorRT-LLM's tables, and real vLLM v0.15 runs for
+//! vLLM.
 
 use super::hardware::Generation;
 use super::roofline::RooflineFactors;
@@ -57,8 +59,8 @@ struct Overheads {
 
 /// The single-point calibration the model had before per-generation
 /// fits: TensorRT-LLM v0.14 online serving of Llama-3.1-8B BF16 on one
-/// H100 (`docs/validation.md`, section 2). vLLM keeps it until vLLM
-/// measurements are fitted.
+/// H100 (`docs/validation.md`, section 2). A precision no fit-set row runs
+/// on a generation keeps its efficiencies.
 const SINGLE_POINT: (Efficiencies, Overheads) = (
     Efficiencies {
         bf16: 0.81,
@@ -73,11 +75,13 @@ const SINGLE_POINT: (Efficiencies, Overheads) = (
     },
 );
 
-/// TensorRT-LLM's achieved fractions of peak by generation, fitted to the
-/// fit set (TensorRT-LLM v0.14 online and v0.17 offline, Llama-3.1-8B;
-/// v1.0 offline, Llama-3.3-70B FP4 on B200). A precision no fit-set row
-/// runs on a generation keeps the single-point value.
-fn trtllm_efficiencies(generation: Generation) -> Efficiencies {
+/// Achieved fractions of peak by generation, fitted to TensorRT-LLM's fit
+/// set (v0.14 online and v0.17 offline, Llama-3.1-8B; v1.0 offline,
+/// Llama-3.3-70B FP4 on B200), the only tables with a fit row on every
+/// generation. A precision no fit-set row runs on a generation keeps the
+/// single-point value. vLLM uses them too: its fit rows (one H100) fix its
+/// software costs, not the kernels of other generations.
+fn generation_efficiencies(generation: Generation) -> Efficiencies {
     let single = SINGLE_POINT.0;
     match generation {
         Generation::Hopper => Efficiencies {
@@ -120,12 +124,45 @@ const TRTLLM_OVERHEADS: Overheads = Overheads {
     allreduce_s: 20e-6,
 };
 
+/// vLLM's overheads, fitted on the fit runs of the real vLLM v0.15 table
+/// (Llama-3.1-8B on one H100, `validation/README.md`) with the
+/// generations' efficiencies; the all-reduce call latency is not fitted (no
+/// tensor-parallel run is in the fit set).
+const VLLM_OVERHEADS: Overheads = Overheads {
+    step_s: VLLM_STEP_S,
+    per_seq_s: VLLM_PER_SEQ_S,
+    allreduce_s: 20e-6,
+};
+const VLLM_STEP_S: f64 = 1.5488e-3;
+const VLLM_PER_SEQ_S: f64 = 36.9e-6;
+
+/// The per-request latency outside the engine (API server, tokenisation,
+/// hand-over to the engine), ms, added to TTFT and end-to-end latency.
+/// TensorRT-LLM's is the single-point fit's (`docs/validation.md`, section
+/// 2); vLLM's was fitted with its overheads.
+pub fn frontend_latency_ms(engine: EngineKind) -> f64 {
+    match engine {
+        EngineKind::Vllm => VLLM_FRONTEND_MS,
+        EngineKind::Trtllm => 10.45,
+    }
+}
+const VLLM_FRONTEND_MS: f64 = 13.585;
+
+/// The single-point calibration's factors (`docs/validation.md`, section 2).
+pub fn single_point() -> RooflineFactors {
+    to_factors(SINGLE_POINT)
+}
+
 /// The calibrated factors for `engine` on a GPU of `generation`.
 pub fn factors(engine: EngineKind, generation: Generation) -> RooflineFactors {
-    let (e, o) = match engine {
-        EngineKind::Vllm => SINGLE_POINT,
-        EngineKind::Trtllm => (trtllm_efficiencies(generation), TRTLLM_OVERHEADS),
+    let overheads = match engine {
+        EngineKind::Vllm => VLLM_OVERHEADS,
+        EngineKind::Trtllm => TRTLLM_OVERHEADS,
     };
+    to_factors((generation_efficiencies(generation), overheads))
+}
+
+fn to_factors((e, o): (Efficiencies, Overheads)) -> RooflineFactors {
     RooflineFactors {
         compute_efficiency: e.bf16,
         fp8_compute_efficiency: e.fp8,

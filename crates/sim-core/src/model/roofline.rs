@@ -11,9 +11,8 @@
 //! Only η_c, η_m and the overheads are calibrated; everything else is the
 //! published GPU and model specification (`docs/validation.md`).
 
-use super::calibration::EngineKind;
 use super::collective::ring_allreduce_s;
-use super::hardware::{Generation, GpuSpec, LinkKind, ModelSpec};
+use super::hardware::{GpuSpec, LinkKind, ModelSpec};
 use super::perf::{DecodeCurve, PerfModel, PrefillChunk};
 use crate::field::FieldError;
 use crate::time::SimDuration;
@@ -46,10 +45,11 @@ pub struct RooflineFactors {
 impl Default for RooflineFactors {
     /// The single-point calibration (TensorRT-LLM's online-serving
     /// measurements of Llama-3.1-8B on one H100, `docs/validation.md`
-    /// section 2), which vLLM deployments use:
-    /// [`calibration::factors`](super::calibration::factors) holds it.
+    /// section 2); deployments take
+    /// [`calibration::factors`](super::calibration::factors) for their
+    /// engine and GPU generation instead.
     fn default() -> Self {
-        super::calibration::factors(EngineKind::Vllm, Generation::Hopper)
+        super::calibration::single_point()
     }
 }
 
