@@ -188,6 +188,11 @@ fn engine_deployment(rng: &mut Rng, table: &str, replicas: u32) -> String {
     if rng.chance(0.2) {
         s.push_str("stepping = \"every_iteration\"\n");
     }
+    if rng.chance(0.2) {
+        // Unsplit prompts: the default budget rises to max_model_len.
+        let prefill = rng.pick(&["whole_prompt", "prefill_first"]);
+        s.push_str(&format!("prefill = \"{prefill}\"\n"));
+    }
     s
 }
 
@@ -469,6 +474,8 @@ fn generator_covers_every_fleet_kind() {
         "kind = \"queue_depth\"",
         "kind = \"repeat\"",
         "kind = \"trtllm\"",
+        "prefill = \"whole_prompt\"",
+        "prefill = \"prefill_first\"",
     ] {
         assert!(
             texts.iter().any(|t| t.contains(needle)),
