@@ -5,8 +5,8 @@ use super::catalogue::Catalogue;
 use super::engine::{self, Precision};
 use super::*;
 use fleetsim_core::model::calibration;
-use fleetsim_core::model::TableWithFallback;
-use raw::PerfFallback;
+use fleetsim_core::model::{MixedSteps, TableWithFallback};
+use raw::{PerfFallback, PerfMixedSteps};
 
 pub(super) fn resolve_deployment(
     raw: &RawDeployment,
@@ -140,9 +140,14 @@ pub(super) fn resolve_deployment(
                     e,
                 )
             })?;
-            let table = MeasuredTable::from_reader(std::io::BufReader::new(file)).map_err(|e| {
-                FieldError::caused_by("deployment.perf.path", path.display().to_string(), e)
-            })?;
+            let table = MeasuredTable::from_reader(std::io::BufReader::new(file))
+                .map_err(|e| {
+                    FieldError::caused_by("deployment.perf.path", path.display().to_string(), e)
+                })?
+                .with_mixed_steps(match raw.perf.mixed_steps.unwrap_or_default() {
+                    PerfMixedSteps::Sum => MixedSteps::Sum,
+                    PerfMixedSteps::Merged => MixedSteps::Merged,
+                });
             match fallback {
                 PerfFallback::Extrapolate => Arc::new(table),
                 PerfFallback::Roofline => {
@@ -161,6 +166,12 @@ pub(super) fn resolve_deployment(
                 return Err(FieldError::new(
                     "deployment.perf.fallback",
                     "only a `table` profile has a fallback; set kind = \"table\"",
+                ));
+            }
+            if raw.perf.mixed_steps.is_some() {
+                return Err(FieldError::new(
+                    "deployment.perf.mixed_steps",
+                    "only a `table` profile takes it; set kind = \"table\"",
                 ));
             }
             Arc::new(roofline()?)

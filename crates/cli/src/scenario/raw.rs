@@ -354,6 +354,21 @@ pub struct RawPerf {
     /// Table: what times the steps outside the measured range
     /// (default: the table extrapolates).
     pub fallback: Option<PerfFallback>,
+    /// Table: how a step with both prefill and decode work is timed
+    /// (default: the sum of the two).
+    pub mixed_steps: Option<PerfMixedSteps>,
+}
+
+/// How a table times a step with both prefill and decode work.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PerfMixedSteps {
+    /// Prefill time of the chunk tokens plus the decode time.
+    #[default]
+    Sum,
+    /// Prefill time of the chunk tokens plus one per decoding sequence,
+    /// plus the decode time's growth with context.
+    Merged,
 }
 
 /// What times a table's steps outside its measured range.

@@ -19,7 +19,11 @@
 //! tokens (proportional below the first point, extended above the last). A
 //! mixed step costs the decode time of its decoding sequences plus the
 //! prefill time of all its chunk tokens together; prompt context already in
-//! the cache is not charged, a simplification over the roofline.
+//! the cache is not charged, a simplification over the roofline. With
+//! [`MixedSteps::Merged`] a mixed step instead runs its decoding sequences
+//! through the prefill time as extra tokens (the weights are read and the
+//! fixed costs paid once) and adds only the context-dependent part of their
+//! decode time: `prefill(chunk tokens + d) + decode(d, C) − decode(d, 0)`.
 //!
 //! Lines whose first non-blank character is `#` are comments, anywhere in
 //! the file; their text is kept as the table's notes
@@ -94,6 +98,21 @@ pub struct MeasuredTable {
     prefill: Polyline,
     /// The text of the comment lines, in file order, without the `#`.
     notes: Vec<String>,
+    /// How a step with both prefill and decode work is timed.
+    mixed: MixedSteps,
+}
+
+/// How a [`MeasuredTable`] times a step that carries both prefill chunks
+/// and decoding sequences.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MixedSteps {
+    /// The prefill time of the chunk tokens plus the decode time.
+    #[default]
+    Sum,
+    /// The prefill time of the chunk tokens plus one token per decoding
+    /// sequence, plus the decode time's growth with context above its
+    /// value at context 0.
+    Merged,
 }
 
 /// Splits `bytes` into the comment lines' text and the CSV with every
@@ -284,7 +303,23 @@ impl MeasuredTable {
                 points: prefill.into_iter().map(|(x, y, _)| (x as f64, y)).collect(),
             },
             notes,
+            mixed: MixedSteps::Sum,
         })
+    }
+
+    /// The same table, timing mixed steps by `mixed`.
+    pub fn with_mixed_steps(mut self, mixed: MixedSteps) -> Self {
+        self.mixed = mixed;
+        self
+    }
+
+    /// The prefill tokens a step with `decode_seqs` decoding sequences and
+    /// `chunk_tokens` prompt tokens is charged for.
+    fn prefill_tokens_charged(&self, decode_seqs: u32, chunk_tokens: u64) -> u64 {
+        match self.mixed {
+            MixedSteps::Merged if chunk_tokens > 0 => chunk_tokens + u64::from(decode_seqs),
+            _ => chunk_tokens,
+        }
     }
 
     /// The comment lines' text (without `#`), in file order.
@@ -306,7 +341,8 @@ impl MeasuredTable {
     /// `prefill_tokens` chunk tokens lies within the measured batch sizes
     /// and prefill sizes.
     pub fn covers(&self, decode_seqs: u32, prefill_tokens: u64) -> bool {
-        decode_seqs <= self.max_batch_size() && prefill_tokens <= self.max_prefill_tokens()
+        decode_seqs <= self.max_batch_size()
+            && self.prefill_tokens_charged(decode_seqs, prefill_tokens) <= self.max_prefill_tokens()
     }
 
     /// The two measured batch sizes around `b` and the weight of the second.
@@ -380,9 +416,15 @@ impl PerfModel for MeasuredTable {
         prefill: &[PrefillChunk],
     ) -> SimDuration {
         let tokens: u64 = prefill.iter().map(|c| u64::from(c.new_tokens)).sum();
-        let mut secs = self.prefill_secs(tokens as f64);
+        let charged = self.prefill_tokens_charged(decode_seqs, tokens);
+        let mut secs = self.prefill_secs(charged as f64);
         if decode_seqs > 0 {
             secs += self.decode_secs(decode_seqs, decode_context_tokens as f64);
+            if charged > tokens {
+                // Merged: the decode's time at context 0 is in the prefill
+                // time already. Decode time does not decrease with context.
+                secs -= self.decode_secs(decode_seqs, 0.0);
+            }
         }
         SimDuration::try_from_secs_f64(secs)
             .unwrap_or(SimDuration(u64::MAX))
@@ -519,6 +561,26 @@ mod tests {
             "phase,batch_size,tokens,step_ms\ndecode,1,0,#5\n",
             "line 2, field `step_ms`",
         );
+    }
+
+    #[test]
+    fn merged_mixed_steps_charge_decode_tokens_as_prefill_and_only_context_growth() {
+        let t = table().with_mixed_steps(MixedSteps::Merged);
+        let chunk = [PrefillChunk {
+            new_tokens: 504,
+            cached_tokens: 0,
+        }];
+        // prefill(504 + 8) = 20 ms; decode(8, 4000) − decode(8, 0) = 15 − 11.
+        let ms = t.mixed_step(8, 4000, &chunk).as_millis_f64();
+        assert!((ms - 24.0).abs() < 1e-6, "{ms}");
+        // Sum: prefill(504) + decode(8, 4000).
+        let sum = table().mixed_step(8, 4000, &chunk).as_millis_f64();
+        assert!((sum - (20.0 * 504.0 / 512.0 + 15.0)).abs() < 1e-6, "{sum}");
+        // Pure prefill and pure decode steps are the same under both rules.
+        assert_eq!(t.mixed_step(0, 0, &chunk), table().mixed_step(0, 0, &chunk));
+        assert_eq!(t.decode_curve(8), table().decode_curve(8));
+        // The decode tokens count against the measured prefill range.
+        assert!(table().covers(8, 2044) && !t.covers(8, 2044) && t.covers(8, 2040));
     }
 
     /// Every step takes 1 s: easy to tell apart from the table.
