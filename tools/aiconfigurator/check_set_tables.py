@@ -10,7 +10,8 @@ Files are named ``{model}__{gpu}__tp{tp}__{dtype}__isl{isl}.csv`` with the
 fleetsim names, the name the opt-in validation test
 (crates/cli/tests/it/validation_operators.rs) looks for. One table per
 prompt length, because a prefill step is costed as prompts of that length
-(convert.py --prefill-prompt-tokens).
+(convert.py --prefill-prompt-tokens). MoE layers are split by MoE tensor
+parallelism = TP, or with --moe-ep by expert parallelism = TP.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ UNMAPPED = {
     "llama-7b": "LLaMA-7B: no configuration in the package",
 }
 
+MOE = {"mixtral-8x7b", "mixtral-8x22b", "qwen3-30b-a3b", "qwen3-235b-a22b", "llama-4-scout", "llama-4-maverick"}
+
 
 def table_name(model: str, gpu: str, tp: str, dtype: str, isl: str) -> str:
     return f"{model}__{gpu}__tp{tp}__{dtype}__isl{isl}.csv"
@@ -68,6 +71,11 @@ def main(argv: list[str]) -> int:
     p.add_argument("--out", type=pathlib.Path, required=True)
     p.add_argument("--backend", default="trtllm")
     p.add_argument("--force", action="store_true", help="regenerate profiles that exist already")
+    p.add_argument(
+        "--moe-ep",
+        action="store_true",
+        help="MoE models: experts split by expert parallelism = TP (default: MoE tensor parallelism = TP)",
+    )
     args = p.parse_args(argv)
 
     covered = collections.Counter()
@@ -105,6 +113,8 @@ def main(argv: list[str]) -> int:
                     "--prefill-prompt-tokens", row["isl"],
                     "--out", str(args.out / name),
                 ]
+                if args.moe_ep and row["model"] in MOE:
+                    cli += ["--moe-tp", "1", "--moe-ep", row["tp"]]
                 try:
                     convert.main(cli)
                     done.add(name)
