@@ -5,6 +5,8 @@ use super::catalogue::Catalogue;
 use super::engine::{self, Precision};
 use super::*;
 use fleetsim_core::model::calibration;
+use fleetsim_core::model::{MixedSteps, TableWithFallback};
+use raw::{PerfFallback, PerfMixedSteps};
 
 pub(super) fn resolve_deployment(
     raw: &RawDeployment,
@@ -98,13 +100,31 @@ pub(super) fn resolve_deployment(
         kv_bytes_per_element,
     } = precision;
     let config = engine::batching_config(raw, gpu, model, precision)?;
+    let roofline = || -> Result<Roofline, FieldError> {
+        let calibrated = calibration::factors(raw.engine.kind.unwrap_or_default(), gpu.generation);
+        let factors = raw.perf.roofline_factors(calibrated);
+        factors
+            .validate()
+            .map_err(|e| e.within("deployment.perf"))?;
+        Ok(Roofline::new(
+            gpu,
+            model,
+            raw.tensor_parallel,
+            weights_bytes_per_param,
+            kv_bytes_per_element,
+            factors,
+        ))
+    };
     let perf: Arc<dyn PerfModel> = match raw.perf.kind {
         PerfKind::Table => {
-            if let Some(key) = raw.perf.roofline_keys_set().first() {
-                return Err(FieldError::new(
-                    format!("deployment.perf.{key}"),
-                    "is a roofline factor; a `table` profile takes only `path`",
-                ));
+            let fallback = raw.perf.fallback.unwrap_or_default();
+            if fallback == PerfFallback::Extrapolate {
+                if let Some(key) = raw.perf.roofline_keys_set().first() {
+                    return Err(FieldError::new(
+                        format!("deployment.perf.{key}"),
+                        "is a roofline factor; a `table` profile takes it only with `fallback = \"roofline\"`",
+                    ));
+                }
             }
             let path = raw.perf.path.as_deref().ok_or_else(|| {
                 FieldError::new(
@@ -120,10 +140,20 @@ pub(super) fn resolve_deployment(
                     e,
                 )
             })?;
-            let table = MeasuredTable::from_reader(std::io::BufReader::new(file)).map_err(|e| {
-                FieldError::caused_by("deployment.perf.path", path.display().to_string(), e)
-            })?;
-            Arc::new(table)
+            let table = MeasuredTable::from_reader(std::io::BufReader::new(file))
+                .map_err(|e| {
+                    FieldError::caused_by("deployment.perf.path", path.display().to_string(), e)
+                })?
+                .with_mixed_steps(match raw.perf.mixed_steps.unwrap_or_default() {
+                    PerfMixedSteps::Sum => MixedSteps::Sum,
+                    PerfMixedSteps::Merged => MixedSteps::Merged,
+                });
+            match fallback {
+                PerfFallback::Extrapolate => Arc::new(table),
+                PerfFallback::Roofline => {
+                    Arc::new(TableWithFallback::new(table, Arc::new(roofline()?)))
+                }
+            }
         }
         PerfKind::Roofline => {
             if raw.perf.path.is_some() {
@@ -132,20 +162,19 @@ pub(super) fn resolve_deployment(
                     "only a `table` profile reads a file; set kind = \"table\"",
                 ));
             }
-            let calibrated =
-                calibration::factors(raw.engine.kind.unwrap_or_default(), gpu.generation);
-            let factors = raw.perf.roofline_factors(calibrated);
-            factors
-                .validate()
-                .map_err(|e| e.within("deployment.perf"))?;
-            Arc::new(Roofline::new(
-                gpu,
-                model,
-                raw.tensor_parallel,
-                weights_bytes_per_param,
-                kv_bytes_per_element,
-                factors,
-            ))
+            if raw.perf.fallback.is_some() {
+                return Err(FieldError::new(
+                    "deployment.perf.fallback",
+                    "only a `table` profile has a fallback; set kind = \"table\"",
+                ));
+            }
+            if raw.perf.mixed_steps.is_some() {
+                return Err(FieldError::new(
+                    "deployment.perf.mixed_steps",
+                    "only a `table` profile takes it; set kind = \"table\"",
+                ));
+            }
+            Arc::new(roofline()?)
         }
     };
     let info = DeploymentInfo {

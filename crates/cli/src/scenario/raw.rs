@@ -354,6 +354,35 @@ pub struct RawPerf {
     /// Table: the measured profile (CSV: phase, batch_size, tokens,
     /// step_ms), relative to the scenario file's directory.
     pub path: Option<String>,
+    /// Table: what times the steps outside the measured range
+    /// (default: the table extrapolates).
+    pub fallback: Option<PerfFallback>,
+    /// Table: how a step with both prefill and decode work is timed
+    /// (default: the sum of the two).
+    pub mixed_steps: Option<PerfMixedSteps>,
+}
+
+/// How a table times a step with both prefill and decode work.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PerfMixedSteps {
+    /// Prefill time of the chunk tokens plus the decode time.
+    #[default]
+    Sum,
+    /// Prefill time of the chunk tokens plus one per decoding sequence,
+    /// plus the decode time's growth with context.
+    Merged,
+}
+
+/// What times a table's steps outside its measured range.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PerfFallback {
+    /// The table's own linear extrapolation.
+    #[default]
+    Extrapolate,
+    /// The calibrated roofline (with any roofline keys the scenario sets).
+    Roofline,
 }
 
 /// Which performance model a deployment uses.

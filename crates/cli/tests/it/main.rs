@@ -39,6 +39,7 @@ mod stepping;
 mod sweep;
 mod timeseries;
 mod validation_mmc;
+mod validation_operators;
 mod validation_roofline;
 mod validation_tables;
 mod variants;

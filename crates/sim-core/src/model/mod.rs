@@ -12,4 +12,4 @@ pub use calibration::EngineKind;
 pub use hardware::{Attention, Generation, GpuSpec, LinkKind, ModelSpec};
 pub use perf::{DecodeCurve, PerfModel, PrefillChunk};
 pub use roofline::{Roofline, RooflineFactors};
-pub use table::{MeasuredTable, TableError};
+pub use table::{MeasuredTable, MixedSteps, TableError, TableWithFallback};

@@ -19,7 +19,22 @@
 //! tokens (proportional below the first point, extended above the last). A
 //! mixed step costs the decode time of its decoding sequences plus the
 //! prefill time of all its chunk tokens together; prompt context already in
-//! the cache is not charged, a simplification over the roofline.
+//! the cache is not charged, a simplification over the roofline. With
+//! [`MixedSteps::Merged`] a mixed step instead runs its decoding sequences
+//! through the prefill time as extra tokens (the weights are read and the
+//! fixed costs paid once) and adds only the context-dependent part of their
+//! decode time: `prefill(chunk tokens + d) + decode(d, C) − decode(d, 0)`.
+//!
+//! Lines whose first non-blank character is `#` are comments, anywhere in
+//! the file; their text is kept as the table's notes
+//! ([`MeasuredTable::notes`]), which is where a converter records where the
+//! times came from. Comment lines still count for error line numbers.
+//!
+//! Beyond the measured range a table extrapolates as described above.
+//! [`TableWithFallback`] instead hands every step that lies outside it (a
+//! decode batch larger than the largest measured batch size, or a step
+//! whose prefill tokens exceed the largest measured prefill row) to another
+//! model, typically the roofline.
 
 use super::perf::{CurvePiece, DecodeCurve, PerfModel, PrefillChunk, CURVE_FRACTION_BITS};
 use crate::time::SimDuration;
@@ -27,6 +42,7 @@ use crate::workload::csv_input::{CsvInput, Schema};
 use crate::workload::WorkloadError;
 use std::fmt;
 use std::io::Read;
+use std::sync::Arc;
 
 /// A malformed profile table.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,6 +96,40 @@ pub struct MeasuredTable {
     decode: Vec<(u32, Polyline)>,
     /// Prefill seconds over chunk tokens.
     prefill: Polyline,
+    /// The text of the comment lines, in file order, without the `#`.
+    notes: Vec<String>,
+    /// How a step with both prefill and decode work is timed.
+    mixed: MixedSteps,
+}
+
+/// How a [`MeasuredTable`] times a step that carries both prefill chunks
+/// and decoding sequences.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MixedSteps {
+    /// The prefill time of the chunk tokens plus the decode time.
+    #[default]
+    Sum,
+    /// The prefill time of the chunk tokens plus one token per decoding
+    /// sequence, plus the decode time's growth with context above its
+    /// value at context 0.
+    Merged,
+}
+
+/// Splits `bytes` into the comment lines' text and the CSV with every
+/// comment line emptied (so that line numbers are unchanged).
+fn strip_comments(bytes: &[u8]) -> (Vec<u8>, Vec<String>) {
+    let mut csv = Vec::with_capacity(bytes.len());
+    let mut notes = Vec::new();
+    for (k, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        if k > 0 {
+            csv.push(b'\n');
+        }
+        match line.trim_ascii_start().strip_prefix(b"#") {
+            Some(text) => notes.push(String::from_utf8_lossy(text.trim_ascii()).into_owned()),
+            None => csv.extend_from_slice(line),
+        }
+    }
+    (csv, notes)
 }
 
 static SCHEMA: Schema = Schema {
@@ -123,8 +173,15 @@ fn err(line: u64, field: &str, message: impl Into<String>) -> TableError {
 
 impl MeasuredTable {
     /// Parses a profile table.
-    pub fn from_reader<R: Read>(reader: R) -> Result<Self, TableError> {
-        let mut input = CsvInput::new(reader, &SCHEMA);
+    pub fn from_reader<R: Read>(mut reader: R) -> Result<Self, TableError> {
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes).map_err(|e| TableError {
+            line: None,
+            field: None,
+            message: format!("cannot read the table: {e}"),
+        })?;
+        let (csv, notes) = strip_comments(&bytes);
+        let mut input = CsvInput::new(csv.as_slice(), &SCHEMA);
         let mut decode: Vec<(u32, u64, f64, u64)> = Vec::new();
         let mut prefill: Vec<(u64, f64, u64)> = Vec::new();
         while let Some(row) = input.next_row().map_err(TableError::from)? {
@@ -245,7 +302,47 @@ impl MeasuredTable {
             prefill: Polyline {
                 points: prefill.into_iter().map(|(x, y, _)| (x as f64, y)).collect(),
             },
+            notes,
+            mixed: MixedSteps::Sum,
         })
+    }
+
+    /// The same table, timing mixed steps by `mixed`.
+    pub fn with_mixed_steps(mut self, mixed: MixedSteps) -> Self {
+        self.mixed = mixed;
+        self
+    }
+
+    /// The prefill tokens a step with `decode_seqs` decoding sequences and
+    /// `chunk_tokens` prompt tokens is charged for.
+    fn prefill_tokens_charged(&self, decode_seqs: u32, chunk_tokens: u64) -> u64 {
+        match self.mixed {
+            MixedSteps::Merged if chunk_tokens > 0 => chunk_tokens + u64::from(decode_seqs),
+            _ => chunk_tokens,
+        }
+    }
+
+    /// The comment lines' text (without `#`), in file order.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    /// The largest measured decode batch size.
+    pub fn max_batch_size(&self) -> u32 {
+        self.decode.last().map_or(0, |d| d.0)
+    }
+
+    /// The largest measured prefill step, in tokens.
+    pub fn max_prefill_tokens(&self) -> u64 {
+        self.prefill.points.last().map_or(0, |p| p.0 as u64)
+    }
+
+    /// Whether a step with `decode_seqs` decoding sequences and
+    /// `prefill_tokens` chunk tokens lies within the measured batch sizes
+    /// and prefill sizes.
+    pub fn covers(&self, decode_seqs: u32, prefill_tokens: u64) -> bool {
+        decode_seqs <= self.max_batch_size()
+            && self.prefill_tokens_charged(decode_seqs, prefill_tokens) <= self.max_prefill_tokens()
     }
 
     /// The two measured batch sizes around `b` and the weight of the second.
@@ -319,13 +416,69 @@ impl PerfModel for MeasuredTable {
         prefill: &[PrefillChunk],
     ) -> SimDuration {
         let tokens: u64 = prefill.iter().map(|c| u64::from(c.new_tokens)).sum();
-        let mut secs = self.prefill_secs(tokens as f64);
+        let charged = self.prefill_tokens_charged(decode_seqs, tokens);
+        let mut secs = self.prefill_secs(charged as f64);
         if decode_seqs > 0 {
             secs += self.decode_secs(decode_seqs, decode_context_tokens as f64);
+            if charged > tokens {
+                // Merged: the decode's time at context 0 is in the prefill
+                // time already. Decode time does not decrease with context.
+                secs -= self.decode_secs(decode_seqs, 0.0);
+            }
         }
         SimDuration::try_from_secs_f64(secs)
             .unwrap_or(SimDuration(u64::MAX))
             .max(SimDuration(1))
+    }
+}
+
+/// A measured table that hands the steps outside its measured range to
+/// another model (see [`MeasuredTable::covers`]): a pure-decode batch
+/// larger than the largest measured batch size, or a mixed step with more
+/// decoding sequences or more prefill tokens than measured, is timed whole
+/// by `fallback`. Context beyond a batch size's last row stays
+/// extrapolated along its last segment, because a decode curve must not
+/// jump down where one model hands over to the other.
+#[derive(Clone, Debug)]
+pub struct TableWithFallback {
+    table: MeasuredTable,
+    fallback: Arc<dyn PerfModel>,
+}
+
+impl TableWithFallback {
+    /// `table` within its measured range, `fallback` outside it.
+    pub fn new(table: MeasuredTable, fallback: Arc<dyn PerfModel>) -> Self {
+        TableWithFallback { table, fallback }
+    }
+
+    /// The measured table.
+    pub fn table(&self) -> &MeasuredTable {
+        &self.table
+    }
+}
+
+impl PerfModel for TableWithFallback {
+    fn decode_curve(&self, batch_size: u32) -> DecodeCurve {
+        if self.table.covers(batch_size, 0) {
+            self.table.decode_curve(batch_size)
+        } else {
+            self.fallback.decode_curve(batch_size)
+        }
+    }
+
+    fn mixed_step(
+        &self,
+        decode_seqs: u32,
+        decode_context_tokens: u64,
+        prefill: &[PrefillChunk],
+    ) -> SimDuration {
+        let tokens: u64 = prefill.iter().map(|c| u64::from(c.new_tokens)).sum();
+        let model: &dyn PerfModel = if self.table.covers(decode_seqs, tokens) {
+            &self.table
+        } else {
+            self.fallback.as_ref()
+        };
+        model.mixed_step(decode_seqs, decode_context_tokens, prefill)
     }
 }
 
@@ -382,6 +535,95 @@ mod tests {
         assert!((t.mixed_step(0, 0, &chunk(1280)).as_millis_f64() - 40.0).abs() < 1e-6);
         assert!((t.mixed_step(0, 0, &chunk(256)).as_millis_f64() - 10.0).abs() < 1e-6);
         assert!((t.mixed_step(1, 0, &chunk(512)).as_millis_f64() - 30.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn comment_lines_are_notes_and_keep_line_numbers() {
+        let text = format!("# source: example 1.0\n{TABLE}  # measured: gemm, attention\n");
+        let t = MeasuredTable::from_reader(text.as_bytes()).unwrap();
+        assert_eq!(
+            t.notes(),
+            ["source: example 1.0", "measured: gemm, attention"]
+        );
+        // The same times as without the comments.
+        assert_eq!(
+            t.decode_curve(4).step(900),
+            table().decode_curve(4).step(900)
+        );
+        assert!(table().notes().is_empty());
+        // A comment line still counts: the bad row is on line 3.
+        check_error(
+            "phase,batch_size,tokens,step_ms\n# note\ndecode,1,0,x\n",
+            "line 3, field `step_ms`",
+        );
+        // `#` inside a field is not a comment.
+        check_error(
+            "phase,batch_size,tokens,step_ms\ndecode,1,0,#5\n",
+            "line 2, field `step_ms`",
+        );
+    }
+
+    #[test]
+    fn merged_mixed_steps_charge_decode_tokens_as_prefill_and_only_context_growth() {
+        let t = table().with_mixed_steps(MixedSteps::Merged);
+        let chunk = [PrefillChunk {
+            new_tokens: 504,
+            cached_tokens: 0,
+        }];
+        // prefill(504 + 8) = 20 ms; decode(8, 4000) − decode(8, 0) = 15 − 11.
+        let ms = t.mixed_step(8, 4000, &chunk).as_millis_f64();
+        assert!((ms - 24.0).abs() < 1e-6, "{ms}");
+        // Sum: prefill(504) + decode(8, 4000).
+        let sum = table().mixed_step(8, 4000, &chunk).as_millis_f64();
+        assert!((sum - (20.0 * 504.0 / 512.0 + 15.0)).abs() < 1e-6, "{sum}");
+        // Pure prefill and pure decode steps are the same under both rules.
+        assert_eq!(t.mixed_step(0, 0, &chunk), table().mixed_step(0, 0, &chunk));
+        assert_eq!(t.decode_curve(8), table().decode_curve(8));
+        // The decode tokens count against the measured prefill range.
+        assert!(table().covers(8, 2044) && !t.covers(8, 2044) && t.covers(8, 2040));
+    }
+
+    /// Every step takes 1 s: easy to tell apart from the table.
+    #[derive(Debug)]
+    struct OneSecond;
+
+    impl PerfModel for OneSecond {
+        fn decode_curve(&self, _batch_size: u32) -> DecodeCurve {
+            DecodeCurve::linear_secs(1.0, 0.0)
+        }
+        fn mixed_step(&self, _: u32, _: u64, _: &[PrefillChunk]) -> SimDuration {
+            SimDuration::try_from_secs_f64(1.0).unwrap()
+        }
+    }
+
+    #[test]
+    fn fallback_times_the_steps_outside_the_measured_range() {
+        let t = table();
+        assert_eq!((t.max_batch_size(), t.max_prefill_tokens()), (8, 2048));
+        assert!(t.covers(8, 2048) && !t.covers(9, 0) && !t.covers(1, 2049));
+        let f = TableWithFallback::new(t.clone(), Arc::new(OneSecond));
+        // Inside: the table's times, exactly.
+        assert_eq!(f.decode_curve(8), t.decode_curve(8));
+        let chunk = |n| {
+            [PrefillChunk {
+                new_tokens: n,
+                cached_tokens: 0,
+            }]
+        };
+        assert_eq!(
+            f.mixed_step(8, 100, &chunk(2048)),
+            t.mixed_step(8, 100, &chunk(2048))
+        );
+        // Outside: the fallback's, for the whole step.
+        let one = SimDuration::try_from_secs_f64(1.0).unwrap();
+        assert_eq!(f.decode_curve(9).step(0), one);
+        assert_eq!(f.mixed_step(9, 100, &chunk(16)), one);
+        assert_eq!(f.mixed_step(1, 100, &chunk(2049)), one);
+        // Two chunks together beyond the largest prefill row fall back too.
+        let two = [chunk(1500)[0], chunk(1000)[0]];
+        assert_eq!(f.mixed_step(0, 0, &two), one);
+        // Without a fallback the table extrapolates (batch 16 from 1 and 8).
+        assert!(t.decode_curve(16).step(0).as_millis_f64() < 20.0);
     }
 
     fn check_error(text: &str, expect: &str) {
