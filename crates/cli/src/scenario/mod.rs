@@ -240,16 +240,17 @@ pub fn load_str(
     })
 }
 
-/// The `--set` flag that assigned `field` or a section holding it (or a key
-/// inside `field`, when `field` is a section).
+/// The `--set` flag that assigned `field`, a section holding it or (when
+/// `field` is a section) a key inside it: the last such flag, since a later
+/// flag overrides an earlier one.
 fn set_flag_for<'a>(sets: &'a [String], field: &str) -> Option<&'a str> {
-    sets.iter().map(String::as_str).find(|set| {
+    let nested = |outer: &str, inner: &str| {
+        inner
+            .strip_prefix(outer)
+            .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+    };
+    sets.iter().rev().map(String::as_str).find(|set| {
         let key = set.split('=').next().unwrap_or("").trim();
-        let nested = |outer: &str, inner: &str| {
-            inner
-                .strip_prefix(outer)
-                .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
-        };
         !key.is_empty() && (key == field || nested(key, field) || nested(field, key))
     })
 }

@@ -130,3 +130,31 @@ fn a_scenario_error_holds_the_field_error_and_ends_the_chain() {
     assert!(std::error::Error::source(&e).is_none());
     assert_eq!(e.to_string().matches("got -1").count(), 1, "{e}");
 }
+
+#[test]
+fn an_error_names_the_set_flag_that_gave_the_value() {
+    let load = |sets: &[&str]| {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        scenario::load_str(
+            scenario::QUICKSTART_TOML,
+            "quickstart",
+            std::path::Path::new("."),
+            &sets,
+        )
+    };
+    // A later flag overrides an earlier one on the same key: the value in
+    // error came from the last.
+    let e = load(&["sla.ttft_ms=250", "sla.ttft_ms=-1"]).expect_err("negative");
+    assert!(e.message.ends_with("(from --set sla.ttft_ms=-1)"), "{e}");
+    // A section set after the key replaces it, value and all.
+    let e = load(&["sla.ttft_ms=-1", "sla={ tpot_ms = 40, ttft_ms = -2 }"]).expect_err("negative");
+    assert!(
+        e.message
+            .ends_with("got -2 (from --set sla={ tpot_ms = 40, ttft_ms = -2 })"),
+        "{e}"
+    );
+    let e = load(&["sla={ tpot_ms = 40 }", "sla.ttft_ms=-1"]).expect_err("negative");
+    assert!(e.message.ends_with("(from --set sla.ttft_ms=-1)"), "{e}");
+    // The good value last: no error.
+    assert!(load(&["sla.ttft_ms=-1", "sla.ttft_ms=250"]).is_ok());
+}
