@@ -51,8 +51,9 @@ struct RunSeq {
     scheduled: u32,
     first_scheduled: Option<SimTime>,
     first_token: Option<SimTime>,
-    /// When its latest output token was produced.
-    last_token: Option<SimTime>,
+    /// When its latest output token was produced (meaningful once
+    /// `generated > 0`).
+    last_token: SimTime,
     /// Longest wait between two consecutive output tokens so far, ns.
     itl_max_ns: u64,
     preemptions: u32,
@@ -68,7 +69,7 @@ impl RunSeq {
             scheduled: 0,
             first_scheduled: None,
             first_token: None,
-            last_token: None,
+            last_token: SimTime(0),
             itl_max_ns: 0,
             preemptions: 0,
         }
@@ -77,13 +78,14 @@ impl RunSeq {
     /// Notes the output tokens of an iteration or a decode run: the first
     /// at `first_at`, the last at `last_at`, and between them waits of at
     /// most `later_wait_ns` (a run's last step, its longest: steps never
-    /// shrink as the context grows).
+    /// shrink as the context grows). Called before they count in
+    /// `generated`.
     fn note_tokens(&mut self, first_at: SimTime, last_at: SimTime, later_wait_ns: u64) {
-        if let Some(last) = self.last_token {
-            self.itl_max_ns = self.itl_max_ns.max(first_at.0 - last.0);
+        if self.generated > 0 {
+            self.itl_max_ns = self.itl_max_ns.max(first_at.0 - self.last_token.0);
         }
         self.itl_max_ns = self.itl_max_ns.max(later_wait_ns);
-        self.last_token = Some(last_at);
+        self.last_token = last_at;
     }
 
     /// Prompt plus generated tokens: what the KV cache must eventually hold.
@@ -504,17 +506,17 @@ impl BatchingReplica {
                         }
                     }
                     if s.computed == s.total() {
+                        s.note_tokens(now, now, 0);
                         s.generated += 1;
                         s.first_token.get_or_insert(now);
-                        s.note_tokens(now, now, 0);
                     }
                 }
                 Some(n) => {
                     // Every decode iteration computes one token and samples the next.
+                    s.note_tokens(first_at, now, later_wait_ns);
                     s.computed += n;
                     s.generated += n;
                     s.first_token.get_or_insert(first_at);
-                    s.note_tokens(first_at, now, later_wait_ns);
                     let blocks = config.blocks_for(s.computed);
                     self.free_blocks -= blocks - s.blocks;
                     s.blocks = blocks;
