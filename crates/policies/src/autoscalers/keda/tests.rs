@@ -536,3 +536,112 @@ fn validation_rejects_bad_knobs() {
     );
     assert_eq!(KedaConfig::default().hpa_config().min_replicas, 1);
 }
+
+/// `doFallback` (`pkg/fallback/fallback.go`) for a Value metric: the
+/// fallback replicas are divided by the ready pods before the target
+/// scales them, so the HPA's `ceil(value / target × ready)` asks for the
+/// fallback count; no ready pods (or none readable) is no fallback value.
+/// Upstream's `fallback_test.go` has no Value row; these restate the code.
+/// `(target, fallback replicas, behavior, current, ready) -> served`.
+#[test]
+fn value_metric_fallback() {
+    use FallbackBehavior::*;
+    /// (target, fallback replicas, behavior, current, ready) -> served.
+    type Row = (f64, i32, FallbackBehavior, u32, Option<u32>, FallbackResult);
+    let cases: &[Row] = &[
+        (5.0, 6, Static, 2, Some(2), FallbackResult::Fallback(15.0)),
+        (5.0, 6, Static, 2, Some(3), FallbackResult::Fallback(10.0)),
+        // 10 × 4 / 3 = 13.333… milli-truncated.
+        (
+            10.0,
+            4,
+            Static,
+            3,
+            Some(3),
+            FallbackResult::Fallback(13.333),
+        ),
+        (
+            5.0,
+            6,
+            CurrentReplicas,
+            8,
+            Some(4),
+            FallbackResult::Fallback(10.0),
+        ),
+        (
+            5.0,
+            6,
+            CurrentReplicasIfHigher,
+            2,
+            Some(2),
+            FallbackResult::Fallback(15.0),
+        ),
+        (
+            5.0,
+            6,
+            CurrentReplicasIfLower,
+            2,
+            Some(2),
+            FallbackResult::Fallback(5.0),
+        ),
+        (5.0, 6, Static, 2, Some(0), FallbackResult::Error),
+        (5.0, 6, Static, 2, None, FallbackResult::Error),
+    ];
+    for &(target, replicas, behavior, current, ready, want) in cases {
+        let f = FallbackConfig {
+            failure_threshold: 1,
+            replicas,
+            behavior,
+        };
+        let mut state = FallbackState::default();
+        let t = FallbackTarget::Value {
+            target,
+            ready_replicas: ready,
+        };
+        // The first failure is within the threshold: the error.
+        let first = metric_with_fallback_to(&mut state, Some(&f), None, Some(current), t);
+        assert_eq!(first, FallbackResult::Error);
+        let got = metric_with_fallback_to(&mut state, Some(&f), None, Some(current), t);
+        assert_eq!(
+            got, want,
+            "{target} {replicas} {behavior:?} {current} {ready:?}"
+        );
+        // The failure is counted even when there is no fallback value.
+        assert_eq!(state.failures, 2);
+        // Served to the HPA, the value asks for the fallback count.
+        if let (FallbackResult::Fallback(v), Some(ready)) = (got, ready) {
+            let milli = crate::autoscalers::adapter::milli;
+            let tol = crate::autoscalers::hpa::Tolerances::default();
+            let rec = crate::autoscalers::hpa::object_value_replicas(
+                current,
+                milli(v),
+                milli(target),
+                ready,
+                tol,
+            )
+            .unwrap();
+            let asked = match behavior {
+                Static => replicas as u32,
+                CurrentReplicas => current,
+                CurrentReplicasIfHigher => current.max(replicas as u32),
+                CurrentReplicasIfLower => current.min(replicas as u32),
+            };
+            assert_eq!(rec.replicas, asked, "{target} {replicas} {behavior:?}");
+        }
+    }
+    // AverageValue is unchanged by the ready count.
+    let f = FallbackConfig {
+        failure_threshold: 0,
+        replicas: 6,
+        behavior: Static,
+    };
+    let mut state = FallbackState::default();
+    let avg = metric_with_fallback_to(
+        &mut state,
+        Some(&f),
+        None,
+        Some(2),
+        FallbackTarget::AverageValue(5.0),
+    );
+    assert_eq!(avg, FallbackResult::Fallback(30.0));
+}
