@@ -193,9 +193,13 @@ pub struct TriggerState {
     pub is_active: bool,
     /// The scaler returned an error.
     pub is_error: bool,
-    /// A cpu or memory trigger (always active).
+    /// A cpu or memory trigger (never active itself: an object with only
+    /// these is active while none errs).
     pub is_resource: bool,
 }
+
+/// The scaling modifiers' composite metric (`CompositeMetricName`).
+pub const COMPOSITE_METRIC_NAME: &str = "composite-metric";
 
 /// The ScaledObject's aggregated activity.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -209,22 +213,32 @@ pub struct Activity {
 }
 
 /// `getScaledObjectState`: active if any trigger is active (an errored
-/// trigger is not active); an object whose triggers are all cpu/memory is
-/// always active. With scaling modifiers pass `Some(composite >
-/// activationTarget)` as `composite_active`, which replaces the per-trigger
-/// rule.
+/// trigger is not active), naming the active triggers. With scaling
+/// modifiers pass `Some(composite > activationTarget)` as
+/// `composite_active`: the activity is then the composite metric's
+/// (`composite-metric` the one active trigger), and false whenever a
+/// trigger errs. Last, an object whose triggers are all cpu/memory is
+/// active unless a trigger errs (those never activate from zero).
 pub fn aggregate_activity(triggers: &[TriggerState], composite_active: Option<bool>) -> Activity {
-    let active_triggers: Vec<String> = triggers
+    let mut active_triggers: Vec<String> = triggers
         .iter()
         .filter(|t| t.is_active && !t.is_error)
         .map(|t| t.name.clone())
         .collect();
     let is_error = triggers.iter().any(|t| t.is_error);
+    let mut is_active = !active_triggers.is_empty();
+    if let Some(composite) = composite_active {
+        // Reset even on an error; evaluated only without one.
+        is_active = composite && !is_error;
+        active_triggers = match is_active {
+            true => vec![COMPOSITE_METRIC_NAME.to_string()],
+            false => Vec::new(),
+        };
+    }
     let only_resource = !triggers.is_empty() && triggers.iter().all(|t| t.is_resource);
-    let is_active = match composite_active {
-        Some(a) => a,
-        None => !active_triggers.is_empty() || only_resource,
-    };
+    if only_resource && !is_error {
+        is_active = true;
+    }
     Activity {
         is_active,
         is_error,

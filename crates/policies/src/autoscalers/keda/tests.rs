@@ -645,3 +645,77 @@ fn value_metric_fallback() {
     );
     assert_eq!(avg, FallbackResult::Fallback(30.0));
 }
+
+/// `pkg/scaling/scale_handler_test.go` (at `8b4f083c`): the activity
+/// `getScaledObjectState` returns, per upstream test. A cpu/memory
+/// trigger reports no external metric and so is never active itself
+/// (`TriggerState::is_active` false); the two tests about the
+/// `keda_scaler_active` Prometheus series assert the activity too, which
+/// is what is ported (the series is not modelled).
+#[test]
+fn upstream_scale_handler_activity() {
+    let t = |name: &str, active: bool, error: bool, resource: bool| TriggerState {
+        name: name.into(),
+        is_active: active,
+        is_error: error,
+        is_resource: resource,
+    };
+    // (test, triggers, composite, (active, error, active triggers))
+    type Row = (
+        &'static str,
+        Vec<TriggerState>,
+        Option<bool>,
+        (bool, bool, Vec<&'static str>),
+    );
+    let rows: Vec<Row> = vec![
+        (
+            "TestCheckScaledObjectScalersWithError",
+            vec![t("metric-name", false, true, false)],
+            None,
+            (false, true, vec![]),
+        ),
+        (
+            "TestCheckScaledObjectFindFirstActiveNotIgnoreOthers",
+            vec![
+                t("metric-name", true, false, false),
+                t("metric-name", false, true, false),
+            ],
+            None,
+            (true, true, vec!["metric-name"]),
+        ),
+        (
+            "TestGetScaledObjectStateRecordsResourceScalerActiveMetric",
+            vec![t("cpu", false, false, true)],
+            None,
+            (true, false, vec![]),
+        ),
+        // Formula "cpu": no external metric, so the composite is not
+        // active; the cpu-only rule comes after and makes it active.
+        (
+            "TestGetScaledObjectStateSkipsResourceScalerActiveMetricWithModifiers",
+            vec![t("cpu", false, false, true)],
+            Some(false),
+            (true, false, vec![]),
+        ),
+    ];
+    for (test, triggers, composite, (active, error, names)) in rows {
+        let a = aggregate_activity(&triggers, composite);
+        assert_eq!(
+            (a.is_active, a.is_error, a.active_triggers.clone()),
+            (active, error, names.iter().map(|n| n.to_string()).collect()),
+            "{test}"
+        );
+    }
+    // What the code does beyond the tests: an error resets the composite
+    // activity and the cpu/memory rule; an active composite is the one
+    // active trigger.
+    let err_cpu = [t("cpu", false, true, true)];
+    assert!(!aggregate_activity(&err_cpu, None).is_active);
+    let mixed = [t("a", true, false, false), t("b", false, true, false)];
+    assert!(!aggregate_activity(&mixed, Some(true)).is_active);
+    let ok = [t("a", false, false, false)];
+    assert_eq!(
+        aggregate_activity(&ok, Some(true)).active_triggers,
+        vec![COMPOSITE_METRIC_NAME.to_string()]
+    );
+}
