@@ -143,9 +143,12 @@ pub fn line_of_field(text: &str, field: &str) -> Option<usize> {
 /// names the top-level `x`). An error
 /// inside a section deserialised through a `kind`-tagged enum (`[workload]`,
 /// `arrival = { … }`) points at the whole section, since serde buffers it;
-/// then the message is used to find the key inside: `unknown field `x``
-/// finds key `x`, `missing field `x`` appends `x`, and `invalid type` /
-/// `invalid value` / `unknown variant` find the value the message quotes.
+/// then the message is used to find the key inside: a quoted path
+/// (`scaleUp.policies[0].value`) that ends the path of an item inside
+/// names that item (plus the key of a `missing field` the item lacks);
+/// otherwise `unknown field `x`` finds key `x`, `missing field `x``
+/// appends `x`, and `invalid type` / `invalid value` / `unknown variant`
+/// find the value the message quotes.
 /// Returns `None` if the document does not parse or nothing holds `offset`.
 pub fn field_at_span(text: &str, span: std::ops::Range<usize>, message: &str) -> Option<String> {
     let quoted = |prefix: &str| {
@@ -161,7 +164,15 @@ pub fn field_at_span(text: &str, span: std::ops::Range<usize>, message: &str) ->
     if let Some(section) = section {
         // Quotes after ", expected" list what would have been valid, not the input.
         let found = message.split(", expected").next().unwrap_or(message);
-        if let Some(name) = quoted("unknown field `") {
+        let named = quoted_paths(message).find_map(|p| path_ending_in(&section, &p));
+        if let Some((inner, item)) = named {
+            path.extend(inner);
+            if let Some(name) = quoted("missing field `") {
+                if item.as_table_like().is_some_and(|t| !t.contains_key(&name)) {
+                    path.push(name);
+                }
+            }
+        } else if let Some(name) = quoted("unknown field `") {
             let mut inner = Vec::new();
             if search(&section, &mut inner, &|key, _| key == name) {
                 path.extend(inner);
@@ -189,6 +200,47 @@ pub fn field_at_span(text: &str, span: std::ops::Range<usize>, message: &str) ->
         }
     }
     join_path(&path)
+}
+
+/// The dotted paths a message quotes (`scaleUp.policies[0]`), as path
+/// segments (`scaleUp`, `policies`, `[0]`); a single key is no path.
+fn quoted_paths(message: &str) -> impl Iterator<Item = Vec<String>> + '_ {
+    let path_char = |c: char| c.is_ascii_alphanumeric() || "_-.[]".contains(c);
+    (message.split('`').skip(1).step_by(2))
+        .filter(move |q| q.contains(['.', '[']) && q.chars().all(path_char))
+        .map(|q| {
+            let mut segments = Vec::new();
+            for part in q.split('.') {
+                let (name, rest) = part.split_at(part.find('[').unwrap_or(part.len()));
+                if !name.is_empty() {
+                    segments.push(name.to_string());
+                }
+                (rest.split_inclusive(']')).for_each(|i| segments.push(i.to_string()));
+            }
+            segments
+        })
+        .filter(|segments| segments.len() >= 2)
+}
+
+/// The path below `item` (and the item there) whose last segments are
+/// `tail`, searched depth first.
+fn path_ending_in(item: &Item, tail: &[String]) -> Option<(Vec<String>, Item)> {
+    fn walk(item: &Item, path: &mut Vec<String>, tail: &[String]) -> Option<Item> {
+        for (segment, _, child) in children(item) {
+            path.push(segment);
+            if path.ends_with(tail) {
+                return Some(child);
+            }
+            if let Some(found) = walk(&child, path, tail) {
+                return Some(found);
+            }
+            path.pop();
+        }
+        None
+    }
+    let mut path = Vec::new();
+    let found = walk(item, &mut path, tail)?;
+    Some((path, found))
 }
 
 /// Path segments to a dotted name; `[i]` segments attach to the one before.
@@ -398,6 +450,52 @@ mod tests {
         assert!(apply_sets(&mut doc, &["seed.x=1".to_string()])
             .unwrap_err()
             .contains("not a section"));
+    }
+
+    /// A message quoting a path inside the section names the item there,
+    /// even where another key holds the same value; a missing key is
+    /// appended to the table the path names.
+    #[test]
+    fn a_quoted_path_names_the_item_inside_a_section() {
+        let text = "[scaling]\nkind = \"hpa\"\n[scaling.behavior.scaleUp]\n\
+                    stabilizationWindowSeconds = 0\n\
+                    policies = [{ value = 4, periodSeconds = 15 }, { type = \"Pods\", value = 0, periodSeconds = 15 }]\n";
+        let cases = [
+            (
+                "invalid value: integer `0`, expected `scaleUp.policies[1].value` > 0",
+                Some("scaling.behavior.scaleUp.policies[1].value"),
+            ),
+            (
+                "missing field `type` in `scaleUp.policies[0]`",
+                Some("scaling.behavior.scaleUp.policies[0].type"),
+            ),
+            // The key is there: the path alone.
+            (
+                "missing field `value` in `scaleUp.policies[0]`",
+                Some("scaling.behavior.scaleUp.policies[0]"),
+            ),
+            (
+                "invalid length 0, expected `scaleUp.policies` with at least one policy",
+                Some("scaling.behavior.scaleUp.policies"),
+            ),
+            // A path that is not in the document: the other rules.
+            (
+                "invalid value: integer `0`, expected `scaleDown.policies[0].value` > 0",
+                Some("scaling.behavior.scaleUp.stabilizationWindowSeconds"),
+            ),
+            // One key is no path.
+            (
+                "unknown field `stabilizationWindowSeconds`",
+                Some("scaling.behavior.scaleUp.stabilizationWindowSeconds"),
+            ),
+        ];
+        for (message, want) in cases {
+            assert_eq!(
+                field_at(text, "[scaling]", message).as_deref(),
+                want,
+                "{message}"
+            );
+        }
     }
 
     /// The field `field_at_span` names for an error at the first

@@ -270,6 +270,34 @@ fn keda_fallback_replicas_take_over_during_a_metrics_outage() {
 }
 
 #[test]
+fn keda_value_metric_type_scales_on_the_whole_value() {
+    // The same trigger (running requests, threshold 4) as a Value target:
+    // the HPA reads the threshold as the whole deployment's and keeps
+    // adding replicas while the total is above it, where AverageValue
+    // settles near total / 4.
+    let trace = burst_then_lull(8.0, 300.0, 400.0);
+    let avg = run_trace(&trace, &fleet(1, 2.0, &keda(""), "")).unwrap();
+    let value = run_trace(&trace, &fleet(1, 2.0, &keda("metric_type = \"Value\""), "")).unwrap();
+    let (avg_peak, value_peak) = (peak_replicas(&avg), peak_replicas(&value));
+    assert!((3..8).contains(&avg_peak), "AverageValue: {avg_peak}");
+    assert_eq!(value_peak, 8, "Value runs to max_replicas");
+    // With a fallback, a Value trigger that fails asks for the fallback
+    // count too (served as the target × replicas / ready pods): a light
+    // load held at 1 replica, the metrics source down from 300 s to 500 s.
+    let light = burst_then_lull(0.5, 600.0, 600.0);
+    let outage = "[scaling.scrape]\noutages = [{ start_s = 300, end_s = 500 }]";
+    let value = "metric_type = \"Value\"";
+    let knobs = format!("{value}\nfallback = {{ failure_threshold = 3, replicas = 3 }}");
+    let fb = run_trace(&light, &fleet(1, 2.0, &keda(&knobs), outage)).unwrap();
+    let plain = run_trace(&light, &fleet(1, 2.0, &keda(value), outage)).unwrap();
+    assert_eq!(replicas_at(&fb, 290.0), 1, "before the outage");
+    for t in [400.0, 490.0] {
+        assert_eq!(replicas_at(&fb, t), 3, "fallback replicas at {t} s");
+        assert_eq!(replicas_at(&plain, t), 1, "no fallback: held at {t} s");
+    }
+}
+
+#[test]
 fn aibrix_kpa_scales_up_under_a_burst_and_down_after_the_lull() {
     // AIBrix's KPA strategy on running requests per pod (target 4): the
     // burst's per-pod average jumps past twice the stable one (panic), the

@@ -87,6 +87,92 @@ fn cases() -> Vec<Case> {
         )
         .at(s, Some(21), Some("scaling.behavior.scaleUp.policies[0].type"))
         .also(&["unknown variant `Pod`", "(from --set"]),
+        // An empty list of policies, a policy without one of its keys
+        // and a bad number written twice are found at the policy (or
+        // list) at fault, on its own line.
+        scaling(
+            "behavior_policies_empty",
+            &format!("{hpa}behavior = {{ scaleDown = {{ policies = [] }} }}\n"),
+            &[],
+        )
+        .at(s, Some(21), Some("scaling.behavior.scaleDown.policies"))
+        .also(&["`scaleDown.policies` with at least one policy (HPA: must specify at least one Policy)"]),
+        scaling(
+            "behavior_policy_period_missing",
+            &format!(
+                "{hpa}[scaling.behavior.scaleDown]\nstabilizationWindowSeconds = 60\n\
+                 policies = [\n  {{ type = \"Percent\", value = 10, periodSeconds = 60 }},\n  \
+                 {{ type = \"Pods\", value = 4 }},\n]\n"
+            ),
+            &[],
+        )
+        .at(
+            s,
+            Some(25),
+            Some("scaling.behavior.scaleDown.policies[1].periodSeconds"),
+        )
+        .also(&[
+            "missing field `periodSeconds` in `scaleDown.policies[1]`",
+            "a policy takes `type`, `value` and `periodSeconds`",
+        ]),
+        scaling(
+            "behavior_policy_type_missing_in_array_of_tables",
+            &format!(
+                "{hpa}[[scaling.behavior.scale_up.policies]]\ntype = \"Pods\"\nvalue = 2\nperiod_s = 15\n\n\
+                 [[scaling.behavior.scale_up.policies]]\nvalue = 50\nperiod_s = 15\n"
+            ),
+            &[],
+        )
+        .at(
+            s,
+            Some(26),
+            Some("scaling.behavior.scale_up.policies[1].type"),
+        )
+        .also(&["missing field `type` in `scale_up.policies[1]`", "`type`, `value` and `period_s`"]),
+        scaling(
+            "behavior_policy_value_zero_beside_a_zero_window",
+            &format!(
+                "{hpa}[scaling.behavior.scaleUp]\nstabilizationWindowSeconds = 0\n\
+                 policies = [{{ type = \"Pods\", value = 0, periodSeconds = 15 }}]\n"
+            ),
+            &[],
+        )
+        .at(
+            s,
+            Some(23),
+            Some("scaling.behavior.scaleUp.policies[0].value"),
+        )
+        .also(&["integer `0`, expected `scaleUp.policies[0].value` > 0"]),
+        scaling(
+            "keda_behavior_policy_period_zero",
+            "kind = \"keda\"\nmax_replicas = 4\n\
+             hpa_behavior = { scale_down = { policies = [{ type = \"Pods\", value = 1, period_s = 0 }] } }\n",
+            &[],
+        )
+        .at(
+            s,
+            Some(21),
+            Some("scaling.hpa_behavior.scale_down.policies[0].period_s"),
+        )
+        .also(&["integer `0`", "in 1..=1800"]),
+        scaling(
+            "behavior_policies_emptied_from_set",
+            &format!(
+                "{hpa}behavior = {{ scaleDown = {{ policies = [{{ type = \"Pods\", value = 1, periodSeconds = 60 }}] }} }}\n"
+            ),
+            &["--set", "scaling.behavior.scaleDown.policies=[]"],
+        )
+        .at(s, Some(21), Some("scaling.behavior.scaleDown.policies"))
+        .also(&["at least one policy", "(from --set"]),
+        scaling(
+            "behavior_select_policy_misspelt_in_the_second_direction",
+            &format!(
+                "{hpa}behavior = {{ scaleUp = {{ selectPolicy = \"Max\" }}, scaleDown = {{ selectPolicy = \"max\" }} }}\n"
+            ),
+            &[],
+        )
+        .at(s, Some(21), Some("scaling.behavior.scaleDown.selectPolicy"))
+        .also(&["unknown variant `max`"]),
         // A bad target inside `metrics` is reported at the list's line,
         // naming the entry and its key.
         scaling(

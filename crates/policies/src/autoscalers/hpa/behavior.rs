@@ -13,7 +13,10 @@
 //! (`copyHPAScalingRules`: every field that is set is kept, the others come
 //! from `GenerateHPAScale{Up,Down}Rules`): see
 //! [`BehaviorConfig::defaulted`]. Range checks happen while reading, so an
-//! error quotes the value and names the key as the user spelled it.
+//! error quotes the value and names the key as the user spelled it, with
+//! its place in the behavior (`scaleDown.policies[0].periodSeconds`): a
+//! value, a missing key or an empty list is found by that path even where
+//! the same value is written twice.
 
 use super::{
     Behavior, PolicyType, ScalingPolicy, ScalingRules, SelectPolicy, MAX_POLICY_PERIOD_S,
@@ -222,10 +225,15 @@ impl SpellingSoFar {
     /// `keys[i]` as this behavior spells it (snake_case before any key
     /// has said).
     fn key(&self, keys: Keys, i: usize) -> &'static str {
+        self.key_of(keys[i])
+    }
+
+    /// A key pair as this behavior spells it.
+    fn key_of(&self, pair: (&'static str, &'static str)) -> &'static str {
         self.0
             .as_ref()
             .map_or(Spelling::Snake, |(s, _)| *s)
-            .key(keys[i])
+            .key(pair)
     }
 }
 
@@ -249,18 +257,19 @@ fn read_table<'de, A: MapAccess<'de>>(
     Ok(())
 }
 
-/// A whole number that `rule` accepts; otherwise an error quoting it (so
-/// the scenario's error locator finds it) and naming `key`.
+/// A whole number that `rule` accepts; otherwise an error quoting it and
+/// naming `path`, its place in the behavior (so the scenario's error
+/// locator finds it).
 fn checked<'de, A: MapAccess<'de>>(
     map: &mut A,
-    key: &str,
+    path: &str,
     rule: fn(u32) -> Result<(), &'static str>,
 ) -> Result<u32, A::Error> {
     let v: u32 = map.next_value()?;
     rule(v).map_err(|allowed| {
         de::Error::invalid_value(
             Unexpected::Unsigned(u64::from(v)),
-            &format!("`{key}` {allowed}").as_str(),
+            &format!("`{path}` {allowed}").as_str(),
         )
     })?;
     Ok(v)
@@ -283,8 +292,8 @@ impl<'de> Visitor<'de> for BehaviorSeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<BehaviorConfig, A::Error> {
         let mut b = BehaviorConfig::default();
-        read_table(map, BEHAVIOR_KEYS, self.0, |i, _, map, s| {
-            let rules = Some(map.next_value_seed(RulesSeed(s))?);
+        read_table(map, BEHAVIOR_KEYS, self.0, |i, key, map, s| {
+            let rules = Some(map.next_value_seed(RulesSeed(s, key))?);
             match i {
                 0 => b.scale_up = rules,
                 _ => b.scale_down = rules,
@@ -295,9 +304,10 @@ impl<'de> Visitor<'de> for BehaviorSeed<'_> {
     }
 }
 
-struct RulesSeed<'s>(&'s mut SpellingSoFar);
+/// One direction's rules; `.1` is the direction's key as written.
+struct RulesSeed<'s, 'k>(&'s mut SpellingSoFar, &'k str);
 
-impl<'de> DeserializeSeed<'de> for RulesSeed<'_> {
+impl<'de> DeserializeSeed<'de> for RulesSeed<'_, '_> {
     type Value = RulesConfig;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RulesConfig, D::Error> {
@@ -305,7 +315,7 @@ impl<'de> DeserializeSeed<'de> for RulesSeed<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for RulesSeed<'_> {
+impl<'de> Visitor<'de> for RulesSeed<'_, '_> {
     type Value = RulesConfig;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -314,11 +324,13 @@ impl<'de> Visitor<'de> for RulesSeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RulesConfig, A::Error> {
         let mut r = RulesConfig::default();
+        let dir = self.1;
         read_table(map, RULES_KEYS, self.0, |i, key, map, s| {
+            let path = format!("{dir}.{key}");
             match i {
-                0 => r.stabilization_window_s = Some(checked(map, key, rules::window)?),
+                0 => r.stabilization_window_s = Some(checked(map, &path, rules::window)?),
                 1 => r.select_policy = Some(map.next_value()?),
-                _ => r.policies = Some(map.next_value_seed(PoliciesSeed(s))?),
+                _ => r.policies = Some(map.next_value_seed(PoliciesSeed(s, path))?),
             }
             Ok(())
         })?;
@@ -326,7 +338,8 @@ impl<'de> Visitor<'de> for RulesSeed<'_> {
     }
 }
 
-struct PoliciesSeed<'s>(&'s mut SpellingSoFar);
+/// A direction's `policies`; `.1` is its path (`scaleUp.policies`).
+struct PoliciesSeed<'s>(&'s mut SpellingSoFar, String);
 
 impl<'de> DeserializeSeed<'de> for PoliciesSeed<'_> {
     type Value = Vec<ScalingPolicy>;
@@ -345,17 +358,22 @@ impl<'de> Visitor<'de> for PoliciesSeed<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<ScalingPolicy>, A::Error> {
         let mut policies = Vec::new();
-        while let Some(p) = seq.next_element_seed(PolicySeed(&mut *self.0))? {
-            policies.push(p);
+        loop {
+            let path = format!("{}[{}]", self.1, policies.len());
+            match seq.next_element_seed(PolicySeed(&mut *self.0, path))? {
+                Some(p) => policies.push(p),
+                None => break,
+            }
         }
         rules::policy_count(policies.len()).map_err(|allowed| {
-            de::Error::invalid_length(0, &format!("`policies` with {allowed}").as_str())
+            de::Error::invalid_length(0, &format!("`{}` with {allowed}", self.1).as_str())
         })?;
         Ok(policies)
     }
 }
 
-struct PolicySeed<'s>(&'s mut SpellingSoFar);
+/// One policy; `.1` is its path (`scaleUp.policies[0]`).
+struct PolicySeed<'s>(&'s mut SpellingSoFar, String);
 
 impl<'de> DeserializeSeed<'de> for PolicySeed<'_> {
     type Value = ScalingPolicy;
@@ -374,17 +392,25 @@ impl<'de> Visitor<'de> for PolicySeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ScalingPolicy, A::Error> {
         let (mut kind, mut value, mut period_s) = (None::<PolicyType>, None, None);
-        let spelling = self.0;
+        let (spelling, at) = (self.0, self.1);
         read_table(map, POLICY_KEYS, &mut *spelling, |i, key, map, _| {
+            let path = format!("{at}.{key}");
             match i {
                 0 => kind = Some(map.next_value()?),
-                1 => value = Some(checked(map, key, rules::value)?),
-                _ => period_s = Some(checked(map, key, rules::period)?),
+                1 => value = Some(checked(map, &path, rules::value)?),
+                _ => period_s = Some(checked(map, &path, rules::period)?),
             }
             Ok(())
         })?;
         // Every field of a policy is required (`HPAScalingPolicy`).
-        let missing = |i| de::Error::missing_field(spelling.key(POLICY_KEYS, i));
+        let missing = |i| {
+            let keys = listed(POLICY_KEYS.iter().map(|&pair| spelling.key_of(pair)));
+            de::Error::custom(format!(
+                "missing field `{}` in `{at}` (a policy takes {})",
+                spelling.key(POLICY_KEYS, i),
+                keys.replacen(" or ", " and ", 1)
+            ))
+        };
         Ok(ScalingPolicy {
             kind: kind.ok_or_else(|| missing(0))?,
             value: value.ok_or_else(|| missing(1))?,
@@ -619,13 +645,13 @@ mod tests {
                 "hpa",
                 "behavior",
                 "{ scaleDown = { stabilizationWindowSeconds = 4000 } }",
-                &["invalid value: integer `4000`, expected `stabilizationWindowSeconds` in 0..=3600", "must be less than or equal to 3600"],
+                &["invalid value: integer `4000`, expected `scaleDown.stabilizationWindowSeconds` in 0..=3600", "must be less than or equal to 3600"],
             ),
             (
                 "keda",
                 "hpa_behavior",
                 "{ scale_down = { stabilization_window_s = 3601 } }",
-                &["integer `3601`, expected `stabilization_window_s` in 0..=3600"],
+                &["integer `3601`, expected `scale_down.stabilization_window_s` in 0..=3600"],
             ),
             (
                 "hpa",
@@ -637,37 +663,43 @@ mod tests {
                 "hpa",
                 "behavior",
                 r#"{ scaleUp = { policies = [{ type = "Pods", value = 4, periodSeconds = 1801 }] } }"#,
-                &["integer `1801`, expected `periodSeconds` in 1..=1800", "periodSeconds must be greater than zero"],
+                &["integer `1801`, expected `scaleUp.policies[0].periodSeconds` in 1..=1800", "periodSeconds must be greater than zero"],
             ),
             (
                 "hpa",
                 "behavior",
                 r#"{ scale_up = { policies = [{ type = "Percent", value = 0, period_s = 15 }] } }"#,
-                &["integer `0`, expected `value` > 0 (HPA: value must be greater than zero)"],
+                &["integer `0`, expected `scale_up.policies[0].value` > 0 (HPA: value must be greater than zero)"],
             ),
             (
                 "hpa",
                 "behavior",
                 r#"{ scaleUp = { selectPolicy = "Disabled", policies = [] } }"#,
-                &["`policies` with at least one policy (HPA: must specify at least one Policy)"],
+                &["`scaleUp.policies` with at least one policy (HPA: must specify at least one Policy)"],
             ),
             (
                 "hpa",
                 "behavior",
                 r#"{ scaleUp = { policies = [{ type = "Pods", value = 4 }] } }"#,
-                &["missing field `periodSeconds`"],
+                &["missing field `periodSeconds` in `scaleUp.policies[0]` (a policy takes `type`, `value` and `periodSeconds`)"],
             ),
             (
                 "hpa",
                 "behavior",
                 r#"{ scale_up = { policies = [{ type = "Pods", value = 4 }] } }"#,
-                &["missing field `period_s`"],
+                &["missing field `period_s` in `scale_up.policies[0]` (a policy takes `type`, `value` and `period_s`)"],
+            ),
+            (
+                "keda",
+                "hpa_behavior",
+                r#"{ scaleDown = { policies = [{ type = "Pods", value = 1, periodSeconds = 60 }, { type = "Percent", periodSeconds = 60 }] } }"#,
+                &["missing field `value` in `scaleDown.policies[1]`"],
             ),
             (
                 "hpa",
                 "behavior",
                 r#"{ scaleUp = { policies = [{ value = 4, periodSeconds = 15 }] } }"#,
-                &["missing field `type`"],
+                &["missing field `type` in `scaleUp.policies[0]`"],
             ),
             (
                 "hpa",

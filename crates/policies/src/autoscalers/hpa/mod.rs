@@ -708,6 +708,8 @@ impl Hpa {
 }
 
 #[cfg(test)]
+mod defaults_tests;
+#[cfg(test)]
 mod horizontal_rules_tests;
 #[cfg(test)]
 mod horizontal_tests;

@@ -132,3 +132,29 @@ fn bad_knobs_name_the_rule() {
         assert!(e.contains(knob) && e.contains(frag), "{knob}: {e}");
     }
 }
+
+/// `metric_type = "Value"`: the threshold is for the whole value, so the
+/// HPA asks for `ceil(value / threshold × ready pods)` where AverageValue
+/// asks for `ceil(value / threshold)`. Two replicas with 5 waiting each
+/// (10 in all, threshold 5): AverageValue holds at 2; Value wants
+/// `ceil(2 × 2) = 4`, then, with 5 waiting on each of 4, `ceil(4 × 4)`
+/// capped by the legacy scale-up limit (`max(2 × 4, 4)`) at 8.
+#[test]
+fn a_value_metric_type_scales_on_the_whole_value() {
+    let value = KedaAutoscalerConfig {
+        metric_type: MetricType::Value,
+        ..base()
+    };
+    let times = [0.0, 15.0];
+    let avg = run(base().build().unwrap().as_mut(), &times, 2, |_| 5);
+    let val = run(value.build().unwrap().as_mut(), &times, 2, |_| 5);
+    assert_eq!(avg, vec![2, 2]);
+    assert_eq!(val, vec![4, 8]);
+    // Read from a scenario's spelling.
+    let read: KedaAutoscalerConfig = serde_json::from_str(r#"{"metric_type": "Value"}"#).unwrap();
+    assert_eq!(read.metric_type, MetricType::Value);
+    let bad = serde_json::from_str::<KedaAutoscalerConfig>(r#"{"metric_type": "Utilization"}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(bad.contains("expected `AverageValue` or `Value`"), "{bad}");
+}

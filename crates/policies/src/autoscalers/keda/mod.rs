@@ -193,9 +193,13 @@ pub struct TriggerState {
     pub is_active: bool,
     /// The scaler returned an error.
     pub is_error: bool,
-    /// A cpu or memory trigger (always active).
+    /// A cpu or memory trigger (never active itself: an object with only
+    /// these is active while none errs).
     pub is_resource: bool,
 }
+
+/// The scaling modifiers' composite metric (`CompositeMetricName`).
+pub const COMPOSITE_METRIC_NAME: &str = "composite-metric";
 
 /// The ScaledObject's aggregated activity.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -209,28 +213,75 @@ pub struct Activity {
 }
 
 /// `getScaledObjectState`: active if any trigger is active (an errored
-/// trigger is not active); an object whose triggers are all cpu/memory is
-/// always active. With scaling modifiers pass `Some(composite >
-/// activationTarget)` as `composite_active`, which replaces the per-trigger
-/// rule.
+/// trigger is not active), naming the active triggers. With scaling
+/// modifiers pass `Some(composite > activationTarget)` as
+/// `composite_active`: the activity is then the composite metric's
+/// (`composite-metric` the one active trigger), and false whenever a
+/// trigger errs. Last, an object whose triggers are all cpu/memory is
+/// active unless a trigger errs (those never activate from zero).
 pub fn aggregate_activity(triggers: &[TriggerState], composite_active: Option<bool>) -> Activity {
-    let active_triggers: Vec<String> = triggers
+    let mut active_triggers: Vec<String> = triggers
         .iter()
         .filter(|t| t.is_active && !t.is_error)
         .map(|t| t.name.clone())
         .collect();
     let is_error = triggers.iter().any(|t| t.is_error);
+    let mut is_active = !active_triggers.is_empty();
+    if let Some(composite) = composite_active {
+        // Reset even on an error; evaluated only without one.
+        is_active = composite && !is_error;
+        active_triggers = match is_active {
+            true => vec![COMPOSITE_METRIC_NAME.to_string()],
+            false => Vec::new(),
+        };
+    }
     let only_resource = !triggers.is_empty() && triggers.iter().all(|t| t.is_resource);
-    let is_active = match composite_active {
-        Some(a) => a,
-        None => !active_triggers.is_empty() || only_resource,
-    };
+    if only_resource && !is_error {
+        is_active = true;
+    }
     Activity {
         is_active,
         is_error,
         active_triggers,
     }
 }
+
+/// A condition's status (`metav1.ConditionStatus`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConditionStatus {
+    /// `True`.
+    True,
+    /// `False`.
+    False,
+    /// `Unknown`.
+    Unknown,
+}
+
+/// A ScaledObject condition as the executor writes it: status and reason
+/// (KEDA's reason strings).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConditionSet {
+    /// The status.
+    pub status: ConditionStatus,
+    /// The reason.
+    pub reason: &'static str,
+}
+
+impl ConditionSet {
+    const fn new(status: ConditionStatus, reason: &'static str) -> Self {
+        ConditionSet { status, reason }
+    }
+}
+
+/// `Ready=True` (`ScaledObjectConditionReadySuccessReason`), which
+/// `RequestScale` writes first.
+pub const READY: ConditionSet = ConditionSet::new(ConditionStatus::True, "ScaledObjectReady");
+/// `Ready=False`: not active, a trigger failed and no fallback is set.
+pub const READY_TRIGGER_ERROR: ConditionSet =
+    ConditionSet::new(ConditionStatus::False, "TriggerError");
+/// `Ready=Unknown`: active while another trigger failed.
+pub const READY_PARTIAL_TRIGGER_ERROR: ConditionSet =
+    ConditionSet::new(ConditionStatus::Unknown, "PartialTriggerError");
 
 /// What the executor did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -239,6 +290,14 @@ pub struct ExecutorDecision {
     pub set_replicas: Option<u32>,
     /// The Active condition written (`None` = untouched).
     pub active_condition: Option<bool>,
+    /// The Active condition's reason (`ScalerActive`, `ScalerNotActive`,
+    /// `ScalerCooldown` while cooling down before a scale-in); `None` =
+    /// untouched.
+    pub active_reason: Option<&'static str>,
+    /// The Ready condition: [`READY`] unless a trigger failed (and no
+    /// fallback holds the scale) while not active ([`READY_TRIGGER_ERROR`])
+    /// or while active ([`READY_PARTIAL_TRIGGER_ERROR`]).
+    pub ready: ConditionSet,
     /// Whether `lastActiveTime` was set to now.
     pub last_active_time_set: bool,
     /// The Paused condition was set: the executor returned before looking
@@ -300,6 +359,8 @@ impl KedaExecutor {
         let mut d = ExecutorDecision {
             set_replicas: None,
             active_condition: None,
+            active_reason: None,
+            ready: READY,
             last_active_time_set: false,
             paused: false,
         };
@@ -313,13 +374,16 @@ impl KedaExecutor {
             // Active=True whatever happens next (also when paused-scale-out
             // blocks the activation or a trigger errs).
             d.active_condition = Some(true);
+            d.active_reason = Some("ScalerActive");
             if (c.idle_replica_count.is_some() && current < min) || current == 0 {
                 if !c.paused_scale_out {
                     d.set_replicas = Some(if min > 0 { min } else { 1 });
                     self.last_active = Some(now);
                     d.last_active_time_set = true;
                 }
-            } else if !is_error {
+            } else if is_error {
+                d.ready = READY_PARTIAL_TRIGGER_ERROR;
+            } else {
                 self.last_active = Some(now);
                 d.last_active_time_set = true;
             }
@@ -328,10 +392,12 @@ impl KedaExecutor {
         // `Fallback != nil && Fallback.Replicas != 0`: replicas 0 falls
         // through to the scale-in cases.
         let has_fallback = c.fallback.is_some_and(|f| f.replicas != 0);
+        d.active_condition = Some(false);
+        d.active_reason = Some("ScalerNotActive");
         if is_error && has_fallback {
             // The HPA gets the fallback metric; scaling to 0 would disable it.
         } else if is_error && c.fallback.is_none() {
-            // Ready=False only.
+            d.ready = READY_TRIGGER_ERROR;
         } else if c.idle_replica_count.is_some_and(|idle| current > idle)
             || (current > 0 && min == 0)
         {
@@ -339,18 +405,81 @@ impl KedaExecutor {
                 Some(t) => t + super::secs(c.cooldown_period_s) < now,
                 None => self.created + super::secs(c.initial_cooldown_period_s) < now,
             };
-            if cooled && !c.paused_scale_in {
+            if c.paused_scale_in {
+                // `scaleToZeroOrIdle` returns before the cooldown check.
+            } else if cooled {
                 let to = c.idle_replica_count.unwrap_or(min);
                 if to != current {
                     d.set_replicas = Some(to);
                 }
+            } else {
+                d.active_reason = Some("ScalerCooldown");
             }
         } else if c.idle_replica_count.is_none() && current < min {
             d.set_replicas = Some(min);
         }
-        d.active_condition = Some(false);
         d
     }
+}
+
+/// The HPA's `ScalingActive` condition as the executor reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HpaScalingActive {
+    /// `status == True`.
+    pub status: bool,
+    /// The HPA's reason (may be empty).
+    pub reason: String,
+    /// The HPA's message (may be empty).
+    pub message: String,
+}
+
+/// The HPAActive condition of a ScaledObject (`Conditions.SetHPAActiveCondition`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HpaActiveCondition {
+    /// The status.
+    pub status: ConditionStatus,
+    /// The reason: `HPAActive`, `ScalingDisabled`, or the HPA's own reason
+    /// (`HPAMetricsUnavailable` when it gives none).
+    pub reason: String,
+    /// The message.
+    pub message: String,
+}
+
+/// `getHPAHealth`: the HPAActive condition for the HPA's `ScalingActive`
+/// condition, or `None` when the HPA cannot be observed (no HPA name yet,
+/// a read error, or no `ScalingActive` condition reported yet), which
+/// leaves a condition set earlier as it was (`checkHPAHealth`). Ready does
+/// not depend on it (KEDA #7914).
+pub fn hpa_health(scaling_active: Option<&HpaScalingActive>) -> Option<HpaActiveCondition> {
+    let cond = scaling_active?;
+    let (status, reason, message) = if cond.status {
+        (
+            ConditionStatus::True,
+            "HPAActive".to_string(),
+            "HPA is actively scaling".to_string(),
+        )
+    } else if cond.reason == "ScalingDisabled" {
+        (
+            ConditionStatus::True,
+            "ScalingDisabled".to_string(),
+            cond.message.clone(),
+        )
+    } else {
+        let reason = match cond.reason.as_str() {
+            "" => "HPAMetricsUnavailable".to_string(),
+            r => r.to_string(),
+        };
+        (
+            ConditionStatus::False,
+            reason,
+            format!("HPA is not actively scaling: {}", cond.message),
+        )
+    };
+    Some(HpaActiveCondition {
+        status,
+        reason,
+        message,
+    })
 }
 
 /// Health of one trigger's metric.
@@ -383,17 +512,61 @@ pub enum FallbackResult {
     Error,
 }
 
+/// The HPA target type of a trigger's external metric (the trigger's
+/// `metricType`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MetricType {
+    /// `AverageValue` (KEDA's default): the threshold is per replica.
+    #[default]
+    AverageValue,
+    /// `Value`: the threshold is for the metric as a whole.
+    Value,
+}
+
+/// The external metric's target as `doFallback` normalises it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FallbackTarget {
+    /// `AverageValue`: the fallback value is `replicas × target`.
+    AverageValue(f64),
+    /// `Value`: the fallback value is `target × replicas / ready`, so that
+    /// the HPA's `ceil(value / target × ready)` asks for `replicas`.
+    /// `ready_replicas` counts pods Running and Ready (`None`: it could
+    /// not be read); with none ready there is no fallback value.
+    Value {
+        /// The metric's `Value` target.
+        target: f64,
+        /// Pods Running and Ready.
+        ready_replicas: Option<u32>,
+    },
+}
+
 /// `GetMetricsWithFallback` for an AverageValue external metric with
-/// target `target_average_value`. `scaler` is the scaler's value or `None`
-/// on error; `current_replicas` is the target's count when known. Without
-/// a fallback, or with an invalid one (`HasValidFallback`), the health is
-/// neither reset nor bumped and the error passes through.
+/// target `target_average_value`: [`metric_with_fallback_to`] with
+/// [`FallbackTarget::AverageValue`].
 pub fn metric_with_fallback(
     state: &mut FallbackState,
     fallback: Option<&FallbackConfig>,
     scaler: Option<f64>,
     current_replicas: Option<u32>,
     target_average_value: f64,
+) -> FallbackResult {
+    let target = FallbackTarget::AverageValue(target_average_value);
+    metric_with_fallback_to(state, fallback, scaler, current_replicas, target)
+}
+
+/// `GetMetricsWithFallback` for an external metric with target `target`.
+/// `scaler` is the scaler's value or `None` on error; `current_replicas`
+/// is the target's count when known. Without a fallback, or with an
+/// invalid one (`HasValidFallback`), the health is neither reset nor
+/// bumped and the error passes through. A Value target whose ready pods
+/// cannot be read, or are none, has no fallback value (`doFallback`
+/// returns nil): an error, after the failure was counted.
+pub fn metric_with_fallback_to(
+    state: &mut FallbackState,
+    fallback: Option<&FallbackConfig>,
+    scaler: Option<f64>,
+    current_replicas: Option<u32>,
+    target: FallbackTarget,
 ) -> FallbackResult {
     let valid = fallback.filter(|f| f.is_valid());
     if let Some(v) = scaler {
@@ -423,8 +596,18 @@ pub fn metric_with_fallback(
         // The current count could not be read: the scaler's error.
         (_, None) => return FallbackResult::Error,
     };
+    let (normalisation, replicas) = match target {
+        FallbackTarget::AverageValue(t) => (t, f64::from(replicas)),
+        FallbackTarget::Value {
+            target,
+            ready_replicas,
+        } => match ready_replicas {
+            Some(ready) if ready > 0 => (target, f64::from(replicas) / f64::from(ready)),
+            _ => return FallbackResult::Error,
+        },
+    };
     // Milli-exact like upstream: int64(target * 1000 * replicas) milli.
-    let milli = (target_average_value * 1000.0 * f64::from(replicas)) as i64;
+    let milli = (normalisation * 1000.0 * replicas) as i64;
     FallbackResult::Fallback(milli as f64 / 1000.0)
 }
 
@@ -492,13 +675,19 @@ pub struct KedaAutoscalerConfig {
     #[serde(default = "yes")]
     pub ignore_null_values: bool,
     /// The trigger's `threshold`, the HPA's AverageValue target per
-    /// replica (> 0). Default 5 (vLLM production-stack).
+    /// replica (the Value target under `metric_type = "Value"`), > 0.
+    /// Default 5 (vLLM production-stack).
     #[serde(default = "default_threshold")]
     pub threshold: f64,
     /// `activationThreshold`: active when the value is strictly above it.
     /// Default 0.
     #[serde(default)]
     pub activation_threshold: f64,
+    /// The trigger's `metricType`: `AverageValue` (default, `threshold`
+    /// per replica) or `Value` (`threshold` for the whole value: the HPA
+    /// asks for `ceil(value / threshold × ready pods)`).
+    #[serde(default)]
+    pub metric_type: MetricType,
     /// `advanced.horizontalPodAutoscalerConfig.behavior`, snake_case or
     /// autoscaling/v2 spelling, fields left out taking the API defaults
     /// (the scale-down window the controller's 300 s); absent = the HPA's
@@ -563,7 +752,7 @@ impl KedaAutoscalerConfig {
         self.core().validate()?;
         self.trigger()?;
         if !self.threshold.is_finite() || self.threshold <= 0.0 {
-            return Err(invalid(NAME, "threshold", format!("must be > 0, got {} (KEDA: the trigger threshold is the HPA AverageValue target, which must be positive)", self.threshold)));
+            return Err(invalid(NAME, "threshold", format!("must be > 0, got {} (KEDA: the trigger threshold is the HPA's AverageValue target, or Value target with metric_type Value, which must be positive)", self.threshold)));
         }
         if !self.activation_threshold.is_finite() || self.activation_threshold < 0.0 {
             return Err(invalid(
@@ -592,6 +781,7 @@ impl KedaAutoscalerConfig {
             trigger: self.trigger()?,
             ignore_null_values: self.ignore_null_values,
             threshold_milli: super::adapter::milli(self.threshold),
+            metric_type: self.metric_type,
             activation_threshold: self.activation_threshold,
             polling,
             hpa_sync,
@@ -644,6 +834,7 @@ pub struct KedaAutoscaler {
     trigger: Trigger,
     ignore_null_values: bool,
     threshold_milli: i64,
+    metric_type: MetricType,
     activation_threshold: f64,
     polling: fleetsim_core::SimDuration,
     hpa_sync: fleetsim_core::SimDuration,
@@ -699,27 +890,50 @@ impl fleetsim_core::Autoscaler for KedaAutoscaler {
             let status = obs
                 .latest()
                 .map_or(current, |_| super::adapter::status_replicas(obs));
+            // Pods Running and Ready, for a Value target (and its
+            // fallback); with no scrape visible, the count asked for.
+            let ready = obs
+                .latest()
+                .map_or(current, |_| super::adapter::ready_pods(obs));
+            let threshold = self.threshold_milli as f64 / 1000.0;
+            let target = match self.metric_type {
+                MetricType::AverageValue => FallbackTarget::AverageValue(threshold),
+                MetricType::Value => FallbackTarget::Value {
+                    target: threshold,
+                    ready_replicas: Some(ready),
+                },
+            };
             // The metrics server answers the HPA through
             // `GetMetricsWithFallback`: the trigger's value, the fallback
             // value once it has failed too often, or the error (no
             // recommendation: the HPA holds).
-            let served = match metric_with_fallback(
+            let served = match metric_with_fallback_to(
                 &mut self.fallback_state,
                 self.executor.config().fallback.as_ref(),
                 value,
                 Some(current),
-                self.threshold_milli as f64 / 1000.0,
+                target,
             ) {
                 FallbackResult::Metric(v) | FallbackResult::Fallback(v) => Some(v),
                 FallbackResult::Error => None,
             };
+            let tolerance = self.hpa.config().tolerance;
             let rec = served.and_then(|v| {
-                super::hpa::per_pod_replicas(
-                    status,
-                    super::adapter::milli(v),
-                    self.threshold_milli,
-                    self.hpa.config().tolerance,
-                )
+                let v = super::adapter::milli(v);
+                match self.metric_type {
+                    MetricType::AverageValue => {
+                        super::hpa::per_pod_replicas(status, v, self.threshold_milli, tolerance)
+                    }
+                    // `GetExternalMetricReplicas`: spec replicas and the
+                    // ready pods.
+                    MetricType::Value => super::hpa::object_value_replicas(
+                        current,
+                        v,
+                        self.threshold_milli,
+                        ready,
+                        tolerance,
+                    ),
+                }
                 .ok()
                 .map(|r| r.replicas)
             });
@@ -767,3 +981,6 @@ mod tests;
 
 #[cfg(test)]
 mod adapter_tests;
+
+#[cfg(test)]
+mod upstream_executor_tests;

@@ -536,3 +536,186 @@ fn validation_rejects_bad_knobs() {
     );
     assert_eq!(KedaConfig::default().hpa_config().min_replicas, 1);
 }
+
+/// `doFallback` (`pkg/fallback/fallback.go`) for a Value metric: the
+/// fallback replicas are divided by the ready pods before the target
+/// scales them, so the HPA's `ceil(value / target × ready)` asks for the
+/// fallback count; no ready pods (or none readable) is no fallback value.
+/// Upstream's `fallback_test.go` has no Value row; these restate the code.
+/// `(target, fallback replicas, behavior, current, ready) -> served`.
+#[test]
+fn value_metric_fallback() {
+    use FallbackBehavior::*;
+    /// (target, fallback replicas, behavior, current, ready) -> served.
+    type Row = (f64, i32, FallbackBehavior, u32, Option<u32>, FallbackResult);
+    let cases: &[Row] = &[
+        (5.0, 6, Static, 2, Some(2), FallbackResult::Fallback(15.0)),
+        (5.0, 6, Static, 2, Some(3), FallbackResult::Fallback(10.0)),
+        // 10 × 4 / 3 = 13.333… milli-truncated.
+        (
+            10.0,
+            4,
+            Static,
+            3,
+            Some(3),
+            FallbackResult::Fallback(13.333),
+        ),
+        (
+            5.0,
+            6,
+            CurrentReplicas,
+            8,
+            Some(4),
+            FallbackResult::Fallback(10.0),
+        ),
+        (
+            5.0,
+            6,
+            CurrentReplicasIfHigher,
+            2,
+            Some(2),
+            FallbackResult::Fallback(15.0),
+        ),
+        (
+            5.0,
+            6,
+            CurrentReplicasIfLower,
+            2,
+            Some(2),
+            FallbackResult::Fallback(5.0),
+        ),
+        (5.0, 6, Static, 2, Some(0), FallbackResult::Error),
+        (5.0, 6, Static, 2, None, FallbackResult::Error),
+    ];
+    for &(target, replicas, behavior, current, ready, want) in cases {
+        let f = FallbackConfig {
+            failure_threshold: 1,
+            replicas,
+            behavior,
+        };
+        let mut state = FallbackState::default();
+        let t = FallbackTarget::Value {
+            target,
+            ready_replicas: ready,
+        };
+        // The first failure is within the threshold: the error.
+        let first = metric_with_fallback_to(&mut state, Some(&f), None, Some(current), t);
+        assert_eq!(first, FallbackResult::Error);
+        let got = metric_with_fallback_to(&mut state, Some(&f), None, Some(current), t);
+        assert_eq!(
+            got, want,
+            "{target} {replicas} {behavior:?} {current} {ready:?}"
+        );
+        // The failure is counted even when there is no fallback value.
+        assert_eq!(state.failures, 2);
+        // Served to the HPA, the value asks for the fallback count.
+        if let (FallbackResult::Fallback(v), Some(ready)) = (got, ready) {
+            let milli = crate::autoscalers::adapter::milli;
+            let tol = crate::autoscalers::hpa::Tolerances::default();
+            let rec = crate::autoscalers::hpa::object_value_replicas(
+                current,
+                milli(v),
+                milli(target),
+                ready,
+                tol,
+            )
+            .unwrap();
+            let asked = match behavior {
+                Static => replicas as u32,
+                CurrentReplicas => current,
+                CurrentReplicasIfHigher => current.max(replicas as u32),
+                CurrentReplicasIfLower => current.min(replicas as u32),
+            };
+            assert_eq!(rec.replicas, asked, "{target} {replicas} {behavior:?}");
+        }
+    }
+    // AverageValue is unchanged by the ready count.
+    let f = FallbackConfig {
+        failure_threshold: 0,
+        replicas: 6,
+        behavior: Static,
+    };
+    let mut state = FallbackState::default();
+    let avg = metric_with_fallback_to(
+        &mut state,
+        Some(&f),
+        None,
+        Some(2),
+        FallbackTarget::AverageValue(5.0),
+    );
+    assert_eq!(avg, FallbackResult::Fallback(30.0));
+}
+
+/// `pkg/scaling/scale_handler_test.go` (at `8b4f083c`): the activity
+/// `getScaledObjectState` returns, per upstream test. A cpu/memory
+/// trigger reports no external metric and so is never active itself
+/// (`TriggerState::is_active` false); the two tests about the
+/// `keda_scaler_active` Prometheus series assert the activity too, which
+/// is what is ported (the series is not modelled).
+#[test]
+fn upstream_scale_handler_activity() {
+    let t = |name: &str, active: bool, error: bool, resource: bool| TriggerState {
+        name: name.into(),
+        is_active: active,
+        is_error: error,
+        is_resource: resource,
+    };
+    // (test, triggers, composite, (active, error, active triggers))
+    type Row = (
+        &'static str,
+        Vec<TriggerState>,
+        Option<bool>,
+        (bool, bool, Vec<&'static str>),
+    );
+    let rows: Vec<Row> = vec![
+        (
+            "TestCheckScaledObjectScalersWithError",
+            vec![t("metric-name", false, true, false)],
+            None,
+            (false, true, vec![]),
+        ),
+        (
+            "TestCheckScaledObjectFindFirstActiveNotIgnoreOthers",
+            vec![
+                t("metric-name", true, false, false),
+                t("metric-name", false, true, false),
+            ],
+            None,
+            (true, true, vec!["metric-name"]),
+        ),
+        (
+            "TestGetScaledObjectStateRecordsResourceScalerActiveMetric",
+            vec![t("cpu", false, false, true)],
+            None,
+            (true, false, vec![]),
+        ),
+        // Formula "cpu": no external metric, so the composite is not
+        // active; the cpu-only rule comes after and makes it active.
+        (
+            "TestGetScaledObjectStateSkipsResourceScalerActiveMetricWithModifiers",
+            vec![t("cpu", false, false, true)],
+            Some(false),
+            (true, false, vec![]),
+        ),
+    ];
+    for (test, triggers, composite, (active, error, names)) in rows {
+        let a = aggregate_activity(&triggers, composite);
+        assert_eq!(
+            (a.is_active, a.is_error, a.active_triggers.clone()),
+            (active, error, names.iter().map(|n| n.to_string()).collect()),
+            "{test}"
+        );
+    }
+    // What the code does beyond the tests: an error resets the composite
+    // activity and the cpu/memory rule; an active composite is the one
+    // active trigger.
+    let err_cpu = [t("cpu", false, true, true)];
+    assert!(!aggregate_activity(&err_cpu, None).is_active);
+    let mixed = [t("a", true, false, false), t("b", false, true, false)];
+    assert!(!aggregate_activity(&mixed, Some(true)).is_active);
+    let ok = [t("a", false, false, false)];
+    assert_eq!(
+        aggregate_activity(&ok, Some(true)).active_triggers,
+        vec![COMPOSITE_METRIC_NAME.to_string()]
+    );
+}

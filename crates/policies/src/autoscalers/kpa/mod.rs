@@ -539,6 +539,8 @@ impl KpaMetrics {
 }
 
 #[cfg(test)]
+mod scaler_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod upstream_tests;

@@ -104,7 +104,9 @@ pub fn scale_to_zero_step(cfg: &KpaConfig, inp: &ScalerInput) -> ScalerOutcome {
         Some(v) => v,
         None => cfg.initial_scale,
     } as i64;
-    if initial > 1 && !inp.scale_target_initialized && inp.reachability == Reachability::Reachable {
+    // Initial scale holds until it is reached once, unless the revision is
+    // unreachable (routing state `reserve`): reachable or not yet known.
+    if initial > 1 && !inp.scale_target_initialized && !unreachable {
         min = min.max(initial);
     }
     let mut desired = i64::from(inp.desired);
@@ -138,8 +140,11 @@ pub fn scale_to_zero_step(cfg: &KpaConfig, inp: &ScalerInput) -> ScalerOutcome {
             }
             PaActive::Active => {
                 if age >= sw {
+                    // The SKS already proxies, so nothing else will wake
+                    // the PA: re-check in 3 s ("long enough to ensure
+                    // current iteration is finished").
                     if inp.proxy_for.is_some() {
-                        out.requeue_after = Some(SimDuration::from_secs(1));
+                        out.requeue_after = Some(SimDuration::from_secs(3));
                     }
                     apply = false;
                 } else {
