@@ -20,6 +20,7 @@
 #![allow(clippy::unwrap_used)]
 
 use crate::common;
+use crate::validation_tables::{measurements, Configuration, Figure};
 use fleetsim::scenario::load_str;
 use fleetsim_core::model::MeasuredTable;
 use std::collections::BTreeMap;
@@ -129,125 +130,16 @@ fn a_table_with_roofline_fallback_times_only_the_unmeasured_steps_by_the_rooflin
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// One check-set configuration (the columns of `validation/measurements.csv`
-/// that shape a run) and its published figures.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize)]
-struct Configuration {
-    engine: String,
-    model: String,
-    gpu: String,
-    tp: Option<u32>,
-    pp: u32,
-    dtype: String,
-    isl: Option<u32>,
-    osl: Option<u32>,
-    requests: Option<u32>,
-    mode: String,
-    load: Option<String>,
-}
-
-#[derive(Clone, Debug, serde::Deserialize)]
-struct Figure {
-    table: String,
-    metric: String,
-    published: f64,
-    set: String,
-}
-
-impl Configuration {
-    /// The profile `check_set_tables.py` writes for this configuration.
-    fn profile(&self, dir: &Path) -> Option<PathBuf> {
-        if self.engine != "trtllm" {
-            return None;
-        }
-        let path = dir.join(format!(
-            "{}__{}__tp{}__{}__isl{}.csv",
-            self.model, self.gpu, self.tp?, self.dtype, self.isl?
-        ));
-        path.is_file().then_some(path)
+/// The profile `check_set_tables.py` writes for a configuration.
+fn profile(config: &Configuration, dir: &Path) -> Option<PathBuf> {
+    if config.engine != "trtllm" {
+        return None;
     }
-
-    /// The scenario `validation_tables` simulates for the same row (same
-    /// engine settings and load), with `perf` as `[deployment.perf]`.
-    fn scenario(&self, perf: &str) -> Result<String, String> {
-        let (Some(tp), Some(isl), Some(osl)) = (self.tp, self.isl, self.osl) else {
-            return Err("prompts or TP not published".into());
-        };
-        let dtype = match self.dtype.as_str() {
-            "fp4" | "fp8" => self.dtype.as_str(),
-            "bf16" | "fp16" => "bf16",
-            other => return Err(format!("{other} weights")),
-        };
-        let (requests, rate, max_num_seqs) = match (self.mode.as_str(), self.load.as_deref()) {
-            ("offline", _) => (self.requests.unwrap_or(1000), 1e6, None),
-            ("poisson", Some("inf")) => (self.requests.unwrap_or(500), 1e6, None),
-            ("poisson", Some(qps)) => (
-                self.requests.unwrap_or(500),
-                qps.parse::<f64>().map_err(|e| e.to_string())?,
-                None,
-            ),
-            ("static_batch", Some(b)) => {
-                let b: u32 = b.parse().map_err(|e| format!("{e}"))?;
-                (b, 1e6, Some(b))
-            }
-            (mode, _) => return Err(format!("{mode} clients")),
-        };
-        let mut engine = String::new();
-        if self.engine == "trtllm" {
-            engine.push_str("kind = \"trtllm\"\n");
-            if self.mode == "offline" {
-                engine.push_str("kv_cache_free_gpu_mem_fraction = 0.95\n");
-            }
-        }
-        if let Some(b) = max_num_seqs {
-            engine.push_str(&format!("max_num_seqs = {b}\n"));
-        }
-        Ok(format!(
-            r#"seed = 1
-[workload]
-kind = "synthetic"
-duration_s = 1000000
-max_requests = {requests}
-arrival = {{ kind = "poisson", rate_per_s = {rate} }}
-input_tokens = {{ kind = "fixed", tokens = {isl} }}
-output_tokens = {{ kind = "fixed", tokens = {osl} }}
-[deployment]
-model = "{model}"
-gpu = "{gpu}"
-tensor_parallel = {tp}
-replicas = 1
-[deployment.engine]
-weights_dtype = "{dtype}"
-prefix_caching = false
-{engine}[deployment.perf]
-{perf}"#,
-            model = self.model,
-            gpu = self.gpu,
-        ))
-    }
-
-    fn simulate(&self, perf: &str) -> Result<BTreeMap<&'static str, f64>, String> {
-        let scenario = load_str(&self.scenario(perf)?, "m.toml", Path::new("."), &[])
-            .map_err(|e| format!("scenario: {e}"))?;
-        let s = fleetsim::run::run(&scenario)
-            .map_err(|e| format!("run: {e}"))?
-            .summary;
-        if s.requests.completed != s.requests.arrived {
-            return Err("not every request completed".into());
-        }
-        let span = s.sim.simulated_s;
-        let tokens = s.requests.completed as f64 * f64::from(self.osl.unwrap_or(0));
-        Ok(BTreeMap::from([
-            ("output_tok_s", tokens / span),
-            ("req_s", s.requests.completed as f64 / span),
-            ("ttft_ms_mean", s.latency.ttft_ms.mean),
-            ("ttft_ms_p99", s.latency.ttft_ms.p99),
-            ("itl_ms_mean", s.latency.tpot_ms.mean),
-            ("tpot_ms_mean", s.latency.tpot_ms.mean),
-            ("tpot_ms_p99", s.latency.tpot_ms.p99),
-            ("latency_ms_mean", s.latency.e2e_ms.mean),
-        ]))
-    }
+    let path = dir.join(format!(
+        "{}__{}__tp{}__{}__isl{}.csv",
+        config.model, config.gpu, config.tp?, config.dtype, config.isl?
+    ));
+    path.is_file().then_some(path)
 }
 
 /// Absolute relative errors of the roofline and of the profile (mixed
@@ -285,16 +177,12 @@ fn check_set_mape_with_measured_operator_profiles() {
         eprintln!("FLEETSIM_AIC_TABLES unset: skipped (see tools/aiconfigurator/README.md)");
         return;
     };
-    let path = common::workspace_root().join("validation/measurements.csv");
-    let mut reader = csv::Reader::from_path(&path).unwrap();
-    let headers = reader.headers().unwrap().clone();
+    // The rows and scenarios of `validation_tables`, so both tests simulate
+    // a row the same way.
     let mut configurations: BTreeMap<Configuration, Vec<Figure>> = BTreeMap::new();
-    for row in reader.records() {
-        let row = row.unwrap();
-        let figure: Figure = row.deserialize(Some(&headers)).unwrap();
-        if figure.set == "check" {
-            let config: Configuration = row.deserialize(Some(&headers)).unwrap();
-            configurations.entry(config).or_default().push(figure);
+    for m in measurements() {
+        if m.figure.set == "check" {
+            configurations.entry(m.config).or_default().push(m.figure);
         }
     }
     let mut by_table: BTreeMap<String, Errors> = BTreeMap::new();
@@ -304,7 +192,7 @@ fn check_set_mape_with_measured_operator_profiles() {
     println!("| table | model | GPU | TP | dtype | ISL/OSL | load | metric | published | roofline | operators | merged |");
     println!("|---|---|---|---:|---|---|---|---|---:|---:|---:|---:|");
     for (config, figures) in &configurations {
-        let Some(profile) = config.profile(&dir) else {
+        let Some(profile) = profile(config, &dir) else {
             for f in figures {
                 *skipped
                     .entry((f.table.clone(), "no profile".into()))
@@ -328,9 +216,9 @@ fn check_set_mape_with_measured_operator_profiles() {
             profile.display().to_string()
         );
         let runs = [
-            config.simulate(""),
-            config.simulate(&table),
-            config.simulate(&format!("{table}mixed_steps = \"merged\"\n")),
+            config.simulate(None),
+            config.simulate(Some(&table)),
+            config.simulate(Some(&format!("{table}mixed_steps = \"merged\"\n"))),
         ];
         for f in figures {
             let (Ok(r), Ok(o), Ok(m)) = (&runs[0], &runs[1], &runs[2]) else {

@@ -36,50 +36,53 @@ const VLLM_RUNS_CHECK_MAPE_BOUND: f64 = 0.23;
 /// One published figure: what was measured (read from the same CSV row
 /// as its configuration) and under which configuration.
 #[derive(Clone, Debug)]
-struct Measurement {
-    config: Configuration,
-    figure: Figure,
+pub(crate) struct Measurement {
+    pub(crate) config: Configuration,
+    pub(crate) figure: Figure,
 }
 
 /// A row's columns besides its configuration.
 #[derive(Clone, Debug, serde::Deserialize)]
-struct Figure {
-    table: String,
-    metric: String,
-    published: f64,
-    set: String,
+pub(crate) struct Figure {
+    pub(crate) table: String,
+    pub(crate) metric: String,
+    pub(crate) published: f64,
+    pub(crate) set: String,
 }
 
 /// What is simulated once for all the metrics published about it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize)]
-struct Configuration {
-    engine: String,
-    model: String,
-    gpu: String,
-    tp: Option<u32>,
-    pp: u32,
-    dtype: String,
-    isl: Option<u32>,
-    osl: Option<u32>,
-    requests: Option<u32>,
-    mode: String,
-    load: Option<String>,
+pub(crate) struct Configuration {
+    pub(crate) engine: String,
+    pub(crate) model: String,
+    pub(crate) gpu: String,
+    pub(crate) tp: Option<u32>,
+    pub(crate) pp: u32,
+    pub(crate) dtype: String,
+    pub(crate) isl: Option<u32>,
+    pub(crate) osl: Option<u32>,
+    pub(crate) requests: Option<u32>,
+    pub(crate) mode: String,
+    pub(crate) load: Option<String>,
     // The columns below are set only for runs whose workload shape and
     // engine settings the source gives (`validation/README.md`).
     /// Tokens of the shared system prompt that opens every prompt.
-    prefix_tokens: Option<u32>,
+    pub(crate) prefix_tokens: Option<u32>,
     /// Distinct system prompts.
-    prefix_groups: Option<u32>,
+    pub(crate) prefix_groups: Option<u32>,
     /// Distinct prompts (system prompt + question) per system prompt.
-    prompts_per_group: Option<u32>,
+    pub(crate) prompts_per_group: Option<u32>,
     /// Length of a constant-rate stage, s.
-    duration_s: Option<u32>,
-    max_num_batched_tokens: Option<u32>,
-    max_num_seqs: Option<u32>,
+    pub(crate) duration_s: Option<u32>,
+    pub(crate) max_num_batched_tokens: Option<u32>,
+    pub(crate) max_num_seqs: Option<u32>,
     /// Kept as written (an `f64` is not `Ord`).
-    gpu_memory_utilization: Option<String>,
-    max_model_len: Option<u32>,
+    pub(crate) gpu_memory_utilization: Option<String>,
+    pub(crate) max_model_len: Option<u32>,
 }
+
+/// How the trace files this test writes (and deletes) are named.
+const TRACE_FILE_PREFIX: &str = "fleetsim-validation-trace-";
 
 /// Distinguishes the trace files of configurations simulated at once.
 static TRACE_FILES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -261,10 +264,8 @@ prefix_caching = false
             ));
         }
         let n = TRACE_FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!(
-            "fleetsim-validation-{}-{n}.csv",
-            std::process::id()
-        ));
+        let path =
+            std::env::temp_dir().join(format!("{TRACE_FILE_PREFIX}{}-{n}.csv", std::process::id()));
         std::fs::write(&path, csv).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(format!(
             "[workload]\nkind = \"trace\"\nformat = \"generic_csv\"\npath = {:?}",
@@ -273,13 +274,23 @@ prefix_caching = false
     }
 
     /// Simulated value of every metric this configuration publishes.
-    fn simulate(&self, perf: Option<&str>) -> Result<BTreeMap<&'static str, f64>, String> {
+    pub(crate) fn simulate(
+        &self,
+        perf: Option<&str>,
+    ) -> Result<BTreeMap<&'static str, f64>, String> {
         let toml = self.scenario(perf)?;
         let loaded = load_str(&toml, "measurement", Path::new("."), &[]);
+        // The trace file `constant_rate_trace` wrote, to delete after the
+        // run; never another `path` (a measured profile in `perf`).
         let trace = toml
             .lines()
             .find_map(|l| l.strip_prefix("path = \""))
-            .map(|p| p.trim_end_matches('"').to_string());
+            .map(|p| p.trim_end_matches('"').to_string())
+            .filter(|p| {
+                Path::new(p)
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(TRACE_FILE_PREFIX))
+            });
         let run = loaded
             .map_err(|e| format!("scenario: {e}"))
             .and_then(|scenario| fleetsim::run::run(&scenario).map_err(|e| format!("run: {e}")));
@@ -308,7 +319,7 @@ prefix_caching = false
     }
 }
 
-fn measurements() -> Vec<Measurement> {
+pub(crate) fn measurements() -> Vec<Measurement> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../validation/measurements.csv");
     let mut reader = csv::Reader::from_path(&path).unwrap();
     let headers = reader.headers().unwrap().clone();
