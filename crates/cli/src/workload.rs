@@ -210,7 +210,7 @@ impl SharedInputs {
         SharedInputs::default()
     }
 
-    /// The whole trace as `open` reads it, read once per key; `None` if
+    /// The whole trace as `read` reads it, read once per key; `None` if
     /// reading it fails anywhere.
     fn trace(
         &self,
