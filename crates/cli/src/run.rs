@@ -47,6 +47,16 @@ impl std::error::Error for RunError {}
 /// Runs a scenario. `sim.wall_s` is left `None`, so the summary is a pure
 /// function of the scenario; see [`run_timed`].
 pub fn run(scenario: &Scenario) -> Result<RunResult, RunError> {
+    run_shared(scenario, None)
+}
+
+/// [`run`], reading the workload's trace or ServeGen profile through
+/// `shared` (parsed once for many runs) when given; the result is the
+/// same.
+pub fn run_shared(
+    scenario: &Scenario,
+    shared: Option<&workload::SharedInputs>,
+) -> Result<RunResult, RunError> {
     let deployments = &scenario.sim.deployments;
     // Every class any deployment configures (each deployment checks its own).
     let mut classes: Vec<Box<str>> = Vec::new();
@@ -65,7 +75,7 @@ pub fn run(scenario: &Scenario) -> Result<RunResult, RunError> {
             Arc::from([])
         },
     };
-    let workload = workload::build(&scenario.workload, scenario.sim.seed, known)
+    let workload = workload::build_shared(&scenario.workload, scenario.sim.seed, known, shared)
         .map_err(RunError::Workload)?;
     let routers: Vec<_> = (scenario.routers.iter().enumerate())
         .map(|(d, r)| r.build(scenario.sim.seed, d))

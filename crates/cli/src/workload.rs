@@ -2,21 +2,23 @@
 //! `fleetsim_core::workload` (which only take `impl Read`).
 
 use crate::scenario::WorkloadSpec;
+use fleetsim_core::request::Request;
 use fleetsim_core::workload::azure::AzureReader;
 use fleetsim_core::workload::burstgpt::BurstGptReader;
 use fleetsim_core::workload::detect::{detect, TraceFormat};
 use fleetsim_core::workload::generic_csv::GenericCsvReader;
 use fleetsim_core::workload::mooncake::MooncakeReader;
-use fleetsim_core::workload::servegen::{ServeGenProfile, ServeGenWorkload};
+use fleetsim_core::workload::servegen::{ServeGenConfig, ServeGenProfile, ServeGenWorkload};
 use fleetsim_core::workload::synthetic::SyntheticWorkload;
 use fleetsim_core::workload::trace_reader::{RecordParser, TraceReader};
 use fleetsim_core::workload::transforms::{apply_transforms_with_factory, WorkloadFactory};
 use fleetsim_core::workload::{BoxedWorkload, WorkloadError};
 use fleetsim_core::SimTime;
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// A workload that could not be opened or read, with the file it came from.
 #[derive(Debug)]
@@ -117,6 +119,17 @@ pub fn open_sorted_trace(
     format: TraceFormat,
     known: KnownNames,
 ) -> Result<BoxedWorkload, WorkloadError> {
+    Ok(Box::new(
+        read_sorted(path, format, known)?.into_iter().map(Ok),
+    ))
+}
+
+/// The whole trace, sorted as [`open_sorted_trace`] replays it.
+fn read_sorted(
+    path: &Path,
+    format: TraceFormat,
+    known: KnownNames,
+) -> Result<Vec<Request>, WorkloadError> {
     let reader = open_reader(path, format, true, known)?;
     let mut all = reader.collect::<Result<Vec<_>, _>>()?;
     all.sort_by_key(|r| r.arrival);
@@ -128,7 +141,7 @@ pub fn open_sorted_trace(
             r.arrival = SimTime(r.arrival.as_nanos() - origin);
         }
     }
-    Ok(Box::new(all.into_iter().map(Ok)))
+    Ok(all)
 }
 
 fn open_reader(
@@ -166,6 +179,91 @@ fn open_reader(
     })
 }
 
+/// Parsed inputs shared by many runs (a sweep's configurations and seeds,
+/// on any number of threads): each distinct trace (file, format, sorting,
+/// names checked) is read once into one immutable list of requests, and
+/// each distinct ServeGen file and window span into one profile. A run
+/// then replays the shared list, so it sees exactly the requests it would
+/// have read itself. A file that does not read cleanly to its end is not
+/// shared: every run reads it as [`build`] does, and meets its error where
+/// it always did. Memory: one copy of each distinct trace, held as long as
+/// this value lives.
+#[derive(Debug, Default)]
+pub struct SharedInputs {
+    traces: Cells<Arc<Vec<Request>>>,
+    profiles: Cells<Arc<ServeGenProfile>>,
+}
+
+/// One cell per key, filled once: `None` when reading failed.
+type Cells<T> = Mutex<HashMap<String, Arc<OnceLock<Option<T>>>>>;
+
+/// The cell of `key`, created empty on first use; filled by the caller
+/// (other threads asking for the same key wait for it).
+fn cell<T>(map: &Mutex<HashMap<String, Arc<OnceLock<T>>>>, key: String) -> Arc<OnceLock<T>> {
+    let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+    Arc::clone(map.entry(key).or_default())
+}
+
+impl SharedInputs {
+    /// An empty cache.
+    pub fn new() -> Self {
+        SharedInputs::default()
+    }
+
+    /// The whole trace as `read` reads it, read once per key; `None` if
+    /// reading it fails anywhere.
+    fn trace(
+        &self,
+        key: String,
+        read: impl FnOnce() -> Result<Vec<Request>, WorkloadError>,
+    ) -> Option<Arc<Vec<Request>>> {
+        let cell = cell(&self.traces, key);
+        cell.get_or_init(|| {
+            let mut all = read().ok()?;
+            all.shrink_to_fit();
+            Some(Arc::new(all))
+        })
+        .clone()
+    }
+
+    /// The ServeGen profile of `path` for `config`'s span, read once per
+    /// (file, span); `None` if reading it fails.
+    fn profile(&self, path: &Path, config: &ServeGenConfig) -> Option<Arc<ServeGenProfile>> {
+        let key = format!("{}|{:?}", path.display(), config.span());
+        let cell = cell(&self.profiles, key);
+        cell.get_or_init(|| read_profile(path, config).ok().map(Arc::new))
+            .clone()
+    }
+}
+
+/// Replays a shared list of requests.
+struct Replay {
+    all: Arc<Vec<Request>>,
+    next: usize,
+}
+
+impl Iterator for Replay {
+    type Item = Result<Request, WorkloadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let r = self.all.get(self.next)?.clone();
+        self.next += 1;
+        Some(Ok(r))
+    }
+}
+
+/// Reads a ServeGen file: only the windows `config` plays when it is
+/// valid (see [`ServeGenProfile::from_reader_in`]), else all of it (and
+/// the configuration's error comes next, as it always did).
+fn read_profile(path: &Path, config: &ServeGenConfig) -> Result<ServeGenProfile, WorkloadError> {
+    let file = open(path)?;
+    if config.validate("").is_ok() {
+        ServeGenProfile::from_reader_in(file, &config.span())
+    } else {
+        ServeGenProfile::from_reader(file)
+    }
+}
+
 /// Builds the workload a scenario describes, with `seed` for generators; a
 /// trace record naming a priority class or model outside `known` is an
 /// error at its line.
@@ -173,6 +271,16 @@ pub fn build(
     spec: &WorkloadSpec,
     seed: u64,
     known: KnownNames,
+) -> Result<BoxedWorkload, OpenError> {
+    build_shared(spec, seed, known, None)
+}
+
+/// [`build`], taking traces and profiles from `shared` when given.
+pub fn build_shared(
+    spec: &WorkloadSpec,
+    seed: u64,
+    known: KnownNames,
+    shared: Option<&SharedInputs>,
 ) -> Result<BoxedWorkload, OpenError> {
     let with_path = |error| OpenError {
         path: source_path(spec).map(Path::to_path_buf),
@@ -198,18 +306,41 @@ pub fn build(
                 Some(f) => *f,
                 None => detect_file(path).map_err(with_path)?,
             };
+            let key = format!(
+                "{}|{format:?}|{sort}|{:?}|{:?}",
+                path.display(),
+                known.classes,
+                known.models
+            );
             let path = path.clone();
             let sort = *sort;
-            (
-                Arc::new(move || {
+            let all = shared.and_then(|shared| {
+                // Read straight into the one list (no second copy).
+                shared.trace(key, || {
                     if sort {
-                        open_sorted_trace(&path, format, known.clone())
+                        read_sorted(&path, format, known.clone())
                     } else {
-                        open_reader(&path, format, false, known.clone())
+                        open_reader(&path, format, false, known.clone())?.collect()
                     }
+                })
+            });
+            let open_it = move || {
+                if sort {
+                    open_sorted_trace(&path, format, known.clone())
+                } else {
+                    open_reader(&path, format, false, known.clone())
+                }
+            };
+            let factory: WorkloadFactory = match all {
+                Some(all) => Arc::new(move || {
+                    Ok(Box::new(Replay {
+                        all: Arc::clone(&all),
+                        next: 0,
+                    }) as BoxedWorkload)
                 }),
-                transforms,
-            )
+                None => Arc::new(open_it),
+            };
+            (factory, transforms)
         }
         WorkloadSpec::Servegen {
             path,
@@ -217,9 +348,10 @@ pub fn build(
             transforms,
         } => {
             let config = config.clone();
-            let profile = Arc::new(
-                ServeGenProfile::from_reader(open(path).map_err(with_path)?).map_err(with_path)?,
-            );
+            let profile = match shared.and_then(|s| s.profile(path, &config)) {
+                Some(p) => p,
+                None => Arc::new(read_profile(path, &config).map_err(with_path)?),
+            };
             (
                 Arc::new(move || {
                     Ok(

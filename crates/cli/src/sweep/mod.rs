@@ -334,6 +334,8 @@ impl Sweep {
                 message: e.to_string(),
             })?;
         let abort = AtomicBool::new(false);
+        // Every run reads the same trace: parse it once for all of them.
+        let shared = &crate::workload::SharedInputs::new();
         let (tx, rx) = mpsc::channel::<Result<String, SweepError>>();
         let mut first_error: Option<SweepError> = None;
         std::thread::scope(|scope| {
@@ -345,7 +347,7 @@ impl Sweep {
                         if abort.load(Ordering::Relaxed) {
                             return;
                         }
-                        let _ = tx.send(self.run_one(c, seed));
+                        let _ = tx.send(self.run_one(c, seed, shared));
                     });
                 });
             });
@@ -379,7 +381,12 @@ impl Sweep {
     }
 
     /// One run, as its results line.
-    fn run_one(&self, c: &Configuration, seed: u64) -> Result<String, SweepError> {
+    fn run_one(
+        &self,
+        c: &Configuration,
+        seed: u64,
+        shared: &crate::workload::SharedInputs,
+    ) -> Result<String, SweepError> {
         let sets: Vec<String> = (self.sets.iter().cloned())
             .chain(c.sets())
             .chain([format!("seed={seed}")])
@@ -392,7 +399,7 @@ impl Sweep {
                     error: Box::new(error),
                 }
             })?;
-        let result = run::run(&s).map_err(|e| SweepError::Run {
+        let result = run::run_shared(&s, Some(shared)).map_err(|e| SweepError::Run {
             config: c.index,
             seed,
             message: e.to_string(),

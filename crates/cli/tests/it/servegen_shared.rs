@@ -9,7 +9,9 @@
 use crate::common;
 
 use fleetsim_core::workload::lengths::TokenLengths;
-use fleetsim_core::workload::servegen::{ServeGenConfig, ServeGenWorkload, WINDOW_S};
+use fleetsim_core::workload::servegen::{
+    ServeGenConfig, ServeGenProfile, ServeGenWorkload, WINDOW_S,
+};
 use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
@@ -83,4 +85,52 @@ fn check_one_day(dir: &Path, model: &str) {
         counts.iter().sum::<u64>()
     );
     assert!(mean_error < 0.01, "mean relative error {mean_error}");
+}
+
+/// Reading only a run's span of a shipped file gives the requests reading
+/// all of it gives (the scenarios' spans, and one across a day boundary).
+#[test]
+fn a_span_of_each_shipped_file_gives_the_requests_of_the_whole_file() {
+    let Some(dir) =
+        common::shared_dir("a_span_of_each_shipped_file_gives_the_requests_of_the_whole_file")
+    else {
+        return;
+    };
+    for model in ["deepseek-r1", "mm-image", "m-small", "m-mid", "m-large"] {
+        let path = dir.join(format!(
+            "traces/servegen/servegen_{model}_client_windows.csv"
+        ));
+        let whole = std::sync::Arc::new(
+            ServeGenProfile::from_reader(BufReader::new(File::open(&path).unwrap())).unwrap(),
+        );
+        for (start_s, end_s) in [
+            (28_800.0, 30_600.0),
+            (36_000.0, 43_200.0),
+            (85_800.0, 87_000.0),
+        ] {
+            let mut config = ServeGenConfig::new(
+                TokenLengths::Fixed { tokens: 1 },
+                TokenLengths::Fixed { tokens: 1 },
+            );
+            config.start_s = start_s;
+            config.end_s = Some(end_s);
+            config.rate_multiplier = 0.1;
+            config.max_requests = Some(50_000);
+            let span = ServeGenProfile::from_reader_in(
+                BufReader::new(File::open(&path).unwrap()),
+                &config.span(),
+            )
+            .unwrap();
+            let a: Vec<_> = ServeGenWorkload::new(std::sync::Arc::clone(&whole), &config, 7)
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            let b: Vec<_> = ServeGenWorkload::new(std::sync::Arc::new(span), &config, 7)
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            assert!(!a.is_empty(), "{model} [{start_s}, {end_s})");
+            assert!(a == b, "{model} [{start_s}, {end_s}): the span differs");
+        }
+    }
 }

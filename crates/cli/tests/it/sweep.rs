@@ -602,3 +602,113 @@ fn the_kubernetes_manifest_runs_a_valid_sharded_sweep() {
     let sweep = Sweep::from_file(&scenario, &args.sets, spec).unwrap();
     assert!(sweep.configurations().len() >= completions as usize);
 }
+
+/// A scenario reading `workload` (a TOML `[workload]` body) from `dir`.
+fn file_scenario(workload: &str) -> String {
+    format!(
+        "name = \"shared\"\nseed = 3\n\n[workload]\n{workload}\n\n[deployment]\n\
+         model = \"llama-3.1-8b\"\ngpu = \"h100-sxm\"\nreplicas = 1\n"
+    )
+}
+
+const SERVEGEN_ROWS: &str =
+    "client_id,window_start_s,rate_rps,iat_cv,iat_dist,dist_shape,dist_scale
+0,0,0.05,1.0,Gamma,0.5,2.0
+0,600,0.1,1.0,Weibull,0.6,1.0
+1,0,0.02,1.0,,0,0
+1,600,0,0,,0,0
+";
+
+#[test]
+fn a_sweep_over_a_file_shares_its_parse_and_gives_what_single_runs_give() {
+    let dir = scratch_dir("sweep-shared-inputs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = common::workspace_root().join("traces/example-azure.csv");
+    std::fs::copy(&trace, dir.join("trace.csv")).unwrap();
+    std::fs::write(dir.join("windows.csv"), SERVEGEN_ROWS).unwrap();
+    let lengths = "input_tokens = { kind = \"fixed\", tokens = 100 }\n\
+                   output_tokens = { kind = \"fixed\", tokens = 20 }";
+    for workload in [
+        "kind = \"trace\"\npath = \"trace.csv\"".to_string(),
+        "kind = \"trace\"\npath = \"trace.csv\"\nsort = true".to_string(),
+        format!("kind = \"servegen\"\npath = \"windows.csv\"\nend_s = 1200\n{lengths}"),
+        format!("kind = \"servegen\"\npath = \"windows.csv\"\nstart_s = 600\n{lengths}"),
+    ] {
+        let text = file_scenario(&workload);
+        let spec = SweepSpec {
+            knobs: vec![Knob::parse_grid("deployment.replicas=1,2").unwrap()],
+            random: None,
+            sample_seed: 1,
+            seeds: 2,
+        };
+        let sweep = Sweep::from_str(&text, "shared.toml", &dir, &[], spec).unwrap();
+        let out = dir.join("out");
+        let _ = std::fs::remove_dir_all(&out);
+        let rows = sweep.run(&out, &options(2), &mut |_| {}).unwrap();
+        assert_eq!(rows.len(), 4);
+        for row in &rows {
+            // Each row is what a run of its own (reading the file itself)
+            // gives.
+            let replicas = row.knob("deployment.replicas").unwrap().as_f64().unwrap();
+            let sets = [
+                format!("deployment.replicas={replicas}"),
+                format!("seed={}", row.seed),
+            ];
+            let s = fleetsim::scenario::load_str(&text, "shared.toml", &dir, &sets).unwrap();
+            let single = fleetsim::run::run(&s).unwrap();
+            assert!(single.summary.requests.arrived > 0, "{workload}");
+            let summary = serde_json::to_string(&single.summary).unwrap();
+            assert!(
+                row.line.ends_with(&format!(",\"summary\":{summary}}}")),
+                "{workload}: row {} seed {}",
+                row.config,
+                row.seed
+            );
+        }
+    }
+
+    // Read once: with the parse shared, a second run needs no file (with
+    // the format given; detecting it reads the file's first 4 KiB).
+    let text = file_scenario("kind = \"trace\"\nformat = \"azure\"\npath = \"trace.csv\"");
+    let s = fleetsim::scenario::load_str(&text, "shared.toml", &dir, &[]).unwrap();
+    let shared = fleetsim::workload::SharedInputs::new();
+    let first = fleetsim::run::run_shared(&s, Some(&shared)).unwrap();
+    std::fs::rename(dir.join("trace.csv"), dir.join("moved.csv")).unwrap();
+    let second = fleetsim::run::run_shared(&s, Some(&shared)).unwrap();
+    assert_eq!(
+        serde_json::to_string(&first.summary).unwrap(),
+        serde_json::to_string(&second.summary).unwrap()
+    );
+    assert!(
+        fleetsim::run::run(&s).is_err(),
+        "an unshared run reads the file"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_sweep_over_a_malformed_trace_fails_as_a_single_run_does() {
+    // Not shared: every run reads the file and meets the error at its line.
+    let dir = scratch_dir("sweep-shared-bad");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut trace =
+        std::fs::read_to_string(common::workspace_root().join("traces/example-azure.csv")).unwrap();
+    trace.push_str("2024-03-01 00:00:30.0000000,abc,5\n");
+    std::fs::write(dir.join("trace.csv"), trace).unwrap();
+    let text = file_scenario("kind = \"trace\"\nformat = \"azure\"\npath = \"trace.csv\"");
+    let s = fleetsim::scenario::load_str(&text, "bad.toml", &dir, &[]).unwrap();
+    let single = fleetsim::run::run(&s).unwrap_err().to_string();
+    assert!(single.contains("line 22"), "{single}");
+    let spec = SweepSpec {
+        knobs: vec![Knob::parse_grid("deployment.replicas=1,2").unwrap()],
+        random: None,
+        sample_seed: 1,
+        seeds: 1,
+    };
+    let sweep = Sweep::from_str(&text, "bad.toml", &dir, &[], spec).unwrap();
+    let err = sweep
+        .run(&dir.join("out"), &options(1), &mut |_| {})
+        .unwrap_err();
+    assert!(err.to_string().ends_with(&single), "{err} / {single}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

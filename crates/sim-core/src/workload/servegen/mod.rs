@@ -18,6 +18,13 @@
 //! requests lazily, merging clients with a binary heap of one pending arrival
 //! per client (O(clients) memory).
 //!
+//! A run over part of a long file reads it with
+//! [`ServeGenProfile::from_reader_in`] and the configuration's
+//! [`ServeGenConfig::span`]: only the rows of windows in the span are
+//! parsed and validated in full; the others give only their key columns
+//! (`client_id`, `window_start_s`, still checked, as is each client's time
+//! order). Their other columns are not validated.
+//!
 //! # How a window becomes arrivals
 //!
 //! For a client's window with rate `r` (requests/s) and fitted distribution
@@ -50,7 +57,7 @@
 //! `workload.input_tokens` / `workload.output_tokens` in arrival order.
 
 use super::lengths::{check_non_negative, check_positive, join_field, LengthSampler, TokenLengths};
-use super::synthetic::{INPUT_TOKENS_STREAM, MAX_RATE_PER_S, OUTPUT_TOKENS_STREAM};
+use super::synthetic::{INPUT_TOKENS_STREAM, OUTPUT_TOKENS_STREAM};
 use super::WorkloadError;
 use crate::request::Request;
 use crate::rng::{self, StreamRng};
@@ -59,9 +66,12 @@ use rand::Rng;
 use rand_distr::{Distribution, Exp1, Gamma, Weibull};
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BinaryHeap;
 use std::io::Read;
 use std::sync::Arc;
+
+mod read;
+pub use read::WindowSpan;
 
 /// Length of a ServeGen window, seconds.
 pub const WINDOW_S: f64 = 600.0;
@@ -123,226 +133,6 @@ pub struct ServeGenProfile {
     /// Every window start listed in the file with the summed `rate_rps` of
     /// all clients, sorted by start.
     totals: Vec<(SimTime, f64)>,
-}
-
-/// The columns the reader needs, in the order of [`Columns`].
-const REQUIRED: [&str; 6] = [
-    "client_id",
-    "window_start_s",
-    "rate_rps",
-    "iat_dist",
-    "dist_shape",
-    "dist_scale",
-];
-
-/// Column positions in a record.
-struct Columns {
-    client_id: usize,
-    window_start_s: usize,
-    rate_rps: usize,
-    iat_dist: usize,
-    dist_shape: usize,
-    dist_scale: usize,
-    iat_cv: Option<usize>,
-}
-
-impl ServeGenProfile {
-    /// Parses a ServeGen client-windows CSV (header required; columns found
-    /// by name, `iat_cv` optional and only checked).
-    ///
-    /// Errors carry the 1-based line (the header is line 1) and the column:
-    /// non-numeric values, negative or non-finite rates, rates above
-    /// [`MAX_RATE_PER_S`], an unknown `iat_dist`, `dist_shape`/`dist_scale`
-    /// ≤ 0 when a distribution is given, and a client's windows out of time
-    /// order or less than 600 s apart.
-    pub fn from_reader<R: Read>(reader: R) -> Result<Self, WorkloadError> {
-        let mut csv = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .trim(csv::Trim::All)
-            .from_reader(reader);
-        let headers = csv.headers().map_err(csv_error)?.clone();
-        let find = |name: &str| headers.iter().position(|h| h == name);
-        let mut positions = [0usize; 6];
-        for (slot, name) in positions.iter_mut().zip(REQUIRED) {
-            *slot = find(name)
-                .ok_or_else(|| WorkloadError::parse(1, name, "missing column in the header"))?;
-        }
-        let [client_id, window_start_s, rate_rps, iat_dist, dist_shape, dist_scale] = positions;
-        let cols = Columns {
-            client_id,
-            window_start_s,
-            rate_rps,
-            iat_dist,
-            dist_shape,
-            dist_scale,
-            iat_cv: find("iat_cv"),
-        };
-
-        // BTreeMaps keep the result independent of row order and sorted.
-        let mut clients: BTreeMap<u64, (Option<SimTime>, Vec<ServeGenWindow>)> = BTreeMap::new();
-        let mut totals: BTreeMap<SimTime, f64> = BTreeMap::new();
-        let mut record = csv::StringRecord::new();
-        while csv.read_record(&mut record).map_err(csv_error)? {
-            let line = record.position().map_or(0, csv::Position::line);
-            let row = parse_row(&record, &cols, line)?;
-            let (last, windows) = clients.entry(row.client_id).or_default();
-            if let Some(prev) = *last {
-                if row.start.as_nanos() < prev.as_nanos().saturating_add(WINDOW_NS) {
-                    return Err(WorkloadError::parse(
-                        line,
-                        "window_start_s",
-                        format!(
-                            "client {}'s windows must be in time order and at least {WINDOW_S} s apart; {} s follows {} s",
-                            row.client_id,
-                            row.start.as_secs_f64(),
-                            prev.as_secs_f64()
-                        ),
-                    ));
-                }
-            }
-            *last = Some(row.start);
-            *totals.entry(row.start).or_insert(0.0) += row.rate_rps;
-            if row.rate_rps > 0.0 {
-                windows.push(ServeGenWindow {
-                    start: row.start,
-                    rate_rps: row.rate_rps,
-                    dist: row.dist,
-                });
-            }
-        }
-        Ok(ServeGenProfile {
-            clients: clients
-                .into_iter()
-                .map(|(client_id, (_, windows))| ServeGenClient { client_id, windows })
-                .collect(),
-            totals: totals.into_iter().collect(),
-        })
-    }
-
-    /// Every client in the file (idle ones included), sorted by id.
-    pub fn clients(&self) -> &[ServeGenClient] {
-        &self.clients
-    }
-
-    /// Every window start listed in the file, sorted, with the sum of
-    /// `rate_rps` over all clients (requests/s).
-    pub fn total_rates(&self) -> &[(SimTime, f64)] {
-        &self.totals
-    }
-}
-
-struct Row {
-    client_id: u64,
-    start: SimTime,
-    rate_rps: f64,
-    dist: IatDist,
-}
-
-fn parse_row(record: &csv::StringRecord, cols: &Columns, line: u64) -> Result<Row, WorkloadError> {
-    let get = |i: usize| record.get(i).unwrap_or("");
-    let raw_id = get(cols.client_id);
-    let client_id: u64 = raw_id.parse().map_err(|_| {
-        WorkloadError::parse(
-            line,
-            "client_id",
-            format!("expected a non-negative integer, got {raw_id:?}"),
-        )
-    })?;
-    let start_s = parse_number(line, "window_start_s", get(cols.window_start_s))?;
-    let start = SimDuration::try_from_secs_f64(start_s).ok_or_else(|| {
-        WorkloadError::parse(
-            line,
-            "window_start_s",
-            format!("must be a time of at least 0 s that fits the clock, got {start_s}"),
-        )
-    })?;
-    let rate_rps = parse_number(line, "rate_rps", get(cols.rate_rps))?;
-    if !(0.0..=MAX_RATE_PER_S).contains(&rate_rps) {
-        return Err(WorkloadError::parse(
-            line,
-            "rate_rps",
-            format!("must be between 0 and {MAX_RATE_PER_S} requests/s, got {rate_rps}"),
-        ));
-    }
-    if let Some(i) = cols.iat_cv {
-        let raw = get(i);
-        if !raw.is_empty() {
-            let cv = parse_number(line, "iat_cv", raw)?;
-            if cv < 0.0 {
-                return Err(WorkloadError::parse(
-                    line,
-                    "iat_cv",
-                    format!("must be at least 0, got {cv}"),
-                ));
-            }
-        }
-    }
-    let name = get(cols.iat_dist);
-    let shape_scale = || -> Result<(f64, f64), WorkloadError> {
-        let shape = parse_number(line, "dist_shape", get(cols.dist_shape))?;
-        let scale = parse_number(line, "dist_scale", get(cols.dist_scale))?;
-        for (field, v) in [("dist_shape", shape), ("dist_scale", scale)] {
-            if v <= 0.0 {
-                return Err(WorkloadError::parse(
-                    line,
-                    field,
-                    format!("must be greater than 0 when iat_dist is {name}, got {v}"),
-                ));
-            }
-        }
-        Ok((shape, scale))
-    };
-    let dist = if name.is_empty() {
-        // Idle rows carry zeros here; still reject garbage.
-        for (field, i) in [
-            ("dist_shape", cols.dist_shape),
-            ("dist_scale", cols.dist_scale),
-        ] {
-            if !get(i).is_empty() {
-                parse_number(line, field, get(i))?;
-            }
-        }
-        IatDist::Exponential
-    } else if name.eq_ignore_ascii_case("gamma") {
-        let (shape, scale) = shape_scale()?;
-        IatDist::Gamma { shape, scale }
-    } else if name.eq_ignore_ascii_case("weibull") {
-        let (shape, scale) = shape_scale()?;
-        IatDist::Weibull { shape, scale }
-    } else {
-        return Err(WorkloadError::parse(
-            line,
-            "iat_dist",
-            format!("unknown distribution {name:?}; expected Gamma, Weibull or empty"),
-        ));
-    };
-    Ok(Row {
-        client_id,
-        start: SimTime(start.as_nanos()),
-        rate_rps,
-        dist,
-    })
-}
-
-/// A finite number.
-fn parse_number(line: u64, field: &str, raw: &str) -> Result<f64, WorkloadError> {
-    match raw.parse::<f64>() {
-        Ok(v) if v.is_finite() => Ok(v),
-        _ => Err(WorkloadError::parse(
-            line,
-            field,
-            format!("expected a finite number, got {raw:?}"),
-        )),
-    }
-}
-
-fn csv_error(e: csv::Error) -> WorkloadError {
-    let line = e.position().map(csv::Position::line);
-    let message = e.to_string();
-    match e.into_kind() {
-        csv::ErrorKind::Io(source) => WorkloadError::Io { line, source },
-        _ => WorkloadError::parse(line.unwrap_or(0), "record", message),
-    }
 }
 
 fn one() -> f64 {
@@ -417,6 +207,18 @@ impl ServeGenConfig {
             end_s: None,
             skip_zero_windows: false,
             max_requests: None,
+        }
+    }
+
+    /// The windows this configuration plays: those starting in
+    /// `[start_s, end_s)` of the trace's clock.
+    pub fn span(&self) -> WindowSpan {
+        WindowSpan {
+            start_ns: SimDuration::try_from_secs_f64(self.start_s).map_or(0, SimDuration::as_nanos),
+            end_ns: self
+                .end_s
+                .and_then(SimDuration::try_from_secs_f64)
+                .map(SimDuration::as_nanos),
         }
     }
 
@@ -673,12 +475,7 @@ impl ServeGenWorkload {
         seed: u64,
     ) -> Result<Self, WorkloadError> {
         config.validate("")?;
-        let start_ns =
-            SimDuration::try_from_secs_f64(config.start_s).map_or(0, SimDuration::as_nanos);
-        let end_ns = config
-            .end_s
-            .and_then(SimDuration::try_from_secs_f64)
-            .map(SimDuration::as_nanos);
+        let WindowSpan { start_ns, end_ns } = config.span();
         let mut plan = WindowPlan {
             start_ns,
             end_ns,

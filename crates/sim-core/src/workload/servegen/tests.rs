@@ -268,6 +268,190 @@ fn bad_options_name_the_field() {
     assert!(serde_json::from_str::<ServeGenConfig>(r#"{"input_tokens":{"kind":"fixed","tokens":1},"output_tokens":{"kind":"fixed","tokens":1},"rate":2}"#).is_err());
 }
 
+/// `rows` read for a run over `[start_s, end_s)`.
+fn profile_in(rows: &str, start_s: u64, end_s: Option<u64>) -> Result<ServeGenProfile, String> {
+    let span = WindowSpan {
+        start_ns: start_s * 1_000_000_000,
+        end_ns: end_s.map(|e| e * 1_000_000_000),
+    };
+    ServeGenProfile::from_reader_in(format!("{HEADER}{rows}").as_bytes(), &span)
+        .map_err(|e| e.to_string())
+}
+
+fn full(rows: &str) -> Result<ServeGenProfile, String> {
+    ServeGenProfile::from_reader(format!("{HEADER}{rows}").as_bytes()).map_err(|e| e.to_string())
+}
+
+const THREE_WINDOWS: &str = "\
+0,0,0.5,1.0,Gamma,1.0,2.0
+0,600,1.5,1.0,Weibull,0.5,2.0
+0,1200,2.0,4.0,Weibull,0.4,0.1
+1,0,0.25,0.5,Gamma,4.0,1.0
+1,600,0,0,,0,0
+1,1200,1.0,1.2,,0,0
+2,1200,3.0,1.2,Gamma,0.3,1.0
+";
+
+#[test]
+fn a_span_keeps_every_client_and_only_its_windows() {
+    let p = profile_in(THREE_WINDOWS, 600, Some(1200)).unwrap();
+    let ids: Vec<u64> = p.clients().iter().map(|c| c.client_id).collect();
+    assert_eq!(ids, [0, 1, 2], "clients outside the span are still listed");
+    let starts: Vec<Vec<u64>> = (p.clients().iter())
+        .map(|c| {
+            c.windows
+                .iter()
+                .map(|w| w.start.as_nanos() / 1_000_000_000)
+                .collect()
+        })
+        .collect();
+    assert_eq!(starts, [vec![600], vec![], vec![]]);
+    assert_eq!(
+        p.total_rates(),
+        [(SimTime(600 * 1_000_000_000), 1.5)],
+        "totals of the span only"
+    );
+    assert_eq!(
+        profile_in(THREE_WINDOWS, 0, None).unwrap(),
+        full(THREE_WINDOWS).unwrap()
+    );
+    // Spaces around fields (ASCII and not) are trimmed, in and out of span.
+    let spaced = THREE_WINDOWS.replace(',', " ,\u{a0}").replace('\n', " \n");
+    assert_eq!(profile_in(&spaced, 600, Some(1200)).unwrap(), p);
+    assert_eq!(full(&spaced).unwrap(), full(THREE_WINDOWS).unwrap());
+}
+
+#[test]
+fn a_span_gives_the_requests_the_whole_file_gives() {
+    let whole = Arc::new(full(THREE_WINDOWS).unwrap());
+    let mut nonempty = 0;
+    for (start, end) in [
+        (0, None),
+        (0, Some(600)),
+        (600, Some(1200)),
+        (600, None),
+        (1200, Some(1800)),
+        (300, Some(900)),
+    ] {
+        for skip in [false, true] {
+            let mut c = fixed();
+            c.start_s = start as f64;
+            c.end_s = end.map(|e| e as f64);
+            c.skip_zero_windows = skip;
+            c.rate_multiplier = 3.3;
+            let part = ServeGenProfile::from_reader_in(
+                format!("{HEADER}{THREE_WINDOWS}").as_bytes(),
+                &c.span(),
+            )
+            .unwrap();
+            let a: Vec<Request> = ServeGenWorkload::new(Arc::clone(&whole), &c, 5)
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            let b: Vec<Request> = ServeGenWorkload::new(Arc::new(part), &c, 5)
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            nonempty += usize::from(!a.is_empty());
+            assert_eq!(a, b, "span [{start}, {end:?}), skip {skip}");
+        }
+    }
+    assert!(nonempty >= 8, "{nonempty}");
+}
+
+#[test]
+fn malformed_rows_in_the_span_fail_at_their_line_as_when_reading_everything() {
+    let good = "0,0,1,1,Gamma,1,1\n1,0,1,1,,0,0\n";
+    for bad in [
+        "0,600,x,1,Gamma,1,1",
+        "0,600,-1,1,Gamma,1,1",
+        "0,600,1,-2,Gamma,1,1",
+        "0,600,1,1,Lognormal,1,1",
+        "0,600,1,1,Weibull,0,1",
+        "0,600,1,1,,abc,0",
+        "0,600,1,1,Gamma,1",
+    ] {
+        let rows = format!("{good}{bad}\n");
+        let whole = full(&rows).unwrap_err();
+        assert!(whole.starts_with("line 4,"), "{whole}");
+        assert_eq!(
+            profile_in(&rows, 600, Some(1200)).unwrap_err(),
+            whole,
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn key_columns_and_time_order_are_checked_on_every_row() {
+    // Outside the span [1200, 1800) too: a bad client id or window start,
+    // or a client going back in time, is an error wherever it is.
+    for bad in [
+        "0,0,1,1,Gamma,1,1\nx,600,1,1,Gamma,1,1\n",
+        "0,0,1,1,Gamma,1,1\n0,-600,1,1,Gamma,1,1\n",
+        "0,0,1,1,Gamma,1,1\n0,abc,1,1,Gamma,1,1\n",
+        "0,600,1,1,Gamma,1,1\n0,0,1,1,Gamma,1,1\n",
+        "0,0,1,1,Gamma,1,1\n0,300,1,1,Gamma,1,1\n",
+        "0,600,1,1,Gamma,1,1\n0,1200,1,1,Gamma,1,1\n0,900,1,1,Gamma,1,1\n",
+    ] {
+        let whole = full(bad).unwrap_err();
+        assert_eq!(
+            profile_in(bad, 1200, Some(1800)).unwrap_err(),
+            whole,
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn other_columns_outside_the_span_are_not_validated() {
+    // The documented trade: a run over [600, 1200) does not read the rate
+    // or distribution of the rows at 0 and 1200; reading the whole file
+    // (or a run over its whole span) reports them.
+    let rows = "0,0,x,1,Gamma,1,1\n0,600,1,1,Gamma,1,1\n0,1200,1,1,Lognormal,1,1\n";
+    let part = profile_in(rows, 600, Some(1200)).unwrap();
+    assert_eq!(part.clients()[0].windows.len(), 1);
+    assert!(full(rows)
+        .unwrap_err()
+        .starts_with("line 2, field `rate_rps`"));
+    assert!(profile_in(rows, 0, Some(600)).is_err());
+    assert!(profile_in(rows, 1200, None)
+        .unwrap_err()
+        .starts_with("line 4, field `iat_dist`"));
+}
+
+#[test]
+fn invalid_utf8_in_the_span_gives_the_csv_readers_error() {
+    let mut text = HEADER.as_bytes().to_vec();
+    text.extend_from_slice(b"0,0,1,1,Gamma,1,1\n0,600,1,1,  Gamma\xff,1,1\n");
+    // What reading the row as text (the reader before spans) reports.
+    let mut csv = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(&text[..]);
+    let mut record = csv::StringRecord::new();
+    assert!(csv.read_record(&mut record).unwrap());
+    let expected = csv.read_record(&mut record).unwrap_err().to_string();
+    let err = ServeGenProfile::from_reader(&text[..])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(err, format!("line 3, field `record`: {expected}"));
+    let span = WindowSpan {
+        start_ns: 600_000_000_000,
+        end_ns: None,
+    };
+    let in_span = ServeGenProfile::from_reader_in(&text[..], &span).unwrap_err();
+    assert_eq!(in_span.to_string(), err);
+    // In a key column, anywhere: the same error.
+    let mut text = HEADER.as_bytes().to_vec();
+    text.extend_from_slice(b"0\xff,0,1,1,Gamma,1,1\n");
+    let whole = ServeGenProfile::from_reader(&text[..])
+        .unwrap_err()
+        .to_string();
+    assert!(whole.contains("invalid utf-8"), "{whole}");
+    let part = ServeGenProfile::from_reader_in(&text[..], &span).unwrap_err();
+    assert_eq!(part.to_string(), whole);
+}
+
 mod never_panics {
     use super::*;
     use proptest::prelude::*;
@@ -307,6 +491,48 @@ mod never_panics {
                 let w = ServeGenWorkload::new(Arc::new(p), &c, seed).unwrap();
                 let t: Vec<u64> = w.map(|r| r.unwrap().arrival.as_nanos()).collect();
                 prop_assert!(t.windows(2).all(|w| w[0] <= w[1]));
+            }
+        }
+
+        #[test]
+        fn a_span_reads_what_the_whole_file_gives_in_it(
+            rows in proptest::collection::vec(row(), 0..12),
+            start in 0u64..4,
+            len in 1u64..4,
+            seed in any::<u64>(),
+        ) {
+            let text = format!("{HEADER}{}", rows.concat());
+            let mut c = fixed();
+            c.start_s = (start * 600) as f64;
+            c.end_s = Some(((start + len) * 600) as f64);
+            c.max_requests = Some(300);
+            let part = ServeGenProfile::from_reader_in(text.as_bytes(), &c.span());
+            match ServeGenProfile::from_reader(text.as_bytes()) {
+                // Whatever the whole file holds, the span gives the same
+                // requests.
+                Ok(whole) => {
+                    let part = part.unwrap();
+                    let a: Vec<_> = ServeGenWorkload::new(Arc::new(whole), &c, seed).unwrap().map(Result::unwrap).collect();
+                    let b: Vec<_> = ServeGenWorkload::new(Arc::new(part), &c, seed).unwrap().map(Result::unwrap).collect();
+                    prop_assert_eq!(a, b);
+                }
+                // The first error of the whole file is the span's too if
+                // it is in a key column or in a row in the span; else the
+                // span reads past it (and may fail later, or on the same
+                // row's time order).
+                Err(e) => {
+                    let WorkloadError::Parse { line, field, .. } = &e else {
+                        panic!("{e}")
+                    };
+                    let row = &rows[*line as usize - 2];
+                    let window = row.split(',').nth(1).unwrap().parse::<f64>().ok();
+                    let in_span = window.is_some_and(|w| w >= c.start_s && Some(w) < c.end_s);
+                    if in_span || ["client_id", "window_start_s", "record"].contains(&field.as_str()) {
+                        prop_assert_eq!(part.unwrap_err().to_string(), e.to_string());
+                    } else if let Err(WorkloadError::Parse { line: later, .. }) = part {
+                        prop_assert!(later >= *line);
+                    }
+                }
             }
         }
     }
