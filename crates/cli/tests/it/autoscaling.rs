@@ -327,6 +327,28 @@ fn aibrix_kpa_scales_up_under_a_burst_and_down_after_the_lull() {
 }
 
 #[test]
+fn aibrix_metrics_sources_scale_on_the_busiest_metric() {
+    // AIBrix `metricsSources`: KV-cache usage at a target of 1.0 never
+    // asks for more than one replica; with running requests per pod
+    // (target 4) as a second source, the burst scales up on it.
+    let kv = "target_metric = \"kv_cache_usage_perc\", target_value = 1.0";
+    let only_kv = format!(
+        "kind = \"aibrix_apa\"\nmax_replicas = 8\n{}",
+        kv.replace(", ", "\n")
+    );
+    let both = format!("kind = \"aibrix_apa\"\nmax_replicas = 8\nmetrics_sources = [{{ {kv} }}, {{ target_metric = \"num_requests_running\", target_value = 4 }}]");
+    let trace = burst_then_lull(8.0, 300.0, 400.0);
+    let one = run_trace(&trace, &fleet(1, 2.0, &only_kv, "")).unwrap();
+    let two = run_trace(&trace, &fleet(1, 2.0, &both, "")).unwrap();
+    assert_eq!(peak_replicas(&one), 1, "KV alone stays at one");
+    assert!(
+        peak_replicas(&two) >= 3,
+        "running requests scale up: {}",
+        peak_replicas(&two)
+    );
+}
+
+#[test]
 fn a_metrics_outage_freezes_the_hpa_and_bad_outages_are_located_errors() {
     // The HPA gets no metric during the outage and keeps its count.
     let hpa = "kind = \"hpa\"\nmin_replicas = 1\nmax_replicas = 8\nmetrics = [{ metric = \"num_requests_running\", target_average_value = 4 }]";

@@ -134,6 +134,15 @@ pub fn ready_pods(obs: &Observation<'_>) -> u32 {
     obs.latest().map_or(0, |s| s.count(PodPhase::Ready))
 }
 
+/// Ready pods as a controller that counts them from the Kubernetes API
+/// sees them: a metrics outage does not hide them, so while the source is
+/// down the newest scrape still held counts (0 before the first).
+pub fn ready_pods_counted(obs: &Observation<'_>) -> u32 {
+    (obs.latest())
+        .or_else(|| obs.window(SimDuration(u64::MAX)).last())
+        .map_or(0, |s| s.count(PodPhase::Ready))
+}
+
 /// Gauge value as integer milli-units (HPA quantities), rounded.
 pub fn milli(v: f64) -> i64 {
     (v * 1000.0).round() as i64

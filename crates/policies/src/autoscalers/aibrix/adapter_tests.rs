@@ -54,7 +54,7 @@ fn no_ready_pod_holds_and_bad_knobs_are_rejected() {
         ),
         (
             AibrixPaConfig {
-                target_value: 0.0,
+                target_value: Some(0.0),
                 ..base()
             },
             "target_value",
@@ -80,5 +80,48 @@ fn no_ready_pod_holds_and_bad_knobs_are_rejected() {
     for (c, knob, frag) in cases {
         let e = c.build(Strategy::Apa).expect_err(knob).to_string();
         assert!(e.contains(knob) && e.contains(frag), "{knob}: {e}");
+    }
+}
+
+/// `metrics_sources`: each source on its own target, the largest count
+/// wins; a repeated metric takes its last target; mixing the single-source
+/// keys with the list is rejected.
+#[test]
+fn metrics_sources_take_the_largest_count() {
+    let cfg: AibrixPaConfig = serde_json::from_str(
+        r#"{"scale_down_cooldown_window_s": 0, "metrics_sources": [
+            {"target_metric": "kv_cache_usage_perc", "target_value": 0.5},
+            {"target_metric": "num_requests_running", "target_value": 8},
+            {"target_metric": "num_requests_running", "target_value": 2}]}"#,
+    )
+    .unwrap();
+    assert_eq!(cfg.sources().unwrap().len(), 2, "one source per metric");
+    let mut a = cfg.build(Strategy::Apa).unwrap();
+    let mut store = MetricsStore::default();
+    // fleet(4, 0, 0.5): KV 0.5 = target (4), 0 running → the KV source
+    // holds 4 and the running-requests source (target 2) asks for 2.
+    assert_eq!(decide(a.as_mut(), &mut store, 0.0, 4, 0.5), 4);
+    // Single-source config on the same data: the running-requests metric
+    // alone scales down.
+    let single: AibrixPaConfig = serde_json::from_str(
+        r#"{"scale_down_cooldown_window_s": 0, "target_metric": "num_requests_running", "target_value": 2}"#,
+    )
+    .unwrap();
+    let mut b = single.build(Strategy::Apa).unwrap();
+    let mut store = MetricsStore::default();
+    assert_eq!(decide(b.as_mut(), &mut store, 0.0, 4, 0.5), 2);
+    for (json, knob) in [
+        (
+            r#"{"target_value": 1, "metrics_sources": [{"target_metric": "kv_cache_usage_perc", "target_value": 0.5}]}"#,
+            "target_value",
+        ),
+        (
+            r#"{"metrics_sources": [{"target_metric": "kv_cache_usage_perc", "target_value": 0}]}"#,
+            "target_value",
+        ),
+    ] {
+        let c: AibrixPaConfig = serde_json::from_str(json).unwrap();
+        let e = c.build(Strategy::Kpa).expect_err(json).to_string();
+        assert!(e.contains(knob), "{json}: {e}");
     }
 }

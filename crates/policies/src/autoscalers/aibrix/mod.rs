@@ -367,9 +367,18 @@ impl LastValueWindow {
 #[derive(Clone, Debug)]
 pub struct AibrixAutoscaler {
     config: AibrixConfig,
+    /// One entry per metric source: its target value and its stable and
+    /// panic windows (upstream keys the windows by metric name).
+    metrics: Vec<MetricState>,
+    history: Vec<(SimTime, u32)>,
+}
+
+/// One metric source's target and windows.
+#[derive(Clone, Debug)]
+struct MetricState {
+    target: f64,
     stable: LastValueWindow,
     panic: LastValueWindow,
-    history: Vec<(SimTime, u32)>,
 }
 
 /// What one decision saw and chose (for tests and reports).
@@ -388,13 +397,44 @@ pub struct AibrixDecision {
 impl AibrixAutoscaler {
     /// A PodAutoscaler with `config`.
     pub fn new(config: AibrixConfig) -> Result<Self, AutoscalerError> {
-        config.validate()?;
+        let target = config.target_value;
+        Self::with_metric_targets(config, &[target])
+    }
+
+    /// A PodAutoscaler with several `metricsSources`, one target value
+    /// each (`config.target_value` is not read). Each target is validated
+    /// as `target_value` is (`UpdateByPaTypes`); at least one is needed
+    /// (upstream: "no metricsSources defined").
+    pub fn with_metric_targets(
+        config: AibrixConfig,
+        targets: &[f64],
+    ) -> Result<Self, AutoscalerError> {
+        if targets.is_empty() {
+            return Err(invalid(
+                NAME,
+                "metrics_sources",
+                "must not be empty (AIBrix: no metricsSources defined in PodAutoscaler)",
+            ));
+        }
+        for &t in targets {
+            AibrixConfig {
+                target_value: t,
+                ..config.clone()
+            }
+            .validate()?;
+        }
         // `NewMetricsClient(time.Second)`: 1 s buckets.
         let g = SimDuration::from_secs(1);
+        let metrics = (targets.iter())
+            .map(|&target| MetricState {
+                target,
+                stable: LastValueWindow::new(super::secs(config.observe_window_s), g),
+                panic: LastValueWindow::new(super::secs(config.panic_window_s), g),
+            })
+            .collect();
         Ok(AibrixAutoscaler {
-            stable: LastValueWindow::new(super::secs(config.observe_window_s), g),
-            panic: LastValueWindow::new(super::secs(config.panic_window_s), g),
             config,
+            metrics,
             history: Vec::new(),
         })
     }
@@ -418,13 +458,41 @@ impl AibrixAutoscaler {
         current: u32,
         per_pod_average: f64,
     ) -> AibrixDecision {
+        let vals = vec![Some(per_pod_average); self.metrics.len()];
+        self.decide_metrics(now, current, &vals)
+            .expect("every metric has a value")
+    }
+
+    /// The decision over several metric sources (`ComputeDesiredReplicas`):
+    /// `per_pod_averages[i]` is source `i`'s per-pod average, `None` when
+    /// its collection failed (that source is skipped and its windows are
+    /// not fed). Each source runs the algorithm on its own windows and
+    /// target, the largest count wins, and cooldown and bounds apply once
+    /// to it (`computeScaleDecision`). The bounds checks come first, so a
+    /// count outside `[min, max]` goes to the bound whatever the metrics;
+    /// `None` when every source failed ("all metric sources failed": no
+    /// decision, the count is held). Panics if the slice's length is not
+    /// the number of sources.
+    pub fn decide_metrics(
+        &mut self,
+        now: SimTime,
+        current: u32,
+        per_pod_averages: &[Option<f64>],
+    ) -> Option<AibrixDecision> {
+        assert_eq!(
+            per_pod_averages.len(),
+            self.metrics.len(),
+            "one value per metric source"
+        );
         let c = self.config.clone();
         let (min, max) = (c.min_replicas, c.max_replicas);
-        let bounds_only = |desired| AibrixDecision {
-            desired,
-            stable: None,
-            panic: None,
-            in_panic: false,
+        let bounds_only = |desired| {
+            Some(AibrixDecision {
+                desired,
+                stable: None,
+                panic: None,
+                in_panic: false,
+            })
         };
         // "scaling disabled: current replicas is 0" (no schedules here).
         if current == 0 && min != 0 {
@@ -436,47 +504,60 @@ impl AibrixAutoscaler {
         if current < min {
             return bounds_only(min);
         }
-        self.stable.record(now, per_pod_average);
-        self.panic.record(now, per_pod_average);
-        let stable = self.stable.average();
-        let panic = self.panic.average();
-        let mut in_panic = false;
-        let rec = match c.strategy {
-            // APA reads the stable window only.
-            Strategy::Apa => apa_replicas(
-                current,
-                stable,
-                c.target_value,
-                c.up_fluctuation_tolerance,
-                c.down_fluctuation_tolerance,
-                c.max_scale_up_rate,
-                c.max_scale_down_rate,
-            ),
-            Strategy::Kpa => {
-                in_panic = stable <= 0.0 || panic / stable > c.panic_threshold;
-                let input = KpaInput {
+        // (recommendation, stable, panic, in panic) of the best source so
+        // far; a later source wins only with a strictly larger count.
+        let mut best: Option<(u32, f64, f64, bool)> = None;
+        for (m, v) in self.metrics.iter_mut().zip(per_pod_averages) {
+            let Some(v) = *v else { continue };
+            m.stable.record(now, v);
+            m.panic.record(now, v);
+            let (stable, panic) = (m.stable.average(), m.panic.average());
+            let mut in_panic = false;
+            let rec = match c.strategy {
+                // APA reads the stable window only.
+                Strategy::Apa => apa_replicas(
                     current,
-                    target: c.target_value,
                     stable,
-                    panic,
-                    max_scale_up_rate: c.max_scale_up_rate,
-                    max_scale_down_rate: c.max_scale_down_rate,
-                    activation_scale: 1,
-                    up_tolerance: c.up_fluctuation_tolerance,
-                    down_tolerance: c.down_fluctuation_tolerance,
-                };
-                // Base context: MaxPanicPods is always 0.
-                kpa_replicas(&input, in_panic, 0).0
+                    m.target,
+                    c.up_fluctuation_tolerance,
+                    c.down_fluctuation_tolerance,
+                    c.max_scale_up_rate,
+                    c.max_scale_down_rate,
+                ),
+                Strategy::Kpa => {
+                    in_panic = stable <= 0.0 || panic / stable > c.panic_threshold;
+                    let input = KpaInput {
+                        current,
+                        target: m.target,
+                        stable,
+                        panic,
+                        max_scale_up_rate: c.max_scale_up_rate,
+                        max_scale_down_rate: c.max_scale_down_rate,
+                        activation_scale: 1,
+                        up_tolerance: c.up_fluctuation_tolerance,
+                        down_tolerance: c.down_fluctuation_tolerance,
+                    };
+                    // Base context: MaxPanicPods starts at 0 each
+                    // reconcile. A panicking source raises it for the
+                    // sources after it, which can only return a count
+                    // already reached, so the max is the same.
+                    kpa_replicas(&input, in_panic, 0).0
+                }
+            };
+            // `applyConstraints` inside the algorithm.
+            let rec = rec.clamp(min, max);
+            if best.is_none_or(|(b, ..)| rec > b) {
+                best = Some((rec, stable, panic, in_panic));
             }
-        };
-        let rec = rec.clamp(min, max);
+        }
+        let (rec, stable, panic, in_panic) = best?;
         let desired = self.stabilize(now, current, rec).clamp(min, max);
-        AibrixDecision {
+        Some(AibrixDecision {
             desired,
             stable: Some(stable),
             panic: Some(panic),
             in_panic,
-        }
+        })
     }
 
     /// `stabilizeRecommendation`: the history includes this
@@ -508,237 +589,8 @@ impl AibrixAutoscaler {
     }
 }
 
-fn d_max() -> u32 {
-    10
-}
-fn d_one() -> u32 {
-    1
-}
-fn d_signal() -> super::adapter::Signal {
-    super::adapter::Signal::KvCacheUsagePerc
-}
-fn d_target_value() -> f64 {
-    0.5
-}
-fn d_observe() -> u64 {
-    180
-}
-fn d_panic() -> u64 {
-    60
-}
-fn d_rate() -> f64 {
-    2.0
-}
-fn d_tol() -> f64 {
-    0.1
-}
-fn d_down_cooldown() -> u64 {
-    300
-}
-fn d_resync() -> u64 {
-    10
-}
-
-fn d_panic_threshold() -> f64 {
-    2.0
-}
-
-/// `[scaling] kind = "aibrix_apa"` or `"aibrix_kpa"`: a PodAutoscaler
-/// with `scalingStrategy: APA` or `KPA` on one pod metric; the kind picks
-/// the strategy, the knobs are the same.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AibrixPaConfig {
-    /// `minReplicas`, default 1.
-    #[serde(default = "d_one")]
-    pub min_replicas: u32,
-    /// `maxReplicas`, default 10.
-    #[serde(default = "d_max")]
-    pub max_replicas: u32,
-    /// `targetMetric`: the pod gauge averaged across ready pods; default
-    /// `kv_cache_usage_perc` (AIBrix's sample uses `gpu_cache_usage_perc`).
-    #[serde(default = "d_signal")]
-    pub target_metric: super::adapter::Signal,
-    /// `targetValue` per pod, default 0.5 (the sample's), > 0.
-    #[serde(default = "d_target_value")]
-    pub target_value: f64,
-    /// `observeWindowSeconds`, default 180 (1..=3600).
-    #[serde(default = "d_observe")]
-    pub observe_window_s: u64,
-    /// `panicWindowSeconds`, default 60 (<= observe window; unused by APA).
-    #[serde(default = "d_panic")]
-    pub panic_window_s: u64,
-    /// `panic-threshold`, default 2.0 (> 1): KPA panics when the panic
-    /// window's average exceeds this multiple of the stable one (unused by
-    /// APA).
-    #[serde(default = "d_panic_threshold")]
-    pub panic_threshold: f64,
-    /// `max-scale-up-rate`, default 2 (> 1).
-    #[serde(default = "d_rate")]
-    pub max_scale_up_rate: f64,
-    /// `max-scale-down-rate`, default 2 (> 1).
-    #[serde(default = "d_rate")]
-    pub max_scale_down_rate: f64,
-    /// `scale-up-tolerance`, default 0.1, [0, 1).
-    #[serde(default = "d_tol")]
-    pub up_fluctuation_tolerance: f64,
-    /// `scale-down-tolerance`, default 0.1, [0, 1).
-    #[serde(default = "d_tol")]
-    pub down_fluctuation_tolerance: f64,
-    /// `scale-up-cooldown-window`, default 0 s.
-    #[serde(default)]
-    pub scale_up_cooldown_window_s: u64,
-    /// `scale-down-cooldown-window`, default 300 s (min over the window, as
-    /// upstream writes it: it does not delay scale-down).
-    #[serde(default = "d_down_cooldown")]
-    pub scale_down_cooldown_window_s: u64,
-    /// `scale-to-zero`, default false. Upstream parses it but no decision
-    /// reads it (the floor is `min_replicas`, which may be 0); kept so a
-    /// PodAutoscaler's annotations carry over.
-    #[serde(default)]
-    pub scale_to_zero: bool,
-    /// `DefaultResyncInterval`, default 10 s.
-    #[serde(default = "d_resync")]
-    pub resync_interval_s: u64,
-}
-
-impl AibrixPaConfig {
-    /// The upstream config under `strategy`.
-    pub fn core(&self, strategy: Strategy) -> AibrixConfig {
-        AibrixConfig {
-            strategy,
-            min_replicas: self.min_replicas,
-            max_replicas: self.max_replicas,
-            target_value: self.target_value,
-            observe_window_s: self.observe_window_s,
-            panic_window_s: self.panic_window_s,
-            max_scale_up_rate: self.max_scale_up_rate,
-            max_scale_down_rate: self.max_scale_down_rate,
-            up_fluctuation_tolerance: self.up_fluctuation_tolerance,
-            down_fluctuation_tolerance: self.down_fluctuation_tolerance,
-            panic_threshold: self.panic_threshold,
-            scale_up_cooldown_window_s: self.scale_up_cooldown_window_s,
-            scale_down_cooldown_window_s: self.scale_down_cooldown_window_s,
-            scale_to_zero: self.scale_to_zero,
-            resync_interval_s: self.resync_interval_s,
-        }
-    }
-
-    /// The autoscaler under `strategy` (upstream validation).
-    pub fn build(
-        &self,
-        strategy: Strategy,
-    ) -> Result<Box<dyn fleetsim_core::Autoscaler>, AutoscalerError> {
-        Ok(Box::new(AibrixPaAutoscaler {
-            core: AibrixAutoscaler::new(self.core(strategy))?,
-            signal: self.target_metric,
-        }))
-    }
-
-    /// AIBrix reads every pod's metrics endpoint at each reconcile: 1 s
-    /// scrapes, no lag, stand for "fresh at the sync".
-    pub fn default_metrics(&self) -> fleetsim_core::autoscale::MetricsSpec {
-        fleetsim_core::autoscale::MetricsSpec {
-            scrape_interval: SimDuration::from_secs(1),
-            lag: SimDuration::ZERO,
-            lookback: super::secs(self.observe_window_s.max(60)),
-        }
-    }
-}
-
-/// Engine adapter: every `resync_interval_s`, the mean of the metric over
-/// the ready pods of the newest visible scrape (AIBrix scrapes each pod
-/// and records the average across pods) into
-/// [`AibrixAutoscaler::decide`] with `current` = the count asked for.
-/// No ready pod, or the metric source down (no visible scrape): the
-/// collection fails, upstream makes no decision, the count is held. No
-/// activation hook: AIBrix has no activator, and at zero replicas there is
-/// no pod metric.
-#[derive(Clone, Debug)]
-pub struct AibrixPaAutoscaler {
-    core: AibrixAutoscaler,
-    signal: super::adapter::Signal,
-}
-
-impl fleetsim_core::Autoscaler for AibrixPaAutoscaler {
-    fn sync_period(&self) -> SimDuration {
-        super::secs(self.core.config().resync_interval_s)
-    }
-
-    fn replica_bounds(&self) -> (u32, u32) {
-        let c = self.core.config();
-        (c.min_replicas, c.max_replicas)
-    }
-
-    fn desired_replicas(&mut self, obs: &fleetsim_core::autoscale::Observation<'_>) -> u32 {
-        use fleetsim_core::autoscale::PodPhase;
-        let Some(s) = obs.latest() else {
-            return obs.desired;
-        };
-        let vals: Vec<f64> = (s.pods.iter())
-            .filter(|p| p.phase == PodPhase::Ready)
-            .map(|p| self.signal.of_pod(p))
-            .collect();
-        if vals.is_empty() {
-            return obs.desired;
-        }
-        let avg = vals.iter().sum::<f64>() / vals.len() as f64;
-        self.core.decide(obs.now, obs.desired, avg)
-    }
-}
-
-/// The two scenario kinds differ only in the strategy they build.
-fn kind_validate(config: &AibrixPaConfig, strategy: Strategy) -> Result<(), AutoscalerError> {
-    config.core(strategy).validate()
-}
-
-/// `[scaling] kind = "aibrix_apa"`: this file's APA entry in the
-/// autoscaler registry (`autoscalers/mod.rs`).
-#[derive(Debug)]
-pub struct AibrixApaKind;
-
-impl super::AutoscalerKind for AibrixApaKind {
-    const NAME: &'static str = "aibrix_apa";
-    type Config = AibrixPaConfig;
-
-    fn validate(config: &AibrixPaConfig) -> Result<(), AutoscalerError> {
-        kind_validate(config, Strategy::Apa)
-    }
-
-    fn build(
-        config: &AibrixPaConfig,
-    ) -> Result<Box<dyn fleetsim_core::Autoscaler>, AutoscalerError> {
-        config.build(Strategy::Apa)
-    }
-
-    fn default_metrics(config: &AibrixPaConfig) -> fleetsim_core::autoscale::MetricsSpec {
-        config.default_metrics()
-    }
-}
-
-/// `[scaling] kind = "aibrix_kpa"`: this file's KPA entry (AIBrix's
-/// default strategy) in the autoscaler registry.
-#[derive(Debug)]
-pub struct AibrixKpaKind;
-
-impl super::AutoscalerKind for AibrixKpaKind {
-    const NAME: &'static str = "aibrix_kpa";
-    type Config = AibrixPaConfig;
-
-    fn validate(config: &AibrixPaConfig) -> Result<(), AutoscalerError> {
-        kind_validate(config, Strategy::Kpa)
-    }
-
-    fn build(
-        config: &AibrixPaConfig,
-    ) -> Result<Box<dyn fleetsim_core::Autoscaler>, AutoscalerError> {
-        config.build(Strategy::Kpa)
-    }
-
-    fn default_metrics(config: &AibrixPaConfig) -> fleetsim_core::autoscale::MetricsSpec {
-        config.default_metrics()
-    }
-}
+mod pa;
+pub use pa::{AibrixApaKind, AibrixKpaKind, AibrixPaAutoscaler, AibrixPaConfig, MetricSource};
 
 #[cfg(test)]
 mod tests;

@@ -252,3 +252,52 @@ fn validation_rejects_bad_knobs() {
     );
     assert!(d().validate().is_ok());
 }
+
+/// `autoscaler.go` `ComputeDesiredReplicas`: a source whose collection
+/// fails is skipped (its windows are not fed); when every source fails
+/// there is no decision; the bounds checks of `computeScaleDecision` come
+/// before any metric.
+#[test]
+fn metric_sources_skip_failures_and_hold_when_all_fail() {
+    let cfg = AibrixConfig {
+        strategy: Strategy::Apa,
+        min_replicas: 1,
+        max_replicas: 10,
+        max_scale_up_rate: 4.0,
+        scale_down_cooldown_window_s: 0,
+        ..AibrixConfig::default()
+    };
+    let t = |s: u64| SimTime(s * 1_000_000_000);
+    // (per-pod values of sources with targets 10 and 20, current, expected)
+    type Case<'a> = (&'a [Option<f64>], u32, Option<u32>);
+    let cases: [Case<'_>; 5] = [
+        // 30/10 → 3 × 2 = 6, 30/20 → 1.5 × 2 = 3: the larger wins.
+        (&[Some(30.0), Some(30.0)], 2, Some(6)),
+        // The first source down: the second alone.
+        (&[None, Some(30.0)], 2, Some(3)),
+        (&[Some(30.0), None], 2, Some(6)),
+        // Both down: no decision.
+        (&[None, None], 2, None),
+        // Outside the bounds the bound applies whatever the metrics.
+        (&[None, None], 12, Some(10)),
+    ];
+    for (i, (vals, cur, want)) in cases.into_iter().enumerate() {
+        let mut a = AibrixAutoscaler::with_metric_targets(cfg.clone(), &[10.0, 20.0]).unwrap();
+        let got = a.decide_metrics(t(i as u64), cur, vals).map(|d| d.desired);
+        assert_eq!(got, want, "case {i}: {vals:?} on {cur}");
+    }
+    // A skipped source's window keeps only what it was fed: source 1 saw
+    // 30 then nothing, source 2 saw 0 then 0, so the stable average of
+    // source 1 is still 30 (APA: 30/10 on 2 → 6).
+    let mut a = AibrixAutoscaler::with_metric_targets(cfg.clone(), &[10.0, 20.0]).unwrap();
+    a.decide_metrics(t(0), 2, &[Some(30.0), Some(0.0)]);
+    let d = a.decide_metrics(t(1), 2, &[None, Some(0.0)]).unwrap();
+    assert_eq!(d.desired, 1, "source 2 alone at 0 → the floor");
+    let d = a.decide_metrics(t(2), 2, &[Some(30.0), Some(0.0)]).unwrap();
+    assert_eq!(d.stable, Some(30.0), "source 1's window: 30 at 0 s and 2 s");
+    // No source at all is rejected as upstream does.
+    let e = AibrixAutoscaler::with_metric_targets(cfg.clone(), &[]).unwrap_err();
+    assert!(e.to_string().contains("no metricsSources"), "{e}");
+    let e = AibrixAutoscaler::with_metric_targets(cfg, &[10.0, 0.0]).unwrap_err();
+    assert!(e.to_string().contains("target_value"), "{e}");
+}

@@ -6,6 +6,7 @@
 //! docs/autoscalers.md.
 
 use super::*;
+use crate::autoscalers::adapter::Signal;
 
 const ALGO: &str = "pkg/controller/podautoscaler/algorithm";
 
@@ -281,24 +282,64 @@ fn metric_windows_through_the_autoscaler() {
     );
 }
 
-/// `autoscaler_test.go` `TestComputeDesiredReplicas/with one metrics
-/// source`: APA, metric 70 against target 50 on 1 replica, max 6, scale-up
-/// rate 4, min 0 (the bare context) → 2.
+/// `autoscaler_test.go` `TestComputeDesiredReplicas`: APA, every source's
+/// metric at 70 on 1 replica, max 6, scale-up rate 4, min 0 (the bare
+/// context); one source per target value, the largest count wins
+/// (`gpu_cache_usage_perc` at 50 → 2, plus `cpu` at 30 → 3).
 #[test]
-fn compute_desired_replicas_one_metric_source() {
-    let mut a = AibrixAutoscaler::new(AibrixConfig {
-        strategy: Strategy::Apa,
-        min_replicas: 0,
-        max_replicas: 6,
-        max_scale_up_rate: 4.0,
-        target_value: 50.0,
-        ..AibrixConfig::default()
-    })
-    .expect("valid");
+fn compute_desired_replicas_per_metric_sources() {
+    // (subtest, target values of the sources, expected)
+    let cases: [(&str, &[f64], u32); 2] = [
+        ("with one metrics source", &[50.0], 2),
+        ("with multiple metrics source", &[50.0, 30.0], 3),
+    ];
+    for (name, targets, want) in cases {
+        let mut a = AibrixAutoscaler::with_metric_targets(
+            AibrixConfig {
+                strategy: Strategy::Apa,
+                min_replicas: 0,
+                max_replicas: 6,
+                max_scale_up_rate: 4.0,
+                ..AibrixConfig::default()
+            },
+            targets,
+        )
+        .expect("valid");
+        let vals = vec![Some(70.0); targets.len()];
+        let d = a.decide_metrics(SimTime(5_000_000_000), 1, &vals);
+        assert_eq!(
+            d.map(|d| d.desired),
+            Some(want),
+            "autoscaler_test.go TestComputeDesiredReplicas/{name}"
+        );
+    }
+}
+
+/// `context/context_test.go` `TestUpdateByPaTypes_MetricsSources`: three
+/// sources keep their own targets (50, 30, 128), keyed by metric. The
+/// test's `cpu` and `memory` are not simulated signals; the three pod
+/// signals stand in for its three metric names.
+#[test]
+#[allow(clippy::float_cmp)] // the targets as written
+fn update_by_pa_types_metrics_sources() {
+    let pa: AibrixPaConfig = serde_json::from_str(
+        r#"{"metrics_sources": [
+            {"target_metric": "kv_cache_usage_perc", "target_value": 50},
+            {"target_metric": "num_requests_running", "target_value": 30},
+            {"target_metric": "num_requests_waiting", "target_value": 128}]}"#,
+    )
+    .expect("parses");
+    let got: Vec<(Signal, f64)> = (pa.sources().expect("valid").iter())
+        .map(|m| (m.target_metric, m.target_value))
+        .collect();
     assert_eq!(
-        a.decide(SimTime(5_000_000_000), 1, 70.0),
-        2,
-        "autoscaler_test.go TestComputeDesiredReplicas/with one metrics source"
+        got,
+        [
+            (Signal::KvCacheUsagePerc, 50.0),
+            (Signal::NumRequestsRunning, 30.0),
+            (Signal::NumRequestsWaiting, 128.0)
+        ],
+        "context/context_test.go TestUpdateByPaTypes_MetricsSources"
     );
 }
 

@@ -32,6 +32,8 @@ impl RayCfg {
             downscale_delay_s: self.downscale_delay_s.unwrap_or(d.downscale_delay_s),
             downscale_to_zero_delay_s: self.downscale_to_zero_delay_s,
             control_loop_interval_s: interval,
+            // The vectors pin the tick-counting generation.
+            delay_clock: ray_serve::DelayClock::Ticks,
             ..d
         }
     }

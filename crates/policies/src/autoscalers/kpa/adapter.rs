@@ -185,6 +185,10 @@ pub struct KpaAutoscaler {
     decider: Option<KpaDecider>,
     /// Last second recorded and its value.
     last: Option<(u64, f64)>,
+    /// The second of the first sync since then that found the metrics
+    /// source down: the seconds from it on were not scraped, so they are
+    /// not filled with the older value (upstream has no data for them).
+    down_since: Option<u64>,
     /// The last scrape read for rps: when, and the arrivals it counted
     /// (the run starts at 0 arrivals).
     arrivals_at: (SimTime, u64),
@@ -202,6 +206,7 @@ impl KpaAutoscaler {
             cfg,
             decider: None,
             last: None,
+            down_since: None,
             arrivals_at: (SimTime::ZERO, 0),
             state: None,
             proxy_since: None,
@@ -230,14 +235,20 @@ impl KpaAutoscaler {
                 }
             };
             if let Some((ls, lv)) = self.last {
-                // The seconds between: the older concurrency, or the new rate.
+                // The seconds between: the older concurrency, or the new
+                // rate; none from an outage on (Knative's collector records
+                // nothing for a failed scrape, so those buckets stay empty).
                 let fill = match self.cfg.metric {
                     ScalingMetric::Concurrency => lv,
                     ScalingMetric::Rps => v,
                 };
-                for k in (ls + 1).max(sec.saturating_sub(window))..sec {
+                let end = self.down_since.map_or(sec, |d| d.clamp(ls + 1, sec));
+                for k in (ls + 1).max(sec.saturating_sub(window))..end {
                     self.metrics.record(SimTime(k * S), fill);
                 }
+            }
+            if self.down_since.is_some_and(|d| sec >= d) {
+                self.down_since = None;
             }
             self.metrics.record(scrape.at, v);
             self.last = Some((sec, v));
@@ -275,8 +286,14 @@ impl fleetsim_core::Autoscaler for KpaAutoscaler {
             };
             self.set_state(a, now);
         }
+        if obs.metrics_down() && self.down_since.is_none() {
+            self.down_since = Some(now.as_nanos() / 1_000_000_000);
+        }
         self.record(obs);
-        let ready = crate::autoscalers::adapter::ready_pods(obs);
+        // Knative counts ready pods from the endpoints, not the metrics
+        // source: an outage does not make them 0 (which would read as a
+        // burst on one pod and enter panic mode).
+        let ready = crate::autoscalers::adapter::ready_pods_counted(obs);
         let spec = self.cfg.decider_spec(true);
         let decider = self.decider.get_or_insert_with(|| {
             KpaDecider::new(spec, ready, now).expect("spec validated in new")
@@ -427,6 +444,44 @@ mod tests {
             }
         }
         d
+    }
+
+    /// Knative's buckets after a metrics outage shorter than the stable
+    /// window (`TimedFloat64Buckets`): the collector recorded nothing for
+    /// the outage's seconds, so the first write after it leaves them empty
+    /// and the average counts them as 0; during the outage the average is
+    /// of the data still in the window. 40 in flight at target 10 on 4
+    /// replicas (past the initial panic, which lasts a stable window),
+    /// source down from 81 s to 100 s: held at 4 during the outage; at
+    /// 100 s the 60 s window holds 40 for 41..=81 s (the first sync that
+    /// finds the source down is at 82 s) and for 100 s: 40 × 42 / 60 = 28
+    /// → 3 (the adapter used to fill the outage with the older 40 → 4).
+    #[test]
+    fn an_outage_leaves_its_seconds_empty_in_the_windows() {
+        let c = KpaAutoscalerConfig {
+            target_utilization_percentage: 100.0,
+            ..base()
+        };
+        let mut a = c.build().unwrap();
+        let mut store = MetricsStore::default();
+        store.set_outages(vec![fleetsim_core::autoscale::MetricsOutage {
+            start: at(81.0),
+            end: at(100.0),
+        }]);
+        let mut d = 4;
+        let mut out = BTreeMap::new();
+        for t in 0..=100u32 {
+            record(&mut store, [scrape(f64::from(t), fleet(d, 40, 1.0), 0)]);
+            if t % 2 == 0 && t > 0 {
+                d = a.desired_replicas(&store.observe(at(f64::from(t)), SimDuration::ZERO, d));
+                out.insert(t, d);
+            }
+        }
+        assert_eq!(out[&80], 4);
+        for t in (82..=98).step_by(2) {
+            assert_eq!(out[&t], 4, "held on the window's data at {t} s");
+        }
+        assert_eq!(out[&100], 3, "the outage's seconds count as 0 after it");
     }
 
     #[test]

@@ -52,6 +52,22 @@ pub struct RayServeConfig {
     pub look_back_period_s: f64,
     /// `RAY_SERVE_CONTROL_LOOP_INTERVAL_S`: 0.1 s per decision tick.
     pub control_loop_interval_s: f64,
+    /// How the delays are measured: `wall_clock` (the newest upstream:
+    /// time since the first decision of a run in one direction) or
+    /// `ticks` (Ray releases before it: consecutive decisions against
+    /// `int(delay_s / control_loop_interval_s)`).
+    pub delay_clock: DelayClock,
+}
+
+/// How `_apply_delay_logic` measures a delay.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DelayClock {
+    /// `now − first decision + 1e-6 >= delay_s` (`__decision_timestamp`).
+    #[default]
+    WallClock,
+    /// `counter > int(delay_s / interval)` (`__decision_counters` only).
+    Ticks,
 }
 
 impl Default for RayServeConfig {
@@ -71,6 +87,7 @@ impl Default for RayServeConfig {
             smoothing_factor: 1.0,
             look_back_period_s: 30.0,
             control_loop_interval_s: 0.1,
+            delay_clock: DelayClock::WallClock,
         }
     }
 }
@@ -233,12 +250,20 @@ pub fn calculate_desired_num_replicas(
 }
 
 /// The decision counter kept in `policy_state["__decision_counters"]`:
-/// positive = consecutive upscale decisions, negative = downscale.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// positive = consecutive upscale decisions, negative = downscale; and,
+/// for the wall-clock delays, `policy_state["__decision_timestamp"]`: when
+/// the current run of decisions in one direction began.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct DelayState {
     /// The counter.
     pub counter: i64,
+    /// The first decision of the current run, in seconds (wall clock only).
+    pub since_s: Option<f64>,
 }
+
+/// The wall-clock tolerance upstream adds to the elapsed time
+/// (`_DELAY_ELAPSED_EPS_S`).
+pub const DELAY_ELAPSED_EPS_S: f64 = 1e-6;
 
 /// Ticks in a delay: `int(delay_s / interval_s)` (IEEE: `int(0.3/0.1) == 2`).
 pub fn delay_ticks(delay_s: f64, interval_s: f64) -> i64 {
@@ -290,6 +315,61 @@ pub fn apply_delay_logic(
     }
 }
 
+/// `_apply_delay_logic` of the newest upstream (`_now` = `now_s`): the
+/// same runs and resets as [`apply_delay_logic`], but a run acts once
+/// `now_s − first + 1e-6 >= delay_s`, the first being the time of the run's
+/// first decision (so it acts on time however far apart the decisions
+/// are, and never before the delay).
+pub fn apply_delay_logic_at(
+    cfg: &RayServeConfig,
+    state: &mut DelayState,
+    desired: u32,
+    curr_target: u32,
+    now_s: f64,
+) -> u32 {
+    let elapsed = |state: &mut DelayState| {
+        let since = *state.since_s.get_or_insert(now_s);
+        now_s - since + DELAY_ELAPSED_EPS_S
+    };
+    let act = |state: &mut DelayState, d| {
+        state.counter = 0;
+        state.since_s = None;
+        d
+    };
+    if desired > curr_target {
+        if state.counter < 0 {
+            state.counter = 0;
+            state.since_s = None;
+        }
+        state.counter += 1;
+        if elapsed(state) >= cfg.upscale_delay_s {
+            return act(state, desired);
+        }
+        curr_target
+    } else if desired < curr_target {
+        if state.counter > 0 {
+            state.counter = 0;
+            state.since_s = None;
+        }
+        state.counter -= 1;
+        let (delay, d) = if curr_target == 1 {
+            (
+                cfg.downscale_to_zero_delay_s
+                    .unwrap_or(cfg.downscale_delay_s),
+                desired,
+            )
+        } else {
+            (cfg.downscale_delay_s, desired.max(1))
+        };
+        if elapsed(state) >= delay {
+            return act(state, d);
+        }
+        curr_target
+    } else {
+        act(state, curr_target)
+    }
+}
+
 /// The policy as deployed: `_apply_autoscaling_config` around the default
 /// `replica_queue_length_autoscaling_policy`, one call per control-loop
 /// tick.
@@ -297,6 +377,9 @@ pub fn apply_delay_logic(
 pub struct RayServePolicy {
     config: RayServeConfig,
     state: DelayState,
+    /// Decisions made through [`Self::decide`] / [`Self::apply`]: their
+    /// clock is `ticks × control_loop_interval_s`.
+    ticks: u64,
 }
 
 impl RayServePolicy {
@@ -306,6 +389,7 @@ impl RayServePolicy {
         Ok(RayServePolicy {
             config,
             state: DelayState::default(),
+            ticks: 0,
         })
     }
 
@@ -320,9 +404,27 @@ impl RayServePolicy {
     }
 
     /// One tick of the default policy: `raw = total / target_ongoing`, then
-    /// [`Self::apply`].
+    /// [`Self::apply`]; the decisions are one control-loop interval apart.
     pub fn decide(
         &mut self,
+        current_num_replicas: u32,
+        target_num_replicas: u32,
+        total_num_requests: f64,
+    ) -> u32 {
+        let now_s = self.ticks as f64 * self.config.control_loop_interval_s;
+        self.ticks += 1;
+        self.decide_at(
+            now_s,
+            current_num_replicas,
+            target_num_replicas,
+            total_num_requests,
+        )
+    }
+
+    /// [`Self::decide`] at `now_s` seconds (the wall clock of the delays).
+    pub fn decide_at(
+        &mut self,
+        now_s: f64,
         current_num_replicas: u32,
         target_num_replicas: u32,
         total_num_requests: f64,
@@ -333,7 +435,8 @@ impl RayServePolicy {
             let cur = f64::from(current_num_replicas);
             cur * (total_num_requests / (self.config.target_ongoing_requests * cur))
         };
-        self.apply(
+        self.apply_at(
+            now_s,
             raw,
             current_num_replicas,
             target_num_replicas,
@@ -343,9 +446,30 @@ impl RayServePolicy {
 
     /// `_apply_autoscaling_config` around any policy's raw (float) desired
     /// count: cold-start fast path at 0 running replicas (bypasses delays
-    /// and bounds), else scaling factors, bounds and delays.
+    /// and bounds), else scaling factors, bounds and delays; the decisions
+    /// are one control-loop interval apart.
     pub fn apply(
         &mut self,
+        raw_desired: f64,
+        current_num_replicas: u32,
+        target_num_replicas: u32,
+        total_num_requests: f64,
+    ) -> u32 {
+        let now_s = self.ticks as f64 * self.config.control_loop_interval_s;
+        self.ticks += 1;
+        self.apply_at(
+            now_s,
+            raw_desired,
+            current_num_replicas,
+            target_num_replicas,
+            total_num_requests,
+        )
+    }
+
+    /// [`Self::apply`] at `now_s` seconds.
+    pub fn apply_at(
+        &mut self,
+        now_s: f64,
         raw_desired: f64,
         current_num_replicas: u32,
         target_num_replicas: u32,
@@ -367,13 +491,18 @@ impl RayServePolicy {
             c.effective_downscaling_factor(),
         );
         let d = d.clamp(i64::from(c.min_replicas), i64::from(c.max_replicas)) as u32;
-        apply_delay_logic(c, &mut self.state, d, target_num_replicas)
+        match c.delay_clock {
+            DelayClock::WallClock => {
+                apply_delay_logic_at(c, &mut self.state, d, target_num_replicas, now_s)
+            }
+            DelayClock::Ticks => apply_delay_logic(c, &mut self.state, d, target_num_replicas),
+        }
     }
 }
 
-/// Engine adapter: [`RayServePolicy::decide`] every control-loop tick
-/// (`control_loop_interval_s`, 0.1 s, so the delays count the same ticks
-/// as upstream) with `current_num_replicas` = ready replicas,
+/// Engine adapter: [`RayServePolicy::decide_at`] every control-loop tick
+/// (`control_loop_interval_s`, 0.1 s) at the simulated time (the delays'
+/// wall clock; with `delay_clock = "ticks"` they count these ticks) with `current_num_replicas` = ready replicas,
 /// `target_num_replicas` = the count currently asked for, and
 /// `total_num_requests` = requests running and waiting at replicas plus
 /// waiting at the gateway (Ray's handle queue), averaged over the scrapes
@@ -421,7 +550,7 @@ impl fleetsim_core::Autoscaler for RayServeAutoscaler {
             return obs.desired;
         };
         let running = super::adapter::ready_pods(obs);
-        self.policy.decide(running, obs.desired, total)
+        (self.policy).decide_at(obs.now.as_secs_f64(), running, obs.desired, total)
     }
 
     fn on_activation(&mut self, _now: fleetsim_core::SimTime) -> Option<u32> {
@@ -465,247 +594,10 @@ impl super::AutoscalerKind for RayServeKind {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cfg(min: u32, max: u32, target: f64) -> RayServeConfig {
-        RayServeConfig {
-            min_replicas: min,
-            max_replicas: max,
-            target_ongoing_requests: target,
-            ..RayServeConfig::default()
-        }
-    }
-
-    #[test]
-    fn calculate_desired_table() {
-        // (min, max, target, up, down, requests, running) -> desired
-        let check = |min, max, target, up, down, req, run, want| {
-            let c = RayServeConfig {
-                upscaling_factor: Some(up),
-                downscaling_factor: Some(down),
-                ..cfg(min, max, target)
-            };
-            assert_eq!(
-                calculate_desired_num_replicas(&c, req, run).expect("ok"),
-                want,
-                "req={req} run={run}"
-            );
-        };
-        check(0, 100, 2.0, 1.0, 1.0, 40.0, 10, 20);
-        check(0, 100, 2.0, 1.0, 1.0, 10.0, 10, 5);
-        check(0, 100, 2.0, 0.5, 1.0, 40.0, 10, 15); // halfway up
-        check(0, 100, 2.0, 1.0, 0.5, 10.0, 10, 8); // 10 + 0.5*(5-10) = 7.5 -> 8
-        check(0, 100, 2.0, 1.0, 0.1, 18.0, 10, 9); // 9.9 -> 10 would stick: 9
-        check(3, 6, 2.0, 1.0, 1.0, 100.0, 10, 6); // clamp
-                                                  // Upstream's own arithmetic, n · (1 + (ratio − 1) · f), where
-                                                  // n + f · (n · ratio − n) rounds to the integer below:
-        check(0, 100, 2.0, 1.0, 2.0, 36.0, 34, 3); // 2.0000000000000004
-        check(0, 100, 0.5, 2.0, 1.0, 11.0, 21, 24); // 23.000000000000004
-        assert!(calculate_desired_num_replicas(&cfg(0, 5, 1.0), 1.0, 0).is_err());
-    }
-
-    #[test]
-    fn delay_ticks_follow_ieee() {
-        let check = |d: f64, want: i64| assert_eq!(delay_ticks(d, 0.1), want, "{d}");
-        check(0.3, 2);
-        check(0.4, 4);
-        check(30.0, 300);
-        check(0.0, 0);
-    }
-
-    #[test]
-    fn upscale_waits_delay_ticks() {
-        let c = RayServeConfig {
-            upscale_delay_s: 0.2,
-            ..cfg(1, 10, 1.0)
-        };
-        let mut p = RayServePolicy::new(c).expect("valid");
-        // int(0.2/0.1) = 2 ticks: the 3rd consecutive decision acts.
-        let got: Vec<u32> = (0..3).map(|_| p.decide(1, 1, 5.0)).collect();
-        assert_eq!(got, vec![1, 1, 5]);
-        // A neutral decision resets the counter.
-        assert_eq!(p.decide(5, 5, 5.0), 5);
-        assert_eq!(p.state().counter, 0);
-    }
-
-    #[test]
-    fn downscale_stops_at_one_then_zero_step() {
-        let c = RayServeConfig {
-            downscale_delay_s: 0.0,
-            downscale_to_zero_delay_s: Some(0.1),
-            ..cfg(0, 10, 1.0)
-        };
-        let mut p = RayServePolicy::new(c).expect("valid");
-        assert_eq!(p.decide(4, 4, 0.0), 1); // never past 1
-        assert_eq!(p.decide(1, 1, 0.0), 1); // 1 -> 0 waits 1 tick
-        assert_eq!(p.decide(1, 1, 0.0), 0);
-    }
-
-    #[test]
-    fn cold_start_bypasses_delays() {
-        let c = RayServeConfig {
-            upscaling_factor: Some(3.5),
-            ..cfg(0, 2, 1.0)
-        };
-        let mut p = RayServePolicy::new(c).expect("valid");
-        assert_eq!(p.decide(0, 0, 1.0), 4); // ceil(3.5), not clipped to max
-        assert_eq!(p.decide(0, 0, 0.0), 0);
-        assert_eq!(p.decide(0, 6, 1.0), 6);
-    }
-
-    #[test]
-    fn validation_rejects_bad_knobs() {
-        let bad = |c: RayServeConfig, needle: &str| {
-            let e = c.validate().expect_err("invalid").to_string();
-            assert!(e.contains(needle), "{e}");
-        };
-        bad(cfg(5, 2, 1.0), "min_replicas > max_replicas");
-        bad(cfg(0, 0, 1.0), "max_replicas");
-        bad(cfg(0, 2, 0.0), "target_ongoing_requests");
-        bad(
-            RayServeConfig {
-                upscale_delay_s: -1.0,
-                ..cfg(0, 2, 1.0)
-            },
-            "upscale_delay_s",
-        );
-        bad(
-            RayServeConfig {
-                downscaling_factor: Some(f64::INFINITY),
-                ..cfg(0, 2, 1.0)
-            },
-            "downscaling_factor",
-        );
-        bad(
-            RayServeConfig {
-                initial_replicas: Some(9),
-                ..cfg(0, 2, 1.0)
-            },
-            "initial_replicas",
-        );
-        bad(
-            RayServeConfig {
-                upscale_smoothing_factor: Some(0.0),
-                ..cfg(0, 2, 1.0)
-            },
-            "upscale_smoothing_factor",
-        );
-        // get_upscaling_factor / get_downscaling_factor fall back through
-        // the per-direction smoothing factor to smoothing_factor.
-        let c = RayServeConfig {
-            upscale_smoothing_factor: Some(3.0),
-            downscale_smoothing_factor: Some(0.25),
-            smoothing_factor: 0.5,
-            ..cfg(0, 2, 1.0)
-        };
-        assert_eq!(c.effective_upscaling_factor().to_bits(), 3.0f64.to_bits());
-        assert_eq!(
-            c.effective_downscaling_factor().to_bits(),
-            0.25f64.to_bits()
-        );
-        let c = RayServeConfig {
-            upscaling_factor: Some(2.0),
-            ..c
-        };
-        assert_eq!(c.effective_upscaling_factor().to_bits(), 2.0f64.to_bits());
-        assert_eq!(
-            RayServeConfig {
-                smoothing_factor: 0.5,
-                ..cfg(0, 2, 1.0)
-            }
-            .effective_downscaling_factor()
-            .to_bits(),
-            0.5f64.to_bits()
-        );
-        assert!(RayServeConfig::default().validate().is_ok());
-    }
-}
+mod tests;
 
 #[cfg(test)]
-mod adapter_tests {
-    use super::super::adapter::testing::*;
-    use super::*;
-    use fleetsim_core::autoscale::MetricsStore;
-    use fleetsim_core::{Autoscaler, SimDuration};
-
-    fn config() -> RayServeConfig {
-        RayServeConfig {
-            min_replicas: 0,
-            max_replicas: 10,
-            target_ongoing_requests: 2.0,
-            upscale_delay_s: 0.3,
-            downscale_delay_s: 0.5,
-            downscale_to_zero_delay_s: Some(0.2),
-            look_back_period_s: 1.0,
-            ..RayServeConfig::default()
-        }
-    }
-
-    /// Ticks at 0.1 s with a constant in-flight count over `ready`
-    /// replicas, starting at `desired`; the desired count after each tick.
-    fn ticks(
-        a: &mut RayServeAutoscaler,
-        n: u32,
-        ready: u32,
-        in_flight: u32,
-        desired: u32,
-    ) -> Vec<u32> {
-        let mut store = MetricsStore::default();
-        let mut d = desired;
-        (1..=n)
-            .map(|i| {
-                let t = f64::from(i) * 0.1;
-                record(&mut store, [scrape(t, fleet(ready, in_flight, 1.0), 0)]);
-                d = a.desired_replicas(&store.observe(at(t), SimDuration::ZERO, d));
-                d
-            })
-            .collect()
-    }
-
-    #[test]
-    fn upscale_fires_on_the_third_tick_of_a_03_s_delay() {
-        // 16 ongoing over 2 replicas at target 2 → 8; int(0.3/0.1) = 2
-        // ticks of waiting, so the 3rd consecutive decision acts.
-        let mut a = RayServeAutoscaler::new(config()).unwrap();
-        assert_eq!(a.sync_period(), SimDuration::from_millis(100));
-        assert_eq!(ticks(&mut a, 4, 2, 16, 2), vec![2, 2, 8, 8]);
-    }
-
-    #[test]
-    fn downscale_waits_and_never_skips_one() {
-        // 0 ongoing on 4 replicas: int(0.5/0.1) = 5 → acts on the 6th tick,
-        // to 1 (not 0); then 1 → 0 after int(0.2/0.1) + 1 = 3 more ticks.
-        let mut a = RayServeAutoscaler::new(config()).unwrap();
-        let out = ticks(&mut a, 6, 4, 0, 4);
-        assert_eq!(out, vec![4, 4, 4, 4, 4, 1]);
-        let out = ticks(&mut a, 3, 1, 0, 1);
-        assert_eq!(out, vec![1, 1, 0]);
-    }
-
-    #[test]
-    fn cold_start_bypasses_the_delay() {
-        let mut a = RayServeAutoscaler::new(RayServeConfig {
-            upscaling_factor: Some(2.5),
-            ..config()
-        })
-        .unwrap();
-        assert_eq!(a.on_activation(at(0.0)), Some(3));
-        // No ready replica, requests queued at the gateway: fast path.
-        let mut store = MetricsStore::default();
-        record(&mut store, [scrape(0.1, vec![], 4)]);
-        assert_eq!(
-            a.desired_replicas(&store.observe(at(0.1), SimDuration::ZERO, 0)),
-            3
-        );
-        // No visible scrape: hold.
-        let empty = MetricsStore::default();
-        assert_eq!(
-            a.desired_replicas(&empty.observe(at(0.2), SimDuration::ZERO, 5)),
-            5
-        );
-    }
-}
+mod adapter_tests;
 
 #[cfg(test)]
 mod upstream_tests;

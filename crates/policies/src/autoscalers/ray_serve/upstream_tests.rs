@@ -24,17 +24,20 @@
 //!   test that drops the returned state starts every call from a zero
 //!   counter ([`once`]); `_run_upscale_downscale_flow` threads it (one
 //!   [`RayServePolicy`] for the whole flow).
-//!
-//! Not ported, and why:
 //! - `test_callable_and_direct_values`: lazy evaluation and caching of
 //!   Python callables in `AutoscalingContext`; nothing of the decision.
-//! - The newest stored version of the file, where the delays are
-//!   wall-clock timestamps (`__decision_timestamp`, mocked `time.time`,
-//!   `test_upscale_delay_respected_with_slow_loop_steps`, the `_now`
-//!   variants of `test_apply_delay_logic_*`): the core counts 0.1 s ticks,
-//!   the version the conformance vectors pin (the reference lists the
-//!   wall-clock change as an open question). Its tick-aligned cases give
-//!   the same decisions as the ones ported here. Its
+//! - *Newest generation* (the stored version that imports
+//!   `SERVE_AUTOSCALING_DECISION_TIMESTAMP_KEY`): the delays are wall-clock
+//!   time since a run's first decision. `test_apply_delay_logic_upscale`,
+//!   `test_apply_delay_logic_downscale` (their `_now` forms) and
+//!   `test_upscale_delay_respected_with_slow_loop_steps` against
+//!   [`apply_delay_logic_at`]; the tick-generation tests above run with
+//!   `delay_clock = Ticks`, the version they test (their flows, on delays
+//!   that are whole numbers of ticks, give the same decisions on the wall
+//!   clock, whose flow waits `ceil(delay_s × 10)` ticks).
+//!
+//! Not ported, and why:
+//! - The newest file's
 //!   `test_exclude_early_partial_period_in_timeseries_aggregation` (metric
 //!   aggregation: the adapter's job), the gang-scheduling policy and the
 //!   `DeploymentAutoscalingState` tests need Ray's controller state.
@@ -46,10 +49,12 @@
 
 use super::*;
 
+/// The tick-counting generations' config.
 fn cfg(min: u32, max: u32) -> RayServeConfig {
     RayServeConfig {
         min_replicas: min,
         max_replicas: max,
+        delay_clock: DelayClock::Ticks,
         ..RayServeConfig::default()
     }
 }
@@ -505,6 +510,65 @@ fn apply_delay_logic_upscale_and_downscale() {
         got,
         [1, 1, 1, 1, 0],
         "test_apply_delay_logic_downscale 1 -> 0"
+    );
+}
+
+/// Newest generation, `TestAutoscalingConfigParameters`: the `_now` forms
+/// of `test_apply_delay_logic_upscale` / `_downscale` (decisions at
+/// `base + i × 0.05`, then at `base + 0.31`; the 1 → 0 step from
+/// `base + 0.5` at 0.1 s steps, then `+ 0.41`) and
+/// `test_upscale_delay_respected_with_slow_loop_steps` (100 s delay, a
+/// decision every 0.6 s: fires no earlier than the delay and within one
+/// iteration of it).
+#[test]
+fn wall_clock_apply_delay_logic() {
+    let base = 1000.0;
+    let wall = |c: RayServeConfig| RayServeConfig {
+        delay_clock: DelayClock::WallClock,
+        ..c
+    };
+    let c = wall(RayServeConfig {
+        upscale_delay_s: 0.3,
+        ..cfg(1, 10)
+    });
+    let mut st = DelayState::default();
+    let mut got: Vec<u32> = (0..3)
+        .map(|i| apply_delay_logic_at(&c, &mut st, 5, 1, base + f64::from(i) * 0.05))
+        .collect();
+    got.push(apply_delay_logic_at(&c, &mut st, 5, 1, base + 0.31));
+    assert_eq!(got, [1, 1, 1, 5], "test_apply_delay_logic_upscale");
+    let c = wall(RayServeConfig {
+        downscale_delay_s: 0.3,
+        downscale_to_zero_delay_s: Some(0.4),
+        ..cfg(0, 10)
+    });
+    let mut st = DelayState::default();
+    let mut got: Vec<u32> = (0..3)
+        .map(|i| apply_delay_logic_at(&c, &mut st, 0, 4, base + f64::from(i) * 0.05))
+        .collect();
+    got.push(apply_delay_logic_at(&c, &mut st, 0, 4, base + 0.31));
+    assert_eq!(got, [4, 4, 4, 1], "test_apply_delay_logic_downscale 4 -> 1");
+    let base2 = base + 0.5;
+    let mut got: Vec<u32> = (0..3)
+        .map(|i| apply_delay_logic_at(&c, &mut st, 0, 1, base2 + f64::from(i) * 0.1))
+        .collect();
+    got.push(apply_delay_logic_at(&c, &mut st, 0, 1, base2 + 0.41));
+    assert_eq!(got, [1, 1, 1, 0], "test_apply_delay_logic_downscale 1 -> 0");
+    // Slow loop steps: 0.5 s of work + the 0.1 s interval per decision.
+    let c = wall(RayServeConfig {
+        upscale_delay_s: 100.0,
+        ..cfg(1, 10)
+    });
+    let (mut st, mut now, iteration) = (DelayState::default(), 0.0, 0.6);
+    let fired = loop {
+        if apply_delay_logic_at(&c, &mut st, 5, 1, now) != 1 {
+            break now;
+        }
+        now += iteration;
+    };
+    assert!(
+        (100.0..=100.0 + iteration).contains(&fired) && fired / 100.0 < 1.1,
+        "test_upscale_delay_respected_with_slow_loop_steps: fired at {fired}"
     );
 }
 
