@@ -295,15 +295,7 @@ pub fn apply_delay_logic(
         curr_target
     } else if desired < curr_target {
         state.counter = state.counter.min(0) - 1;
-        let (delay, d) = if curr_target == 1 {
-            (
-                cfg.downscale_to_zero_delay_s
-                    .unwrap_or(cfg.downscale_delay_s),
-                desired,
-            )
-        } else {
-            (cfg.downscale_delay_s, desired.max(1))
-        };
+        let (delay, d) = downscale_step(cfg, desired, curr_target);
         if state.counter < -delay_ticks(delay, dt) {
             state.counter = 0;
             return d;
@@ -312,6 +304,21 @@ pub fn apply_delay_logic(
     } else {
         state.counter = 0;
         curr_target
+    }
+}
+
+/// The delay a scale-down waits for and the count it goes to: from one
+/// replica to `desired` (zero allowed) after the scale-to-zero delay,
+/// otherwise to at least one after the downscale delay.
+fn downscale_step(cfg: &RayServeConfig, desired: u32, curr_target: u32) -> (f64, u32) {
+    if curr_target == 1 {
+        (
+            cfg.downscale_to_zero_delay_s
+                .unwrap_or(cfg.downscale_delay_s),
+            desired,
+        )
+    } else {
+        (cfg.downscale_delay_s, desired.max(1))
     }
 }
 
@@ -352,15 +359,7 @@ pub fn apply_delay_logic_at(
             state.since_s = None;
         }
         state.counter -= 1;
-        let (delay, d) = if curr_target == 1 {
-            (
-                cfg.downscale_to_zero_delay_s
-                    .unwrap_or(cfg.downscale_delay_s),
-                desired,
-            )
-        } else {
-            (cfg.downscale_delay_s, desired.max(1))
-        };
+        let (delay, d) = downscale_step(cfg, desired, curr_target);
         if elapsed(state) >= delay {
             return act(state, d);
         }
