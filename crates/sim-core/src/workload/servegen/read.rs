@@ -53,8 +53,8 @@ impl ServeGenProfile {
     /// there is not reported (read the file with [`Self::from_reader`],
     /// or run over its whole span, to check every row). The result holds
     /// every client and the windows (and [`Self::total_rates`]) in `span`,
-    /// which is all [`ServeGenWorkload`] reads for a configuration whose
-    /// [`ServeGenConfig::span`] is `span`.
+    /// which is all [`super::ServeGenWorkload`] reads for a configuration whose
+    /// [`super::ServeGenConfig::span`] is `span`.
     pub fn from_reader_in<R: Read>(reader: R, span: &WindowSpan) -> Result<Self, WorkloadError> {
         Self::read(reader, span)
     }
