@@ -402,6 +402,14 @@ impl RayServePolicy {
         self.state
     }
 
+    /// The time of the next decision on the tick clock (decisions one
+    /// control-loop interval apart), counting it.
+    fn next_tick_s(&mut self) -> f64 {
+        let now_s = self.ticks as f64 * self.config.control_loop_interval_s;
+        self.ticks += 1;
+        now_s
+    }
+
     /// One tick of the default policy: `raw = total / target_ongoing`, then
     /// [`Self::apply`]; the decisions are one control-loop interval apart.
     pub fn decide(
@@ -410,8 +418,7 @@ impl RayServePolicy {
         target_num_replicas: u32,
         total_num_requests: f64,
     ) -> u32 {
-        let now_s = self.ticks as f64 * self.config.control_loop_interval_s;
-        self.ticks += 1;
+        let now_s = self.next_tick_s();
         self.decide_at(
             now_s,
             current_num_replicas,
@@ -454,8 +461,7 @@ impl RayServePolicy {
         target_num_replicas: u32,
         total_num_requests: f64,
     ) -> u32 {
-        let now_s = self.ticks as f64 * self.config.control_loop_interval_s;
-        self.ticks += 1;
+        let now_s = self.next_tick_s();
         self.apply_at(
             now_s,
             raw_desired,
