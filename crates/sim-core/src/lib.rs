@@ -38,6 +38,7 @@
 //!     stepping: Stepping::Jump,
 //!     capacity_scheduler: CapacityScheduler::MaxUtilization,
 //!     prefill: PrefillScheduling::Chunked,
+//!     async_scheduling: false,
 //!     prefix_cache: None,
 //!     lora: None,
 //! });

@@ -30,6 +30,7 @@ fn batching(
         stepping,
         capacity_scheduler: CapacityScheduler::MaxUtilization,
         prefill: PrefillScheduling::Chunked,
+        async_scheduling: false,
         prefix_cache: None,
         lora: None,
     })
@@ -80,6 +81,49 @@ fn lone_request_timeline_is_prefill_then_decodes() {
     assert_eq!(r.ttft_ns, Some(prefill.0));
     assert_eq!(r.e2e_ns, Some(prefill.0 + decodes));
     assert_eq!(r.tpot_ns, Some(decodes / 4));
+}
+
+/// Async scheduling plans an iteration when the one before it starts: a
+/// request that reaches a busy replica mid-iteration waits one more
+/// decode step than with synchronous scheduling, in both stepping modes;
+/// one that reaches an idle replica is scheduled at once.
+#[test]
+fn async_scheduling_admits_an_arrival_one_iteration_later() {
+    let perf = roofline();
+    let prefill = perf
+        .mixed_step(
+            0,
+            0,
+            &[PrefillChunk {
+                new_tokens: 100,
+                cached_tokens: 0,
+            }],
+        )
+        .0;
+    let curve = perf.decode_curve(1);
+    // B arrives halfway through A's tenth decode step (context 110).
+    let arrival_b =
+        prefill + (101..110).map(|c| curve.step(c).0).sum::<u64>() + curve.step(110).0 / 2;
+    let requests = vec![(0, 100, 50), (arrival_b, 100, 5)];
+    for stepping in [Stepping::Jump, Stepping::EveryIteration] {
+        let with = |async_scheduling| {
+            let config = Arc::new(BatchingConfig {
+                async_scheduling,
+                ..(*batching(256, 8192, 10_000, stepping)).clone()
+            });
+            run(requests.clone(), 1, config)
+        };
+        let (sync, asynchronous) = (with(false), with(true));
+        let queue = |r: &RunResult| r.records[1].queue_ns.unwrap();
+        assert_eq!(
+            queue(&asynchronous) - queue(&sync),
+            curve.step(111).0,
+            "{stepping:?}: one more decode step of A"
+        );
+        // A reached an idle replica: no wait either way.
+        assert_eq!(sync.records[0].ttft_ns, Some(prefill));
+        assert_eq!(asynchronous.records[0].ttft_ns, Some(prefill));
+    }
 }
 
 #[test]
@@ -236,9 +280,11 @@ proptest! {
             Just(PrefillScheduling::PrefillFirst),
         ],
         no_evict in any::<bool>(),
+        async_scheduling in any::<bool>(),
     ) {
         let config = |stepping| Arc::new(BatchingConfig {
             prefill,
+            async_scheduling,
             capacity_scheduler: if no_evict {
                 CapacityScheduler::GuaranteedNoEvict
             } else {

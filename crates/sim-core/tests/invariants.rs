@@ -152,6 +152,8 @@ struct Case {
     no_evict: bool,
     /// How prompts are scheduled.
     prefill: PrefillScheduling,
+    /// Iterations planned while the previous one runs.
+    async_scheduling: bool,
 }
 
 fn batching(case: &Case, stepping: Stepping) -> Arc<BatchingConfig> {
@@ -172,6 +174,7 @@ fn batching(case: &Case, stepping: Stepping) -> Arc<BatchingConfig> {
             CapacityScheduler::MaxUtilization
         },
         prefill: case.prefill,
+        async_scheduling: case.async_scheduling,
         prefix_cache: None,
         lora: None,
     })
@@ -404,7 +407,12 @@ fn arb_case() -> impl Strategy<Value = Case> {
             1 => Just(Second::Pipeline),
             1 => Just(Second::Variant),
         ],
-        (1u64..8, prop::option::of(1u32..4), prop::bool::ANY),
+        (
+            1u64..8,
+            prop::option::of(1u32..4),
+            prop::bool::ANY,
+            prop::bool::ANY,
+        ),
         prop_oneof![
             2 => Just(PrefillScheduling::Chunked),
             1 => Just(PrefillScheduling::WholePrompt),
@@ -421,7 +429,7 @@ fn arb_case() -> impl Strategy<Value = Case> {
                 seqs,
                 kv,
                 second,
-                (grace, rate, no_evict),
+                (grace, rate, no_evict, async_scheduling),
                 prefill,
             )| {
                 Case {
@@ -442,6 +450,7 @@ fn arb_case() -> impl Strategy<Value = Case> {
                     second,
                     no_evict,
                     prefill,
+                    async_scheduling,
                 }
             },
         )
@@ -582,6 +591,7 @@ fn plain(requests: Vec<(u64, u32, u32)>, initial: u32, scaling: Scaling) -> Case
         second: Second::None,
         no_evict: false,
         prefill: PrefillScheduling::Chunked,
+        async_scheduling: false,
     }
 }
 

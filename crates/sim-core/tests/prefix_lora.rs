@@ -59,6 +59,7 @@ fn config(
         stepping,
         capacity_scheduler: CapacityScheduler::MaxUtilization,
         prefill: PrefillScheduling::Chunked,
+        async_scheduling: false,
         prefix_cache: prefix.then_some(PrefixCacheConfig { block_tokens: 512 }),
         lora: lora.map(|(max_loras, adapter_load_ns)| LoraConfig {
             max_loras,

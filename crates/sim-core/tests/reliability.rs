@@ -205,6 +205,7 @@ fn stepped_run(
         stepping,
         capacity_scheduler: CapacityScheduler::MaxUtilization,
         prefill: PrefillScheduling::Chunked,
+        async_scheduling: false,
         prefix_cache: None,
         lora: None,
     });

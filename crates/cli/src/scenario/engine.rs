@@ -117,6 +117,20 @@ fn batch_defaults(kind: EngineKind, gpu: &GpuSpec) -> (u32, u32) {
     }
 }
 
+/// Whether the engine plans the next iteration while one runs, by
+/// default. vLLM does since async scheduling became its default
+/// (vllm-project/vllm#27614; `VllmConfig` turns the unset flag on unless
+/// pipeline parallelism or an incompatible speculative method is
+/// configured, neither of which a scenario has). TensorRT-LLM's overlap
+/// scheduler is the same mechanism, but the calibration's TensorRT-LLM
+/// online measurements (v0.14's C++ runtime) were taken without it.
+fn async_scheduling_default(kind: EngineKind) -> bool {
+    match kind {
+        EngineKind::Vllm => true,
+        EngineKind::Trtllm => false,
+    }
+}
+
 /// Bytes of KV cache one replica gets, and the memory it came from (for
 /// the error when nothing is left).
 struct KvMemory {
@@ -342,6 +356,7 @@ pub(super) fn batching_config(
         stepping: e.stepping.unwrap_or_default(),
         capacity_scheduler: capacity_scheduler(kind, e)?,
         prefill,
+        async_scheduling: e.async_scheduling.unwrap_or(async_scheduling_default(kind)),
         prefix_cache: super::deployment::prefix_cache_config(e)?,
         lora: raw
             .lora

@@ -320,6 +320,9 @@ pub struct RawEngine {
     /// How prompts are scheduled: `chunked` (default), `whole_prompt`
     /// (`enable_chunked_prefill = false`) or `prefill_first` (vLLM V0).
     pub prefill: Option<PrefillScheduling>,
+    /// Plan each iteration while the previous one runs (vLLM's async
+    /// scheduling); default on for vLLM, off for TensorRT-LLM.
+    pub async_scheduling: Option<bool>,
     /// Per-request latency outside the engine (API server, tokenisation),
     /// ms; default calibrated on TensorRT-LLM's online-serving measurements.
     pub frontend_latency_ms: Option<f64>,

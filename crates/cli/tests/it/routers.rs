@@ -19,6 +19,8 @@ fn spread(router: &str) -> (f64, f64) {
         "deployment.perf.memory_efficiency=0.88".to_string(),
         "deployment.perf.step_overhead_s=0.00128".to_string(),
         "deployment.perf.per_seq_overhead_s=0.000041".to_string(),
+        // ... and the synchronous scheduling those factors were fitted with.
+        "deployment.engine.async_scheduling=false".to_string(),
     ];
     let s = load_str(QUICKSTART_TOML, "quickstart", Path::new("."), &sets).unwrap();
     let r = fleetsim::run::run(&s).unwrap().summary;

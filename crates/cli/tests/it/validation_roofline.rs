@@ -81,6 +81,7 @@ replicas = 1
 [deployment.engine]
 max_num_seqs = 320
 frontend_latency_ms = 10.45
+async_scheduling = false
 [deployment.perf]
 compute_efficiency = 0.81
 memory_efficiency = 0.88

@@ -126,15 +126,15 @@ const TRTLLM_OVERHEADS: Overheads = Overheads {
 
 /// vLLM's overheads, fitted on the fit runs of the real vLLM v0.15 table
 /// (Llama-3.1-8B on one H100, `validation/README.md`) with the
-/// generations' efficiencies; the all-reduce call latency is not fitted (no
-/// tensor-parallel run is in the fit set).
+/// generations' efficiencies and vLLM's async scheduling; the all-reduce
+/// call latency is not fitted (no tensor-parallel run is in the fit set).
 const VLLM_OVERHEADS: Overheads = Overheads {
     step_s: VLLM_STEP_S,
     per_seq_s: VLLM_PER_SEQ_S,
     allreduce_s: 20e-6,
 };
-const VLLM_STEP_S: f64 = 1.5488e-3;
-const VLLM_PER_SEQ_S: f64 = 36.9e-6;
+const VLLM_STEP_S: f64 = 1.4952e-3;
+const VLLM_PER_SEQ_S: f64 = 29.31e-6;
 
 /// The per-request latency outside the engine (API server, tokenisation,
 /// hand-over to the engine), ms, added to TTFT and end-to-end latency.
@@ -146,7 +146,7 @@ pub fn frontend_latency_ms(engine: EngineKind) -> f64 {
         EngineKind::Trtllm => 10.45,
     }
 }
-const VLLM_FRONTEND_MS: f64 = 13.585;
+const VLLM_FRONTEND_MS: f64 = 6.457;
 
 /// The single-point calibration's factors (`docs/validation.md`, section 2).
 pub fn single_point() -> RooflineFactors {

@@ -85,6 +85,10 @@ pub struct BatchingConfig {
     pub capacity_scheduler: CapacityScheduler,
     /// Whether prompts may be split, and whether they wait for decodes.
     pub prefill: PrefillScheduling,
+    /// The scheduler plans each iteration while the one before it runs
+    /// (vLLM's async scheduling): a request that reaches a busy replica
+    /// joins the iteration after the next one at the earliest.
+    pub async_scheduling: bool,
     /// Automatic prefix caching (`None`: off).
     pub prefix_cache: Option<PrefixCacheConfig>,
     /// LoRA adapter slots (`None`: adapters are ignored).

@@ -41,6 +41,9 @@ use plan::Plan;
 #[derive(Clone, Debug)]
 struct RunSeq {
     seq: Seq,
+    /// When it reached this replica (async scheduling admits it only to
+    /// an iteration planned at or after this time).
+    queued_at: SimTime,
     /// Tokens whose KV entries are computed.
     computed: u32,
     /// Output tokens produced so far.
@@ -60,9 +63,10 @@ struct RunSeq {
 }
 
 impl RunSeq {
-    fn new(seq: Seq) -> Self {
+    fn new(seq: Seq, queued_at: SimTime) -> Self {
         RunSeq {
             seq,
+            queued_at,
             computed: 0,
             generated: 0,
             blocks: 0,
@@ -109,6 +113,7 @@ enum Current {
     Idle,
     /// One iteration with prefill work; per-sequence tokens in `scheduled`.
     Mixed {
+        start: SimTime,
         end: SimTime,
     },
     /// `steps` pure-decode iterations over `batch` sequences (those with
@@ -221,7 +226,7 @@ impl BatchingReplica {
     pub fn busy_ns_at(&self, now: SimTime) -> u64 {
         let ahead = match self.current {
             Current::Idle => 0,
-            Current::Mixed { end } | Current::Decode { end, .. } => end.0.saturating_sub(now.0),
+            Current::Mixed { end, .. } | Current::Decode { end, .. } => end.0.saturating_sub(now.0),
         };
         self.counters.busy_ns.saturating_sub(ahead)
     }
@@ -364,7 +369,7 @@ impl BatchingReplica {
     pub fn abort_all(&mut self, now: SimTime) -> Vec<Aborted> {
         let end = match self.current {
             Current::Idle => now,
-            Current::Mixed { end } | Current::Decode { end, .. } => end,
+            Current::Mixed { end, .. } | Current::Decode { end, .. } => end,
         };
         // Time and iterations planned past `now` were never spent.
         if let (Some(started), Current::Decode { steps, .. }) =
@@ -394,9 +399,9 @@ impl BatchingReplica {
     /// Queues a request; starts an iteration if the replica was idle, or
     /// cuts a planned decode run at the next iteration boundary.
     pub fn admit(&mut self, seq: Seq, now: SimTime, wakes: &mut Vec<Wake>) {
-        self.waiting.push_back(RunSeq::new(seq));
+        self.waiting.push_back(RunSeq::new(seq, now));
         match self.current {
-            Current::Idle => self.schedule(now, wakes),
+            Current::Idle => self.schedule(now, now, wakes),
             Current::Mixed { .. } => {}
             Current::Decode {
                 start,
@@ -406,9 +411,18 @@ impl BatchingReplica {
                 context0,
             } => {
                 if steps > 1 {
+                    let async_scheduling = self.config.async_scheduling;
                     let curve = self.curve(batch);
                     let elapsed = now.saturating_since(start);
                     let m = curve.steps_to_reach(context0, u64::from(batch), steps, elapsed);
+                    // With async scheduling the arrival joins the first
+                    // iteration planned (started by its predecessor) at
+                    // or after it: one step past the boundary.
+                    let m = match (async_scheduling, elapsed.0) {
+                        (false, _) => m,
+                        (true, 0) => 1,
+                        (true, _) => (m + 1).min(steps),
+                    };
                     if m < steps {
                         let new_end = start + curve.sum_steps(context0, u64::from(batch), m);
                         self.counters.busy_ns -= end.0 - new_end.0;
@@ -438,8 +452,40 @@ impl BatchingReplica {
         if token != self.epoch {
             return; // superseded by a later plan
         }
+        let last_step_start = self.last_step_start();
         self.complete_current(now, finished);
-        self.schedule(now, wakes);
+        // vLLM's async scheduler planned this iteration when the last one
+        // started, if anything was running to plan it for; an idle
+        // engine plans at once.
+        let queued_by = if self.config.async_scheduling && !self.running.is_empty() {
+            last_step_start.unwrap_or(now)
+        } else {
+            now
+        };
+        self.schedule(now, queued_by, wakes);
+    }
+
+    /// When the last iteration of the plan in progress started.
+    fn last_step_start(&mut self) -> Option<SimTime> {
+        match self.current {
+            Current::Idle => None,
+            Current::Mixed { start, .. } => Some(start),
+            Current::Decode {
+                start, steps: 1, ..
+            } => Some(start),
+            Current::Decode {
+                start,
+                steps,
+                batch,
+                context0,
+                ..
+            } => Some(
+                start
+                    + self
+                        .curve(batch)
+                        .sum_steps(context0, u64::from(batch), steps - 1),
+            ),
+        }
     }
 
     /// Whether a wake-up with `token` is still the one this replica waits
@@ -557,14 +603,16 @@ impl BatchingReplica {
         }
     }
 
-    /// Runs the scheduler for one iteration starting at `now`.
-    fn schedule(&mut self, now: SimTime, wakes: &mut Vec<Wake>) {
+    /// Runs the scheduler for one iteration starting at `now`, admitting
+    /// waiting requests that reached the replica by `queued_by`.
+    fn schedule(&mut self, now: SimTime, queued_by: SimTime, wakes: &mut Vec<Wake>) {
         let config = Arc::clone(&self.config);
         let mut plan = Plan {
             budget: config.max_num_batched_tokens,
             decode_seqs: 0,
             decode_context: 0,
             all_have_first_token: true,
+            queued_by,
         };
         self.chunks.clear();
         // Prefill first: an iteration that admits a prompt computes
@@ -599,6 +647,10 @@ impl BatchingReplica {
         } = plan;
 
         if decode_seqs == 0 && self.chunks.is_empty() {
+            if queued_by < now && !self.waiting.is_empty() {
+                // An empty plan is not run: the engine plans again at once.
+                return self.schedule(now, now, wakes);
+            }
             // Nothing fits this iteration: only possible with nothing to do.
             self.current = Current::Idle;
             return;
@@ -619,7 +671,7 @@ impl BatchingReplica {
             let end = now + d.max(SimDuration(1));
             self.counters.busy_ns += end.0 - now.0;
             self.counters.iterations += 1;
-            self.current = Current::Mixed { end };
+            self.current = Current::Mixed { start: now, end };
             self.push_wake(end, wakes);
             return;
         }
@@ -631,7 +683,9 @@ impl BatchingReplica {
             && all_have_first_token
             && slowdown.is_none()
             && load_ns == 0
-            && config.stepping == Stepping::Jump;
+            && config.stepping == Stepping::Jump
+            // A request left out by async scheduling joins next iteration.
+            && self.waiting.back().is_none_or(|w| w.queued_at <= queued_by);
         let steps = if steady { self.steady_run_length() } else { 1 };
         let curve = self.curve(decode_seqs);
         // Curves guarantee every iteration takes at least 1 ns.

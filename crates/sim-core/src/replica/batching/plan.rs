@@ -3,6 +3,7 @@
 
 use super::{BatchingConfig, BatchingReplica, CapacityScheduler, PrefillScheduling, RunSeq};
 use crate::model::perf::PrefillChunk;
+use crate::time::SimTime;
 
 /// What one sequence asks of the iteration being planned.
 #[derive(Clone, Copy, Debug)]
@@ -40,6 +41,9 @@ pub(super) struct Plan {
     pub(super) decode_seqs: u32,
     pub(super) decode_context: u64,
     pub(super) all_have_first_token: bool,
+    /// Waiting requests that reached the replica after this are not
+    /// admitted (async scheduling planned the iteration earlier).
+    pub(super) queued_by: SimTime,
 }
 
 impl Plan {
@@ -159,6 +163,7 @@ impl BatchingReplica {
         while plan.budget > 0
             && (self.running.len() as u32) < config.max_num_seqs
             && j < self.waiting.len()
+            && self.waiting[j].queued_at <= plan.queued_by
         {
             if let (Some(a), Some(name)) = (&self.adapters, &self.waiting[j].seq.adapter) {
                 if !a.can_acquire(name) {
