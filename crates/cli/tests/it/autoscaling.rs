@@ -451,3 +451,25 @@ fn kpa_rps_targets_give_replicas_near_rate_over_target() {
     assert_eq!(replicas_by(&rps, 300.0), 3);
     assert_eq!(replicas_by(&conc, 300.0), 1);
 }
+
+#[test]
+fn ray_serve_decides_on_replica_state_and_held_reports_through_an_outage() {
+    // 6 req/s keeps several replicas busy; the metrics source is down from
+    // 300 s to 900 s. Ray's controller knows its running replicas from
+    // replica state, and drops the handles' last reports 20 s after they
+    // stop: it then sees no request and, after the 60 s downscale delay,
+    // steps down to min_replicas during the outage. Once reports return
+    // it scales out again.
+    let trace = steady(6, 1200, 1500, 200);
+    let ray = "kind = \"ray_serve\"\nmin_replicas = 1\nmax_replicas = 8\ntarget_ongoing_requests = 2.0\nupscale_delay_s = 5.0\ndownscale_delay_s = 60.0\nlook_back_period_s = 15.0";
+    let outage = "[scaling.scrape]\noutages = [{ start_s = 300, end_s = 900 }]";
+    let r = run_trace(&trace, &fleet(1, 2.0, ray, outage)).unwrap();
+    let calm = run_trace(&trace, &fleet(1, 2.0, ray, "")).unwrap();
+    let before = replicas_at(&r, 290.0);
+    assert!(before >= 2, "the load scales out: {before}");
+    assert_eq!(replicas_at(&calm, 600.0), replicas_at(&calm, 290.0), "no outage: steady");
+    // 20 s for the reports to drop, 60 s of delay, one step per decision.
+    assert_eq!(replicas_at(&r, 500.0), 1, "stepped down to min in the outage");
+    assert_eq!(replicas_at(&r, 890.0), 1);
+    assert!(replicas_at(&r, 1150.0) >= 2, "back up after the outage");
+}

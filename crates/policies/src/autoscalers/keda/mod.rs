@@ -392,8 +392,8 @@ fn gcd(a: u64, b: u64) -> u64 {
 /// under `ignore_null_values`, as the prometheus scaler's
 /// `ignoreNullValues`, else is an error) and the HPA KEDA creates every
 /// 15 s ([`super::hpa::per_pod_replicas`] with the value
-/// [`metric_with_fallback`] serves, the threshold and `status.replicas` =
-/// pods not draining, or the count asked for when no scrape is visible).
+/// [`metric_with_fallback`] serves, the threshold and the pod counts of
+/// [`super::adapter::ApiPods`], or the count asked for before any scrape).
 /// It syncs at the gcd of the two periods. When the executor changes the scale, that is the answer of
 /// the sync. No activation hook: KEDA has no activator, so a request
 /// arriving at zero replicas waits for the next poll.
@@ -455,16 +455,15 @@ impl fleetsim_core::Autoscaler for KedaAutoscaler {
         }
         if now >= self.next_hpa {
             self.next_hpa = now + self.hpa_sync;
-            // The pod count comes from the API server, not the metrics
-            // pipeline: with no scrape visible, the count asked for.
-            let status = obs
-                .latest()
-                .map_or(current, |_| super::adapter::status_replicas(obs));
-            // Pods Running and Ready, for a Value target (and its
-            // fallback); with no scrape visible, the count asked for.
-            let ready = obs
-                .latest()
-                .map_or(current, |_| super::adapter::ready_pods(obs));
+            // Pod counts come from the API server, not the metrics
+            // pipeline (`status.replicas`; pods Running and Ready for a
+            // Value target and its fallback): an outage leaves them
+            // readable. Before any scrape, the count asked for.
+            let super::adapter::ApiPods { status, ready } = (super::adapter::ApiPods::of(obs))
+                .unwrap_or(super::adapter::ApiPods {
+                    status: current,
+                    ready: current,
+                });
             let threshold = self.threshold_milli as f64 / 1000.0;
             let target = match self.metric_type {
                 MetricType::AverageValue => FallbackTarget::AverageValue(threshold),
