@@ -467,9 +467,17 @@ fn ray_serve_decides_on_replica_state_and_held_reports_through_an_outage() {
     let calm = run_trace(&trace, &fleet(1, 2.0, ray, "")).unwrap();
     let before = replicas_at(&r, 290.0);
     assert!(before >= 2, "the load scales out: {before}");
-    assert_eq!(replicas_at(&calm, 600.0), replicas_at(&calm, 290.0), "no outage: steady");
+    assert_eq!(
+        replicas_at(&calm, 600.0),
+        replicas_at(&calm, 290.0),
+        "no outage: steady"
+    );
     // 20 s for the reports to drop, 60 s of delay, one step per decision.
-    assert_eq!(replicas_at(&r, 500.0), 1, "stepped down to min in the outage");
+    assert_eq!(
+        replicas_at(&r, 500.0),
+        1,
+        "stepped down to min in the outage"
+    );
     assert_eq!(replicas_at(&r, 890.0), 1);
     assert!(replicas_at(&r, 1150.0) >= 2, "back up after the outage");
 }

@@ -198,6 +198,24 @@ fn an_outage_reads_pod_counts_from_the_api_not_the_metrics() {
             .collect::<Vec<u32>>()
     };
     // 4 running on 2 ready pods at 15 s: the value is the target, hold 2.
-    assert_eq!(run(vec![ready(0, 2, 0, 0.5), ready(1, 2, 0, 0.5)]), vec![2, 2, 3, 3]);
+    assert_eq!(
+        run(vec![ready(0, 2, 0, 0.5), ready(1, 2, 0, 0.5)]),
+        vec![2, 2, 3, 3]
+    );
     assert_eq!(run(vec![starting(0), starting(1)]), vec![2, 2, 2, 2]);
+}
+
+#[test]
+fn a_scaling_modifiers_fallback_needs_a_formula() {
+    // The scenario's ScaledObject has one trigger and no modifiers, so the
+    // webhook's rule rejects `behavior = "scalingModifiers"`.
+    let c: KedaAutoscalerConfig = serde_json::from_str(
+        r#"{"fallback": {"failure_threshold": 3, "replicas": 5, "behavior": "scalingModifiers"}}"#,
+    )
+    .unwrap();
+    let e = c.validate().unwrap_err().to_string();
+    assert!(
+        e.contains("fallback.behavior") && e.contains("requires scalingModifiers.formula"),
+        "{e}"
+    );
 }

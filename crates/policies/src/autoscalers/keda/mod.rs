@@ -15,10 +15,13 @@
 
 mod executor;
 mod fallback;
+pub mod formula;
+mod modifiers;
 mod trigger;
 
 pub use executor::*;
 pub use fallback::*;
+pub use modifiers::*;
 
 use super::hpa::{Behavior, BehaviorConfig, HpaConfig};
 use super::{invalid, AutoscalerError};
@@ -41,6 +44,10 @@ pub enum FallbackBehavior {
     CurrentReplicasIfHigher,
     /// `min(current, fallback.replicas)`.
     CurrentReplicasIfLower,
+    /// With scaling modifiers only: a failing trigger reads as nil in the
+    /// formula, and a nil formula serves `replicas × target`
+    /// ([`modifiers`](ScalingModifiers)).
+    ScalingModifiers,
 }
 
 /// `spec.fallback` (`failure_threshold` and `replicas` as a scenario
@@ -141,6 +148,9 @@ impl KedaConfig {
         if self.polling_interval_s == 0 {
             return Err(invalid(NAME, "polling_interval_s", "must be > 0"));
         }
+        // The ScaledObject of a scenario has one trigger and no modifiers.
+        check_fallback(self.fallback.as_ref(), None)
+            .map_err(|e| invalid(NAME, "fallback.behavior", e.to_string()))?;
         if let Some(f) = &self.fallback {
             if !f.is_valid() {
                 return Err(invalid(
@@ -553,3 +563,6 @@ mod adapter_tests;
 
 #[cfg(test)]
 mod upstream_executor_tests;
+
+#[cfg(test)]
+mod upstream_modifiers_tests;
