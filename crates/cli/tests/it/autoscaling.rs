@@ -481,3 +481,49 @@ fn ray_serve_decides_on_replica_state_and_held_reports_through_an_outage() {
     assert_eq!(replicas_at(&r, 890.0), 1);
     assert!(replicas_at(&r, 1150.0) >= 2, "back up after the outage");
 }
+
+#[test]
+fn keda_paused_scale_out_and_paused_hold_through_a_burst() {
+    // autoscaling.keda.sh/paused-scale-out: the HPA's scale-up is Disabled,
+    // so the burst that scales the free ScaledObject out leaves it at one
+    // replica; autoscaling.keda.sh/paused holds the count it has.
+    let trace = burst_then_lull(8.0, 300.0, 600.0);
+    let free = run_trace(&trace, &fleet(1, 2.0, &keda(""), "")).unwrap();
+    assert!(peak_replicas(&free) >= 3, "{}", peak_replicas(&free));
+    for knob in ["paused_scale_out = true", "paused = true"] {
+        let r = run_trace(&trace, &fleet(1, 2.0, &keda(knob), "")).unwrap();
+        assert_eq!(peak_replicas(&r), 1, "{knob}");
+        assert_eq!(r.summary.fleet.replicas_started, 0, "{knob}");
+    }
+}
+
+#[test]
+fn keda_force_activation_keeps_a_replica_through_a_lull() {
+    // min 0 and a 60 s cooldown: after 30 s of traffic and nothing until
+    // 890 s, the ScaledObject deactivates and scales to zero; with
+    // autoscaling.keda.sh/force-activation it acts as active and keeps one.
+    let mut trace = String::from("time_s,input_tokens,output_tokens\n");
+    for i in 0..30 {
+        trace.push_str(&format!("{i}.0,1500,200\n"));
+    }
+    trace.push_str("890.0,1500,200\n");
+    let knobs = |extra: &str| {
+        format!(
+            "{}\nmin_replicas = 0\n{extra}",
+            keda("").replace("min_replicas = 1\n", "")
+        )
+    };
+    let free = run_trace(&trace, &fleet(1, 2.0, &knobs(""), "")).unwrap();
+    let forced = run_trace(
+        &trace,
+        &fleet(1, 2.0, &knobs("force_activation = true"), ""),
+    )
+    .unwrap();
+    assert_eq!(
+        replicas_at(&free, 600.0),
+        0,
+        "deactivated after the cooldown"
+    );
+    assert_eq!(replicas_at(&forced, 600.0), 1, "force-activation keeps one");
+    assert_eq!(forced.summary.fleet.replicas_started, 0);
+}
