@@ -527,3 +527,52 @@ fn keda_force_activation_keeps_a_replica_through_a_lull() {
     assert_eq!(replicas_at(&forced, 600.0), 1, "force-activation keeps one");
     assert_eq!(forced.summary.fleet.replicas_started, 0);
 }
+
+#[test]
+fn keda_scaling_modifiers_combine_triggers_and_fall_back_by_formula() {
+    // Two named triggers under scalingModifiers: `running / 2` against a
+    // composite target of 2 per replica asks for what the single trigger
+    // on running requests at 4 per replica asks for, row by row.
+    let trace = burst_then_lull(8.0, 300.0, 900.0);
+    let triggers = "triggers = [{ name = \"running\", trigger_metric = \"num_requests_running\" }, { name = \"waiting\", trigger_metric = \"num_requests_waiting\" }]";
+    let composite = |modifiers: &str, extra: &str| {
+        format!("kind = \"keda\"\nmin_replicas = 1\nmax_replicas = 8\ncooldown_period_s = 60\n{triggers}\nscaling_modifiers = {modifiers}\n{extra}")
+    };
+    let single = run_trace(&trace, &fleet(1, 2.0, &keda(""), "")).unwrap();
+    let half = composite("{ formula = \"running / 2\", target = \"2\" }", "");
+    let combined = run_trace(&trace, &fleet(1, 2.0, &half, "")).unwrap();
+    let counts = |r: &RunResult| -> Vec<u32> {
+        (r.timeseries.iter())
+            .map(|w| w.replicas + w.replicas_starting)
+            .collect()
+    };
+    assert!(peak_replicas(&single) >= 3);
+    assert_eq!(counts(&combined), counts(&single));
+    // The metrics source is down from 400 s to 800 s. Under
+    // `fallback.behavior = "scalingModifiers"` a trigger past its failure
+    // threshold reads as nil, so `running ?? 24` is 24: 24 / 4 = 6
+    // replicas (not the fallback's 2, which serves only a formula that is
+    // nil as a whole), where the single trigger without a fallback holds.
+    let outage = "[scaling.scrape]\noutages = [{ start_s = 400, end_s = 800 }]";
+    let fb = "fallback = { failure_threshold = 3, replicas = 2, behavior = \"scalingModifiers\" }";
+    let by_formula = composite("{ formula = \"running ?? 24\", target = \"4\" }", fb);
+    let r = run_trace(&trace, &fleet(1, 2.0, &by_formula, outage)).unwrap();
+    let plain = run_trace(&trace, &fleet(1, 2.0, &keda(""), outage)).unwrap();
+    let before = replicas_at(&plain, 395.0);
+    assert!(before < 6, "the lull wants fewer than 6: {before}");
+    for t in [500.0, 650.0, 790.0] {
+        assert_eq!(replicas_at(&r, t), 6, "formula fallback at {t} s");
+        assert_eq!(replicas_at(&plain, t), before, "no fallback: held at {t} s");
+    }
+    // Without a formula the behavior is rejected, as KEDA's webhook does,
+    // and a formula naming no trigger is an error naming the key.
+    let no_formula = format!("{}\n{fb}", keda(""));
+    let e = run_trace(&trace, &fleet(1, 2.0, &no_formula, "")).unwrap_err();
+    assert!(e.contains("requires scalingModifiers.formula"), "{e}");
+    let unknown = composite("{ formula = \"queue + 1\", target = \"2\" }", "");
+    let e = run_trace(&trace, &fleet(1, 2.0, &unknown, "")).unwrap_err();
+    assert!(
+        e.contains("scaling.scaling_modifiers") && e.contains("unknown name queue"),
+        "{e}"
+    );
+}

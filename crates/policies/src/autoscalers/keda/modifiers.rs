@@ -20,15 +20,18 @@ use super::*;
 
 /// `advanced.scalingModifiers`, as the ScaledObject spells it (the
 /// target and activation target are strings there).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ScalingModifiers {
     /// `formula` over the trigger names.
     pub formula: String,
     /// `target`: the composite metric's HPA target.
     pub target: String,
     /// `activationTarget`: active when the composite is above it ("" = 0).
+    #[serde(default)]
     pub activation_target: String,
-    /// `metricType` of the composite metric.
+    /// `metricType` of the composite metric (`AverageValue` by default).
+    #[serde(default)]
     pub metric_type: MetricType,
 }
 
@@ -50,6 +53,11 @@ pub enum ModifiersError {
     /// `fallback.behavior = scalingModifiers` without a formula.
     #[error("scalingModifiers fallback behavior requires scalingModifiers.formula to be defined")]
     FallbackWithoutFormula,
+    /// A trigger failed within its failure threshold (or with no
+    /// fallback) and no trigger serves a fallback metric: the HPA gets an
+    /// error.
+    #[error("a trigger of the composite metric failed")]
+    TriggerFailed,
     /// The formula gave a number that is not finite (upstream converts
     /// it to an integer quantity with no defined value).
     #[error("scalingModifiers.formula gave {0}, not a finite value")]
@@ -235,4 +243,50 @@ pub fn handle_scaling_modifiers(
         Some(&v) => Ok(v),
         None => composite_value(formula, modifiers, fallback, readings),
     }
+}
+
+/// `GetScaledObjectMetrics` for a ScaledObject with scaling modifiers:
+/// each trigger's value (`None`: its scaler failed) goes through
+/// [`modifiers_metric_with_fallback`], updating its health in `states`;
+/// then a failure with no fallback metric served is an error for the HPA,
+/// a fallback metric served is the composite outright (the first, in
+/// trigger order), and otherwise the formula gives it
+/// ([`handle_scaling_modifiers`]). `names`, `values` and `states` are in
+/// trigger order.
+#[allow(clippy::too_many_arguments)] // upstream's inputs, one each
+pub fn composite_metric(
+    formula: &Formula,
+    modifiers: &ScalingModifiers,
+    fallback: Option<&FallbackConfig>,
+    names: &[&str],
+    values: &[Option<f64>],
+    states: &mut [FallbackState],
+    current_replicas: Option<u32>,
+    ready_replicas: Option<u32>,
+) -> Result<f64, ModifiersError> {
+    let mut readings = Vec::with_capacity(names.len());
+    let (mut fallback_metrics, mut failed) = (Vec::new(), false);
+    for ((&name, &value), state) in names.iter().zip(values).zip(states.iter_mut()) {
+        let served = modifiers_metric_with_fallback(
+            state,
+            fallback,
+            modifiers,
+            value,
+            current_replicas,
+            ready_replicas,
+        );
+        match served {
+            FallbackResult::Metric(v) => readings.push(TriggerReading {
+                name,
+                value: v,
+                health: Some(*state),
+            }),
+            FallbackResult::Fallback(v) => fallback_metrics.push(v),
+            FallbackResult::Error => failed = true,
+        }
+    }
+    if failed && fallback_metrics.is_empty() {
+        return Err(ModifiersError::TriggerFailed);
+    }
+    handle_scaling_modifiers(formula, modifiers, fallback, &readings, &fallback_metrics)
 }

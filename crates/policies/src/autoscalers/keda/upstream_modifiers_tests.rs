@@ -258,3 +258,53 @@ fn fallback_with_modifiers_follows_fallback_go() {
     };
     assert_eq!(act.is_active(0.5), Ok(false));
 }
+
+/// `GetScaledObjectMetrics` (`pkg/scaling/scale_handler.go`) over two
+/// triggers: a failure with no fallback metric served is an error for the
+/// HPA ("This case happens in failed times under failureThreshold"), a
+/// fallback metric served is the composite, else the formula.
+#[test]
+fn composite_metric_follows_get_scaled_object_metrics() {
+    let m = modifiers("a ?? b", "2");
+    let f = m.validate(&["a", "b"]).unwrap();
+    let fb = |behavior| FallbackConfig {
+        failure_threshold: 1,
+        replicas: 5,
+        behavior,
+    };
+    let run = |fallback: Option<FallbackConfig>, values: [Option<f64>; 2], rounds: usize| {
+        let mut states = [FallbackState::default(); 2];
+        let mut out = Vec::new();
+        for _ in 0..rounds {
+            out.push(composite_metric(
+                &f,
+                &m,
+                fallback.as_ref(),
+                &["a", "b"],
+                &values,
+                &mut states,
+                Some(3),
+                Some(3),
+            ));
+        }
+        out
+    };
+    // Both fine: the formula (a = 4).
+    assert_eq!(run(None, [Some(4.0), Some(9.0)], 1), vec![Ok(4.0)]);
+    // `a` fails with no fallback: an error every time.
+    let err = Err(ModifiersError::TriggerFailed);
+    assert_eq!(
+        run(None, [None, Some(9.0)], 2),
+        vec![err.clone(), err.clone()]
+    );
+    // scalingModifiers: within the threshold an error, then `a` is nil
+    // and `a ?? b` reads b.
+    let sm = Some(fb(FallbackBehavior::ScalingModifiers));
+    assert_eq!(run(sm, [None, Some(9.0)], 2), vec![err.clone(), Ok(9.0)]);
+    // Both past the threshold: nil, so replicas 5 × target 2.
+    assert_eq!(run(sm, [None, None], 2), vec![err.clone(), Ok(10.0)]);
+    // static: past the threshold the fallback metric 5 × 2 is the
+    // composite outright, whatever the formula.
+    let st = Some(fb(FallbackBehavior::Static));
+    assert_eq!(run(st, [None, Some(9.0)], 2), vec![err, Ok(10.0)]);
+}
