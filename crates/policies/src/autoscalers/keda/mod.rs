@@ -275,7 +275,7 @@ pub struct KedaAutoscalerConfig {
     /// (the scale-down window the controller's 300 s); absent = the HPA's
     /// legacy path.
     #[serde(default)]
-    pub hpa_behavior: Option<BehaviorConfig>,
+    pub hpa_behavior: Option<Box<BehaviorConfig>>,
     /// `spec.fallback`: `{ failure_threshold, replicas, behavior }`
     /// (`static`, `currentReplicas`, `currentReplicasIfHigher`,
     /// `currentReplicasIfLower`); unset by default. Once the trigger has
@@ -311,7 +311,7 @@ pub struct KedaAutoscalerConfig {
     /// `metric_type` replace `threshold` and `metric_type`, and
     /// `activation_target` replaces `activation_threshold`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scaling_modifiers: Option<ScalingModifiers>,
+    pub scaling_modifiers: Option<Box<ScalingModifiers>>,
 }
 
 impl KedaAutoscalerConfig {
@@ -342,7 +342,7 @@ impl KedaAutoscalerConfig {
     /// The HPA's target: the composite's `target` under scaling
     /// modifiers, else `threshold`.
     fn target(&self) -> f64 {
-        (self.scaling_modifiers.as_ref())
+        (self.scaling_modifiers.as_deref())
             .and_then(|m| m.target_value().ok())
             .unwrap_or(self.threshold)
     }
@@ -384,7 +384,7 @@ impl KedaAutoscalerConfig {
         self.core().validate()?;
         self.trigger()?;
         self.composite()?;
-        check_fallback(self.fallback.as_ref(), self.scaling_modifiers.as_ref())
+        check_fallback(self.fallback.as_ref(), self.scaling_modifiers.as_deref())
             .map_err(|e| invalid(NAME, "fallback.behavior", e.to_string()))?;
         if !self.threshold.is_finite() || self.threshold <= 0.0 {
             return Err(invalid(NAME, "threshold", format!("must be > 0, got {} (KEDA: the trigger threshold is the HPA's AverageValue target, or Value target with metric_type Value, which must be positive)", self.threshold)));
@@ -417,7 +417,7 @@ impl KedaAutoscalerConfig {
             composite: self.composite()?,
             ignore_null_values: self.ignore_null_values,
             threshold_milli: super::adapter::milli(self.target()),
-            metric_type: (self.scaling_modifiers.as_ref())
+            metric_type: (self.scaling_modifiers.as_deref())
                 .map_or(self.metric_type, |m| m.metric_type),
             activation_threshold: self.activation_threshold,
             polling,
