@@ -661,3 +661,6 @@ mod upstream_executor_tests;
 
 #[cfg(test)]
 mod upstream_modifiers_tests;
+
+#[cfg(test)]
+mod upstream_types_tests;
