@@ -451,3 +451,128 @@ fn kpa_rps_targets_give_replicas_near_rate_over_target() {
     assert_eq!(replicas_by(&rps, 300.0), 3);
     assert_eq!(replicas_by(&conc, 300.0), 1);
 }
+
+#[test]
+fn ray_serve_decides_on_replica_state_and_held_reports_through_an_outage() {
+    // 6 req/s keeps several replicas busy; the metrics source is down from
+    // 300 s to 900 s. Ray's controller knows its running replicas from
+    // replica state, and drops the handles' last reports 20 s after they
+    // stop: it then sees no request and, after the 60 s downscale delay,
+    // steps down to min_replicas during the outage. Once reports return
+    // it scales out again.
+    let trace = steady(6, 1200, 1500, 200);
+    let ray = "kind = \"ray_serve\"\nmin_replicas = 1\nmax_replicas = 8\ntarget_ongoing_requests = 2.0\nupscale_delay_s = 5.0\ndownscale_delay_s = 60.0\nlook_back_period_s = 15.0";
+    let outage = "[scaling.scrape]\noutages = [{ start_s = 300, end_s = 900 }]";
+    let r = run_trace(&trace, &fleet(1, 2.0, ray, outage)).unwrap();
+    let calm = run_trace(&trace, &fleet(1, 2.0, ray, "")).unwrap();
+    let before = replicas_at(&r, 290.0);
+    assert!(before >= 2, "the load scales out: {before}");
+    assert_eq!(
+        replicas_at(&calm, 600.0),
+        replicas_at(&calm, 290.0),
+        "no outage: steady"
+    );
+    // 20 s for the reports to drop, 60 s of delay, one step per decision.
+    assert_eq!(
+        replicas_at(&r, 500.0),
+        1,
+        "stepped down to min in the outage"
+    );
+    assert_eq!(replicas_at(&r, 890.0), 1);
+    assert!(replicas_at(&r, 1150.0) >= 2, "back up after the outage");
+}
+
+#[test]
+fn keda_paused_scale_out_and_paused_hold_through_a_burst() {
+    // autoscaling.keda.sh/paused-scale-out: the HPA's scale-up is Disabled,
+    // so the burst that scales the free ScaledObject out leaves it at one
+    // replica; autoscaling.keda.sh/paused holds the count it has.
+    let trace = burst_then_lull(8.0, 300.0, 600.0);
+    let free = run_trace(&trace, &fleet(1, 2.0, &keda(""), "")).unwrap();
+    assert!(peak_replicas(&free) >= 3, "{}", peak_replicas(&free));
+    for knob in ["paused_scale_out = true", "paused = true"] {
+        let r = run_trace(&trace, &fleet(1, 2.0, &keda(knob), "")).unwrap();
+        assert_eq!(peak_replicas(&r), 1, "{knob}");
+        assert_eq!(r.summary.fleet.replicas_started, 0, "{knob}");
+    }
+}
+
+#[test]
+fn keda_force_activation_keeps_a_replica_through_a_lull() {
+    // min 0 and a 60 s cooldown: after 30 s of traffic and nothing until
+    // 890 s, the ScaledObject deactivates and scales to zero; with
+    // autoscaling.keda.sh/force-activation it acts as active and keeps one.
+    let mut trace = String::from("time_s,input_tokens,output_tokens\n");
+    for i in 0..30 {
+        trace.push_str(&format!("{i}.0,1500,200\n"));
+    }
+    trace.push_str("890.0,1500,200\n");
+    let knobs = |extra: &str| {
+        format!(
+            "{}\nmin_replicas = 0\n{extra}",
+            keda("").replace("min_replicas = 1\n", "")
+        )
+    };
+    let free = run_trace(&trace, &fleet(1, 2.0, &knobs(""), "")).unwrap();
+    let forced = run_trace(
+        &trace,
+        &fleet(1, 2.0, &knobs("force_activation = true"), ""),
+    )
+    .unwrap();
+    assert_eq!(
+        replicas_at(&free, 600.0),
+        0,
+        "deactivated after the cooldown"
+    );
+    assert_eq!(replicas_at(&forced, 600.0), 1, "force-activation keeps one");
+    assert_eq!(forced.summary.fleet.replicas_started, 0);
+}
+
+#[test]
+fn keda_scaling_modifiers_combine_triggers_and_fall_back_by_formula() {
+    // Two named triggers under scalingModifiers: `running / 2` against a
+    // composite target of 2 per replica asks for what the single trigger
+    // on running requests at 4 per replica asks for, row by row.
+    let trace = burst_then_lull(8.0, 300.0, 900.0);
+    let triggers = "triggers = [{ name = \"running\", trigger_metric = \"num_requests_running\" }, { name = \"waiting\", trigger_metric = \"num_requests_waiting\" }]";
+    let composite = |modifiers: &str, extra: &str| {
+        format!("kind = \"keda\"\nmin_replicas = 1\nmax_replicas = 8\ncooldown_period_s = 60\n{triggers}\nscaling_modifiers = {modifiers}\n{extra}")
+    };
+    let single = run_trace(&trace, &fleet(1, 2.0, &keda(""), "")).unwrap();
+    let half = composite("{ formula = \"running / 2\", target = \"2\" }", "");
+    let combined = run_trace(&trace, &fleet(1, 2.0, &half, "")).unwrap();
+    let counts = |r: &RunResult| -> Vec<u32> {
+        (r.timeseries.iter())
+            .map(|w| w.replicas + w.replicas_starting)
+            .collect()
+    };
+    assert!(peak_replicas(&single) >= 3);
+    assert_eq!(counts(&combined), counts(&single));
+    // The metrics source is down from 400 s to 800 s. Under
+    // `fallback.behavior = "scalingModifiers"` a trigger past its failure
+    // threshold reads as nil, so `running ?? 24` is 24: 24 / 4 = 6
+    // replicas (not the fallback's 2, which serves only a formula that is
+    // nil as a whole), where the single trigger without a fallback holds.
+    let outage = "[scaling.scrape]\noutages = [{ start_s = 400, end_s = 800 }]";
+    let fb = "fallback = { failure_threshold = 3, replicas = 2, behavior = \"scalingModifiers\" }";
+    let by_formula = composite("{ formula = \"running ?? 24\", target = \"4\" }", fb);
+    let r = run_trace(&trace, &fleet(1, 2.0, &by_formula, outage)).unwrap();
+    let plain = run_trace(&trace, &fleet(1, 2.0, &keda(""), outage)).unwrap();
+    let before = replicas_at(&plain, 395.0);
+    assert!(before < 6, "the lull wants fewer than 6: {before}");
+    for t in [500.0, 650.0, 790.0] {
+        assert_eq!(replicas_at(&r, t), 6, "formula fallback at {t} s");
+        assert_eq!(replicas_at(&plain, t), before, "no fallback: held at {t} s");
+    }
+    // Without a formula the behavior is rejected, as KEDA's webhook does,
+    // and a formula naming no trigger is an error naming the key.
+    let no_formula = format!("{}\n{fb}", keda(""));
+    let e = run_trace(&trace, &fleet(1, 2.0, &no_formula, "")).unwrap_err();
+    assert!(e.contains("requires scalingModifiers.formula"), "{e}");
+    let unknown = composite("{ formula = \"queue + 1\", target = \"2\" }", "");
+    let e = run_trace(&trace, &fleet(1, 2.0, &unknown, "")).unwrap_err();
+    assert!(
+        e.contains("scaling.scaling_modifiers") && e.contains("unknown name queue"),
+        "{e}"
+    );
+}

@@ -77,3 +77,28 @@ fn every_scaling_example_in_the_docs_loads() {
     }
     assert!(twins >= 1, "no HPA example in the Kubernetes spelling");
 }
+
+#[test]
+fn every_upstream_autoscaler_example_sits_beside_its_upstream_manifest() {
+    // Each `### `kind`` subsection of "Using them in a scenario" for an
+    // autoscaler that mirrors an upstream one shows the upstream manifest
+    // (YAML) next to the `[scaling]` example; `concurrency` is fleetsim's
+    // own and has none.
+    let section = DOC.split("## Using them in a scenario").nth(1).unwrap();
+    let section = section.split("\n## ").next().unwrap();
+    let upstream = [
+        "`hpa`",
+        "`kpa`",
+        "`keda`",
+        "`ray_serve`",
+        "`aibrix_apa`",
+        "`llmd_wva`",
+    ];
+    for kind in upstream {
+        let sub = (section.split("\n### ").skip(1))
+            .find(|s| s.starts_with(kind))
+            .unwrap_or_else(|| panic!("no subsection for {kind}"));
+        let has = |fence: &str| sub.contains(&format!("```{fence}\n"));
+        assert!(has("toml") && has("yaml"), "{kind}: example and manifest");
+    }
+}

@@ -118,29 +118,56 @@ impl WindowedSignal {
     }
 }
 
-/// `status.replicas` as a controller reads it from the newest visible
-/// scrape: pods starting or ready, not those draining (0 before the first).
+/// Pods as a controller counts them from the cluster's API (the scale
+/// subresource's `status.replicas`, the pod lister's ready pods, Ray's
+/// replica state), not from the metrics pipeline.
+///
+/// The engine shows pods only through scrapes, so the counts are those of
+/// the newest visible scrape. A metrics outage does not hide them from a
+/// real controller, so while the source is down they are what the
+/// controller can still know: pods follow the count asked for
+/// (`status.replicas` = [`Observation::desired`], as a Deployment creates
+/// and removes pods at once), and the ready ones are those the newest
+/// stored scrape showed ready, at most the count asked for (a pod asked
+/// away stops being ready at once; one that became ready since is not
+/// seen: the observation carries no replica state outside the scrapes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ApiPods {
+    /// Pods starting or ready, not draining (`status.replicas`).
+    pub status: u32,
+    /// Pods ready (`readyReplicas`, Ray's running replicas).
+    pub ready: u32,
+}
+
+impl ApiPods {
+    /// The counts at `obs`; `None` before any scrape was visible (the
+    /// controller has not seen the deployment's pods yet).
+    pub fn of(obs: &Observation<'_>) -> Option<ApiPods> {
+        if let Some(s) = obs.latest() {
+            let status = (s.pods.iter())
+                .filter(|p| p.phase != PodPhase::Draining)
+                .count() as u32;
+            return Some(ApiPods {
+                status,
+                ready: s.count(PodPhase::Ready),
+            });
+        }
+        let held = obs.window(SimDuration(u64::MAX)).last()?;
+        Some(ApiPods {
+            status: obs.desired,
+            ready: held.count(PodPhase::Ready).min(obs.desired),
+        })
+    }
+}
+
+/// `status.replicas` ([`ApiPods::status`]; 0 before the first scrape).
 pub fn status_replicas(obs: &Observation<'_>) -> u32 {
-    obs.latest().map_or(0, |s| {
-        s.pods
-            .iter()
-            .filter(|p| p.phase != PodPhase::Draining)
-            .count() as u32
-    })
+    ApiPods::of(obs).map_or(0, |p| p.status)
 }
 
-/// Ready pods in the newest visible scrape (0 before the first).
+/// Ready pods ([`ApiPods::ready`]; 0 before the first scrape).
 pub fn ready_pods(obs: &Observation<'_>) -> u32 {
-    obs.latest().map_or(0, |s| s.count(PodPhase::Ready))
-}
-
-/// Ready pods as a controller that counts them from the Kubernetes API
-/// sees them: a metrics outage does not hide them, so while the source is
-/// down the newest scrape still held counts (0 before the first).
-pub fn ready_pods_counted(obs: &Observation<'_>) -> u32 {
-    (obs.latest())
-        .or_else(|| obs.window(SimDuration(u64::MAX)).last())
-        .map_or(0, |s| s.count(PodPhase::Ready))
+    ApiPods::of(obs).map_or(0, |p| p.ready)
 }
 
 /// Gauge value as integer milli-units (HPA quantities), rounded.

@@ -233,7 +233,7 @@ fn read(kind: &str, key: &str, behavior: &str) -> AutoscalerConfig {
 fn written(config: &AutoscalerConfig, dir: Dir) -> Option<RulesConfig> {
     let b = match config {
         AutoscalerConfig::Hpa(c) => c.behavior.clone(),
-        AutoscalerConfig::Keda(c) => c.hpa_behavior.clone(),
+        AutoscalerConfig::Keda(c) => c.hpa_behavior.as_deref().cloned(),
         other => panic!("{} has no HPA behavior", other.kind()),
     }
     .expect("a behavior");

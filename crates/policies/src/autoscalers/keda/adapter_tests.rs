@@ -158,3 +158,64 @@ fn a_value_metric_type_scales_on_the_whole_value() {
         .to_string();
     assert!(bad.contains("expected `AverageValue` or `Value`"), "{bad}");
 }
+
+#[test]
+fn an_outage_reads_pod_counts_from_the_api_not_the_metrics() {
+    // A Value trigger (threshold 4) with a fallback of 3 replicas after 1
+    // failure. The source is down from 20 s. Case 1: 2 pods were ready at
+    // the last scrape: the fallback serves 4 × 3 / 2 and the HPA asks for
+    // 3. Case 2: the 2 pods were still starting: no pod is ready, and
+    // upstream's `doFallback` has nothing to divide by (readyReplicas is
+    // zero), so the HPA gets an error and holds 2 (reading the count asked
+    // for as ready, the fallback would have acted).
+    let cfg = KedaAutoscalerConfig {
+        min_replicas: 1,
+        threshold: 4.0,
+        metric_type: MetricType::Value,
+        trigger_metric: Some(crate::autoscalers::adapter::Signal::NumRequestsRunning),
+        fallback: Some(FallbackConfig {
+            failure_threshold: 1,
+            replicas: 3,
+            behavior: FallbackBehavior::Static,
+        }),
+        ..base()
+    };
+    let run = |pods: Vec<fleetsim_core::autoscale::PodSample>| {
+        let mut a = cfg.build().unwrap();
+        let mut store = MetricsStore::default();
+        store.set_outages(vec![fleetsim_core::autoscale::MetricsOutage {
+            start: at(20.0),
+            end: at(1000.0),
+        }]);
+        record(&mut store, [scrape(15.0, pods, 0)]);
+        let mut d = 2;
+        [15.0, 30.0, 45.0, 60.0]
+            .iter()
+            .map(|&t| {
+                d = a.desired_replicas(&store.observe(at(t), SimDuration::ZERO, d));
+                d
+            })
+            .collect::<Vec<u32>>()
+    };
+    // 4 running on 2 ready pods at 15 s: the value is the target, hold 2.
+    assert_eq!(
+        run(vec![ready(0, 2, 0, 0.5), ready(1, 2, 0, 0.5)]),
+        vec![2, 2, 3, 3]
+    );
+    assert_eq!(run(vec![starting(0), starting(1)]), vec![2, 2, 2, 2]);
+}
+
+#[test]
+fn a_scaling_modifiers_fallback_needs_a_formula() {
+    // The scenario's ScaledObject has one trigger and no modifiers, so the
+    // webhook's rule rejects `behavior = "scalingModifiers"`.
+    let c: KedaAutoscalerConfig = serde_json::from_str(
+        r#"{"fallback": {"failure_threshold": 3, "replicas": 5, "behavior": "scalingModifiers"}}"#,
+    )
+    .unwrap();
+    let e = c.validate().unwrap_err().to_string();
+    assert!(
+        e.contains("fallback.behavior") && e.contains("requires scalingModifiers.formula"),
+        "{e}"
+    );
+}

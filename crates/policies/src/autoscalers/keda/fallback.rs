@@ -90,6 +90,18 @@ pub fn metric_with_fallback_to(
     target: FallbackTarget,
 ) -> FallbackResult {
     let valid = fallback.filter(|f| f.is_valid());
+    served_with_fallback(state, valid, scaler, current_replicas, target)
+}
+
+/// [`metric_with_fallback_to`] given the fallback already checked valid
+/// (`None`: none, or an invalid one).
+pub(super) fn served_with_fallback(
+    state: &mut FallbackState,
+    valid: Option<&FallbackConfig>,
+    scaler: Option<f64>,
+    current_replicas: Option<u32>,
+    target: FallbackTarget,
+) -> FallbackResult {
     if let Some(v) = scaler {
         if valid.is_some() {
             *state = FallbackState {
@@ -108,9 +120,14 @@ pub fn metric_with_fallback_to(
     if i64::from(state.failures) <= i64::from(f.failure_threshold) {
         return FallbackResult::Error;
     }
+    // The formula reads this trigger as nil (by its health); the value
+    // served is a placeholder, and no fallback is active.
+    if f.behavior == FallbackBehavior::ScalingModifiers {
+        return FallbackResult::Metric(SCALING_MODIFIERS_PLACEHOLDER);
+    }
     let fixed = u32::try_from(f.replicas).unwrap_or(0);
     let replicas = match (f.behavior, current_replicas) {
-        (FallbackBehavior::Static, _) => fixed,
+        (FallbackBehavior::Static | FallbackBehavior::ScalingModifiers, _) => fixed,
         (FallbackBehavior::CurrentReplicas, Some(c)) => c,
         (FallbackBehavior::CurrentReplicasIfHigher, Some(c)) => c.max(fixed),
         (FallbackBehavior::CurrentReplicasIfLower, Some(c)) => c.min(fixed),

@@ -11,14 +11,21 @@
 //! call [`aggregate_activity`] and [`KedaExecutor::request_scale`]; every
 //! HPA sync (15 s) call [`crate::autoscalers::hpa::per_pod_replicas`] per
 //! trigger with the value and the threshold, and [`crate::autoscalers::hpa::Hpa::reconcile`]
-//! with the config from [`KedaConfig::hpa_config`].
+//! with the config from [`KedaConfig::hpa_config`]. Several triggers under
+//! scaling modifiers give the HPA one composite metric instead
+//! (`modifiers.rs`, the adapter's side in `composite.rs`).
 
+mod composite;
 mod executor;
 mod fallback;
+pub mod formula;
+mod modifiers;
 mod trigger;
 
+pub use composite::NamedTrigger;
 pub use executor::*;
 pub use fallback::*;
+pub use modifiers::*;
 
 use super::hpa::{Behavior, BehaviorConfig, HpaConfig};
 use super::{invalid, AutoscalerError};
@@ -41,6 +48,10 @@ pub enum FallbackBehavior {
     CurrentReplicasIfHigher,
     /// `min(current, fallback.replicas)`.
     CurrentReplicasIfLower,
+    /// With scaling modifiers only: a failing trigger reads as nil in the
+    /// formula, and a nil formula serves `replicas × target`
+    /// ([`modifiers`](ScalingModifiers)).
+    ScalingModifiers,
 }
 
 /// `spec.fallback` (`failure_threshold` and `replicas` as a scenario
@@ -207,7 +218,8 @@ fn default_threshold() -> f64 {
 
 /// `[scaling] kind = "keda"`: a ScaledObject with one Prometheus-style
 /// trigger: a vLLM gauge summed over the deployment (`trigger_metric`), or
-/// a `query` over the observed signals ([`super::promql`]).
+/// a `query` over the observed signals ([`super::promql`]); or several
+/// named `triggers` combined by `scaling_modifiers` ([`ScalingModifiers`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KedaAutoscalerConfig {
@@ -263,7 +275,7 @@ pub struct KedaAutoscalerConfig {
     /// (the scale-down window the controller's 300 s); absent = the HPA's
     /// legacy path.
     #[serde(default)]
-    pub hpa_behavior: Option<BehaviorConfig>,
+    pub hpa_behavior: Option<Box<BehaviorConfig>>,
     /// `spec.fallback`: `{ failure_threshold, replicas, behavior }`
     /// (`static`, `currentReplicas`, `currentReplicasIfHigher`,
     /// `currentReplicasIfLower`); unset by default. Once the trigger has
@@ -290,6 +302,16 @@ pub struct KedaAutoscalerConfig {
     /// trigger were active.
     #[serde(default)]
     pub force_activation: bool,
+    /// Several named triggers (`{ name, trigger_metric | query }`) combined
+    /// by `scaling_modifiers`, instead of `trigger_metric` / `query`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub triggers: Vec<NamedTrigger>,
+    /// `advanced.scalingModifiers`: `{ formula, target, activation_target,
+    /// metric_type }` over `triggers`; the composite metric's `target` and
+    /// `metric_type` replace `threshold` and `metric_type`, and
+    /// `activation_target` replaces `activation_threshold`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaling_modifiers: Option<Box<ScalingModifiers>>,
 }
 
 impl KedaAutoscalerConfig {
@@ -317,10 +339,53 @@ impl KedaAutoscalerConfig {
         Trigger::resolve(self.query.as_deref(), self.trigger_metric)
     }
 
+    /// The HPA's target: the composite's `target` under scaling
+    /// modifiers, else `threshold`.
+    fn target(&self) -> f64 {
+        (self.scaling_modifiers.as_deref())
+            .and_then(|m| m.target_value().ok())
+            .unwrap_or(self.threshold)
+    }
+
+    /// The composite of `triggers` under `scaling_modifiers` (`None`: the
+    /// single trigger). Both or neither must be set, and a composite
+    /// leaves `trigger_metric` and `query` unset.
+    fn composite(&self) -> Result<Option<composite::Composite>, AutoscalerError> {
+        let Some(m) = &self.scaling_modifiers else {
+            if !self.triggers.is_empty() {
+                return Err(invalid(NAME, "triggers", "several triggers need scaling_modifiers (their formula makes the one metric the HPA scales on)"));
+            }
+            return Ok(None);
+        };
+        if self.triggers.is_empty() {
+            return Err(invalid(
+                NAME,
+                "scaling_modifiers",
+                "needs triggers = [{ name, trigger_metric | query }, ...] for its formula",
+            ));
+        }
+        if self.trigger_metric.is_some() || self.query.is_some() {
+            let key = if self.query.is_some() {
+                "query"
+            } else {
+                "trigger_metric"
+            };
+            return Err(invalid(
+                NAME,
+                key,
+                "with triggers, each trigger names its own metric; leave this unset",
+            ));
+        }
+        composite::Composite::new(&self.triggers, m).map(Some)
+    }
+
     /// ScaledObject validation plus the trigger's.
     pub fn validate(&self) -> Result<(), AutoscalerError> {
         self.core().validate()?;
         self.trigger()?;
+        self.composite()?;
+        check_fallback(self.fallback.as_ref(), self.scaling_modifiers.as_deref())
+            .map_err(|e| invalid(NAME, "fallback.behavior", e.to_string()))?;
         if !self.threshold.is_finite() || self.threshold <= 0.0 {
             return Err(invalid(NAME, "threshold", format!("must be > 0, got {} (KEDA: the trigger threshold is the HPA's AverageValue target, or Value target with metric_type Value, which must be positive)", self.threshold)));
         }
@@ -349,9 +414,11 @@ impl KedaAutoscalerConfig {
             executor: KedaExecutor::new(core, SimTime::ZERO)?,
             hpa,
             trigger: self.trigger()?,
+            composite: self.composite()?,
             ignore_null_values: self.ignore_null_values,
-            threshold_milli: super::adapter::milli(self.threshold),
-            metric_type: self.metric_type,
+            threshold_milli: super::adapter::milli(self.target()),
+            metric_type: (self.scaling_modifiers.as_deref())
+                .map_or(self.metric_type, |m| m.metric_type),
             activation_threshold: self.activation_threshold,
             polling,
             hpa_sync,
@@ -367,7 +434,11 @@ impl KedaAutoscalerConfig {
     /// scrape interval; vLLM production-stack polls every 15 s), 10
     /// minutes kept or the query's range if longer.
     pub fn default_metrics(&self) -> fleetsim_core::autoscale::MetricsSpec {
-        let range = self.trigger().ok().and_then(|t| t.range());
+        let composite = self.composite().ok().flatten();
+        let range = match composite {
+            Some(c) => c.range(),
+            None => self.trigger().ok().and_then(|t| t.range()),
+        };
         fleetsim_core::autoscale::MetricsSpec {
             scrape_interval: fleetsim_core::SimDuration::from_secs(15),
             lag: fleetsim_core::SimDuration::ZERO,
@@ -392,8 +463,8 @@ fn gcd(a: u64, b: u64) -> u64 {
 /// under `ignore_null_values`, as the prometheus scaler's
 /// `ignoreNullValues`, else is an error) and the HPA KEDA creates every
 /// 15 s ([`super::hpa::per_pod_replicas`] with the value
-/// [`metric_with_fallback`] serves, the threshold and `status.replicas` =
-/// pods not draining, or the count asked for when no scrape is visible).
+/// [`metric_with_fallback`] serves, the threshold and the pod counts of
+/// [`super::adapter::ApiPods`], or the count asked for before any scrape).
 /// It syncs at the gcd of the two periods. When the executor changes the scale, that is the answer of
 /// the sync. No activation hook: KEDA has no activator, so a request
 /// arriving at zero replicas waits for the next poll.
@@ -402,6 +473,8 @@ pub struct KedaAutoscaler {
     executor: KedaExecutor,
     hpa: super::hpa::Hpa,
     trigger: Trigger,
+    /// Several triggers under scaling modifiers (then `trigger` is unused).
+    composite: Option<composite::Composite>,
     ignore_null_values: bool,
     threshold_milli: i64,
     metric_type: MetricType,
@@ -434,6 +507,16 @@ impl fleetsim_core::Autoscaler for KedaAutoscaler {
         let now = obs.now;
         let value = self.trigger.value(obs, self.ignore_null_values);
         let mut current = obs.desired;
+        // Pod counts come from the API server, not the metrics pipeline
+        // (`status.replicas`; pods Running and Ready for a Value target
+        // and its fallback): an outage leaves them readable. Before any
+        // scrape, the count asked for.
+        let super::adapter::ApiPods { status, ready } = (super::adapter::ApiPods::of(obs))
+            .unwrap_or(super::adapter::ApiPods {
+                status: current,
+                ready: current,
+            });
+        let fallback = self.executor.config().fallback;
         // A paused ScaledObject: the controller holds the paused-replicas
         // count (or the current one) and nothing else acts.
         let cfg = self.executor.config();
@@ -445,26 +528,35 @@ impl fleetsim_core::Autoscaler for KedaAutoscaler {
         }
         if now >= self.next_poll {
             self.next_poll = now + self.polling;
-            let active = value.is_some_and(|v| v > self.activation_threshold);
-            let d = self
-                .executor
-                .request_scale(now, current, active, value.is_none());
+            let (active, error) = match &mut self.composite {
+                // The composite's activity: above `activation_target`,
+                // never on an error.
+                Some(c) => {
+                    let v = c.value(
+                        obs,
+                        self.ignore_null_values,
+                        fallback.as_ref(),
+                        current,
+                        ready,
+                        false,
+                    );
+                    match v.and_then(|v| c.modifiers().is_active(v)) {
+                        Ok(a) => (a, false),
+                        Err(_) => (false, true),
+                    }
+                }
+                None => (
+                    value.is_some_and(|v| v > self.activation_threshold),
+                    value.is_none(),
+                ),
+            };
+            let d = self.executor.request_scale(now, current, active, error);
             if let Some(n) = d.set_replicas {
                 return n;
             }
         }
         if now >= self.next_hpa {
             self.next_hpa = now + self.hpa_sync;
-            // The pod count comes from the API server, not the metrics
-            // pipeline: with no scrape visible, the count asked for.
-            let status = obs
-                .latest()
-                .map_or(current, |_| super::adapter::status_replicas(obs));
-            // Pods Running and Ready, for a Value target (and its
-            // fallback); with no scrape visible, the count asked for.
-            let ready = obs
-                .latest()
-                .map_or(current, |_| super::adapter::ready_pods(obs));
             let threshold = self.threshold_milli as f64 / 1000.0;
             let target = match self.metric_type {
                 MetricType::AverageValue => FallbackTarget::AverageValue(threshold),
@@ -477,15 +569,27 @@ impl fleetsim_core::Autoscaler for KedaAutoscaler {
             // `GetMetricsWithFallback`: the trigger's value, the fallback
             // value once it has failed too often, or the error (no
             // recommendation: the HPA holds).
-            let served = match metric_with_fallback_to(
-                &mut self.fallback_state,
-                self.executor.config().fallback.as_ref(),
-                value,
-                Some(current),
-                target,
-            ) {
-                FallbackResult::Metric(v) | FallbackResult::Fallback(v) => Some(v),
-                FallbackResult::Error => None,
+            // With scaling modifiers, the composite metric.
+            let served = match &mut self.composite {
+                Some(c) => (c.value(
+                    obs,
+                    self.ignore_null_values,
+                    fallback.as_ref(),
+                    current,
+                    ready,
+                    true,
+                ))
+                .ok(),
+                None => match metric_with_fallback_to(
+                    &mut self.fallback_state,
+                    fallback.as_ref(),
+                    value,
+                    Some(current),
+                    target,
+                ) {
+                    FallbackResult::Metric(v) | FallbackResult::Fallback(v) => Some(v),
+                    FallbackResult::Error => None,
+                },
             };
             let tolerance = self.hpa.config().tolerance;
             let rec = served.and_then(|v| {
@@ -554,3 +658,9 @@ mod adapter_tests;
 
 #[cfg(test)]
 mod upstream_executor_tests;
+
+#[cfg(test)]
+mod upstream_modifiers_tests;
+
+#[cfg(test)]
+mod upstream_types_tests;

@@ -621,7 +621,7 @@ fn value_metric_fallback() {
             )
             .unwrap();
             let asked = match behavior {
-                Static => replicas as u32,
+                Static | ScalingModifiers => replicas as u32,
                 CurrentReplicas => current,
                 CurrentReplicasIfHigher => current.max(replicas as u32),
                 CurrentReplicasIfLower => current.min(replicas as u32),

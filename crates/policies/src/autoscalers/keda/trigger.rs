@@ -1,4 +1,4 @@
-//! The ScaledObject's one trigger: a vLLM gauge summed over the deployment
+//! A ScaledObject trigger: a vLLM gauge summed over the deployment
 //! (`trigger_metric`) or a `prometheus` trigger's `query` over the observed
 //! signals ([`crate::autoscalers::promql`]).
 
@@ -28,7 +28,7 @@ impl Trigger {
             (Some(_), Some(_)) => Err(invalid(
                 super::NAME,
                 "query",
-                "set either trigger_metric or query, not both (one trigger per ScaledObject here)",
+                "set either trigger_metric or query, not both (one metric per trigger)",
             )),
             (Some(q), None) => Query::parse(q)
                 .map(Trigger::Query)

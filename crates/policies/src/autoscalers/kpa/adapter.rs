@@ -293,7 +293,7 @@ impl fleetsim_core::Autoscaler for KpaAutoscaler {
         // Knative counts ready pods from the endpoints, not the metrics
         // source: an outage does not make them 0 (which would read as a
         // burst on one pod and enter panic mode).
-        let ready = crate::autoscalers::adapter::ready_pods_counted(obs);
+        let ready = crate::autoscalers::adapter::ready_pods(obs);
         let spec = self.cfg.decider_spec(true);
         let decider = self.decider.get_or_insert_with(|| {
             KpaDecider::new(spec, ready, now).expect("spec validated in new")

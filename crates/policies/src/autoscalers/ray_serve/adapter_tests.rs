@@ -107,3 +107,50 @@ fn cold_start_bypasses_the_delay() {
         5
     );
 }
+
+#[test]
+fn an_outage_keeps_the_running_replicas_and_the_last_reports() {
+    // Reports up to 1.0 s show 16 ongoing on 2 ready replicas; the source
+    // is down from 1.05 s. Ray's controller still knows its 2 running
+    // replicas (replica state) and holds the handles' last reports, so it
+    // scales to 16 / 2 = 8 once the 0.3 s upscale delay has passed. (Read
+    // from the metrics, running would be 0 in the outage: the cold-start
+    // path, which only holds the target.)
+    let mut store = MetricsStore::default();
+    store.set_outages(vec![fleetsim_core::autoscale::MetricsOutage {
+        start: at(1.05),
+        end: at(100.0),
+    }]);
+    record(
+        &mut store,
+        (1..=10).map(|i| scrape(f64::from(i) / 10.0, fleet(2, 16, 1.0), 0)),
+    );
+    let mut a = RayServeAutoscaler::new(config()).unwrap();
+    let mut d = 2;
+    let mut decide = |tenths: std::ops::RangeInclusive<u32>| -> Vec<u32> {
+        tenths
+            .map(|i| {
+                let o = store.observe(at(f64::from(i) / 10.0), SimDuration::ZERO, d);
+                assert!(o.metrics_down());
+                d = a.desired_replicas(&o);
+                d
+            })
+            .collect()
+    };
+    assert_eq!(decide(11..=15), vec![2, 2, 2, 8, 8]);
+    // The handles' reports are dropped 20 s after the last one (1.0 s):
+    // from 21.0 s the total is 0, and after the 0.5 s downscale delay the
+    // count steps down to 1 (never past 1 at once).
+    assert_eq!(decide(209..=215), vec![8, 8, 8, 8, 8, 8, 1]);
+    // No report ever: hold.
+    let mut empty = MetricsStore::default();
+    empty.set_outages(vec![fleetsim_core::autoscale::MetricsOutage {
+        start: at(0.0),
+        end: at(100.0),
+    }]);
+    let mut a = RayServeAutoscaler::new(config()).unwrap();
+    assert_eq!(
+        a.desired_replicas(&empty.observe(at(5.0), SimDuration::ZERO, 3)),
+        3
+    );
+}

@@ -512,7 +512,9 @@ impl RayServePolicy {
 /// `total_num_requests` = requests running and waiting at replicas plus
 /// waiting at the gateway (Ray's handle queue), averaged over the scrapes
 /// visible in `look_back_period_s` (simple mode). No visible scrape: the
-/// count is held.
+/// count is held. While the metrics source is down the controller still
+/// knows its running replicas ([`super::adapter::ApiPods`]) and decides
+/// on the last reports it holds ([`HANDLE_METRICS_TIMEOUT_S`]).
 ///
 /// Scale from zero: with no replica, a Ray handle reports its queued
 /// requests at once and the next tick's cold-start fast path scales to
@@ -550,10 +552,16 @@ impl fleetsim_core::Autoscaler for RayServeAutoscaler {
     }
 
     fn desired_replicas(&mut self, obs: &fleetsim_core::autoscale::Observation<'_>) -> u32 {
-        let Some(total) = super::adapter::Signal::Concurrency.windowed_total(obs, self.look_back)
-        else {
+        let total = if obs.metrics_down() {
+            held_reports_total(obs, self.look_back)
+        } else {
+            super::adapter::Signal::Concurrency.windowed_total(obs, self.look_back)
+        };
+        let Some(total) = total else {
             return obs.desired;
         };
+        // Running replicas come from the controller's replica state, which
+        // a metrics outage does not hide.
         let running = super::adapter::ready_pods(obs);
         (self.policy).decide_at(obs.now.as_secs_f64(), running, obs.desired, total)
     }
@@ -561,6 +569,37 @@ impl fleetsim_core::Autoscaler for RayServeAutoscaler {
     fn on_activation(&mut self, _now: fleetsim_core::SimTime) -> Option<u32> {
         Some((self.policy.config().effective_upscaling_factor().ceil() as u32).max(1))
     }
+}
+
+/// A handle's report is dropped once no newer one came for
+/// `max(2 × metrics_interval_s, RAY_SERVE_MIN_HANDLE_METRICS_TIMEOUT_S)`
+/// = max(2 × 10 s, 10 s) (`DeploymentAutoscalingState.drop_stale_handle_metrics`,
+/// `_private/constants.py`; `metrics_interval_s` at its default).
+pub const HANDLE_METRICS_TIMEOUT_S: u64 = 20;
+
+/// `total_num_requests` while the metrics source is down: no report
+/// arrives, and the controller keeps the last ones. Handles collect the
+/// metrics (`RAY_SERVE_COLLECT_AUTOSCALING_METRICS_ON_HANDLE`, on by
+/// default), each report the average over the look-back before it was
+/// sent: the mean over `look_back` before the newest stored scrape, until
+/// that report is [`HANDLE_METRICS_TIMEOUT_S`] old; then the handles'
+/// reports are dropped and the total is 0. `None` with no report at all.
+fn held_reports_total(
+    obs: &fleetsim_core::autoscale::Observation<'_>,
+    look_back: fleetsim_core::SimDuration,
+) -> Option<f64> {
+    let all = fleetsim_core::SimDuration(u64::MAX);
+    let last = obs.window(all).last()?;
+    if obs.now.saturating_since(last.at) >= super::secs(HANDLE_METRICS_TIMEOUT_S) {
+        return Some(0.0);
+    }
+    let from = last.at.0.checked_sub(look_back.0);
+    let (sum, n) = (obs.window(all))
+        .filter(|s| from.is_none_or(|f| s.at.0 > f))
+        .fold((0.0, 0u32), |(a, n), s| {
+            (a + super::adapter::Signal::Concurrency.total(s), n + 1)
+        });
+    Some(sum / f64::from(n.max(1)))
 }
 
 /// Ray Serve's metrics path: replicas and handles record every 0.5 s and
