@@ -2,7 +2,8 @@
 //!
 //! This crate is the front end: scenario files ([`scenario`]), opening
 //! workloads from files ([`workload`]), running ([`run`]) and reports
-//! ([`report`]); charts ([`plot`]); knob sweeps ([`sweep`]); trace
+//! ([`report`]); charts ([`plot`]); knob sweeps ([`sweep`]); the capacity
+//! planner ([`plan`]); trace
 //! statistics ([`trace_stats`]); the headline metrics ([`headline`]) with
 //! paired comparisons ([`compare`]) and baseline checks ([`check`]). It
 //! re-exports the engine ([`core`], `fleetsim-core`) and the policies
@@ -44,6 +45,7 @@ pub mod check;
 pub mod compare;
 pub mod headline;
 pub mod out_dir;
+pub mod plan;
 pub mod plot;
 pub mod report;
 pub mod run;

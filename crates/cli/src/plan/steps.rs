@@ -1,0 +1,407 @@
+//! The plan's steps in order, each within the time budget: traffic,
+//! Little's law, the fixed-fleet search per GPU type, the oracle and its
+//! replay, the scenario's own policy, the verdict and the break-even.
+
+use super::evaluate::{Candidate, Evaluation, Evaluator, FleetPolicy};
+use super::littles_law::{self, ReplicaShape};
+use super::{
+    break_even, fixed, oracle, traffic::Traffic, verdict, FixedPlan, OraclePlan, Plan, PlanError,
+    PlanOptions, PolicyPlan, Replay, Skipped, MAX_PLAN_REPLICAS, TENSOR_PARALLEL_DEGREES,
+};
+use crate::scenario::Scenario;
+use crate::workload::{self, KnownNames};
+use fleetsim_core::cost::{PoolPricing, HOURS_PER_MONTH};
+use fleetsim_core::engine::ReplicaSpec;
+use fleetsim_core::queue::QueueMode;
+use std::time::Instant;
+
+/// Makes the plan; `progress` hears what is being done (for a terminal).
+pub fn plan(options: &PlanOptions, progress: &mut dyn FnMut(&str)) -> Result<Plan, PlanError> {
+    let (mut ev, loaded) = Evaluator::new(options, Instant::now())?;
+    let file = options.scenario.display().to_string();
+    supported(&loaded, &file)?;
+    if !(options.window_s.is_finite() && options.window_s > 0.0) {
+        return Err(PlanError::unsupported(
+            &file,
+            &format!(
+                "the rate window must be a number of seconds > 0, got {}",
+                options.window_s
+            ),
+        ));
+    }
+    progress("reading the workload's arrival rates");
+    let traffic = read_traffic(&loaded, options.window_s)?;
+    if traffic.requests == 0 {
+        return Err(PlanError::unsupported(
+            &file,
+            "the workload yields no request to plan for",
+        ));
+    }
+    let (own_gpu, own_tp) = (
+        loaded.deployments[0].gpu.clone(),
+        loaded.deployments[0].tensor_parallel,
+    );
+    let gpus: Vec<String> = match options.gpus.is_empty() {
+        true => vec![own_gpu.clone()],
+        false => options
+            .gpus
+            .iter()
+            .map(|g| g.trim().to_ascii_lowercase())
+            .collect(),
+    };
+
+    progress("Little's law per GPU type and tensor-parallel degree");
+    let (mut estimates, mut skipped) = (Vec::new(), Vec::new());
+    for gpu in &gpus {
+        for tp in TENSOR_PARALLEL_DEGREES {
+            let c = candidate(gpu, tp, FleetPolicy::Fixed(1));
+            match ev.load(&c, ev.seeds[0]).and_then(|s| shape(&s, &file)) {
+                Ok((shape, perf)) => estimates.push(littles_law::estimate(
+                    gpu,
+                    &shape,
+                    perf.as_ref(),
+                    traffic.peak_rate_per_s,
+                    traffic.mean_input_tokens,
+                    traffic.mean_output_tokens,
+                )),
+                Err(e) => skipped.push(Skipped {
+                    gpu: gpu.clone(),
+                    tensor_parallel: tp,
+                    reason: reason(&e),
+                }),
+            }
+        }
+    }
+
+    let mut fixed_plans: Vec<FixedPlan> = Vec::new();
+    for gpu in &gpus {
+        // The degree Little's law finds cheapest (the smaller on a tie).
+        let Some(est) = (estimates.iter().filter(|e| &e.gpu == gpu))
+            .min_by(|a, b| a.monthly_usd.total_cmp(&b.monthly_usd))
+        else {
+            continue;
+        };
+        let tp = est.tensor_parallel;
+        progress(&format!(
+            "bisecting fixed replicas on {gpu} TP{tp} from {}",
+            est.replicas
+        ));
+        let mut evaluations: Vec<(u32, Evaluation)> = Vec::new();
+        let search = fixed::search(est.replicas, MAX_PLAN_REPLICAS, |n| {
+            let e = ev.evaluate(&candidate(gpu, tp, FleetPolicy::Fixed(n)))?;
+            Ok::<_, PlanError>(e.map(|e| {
+                let probe = fixed::Probe {
+                    replicas: n,
+                    meets_sla: e.meets_sla,
+                    monthly_usd: e.monthly_usd,
+                    sla_attainment: e.sla_attainment,
+                };
+                evaluations.push((n, e));
+                probe
+            }))
+        })?;
+        let found = search
+            .replicas
+            .and_then(|n| evaluations.iter().find(|(m, _)| *m == n));
+        fixed_plans.push(FixedPlan {
+            gpu: gpu.clone(),
+            tensor_parallel: tp,
+            replicas: search.replicas,
+            meets_sla: found.is_some_and(|(_, e)| e.meets_sla),
+            monthly_usd: found.map(|(_, e)| e.monthly_usd),
+            equation_monthly_usd: found.and_then(|(_, e)| e.equation_monthly_usd),
+            complete: search.complete,
+            probes: search.probes,
+        });
+    }
+    let best_fixed = (fixed_plans.iter())
+        .filter(|f| f.meets_sla)
+        .min_by(|a, b| {
+            a.monthly_usd
+                .unwrap_or(f64::INFINITY)
+                .total_cmp(&b.monthly_usd.unwrap_or(f64::INFINITY))
+        })
+        .cloned();
+
+    let mut options_for_verdict: Vec<verdict::Choice> = Vec::new();
+    let mut policies: Vec<PolicyPlan> = Vec::new();
+    let mut oracle_plan = None;
+    if let Some(bf) = &best_fixed {
+        let (n, monthly) = (bf.replicas.unwrap_or(1), bf.monthly_usd.unwrap_or(0.0));
+        let c = candidate(&bf.gpu, bf.tensor_parallel, FleetPolicy::Fixed(n));
+        options_for_verdict.push(verdict::Choice {
+            kind: "fixed".into(),
+            source: "cheapest fixed fleet".into(),
+            monthly_usd: monthly,
+            equation_monthly_usd: bf.equation_monthly_usd,
+            meets_sla: true,
+            document: ev.document(&c),
+            gpu: bf.gpu.clone(),
+            tensor_parallel: bf.tensor_parallel,
+        });
+        policies.push(PolicyPlan {
+            kind: "fixed".into(),
+            source: "cheapest fixed fleet".into(),
+            knobs: serde_json::json!({ "gpu": bf.gpu, "tensor_parallel": bf.tensor_parallel, "replicas": n }),
+            meets_sla: true,
+            monthly_usd: monthly,
+            regret_usd: None,
+        });
+        progress(&format!(
+            "the oracle on {} TP{}",
+            bf.gpu, bf.tensor_parallel
+        ));
+        let pricing = ev.load(&c, ev.seeds[0]).map(|s| pool_pricing(&s))?;
+        if let Some(pricing) = pricing {
+            oracle_plan =
+                oracle_step(&mut ev, &traffic, bf, n, &pricing, &mut options_for_verdict)?;
+        }
+    }
+    if let Some(o) = &oracle_plan {
+        if let Some(r) = &o.replay {
+            policies.push(PolicyPlan {
+                kind: "scheduled".into(),
+                source: "oracle schedule".into(),
+                knobs: serde_json::json!({ "gpu": o.gpu, "tensor_parallel": o.tensor_parallel, "schedule_entries": o.schedule.len() }),
+                meets_sla: r.meets_sla,
+                monthly_usd: r.monthly_usd,
+                regret_usd: None,
+            });
+        }
+    }
+    if let Some((kind, knobs)) = ev.own_scaling().filter(|(kind, _)| kind != "fixed") {
+        progress(&format!("the scenario's own `{kind}` policy"));
+        let c = candidate(&own_gpu, own_tp, FleetPolicy::AsWritten);
+        if let Some(e) = ev.evaluate(&c)? {
+            policies.push(PolicyPlan {
+                kind: kind.clone(),
+                source: "scenario".into(),
+                knobs,
+                meets_sla: e.meets_sla,
+                monthly_usd: e.monthly_usd,
+                regret_usd: None,
+            });
+            options_for_verdict.push(verdict::Choice {
+                kind,
+                source: "scenario".into(),
+                monthly_usd: e.monthly_usd,
+                equation_monthly_usd: e.equation_monthly_usd,
+                meets_sla: e.meets_sla,
+                document: ev.document(&c),
+                gpu: own_gpu.clone(),
+                tensor_parallel: own_tp,
+            });
+        }
+    }
+    if let Some(o) = &oracle_plan {
+        for p in &mut policies {
+            p.regret_usd = Some(p.monthly_usd - o.monthly_usd);
+        }
+    }
+    let verdict = verdict::choose(&options_for_verdict);
+    let api_break_even = match (&loaded.api, &verdict, &best_fixed) {
+        (Some(price), Some(v), Some(bf)) => {
+            let n = f64::from(bf.replicas.unwrap_or(1));
+            Some(break_even::break_even(
+                price,
+                &break_even::Inputs {
+                    mean_rate_per_s: traffic.mean_rate_per_s,
+                    peak_rate_per_s: traffic.peak_rate_per_s,
+                    mean_input_tokens: traffic.mean_input_tokens,
+                    mean_output_tokens: traffic.mean_output_tokens,
+                    replica_capacity_per_s: traffic.peak_rate_per_s / n,
+                    replica_monthly_usd: bf.monthly_usd.unwrap_or(0.0) / n,
+                    dedicated_monthly_usd: v.monthly_usd,
+                },
+            ))
+        }
+        _ => None,
+    };
+    Ok(Plan {
+        scenario: loaded.name.clone(),
+        seeds: ev.seeds.clone(),
+        traffic,
+        littles_law: estimates,
+        skipped,
+        fixed: fixed_plans,
+        oracle: oracle_plan,
+        policies,
+        api_break_even,
+        verdict,
+        budget_s: options.budget_s,
+        budget_exhausted: ev.exhausted,
+        runs: ev.runs,
+    })
+}
+
+fn candidate(gpu: &str, tp: u32, policy: FleetPolicy) -> Candidate {
+    Candidate {
+        gpu: gpu.to_string(),
+        tensor_parallel: tp,
+        policy,
+    }
+}
+
+/// The oracle on the cheapest fixed fleet's shape: its bound, then its
+/// schedule replayed, first without lead to measure the cold start, then
+/// asking each replica that much earlier.
+fn oracle_step(
+    ev: &mut Evaluator,
+    traffic: &Traffic,
+    bf: &FixedPlan,
+    replicas: u32,
+    pricing: &PoolPricing,
+    options: &mut Vec<verdict::Choice>,
+) -> Result<Option<OraclePlan>, PlanError> {
+    let rates: Vec<f64> = traffic.rates_per_s().collect();
+    let capacity = traffic.peak_rate_per_s / f64::from(replicas);
+    let billing_s =
+        (pricing.billing.granularity.unit().as_secs_f64()).max(pricing.billing.minimum_s);
+    let horizon_s = rates.len() as f64 * traffic.window_s;
+    let replica_usd_per_hour = pricing.usd_per_gpu_hour * f64::from(bf.tensor_parallel);
+    let mut lead_s = 0.0;
+    let mut replay: Option<(Candidate, Evaluation)> = None;
+    let mut fleet = oracle::oracle(&rates, traffic.window_s, capacity, 0.0, billing_s);
+    for pass in 0..2 {
+        if pass == 1 {
+            match &replay {
+                Some((_, e)) if e.cold_start_p95_s > 0.0 => lead_s = e.cold_start_p95_s,
+                _ => break,
+            }
+            fleet = oracle::oracle(
+                &rates,
+                traffic.window_s,
+                capacity,
+                lead_s,
+                lead_s + billing_s,
+            );
+        }
+        let c = candidate(
+            &bf.gpu,
+            bf.tensor_parallel,
+            FleetPolicy::Scheduled {
+                initial: fleet.wanted.first().copied().unwrap_or(0),
+                steps: fleet.schedule.clone(),
+            },
+        );
+        match ev.evaluate(&c)? {
+            Some(e) => replay = Some((c, e)),
+            None => {
+                replay = None;
+                break;
+            }
+        }
+    }
+    let monthly_usd = match horizon_s > 0.0 {
+        true => fleet.needed_replica_s / horizon_s * replica_usd_per_hour * HOURS_PER_MONTH,
+        false => 0.0,
+    };
+    if let Some((c, e)) = &replay {
+        options.push(verdict::Choice {
+            kind: "scheduled".into(),
+            source: "oracle schedule".into(),
+            monthly_usd: e.monthly_usd,
+            equation_monthly_usd: e.equation_monthly_usd,
+            meets_sla: e.meets_sla,
+            document: ev.document(c),
+            gpu: bf.gpu.clone(),
+            tensor_parallel: bf.tensor_parallel,
+        });
+    }
+    Ok(Some(OraclePlan {
+        gpu: bf.gpu.clone(),
+        tensor_parallel: bf.tensor_parallel,
+        monthly_usd,
+        replica_capacity_per_s: capacity,
+        lead_s,
+        hold_s: lead_s + billing_s,
+        window_s: traffic.window_s,
+        schedule: fleet.schedule,
+        replay: replay.map(|(_, e)| Replay {
+            meets_sla: e.meets_sla,
+            monthly_usd: e.monthly_usd,
+            sla_attainment: e.sla_attainment,
+        }),
+    }))
+}
+
+/// The planner sizes one model deployment against SLA targets.
+fn supported(s: &Scenario, file: &str) -> Result<(), PlanError> {
+    let problem = if s.sim.deployments.len() != 1 || !s.sim.pipelines.is_empty() {
+        Some("the planner sizes one [deployment]; this scenario has several deployments or pipelines")
+    } else if !matches!(
+        s.sim.deployments[0].fleet.replica,
+        ReplicaSpec::Batching { .. }
+    ) {
+        Some("the planner sizes a model deployment; a `slots` deployment has no GPU to choose")
+    } else if s.sim.sla.targets.is_empty() {
+        Some("the planner needs [sla] targets to meet (e.g. targets = [{ metric = \"ttft_ms\", percentile = 95, max_ms = 500 }])")
+    } else {
+        None
+    };
+    problem.map_or(Ok(()), |m| Err(PlanError::unsupported(file, m)))
+}
+
+/// The workload's rate profile, read with the first seed.
+fn read_traffic(s: &Scenario, window_s: f64) -> Result<Traffic, PlanError> {
+    let requests =
+        workload::build(&s.workload, s.sim.seed, KnownNames::any()).map_err(PlanError::Workload)?;
+    Traffic::read(requests, window_s).map_err(|error| {
+        PlanError::Workload(workload::OpenError {
+            path: workload::source_path(&s.workload).map(|p| p.to_path_buf()),
+            error,
+        })
+    })
+}
+
+type Perf = std::sync::Arc<dyn fleetsim_core::model::PerfModel>;
+
+/// One replica of a loaded candidate, for Little's law.
+fn shape(s: &Scenario, file: &str) -> Result<(ReplicaShape, Perf), PlanError> {
+    let d = &s.sim.deployments[0];
+    let info = &s.deployments[0];
+    let ReplicaSpec::Batching { perf, .. } = &d.fleet.replica else {
+        return Err(PlanError::unsupported(
+            file,
+            "a `slots` deployment has no performance model",
+        ));
+    };
+    let price = pool_pricing(s)
+        .map(|p| p.usd_per_gpu_hour)
+        .ok_or_else(|| PlanError::NoCost {
+            what: format!("{} TP{}", info.gpu, info.tensor_parallel),
+        })?;
+    let shape = ReplicaShape {
+        max_num_seqs: info.max_num_seqs,
+        max_num_batched_tokens: info.max_num_batched_tokens,
+        kv_cache_tokens: info.kv_cache_tokens,
+        queue_cap: match d.fleet.queue.mode {
+            QueueMode::Central {
+                max_concurrency_per_replica,
+            } => Some(max_concurrency_per_replica),
+            QueueMode::PerReplica => None,
+        },
+        usd_per_gpu_hour: price,
+        tensor_parallel: info.tensor_parallel,
+    };
+    Ok((shape, std::sync::Arc::clone(perf)))
+}
+
+/// The pricing of the first pool the deployment may use.
+fn pool_pricing(s: &Scenario) -> Option<PoolPricing> {
+    let p = s.sim.deployments[0].fleet.placement.as_ref()?;
+    (p.pools.iter().enumerate())
+        .find(|(i, _)| p.may_use(*i as u32))
+        .map(|(_, pool)| pool.pricing.clone())
+}
+
+/// A skipped candidate's reason: the loader's message without the file.
+fn reason(e: &PlanError) -> String {
+    match e {
+        PlanError::Candidate { error, .. } => match &error.field {
+            Some(field) => format!("{field}: {}", error.message),
+            None => error.message.clone(),
+        },
+        other => other.to_string(),
+    }
+}
