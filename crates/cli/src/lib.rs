@@ -12,10 +12,10 @@
 //!
 //! The library and the `fleetsim` binary are split: every command is a
 //! function of a plain options struct ([`compare::CompareOptions`],
-//! [`check::CheckOptions`], [`plot::PlotOptions`], a sweep's
-//! [`sweep::SweepSpec`] and [`sweep::RunOptions`]) that returns a value or
-//! a typed error and prints nothing; a sweep reports progress through a
-//! callback. Argument parsing (clap), error reports (anyhow) and the
+//! [`check::CheckOptions`], [`plot::PlotOptions`], [`plan::PlanOptions`],
+//! a sweep's [`sweep::SweepSpec`] and [`sweep::RunOptions`]) that returns
+//! a value or a typed error and prints nothing; a sweep and a plan report
+//! progress through a callback. Argument parsing (clap), error reports (anyhow) and the
 //! progress bar (indicatif) belong to the binary, behind the default
 //! feature `cli`. A notebook or another crate that only calls the library
 //! can leave them out:

@@ -89,13 +89,13 @@ impl Evaluator {
         let path = &options.scenario;
         let file = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| {
-            PlanError::Scenario(scenario::ScenarioError {
+            PlanError::Scenario(Box::new(scenario::ScenarioError {
                 file: file.clone(),
                 line: None,
                 field: None,
                 message: "cannot read".into(),
                 cause: Some(std::sync::Arc::new(e)),
-            })
+            }))
         })?;
         // Errors in the file or the flags, located as `run` locates them.
         let mut loaded = scenario::load_file(path, &options.sets)?;
@@ -192,7 +192,7 @@ impl Evaluator {
             scenario::load_str(&text, &self.file, &self.base_dir, &[format!("seed={seed}")])
                 .map_err(|e| PlanError::Candidate {
                     what: describe(c),
-                    error: e,
+                    error: Box::new(e),
                 })?;
         if let Some((trace, sort)) = &self.trace {
             s.replace_workload_with_trace(trace, *sort)?;
@@ -215,7 +215,7 @@ impl Evaluator {
         for r in results {
             let r = r.map_err(|error| PlanError::Run {
                 what: describe(c),
-                error,
+                error: Box::new(error),
             })?;
             summaries.push(r.summary);
         }

@@ -166,7 +166,7 @@ mod tests {
                 && got.3 == expect.3,
             "{s:?} {peak} {input} {output}: got {got:?}, expected {expect:?}"
         );
-        assert_eq!(e.monthly_usd, f64::from(e.replicas) * 2.0 * 2.0 * 730.0);
+        assert!((e.monthly_usd - f64::from(e.replicas) * 2.0 * 2.0 * 730.0).abs() < 1e-9);
         assert!((e.per_replica_rate_per_s - f64::from(e.concurrency) / e.latency_s).abs() < 1e-9);
     }
 

@@ -87,23 +87,23 @@ pub const MAX_PLAN_REPLICAS: u32 = 4_096;
 #[non_exhaustive]
 pub enum PlanError {
     /// The scenario (or `--trace`) could not be loaded.
-    Scenario(ScenarioError),
+    Scenario(Box<ScenarioError>),
     /// A candidate the plan built could not be loaded.
     Candidate {
         /// Which candidate.
         what: String,
         /// The loader's error.
-        error: ScenarioError,
+        error: Box<ScenarioError>,
     },
     /// A candidate's run stopped.
     Run {
         /// Which candidate.
         what: String,
         /// Why.
-        error: RunError,
+        error: Box<RunError>,
     },
     /// The workload could not be read for its rate profile.
-    Workload(OpenError),
+    Workload(Box<OpenError>),
     /// A run had no cost section to price it by.
     NoCost {
         /// Which candidate.
@@ -154,7 +154,7 @@ impl std::error::Error for PlanError {
 
 impl From<ScenarioError> for PlanError {
     fn from(e: ScenarioError) -> Self {
-        PlanError::Scenario(e)
+        PlanError::Scenario(Box::new(e))
     }
 }
 
@@ -205,12 +205,14 @@ pub struct OraclePlan {
     /// Requests per second one replica carries within the SLA: the peak
     /// rate over the cheapest fixed fleet's replicas.
     pub replica_capacity_per_s: f64,
-    /// How early a replica is asked for: the p95 cold start of a first
-    /// replay without lead, seconds.
-    pub lead_s: f64,
+    /// How early a replica is asked for: the p95 cold start of the fixed
+    /// fleet started cold at time 0 (the whole span if none was ready
+    /// within it), seconds; `null` when the budget ran out first (the
+    /// schedule then has no lead and is not replayed).
+    pub lead_s: Option<f64>,
     /// Dips up to this long keep their replicas: a cold start plus the
     /// billing unit, seconds.
-    pub hold_s: f64,
+    pub hold_s: Option<f64>,
     /// Width of a window, seconds.
     pub window_s: f64,
     /// The schedule, as a `scheduled` policy's entries.

@@ -20,7 +20,8 @@ fn yes(b: bool) -> &'static str {
     }
 }
 
-fn usd(v: Option<f64>) -> String {
+/// A figure rounded to a whole number, or `-` when there is none.
+fn whole(v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_string(), |v| format!("{v:.0}"))
 }
 
@@ -94,7 +95,7 @@ pub fn render(p: &Plan) -> String {
             f.tensor_parallel,
             f.replicas.map_or("-".to_string(), |n| n.to_string()),
             yes(f.meets_sla),
-            usd(f.monthly_usd),
+            whole(f.monthly_usd),
             probes.join(" "),
             if f.complete {
                 ""
@@ -108,9 +109,9 @@ pub fn render(p: &Plan) -> String {
         Some(or) => {
             let _ = writeln!(
                 o,
-                "  {} TP{}: {:.3} req/s per replica, lead {:.0} s, hold {:.0} s; lower bound ${:.0}/month; \
+                "  {} TP{}: {:.3} req/s per replica, lead {} s, hold {} s; lower bound ${:.0}/month; \
                  schedule of {} entries",
-                or.gpu, or.tensor_parallel, or.replica_capacity_per_s, or.lead_s, or.hold_s,
+                or.gpu, or.tensor_parallel, or.replica_capacity_per_s, whole(or.lead_s), whole(or.hold_s),
                 or.monthly_usd, or.schedule.len()
             );
             match &or.replay {
@@ -145,7 +146,7 @@ pub fn render(p: &Plan) -> String {
             q.source,
             yes(q.meets_sla),
             q.monthly_usd,
-            usd(q.regret_usd)
+            whole(q.regret_usd)
         );
     }
     let _ = writeln!(o, "\n5. Pay-per-token API");
@@ -177,7 +178,7 @@ pub fn render(p: &Plan) -> String {
                 v.gpu,
                 v.tensor_parallel,
                 v.monthly_usd,
-                usd(v.equation_monthly_usd)
+                whole(v.equation_monthly_usd)
             );
             o.push_str(&v.toml);
         }

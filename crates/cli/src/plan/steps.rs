@@ -123,13 +123,13 @@ pub fn plan(options: &PlanOptions, progress: &mut dyn FnMut(&str)) -> Result<Pla
         })
         .cloned();
 
-    let mut options_for_verdict: Vec<verdict::Choice> = Vec::new();
+    let mut choices: Vec<verdict::Choice> = Vec::new();
     let mut policies: Vec<PolicyPlan> = Vec::new();
     let mut oracle_plan = None;
     if let Some(bf) = &best_fixed {
         let (n, monthly) = (bf.replicas.unwrap_or(1), bf.monthly_usd.unwrap_or(0.0));
         let c = candidate(&bf.gpu, bf.tensor_parallel, FleetPolicy::Fixed(n));
-        options_for_verdict.push(verdict::Choice {
+        choices.push(verdict::Choice {
             kind: "fixed".into(),
             source: "cheapest fixed fleet".into(),
             monthly_usd: monthly,
@@ -153,8 +153,7 @@ pub fn plan(options: &PlanOptions, progress: &mut dyn FnMut(&str)) -> Result<Pla
         ));
         let pricing = ev.load(&c, ev.seeds[0]).map(|s| pool_pricing(&s))?;
         if let Some(pricing) = pricing {
-            oracle_plan =
-                oracle_step(&mut ev, &traffic, bf, n, &pricing, &mut options_for_verdict)?;
+            oracle_plan = oracle_step(&mut ev, &traffic, bf, n, &pricing, &mut choices)?;
         }
     }
     if let Some(o) = &oracle_plan {
@@ -181,7 +180,7 @@ pub fn plan(options: &PlanOptions, progress: &mut dyn FnMut(&str)) -> Result<Pla
                 monthly_usd: e.monthly_usd,
                 regret_usd: None,
             });
-            options_for_verdict.push(verdict::Choice {
+            choices.push(verdict::Choice {
                 kind,
                 source: "scenario".into(),
                 monthly_usd: e.monthly_usd,
@@ -198,7 +197,7 @@ pub fn plan(options: &PlanOptions, progress: &mut dyn FnMut(&str)) -> Result<Pla
             p.regret_usd = Some(p.monthly_usd - o.monthly_usd);
         }
     }
-    let verdict = verdict::choose(&options_for_verdict);
+    let verdict = verdict::choose(&choices);
     let api_break_even = match (&loaded.api, &verdict, &best_fixed) {
         (Some(price), Some(v), Some(bf)) => {
             let n = f64::from(bf.replicas.unwrap_or(1));
@@ -242,16 +241,16 @@ fn candidate(gpu: &str, tp: u32, policy: FleetPolicy) -> Candidate {
     }
 }
 
-/// The oracle on the cheapest fixed fleet's shape: its bound, then its
-/// schedule replayed, first without lead to measure the cold start, then
-/// asking each replica that much earlier.
+/// The oracle on the cheapest fixed fleet's shape: its bound, the cold
+/// start measured by starting that fleet cold, then its schedule (each
+/// replica asked for that much earlier) replayed.
 fn oracle_step(
     ev: &mut Evaluator,
     traffic: &Traffic,
     bf: &FixedPlan,
     replicas: u32,
     pricing: &PoolPricing,
-    options: &mut Vec<verdict::Choice>,
+    choices: &mut Vec<verdict::Choice>,
 ) -> Result<Option<OraclePlan>, PlanError> {
     let rates: Vec<f64> = traffic.rates_per_s().collect();
     let capacity = traffic.peak_rate_per_s / f64::from(replicas);
@@ -259,45 +258,51 @@ fn oracle_step(
         (pricing.billing.granularity.unit().as_secs_f64()).max(pricing.billing.minimum_s);
     let horizon_s = rates.len() as f64 * traffic.window_s;
     let replica_usd_per_hour = pricing.usd_per_gpu_hour * f64::from(bf.tensor_parallel);
-    let mut lead_s = 0.0;
-    let mut replay: Option<(Candidate, Evaluation)> = None;
-    let mut fleet = oracle::oracle(&rates, traffic.window_s, capacity, 0.0, billing_s);
-    for pass in 0..2 {
-        if pass == 1 {
-            match &replay {
-                Some((_, e)) if e.cold_start_p95_s > 0.0 => lead_s = e.cold_start_p95_s,
-                _ => break,
-            }
-            fleet = oracle::oracle(
-                &rates,
-                traffic.window_s,
-                capacity,
-                lead_s,
-                lead_s + billing_s,
-            );
-        }
-        let c = candidate(
+    let scheduled = |initial: u32, steps: Vec<oracle::Step>| {
+        candidate(
             &bf.gpu,
             bf.tensor_parallel,
-            FleetPolicy::Scheduled {
-                initial: fleet.wanted.first().copied().unwrap_or(0),
-                steps: fleet.schedule.clone(),
-            },
-        );
-        match ev.evaluate(&c)? {
-            Some(e) => replay = Some((c, e)),
-            None => {
-                replay = None;
-                break;
-            }
+            FleetPolicy::Scheduled { initial, steps },
+        )
+    };
+    // The whole fleet started cold at 0: its p95 cold start is the lead.
+    // None ready within the run means no replica started during it would
+    // serve in time: the lead is the whole span.
+    let cold = scheduled(
+        0,
+        vec![oracle::Step {
+            at_s: 0.0,
+            replicas,
+        }],
+    );
+    let lead_s = ev.evaluate(&cold)?.map(|e| match e.cold_start_p95_s > 0.0 {
+        true => e.cold_start_p95_s,
+        false => horizon_s,
+    });
+    let hold_s = lead_s.map(|lead| lead + billing_s);
+    let fleet = oracle::oracle(
+        &rates,
+        traffic.window_s,
+        capacity,
+        lead_s.unwrap_or(0.0),
+        hold_s.unwrap_or(billing_s),
+    );
+    let replay = match lead_s {
+        Some(_) => {
+            let c = scheduled(
+                fleet.wanted.first().copied().unwrap_or(0),
+                fleet.schedule.clone(),
+            );
+            ev.evaluate(&c)?.map(|e| (c, e))
         }
-    }
+        None => None,
+    };
     let monthly_usd = match horizon_s > 0.0 {
         true => fleet.needed_replica_s / horizon_s * replica_usd_per_hour * HOURS_PER_MONTH,
         false => 0.0,
     };
     if let Some((c, e)) = &replay {
-        options.push(verdict::Choice {
+        choices.push(verdict::Choice {
             kind: "scheduled".into(),
             source: "oracle schedule".into(),
             monthly_usd: e.monthly_usd,
@@ -314,7 +319,7 @@ fn oracle_step(
         monthly_usd,
         replica_capacity_per_s: capacity,
         lead_s,
-        hold_s: lead_s + billing_s,
+        hold_s,
         window_s: traffic.window_s,
         schedule: fleet.schedule,
         replay: replay.map(|(_, e)| Replay {
@@ -344,13 +349,13 @@ fn supported(s: &Scenario, file: &str) -> Result<(), PlanError> {
 
 /// The workload's rate profile, read with the first seed.
 fn read_traffic(s: &Scenario, window_s: f64) -> Result<Traffic, PlanError> {
-    let requests =
-        workload::build(&s.workload, s.sim.seed, KnownNames::any()).map_err(PlanError::Workload)?;
+    let requests = workload::build(&s.workload, s.sim.seed, KnownNames::any())
+        .map_err(|e| PlanError::Workload(Box::new(e)))?;
     Traffic::read(requests, window_s).map_err(|error| {
-        PlanError::Workload(workload::OpenError {
+        PlanError::Workload(Box::new(workload::OpenError {
             path: workload::source_path(&s.workload).map(|p| p.to_path_buf()),
             error,
-        })
+        }))
     })
 }
 
