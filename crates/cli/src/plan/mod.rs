@@ -169,12 +169,12 @@ pub struct Skipped {
     pub reason: String,
 }
 
-/// The cheapest fixed fleet of one GPU type.
+/// The cheapest fixed fleet of one (GPU type, degree).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FixedPlan {
     /// GPU type.
     pub gpu: String,
-    /// GPUs per replica (the degree whose Little's-law estimate is cheapest).
+    /// GPUs per replica.
     pub tensor_parallel: u32,
     /// The fewest replicas meeting every SLA target (`null`: none up to
     /// the search's maximum, or none before the budget ran out).
@@ -261,9 +261,9 @@ pub struct Plan {
     pub traffic: traffic::Traffic,
     /// Little's-law estimates, one per (GPU, degree).
     pub littles_law: Vec<littles_law::Estimate>,
-    /// (GPU, degree) pairs that could not be sized.
+    /// (GPU, degree) pairs that could not be sized or were not searched.
     pub skipped: Vec<Skipped>,
-    /// The cheapest fixed fleet per GPU type.
+    /// The cheapest fixed fleet per (GPU type, degree) searched.
     pub fixed: Vec<FixedPlan>,
     /// The offline oracle (`null` when no fixed fleet met the SLA or the
     /// budget ran out first).

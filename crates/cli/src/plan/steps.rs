@@ -73,47 +73,7 @@ pub fn plan(options: &PlanOptions, progress: &mut dyn FnMut(&str)) -> Result<Pla
         }
     }
 
-    let mut fixed_plans: Vec<FixedPlan> = Vec::new();
-    for gpu in &gpus {
-        // The degree Little's law finds cheapest (the smaller on a tie).
-        let Some(est) = (estimates.iter().filter(|e| &e.gpu == gpu))
-            .min_by(|a, b| a.monthly_usd.total_cmp(&b.monthly_usd))
-        else {
-            continue;
-        };
-        let tp = est.tensor_parallel;
-        progress(&format!(
-            "bisecting fixed replicas on {gpu} TP{tp} from {}",
-            est.replicas
-        ));
-        let mut evaluations: Vec<(u32, Evaluation)> = Vec::new();
-        let search = fixed::search(est.replicas, MAX_PLAN_REPLICAS, |n| {
-            let e = ev.evaluate(&candidate(gpu, tp, FleetPolicy::Fixed(n)))?;
-            Ok::<_, PlanError>(e.map(|e| {
-                let probe = fixed::Probe {
-                    replicas: n,
-                    meets_sla: e.meets_sla,
-                    monthly_usd: e.monthly_usd,
-                    sla_attainment: e.sla_attainment,
-                };
-                evaluations.push((n, e));
-                probe
-            }))
-        })?;
-        let found = search
-            .replicas
-            .and_then(|n| evaluations.iter().find(|(m, _)| *m == n));
-        fixed_plans.push(FixedPlan {
-            gpu: gpu.clone(),
-            tensor_parallel: tp,
-            replicas: search.replicas,
-            meets_sla: found.is_some_and(|(_, e)| e.meets_sla),
-            monthly_usd: found.map(|(_, e)| e.monthly_usd),
-            equation_monthly_usd: found.and_then(|(_, e)| e.equation_monthly_usd),
-            complete: search.complete,
-            probes: search.probes,
-        });
-    }
+    let fixed_plans = fixed_step(&mut ev, &gpus, &estimates, &mut skipped, progress)?;
     let best_fixed = (fixed_plans.iter())
         .filter(|f| f.meets_sla)
         .min_by(|a, b| {
@@ -231,6 +191,76 @@ pub fn plan(options: &PlanOptions, progress: &mut dyn FnMut(&str)) -> Result<Pla
         budget_exhausted: ev.exhausted,
         runs: ev.runs,
     })
+}
+
+/// The fixed-fleet search for each GPU type, over its degrees in the
+/// order of their Little's-law cost (the smaller degree on a tie). A
+/// degree whose estimate already costs at least the cheapest fleet found
+/// on that GPU is not searched: Little's law sizes for throughput alone,
+/// so the SLA can only ask for more.
+fn fixed_step(
+    ev: &mut Evaluator,
+    gpus: &[String],
+    estimates: &[littles_law::Estimate],
+    skipped: &mut Vec<Skipped>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<FixedPlan>, PlanError> {
+    let mut plans: Vec<FixedPlan> = Vec::new();
+    for gpu in gpus {
+        let mut shapes: Vec<&littles_law::Estimate> =
+            estimates.iter().filter(|e| &e.gpu == gpu).collect();
+        shapes.sort_by(|a, b| a.monthly_usd.total_cmp(&b.monthly_usd));
+        let mut best = f64::INFINITY;
+        for est in shapes {
+            let tp = est.tensor_parallel;
+            if est.monthly_usd >= best {
+                skipped.push(Skipped {
+                    gpu: gpu.clone(),
+                    tensor_parallel: tp,
+                    reason: format!(
+                        "not searched: Little's law's ${:.0}/month is already at least the ${best:.0}/month of a fixed fleet found",
+                        est.monthly_usd
+                    ),
+                });
+                continue;
+            }
+            progress(&format!(
+                "bisecting fixed replicas on {gpu} TP{tp} from {}",
+                est.replicas
+            ));
+            let mut evaluations: Vec<(u32, Evaluation)> = Vec::new();
+            let search = fixed::search(est.replicas, MAX_PLAN_REPLICAS, |n| {
+                let e = ev.evaluate(&candidate(gpu, tp, FleetPolicy::Fixed(n)))?;
+                Ok::<_, PlanError>(e.map(|e| {
+                    let probe = fixed::Probe {
+                        replicas: n,
+                        meets_sla: e.meets_sla,
+                        monthly_usd: e.monthly_usd,
+                        sla_attainment: e.sla_attainment,
+                    };
+                    evaluations.push((n, e));
+                    probe
+                }))
+            })?;
+            let found = (search.replicas)
+                .and_then(|n| evaluations.iter().find(|(m, _)| *m == n))
+                .map(|(_, e)| e);
+            if let Some(e) = found.filter(|e| e.meets_sla) {
+                best = best.min(e.monthly_usd);
+            }
+            plans.push(FixedPlan {
+                gpu: gpu.clone(),
+                tensor_parallel: tp,
+                replicas: search.replicas,
+                meets_sla: found.is_some_and(|e| e.meets_sla),
+                monthly_usd: found.map(|e| e.monthly_usd),
+                equation_monthly_usd: found.and_then(|e| e.equation_monthly_usd),
+                complete: search.complete,
+                probes: search.probes,
+            });
+        }
+    }
+    Ok(plans)
 }
 
 fn candidate(gpu: &str, tp: u32, policy: FleetPolicy) -> Candidate {

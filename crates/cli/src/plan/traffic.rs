@@ -93,7 +93,10 @@ mod tests {
         let t = Traffic::read(requests, window_s).unwrap();
         assert_eq!(t.arrivals_per_window, windows, "{arrivals_s:?}");
         assert!((t.peak_rate_per_s - peak).abs() < 1e-12, "{arrivals_s:?}");
-        assert!((t.mean_input_tokens - mean_in).abs() < 1e-9, "{arrivals_s:?}");
+        assert!(
+            (t.mean_input_tokens - mean_in).abs() < 1e-9,
+            "{arrivals_s:?}"
+        );
         assert!(
             (t.mean_output_tokens - mean_in / 10.0).abs() < 1e-9,
             "{arrivals_s:?}"
