@@ -128,49 +128,9 @@ impl Evaluator {
         Ok((evaluator, loaded))
     }
 
-    /// The scenario document of `c`: the base with the candidate's GPU,
-    /// degree and policy, and a pool of one replica per node when the
-    /// scenario has none (so the run is billed).
+    /// The scenario document of `c` ([`edit`] of the scenario).
     pub fn document(&self, c: &Candidate) -> DocumentMut {
-        let mut doc = self.base.clone();
-        if let Some(d) = doc.get_mut("deployment").and_then(Item::as_table_like_mut) {
-            d.insert("gpu", value(c.gpu.as_str()));
-            d.insert("tensor_parallel", value(i64::from(c.tensor_parallel)));
-            match &c.policy {
-                FleetPolicy::Fixed(n) => d.insert("replicas", value(i64::from(*n))),
-                FleetPolicy::Scheduled { initial, .. } => {
-                    d.insert("replicas", value(i64::from(*initial)))
-                }
-                FleetPolicy::AsWritten => None,
-            };
-        }
-        match &c.policy {
-            FleetPolicy::Fixed(_) => {
-                let mut t = Table::new();
-                t.insert("kind", value("fixed"));
-                doc.insert("scaling", Item::Table(t));
-            }
-            FleetPolicy::Scheduled { steps, .. } => {
-                let mut schedule = Array::new();
-                for s in steps {
-                    let mut entry = InlineTable::new();
-                    entry.insert("at_s", s.at_s.into());
-                    entry.insert("replicas", i64::from(s.replicas).into());
-                    schedule.push(entry);
-                }
-                let mut t = Table::new();
-                t.insert("kind", value("scheduled"));
-                t.insert("schedule", value(schedule));
-                doc.insert("scaling", Item::Table(t));
-            }
-            FleetPolicy::AsWritten => {}
-        }
-        if !self.has_pool {
-            let mut t = Table::new();
-            t.insert("gpus_per_node", value(i64::from(c.tensor_parallel)));
-            doc.insert("pool", Item::Table(t));
-        }
-        doc
+        edit(&self.base, self.has_pool, c)
     }
 
     /// The scenario's own `[scaling]`: its kind (`fixed` when absent) and
@@ -225,6 +185,52 @@ impl Evaluator {
     }
 }
 
+/// `base` with the candidate's GPU, degree and policy (its `[scaling]`
+/// replaced whole, but for [`FleetPolicy::AsWritten`]), and a pool of one
+/// replica per node unless the scenario `has_pool` (so every run is
+/// billed).
+pub fn edit(base: &DocumentMut, has_pool: bool, c: &Candidate) -> DocumentMut {
+    let mut doc = base.clone();
+    if let Some(d) = doc.get_mut("deployment").and_then(Item::as_table_like_mut) {
+        d.insert("gpu", value(c.gpu.as_str()));
+        d.insert("tensor_parallel", value(i64::from(c.tensor_parallel)));
+        match &c.policy {
+            FleetPolicy::Fixed(n) => d.insert("replicas", value(i64::from(*n))),
+            FleetPolicy::Scheduled { initial, .. } => {
+                d.insert("replicas", value(i64::from(*initial)))
+            }
+            FleetPolicy::AsWritten => None,
+        };
+    }
+    match &c.policy {
+        FleetPolicy::Fixed(_) => {
+            let mut t = Table::new();
+            t.insert("kind", value("fixed"));
+            doc.insert("scaling", Item::Table(t));
+        }
+        FleetPolicy::Scheduled { steps, .. } => {
+            let mut schedule = Array::new();
+            for s in steps {
+                let mut entry = InlineTable::new();
+                entry.insert("at_s", s.at_s.into());
+                entry.insert("replicas", i64::from(s.replicas).into());
+                schedule.push(entry);
+            }
+            let mut t = Table::new();
+            t.insert("kind", value("scheduled"));
+            t.insert("schedule", value(schedule));
+            doc.insert("scaling", Item::Table(t));
+        }
+        FleetPolicy::AsWritten => {}
+    }
+    if !has_pool {
+        let mut t = Table::new();
+        t.insert("gpus_per_node", value(i64::from(c.tensor_parallel)));
+        doc.insert("pool", Item::Table(t));
+    }
+    doc
+}
+
 /// The plan's figures from the summaries of one candidate's seeds; `None`
 /// when a run has no monthly cost (it was not billed).
 pub fn summarize(summaries: &[Summary]) -> Option<Evaluation> {
@@ -266,4 +272,122 @@ pub fn describe(c: &Candidate) -> String {
         FleetPolicy::AsWritten => "the scenario's [scaling]".to_string(),
     };
     format!("{} TP{}, {policy}", c.gpu, c.tensor_parallel)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fleetsim_core::cost::CostReport;
+    use fleetsim_core::summary::TargetResult;
+
+    const BASE: &str = r#"[deployment]
+model = "llama-3.1-8b"
+gpu = "h100-sxm"
+replicas = 1
+
+[scaling]
+kind = "hpa"
+max_replicas = 8
+
+[scaling.scrape]
+interval_s = 15
+"#;
+
+    /// `(policy, has_pool)` → the edited document's deployment, scaling
+    /// and pool, as TOML values.
+    fn check(policy: FleetPolicy, has_pool: bool, expect: &str) {
+        let c = Candidate {
+            gpu: "h200".into(),
+            tensor_parallel: 2,
+            policy,
+        };
+        let doc = edit(&BASE.parse().unwrap(), has_pool, &c);
+        let got: toml::Table = toml::from_str(&doc.to_string()).unwrap();
+        let expect: toml::Table = toml::from_str(expect).unwrap();
+        assert_eq!(got, expect, "{c:?} has_pool {has_pool}:\n{doc}");
+    }
+
+    #[test]
+    fn candidates_edit_the_deployment_replace_the_scaling_and_add_a_pool() {
+        let deployment =
+            "[deployment]\nmodel = \"llama-3.1-8b\"\ngpu = \"h200\"\ntensor_parallel = 2\n";
+        // A fixed fleet drops the autoscaler's knobs and sub-tables.
+        check(
+            FleetPolicy::Fixed(4),
+            false,
+            &format!("{deployment}replicas = 4\n[scaling]\nkind = \"fixed\"\n[pool]\ngpus_per_node = 2\n"),
+        );
+        // A scenario's own pool is kept as it is.
+        check(
+            FleetPolicy::Fixed(4),
+            true,
+            &format!("{deployment}replicas = 4\n[scaling]\nkind = \"fixed\"\n"),
+        );
+        check(
+            FleetPolicy::Scheduled {
+                initial: 0,
+                steps: vec![
+                    Step {
+                        at_s: 0.0,
+                        replicas: 1,
+                    },
+                    Step {
+                        at_s: 90.0,
+                        replicas: 3,
+                    },
+                ],
+            },
+            true,
+            &format!(
+                "{deployment}replicas = 0\n[scaling]\nkind = \"scheduled\"\n\
+                 schedule = [{{ at_s = 0.0, replicas = 1 }}, {{ at_s = 90.0, replicas = 3 }}]\n"
+            ),
+        );
+        // As written: only the shape changes.
+        check(
+            FleetPolicy::AsWritten,
+            true,
+            &format!("{deployment}replicas = 1\n[scaling]\nkind = \"hpa\"\nmax_replicas = 8\n[scaling.scrape]\ninterval_s = 15\n"),
+        );
+    }
+
+    /// A billed run of half an hour (1,800 s) that
+    /// cost `usd` and met its one target or not.
+    fn summary(usd: f64, met: bool, completed: u64) -> Summary {
+        let mut s = Summary::default();
+        s.sim.simulated_s = 1_800.0;
+        s.requests.completed = completed;
+        s.sla.targets = vec![TargetResult {
+            met,
+            ..serde_json::from_str(
+                r#"{"metric":"ttft_ms","percentile":95.0,"max_ms":300.0,"actual_ms":null,"met":false,"reason":null}"#,
+            )
+            .unwrap()
+        }];
+        s.sla.all_targets_met = met;
+        s.sla.attainment = if met { 1.0 } else { 0.5 };
+        s.cost = Some(CostReport {
+            total_usd: usd,
+            ..CostReport::default()
+        });
+        s
+    }
+
+    #[test]
+    fn seeds_are_averaged_and_all_must_meet_the_sla() {
+        let e = summarize(&[summary(1.0, true, 10), summary(3.0, true, 10)]).unwrap();
+        // $2 per half hour is $2,920 a month.
+        assert!((e.monthly_usd - 2_920.0).abs() < 1e-9, "{e:?}");
+        assert!(e.meets_sla);
+        assert_eq!(e.equation_monthly_usd, None, "no run had the equation");
+        let e = summarize(&[summary(1.0, true, 10), summary(1.0, false, 10)]).unwrap();
+        assert!(!e.meets_sla && (e.sla_attainment - 0.75).abs() < 1e-12);
+        // A target "met" over zero completed requests is not met.
+        assert!(!summarize(&[summary(1.0, true, 0)]).unwrap().meets_sla);
+        // Nothing to average, or a run without cost: no evaluation.
+        assert!(!summarize(&[]).unwrap().meets_sla);
+        let mut unbilled = summary(1.0, true, 10);
+        unbilled.cost = None;
+        assert_eq!(summarize(&[unbilled]), None);
+    }
 }

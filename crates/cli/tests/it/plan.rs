@@ -210,6 +210,28 @@ fn plan_json_has_the_contract_fields_and_the_same_bytes_each_time() {
     // The verdict's TOML is valid TOML.
     let toml_text = verdict["toml"].as_str().unwrap();
     toml_text.parse::<toml::Table>().unwrap();
+    // The table shows each step, and the same verdict TOML.
+    let out = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .arg("plan")
+        .arg(&path)
+        .args(["--budget-s", "600"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    for step in [
+        "1. Little's law",
+        "2. Cheapest fixed fleet",
+        "3. Offline oracle",
+        "4. Policies",
+        "5. Pay-per-token API",
+        "6. Verdict",
+    ] {
+        assert!(table.contains(step), "no `{step}` in\n{table}");
+    }
+    assert!(
+        table.contains(toml_text),
+        "the table's verdict differs from the JSON's:\n{table}"
+    );
     // Without [api] the break-even is null.
     let path = write("plan-json-no-api", SCENARIO);
     let v: Value = serde_json::from_str(&plan_json(&path, &[])).unwrap();
