@@ -83,66 +83,40 @@ pub fn plan(options: &PlanOptions, progress: &mut dyn FnMut(&str)) -> Result<Pla
         })
         .cloned();
 
+    // Every simulated plan, in the order a tie goes to: the fixed fleet,
+    // the oracle's schedule, the scenario's own policy.
     let mut choices: Vec<verdict::Choice> = Vec::new();
-    let mut policies: Vec<PolicyPlan> = Vec::new();
     let mut oracle_plan = None;
     if let Some(bf) = &best_fixed {
-        let (n, monthly) = (bf.replicas.unwrap_or(1), bf.monthly_usd.unwrap_or(0.0));
+        let n = bf.replicas.unwrap_or(1);
         let c = candidate(&bf.gpu, bf.tensor_parallel, FleetPolicy::Fixed(n));
         choices.push(verdict::Choice {
             kind: "fixed".into(),
             source: "cheapest fixed fleet".into(),
-            monthly_usd: monthly,
+            knobs: serde_json::json!({ "gpu": bf.gpu, "tensor_parallel": bf.tensor_parallel, "replicas": n }),
+            monthly_usd: bf.monthly_usd.unwrap_or(0.0),
             equation_monthly_usd: bf.equation_monthly_usd,
             meets_sla: true,
             document: ev.document(&c),
             gpu: bf.gpu.clone(),
             tensor_parallel: bf.tensor_parallel,
         });
-        policies.push(PolicyPlan {
-            kind: "fixed".into(),
-            source: "cheapest fixed fleet".into(),
-            knobs: serde_json::json!({ "gpu": bf.gpu, "tensor_parallel": bf.tensor_parallel, "replicas": n }),
-            meets_sla: true,
-            monthly_usd: monthly,
-            regret_usd: None,
-        });
         progress(&format!(
             "the oracle on {} TP{}",
             bf.gpu, bf.tensor_parallel
         ));
-        let pricing = ev.load(&c, ev.seeds[0]).map(|s| pool_pricing(&s))?;
-        if let Some(pricing) = pricing {
+        if let Some(pricing) = pool_pricing(&ev.load(&c, ev.seeds[0])?) {
             oracle_plan = oracle_step(&mut ev, &traffic, bf, n, &pricing, &mut choices)?;
-        }
-    }
-    if let Some(o) = &oracle_plan {
-        if let Some(r) = &o.replay {
-            policies.push(PolicyPlan {
-                kind: "scheduled".into(),
-                source: "oracle schedule".into(),
-                knobs: serde_json::json!({ "gpu": o.gpu, "tensor_parallel": o.tensor_parallel, "schedule_entries": o.schedule.len() }),
-                meets_sla: r.meets_sla,
-                monthly_usd: r.monthly_usd,
-                regret_usd: None,
-            });
         }
     }
     if let Some((kind, knobs)) = ev.own_scaling().filter(|(kind, _)| kind != "fixed") {
         progress(&format!("the scenario's own `{kind}` policy"));
         let c = candidate(&own_gpu, own_tp, FleetPolicy::AsWritten);
         if let Some(e) = ev.evaluate(&c)? {
-            policies.push(PolicyPlan {
-                kind: kind.clone(),
-                source: "scenario".into(),
-                knobs,
-                meets_sla: e.meets_sla,
-                monthly_usd: e.monthly_usd,
-                regret_usd: None,
-            });
             choices.push(verdict::Choice {
                 kind,
                 source: "scenario".into(),
+                knobs,
                 monthly_usd: e.monthly_usd,
                 equation_monthly_usd: e.equation_monthly_usd,
                 meets_sla: e.meets_sla,
@@ -152,11 +126,17 @@ pub fn plan(options: &PlanOptions, progress: &mut dyn FnMut(&str)) -> Result<Pla
             });
         }
     }
-    if let Some(o) = &oracle_plan {
-        for p in &mut policies {
-            p.regret_usd = Some(p.monthly_usd - o.monthly_usd);
-        }
-    }
+    let bound = oracle_plan.as_ref().map(|o| o.monthly_usd);
+    let policies: Vec<PolicyPlan> = (choices.iter())
+        .map(|c| PolicyPlan {
+            kind: c.kind.clone(),
+            source: c.source.clone(),
+            knobs: c.knobs.clone(),
+            meets_sla: c.meets_sla,
+            monthly_usd: c.monthly_usd,
+            regret_usd: bound.map(|b| c.monthly_usd - b),
+        })
+        .collect();
     let verdict = verdict::choose(&choices);
     let api_break_even = match (&loaded.api, &verdict, &best_fixed) {
         (Some(price), Some(v), Some(bf)) => {
@@ -335,6 +315,10 @@ fn oracle_step(
         choices.push(verdict::Choice {
             kind: "scheduled".into(),
             source: "oracle schedule".into(),
+            knobs: serde_json::json!({
+                "gpu": bf.gpu, "tensor_parallel": bf.tensor_parallel,
+                "schedule_entries": fleet.schedule.len(),
+            }),
             monthly_usd: e.monthly_usd,
             equation_monthly_usd: e.equation_monthly_usd,
             meets_sla: e.meets_sla,

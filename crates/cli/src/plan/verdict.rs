@@ -15,6 +15,8 @@ pub struct Choice {
     pub kind: String,
     /// Where it comes from (`cheapest fixed fleet`, `oracle schedule`, …).
     pub source: String,
+    /// Its shape and knobs, as JSON.
+    pub knobs: serde_json::Value,
     /// Billed cost extrapolated to a month, USD.
     pub monthly_usd: f64,
     /// The monthly cost equation's total, USD (`None`: not measured).
@@ -132,6 +134,7 @@ ttft_ms = 500
         Choice {
             kind: "fixed".into(),
             source: source.into(),
+            knobs: serde_json::Value::Null,
             monthly_usd,
             equation_monthly_usd: Some(monthly_usd),
             meets_sla,
