@@ -200,7 +200,8 @@ pub struct OraclePlan {
     /// GPUs per replica.
     pub tensor_parallel: u32,
     /// The computed lower bound: replicas each window needs, billed for
-    /// exactly that time, extrapolated to a month, USD.
+    /// exactly that time up to the last arrival, extrapolated to a month,
+    /// USD.
     pub monthly_usd: f64,
     /// Requests per second one replica carries within the SLA: the peak
     /// rate over the cheapest fixed fleet's replicas.

@@ -27,16 +27,19 @@ pub struct OracleFleet {
     pub wanted: Vec<u32>,
     /// `wanted` as schedule entries: one at 0, then one per change.
     pub schedule: Vec<Step>,
-    /// Replica-seconds of `needed`: the computed lower bound.
+    /// Replica-seconds of `needed` from 0 to the span's end: the
+    /// computed lower bound.
     pub needed_replica_s: f64,
 }
 
-/// Replicas per window for `rates_per_s` (windows of `window_s`), each
-/// replica serving `capacity_per_s`; replicas are asked for `lead_s`
-/// before their window and kept through dips of up to `hold_s`.
+/// Replicas per window for `rates_per_s` (windows of `window_s` covering
+/// 0 to `span_s`, the last one maybe in part), each replica serving
+/// `capacity_per_s`; replicas are asked for `lead_s` before their window
+/// and kept through dips of up to `hold_s`.
 pub fn oracle(
     rates_per_s: &[f64],
     window_s: f64,
+    span_s: f64,
     capacity_per_s: f64,
     lead_s: f64,
     hold_s: f64,
@@ -64,7 +67,11 @@ pub fn oracle(
             });
         }
     }
-    let needed_replica_s = needed.iter().map(|&n| f64::from(n) * window_s).sum();
+    // The last window counts only up to the span's end, where a run's
+    // billing (and its extrapolation to a month) ends too.
+    let needed_replica_s = (needed.iter().enumerate())
+        .map(|(w, &n)| f64::from(n) * (span_s - w as f64 * window_s).clamp(0.0, window_s))
+        .sum();
     OracleFleet {
         needed,
         wanted,
@@ -87,7 +94,7 @@ mod tests {
         wanted: &[u32],
         steps: &[(f64, u32)],
     ) {
-        let o = oracle(rates, 10.0, 2.0, lead_s, hold_s);
+        let o = oracle(rates, 10.0, rates.len() as f64 * 10.0, 2.0, lead_s, hold_s);
         let got: Vec<(f64, u32)> = o.schedule.iter().map(|s| (s.at_s, s.replicas)).collect();
         assert_eq!(
             (o.needed.as_slice(), o.wanted.as_slice(), got.as_slice()),
@@ -148,5 +155,15 @@ mod tests {
             &[1, 2],
             &[(0.0, 1), (10.0, 2)],
         );
+    }
+
+    #[test]
+    fn the_bound_ends_with_the_span() {
+        // 3 replicas for 10 s, then 5 for the 4 s the last window covers.
+        let o = oracle(&[6.0, 10.0], 10.0, 14.0, 2.0, 0.0, 0.0);
+        assert!((o.needed_replica_s - (30.0 + 20.0)).abs() < 1e-9, "{o:?}");
+        // A span ending at a window's start gives that window nothing.
+        let o = oracle(&[6.0, 10.0], 10.0, 10.0, 2.0, 0.0, 0.0);
+        assert!((o.needed_replica_s - 30.0).abs() < 1e-9, "{o:?}");
     }
 }

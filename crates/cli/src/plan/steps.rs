@@ -293,6 +293,7 @@ fn oracle_step(
     let fleet = oracle::oracle(
         &rates,
         traffic.window_s,
+        traffic.span_s,
         capacity,
         lead_s.unwrap_or(0.0),
         hold_s.unwrap_or(billing_s),
@@ -307,8 +308,8 @@ fn oracle_step(
         }
         None => None,
     };
-    let monthly_usd = match horizon_s > 0.0 {
-        true => fleet.needed_replica_s / horizon_s * replica_usd_per_hour * HOURS_PER_MONTH,
+    let monthly_usd = match traffic.span_s > 0.0 {
+        true => fleet.needed_replica_s / traffic.span_s * replica_usd_per_hour * HOURS_PER_MONTH,
         false => 0.0,
     };
     if let Some((c, e)) = &replay {
