@@ -76,7 +76,8 @@ pub struct Evaluator {
     pub seeds: Vec<u64>,
     shared: SharedInputs,
     jobs: usize,
-    deadline: Instant,
+    /// When the budget is spent (`None`: a budget too long to matter).
+    deadline: Option<Instant>,
     /// A probe was refused because the budget was spent.
     pub exhausted: bool,
     /// Simulations run.
@@ -88,6 +89,15 @@ impl Evaluator {
     pub fn new(options: &PlanOptions, start: Instant) -> Result<(Evaluator, Scenario), PlanError> {
         let path = &options.scenario;
         let file = path.display().to_string();
+        if options.budget_s.is_nan() || options.budget_s < 0.0 {
+            return Err(PlanError::unsupported(
+                &file,
+                &format!(
+                    "the time budget must be a number of seconds >= 0, got {}",
+                    options.budget_s
+                ),
+            ));
+        }
         let text = std::fs::read_to_string(path).map_err(|e| {
             PlanError::Scenario(Box::new(scenario::ScenarioError {
                 file: file.clone(),
@@ -121,7 +131,9 @@ impl Evaluator {
             seeds,
             shared: SharedInputs::new(),
             jobs: options.jobs,
-            deadline: start + std::time::Duration::from_secs_f64(options.budget_s.max(0.0)),
+            deadline: std::time::Duration::try_from_secs_f64(options.budget_s)
+                .ok()
+                .and_then(|d| start.checked_add(d)),
             exhausted: false,
             runs: 0,
         };
@@ -162,7 +174,7 @@ impl Evaluator {
 
     /// Runs `c` on every seed; `None` once the time budget is spent.
     pub fn evaluate(&mut self, c: &Candidate) -> Result<Option<Evaluation>, PlanError> {
-        if Instant::now() >= self.deadline {
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
             self.exhausted = true;
             return Ok(None);
         }

@@ -261,6 +261,27 @@ fn questions_the_planner_does_not_answer_are_errors_naming_the_file() {
             "{test}: {e}"
         );
     }
+    // Options out of range are errors, not panics.
+    let path = write("plan-bad-options", SCENARIO);
+    for (budget_s, window_s, expect) in [
+        (-1.0, 60.0, "time budget"),
+        (f64::NAN, 60.0, "time budget"),
+        (600.0, 0.0, "rate window"),
+    ] {
+        let o = PlanOptions {
+            budget_s,
+            window_s,
+            ..options(&path, 1)
+        };
+        let e = plan::plan(&o, &mut |_| {}).unwrap_err().to_string();
+        assert!(e.contains(expect), "{budget_s} {window_s}: {e}");
+    }
+    // An endless budget is no limit.
+    let o = PlanOptions {
+        budget_s: f64::INFINITY,
+        ..options(&path, 1)
+    };
+    assert!(!plan::plan(&o, &mut |_| {}).unwrap().budget_exhausted);
     // A GPU type the catalogue lacks is skipped with the loader's reason.
     let path = write("plan-unknown-gpu", SCENARIO);
     let mut o = options(&path, 1);
