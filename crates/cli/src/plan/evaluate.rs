@@ -140,7 +140,7 @@ impl Evaluator {
         Ok((evaluator, loaded))
     }
 
-    /// The scenario document of `c` ([`edit`] of the scenario).
+    /// The scenario document of `c` ([`edit()`] of the scenario).
     pub fn document(&self, c: &Candidate) -> DocumentMut {
         edit(&self.base, self.has_pool, c)
     }
