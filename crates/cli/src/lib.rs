@@ -2,7 +2,8 @@
 //!
 //! This crate is the front end: scenario files ([`scenario`]), opening
 //! workloads from files ([`workload`]), running ([`run`]) and reports
-//! ([`report`]); charts ([`plot`]); knob sweeps ([`sweep`]); trace
+//! ([`report`]); charts ([`plot`]); knob sweeps ([`sweep`]); the capacity
+//! planner ([`plan`]); trace
 //! statistics ([`trace_stats`]); the headline metrics ([`headline`]) with
 //! paired comparisons ([`compare`]) and baseline checks ([`check`]). It
 //! re-exports the engine ([`core`], `fleetsim-core`) and the policies
@@ -11,10 +12,10 @@
 //!
 //! The library and the `fleetsim` binary are split: every command is a
 //! function of a plain options struct ([`compare::CompareOptions`],
-//! [`check::CheckOptions`], [`plot::PlotOptions`], a sweep's
-//! [`sweep::SweepSpec`] and [`sweep::RunOptions`]) that returns a value or
-//! a typed error and prints nothing; a sweep reports progress through a
-//! callback. Argument parsing (clap), error reports (anyhow) and the
+//! [`check::CheckOptions`], [`plot::PlotOptions`], [`plan::PlanOptions`],
+//! a sweep's [`sweep::SweepSpec`] and [`sweep::RunOptions`]) that returns
+//! a value or a typed error and prints nothing; a sweep and a plan report
+//! progress through a callback. Argument parsing (clap), error reports (anyhow) and the
 //! progress bar (indicatif) belong to the binary, behind the default
 //! feature `cli`. A notebook or another crate that only calls the library
 //! can leave them out:
@@ -44,6 +45,7 @@ pub mod check;
 pub mod compare;
 pub mod headline;
 pub mod out_dir;
+pub mod plan;
 pub mod plot;
 pub mod report;
 pub mod run;

@@ -171,6 +171,35 @@ pub struct Scenario {
     pub autoscalers: Vec<Option<ResolvedAutoscaler>>,
     /// Facts about each deployment, in order.
     pub deployments: Vec<DeploymentInfo>,
+    /// The pay-per-token API price `[api]`, if given (`fleetsim plan`).
+    pub api: Option<raw::ApiPrice>,
+}
+
+impl Scenario {
+    /// Replaces the workload by the request trace at `path` (format
+    /// detected from its contents), as `--trace` does; `sort` reads it
+    /// whole and sorts it by arrival. A file that cannot be opened is an
+    /// error now, not at the run.
+    pub fn replace_workload_with_trace(
+        &mut self,
+        path: &Path,
+        sort: bool,
+    ) -> Result<(), ScenarioError> {
+        std::fs::File::open(path).map_err(|e| ScenarioError {
+            file: format!("--trace {}", path.display()),
+            line: None,
+            field: None,
+            message: "cannot open".into(),
+            cause: Some(Arc::new(e)),
+        })?;
+        self.workload = WorkloadSpec::Trace {
+            path: path.to_path_buf(),
+            format: None,
+            sort,
+            transforms: Vec::new(),
+        };
+        Ok(())
+    }
 }
 
 /// Loads a scenario file, applying `--set` overrides.
@@ -381,6 +410,9 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, FieldError
     let entries = deployment_entries(&raw)?;
     let heads = variants::groups(&entries)?;
     raw.sla.validate().map_err(|e| e.within("sla"))?;
+    if let Some(api) = &raw.api {
+        validate_api(api)?;
+    }
     let resolution = SimDuration::try_from_secs_f64(raw.output.timeseries_resolution_s)
         .filter(|d| d.0 > 0)
         .ok_or_else(|| {
@@ -511,7 +543,30 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, FieldError
         routers,
         autoscalers,
         deployments: infos,
+        api: raw.api,
     })
+}
+
+/// Both `[api]` prices are finite and ≥ 0.
+fn validate_api(api: &raw::ApiPrice) -> Result<(), FieldError> {
+    for (key, v) in [
+        (
+            "usd_per_million_input_tokens",
+            api.usd_per_million_input_tokens,
+        ),
+        (
+            "usd_per_million_output_tokens",
+            api.usd_per_million_output_tokens,
+        ),
+    ] {
+        if !(v.is_finite() && v >= 0.0) {
+            return Err(FieldError::new(
+                format!("api.{key}"),
+                format!("must be a finite number of USD >= 0, got {v}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Deployments share one list of node pools; a pool without a `gpu` takes

@@ -70,6 +70,21 @@ pub struct RawScenario {
     /// Output settings.
     #[serde(default)]
     pub output: RawOutput,
+    /// A pay-per-token API to compare dedicated GPUs with (`fleetsim plan`).
+    #[serde(default)]
+    pub api: Option<ApiPrice>,
+}
+
+/// The `[api]` section: what a pay-per-token API charges for the same
+/// model. No price is assumed: without this section `fleetsim plan`
+/// reports no break-even.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiPrice {
+    /// USD per million prompt tokens.
+    pub usd_per_million_input_tokens: f64,
+    /// USD per million generated tokens.
+    pub usd_per_million_output_tokens: f64,
 }
 
 fn default_seed() -> u64 {

@@ -26,6 +26,7 @@ mod misplaced_errors;
 mod own_hardware;
 mod perf_table;
 mod pipelines;
+mod plan;
 mod plot;
 mod prefill_scheduling;
 mod prefix_routing;

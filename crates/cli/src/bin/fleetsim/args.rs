@@ -33,6 +33,10 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Combine the output directories of `sweep --shard i/n` runs.
     Merge(MergeArgs),
+    /// What to run and what it costs: Little's-law estimates, the cheapest
+    /// fixed fleet meeting the SLA per GPU type, the offline oracle, the
+    /// break-even against an API, and the verdict as TOML to paste.
+    Plan(PlanArgs),
     /// Check the autoscaler cores against a conformance vectors file;
     /// exits 1 if any case fails.
     VerifyPolicies {
@@ -310,6 +314,58 @@ pub enum ProgressMode {
     Plain,
     /// Nothing.
     None,
+}
+
+/// `fleetsim plan`.
+#[derive(Parser, Debug)]
+pub struct PlanArgs {
+    /// Scenario file (TOML) with [sla] targets.
+    pub scenario: PathBuf,
+    /// Replace the scenario's workload with this trace (format detected from its contents).
+    #[arg(long)]
+    pub trace: Option<PathBuf>,
+    /// With --trace: sort the trace by arrival time first.
+    #[arg(long, requires = "trace")]
+    pub sort: bool,
+    /// GPU types to size for, comma-separated (default: the scenario's).
+    #[arg(long, value_delimiter = ',', value_name = "GPU,...")]
+    pub gpus: Vec<String>,
+    /// Run every candidate on K seeds: the scenario's seed, +1, ...
+    #[arg(long, default_value_t = 1, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub seeds: u32,
+    /// Wall-clock seconds the plan may spend simulating; steps that would
+    /// start later are left out, and the plan says so.
+    #[arg(long, default_value_t = fleetsim::plan::DEFAULT_BUDGET_S)]
+    pub budget_s: f64,
+    /// Width of the arrival-rate windows, seconds.
+    #[arg(long, default_value_t = fleetsim::plan::DEFAULT_WINDOW_S)]
+    pub window_s: f64,
+    /// Override a scenario key, e.g. --set workload.duration_s=300 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// Runs at once (default: one per core). Results do not depend on it.
+    #[arg(long, short = 'j', default_value_t = 0)]
+    pub jobs: usize,
+    /// What to print.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+impl PlanArgs {
+    /// The library's options.
+    pub fn options(&self) -> fleetsim::plan::PlanOptions {
+        fleetsim::plan::PlanOptions {
+            scenario: self.scenario.clone(),
+            sets: self.sets.clone(),
+            trace: self.trace.clone(),
+            sort: self.sort,
+            gpus: self.gpus.clone(),
+            seeds: self.seeds,
+            budget_s: self.budget_s,
+            window_s: self.window_s,
+            jobs: self.jobs,
+        }
+    }
 }
 
 /// `fleetsim merge`.

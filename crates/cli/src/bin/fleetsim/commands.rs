@@ -2,11 +2,11 @@
 //! arguments into library options, calls the library, prints the result
 //! through [`output::print`] and returns what decides the exit status.
 
-use crate::args::{CheckArgs, CompareArgs, CompareFormat, Format, PlotArgs, RunArgs};
+use crate::args::{CheckArgs, CompareArgs, CompareFormat, Format, PlanArgs, PlotArgs, RunArgs};
 use crate::output;
 use anyhow::{Context, Result};
 use fleetsim::out_dir::OutDir;
-use fleetsim::scenario::{self, Scenario, WorkloadSpec};
+use fleetsim::scenario::{self, Scenario};
 use fleetsim::{report, run, trace_stats};
 use std::path::Path;
 
@@ -56,16 +56,26 @@ fn load_scenario(args: &RunArgs) -> Result<Scenario> {
         )?,
     };
     if let Some(trace) = &args.trace {
-        std::fs::File::open(trace)
-            .with_context(|| format!("--trace {}: cannot open", trace.display()))?;
-        s.workload = WorkloadSpec::Trace {
-            path: trace.clone(),
-            format: None,
-            sort: args.sort,
-            transforms: Vec::new(),
-        };
+        s.replace_workload_with_trace(trace, args.sort)?;
     }
     Ok(s)
+}
+
+/// `fleetsim plan`: the steps shown on stderr when it is a terminal,
+/// then the plan.
+pub fn plan(args: &PlanArgs) -> Result<()> {
+    use std::io::IsTerminal;
+    let terminal = std::io::stderr().is_terminal();
+    let mut progress = |step: &str| {
+        if terminal {
+            eprintln!("plan: {step}");
+        }
+    };
+    let plan = fleetsim::plan::plan(&args.options(), &mut progress)?;
+    output::print(&match args.format {
+        Format::Table => fleetsim::plan::render::render(&plan),
+        Format::Json => fleetsim::plan::render::to_json(&plan),
+    })
 }
 
 /// `fleetsim trace stats`.

@@ -30,6 +30,7 @@ fn real_main() -> anyhow::Result<()> {
         Command::Run(args) => commands::run(&args),
         Command::Sweep(args) => sweep::sweep(&args),
         Command::Merge(args) => sweep::merge(&args),
+        Command::Plan(args) => commands::plan(&args),
         Command::Plot(args) => commands::plot(&args),
         Command::Trace {
             command: TraceCommand::Stats { file, format },

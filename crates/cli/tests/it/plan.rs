@@ -1,0 +1,303 @@
+//! `fleetsim plan`: the fixed fleet it finds is the fewest replicas that
+//! meet the SLA (one fewer fails), its verdict pasted into the scenario
+//! reproduces its result, and the JSON carries the contract's fields.
+#![allow(clippy::unwrap_used)]
+
+use crate::common::scratch_dir;
+use fleetsim::plan::{self, verdict, PlanOptions};
+use fleetsim::scenario;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Traffic that steps from 10 to 40 req/s and back, conversation-like
+/// lengths, one H100 per replica and a TTFT target that needs several.
+const SCENARIO: &str = r#"
+name = "plan-steps"
+seed = 7
+
+[workload]
+kind = "synthetic"
+duration_s = 360
+arrival = { kind = "steps", steps = [{ at_s = 0, rate_per_s = 10.0 }, { at_s = 120, rate_per_s = 40.0 }, { at_s = 240, rate_per_s = 10.0 }] }
+input_tokens = { kind = "lognormal", median_tokens = 1000, sigma = 0.8, max_tokens = 8000 }
+output_tokens = { kind = "lognormal", median_tokens = 130, sigma = 0.8, max_tokens = 1000 }
+
+[deployment]
+model = "llama-3.1-8b"
+gpu = "h100-sxm"
+replicas = 1
+
+[sla]
+ttft_ms = 300
+targets = [{ metric = "ttft_ms", percentile = 95, max_ms = 300 }]
+"#;
+
+const API: &str =
+    "\n[api]\nusd_per_million_input_tokens = 0.2\nusd_per_million_output_tokens = 0.6\n";
+
+fn write(test: &str, text: &str) -> PathBuf {
+    let dir = scratch_dir(test);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("scenario.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn options(path: &Path, seeds: u32) -> PlanOptions {
+    PlanOptions {
+        seeds,
+        budget_s: 600.0,
+        ..PlanOptions::new(path.to_path_buf())
+    }
+}
+
+/// The scenario text with `fragment` pasted, run on `seed` with `sets`:
+/// (all targets met, billed USD extrapolated to a month).
+fn run_pasted(fragment: &str, seed: u64, sets: &[&str]) -> (bool, f64) {
+    let mut doc: toml_edit::DocumentMut = SCENARIO.parse().unwrap();
+    verdict::apply_fragment(&mut doc, fragment).unwrap();
+    let mut sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    sets.push(format!("seed={seed}"));
+    let s = scenario::load_str(&doc.to_string(), "pasted.toml", Path::new("."), &sets).unwrap();
+    let summary = fleetsim::run::run(&s).unwrap().summary;
+    let cost = summary.cost.unwrap();
+    let monthly = cost.total_usd * 730.0 / (summary.sim.simulated_s / 3600.0);
+    (
+        summary.sla.all_targets_met && summary.requests.completed > 0,
+        monthly,
+    )
+}
+
+#[test]
+fn the_fixed_fleet_is_the_fewest_replicas_meeting_the_sla_and_its_toml_reproduces_it() {
+    let path = write("plan-fixed", SCENARIO);
+    let p = plan::plan(&options(&path, 2), &mut |_| {}).unwrap();
+    assert_eq!(p.seeds, [7, 8]);
+    // The verdict is a fixed fleet (the cheapest plan meeting the SLA
+    // here: cold starts are longer than the traffic's steps).
+    let v = p.verdict.as_ref().unwrap();
+    assert_eq!(v.kind, "fixed", "{v:?}");
+    let fixed = (p.fixed.iter())
+        .find(|f| f.gpu == v.gpu && f.tensor_parallel == v.tensor_parallel)
+        .unwrap();
+    let n = fixed.replicas.unwrap();
+    assert!(fixed.complete && fixed.meets_sla && n >= 2, "{fixed:?}");
+    assert_eq!(fixed.monthly_usd, Some(v.monthly_usd));
+    let fragment = &v.toml;
+    // Pasted into the scenario, the fragment meets the SLA on both seeds
+    // at the plan's cost; one replica fewer misses it on some seed.
+    let mut mean = 0.0;
+    for seed in [7, 8] {
+        let (met, monthly) = run_pasted(fragment, seed, &[]);
+        assert!(met, "seed {seed}: {n} replicas should meet the SLA");
+        mean += monthly / 2.0;
+    }
+    assert!(
+        (mean - v.monthly_usd).abs() <= 1e-9 * v.monthly_usd,
+        "{mean} vs {}",
+        v.monthly_usd
+    );
+    let fewer = format!("deployment.replicas={}", n - 1);
+    let missed = [7, 8]
+        .iter()
+        .any(|&seed| !run_pasted(fragment, seed, &[&fewer]).0);
+    assert!(missed, "{} replicas also meet the SLA on both seeds", n - 1);
+    // The bisection ran n − 1 and saw it fail.
+    let below = fixed.probes.iter().find(|q| q.replicas == n - 1).unwrap();
+    assert!(!below.meets_sla);
+    // The oracle's bound is below every plan that met the SLA.
+    let oracle = p.oracle.as_ref().unwrap();
+    for q in p.policies.iter().filter(|q| q.meets_sla) {
+        assert!(oracle.monthly_usd <= q.monthly_usd, "{oracle:?} vs {q:?}");
+        assert_eq!(q.regret_usd, Some(q.monthly_usd - oracle.monthly_usd));
+    }
+    assert!(p.api_break_even.is_none(), "no [api] price, no break-even");
+}
+
+fn plan_json(path: &Path, extra: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .arg("plan")
+        .arg(path)
+        .args(["--format", "json", "--budget-s", "600"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn has(v: &Value, keys: &[&str], what: &str) {
+    for k in keys {
+        assert!(v.get(k).is_some(), "{what} lacks `{k}`: {v}");
+    }
+}
+
+#[test]
+fn plan_json_has_the_contract_fields_and_the_same_bytes_each_time() {
+    let path = write("plan-json", &format!("{SCENARIO}{API}"));
+    let text = plan_json(&path, &["--jobs", "1"]);
+    assert_eq!(
+        text,
+        plan_json(&path, &["--jobs", "2"]),
+        "the plan depends on --jobs"
+    );
+    let v: Value = serde_json::from_str(&text).unwrap();
+    has(
+        &v,
+        &[
+            "littles_law",
+            "fixed",
+            "oracle",
+            "policies",
+            "api_break_even",
+            "verdict",
+        ],
+        "plan",
+    );
+    let ll = &v["littles_law"][0];
+    has(
+        ll,
+        &[
+            "gpu",
+            "tensor_parallel",
+            "replicas",
+            "peak_rate_per_s",
+            "concurrency",
+            "latency_s",
+        ],
+        "littles_law[0]",
+    );
+    has(
+        &v["fixed"][0],
+        &[
+            "gpu",
+            "tensor_parallel",
+            "replicas",
+            "meets_sla",
+            "monthly_usd",
+        ],
+        "fixed[0]",
+    );
+    has(&v["oracle"], &["monthly_usd", "schedule"], "oracle");
+    assert!(v["oracle"]["schedule"][0].get("at_s").is_some());
+    for q in v["policies"].as_array().unwrap() {
+        has(
+            q,
+            &["kind", "knobs", "meets_sla", "monthly_usd", "regret_usd"],
+            "policies[]",
+        );
+    }
+    has(
+        &v["api_break_even"],
+        &[
+            "api_monthly_usd",
+            "dedicated_monthly_usd",
+            "break_even_mean_rate_per_s",
+        ],
+        "api_break_even",
+    );
+    let verdict = &v["verdict"];
+    has(
+        verdict,
+        &["kind", "gpu", "tensor_parallel", "monthly_usd", "toml"],
+        "verdict",
+    );
+    // The verdict's TOML is valid TOML.
+    let toml_text = verdict["toml"].as_str().unwrap();
+    toml_text.parse::<toml::Table>().unwrap();
+    // The table shows each step, and the same verdict TOML.
+    let out = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .arg("plan")
+        .arg(&path)
+        .args(["--budget-s", "600"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    for step in [
+        "1. Little's law",
+        "2. Cheapest fixed fleet",
+        "3. Offline oracle",
+        "4. Policies",
+        "5. Pay-per-token API",
+        "6. Verdict",
+    ] {
+        assert!(table.contains(step), "no `{step}` in\n{table}");
+    }
+    assert!(
+        table.contains(toml_text),
+        "the table's verdict differs from the JSON's:\n{table}"
+    );
+    // Without [api] the break-even is null.
+    let path = write("plan-json-no-api", SCENARIO);
+    let v: Value = serde_json::from_str(&plan_json(&path, &[])).unwrap();
+    assert_eq!(v["api_break_even"], Value::Null);
+}
+
+#[test]
+fn questions_the_planner_does_not_answer_are_errors_naming_the_file() {
+    let no_targets = SCENARIO.replace(
+        "targets = [{ metric = \"ttft_ms\", percentile = 95, max_ms = 300 }]",
+        "",
+    );
+    let slots = SCENARIO.replace(
+        "model = \"llama-3.1-8b\"\ngpu = \"h100-sxm\"\n",
+        "slots = { slots = 4, service = { dist = \"exponential\", mean_s = 1.0 } }\n",
+    );
+    for (test, text, expect) in [
+        ("plan-no-targets", no_targets, "needs [sla] targets"),
+        ("plan-slots", slots, "a `slots` deployment"),
+    ] {
+        let path = write(test, &text);
+        let e = plan::plan(&options(&path, 1), &mut |_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(&path.display().to_string()) && e.contains(expect),
+            "{test}: {e}"
+        );
+    }
+    // Options out of range are errors, not panics.
+    let path = write("plan-bad-options", SCENARIO);
+    for (budget_s, window_s, expect) in [
+        (-1.0, 60.0, "time budget"),
+        (f64::NAN, 60.0, "time budget"),
+        (600.0, 0.0, "rate window"),
+    ] {
+        let o = PlanOptions {
+            budget_s,
+            window_s,
+            ..options(&path, 1)
+        };
+        let e = plan::plan(&o, &mut |_| {}).unwrap_err().to_string();
+        assert!(e.contains(expect), "{budget_s} {window_s}: {e}");
+    }
+    // An endless budget is no limit.
+    let o = PlanOptions {
+        budget_s: f64::INFINITY,
+        ..options(&path, 1)
+    };
+    assert!(!plan::plan(&o, &mut |_| {}).unwrap().budget_exhausted);
+    // A GPU type the catalogue lacks is skipped with the loader's reason.
+    let path = write("plan-unknown-gpu", SCENARIO);
+    let mut o = options(&path, 1);
+    o.gpus = vec!["h100-sxm".into(), "no-such-gpu".into()];
+    o.budget_s = 0.0;
+    let p = plan::plan(&o, &mut |_| {}).unwrap();
+    assert!(
+        p.skipped
+            .iter()
+            .any(|s| s.gpu == "no-such-gpu" && s.reason.contains("deployment.gpu")),
+        "{:?}",
+        p.skipped
+    );
+    // A zero budget runs nothing and says so.
+    assert!(
+        p.budget_exhausted && p.runs == 0 && p.verdict.is_none(),
+        "{p:?}"
+    );
+}
