@@ -8,7 +8,9 @@ pub mod raw;
 use fleetsim_core::autoscale::{MetricsOutage, MetricsSpec};
 use fleetsim_core::coldstart::{default_provisioning_time, Artifacts, BYTES_PER_GB};
 use fleetsim_core::cost::{BillingGranularity, BillingPolicy, PoolPricing};
-use fleetsim_core::engine::{DeploymentSpec, FleetSpec, PipelineSpec, ReplicaSpec, SimConfig};
+use fleetsim_core::engine::{
+    DeploymentSpec, FleetSpec, PipelineSpec, Records, ReplicaSpec, SimConfig,
+};
 use fleetsim_core::field::FieldError;
 use fleetsim_core::lifecycle::LifecycleSpec;
 use fleetsim_core::model::hardware::{GpuSpec, ModelSpec};
@@ -171,6 +173,19 @@ pub struct Scenario {
     pub autoscalers: Vec<Option<ResolvedAutoscaler>>,
     /// Facts about each deployment, in order.
     pub deployments: Vec<DeploymentInfo>,
+    /// What the run keeps and writes (`[output]`).
+    pub output: OutputOptions,
+}
+
+/// What a run keeps of each request and writes under `--out` (`[output]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutputOptions {
+    /// Keep every record (exact percentiles, `RunResult::records`, plots)
+    /// or stream them (memory independent of the request count).
+    pub records: Records,
+    /// Write `requests.csv` under `--out`: after the run in id order when
+    /// records are kept, row by row in completion order when they stream.
+    pub requests_csv: bool,
 }
 
 /// Loads a scenario file, applying `--set` overrides.
@@ -511,6 +526,10 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, FieldError
         routers,
         autoscalers,
         deployments: infos,
+        output: OutputOptions {
+            records: raw.output.records,
+            requests_csv: raw.output.requests_csv,
+        },
     })
 }
 

@@ -36,6 +36,7 @@ mod scenarios;
 mod servegen_shared;
 mod shared_traces;
 mod stepping;
+mod streaming;
 mod sweep;
 mod timeseries;
 mod validation_mmc;
