@@ -251,3 +251,75 @@ targets = [{ metric = "e2e_ms", percentile = 95, max_ms = 2000 }]
         .iter()
         .all(|c| c.requests.arrived > 0));
 }
+
+/// Runs `fleetsim args…`; returns success, stdout and stderr.
+fn fleetsim(args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args(args)
+        .output()
+        .unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
+}
+
+#[test]
+fn run_out_streams_requests_csv_or_skips_it() {
+    let dir = common::scratch_dir("streaming-out");
+    let (kept, streamed, skipped) = (dir.join("kept"), dir.join("streamed"), dir.join("skipped"));
+    let short = "workload.duration_s=120";
+    let run = |out: &std::path::Path, sets: &[&str]| {
+        let mut args = vec!["run", "--set", short, "--out", out.to_str().unwrap()];
+        for s in sets {
+            args.extend(["--set", s]);
+        }
+        let (ok, _, stderr) = fleetsim(&args);
+        assert!(ok, "{stderr}");
+    };
+    run(&kept, &[]);
+    run(&streamed, &["output.records=stream"]);
+    run(
+        &skipped,
+        &["output.records=stream", "output.requests_csv=false"],
+    );
+    let read = |d: &std::path::Path, f: &str| std::fs::read(d.join(f)).unwrap();
+    // The same rows, in id order once kept, in completion order streamed.
+    let (kept_rows, streamed_rows) = (read(&kept, "requests.csv"), read(&streamed, "requests.csv"));
+    assert_eq!(rows_by_id(&kept_rows), rows_by_id(&streamed_rows));
+    assert_ne!(
+        kept_rows, streamed_rows,
+        "completion order is not id order here"
+    );
+    for f in ["timeseries.csv", "replicas.csv"] {
+        assert_eq!(read(&kept, f), read(&streamed, f), "{f}");
+        assert_eq!(read(&kept, f), read(&skipped, f), "{f}");
+    }
+    assert!(!skipped.join("requests.csv").exists());
+    assert!(skipped.join("summary.json").exists());
+    // Plots need every record.
+    let plotted = dir.join("plotted");
+    let out = plotted.to_str().unwrap();
+    let (ok, _, stderr) = fleetsim(&[
+        "run",
+        "--set",
+        short,
+        "--set",
+        "output.records=stream",
+        "--out",
+        out,
+        "--plot",
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("output.records=keep"), "{stderr}");
+    assert!(!plotted.exists(), "a refused run writes nothing");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn the_records_key_names_its_values() {
+    let (ok, _, stderr) = fleetsim(&["run", "--set", "output.records=\"all\""]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("output.records") && stderr.contains("keep") && stderr.contains("stream"),
+        "{stderr}"
+    );
+}

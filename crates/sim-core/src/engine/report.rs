@@ -253,24 +253,28 @@ impl Simulation {
         let fleet = self.spec(d);
         let alone = self.deployments.len() == 1 && self.config.pipelines.is_empty();
         // Stage-level records (a request's own, or each stage visit of a
-        // pipeline request), when the run keeps them.
-        let mine: Option<Vec<RequestRecord>> = self.exact_records().map(|records| {
-            (records.iter())
-                .filter(|r| r.pipeline.is_none())
-                .chain(&self.outcomes.stage_records)
-                .filter(|r| usize::from(r.deployment) == d)
-                .cloned()
-                .collect()
-        });
+        // pipeline request), when the run keeps them: all of them when the
+        // deployment is the run.
+        let mine: Vec<RequestRecord>;
+        let records: Option<&[RequestRecord]> = match self.exact_records() {
+            Some(all) if alone => Some(all),
+            Some(all) => {
+                mine = (all.iter())
+                    .filter(|r| r.pipeline.is_none())
+                    .chain(&self.outcomes.stage_records)
+                    .filter(|r| usize::from(r.deployment) == d)
+                    .cloned()
+                    .collect();
+                Some(&mine)
+            }
+            None => None,
+        };
         let computed;
         let s = if alone {
             run
         } else {
-            computed = self.outcomes.stats.deployments[d].summary(
-                &self.config.sla,
-                simulated_s,
-                mine.as_deref(),
-            );
+            computed =
+                self.outcomes.stats.deployments[d].summary(&self.config.sla, simulated_s, records);
             &computed
         };
         let (fleet_report, gpu_hours) = self.fleet_figures(end, Some(d));
@@ -282,7 +286,7 @@ impl Simulation {
             sla: s.sla.clone(),
             classes: (fleet.queue.classes.iter().zip(classes).enumerate())
                 .map(|(i, (c, stats))| {
-                    let theirs: Option<Vec<RequestRecord>> = mine.as_ref().map(|records| {
+                    let theirs: Option<Vec<RequestRecord>> = records.map(|records| {
                         (records.iter())
                             .filter(|r| usize::from(r.class) == i)
                             .cloned()

@@ -15,8 +15,6 @@ use std::path::Path;
 /// `fleetsim run`.
 pub fn run(args: &RunArgs) -> Result<()> {
     let scenario = load_scenario(args)?;
-    // Before the run, so a directory that cannot be written fails at once.
-    let out = args.out.as_deref().map(OutDir::prepare).transpose()?;
     let streaming = scenario.output.records == Records::Stream;
     if streaming && args.plot {
         anyhow::bail!(
@@ -24,6 +22,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
              output.records = \"stream\" does not keep; run with --set output.records=keep"
         );
     }
+    // Before the run, so a directory that cannot be written fails at once.
+    let out = args.out.as_deref().map(OutDir::prepare).transpose()?;
     // Streaming, requests.csv is written row by row as requests end.
     let requests = match (&out, scenario.output.requests_csv, streaming) {
         (_, false, _) => RequestsFile::Skipped,
