@@ -13,7 +13,7 @@ use crate::metrics::RequestRecord;
 use crate::replica::Aborted;
 use crate::request::{Outcome, Request};
 use crate::time::SimTime;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// The outcomes room's state: one record per request.
 #[derive(Default)]
@@ -34,7 +34,7 @@ pub(super) struct Outcomes {
     /// Class of each request between reaching a deployment and its record
     /// there (empty when no deployment configures classes: every request
     /// is in class 0): O(requests in flight).
-    pub(super) class_in_flight: HashMap<u64, u8>,
+    pub(super) class_in_flight: BTreeMap<u64, u8>,
     /// Some deployment configures priority classes: `class_in_flight` is kept.
     pub(super) records_classes: bool,
     /// Warm-up penalties of requests served by a freshly started replica,
