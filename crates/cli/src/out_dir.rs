@@ -11,6 +11,10 @@
 //! An existing `DIR` is replaced only if it holds nothing but what a run
 //! writes ([`RUN_FILES`] and the charts), so `--out` never deletes a file
 //! a run did not write.
+//!
+//! A run that streams its records (`[output] records = "stream"`) writes
+//! `requests.csv` into the sibling while it runs, a row as each request
+//! ends ([`OutDir::requests_sink`]); the other files follow at its end.
 
 use crate::plot::RUN_CHARTS;
 use fleetsim_core::output::{

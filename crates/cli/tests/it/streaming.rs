@@ -323,3 +323,41 @@ fn the_records_key_names_its_values() {
         "{stderr}"
     );
 }
+
+/// A sink that takes `left` records, then fails like a full disk.
+struct FailingSink {
+    left: u32,
+}
+
+impl fleetsim_core::RecordSink for FailingSink {
+    fn record(&mut self, _: &fleetsim_core::metrics::RequestRecord) -> std::io::Result<()> {
+        match self.left.checked_sub(1) {
+            Some(left) => {
+                self.left = left;
+                Ok(())
+            }
+            None => Err(std::io::Error::other("no space left on device")),
+        }
+    }
+}
+
+#[test]
+fn a_sink_that_fails_stops_the_run_with_its_error() {
+    let sets = [
+        "workload.duration_s=30".to_string(),
+        "output.records=stream".to_string(),
+    ];
+    let scenario = fleetsim::scenario::load_str(
+        fleetsim::scenario::QUICKSTART_TOML,
+        "quickstart",
+        std::path::Path::new("."),
+        &sets,
+    )
+    .unwrap();
+    let sink = Box::new(FailingSink { left: 3 });
+    let e = fleetsim::run::run_with_sink(&scenario, None, Some(sink)).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "cannot write a request's record: no space left on device"
+    );
+}

@@ -280,3 +280,64 @@ impl OutcomeStats {
 pub fn sketch_bound(exact: f64) -> f64 {
     RELATIVE_ERROR * exact.abs()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::percentile_with_unbounded;
+    use crate::summary::tests::record;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn sketched_percentiles_are_within_the_bound(
+            values in proptest::collection::vec(0u64..1 << 45, 0..300),
+            unbounded in 0u64..30,
+            q in 0.0f64..=100.0,
+        ) {
+            let mut acc = LatencyAccumulator::default();
+            values.iter().for_each(|&v| acc.add(v));
+            let exact = percentile_with_unbounded(&mut values.clone(), unbounded, q);
+            let sketched = acc.sketch_percentile(unbounded, q);
+            // Measurable in both or in neither, and then within the bound.
+            prop_assert_eq!(exact.is_some(), sketched.is_some());
+            if let (Some(e), Some(s)) = (exact, sketched) {
+                prop_assert!((e - s).abs() <= sketch_bound(e), "exact {} sketched {}", e, s);
+            }
+        }
+
+        #[test]
+        fn merged_scopes_equal_one_scope(
+            ttfts_ms in proptest::collection::vec(0u64..5_000, 0..60),
+            lost in proptest::collection::vec(any::<bool>(), 0..60),
+            split in 0usize..60,
+        ) {
+            let records: Vec<RequestRecord> = (ttfts_ms.iter().zip(lost.iter().chain(std::iter::repeat(&false))))
+                .enumerate()
+                .map(|(i, (&t, &l))| {
+                    let outcome = if l { Outcome::Rejected } else { Outcome::Completed };
+                    record(i as u64, outcome, t, 1 + (t % 3) as u32)
+                })
+                .collect();
+            let sla = SlaConfig {
+                ttft_ms: Some(1_000.0),
+                targets: vec![PercentileTarget {
+                    metric: LatencyMetric::TtftMs,
+                    percentile: 90.0,
+                    max_ms: 2_000.0,
+                }],
+                ..SlaConfig::default()
+            };
+            let (a, b) = records.split_at(split.min(records.len()));
+            let mut merged = OutcomeStats::of(a, &sla);
+            merged.merge(&OutcomeStats::of(b, &sla));
+            let whole = OutcomeStats::of(&records, &sla);
+            prop_assert_eq!(&merged, &whole);
+            // Counts and attainment are the records' own.
+            let lost = records.iter().filter(|r| r.outcome != Outcome::Completed).count();
+            prop_assert_eq!(whole.counts().rejected, lost as u64);
+            let met = records.iter().filter(|r| sla.request_meets(r)).count() as u64;
+            prop_assert_eq!(whole.summary(&sla, 10.0, None).sla.misses, records.len() as u64 - met);
+        }
+    }
+}

@@ -1,6 +1,9 @@
 //! The run summary: the JSON document `fleetsim run --format json` prints.
 //! Its schema is documented in `docs/summary-schema.md`; field order is
 //! fixed by these struct definitions, so serialising is deterministic.
+//! The figures derived from request records come from [`OutcomeStats`],
+//! streaming state fed one record at a time (percentiles exact from the
+//! records when they are kept, else from the [`sketch`]).
 
 use crate::metrics::{LatencyMetric, LatencyStats, PercentileTarget, RequestRecord, SlaConfig};
 use crate::request::Outcome;

@@ -105,11 +105,6 @@ impl LogHistogram {
         }
         None
     }
-
-    /// Heap bytes held (the bucket counts).
-    pub fn heap_bytes(&self) -> usize {
-        self.counts.capacity() * std::mem::size_of::<u64>()
-    }
 }
 
 #[cfg(test)]
