@@ -11,10 +11,16 @@
 //! An existing `DIR` is replaced only if it holds nothing but what a run
 //! writes ([`RUN_FILES`] and the charts), so `--out` never deletes a file
 //! a run did not write.
+//!
+//! A run that streams its records (`[output] records = "stream"`) writes
+//! `requests.csv` into the sibling while it runs, a row as each request
+//! ends ([`OutDir::requests_sink`]); the other files follow at its end.
 
 use crate::plot::RUN_CHARTS;
-use fleetsim_core::output::{write_replicas_csv, write_requests_csv, write_timeseries_csv};
-use fleetsim_core::RunResult;
+use fleetsim_core::output::{
+    write_replicas_csv, write_requests_csv, write_timeseries_csv, RecordNames, RequestsCsv,
+};
+use fleetsim_core::{RecordSink, RunResult};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -107,6 +113,42 @@ fn foreign_files(dir: &Path) -> Result<Vec<String>, OutDirError> {
     Ok(foreign)
 }
 
+/// How `requests.csv` gets into a run's directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestsFile {
+    /// Written after the run from `RunResult::records` (id order).
+    FromRecords,
+    /// Already written during the run through [`OutDir::requests_sink`]
+    /// (completion order).
+    Streamed,
+    /// Not written (`[output] requests_csv = false`).
+    Skipped,
+}
+
+/// A file written while the run goes on: errors name it, and flushing
+/// (once, when the run ends) syncs it to disk like the other files.
+struct SyncedFile {
+    w: io::BufWriter<std::fs::File>,
+    path: PathBuf,
+}
+
+impl SyncedFile {
+    fn located(&self, e: io::Error) -> io::Error {
+        io::Error::new(e.kind(), format!("{}: {e}", self.path.display()))
+    }
+}
+
+impl Write for SyncedFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.w.write(buf).map_err(|e| self.located(e))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let synced = self.w.flush().and_then(|()| self.w.get_ref().sync_all());
+        synced.map_err(|e| self.located(e))
+    }
+}
+
 /// A run's `--out` directory being written: the files go to
 /// [`OutDir::path`], and [`OutDir::commit`] puts them in place as a set.
 /// Dropped without a commit, it removes what it wrote.
@@ -189,19 +231,45 @@ impl OutDir {
     }
 
     /// Writes `summary.json`, `requests.csv`, `timeseries.csv` and
-    /// `replicas.csv` of `result`.
+    /// `replicas.csv` of `result` (`requests.csv` from its records).
     pub fn write_run(&self, result: &RunResult) -> Result<(), OutDirError> {
+        self.write_run_with(result, RequestsFile::FromRecords)
+    }
+
+    /// Writes the run's files, `requests.csv` as `requests` says.
+    pub fn write_run_with(
+        &self,
+        result: &RunResult,
+        requests: RequestsFile,
+    ) -> Result<(), OutDirError> {
         let summary = crate::report::summary_json(&result.summary);
         self.write("summary.json", |w| w.write_all(summary.as_bytes()))?;
-        self.write("requests.csv", |w| {
-            write_requests_csv(&result.records, &result.summary, w)
-        })?;
+        if requests == RequestsFile::FromRecords {
+            self.write("requests.csv", |w| {
+                write_requests_csv(&result.records, &result.summary, w)
+            })?;
+        }
         self.write("timeseries.csv", |w| {
             write_timeseries_csv(&result.timeseries, w)
         })?;
         self.write("replicas.csv", |w| {
             write_replicas_csv(&result.replicas, &result.summary.deployments, w)
         })
+    }
+
+    /// Creates `requests.csv` with its header and returns the sink that
+    /// writes a row as each request ends (completion order); the run then
+    /// writes the other files with [`RequestsFile::Streamed`]. Nothing is
+    /// held but a write buffer; the file is synced when the run ends.
+    pub fn requests_sink(&self, names: RecordNames) -> Result<Box<dyn RecordSink>, OutDirError> {
+        let path = self.staging.join("requests.csv");
+        let file = std::fs::File::create(&path).map_err(io_err(&path, "create"))?;
+        let out = SyncedFile {
+            w: io::BufWriter::new(file),
+            path: path.clone(),
+        };
+        let csv = RequestsCsv::new(names, out).map_err(io_err(&path, "write"))?;
+        Ok(Box::new(csv))
     }
 
     fn write(

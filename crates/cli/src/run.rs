@@ -6,7 +6,7 @@ use crate::workload::{self, OpenError};
 use fleetsim_core::engine::ReplicaSpec;
 use fleetsim_core::replica::batching::BatchingConfig;
 use fleetsim_core::workload::{BoxedWorkload, WorkloadError};
-use fleetsim_core::{Request, RunResult, SimError, Simulation};
+use fleetsim_core::{RecordSink, Request, RunResult, SimError, Simulation};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -57,6 +57,17 @@ pub fn run_shared(
     scenario: &Scenario,
     shared: Option<&workload::SharedInputs>,
 ) -> Result<RunResult, RunError> {
+    run_with_sink(scenario, shared, None)
+}
+
+/// [`run_shared`], handing each request's record to `sink` as the request
+/// ends (completion order). Whether the run also keeps the records is the
+/// scenario's `[output] records`.
+pub fn run_with_sink(
+    scenario: &Scenario,
+    shared: Option<&workload::SharedInputs>,
+    sink: Option<Box<dyn RecordSink>>,
+) -> Result<RunResult, RunError> {
     let deployments = &scenario.sim.deployments;
     // Every class any deployment configures (each deployment checks its own).
     let mut classes: Vec<Box<str>> = Vec::new();
@@ -87,8 +98,12 @@ pub fn run_shared(
         ignored_fields(scenario, any_router_uses_hashes),
         Arc::clone(&warnings),
     );
-    let mut sim =
-        Simulation::new(scenario.sim.clone(), workload, routers).map_err(RunError::Sim)?;
+    let mut sim = Simulation::new(scenario.sim.clone(), workload, routers)
+        .map_err(RunError::Sim)?
+        .with_records(scenario.output.records);
+    if let Some(sink) = sink {
+        sim = sim.with_record_sink(sink);
+    }
     for (d, autoscaler) in scenario.autoscalers.iter().enumerate() {
         if let Some((config, metrics, outages)) = autoscaler {
             // Validated when the scenario was loaded.
@@ -120,8 +135,16 @@ pub fn run_shared(
 
 /// Runs a scenario and records the wall-clock time in `sim.wall_s`.
 pub fn run_timed(scenario: &Scenario) -> Result<RunResult, RunError> {
+    run_timed_with_sink(scenario, None)
+}
+
+/// [`run_timed`] with a record sink ([`run_with_sink`]).
+pub fn run_timed_with_sink(
+    scenario: &Scenario,
+    sink: Option<Box<dyn RecordSink>>,
+) -> Result<RunResult, RunError> {
     let start = Instant::now();
-    let mut result = run(scenario)?;
+    let mut result = run_with_sink(scenario, None, sink)?;
     result.summary.sim.wall_s = Some(start.elapsed().as_secs_f64());
     Ok(result)
 }

@@ -97,15 +97,20 @@ impl LatencyMetric {
 /// The `q`-th percentile (0–100) of sorted values with linear interpolation
 /// between closest ranks (numpy's default), exact over all values.
 pub fn percentile_sorted(sorted: &[u64], q: f64) -> Option<f64> {
-    let n = sorted.len();
-    if n == 0 {
-        return None;
-    }
-    let rank = (q.clamp(0.0, 100.0) / 100.0) * (n - 1) as f64;
-    let lo = rank.floor() as usize;
-    let hi = rank.ceil() as usize;
-    let frac = rank - lo as f64;
-    Some(sorted[lo] as f64 + (sorted[hi] as f64 - sorted[lo] as f64) * frac)
+    let (lo, hi, frac) = rank_of(sorted.len() as u64, q)?;
+    let (a, b) = (sorted[lo as usize] as f64, sorted[hi as usize] as f64);
+    Some(a + (b - a) * frac)
+}
+
+/// Where the `q`-th percentile (0–100) of `n` ranked values falls: the
+/// ranks below and above (0-based) and the fraction of the way between
+/// them (numpy's linear interpolation); `None` for no values. Every
+/// percentile fleetsim reports, exact or sketched, is ranked here.
+pub fn rank_of(n: u64, q: f64) -> Option<(u64, u64, f64)> {
+    let last = n.checked_sub(1)?;
+    let rank = (q.clamp(0.0, 100.0) / 100.0) * last as f64;
+    let lo = rank.floor() as u64;
+    Some((lo, rank.ceil() as u64, rank - lo as f64))
 }
 
 /// The `q`-th percentiles (0–100) of `values`, exactly as
@@ -118,13 +123,9 @@ pub fn percentiles_unsorted(values: &mut [u64], qs: &[f64]) -> Vec<Option<f64>> 
         return vec![None; qs.len()];
     }
     // The same ranks and interpolation as `percentile_sorted`.
-    let ranks: Vec<(usize, usize, f64)> = qs
-        .iter()
-        .map(|q| {
-            let rank = (q.clamp(0.0, 100.0) / 100.0) * (n - 1) as f64;
-            let lo = rank.floor() as usize;
-            (lo, rank.ceil() as usize, rank - lo as f64)
-        })
+    let ranks: Vec<(usize, usize, f64)> = (qs.iter())
+        .filter_map(|&q| rank_of(n as u64, q))
+        .map(|(lo, hi, frac)| (lo as usize, hi as usize, frac))
         .collect();
     let mut needed: Vec<usize> = ranks.iter().flat_map(|r| [r.0, r.1]).collect();
     needed.sort_unstable();
@@ -154,16 +155,11 @@ pub fn percentiles_unsorted(values: &mut [u64], qs: &[f64]) -> Vec<Option<f64>> 
 /// `values` is left reordered.
 pub fn percentile_with_unbounded(values: &mut [u64], unbounded: u64, q: f64) -> Option<f64> {
     let m = values.len();
-    let n = (m as u64).saturating_add(unbounded);
-    if n == 0 {
+    let (lo, hi, frac) = rank_of((m as u64).saturating_add(unbounded), q)?;
+    if hi >= m as u64 {
         return None;
     }
-    let rank = (q.clamp(0.0, 100.0) / 100.0) * (n - 1) as f64;
-    let lo = rank.floor() as usize;
-    let hi = rank.ceil() as usize;
-    if hi >= m {
-        return None;
-    }
+    let (lo, hi) = (lo as usize, hi as usize);
     let (_, a, rest) = values.select_nth_unstable(lo);
     let a = *a;
     // `hi` is `lo` or `lo + 1`, whose value is the least of the rest.
@@ -172,7 +168,7 @@ pub fn percentile_with_unbounded(values: &mut [u64], unbounded: u64, q: f64) -> 
         false => a,
     };
     let (a, b) = (a as f64, b as f64);
-    Some(a + (b - a) * (rank - lo as f64))
+    Some(a + (b - a) * frac)
 }
 
 /// Mean, percentiles and maximum of one latency metric, in ms.
@@ -196,26 +192,14 @@ pub struct LatencyStats {
 
 impl LatencyStats {
     /// Statistics of `values_ns`, which this reorders.
+    /// (The streaming accumulator fed the values, with the percentiles
+    /// taken exactly from them.)
     pub fn from_nanos(values_ns: &mut [u64]) -> Self {
-        let ms = |ns: f64| ns / NANOS_PER_MS as f64;
-        let ps = percentiles_unsorted(values_ns, &[50.0, 90.0, 95.0, 99.0, 100.0]);
-        let p = |i: usize| ps[i].map(ms).unwrap_or(0.0);
-        // Integer sum: exact and independent of order.
-        let sum: u128 = values_ns.iter().map(|&v| u128::from(v)).sum();
-        let count = values_ns.len() as u64;
-        LatencyStats {
-            count,
-            mean: if count == 0 {
-                0.0
-            } else {
-                ms(sum as f64 / count as f64)
-            },
-            p50: p(0),
-            p90: p(1),
-            p95: p(2),
-            p99: p(3),
-            max: p(4),
+        let mut acc = crate::summary::LatencyAccumulator::default();
+        for &v in values_ns.iter() {
+            acc.add(v);
         }
+        acc.stats(Some(values_ns))
     }
 }
 

@@ -6,7 +6,7 @@
 //! is written as its formatted text.
 
 use crate::cost::GpuState;
-use crate::engine::TimeseriesRow;
+use crate::engine::{RecordSink, TimeseriesRow};
 use crate::metrics::RequestRecord;
 use crate::summary::{DeploymentReport, ReplicaRow, Summary};
 use crate::time::NANOS_PER_MS;
@@ -35,43 +35,109 @@ fn csv_writer<W: Write>(out: W) -> csv::Writer<W> {
         .from_writer(out)
 }
 
-/// Writes one row per request, in the order given. The run's `summary`
-/// names each record's deployment, priority class and pipeline. Columns
-/// added later go at the end of a row.
-pub fn write_requests_csv<W: Write>(
-    records: &[RequestRecord],
-    summary: &Summary,
-    out: W,
-) -> io::Result<()> {
-    let deployments = &summary.deployments;
-    let mut w = csv_writer(out);
-    w.write_record([
-        "id",
-        "arrival_s",
-        "replica",
-        "outcome",
-        "input_tokens",
-        "output_tokens",
-        "queue_ms",
-        "ttft_ms",
-        "tpot_ms",
-        "e2e_ms",
-        "preemptions",
-        "class",
-        "deployment",
-        "pipeline",
-        "itl_max_ms",
-    ])?;
-    for r in records {
-        let deployment = deployments.get(usize::from(r.deployment));
-        let class = deployment
-            .and_then(|d| d.classes.get(usize::from(r.class)))
-            .map_or("", |c| c.name.as_str());
-        let deployment = deployment.map_or("", |d| d.name.as_str());
-        let pipeline = (r.pipeline)
-            .and_then(|p| summary.pipelines.get(usize::from(p)))
-            .map_or("", |p| p.name.as_str());
+/// The names a `requests.csv` row shows for a record's indices: each
+/// deployment's name and priority classes, each pipeline's name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecordNames {
+    /// Deployment names, in configuration order.
+    pub deployments: Vec<String>,
+    /// Each deployment's class names, in priority order.
+    pub classes: Vec<Vec<String>>,
+    /// Pipeline names, in configuration order.
+    pub pipelines: Vec<String>,
+}
+
+impl RecordNames {
+    /// The names a run's summary reports.
+    pub fn of_summary(summary: &Summary) -> RecordNames {
+        let deployments = &summary.deployments;
+        RecordNames {
+            deployments: deployments.iter().map(|d| d.name.clone()).collect(),
+            classes: (deployments.iter())
+                .map(|d| d.classes.iter().map(|c| c.name.clone()).collect())
+                .collect(),
+            pipelines: summary.pipelines.iter().map(|p| p.name.clone()).collect(),
+        }
+    }
+
+    /// The names a run of `config` will report (known before it starts).
+    pub fn of_config(config: &crate::engine::SimConfig) -> RecordNames {
+        let deployments = &config.deployments;
+        RecordNames {
+            deployments: deployments.iter().map(|d| d.name.to_string()).collect(),
+            classes: (deployments.iter())
+                .map(|d| {
+                    d.fleet
+                        .queue
+                        .classes
+                        .iter()
+                        .map(|c| c.name.to_string())
+                        .collect()
+                })
+                .collect(),
+            pipelines: config
+                .pipelines
+                .iter()
+                .map(|p| p.name.to_string())
+                .collect(),
+        }
+    }
+}
+
+/// `requests.csv` written a row at a time: the header when made, then one
+/// row per [`RequestsCsv::write`]. As a [`RecordSink`] it writes each
+/// request's row as the request ends (completion order), holding nothing
+/// but the writer's buffer.
+pub struct RequestsCsv<W: Write> {
+    w: csv::Writer<W>,
+    names: RecordNames,
+}
+
+impl<W: Write> std::fmt::Debug for RequestsCsv<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestsCsv")
+            .field("names", &self.names)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W: Write> RequestsCsv<W> {
+    /// Writes the header to `out`. Columns added later go at the end of a
+    /// row.
+    pub fn new(names: RecordNames, out: W) -> io::Result<Self> {
+        let mut w = csv_writer(out);
         w.write_record([
+            "id",
+            "arrival_s",
+            "replica",
+            "outcome",
+            "input_tokens",
+            "output_tokens",
+            "queue_ms",
+            "ttft_ms",
+            "tpot_ms",
+            "e2e_ms",
+            "preemptions",
+            "class",
+            "deployment",
+            "pipeline",
+            "itl_max_ms",
+        ])?;
+        Ok(RequestsCsv { w, names })
+    }
+
+    /// Writes `r`'s row.
+    pub fn write(&mut self, r: &RequestRecord) -> io::Result<()> {
+        let names = &self.names;
+        let d = usize::from(r.deployment);
+        let class = (names.classes.get(d))
+            .and_then(|c| c.get(usize::from(r.class)))
+            .map_or("", String::as_str);
+        let deployment = names.deployments.get(d).map_or("", String::as_str);
+        let pipeline = (r.pipeline)
+            .and_then(|p| names.pipelines.get(usize::from(p)))
+            .map_or("", String::as_str);
+        self.w.write_record([
             r.id.to_string().as_str(),
             &secs(r.arrival.0),
             &r.replica.map(|x| x.to_string()).unwrap_or_default(),
@@ -88,6 +154,35 @@ pub fn write_requests_csv<W: Write>(
             pipeline,
             &opt_ms(r.itl_max_ns),
         ])?;
+        Ok(())
+    }
+
+    /// Flushes the rows written so far.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
+    }
+}
+
+impl<W: Write + Send> RecordSink for RequestsCsv<W> {
+    fn record(&mut self, record: &RequestRecord) -> io::Result<()> {
+        self.write(record)
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.flush()
+    }
+}
+
+/// Writes one row per request, in the order given. The run's `summary`
+/// names each record's deployment, priority class and pipeline.
+pub fn write_requests_csv<W: Write>(
+    records: &[RequestRecord],
+    summary: &Summary,
+    out: W,
+) -> io::Result<()> {
+    let mut w = RequestsCsv::new(RecordNames::of_summary(summary), out)?;
+    for r in records {
+        w.write(r)?;
     }
     w.flush()
 }

@@ -8,7 +8,9 @@ pub mod raw;
 use fleetsim_core::autoscale::{MetricsOutage, MetricsSpec};
 use fleetsim_core::coldstart::{default_provisioning_time, Artifacts, BYTES_PER_GB};
 use fleetsim_core::cost::{BillingGranularity, BillingPolicy, PoolPricing};
-use fleetsim_core::engine::{DeploymentSpec, FleetSpec, PipelineSpec, ReplicaSpec, SimConfig};
+use fleetsim_core::engine::{
+    DeploymentSpec, FleetSpec, PipelineSpec, Records, ReplicaSpec, SimConfig,
+};
 use fleetsim_core::field::FieldError;
 use fleetsim_core::lifecycle::LifecycleSpec;
 use fleetsim_core::model::hardware::{GpuSpec, ModelSpec};
@@ -173,6 +175,19 @@ pub struct Scenario {
     pub deployments: Vec<DeploymentInfo>,
     /// The pay-per-token API price `[api]`, if given (`fleetsim plan`).
     pub api: Option<raw::ApiPrice>,
+    /// What the run keeps and writes (`[output]`).
+    pub output: OutputOptions,
+}
+
+/// What a run keeps of each request and writes under `--out` (`[output]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutputOptions {
+    /// Keep every record (exact percentiles, `RunResult::records`, plots)
+    /// or stream them (memory independent of the request count).
+    pub records: Records,
+    /// Write `requests.csv` under `--out`: after the run in id order when
+    /// records are kept, row by row in completion order when they stream.
+    pub requests_csv: bool,
 }
 
 impl Scenario {
@@ -544,6 +559,10 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, FieldError
         autoscalers,
         deployments: infos,
         api: raw.api,
+        output: OutputOptions {
+            records: raw.output.records,
+            requests_csv: raw.output.requests_csv,
+        },
     })
 }
 

@@ -5,6 +5,7 @@
 
 use fleetsim_core::coldstart::{ColdStartConfig, DurationDist};
 use fleetsim_core::cost::BillingPolicy;
+use fleetsim_core::engine::Records;
 use fleetsim_core::metrics::SlaConfig;
 use fleetsim_core::model::{EngineKind, Generation, LinkKind, RooflineFactors};
 use fleetsim_core::replica::batching::{CapacityScheduler, PrefillScheduling, Stepping};
@@ -748,14 +749,27 @@ pub struct RawOutput {
     /// Width of a time-series window, seconds (default 10).
     #[serde(default = "default_resolution")]
     pub timeseries_resolution_s: f64,
+    /// Keep every request's record to the end of the run, or stream them
+    /// (default `keep`).
+    #[serde(default)]
+    pub records: Records,
+    /// Write `requests.csv` under `--out` (default true).
+    #[serde(default = "default_true")]
+    pub requests_csv: bool,
 }
 
 impl Default for RawOutput {
     fn default() -> Self {
         RawOutput {
             timeseries_resolution_s: default_resolution(),
+            records: Records::default(),
+            requests_csv: true,
         }
     }
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_resolution() -> f64 {

@@ -37,6 +37,7 @@ mod scenarios;
 mod servegen_shared;
 mod shared_traces;
 mod stepping;
+mod streaming;
 mod sweep;
 mod timeseries;
 mod validation_mmc;

@@ -11,7 +11,7 @@ use fleetsim::scenario::{self, ScenarioError, WorkloadSpec};
 use std::path::PathBuf;
 
 /// Every `*.toml` in `scenarios/` and its subfolders, sorted.
-fn scenario_files() -> Vec<PathBuf> {
+pub(crate) fn scenario_files() -> Vec<PathBuf> {
     fn walk(dir: &std::path::Path, files: &mut Vec<PathBuf>) {
         let entries =
             std::fs::read_dir(dir).unwrap_or_else(|e| panic!("read {}: {e}", dir.display()));
@@ -30,7 +30,7 @@ fn scenario_files() -> Vec<PathBuf> {
     files
 }
 
-fn name_of(path: &std::path::Path) -> String {
+pub(crate) fn name_of(path: &std::path::Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
@@ -38,7 +38,7 @@ fn name_of(path: &std::path::Path) -> String {
 
 /// Loads `path` with `sets`; `None` if its trace is missing and `../shared`
 /// is absent (skipped), a panic for any other error.
-fn load(path: &std::path::Path, sets: &[String]) -> Option<scenario::Scenario> {
+pub(crate) fn load(path: &std::path::Path, sets: &[String]) -> Option<scenario::Scenario> {
     match scenario::load_file(path, sets) {
         Ok(s) => Some(s),
         Err(ScenarioError {

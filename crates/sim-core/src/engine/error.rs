@@ -40,6 +40,8 @@ pub enum SimError {
     /// A request pulled from the workload ended with no outcome or with
     /// more than one (an engine bug; please report it).
     RequestAccounting(String),
+    /// The record sink failed to take a record (`Simulation::with_record_sink`).
+    RecordSink(String),
     /// The workload yields more requests than one run holds
     /// ([`crate::engine::MAX_REQUESTS`]).
     TooManyRequests {
@@ -138,9 +140,10 @@ impl fmt::Display for SimError {
             SimError::RequestAccounting(m) => {
                 write!(f, "internal error, requests do not add up: {m}")
             }
+            SimError::RecordSink(m) => write!(f, "cannot write a request's record: {m}"),
             SimError::TooManyRequests { limit, arrival_s } => write!(
                 f,
-                "the workload yields more than {limit} requests (the next arrives at {arrival_s:.3} s), the most one run holds: a run keeps a record of every request; shorten it (a `slice` transform, fewer `repeat` plays, a shorter `duration_s`)"
+                "the workload yields more than {limit} requests (the next arrives at {arrival_s:.3} s), the most one run holds: a run keeps a record of every request; shorten it (a `slice` transform, fewer `repeat` plays, a shorter `duration_s`) or stream the records (`[output] records = \"stream\"`)"
             ),
             SimError::FleetChurn {
                 deployment,

@@ -202,9 +202,6 @@ impl Simulation {
         request.id = self.next_id;
         self.next_id += 1;
         self.windows.open.arrivals += 1;
-        if self.outcomes.records_classes {
-            self.outcomes.class_by_id.push(0); // set when it reaches a deployment
-        }
         let route = (self.deployment_mix.pick(request.model.as_deref())).map_err(|error| {
             SimError::Deployment {
                 request: request.id,
@@ -250,7 +247,9 @@ impl Simulation {
             })?;
         if self.outcomes.records_classes {
             // Validation keeps the class count within `u8`.
-            self.outcomes.class_by_id[request.id as usize] = class as u8;
+            self.outcomes
+                .class_in_flight
+                .insert(request.id, class as u8);
         }
         let fits = self
             .config

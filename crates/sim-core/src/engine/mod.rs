@@ -17,7 +17,8 @@
 //!   activator, the scale-up rate limit, `reconcile`;
 //! - `pipelines`: requests that pass through several deployments;
 //! - `outcomes`: one record per request, checked against the requests
-//!   pulled;
+//!   pulled; `records` (keep them, or stream them to a sink) and `stats`
+//!   (the streaming state the summary is built from);
 //! - `windows`: the time series;
 //! - `accounting`: GPU time by state, for the windows and the cost ledger;
 //! - `report`: the end of a run and the summary;
@@ -53,8 +54,10 @@ mod gateway;
 mod kernel;
 mod outcomes;
 mod pipelines;
+mod records;
 mod report;
 mod scaling;
+mod stats;
 mod windows;
 
 pub use config::{
@@ -66,6 +69,7 @@ use fleet::{new_replica, Fleet};
 use kernel::{Event, EventKind, Kernel};
 use outcomes::Outcomes;
 use pipelines::Flight;
+pub use records::{RecordSink, Records};
 pub use report::RunResult;
 pub use scaling::MAX_CONTROL_EVALUATIONS;
 pub use windows::TimeseriesRow;
@@ -128,7 +132,8 @@ pub struct Simulation {
     deployment_mix: NameMix,
     /// Replicas, their lives and the nodes they run on (the `fleet` room).
     fleet: Fleet,
-    /// One record per request (the `outcomes` room).
+    /// One outcome per request, counted and kept or streamed (the
+    /// `outcomes` room).
     outcomes: Outcomes,
     /// The time series (the `windows` room).
     windows: Windows,
@@ -152,8 +157,9 @@ pub struct Simulation {
     /// Scrapes and autoscaler decisions taken so far, all deployments
     /// (bounded by [`MAX_CONTROL_EVALUATIONS`]).
     control_evaluations: u64,
-    /// The most requests the run takes from its workload.
-    max_requests: u64,
+    /// The most requests the run takes from its workload, if lowered
+    /// (`with_max_requests`).
+    max_requests: Option<u64>,
     /// Wake-ups handled at replicas that step every iteration (bounded by
     /// [`MAX_STEPPED_ITERATIONS`]); `None` when no deployment does.
     stepped_iterations: Option<u64>,
@@ -169,11 +175,13 @@ pub struct Simulation {
 /// (`extreme-1858.toml`); large batches cost more per iteration.
 pub const MAX_STEPPED_ITERATIONS: u64 = 20_000_000;
 
-/// The most requests one run takes from its workload. A run keeps a record
-/// of every request to its end (about 125 bytes each at peak with the
-/// summary's sorted latencies), so this bounds its memory to a few GB; a
+/// The most requests one run takes from its workload when it keeps every
+/// record ([`Records::Keep`]): a record is about 125 bytes at peak with the
+/// summary's sorted latencies, so this bounds its memory to a few GB; a
 /// workload that yields more stops the run with
-/// [`SimError::TooManyRequests`] rather than exhausting memory.
+/// [`SimError::TooManyRequests`] rather than exhausting memory. A run that
+/// streams its records ([`Records::Stream`]) holds only the requests in
+/// flight and takes any number.
 pub const MAX_REQUESTS: u64 = 20_000_000;
 
 impl fmt::Debug for Simulation {
@@ -213,6 +221,7 @@ impl Simulation {
                     .deployments
                     .iter()
                     .any(|d| !d.fleet.queue.classes.is_empty()),
+                stats: stats::RunStats::new(&config),
                 ..Outcomes::default()
             },
             windows: Windows::default(),
@@ -226,7 +235,7 @@ impl Simulation {
             events: 0,
             halted: None,
             control_evaluations: 0,
-            max_requests: MAX_REQUESTS,
+            max_requests: None,
             stepped_iterations: config
                 .deployments
                 .iter()
@@ -348,10 +357,33 @@ impl Simulation {
     }
 
     /// Lowers the most requests the run takes from its workload (at most
-    /// [`MAX_REQUESTS`]): one more is an error.
+    /// [`MAX_REQUESTS`] when it keeps its records): one more is an error.
     pub fn with_max_requests(mut self, max: u64) -> Self {
-        self.max_requests = max.min(MAX_REQUESTS);
+        self.max_requests = Some(max);
         self
+    }
+
+    /// Keeps every record to the end of the run (the default) or only
+    /// counts it into the streaming summary ([`Records`]).
+    pub fn with_records(mut self, mode: Records) -> Self {
+        self.outcomes.mode = mode;
+        self
+    }
+
+    /// Hands each request's record to `sink` as the request ends, in
+    /// completion order ([`RecordSink`]).
+    pub fn with_record_sink(mut self, sink: Box<dyn RecordSink>) -> Self {
+        self.outcomes.sink = Some(sink);
+        self
+    }
+
+    /// The most requests the run takes from its workload.
+    fn request_limit(&self) -> u64 {
+        let cap = match self.outcomes.mode {
+            Records::Keep => MAX_REQUESTS,
+            Records::Stream => u64::MAX,
+        };
+        self.max_requests.unwrap_or(cap).min(cap)
     }
 
     /// The fleet of deployment `d`.
@@ -379,9 +411,10 @@ impl Simulation {
             None => Ok(()),
             Some(Err(e)) => Err(SimError::Workload(e)),
             Some(Ok(request)) => {
-                if self.next_id >= self.max_requests {
+                let limit = self.request_limit();
+                if self.next_id >= limit {
                     return Err(SimError::TooManyRequests {
-                        limit: self.max_requests,
+                        limit,
                         arrival_s: request.arrival.as_secs_f64(),
                     });
                 }
@@ -533,7 +566,7 @@ impl Simulation {
     fn finished_work(&self) -> bool {
         self.pending.is_none()
             && self.deployments.iter().all(|d| d.gateway.is_empty())
-            && self.next_id == self.outcomes.records.len() as u64
+            && self.next_id == self.outcomes.stats.ended
     }
 
     /// Runs to the end of the workload and until every request has ended.

@@ -1,8 +1,13 @@
 //! Outcomes: every request ends with exactly one record (completed,
-//! rejected, timed out or failed), and at the end of a run the records are
-//! checked against the requests pulled from the workload.
+//! rejected, timed out or failed). Each record is counted into the run's
+//! streaming state ([`RunStats`]), handed to the record sink, and kept to
+//! the end of the run only in [`Records::Keep`] mode; at the end the count
+//! of records (and, when kept, the records themselves) is checked against
+//! the requests pulled from the workload.
 
 use super::error::SimError;
+use super::records::{RecordSink, Records};
+use super::stats::RunStats;
 use super::Simulation;
 use crate::metrics::RequestRecord;
 use crate::replica::Aborted;
@@ -13,16 +18,24 @@ use std::collections::BTreeMap;
 /// The outcomes room's state: one record per request.
 #[derive(Default)]
 pub(super) struct Outcomes {
-    /// One end-to-end record per request that has ended, in the order
-    /// they ended.
+    /// Keep every record to the end, or only count it.
+    pub(super) mode: Records,
+    /// With [`Records::Keep`], one end-to-end record per request that has
+    /// ended, in the order they ended (empty otherwise).
     pub(super) records: Vec<RequestRecord>,
-    /// One record per stage visit of pipeline requests (their deployments'
-    /// sections count these; `records` holds the end-to-end record).
+    /// With [`Records::Keep`], one record per stage visit of pipeline
+    /// requests (their deployments' sections count these; `records` holds
+    /// the end-to-end record).
     pub(super) stage_records: Vec<RequestRecord>,
-    /// Class of every arrived request, by id (empty when no deployment
-    /// configures classes: every request is in class 0).
-    pub(super) class_by_id: Vec<u8>,
-    /// Some deployment configures priority classes: `class_by_id` is kept.
+    /// Every record counted, by scope, in either mode.
+    pub(super) stats: RunStats,
+    /// Where each end-to-end record goes as the request ends.
+    pub(super) sink: Option<Box<dyn RecordSink>>,
+    /// Class of each request between reaching a deployment and its record
+    /// there (empty when no deployment configures classes: every request
+    /// is in class 0): O(requests in flight).
+    pub(super) class_in_flight: BTreeMap<u64, u8>,
+    /// Some deployment configures priority classes: `class_in_flight` is kept.
     pub(super) records_classes: bool,
     /// Warm-up penalties of requests served by a freshly started replica,
     /// ns, by request id (few: the first requests of each new replica).
@@ -30,9 +43,20 @@ pub(super) struct Outcomes {
 }
 
 impl Outcomes {
-    /// The class index of request `id` (0 when no classes are configured).
-    pub(super) fn class_of(&self, id: u64) -> u8 {
-        self.class_by_id.get(id as usize).copied().unwrap_or(0)
+    /// The class index of request `id` at the deployment whose record is
+    /// being made (0 when no classes are configured); forgets it, since the
+    /// request leaves the deployment with its record.
+    pub(super) fn take_class(&mut self, id: u64) -> u8 {
+        self.class_in_flight.remove(&id).unwrap_or(0)
+    }
+
+    /// Counts one stage visit of a pipeline request (kept with
+    /// [`Records::Keep`]).
+    pub(super) fn stage_visit(&mut self, rec: RequestRecord, config: &super::SimConfig) {
+        self.stats.stage(&rec, config);
+        if self.mode == Records::Keep {
+            self.stage_records.push(rec);
+        }
     }
 }
 
@@ -44,10 +68,11 @@ impl Simulation {
         let since_arrival = |t: Option<SimTime>| {
             t.map(|t| t.0.saturating_sub(a.seq.arrival.0).saturating_add(frontend))
         };
+        let class = self.outcomes.take_class(a.seq.id);
         self.keep_record(RequestRecord {
             id: a.seq.id,
             arrival: a.seq.arrival,
-            class: self.outcomes.class_of(a.seq.id),
+            class,
             deployment: d as u16,
             replica,
             outcome: Outcome::Failed,
@@ -70,10 +95,11 @@ impl Simulation {
         for f in finished.drain(..) {
             let warmup = self.outcomes.warmup_penalty.remove(&f.id).unwrap_or(0);
             let ttft = (f.first_token.0 - f.arrival.0).saturating_add(frontend + warmup);
+            let class = self.outcomes.take_class(f.id);
             self.keep_record(RequestRecord {
                 id: f.id,
                 arrival: f.arrival,
-                class: self.outcomes.class_of(f.id),
+                class,
                 deployment: d as u16,
                 replica: Some(replica),
                 outcome: Outcome::Completed,
@@ -102,10 +128,11 @@ impl Simulation {
         waited_ns: Option<u64>,
     ) {
         let frontend = self.spec(d).frontend_latency.0;
+        let class = self.outcomes.take_class(request.id);
         self.keep_record(RequestRecord {
             id: request.id,
             arrival: request.arrival,
-            class: self.outcomes.class_of(request.id),
+            class,
             deployment: d as u16,
             replica: None,
             outcome,
@@ -122,10 +149,12 @@ impl Simulation {
     }
 
     /// Keeps a stage's record: the request's own, unless it is a pipeline
-    /// request. Then the stage record goes to `stage_records`, and the
-    /// request either travels on (completed, more stages: its next stage
-    /// gets it after this stage's response and the hop) or ends with an
-    /// end-to-end record measured from its first arrival.
+    /// request. Then the stage record is a stage visit, and the request
+    /// either travels on (completed, more stages: its next stage gets it
+    /// after this stage's response and the hop) or ends with an end-to-end
+    /// record measured from its first arrival. A request's own record is
+    /// counted (its window's SLA miss too), passed to the sink and, with
+    /// [`Records::Keep`], kept.
     pub(super) fn keep_record(&mut self, rec: RequestRecord) {
         let dep = &mut self.deployments[usize::from(rec.deployment)];
         if let (true, Outcome::Completed, Some(ttft)) = (dep.scraped, rec.outcome, rec.ttft_ns) {
@@ -138,13 +167,26 @@ impl Simulation {
                 None => return, // on to its next stage
             }
         } else {
+            self.outcomes.stats.stage(&rec, &self.config);
             rec
         };
         if rec.outcome == Outcome::Completed {
             self.windows.open.completed += 1;
             self.windows.open.ttft_ns.extend(rec.ttft_ns);
         }
-        self.outcomes.records.push(rec);
+        if !self.config.sla.request_meets(&rec) {
+            self.windows.note_miss(rec.arrival);
+        }
+        self.outcomes.stats.ended(&rec, &self.config.sla);
+        if let Some(sink) = &mut self.outcomes.sink {
+            if let Err(e) = sink.record(&rec) {
+                self.halted
+                    .get_or_insert(SimError::RecordSink(e.to_string()));
+            }
+        }
+        if self.outcomes.mode == Records::Keep {
+            self.outcomes.records.push(rec);
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! Pipelines: a request that passes through several deployments in turn.
-//! Between stages it is kept as a [`Flight`]; each stage's record goes to
-//! the stage records, and the request ends once, end to end.
+//! Between stages it is kept as a [`Flight`]; each stage's record is a
+//! stage visit (counted by its deployment), and the request ends once, end to end.
 
 use super::error::SimError;
 use super::kernel::EventKind;
@@ -58,7 +58,7 @@ impl Simulation {
             flight.queue_ns = flight.queue_ns.saturating_add(stage_queue);
             flight.preemptions += rec.preemptions;
             let request = rec.id;
-            self.outcomes.stage_records.push(rec);
+            self.outcomes.stage_visit(rec, &self.config);
             self.push(at, EventKind::StageArrival { request });
             return None;
         }
@@ -76,7 +76,7 @@ impl Simulation {
             preemptions: rec.preemptions + flight.preemptions,
             ..rec.clone()
         };
-        self.outcomes.stage_records.push(rec);
+        self.outcomes.stage_visit(rec, &self.config);
         Some(end)
     }
 }

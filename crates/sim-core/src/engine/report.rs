@@ -1,18 +1,19 @@
-//! The end of a run: requests still waiting fail, the records are put in
-//! order and checked, and the summary is built (requests, latency, SLA,
+//! The end of a run: requests still waiting fail, the records are
+//! checked (and, when kept, put in order), and the summary is built from
+//! the streaming state (exact percentiles from the kept records) (requests, latency, SLA,
 //! fleet, deployments, classes, pipelines, caches, cold starts, cost and
 //! the monthly cost equation).
 
 use super::config::*;
 use super::error::SimError;
 use super::outcomes::{check_conservation, order_by_id};
+use super::records::Records;
 use super::windows::TimeseriesRow;
 use super::Simulation;
 use crate::cost::CostReport;
 use crate::metrics::RequestRecord;
 use crate::nodes::Placement;
 use crate::replica::{Aborted, Seq};
-use crate::request::Outcome;
 use crate::summary::{
     AdapterReport, ClassReport, ColdStartStages, ColdStartSummary, DeploymentReport, FleetReport,
     GpuHours, PipelineReport, PrefixCacheReport, ReplicaRow, SimReport, Summary,
@@ -25,7 +26,8 @@ use crate::time::{SimTime, NANOS_PER_SEC};
 pub struct RunResult {
     /// Headline figures.
     pub summary: Summary,
-    /// One record per arrived request, in id (arrival) order.
+    /// One record per arrived request, in id (arrival) order, when the run
+    /// keeps them ([`Records::Keep`]); empty when it streams.
     pub records: Vec<RequestRecord>,
     /// Fixed-resolution time series.
     pub timeseries: Vec<TimeseriesRow>,
@@ -53,48 +55,44 @@ impl Simulation {
                 self.record_failed(aborted, d, None);
             }
         }
-        // The last instant a request or a pipeline stage visit ended: a
+        // The last instant a request or a pipeline stage visit ended (a
         // pipeline request turned away at a later stage has no end-to-end
-        // time, but the stages it passed served it until then.
-        let end = (self.outcomes.records.iter())
-            .chain(&self.outcomes.stage_records)
-            .filter_map(|r| r.e2e_ns.map(|e| r.arrival.0.saturating_add(e)))
-            .max()
-            .unwrap_or(0);
-        let end = end
-            .max(
-                self.outcomes
-                    .records
-                    .iter()
-                    .map(|r| r.arrival.0)
-                    .max()
-                    .unwrap_or(0),
-            )
-            .max(self.lifecycle_end.0);
+        // time, but the stages it passed served it until then) or a
+        // request arrived, or the fleet changed.
+        let end = self.outcomes.stats.end_ns.max(self.lifecycle_end.0);
         if self.windows.open.arrivals > 0 || self.windows.open.completed > 0 {
             self.on_tick();
         }
         let total = self.fleet.gpu_ns_until(SimTime(end));
         self.windows.close_gpu_windows(total);
-        order_by_id(&mut self.outcomes.records);
-        check_conservation(&self.outcomes.records, self.next_id, self.in_flight.len())?;
-        self.windows
-            .bin_sla_misses(&self.outcomes.records, &self.config.sla);
+        if self.outcomes.mode == Records::Keep {
+            order_by_id(&mut self.outcomes.records);
+            check_conservation(&self.outcomes.records, self.next_id, self.in_flight.len())?;
+        } else {
+            check_conservation(&[], 0, self.in_flight.len())?;
+        }
+        self.outcomes.stats.check_conservation(self.next_id)?;
         let end_time = SimTime(end);
         let simulated_s = end as f64 / NANOS_PER_SEC as f64;
-        let mut summary =
-            Summary::from_records(&self.outcomes.records, &self.config.sla, simulated_s);
+        let exact = self.exact_records();
+        let mut summary = (self.outcomes.stats.run).summary(&self.config.sla, simulated_s, exact);
         (summary.fleet, summary.gpu_hours) = self.fleet_figures(end_time, None);
         summary.deployments = (0..self.deployments.len())
             .map(|d| self.deployment_report(d, end_time, simulated_s, &summary))
             .collect();
         summary.pipelines = (self.config.pipelines.iter().enumerate())
             .map(|(p, spec)| {
-                let mine: Vec<RequestRecord> = (self.outcomes.records.iter())
-                    .filter(|r| r.pipeline == Some(p as u16))
-                    .cloned()
-                    .collect();
-                let s = Summary::from_records(&mine, &self.config.sla, simulated_s);
+                let mine: Option<Vec<RequestRecord>> = exact.map(|records| {
+                    (records.iter())
+                        .filter(|r| r.pipeline == Some(p as u16))
+                        .cloned()
+                        .collect()
+                });
+                let s = self.outcomes.stats.pipelines[p].summary(
+                    &self.config.sla,
+                    simulated_s,
+                    mine.as_deref(),
+                );
                 PipelineReport {
                     name: spec.name.to_string(),
                     stages: (spec.stages.iter())
@@ -114,13 +112,7 @@ impl Simulation {
         };
         if let Some(p) = self.shared_placement() {
             let completed = summary.requests.completed;
-            let tokens: u64 = self
-                .outcomes
-                .records
-                .iter()
-                .filter(|r| r.outcome == Outcome::Completed)
-                .map(|r| u64::from(r.output_tokens))
-                .sum();
+            let tokens = self.outcomes.stats.run.output_tokens();
             let report = self
                 .fleet
                 .cost_report(&p, end_time, completed, tokens)
@@ -141,6 +133,10 @@ impl Simulation {
         summary
             .check_consistency(Some(self.next_id))
             .map_err(SimError::Inconsistent)?;
+        if let Some(sink) = &mut self.outcomes.sink {
+            sink.finish()
+                .map_err(|e| SimError::RecordSink(e.to_string()))?;
+        }
         Ok(RunResult {
             summary,
             records: self.outcomes.records,
@@ -148,6 +144,12 @@ impl Simulation {
             replicas,
             warnings: Vec::new(),
         })
+    }
+
+    /// The records, when the run keeps them (exact percentiles come from
+    /// them); `None` when it streams.
+    fn exact_records(&self) -> Option<&[RequestRecord]> {
+        (self.outcomes.mode == Records::Keep).then_some(&self.outcomes.records[..])
     }
 
     /// Fleet counters and GPU time (from replicas' held time; the cost
@@ -208,15 +210,11 @@ impl Simulation {
         // The tokens completed requests needed in scope: each plain
         // request's prompt and output, and each pipeline stage visit's
         // (a pipeline's end-to-end record adds nothing of its own).
-        let completed_tokens = |records: &[RequestRecord]| -> u64 {
-            (records.iter())
-                .filter(|r| r.outcome == Outcome::Completed && r.pipeline.is_none())
-                .filter(|r| d.is_none_or(|d| usize::from(r.deployment) == d))
-                .map(|r| u64::from(r.input_tokens) + u64::from(r.output_tokens))
-                .sum()
+        let needed_tokens = &self.outcomes.stats.needed_tokens;
+        let needed: u64 = match d {
+            Some(d) => needed_tokens[d],
+            None => needed_tokens.iter().sum(),
         };
-        let needed = completed_tokens(&self.outcomes.records)
-            + completed_tokens(&self.outcomes.stage_records);
         let work = needed + fleet.recomputed_tokens;
         fleet.recompute_share = if work > 0 {
             fleet.recomputed_tokens as f64 / work as f64
@@ -253,37 +251,54 @@ impl Simulation {
         run: &Summary,
     ) -> DeploymentReport {
         let fleet = self.spec(d);
-        // Stage-level records: a request's own, or each stage visit of a
-        // pipeline request.
         let alone = self.deployments.len() == 1 && self.config.pipelines.is_empty();
+        // Stage-level records (a request's own, or each stage visit of a
+        // pipeline request), when the run keeps them: all of them when the
+        // deployment is the run.
         let mine: Vec<RequestRecord>;
-        let records: &[RequestRecord] = if alone {
-            &self.outcomes.records
-        } else {
-            mine = (self.outcomes.records.iter())
-                .filter(|r| r.pipeline.is_none())
-                .chain(&self.outcomes.stage_records)
-                .filter(|r| usize::from(r.deployment) == d)
-                .cloned()
-                .collect();
-            &mine
+        let records: Option<&[RequestRecord]> = match self.exact_records() {
+            Some(all) if alone => Some(all),
+            Some(all) => {
+                mine = (all.iter())
+                    .filter(|r| r.pipeline.is_none())
+                    .chain(&self.outcomes.stage_records)
+                    .filter(|r| usize::from(r.deployment) == d)
+                    .cloned()
+                    .collect();
+                Some(&mine)
+            }
+            None => None,
         };
         let computed;
         let s = if alone {
             run
         } else {
-            computed = Summary::from_records(records, &self.config.sla, simulated_s);
+            computed =
+                self.outcomes.stats.deployments[d].summary(&self.config.sla, simulated_s, records);
             &computed
         };
         let (fleet_report, gpu_hours) = self.fleet_figures(end, Some(d));
+        let classes = &self.outcomes.stats.classes[d];
         DeploymentReport {
             name: self.config.deployments[d].name.to_string(),
             requests: s.requests.clone(),
             latency: s.latency.clone(),
             sla: s.sla.clone(),
-            classes: (fleet.queue.classes.iter().enumerate())
-                .map(|(i, c)| {
-                    ClassReport::from_records(&c.name, i as u8, records, &c.sla, simulated_s)
+            classes: (fleet.queue.classes.iter().zip(classes).enumerate())
+                .map(|(i, (c, stats))| {
+                    let theirs: Option<Vec<RequestRecord>> = records.map(|records| {
+                        (records.iter())
+                            .filter(|r| usize::from(r.class) == i)
+                            .cloned()
+                            .collect()
+                    });
+                    let s = stats.summary(&c.sla, simulated_s, theirs.as_deref());
+                    ClassReport {
+                        name: c.name.to_string(),
+                        requests: s.requests,
+                        latency: s.latency,
+                        sla: s.sla,
+                    }
                 })
                 .collect(),
             fleet: fleet_report,
@@ -293,12 +308,11 @@ impl Simulation {
 
     /// Per-replica figures for `replicas.csv` and the cache reports.
     pub(super) fn replica_rows(&self, end: SimTime) -> Vec<ReplicaRow> {
-        let mut completed = vec![0u64; self.fleet.replicas.len()];
-        for r in &self.outcomes.records {
-            if let (Outcome::Completed, Some(i)) = (r.outcome, r.replica) {
-                completed[i as usize] += 1;
-            }
-        }
+        let completed = |i: usize| {
+            (self.outcomes.stats.completed_by_replica.get(i))
+                .copied()
+                .unwrap_or(0)
+        };
         self.fleet
             .replicas
             .iter()
@@ -313,7 +327,7 @@ impl Simulation {
                     busy_ns: c.busy_ns,
                     iterations: c.iterations,
                     preemptions: c.preemptions,
-                    completed: completed[i],
+                    completed: completed(i),
                     counters: c,
                 }
             })
@@ -388,18 +402,10 @@ impl Simulation {
             })
             .map(|w| w.running as f64 / f64::from(w.replicas))
             .fold(0.0f64, f64::max);
-        let completed = self
-            .outcomes
-            .records
-            .iter()
-            .filter(|r| r.outcome == Outcome::Completed);
-        let (mut service_ns, mut n) = (0u128, 0u64);
-        for r in completed {
-            if let (Some(e2e), Some(q)) = (r.e2e_ns, r.queue_ns) {
-                service_ns += u128::from(e2e.saturating_sub(q));
-                n += 1;
-            }
-        }
+        let (service_ns, n) = (
+            self.outcomes.stats.service_ns,
+            self.outcomes.stats.service_n,
+        );
         let inputs = crate::cost::MonthlyInputs {
             simulated: end.saturating_since(SimTime::ZERO),
             ready_replica_ns,

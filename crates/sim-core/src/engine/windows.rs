@@ -5,7 +5,6 @@
 use super::{SimError, Simulation};
 use crate::cost::GpuState;
 use crate::lifecycle::Phase;
-use crate::metrics::{RequestRecord, SlaConfig};
 use crate::time::{SimDuration, SimTime};
 
 /// One window of the time series.
@@ -48,6 +47,8 @@ pub(super) struct WindowAccumulator {
     pub(super) arrivals: u64,
     pub(super) completed: u64,
     pub(super) ttft_ns: Vec<u64>,
+    /// Requests that arrived in the window, have ended and missed the SLA.
+    pub(super) sla_misses: u64,
 }
 
 /// The windows room's state.
@@ -108,7 +109,7 @@ impl Simulation {
             ttft_p95_ns,
             replicas_starting,
             replicas_draining,
-            sla_misses: 0, // binned from the records at the end
+            sla_misses: w.sla_misses,
             gpu_ns,
         };
         self.windows.close(row);
@@ -218,19 +219,18 @@ impl Windows {
         }
     }
 
-    /// Counts each record's SLA miss in the window whose `arrivals` counted
-    /// it: an arrival at a window's end instant comes before that instant's
-    /// tick (class 0), so it belongs to the window ending there.
-    pub(super) fn bin_sla_misses(&mut self, records: &[RequestRecord], sla: &SlaConfig) {
-        let Some(last) = self.rows.len().checked_sub(1) else {
-            return;
-        };
-        for r in records {
-            if sla.request_meets(r) {
-                continue;
+    /// Counts an ended request's SLA miss in the window whose `arrivals`
+    /// counted it (closed, or the one in progress), as the request ends: an
+    /// arrival at a window's end instant comes before that instant's tick
+    /// (class 0), so it belongs to the window ending there. Rows that
+    /// counted an arrival are never merged (`close`), so the row stays.
+    pub(super) fn note_miss(&mut self, arrival: SimTime) {
+        match self.rows.last() {
+            Some(last) if arrival <= last.end => {
+                let k = self.rows.partition_point(|w| w.end < arrival);
+                self.rows[k].sla_misses += 1;
             }
-            let k = self.rows.partition_point(|w| w.end < r.arrival);
-            self.rows[k.min(last)].sla_misses += 1;
+            _ => self.open.sla_misses += 1,
         }
     }
 }

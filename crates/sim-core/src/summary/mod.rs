@@ -1,14 +1,20 @@
 //! The run summary: the JSON document `fleetsim run --format json` prints.
 //! Its schema is documented in `docs/summary-schema.md`; field order is
 //! fixed by these struct definitions, so serialising is deterministic.
+//! The figures derived from request records come from [`OutcomeStats`],
+//! streaming state fed one record at a time (percentiles exact from the
+//! records when they are kept, else from the [`sketch`]).
 
 use crate::metrics::{LatencyMetric, LatencyStats, PercentileTarget, RequestRecord, SlaConfig};
 use crate::request::Outcome;
 use serde::{Deserialize, Serialize};
 
+mod accumulator;
 mod consistency;
 mod numbers;
+pub mod sketch;
 
+pub use accumulator::{sketch_bound, LatencyAccumulator, OutcomeStats};
 pub use consistency::Inconsistency;
 
 /// Request counts by outcome. `arrived` always equals the sum of the rest.
@@ -84,27 +90,31 @@ pub struct TargetResult {
 }
 
 impl TargetResult {
-    /// The target measured over `records` (every arrived request).
+    /// The target measured over `records` (every arrived request),
+    /// exactly.
     pub fn measure(target: &PercentileTarget, records: &[RequestRecord]) -> TargetResult {
-        let mut values: Vec<u64> = Vec::new();
-        let (mut completed, mut unfinished) = (0u64, 0u64);
-        for r in records {
-            match r.outcome {
-                Outcome::Completed => {
-                    completed += 1;
-                    values.extend(target.metric.of(r));
-                }
-                _ => unfinished += 1,
-            }
-        }
-        let measured = values.len() as u64;
-        let actual_ms =
-            crate::metrics::percentile_with_unbounded(&mut values, unfinished, target.percentile)
-                .map(|ns| ns / 1e6);
+        let mut values: Vec<u64> = (records.iter())
+            .filter(|r| r.outcome == Outcome::Completed)
+            .filter_map(|r| target.metric.of(r))
+            .collect();
+        let sla = SlaConfig::default();
+        OutcomeStats::of(records, &sla).target(target, Some(&mut values))
+    }
+
+    /// The verdict on `target` given its measured value (`None` when the
+    /// percentile cannot be measured), the scope's `counts` and the number
+    /// of completed requests that have the metric (`measured`).
+    pub(crate) fn judge(
+        target: &PercentileTarget,
+        actual_ms: Option<f64>,
+        counts: &RequestCounts,
+        measured: u64,
+    ) -> TargetResult {
+        let (completed, unfinished) = (counts.completed, counts.arrived - counts.completed);
         let p = target.percentile;
         let reason = match actual_ms {
             Some(_) => None,
-            None if records.is_empty() => Some("no request arrived".to_string()),
+            None if counts.arrived == 0 => Some("no request arrived".to_string()),
             None if completed == 0 => Some(format!(
                 "no request completed ({unfinished} rejected, timed out or failed)"
             )),
@@ -504,74 +514,11 @@ pub struct ColdStartStages {
 }
 
 impl Summary {
-    /// Fills counts, latency, throughput and SLA from the request records;
-    /// the caller fills GPU hours, fleet and sim.
+    /// Fills counts, latency, throughput and SLA from the request records
+    /// (exact percentiles; [`OutcomeStats`] fed the records, in any
+    /// order); the caller fills GPU hours, fleet and sim.
     pub fn from_records(records: &[RequestRecord], sla: &SlaConfig, simulated_s: f64) -> Summary {
-        let mut counts = RequestCounts::default();
-        let mut output_tokens: u64 = 0;
-        let mut met: u64 = 0;
-        for r in records {
-            counts.arrived += 1;
-            match r.outcome {
-                Outcome::Completed => {
-                    counts.completed += 1;
-                    output_tokens += u64::from(r.output_tokens);
-                }
-                Outcome::Rejected => counts.rejected += 1,
-                Outcome::TimedOut => counts.timed_out += 1,
-                Outcome::Failed => counts.failed += 1,
-            }
-            if sla.request_meets(r) {
-                met += 1;
-            }
-        }
-        let mut values: Vec<u64> = Vec::with_capacity(records.len());
-        let mut stats = |metric: LatencyMetric| {
-            values.clear();
-            values.extend(
-                records
-                    .iter()
-                    .filter(|r| r.outcome == Outcome::Completed)
-                    .filter_map(|r| metric.of(r)),
-            );
-            LatencyStats::from_nanos(&mut values)
-        };
-        let latency = Latency {
-            queue_ms: stats(LatencyMetric::QueueMs),
-            ttft_ms: stats(LatencyMetric::TtftMs),
-            tpot_ms: stats(LatencyMetric::TpotMs),
-            itl_max_ms: stats(LatencyMetric::ItlMaxMs),
-            e2e_ms: stats(LatencyMetric::E2eMs),
-        };
-        let targets: Vec<TargetResult> = (sla.targets.iter())
-            .map(|t| TargetResult::measure(t, records))
-            .collect();
-        let per_s = |x: f64| {
-            if simulated_s > 0.0 {
-                x / simulated_s
-            } else {
-                0.0
-            }
-        };
-        Summary {
-            throughput: Throughput {
-                requests_per_s: per_s(counts.completed as f64),
-                output_tokens_per_s: per_s(output_tokens as f64),
-            },
-            sla: SlaReport {
-                attainment: if counts.arrived == 0 {
-                    1.0
-                } else {
-                    met as f64 / counts.arrived as f64
-                },
-                misses: counts.arrived - met,
-                all_targets_met: targets.iter().all(|t| t.met),
-                targets,
-            },
-            requests: counts,
-            latency,
-            ..Summary::default()
-        }
+        OutcomeStats::of(records, sla).summary(sla, simulated_s, Some(records))
     }
 }
 

@@ -5,27 +5,49 @@
 use crate::args::{CheckArgs, CompareArgs, CompareFormat, Format, PlanArgs, PlotArgs, RunArgs};
 use crate::output;
 use anyhow::{Context, Result};
-use fleetsim::out_dir::OutDir;
+use fleetsim::out_dir::{OutDir, RequestsFile};
 use fleetsim::scenario::{self, Scenario};
 use fleetsim::{report, run, trace_stats};
+use fleetsim_core::engine::Records;
+use fleetsim_core::output::RecordNames;
 use std::path::Path;
 
 /// `fleetsim run`.
 pub fn run(args: &RunArgs) -> Result<()> {
     let scenario = load_scenario(args)?;
+    let streaming = scenario.output.records == Records::Stream;
+    if streaming && args.plot {
+        anyhow::bail!(
+            "--plot draws latency from every request's record, which a run with \
+             output.records = \"stream\" does not keep; run with --set output.records=keep"
+        );
+    }
     // Before the run, so a directory that cannot be written fails at once.
     let out = args.out.as_deref().map(OutDir::prepare).transpose()?;
+    // Streaming, requests.csv is written row by row as requests end.
+    let requests = match (&out, scenario.output.requests_csv, streaming) {
+        (_, false, _) => RequestsFile::Skipped,
+        (Some(_), true, true) => RequestsFile::Streamed,
+        _ => RequestsFile::FromRecords,
+    };
+    let sink = match (&out, requests) {
+        (Some(out), RequestsFile::Streamed) => {
+            Some(out.requests_sink(RecordNames::of_config(&scenario.sim))?)
+        }
+        _ => None,
+    };
     // A run can stop on what the scenario asks for (more requests or
     // replicas than a run holds, a time beyond the clock): name the file.
-    let result = run::run_timed(&scenario).with_context(|| match &args.scenario {
-        Some(path) => path.display().to_string(),
-        None => "<embedded quickstart>".to_string(),
-    })?;
+    let result =
+        run::run_timed_with_sink(&scenario, sink).with_context(|| match &args.scenario {
+            Some(path) => path.display().to_string(),
+            None => "<embedded quickstart>".to_string(),
+        })?;
     for w in &result.warnings {
         eprintln!("warning: {w}");
     }
     if let Some(out) = out {
-        out.write_run(&result)?;
+        out.write_run_with(&result, requests)?;
         if args.plot {
             let data = fleetsim::plot::RunData::from_result(&result);
             let svg = fleetsim::plot::ImageFormat::Svg;
