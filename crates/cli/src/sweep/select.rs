@@ -119,6 +119,38 @@ pub fn cheapest_meeting_sla(candidates: &[Candidate]) -> Option<usize> {
         })
 }
 
+/// The candidates that tie with `chosen`: they meet the SLA at the same
+/// cost and attainment (to a relative 1e-9, what summing the same
+/// floating-point figures in another order can change), `chosen` first.
+pub fn ties(candidates: &[Candidate], chosen: usize) -> Vec<usize> {
+    let c = &candidates[chosen];
+    let same = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs());
+    std::iter::once(chosen)
+        .chain((0..candidates.len()).filter(|&i| {
+            let o = &candidates[i];
+            i != chosen
+                && o.meets_sla
+                && same(o.cost, c.cost)
+                && same(o.sla_attainment, c.sla_attainment)
+        }))
+        .collect()
+}
+
+/// The knobs that take more than one value among `tied` candidates: they
+/// did not change the result there.
+pub fn indifferent_knobs(candidates: &[Candidate], tied: &[usize]) -> Vec<String> {
+    let Some(&first) = tied.first() else {
+        return Vec::new();
+    };
+    (candidates[first].knobs.iter().enumerate())
+        .filter(|(k, (_, v))| {
+            tied.iter()
+                .any(|&i| candidates[i].knobs.get(*k).is_some_and(|(_, w)| w != v))
+        })
+        .map(|(_, (key, _))| key.clone())
+        .collect()
+}
+
 /// The candidates as points of [`crate::plot::pareto_chart`] (cost in
 /// the candidates' `cost_unit`), labelled with their knob settings.
 pub fn pareto_points(candidates: &[Candidate]) -> Vec<crate::plot::ParetoPoint> {
@@ -274,6 +306,29 @@ pub fn render(candidates: &[Candidate]) -> String {
                 100.0 * c.sla_attainment
             );
             out.push_str(&toml_snippet(&c.knobs));
+            let tied = ties(candidates, i);
+            if tied.len() > 1 {
+                let others: Vec<String> = tied[1..]
+                    .iter()
+                    .map(|&j| candidates[j].config.to_string())
+                    .collect();
+                let _ = write!(
+                    out,
+                    "\nties: config {} give{} the same cost and attainment",
+                    others.join(", "),
+                    if others.len() == 1 { "s" } else { "" }
+                );
+                let knobs = indifferent_knobs(candidates, &tied);
+                if knobs.is_empty() {
+                    let _ = writeln!(out, ".");
+                } else {
+                    let _ = writeln!(
+                        out,
+                        "; among them these knobs do not change the result: {}.",
+                        knobs.join(", ")
+                    );
+                }
+            }
         }
         None if !candidates.iter().any(|c| c.has_targets) => {
             let _ = writeln!(
@@ -354,6 +409,43 @@ mod tests {
         assert_eq!(cheapest_meeting_sla(&cs), Some(3));
         assert_eq!(cheapest_meeting_sla(&cs[..2]), Some(0));
         assert_eq!(cheapest_meeting_sla(&cs[1..2]), None);
+    }
+
+    fn with_knobs(mut c: Candidate, knobs: &[(&str, &str)]) -> Candidate {
+        c.knobs = (knobs.iter())
+            .map(|(k, v)| (k.to_string(), serde_json::from_str(v).unwrap()))
+            .collect();
+        c
+    }
+
+    #[test]
+    fn ties_are_reported_with_the_knobs_that_do_not_matter() {
+        let knobs = |floor: &'static str, delay: &'static str| {
+            [("scaling.min_replicas", floor), ("scaling.delay_s", delay)]
+        };
+        let cs = [
+            with_knobs(candidate(0, 2.0, 1.0, true), &knobs("4", "30")),
+            with_knobs(candidate(1, 2.0, 1.0, true), &knobs("4", "60")),
+            with_knobs(
+                candidate(2, 2.0 * (1.0 + 1e-12), 1.0, true),
+                &knobs("4", "90"),
+            ),
+            // Same cost but worse attainment, or missing the SLA: no tie.
+            with_knobs(candidate(3, 2.0, 0.99, true), &knobs("4", "120")),
+            with_knobs(candidate(4, 2.0, 1.0, false), &knobs("3", "30")),
+            with_knobs(candidate(5, 3.0, 1.0, true), &knobs("5", "30")),
+        ];
+        let chosen = cheapest_meeting_sla(&cs).unwrap();
+        assert_eq!(chosen, 0);
+        assert_eq!(ties(&cs, chosen), [0, 1, 2]);
+        assert_eq!(indifferent_knobs(&cs, &[0, 1, 2]), ["scaling.delay_s"]);
+        assert!(indifferent_knobs(&cs, &[0]).is_empty());
+        assert_eq!(ties(&cs, 5), [5]);
+        let text = render(&cs);
+        assert!(
+            text.contains("ties: config 1, 2 give the same cost and attainment; among them these knobs do not change the result: scaling.delay_s."),
+            "{text}"
+        );
     }
 
     /// A results row of configuration `config` whose SLA section is `sla`.
