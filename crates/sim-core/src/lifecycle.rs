@@ -6,7 +6,8 @@
 //! `Ready` (routable), and when the fleet scales down it is `Draining`: it
 //! takes no new requests, finishes what it holds within the grace period,
 //! and whatever is left then fails. `Terminated` replicas are kept for
-//! their counters but never touched again.
+//! their counters but never touched again; the engine retires them
+//! (`Replica::retire`), freeing what only serving needs.
 //!
 //! One vocabulary for a replica's state: [`Phase`] (with [`Stage`] while
 //! starting) is what the engine tracks; [`Phase::pod_phase`] is what a

@@ -598,6 +598,7 @@ impl Simulation {
         self.remove_routable(replica);
         self.fleet.lives[replica as usize].enter(Phase::Terminated, self.now);
         self.free_gpus(replica);
+        self.fleet.replicas[replica as usize].retire();
     }
 }
 

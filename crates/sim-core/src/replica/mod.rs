@@ -206,6 +206,14 @@ impl Replica {
         }
     }
 
+    /// Frees what a terminated replica no longer needs; its counters stay.
+    pub fn retire(&mut self) {
+        match self {
+            Replica::Batching(r) => r.retire(),
+            Replica::Slots(_) => {}
+        }
+    }
+
     /// Stops the replica: every request it holds leaves without completing.
     pub fn abort_all(&mut self, now: SimTime) -> Vec<Aborted> {
         match self {

@@ -231,6 +231,20 @@ impl BatchingReplica {
         self.counters.busy_ns.saturating_sub(ahead)
     }
 
+    /// Frees what only a serving replica needs (decode curves, the prefix
+    /// cache, adapter slots, queue capacity) once it is terminated, keeping
+    /// its counters: a long autoscaled run creates replicas by the
+    /// thousand, and memory should follow the live ones.
+    pub fn retire(&mut self) {
+        self.counters = self.counters();
+        self.prefix = None;
+        self.adapters = None;
+        self.curves = Vec::new();
+        self.chunks = Vec::new();
+        self.running = Vec::new();
+        self.waiting = VecDeque::new();
+    }
+
     /// Busy time and work so far.
     pub fn counters(&self) -> ReplicaCounters {
         let mut c = self.counters;
@@ -740,3 +754,6 @@ impl BatchingReplica {
         u64::from(lo)
     }
 }
+
+#[cfg(test)]
+mod tests;
