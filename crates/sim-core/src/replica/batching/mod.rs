@@ -466,15 +466,17 @@ impl BatchingReplica {
         if token != self.epoch {
             return; // superseded by a later plan
         }
-        let last_step_start = self.last_step_start();
-        self.complete_current(now, finished);
         // vLLM's async scheduler planned this iteration when the last one
         // started, if anything was running to plan it for; an idle
         // engine plans at once.
-        let queued_by = if self.config.async_scheduling && !self.running.is_empty() {
-            last_step_start.unwrap_or(now)
-        } else {
-            now
+        let last_step_start = match self.config.async_scheduling {
+            true => self.last_step_start(),
+            false => None,
+        };
+        self.complete_current(now, finished);
+        let queued_by = match last_step_start {
+            Some(t) if !self.running.is_empty() => t,
+            _ => now,
         };
         self.schedule(now, queued_by, wakes);
     }
