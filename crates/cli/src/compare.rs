@@ -18,7 +18,7 @@
 
 use crate::headline::{Better, Headline, HEADLINE};
 use crate::run::{self, RunError};
-use crate::scenario::{self, ScenarioError};
+use crate::scenario::{self, Scenario, ScenarioError};
 use fleetsim_core::special::t_quantile;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -256,14 +256,52 @@ type RunValues = (Vec<Option<f64>>, Vec<String>);
 /// Runs `a` and `b` with every seed (`--set` flags `sets_a` / `sets_b`
 /// each) on up to `jobs` threads and compares their headline metrics.
 pub fn compare(a: &Side, b: &Side, seeds: &[u64], jobs: usize) -> Result<Comparison, CompareError> {
-    let tasks: Vec<(&Side, u64)> = (seeds.iter()).flat_map(|&s| [(a, s), (b, s)]).collect();
+    compare_with(a, b, seeds, jobs, |_, side, seed| {
+        let mut sets = side.sets.clone();
+        sets.push(format!("seed={seed}"));
+        Ok(scenario::load_file(
+            std::path::Path::new(&side.path),
+            &sets,
+        )?)
+    })
+}
+
+/// [`compare`] on two loaded scenarios (`jobs` 0: one thread per core):
+/// each runs with `seed` set to every seed in turn.
+pub fn compare_scenarios(
+    a: &Scenario,
+    b: &Scenario,
+    seeds: &[u64],
+    jobs: usize,
+) -> Result<Comparison, CompareError> {
+    let side = |s: &Scenario| Side {
+        path: s.origin().to_string(),
+        name: s.name.clone(),
+        sets: s.overrides().to_vec(),
+    };
+    let (side_a, side_b) = (side(a), side(b));
+    compare_with(&side_a, &side_b, seeds, jobs, |is_b, _, seed| {
+        Ok(if is_b { b } else { a }.with("seed", seed)?)
+    })
+}
+
+/// The shared mechanism: `load(is_b, side, seed)` gives the scenario to
+/// run.
+fn compare_with(
+    a: &Side,
+    b: &Side,
+    seeds: &[u64],
+    jobs: usize,
+    load: impl Fn(bool, &Side, u64) -> Result<Scenario, CompareError> + Sync,
+) -> Result<Comparison, CompareError> {
+    let tasks: Vec<(bool, &Side, u64)> = (seeds.iter())
+        .flat_map(|&s| [(false, a, s), (true, b, s)])
+        .collect();
     let results = run::parallel_map(
         &tasks,
         jobs,
-        |&(side, seed)| -> Result<RunValues, CompareError> {
-            let mut sets = side.sets.clone();
-            sets.push(format!("seed={seed}"));
-            let scenario = scenario::load_file(std::path::Path::new(&side.path), &sets)?;
+        |&(is_b, side, seed)| -> Result<RunValues, CompareError> {
+            let scenario = load(is_b, side, seed)?;
             let result = run::run(&scenario).map_err(|error| CompareError::Run {
                 path: side.path.clone(),
                 seed,
@@ -274,7 +312,7 @@ pub fn compare(a: &Side, b: &Side, seeds: &[u64], jobs: usize) -> Result<Compari
     );
     let mut per_run = Vec::with_capacity(results.len());
     let mut warnings: Vec<String> = Vec::new();
-    for ((side, _), r) in tasks.iter().zip(results) {
+    for ((_, side, _), r) in tasks.iter().zip(results) {
         let (values, ws) = r?;
         for w in ws {
             let w = format!("{}: {w}", side.path);

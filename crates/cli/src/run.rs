@@ -271,16 +271,36 @@ impl Iterator for WarnIgnored {
 /// sweeps use) and returns the results in item order. Which thread ran an
 /// item never shows in the result, so the answer does not depend on `jobs`
 /// (runs are pure functions of their scenario). `jobs = 0` means one thread
-/// per available core.
+/// per available core. Without the `parallel` feature, items run in order
+/// on this thread.
 pub fn parallel_map<T: Sync, R: Send>(
     items: &[T],
     jobs: usize,
     f: impl Fn(&T) -> R + Sync,
 ) -> Vec<R> {
-    use rayon::prelude::*;
-    match rayon::ThreadPoolBuilder::new().num_threads(jobs).build() {
-        Ok(pool) => pool.install(|| items.par_iter().map(&f).collect()),
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        if let Ok(pool) = rayon::ThreadPoolBuilder::new().num_threads(jobs).build() {
+            return pool.install(|| items.par_iter().map(&f).collect());
+        }
         // No threads to be had: run in order on this one.
-        Err(_) => items.iter().map(f).collect(),
     }
+    let _ = jobs;
+    items.iter().map(f).collect()
+}
+
+/// Calls `f` on every item on up to `jobs` threads (0: one per core), in
+/// no particular order; in order on this thread without the `parallel`
+/// feature.
+pub fn parallel_for_each<T: Sync>(items: &[T], jobs: usize, f: impl Fn(&T) + Sync) {
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        if let Ok(pool) = rayon::ThreadPoolBuilder::new().num_threads(jobs).build() {
+            return pool.install(|| items.par_iter().for_each(&f));
+        }
+    }
+    let _ = jobs;
+    items.iter().for_each(f);
 }

@@ -33,12 +33,16 @@ use raw::{
     PerfKind, RawDeployment, RawDiscipline, RawPolicy, RawPool, RawQueue, RawQueueMode, RawScaling,
     RawScenario, RawWorkload,
 };
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+mod api;
 mod catalogue;
 mod deployment;
+mod error;
+
+pub use api::SetValue;
+pub use error::ScenarioError;
 mod engine;
 mod fleet;
 mod variants;
@@ -53,54 +57,6 @@ pub const MAX_SEED: u64 = i64::MAX as u64;
 
 /// The quickstart scenario, embedded so `fleetsim run` works with no file.
 pub const QUICKSTART_TOML: &str = include_str!("../../../../scenarios/quickstart.toml");
-
-/// A scenario that could not be loaded.
-#[derive(Debug, Clone)]
-pub struct ScenarioError {
-    /// The scenario file (or `<embedded quickstart>`).
-    pub file: String,
-    /// 1-based line of the offending key, when known.
-    pub line: Option<usize>,
-    /// Dotted field name, when known.
-    pub field: Option<String>,
-    /// What is wrong.
-    pub message: String,
-    /// The deeper error this one comes from (a file that cannot be read
-    /// or parsed), if any: the error's `source()`, not repeated in its
-    /// display.
-    pub cause: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
-}
-
-/// Equal when location, message and the cause's message are.
-impl PartialEq for ScenarioError {
-    fn eq(&self, other: &Self) -> bool {
-        (&self.file, self.line, &self.field, &self.message)
-            == (&other.file, other.line, &other.field, &other.message)
-            && self.cause.as_ref().map(ToString::to_string)
-                == other.cause.as_ref().map(ToString::to_string)
-    }
-}
-
-impl fmt::Display for ScenarioError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file)?;
-        if let Some(line) = self.line {
-            write!(f, ":{line}")?;
-        }
-        if let Some(field) = &self.field {
-            write!(f, ": field `{field}`")?;
-        }
-        write!(f, ": {}", self.message)
-    }
-}
-
-impl std::error::Error for ScenarioError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.cause
-            .as_deref()
-            .map(|c| c as &(dyn std::error::Error + 'static))
-    }
-}
 
 /// Where requests come from, resolved.
 #[derive(Clone, Debug, PartialEq)]
@@ -177,6 +133,9 @@ pub struct Scenario {
     pub api: Option<raw::ApiPrice>,
     /// What the run keeps and writes (`[output]`).
     pub output: OutputOptions,
+    /// The text and overrides it was loaded from, so that
+    /// [`Scenario::set`] can apply one more (`None`: built by [`resolve`]).
+    source: Option<Arc<api::Source>>,
 }
 
 /// What a run keeps of each request and writes under `--out` (`[output]`).
@@ -278,10 +237,17 @@ pub fn load_str(
             None => err(offset_line, None, message),
         }
     })?;
-    resolve(raw, base_dir).map_err(|e| ScenarioError {
+    let mut scenario = resolve(raw, base_dir).map_err(|e| ScenarioError {
         cause: e.cause,
         ..locate(e.field, e.problem, None)
-    })
+    })?;
+    scenario.source = Some(Arc::new(api::Source {
+        text: text.to_string(),
+        file: file.to_string(),
+        base_dir: base_dir.to_path_buf(),
+        sets: sets.to_vec(),
+    }));
+    Ok(scenario)
 }
 
 /// The `--set` flag that assigned `field`, a section holding it or (when
@@ -563,6 +529,7 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, FieldError
             records: raw.output.records,
             requests_csv: raw.output.requests_csv,
         },
+        source: None,
     })
 }
 

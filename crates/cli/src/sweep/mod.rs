@@ -31,14 +31,15 @@
 //! ```
 
 mod knobs;
+mod memory;
 pub mod results;
 pub mod select;
 
 pub use knobs::{Bound, Configuration, Knob, Shard, SweepSpec, MAX_CONFIGURATIONS};
+pub use memory::SweepTable;
 
 use crate::run;
 use crate::scenario::{self, ScenarioError};
-use rayon::prelude::*;
 use results::{PartialWriter, Row};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -326,29 +327,21 @@ impl Sweep {
             total,
         });
         let mut writer = PartialWriter::open(dir, &rows)?;
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(options.threads.unwrap_or(0))
-            .build()
-            .map_err(|e| SweepError::Knob {
-                flag: "--threads".into(),
-                message: e.to_string(),
-            })?;
         let abort = AtomicBool::new(false);
         // Every run reads the same trace: parse it once for all of them.
         let shared = &crate::workload::SharedInputs::new();
         let (tx, rx) = mpsc::channel::<Result<String, SweepError>>();
         let mut first_error: Option<SweepError> = None;
+        let threads = options.threads.unwrap_or(0);
         std::thread::scope(|scope| {
             let abort = &abort;
             let todo = &todo;
             scope.spawn(move || {
-                pool.install(|| {
-                    todo.par_iter().for_each_with(tx, |tx, &(c, seed)| {
-                        if abort.load(Ordering::Relaxed) {
-                            return;
-                        }
+                // `tx` is dropped when the runs are done, ending `rx`.
+                run::parallel_for_each(todo, threads, |&(c, seed)| {
+                    if !abort.load(Ordering::Relaxed) {
                         let _ = tx.send(self.run_one(c, seed, shared));
-                    });
+                    }
                 });
             });
             // The receiving end writes: one writer, whole lines.

@@ -140,7 +140,7 @@ impl Json {
 }
 
 /// One finished run, as read back from a results file.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Row {
     /// Configuration index.
     pub config: usize,

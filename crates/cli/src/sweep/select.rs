@@ -347,7 +347,7 @@ pub fn render(candidates: &[Candidate]) -> String {
     out
 }
 
-fn cell(v: &Json) -> String {
+pub(crate) fn cell(v: &Json) -> String {
     match v {
         Json::String(s) => s.clone(),
         other => toml_text(other),
