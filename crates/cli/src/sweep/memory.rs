@@ -18,7 +18,7 @@ use super::results::Row;
 use super::select::{self, Candidate};
 use super::{Knob, Sweep, SweepError, SweepSpec};
 use crate::run;
-use crate::scenario::{Scenario, SetValue};
+use crate::scenario::{Scenario, ScenarioError, SetValue};
 use crate::table::Table;
 use std::fmt;
 
@@ -147,6 +147,17 @@ impl Scenario {
         Ok(SweepTable::new(sweep.run_in_memory(0)?))
     }
 
+    /// A copy with a sweep candidate's knob settings applied (the
+    /// cheapest one, say), ready to run or to save with
+    /// [`Scenario::to_toml`].
+    pub fn with_candidate(&self, candidate: &Candidate) -> Result<Scenario, ScenarioError> {
+        let mut copy = self.clone();
+        for (key, value) in &candidate.knobs {
+            copy.set(key, SetValue::toml(select::toml_text(value)))?;
+        }
+        Ok(copy)
+    }
+
     /// The [`Sweep`] of `spec` over this scenario (its text and
     /// overrides), for random draws (`spec.random`) or a thread count of
     /// one's own.
@@ -218,5 +229,13 @@ mod tests {
             .collect();
         assert_eq!(marked.len(), 1);
         assert_eq!(marked[0][0], cheapest.config.to_string());
+        // Applied to the scenario, the cheapest knobs give the same run.
+        let replicas = cheapest.knobs[0].1.as_f64().unwrap() as u32;
+        let applied = s.with_candidate(cheapest).unwrap();
+        assert_eq!(applied.deployments[0].replicas, replicas);
+        let summary = applied.run().unwrap().summary;
+        let row = (t.rows.iter()).find(|r| r.config == cheapest.config).unwrap();
+        let cost = row.value.get("summary.gpu_hours.billed").and_then(|v| v.as_f64());
+        assert_eq!(cost, Some(summary.gpu_hours.billed));
     }
 }

@@ -169,7 +169,7 @@ pub fn pareto_points(candidates: &[Candidate]) -> Vec<crate::plot::ParetoPoint> 
 }
 
 /// A knob value as TOML text (strings quoted).
-fn toml_text(v: &Json) -> String {
+pub(crate) fn toml_text(v: &Json) -> String {
     match v {
         Json::String(s) => {
             // `--set` takes unparsable text as a string; a value that is
