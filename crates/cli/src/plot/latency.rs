@@ -164,7 +164,7 @@ fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
 /// Axis labels: no more digits than a reader needs.
 fn format_ms(x: f64) -> String {
     if x >= 1.0 {
-        format!("{x:.0}")
+        fleetsim_core::summary::display::thousands(x, 0)
     } else {
         // Ticks are 1, 2 or 5 times a power of ten: one significant digit.
         let decimals = (-x.log10().floor()).max(0.0) as usize;

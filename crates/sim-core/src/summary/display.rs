@@ -64,10 +64,14 @@ pub fn usd(x: f64) -> String {
 pub fn usd_line(x: f64) -> String {
     if x > 0.0 && x < 0.005 {
         "<$0.01".to_string()
-    } else if x.abs() < 0.01 {
-        "$0.00".to_string()
-    } else {
+    } else if !x.is_finite() || x.abs() >= 100.0 {
         usd(x)
+    } else if x.abs() < 0.005 {
+        "$0.00".to_string()
+    } else if x < 0.0 {
+        format!("-${:.2}", -x)
+    } else {
+        format!("${x:.2}")
     }
 }
 
@@ -506,6 +510,9 @@ mod tests {
         assert_eq!(usd_line(0.004), "<$0.01");
         assert_eq!(usd_line(-8.3e-12), "$0.00");
         assert_eq!(usd_line(15.024), "$15.02");
+        assert_eq!(usd_line(0.00966), "$0.01");
+        assert_eq!(usd_line(0.00575), "$0.01");
+        assert_eq!(usd_line(-0.4), "-$0.40");
         assert_eq!(usd_line(1_487.5), "$1,488");
     }
 
