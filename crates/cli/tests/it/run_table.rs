@@ -380,3 +380,79 @@ fn the_cli_table_is_the_scenario_line_over_the_summary_display() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn run_flags_skip_requests_csv_draw_png_and_keep_stderr_quiet_in_ci() {
+    let dir = scratch_dir("run-flags");
+    std::fs::create_dir_all(&dir).unwrap();
+    let files = |out: &str| {
+        let mut names: Vec<String> = std::fs::read_dir(dir.join(out))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    // Long enough for several progress reports (4,800 requests).
+    let args = ["run", "--set", "workload.duration_s=200", "--out"];
+    let cases: [(&str, &[&str], &[&str]); 3] = [
+        (
+            "all",
+            &[],
+            &[
+                "replicas.csv",
+                "requests.csv",
+                "summary.json",
+                "timeseries.csv",
+            ],
+        ),
+        (
+            "no-requests",
+            &["--no-requests-csv"],
+            &["replicas.csv", "summary.json", "timeseries.csv"],
+        ),
+        (
+            "png",
+            &["--no-requests-csv", "--plot", "--plot-format", "png"],
+            &[
+                "fleet.png",
+                "gpu-hours.png",
+                "latency-cdf.png",
+                "replicas.csv",
+                "summary.json",
+                "timeseries.csv",
+            ],
+        ),
+    ];
+    for (out, extra, expect) in cases {
+        let result = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+            .args(args)
+            .arg(out)
+            .args(extra)
+            .current_dir(&dir)
+            .env("CI", "true")
+            .output()
+            .unwrap();
+        assert!(result.status.success(), "{out}");
+        // No progress (nor anything else) on stderr under CI.
+        assert_eq!(String::from_utf8_lossy(&result.stderr), "", "{out}");
+        assert!(
+            String::from_utf8_lossy(&result.stdout).starts_with("scenario   quickstart"),
+            "{out}"
+        );
+        assert_eq!(files(out), expect, "{out}");
+    }
+    // The flag needs --out, and --plot-format needs --plot.
+    for bad in [
+        &["run", "--no-requests-csv"][..],
+        &["run", "--out", "x", "--plot-format", "png"][..],
+    ] {
+        let result = Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+            .args(bad)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(!result.status.success(), "{bad:?}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
