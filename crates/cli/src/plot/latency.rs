@@ -123,7 +123,10 @@ fn draw_panel<DB: DrawingBackend>(
     let n = values.len();
     chart
         .draw_series(LineSeries::new(points, style::TRAFFIC.stroke_width(2)))?
-        .label(format!("{n} requests"))
+        .label(format!(
+            "{} requests",
+            fleetsim_core::summary::display::thousands(n as f64, 0)
+        ))
         .legend(|(x, y)| PathElement::new([(x, y), (x + 14, y)], style::TRAFFIC.stroke_width(2)));
     for t in targets {
         let at = (t.max_ms, t.percentile / 100.0);

@@ -290,7 +290,13 @@ fn run_charts_have_their_series_and_labels() {
         (l.ttft_ms.len() as u64, l.e2e_ms.len() as u64),
         (completed, completed)
     );
-    let n_labels = |n: usize| t.iter().filter(|x| **x == format!("{n} requests")).count();
+    let n_labels = |n: usize| {
+        let label = format!(
+            "{} requests",
+            fleetsim_core::summary::display::thousands(n as f64, 0)
+        );
+        t.iter().filter(|x| **x == label).count()
+    };
     if l.tpot_ms.len() == l.ttft_ms.len() {
         assert_eq!(n_labels(l.ttft_ms.len()), 3);
     } else {

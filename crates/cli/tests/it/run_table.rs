@@ -163,8 +163,10 @@ fn the_table_shows_what_the_summary_knows() {
         &["cost", "monthly", "cold start", "scaling"],
     );
 
-    let mut priced = Summary::default();
-    priced.cost = Some(cost());
+    let priced = Summary {
+        cost: Some(cost()),
+        ..Summary::default()
+    };
     check(
         "cost",
         &priced,
@@ -176,12 +178,14 @@ fn the_table_shows_what_the_summary_knows() {
         &[],
     );
 
-    let mut monthly = Summary::default();
-    monthly.cost = Some(CostReport {
-        monthly_equation: Some(documented_equation()),
-        ..cost()
-    });
-    monthly.cold_start = Some(cold_start(4));
+    let monthly = Summary {
+        cost: Some(CostReport {
+            monthly_equation: Some(documented_equation()),
+            ..cost()
+        }),
+        cold_start: Some(cold_start(4)),
+        ..Summary::default()
+    };
     check(
         "monthly equation",
         &monthly,
