@@ -191,6 +191,9 @@ mod tests {
         }
         // Room below the points, none above 100 %.
         let (a, b) = attainment_axis(99.2, 100.0);
-        assert!((a - 98.7).abs() < 1e-9 && (b - 100.0).abs() < 1e-12, "{a}..{b}");
+        assert!(
+            (a - 98.7).abs() < 1e-9 && (b - 100.0).abs() < 1e-12,
+            "{a}..{b}"
+        );
     }
 }

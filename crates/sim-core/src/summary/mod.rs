@@ -321,7 +321,8 @@ pub struct SimReport {
     pub seed: u64,
 }
 
-/// The run summary.
+/// The run summary. It displays as the table `fleetsim run` prints under
+/// its scenario line (`println!("{summary}")`; [`display`]).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// Counts by outcome.
