@@ -35,7 +35,10 @@
 //! assert_eq!(r.arrived, r.completed + r.rejected + r.timed_out + r.failed);
 //! assert!(result.summary.latency.ttft_ms.p50 > 0.0);
 //! // What `fleetsim run` prints, as a string.
-//! assert!(fleetsim::report::render_table(&s, &result.summary).starts_with("scenario   quickstart"));
+//! let table = fleetsim::report::render_table(&s, &result.summary);
+//! assert!(table.starts_with("scenario   quickstart"));
+//! // Under its scenario line, the table is the summary's own `Display`.
+//! assert!(table.ends_with(&result.summary.to_string()));
 //! ```
 
 pub use fleetsim_core as core;

@@ -1,221 +1,66 @@
 //! Human-readable tables and the `--out` directory.
 
 use crate::scenario::Scenario;
-use fleetsim_core::metrics::LatencyStats;
-use fleetsim_core::summary::{SlaReport, Summary};
+use fleetsim_core::summary::Summary;
 use fleetsim_core::RunResult;
-use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::path::Path;
 
-/// The run summary as a terminal table.
+/// The run summary as a terminal table: the scenario line
+/// ([`render_header`]), then the summary as it displays itself
+/// (`impl Display for Summary`), so a library user printing a summary sees
+/// the same table.
 pub fn render_table(scenario: &Scenario, summary: &Summary) -> String {
-    let mut out = String::new();
-    let fleets: Vec<String> = (scenario.deployments.iter())
-        .map(|d| {
-            format!(
-                "{} on {} × {} (TP{})",
-                d.model, d.replicas, d.gpu, d.tensor_parallel
-            )
+    format!("{}{summary}", render_header(scenario, summary))
+}
+
+/// The table's first line: the scenario's name, what each deployment runs
+/// on, and the seed. A fixed fleet says `2 × h100-sxm`; one that changes
+/// says its range and where it started (`h100-sxm, autoscaled 1–8 replicas
+/// (started with 2)`), since its starting count is not its size.
+pub fn render_header(scenario: &Scenario, summary: &Summary) -> String {
+    let fleets: Vec<String> = (scenario.deployments.iter().enumerate())
+        .map(|(d, info)| {
+            let (model, gpu, tp) = (&info.model, &info.gpu, info.tensor_parallel);
+            match fleet_range(scenario, d) {
+                Some((how, lo, hi)) => format!(
+                    "{model} on {gpu} (TP{tp}), {how} {lo}–{hi} replicas (started with {})",
+                    info.replicas
+                ),
+                None => format!("{model} on {} × {gpu} (TP{tp})", info.replicas),
+            }
         })
         .collect();
-    let _ = writeln!(
-        out,
-        "scenario   {}: {}, seed {}",
+    format!(
+        "scenario   {}: {}, seed {}\n",
         scenario.name,
         fleets.join("; "),
         summary.sim.seed
-    );
-    let r = &summary.requests;
-    let _ = writeln!(
-        out,
-        "requests   arrived {}  completed {}  rejected {}  timed out {}  failed {}",
-        r.arrived, r.completed, r.rejected, r.timed_out, r.failed
-    );
-    let _ = writeln!(
-        out,
-        "latency    {:<9}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}",
-        "(ms)", "mean", "p50", "p90", "p95", "p99", "max"
-    );
-    for (name, s) in [
-        ("queue", &summary.latency.queue_ms),
-        ("ttft", &summary.latency.ttft_ms),
-        ("tpot", &summary.latency.tpot_ms),
-        ("itl max", &summary.latency.itl_max_ms),
-        ("e2e", &summary.latency.e2e_ms),
-    ] {
-        if s.count == 0 {
-            // Zeros here would read as instant answers.
-            let _ = writeln!(out, "           {name:<9}(no completed request to measure)");
-            continue;
-        }
-        let _ = writeln!(
-            out,
-            "           {:<9}{:>10.1}{:>10.1}{:>10.1}{:>10.1}{:>10.1}{:>10.1}",
-            name, s.mean, s.p50, s.p90, s.p95, s.p99, s.max
-        );
-    }
-    let sla = &scenario.sim.sla;
-    let mut thresholds: Vec<String> = Vec::new();
-    for (name, v) in [
-        ("ttft", sla.ttft_ms),
-        ("tpot", sla.tpot_ms),
-        ("e2e", sla.e2e_ms),
-    ] {
-        if let Some(v) = v {
-            thresholds.push(format!("{name} ≤ {v} ms"));
-        }
-    }
-    let thresholds = if thresholds.is_empty() {
-        "completed".to_string()
-    } else {
-        thresholds.join(", ")
-    };
-    let _ = writeln!(
-        out,
-        "sla        attainment {:.2} % ({}), misses {}",
-        summary.sla.attainment * 100.0,
-        thresholds,
-        summary.sla.misses
-    );
-    for t in &summary.sla.targets {
-        let verdict = match (t.actual_ms, &t.reason) {
-            (Some(ms), _) => format!("{ms:.1} ms {}", if t.met { "met" } else { "MISSED" }),
-            (None, why) => format!(
-                "MISSED, not measured: {}",
-                why.as_deref().unwrap_or("no value")
-            ),
-        };
-        let _ = writeln!(
-            out,
-            "           p{} {} ≤ {} ms: {verdict}",
-            t.percentile,
-            t.metric.name(),
-            t.max_ms,
-        );
-    }
-    if summary.deployments.len() > 1 {
-        for d in &summary.deployments {
-            let r = &d.requests;
-            let _ = writeln!(
-                out,
-                "deployment {}: arrived {}  completed {}  rejected {}  timed out {}  failed {}; ttft p95 {}; sla {:.2} %{}; {:.3} GPU-hours held",
-                d.name,
-                r.arrived,
-                r.completed,
-                r.rejected,
-                r.timed_out,
-                r.failed,
-                ms_of(&d.latency.ttft_ms, |l| l.p95),
-                d.sla.attainment * 100.0,
-                targets_verdict(&d.sla),
-                d.gpu_hours.billed
-            );
-        }
-    }
-    let several = summary.deployments.len() > 1;
-    for d in &summary.deployments {
-        for c in &d.classes {
-            let r = &c.requests;
-            let name = if several {
-                format!("{} / {}", d.name, c.name)
-            } else {
-                c.name.clone()
-            };
-            let _ = writeln!(
-                out,
-                "class      {name}: arrived {}  completed {}  rejected {}  timed out {}; queue p99 {}, ttft p95 {}; sla {:.2} %{}",
-                r.arrived,
-                r.completed,
-                r.rejected,
-                r.timed_out,
-                ms_of(&c.latency.queue_ms, |l| l.p99),
-                ms_of(&c.latency.ttft_ms, |l| l.p95),
-                c.sla.attainment * 100.0,
-                targets_verdict(&c.sla)
-            );
-        }
-    }
-    let g = &summary.gpu_hours;
-    let _ = writeln!(
-        out,
-        "gpu hours  billed {:.3}  busy {:.3}  idle {:.3}",
-        g.billed, g.busy, g.idle
-    );
-    let f = &summary.fleet;
-    let _ = writeln!(
-        out,
-        "fleet      busy fraction min {:.2} / mean {:.2} / max {:.2}, {} iterations, {} preemptions",
-        f.busy_fraction_min, f.busy_fraction_mean, f.busy_fraction_max, f.iterations, f.preemptions
-    );
-    if f.preemption_bound {
-        let _ = writeln!(
-            out,
-            "warning    preemption-bound: {:.0} % of the engine's token work was recomputing \
-             {} tokens that {} preemptions threw away; the KV cache cannot hold the batch \
-             (lower max_num_seqs, add memory or GPUs, or on TensorRT-LLM reserve KV with \
-             capacity_scheduler = \"guaranteed_no_evict\")",
-            f.recompute_share * 100.0,
-            f.recomputed_tokens,
-            f.preemptions
-        );
-    }
-    if let Some(p) = summary.prefix_cache.as_ref().filter(|p| p.query_blocks > 0) {
-        let _ = writeln!(
-            out,
-            "prefix     hit rate {:.1} % of blocks, {:.1} % of prompt tokens ({} cached prefill tokens); \
-             per replica min {:.1} / mean {:.1} / max {:.1} %",
-            p.block_hit_rate * 100.0,
-            p.token_hit_rate * 100.0,
-            p.cached_prefill_tokens,
-            p.replica_block_hit_rate_min * 100.0,
-            p.replica_block_hit_rate_mean * 100.0,
-            p.replica_block_hit_rate_max * 100.0
-        );
-    }
-    if let Some(a) = &summary.adapters {
-        let _ = writeln!(
-            out,
-            "lora       {} adapter loads, {} evictions (max_loras {}, {} ms a load)",
-            a.loads, a.evictions, a.max_loras, a.adapter_load_ms
-        );
-    }
-    let _ = writeln!(
-        out,
-        "throughput {:.2} req/s, {:.0} output tok/s",
-        summary.throughput.requests_per_s, summary.throughput.output_tokens_per_s
-    );
-    let wall = summary
-        .sim
-        .wall_s
-        .map(|w| format!(" in {w:.3} s wall"))
-        .unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "sim        {} events, {:.1} s simulated{}",
-        summary.sim.events, summary.sim.simulated_s, wall
-    );
-    out
+    )
 }
 
-/// A latency figure in ms, or a dash when no completed request had it (a
-/// zero would read as an instant answer).
-fn ms_of(stats: &LatencyStats, pick: impl Fn(&LatencyStats) -> f64) -> String {
-    match stats.count {
-        0 => "– ms (none completed)".to_string(),
-        _ => format!("{:.1} ms", pick(stats)),
+/// How deployment `d`'s fleet changes, and between which counts:
+/// `("autoscaled", min, max)` with an autoscaler, `("scheduled", fewest,
+/// most)` with a schedule, `None` for a fixed fleet.
+fn fleet_range(scenario: &Scenario, d: usize) -> Option<(&'static str, u32, u32)> {
+    if let Some(Some((config, _, _))) = scenario.autoscalers.get(d) {
+        // Validated when the scenario was loaded; a config that does not
+        // build shows as its starting count.
+        let (lo, hi) = config.build().ok()?.replica_bounds();
+        return Some(("autoscaled", lo, hi));
     }
-}
-
-/// `; targets met` or `; targets MISSED (1 of 2)` for a section with
-/// percentile targets, nothing without.
-fn targets_verdict(sla: &SlaReport) -> String {
-    let missed = sla.targets.iter().filter(|t| !t.met).count();
-    match (sla.targets.len(), missed) {
-        (0, _) => String::new(),
-        (_, 0) => "; targets met".to_string(),
-        (n, k) => format!("; targets MISSED ({k} of {n})"),
+    let spec = scenario.sim.deployments.get(d)?;
+    let schedule = &spec.fleet.lifecycle.schedule;
+    if schedule.is_empty() {
+        return None;
     }
+    let counts = schedule
+        .iter()
+        .map(|&(_, n)| n)
+        .chain([spec.fleet.replicas]);
+    let lo = counts.clone().min().unwrap_or(0);
+    let hi = counts.max().unwrap_or(0);
+    Some(("scheduled", lo, hi))
 }
 
 /// The summary as pretty JSON with a trailing newline.

@@ -68,6 +68,34 @@ pub fn run_with_sink(
     shared: Option<&workload::SharedInputs>,
     sink: Option<Box<dyn RecordSink>>,
 ) -> Result<RunResult, RunError> {
+    run_observed(scenario, shared, sink, None)
+}
+
+/// How far a run has got: the requests the engine has taken from the
+/// workload and the arrival time of the last, which the simulated clock
+/// has reached (the engine reads arrivals as it gets to them).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RunProgress {
+    /// Requests read from the workload so far.
+    pub requests: u64,
+    /// Arrival of the last of them, simulated seconds.
+    pub simulated_s: f64,
+}
+
+/// Called with the run's progress every [`PROGRESS_EVERY`] requests.
+pub type ProgressFn = Box<dyn FnMut(RunProgress) + Send>;
+
+/// Requests between two calls of a [`ProgressFn`].
+pub const PROGRESS_EVERY: u64 = 4_096;
+
+/// [`run_with_sink`], calling `progress` as the run reads its workload
+/// ([`RunProgress`]); the result does not depend on it.
+pub fn run_observed(
+    scenario: &Scenario,
+    shared: Option<&workload::SharedInputs>,
+    sink: Option<Box<dyn RecordSink>>,
+    progress: Option<ProgressFn>,
+) -> Result<RunResult, RunError> {
     let deployments = &scenario.sim.deployments;
     // Every class any deployment configures (each deployment checks its own).
     let mut classes: Vec<Box<str>> = Vec::new();
@@ -98,6 +126,14 @@ pub fn run_with_sink(
         ignored_fields(scenario, any_router_uses_hashes),
         Arc::clone(&warnings),
     );
+    let workload = match progress {
+        Some(report) => Box::new(Observed {
+            inner: workload,
+            report,
+            at: RunProgress::default(),
+        }),
+        None => workload,
+    };
     let mut sim = Simulation::new(scenario.sim.clone(), workload, routers)
         .map_err(RunError::Sim)?
         .with_records(scenario.output.records);
@@ -143,8 +179,17 @@ pub fn run_timed_with_sink(
     scenario: &Scenario,
     sink: Option<Box<dyn RecordSink>>,
 ) -> Result<RunResult, RunError> {
+    run_timed_observed(scenario, sink, None)
+}
+
+/// [`run_timed_with_sink`] with progress reports ([`run_observed`]).
+pub fn run_timed_observed(
+    scenario: &Scenario,
+    sink: Option<Box<dyn RecordSink>>,
+    progress: Option<ProgressFn>,
+) -> Result<RunResult, RunError> {
     let start = Instant::now();
-    let mut result = run_with_sink(scenario, None, sink)?;
+    let mut result = run_observed(scenario, None, sink, progress)?;
     result.summary.sim.wall_s = Some(start.elapsed().as_secs_f64());
     Ok(result)
 }
@@ -262,6 +307,30 @@ impl Iterator for WarnIgnored {
         let item = self.inner.next();
         if let Some(Ok(r)) = &item {
             self.note(r);
+        }
+        item
+    }
+}
+
+/// Passes requests through, reporting [`RunProgress`] every
+/// [`PROGRESS_EVERY`] of them.
+struct Observed {
+    inner: BoxedWorkload,
+    report: ProgressFn,
+    at: RunProgress,
+}
+
+impl Iterator for Observed {
+    type Item = Result<Request, WorkloadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let item = self.inner.next();
+        if let Some(Ok(r)) = &item {
+            self.at.requests += 1;
+            self.at.simulated_s = r.arrival.as_secs_f64();
+            if self.at.requests % PROGRESS_EVERY == 0 {
+                (self.report)(self.at);
+            }
         }
         item
     }

@@ -274,6 +274,18 @@ impl ReplicaLife {
             .saturating_sub(self.draining_ns)
     }
 
+    /// When the replica was Ready (busy or idle, draining excluded), up
+    /// to `end`: `(from, to)`, or `None` if it never became ready. Ready
+    /// time is one span: it ends when the replica drains or ends.
+    pub(crate) fn ready_span(&self, end: SimTime) -> Option<(SimTime, SimTime)> {
+        let ready = self.ready_at?;
+        let stop = match self.phase {
+            Phase::Draining => self.since,
+            _ => SimTime(self.ended.unwrap_or(end).0.saturating_sub(self.draining_ns)),
+        };
+        Some((ready, stop.max(ready).min(end.max(ready))))
+    }
+
     /// Time the replica held its GPUs up to `end`, ns.
     pub(crate) fn held_ns(&self, end: SimTime) -> u64 {
         self.ended

@@ -28,7 +28,10 @@ impl Chart for FleetChart<'_> {
         let axis = TimeAxis::for_span(last.end_s);
         let x_range = style::padded(0.0, axis.at(last.end_s));
         let root = root.titled(self.title, style::text(24))?;
-        let (top, bottom) = root.split_vertically(root.dim_in_pixel().1 * 72 / 100);
+        // The legend gets a column of its own: it never covers the data.
+        let (width, height) = root.dim_in_pixel();
+        let (plot, legend) = root.split_horizontally(width.saturating_sub(style::LEGEND_WIDTH));
+        let (top, bottom) = plot.split_vertically(height * 72 / 100);
 
         // Replicas by state, stacked: ready at the bottom.
         let total = |x: &Window| x.replicas_ready + x.replicas_starting + x.replicas_draining;
@@ -41,9 +44,8 @@ impl Chart for FleetChart<'_> {
             }
         };
         let max_rate = w.iter().map(rate).fold(0.0, f64::max);
-        // Headroom for the legend above the data.
-        let y_replicas = style::padded(0.0, f64::from(max_replicas) * 1.4);
-        let y_rate = style::padded(0.0, max_rate * 1.4);
+        let y_replicas = style::padded(0.0, f64::from(max_replicas) * 1.1);
+        let y_rate = style::padded(0.0, max_rate * 1.1);
         let mut chart = ChartBuilder::on(&top)
             .margin(10)
             .x_label_area_size(30)
@@ -56,15 +58,15 @@ impl Chart for FleetChart<'_> {
             .disable_x_mesh()
             .x_desc(axis.caption)
             .y_desc("replicas")
-            .x_label_formatter(&|x| format!("{x:.0}"))
-            .y_label_formatter(&|y| format!("{y:.0}"))
+            .x_label_formatter(&|x| style::axis_number(x.round()))
+            .y_label_formatter(&|y| style::axis_number(*y))
             .label_style(style::text(14))
             .axis_desc_style(style::text(16))
             .draw()?;
         chart
             .configure_secondary_axes()
             .y_desc("arrivals/s")
-            .y_label_formatter(&|y| format!("{y:.0}"))
+            .y_label_formatter(&|y| style::axis_number(*y))
             .label_style(style::text(14))
             .axis_desc_style(style::text(16))
             .draw()?;
@@ -92,49 +94,41 @@ impl Chart for FleetChart<'_> {
             ("ready", style::READY, |x| x.replicas_ready),
         ];
         // Windows with misses, shaded behind the replicas (so their
-        // colours stay true; the strip below gives the miss share) and
-        // under the traffic line.
-        // (No legend entry without misses: the miss colour then appears
-        // nowhere.)
+        // colours stay true) and under the traffic line, darker the larger
+        // the share of the window's arrivals that missed: a few misses in
+        // every window of a long run leave it pale, not covered.
+        let mut entries: Vec<(String, style::Mark)> = Vec::new();
         if w.iter().any(|x| x.sla_misses > 0) {
-            let band = MISS_BAND.filled();
-            chart
-                .draw_series(w.iter().filter(|x| x.sla_misses > 0).map(|x| {
-                    Rectangle::new(
-                        [
-                            (axis.at(x.start_s), y_replicas.start),
-                            (axis.at(x.end_s), y_replicas.end),
-                        ],
-                        band,
-                    )
-                }))?
-                .label("window with SLA misses")
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], band));
+            chart.draw_series(w.iter().filter(|x| x.sla_misses > 0).map(|x| {
+                Rectangle::new(
+                    [
+                        (axis.at(x.start_s), y_replicas.start),
+                        (axis.at(x.end_s), y_replicas.end),
+                    ],
+                    style::MISS.mix(miss_shade_alpha(x)).filled(),
+                )
+            }))?;
+            entries.push((
+                "SLA misses (shade ∝ share)".to_string(),
+                style::Mark::Swatch(style::MISS.mix(MISS_SHADE_MAX)),
+            ));
         }
         for (name, color, top_of) in layers {
-            chart
-                .draw_series(AreaSeries::new(at_end(top_of), 0.0, color.filled()))?
-                .label(format!("replicas {name}"))
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled())
-                });
+            chart.draw_series(AreaSeries::new(at_end(top_of), 0.0, color.filled()))?;
+            entries.push((
+                format!("replicas {name}"),
+                style::Mark::Swatch(color.into()),
+            ));
         }
         let traffic: Vec<(f64, f64)> = (w.iter())
             .map(|x| (axis.at((x.start_s + x.end_s) / 2.0), rate(x)))
             .collect();
-        chart
-            .draw_secondary_series(LineSeries::new(traffic, style::TRAFFIC.stroke_width(2)))?
-            .label("arrivals/s (right axis)")
-            .legend(|(x, y)| {
-                PathElement::new([(x, y), (x + 14, y)], style::TRAFFIC.stroke_width(2))
-            });
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font(style::text(14))
-            .draw()?;
+        chart.draw_secondary_series(LineSeries::new(traffic, style::TRAFFIC.stroke_width(2)))?;
+        entries.push((
+            "arrivals/s (right axis)".to_string(),
+            style::Mark::Line(style::TRAFFIC),
+        ));
+        style::draw_legend(&legend, 40, &entries)?;
 
         // The share of each window's arrivals that missed the SLA.
         let share = |x: &Window| {
@@ -160,7 +154,7 @@ impl Chart for FleetChart<'_> {
             .disable_x_mesh()
             .x_desc(axis.caption)
             .y_desc("missed %")
-            .x_label_formatter(&|x| format!("{x:.0}"))
+            .x_label_formatter(&|x| style::axis_number(x.round()))
             .y_label_formatter(&|y| format!("{y:.0}"))
             .y_labels(3)
             .label_style(style::text(14))
@@ -179,6 +173,48 @@ impl Chart for FleetChart<'_> {
 /// A band of the replica stack: its name, colour and the top of its area.
 type Layer = (&'static str, RGBColor, fn(&Window) -> u32);
 
-/// The shade over windows with misses: the miss colour, light enough to
-/// read the replicas through.
-const MISS_BAND: RGBAColor = RGBAColor(214, 39, 40, 0.18);
+/// The opacity of the shade over a window whose every arrival missed the
+/// SLA: light enough to read the replicas through.
+pub const MISS_SHADE_MAX: f64 = 0.35;
+
+/// The opacity of the shade over window `x`: [`MISS_SHADE_MAX`] times the
+/// share of its arrivals that missed the SLA (0 without misses).
+pub fn miss_shade_alpha(x: &Window) -> f64 {
+    match x.arrivals {
+        0 => 0.0,
+        n => MISS_SHADE_MAX * (x.sla_misses as f64 / n as f64).min(1.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(arrivals: u64, sla_misses: u64) -> Window {
+        Window {
+            start_s: 0.0,
+            end_s: 10.0,
+            arrivals,
+            replicas_ready: 1,
+            replicas_starting: 0,
+            replicas_draining: 0,
+            sla_misses,
+            gpu_s: [0.0; fleetsim_core::cost::GpuState::COUNT],
+        }
+    }
+
+    #[test]
+    fn the_shade_is_proportional_to_the_share_that_missed() {
+        for (arrivals, misses, alpha) in [
+            (100, 0, 0.0),
+            (100, 1, 0.0035),
+            (200, 50, 0.0875),
+            (10, 5, 0.175),
+            (7, 7, MISS_SHADE_MAX),
+            (0, 0, 0.0),
+        ] {
+            let got = miss_shade_alpha(&window(arrivals, misses));
+            assert!((got - alpha).abs() < 1e-12, "{misses}/{arrivals}: {got}");
+        }
+    }
+}

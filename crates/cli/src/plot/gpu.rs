@@ -62,45 +62,47 @@ impl Chart for GpuChart<'_> {
             tops.push(w.iter().zip(below).map(|(x, b)| b + gpus(x, *i)).collect());
         }
         let max_gpus = (tops.last().into_iter().flatten()).fold(0.0f64, |m, v| m.max(*v));
-        let mut chart = ChartBuilder::on(root)
-            .caption(self.title, style::text(24))
+        let root = root.titled(self.title, style::text(24))?;
+        // The legend gets a column of its own: it never covers the data.
+        let width = root.dim_in_pixel().0;
+        let (plot, legend) = root.split_horizontally(width.saturating_sub(style::LEGEND_WIDTH));
+        let mut chart = ChartBuilder::on(&plot)
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(60)
             .build_cartesian_2d(
                 style::padded(0.0, axis.at(last.end_s)),
-                style::padded(0.0, max_gpus * 1.45), // room for the legend
+                style::padded(0.0, max_gpus * 1.1),
             )?;
         chart
             .configure_mesh()
             .disable_x_mesh()
             .x_desc(axis.caption)
             .y_desc("GPUs (GPU-hours per hour)")
-            .x_label_formatter(&|x| format!("{x:.0}"))
+            .x_label_formatter(&|x| style::axis_number(x.round()))
+            .y_label_formatter(&|y| style::axis_number(*y))
             .label_style(style::text(14))
             .axis_desc_style(style::text(16))
             .draw()?;
         // Top band first: each area runs from 0 to its running sum, and the
         // ones drawn later cover the lower part.
-        for ((i, state, gpu_hours), top) in states.iter().zip(&tops).rev() {
+        for ((i, _, _), top) in states.iter().zip(&tops).rev() {
             let color = style::GPU_STATE_COLORS[*i];
             let points: Vec<(f64, f64)> = (w.iter().zip(top))
                 .flat_map(|(x, v)| [(axis.at(x.start_s), *v), (axis.at(x.end_s), *v)])
                 .collect();
-            chart
-                .draw_series(AreaSeries::new(points, 0.0, color.filled()))?
-                .label(format!("{} {:.2} GPU-h", state.name(), gpu_hours))
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled())
-                });
+            chart.draw_series(AreaSeries::new(points, 0.0, color.filled()))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font(style::text(14))
-            .draw()?;
+        // Listed top band first, as the stack reads.
+        let entries: Vec<(String, style::Mark)> = (states.iter().rev())
+            .map(|(i, state, gpu_hours)| {
+                (
+                    format!("{} {:.2} GPU-h", state.name(), gpu_hours),
+                    style::Mark::Swatch(style::GPU_STATE_COLORS[*i].into()),
+                )
+            })
+            .collect();
+        style::draw_legend(&legend, 40, &entries)?;
         Ok(())
     }
 }

@@ -123,7 +123,10 @@ fn draw_panel<DB: DrawingBackend>(
     let n = values.len();
     chart
         .draw_series(LineSeries::new(points, style::TRAFFIC.stroke_width(2)))?
-        .label(format!("{n} requests"))
+        .label(format!(
+            "{} requests",
+            fleetsim_core::summary::display::thousands(n as f64, 0)
+        ))
         .legend(|(x, y)| PathElement::new([(x, y), (x + 14, y)], style::TRAFFIC.stroke_width(2)));
     for t in targets {
         let at = (t.max_ms, t.percentile / 100.0);
@@ -164,7 +167,7 @@ fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
 /// Axis labels: no more digits than a reader needs.
 fn format_ms(x: f64) -> String {
     if x >= 1.0 {
-        format!("{x:.0}")
+        fleetsim_core::summary::display::thousands(x, 0)
     } else {
         // Ticks are 1, 2 or 5 times a power of ten: one significant digit.
         let decimals = (-x.log10().floor()).max(0.0) as usize;

@@ -17,11 +17,11 @@ mod pareto;
 mod style;
 
 pub use data::{LatencySamples, RunData, Target, Window};
-pub use fleet::fleet_chart;
+pub use fleet::{fleet_chart, miss_shade_alpha, MISS_SHADE_MAX};
 pub use gpu::{gpu_states_chart, states_present};
 pub use latency::{cdf_points, latency_cdf_chart};
-pub use pareto::{pareto_chart, ParetoPoint};
-pub use style::ImageFormat;
+pub use pareto::{attainment_axis, pareto_chart, ParetoPoint};
+pub use style::{axis_number, ImageFormat};
 
 use std::path::{Path, PathBuf};
 
@@ -107,7 +107,7 @@ pub fn write_run_charts(
         .collect();
     let headline = format!(
         "{title}: {} requests, SLA {:.2} %, {:.2} GPU-hours",
-        data.arrived,
+        fleetsim_core::summary::display::thousands(data.arrived as f64, 0),
         data.sla_attainment * 100.0,
         data.gpu_hours
     );

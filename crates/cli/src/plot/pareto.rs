@@ -51,6 +51,21 @@ pub fn pareto_chart(
     )
 }
 
+/// The attainment axis, %: the points' range with some room, never
+/// below 0 % nor above 100 % (an attainment is a share).
+pub fn attainment_axis(lo_pct: f64, hi_pct: f64) -> (f64, f64) {
+    let margin = ((hi_pct - lo_pct) * 0.08).max(0.5);
+    let lo = (lo_pct - margin).clamp(0.0, 100.0);
+    let hi = (hi_pct + margin).clamp(0.0, 100.0);
+    if hi > lo {
+        (lo, hi)
+    } else if hi >= 100.0 {
+        (99.0, 100.0)
+    } else {
+        (lo, lo + 1.0)
+    }
+}
+
 struct ParetoChart<'a> {
     points: &'a [ParetoPoint],
     cost_unit: &'a str,
@@ -73,59 +88,112 @@ impl Chart for ParetoChart<'_> {
                 (a.min(c), b.max(c))
             });
         let margin_x = ((cost_hi - cost_lo) * 0.08).max(cost_hi.abs() * 0.02);
-        let margin_y = ((att_hi - att_lo) * 0.08).max(0.5);
-        let mut chart = ChartBuilder::on(root)
-            .caption(self.title, style::text(24))
+        let (y_lo, y_hi) = attainment_axis(att_lo, att_hi);
+        let root = root.titled(self.title, style::text(24))?;
+        // The legend gets a column of its own: it never covers a point.
+        let width = root.dim_in_pixel().0;
+        let (plot, legend) = root.split_horizontally(width.saturating_sub(style::LEGEND_WIDTH));
+        let mut chart = ChartBuilder::on(&plot)
             .margin(14)
             .x_label_area_size(45)
             .y_label_area_size(65)
             .build_cartesian_2d(
                 style::padded(cost_lo - margin_x, cost_hi + margin_x),
-                style::padded(att_lo - margin_y, (att_hi + margin_y).min(100.0 + margin_y)),
+                y_lo..y_hi,
             )?;
         chart
             .configure_mesh()
             .x_desc(format!("cost ({})", self.cost_unit))
             .y_desc("SLA attainment (%)")
+            .x_label_formatter(&|x| style::axis_number(*x))
+            .y_label_formatter(&|y| style::axis_number(*y))
             .label_style(style::text(14))
             .axis_desc_style(style::text(16))
             .draw()?;
-        chart
-            .draw_series(
-                (p.iter().filter(|x| !x.on_front))
-                    .map(|x| Circle::new((x.cost, pct(x)), 5, style::OFF_FRONT.filled())),
-            )?
-            .label("configuration")
-            .legend(|(x, y)| Circle::new((x + 7, y), 5, style::OFF_FRONT.filled()));
+        chart.draw_series(
+            (p.iter().filter(|x| !x.on_front))
+                .map(|x| Circle::new((x.cost, pct(x)), 5, style::OFF_FRONT.filled())),
+        )?;
         let mut front: Vec<&ParetoPoint> = p.iter().filter(|x| x.on_front).collect();
         front.sort_by(|a, b| a.cost.total_cmp(&b.cost));
         chart.draw_series(LineSeries::new(
             front.iter().map(|x| (x.cost, pct(x))),
             style::TRAFFIC.stroke_width(2),
         ))?;
-        chart
-            .draw_series(
-                (front.iter()).map(|x| Circle::new((x.cost, pct(x)), 6, style::TRAFFIC.filled())),
-            )?
-            .label("Pareto front")
-            .legend(|(x, y)| Circle::new((x + 7, y), 6, style::TRAFFIC.filled()));
-        chart.draw_series(front.iter().map(|x| {
-            Text::new(
-                x.label.clone(),
-                (x.cost, pct(x)),
-                style::text(13).pos(plotters::style::text_anchor::Pos::new(
-                    plotters::style::text_anchor::HPos::Left,
-                    plotters::style::text_anchor::VPos::Bottom,
-                )),
-            )
-        }))?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font(style::text(14))
-            .draw()?;
+        chart.draw_series(
+            (front.iter()).map(|x| Circle::new((x.cost, pct(x)), 6, style::TRAFFIC.filled())),
+        )?;
+        // The front's labels, each beside its point where it overlaps no
+        // other label (one that fits nowhere is left out; the sweep's
+        // table names every configuration).
+        let label_style = style::text(13);
+        // Canvas pixels, made relative to `plot`, where the labels go.
+        let (base_x, base_y) = plot.get_base_pixel();
+        let anchors: Vec<(i32, i32)> = (front.iter())
+            .map(|x| {
+                let (px, py) = chart.backend_coord(&(x.cost, pct(x)));
+                (px - base_x, py - base_y)
+            })
+            .collect();
+        let sizes: Vec<(u32, u32)> = (front.iter())
+            .map(|x| {
+                plot.estimate_text_size(&x.label, &label_style)
+                    .unwrap_or((0, 0))
+            })
+            .collect();
+        let (pw, ph) = plot.dim_in_pixel();
+        let placed = style::place_labels(&anchors, &sizes, (0, 0, pw, ph));
+        let shown = placed.iter().flatten().count();
+        for (x, at) in front.iter().zip(&placed) {
+            if let Some((left, top, _, _)) = at {
+                plot.draw(&Text::new(
+                    x.label.clone(),
+                    (*left, *top),
+                    label_style.clone(),
+                ))?;
+            }
+        }
+        let mut entries = vec![
+            (
+                "configuration".to_string(),
+                style::Mark::Dot(style::OFF_FRONT),
+            ),
+            ("Pareto front".to_string(), style::Mark::Dot(style::TRAFFIC)),
+        ];
+        if shown < front.len() {
+            entries.push((
+                format!("{} labels left out (overlap)", front.len() - shown),
+                style::Mark::Line(WHITE),
+            ));
+        }
+        style::draw_legend(&legend, 40, &entries)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::attainment_axis;
+
+    #[test]
+    fn the_attainment_axis_stays_within_0_and_100_percent() {
+        for (lo, hi) in [
+            (99.2, 100.0),
+            (100.0, 100.0),
+            (0.0, 0.0),
+            (0.0, 3.0),
+            (40.0, 99.9),
+            (85.9, 86.0),
+        ] {
+            let (a, b) = attainment_axis(lo, hi);
+            assert!(0.0 <= a && a < b && b <= 100.0, "{lo}..{hi}: {a}..{b}");
+            assert!(a <= lo && hi <= b, "{lo}..{hi} not in {a}..{b}");
+        }
+        // Room below the points, none above 100 %.
+        let (a, b) = attainment_axis(99.2, 100.0);
+        assert!(
+            (a - 98.7).abs() < 1e-9 && (b - 100.0).abs() < 1e-12,
+            "{a}..{b}"
+        );
     }
 }

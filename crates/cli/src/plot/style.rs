@@ -223,3 +223,168 @@ pub fn draw_message<DB: DrawingBackend>(
     ))?;
     Ok(())
 }
+
+/// Width of the legend column to the right of a chart's data, px: the
+/// legend never covers data.
+pub const LEGEND_WIDTH: u32 = 240;
+
+/// How a legend entry is marked.
+#[derive(Clone, Copy, Debug)]
+pub enum Mark {
+    /// A filled square (an area, a band).
+    Swatch(RGBAColor),
+    /// A short line (a line series).
+    Line(RGBColor),
+    /// A dot (points).
+    Dot(RGBColor),
+}
+
+/// Draws `entries` one under the other in `area` (the legend column),
+/// starting `top_px` below its top.
+pub fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    top_px: i32,
+    entries: &[(String, Mark)],
+) -> Result<(), DrawError> {
+    let label = text(14).pos(plotters::style::text_anchor::Pos::new(
+        plotters::style::text_anchor::HPos::Left,
+        plotters::style::text_anchor::VPos::Center,
+    ));
+    for (i, (name, mark)) in entries.iter().enumerate() {
+        let y = top_px + 24 * i as i32;
+        let x = 8;
+        match *mark {
+            Mark::Swatch(c) => {
+                area.draw(&Rectangle::new([(x, y - 6), (x + 16, y + 6)], c.filled()))?
+            }
+            Mark::Line(c) => {
+                area.draw(&PathElement::new([(x, y), (x + 16, y)], c.stroke_width(2)))?
+            }
+            Mark::Dot(c) => area.draw(&Circle::new((x + 8, y), 5, c.filled()))?,
+        }
+        area.draw(&Text::new(name.clone(), (x + 24, y), label.clone()))?;
+    }
+    Ok(())
+}
+
+/// An axis tick label: thousands separated (`12,345`), whole numbers
+/// without decimals, others with at most two (trailing zeros dropped).
+pub fn axis_number(x: f64) -> String {
+    use fleetsim_core::summary::display::thousands;
+    if !x.is_finite() {
+        return format!("{x}");
+    }
+    if x.abs() >= 100.0 || x.fract() == 0.0 {
+        return thousands(x, 0);
+    }
+    let s = thousands(x, 2);
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+/// A box on the canvas, px: left, top, width, height.
+pub type LabelBox = (i32, i32, u32, u32);
+
+/// Where to put text labels of `size` (w, h px) beside points at
+/// `anchors` so that no two overlap and each stays within `bounds` (a box
+/// like the labels'): for each point in order, the first of above-right,
+/// below-right, above-left and below-left that fits; `None` when none does
+/// (the label is left out rather than drawn over another).
+pub fn place_labels(
+    anchors: &[(i32, i32)],
+    sizes: &[(u32, u32)],
+    bounds: LabelBox,
+) -> Vec<Option<LabelBox>> {
+    const GAP: i32 = 6;
+    let overlaps = |a: &LabelBox, b: &LabelBox| {
+        a.0 < b.0 + b.2 as i32
+            && b.0 < a.0 + a.2 as i32
+            && a.1 < b.1 + b.3 as i32
+            && b.1 < a.1 + a.3 as i32
+    };
+    let inside = |a: &LabelBox| {
+        a.0 >= bounds.0
+            && a.1 >= bounds.1
+            && a.0 + a.2 as i32 <= bounds.0 + bounds.2 as i32
+            && a.1 + a.3 as i32 <= bounds.1 + bounds.3 as i32
+    };
+    let mut placed: Vec<LabelBox> = Vec::new();
+    (anchors.iter().zip(sizes))
+        .map(|(&(x, y), &(w, h))| {
+            let (wi, hi) = (w as i32, h as i32);
+            let candidates = [
+                (x + GAP, y - GAP - hi),
+                (x + GAP, y + GAP),
+                (x - GAP - wi, y - GAP - hi),
+                (x - GAP - wi, y + GAP),
+            ];
+            let chosen = (candidates.iter())
+                .map(|&(l, t)| (l, t, w, h))
+                .find(|b| inside(b) && !placed.iter().any(|p| overlaps(p, b)));
+            if let Some(b) = chosen {
+                placed.push(b);
+            }
+            chosen
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axis_numbers_have_thousands_separators() {
+        for (x, expect) in [
+            (0.0, "0"),
+            (5.0, "5"),
+            (1_440.0, "1,440"),
+            (12_345.0, "12,345"),
+            (1_234_567.4, "1,234,567"),
+            (2.5, "2.5"),
+            (0.25, "0.25"),
+            (-3_000.0, "-3,000"),
+        ] {
+            assert_eq!(axis_number(x), expect, "{x}");
+        }
+    }
+
+    #[test]
+    fn placed_labels_never_overlap_and_stay_inside() {
+        // A cluster of points a few pixels apart, as a Pareto front of
+        // near-identical configurations draws them.
+        let anchors: Vec<(i32, i32)> = (0..12).map(|i| (300 + 3 * i, 300 - 2 * i)).collect();
+        let sizes = vec![(90u32, 14u32); anchors.len()];
+        let bounds = (0, 0, 1000, 620);
+        let placed = place_labels(&anchors, &sizes, bounds);
+        let boxes: Vec<LabelBox> = placed.iter().flatten().copied().collect();
+        assert!(boxes.len() >= 4, "{placed:?}");
+        assert!(
+            boxes.len() < anchors.len(),
+            "some labels must give way: {placed:?}"
+        );
+        for (i, a) in boxes.iter().enumerate() {
+            assert!(
+                a.0 >= 0 && a.1 >= 0 && a.0 + 90 <= 1000 && a.1 + 14 <= 620,
+                "{a:?}"
+            );
+            for b in &boxes[i + 1..] {
+                let apart = a.0 + a.2 as i32 <= b.0
+                    || b.0 + b.2 as i32 <= a.0
+                    || a.1 + a.3 as i32 <= b.1
+                    || b.1 + b.3 as i32 <= a.1;
+                assert!(apart, "{a:?} overlaps {b:?}");
+            }
+        }
+        // Points far apart all get their label, above and to the right.
+        let far = place_labels(&[(100, 100), (500, 300)], &[(80, 14), (80, 14)], bounds);
+        assert_eq!(far, vec![Some((106, 80, 80, 14)), Some((506, 280, 80, 14))]);
+        // A point in a corner gets a label that still fits.
+        let corner = place_labels(&[(995, 5)], &[(80, 14)], bounds);
+        assert_eq!(corner, vec![Some((909, 11, 80, 14))]);
+    }
+}

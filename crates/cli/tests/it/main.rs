@@ -33,6 +33,7 @@ mod prefix_routing;
 mod queueing;
 mod reliability;
 mod routers;
+mod run_table;
 mod scenarios;
 mod servegen_shared;
 mod shared_traces;

@@ -104,7 +104,7 @@ fn fleet_chart_marks_misses_only_when_there_are_some() {
             // A shaded band and a bar per window with misses, and the
             // legend's swatch.
             assert_eq!(miss_marks(&svg), 2 * windows_missing + 1);
-            assert!(t.iter().any(|x| x == "window with SLA misses"));
+            assert!(t.iter().any(|x| x == "SLA misses (shade ∝ share)"));
             assert!(t
                 .iter()
                 .any(|x| x.starts_with(&format!("SLA misses: {total} "))));
@@ -113,6 +113,145 @@ fn fleet_chart_marks_misses_only_when_there_are_some() {
             assert!(t.iter().any(|x| x.starts_with("SLA misses: 0 ")));
         }
     }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The `x` of the `<text>` element whose text is `label`.
+fn text_x(svg: &str, label: &str) -> Option<i32> {
+    svg.split("<text").skip(1).find_map(|t| {
+        let body = &t[t.find('>')? + 1..];
+        if body[..body.find("</text>")?].trim() != label {
+            return None;
+        }
+        let x = &t[t.find("x=\"")? + 3..];
+        x[..x.find('"')?].parse().ok()
+    })
+}
+
+/// `(opacity, fill)` of every `<rect>`.
+fn rects(svg: &str) -> Vec<(f64, String)> {
+    svg.split("<rect")
+        .skip(1)
+        .filter_map(|r| {
+            let attr = |name: &str| {
+                let at = r.find(&format!(" {name}=\""))? + name.len() + 3;
+                Some(r[at..at + r[at..].find('"')?].to_string())
+            };
+            Some((attr("opacity")?.parse().ok()?, attr("fill")?))
+        })
+        .collect()
+}
+
+/// Ten-second windows of one ready replica with `arrivals` and `misses`
+/// each, from `start_s`.
+fn windows(start_s: f64, counts: &[(u64, u64)]) -> Vec<plot::Window> {
+    (counts.iter().enumerate())
+        .map(|(i, &(arrivals, sla_misses))| plot::Window {
+            start_s: start_s + 10.0 * i as f64,
+            end_s: start_s + 10.0 * (i + 1) as f64,
+            arrivals,
+            replicas_ready: 1,
+            replicas_starting: 0,
+            replicas_draining: 0,
+            sla_misses,
+            gpu_s: [0.0; fleetsim_core::cost::GpuState::COUNT],
+        })
+        .collect()
+}
+
+#[test]
+fn miss_shading_follows_the_share_that_missed_and_the_legend_stays_outside() {
+    let dir = scratch("plot-shading");
+    // 1 %, 10 %, 50 % and all of the arrivals missed; one window without.
+    let w = windows(0.0, &[(100, 1), (100, 10), (0, 0), (100, 50), (40, 40)]);
+    let path = dir.join("fleet.svg");
+    plot::fleet_chart(&w, "shading", &path).expect("fleet chart");
+    let svg = assert_svg(&path);
+    let shades: Vec<f64> = (rects(&svg).into_iter())
+        .filter(|(o, fill)| fill == "#D62728" && *o < 1.0)
+        .map(|(o, _)| o)
+        .collect();
+    // Four bands, then the legend's swatch at the darkest shade.
+    let max = plot::MISS_SHADE_MAX;
+    let expect = [0.01 * max, 0.1 * max, 0.5 * max, max, max];
+    assert_eq!(shades.len(), expect.len(), "{shades:?}");
+    for (got, want) in shades.iter().zip(expect) {
+        assert!((got - want).abs() < 1e-9, "{shades:?}");
+    }
+    // The legend is right of the data: every entry starts beyond the
+    // plotted areas' rightmost point.
+    let rightmost = (svg.split("<polygon").skip(1))
+        .filter_map(|p| {
+            let at = p.find("points=\"")? + 8;
+            let points = &p[at..at + p[at..].find('"')?];
+            points
+                .split_whitespace()
+                .filter_map(|xy| xy.split(',').next()?.parse::<i32>().ok())
+                .max()
+        })
+        .max()
+        .expect("replica areas");
+    for label in [
+        "replicas ready",
+        "replicas starting",
+        "arrivals/s (right axis)",
+    ] {
+        let x = text_x(&svg, label).unwrap_or_else(|| panic!("no {label:?}"));
+        assert!(
+            x > rightmost + 50,
+            "{label:?} at x {x}, data up to {rightmost}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn axes_of_long_runs_separate_thousands() {
+    let dir = scratch("plot-thousands");
+    // A day of windows from 80,000 s: the time axis runs past 1,000 min.
+    let w = windows(86_400.0 - 600.0, &[(100, 0); 60]);
+    let path = dir.join("fleet.svg");
+    plot::fleet_chart(&w, "a day", &path).expect("fleet chart");
+    let t = texts(&assert_svg(&path));
+    assert!(
+        t.iter().any(|x| x.len() == 5 && x.starts_with("1,4")),
+        "a tick like 1,440 min: {t:?}"
+    );
+    assert!(
+        !t.iter().any(|x| x.starts_with("14") && x.len() == 4),
+        "{t:?}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn the_pareto_attainment_axis_ends_at_100_percent() {
+    let dir = scratch("plot-pareto-axis");
+    let point = |label: &str, cost: f64, sla_attainment: f64| ParetoPoint {
+        label: label.to_string(),
+        cost,
+        sla_attainment,
+        on_front: true,
+    };
+    let points = [
+        point("replicas=4", 1_200.0, 0.995),
+        point("replicas=5", 1_500.0, 1.0),
+        point("replicas=6", 1_800.0, 1.0),
+    ];
+    let path = dir.join("pareto.svg");
+    plot::pareto_chart(&points, "USD", "sweep", &path).expect("pareto");
+    let t = texts(&assert_svg(&path));
+    let numbers: Vec<f64> = (t.iter())
+        .filter_map(|x| x.replace(',', "").parse::<f64>().ok())
+        .collect();
+    let attainment: Vec<f64> = numbers.iter().copied().filter(|x| *x < 1_000.0).collect();
+    assert!(!attainment.is_empty(), "{t:?}");
+    assert!(
+        attainment.iter().all(|x| (0.0..=100.0).contains(x)),
+        "{t:?}"
+    );
+    // Costs are labelled with a thousands separator.
+    assert!(t.iter().any(|x| x.contains(',')), "{t:?}");
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -151,7 +290,13 @@ fn run_charts_have_their_series_and_labels() {
         (l.ttft_ms.len() as u64, l.e2e_ms.len() as u64),
         (completed, completed)
     );
-    let n_labels = |n: usize| t.iter().filter(|x| **x == format!("{n} requests")).count();
+    let n_labels = |n: usize| {
+        let label = format!(
+            "{} requests",
+            fleetsim_core::summary::display::thousands(n as f64, 0)
+        );
+        t.iter().filter(|x| **x == label).count()
+    };
     if l.tpot_ms.len() == l.ttft_ms.len() {
         assert_eq!(n_labels(l.ttft_ms.len()), 3);
     } else {

@@ -126,7 +126,19 @@ impl Simulation {
             report.monthly_equation = self.monthly_equation(&p, end_time, &summary, &report);
             summary.cost = Some(report);
         }
-        summary.cold_start = self.cold_start_summary();
+        summary.cold_start = self.cold_start_summary().map(|mut c| {
+            if let Some(cost) = &summary.cost {
+                let b = &cost.by_state;
+                let usd = b.provisioning.usd
+                    + b.pulling_image.usd
+                    + b.loading_weights.usd
+                    + b.starting_engine.usd
+                    + b.warming_up.usd;
+                c.usd = Some(usd);
+                c.usd_per_cold_start = Some(usd / c.count.max(1) as f64);
+            }
+            c
+        });
         let replicas = self.replica_rows(end_time);
         self.cache_reports(&mut summary, &replicas);
         // A summary that contradicts itself is never reported.
@@ -169,6 +181,7 @@ impl Simulation {
             ..FleetReport::default()
         };
         let (mut busy_gpu_ns, mut held_gpu_ns) = (0u128, 0u128);
+        let mut ready_spans: Vec<(u64, u64)> = Vec::new();
         let (mut fmin, mut fmax, mut fsum, mut counted) = (f64::INFINITY, 0.0f64, 0.0f64, 0u32);
         for (i, (r, life)) in self
             .fleet
@@ -192,6 +205,9 @@ impl Simulation {
             if life.cold {
                 fleet.replicas_started += 1;
             }
+            if let Some((from, to)) = life.ready_span(end) {
+                ready_spans.push((from.0, to.0));
+            }
             // Every ready replica the fleet let go of, idle ones too (they
             // drain in no time).
             if life.busy_at_drain.is_some() {
@@ -205,6 +221,11 @@ impl Simulation {
                 counted += 1;
             }
         }
+        (
+            fleet.ready_replicas_min,
+            fleet.ready_replicas_mean,
+            fleet.ready_replicas_peak,
+        ) = crate::summary::ready_replica_stats(&ready_spans, end.0);
         fleet.busy_fraction_min = if fmin.is_finite() { fmin } else { 0.0 };
         fleet.busy_fraction_max = fmax;
         // The tokens completed requests needed in scope: each plain
@@ -475,6 +496,8 @@ impl Simulation {
                 loading_weights: mean_s(2),
                 starting_engine: mean_s(3),
             },
+            usd: None,
+            usd_per_cold_start: None,
         })
     }
 }

@@ -247,6 +247,7 @@ impl OutcomeStats {
                 },
                 misses: counts.arrived - self.met,
                 all_targets_met: targets.iter().all(|t| t.met),
+                thresholds: super::SlaThresholds::of(sla),
                 targets,
             },
             requests: counts,

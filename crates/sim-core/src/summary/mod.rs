@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 mod accumulator;
 mod consistency;
+pub mod display;
 mod numbers;
 pub mod sketch;
 
@@ -152,6 +153,32 @@ pub struct SlaReport {
     pub targets: Vec<TargetResult>,
     /// Every percentile target was met.
     pub all_targets_met: bool,
+    /// The per-request thresholds `attainment` was judged against (all
+    /// `null`: a request meets the SLA by completing).
+    #[serde(default)]
+    pub thresholds: SlaThresholds,
+}
+
+/// The per-request SLA thresholds of a scope, ms (`null`: not set).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SlaThresholds {
+    /// Time to first token at most this, ms.
+    pub ttft_ms: Option<f64>,
+    /// Time per output token at most this, ms.
+    pub tpot_ms: Option<f64>,
+    /// End-to-end latency at most this, ms.
+    pub e2e_ms: Option<f64>,
+}
+
+impl SlaThresholds {
+    /// The thresholds of `sla`.
+    pub fn of(sla: &SlaConfig) -> Self {
+        SlaThresholds {
+            ttft_ms: sla.ttft_ms,
+            tpot_ms: sla.tpot_ms,
+            e2e_ms: sla.e2e_ms,
+        }
+    }
 }
 
 /// GPU time, hours (GPU count × wall-clock hours).
@@ -214,6 +241,68 @@ pub struct FleetReport {
     pub busy_fraction_mean: f64,
     /// Busy fraction of the busiest replica.
     pub busy_fraction_max: f64,
+    /// The fewest Ready replicas at any time of the run (0 while none was
+    /// ready).
+    #[serde(default)]
+    pub ready_replicas_min: u32,
+    /// Ready replicas averaged over the simulated span (time-weighted).
+    #[serde(default)]
+    pub ready_replicas_mean: f64,
+    /// The most Ready replicas at any time of the run.
+    #[serde(default)]
+    pub ready_replicas_peak: u32,
+}
+
+/// The fewest, time-weighted mean and most of replicas ready at once over
+/// `[0, end_ns)`, given each replica's Ready span `[start_ns, stop_ns)`:
+/// `(min, mean, peak)`. Spans that meet at an instant do not dip the count
+/// (a replica replaced at the instant another leaves). With `end_ns` 0
+/// the count at time 0 is all three.
+pub fn ready_replica_stats(spans: &[(u64, u64)], end_ns: u64) -> (u32, f64, u32) {
+    // (instant, change), starts and stops of spans that hold for a while.
+    let mut changes: Vec<(u64, i64)> = Vec::with_capacity(spans.len() * 2);
+    for &(start, stop) in spans {
+        let stop = stop.min(end_ns.max(start));
+        if stop > start || (end_ns == 0 && start == 0) {
+            changes.push((start, 1));
+            if stop > start {
+                changes.push((stop, -1));
+            }
+        }
+    }
+    changes.sort_unstable();
+    let (mut count, mut min, mut peak) = (0i64, i64::MAX, 0i64);
+    let mut integral: u128 = 0;
+    let mut i = 0;
+    let mut at = 0u64;
+    loop {
+        // Every change at instant `at`, then the count holds until the next.
+        while i < changes.len() && changes[i].0 <= at {
+            count += changes[i].1;
+            i += 1;
+        }
+        let next = changes.get(i).map_or(end_ns, |c| c.0.min(end_ns));
+        if next > at || end_ns == 0 {
+            min = min.min(count);
+            peak = peak.max(count);
+            integral += u128::from(next - at) * count.max(0) as u128;
+        }
+        if next >= end_ns {
+            break;
+        }
+        at = next;
+    }
+    let to_u32 = |c: i64| u32::try_from(c.max(0)).unwrap_or(u32::MAX);
+    let mean = if end_ns > 0 {
+        integral as f64 / end_ns as f64
+    } else {
+        count.max(0) as f64
+    };
+    (
+        to_u32(if min == i64::MAX { 0 } else { min }),
+        mean,
+        to_u32(peak),
+    )
 }
 
 /// Simulation bookkeeping.
@@ -232,7 +321,8 @@ pub struct SimReport {
     pub seed: u64,
 }
 
-/// The run summary.
+/// The run summary. It displays as the table `fleetsim run` prints under
+/// its scenario line (`println!("{summary}")`; [`display`]).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// Counts by outcome.
@@ -498,6 +588,15 @@ pub struct ColdStartSummary {
     pub p95_s: f64,
     /// Mean time in each stage, seconds.
     pub by_stage: ColdStartStages,
+    /// GPU dollars of every cold-start state (provisioning through warming
+    /// up, cold starts cut short included), USD; `null` without prices
+    /// (no node pool).
+    #[serde(default)]
+    pub usd: Option<f64>,
+    /// `usd` over `count`: what one completed cold start cost, USD; `null`
+    /// without prices.
+    #[serde(default)]
+    pub usd_per_cold_start: Option<f64>,
 }
 
 /// A figure per cold-start stage.

@@ -305,3 +305,29 @@ fn a_run_that_served_nothing_is_consistent_only_when_it_meets_nothing() {
         "`sla.targets[0]`: measured over no completed request"
     );
 }
+
+#[test]
+fn ready_replicas_over_time_have_a_min_a_time_weighted_mean_and_a_peak() {
+    use super::ready_replica_stats;
+    let s = 1_000_000_000u64; // ns
+    for (spans, end, expect) in [
+        // Two replicas from 0 to the end: 2 throughout.
+        (vec![(0, 100 * s), (0, 100 * s)], 100 * s, (2, 2.0, 2)),
+        // One from 0; a second from 20 s to 60 s: 1 to 2 and back.
+        (vec![(0, 100 * s), (20 * s, 60 * s)], 100 * s, (1, 1.4, 2)),
+        // One replaced at 50 s by another: no dip at the instant.
+        (vec![(0, 50 * s), (50 * s, 100 * s)], 100 * s, (1, 1.0, 1)),
+        // None ready until 30 s (a cold fleet), then one.
+        (vec![(30 * s, 100 * s)], 100 * s, (0, 0.7, 1)),
+        // A span past the end counts up to the end only.
+        (vec![(0, 200 * s)], 100 * s, (1, 1.0, 1)),
+        // A zero-length run: the count at time 0.
+        (vec![(0, 0), (0, 0)], 0, (2, 2.0, 2)),
+        // No replica at all.
+        (vec![], 10 * s, (0, 0.0, 0)),
+    ] {
+        let (min, mean, peak) = ready_replica_stats(&spans, end);
+        assert_eq!((min, peak), (expect.0, expect.2), "{spans:?}");
+        assert!((mean - expect.1).abs() < 1e-12, "{spans:?}: mean {mean}");
+    }
+}

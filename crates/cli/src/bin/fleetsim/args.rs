@@ -79,9 +79,22 @@ pub struct RunArgs {
     /// Write summary.json, requests.csv, timeseries.csv and replicas.csv here.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Also write the run's charts (SVG) into the --out directory.
+    /// With --out: write no requests.csv (a row per request, the largest
+    /// file of a long run), as `[output] requests_csv = false` does.
+    #[arg(long, requires = "out")]
+    pub no_requests_csv: bool,
+    /// Also write the run's charts (SVG, or PNG with --plot-format png)
+    /// into the --out directory.
     #[arg(long, requires = "out")]
     pub plot: bool,
+    /// Image format of --plot.
+    #[arg(long, value_enum, default_value_t = ImageFormatArg::Svg, requires = "plot")]
+    pub plot_format: ImageFormatArg,
+    /// Progress on stderr: a spinner with the simulated time reached, on a
+    /// terminal outside CI (auto: not when `CI` is set), always, a plain
+    /// line every 10 s, or nothing. Runs under a second show none.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
     /// What to print.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,

@@ -25,7 +25,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
     // Before the run, so a directory that cannot be written fails at once.
     let out = args.out.as_deref().map(OutDir::prepare).transpose()?;
     // Streaming, requests.csv is written row by row as requests end.
-    let requests = match (&out, scenario.output.requests_csv, streaming) {
+    let wanted = scenario.output.requests_csv && !args.no_requests_csv;
+    let requests = match (&out, wanted, streaming) {
         (_, false, _) => RequestsFile::Skipped,
         (Some(_), true, true) => RequestsFile::Streamed,
         _ => RequestsFile::FromRecords,
@@ -38,11 +39,13 @@ pub fn run(args: &RunArgs) -> Result<()> {
     };
     // A run can stop on what the scenario asks for (more requests or
     // replicas than a run holds, a time beyond the clock): name the file.
-    let result =
-        run::run_timed_with_sink(&scenario, sink).with_context(|| match &args.scenario {
-            Some(path) => path.display().to_string(),
-            None => "<embedded quickstart>".to_string(),
-        })?;
+    let (display, progress) = crate::progress::RunProgressDisplay::new(args.progress);
+    let result = run::run_timed_observed(&scenario, sink, progress);
+    display.finish();
+    let result = result.with_context(|| match &args.scenario {
+        Some(path) => path.display().to_string(),
+        None => "<embedded quickstart>".to_string(),
+    })?;
     for w in &result.warnings {
         eprintln!("warning: {w}");
     }
@@ -50,8 +53,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
         out.write_run_with(&result, requests)?;
         if args.plot {
             let data = fleetsim::plot::RunData::from_result(&result);
-            let svg = fleetsim::plot::ImageFormat::Svg;
-            fleetsim::plot::write_run_charts(&data, &scenario.name, out.path(), svg)?;
+            let format = args.plot_format.into();
+            fleetsim::plot::write_run_charts(&data, &scenario.name, out.path(), format)?;
         }
         out.commit()?;
     }
