@@ -3,7 +3,8 @@
 //! This crate is the front end: scenario files ([`scenario`]), opening
 //! workloads from files ([`workload`]), running ([`run`]) and reports
 //! ([`report`]); charts ([`plot`]); knob sweeps ([`sweep`]); the capacity
-//! planner ([`plan`]); trace
+//! planner ([`plan`]); notebooks' rich display ([`notebook`], over
+//! [`table`]); trace
 //! statistics ([`trace_stats`]); the headline metrics ([`headline`]) with
 //! paired comparisons ([`compare`]) and baseline checks ([`check`]). It
 //! re-exports the engine ([`core`], `fleetsim-core`) and the policies
@@ -23,6 +24,27 @@
 //! ```toml
 //! [dependencies]
 //! fleetsim = { path = "crates/cli", default-features = false }
+//! ```
+//!
+//! Two more features come with `cli` and can be added alone: `parallel`
+//! (sweeps, comparisons, checks and plans on every core, through rayon;
+//! without it they run one after another with the same results) and `png`
+//! (PNG charts; SVG needs nothing).
+//!
+//! A scenario is a value to work with ([`scenario::Scenario`]): load it,
+//! change keys with typed values, run it, sweep it in memory, compare it
+//! (docs/notebooks.md):
+//!
+//! ```
+//! use fleetsim::scenario::Scenario;
+//! use fleetsim::sweep::Knob;
+//! let mut s = Scenario::from_toml_str(fleetsim::scenario::QUICKSTART_TOML).unwrap();
+//! s.set("workload.duration_s", 20).unwrap();
+//! let table = s.sweep(&[Knob::grid("deployment.replicas", [1, 2])], 1).unwrap();
+//! assert_eq!(table.candidates.len(), 2);
+//! let bigger = s.with("deployment.replicas", 3).unwrap();
+//! let comparison = s.compare(&bigger, &[1, 2]).unwrap();
+//! assert_eq!(comparison.b.sets, ["workload.duration_s=20", "deployment.replicas=3"]);
 //! ```
 //!
 //! ```

@@ -23,6 +23,7 @@
 
 use crate::compare::Comparison;
 use crate::headline::HEADLINE;
+use crate::plot::{self, PlotError};
 use crate::sweep::SweepTable;
 use crate::table::{self, Table};
 use fleetsim_core::summary::Summary;
@@ -30,7 +31,7 @@ use fleetsim_core::RunResult;
 
 /// What a notebook cell needs: `use fleetsim::notebook::prelude::*;`.
 pub mod prelude {
-    pub use super::{EvcxrDisplay, Metrics, Rich, RunMetrics, Svg};
+    pub use super::{Charts, EvcxrDisplay, Metrics, Report, Rich, RunView, Svg};
     pub use crate::scenario::{Scenario, SetValue};
     pub use crate::sweep::{Knob, SweepSpec, SweepTable};
     pub use crate::table::Table;
@@ -105,24 +106,66 @@ impl Rich for Metrics {
     }
 }
 
-/// The headline metrics of a finished run.
-pub trait RunMetrics {
+/// Views of a finished run for a notebook.
+pub trait RunView {
     /// The run's headline metrics, as a table.
     fn metrics(&self) -> Metrics;
+    /// The whole report `fleetsim run` prints (without its scenario
+    /// line): latency, SLA, replicas, cold starts, cost and the monthly
+    /// equation.
+    fn report(&self) -> Report;
+    /// The fleet, latency-CDF and GPU-hours charts, as inline SVG (the
+    /// run must keep its records: `[output] records = "keep"`, the
+    /// default).
+    fn charts(&self, title: &str) -> Result<Charts, PlotError>;
 }
 
-impl RunMetrics for RunResult {
+impl RunView for RunResult {
     fn metrics(&self) -> Metrics {
         Metrics::of(&self.summary)
     }
+    fn report(&self) -> Report {
+        Report(self.summary.to_string())
+    }
+    fn charts(&self, title: &str) -> Result<Charts, PlotError> {
+        if self.records.is_empty() && self.summary.requests.arrived > 0 {
+            return Err(PlotError::Draw {
+                path: "<in memory>".into(),
+                message: "the run streamed its records ([output] records = \"stream\"): \
+                          charts need them kept"
+                    .into(),
+            });
+        }
+        let data = plot::RunData::from_result(self);
+        Ok(Charts(plot::run_charts_svg(&data, title)?.map(Svg)))
+    }
 }
 
-impl Rich for RunResult {
+/// A run's report, the text `fleetsim run` prints (preformatted in HTML).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Report(pub String);
+
+impl Rich for Report {
     fn to_text(&self) -> String {
-        Metrics::of(&self.summary).to_text()
+        self.0.clone()
     }
     fn to_html(&self) -> String {
-        Metrics::of(&self.summary).to_html()
+        pre(&self.0)
+    }
+}
+
+/// A run shows its headline metrics, with the whole report folded below
+/// them in HTML.
+impl Rich for RunResult {
+    fn to_text(&self) -> String {
+        self.summary.to_string()
+    }
+    fn to_html(&self) -> String {
+        format!(
+            "{}<details><summary>report</summary>{}</details>",
+            Metrics::of(&self.summary).to_html(),
+            pre(&self.summary.to_string())
+        )
     }
 }
 
@@ -187,11 +230,25 @@ pub struct Svg(pub String);
 
 impl EvcxrDisplay for Svg {
     fn evcxr_display(&self) {
-        println!(
-            "EVCXR_BEGIN_CONTENT image/svg+xml\n{}\nEVCXR_END_CONTENT",
-            self.0
-        );
+        println!("{}", svg_block(&self.0));
     }
+}
+
+/// A run's charts ([`plot::RUN_CHARTS`] order), shown one below another.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Charts(pub [Svg; 3]);
+
+impl EvcxrDisplay for Charts {
+    fn evcxr_display(&self) {
+        for svg in &self.0 {
+            println!("{}", svg_block(&svg.0));
+        }
+    }
+}
+
+/// The protocol's block for an SVG image.
+fn svg_block(svg: &str) -> String {
+    format!("EVCXR_BEGIN_CONTENT image/svg+xml\n{svg}\nEVCXR_END_CONTENT")
 }
 
 /// `text` escaped and kept preformatted, for text that is already laid
@@ -228,12 +285,43 @@ mod tests {
             blocks.contains(&format!("<td>ttft_p95_ms</td><td>{value}</td><td>ms</td>")),
             "{blocks}"
         );
-        let text_line = (result.to_text().lines())
+        assert_eq!(result.to_text(), result.summary.to_string());
+        let text_line = (result.metrics().to_text().lines())
             .find(|l| l.trim_start().starts_with("ttft_p95_ms"))
             .unwrap()
             .to_string();
         assert!(text_line.contains(&value), "{text_line}");
         assert_eq!(blocks.matches("EVCXR_END_CONTENT").count(), 2);
+    }
+
+    #[test]
+    fn a_run_draws_its_three_charts_in_memory_and_reports_as_the_cli_does() {
+        let result = quickstart().run().unwrap();
+        let charts = result.charts("quickstart").unwrap();
+        for svg in &charts.0 {
+            assert!(
+                svg.0.starts_with("<svg"),
+                "{}",
+                &svg.0[..80.min(svg.0.len())]
+            );
+            assert!(svg.0.trim_end().ends_with("</svg>"));
+        }
+        assert!(
+            charts.0[0].0.contains("quickstart: "),
+            "the fleet chart's title"
+        );
+        let report = result.report();
+        assert_eq!(report.0, result.summary.to_string());
+        assert!(report.0.contains("gpu hours"), "{}", report.0);
+        assert!(result
+            .to_html()
+            .contains("<details><summary>report</summary><pre>"));
+        let streamed = quickstart()
+            .with("output.records", "stream")
+            .unwrap()
+            .run()
+            .unwrap();
+        assert!(streamed.charts("x").is_err());
     }
 
     #[test]

@@ -14,6 +14,11 @@ pub fn fleet_chart(windows: &[Window], title: &str, path: &Path) -> Result<(), P
     style::render(path, &FleetChart { windows, title })
 }
 
+/// [`fleet_chart`] as SVG text, drawn in memory.
+pub fn fleet_chart_svg(windows: &[Window], title: &str) -> Result<String, PlotError> {
+    style::render_svg(&FleetChart { windows, title })
+}
+
 struct FleetChart<'a> {
     windows: &'a [Window],
     title: &'a str,

@@ -15,6 +15,11 @@ pub fn gpu_states_chart(windows: &[Window], title: &str, path: &Path) -> Result<
     style::render(path, &GpuChart { windows, title })
 }
 
+/// [`gpu_states_chart`] as SVG text, drawn in memory.
+pub fn gpu_states_chart_svg(windows: &[Window], title: &str) -> Result<String, PlotError> {
+    style::render_svg(&GpuChart { windows, title })
+}
+
 /// The states with GPU time in `windows`, in `GpuState::ALL` order, with
 /// their index and total GPU-hours. The chart draws one band for each.
 pub fn states_present(windows: &[Window]) -> Vec<(usize, GpuState, f64)> {

@@ -23,6 +23,11 @@ pub fn latency_cdf_chart(
     style::render(path, &LatencyChart { samples, title })
 }
 
+/// [`latency_cdf_chart`] as SVG text, drawn in memory.
+pub fn latency_cdf_chart_svg(samples: &LatencySamples, title: &str) -> Result<String, PlotError> {
+    style::render_svg(&LatencyChart { samples, title })
+}
+
 /// The empirical CDF of `values` as `(value, fraction ≤ value)` points,
 /// thinned to 1,000 evenly spaced quantiles plus the maximum. Values that are
 /// not positive and finite are left out (a log axis cannot show them).

@@ -17,9 +17,9 @@ mod pareto;
 mod style;
 
 pub use data::{LatencySamples, RunData, Target, Window};
-pub use fleet::{fleet_chart, miss_shade_alpha, MISS_SHADE_MAX};
-pub use gpu::{gpu_states_chart, states_present};
-pub use latency::{cdf_points, latency_cdf_chart};
+pub use fleet::{fleet_chart, fleet_chart_svg, miss_shade_alpha, MISS_SHADE_MAX};
+pub use gpu::{gpu_states_chart, gpu_states_chart_svg, states_present};
+pub use latency::{cdf_points, latency_cdf_chart, latency_cdf_chart_svg};
 pub use pareto::{attainment_axis, pareto_chart, ParetoPoint};
 pub use style::{axis_number, ImageFormat};
 
@@ -105,20 +105,36 @@ pub fn write_run_charts(
     let paths: Vec<PathBuf> = (RUN_CHARTS.iter())
         .map(|name| dir.join(format!("{name}.{ext}")))
         .collect();
-    let headline = format!(
-        "{title}: {} requests, SLA {:.2} %, {:.2} GPU-hours",
-        fleetsim_core::summary::display::thousands(data.arrived as f64, 0),
-        data.sla_attainment * 100.0,
-        data.gpu_hours
-    );
-    fleet_chart(&data.windows, &headline, &paths[0])?;
-    latency_cdf_chart(&data.latency, &format!("{title}: latency CDFs"), &paths[1])?;
-    gpu_states_chart(
-        &data.windows,
-        &format!("{title}: GPU-hours by state"),
-        &paths[2],
-    )?;
+    let titles = run_chart_titles(data, title);
+    fleet_chart(&data.windows, &titles[0], &paths[0])?;
+    latency_cdf_chart(&data.latency, &titles[1], &paths[1])?;
+    gpu_states_chart(&data.windows, &titles[2], &paths[2])?;
     Ok(paths)
+}
+
+/// The charts of [`write_run_charts`] as SVG text, in [`RUN_CHARTS`]
+/// order, drawn in memory.
+pub fn run_charts_svg(data: &RunData, title: &str) -> Result<[String; 3], PlotError> {
+    let titles = run_chart_titles(data, title);
+    Ok([
+        fleet_chart_svg(&data.windows, &titles[0])?,
+        latency_cdf_chart_svg(&data.latency, &titles[1])?,
+        gpu_states_chart_svg(&data.windows, &titles[2])?,
+    ])
+}
+
+/// The run charts' titles, in [`RUN_CHARTS`] order.
+fn run_chart_titles(data: &RunData, title: &str) -> [String; 3] {
+    [
+        format!(
+            "{title}: {} requests, SLA {:.2} %, {:.2} GPU-hours",
+            fleetsim_core::summary::display::thousands(data.arrived as f64, 0),
+            data.sla_attainment * 100.0,
+            data.gpu_hours
+        ),
+        format!("{title}: latency CDFs"),
+        format!("{title}: GPU-hours by state"),
+    ]
 }
 
 /// What to chart: the resolved options of `fleetsim plot`.

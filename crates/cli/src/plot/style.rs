@@ -122,7 +122,14 @@ pub fn render(path: &Path, chart: &impl Chart) -> Result<(), PlotError> {
     let tmp = path.with_file_name(format!(".{name}.tmp.{}", format.extension()));
     let drawn = match format {
         ImageFormat::Svg => draw_on(SVGBackend::new(&tmp, SIZE).into_drawing_area(), chart),
+        #[cfg(feature = "png")]
         ImageFormat::Png => draw_on(BitMapBackend::new(&tmp, SIZE).into_drawing_area(), chart),
+        #[cfg(not(feature = "png"))]
+        ImageFormat::Png => Err(DrawError(
+            "PNG charts need fleetsim's `png` feature (on by default; this build left it out): \
+             use .svg"
+                .into(),
+        )),
     };
     if let Err(e) = drawn {
         let _ = std::fs::remove_file(&tmp);
@@ -135,6 +142,21 @@ pub fn render(path: &Path, chart: &impl Chart) -> Result<(), PlotError> {
             message: e.to_string(),
         }
     })
+}
+
+/// `chart` as SVG text, drawn in memory (a notebook shows it inline).
+pub fn render_svg(chart: &impl Chart) -> Result<String, PlotError> {
+    register_font()?;
+    let mut svg = String::new();
+    draw_on(
+        SVGBackend::with_string(&mut svg, SIZE).into_drawing_area(),
+        chart,
+    )
+    .map_err(|e| PlotError::Draw {
+        path: "<in memory>".into(),
+        message: e.0,
+    })?;
+    Ok(svg)
 }
 
 fn draw_on<DB: DrawingBackend>(

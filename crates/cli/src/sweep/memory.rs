@@ -234,8 +234,13 @@ mod tests {
         let applied = s.with_candidate(cheapest).unwrap();
         assert_eq!(applied.deployments[0].replicas, replicas);
         let summary = applied.run().unwrap().summary;
-        let row = (t.rows.iter()).find(|r| r.config == cheapest.config).unwrap();
-        let cost = row.value.get("summary.gpu_hours.billed").and_then(|v| v.as_f64());
+        let row = (t.rows.iter())
+            .find(|r| r.config == cheapest.config)
+            .unwrap();
+        let cost = row
+            .value
+            .get("summary.gpu_hours.billed")
+            .and_then(|v| v.as_f64());
         assert_eq!(cost, Some(summary.gpu_hours.billed));
     }
 }
