@@ -44,6 +44,7 @@ pub use fleetsim_policies as policies;
 pub mod check;
 pub mod compare;
 pub mod headline;
+pub mod k8s;
 pub mod out_dir;
 pub mod plan;
 pub mod plot;
