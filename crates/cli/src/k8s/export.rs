@@ -11,9 +11,6 @@
 
 use super::deployment::{model_id, GPU_LABELS, GPU_PRODUCTS};
 use super::hpa::POD_METRICS;
-use super::keda::{ANNOTATIONS as KEDA_ANNOTATIONS, TRIGGER_QUERIES};
-use super::knative::{Form, ANNOTATIONS as KPA_ANNOTATIONS, CONFIG_KEYS, KPA_CLASS, PREFIX};
-use super::yaml::format_duration_s;
 use super::K8sError;
 use crate::scenario;
 use std::path::{Path, PathBuf};
@@ -199,19 +196,22 @@ fn export_source(src: &Source, name: &str, path: &Path) -> Result<Exported, K8sE
     })
 }
 
-struct Exporter<'a> {
+/// The manifests being written (the kinds' own parts are in `keda.rs` and
+/// `knative.rs`).
+pub(super) struct Exporter<'a> {
     src: &'a Source,
-    name: &'a str,
+    /// The scenario's name, which names every object.
+    pub(super) name: &'a str,
     not_exported: Vec<String>,
     /// Fields Kubernetes needs that no scenario key gives.
-    needs: Vec<String>,
+    pub(super) needs: Vec<String>,
 }
 
-fn s(text: &str) -> Yaml {
+pub(super) fn s(text: &str) -> Yaml {
     Yaml::String(text.to_string())
 }
 
-fn map(entries: Vec<(&str, Yaml)>) -> Yaml {
+pub(super) fn ymap(entries: Vec<(&str, Yaml)>) -> Yaml {
     let mut h = Hash::new();
     for (k, v) in entries {
         h.insert(s(k), v);
@@ -220,7 +220,7 @@ fn map(entries: Vec<(&str, Yaml)>) -> Yaml {
 }
 
 /// A TOML number as YAML (integers stay integers).
-fn num(v: &Value) -> Option<Yaml> {
+pub(super) fn num(v: &Value) -> Option<Yaml> {
     match v {
         Value::Integer(i) => Some(Yaml::Integer(*i)),
         Value::Float(f) => Some(Yaml::Real(format_f64(*f))),
@@ -229,7 +229,7 @@ fn num(v: &Value) -> Option<Yaml> {
 }
 
 /// A number as Kubernetes writes quantities and annotations (`"4"`, `"0.5"`).
-fn num_text(v: &Value) -> Option<String> {
+pub(super) fn num_text(v: &Value) -> Option<String> {
     match v {
         Value::Integer(i) => Some(i.to_string()),
         Value::Float(f) => Some(format_f64(*f)),
@@ -237,7 +237,7 @@ fn num_text(v: &Value) -> Option<String> {
     }
 }
 
-fn format_f64(f: f64) -> String {
+pub(super) fn format_f64(f: f64) -> String {
     if f.fract() == 0.0 && f.abs() < 1e15 {
         format!("{f:.0}")
     } else {
@@ -245,7 +245,7 @@ fn format_f64(f: f64) -> String {
     }
 }
 
-fn emit(docs: &[Yaml]) -> String {
+pub(super) fn emit(docs: &[Yaml]) -> String {
     let mut out = String::new();
     for d in docs {
         let mut text = String::new();
@@ -260,7 +260,8 @@ fn emit(docs: &[Yaml]) -> String {
 }
 
 impl Exporter<'_> {
-    fn skip(&mut self, key: &str, why: &str) {
+    /// Lists the scenario key `key` as not exported.
+    pub(super) fn skip(&mut self, key: &str, why: &str) {
         let line = self.src.line(&key.split('.').collect::<Vec<_>>());
         self.not_exported
             .push(format!("{}:{line}: {key}: {why}", self.src.file));
@@ -375,26 +376,26 @@ impl Exporter<'_> {
             };
             args.extend([s(flag), s(&value)]);
         }
-        Ok(map(vec![
+        Ok(ymap(vec![
             ("name", s("vllm")),
             ("image", s(IMAGE)),
             ("command", Yaml::Array(vec![s("vllm"), s("serve")])),
             ("args", Yaml::Array(args)),
             (
                 "ports",
-                Yaml::Array(vec![map(vec![("containerPort", Yaml::Integer(8000))])]),
+                Yaml::Array(vec![ymap(vec![("containerPort", Yaml::Integer(8000))])]),
             ),
             (
                 "resources",
-                map(vec![(
+                ymap(vec![(
                     "limits",
-                    map(vec![("nvidia.com/gpu", Yaml::Integer(tp))]),
+                    ymap(vec![("nvidia.com/gpu", Yaml::Integer(tp))]),
                 )]),
             ),
         ]))
     }
 
-    fn pod_spec(
+    pub(super) fn pod_spec(
         &self,
         container: Yaml,
         gpu_label: Option<String>,
@@ -402,30 +403,30 @@ impl Exporter<'_> {
     ) -> Yaml {
         let mut entries = extra;
         if let Some(label) = gpu_label {
-            entries.push(("nodeSelector", map(vec![(GPU_LABELS[0], s(&label))])));
+            entries.push(("nodeSelector", ymap(vec![(GPU_LABELS[0], s(&label))])));
         }
         entries.push(("containers", Yaml::Array(vec![container])));
-        map(entries)
+        ymap(entries)
     }
 
     fn deployment(&self, container: Yaml, gpu_label: Option<String>, replicas: i64) -> String {
-        let labels = || map(vec![("app", s(self.name))]);
-        emit(&[map(vec![
+        let labels = || ymap(vec![("app", s(self.name))]);
+        emit(&[ymap(vec![
             ("apiVersion", s("apps/v1")),
             ("kind", s("Deployment")),
             (
                 "metadata",
-                map(vec![("name", s(self.name)), ("labels", labels())]),
+                ymap(vec![("name", s(self.name)), ("labels", labels())]),
             ),
             (
                 "spec",
-                map(vec![
+                ymap(vec![
                     ("replicas", Yaml::Integer(replicas)),
-                    ("selector", map(vec![("matchLabels", labels())])),
+                    ("selector", ymap(vec![("matchLabels", labels())])),
                     (
                         "template",
-                        map(vec![
-                            ("metadata", map(vec![("labels", labels())])),
+                        ymap(vec![
+                            ("metadata", ymap(vec![("labels", labels())])),
                             ("spec", self.pod_spec(container, gpu_label, Vec::new())),
                         ]),
                     ),
@@ -435,7 +436,7 @@ impl Exporter<'_> {
     }
 
     fn target_ref(&self) -> Yaml {
-        map(vec![
+        ymap(vec![
             ("apiVersion", s("apps/v1")),
             ("kind", s("Deployment")),
             ("name", s(self.name)),
@@ -490,15 +491,15 @@ impl Exporter<'_> {
                 }
                 (None, None) => String::new(),
             };
-            metrics.push(map(vec![
+            metrics.push(ymap(vec![
                 ("type", s("Pods")),
                 (
                     "pods",
-                    map(vec![
-                        ("metric", map(vec![("name", s(name))])),
+                    ymap(vec![
+                        ("metric", ymap(vec![("name", s(name))])),
                         (
                             "target",
-                            map(vec![
+                            ymap(vec![
                                 ("type", s("AverageValue")),
                                 ("averageValue", s(&value)),
                             ]),
@@ -526,17 +527,17 @@ impl Exporter<'_> {
                 );
             }
         }
-        Ok(emit(&[map(vec![
+        Ok(emit(&[ymap(vec![
             ("apiVersion", s("autoscaling/v2")),
             ("kind", s("HorizontalPodAutoscaler")),
-            ("metadata", map(vec![("name", s(self.name))])),
-            ("spec", map(spec)),
+            ("metadata", ymap(vec![("name", s(self.name))])),
+            ("spec", ymap(spec)),
         ])]))
     }
 
     /// A behavior table (either spelling) in the Kubernetes spelling,
     /// with the HPA's per-direction tolerance.
-    fn behavior(&self, b: Option<&Value>, tolerance: Option<&Table>) -> Option<Yaml> {
+    pub(super) fn behavior(&self, b: Option<&Value>, tolerance: Option<&Table>) -> Option<Yaml> {
         let b = b.and_then(Value::as_table);
         if b.is_none() && tolerance.is_none() {
             return None;
@@ -569,7 +570,7 @@ impl Exporter<'_> {
                                 .and_then(num)
                                 .unwrap_or(Yaml::Null)
                         };
-                        map(vec![
+                        ymap(vec![
                             (
                                 "type",
                                 s(p.get("type").and_then(Value::as_str).unwrap_or("")),
@@ -584,227 +585,8 @@ impl Exporter<'_> {
             if let Some(t) = tol {
                 entries.push(("tolerance", s(&t)));
             }
-            dirs.push((camel, map(entries)));
+            dirs.push((camel, ymap(entries)));
         }
-        Some(map(dirs))
-    }
-
-    fn keda(&mut self, sc: &Table) -> Result<String, K8sError> {
-        let mut annotations = Vec::new();
-        for (name, key) in KEDA_ANNOTATIONS {
-            if let Some(v) = sc.get(key) {
-                let text = match v {
-                    Value::Boolean(b) => b.to_string(),
-                    other => num_text(other).unwrap_or_default(),
-                };
-                annotations.push((name, s(&text)));
-            }
-        }
-        let mut metadata = vec![("name", s(self.name))];
-        if !annotations.is_empty() {
-            metadata.push(("annotations", map(annotations)));
-        }
-        let mut spec = vec![("scaleTargetRef", map(vec![("name", s(self.name))]))];
-        for (key, field) in [
-            ("polling_interval_s", "pollingInterval"),
-            ("cooldown_period_s", "cooldownPeriod"),
-            ("initial_cooldown_period_s", "initialCooldownPeriod"),
-            ("idle_replicas", "idleReplicaCount"),
-            ("min_replicas", "minReplicaCount"),
-            ("max_replicas", "maxReplicaCount"),
-        ] {
-            if let Some(v) = sc.get(key).and_then(num) {
-                spec.push((field, v));
-            }
-        }
-        if let Some(f) = sc.get("fallback").and_then(Value::as_table) {
-            let mut entries = Vec::new();
-            for (key, field) in [
-                ("failure_threshold", "failureThreshold"),
-                ("replicas", "replicas"),
-            ] {
-                if let Some(v) = f.get(key).and_then(num) {
-                    entries.push((field, v));
-                }
-            }
-            if let Some(b) = f.get("behavior").and_then(Value::as_str) {
-                entries.push(("behavior", s(b)));
-            }
-            spec.push(("fallback", map(entries)));
-        }
-        let mut advanced = Vec::new();
-        if let Some(b) = self.behavior(sc.get("hpa_behavior"), None) {
-            advanced.push(("horizontalPodAutoscalerConfig", map(vec![("behavior", b)])));
-        }
-        if let Some(m) = sc.get("scaling_modifiers").and_then(Value::as_table) {
-            let mut entries = Vec::new();
-            for (key, field) in [
-                ("formula", "formula"),
-                ("target", "target"),
-                ("activation_target", "activationTarget"),
-                ("metric_type", "metricType"),
-            ] {
-                if let Some(v) = m.get(key).and_then(Value::as_str) {
-                    entries.push((field, s(v)));
-                }
-            }
-            advanced.push(("scalingModifiers", map(entries)));
-        }
-        if !advanced.is_empty() {
-            spec.push(("advanced", map(advanced)));
-        }
-        self.needs
-            .push("serverAddress: `http://prometheus.monitoring:9090`: your Prometheus".into());
-        let trigger = |name: Option<&str>, query: String, with_threshold: bool| {
-            let mut meta = vec![
-                ("serverAddress", s("http://prometheus.monitoring:9090")),
-                ("query", s(&query)),
-            ];
-            if with_threshold {
-                let t = sc
-                    .get("threshold")
-                    .and_then(num_text)
-                    .unwrap_or_else(|| "5".into());
-                meta.push(("threshold", s(&t)));
-                if let Some(a) = sc.get("activation_threshold").and_then(num_text) {
-                    meta.push(("activationThreshold", s(&a)));
-                }
-            }
-            if let Some(b) = sc.get("ignore_null_values").and_then(Value::as_bool) {
-                meta.push(("ignoreNullValues", s(&b.to_string())));
-            }
-            let mut t = vec![("type", s("prometheus"))];
-            if let Some(n) = name {
-                t.push(("name", s(n)));
-            }
-            if with_threshold {
-                if let Some(m) = sc.get("metric_type").and_then(Value::as_str) {
-                    t.push(("metricType", s(m)));
-                }
-            }
-            t.push(("metadata", map(meta)));
-            map(t)
-        };
-        let query_of = |t: &Table| -> String {
-            match (
-                t.get("trigger_metric").and_then(Value::as_str),
-                t.get("query").and_then(Value::as_str),
-            ) {
-                (_, Some(q)) => q.to_string(),
-                (m, None) => {
-                    let m = m.unwrap_or("num_requests_waiting");
-                    (TRIGGER_QUERIES.iter().find(|(n, _)| *n == m))
-                        .map_or(m.to_string(), |(_, q)| q.to_string())
-                }
-            }
-        };
-        let triggers = match sc.get("triggers").and_then(Value::as_array) {
-            Some(list) => list
-                .iter()
-                .filter_map(Value::as_table)
-                .map(|t| trigger(t.get("name").and_then(Value::as_str), query_of(t), false))
-                .collect(),
-            None => vec![trigger(None, query_of(sc), true)],
-        };
-        spec.push(("triggers", Yaml::Array(triggers)));
-        Ok(emit(&[map(vec![
-            ("apiVersion", s("keda.sh/v1alpha1")),
-            ("kind", s("ScaledObject")),
-            ("metadata", map(metadata)),
-            ("spec", map(spec)),
-        ])]))
-    }
-
-    fn kpa(
-        &mut self,
-        sc: &Table,
-        container: Yaml,
-        gpu_label: Option<String>,
-        replicas: i64,
-    ) -> Result<(String, Option<String>), K8sError> {
-        let rps = sc.get("metric").and_then(Value::as_str) == Some("rps");
-        let text = |v: &Value, form: Form| match (form, v) {
-            (Form::Duration, Value::Integer(i)) => {
-                format_duration_s(u64::try_from(*i).unwrap_or(0))
-            }
-            (_, Value::Boolean(b)) => b.to_string(),
-            (_, other) => num_text(other).unwrap_or_default(),
-        };
-        let mut annotations = vec![(format!("{PREFIX}class"), s(KPA_CLASS))];
-        if let Some(m) = sc.get("metric").and_then(Value::as_str) {
-            annotations.push((format!("{PREFIX}metric"), s(m)));
-        }
-        let mut used = vec!["kind", "metric", "container_concurrency"];
-        for (name, key, form) in KPA_ANNOTATIONS {
-            let key = match key {
-                "target" if rps => "rps_target",
-                k => k,
-            };
-            let value = if key == "replicas" {
-                Some(Value::Integer(replicas))
-            } else {
-                sc.get(key).cloned()
-            };
-            if let Some(v) = value {
-                annotations.push((format!("{PREFIX}{name}"), s(&text(&v, form))));
-                used.push(key);
-            }
-        }
-        let mut config = Vec::new();
-        for (name, key, form) in CONFIG_KEYS {
-            if used.contains(&key) {
-                continue;
-            }
-            if let Some(v) = sc.get(key) {
-                config.push((name, s(&text(v, form))));
-                used.push(key);
-            }
-        }
-        for key in sc.keys() {
-            if !used.contains(&key.as_str()) {
-                self.skip(
-                    &format!("scaling.{key}"),
-                    "no Knative annotation or config-autoscaler key",
-                );
-            }
-        }
-        let mut extra = Vec::new();
-        if let Some(cc) = sc.get("container_concurrency").and_then(num) {
-            extra.push(("containerConcurrency", cc));
-        }
-        let annotations: Vec<(&str, Yaml)> = annotations
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.clone()))
-            .collect();
-        let service = emit(&[map(vec![
-            ("apiVersion", s("serving.knative.dev/v1")),
-            ("kind", s("Service")),
-            ("metadata", map(vec![("name", s(self.name))])),
-            (
-                "spec",
-                map(vec![(
-                    "template",
-                    map(vec![
-                        ("metadata", map(vec![("annotations", map(annotations))])),
-                        ("spec", self.pod_spec(container, gpu_label, extra)),
-                    ]),
-                )]),
-            ),
-        ])]);
-        let config = (!config.is_empty()).then(|| {
-            emit(&[map(vec![
-                ("apiVersion", s("v1")),
-                ("kind", s("ConfigMap")),
-                (
-                    "metadata",
-                    map(vec![
-                        ("name", s("config-autoscaler")),
-                        ("namespace", s("knative-serving")),
-                    ]),
-                ),
-                ("data", map(config)),
-            ])])
-        });
-        Ok((service, config))
+        Some(ymap(dirs))
     }
 }

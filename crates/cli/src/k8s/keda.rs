@@ -3,11 +3,14 @@
 //! observes), `fallback`, `advanced.scalingModifiers`, the behavior of the
 //! HPA KEDA creates, and the `autoscaling.keda.sh/*` annotations.
 
+use super::export::{emit, num, num_text, s, ymap, Exporter};
 use super::hpa::{check_target, map_behavior};
 use super::yaml::{Doc, Here};
 use super::{K8sError, Out};
 use fleetsim_policies::autoscalers::promql::Query;
-use toml_edit::{InlineTable, Value};
+use toml::{Table, Value};
+use toml_edit::InlineTable;
+use yaml_rust2::Yaml;
 
 /// The trigger metrics (`trigger_metric`) and the query export writes for
 /// each; import maps `sum(vllm:x)`, `vllm:x`, `sum(x)` and `x` back.
@@ -235,7 +238,7 @@ fn map_triggers(triggers: &[Here<'_>], composite: bool, out: &mut Out) -> Result
         out.set(
             "scaling",
             "triggers",
-            Value::Array(named),
+            toml_edit::Value::Array(named),
             "from the named prometheus triggers of spec.triggers".into(),
         );
     } else if mapped == 0 {
@@ -300,5 +303,134 @@ fn query(q: &Here<'_>, out: &mut Out) -> Result<(&'static str, String), K8sError
             "`{bare}` is not a query the simulator can answer: {e}; allowed: a sum, rate or \
              histogram_quantile over vLLM's metrics (docs/autoscalers.md, `query`)"
         ))),
+    }
+}
+
+impl Exporter<'_> {
+    /// The ScaledObject.
+    pub(super) fn keda(&mut self, sc: &Table) -> Result<String, K8sError> {
+        let mut annotations = Vec::new();
+        for (name, key) in ANNOTATIONS {
+            if let Some(v) = sc.get(key) {
+                let text = match v {
+                    Value::Boolean(b) => b.to_string(),
+                    other => num_text(other).unwrap_or_default(),
+                };
+                annotations.push((name, s(&text)));
+            }
+        }
+        let mut metadata = vec![("name", s(self.name))];
+        if !annotations.is_empty() {
+            metadata.push(("annotations", ymap(annotations)));
+        }
+        let mut spec = vec![("scaleTargetRef", ymap(vec![("name", s(self.name))]))];
+        for (key, field) in [
+            ("polling_interval_s", "pollingInterval"),
+            ("cooldown_period_s", "cooldownPeriod"),
+            ("initial_cooldown_period_s", "initialCooldownPeriod"),
+            ("idle_replicas", "idleReplicaCount"),
+            ("min_replicas", "minReplicaCount"),
+            ("max_replicas", "maxReplicaCount"),
+        ] {
+            if let Some(v) = sc.get(key).and_then(num) {
+                spec.push((field, v));
+            }
+        }
+        if let Some(f) = sc.get("fallback").and_then(Value::as_table) {
+            let mut entries = Vec::new();
+            for (key, field) in [
+                ("failure_threshold", "failureThreshold"),
+                ("replicas", "replicas"),
+            ] {
+                if let Some(v) = f.get(key).and_then(num) {
+                    entries.push((field, v));
+                }
+            }
+            if let Some(b) = f.get("behavior").and_then(Value::as_str) {
+                entries.push(("behavior", s(b)));
+            }
+            spec.push(("fallback", ymap(entries)));
+        }
+        let mut advanced = Vec::new();
+        if let Some(b) = self.behavior(sc.get("hpa_behavior"), None) {
+            advanced.push(("horizontalPodAutoscalerConfig", ymap(vec![("behavior", b)])));
+        }
+        if let Some(m) = sc.get("scaling_modifiers").and_then(Value::as_table) {
+            let mut entries = Vec::new();
+            for (key, field) in [
+                ("formula", "formula"),
+                ("target", "target"),
+                ("activation_target", "activationTarget"),
+                ("metric_type", "metricType"),
+            ] {
+                if let Some(v) = m.get(key).and_then(Value::as_str) {
+                    entries.push((field, s(v)));
+                }
+            }
+            advanced.push(("scalingModifiers", ymap(entries)));
+        }
+        if !advanced.is_empty() {
+            spec.push(("advanced", ymap(advanced)));
+        }
+        self.needs
+            .push("serverAddress: `http://prometheus.monitoring:9090`: your Prometheus".into());
+        let trigger = |name: Option<&str>, query: String, with_threshold: bool| {
+            let mut meta = vec![
+                ("serverAddress", s("http://prometheus.monitoring:9090")),
+                ("query", s(&query)),
+            ];
+            if with_threshold {
+                let t = sc
+                    .get("threshold")
+                    .and_then(num_text)
+                    .unwrap_or_else(|| "5".into());
+                meta.push(("threshold", s(&t)));
+                if let Some(a) = sc.get("activation_threshold").and_then(num_text) {
+                    meta.push(("activationThreshold", s(&a)));
+                }
+            }
+            if let Some(b) = sc.get("ignore_null_values").and_then(Value::as_bool) {
+                meta.push(("ignoreNullValues", s(&b.to_string())));
+            }
+            let mut t = vec![("type", s("prometheus"))];
+            if let Some(n) = name {
+                t.push(("name", s(n)));
+            }
+            if with_threshold {
+                if let Some(m) = sc.get("metric_type").and_then(Value::as_str) {
+                    t.push(("metricType", s(m)));
+                }
+            }
+            t.push(("metadata", ymap(meta)));
+            ymap(t)
+        };
+        let query_of = |t: &Table| -> String {
+            match (
+                t.get("trigger_metric").and_then(Value::as_str),
+                t.get("query").and_then(Value::as_str),
+            ) {
+                (_, Some(q)) => q.to_string(),
+                (m, None) => {
+                    let m = m.unwrap_or("num_requests_waiting");
+                    (TRIGGER_QUERIES.iter().find(|(n, _)| *n == m))
+                        .map_or(m.to_string(), |(_, q)| q.to_string())
+                }
+            }
+        };
+        let triggers = match sc.get("triggers").and_then(Value::as_array) {
+            Some(list) => list
+                .iter()
+                .filter_map(Value::as_table)
+                .map(|t| trigger(t.get("name").and_then(Value::as_str), query_of(t), false))
+                .collect(),
+            None => vec![trigger(None, query_of(sc), true)],
+        };
+        spec.push(("triggers", Yaml::Array(triggers)));
+        Ok(emit(&[ymap(vec![
+            ("apiVersion", s("keda.sh/v1alpha1")),
+            ("kind", s("ScaledObject")),
+            ("metadata", ymap(metadata)),
+            ("spec", ymap(spec)),
+        ])]))
     }
 }

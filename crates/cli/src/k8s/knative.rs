@@ -6,8 +6,11 @@
 //! cluster-wide `config-autoscaler` ConfigMap for the settings that have no
 //! annotation (scale to zero, rates).
 
-use super::yaml::{Doc, Here};
+use super::export::{emit, num, num_text, s, ymap, Exporter};
+use super::yaml::{format_duration_s, Doc, Here};
 use super::{K8sError, Out};
+use toml::{Table, Value};
+use yaml_rust2::Yaml;
 
 /// The annotation prefix.
 pub const PREFIX: &str = "autoscaling.knative.dev/";
@@ -278,4 +281,101 @@ pub fn map(doc: &Doc, config: Option<&Doc>, out: &mut Out) -> Result<(), K8sErro
         );
     }
     Ok(())
+}
+
+impl Exporter<'_> {
+    /// The Knative Service, and the `config-autoscaler` ConfigMap when a
+    /// key has no annotation.
+    pub(super) fn kpa(
+        &mut self,
+        sc: &Table,
+        container: Yaml,
+        gpu_label: Option<String>,
+        replicas: i64,
+    ) -> Result<(String, Option<String>), K8sError> {
+        let rps = sc.get("metric").and_then(Value::as_str) == Some("rps");
+        let text = |v: &Value, form: Form| match (form, v) {
+            (Form::Duration, Value::Integer(i)) => {
+                format_duration_s(u64::try_from(*i).unwrap_or(0))
+            }
+            (_, Value::Boolean(b)) => b.to_string(),
+            (_, other) => num_text(other).unwrap_or_default(),
+        };
+        let mut annotations = vec![(format!("{PREFIX}class"), s(KPA_CLASS))];
+        if let Some(m) = sc.get("metric").and_then(Value::as_str) {
+            annotations.push((format!("{PREFIX}metric"), s(m)));
+        }
+        let mut used = vec!["kind", "metric", "container_concurrency"];
+        for (name, key, form) in ANNOTATIONS {
+            let key = match key {
+                "target" if rps => "rps_target",
+                k => k,
+            };
+            let value = if key == "replicas" {
+                Some(Value::Integer(replicas))
+            } else {
+                sc.get(key).cloned()
+            };
+            if let Some(v) = value {
+                annotations.push((format!("{PREFIX}{name}"), s(&text(&v, form))));
+                used.push(key);
+            }
+        }
+        let mut config = Vec::new();
+        for (name, key, form) in CONFIG_KEYS {
+            if used.contains(&key) {
+                continue;
+            }
+            if let Some(v) = sc.get(key) {
+                config.push((name, s(&text(v, form))));
+                used.push(key);
+            }
+        }
+        for key in sc.keys() {
+            if !used.contains(&key.as_str()) {
+                self.skip(
+                    &format!("scaling.{key}"),
+                    "no Knative annotation or config-autoscaler key",
+                );
+            }
+        }
+        let mut extra = Vec::new();
+        if let Some(cc) = sc.get("container_concurrency").and_then(num) {
+            extra.push(("containerConcurrency", cc));
+        }
+        let annotations: Vec<(&str, Yaml)> = annotations
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        let service = emit(&[ymap(vec![
+            ("apiVersion", s("serving.knative.dev/v1")),
+            ("kind", s("Service")),
+            ("metadata", ymap(vec![("name", s(self.name))])),
+            (
+                "spec",
+                ymap(vec![(
+                    "template",
+                    ymap(vec![
+                        ("metadata", ymap(vec![("annotations", ymap(annotations))])),
+                        ("spec", self.pod_spec(container, gpu_label, extra)),
+                    ]),
+                )]),
+            ),
+        ])]);
+        let config = (!config.is_empty()).then(|| {
+            emit(&[ymap(vec![
+                ("apiVersion", s("v1")),
+                ("kind", s("ConfigMap")),
+                (
+                    "metadata",
+                    ymap(vec![
+                        ("name", s("config-autoscaler")),
+                        ("namespace", s("knative-serving")),
+                    ]),
+                ),
+                ("data", ymap(config)),
+            ])])
+        });
+        Ok((service, config))
+    }
 }

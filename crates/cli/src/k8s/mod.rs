@@ -419,6 +419,9 @@ fn one_of<'a>(docs: &[&'a Doc], what: &str) -> Result<Option<&'a Doc>, K8sError>
 /// Why a field nobody read is not in the scenario.
 fn unread_reason(kind: Option<Kind>, path: &str) -> String {
     let last = path.rsplit('.').next().unwrap_or(path);
+    if path.contains(".annotations") {
+        return "an annotation the simulator does not read".into();
+    }
     if path.starts_with("metadata") || ["selector", "metadata", "labels", "name"].contains(&last) {
         return "names and labels: the scenario has one deployment and needs none".into();
     }
@@ -429,6 +432,7 @@ fn unread_reason(kind: Option<Kind>, path: &str) -> String {
         (_, "ports" | "livenessProbe" | "readinessProbe" | "startupProbe") => {
             "networking and probes are not modelled (cold starts are `[cold_start]`)".into()
         }
+        (_, "metricName") => "the name KEDA gives the metric: the scenario needs none".into(),
         (_, "env" | "volumes" | "volumeMounts") => {
             "environment and volumes are not modelled".into()
         }
