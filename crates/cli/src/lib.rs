@@ -5,7 +5,8 @@
 //! ([`report`]); charts ([`plot`]); knob sweeps ([`sweep`]); the capacity
 //! planner ([`plan`]); trace
 //! statistics ([`trace_stats`]); the headline metrics ([`headline`]) with
-//! paired comparisons ([`compare`]) and baseline checks ([`check`]). It
+//! paired comparisons ([`compare`]) and baseline checks ([`check`]);
+//! Kubernetes manifests in and out ([`k8s`]). It
 //! re-exports the engine ([`core`], `fleetsim-core`) and the policies
 //! ([`policies`], `fleetsim-policies`), so a notebook needs a single
 //! dependency.
