@@ -446,3 +446,62 @@ fn export_writes_the_manifest_kinds_and_refuses_other_autoscalers_with_a_located
         "ray.toml:13: scaling.kind: `ray_serve` has no manifest equivalent; export supports kinds: hpa, keda, kpa, fixed"
     );
 }
+
+#[test]
+fn shipped_autoscaling_scenarios_export_and_import_back_to_the_same_autoscaler() {
+    let dir = crate::common::workspace_root().join("scenarios/autoscaling");
+    for name in ["hpa-gpu", "keda-queue", "kpa-concurrency"] {
+        let path = dir.join(format!("{name}.toml"));
+        let original = fleetsim::scenario::load_file(&path, &[]);
+        let original = original.unwrap_or_else(|e| panic!("{name}: {e}"));
+        let exported = k8s::export(&ExportOptions { scenario: path });
+        let exported = exported.unwrap_or_else(|e| panic!("{name}: {e}"));
+        let imported = k8s::import_sources(&exported.files, &ImportOptions::default());
+        let imported = imported.unwrap_or_else(|e| panic!("{name}: {e}"));
+        let back = fleetsim::scenario::load_str(&imported.toml, name, Path::new("."), &[]);
+        let back = back.unwrap_or_else(|e| panic!("{name}: {e}"));
+        // The autoscaler with its knobs, as the run builds it.
+        let policy = |s: &fleetsim::scenario::Scenario| {
+            format!(
+                "{:?}",
+                s.autoscalers
+                    .iter()
+                    .map(|a| a.as_ref().map(|(c, _, _)| c))
+                    .collect::<Vec<_>>()
+            )
+        };
+        assert_eq!(
+            policy(&back),
+            policy(&original),
+            "{name}\n{}",
+            imported.toml
+        );
+        let (a, b) = (&original.deployments[0], &back.deployments[0]);
+        assert_eq!(
+            (
+                &a.model,
+                &a.gpu,
+                a.tensor_parallel,
+                a.replicas,
+                a.max_num_seqs
+            ),
+            (
+                &b.model,
+                &b.gpu,
+                b.tensor_parallel,
+                b.replicas,
+                b.max_num_seqs
+            ),
+            "{name}"
+        );
+        // What export could not carry is named with its line.
+        assert!(
+            exported
+                .not_exported
+                .iter()
+                .any(|n| n.starts_with(&format!("{name}.toml:")) && n.contains(": pool:")),
+            "{name}: {:#?}",
+            exported.not_exported
+        );
+    }
+}
