@@ -44,7 +44,11 @@ pub struct Origin {
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.file, self.line, self.path)
+        if self.path.is_empty() {
+            write!(f, "{}:{}", self.file, self.line)
+        } else {
+            write!(f, "{}:{}: {}", self.file, self.line, self.path)
+        }
     }
 }
 
@@ -284,10 +288,13 @@ pub fn import_sources(
     ]);
     let server = one_of(
         &servers,
-        "a Deployment, Knative Service or InferenceService",
+        "serving object (Deployment, Knative Service or InferenceService)",
     )?;
     let scalers = of(&[Kind::Hpa, Kind::ScaledObject]);
-    let scaler = one_of(&scalers, "a HorizontalPodAutoscaler or ScaledObject")?;
+    let scaler = one_of(
+        &scalers,
+        "autoscaler (HorizontalPodAutoscaler or ScaledObject)",
+    )?;
     let name_at = (server.and_then(|d| d.root().at(&["metadata", "name"])))
         .or_else(|| scaler.and_then(|d| d.root().at(&["metadata", "name"])));
     let name = match &name_at {
@@ -360,7 +367,9 @@ pub fn import_sources(
                 origin: Origin {
                     file: doc.file.clone(),
                     line: doc.root.line,
-                    path: format!("{kind} {}", object_name(doc)),
+                    path: format!("{kind} {}", object_name(doc))
+                        .trim_end()
+                        .to_string(),
                 },
                 reason,
             });
@@ -407,8 +416,9 @@ fn one_of<'a>(docs: &[&'a Doc], what: &str) -> Result<Option<&'a Doc>, K8sError>
         [] => Ok(None),
         [one] => Ok(Some(one)),
         [first, second, ..] => Err(second.root().error(format!(
-            "a second {what} (the first is {} at {}:{}); a scenario is one deployment: \
-             import its manifests alone",
+            "`{}` is a second {what} (the first is `{}` at {}:{}); a scenario is one \
+             deployment: import one at a time",
+            object_name(second),
             object_name(first),
             first.file,
             first.root.line

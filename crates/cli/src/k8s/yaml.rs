@@ -65,6 +65,10 @@ pub struct Doc {
     pub root: Node,
 }
 
+/// The deepest nesting read: manifests nest a dozen levels; the tree's
+/// walks recurse, so a hostile file must not nest without bound.
+const MAX_DEPTH: usize = 128;
+
 /// Builds nodes from the parser's events.
 #[derive(Default)]
 struct Builder {
@@ -113,6 +117,12 @@ impl MarkedEventReceiver for Builder {
             Event::Scalar(text, style, anchor, _) => {
                 let plain = style == TScalarStyle::Plain;
                 self.push(Node::new(NodeKind::Scalar { text, plain }, line), anchor);
+            }
+            Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
+                if self.error.is_none() {
+                    let message = format!("nested deeper than {MAX_DEPTH} levels");
+                    self.error = Some((line, message));
+                }
             }
             Event::SequenceStart(anchor, _) => self.stack.push(Open::Seq(Vec::new(), anchor, line)),
             Event::MappingStart(anchor, _) => {
@@ -575,6 +585,13 @@ mod tests {
         let env = spec.get("env").unwrap().items().unwrap();
         assert_eq!(env[1].text().unwrap(), "b");
         assert_eq!(env[1].node.line, 8);
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let text = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let err = parse("deep.yaml", &text).unwrap_err().to_string();
+        assert!(err.starts_with("deep.yaml:1:"), "{err}");
     }
 
     #[test]

@@ -505,3 +505,19 @@ fn shipped_autoscaling_scenarios_export_and_import_back_to_the_same_autoscaler()
         );
     }
 }
+
+#[test]
+fn two_autoscalers_are_an_error_naming_both() {
+    let sources = [
+        fixture("vllm-deployment.yaml"),
+        fixture("hpa-behavior.yaml"),
+        fixture("keda-production-stack.yaml"),
+    ];
+    let err = k8s::import_sources(&sources, &options(None, Some("h100-sxm")));
+    assert_eq!(
+        err.unwrap_err().to_string(),
+        "keda-production-stack.yaml:6: `vllm-scaledobject` is a second autoscaler \
+         (HorizontalPodAutoscaler or ScaledObject) (the first is `mistral-7b` at \
+         hpa-behavior.yaml:10); a scenario is one deployment: import one at a time"
+    );
+}
