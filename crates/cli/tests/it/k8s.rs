@@ -521,3 +521,86 @@ fn two_autoscalers_are_an_error_naming_both() {
          hpa-behavior.yaml:10); a scenario is one deployment: import one at a time"
     );
 }
+
+/// Runs the binary in `dir`, requires success; stdout and stderr.
+fn fleetsim(dir: &Path, args: &[&str]) -> (String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fleetsim"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success(),
+        "fleetsim {}: {stderr}",
+        args.join(" ")
+    );
+    (String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
+}
+
+#[test]
+fn the_commands_import_run_and_export_end_to_end() {
+    let dir = scratch_dir("k8s-cli");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/k8s");
+    let trace = crate::common::workspace_root().join("traces/example-azure.csv");
+    let (dep, hpa) = (
+        fixtures.join("vllm-deployment.yaml"),
+        fixtures.join("hpa-behavior.yaml"),
+    );
+    let (out, stderr) = fleetsim(
+        &dir,
+        &[
+            "import",
+            &dep.display().to_string(),
+            &hpa.display().to_string(),
+            "--gpu",
+            "h100-sxm",
+            "--trace",
+            &trace.display().to_string(),
+            "--out",
+            "imported.toml",
+        ],
+    );
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        stderr.contains("not mapped: hpa-behavior.yaml:22: spec.metrics[0]: Resource metric `cpu`"),
+        "{stderr}"
+    );
+    let toml = std::fs::read_to_string(dir.join("imported.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let t = table(&toml);
+    assert_eq!(at(&t, "workload.kind").as_str(), Some("trace"));
+    assert_eq!(
+        at(&t, "workload.path").as_str(),
+        Some(trace.display().to_string().as_str())
+    );
+    let (report, _) = fleetsim(&dir, &["run", "imported.toml", "--format", "json"]);
+    let summary: serde_json::Value =
+        serde_json::from_str(&report).unwrap_or_else(|e| panic!("{e}"));
+    let completed = summary["requests"]["completed"].as_u64().unwrap_or(0);
+    assert!(completed > 0, "{report}");
+    let (written, stderr) = fleetsim(&dir, &["export", "imported.toml", "--out", "manifests"]);
+    assert_eq!(written.lines().count(), 2, "{written}");
+    assert!(stderr.contains("not exported: imported.toml:"), "{stderr}");
+    let hpa =
+        std::fs::read_to_string(dir.join("manifests/hpa.yaml")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(hpa.contains("stabilizationWindowSeconds: 300"), "{hpa}");
+    assert!(hpa.contains("name: \"vllm:num_requests_waiting\""), "{hpa}");
+}
+
+#[test]
+fn an_hpa_with_no_observed_metric_gets_a_marked_placeholder() {
+    let (name, text) = fixture("hpa-behavior.yaml");
+    let cut = text.find("  - type: Pods").unwrap_or(text.len());
+    let end = text.find("  behavior:").unwrap_or(text.len());
+    let text = format!("{}{}", &text[..cut], &text[end..]);
+    let sources = [fixture("vllm-deployment.yaml"), (name, text)];
+    let imported = k8s::import_sources(&sources, &options(None, Some("h100-sxm")));
+    let imported = imported.unwrap_or_else(|e| panic!("{e}"));
+    let line = imported.toml.lines().find(|l| l.starts_with("metrics = "));
+    assert!(
+        line.is_some_and(|l| l.contains("PLACEHOLDER (no metric the simulator observes)")),
+        "{}",
+        imported.toml
+    );
+}
