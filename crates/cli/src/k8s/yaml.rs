@@ -118,11 +118,13 @@ impl MarkedEventReceiver for Builder {
                 let plain = style == TScalarStyle::Plain;
                 self.push(Node::new(NodeKind::Scalar { text, plain }, line), anchor);
             }
+            Event::SequenceStart(..) | Event::MappingStart(..)
+                if self.stack.len() >= MAX_DEPTH && self.error.is_none() =>
+            {
+                let message = format!("nested deeper than {MAX_DEPTH} levels");
+                self.error = Some((line, message));
+            }
             Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
-                if self.error.is_none() {
-                    let message = format!("nested deeper than {MAX_DEPTH} levels");
-                    self.error = Some((line, message));
-                }
             }
             Event::SequenceStart(anchor, _) => self.stack.push(Open::Seq(Vec::new(), anchor, line)),
             Event::MappingStart(anchor, _) => {
