@@ -604,3 +604,43 @@ fn an_hpa_with_no_observed_metric_gets_a_marked_placeholder() {
         imported.toml
     );
 }
+
+#[test]
+fn damaged_manifests_give_located_errors_not_panics() {
+    let all = [
+        "vllm-deployment.yaml",
+        "hpa-behavior.yaml",
+        "keda-production-stack.yaml",
+        "keda-scaledobject-spec.yaml",
+        "knative-service.yaml",
+        "kserve-huggingface.yaml",
+    ];
+    let opts = options(Some("llama-3.1-8b"), Some("h100-sxm"));
+    let mut located = 0;
+    for name in all {
+        let (_, text) = fixture(name);
+        let lines: Vec<&str> = text.lines().collect();
+        // Each line dropped in turn, then each line's value replaced by a
+        // list: every outcome is a scenario or an error, never a panic.
+        for i in 0..lines.len() {
+            let dropped: String = (lines.iter().enumerate())
+                .filter(|(j, _)| *j != i)
+                .map(|(_, l)| format!("{l}\n"))
+                .collect();
+            let listed: String = (lines.iter().enumerate())
+                .map(|(j, l)| match l.split_once(": ") {
+                    Some((k, _)) if j == i => format!("{k}: [1, [2]]\n"),
+                    _ => format!("{l}\n"),
+                })
+                .collect();
+            for damaged in [dropped, listed] {
+                let result = k8s::import_sources(&[(name.to_string(), damaged)], &opts);
+                if let Err(e @ (K8sError::Field { .. } | K8sError::Yaml { .. })) = result {
+                    assert!(e.to_string().starts_with(&format!("{name}:")), "{e}");
+                    located += 1;
+                }
+            }
+        }
+    }
+    assert!(located > 20, "{located}");
+}
