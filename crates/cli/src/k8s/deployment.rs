@@ -262,7 +262,10 @@ fn flatten(node: &super::yaml::Node) -> String {
 
 /// The container's command line, each word with the node it is in.
 struct Args<'a> {
+    /// Each word with its flag name normalised ([`flag_name`]).
     words: Vec<(String, Here<'a>)>,
+    /// Each word as written.
+    raw: Vec<String>,
     used: std::cell::RefCell<Vec<bool>>,
 }
 
@@ -291,12 +294,9 @@ impl<'a> Args<'a> {
                 let text = item.text()?;
                 if text.contains(char::is_whitespace) {
                     // `sh -c "vllm serve ..."`: the script's words.
-                    let split = shell_words(text)
-                        .into_iter()
-                        .map(|w| (flag_name(&w), item.clone()));
-                    words.extend(split);
+                    words.extend(shell_words(text).into_iter().map(|w| (w, item.clone())));
                 } else {
-                    words.push((flag_name(text), item));
+                    words.push((text.to_string(), item));
                 }
             }
         }
@@ -308,8 +308,13 @@ impl<'a> Args<'a> {
             }
         }
         let n = words.len();
+        let raw = words.iter().map(|(w, _)| w.clone()).collect();
+        let words = (words.into_iter())
+            .map(|(w, h)| (flag_name(&w), h))
+            .collect();
         Ok(Args {
             words,
+            raw,
             used: std::cell::RefCell::new(vec![false; n]),
         })
     }
@@ -378,11 +383,11 @@ impl<'a> Args<'a> {
                 i += 1;
                 continue;
             }
-            let mut shown = w.clone();
+            let mut shown = self.raw[i].clone();
             let takes_value = !w.contains('=') && !SWITCHES.contains(&w.as_str());
             if let Some((next, _)) = self.words.get(i + 1).filter(|_| takes_value) {
                 if !next.starts_with('-') {
-                    shown = format!("{w} {next}");
+                    shown = format!("{shown} {next}");
                     i += 1;
                 }
             }

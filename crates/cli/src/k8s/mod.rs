@@ -391,6 +391,14 @@ pub fn import_sources(
         out.unmapped
             .extend(doc.unread(&|path| unread_reason(*kind, path)));
     }
+    // In file order: by file as given, then by line.
+    let rank = |file: &str| {
+        sources
+            .iter()
+            .position(|(f, _)| f == file)
+            .unwrap_or(usize::MAX)
+    };
+    (out.unmapped).sort_by_key(|u| (rank(&u.origin.file), u.origin.line));
     let toml = write_toml(&out);
     let base = Path::new(".");
     if let Err(e) = scenario::load_str(&toml, "<imported scenario>", base, &[]) {

@@ -268,6 +268,18 @@ fn kserve_needs_a_catalogue_model_and_reads_the_predictor_and_the_gke_label() {
         paths.contains(&"kserve-huggingface.yaml:27: spec.predictor.model.args[0]".to_string()),
         "{paths:#?}"
     );
+    // The flag as written, KServe's underscore spelling kept.
+    let flag = imported
+        .unmapped
+        .iter()
+        .find(|u| u.origin.path.ends_with("args[0]"));
+    assert!(
+        flag.is_some_and(|u| u.reason == "vLLM argument `--model_name=llama3` is not modelled"),
+        "{flag:?}"
+    );
+    // Listed in file order.
+    let lines: Vec<usize> = imported.unmapped.iter().map(|u| u.origin.line).collect();
+    assert!(lines.windows(2).all(|w| w[0] <= w[1]), "{lines:?}");
 }
 
 #[test]
