@@ -6,7 +6,8 @@
 //! planner ([`plan`]); notebooks' rich display ([`notebook`], over
 //! [`table`]); trace
 //! statistics ([`trace_stats`]); the headline metrics ([`headline`]) with
-//! paired comparisons ([`compare`]) and baseline checks ([`check`]). It
+//! paired comparisons ([`compare`]) and baseline checks ([`check`]);
+//! Kubernetes manifests in and out ([`k8s`]). It
 //! re-exports the engine ([`core`], `fleetsim-core`) and the policies
 //! ([`policies`], `fleetsim-policies`), so a notebook needs a single
 //! dependency.
@@ -69,6 +70,7 @@ pub use fleetsim_policies as policies;
 pub mod check;
 pub mod compare;
 pub mod headline;
+pub mod k8s;
 pub mod notebook;
 pub mod out_dir;
 pub mod plan;

@@ -20,6 +20,7 @@ mod docs_scaling_examples;
 mod example_traces;
 mod extreme;
 mod hpa_behavior;
+mod k8s;
 mod lengths_from_trace;
 mod lifecycle;
 mod misplaced_errors;

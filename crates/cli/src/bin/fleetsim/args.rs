@@ -51,6 +51,12 @@ pub enum Command {
     /// Chart a `run --out` directory: fleet against demand, latency CDFs,
     /// GPU-hours by state.
     Plot(PlotArgs),
+    /// Write a scenario from Kubernetes manifests (HPA, KEDA ScaledObject,
+    /// Knative / KServe annotations, the vLLM Deployment); see docs/kubernetes.md.
+    Import(ImportArgs),
+    /// Write Kubernetes manifests (Deployment with vLLM arguments, and its
+    /// HPA, ScaledObject or Knative Service) from a scenario.
+    Export(ExportArgs),
     /// Inspect trace files.
     Trace {
         #[command(subcommand)]
@@ -98,6 +104,36 @@ pub struct RunArgs {
     /// What to print.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+/// Arguments of `fleetsim import`.
+#[derive(Parser, Debug, Clone)]
+pub struct ImportArgs {
+    /// Manifest files (YAML, several documents per file allowed).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Catalogue model, when the manifests name none or one the catalogue lacks.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Catalogue GPU, when the node selector names none.
+    #[arg(long)]
+    pub gpu: Option<String>,
+    /// Trace file for the workload instead of the placeholder.
+    #[arg(long)]
+    pub trace: Option<PathBuf>,
+    /// Write the scenario here instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Arguments of `fleetsim export`.
+#[derive(Parser, Debug, Clone)]
+pub struct ExportArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Write one file per manifest into this directory instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -2,7 +2,10 @@
 //! arguments into library options, calls the library, prints the result
 //! through [`output::print`] and returns what decides the exit status.
 
-use crate::args::{CheckArgs, CompareArgs, CompareFormat, Format, PlanArgs, PlotArgs, RunArgs};
+use crate::args::{
+    CheckArgs, CompareArgs, CompareFormat, ExportArgs, Format, ImportArgs, PlanArgs, PlotArgs,
+    RunArgs,
+};
 use crate::output;
 use anyhow::{Context, Result};
 use fleetsim::out_dir::{OutDir, RequestsFile};
@@ -158,5 +161,60 @@ pub fn verify_policies(file: &Path) -> Result<()> {
     match report.failed() {
         0 => printed,
         n => anyhow::bail!("{}: {n} conformance case(s) failed", file.display()),
+    }
+}
+
+/// `fleetsim import`: the scenario on stdout (or `--out`), the fields not
+/// mapped on stderr.
+pub fn import(args: &ImportArgs) -> Result<()> {
+    let trace = match &args.trace {
+        // Absolute, so the scenario finds it wherever it is written.
+        Some(t) => Some(std::path::absolute(t)?.display().to_string()),
+        None => None,
+    };
+    let options = fleetsim::k8s::ImportOptions {
+        model: args.model.clone(),
+        gpu: args.gpu.clone(),
+        trace,
+    };
+    let imported = fleetsim::k8s::import(&args.files, &options)?;
+    for u in &imported.unmapped {
+        eprintln!("not mapped: {u}");
+    }
+    match &args.out {
+        Some(path) => std::fs::write(path, &imported.toml)
+            .with_context(|| format!("writing {}", path.display())),
+        None => output::print(&imported.toml),
+    }
+}
+
+/// `fleetsim export`: the manifests on stdout (or one file each under
+/// `--out`), the keys not exported on stderr.
+pub fn export(args: &ExportArgs) -> Result<()> {
+    let options = fleetsim::k8s::ExportOptions {
+        scenario: args.scenario.clone(),
+    };
+    let exported = fleetsim::k8s::export(&options)?;
+    for n in &exported.not_exported {
+        eprintln!("not exported: {n}");
+    }
+    match &args.out {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            let mut written = String::new();
+            for (name, text) in &exported.files {
+                let path = dir.join(name);
+                std::fs::write(&path, text)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                written.push_str(&format!("{}\n", path.display()));
+            }
+            output::print(&written)
+        }
+        None => output::print(
+            &(exported.files.iter())
+                .map(|(_, t)| t.as_str())
+                .collect::<Vec<_>>()
+                .join(""),
+        ),
     }
 }

@@ -38,6 +38,8 @@ fn real_main() -> anyhow::Result<()> {
         } => commands::trace_stats(&file, format),
         Command::Compare(args) => commands::compare(&args),
         Command::Check(args) => commands::check(&args),
+        Command::Import(args) => commands::import(&args),
+        Command::Export(args) => commands::export(&args),
         Command::VerifyPolicies { file } => commands::verify_policies(&file),
     }
 }

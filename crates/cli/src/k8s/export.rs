@@ -1,0 +1,592 @@
+//! A scenario as Kubernetes manifests (`fleetsim export`): a Deployment
+//! running `vllm serve` with the scenario's engine settings and its
+//! autoscaler — an autoscaling/v2 HorizontalPodAutoscaler (`hpa`), a KEDA
+//! ScaledObject (`keda`), or a Knative Service with the KPA annotations
+//! and a `config-autoscaler` ConfigMap (`kpa`). Every value comes from a
+//! key the scenario sets (or, where it sets none and Kubernetes needs one,
+//! the simulator's default for it); the few fields Kubernetes requires
+//! that no scenario describes (the image, the Prometheus address) are
+//! named in each file's header, as are the keys that have no manifest
+//! equivalent.
+
+use super::deployment::{model_id, GPU_LABELS, GPU_PRODUCTS};
+use super::hpa::POD_METRICS;
+use super::K8sError;
+use crate::scenario;
+use std::path::{Path, PathBuf};
+use toml::{Table, Value};
+use yaml_rust2::yaml::{Hash, Yaml};
+
+/// The kinds export writes manifests for.
+pub const KINDS: [&str; 4] = ["hpa", "keda", "kpa", "fixed"];
+
+/// The vLLM image written into the container (no scenario key describes
+/// it; the header says so).
+const IMAGE: &str = "vllm/vllm-openai:latest";
+
+/// What to export.
+#[derive(Clone, Debug)]
+pub struct ExportOptions {
+    /// The scenario file.
+    pub scenario: PathBuf,
+}
+
+/// The manifests of a scenario.
+#[derive(Clone, Debug)]
+pub struct Exported {
+    /// `(file name, YAML text)`, each with its header comment.
+    pub files: Vec<(String, String)>,
+    /// Scenario keys with no manifest equivalent, each with why.
+    pub not_exported: Vec<String>,
+}
+
+/// The scenario's text, tables and key lines.
+struct Source {
+    file: String,
+    text: String,
+    doc: toml_edit::Document<String>,
+    table: Table,
+}
+
+impl Source {
+    /// The 1-based line of `path` (0 when absent).
+    fn line(&self, path: &[&str]) -> usize {
+        let mut item = self.doc.as_item();
+        for k in path {
+            match item.get(k) {
+                Some(i) => item = i,
+                None => return 0,
+            }
+        }
+        (item.span()).map_or(0, |s| self.text[..s.start].matches('\n').count() + 1)
+    }
+
+    fn error(&self, path: &[&str], message: impl Into<String>) -> K8sError {
+        K8sError::Unexportable {
+            file: self.file.clone(),
+            line: self.line(path),
+            key: path.join("."),
+            message: message.into(),
+        }
+    }
+}
+
+/// Writes the manifests of the scenario at `options.scenario`.
+pub fn export(options: &ExportOptions) -> Result<Exported, K8sError> {
+    let path = &options.scenario;
+    let loaded = scenario::load_file(path, &[])?;
+    let text = std::fs::read_to_string(path).map_err(|source| K8sError::Io {
+        file: path.display().to_string(),
+        source,
+    })?;
+    let file = (path.file_name()).map_or(path.display().to_string(), |n| {
+        n.to_string_lossy().into_owned()
+    });
+    let doc =
+        toml_edit::Document::parse(text.clone()).map_err(|e| K8sError::Missing(e.to_string()))?;
+    let table: Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| K8sError::Missing(e.to_string()))?;
+    let src = Source {
+        file,
+        text,
+        doc,
+        table,
+    };
+    export_source(&src, &loaded.name, path)
+}
+
+fn export_source(src: &Source, name: &str, path: &Path) -> Result<Exported, K8sError> {
+    if src.table.contains_key("deployments") {
+        return Err(src.error(
+            &["deployments"],
+            "export writes one deployment: use [deployment]",
+        ));
+    }
+    let dep = match src.table.get("deployment") {
+        Some(Value::Table(t)) => t,
+        _ => return Err(src.error(&["deployment"], "export needs a [deployment] section")),
+    };
+    for key in ["slots", "lora", "perf"] {
+        if dep.contains_key(key) {
+            return Err(src.error(&["deployment", key], "has no Kubernetes manifest equivalent; export supports a vLLM deployment of a catalogue model"));
+        }
+    }
+    let empty = Table::new();
+    let scaling = match src.table.get("scaling") {
+        Some(Value::Table(t)) => t,
+        _ => &empty,
+    };
+    let kind = scaling
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("fixed");
+    if !KINDS.contains(&kind) {
+        return Err(src.error(
+            &["scaling", "kind"],
+            format!(
+                "`{kind}` has no manifest equivalent; export supports kinds: {}",
+                KINDS.join(", ")
+            ),
+        ));
+    }
+    let mut ex = Exporter {
+        src,
+        name,
+        not_exported: Vec::new(),
+        needs: Vec::new(),
+    };
+    let container = ex.container(dep)?;
+    let replicas = dep.get("replicas").and_then(Value::as_integer).unwrap_or(1);
+    let gpu_label = ex.gpu_label(dep)?;
+    let mut files = Vec::new();
+    match kind {
+        "kpa" => {
+            let (service, config) = ex.kpa(scaling, container, gpu_label, replicas)?;
+            files.push(("service.yaml".to_string(), service));
+            if let Some(c) = config {
+                files.push(("config-autoscaler.yaml".to_string(), c));
+            }
+        }
+        _ => {
+            files.push((
+                "deployment.yaml".to_string(),
+                ex.deployment(container, gpu_label, replicas),
+            ));
+            match kind {
+                "hpa" => files.push(("hpa.yaml".to_string(), ex.hpa(scaling)?)),
+                "keda" => files.push(("scaledobject.yaml".to_string(), ex.keda(scaling)?)),
+                _ => {}
+            }
+        }
+    }
+    for key in ["drain_grace_s", "max_replicas_started_per_minute", "scrape"] {
+        if scaling.contains_key(key) {
+            ex.skip(
+                &format!("scaling.{key}"),
+                "the simulator's engine setting, not a manifest field",
+            );
+        }
+    }
+    for key in [
+        "workload",
+        "sla",
+        "pool",
+        "pools",
+        "cold_start",
+        "router",
+        "queue",
+        "output",
+        "api",
+    ] {
+        if src.table.contains_key(key) {
+            ex.skip(
+                key,
+                "what the simulator runs against, not part of the manifests",
+            );
+        }
+    }
+    let header = ex.header(path);
+    let files = (files.into_iter())
+        .map(|(f, body)| (f, format!("{header}{body}")))
+        .collect();
+    Ok(Exported {
+        files,
+        not_exported: ex.not_exported,
+    })
+}
+
+/// The manifests being written (the kinds' own parts are in `keda.rs` and
+/// `knative.rs`).
+pub(super) struct Exporter<'a> {
+    src: &'a Source,
+    /// The scenario's name, which names every object.
+    pub(super) name: &'a str,
+    not_exported: Vec<String>,
+    /// Fields Kubernetes needs that no scenario key gives.
+    pub(super) needs: Vec<String>,
+}
+
+pub(super) fn s(text: &str) -> Yaml {
+    Yaml::String(text.to_string())
+}
+
+pub(super) fn ymap(entries: Vec<(&str, Yaml)>) -> Yaml {
+    let mut h = Hash::new();
+    for (k, v) in entries {
+        h.insert(s(k), v);
+    }
+    Yaml::Hash(h)
+}
+
+/// A TOML number as YAML (integers stay integers).
+pub(super) fn num(v: &Value) -> Option<Yaml> {
+    match v {
+        Value::Integer(i) => Some(Yaml::Integer(*i)),
+        Value::Float(f) => Some(Yaml::Real(format_f64(*f))),
+        _ => None,
+    }
+}
+
+/// A number as Kubernetes writes quantities and annotations (`"4"`, `"0.5"`).
+pub(super) fn num_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Integer(i) => Some(i.to_string()),
+        Value::Float(f) => Some(format_f64(*f)),
+        _ => None,
+    }
+}
+
+pub(super) fn format_f64(f: f64) -> String {
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        format!("{f:.0}")
+    } else {
+        format!("{f}")
+    }
+}
+
+pub(super) fn emit(docs: &[Yaml]) -> String {
+    let mut out = String::new();
+    for d in docs {
+        let mut text = String::new();
+        let mut emitter = yaml_rust2::YamlEmitter::new(&mut text);
+        // A Hash of Strings, Integers and Reals always emits.
+        if emitter.dump(d).is_ok() {
+            out.push_str(&text);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+impl Exporter<'_> {
+    /// Lists the scenario key `key` as not exported.
+    pub(super) fn skip(&mut self, key: &str, why: &str) {
+        let line = self.src.line(&key.split('.').collect::<Vec<_>>());
+        self.not_exported
+            .push(format!("{}:{line}: {key}: {why}", self.src.file));
+    }
+
+    fn header(&self, path: &Path) -> String {
+        let mut h = format!(
+            "# Generated by fleetsim {} (`fleetsim export`) from scenario `{}` ({}).\n\
+             # Every value comes from the scenario, except these fields Kubernetes needs:\n",
+            env!("CARGO_PKG_VERSION"),
+            self.name,
+            path.display()
+        );
+        let mut needs = vec![format!("image: `{IMAGE}`: pin the vLLM release you run")];
+        needs.extend(self.needs.iter().cloned());
+        for n in needs {
+            h.push_str(&format!("#   {n}\n"));
+        }
+        if !self.not_exported.is_empty() {
+            h.push_str("# Not exported (no manifest equivalent):\n");
+            for n in &self.not_exported {
+                h.push_str(&format!("#   {n}\n"));
+            }
+        }
+        h
+    }
+
+    fn gpu_label(&self, dep: &Table) -> Result<Option<String>, K8sError> {
+        let Some(gpu) = dep.get("gpu").and_then(Value::as_str) else {
+            return Ok(None);
+        };
+        let found = GPU_PRODUCTS
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(gpu));
+        match found {
+            Some((_, label)) => Ok(Some(label.to_string())),
+            None => Err(self.src.error(
+                &["deployment", "gpu"],
+                format!(
+                    "`{gpu}` has no GPU product label; export supports catalogue GPUs: {}",
+                    GPU_PRODUCTS
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+        }
+    }
+
+    /// The vLLM container.
+    fn container(&mut self, dep: &Table) -> Result<Yaml, K8sError> {
+        let model = dep.get("model").and_then(Value::as_str).ok_or_else(|| {
+            self.src
+                .error(&["deployment", "model"], "export needs a catalogue model")
+        })?;
+        let mut args: Vec<Yaml> = vec![s(model_id(model))];
+        let tp = dep
+            .get("tensor_parallel")
+            .and_then(Value::as_integer)
+            .unwrap_or(1);
+        if dep.contains_key("tensor_parallel") {
+            args.extend([s("--tensor-parallel-size"), s(&tp.to_string())]);
+        }
+        let empty = Table::new();
+        let engine = match dep.get("engine") {
+            Some(Value::Table(t)) => t,
+            _ => &empty,
+        };
+        for (key, v) in engine {
+            let flag = match key.as_str() {
+                "max_num_seqs" => "--max-num-seqs",
+                "max_num_batched_tokens" => "--max-num-batched-tokens",
+                "gpu_memory_utilization" => "--gpu-memory-utilization",
+                "max_model_len_tokens" => "--max-model-len",
+                "block_size_tokens" => "--block-size",
+                "kv_cache_dtype" => "--kv-cache-dtype",
+                "weights_dtype" if v.as_str() == Some("fp8") => "--quantization",
+                "prefix_caching" => {
+                    let on = v.as_bool() == Some(true);
+                    args.push(s(if on {
+                        "--enable-prefix-caching"
+                    } else {
+                        "--no-enable-prefix-caching"
+                    }));
+                    continue;
+                }
+                "prefill" if matches!(v.as_str(), Some("chunked" | "whole_prompt")) => {
+                    let on = v.as_str() == Some("chunked");
+                    args.push(s(if on {
+                        "--enable-chunked-prefill"
+                    } else {
+                        "--no-enable-chunked-prefill"
+                    }));
+                    continue;
+                }
+                "kind" if v.as_str() == Some("vllm") => continue,
+                "kind" => {
+                    return Err(self.src.error(
+                        &["deployment", "engine", "kind"],
+                        "export writes vLLM deployments only",
+                    ))
+                }
+                _ => {
+                    self.skip(&format!("deployment.engine.{key}"), "not a vLLM argument");
+                    continue;
+                }
+            };
+            let value = match v {
+                Value::String(t) => t.clone(),
+                other => num_text(other).unwrap_or_default(),
+            };
+            args.extend([s(flag), s(&value)]);
+        }
+        Ok(ymap(vec![
+            ("name", s("vllm")),
+            ("image", s(IMAGE)),
+            ("command", Yaml::Array(vec![s("vllm"), s("serve")])),
+            ("args", Yaml::Array(args)),
+            (
+                "ports",
+                Yaml::Array(vec![ymap(vec![("containerPort", Yaml::Integer(8000))])]),
+            ),
+            (
+                "resources",
+                ymap(vec![(
+                    "limits",
+                    ymap(vec![("nvidia.com/gpu", Yaml::Integer(tp))]),
+                )]),
+            ),
+        ]))
+    }
+
+    pub(super) fn pod_spec(
+        &self,
+        container: Yaml,
+        gpu_label: Option<String>,
+        extra: Vec<(&str, Yaml)>,
+    ) -> Yaml {
+        let mut entries = extra;
+        if let Some(label) = gpu_label {
+            entries.push(("nodeSelector", ymap(vec![(GPU_LABELS[0], s(&label))])));
+        }
+        entries.push(("containers", Yaml::Array(vec![container])));
+        ymap(entries)
+    }
+
+    fn deployment(&self, container: Yaml, gpu_label: Option<String>, replicas: i64) -> String {
+        let labels = || ymap(vec![("app", s(self.name))]);
+        emit(&[ymap(vec![
+            ("apiVersion", s("apps/v1")),
+            ("kind", s("Deployment")),
+            (
+                "metadata",
+                ymap(vec![("name", s(self.name)), ("labels", labels())]),
+            ),
+            (
+                "spec",
+                ymap(vec![
+                    ("replicas", Yaml::Integer(replicas)),
+                    ("selector", ymap(vec![("matchLabels", labels())])),
+                    (
+                        "template",
+                        ymap(vec![
+                            ("metadata", ymap(vec![("labels", labels())])),
+                            ("spec", self.pod_spec(container, gpu_label, Vec::new())),
+                        ]),
+                    ),
+                ]),
+            ),
+        ])])
+    }
+
+    fn target_ref(&self) -> Yaml {
+        ymap(vec![
+            ("apiVersion", s("apps/v1")),
+            ("kind", s("Deployment")),
+            ("name", s(self.name)),
+        ])
+    }
+
+    fn hpa(&mut self, sc: &Table) -> Result<String, K8sError> {
+        let mut spec = vec![("scaleTargetRef", self.target_ref())];
+        let int =
+            |k: &str, d: i64| Yaml::Integer(sc.get(k).and_then(Value::as_integer).unwrap_or(d));
+        spec.push(("minReplicas", int("min_replicas", 1)));
+        spec.push(("maxReplicas", int("max_replicas", 10)));
+        let mut metrics = Vec::new();
+        let default_metric = {
+            let mut t = Table::new();
+            t.insert("metric".into(), "gpu_busy_fraction".into());
+            t.insert("target_utilization_percent".into(), 80.into());
+            vec![Value::Table(t)]
+        };
+        let list = sc
+            .get("metrics")
+            .and_then(Value::as_array)
+            .unwrap_or(&default_metric);
+        for (i, m) in list.iter().enumerate() {
+            let metric = m.get("metric").and_then(Value::as_str).unwrap_or("");
+            let Some((_, name)) = POD_METRICS.iter().find(|(n, _)| *n == metric) else {
+                self.skip(
+                    &format!("scaling.metrics[{i}]"),
+                    &format!(
+                        "metric `{metric}`: export writes Pods metrics on {}",
+                        POD_METRICS
+                            .iter()
+                            .map(|(n, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+                continue;
+            };
+            let value = match (
+                m.get("target_average_value"),
+                m.get("target_utilization_percent"),
+            ) {
+                (Some(v), _) => num_text(v).unwrap_or_default(),
+                (None, Some(p)) => {
+                    let p = p.as_integer().unwrap_or(0);
+                    if metric == "kv_cache_usage_perc" {
+                        format_f64(p as f64 / 100.0)
+                    } else {
+                        p.to_string()
+                    }
+                }
+                (None, None) => String::new(),
+            };
+            metrics.push(ymap(vec![
+                ("type", s("Pods")),
+                (
+                    "pods",
+                    ymap(vec![
+                        ("metric", ymap(vec![("name", s(name))])),
+                        (
+                            "target",
+                            ymap(vec![
+                                ("type", s("AverageValue")),
+                                ("averageValue", s(&value)),
+                            ]),
+                        ),
+                    ]),
+                ),
+            ]));
+        }
+        spec.push(("metrics", Yaml::Array(metrics)));
+        let tolerance = sc.get("tolerance").and_then(Value::as_table);
+        if let Some(b) = self.behavior(sc.get("behavior"), tolerance) {
+            spec.push(("behavior", b));
+        }
+        for (key, flag) in [
+            ("sync_period_s", "--horizontal-pod-autoscaler-sync-period"),
+            (
+                "downscale_stabilization_s",
+                "--horizontal-pod-autoscaler-downscale-stabilization",
+            ),
+        ] {
+            if sc.contains_key(key) {
+                self.skip(
+                    &format!("scaling.{key}"),
+                    &format!("cluster-wide: kube-controller-manager {flag}"),
+                );
+            }
+        }
+        Ok(emit(&[ymap(vec![
+            ("apiVersion", s("autoscaling/v2")),
+            ("kind", s("HorizontalPodAutoscaler")),
+            ("metadata", ymap(vec![("name", s(self.name))])),
+            ("spec", ymap(spec)),
+        ])]))
+    }
+
+    /// A behavior table (either spelling) in the Kubernetes spelling,
+    /// with the HPA's per-direction tolerance.
+    pub(super) fn behavior(&self, b: Option<&Value>, tolerance: Option<&Table>) -> Option<Yaml> {
+        let b = b.and_then(Value::as_table);
+        if b.is_none() && tolerance.is_none() {
+            return None;
+        }
+        let mut dirs = Vec::new();
+        for (camel, snake) in [("scaleUp", "scale_up"), ("scaleDown", "scale_down")] {
+            let rules = b
+                .and_then(|b| b.get(camel).or_else(|| b.get(snake)))
+                .and_then(Value::as_table);
+            let tol = tolerance.and_then(|t| t.get(snake)).and_then(num_text);
+            if rules.is_none() && tol.is_none() {
+                continue;
+            }
+            let mut entries = Vec::new();
+            if let Some(r) = rules {
+                let get = |a: &str, b: &str| r.get(a).or_else(|| r.get(b));
+                if let Some(w) =
+                    get("stabilizationWindowSeconds", "stabilization_window_s").and_then(num)
+                {
+                    entries.push(("stabilizationWindowSeconds", w));
+                }
+                if let Some(p) = get("selectPolicy", "select_policy").and_then(Value::as_str) {
+                    entries.push(("selectPolicy", s(p)));
+                }
+                if let Some(list) = r.get("policies").and_then(Value::as_array) {
+                    let policies = list.iter().map(|p| {
+                        let f = |a: &str, b: &str| {
+                            p.get(a)
+                                .or_else(|| p.get(b))
+                                .and_then(num)
+                                .unwrap_or(Yaml::Null)
+                        };
+                        ymap(vec![
+                            (
+                                "type",
+                                s(p.get("type").and_then(Value::as_str).unwrap_or("")),
+                            ),
+                            ("value", f("value", "value")),
+                            ("periodSeconds", f("periodSeconds", "period_s")),
+                        ])
+                    });
+                    entries.push(("policies", Yaml::Array(policies.collect())));
+                }
+            }
+            if let Some(t) = tol {
+                entries.push(("tolerance", s(&t)));
+            }
+            dirs.push((camel, ymap(entries)));
+        }
+        Some(ymap(dirs))
+    }
+}
