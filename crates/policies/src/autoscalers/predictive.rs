@@ -34,9 +34,10 @@
 //! one cold start later, and replicas removed now cannot be back sooner,
 //! so the count covers the highest forecast bucket from now to now +
 //! lead + one bucket: `ceil(forecast rate / per-replica rate)`, and, with
-//! `reactive_floor`, at least what the rate observed over the last minute
+//! `reactive_floor`, at least what the rate observed over the last bucket
 //! needs (a forecast that misses a surge is corrected as a reactive policy
-//! would). The lead is `lead_s`, or when not given the longest cold start
+//! would); a lower count applies once it has been the recommendation for
+//! `scale_down_delay_s`. The lead is `lead_s`, or when not given the longest cold start
 //! (asked for → ready) seen among the deployment's pods so far. The
 //! per-replica rate is `target_rate_per_replica_rps`, or
 //! `target_concurrency_per_replica` ÷ the time a request spends in the
@@ -45,7 +46,7 @@
 //! 100, Knative's default target). With `min_replicas = 0` a request
 //! arriving at zero replicas activates one at once.
 
-use super::adapter::check_bounds;
+use super::adapter::{check_bounds, DownscaleDelay};
 use super::{finite, invalid, secs, secs_f64, AutoscalerError};
 use fleetsim_core::autoscale::{MetricsSpec, Observation};
 use fleetsim_core::{Autoscaler, SimDuration, SimTime};
@@ -115,10 +116,15 @@ pub struct PredictiveConfig {
     /// longest cold start observed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lead_s: Option<f64>,
-    /// Never ask for fewer replicas than the rate of the last minute
-    /// needs. Default true.
+    /// Never ask for fewer replicas than the rate observed over the last
+    /// bucket needs. Default true.
     #[serde(default = "default_true")]
     pub reactive_floor: bool,
+    /// Seconds a lower count must be the recommendation before replicas
+    /// go (0..=3600; the maximum over the delay, as Knative's scale-down
+    /// delay). Default 300.
+    #[serde(default = "default_scale_down_delay_s")]
+    pub scale_down_delay_s: u64,
     /// Seconds between decisions (1..=3600). Default 30.
     #[serde(default = "default_sync_period_s")]
     pub sync_period_s: u64,
@@ -157,13 +163,16 @@ fn default_true() -> bool {
 fn default_sync_period_s() -> u64 {
     30
 }
+fn default_scale_down_delay_s() -> u64 {
+    300
+}
 
 /// The concurrency target when neither target is given (Knative's
 /// `container-concurrency-target-default`).
 pub const DEFAULT_TARGET_CONCURRENCY: f64 = 100.0;
 
-/// The window of the reactive floor's rate, seconds.
-const FLOOR_WINDOW_S: u64 = 60;
+/// How long an activated replica is kept, seconds.
+const ACTIVATION_HOLD_S: u64 = 60;
 
 impl PredictiveConfig {
     /// The knobs with their defaults and `max_replicas`.
@@ -183,6 +192,7 @@ impl PredictiveConfig {
             target_concurrency_per_replica: None,
             lead_s: None,
             reactive_floor: true,
+            scale_down_delay_s: default_scale_down_delay_s(),
             sync_period_s: default_sync_period_s(),
         }
     }
@@ -280,6 +290,13 @@ impl PredictiveConfig {
             if !(0.0..=86_400.0).contains(&v) {
                 return Err(invalid(NAME, "lead_s", format!("{v} outside 0..=86400 s")));
             }
+        }
+        if self.scale_down_delay_s > 3600 {
+            return Err(invalid(
+                NAME,
+                "scale_down_delay_s",
+                format!("{} outside 0..=3600 s", self.scale_down_delay_s),
+            ));
         }
         if !(1..=3600).contains(&self.sync_period_s) {
             return Err(invalid(
@@ -548,6 +565,7 @@ pub struct PredictiveAutoscaler {
     lead: Option<SimDuration>,
     longest_cold_start: SimDuration,
     reactive_floor: bool,
+    delay: DownscaleDelay,
     sync: SimDuration,
     bounds: (u32, u32),
     /// The checkpoint: bucket, instant and arrivals of a scrape.
@@ -574,6 +592,7 @@ impl PredictiveAutoscaler {
             lead: c.lead_s.map(secs_f64),
             longest_cold_start: SimDuration::ZERO,
             reactive_floor: c.reactive_floor,
+            delay: DownscaleDelay::new(secs(c.scale_down_delay_s)),
             sync: secs(c.sync_period_s),
             bounds: (c.min_replicas, c.max_replicas),
             mark: None,
@@ -677,7 +696,7 @@ impl Autoscaler for PredictiveAutoscaler {
 
     fn desired_replicas(&mut self, obs: &Observation<'_>) -> u32 {
         self.observe_history(obs);
-        let observed = obs.request_rate(secs(FLOOR_WINDOW_S));
+        let observed = obs.request_rate(self.bucket);
         let mut rec = match self.per_replica_rps() {
             Some(per) => {
                 let forecast = self.forecast_peak_rps(obs.now);
@@ -692,15 +711,16 @@ impl Autoscaler for PredictiveAutoscaler {
             }
             // No time in system measured yet: the concurrency target as a
             // reactive policy reads it.
-            None => match obs.avg_concurrency(secs(FLOOR_WINDOW_S)) {
+            None => match obs.avg_concurrency(self.bucket) {
                 Some(c) => replicas_for(c, self.concurrency_target),
                 None => return obs.desired,
             },
         };
-        if (self.activated_at).is_some_and(|t| super::within(t, obs.now, secs(FLOOR_WINDOW_S))) {
+        if (self.activated_at).is_some_and(|t| super::within(t, obs.now, secs(ACTIVATION_HOLD_S))) {
             rec = rec.max(1);
         }
-        rec.clamp(self.bounds.0, self.bounds.1)
+        let rec = rec.clamp(self.bounds.0, self.bounds.1);
+        self.delay.apply(obs.now, rec)
     }
 
     fn on_activation(&mut self, now: SimTime) -> Option<u32> {
