@@ -4,7 +4,7 @@
 //! every day of the trace, divided by one replica's capacity (at least
 //! one replica); by hour of the week instead when the trace spans two
 //! weeks or more. Each hour's count is asked for one cold start before
-//! the hour and released at its end, and the profile is laid over the
+//! the hour (the lead rounded up to a whole second) and released at its end, and the profile is laid over the
 //! whole run. Unlike the oracle, it knows only the profile, not the day.
 
 use super::oracle::Step;
@@ -22,7 +22,7 @@ pub struct FittedSchedule {
     pub slots: usize,
     /// Replicas each slot needs, from midnight (of day 0).
     pub replicas_per_slot: Vec<u32>,
-    /// How early each hour's replicas are asked for, seconds.
+    /// How early each hour's replicas are asked for, whole seconds.
     pub lead_s: f64,
     /// Replicas at time 0.
     #[serde(skip)]
@@ -61,6 +61,8 @@ pub fn fit(
         .map(|v| ((p95(v) / capacity_per_s) - 1e-9).ceil().max(1.0) as u32)
         .collect();
     let hours = (span_s / SLOT_S).ceil().max(1.0) as usize;
+    // Whole seconds, earlier rather than later.
+    let lead_s = lead_s.max(0.0).ceil();
     let need = |h: usize| replicas_per_slot[slot_of(h as f64 * SLOT_S)];
     // Wanted at t: the most any hour within [t, t + lead] needs.
     let wanted = |t: f64| {
@@ -115,6 +117,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::float_cmp)] // whole seconds
     fn hours_take_their_p95_and_rise_one_cold_start_early() {
         let rates = business_days();
         let f = fit(&rates, 900.0, 2.0 * 86_400.0, 4.0, 1_800.0);
@@ -141,6 +144,10 @@ mod tests {
         }
         assert_eq!(f.schedule, want);
         assert_eq!(f.initial, 1);
+        // A lead of a fraction of a second more asks a whole second earlier.
+        let g = fit(&rates, 900.0, 2.0 * 86_400.0, 4.0, 1_800.5);
+        assert_eq!(g.schedule[1].at_s, 7.5 * 3_600.0 - 1.0);
+        assert_eq!((g.lead_s, g.schedule[2].at_s), (1_801.0, 11.5 * 3_600.0 - 1.0));
     }
 
     #[test]
