@@ -147,7 +147,10 @@ mod tests {
         // A lead of a fraction of a second more asks a whole second earlier.
         let g = fit(&rates, 900.0, 2.0 * 86_400.0, 4.0, 1_800.5);
         assert_eq!(g.schedule[1].at_s, 7.5 * 3_600.0 - 1.0);
-        assert_eq!((g.lead_s, g.schedule[2].at_s), (1_801.0, 11.5 * 3_600.0 - 1.0));
+        assert_eq!(
+            (g.lead_s, g.schedule[2].at_s),
+            (1_801.0, 11.5 * 3_600.0 - 1.0)
+        );
     }
 
     #[test]
