@@ -6,10 +6,11 @@
 
 use super::{oracle::Step, PlanError, PlanOptions};
 use crate::run::{parallel_map, run_shared};
-use crate::scenario::{self, edit, Scenario};
+use crate::scenario::{self, edit, Scenario, WorkloadSpec};
 use crate::workload::SharedInputs;
 use fleetsim_core::cost::HOURS_PER_MONTH;
 use fleetsim_core::summary::Summary;
+use fleetsim_core::workload::transforms::Transform;
 use std::path::PathBuf;
 use std::time::Instant;
 use toml_edit::{value, Array, DocumentMut, InlineTable, Item, Table};
@@ -28,6 +29,14 @@ pub enum FleetPolicy {
     },
     /// The scenario's own `[scaling]`, as written.
     AsWritten,
+    /// An autoscaler: `initial` replicas at 0, `[scaling]` replaced by
+    /// `scaling` (its `kind` and knobs).
+    Autoscaler {
+        /// Replicas at time 0.
+        initial: u32,
+        /// The `[scaling]` table.
+        scaling: toml::Table,
+    },
 }
 
 /// One configuration the plan runs.
@@ -174,13 +183,42 @@ impl Evaluator {
 
     /// Runs `c` on every seed; `None` once the time budget is spent.
     pub fn evaluate(&mut self, c: &Candidate) -> Result<Option<Evaluation>, PlanError> {
-        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+        self.evaluate_until(c, None)
+    }
+
+    /// The budget is spent.
+    pub fn out_of_time(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// [`Self::evaluate`] on the requests arriving before `horizon_s`
+    /// only (a `slice` transform after the workload's own), or all of
+    /// them with `None`.
+    pub fn evaluate_until(
+        &mut self,
+        c: &Candidate,
+        horizon_s: Option<f64>,
+    ) -> Result<Option<Evaluation>, PlanError> {
+        if self.out_of_time() {
             self.exhausted = true;
             return Ok(None);
         }
-        let scenarios = (self.seeds.iter())
+        let mut scenarios = (self.seeds.iter())
             .map(|&seed| self.load(c, seed))
             .collect::<Result<Vec<_>, _>>()?;
+        if let Some(end_s) = horizon_s {
+            for s in &mut scenarios {
+                let slice = Transform::Slice {
+                    start_s: 0.0,
+                    end_s: Some(end_s),
+                };
+                match &mut s.workload {
+                    WorkloadSpec::Synthetic { transforms, .. }
+                    | WorkloadSpec::Trace { transforms, .. }
+                    | WorkloadSpec::Servegen { transforms, .. } => transforms.push(slice),
+                }
+            }
+        }
         let results = parallel_map(&scenarios, self.jobs, |s| run_shared(s, Some(&self.shared)));
         self.runs += results.len() as u64;
         let mut summaries = Vec::with_capacity(results.len());
@@ -211,6 +249,9 @@ pub fn edit(base: &DocumentMut, has_pool: bool, c: &Candidate) -> DocumentMut {
             FleetPolicy::Scheduled { initial, .. } => {
                 d.insert("replicas", value(i64::from(*initial)))
             }
+            FleetPolicy::Autoscaler { initial, .. } => {
+                d.insert("replicas", value(i64::from(*initial)))
+            }
             FleetPolicy::AsWritten => None,
         };
     }
@@ -232,6 +273,18 @@ pub fn edit(base: &DocumentMut, has_pool: bool, c: &Candidate) -> DocumentMut {
             t.insert("kind", value("scheduled"));
             t.insert("schedule", value(schedule));
             doc.insert("scaling", Item::Table(t));
+        }
+        FleetPolicy::Autoscaler { scaling, .. } => {
+            let text = toml::to_string(&toml::Table::from_iter([(
+                "scaling".to_string(),
+                toml::Value::Table(scaling.clone()),
+            )]))
+            .unwrap_or_default();
+            if let Some(item) =
+                (text.parse::<DocumentMut>().ok()).and_then(|mut d| d.remove("scaling"))
+            {
+                doc.insert("scaling", item);
+            }
         }
         FleetPolicy::AsWritten => {}
     }
@@ -279,9 +332,17 @@ pub fn describe(c: &Candidate) -> String {
     let policy = match &c.policy {
         FleetPolicy::Fixed(n) => format!("{n} fixed replica(s)"),
         FleetPolicy::Scheduled { steps, .. } => {
-            format!("the oracle's schedule ({} entries)", steps.len())
+            format!("a schedule of {} entries", steps.len())
         }
         FleetPolicy::AsWritten => "the scenario's [scaling]".to_string(),
+        FleetPolicy::Autoscaler { scaling, .. } => format!(
+            "`{}` {}",
+            scaling
+                .get("kind")
+                .and_then(toml::Value::as_str)
+                .unwrap_or("?"),
+            toml::Value::Table(scaling.clone())
+        ),
     };
     format!("{} TP{}, {policy}", c.gpu, c.tensor_parallel)
 }

@@ -9,17 +9,22 @@
 //! offline oracle's lower bound and its schedule, replayed as a
 //! `scheduled` policy ([`oracle`]); the scenario's own policy beside it
 //! as regret; break-even against a pay-per-token API ([`break_even`]); and
-//! the verdict with a TOML fragment to paste ([`verdict`]). Candidates are
-//! edited, loaded and run by [`evaluate`]; [`render`] prints the table.
-//! Tuning autoscaler knobs and a predictive policy are not built yet.
+//! the verdict with a TOML fragment to paste ([`verdict`]). Beside the
+//! oracle compete a `scheduled` policy fitted from the time-of-day profile
+//! ([`fitted`]) and, for each kind asked for, an autoscaler with its knobs
+//! tuned by successive halving and local refinement ([`tuning`]).
+//! Candidates are edited, loaded and run by [`evaluate`]; [`render`]
+//! prints the table.
 
 pub mod break_even;
 pub mod evaluate;
+pub mod fitted;
 pub mod fixed;
 pub mod littles_law;
 pub mod oracle;
 pub mod render;
 pub mod traffic;
+pub mod tuning;
 pub mod verdict;
 
 mod steps;
@@ -54,6 +59,8 @@ pub struct PlanOptions {
     pub window_s: f64,
     /// Runs at once (0: one per core). Results do not depend on it.
     pub jobs: usize,
+    /// Autoscaler kinds whose knobs are tuned ([`tuning::TUNABLE`]).
+    pub policies: Vec<String>,
 }
 
 impl PlanOptions {
@@ -69,6 +76,7 @@ impl PlanOptions {
             budget_s: DEFAULT_BUDGET_S,
             window_s: DEFAULT_WINDOW_S,
             jobs: 0,
+            policies: Vec::new(),
         }
     }
 }
@@ -239,7 +247,7 @@ pub struct PolicyPlan {
     /// `fixed`, `scheduled` or the autoscaler's kind.
     pub kind: String,
     /// Where it comes from: `cheapest fixed fleet`, `oracle schedule`,
-    /// `scenario`.
+    /// `time-of-day fit`, `scenario`, `tuned`.
     pub source: String,
     /// Its `[deployment]` shape and `[scaling]` knobs.
     pub knobs: serde_json::Value,
@@ -269,6 +277,11 @@ pub struct Plan {
     /// The offline oracle (`null` when no fixed fleet met the SLA or the
     /// budget ran out first).
     pub oracle: Option<OraclePlan>,
+    /// The `scheduled` policy fitted from the time-of-day profile (`null`
+    /// without an oracle's capacity and lead).
+    pub fitted: Option<fitted::FittedSchedule>,
+    /// The knob search of each autoscaler kind asked for.
+    pub tuned: Vec<tuning::Tuned>,
     /// Policies beside the oracle.
     pub policies: Vec<PolicyPlan>,
     /// `null` without an `[api]` price (or without a verdict).

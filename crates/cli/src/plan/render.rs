@@ -132,6 +132,16 @@ pub fn render(p: &Plan) -> String {
             let _ = writeln!(o, "  not computed: no fixed fleet met the SLA");
         }
     }
+    if let Some(f) = &p.fitted {
+        let per: Vec<String> = f.replicas_per_slot.iter().map(u32::to_string).collect();
+        let _ = writeln!(
+            o,
+            "  time-of-day fit ({} hourly slots, p95 rate ÷ capacity, asked {:.0} s early): {}",
+            f.slots,
+            f.lead_s,
+            per.join(" ")
+        );
+    }
     let _ = writeln!(o, "\n4. Policies beside the oracle");
     let _ = writeln!(
         o,
@@ -148,6 +158,9 @@ pub fn render(p: &Plan) -> String {
             q.monthly_usd,
             whole(q.regret_usd)
         );
+    }
+    for t in &p.tuned {
+        render_tuned(&mut o, t);
     }
     let _ = writeln!(o, "\n5. Pay-per-token API");
     match &p.api_break_even {
@@ -200,4 +213,63 @@ pub fn render(p: &Plan) -> String {
         }
     );
     o
+}
+
+/// `{"a": 1, "b": 2}` as `a=1 b=2`, `kind` left out.
+fn knobs(v: &serde_json::Value) -> String {
+    let Some(m) = v.as_object() else {
+        return v.to_string();
+    };
+    (m.iter())
+        .filter(|(k, _)| k.as_str() != "kind")
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One kind's knob search: the best setting, the defaults, the runs and
+/// the ties.
+fn render_tuned(o: &mut String, t: &super::tuning::Tuned) {
+    let runs: Vec<String> = (t.runs_by_horizon.iter())
+        .map(|(f, n)| format!("{n} at {:.0} %", f * 100.0))
+        .collect();
+    let _ = writeln!(
+        o,
+        "  tuned `{}`: runs {}{}, {} on the whole workload",
+        t.kind,
+        runs.join(", "),
+        if t.complete {
+            ""
+        } else {
+            " (stopped by the budget)"
+        },
+        t.trials.len()
+    );
+    if let Some(b) = &t.best {
+        let _ = writeln!(
+            o,
+            "    best ({}): {}: meets SLA {}, ${:.0}/month",
+            b.found_by,
+            knobs(&b.knobs),
+            yes(b.meets_sla),
+            b.monthly_usd
+        );
+    }
+    if let Some(d) = &t.defaults {
+        let _ = writeln!(
+            o,
+            "    defaults: {}: meets SLA {}, ${:.0}/month",
+            knobs(&d.knobs),
+            yes(d.meets_sla),
+            d.monthly_usd
+        );
+    }
+    if !t.ties.is_empty() {
+        let _ = writeln!(
+            o,
+            "    tied with {} other setting(s); knobs that do not matter there: {}",
+            t.ties.len(),
+            t.knobs_that_do_not_matter.join(", ")
+        );
+    }
 }

@@ -5,8 +5,9 @@
 use super::evaluate::{Candidate, Evaluation, Evaluator, FleetPolicy};
 use super::littles_law::{self, ReplicaShape};
 use super::{
-    break_even, fixed, oracle, traffic::Traffic, verdict, FixedPlan, OraclePlan, Plan, PlanError,
-    PlanOptions, PolicyPlan, Replay, Skipped, MAX_PLAN_REPLICAS, TENSOR_PARALLEL_DEGREES,
+    break_even, fitted, fixed, oracle, traffic::Traffic, tuning, verdict, FixedPlan, OraclePlan,
+    Plan, PlanError, PlanOptions, PolicyPlan, Replay, Skipped, MAX_PLAN_REPLICAS,
+    TENSOR_PARALLEL_DEGREES,
 };
 use crate::scenario::Scenario;
 use crate::workload::{self, KnownNames};
@@ -20,6 +21,15 @@ pub fn plan(options: &PlanOptions, progress: &mut dyn FnMut(&str)) -> Result<Pla
     let (mut ev, loaded) = Evaluator::new(options, Instant::now())?;
     let file = options.scenario.display().to_string();
     supported(&loaded, &file)?;
+    if let Some(k) = (options.policies.iter()).find(|k| !tuning::TUNABLE.contains(&k.as_str())) {
+        return Err(PlanError::unsupported(
+            &file,
+            &format!(
+                "--policies: `{k}` is not a kind the plan tunes; it tunes {}",
+                tuning::TUNABLE.join(", ")
+            ),
+        ));
+    }
     if !(options.window_s.is_finite() && options.window_s > 0.0) {
         return Err(PlanError::unsupported(
             &file,
@@ -109,6 +119,43 @@ pub fn plan(options: &PlanOptions, progress: &mut dyn FnMut(&str)) -> Result<Pla
             oracle_plan = oracle_step(&mut ev, &traffic, bf, n, &pricing, &mut choices)?;
         }
     }
+    let mut fitted_plan = None;
+    let mut tuned = Vec::new();
+    let oracle_fleet = (best_fixed.as_ref()).zip(oracle_plan.as_ref());
+    if let Some((bf, or)) = oracle_fleet.filter(|(_, or)| or.lead_s.is_some()) {
+        progress("a schedule fitted from the time-of-day profile");
+        let f = fitted::fit(
+            &traffic.rates_per_s().collect::<Vec<_>>(),
+            traffic.window_s,
+            traffic.span_s,
+            or.replica_capacity_per_s,
+            or.lead_s.unwrap_or(0.0),
+        );
+        let c = candidate(
+            &bf.gpu,
+            bf.tensor_parallel,
+            FleetPolicy::Scheduled {
+                initial: f.initial,
+                steps: f.schedule.clone(),
+            },
+        );
+        if let Some(e) = ev.evaluate(&c)? {
+            let knobs = serde_json::json!({
+                "gpu": bf.gpu, "tensor_parallel": bf.tensor_parallel,
+                "replicas_per_slot": f.replicas_per_slot,
+            });
+            choices.push(choice(
+                "scheduled",
+                "time-of-day fit",
+                knobs,
+                &e,
+                &ev,
+                &c,
+                bf,
+            ));
+        }
+        fitted_plan = Some(f);
+    }
     if let Some((kind, knobs)) = ev.own_scaling().filter(|(kind, _)| kind != "fixed") {
         progress(&format!("the scenario's own `{kind}` policy"));
         let c = candidate(&own_gpu, own_tp, FleetPolicy::AsWritten);
@@ -124,6 +171,48 @@ pub fn plan(options: &PlanOptions, progress: &mut dyn FnMut(&str)) -> Result<Pla
                 gpu: own_gpu.clone(),
                 tensor_parallel: own_tp,
             });
+        }
+    }
+    if let Some((bf, or)) = oracle_fleet {
+        let n = bf.replicas.unwrap_or(1);
+        let context = tuning::Context {
+            initial: or.schedule.first().map_or(n, |s| s.replicas),
+            max_replicas: (2 * n).max(n + 2),
+            capacity_per_s: or.replica_capacity_per_s,
+            concurrency: (estimates.iter())
+                .find(|e| e.gpu == bf.gpu && e.tensor_parallel == bf.tensor_parallel)
+                .map_or(1.0, |e| f64::from(e.concurrency)),
+            lead_s: or.lead_s.unwrap_or(0.0),
+        };
+        for kind in &options.policies {
+            progress(&format!("tuning `{kind}`'s knobs"));
+            let Some(t) = tune(&mut ev, kind, &context, bf, traffic.span_s)? else {
+                continue;
+            };
+            if let Some(best) = &t.best {
+                let scaling: toml::Table =
+                    serde_json::from_value(best.knobs.clone()).unwrap_or_default();
+                let c = candidate(
+                    &bf.gpu,
+                    bf.tensor_parallel,
+                    FleetPolicy::Autoscaler {
+                        initial: context.initial,
+                        scaling,
+                    },
+                );
+                choices.push(verdict::Choice {
+                    kind: kind.clone(),
+                    source: "tuned".into(),
+                    knobs: best.knobs.clone(),
+                    monthly_usd: best.monthly_usd,
+                    equation_monthly_usd: best.equation_monthly_usd,
+                    meets_sla: best.meets_sla,
+                    document: ev.document(&c),
+                    gpu: bf.gpu.clone(),
+                    tensor_parallel: bf.tensor_parallel,
+                });
+            }
+            tuned.push(t);
         }
     }
     let bound = oracle_plan.as_ref().map(|o| o.monthly_usd);
@@ -164,6 +253,8 @@ pub fn plan(options: &PlanOptions, progress: &mut dyn FnMut(&str)) -> Result<Pla
         skipped,
         fixed: fixed_plans,
         oracle: oracle_plan,
+        fitted: fitted_plan,
+        tuned,
         policies,
         api_break_even,
         verdict,
@@ -241,6 +332,66 @@ fn fixed_step(
         }
     }
     Ok(plans)
+}
+
+/// The knob search of `kind` on the cheapest fixed fleet's shape, every
+/// setting starting from the oracle's first count (`None`: not tunable).
+fn tune(
+    ev: &mut Evaluator,
+    kind: &str,
+    context: &tuning::Context,
+    bf: &FixedPlan,
+    span_s: f64,
+) -> Result<Option<tuning::Tuned>, PlanError> {
+    let Some(space) = tuning::space(kind, context) else {
+        return Ok(None);
+    };
+    // The defaults: the scenario's own knobs when it is this kind, else
+    // the kind's own defaults within the plan's replica bounds.
+    let own = (ev.own_scaling())
+        .filter(|(k, _)| k == kind)
+        .and_then(|(_, knobs)| serde_json::from_value::<toml::Table>(knobs).ok());
+    let defaults = own.unwrap_or_else(|| {
+        let mut t = space.base.clone();
+        t.retain(|k, _| matches!(k, "kind" | "min_replicas" | "max_replicas"));
+        t
+    });
+    let seed = ev.seeds[0];
+    let mut probe = |scaling: &toml::Table, fraction: Option<f64>| {
+        let c = candidate(
+            &bf.gpu,
+            bf.tensor_parallel,
+            FleetPolicy::Autoscaler {
+                initial: context.initial,
+                scaling: scaling.clone(),
+            },
+        );
+        ev.evaluate_until(&c, fraction.map(|f| f * span_s))
+    };
+    tuning::search(kind, &space, &defaults, seed, &mut probe).map(Some)
+}
+
+/// A simulated plan for the verdict.
+fn choice(
+    kind: &str,
+    source: &str,
+    knobs: serde_json::Value,
+    e: &Evaluation,
+    ev: &Evaluator,
+    c: &Candidate,
+    bf: &FixedPlan,
+) -> verdict::Choice {
+    verdict::Choice {
+        kind: kind.into(),
+        source: source.into(),
+        knobs,
+        monthly_usd: e.monthly_usd,
+        equation_monthly_usd: e.equation_monthly_usd,
+        meets_sla: e.meets_sla,
+        document: ev.document(c),
+        gpu: bf.gpu.clone(),
+        tensor_parallel: bf.tensor_parallel,
+    }
 }
 
 fn candidate(gpu: &str, tp: u32, policy: FleetPolicy) -> Candidate {

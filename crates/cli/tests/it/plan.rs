@@ -301,3 +301,68 @@ fn questions_the_planner_does_not_answer_are_errors_naming_the_file() {
         "{p:?}"
     );
 }
+
+/// The knob search on the stepped scenario: the same input gives the same
+/// bytes; a tuned setting is at least as cheap as the kind's defaults
+/// whenever those meet the SLA, and meets it itself; its `[scaling]` as
+/// the plan prints it (array knobs included) loads and reproduces its cost.
+#[test]
+#[allow(clippy::float_cmp)] // the same figure copied, not recomputed
+fn tuned_autoscalers_are_deterministic_and_no_worse_than_their_defaults() {
+    let path = write("plan-tuned", SCENARIO);
+    let args = ["--policies", "hpa,keda", "--jobs", "1"];
+    let text = plan_json(&path, &args);
+    assert_eq!(text, plan_json(&path, &args), "same input, same bytes");
+    let opts = PlanOptions {
+        policies: vec!["hpa".into(), "keda".into()],
+        ..options(&path, 1)
+    };
+    let p = plan::plan(&opts, &mut |_| {}).unwrap();
+    assert_eq!(p.tuned.len(), 2);
+    let mut defaults_met = 0;
+    for t in &p.tuned {
+        assert!(t.complete, "{t:?}");
+        let (best, d) = (t.best.as_ref().unwrap(), t.defaults.as_ref().unwrap());
+        if d.meets_sla {
+            defaults_met += 1;
+            assert!(best.meets_sla, "{t:?}");
+            assert!(best.monthly_usd <= d.monthly_usd, "{best:?} vs {d:?}");
+        }
+        // The tuned policy is listed beside the oracle with its regret.
+        let listed = (p.policies.iter())
+            .find(|q| q.kind == t.kind && q.source == "tuned")
+            .unwrap();
+        assert_eq!(listed.monthly_usd, best.monthly_usd);
+        let bound = p.oracle.as_ref().unwrap().monthly_usd;
+        assert_eq!(listed.regret_usd, Some(best.monthly_usd - bound));
+        // Its knobs pasted as `[scaling]` (with the plan's initial count
+        // and shape) run to the same cost.
+        let scaling: toml::Table = serde_json::from_value(best.knobs.clone()).unwrap();
+        let fragment = format!(
+            "[deployment]\nmodel = \"llama-3.1-8b\"\ngpu = \"h100-sxm\"\nreplicas = {}\n\n{}\n[pool]\ngpus_per_node = 1\n",
+            p.oracle.as_ref().unwrap().schedule[0].replicas,
+            toml::to_string(&toml::Table::from_iter([(
+                "scaling".to_string(),
+                toml::Value::Table(scaling)
+            )]))
+            .unwrap()
+        );
+        let (met, monthly) = run_pasted(&fragment, 7, &[]);
+        assert_eq!(met, best.meets_sla, "{fragment}");
+        assert!(
+            (monthly - best.monthly_usd).abs() <= 1e-9 * monthly,
+            "{fragment}"
+        );
+    }
+    assert!(
+        defaults_met >= 1,
+        "no kind's defaults met the SLA: the test tests nothing"
+    );
+    // A kind the plan cannot tune is an error naming the flag.
+    let bad = PlanOptions {
+        policies: vec!["ray_serve".into()],
+        ..options(&path, 1)
+    };
+    let e = plan::plan(&bad, &mut |_| {}).unwrap_err().to_string();
+    assert!(e.contains("--policies: `ray_serve`"), "{e}");
+}

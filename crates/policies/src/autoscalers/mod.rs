@@ -36,6 +36,7 @@ pub mod hpa;
 pub mod keda;
 pub mod kpa;
 pub mod llmd_wva;
+pub mod predictive;
 pub mod promql;
 pub mod ray_serve;
 pub mod signals;
@@ -156,6 +157,7 @@ autoscaler_registry! {
     AibrixApa => aibrix::AibrixApaKind,
     AibrixKpa => aibrix::AibrixKpaKind,
     LlmdWva => llmd_wva::LlmdWvaKind,
+    Predictive => predictive::PredictiveKind,
 }
 
 /// Why a configuration was rejected or a decision could not be made.

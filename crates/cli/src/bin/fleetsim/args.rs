@@ -379,6 +379,9 @@ pub struct PlanArgs {
     /// GPU types to size for, comma-separated (default: the scenario's).
     #[arg(long, value_delimiter = ',', value_name = "GPU,...")]
     pub gpus: Vec<String>,
+    /// Autoscaler kinds whose knobs to tune, comma-separated (e.g. hpa,kpa,predictive).
+    #[arg(long, value_delimiter = ',', value_name = "KIND,...")]
+    pub policies: Vec<String>,
     /// Run every candidate on K seeds: the scenario's seed, +1, ...
     #[arg(long, default_value_t = 1, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub seeds: u32,
@@ -413,6 +416,7 @@ impl PlanArgs {
             budget_s: self.budget_s,
             window_s: self.window_s,
             jobs: self.jobs,
+            policies: self.policies.clone(),
         }
     }
 }
