@@ -65,6 +65,9 @@ pub struct LatencySamples {
     pub e2e_ms: Vec<f64>,
     /// Percentile targets to mark on the curves.
     pub targets: Vec<Target>,
+    /// Why there are no samples to draw when the run had some (its
+    /// directory has no `requests.csv`); the chart says so.
+    pub unavailable: Option<String>,
 }
 
 /// An SLA percentile target: `percentile` of `metric` at most `max_ms`.
@@ -143,7 +146,19 @@ impl RunData {
             line: Some(e.line() as u64),
             message: e.to_string(),
         })?;
-        let mut latency = read_requests(&dir.join("requests.csv"))?;
+        let requests = dir.join("requests.csv");
+        let mut latency = if requests.exists() {
+            read_requests(&requests)?
+        } else {
+            // Written with --no-requests-csv: the other charts need only the
+            // summary and the time series.
+            LatencySamples {
+                unavailable: Some(
+                    "no requests.csv (the run was written without it): no latency CDFs".into(),
+                ),
+                ..LatencySamples::default()
+            }
+        };
         latency.targets = targets_of(&summary);
         Ok(RunData {
             windows: read_timeseries(&dir.join("timeseries.csv"))?,

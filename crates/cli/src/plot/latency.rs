@@ -59,6 +59,9 @@ struct LatencyChart<'a> {
 impl Chart for LatencyChart<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), DrawError> {
         let s = self.samples;
+        if let Some(why) = &s.unavailable {
+            return style::draw_message(root, self.title, why);
+        }
         if s.ttft_ms.is_empty() && s.e2e_ms.is_empty() {
             return style::draw_message(root, self.title, "no completed requests: no latencies");
         }

@@ -660,3 +660,24 @@ fn bad_run_directories_are_errors_naming_the_file_and_line() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_run_written_without_requests_csv_plots_with_a_latency_message() {
+    let dir = out_dir("plot-no-requests");
+    std::fs::remove_file(dir.join("requests.csv")).expect("remove");
+    let out = fleetsim(&["plot", dir.to_str().expect("utf-8 path")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let latency = read_text(&dir.join("latency-cdf.svg"));
+    assert!(
+        texts(&latency)
+            .iter()
+            .any(|t| t.contains("no requests.csv")),
+        "{:?}",
+        texts(&latency)
+    );
+    // The other two charts are drawn from the summary and the time series.
+    let fleet = read_text(&dir.join("fleet.svg"));
+    assert!(!texts(&fleet).iter().any(|t| t.contains("no requests.csv")));
+    assert!(count(&fleet, "<polyline") + count(&fleet, "<path") > 0);
+    std::fs::remove_dir_all(&dir).ok();
+}
