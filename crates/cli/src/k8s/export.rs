@@ -29,6 +29,21 @@ const IMAGE: &str = "vllm/vllm-openai:latest";
 pub struct ExportOptions {
     /// The scenario file.
     pub scenario: PathBuf,
+    /// The manifest a `kpa` scenario becomes.
+    pub kpa_as: KpaManifest,
+}
+
+/// The object that carries a `kpa` scenario's Knative autoscaling.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum KpaManifest {
+    /// A Knative Service (`serving.knative.dev/v1`), every knob an
+    /// annotation on its revision template.
+    #[default]
+    KnativeService,
+    /// A KServe InferenceService (`serving.kserve.io/v1beta1`, Serverless
+    /// mode): replicas, metric and target as `spec.predictor` fields, the
+    /// other knobs as annotations KServe passes to the Knative revision.
+    InferenceService,
 }
 
 /// The manifests of a scenario.
@@ -93,10 +108,15 @@ pub fn export(options: &ExportOptions) -> Result<Exported, K8sError> {
         doc,
         table,
     };
-    export_source(&src, &loaded.name, path)
+    export_source(&src, &loaded.name, path, options.kpa_as)
 }
 
-fn export_source(src: &Source, name: &str, path: &Path) -> Result<Exported, K8sError> {
+fn export_source(
+    src: &Source,
+    name: &str,
+    path: &Path,
+    kpa_as: KpaManifest,
+) -> Result<Exported, K8sError> {
     if src.table.contains_key("deployments") {
         return Err(src.error(
             &["deployments"],
@@ -142,8 +162,12 @@ fn export_source(src: &Source, name: &str, path: &Path) -> Result<Exported, K8sE
     let mut files = Vec::new();
     match kind {
         "kpa" => {
-            let (service, config) = ex.kpa(scaling, container, gpu_label, replicas)?;
-            files.push(("service.yaml".to_string(), service));
+            let (service, config) = ex.kpa(scaling, container, gpu_label, replicas, kpa_as)?;
+            let file = match kpa_as {
+                KpaManifest::KnativeService => "service.yaml",
+                KpaManifest::InferenceService => "inferenceservice.yaml",
+            };
+            files.push((file.to_string(), service));
             if let Some(c) = config {
                 files.push(("config-autoscaler.yaml".to_string(), c));
             }
@@ -402,11 +426,22 @@ impl Exporter<'_> {
         extra: Vec<(&str, Yaml)>,
     ) -> Yaml {
         let mut entries = extra;
+        entries.extend(self.pod_entries(container, gpu_label));
+        ymap(entries)
+    }
+
+    /// A pod spec's node selector (the GPU type) and its one container.
+    pub(super) fn pod_entries(
+        &self,
+        container: Yaml,
+        gpu_label: Option<String>,
+    ) -> Vec<(&'static str, Yaml)> {
+        let mut entries = Vec::new();
         if let Some(label) = gpu_label {
             entries.push(("nodeSelector", ymap(vec![(GPU_LABELS[0], s(&label))])));
         }
         entries.push(("containers", Yaml::Array(vec![container])));
-        ymap(entries)
+        entries
     }
 
     fn deployment(&self, container: Yaml, gpu_label: Option<String>, replicas: i64) -> String {

@@ -6,7 +6,7 @@
 //! cluster-wide `config-autoscaler` ConfigMap for the settings that have no
 //! annotation (scale to zero, rates).
 
-use super::export::{emit, num, num_text, s, ymap, Exporter};
+use super::export::{emit, num, num_text, s, ymap, Exporter, KpaManifest};
 use super::yaml::{format_duration_s, Doc, Here};
 use super::{K8sError, Out};
 use toml::{Table, Value};
@@ -292,7 +292,9 @@ impl Exporter<'_> {
         container: Yaml,
         gpu_label: Option<String>,
         replicas: i64,
+        kpa_as: KpaManifest,
     ) -> Result<(String, Option<String>), K8sError> {
+        let isvc = kpa_as == KpaManifest::InferenceService;
         let rps = sc.get("metric").and_then(Value::as_str) == Some("rps");
         let text = |v: &Value, form: Form| match (form, v) {
             (Form::Duration, Value::Integer(i)) => {
@@ -302,8 +304,13 @@ impl Exporter<'_> {
             (_, other) => num_text(other).unwrap_or_default(),
         };
         let mut annotations = vec![(format!("{PREFIX}class"), s(KPA_CLASS))];
+        // An InferenceService's own fields, in KServe's spelling.
+        let mut predictor: Vec<(&str, Yaml)> = Vec::new();
         if let Some(m) = sc.get("metric").and_then(Value::as_str) {
-            annotations.push((format!("{PREFIX}metric"), s(m)));
+            match isvc {
+                true => predictor.push(("scaleMetric", s(m))),
+                false => annotations.push((format!("{PREFIX}metric"), s(m))),
+            }
         }
         let mut used = vec!["kind", "metric", "container_concurrency"];
         for (name, key, form) in ANNOTATIONS {
@@ -311,6 +318,19 @@ impl Exporter<'_> {
                 "target" if rps => "rps_target",
                 k => k,
             };
+            let field = match name {
+                "min-scale" => Some("minReplicas"),
+                "max-scale" => Some("maxReplicas"),
+                "target" => Some("scaleTarget"),
+                _ => None,
+            };
+            if let (true, Some(field), Some(v)) = (isvc, field, sc.get(key)) {
+                if let Some(n) = num(v) {
+                    predictor.push((field, n));
+                    used.push(key);
+                    continue;
+                }
+            }
             let value = if key == "replicas" {
                 Some(Value::Integer(replicas))
             } else {
@@ -343,25 +363,46 @@ impl Exporter<'_> {
         if let Some(cc) = sc.get("container_concurrency").and_then(num) {
             extra.push(("containerConcurrency", cc));
         }
+        if isvc {
+            annotations.push(("serving.kserve.io/deploymentMode".into(), s("Serverless")));
+        }
         let annotations: Vec<(&str, Yaml)> = annotations
             .iter()
             .map(|(k, v)| (k.as_str(), v.clone()))
             .collect();
-        let service = emit(&[ymap(vec![
-            ("apiVersion", s("serving.knative.dev/v1")),
-            ("kind", s("Service")),
-            ("metadata", ymap(vec![("name", s(self.name))])),
-            (
-                "spec",
-                ymap(vec![(
-                    "template",
+        let service = if isvc {
+            // The predictor is a pod spec with KServe's fields beside it.
+            predictor.extend(extra);
+            predictor.extend(self.pod_entries(container, gpu_label));
+            emit(&[ymap(vec![
+                ("apiVersion", s("serving.kserve.io/v1beta1")),
+                ("kind", s("InferenceService")),
+                (
+                    "metadata",
                     ymap(vec![
-                        ("metadata", ymap(vec![("annotations", ymap(annotations))])),
-                        ("spec", self.pod_spec(container, gpu_label, extra)),
+                        ("name", s(self.name)),
+                        ("annotations", ymap(annotations)),
                     ]),
-                )]),
-            ),
-        ])]);
+                ),
+                ("spec", ymap(vec![("predictor", ymap(predictor))])),
+            ])])
+        } else {
+            emit(&[ymap(vec![
+                ("apiVersion", s("serving.knative.dev/v1")),
+                ("kind", s("Service")),
+                ("metadata", ymap(vec![("name", s(self.name))])),
+                (
+                    "spec",
+                    ymap(vec![(
+                        "template",
+                        ymap(vec![
+                            ("metadata", ymap(vec![("annotations", ymap(annotations))])),
+                            ("spec", self.pod_spec(container, gpu_label, extra)),
+                        ]),
+                    )]),
+                ),
+            ])])
+        };
         let config = (!config.is_empty()).then(|| {
             emit(&[ymap(vec![
                 ("apiVersion", s("v1")),

@@ -23,7 +23,7 @@ mod keda;
 mod knative;
 mod yaml;
 
-pub use export::{export, ExportOptions, Exported};
+pub use export::{export, ExportOptions, Exported, KpaManifest};
 
 use crate::scenario::{self, ScenarioError};
 use std::fmt;

@@ -350,6 +350,7 @@ fn export(toml: &str, test: &str) -> (PathBuf, k8s::Exported) {
     std::fs::write(&path, toml).unwrap_or_else(|e| panic!("{e}"));
     let exported = k8s::export(&ExportOptions {
         scenario: path.clone(),
+        kpa_as: Default::default(),
     });
     (path, exported.unwrap_or_else(|e| panic!("{e}\n{toml}")))
 }
@@ -450,9 +451,12 @@ fn export_writes_the_manifest_kinds_and_refuses_other_autoscalers_with_a_located
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
     let path = dir.join("ray.toml");
     std::fs::write(&path, ray).unwrap_or_else(|e| panic!("{e}"));
-    let err = k8s::export(&ExportOptions { scenario: path })
-        .unwrap_err()
-        .to_string();
+    let err = k8s::export(&ExportOptions {
+        scenario: path,
+        kpa_as: Default::default(),
+    })
+    .unwrap_err()
+    .to_string();
     assert_eq!(
         err,
         "ray.toml:13: scaling.kind: `ray_serve` has no manifest equivalent; export supports kinds: hpa, keda, kpa, fixed"
@@ -466,7 +470,10 @@ fn shipped_autoscaling_scenarios_export_and_import_back_to_the_same_autoscaler()
         let path = dir.join(format!("{name}.toml"));
         let original = fleetsim::scenario::load_file(&path, &[]);
         let original = original.unwrap_or_else(|e| panic!("{name}: {e}"));
-        let exported = k8s::export(&ExportOptions { scenario: path });
+        let exported = k8s::export(&ExportOptions {
+            scenario: path,
+            kpa_as: Default::default(),
+        });
         let exported = exported.unwrap_or_else(|e| panic!("{name}: {e}"));
         let imported = k8s::import_sources(&exported.files, &ImportOptions::default());
         let imported = imported.unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -655,4 +662,69 @@ fn damaged_manifests_give_located_errors_not_panics() {
         }
     }
     assert!(located > 20, "{located}");
+}
+
+#[test]
+fn a_kpa_scenario_exports_as_a_kserve_inference_service_and_imports_back() {
+    let cases = [
+        (
+            crate::common::workspace_root().join("scenarios/autoscaling/kpa-concurrency.toml"),
+            "kpa-concurrency",
+        ),
+        (
+            export_path(
+                &import(&["knative-service.yaml"], &options(None, Some("h100-sxm"))).toml,
+                "k8s-isvc",
+            ),
+            "knative fixture",
+        ),
+    ];
+    for (path, name) in cases {
+        let original = fleetsim::scenario::load_file(&path, &[]).unwrap_or_else(|e| panic!("{e}"));
+        let exported = k8s::export(&ExportOptions {
+            scenario: path,
+            kpa_as: k8s::KpaManifest::InferenceService,
+        })
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let isvc = &exported.files[0];
+        assert_eq!(isvc.0, "inferenceservice.yaml", "{name}");
+        for needle in [
+            "kind: InferenceService",
+            "serving.kserve.io/deploymentMode: Serverless",
+            "minReplicas:",
+            "maxReplicas:",
+            "scaleTarget:",
+        ] {
+            assert!(isvc.1.contains(needle), "{name}: {needle}\n{}", isvc.1);
+        }
+        // Replicas and target are KServe fields, not annotations.
+        assert!(
+            !isvc.1.contains("autoscaling.knative.dev/min-scale"),
+            "{}",
+            isvc.1
+        );
+        let back = k8s::import_sources(&exported.files, &ImportOptions::default())
+            .unwrap_or_else(|e| panic!("{name}: {e}\n{}", isvc.1));
+        let back = fleetsim::scenario::load_str(&back.toml, name, Path::new("."), &[])
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let policy = |s: &fleetsim::scenario::Scenario| {
+            format!(
+                "{:?}",
+                s.autoscalers
+                    .iter()
+                    .map(|a| a.as_ref().map(|(c, _, _)| c))
+                    .collect::<Vec<_>>()
+            )
+        };
+        assert_eq!(policy(&back), policy(&original), "{name}");
+        assert_eq!(
+            back.deployments[0].gpu, original.deployments[0].gpu,
+            "{name}"
+        );
+    }
+}
+
+/// Writes `toml` as a scenario file and returns its path.
+fn export_path(toml: &str, test: &str) -> PathBuf {
+    export(toml, test).0
 }

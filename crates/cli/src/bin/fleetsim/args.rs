@@ -134,6 +134,28 @@ pub struct ExportArgs {
     /// Write one file per manifest into this directory instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// What a `kpa` scenario becomes: a Knative Service or a KServe
+    /// InferenceService (Serverless mode).
+    #[arg(long, value_enum, default_value_t = KpaAsArg::KnativeService)]
+    pub kpa_as: KpaAsArg,
+}
+
+/// `--kpa-as`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum KpaAsArg {
+    /// `serving.knative.dev/v1` Service.
+    KnativeService,
+    /// `serving.kserve.io/v1beta1` InferenceService.
+    InferenceService,
+}
+
+impl From<KpaAsArg> for fleetsim::k8s::KpaManifest {
+    fn from(a: KpaAsArg) -> Self {
+        match a {
+            KpaAsArg::KnativeService => fleetsim::k8s::KpaManifest::KnativeService,
+            KpaAsArg::InferenceService => fleetsim::k8s::KpaManifest::InferenceService,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]

@@ -193,6 +193,7 @@ pub fn import(args: &ImportArgs) -> Result<()> {
 pub fn export(args: &ExportArgs) -> Result<()> {
     let options = fleetsim::k8s::ExportOptions {
         scenario: args.scenario.clone(),
+        kpa_as: args.kpa_as.into(),
     };
     let exported = fleetsim::k8s::export(&options)?;
     for n in &exported.not_exported {
