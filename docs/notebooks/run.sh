@@ -40,7 +40,7 @@ for nb in "${notebooks[@]}"; do
   evcxr --disable-readline < "$script" 2>&1 | sed 's/\x1b\[[0-9;]*m//g' > "$log" || true
   took=$(( $(date +%s) - start ))
   if grep -qE '(^|[^a-z_])Error:|\[E[0-9]{4}\]|panicked at' "$log" \
-      || ! grep -qx ">* *notebook ok: $name" "$log"; then
+      || ! grep -qE "(^|> )notebook ok: $name\$" "$log"; then
     echo "notebooks: $name FAILED after ${took} s; its output:" >&2
     grep -v '^ *Compiling ' "$log" >&2
     failed=1
