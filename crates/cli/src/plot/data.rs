@@ -129,7 +129,17 @@ impl RunData {
         let s = &result.summary;
         RunData {
             windows: result.timeseries.iter().map(Window::from).collect(),
-            latency: LatencySamples::from_records(&result.records, s),
+            latency: if result.records.is_empty() && s.requests.arrived > 0 {
+                // A streamed run hands its records to a sink, not back.
+                LatencySamples {
+                    unavailable: Some(
+                        "records streamed ([output] records = \"stream\"): no latency CDFs".into(),
+                    ),
+                    ..LatencySamples::default()
+                }
+            } else {
+                LatencySamples::from_records(&result.records, s)
+            },
             arrived: s.requests.arrived,
             sla_attainment: s.sla.attainment,
             gpu_hours: s.gpu_hours.billed,

@@ -681,3 +681,31 @@ fn a_run_written_without_requests_csv_plots_with_a_latency_message() {
     assert!(count(&fleet, "<polyline") + count(&fleet, "<path") > 0);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_streamed_run_plots_the_fleet_and_says_why_latency_is_missing() {
+    let dir = scratch("plot-streamed");
+    let out = dir.join("run");
+    let run = fleetsim(&[
+        "run",
+        "--set",
+        "workload.duration_s=10",
+        "--set",
+        "output.records=\"stream\"",
+        "--out",
+        out.to_str().expect("utf-8 path"),
+        "--plot",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let latency = read_text(&out.join("latency-cdf.svg"));
+    assert!(
+        texts(&latency)
+            .iter()
+            .any(|t| t.contains("records streamed")),
+        "{:?}",
+        texts(&latency)
+    );
+    let fleet = read_text(&out.join("fleet.svg"));
+    assert!(!texts(&fleet).iter().any(|t| t.contains("records streamed")));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -19,12 +19,6 @@ use std::path::Path;
 pub fn run(args: &RunArgs) -> Result<()> {
     let scenario = load_scenario(args)?;
     let streaming = scenario.output.records == Records::Stream;
-    if streaming && args.plot {
-        anyhow::bail!(
-            "--plot draws latency from every request's record, which a run with \
-             output.records = \"stream\" does not keep; run with --set output.records=keep"
-        );
-    }
     // Before the run, so a directory that cannot be written fails at once.
     let out = args.out.as_deref().map(OutDir::prepare).transpose()?;
     // Streaming, requests.csv is written row by row as requests end.
