@@ -2,6 +2,7 @@
 //! and the scenario tables that reproduce it, as TOML to paste.
 
 use serde::Serialize;
+use std::path::Path;
 use toml_edit::DocumentMut;
 
 /// The tables a plan may change, in the order the fragment lists them.
@@ -50,6 +51,11 @@ pub struct Verdict {
     pub equation_monthly_usd: Option<f64>,
     /// The scenario's tables for this plan, to paste in place of its own.
     pub toml: String,
+    /// The whole scenario the plan ran (the file's text with the `--set`
+    /// overrides and these tables written in, `--trace` as its workload),
+    /// to save and run (`plan --write-scenario`, [`scenario_file`]).
+    #[serde(skip)]
+    pub scenario_toml: String,
 }
 
 /// The cheapest choice meeting the SLA; of equal costs the first listed.
@@ -68,7 +74,66 @@ pub fn choose(choices: &[Choice]) -> Option<Verdict> {
         monthly_usd: best.monthly_usd,
         equation_monthly_usd: best.equation_monthly_usd,
         toml: fragment(&best.document),
+        scenario_toml: best.document.to_string(),
     })
+}
+
+/// The verdict's whole scenario with `trace` (`--trace FILE`, sorted or
+/// not) as its workload, headed by a comment saying where it came from.
+pub fn scenario_file(
+    verdict: &Verdict,
+    source: &str,
+    trace: Option<(&Path, bool)>,
+) -> Result<String, String> {
+    let mut doc: DocumentMut = (verdict.scenario_toml.parse())
+        .map_err(|e: toml_edit::TomlError| format!("the verdict's scenario: {e}"))?;
+    if let Some((path, sort)) = trace {
+        let mut workload = toml_edit::Table::new();
+        workload.insert("kind", toml_edit::value("trace"));
+        workload.insert("path", toml_edit::value(path.display().to_string()));
+        if sort {
+            workload.insert("sort", toml_edit::value(true));
+        }
+        doc.insert("workload", toml_edit::Item::Table(workload));
+    }
+    Ok(format!(
+        "# The plan's verdict for {source}: {} on {} (TP{}), ${:.0} a month.\n\
+         # Written by `fleetsim plan --write-scenario`; run it with `fleetsim run`.\n{doc}",
+        verdict.kind, verdict.gpu, verdict.tensor_parallel, verdict.monthly_usd
+    ))
+}
+
+/// Writes the verdict's whole scenario ([`scenario_file`]) to `path`,
+/// after checking that it loads from there: relative paths inside it (a
+/// trace, a profile) resolve against `path`'s directory, so a file that
+/// would not find them is an error and nothing is written.
+pub fn write_scenario(
+    verdict: &Verdict,
+    options: &super::PlanOptions,
+    path: &Path,
+) -> Result<(), super::PlanError> {
+    let unsupported = |message: String| super::PlanError::Unsupported {
+        file: path.display().to_string(),
+        message,
+    };
+    // A command-line path is relative to the working directory, a path in
+    // the file to the file's: write it absolute.
+    let trace = (options.trace.as_deref())
+        .map(|t| std::path::absolute(t).map(|t| (t, options.sort)))
+        .transpose()
+        .map_err(|e| unsupported(format!("--trace: {e}")))?;
+    let trace = trace.as_ref().map(|(t, sort)| (t.as_path(), *sort));
+    let text = scenario_file(verdict, &options.scenario.display().to_string(), trace)
+        .map_err(unsupported)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    crate::scenario::load_str(&text, &path.display().to_string(), dir, &[]).map_err(|e| {
+        unsupported(format!(
+            "the verdict's scenario would not load from there (relative paths in it resolve \
+             against the file's directory; write it beside {}): {e}",
+            options.scenario.display()
+        ))
+    })?;
+    std::fs::write(path, text).map_err(|e| unsupported(format!("cannot write: {e}")))
 }
 
 /// The [`TABLES`] of `doc` that it has, as a TOML document of their own.

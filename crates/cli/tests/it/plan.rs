@@ -366,3 +366,73 @@ fn tuned_autoscalers_are_deterministic_and_no_worse_than_their_defaults() {
     let e = plan::plan(&bad, &mut |_| {}).unwrap_err().to_string();
     assert!(e.contains("--policies: `ray_serve`"), "{e}");
 }
+
+/// `SCENARIO`'s traffic as a trace file beside the scenario, at 12 req/s
+/// for 60 s.
+fn with_relative_trace(test: &str) -> PathBuf {
+    let dir = scratch_dir(test);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut csv = String::from("TIMESTAMP,ContextTokens,GeneratedTokens\n");
+    for i in 0..720u32 {
+        let (s, us) = (i / 12, (i % 12) * 83_333);
+        csv += &format!(
+            "2023-11-16 18:15:{:02}.{us:06},{},{}\n",
+            s % 60,
+            800 + i % 400,
+            100 + i % 60
+        );
+    }
+    std::fs::write(dir.join("trace.csv"), csv).unwrap();
+    let (head, rest) = SCENARIO.split_once("[workload]").unwrap();
+    let (_, tail) = rest.split_once("[deployment]").unwrap();
+    let text = format!(
+        "{head}[workload]\nkind = \"trace\"\nformat = \"azure\"\npath = \"trace.csv\"\n\n[deployment]{tail}"
+    );
+    let path = dir.join("scenario.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn the_verdict_is_written_as_a_whole_scenario_that_runs_at_the_plans_cost() {
+    let path = write("plan-write", SCENARIO);
+    let options = options(&path, 1);
+    let p = plan::plan(&options, &mut |_| {}).unwrap();
+    let v = p.verdict.as_ref().unwrap();
+    let out = path.with_file_name("verdict.toml");
+    verdict::write_scenario(v, &options, &out).unwrap();
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("# The plan's verdict for "), "{text}");
+    let s = scenario::load_file(&out, &[]).unwrap();
+    let summary = fleetsim::run::run(&s).unwrap().summary;
+    let cost = summary.cost.unwrap();
+    let monthly = cost.total_usd * 730.0 / (summary.sim.simulated_s / 3600.0);
+    assert!(summary.sla.all_targets_met);
+    assert!(
+        (monthly - v.monthly_usd).abs() <= 1e-6 * v.monthly_usd,
+        "{monthly} vs {}",
+        v.monthly_usd
+    );
+
+    // A relative trace path: beside the scenario the file loads; elsewhere
+    // it would not find the trace, so nothing is written.
+    let traced = with_relative_trace("plan-write-trace");
+    let options = PlanOptions {
+        seeds: 1,
+        budget_s: 600.0,
+        ..PlanOptions::new(traced.clone())
+    };
+    let p = plan::plan(&options, &mut |_| {}).unwrap();
+    let v = p.verdict.as_ref().unwrap();
+    let beside = traced.with_file_name("verdict.toml");
+    verdict::write_scenario(v, &options, &beside).unwrap();
+    assert!(scenario::load_file(&beside, &[]).is_ok());
+    let elsewhere_dir = scratch_dir("plan-write-elsewhere");
+    std::fs::create_dir_all(&elsewhere_dir).unwrap();
+    let elsewhere = elsewhere_dir.join("verdict.toml");
+    let err = verdict::write_scenario(v, &options, &elsewhere)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("would not load from there"), "{err}");
+    assert!(!elsewhere.exists());
+}

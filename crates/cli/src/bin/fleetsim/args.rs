@@ -415,6 +415,10 @@ pub struct PlanArgs {
     #[arg(long, default_value_t = fleetsim::plan::DEFAULT_WINDOW_S)]
     pub window_s: f64,
     /// Override a scenario key, e.g. --set workload.duration_s=300 (repeatable).
+    /// Also write the verdict as a whole scenario file (the scenario with
+    /// the plan's tables and --set written in) that `fleetsim run` takes.
+    #[arg(long, value_name = "FILE")]
+    pub write_scenario: Option<PathBuf>,
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
     /// Runs at once (default: one per core). Results do not depend on it.

@@ -93,7 +93,18 @@ pub fn plan(args: &PlanArgs) -> Result<()> {
             eprintln!("plan: {step}");
         }
     };
-    let plan = fleetsim::plan::plan(&args.options(), &mut progress)?;
+    let options = args.options();
+    let plan = fleetsim::plan::plan(&options, &mut progress)?;
+    if let Some(path) = &args.write_scenario {
+        let Some(verdict) = &plan.verdict else {
+            anyhow::bail!(
+                "--write-scenario {}: no plan met every SLA target, so there is no verdict to write",
+                path.display()
+            );
+        };
+        fleetsim::plan::verdict::write_scenario(verdict, &options, path)?;
+        eprintln!("plan: the verdict's scenario is in {}", path.display());
+    }
     output::print(&match args.format {
         Format::Table => fleetsim::plan::render::render(&plan),
         Format::Json => fleetsim::plan::render::to_json(&plan),
