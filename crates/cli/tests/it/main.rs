@@ -14,6 +14,7 @@ mod check;
 mod cli_run;
 mod closed_stdout;
 mod compare;
+mod cost_attribution;
 mod deployments;
 mod determinism;
 mod docs_scaling_examples;

@@ -221,4 +221,25 @@ impl Fleet {
         ledger.check_balance()?;
         Ok(ledger.report(completed, output_tokens))
     }
+
+    /// Each deployment's replicas' busy GPU-hours at the price of the pool
+    /// their node is in, USD: the weights cost attribution splits the busy
+    /// dollars by (the ledger's busy line is the total).
+    pub(super) fn busy_usd_by_deployment(&self, p: &Placement, deployments: usize) -> Vec<f64> {
+        let mut out = vec![0.0; deployments];
+        let gpu_ns_per_hour = 3600.0 * crate::time::NANOS_PER_SEC as f64;
+        for (i, (replica, life)) in self.replicas.iter().zip(&self.lives).enumerate() {
+            let Some(node) = life.node else {
+                continue; // never held GPUs
+            };
+            let dep = usize::from(self.deployment_of[i]);
+            let gpus = f64::from(self.gpus_per_replica[dep]);
+            let pool = self.nodes[node as usize].pool as usize;
+            let price = p.pools[pool].pricing.usd_per_gpu_hour;
+            if let Some(w) = out.get_mut(dep) {
+                *w += replica.counters().busy_ns as f64 * gpus / gpu_ns_per_hour * price;
+            }
+        }
+        out
+    }
 }

@@ -14,6 +14,7 @@ use crate::cost::CostReport;
 use crate::metrics::RequestRecord;
 use crate::nodes::Placement;
 use crate::replica::{Aborted, Seq};
+use crate::summary::attribution::{self, CostAttribution, DeploymentUsage};
 use crate::summary::{
     AdapterReport, ClassReport, ColdStartStages, ColdStartSummary, DeploymentReport, FleetReport,
     GpuHours, PipelineReport, PrefixCacheReport, ReplicaRow, SimReport, Summary,
@@ -124,6 +125,7 @@ impl Simulation {
             summary.gpu_hours.idle = (report.billed_gpu_hours - summary.gpu_hours.busy).max(0.0);
             let mut report = report;
             report.monthly_equation = self.monthly_equation(&p, end_time, &summary, &report);
+            summary.cost_attribution = self.cost_attribution(&p, &report);
             summary.cost = Some(report);
         }
         summary.cold_start = self.cold_start_summary().map(|mut c| {
@@ -156,6 +158,37 @@ impl Simulation {
             replicas,
             warnings: Vec::new(),
         })
+    }
+
+    /// The billed cost of `report` split among the deployments' priority
+    /// classes; `None` when no deployment configures classes.
+    fn cost_attribution(
+        &self,
+        p: &crate::nodes::Placement,
+        report: &CostReport,
+    ) -> Option<CostAttribution> {
+        let deployments = &self.config.deployments;
+        if deployments.iter().all(|d| d.fleet.queue.classes.is_empty()) {
+            return None;
+        }
+        let weights = self.fleet.busy_usd_by_deployment(p, deployments.len());
+        let usage: Vec<DeploymentUsage> = (deployments.iter().zip(weights))
+            .zip(&self.outcomes.stats.usage)
+            .map(|((d, busy_weight_usd), used)| {
+                let names: Vec<String> = match d.fleet.queue.classes.is_empty() {
+                    true => vec![attribution::UNCLASSIFIED.to_string()],
+                    false => (d.fleet.queue.classes.iter())
+                        .map(|c| c.name.to_string())
+                        .collect(),
+                };
+                DeploymentUsage {
+                    name: d.name.to_string(),
+                    busy_weight_usd,
+                    classes: names.into_iter().zip(used.iter().copied()).collect(),
+                }
+            })
+            .collect();
+        attribution::attribute(report.by_state.busy.usd, report.total_usd, &usage)
     }
 
     /// The records, when the run keeps them (exact percentiles come from

@@ -7,6 +7,7 @@ use super::config::SimConfig;
 use super::error::SimError;
 use crate::metrics::{RequestRecord, SlaConfig};
 use crate::request::Outcome;
+use crate::summary::attribution::ClassUsage;
 use crate::summary::OutcomeStats;
 
 /// Streaming summaries by scope and the end-of-run sums the records fed.
@@ -23,6 +24,9 @@ pub(super) struct RunStats {
     pub(super) classes: Vec<Vec<OutcomeStats>>,
     /// Pipeline requests end to end, by pipeline, against the run's SLA.
     pub(super) pipelines: Vec<OutcomeStats>,
+    /// What each class used of each deployment (one entry for a deployment
+    /// without classes), for cost attribution.
+    pub(super) usage: Vec<Vec<ClassUsage>>,
     /// Prompt and output tokens of completed stage-level records, by
     /// deployment (the work they needed, for the recompute share).
     pub(super) needed_tokens: Vec<u64>,
@@ -52,6 +56,9 @@ impl RunStats {
                 .map(|d| vec![OutcomeStats::default(); d.fleet.queue.classes.len()])
                 .collect(),
             pipelines: vec![OutcomeStats::default(); config.pipelines.len()],
+            usage: (config.deployments.iter())
+                .map(|d| vec![ClassUsage::default(); d.fleet.queue.classes.len().max(1)])
+                .collect(),
             needed_tokens: vec![0; n],
             ..RunStats::default()
         }
@@ -70,6 +77,9 @@ impl RunStats {
             classes.get(usize::from(r.class)),
         ) {
             s.add(r, &c.sla);
+        }
+        if let Some(u) = (self.usage.get_mut(d)).and_then(|u| u.get_mut(usize::from(r.class))) {
+            u.add(r);
         }
         if r.outcome == Outcome::Completed {
             self.needed_tokens[d] += u64::from(r.input_tokens) + u64::from(r.output_tokens);

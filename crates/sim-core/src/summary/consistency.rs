@@ -366,6 +366,19 @@ impl Summary {
                 c.sla(&format!("{path}.sla"), &k.sla, &k.requests, &k.latency);
             }
         }
+        if let (Some(a), Some(cost)) = (&self.cost_attribution, &self.cost) {
+            let classes = || a.deployments.iter().flat_map(|d| &d.classes);
+            let total: f64 = classes().map(|k| k.total_usd).sum();
+            if !close(total, cost.total_usd) {
+                c.fail(
+                    "cost_attribution",
+                    format!(
+                        "the classes are charged {total} USD of {} billed",
+                        cost.total_usd
+                    ),
+                );
+            }
+        }
         let mut in_pipelines = 0u64;
         for (i, p) in self.pipelines.iter().enumerate() {
             let path = format!("pipelines[{i}]");

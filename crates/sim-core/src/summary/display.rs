@@ -116,6 +116,9 @@ impl Summary {
         )?;
         if let Some(cost) = &self.cost {
             write_cost(out, cost)?;
+            if let Some(a) = &self.cost_attribution {
+                a.write_lines(out)?;
+            }
             self.write_monthly(out, cost)?;
         }
         self.write_engine(out)?;

@@ -10,6 +10,7 @@ use crate::request::Outcome;
 use serde::{Deserialize, Serialize};
 
 mod accumulator;
+pub mod attribution;
 mod consistency;
 pub mod display;
 mod numbers;
@@ -342,6 +343,10 @@ pub struct Summary {
     pub cold_start: Option<ColdStartSummary>,
     /// Dollars and GPU time by state (`null` without a node pool).
     pub cost: Option<crate::cost::CostReport>,
+    /// The billed cost split among each deployment's priority classes
+    /// (`null` without a cost or without classes).
+    #[serde(default)]
+    pub cost_attribution: Option<attribution::CostAttribution>,
     /// Automatic prefix caching (`null` when it is off).
     pub prefix_cache: Option<PrefixCacheReport>,
     /// LoRA adapter slots (`null` when LoRA is not configured).
