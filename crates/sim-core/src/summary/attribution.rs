@@ -249,11 +249,12 @@ impl CostAttribution {
                 });
                 writeln!(
                     out,
-                    "           {name}: {} ({} busy + {} other) for {} requests, {} tokens: {per_request}{per_mtok}",
+                    "           {name}: {} ({} busy + {} other) for {} request{}, {} tokens: {per_request}{per_mtok}",
                     usd_line(c.total_usd),
                     usd_line(c.busy_usd),
                     usd_line(c.allocated_non_busy_usd),
                     c.completed,
+                    if c.completed == 1 { "" } else { "s" },
                     c.served_tokens,
                 )?;
             }
