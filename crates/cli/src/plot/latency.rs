@@ -72,15 +72,24 @@ impl Chart for LatencyChart<'_> {
             ("TPOT (ms)", LatencyMetric::TpotMs, &s.tpot_ms),
             ("end to end (ms)", LatencyMetric::E2eMs, &s.e2e_ms),
         ];
-        for (area, (caption, metric, values)) in panels.iter().zip(curves) {
-            // (A target a notebook built with a bound or percentile out of
-            // range is left out rather than stretching the axis forever.)
-            let targets: Vec<&Target> = (s.targets.iter())
+        // (A target a notebook built with a bound or percentile out of
+        // range is left out rather than stretching the axis forever.)
+        let targets_of = |metric: LatencyMetric| -> Vec<&Target> {
+            (s.targets.iter())
                 .filter(|t| t.metric == metric)
                 .filter(|t| t.max_ms.is_finite() && t.max_ms > 0.0)
                 .filter(|t| (0.0..=100.0).contains(&t.percentile))
-                .collect();
-            draw_panel(area, caption, values, &targets)?;
+                .collect()
+        };
+        // Every panel's legend strip is as tall as the tallest, so the
+        // three plots share their axes' height.
+        let legend_rows = 1
+            + (curves.iter())
+                .map(|(_, metric, _)| targets_of(*metric).len())
+                .max()
+                .unwrap_or(0);
+        for (area, (caption, metric, values)) in panels.iter().zip(curves) {
+            draw_panel(area, caption, values, &targets_of(metric), legend_rows)?;
         }
         Ok(())
     }
@@ -91,8 +100,26 @@ fn draw_panel<DB: DrawingBackend>(
     caption: &str,
     values: &[f64],
     targets: &[&Target],
+    legend_rows: usize,
 ) -> Result<(), DrawError> {
     let points = cdf_points(values);
+    // The legend gets a strip of its own under the panel: it never covers
+    // the curve or a target.
+    let mut entries = vec![(
+        format!(
+            "{} requests",
+            fleetsim_core::summary::display::thousands(values.len() as f64, 0)
+        ),
+        style::Mark::Line(style::TRAFFIC),
+    )];
+    for t in targets {
+        let label = format!("p{} ≤ {} ms", t.percentile, t.max_ms);
+        entries.push((label, style::Mark::Cross(style::MISS)));
+    }
+    let strip_px = 24 * legend_rows.max(entries.len()) as u32 + 8;
+    let (_, height) = area.dim_in_pixel();
+    let (area, legend) = area.split_vertically(height.saturating_sub(strip_px));
+    let area = &area;
     let (Some(first), Some(last)) = (points.first(), points.last()) else {
         area.draw(&Text::new(
             format!("{caption}: none"),
@@ -128,29 +155,12 @@ fn draw_panel<DB: DrawingBackend>(
         .label_style(style::text(13))
         .axis_desc_style(style::text(15))
         .draw()?;
-    let n = values.len();
-    chart
-        .draw_series(LineSeries::new(points, style::TRAFFIC.stroke_width(2)))?
-        .label(format!(
-            "{} requests",
-            fleetsim_core::summary::display::thousands(n as f64, 0)
-        ))
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 14, y)], style::TRAFFIC.stroke_width(2)));
+    chart.draw_series(LineSeries::new(points, style::TRAFFIC.stroke_width(2)))?;
     for t in targets {
         let at = (t.max_ms, t.percentile / 100.0);
-        chart
-            .draw_series([Cross::new(at, 7, style::MISS.stroke_width(2))])?
-            .label(format!("p{} ≤ {} ms", t.percentile, t.max_ms))
-            .legend(|(x, y)| Cross::new((x + 7, y), 5, style::MISS.stroke_width(2)));
+        chart.draw_series([Cross::new(at, 7, style::MISS.stroke_width(2))])?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
-        .label_font(style::text(13))
-        .draw()?;
-    Ok(())
+    style::draw_legend(&legend, 12, &entries)
 }
 
 /// Tick values for a log axis from `lo` to `hi`: 1, 2 and 5 in each

@@ -259,6 +259,8 @@ pub enum Mark {
     Line(RGBColor),
     /// A dot (points).
     Dot(RGBColor),
+    /// A cross (a target marked on a curve).
+    Cross(RGBColor),
 }
 
 /// Draws `entries` one under the other in `area` (the legend column),
@@ -283,6 +285,7 @@ pub fn draw_legend<DB: DrawingBackend>(
                 area.draw(&PathElement::new([(x, y), (x + 16, y)], c.stroke_width(2)))?
             }
             Mark::Dot(c) => area.draw(&Circle::new((x + 8, y), 5, c.filled()))?,
+            Mark::Cross(c) => area.draw(&Cross::new((x + 8, y), 5, c.stroke_width(2)))?,
         }
         area.draw(&Text::new(name.clone(), (x + 24, y), label.clone()))?;
     }

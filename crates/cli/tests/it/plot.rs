@@ -709,3 +709,48 @@ fn a_streamed_run_plots_the_fleet_and_says_why_latency_is_missing() {
     assert!(!texts(&fleet).iter().any(|t| t.contains("records streamed")));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The `y` of the `<text>` element whose text is `label`.
+fn text_y(svg: &str, label: &str) -> Option<i32> {
+    svg.split("<text").skip(1).find_map(|t| {
+        let body = &t[t.find('>')? + 1..];
+        if body[..body.find("</text>")?].trim() != label {
+            return None;
+        }
+        let y = &t[t.find("y=\"")? + 3..];
+        y[..y.find('"')?].parse().ok()
+    })
+}
+
+#[test]
+fn latency_legends_sit_below_each_panel_not_on_its_curve() {
+    let dir = scratch("plot-latency-legend");
+    let r = quickstart(20, &[]);
+    let data = plot::RunData::from_result(&r);
+    let path = dir.join("latency.svg");
+    plot::latency_cdf_chart(&data.latency, "legend", &path).expect("latency chart");
+    let svg = assert_svg(&path);
+    // The lowest point a CDF curve reaches (largest y in SVG coordinates):
+    // the curves are the traffic-blue lines of more than two points (the
+    // legend's mark has two).
+    let lowest = (svg.split("<polyline").skip(1))
+        .filter(|p| p.contains("stroke=\"#1F77B4\""))
+        .filter_map(|p| {
+            let at = p.find("points=\"")? + 8;
+            let points = &p[at..at + p[at..].find('"')?];
+            let ys: Vec<i32> = (points.split_whitespace())
+                .filter_map(|xy| xy.split(',').nth(1)?.parse::<i32>().ok())
+                .collect();
+            (ys.len() > 2).then(|| ys.into_iter().max()).flatten()
+        })
+        .max()
+        .expect("CDF curves");
+    let completed = r.summary.requests.completed as f64;
+    let label = format!(
+        "{} requests",
+        fleetsim_core::summary::display::thousands(completed, 0)
+    );
+    let y = text_y(&svg, &label).unwrap_or_else(|| panic!("no {label:?} in {:?}", texts(&svg)));
+    assert!(y > lowest, "{label:?} at y {y}, curves down to {lowest}");
+    std::fs::remove_dir_all(&dir).ok();
+}
