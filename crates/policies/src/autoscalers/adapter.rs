@@ -215,6 +215,50 @@ impl DownscaleDelay {
     }
 }
 
+/// The last steps a recommendation takes in the adapters that scale to
+/// zero: at least one replica for `hold` after an activation (a request
+/// that found no replica), the replica bounds, then the scale-down delay.
+#[derive(Clone, Debug)]
+pub struct Settle {
+    bounds: (u32, u32),
+    delay: DownscaleDelay,
+    hold: SimDuration,
+    activated_at: Option<SimTime>,
+}
+
+impl Settle {
+    /// Within `bounds` (min, max), lowering only after `scale_down_delay`,
+    /// keeping an activated replica for `hold`.
+    pub fn new(bounds: (u32, u32), scale_down_delay: SimDuration, hold: SimDuration) -> Self {
+        Settle {
+            bounds,
+            delay: DownscaleDelay::new(scale_down_delay),
+            hold,
+            activated_at: None,
+        }
+    }
+
+    /// The replica bounds (min, max).
+    pub fn bounds(&self) -> (u32, u32) {
+        self.bounds
+    }
+
+    /// `rec` at `now` after the activation hold, the bounds and the delay.
+    pub fn apply(&mut self, now: SimTime, mut rec: u32) -> u32 {
+        if (self.activated_at).is_some_and(|t| within(t, now, self.hold)) {
+            rec = rec.max(1);
+        }
+        let rec = rec.clamp(self.bounds.0, self.bounds.1);
+        self.delay.apply(now, rec)
+    }
+
+    /// A request found no replica at `now`: one at once (or the minimum).
+    pub fn on_activation(&mut self, now: SimTime) -> Option<u32> {
+        self.activated_at = Some(now);
+        Some(self.bounds.0.max(1))
+    }
+}
+
 /// Reject `min_replicas > max_replicas` for `autoscaler`, citing `rule`.
 pub fn check_bounds(
     autoscaler: &'static str,
@@ -250,9 +294,7 @@ pub struct Proportional {
     per_replica: f64,
     window: SimDuration,
     sync: SimDuration,
-    bounds: (u32, u32),
-    delay: DownscaleDelay,
-    activated_at: Option<SimTime>,
+    settle: Settle,
 }
 
 impl Proportional {
@@ -270,9 +312,8 @@ impl Proportional {
             per_replica,
             window,
             sync,
-            bounds,
-            delay: DownscaleDelay::new(scale_down_delay),
-            activated_at: None,
+            // The activated replica is kept for one window.
+            settle: Settle::new(bounds, scale_down_delay, window),
         }
     }
 }
@@ -283,7 +324,7 @@ impl Autoscaler for Proportional {
     }
 
     fn replica_bounds(&self) -> (u32, u32) {
-        self.bounds
+        self.settle.bounds()
     }
 
     fn desired_replicas(&mut self, obs: &Observation<'_>) -> u32 {
@@ -291,24 +332,16 @@ impl Autoscaler for Proportional {
             return obs.desired;
         };
         let raw = (v / self.per_replica).ceil();
-        let mut rec = if raw >= f64::from(u32::MAX) {
+        let rec = if raw >= f64::from(u32::MAX) {
             u32::MAX
         } else {
             raw.max(0.0) as u32
         };
-        if self
-            .activated_at
-            .is_some_and(|t| within(t, obs.now, self.window))
-        {
-            rec = rec.max(1);
-        }
-        let rec = rec.clamp(self.bounds.0, self.bounds.1);
-        self.delay.apply(obs.now, rec)
+        self.settle.apply(obs.now, rec)
     }
 
     fn on_activation(&mut self, now: SimTime) -> Option<u32> {
-        self.activated_at = Some(now);
-        Some(self.bounds.0.max(1))
+        self.settle.on_activation(now)
     }
 }
 

@@ -46,7 +46,7 @@
 //! 100, Knative's default target). With `min_replicas = 0` a request
 //! arriving at zero replicas activates one at once.
 
-use super::adapter::{check_bounds, DownscaleDelay};
+use super::adapter::{check_bounds, Settle};
 use super::{finite, invalid, secs, secs_f64, AutoscalerError};
 use fleetsim_core::autoscale::{MetricsSpec, Observation};
 use fleetsim_core::{Autoscaler, SimDuration, SimTime};
@@ -565,9 +565,9 @@ pub struct PredictiveAutoscaler {
     lead: Option<SimDuration>,
     longest_cold_start: SimDuration,
     reactive_floor: bool,
-    delay: DownscaleDelay,
     sync: SimDuration,
-    bounds: (u32, u32),
+    /// Activation hold, bounds and scale-down delay.
+    settle: Settle,
     /// The checkpoint: bucket, instant and arrivals of a scrape.
     mark: Option<(u64, SimTime, u64)>,
     /// Concurrency summed over the scrapes since the checkpoint, and their
@@ -575,7 +575,6 @@ pub struct PredictiveAutoscaler {
     concurrency: (f64, u32, Option<SimTime>),
     /// Time in the system, seconds, over the last completed bucket.
     time_in_system_s: Option<f64>,
-    activated_at: Option<SimTime>,
 }
 
 impl PredictiveAutoscaler {
@@ -592,13 +591,15 @@ impl PredictiveAutoscaler {
             lead: c.lead_s.map(secs_f64),
             longest_cold_start: SimDuration::ZERO,
             reactive_floor: c.reactive_floor,
-            delay: DownscaleDelay::new(secs(c.scale_down_delay_s)),
             sync: secs(c.sync_period_s),
-            bounds: (c.min_replicas, c.max_replicas),
+            settle: Settle::new(
+                (c.min_replicas, c.max_replicas),
+                secs(c.scale_down_delay_s),
+                secs(ACTIVATION_HOLD_S),
+            ),
             mark: None,
             concurrency: (0.0, 0, None),
             time_in_system_s: None,
-            activated_at: None,
         }
     }
 
@@ -691,13 +692,13 @@ impl Autoscaler for PredictiveAutoscaler {
     }
 
     fn replica_bounds(&self) -> (u32, u32) {
-        self.bounds
+        self.settle.bounds()
     }
 
     fn desired_replicas(&mut self, obs: &Observation<'_>) -> u32 {
         self.observe_history(obs);
         let observed = obs.request_rate(self.bucket);
-        let mut rec = match self.per_replica_rps() {
+        let rec = match self.per_replica_rps() {
             Some(per) => {
                 let forecast = self.forecast_peak_rps(obs.now);
                 let floor = observed.filter(|_| self.reactive_floor);
@@ -716,16 +717,11 @@ impl Autoscaler for PredictiveAutoscaler {
                 None => return obs.desired,
             },
         };
-        if (self.activated_at).is_some_and(|t| super::within(t, obs.now, secs(ACTIVATION_HOLD_S))) {
-            rec = rec.max(1);
-        }
-        let rec = rec.clamp(self.bounds.0, self.bounds.1);
-        self.delay.apply(obs.now, rec)
+        self.settle.apply(obs.now, rec)
     }
 
     fn on_activation(&mut self, now: SimTime) -> Option<u32> {
-        self.activated_at = Some(now);
-        Some(self.bounds.0.max(1))
+        self.settle.on_activation(now)
     }
 }
 
