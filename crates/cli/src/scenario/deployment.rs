@@ -106,14 +106,20 @@ pub(super) fn resolve_deployment(
         factors
             .validate()
             .map_err(|e| e.within("deployment.perf"))?;
-        Ok(Roofline::new(
+        let roofline = Roofline::new(
             gpu,
             model,
             raw.tensor_parallel,
             weights_bytes_per_param,
             kv_bytes_per_element,
             factors,
-        ))
+        );
+        let kind = raw.engine.kind.unwrap_or_default();
+        Ok(if engine::attention_data_parallel(kind, &raw.engine)? {
+            roofline.with_attention_data_parallel(model, kv_bytes_per_element)
+        } else {
+            roofline
+        })
     };
     let perf: Arc<dyn PerfModel> = match raw.perf.kind {
         PerfKind::Table => {

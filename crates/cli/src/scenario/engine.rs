@@ -131,6 +131,24 @@ fn async_scheduling_default(kind: EngineKind) -> bool {
     }
 }
 
+/// Whether the replica runs attention data-parallel (TensorRT-LLM's
+/// `enable_attention_dp`). Only TensorRT-LLM has the setting here; vLLM's
+/// data parallelism runs separate engines, which a scenario writes as
+/// replicas.
+pub(super) fn attention_data_parallel(
+    kind: EngineKind,
+    e: &raw::RawEngine,
+) -> Result<bool, FieldError> {
+    match (kind, e.attention_data_parallel) {
+        (EngineKind::Vllm, Some(true)) => Err(FieldError::new(
+            "deployment.engine.attention_data_parallel",
+            "is TensorRT-LLM's enable_attention_dp; with kind = \"vllm\" data parallelism is \
+             separate engines: write them as replicas",
+        )),
+        (_, v) => Ok(v.unwrap_or(false)),
+    }
+}
+
 /// Bytes of KV cache one replica gets, and the memory it came from (for
 /// the error when nothing is left).
 struct KvMemory {
@@ -269,12 +287,13 @@ pub(super) fn batching_config(
     let e = &raw.engine;
     let kind = e.kind.unwrap_or_default();
     let (default_seqs, default_tokens) = batch_defaults(kind, gpu);
-    let max_num_seqs = e.max_num_seqs.unwrap_or(default_seqs);
+    let attention_dp = attention_data_parallel(kind, e)?;
     let block_size_tokens = e.block_size_tokens.unwrap_or(16);
     let reserve_gb = e.activation_reserve_gb_per_gpu.unwrap_or(3.0);
     let max_model_len_tokens = e.max_model_len_tokens.unwrap_or(model.max_context_tokens);
     let prefill = e.prefill.unwrap_or_default();
     let max_num_batched_tokens = token_budget(e, prefill, default_tokens, max_model_len_tokens)?;
+    let max_num_seqs = e.max_num_seqs.unwrap_or(default_seqs);
     if max_num_seqs == 0 {
         return Err(FieldError::new(
             "deployment.engine.max_num_seqs",
@@ -316,15 +335,26 @@ pub(super) fn batching_config(
         ));
     }
     let tp = f64::from(raw.tensor_parallel);
+    // Attention data parallelism copies the attention weights to every GPU.
+    let replicated_attention = if attention_dp {
+        model.attention_params() * precision.weights_bytes_per_param * (tp - 1.0)
+    } else {
+        0.0
+    };
     let memory = kv_memory(
         kind,
         e,
         gpu.memory_bytes * tp,
-        model.weights_bytes(precision.weights_bytes_per_param),
+        model.weights_bytes(precision.weights_bytes_per_param) + replicated_attention,
         reserve_gb * GB * tp,
     )?;
-    // With more GPUs than KV heads, each GPU holds a copy of its head.
-    let kv_copies = (tp / f64::from(model.kv_heads)).max(1.0);
+    // With more GPUs than KV heads, each GPU holds a copy of its head;
+    // attention data parallelism splits the cache by request instead.
+    let kv_copies = if attention_dp {
+        1.0
+    } else {
+        (tp / f64::from(model.kv_heads)).max(1.0)
+    };
     let block_bytes = model.kv_bytes_per_token(precision.kv_bytes_per_element)
         * kv_copies
         * f64::from(block_size_tokens);
@@ -347,9 +377,12 @@ pub(super) fn batching_config(
     let kv_cache_blocks = (memory.kv_bytes / block_bytes)
         .floor()
         .min(f64::from(u32::MAX)) as u32;
+    // Under attention data parallelism each rank schedules its own batch
+    // up to the engine's limits.
+    let ranks = if attention_dp { raw.tensor_parallel } else { 1 };
     Ok(BatchingConfig {
-        max_num_seqs,
-        max_num_batched_tokens,
+        max_num_seqs: max_num_seqs.saturating_mul(ranks),
+        max_num_batched_tokens: max_num_batched_tokens.saturating_mul(ranks),
         block_size_tokens,
         kv_cache_blocks,
         max_model_len_tokens,
@@ -422,6 +455,41 @@ mod tests {
         let expect = free(16.0) / free(8.0) / 2.0;
         let ratio = per_gpu(16) / per_gpu(8);
         assert!((ratio / expect - 1.0).abs() < 0.001, "{ratio} vs {expect}");
+    }
+
+    #[test]
+    fn attention_data_parallel_splits_the_kv_cache_by_request_and_copies_attention() {
+        // Qwen3-235B has 4 KV heads: at TP 8 each head sits on two GPUs, so
+        // plain tensor parallelism halves the tokens a byte holds; attention
+        // data parallelism keeps no copy of the cache but one of the
+        // attention weights (94 × 4,096 × 2 × (64 + 4) × 128 parameters) on
+        // every GPU, and each of the 8 ranks schedules up to the defaults.
+        let trt = "kind = \"trtllm\"\nweights_dtype = \"fp8\"";
+        let tp = resolve("qwen3-235b-a22b", "h200", 8, trt).unwrap();
+        let dp = resolve(
+            "qwen3-235b-a22b",
+            "h200",
+            8,
+            &format!("{trt}\nattention_data_parallel = true"),
+        )
+        .unwrap();
+        let attention = 94.0 * 4096.0 * 2.0 * (64.0 + 4.0) * 128.0;
+        let free = |extra: f64| 8.0 * 141e9 - 235.1e9 - 8.0 * 3e9 - extra;
+        let expect = 2.0 * free(7.0 * attention) / free(0.0);
+        let ratio = dp.0 as f64 / tp.0 as f64;
+        assert!((ratio / expect - 1.0).abs() < 0.001, "{ratio} vs {expect}");
+        assert_eq!((tp.1, tp.2), (2048, 8192));
+        assert_eq!((dp.1, dp.2), (8 * 2048, 8 * 8192));
+        // vLLM has no such setting: its data parallelism is replicas.
+        let vllm = resolve(
+            "llama-3.1-8b",
+            "h100-sxm",
+            2,
+            "attention_data_parallel = true",
+        );
+        assert!(vllm
+            .unwrap_err()
+            .starts_with("deployment.engine.attention_data_parallel: "),);
     }
 
     #[test]

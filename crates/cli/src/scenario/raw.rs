@@ -339,6 +339,9 @@ pub struct RawEngine {
     /// Plan each iteration while the previous one runs (vLLM's async
     /// scheduling); default on for vLLM, off for TensorRT-LLM.
     pub async_scheduling: Option<bool>,
+    /// TensorRT-LLM's `enable_attention_dp`: every tensor-parallel GPU
+    /// runs attention for its own requests (default false).
+    pub attention_data_parallel: Option<bool>,
     /// Per-request latency outside the engine (API server, tokenisation),
     /// ms; default calibrated on TensorRT-LLM's online-serving measurements.
     pub frontend_latency_ms: Option<f64>,

@@ -79,6 +79,8 @@ pub(crate) struct Configuration {
     /// Kept as written (an `f64` is not `Ord`).
     pub(crate) gpu_memory_utilization: Option<String>,
     pub(crate) max_model_len: Option<u32>,
+    /// TensorRT-LLM's `enable_attention_dp`, where the source turns it on.
+    pub(crate) attention_dp: Option<bool>,
 }
 
 /// How the trace files this test writes (and deletes) are named.
@@ -155,6 +157,9 @@ impl Configuration {
         };
         if self.engine == "trtllm" && self.mode == "offline" {
             engine.push_str("kv_cache_free_gpu_mem_fraction = 0.95\n");
+        }
+        if self.attention_dp == Some(true) {
+            engine.push_str("attention_data_parallel = true\n");
         }
         for line in frontend {
             engine.push_str(line);

@@ -112,6 +112,12 @@ pub struct Roofline {
     attention_flops_per_context_token: f64,
     layers: f64,
     hidden_size: f64,
+    /// GPUs that schedule sequences side by side: the tensor-parallel
+    /// degree under attention data parallelism, else 1.
+    attention_ranks: f64,
+    /// Attention weights every GPU reads beyond its tensor-parallel shard
+    /// (the copies attention data parallelism keeps), bytes.
+    replicated_attention_bytes: f64,
 }
 
 impl Roofline {
@@ -156,7 +162,29 @@ impl Roofline {
             attention_flops_per_context_token: model.attention_flops_per_context_token(),
             layers: f64::from(model.layers),
             hidden_size: f64::from(model.hidden_size),
+            attention_ranks: 1.0,
+            replicated_attention_bytes: 0.0,
         }
+    }
+
+    /// Attention data parallelism (TensorRT-LLM's `enable_attention_dp`):
+    /// each of the tensor-parallel GPUs runs attention for its own share
+    /// of the sequences with a full copy of the attention weights and
+    /// schedules them itself, while the experts stay sharded. So every GPU
+    /// reads the attention weights whole, the KV cache is split by request
+    /// (no head is copied) and the per-sequence overhead is paid on each
+    /// rank for its share only.
+    pub fn with_attention_data_parallel(
+        mut self,
+        model: &ModelSpec,
+        kv_bytes_per_element: f64,
+    ) -> Self {
+        let tp = f64::from(self.tensor_parallel);
+        self.attention_ranks = tp;
+        self.replicated_attention_bytes =
+            model.attention_params() * self.bytes_per_param * (tp - 1.0);
+        self.kv_bytes_per_token = model.kv_bytes_per_token(kv_bytes_per_element);
+        self
     }
 
     fn compute_rate(&self) -> f64 {
@@ -176,12 +204,15 @@ impl Roofline {
         let active_fraction = (self.params_active / self.params_total).clamp(0.0, 1.0);
         let touched = 1.0 - (1.0 - active_fraction).powf(tokens.max(1.0));
         self.params_total * self.bytes_per_param * touched.max(active_fraction)
+            + self.replicated_attention_bytes
     }
 
     /// Scheduling, launch and tensor-parallel communication time.
     fn overhead_s(&self, tokens: f64, seqs: f64) -> f64 {
         let f = &self.factors;
-        f.step_overhead_s + f.per_seq_overhead_s * seqs + self.allreduce_s(tokens)
+        f.step_overhead_s
+            + f.per_seq_overhead_s * seqs / self.attention_ranks
+            + self.allreduce_s(tokens)
     }
 
     /// The two all-reduces per layer of tensor parallelism over `tokens`
@@ -384,5 +415,34 @@ mod tests {
             ..RooflineFactors::default()
         };
         assert_eq!(bad.validate().unwrap_err().field, "per_seq_overhead_s");
+    }
+
+    #[test]
+    fn attention_data_parallel_reads_attention_copies_and_shares_the_per_sequence_cost() {
+        // Qwen3-235B FP8 on 8 H200s, decoding 1,024 sequences with no
+        // context: every expert is touched, so the weights read are all
+        // 235.1e9 bytes, plus, with attention data parallelism, 7 more
+        // copies of the attention projections; the per-sequence overhead
+        // is paid on each rank for 128 sequences instead of 1,024.
+        let per_seq_s = 20e-6;
+        let factors = RooflineFactors {
+            per_seq_overhead_s: per_seq_s,
+            ..ideal()
+        };
+        let (g, m) = (gpu("h200").unwrap(), model("qwen3-235b-a22b").unwrap());
+        let tp = Roofline::new(g, m, 8, 1.0, 1.0, factors.clone());
+        let dp = Roofline::new(g, m, 8, 1.0, 1.0, factors).with_attention_data_parallel(m, 1.0);
+        let step_ms = |r: &Roofline| r.decode_curve(1024).step(0).as_millis_f64();
+        let rate = 8.0 * 4.8e12;
+        let attention = 94.0 * 4096.0 * 2.0 * (64.0 + 4.0) * 128.0;
+        let comms_ms = tp.allreduce_s(1024.0) * 1e3;
+        let expect_tp = 235.1e9 / rate * 1e3 + 1024.0 * per_seq_s * 1e3 + comms_ms;
+        let expect_dp =
+            (235.1e9 + 7.0 * attention) / rate * 1e3 + 128.0 * per_seq_s * 1e3 + comms_ms;
+        for (got, expect) in [(step_ms(&tp), expect_tp), (step_ms(&dp), expect_dp)] {
+            assert!((got / expect - 1.0).abs() < 1e-3, "{got} ms vs {expect} ms");
+        }
+        // The KV cache is split by request: no head is read twice.
+        assert!((dp.kv_bytes_per_token * 2.0 / tp.kv_bytes_per_token - 1.0).abs() < 1e-12);
     }
 }

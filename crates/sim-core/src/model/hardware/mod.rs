@@ -123,6 +123,26 @@ impl ModelSpec {
         }
     }
 
+    /// Parameters of the attention projections (Q, K, V and O over every
+    /// layer): what attention data parallelism copies to every GPU. For
+    /// multi-head latent attention, the query and output projections plus
+    /// the latent's down-projection and its key and value up-projections.
+    pub fn attention_params(&self) -> f64 {
+        let layers = f64::from(self.layers);
+        let hidden = f64::from(self.hidden_size);
+        let q_width = f64::from(self.query_heads) * f64::from(self.head_dim);
+        match self.attention {
+            Attention::Grouped => {
+                let kv_width = f64::from(self.kv_heads) * f64::from(self.head_dim);
+                layers * hidden * 2.0 * (q_width + kv_width)
+            }
+            Attention::Latent { latent_dim } => {
+                let latent = f64::from(latent_dim);
+                layers * (2.0 * hidden * q_width + hidden * latent + 2.0 * latent * q_width)
+            }
+        }
+    }
+
     /// Attention FLOPs per cached token per generated token (QKᵀ and PV,
     /// `head_dim` wide each).
     ///
