@@ -29,6 +29,7 @@ mod own_hardware;
 mod perf_table;
 mod pipelines;
 mod plan;
+mod plan_oracle;
 mod plot;
 mod prefill_scheduling;
 mod prefix_routing;
