@@ -138,7 +138,7 @@ impl Space {
 }
 
 /// The kinds [`space`] knows.
-pub const TUNABLE: [&str; 8] = [
+pub const TUNABLE: [&str; 12] = [
     "concurrency",
     "hpa",
     "kpa",
@@ -147,6 +147,10 @@ pub const TUNABLE: [&str; 8] = [
     "queue_depth",
     "kv_cache",
     "gpu_utilization",
+    "ray_serve",
+    "aibrix_apa",
+    "aibrix_kpa",
+    "llmd_wva",
 ];
 
 /// The knobs searched for `kind`, or `None` when it is not tunable.
@@ -206,6 +210,36 @@ pub fn space(kind: &str, c: &Context) -> Option<Space> {
             Dim::Float("alpha", 0.05, 0.8, false),
             Dim::Float("gamma_daily", 0.05, 0.8, false),
             Dim::Bool("reactive_floor"),
+        ],
+        "ray_serve" => vec![
+            with_key("target_ongoing_requests"),
+            Dim::Int("upscale_delay_s", 0, 120),
+            Dim::Int("downscale_delay_s", 0, 1800),
+            Dim::Int("look_back_period_s", 5, 120),
+        ],
+        // Both strategies on requests running per pod, the signal the
+        // other concurrency-driven kinds read; KPA adds its panic mode.
+        "aibrix_apa" | "aibrix_kpa" => {
+            base.insert("target_metric".into(), "num_requests_running".into());
+            let mut dims = vec![
+                with_key("target_value"),
+                Dim::Int("observe_window_s", 60, 600),
+                Dim::Int("scale_down_cooldown_window_s", 0, 1800),
+                Dim::Float("max_scale_up_rate", 1.0, 4.0, false),
+            ];
+            if kind == "aibrix_kpa" {
+                dims.push(Dim::Float("panic_threshold", 1.1, 4.0, false));
+            }
+            dims
+        }
+        // The spare triggers' boxes sit below their thresholds' boxes, so
+        // every draw is valid (a trigger may not exceed its threshold).
+        "llmd_wva" => vec![
+            Dim::Float("kv_cache_threshold", 0.4, 1.0, false),
+            Dim::Float("kv_spare_trigger", 0.0, 0.4, false),
+            Dim::Float("queue_length_threshold", 4.0, 64.0, true),
+            Dim::Float("queue_spare_trigger", 0.0, 4.0, false),
+            Dim::Choice("reconcile_interval_s", &[15, 30, 60]),
         ],
         "queue_depth" => vec![
             Dim::Float("target_waiting_per_replica", 1.0, 64.0, true),

@@ -172,7 +172,11 @@ fn knob_spaces_build_valid_scaling_tables() {
             config.build().unwrap_or_else(|e| panic!("{kind} {t}: {e}"));
         }
     }
-    assert!(space("ray_serve", &context()).is_none());
+    assert!(space("scheduled", &context()).is_none());
+    // KPA's panic threshold is the one knob AIBrix's strategies differ by.
+    let apa = space("aibrix_apa", &context()).unwrap();
+    let kpa = space("aibrix_kpa", &context()).unwrap();
+    assert_eq!(kpa.dims.len(), apa.dims.len() + 1);
     // The HPA's target is set inside its metric.
     let hpa = space("hpa", &context()).unwrap().table(&[1.0, 0.0]);
     let m = &hpa["metrics"].as_array().unwrap()[0];

@@ -307,18 +307,42 @@ fn questions_the_planner_does_not_answer_are_errors_naming_the_file() {
 /// whenever those meet the SLA, and meets it itself; its `[scaling]` as
 /// the plan prints it (array knobs included) loads and reproduces its cost.
 #[test]
-#[allow(clippy::float_cmp)] // the same figure copied, not recomputed
 fn tuned_autoscalers_are_deterministic_and_no_worse_than_their_defaults() {
     let path = write("plan-tuned", SCENARIO);
     let args = ["--policies", "hpa,keda", "--jobs", "1"];
     let text = plan_json(&path, &args);
     assert_eq!(text, plan_json(&path, &args), "same input, same bytes");
-    let opts = PlanOptions {
-        policies: vec!["hpa".into(), "keda".into()],
+    check_tuned(&path, &["hpa", "keda"]);
+    // A kind the plan cannot tune is an error naming the flag.
+    let bad = PlanOptions {
+        policies: vec!["scheduled".into()],
         ..options(&path, 1)
     };
+    let e = plan::plan(&bad, &mut |_| {}).unwrap_err().to_string();
+    assert!(e.contains("--policies: `scheduled`"), "{e}");
+}
+
+#[test]
+fn ray_serve_aibrix_and_wva_are_tuned_too() {
+    let path = write("plan-tuned-more", SCENARIO);
+    check_tuned(
+        &path,
+        &["ray_serve", "aibrix_apa", "aibrix_kpa", "llmd_wva"],
+    );
+}
+
+/// Plans `kinds` on `path` and checks each tuned setting: the search
+/// finished, it is no costlier than the kind's defaults when those meet
+/// the SLA (at least one kind's do), it is listed beside the oracle with
+/// its regret, and its knobs pasted into the scenario run to its cost.
+#[allow(clippy::float_cmp)] // the same figure copied, not recomputed
+fn check_tuned(path: &Path, kinds: &[&str]) {
+    let opts = PlanOptions {
+        policies: kinds.iter().map(|k| k.to_string()).collect(),
+        ..options(path, 1)
+    };
     let p = plan::plan(&opts, &mut |_| {}).unwrap();
-    assert_eq!(p.tuned.len(), 2);
+    assert_eq!(p.tuned.len(), kinds.len());
     let mut defaults_met = 0;
     for t in &p.tuned {
         assert!(t.complete, "{t:?}");
@@ -358,13 +382,6 @@ fn tuned_autoscalers_are_deterministic_and_no_worse_than_their_defaults() {
         defaults_met >= 1,
         "no kind's defaults met the SLA: the test tests nothing"
     );
-    // A kind the plan cannot tune is an error naming the flag.
-    let bad = PlanOptions {
-        policies: vec!["ray_serve".into()],
-        ..options(&path, 1)
-    };
-    let e = plan::plan(&bad, &mut |_| {}).unwrap_err().to_string();
-    assert!(e.contains("--policies: `ray_serve`"), "{e}");
 }
 
 /// `SCENARIO`'s traffic as a trace file beside the scenario, at 12 req/s
