@@ -3,7 +3,9 @@
 //!
 //! The steps, one file each: the traffic the plan sizes for
 //! ([`traffic`]); a first estimate per GPU type and tensor-parallel degree
-//! by Little's law from the performance model ([`littles_law`]); the
+//! by Little's law from the performance model ([`littles_law`]), and over
+//! batch caps too, with the tokens/s per GPU vs per user Pareto front
+//! ([`layouts`]); the
 //! cheapest fixed fleet meeting every SLA target per GPU type, by a
 //! bisection of simulations on common random numbers ([`fixed`]); the
 //! offline oracle's lower bound and its schedule, replayed as a
@@ -20,6 +22,7 @@ pub mod break_even;
 pub mod evaluate;
 pub mod fitted;
 pub mod fixed;
+pub mod layouts;
 pub mod littles_law;
 pub mod oracle;
 pub mod render;
@@ -270,6 +273,12 @@ pub struct Plan {
     pub traffic: traffic::Traffic,
     /// Little's-law estimates, one per (GPU, degree).
     pub littles_law: Vec<littles_law::Estimate>,
+    /// Every (GPU, degree, batch cap) layout with its tokens/s per GPU and
+    /// per user, on the Pareto front or not.
+    pub layouts: Vec<layouts::Layout>,
+    /// The layout with the fewest GPUs for the peak rate within the
+    /// per-request SLA thresholds (`null`: none is).
+    pub fewest_gpus: Option<layouts::Layout>,
     /// (GPU, degree) pairs that could not be sized or were not searched.
     pub skipped: Vec<Skipped>,
     /// The cheapest fixed fleet per (GPU type, degree) searched.

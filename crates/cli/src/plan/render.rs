@@ -75,6 +75,7 @@ pub fn render(p: &Plan) -> String {
             s.gpu, s.tensor_parallel, s.reason
         );
     }
+    render_layouts(&mut o, p);
     let _ = writeln!(
         o,
         "\n2. Cheapest fixed fleet meeting every SLA target (bisection, simulated)"
@@ -271,5 +272,55 @@ fn render_tuned(o: &mut String, t: &super::tuning::Tuned) {
             t.ties.len(),
             t.knobs_that_do_not_matter.join(", ")
         );
+    }
+}
+
+/// The layouts on the Pareto front and the fewest-GPU pick.
+fn render_layouts(o: &mut String, p: &Plan) {
+    let _ = writeln!(
+        o,
+        "\n1b. Layouts on the Pareto front of output tokens/s per GPU vs per user \
+         (performance model, {} layouts tried)",
+        p.layouts.len()
+    );
+    let _ = writeln!(
+        o,
+        "  {:<12} {:>3} {:>12} {:>11} {:>12} {:>9} {:>9} {:>6} {:>10}",
+        "gpu",
+        "TP",
+        "max_num_seqs",
+        "tok/s/GPU",
+        "tok/s/user",
+        "TTFT ms",
+        "TPOT ms",
+        "GPUs",
+        "in SLA"
+    );
+    for l in p.layouts.iter().filter(|l| l.pareto) {
+        let _ = writeln!(
+            o,
+            "  {:<12} {:>3} {:>12} {:>11.0} {:>12.1} {:>9.0} {:>9.1} {:>6} {:>10}",
+            l.gpu,
+            l.tensor_parallel,
+            l.max_num_seqs,
+            l.output_tokens_per_s_per_gpu,
+            l.output_tokens_per_s_per_user,
+            l.ttft_ms,
+            l.tpot_ms,
+            l.gpus,
+            if l.within_sla_thresholds { "yes" } else { "no" }
+        );
+    }
+    match &p.fewest_gpus {
+        Some(l) => {
+            let _ = writeln!(
+                o,
+                "  fewest GPUs within the SLA thresholds: {} × {} TP{} at max_num_seqs = {} ({} GPUs, ${:.0}/month)",
+                l.replicas, l.gpu, l.tensor_parallel, l.max_num_seqs, l.gpus, l.monthly_usd
+            );
+        }
+        None => {
+            let _ = writeln!(o, "  no layout is within the SLA thresholds");
+        }
     }
 }

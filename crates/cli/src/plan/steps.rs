@@ -3,6 +3,7 @@
 //! replay, the scenario's own policy, the verdict and the break-even.
 
 use super::evaluate::{Candidate, Evaluation, Evaluator, FleetPolicy};
+use super::layouts;
 use super::littles_law::{self, ReplicaShape};
 use super::{
     break_even, fitted, fixed, oracle, traffic::Traffic, tuning, verdict, FixedPlan, OraclePlan,
@@ -61,19 +62,30 @@ pub fn plan(options: &PlanOptions, progress: &mut dyn FnMut(&str)) -> Result<Pla
     };
 
     progress("Little's law per GPU type and tensor-parallel degree");
-    let (mut estimates, mut skipped) = (Vec::new(), Vec::new());
+    let (mut estimates, mut skipped, mut layouts) = (Vec::new(), Vec::new(), Vec::new());
     for gpu in &gpus {
         for tp in TENSOR_PARALLEL_DEGREES {
             let c = candidate(gpu, tp, FleetPolicy::Fixed(1));
             match ev.load(&c, ev.seeds[0]).and_then(|s| shape(&s, &file)) {
-                Ok((shape, perf)) => estimates.push(littles_law::estimate(
-                    gpu,
-                    &shape,
-                    perf.as_ref(),
-                    traffic.peak_rate_per_s,
-                    traffic.mean_input_tokens,
-                    traffic.mean_output_tokens,
-                )),
+                Ok((shape, perf)) => {
+                    estimates.push(littles_law::estimate(
+                        gpu,
+                        &shape,
+                        perf.as_ref(),
+                        traffic.peak_rate_per_s,
+                        traffic.mean_input_tokens,
+                        traffic.mean_output_tokens,
+                    ));
+                    layouts.extend(layouts::layouts(
+                        gpu,
+                        &shape,
+                        perf.as_ref(),
+                        &loaded.sim.sla,
+                        traffic.peak_rate_per_s,
+                        traffic.mean_input_tokens,
+                        traffic.mean_output_tokens,
+                    ));
+                }
                 Err(e) => skipped.push(Skipped {
                     gpu: gpu.clone(),
                     tensor_parallel: tp,
@@ -245,11 +257,15 @@ pub fn plan(options: &PlanOptions, progress: &mut dyn FnMut(&str)) -> Result<Pla
         }
         _ => None,
     };
+    layouts::mark_pareto(&mut layouts);
+    let fewest_gpus = layouts::fewest_gpus(&layouts).cloned();
     Ok(Plan {
         scenario: loaded.name.clone(),
         seeds: ev.seeds.clone(),
         traffic,
         littles_law: estimates,
+        layouts,
+        fewest_gpus,
         skipped,
         fixed: fixed_plans,
         oracle: oracle_plan,

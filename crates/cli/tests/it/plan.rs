@@ -151,6 +151,8 @@ fn plan_json_has_the_contract_fields_and_the_same_bytes_each_time() {
         &v,
         &[
             "littles_law",
+            "layouts",
+            "fewest_gpus",
             "fixed",
             "oracle",
             "policies",
@@ -159,6 +161,24 @@ fn plan_json_has_the_contract_fields_and_the_same_bytes_each_time() {
         ],
         "plan",
     );
+    // The layouts' front: some layout is on it, and none on it is beaten
+    // on both axes by another layout.
+    let layouts = v["layouts"].as_array().unwrap();
+    let axes = |l: &Value| {
+        (
+            l["output_tokens_per_s_per_gpu"].as_f64().unwrap(),
+            l["output_tokens_per_s_per_user"].as_f64().unwrap(),
+        )
+    };
+    let front: Vec<_> = layouts.iter().filter(|l| l["pareto"] == true).collect();
+    assert!(!front.is_empty());
+    for f in &front {
+        let (g, u) = axes(f);
+        assert!(!layouts.iter().any(|l| {
+            let (g2, u2) = axes(l);
+            g2 >= g && u2 >= u && (g2 > g || u2 > u)
+        }));
+    }
     let ll = &v["littles_law"][0];
     has(
         ll,
