@@ -8,7 +8,7 @@
 //! the simulated steps add.
 
 use super::littles_law::{self, ReplicaShape};
-use fleetsim_core::metrics::SlaConfig;
+use fleetsim_core::metrics::{LatencyMetric, SlaConfig};
 use fleetsim_core::model::PerfModel;
 use serde::Serialize;
 use std::cmp::Ordering;
@@ -36,8 +36,10 @@ pub struct Layout {
     pub ttft_ms: f64,
     /// One decode step at `concurrency`, ms.
     pub tpot_ms: f64,
-    /// Whether `ttft_ms` and `tpot_ms` are within `[sla] ttft_ms` and
-    /// `tpot_ms` (each that is set).
+    /// Whether `ttft_ms` and `tpot_ms` are within the SLA's bounds on
+    /// them (per-request thresholds and percentile targets, each that is
+    /// set): a mean without queueing against a bound, so a necessary
+    /// condition, not a sufficient one.
     pub within_sla_thresholds: bool,
     /// Not beaten on both tokens/s per GPU and per user by another layout.
     pub pareto: bool,
@@ -86,8 +88,8 @@ pub fn layouts(
                 mean_output_tokens,
             );
             let ttft_ms = e.prefill_s * 1e3;
-            let within = sla.ttft_ms.is_none_or(|t| ttft_ms <= t)
-                && sla.tpot_ms.is_none_or(|t| e.decode_step_ms <= t);
+            let within = bound_ms(sla, LatencyMetric::TtftMs).is_none_or(|t| ttft_ms <= t)
+                && bound_ms(sla, LatencyMetric::TpotMs).is_none_or(|t| e.decode_step_ms <= t);
             Layout {
                 gpu: gpu.to_string(),
                 tensor_parallel: shape.tensor_parallel,
@@ -106,6 +108,21 @@ pub fn layouts(
             }
         })
         .collect()
+}
+
+/// The tightest bound the SLA sets on `metric`, ms: its per-request
+/// threshold or any percentile target's (`None`: neither is set).
+fn bound_ms(sla: &SlaConfig, metric: LatencyMetric) -> Option<f64> {
+    let threshold = match metric {
+        LatencyMetric::TtftMs => sla.ttft_ms,
+        LatencyMetric::TpotMs => sla.tpot_ms,
+        _ => None,
+    };
+    (sla.targets.iter())
+        .filter(|t| t.metric == metric)
+        .map(|t| t.max_ms)
+        .chain(threshold)
+        .min_by(f64::total_cmp)
 }
 
 /// Flags the layouts no other beats on both tokens/s per GPU and per user
@@ -219,6 +236,17 @@ mod tests {
             best.replicas,
             (50.0_f64 / (8.0 / ((100.0 + 10.0 * 18.0) / 1e3))).ceil() as u32
         );
+        // A p95 TPOT target tighter than the threshold bounds it instead.
+        let p95 = SlaConfig {
+            targets: vec![fleetsim_core::metrics::PercentileTarget {
+                metric: LatencyMetric::TpotMs,
+                percentile: 95.0,
+                max_ms: 15.0,
+            }],
+            ..sla.clone()
+        };
+        let tight = layouts("g", &shape(16), &Linear, &p95, 50.0, 100.0, 11.0);
+        assert_eq!(fewest_gpus(&tight).unwrap().max_num_seqs, 4);
         // A dominated layout leaves the front: a copy slower on both.
         let mut worse = l[2].clone();
         worse.output_tokens_per_s_per_gpu -= 1.0;
