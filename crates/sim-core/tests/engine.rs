@@ -8,7 +8,7 @@ use common::{roofline, LeastOutstanding};
 
 use fleetsim_core::model::PrefillChunk;
 use fleetsim_core::replica::batching::{
-    BatchingConfig, CapacityScheduler, PrefillScheduling, Stepping,
+    BatchForming, BatchingConfig, CapacityScheduler, PrefillScheduling, Stepping,
 };
 use fleetsim_core::workload::BoxedWorkload;
 use fleetsim_core::{ReplicaSpec, Request, RunResult, SimTime, Simulation};
@@ -33,6 +33,7 @@ fn batching(
         async_scheduling: false,
         prefix_cache: None,
         lora: None,
+        forming: BatchForming::Continuous,
     })
 }
 
