@@ -169,7 +169,8 @@ fn a_dynamic_batch_waits_at_most_the_queue_delay_on_a_free_replica() {
 /// `scenarios/autoscaling/static-batching-kpa.toml`: Knative's KPA on
 /// concurrency over static batches of 8 at 6 req/s, with `sets`.
 fn scaled(sets: &[&str]) -> RunResult {
-    let path = super::common::workspace_root().join("scenarios/autoscaling/static-batching-kpa.toml");
+    let path =
+        super::common::workspace_root().join("scenarios/autoscaling/static-batching-kpa.toml");
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
     let s = fleetsim::scenario::load_file(&path, &sets).unwrap_or_else(|e| panic!("{e}"));
     fleetsim::run::run(&s).unwrap_or_else(|e| panic!("{e}"))
@@ -224,6 +225,9 @@ fn formed_batches_give_the_same_bytes_in_both_stepping_modes() {
     }
     let (jump, step) = (scaled(&[]), scaled(&every));
     assert!(jump.records == step.records, "autoscaled: records differ");
-    assert!(jump.timeseries == step.timeseries, "autoscaled: windows differ");
+    assert!(
+        jump.timeseries == step.timeseries,
+        "autoscaled: windows differ"
+    );
     assert!(jump.summary.fleet.replicas_started > 0);
 }
