@@ -14,7 +14,7 @@
 //! ```
 //! use std::sync::Arc;
 //! use fleetsim_core::model::{hardware, Roofline, RooflineFactors};
-//! use fleetsim_core::replica::batching::{BatchingConfig, CapacityScheduler, PrefillScheduling, Stepping};
+//! use fleetsim_core::replica::batching::{BatchForming, BatchingConfig, CapacityScheduler, PrefillScheduling, Stepping};
 //! use fleetsim_core::replica::ReplicaLoad;
 //! use fleetsim_core::metrics::SlaConfig;
 //! use fleetsim_core::{DeploymentSpec, FleetSpec, ReplicaSpec, Request, Router, SimConfig, SimDuration, SimTime, Simulation};
@@ -41,6 +41,7 @@
 //!     async_scheduling: false,
 //!     prefix_cache: None,
 //!     lora: None,
+//!     forming: BatchForming::Continuous,
 //! });
 //! let config = SimConfig {
 //!     seed: 7,

@@ -8,7 +8,7 @@ use common::{roofline, LeastOutstanding};
 
 use fleetsim_core::model::PrefillChunk;
 use fleetsim_core::replica::batching::{
-    BatchingConfig, CapacityScheduler, PrefillScheduling, Stepping,
+    BatchForming, BatchingConfig, CapacityScheduler, PrefillScheduling, Stepping,
 };
 use fleetsim_core::workload::BoxedWorkload;
 use fleetsim_core::{ReplicaSpec, Request, RunResult, SimTime, Simulation};
@@ -33,6 +33,7 @@ fn batching(
         async_scheduling: false,
         prefix_cache: None,
         lora: None,
+        forming: BatchForming::Continuous,
     })
 }
 
@@ -354,4 +355,54 @@ fn the_longest_wait_between_tokens_is_the_stall_a_whole_prompt_causes() {
         stall(&chunked),
         stall(&whole)
     );
+}
+
+/// A static batch waits to be full, runs to completion and takes no
+/// arrival on the way: A waits for B; A's early finish leaves its slot
+/// empty, so C, arriving during the batch, waits for it to end and then,
+/// alone, for the batch timeout. Dynamic batching sends A alone after its
+/// queue delay. The same in both stepping modes.
+#[test]
+fn a_formed_batch_waits_runs_to_completion_and_is_not_refilled() {
+    const MS: u64 = 1_000_000;
+    let requests = vec![(0, 100, 3), (10 * MS, 100, 20), (20 * MS, 100, 2)];
+    let with = |forming: BatchForming, stepping| {
+        let config = Arc::new(BatchingConfig {
+            forming,
+            ..(*batching(8, 8192, 10_000, stepping)).clone()
+        });
+        run(requests.clone(), 1, config)
+    };
+    let fixed = BatchForming::Static {
+        batch_size: 2,
+        max_batch_wait: fleetsim_core::SimDuration(1_000 * MS),
+    };
+    for stepping in [Stepping::Jump, Stepping::EveryIteration] {
+        let r = with(fixed.clone(), stepping).records;
+        let (a, b, c) = (&r[0], &r[1], &r[2]);
+        assert_eq!((a.queue_ns, b.queue_ns), (Some(10 * MS), Some(0)));
+        // Prefilled together: one first token for both.
+        assert_eq!(
+            a.arrival.0 + a.ttft_ns.unwrap(),
+            b.arrival.0 + b.ttft_ns.unwrap()
+        );
+        let end = |x: &fleetsim_core::metrics::RequestRecord| x.arrival.0 + x.e2e_ns.unwrap();
+        assert!(end(a) < end(b));
+        // C: after B's end, it waits alone for the timeout from its arrival.
+        assert!(end(b) < c.arrival.0 + 1_000 * MS);
+        assert_eq!(c.queue_ns, Some(1_000 * MS));
+        let dynamic = BatchForming::Dynamic {
+            preferred_batch_sizes: vec![2],
+            max_queue_delay: fleetsim_core::SimDuration(5 * MS),
+        };
+        let d = with(dynamic, stepping).records;
+        assert_eq!(d[0].queue_ns, Some(5 * MS));
+        // Continuous batching admits C at the next iteration boundary.
+        let cont = with(BatchForming::Continuous, stepping).records;
+        assert!(
+            cont[2].queue_ns.unwrap() < 20 * MS,
+            "{:?}",
+            cont[2].queue_ns
+        );
+    }
 }

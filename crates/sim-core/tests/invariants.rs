@@ -24,7 +24,7 @@ use fleetsim_core::model::hardware;
 use fleetsim_core::nodes::{Placement, PoolSpec, SpotSpec};
 use fleetsim_core::queue::{QueueMode, QueueSpec};
 use fleetsim_core::replica::batching::{
-    BatchingConfig, CapacityScheduler, PrefillScheduling, Stepping,
+    BatchForming, BatchingConfig, CapacityScheduler, PrefillScheduling, Stepping,
 };
 use fleetsim_core::{
     DeploymentSpec, FleetSpec, PipelineSpec, ReplicaSpec, Request, RunResult, SimDuration, SimTime,
@@ -154,6 +154,9 @@ struct Case {
     prefill: PrefillScheduling,
     /// Iterations planned while the previous one runs.
     async_scheduling: bool,
+    /// Continuous batching, or batches run to completion (a static batch
+    /// larger than `max_num_seqs` is cut to it).
+    forming: BatchForming,
 }
 
 fn batching(case: &Case, stepping: Stepping) -> Arc<BatchingConfig> {
@@ -177,6 +180,16 @@ fn batching(case: &Case, stepping: Stepping) -> Arc<BatchingConfig> {
         async_scheduling: case.async_scheduling,
         prefix_cache: None,
         lora: None,
+        forming: match &case.forming {
+            BatchForming::Static {
+                batch_size,
+                max_batch_wait,
+            } => BatchForming::Static {
+                batch_size: (*batch_size).min(case.max_num_seqs),
+                max_batch_wait: *max_batch_wait,
+            },
+            other => other.clone(),
+        },
     })
 }
 
@@ -393,6 +406,24 @@ fn arb_requests() -> impl Strategy<Value = Vec<(u64, u32, u32)>> {
     })
 }
 
+/// Mostly continuous batching; static and dynamic batches with waits
+/// from none to longer than the gaps between bursts.
+fn arb_forming() -> impl Strategy<Value = BatchForming> {
+    prop_oneof![
+        3 => Just(BatchForming::Continuous),
+        1 => (prop::collection::btree_set(1u32..12, 0..3), 0u64..3_000).prop_map(|(sizes, ms)| {
+            BatchForming::Dynamic {
+                preferred_batch_sizes: sizes.into_iter().collect(),
+                max_queue_delay: SimDuration(ms * 1_000_000),
+            }
+        }),
+        1 => (1u32..10, 1u64..60_000).prop_map(|(batch_size, ms)| BatchForming::Static {
+            batch_size,
+            max_batch_wait: SimDuration(ms * 1_000_000),
+        }),
+    ]
+}
+
 fn arb_case() -> impl Strategy<Value = Case> {
     (
         arb_requests(),
@@ -418,6 +449,7 @@ fn arb_case() -> impl Strategy<Value = Case> {
             1 => Just(PrefillScheduling::WholePrompt),
             1 => Just(PrefillScheduling::PrefillFirst),
         ],
+        arb_forming(),
     )
         .prop_map(
             |(
@@ -431,6 +463,7 @@ fn arb_case() -> impl Strategy<Value = Case> {
                 second,
                 (grace, rate, no_evict, async_scheduling),
                 prefill,
+                forming,
             )| {
                 Case {
                     // A fixed fleet needs a replica.
@@ -451,6 +484,7 @@ fn arb_case() -> impl Strategy<Value = Case> {
                     no_evict,
                     prefill,
                     async_scheduling,
+                    forming,
                 }
             },
         )
@@ -542,7 +576,7 @@ fn the_generator_covers_every_kind_of_fleet() {
     );
     let (mut started, mut drained, mut failed, mut piped, mut auto, mut pooled) =
         (0, 0, 0, 0, 0, 0);
-    let mut variants_served = 0;
+    let (mut variants_served, mut batched) = (0, 0);
     for _ in 0..200 {
         let case = arb_case().new_tree(&mut runner).unwrap().current();
         let r = run(&case, Stepping::Jump);
@@ -559,9 +593,11 @@ fn the_generator_covers_every_kind_of_fleet() {
                     .all(|d| d.requests.completed > 0),
         );
         auto += u32::from(matches!(case.scaling, Scaling::Auto { .. }));
+        batched +=
+            u32::from(case.forming != BatchForming::Continuous && r.summary.requests.completed > 0);
         pooled += u32::from(case.pool.is_some());
     }
-    eprintln!("of 200: {started} started replicas, {drained} drained, {failed} lost requests, {piped} pipelines, {variants_served} variant groups serving on both, {auto} autoscaled, {pooled} pooled");
+    eprintln!("of 200: {started} started replicas, {drained} drained, {failed} lost requests, {piped} pipelines, {variants_served} variant groups serving on both, {auto} autoscaled, {pooled} pooled, {batched} static or dynamic batching");
     for (n, what) in [
         (started, "scale-ups"),
         (drained, "drains"),
@@ -570,6 +606,7 @@ fn the_generator_covers_every_kind_of_fleet() {
         (variants_served, "variant groups serving on both variants"),
         (auto, "autoscaled"),
         (pooled, "pooled"),
+        (batched, "static or dynamic batching"),
     ] {
         assert!(n >= 10, "only {n} of 200 cases have {what}");
     }
@@ -592,6 +629,7 @@ fn plain(requests: Vec<(u64, u32, u32)>, initial: u32, scaling: Scaling) -> Case
         no_evict: false,
         prefill: PrefillScheduling::Chunked,
         async_scheduling: false,
+        forming: BatchForming::Continuous,
     }
 }
 

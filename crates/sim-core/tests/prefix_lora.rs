@@ -10,7 +10,7 @@ use common::roofline;
 use fleetsim_core::model::PrefillChunk;
 use fleetsim_core::replica::adapters::LoraConfig;
 use fleetsim_core::replica::batching::{
-    BatchingConfig, CapacityScheduler, PrefillScheduling, Stepping,
+    BatchForming, BatchingConfig, CapacityScheduler, PrefillScheduling, Stepping,
 };
 use fleetsim_core::replica::prefix_cache::PrefixCacheConfig;
 use fleetsim_core::replica::ReplicaLoad;
@@ -65,6 +65,7 @@ fn config(
             max_loras,
             adapter_load_ns,
         }),
+        forming: BatchForming::Continuous,
     })
 }
 

@@ -195,7 +195,9 @@ fn stepped_run(
     requests: u32,
     output: u32,
 ) -> Result<RunResult, SimError> {
-    use fleetsim_core::replica::batching::{BatchingConfig, CapacityScheduler, PrefillScheduling};
+    use fleetsim_core::replica::batching::{
+        BatchForming, BatchingConfig, CapacityScheduler, PrefillScheduling,
+    };
     let config = std::sync::Arc::new(BatchingConfig {
         max_num_seqs: 1,
         max_num_batched_tokens: 8192,
@@ -208,6 +210,7 @@ fn stepped_run(
         async_scheduling: false,
         prefix_cache: None,
         lora: None,
+        forming: BatchForming::Continuous,
     });
     let fleet = common::fleet(
         1,

@@ -396,6 +396,7 @@ pub(super) fn batching_config(
             .as_ref()
             .map(super::deployment::lora_config)
             .transpose()?,
+        forming: super::batching::batch_forming(e, max_num_seqs)?,
     })
 }
 

@@ -37,6 +37,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 mod api;
+mod batching;
 mod catalogue;
 mod deployment;
 mod error;

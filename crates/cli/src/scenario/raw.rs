@@ -3,6 +3,7 @@
 //! Nothing here is validated beyond types; [`super::resolve`] turns it into
 //! the checked [`super::Scenario`].
 
+pub use super::batching::BatchingMode;
 use fleetsim_core::coldstart::{ColdStartConfig, DurationDist};
 use fleetsim_core::cost::BillingPolicy;
 use fleetsim_core::engine::Records;
@@ -350,6 +351,16 @@ pub struct RawEngine {
     pub prefix_caching: Option<bool>,
     /// Tokens per prefix block of the trace's hashes (default 512, Mooncake).
     pub prefix_block_tokens: Option<u32>,
+    /// How batches form: `continuous` (default), `dynamic` or `static`.
+    pub batching: Option<BatchingMode>,
+    /// Dynamic: batch sizes sent as soon as the queue holds them.
+    pub preferred_batch_sizes: Option<Vec<u32>>,
+    /// Dynamic: longest a request waits on a free replica for more, ms.
+    pub max_queue_delay_ms: Option<f64>,
+    /// Static: sequences per batch.
+    pub batch_size: Option<u32>,
+    /// Static: longest a request waits on a free replica for a full batch, s.
+    pub max_batch_wait_s: Option<f64>,
 }
 
 /// `[deployment.perf]`: the performance model.

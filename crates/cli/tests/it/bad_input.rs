@@ -627,6 +627,58 @@ pub(crate) fn cases() -> Vec<Case> {
             )
             .at(t, Some(3), Some("priority_class"))
             .also(&["\"gold\" is not configured", "paid"]),
+        // Static and dynamic batching: each mode's keys, checked.
+        scenario_case(
+            "batch_size_without_static_batching",
+            synthetic("max_num_seqs = 64", "max_num_seqs = 64\nbatch_size = 8"),
+            &[],
+        )
+        .at(s, Some(18), Some("deployment.engine.batch_size"))
+        .also(&["applies only to batching = \"static\"", "\"continuous\""]),
+        scenario_case(
+            "static_batch_above_max_num_seqs",
+            synthetic(
+                "max_num_seqs = 64",
+                "max_num_seqs = 64\nbatching = \"static\"\nmax_batch_wait_s = 5\nbatch_size = 128",
+            ),
+            &[],
+        )
+        .at(s, Some(20), Some("deployment.engine.batch_size"))
+        .also(&["between 1 and max_num_seqs (64)", "got 128"]),
+        scenario_case(
+            "dynamic_batching_without_a_delay",
+            synthetic("max_num_seqs = 64", "max_num_seqs = 64\nbatching = \"dynamic\""),
+            &[],
+        )
+        .at(s, Some(18), Some("deployment.engine.batching"))
+        .also(&["needs max_queue_delay_ms"]),
+        scenario_case(
+            "preferred_batch_sizes_not_increasing",
+            synthetic(
+                "max_num_seqs = 64",
+                "max_num_seqs = 64\nbatching = \"dynamic\"\npreferred_batch_sizes = [8, 4]\nmax_queue_delay_ms = 5",
+            ),
+            &[],
+        )
+        .at(s, Some(19), Some("deployment.engine.preferred_batch_sizes"))
+        .also(&["increasing", "got 4 after 8"]),
+        scenario_case(
+            "negative_queue_delay",
+            synthetic(
+                "max_num_seqs = 64",
+                "max_num_seqs = 64\nbatching = \"dynamic\"\nmax_queue_delay_ms = -1",
+            ),
+            &[],
+        )
+        .at(s, Some(19), Some("deployment.engine.max_queue_delay_ms"))
+        .also(&["finite number of ms", "got -1"]),
+        scenario_case(
+            "unknown_batching_mode",
+            synthetic("max_num_seqs = 64", "max_num_seqs = 64\nbatching = \"inflight\""),
+            &[],
+        )
+        .at(s, Some(18), Some("deployment.engine.batching"))
+        .also(&["continuous", "dynamic", "static"]),
         // Prefix caching, LoRA and the cache-aware routers.
         scenario_case(
             "prefix_block_tokens_zero",

@@ -10,6 +10,7 @@ mod common;
 
 mod autoscaling;
 mod bad_input;
+mod batching_modes;
 mod check;
 mod cli_run;
 mod closed_stdout;

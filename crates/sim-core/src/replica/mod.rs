@@ -3,7 +3,8 @@
 //! Two kinds exist, both behind the closed [`Replica`] enum so the event loop
 //! dispatches without virtual calls:
 //! - [`batching::BatchingReplica`], a vLLM-V1-like continuous-batching engine
-//!   with a paged KV cache and recompute preemption;
+//!   with a paged KV cache and recompute preemption, or static and dynamic
+//!   batches (Triton) run to completion on the same performance model;
 //! - [`slots::SlotReplica`], `c` identical servers with service times drawn
 //!   from a distribution, independent of batching: the M/M/c reference model
 //!   the engine is validated against.

@@ -1,6 +1,8 @@
 //! What a continuous-batching replica is configured with: scheduler
-//! limits, KV capacity, the stepping mode, prefix caching and LoRA slots.
+//! limits, KV capacity, the stepping mode, prefix caching, LoRA slots and
+//! how batches are formed.
 
+use super::forming::BatchForming;
 use crate::replica::adapters::LoraConfig;
 use crate::replica::prefix_cache::PrefixCacheConfig;
 
@@ -93,6 +95,9 @@ pub struct BatchingConfig {
     pub prefix_cache: Option<PrefixCacheConfig>,
     /// LoRA adapter slots (`None`: adapters are ignored).
     pub lora: Option<LoraConfig>,
+    /// Continuous batching, or batches formed while the replica is free
+    /// and run to completion (static, dynamic).
+    pub forming: BatchForming,
 }
 
 impl BatchingConfig {

@@ -24,6 +24,9 @@
 //! arrival cuts the run at the first iteration boundary at or after it. The
 //! `EveryIteration` stepping mode schedules one iteration at a time instead
 //! and must give identical results (a property test checks this).
+//!
+//! **Batch forming** ([`BatchForming`], `forming.rs`): static and dynamic
+//! batching admit only while forming a batch and run it to completion.
 
 use super::adapters::AdapterSlots;
 use super::prefix_cache::PrefixCache;
@@ -34,9 +37,11 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 mod config;
+mod forming;
 mod plan;
 pub use config::{BatchingConfig, CapacityScheduler, PrefillScheduling, Stepping};
-use plan::Plan;
+pub use forming::{BatchForming, Formed};
+use plan::{Admission, Plan};
 
 #[derive(Clone, Debug)]
 struct RunSeq {
@@ -116,6 +121,11 @@ enum Current {
         start: SimTime,
         end: SimTime,
     },
+    /// Static or dynamic batching: nothing runs, and the queue waits for
+    /// more requests until `until` (`forming.rs`).
+    Forming {
+        until: SimTime,
+    },
     /// `steps` pure-decode iterations over `batch` sequences (those with
     /// `scheduled > 0`), starting at total context `context0`.
     Decode {
@@ -145,6 +155,9 @@ pub struct BatchingReplica {
     /// Boxed: most replicas have neither, and the `Replica` enum stays small.
     prefix: Option<Box<PrefixCache>>,
     adapters: Option<Box<AdapterSlots>>,
+    /// Static or dynamic batching: members of the batch in progress not
+    /// admitted yet (0 with continuous batching).
+    batch_open: u32,
 }
 
 /// A freshly started replica's slow first iterations.
@@ -182,6 +195,7 @@ impl BatchingReplica {
                 .lora
                 .as_ref()
                 .map(|l| Box::new(AdapterSlots::new(l.max_loras))),
+            batch_open: 0,
             config,
         }
     }
@@ -225,7 +239,7 @@ impl BatchingReplica {
     /// the middle of one.
     pub fn busy_ns_at(&self, now: SimTime) -> u64 {
         let ahead = match self.current {
-            Current::Idle => 0,
+            Current::Idle | Current::Forming { .. } => 0,
             Current::Mixed { end, .. } | Current::Decode { end, .. } => end.0.saturating_sub(now.0),
         };
         self.counters.busy_ns.saturating_sub(ahead)
@@ -382,7 +396,7 @@ impl BatchingReplica {
     /// a node that went away). The iteration in progress is cut at `now`.
     pub fn abort_all(&mut self, now: SimTime) -> Vec<Aborted> {
         let end = match self.current {
-            Current::Idle => now,
+            Current::Idle | Current::Forming { .. } => now,
             Current::Mixed { end, .. } | Current::Decode { end, .. } => end,
         };
         // Time and iterations planned past `now` were never spent.
@@ -393,6 +407,7 @@ impl BatchingReplica {
         }
         self.counters.busy_ns -= end.0.saturating_sub(now.0).min(self.counters.busy_ns);
         self.current = Current::Idle;
+        self.batch_open = 0;
         self.epoch += 1; // the pending wake-up is stale now
         self.free_blocks = self.config.kv_cache_blocks;
         if let Some(a) = self.adapters.as_mut() {
@@ -415,7 +430,8 @@ impl BatchingReplica {
     pub fn admit(&mut self, seq: Seq, now: SimTime, wakes: &mut Vec<Wake>) {
         self.waiting.push_back(RunSeq::new(seq, now));
         match self.current {
-            Current::Idle => self.schedule(now, now, wakes),
+            // A forming batch may be ready now.
+            Current::Idle | Current::Forming { .. } => self.schedule(now, now, wakes),
             Current::Mixed { .. } => {}
             Current::Decode {
                 start,
@@ -424,7 +440,8 @@ impl BatchingReplica {
                 batch,
                 context0,
             } => {
-                if steps > 1 {
+                // A closed batch takes no arrival: its run goes on.
+                if steps > 1 && !self.batch_closed() {
                     let async_scheduling = self.config.async_scheduling;
                     let curve = self.curve(batch);
                     let elapsed = now.saturating_since(start);
@@ -484,7 +501,7 @@ impl BatchingReplica {
     /// When the last iteration of the plan in progress started.
     fn last_step_start(&mut self) -> Option<SimTime> {
         match self.current {
-            Current::Idle => None,
+            Current::Idle | Current::Forming { .. } => None,
             Current::Mixed { start, .. } => Some(start),
             Current::Decode {
                 start, steps: 1, ..
@@ -536,6 +553,10 @@ impl BatchingReplica {
         // between its later tokens.
         let (steps, first_at, later_wait_ns) = match self.current {
             Current::Idle => return,
+            Current::Forming { .. } => {
+                self.current = Current::Idle;
+                return;
+            }
             Current::Mixed { .. } => (None, now, 0),
             Current::Decode { steps: 1, .. } => (Some(1), now, 0),
             Current::Decode {
@@ -623,8 +644,16 @@ impl BatchingReplica {
     /// waiting requests that reached the replica by `queued_by`.
     fn schedule(&mut self, now: SimTime, queued_by: SimTime, wakes: &mut Vec<Wake>) {
         let config = Arc::clone(&self.config);
+        let max_seqs = match config.forming {
+            BatchForming::Continuous => config.max_num_seqs,
+            _ => match self.batch_seats(now, wakes) {
+                Some(seats) => seats,
+                None => return,
+            },
+        };
         let mut plan = Plan {
             budget: config.max_num_batched_tokens,
+            max_seqs,
             decode_seqs: 0,
             decode_context: 0,
             all_have_first_token: true,
@@ -633,27 +662,33 @@ impl BatchingReplica {
         self.chunks.clear();
         // Prefill first: an iteration that admits a prompt computes
         // nothing else; decodes run only when no prompt can be admitted.
-        let (preempted, all_running_scheduled, load_ns) = match config.prefill {
+        let preemptions_before = self.counters.preemptions;
+        let (preempted, all_running_scheduled, admission) = match config.prefill {
             PrefillScheduling::PrefillFirst => {
                 let admission = self.admit_waiting(&mut plan, &config);
                 if admission.admitted > 0 {
-                    (false, false, admission.load_ns)
+                    (false, false, admission)
                 } else {
                     let (preempted, all) = self.schedule_running(&mut plan, &config);
-                    (preempted, all, 0)
+                    (preempted, all, Admission::default())
                 }
             }
             PrefillScheduling::Chunked | PrefillScheduling::WholePrompt => {
                 let (preempted, all) = self.schedule_running(&mut plan, &config);
                 // An iteration that preempted admits nothing (vLLM V1).
-                let load_ns = if preempted {
-                    0
+                let admission = if preempted {
+                    Admission::default()
                 } else {
-                    self.admit_waiting(&mut plan, &config).load_ns
+                    self.admit_waiting(&mut plan, &config)
                 };
-                (preempted, all, load_ns)
+                (preempted, all, admission)
             }
         };
+        if !matches!(config.forming, BatchForming::Continuous) {
+            let victims = self.counters.preemptions - preemptions_before;
+            self.note_batch_plan(admission.admitted, victims as u32);
+        }
+        let load_ns = admission.load_ns;
         let load = SimDuration(load_ns);
         let Plan {
             decode_seqs,
@@ -700,8 +735,10 @@ impl BatchingReplica {
             && slowdown.is_none()
             && load_ns == 0
             && config.stepping == Stepping::Jump
-            // A request left out by async scheduling joins next iteration.
-            && self.waiting.back().is_none_or(|w| w.queued_at <= queued_by);
+            // A request left out by async scheduling joins next iteration
+            // (unless the batch in progress is closed to it).
+            && (self.waiting.back().is_none_or(|w| w.queued_at <= queued_by)
+                || self.batch_closed());
         let steps = if steady { self.steady_run_length() } else { 1 };
         let curve = self.curve(decode_seqs);
         // Curves guarantee every iteration takes at least 1 ns.

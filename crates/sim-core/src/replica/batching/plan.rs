@@ -38,6 +38,9 @@ pub(super) struct Admission {
 #[derive(Debug)]
 pub(super) struct Plan {
     pub(super) budget: u32,
+    /// Most sequences running after admission: `max_num_seqs`, or the
+    /// seats of a static or dynamic batch.
+    pub(super) max_seqs: u32,
     pub(super) decode_seqs: u32,
     pub(super) decode_context: u64,
     pub(super) all_have_first_token: bool,
@@ -161,7 +164,7 @@ impl BatchingReplica {
         // fit the KV cache (or, unsplit, the budget) stops admission.
         let mut j = 0;
         while plan.budget > 0
-            && (self.running.len() as u32) < config.max_num_seqs
+            && (self.running.len() as u32) < plan.max_seqs
             && j < self.waiting.len()
             && self.waiting[j].queued_at <= plan.queued_by
         {

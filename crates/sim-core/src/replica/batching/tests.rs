@@ -27,6 +27,7 @@ fn retiring_keeps_the_counters_and_frees_the_caches() {
             max_loras: 1,
             adapter_load_ns: 1_000,
         }),
+        forming: BatchForming::Continuous,
     };
     let perf = Arc::new(Roofline::new(
         gpu("h100-sxm").unwrap(),
