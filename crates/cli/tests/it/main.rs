@@ -23,6 +23,7 @@ mod example_traces;
 mod extreme;
 mod hpa_behavior;
 mod k8s;
+mod k8s_fuzz;
 mod lengths_from_trace;
 mod lifecycle;
 mod misplaced_errors;
