@@ -61,7 +61,8 @@ fn caps(engine_max: u32) -> Vec<u32> {
     v
 }
 
-/// The layouts of one shape, Pareto flags unset ([`mark_pareto`] sets
+/// The layouts of one shape, up to the first cap that does not bind,
+/// Pareto flags unset ([`mark_pareto`] sets
 /// them over every shape's).
 pub fn layouts(
     gpu: &str,
@@ -72,9 +73,14 @@ pub fn layouts(
     mean_input_tokens: f64,
     mean_output_tokens: f64,
 ) -> Vec<Layout> {
-    caps(shape.max_num_seqs)
-        .into_iter()
-        .map(|cap| {
+    let mut out: Vec<Layout> = Vec::new();
+    for cap in caps(shape.max_num_seqs) {
+        // Once the KV cache or a queue binds before the cap, a larger cap
+        // is the same layout again.
+        if out.last().is_some_and(|l| l.concurrency < l.max_num_seqs) {
+            break;
+        }
+        out.push({
             let capped = ReplicaShape {
                 max_num_seqs: cap,
                 ..*shape
@@ -106,8 +112,9 @@ pub fn layouts(
                 gpus: e.replicas * shape.tensor_parallel,
                 monthly_usd: e.monthly_usd,
             }
-        })
-        .collect()
+        });
+    }
+    out
 }
 
 /// The tightest bound the SLA sets on `metric`, ms: its per-request
@@ -189,6 +196,25 @@ mod tests {
             usd_per_gpu_hour: 2.0,
             tensor_parallel: 2,
         }
+    }
+
+    #[test]
+    fn caps_stop_once_the_kv_cache_binds_first() {
+        // 111 tokens per mean request in a cache of 600: five at once, so
+        // caps of 8 and up are the same layout; only the first is kept.
+        let small = ReplicaShape {
+            kv_cache_tokens: 600,
+            ..shape(64)
+        };
+        let none = SlaConfig {
+            ttft_ms: None,
+            tpot_ms: None,
+            e2e_ms: None,
+            targets: Vec::new(),
+        };
+        let l = layouts("g", &small, &Linear, &none, 10.0, 100.0, 11.0);
+        let got: Vec<(u32, u32)> = l.iter().map(|x| (x.max_num_seqs, x.concurrency)).collect();
+        assert_eq!(got, vec![(1, 1), (2, 2), (4, 4), (8, 5)]);
     }
 
     #[test]

@@ -6,14 +6,16 @@
 //! [`fleet_chart`] (replicas by state against traffic, SLA misses marked),
 //! [`latency_cdf_chart`], [`gpu_states_chart`] (GPU-hours by state) and
 //! [`pareto_chart`]. [`write_run_charts`] writes the first three,
-//! [`write_pareto`] a sweep directory's front; [`plot`] is `fleetsim plot
-//! DIR` (`docs/plots.md`).
+//! [`write_pareto`] a sweep directory's front, [`write_plan_charts`] a
+//! plan's layouts and costs; [`plot`] is `fleetsim plot DIR`
+//! (`docs/plots.md`).
 
 mod data;
 mod fleet;
 mod gpu;
 mod latency;
 mod pareto;
+mod plan;
 mod style;
 
 pub use data::{LatencySamples, RunData, Target, Window};
@@ -21,6 +23,7 @@ pub use fleet::{fleet_chart, fleet_chart_svg, miss_shade_alpha, MISS_SHADE_MAX};
 pub use gpu::{gpu_states_chart, gpu_states_chart_svg, states_present};
 pub use latency::{cdf_points, latency_cdf_chart, latency_cdf_chart_svg};
 pub use pareto::{attainment_axis, pareto_chart, ParetoPoint};
+pub use plan::{layout_series, write_plan_charts};
 pub use style::{axis_number, ImageFormat};
 
 use std::path::{Path, PathBuf};

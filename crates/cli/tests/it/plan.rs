@@ -473,3 +473,53 @@ fn the_verdict_is_written_as_a_whole_scenario_that_runs_at_the_plans_cost() {
     assert!(err.contains("would not load from there"), "{err}");
     assert!(!elsewhere.exists());
 }
+
+#[test]
+fn plan_charts_draw_every_layout_and_every_policy_beside_the_bound() {
+    let path = write("plan-charts", SCENARIO);
+    let opts = PlanOptions {
+        gpus: vec!["h100-sxm".into(), "h200".into()],
+        ..options(&path, 1)
+    };
+    let p = plan::plan(&opts, &mut |_| {}).unwrap();
+    let dir = path.with_file_name("charts");
+    let written =
+        fleetsim::plot::write_plan_charts(&p, &dir, fleetsim::plot::ImageFormat::Svg).unwrap();
+    assert_eq!(
+        written,
+        vec![dir.join("layouts.svg"), dir.join("costs.svg")]
+    );
+    let layouts = std::fs::read_to_string(&written[0]).unwrap();
+    let series = fleetsim::plot::layout_series(&p.layouts);
+    assert!(series.len() >= 2, "{series:?}");
+    // One dot per layout and one per legend entry of a series.
+    assert_eq!(
+        layouts.matches("<circle").count(),
+        p.layouts.len() + series.len()
+    );
+    for (gpu, tp) in &series {
+        let label = format!("{gpu} TP{tp}");
+        assert!(layouts.lines().any(|l| l.trim() == label), "{label}");
+    }
+    let costs = std::fs::read_to_string(&written[1]).unwrap();
+    // A bar per policy in the colour of its verdict, plus the legend's
+    // two swatches; each policy named.
+    let met = p.policies.iter().filter(|q| q.meets_sla).count();
+    let missed = p.policies.len() - met;
+    assert_eq!(costs.matches("fill=\"#2CA02C\"").count(), met + 1);
+    assert_eq!(costs.matches("fill=\"#D62728\"").count(), missed + 1);
+    for q in &p.policies {
+        assert!(
+            costs.contains(&format!("{} ({})", q.kind, q.source)),
+            "{q:?}"
+        );
+    }
+    // The bound's line and its legend mark.
+    assert!(p.oracle.is_some());
+    assert_eq!(
+        costs
+            .matches("stroke=\"#000000\" stroke-width=\"2\"")
+            .count(),
+        2
+    );
+}

@@ -414,11 +414,18 @@ pub struct PlanArgs {
     /// Width of the arrival-rate windows, seconds.
     #[arg(long, default_value_t = fleetsim::plan::DEFAULT_WINDOW_S)]
     pub window_s: f64,
-    /// Override a scenario key, e.g. --set workload.duration_s=300 (repeatable).
     /// Also write the verdict as a whole scenario file (the scenario with
     /// the plan's tables and --set written in) that `fleetsim run` takes.
     #[arg(long, value_name = "FILE")]
     pub write_scenario: Option<PathBuf>,
+    /// Also draw the layouts and the policies' costs into DIR (layouts.svg,
+    /// costs.svg; PNG with --plot-format png).
+    #[arg(long, value_name = "DIR")]
+    pub plot: Option<PathBuf>,
+    /// Image format of --plot.
+    #[arg(long, value_enum, default_value_t = ImageFormatArg::Svg, requires = "plot")]
+    pub plot_format: ImageFormatArg,
+    /// Override a scenario key, e.g. --set workload.duration_s=300 (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
     /// Runs at once (default: one per core). Results do not depend on it.

@@ -105,6 +105,11 @@ pub fn plan(args: &PlanArgs) -> Result<()> {
         fleetsim::plan::verdict::write_scenario(verdict, &options, path)?;
         eprintln!("plan: the verdict's scenario is in {}", path.display());
     }
+    if let Some(dir) = &args.plot {
+        for path in fleetsim::plot::write_plan_charts(&plan, dir, args.plot_format.into())? {
+            eprintln!("plan: chart {}", path.display());
+        }
+    }
     output::print(&match args.format {
         Format::Table => fleetsim::plan::render::render(&plan),
         Format::Json => fleetsim::plan::render::to_json(&plan),
