@@ -576,3 +576,33 @@ fn keda_scaling_modifiers_combine_triggers_and_fall_back_by_formula() {
         "{e}"
     );
 }
+
+#[test]
+fn readiness_reaches_the_autoscaler_through_a_metrics_outage() {
+    // Knative's KPA counts ready pods from the endpoints, not the metrics
+    // source, and scales up at most `max_scale_up_rate` × ready pods per
+    // decision. Under a load that wants about five, one replica asks for
+    // two at the first sync (2 s); the metrics source is down from 5 s to
+    // 60 s, so the decider works on the stable window's data from before
+    // it. The second replica is ready at 12 s (10 s cold start): with
+    // readiness current the bound doubles as each step becomes ready (2 →
+    // 4 → 5 by 30 s), where readiness read from the last scrape before the
+    // outage kept the bound at 2 until the outage ended.
+    let kpa = "kind = \"kpa\"\nmin_replicas = 1\nmax_replicas = 10\ntarget = 10\ntarget_utilization_percentage = 100\nmax_scale_up_rate = 2";
+    let outage = "[scaling.scrape]\noutages = [{ start_s = 5, end_s = 60 }]";
+    let trace = steady(20, 90, 1500, 200);
+    let r = run_trace(&trace, &fleet(1, 2.0, kpa, outage)).unwrap();
+    let series: Vec<(f64, u32)> = (r.timeseries.iter())
+        .map(|w| (w.end.as_secs_f64(), w.replicas + w.replicas_starting))
+        .collect();
+    println!("replicas by row end: {series:?}");
+    assert_eq!(replicas_at(&r, 4.0), 2, "one doubling before the outage");
+    let mid = replicas_at(&r, 50.0);
+    assert!(
+        mid > 4,
+        "ready pods seen during the outage let it grow: {mid}"
+    );
+    // The same run without the outage grows no slower.
+    let calm = run_trace(&trace, &fleet(1, 2.0, kpa, "")).unwrap();
+    assert!(replicas_at(&calm, 50.0) >= mid);
+}

@@ -509,8 +509,9 @@ impl fleetsim_core::Autoscaler for KedaAutoscaler {
         let mut current = obs.desired;
         // Pod counts come from the API server, not the metrics pipeline
         // (`status.replicas`; pods Running and Ready for a Value target
-        // and its fallback): an outage leaves them readable. Before any
-        // scrape, the count asked for.
+        // and its fallback): an outage leaves them readable. Without a pod
+        // list (an observation from scrapes alone) before any scrape, the
+        // count asked for.
         let super::adapter::ApiPods { status, ready } = (super::adapter::ApiPods::of(obs))
             .unwrap_or(super::adapter::ApiPods {
                 status: current,
