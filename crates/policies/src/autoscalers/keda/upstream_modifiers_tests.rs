@@ -3,9 +3,8 @@
 //! of `apis/keda/v1alpha1/scaledobject_webhook_test.go`. Not ported:
 //! `TestArrayContainsElement` and `TestGetPairTriggerAndMetric` (the
 //! metric-name ↔ trigger-name plumbing; readings here carry the trigger
-//! name), `TestCalculateScalingModifiersFormulaNilCompiled` (the formula
-//! cache), and the webhook's `count([...], {#>1})` formula (expr-lang's
-//! closures are outside the supported subset).
+//! name) and `TestCalculateScalingModifiersFormulaNilCompiled` (the formula
+//! cache).
 
 use super::*;
 
@@ -158,7 +157,7 @@ fn webhook_scaling_modifiers_cases() {
     let two = ["workload_trig", "cron_trig"];
     let ones = ["trig_one", "trig_two"];
     // (It, formula, target, trigger names, valid)
-    let cases: [(&str, &str, &str, &[&str], bool); 10] = [
+    let cases: [(&str, &str, &str, &[&str], bool); 11] = [
         ("should validate the so creation with ScalingModifiers.Formula",
             "workload_trig + cron_trig", "2", &two, true),
         ("shouldnt validate the so creation with scalingModifiers.Formula but no target",
@@ -173,6 +172,8 @@ fn webhook_scaling_modifiers_cases() {
             "float(workload_trig < 5 ? cron_trig + workload_trig : 5)", "2", &two, true),
         ("should validate the so creation with ScalingModifiers.Formula - ternary operator without casting float",
             "workload_trig < 5 ? cron_trig + workload_trig : 5", "2", &two, true),
+        ("should validate the so creation with ScalingModifiers.Formula - count operator",
+            "count([trig_one,trig_two],{#>1}) > 1 ? 5 : 0", "2", &ones, true),
         ("should validate the so creation with ScalingModifiers.Formula - complex ternary",
             "float(trig_one < 2 ? trig_one+trig_two >= 2 ? 5 : 10 : 0)", "2", &ones, true),
         ("should validate the so creation with ScalingModifiers.Formula - double float cast",
@@ -184,6 +185,20 @@ fn webhook_scaling_modifiers_cases() {
         let got = modifiers(formula, target).validate(names);
         assert_eq!(got.is_ok(), valid, "{it}: {got:?}");
     }
+    // The count formula's values (the `It` validates it only): 5 when
+    // both triggers are above 1.
+    let count = modifiers("count([trig_one,trig_two],{#>1}) > 1 ? 5 : 0", "2")
+        .validate(&ones)
+        .unwrap();
+    let at = |one: f64, two: f64| {
+        count.eval(&|n| match n {
+            "trig_one" => Some(Some(one)),
+            "trig_two" => Some(Some(two)),
+            _ => None,
+        })
+    };
+    assert_eq!(at(2.0, 3.0), Ok(formula::Value::Num(5.0)));
+    assert_eq!(at(2.0, 1.0), Ok(formula::Value::Num(0.0)));
     // "should validate the so creation with scalingModifiers fallback
     // behavior" / "shouldn't validate the so creation with
     // scalingModifiers fallback without formula".
