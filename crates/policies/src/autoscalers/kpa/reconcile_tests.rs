@@ -3,18 +3,16 @@
 //! after a reconcile ([`compute_active_condition`]). Facts only: the
 //! table in `computeActiveCondition`'s doc comment, row by row, and the
 //! `TestReconcile` rows about an under- or overscaled revision with
-//! `minScale` 11 (`defaultScale`), each with the condition it asserts.
-//! `want` is the scaler's answer, which the reconciler passes on: the
-//! decider's desired scale raised to `minScale` by the scaler's bounds
-//! (the rows' `decider(…, 1 or 0, …)` give 11), or -1 when the decider
-//! has no data (`unknownScale`, passed through).
+//! `minScale` 11 (`defaultScale`): the decider's desired scale through
+//! the scaler ([`scale_to_zero_step`]: the deployment patch each row
+//! asserts) and its answer through the condition (the status asserted).
 //!
 //! Not ported, with the reason: the rows about objects the simulation
 //! does not keep (bad keys, the SKS, the Metric object, status update
 //! retries, activator counts in `TestComputeActivatorNum`, the pod
 //! metrics of `TestMetricsReporter`, `TestResolveScrapeTarget`); the
 //! rows that only check a Deployment patch to `minScale` (the scale
-//! bounds the engine applies, `replica_bounds`); the initial-scale rows
+//! bounds alone); the initial-scale rows
 //! ("initial scale > minScale …", "initial scale zero: …"), whose active
 //! threshold before initialisation is the initial scale: the adapter
 //! starts with its scale target initialised (the scenario's replica
@@ -140,65 +138,183 @@ fn compute_active_condition_table() {
 }
 
 /// `TestReconcile`'s under/overscaled rows (`minScale` 11: underscale 10
-/// ready, overscale 12): (name, want, ready, min_ready, status, status
-/// asserted). A row without a status update keeps its status.
+/// ready, overscale 12), through the scaler ([`scale_to_zero_step`] with
+/// `kpa_test.go`'s `defaultConfig`) and then the condition: (name, the
+/// decider's desired scale, deployment replicas, ready pods, minScale,
+/// status, scale target initialised, SKS in proxy mode, the deployment
+/// patched to 11 (`minScalePatch`), the status asserted; a row without a
+/// status update keeps its status).
 #[test]
 fn reconcile_rows_with_min_scale() {
-    const MIN: u32 = 11;
-    let rows: [(&str, i32, u32, u32, PaActive, PaActive); 10] = [
+    type Row = (
+        &'static str,
+        i32,
+        u32,
+        u32,
+        u32,
+        PaActive,
+        bool,
+        bool,
+        bool,
+        PaActive,
+    );
+    let rows: [Row; 10] = [
         (
             "want=-1, underscaled, PA inactive",
             -1,
             10,
-            MIN,
+            10,
+            11,
             Inactive,
+            true,
+            true,
+            false,
             Inactive,
         ),
         (
             "want=1, underscaled, PA inactive",
-            11,
+            1,
             10,
-            MIN,
+            10,
+            11,
             Inactive,
+            true,
+            true,
+            true,
             Activating,
         ),
         (
             "underscaled, PA activating",
-            11,
+            2,
             10,
-            MIN,
+            10,
+            11,
             Activating,
+            false,
+            false,
+            true,
             Activating,
         ),
-        ("underscaled, PA active", 11, 10, MIN, Active, Activating),
-        ("overscaled, PA inactive", 11, 12, MIN, Inactive, Active),
+        (
+            "underscaled, PA active",
+            11,
+            10,
+            10,
+            11,
+            Active,
+            true,
+            false,
+            true,
+            Activating,
+        ),
+        (
+            "overscaled, PA inactive",
+            0,
+            12,
+            12,
+            11,
+            Inactive,
+            true,
+            true,
+            true,
+            Active,
+        ),
         // Built with `inactiveKPAMinScale` upstream despite its name.
-        ("overscaled, PA activating", 11, 12, MIN, Inactive, Active),
+        (
+            "overscaled, PA activating",
+            1,
+            12,
+            12,
+            11,
+            Inactive,
+            true,
+            true,
+            true,
+            Active,
+        ),
         (
             "over maxScale for real, PA active",
             12,
             12,
-            MIN,
+            12,
+            11,
             Active,
+            true,
+            false,
+            false,
             Active,
         ),
         (
             "over maxScale, need to scale down, PA active",
-            11,
+            1,
             12,
-            MIN,
+            12,
+            11,
             Active,
+            true,
+            false,
+            true,
             Active,
         ),
-        // No minScale: the threshold is 1; no data and no pod.
-        ("scaled-to-0-no-scale-data", -1, 0, 1, Inactive, Inactive),
-        ("steady not enough capacity", 11, 1, 1, Active, Active),
+        // No minScale (the threshold is 1); `defaultDeployment` has 11
+        // replicas. No data and no pod ready; then 11 wanted, 1 ready.
+        (
+            "scaled-to-0-no-scale-data",
+            -1,
+            11,
+            0,
+            0,
+            Inactive,
+            true,
+            true,
+            false,
+            Inactive,
+        ),
+        (
+            "steady not enough capacity",
+            11,
+            11,
+            1,
+            0,
+            Active,
+            true,
+            true,
+            false,
+            Active,
+        ),
     ];
-    for (name, want, ready, min_ready, was, now) in rows {
+    for (name, desired, deploy, ready, min, was, initialized, proxy, patched, now) in rows {
+        let cfg = KpaConfig {
+            min_scale: min,
+            ..super::scaler_tests::default_config()
+        };
+        let input = ScalerInput {
+            desired,
+            deployment_replicas: Some(deploy),
+            active: was,
+            condition_age: SimDuration::ZERO,
+            proxy_for: proxy.then_some(SimDuration::ZERO),
+            reachability: Reachability::Reachable,
+            probe: ProbeResult::Activator,
+            scale_target_initialized: initialized,
+            initial_scale_annotation: None,
+            window_annotation_s: None,
+            retention_annotation_s: None,
+            tbc_annotation: None,
+        };
+        let out = scale_to_zero_step(&cfg, &input);
         assert_eq!(
-            compute_active_condition(want, ready, min_ready, was),
+            out.patches, patched,
+            "kpa_test.go TestReconcile: {name}: {out:?}"
+        );
+        if patched {
+            assert_eq!(out.scale, 11, "{name}: patched to minScale");
+        }
+        let min_ready = min.max(1);
+        assert_eq!(
+            compute_active_condition(out.scale, ready, min_ready, was),
             now,
-            "kpa_test.go TestReconcile: {name}"
+            "kpa_test.go TestReconcile: {name}: {out:?}"
         );
     }
 }
