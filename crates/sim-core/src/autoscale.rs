@@ -20,7 +20,8 @@
 //! never per request.
 //!
 //! Every [`Autoscaler::sync_period`] the engine builds an [`Observation`]
-//! and asks for the desired replica count; it clamps the answer to
+//! (the metrics, and the pods' phases as the API server lists them then:
+//! [`PodStatus`]) and asks for the desired replica count; it clamps the answer to
 //! [`Autoscaler::replica_bounds`] and applies it with the deployment's
 //! scale-up rate limit, placement and drain, exactly as a `scheduled`
 //! entry is applied. When a request arrives while the deployment has no
@@ -87,6 +88,23 @@ pub enum PodPhase {
     Ready,
     /// Finishing its requests before it goes away.
     Draining,
+}
+
+/// One replica as the cluster's API server lists it at a sync: its phase
+/// now. Controllers read pod and replica readiness from the API server
+/// (the scale subresource, the pod lister, the endpoints, Ray's replica
+/// state), not from the metrics pipeline, so neither the metrics lag nor
+/// an outage delays it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PodStatus {
+    /// Replica id (global, stable for its life).
+    pub replica: u32,
+    /// Its phase now.
+    pub phase: PodPhase,
+    /// When it was asked for.
+    pub created: SimTime,
+    /// When it became ready, if it has.
+    pub ready_since: Option<SimTime>,
 }
 
 /// One replica in one scrape.
@@ -289,12 +307,14 @@ impl MetricsStore {
             visible: n,
             visible_at: visible,
             down: self.is_down(now),
+            pods: None,
         }
     }
 }
 
-/// What an autoscaler sees at a sync: the latest visible scrape and
-/// windowed queries over the visible history.
+/// What an autoscaler sees at a sync: the latest visible scrape, windowed
+/// queries over the visible history, and the pods as the API server lists
+/// them now ([`Observation::pods`]).
 #[derive(Clone, Copy, Debug)]
 pub struct Observation<'a> {
     /// The sync instant.
@@ -307,9 +327,27 @@ pub struct Observation<'a> {
     visible_at: SimTime,
     /// The metrics source is down at `now`.
     down: bool,
+    /// The pods the API server lists at `now`, when attached.
+    pods: Option<&'a [PodStatus]>,
 }
 
 impl<'a> Observation<'a> {
+    /// This observation with the deployment's pods as the API server lists
+    /// them now (the engine attaches them at every sync).
+    pub fn with_pods(self, pods: &'a [PodStatus]) -> Self {
+        Observation {
+            pods: Some(pods),
+            ..self
+        }
+    }
+
+    /// The deployment's pods as the API server lists them at the sync,
+    /// current whatever the metrics show; `None` when the observation was
+    /// built from scrapes alone (a policy's unit test), never in a run.
+    pub fn pods(&self) -> Option<&'a [PodStatus]> {
+        self.pods
+    }
+
     /// The newest visible scrape (`None` before the first one is visible,
     /// and while the metrics source is down: a read now fails).
     pub fn latest(&self) -> Option<&'a Scrape> {

@@ -1,5 +1,6 @@
 //! The engine's architecture invariants over random fleets of every kind:
-//! fixed, scheduled (drains), autoscaled on every signal a policy can read,
+//! fixed, scheduled (drains), autoscaled on every signal a policy can read
+//! (through metrics outages, on the pods' phases the API server lists),
 //! on node pools with cold starts, warm nodes and spot reclaims, behind
 //! per-replica or central queues, pipelines across deployments, and variant
 //! groups (two deployments behind one gateway, scaled by one autoscaler).
@@ -74,6 +75,12 @@ impl Autoscaler for SignalScaler {
         (0, self.max)
     }
     fn desired_replicas(&mut self, obs: &Observation<'_>) -> u32 {
+        let pods = obs.pods().expect("the engine lists the pods at every sync");
+        // While the metrics are down, one more than the ready pods the API
+        // server lists: readiness alone moves the count.
+        if obs.metrics_down() {
+            return 1 + pods.iter().filter(|p| p.phase == PodPhase::Ready).count() as u32;
+        }
         let Some(s) = obs.latest() else {
             return obs.desired;
         };
@@ -104,6 +111,8 @@ enum Scaling {
         max: u32,
         sync_s: u64,
         scrape_s: u64,
+        /// The metrics source is down for `(start_s, length_s)`.
+        outage: Option<(u64, u64)>,
     },
 }
 
@@ -326,6 +335,7 @@ fn run(case: &Case, stepping: Stepping) -> RunResult {
         max,
         sync_s,
         scrape_s,
+        outage,
     } = case.scaling
     {
         let metrics = MetricsSpec {
@@ -340,6 +350,12 @@ fn run(case: &Case, stepping: Stepping) -> RunResult {
             sync: SimDuration::from_secs(sync_s),
         };
         sim = sim.with_autoscaler(0, Box::new(scaler), metrics).unwrap();
+        if let Some((start_s, length_s)) = outage {
+            let start = SimTime::ZERO + SimDuration::from_secs(start_s);
+            let end = start + SimDuration::from_secs(length_s);
+            let outages = vec![fleetsim_core::autoscale::MetricsOutage { start, end }];
+            sim = sim.with_metrics_outages(0, outages).unwrap();
+        }
     }
     sim.run().unwrap()
 }
@@ -361,15 +377,21 @@ fn arb_scaling() -> impl Strategy<Value = Scaling> {
             v.sort_by_key(|e| e.0);
             Scaling::Scheduled(v)
         }),
-        3 => (arb_signal(), 1u32..5, 1u64..20, 1u64..10, 2u32..6).prop_map(
-            |(signal, t, sync_s, scrape_s, max)| {
+        3 => (
+            arb_signal(),
+            1u32..5,
+            1u64..20,
+            1u64..10,
+            2u32..6,
+            prop::option::of((0u64..300, 1u64..120)),
+        )
+            .prop_map(|(signal, t, sync_s, scrape_s, max, outage)| {
                 let target = match signal {
                     Signal::GpuBusy | Signal::KvCache => f64::from(t) * 0.2,
                     _ => f64::from(t) * 2.0,
                 };
-                Scaling::Auto { signal, target, max, sync_s, scrape_s }
-            }
-        ),
+                Scaling::Auto { signal, target, max, sync_s, scrape_s, outage }
+            }),
     ]
 }
 
@@ -576,7 +598,7 @@ fn the_generator_covers_every_kind_of_fleet() {
     );
     let (mut started, mut drained, mut failed, mut piped, mut auto, mut pooled) =
         (0, 0, 0, 0, 0, 0);
-    let (mut variants_served, mut batched) = (0, 0);
+    let (mut variants_served, mut batched, mut outages) = (0, 0, 0);
     for _ in 0..200 {
         let case = arb_case().new_tree(&mut runner).unwrap().current();
         let r = run(&case, Stepping::Jump);
@@ -595,9 +617,16 @@ fn the_generator_covers_every_kind_of_fleet() {
         auto += u32::from(matches!(case.scaling, Scaling::Auto { .. }));
         batched +=
             u32::from(case.forming != BatchForming::Continuous && r.summary.requests.completed > 0);
+        outages += u32::from(matches!(
+            case.scaling,
+            Scaling::Auto {
+                outage: Some(_),
+                ..
+            }
+        ));
         pooled += u32::from(case.pool.is_some());
     }
-    eprintln!("of 200: {started} started replicas, {drained} drained, {failed} lost requests, {piped} pipelines, {variants_served} variant groups serving on both, {auto} autoscaled, {pooled} pooled, {batched} static or dynamic batching");
+    eprintln!("of 200: {started} started replicas, {drained} drained, {failed} lost requests, {piped} pipelines, {variants_served} variant groups serving on both, {auto} autoscaled ({outages} through a metrics outage), {pooled} pooled, {batched} static or dynamic batching");
     for (n, what) in [
         (started, "scale-ups"),
         (drained, "drains"),
@@ -605,6 +634,7 @@ fn the_generator_covers_every_kind_of_fleet() {
         (piped, "pipelines"),
         (variants_served, "variant groups serving on both variants"),
         (auto, "autoscaled"),
+        (outages, "metrics outages"),
         (pooled, "pooled"),
         (batched, "static or dynamic batching"),
     ] {

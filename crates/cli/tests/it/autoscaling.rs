@@ -245,8 +245,8 @@ fn keda_fallback_replicas_take_over_during_a_metrics_outage() {
     // The metrics source is down from 400 s to 800 s (in the lull). The
     // trigger errs; without a fallback the HPA gets no metric and holds
     // the count; with `fallback = { failure_threshold = 3, replicas = 6 }`
-    // the fourth failed HPA read (15 s apart) serves 6 × threshold and the
-    // HPA asks for 6.
+    // the fourth failed read (the HPA's every 15 s and the polls' every
+    // 30 s both count) serves 6 × threshold and the HPA asks for 6.
     let trace = burst_then_lull(2.0, 300.0, 900.0);
     let outage = "[scaling.scrape]\noutages = [{ start_s = 400, end_s = 800 }]";
     let plain = run_trace(&trace, &fleet(1, 2.0, &keda(""), outage)).unwrap();
@@ -575,4 +575,62 @@ fn keda_scaling_modifiers_combine_triggers_and_fall_back_by_formula() {
         e.contains("scaling.scaling_modifiers") && e.contains("unknown name queue"),
         "{e}"
     );
+}
+
+#[test]
+fn readiness_reaches_the_autoscaler_through_a_metrics_outage() {
+    // Knative's KPA counts ready pods from the endpoints, not the metrics
+    // source, and scales up at most `max_scale_up_rate` × ready pods per
+    // decision. Under a load that wants about five, one replica asks for
+    // two at the first sync (2 s); the metrics source is down from 5 s to
+    // 60 s, so the decider works on the stable window's data from before
+    // it. The second replica is ready at 12 s (10 s cold start): with
+    // readiness current the bound doubles as each step becomes ready (2 →
+    // 4 → 5 by 30 s), where readiness read from the last scrape before the
+    // outage kept the bound at 2 until the outage ended.
+    let kpa = "kind = \"kpa\"\nmin_replicas = 1\nmax_replicas = 10\ntarget = 10\ntarget_utilization_percentage = 100\nmax_scale_up_rate = 2";
+    let outage = "[scaling.scrape]\noutages = [{ start_s = 5, end_s = 60 }]";
+    let trace = steady(20, 90, 1500, 200);
+    let r = run_trace(&trace, &fleet(1, 2.0, kpa, outage)).unwrap();
+    let series: Vec<(f64, u32)> = (r.timeseries.iter())
+        .map(|w| (w.end.as_secs_f64(), w.replicas + w.replicas_starting))
+        .collect();
+    println!("replicas by row end: {series:?}");
+    assert_eq!(replicas_at(&r, 4.0), 2, "one doubling before the outage");
+    let mid = replicas_at(&r, 50.0);
+    assert!(
+        mid > 4,
+        "ready pods seen during the outage let it grow: {mid}"
+    );
+    // The same run without the outage grows no slower.
+    let calm = run_trace(&trace, &fleet(1, 2.0, kpa, "")).unwrap();
+    assert!(replicas_at(&calm, 50.0) >= mid);
+}
+
+#[test]
+fn keda_fallback_brings_a_deployment_up_from_zero_through_its_polls() {
+    // A ScaledObject at zero replicas whose metrics source is down from
+    // 1 s (no request arrives before 100 s): the HPA is disabled at zero
+    // and reads nothing, so only the scale loop's polls (every 5 s) count
+    // the failures; past `failure_threshold = 1` the fallback makes the
+    // ScaledObject active, the executor starts one replica and the HPA
+    // asks for the fallback's 3 (upstream's e2e TestFallbackFromZero).
+    let knobs = "min_replicas = 0\npolling_interval_s = 5\nfallback = { failure_threshold = 1, replicas = 3 }";
+    let scaling = format!(
+        "kind = \"keda\"\nmax_replicas = 5\ntrigger_metric = \"num_requests_running\"\nthreshold = 4\ncooldown_period_s = 60\n{knobs}"
+    );
+    let outage = "[scaling.scrape]\noutages = [{ start_s = 1, end_s = 1000 }]";
+    let mut trace = String::from("time_s,input_tokens,output_tokens\n");
+    for t in 100..200 {
+        trace.push_str(&format!("{t},100,20\n"));
+    }
+    let r = run_trace(&trace, &fleet(0, 2.0, &scaling, outage)).unwrap();
+    assert_eq!(replicas_at(&r, 5.0), 0, "before the second failed poll");
+    assert_eq!(replicas_at(&r, 60.0), 3, "the fallback count");
+    assert_eq!(r.summary.fleet.replicas_started, 3);
+    // Without a fallback the polls' errors keep it at zero: KEDA has no
+    // activator, so the requests wake nothing.
+    let plain = scaling.replace("fallback = { failure_threshold = 1, replicas = 3 }", "");
+    let p = run_trace(&trace, &fleet(0, 2.0, &plain, outage)).unwrap();
+    assert_eq!(p.summary.fleet.replicas_started, 0);
 }

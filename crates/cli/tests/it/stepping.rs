@@ -1,6 +1,7 @@
 //! Jump stepping equals stepping every iteration under every autoscaler
 //! kind a scenario can name, on node pools with cold starts, spot reclaims
-//! and drains: the gauges an autoscaler reads (busy fraction, KV-cache
+//! and drains, through a metrics outage (scrapes stop; the pods' phases an
+//! autoscaler reads from the API server do not): the gauges an autoscaler reads (busy fraction, KV-cache
 //! usage, running and waiting requests) are "as of now" in both modes, so
 //! both modes make the same decisions and give the same bytes.
 #![allow(clippy::unwrap_used)]
@@ -51,6 +52,9 @@ spot = {{ interruptions_per_node_hour = 2.0, notice_s = 30 }}
 [scaling]
 kind = "{kind}"
 max_replicas = 4
+
+[scaling.scrape]
+outages = [{{ start_s = 420, end_s = 480 }}]
 
 [sla]
 ttft_ms = 500

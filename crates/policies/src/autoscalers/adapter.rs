@@ -120,17 +120,15 @@ impl WindowedSignal {
 
 /// Pods as a controller counts them from the cluster's API (the scale
 /// subresource's `status.replicas`, the pod lister's ready pods, Ray's
-/// replica state), not from the metrics pipeline.
+/// replica state), not from the metrics pipeline: current at the sync,
+/// whatever the metrics lag and through a metrics outage
+/// ([`Observation::pods`]).
 ///
-/// The engine shows pods only through scrapes, so the counts are those of
-/// the newest visible scrape. A metrics outage does not hide them from a
-/// real controller, so while the source is down they are what the
-/// controller can still know: pods follow the count asked for
-/// (`status.replicas` = [`Observation::desired`], as a Deployment creates
-/// and removes pods at once), and the ready ones are those the newest
-/// stored scrape showed ready, at most the count asked for (a pod asked
-/// away stops being ready at once; one that became ready since is not
-/// seen: the observation carries no replica state outside the scrapes).
+/// An observation built from scrapes alone (a policy's unit test) has no
+/// pod list; its counts are those of the newest visible scrape and, while
+/// the source is down, the count asked for (`status.replicas` =
+/// [`Observation::desired`]) with the ready pods of the newest stored
+/// scrape, at most that count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ApiPods {
     /// Pods starting or ready, not draining (`status.replicas`).
@@ -140,9 +138,17 @@ pub struct ApiPods {
 }
 
 impl ApiPods {
-    /// The counts at `obs`; `None` before any scrape was visible (the
-    /// controller has not seen the deployment's pods yet).
+    /// The counts at `obs`; `None` for an observation without a pod list
+    /// before any scrape was visible.
     pub fn of(obs: &Observation<'_>) -> Option<ApiPods> {
+        if let Some(pods) = obs.pods() {
+            let count =
+                |keep: fn(PodPhase) -> bool| pods.iter().filter(|p| keep(p.phase)).count() as u32;
+            return Some(ApiPods {
+                status: count(|p| p != PodPhase::Draining),
+                ready: count(|p| p == PodPhase::Ready),
+            });
+        }
         if let Some(s) = obs.latest() {
             let status = (s.pods.iter())
                 .filter(|p| p.phase != PodPhase::Draining)
@@ -160,12 +166,12 @@ impl ApiPods {
     }
 }
 
-/// `status.replicas` ([`ApiPods::status`]; 0 before the first scrape).
+/// `status.replicas` ([`ApiPods::status`]; 0 when unknown).
 pub fn status_replicas(obs: &Observation<'_>) -> u32 {
     ApiPods::of(obs).map_or(0, |p| p.status)
 }
 
-/// Ready pods ([`ApiPods::ready`]; 0 before the first scrape).
+/// Ready pods ([`ApiPods::ready`]; 0 when unknown).
 pub fn ready_pods(obs: &Observation<'_>) -> u32 {
     ApiPods::of(obs).map_or(0, |p| p.ready)
 }

@@ -1,11 +1,13 @@
 //! Scaling: how many replicas each deployment wants (schedule entries, the
 //! autoscaler's syncs, the activator) and how the fleet gets there
-//! (`reconcile`, the scale-up rate limit). An autoscaler sees only scrapes
-//! of per-pod gauges taken as of the scrape's instant, never engine state.
+//! (`reconcile`, the scale-up rate limit). An autoscaler sees scrapes of
+//! per-pod gauges taken as of the scrape's instant, and the pods' phases
+//! as the API server lists them at the sync (`PodStatus`); no other
+//! engine state.
 
 use super::kernel::EventKind;
 use super::{SimError, Simulation};
-use crate::autoscale::{PodPhase, PodSample, Scrape};
+use crate::autoscale::{PodPhase, PodSample, PodStatus, Scrape};
 use crate::lifecycle::Phase;
 use crate::time::SimDuration;
 
@@ -209,6 +211,24 @@ impl Simulation {
         }
     }
 
+    /// Deployment `d`'s pods as the API server lists them now, by
+    /// ascending id.
+    fn pod_statuses(&mut self, d: usize) -> Vec<PodStatus> {
+        let live = self.fleet.live_replicas();
+        (live.into_iter())
+            .filter(|&r| self.dep(r) == d)
+            .filter_map(|r| {
+                let life = &self.fleet.lives[r as usize];
+                Some(PodStatus {
+                    replica: r,
+                    phase: life.phase.pod_phase()?,
+                    created: life.created,
+                    ready_since: life.ready_at,
+                })
+            })
+            .collect()
+    }
+
     /// Deployment `d`'s autoscaler decides from what its metrics show (with
     /// variants, from what each variant's show, for each); each count,
     /// clamped to its bounds, is applied like a schedule entry.
@@ -222,15 +242,18 @@ impl Simulation {
         };
         let group: Vec<usize> = self.config.variants_of(d).collect();
         let (min, max) = a.replica_bounds();
+        let pods: Vec<Vec<PodStatus>> = group.iter().map(|&v| self.pod_statuses(v)).collect();
         let wants: Vec<u32> = {
-            let observe = |v: usize| {
-                let dep = &self.deployments[v];
-                dep.metrics.observe(now, dep.metrics_spec.lag, dep.desired)
+            let observe = |i: usize| {
+                let dep = &self.deployments[group[i]];
+                (dep.metrics)
+                    .observe(now, dep.metrics_spec.lag, dep.desired)
+                    .with_pods(&pods[i])
             };
-            if let [only] = group[..] {
-                vec![a.desired_replicas(&observe(only))]
+            if let [_] = group[..] {
+                vec![a.desired_replicas(&observe(0))]
             } else {
-                let obs: Vec<_> = group.iter().map(|&v| observe(v)).collect();
+                let obs: Vec<_> = (0..group.len()).map(observe).collect();
                 a.desired_variant_replicas(&obs)
             }
         };

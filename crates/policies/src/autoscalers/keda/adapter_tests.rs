@@ -198,6 +198,8 @@ fn an_outage_reads_pod_counts_from_the_api_not_the_metrics() {
             .collect::<Vec<u32>>()
     };
     // 4 running on 2 ready pods at 15 s: the value is the target, hold 2.
+    // The HPA's read at 30 s fails (1); at 45 s the poll's failure (2 > 1)
+    // serves the fallback, and so does the HPA's read after it.
     assert_eq!(
         run(vec![ready(0, 2, 0, 0.5), ready(1, 2, 0, 0.5)]),
         vec![2, 2, 3, 3]
@@ -218,4 +220,67 @@ fn a_scaling_modifiers_fallback_needs_a_formula() {
         e.contains("fallback.behavior") && e.contains("requires scalingModifiers.formula"),
         "{e}"
     );
+}
+
+/// kedacore/keda `tests/internals/fallback/fallback.go` (at `8b4f083c`),
+/// `TestFallbackFromZero`: a ScaledObject at 0 replicas (`minReplicaCount:
+/// 0`, `maxReplicaCount: 5`, `pollingInterval: 5`, `cooldownPeriod: 1`,
+/// fallback `failureThreshold: 1`, `replicas: 3`, `behavior: static`, an
+/// AverageValue target of 5) whose metrics server stops "should go to
+/// fallback value (3)" and stay there. At 0 replicas the HPA is disabled
+/// and reads nothing, so only the scale loop's polls count the failures
+/// (`getScalerState` → `GetMetricsWithFallback`): the second failed poll
+/// (10 s) serves the fallback, which makes the ScaledObject active, and
+/// the executor scales 0 → 1; the HPA's next read (15 s) gets 3 × 5 on 1
+/// replica and asks for 3. (Its `stabilizationWindowSeconds: 1` applies
+/// to scale-down only.) With failures counted at the HPA's reads only,
+/// the deployment stayed at 0.
+#[test]
+fn upstream_fallback_from_zero_counts_the_polls_failures() {
+    let cfg = KedaAutoscalerConfig {
+        min_replicas: 0,
+        max_replicas: 5,
+        polling_interval_s: 5,
+        cooldown_period_s: 1,
+        threshold: 5.0,
+        fallback: Some(FallbackConfig {
+            failure_threshold: 1,
+            replicas: 3,
+            behavior: FallbackBehavior::Static,
+        }),
+        ..base()
+    };
+    let mut a = cfg.build().unwrap();
+    assert_eq!(a.sync_period(), SimDuration::from_secs(5));
+    let mut store = MetricsStore::default();
+    store.set_outages(vec![fleetsim_core::autoscale::MetricsOutage {
+        start: at(1.0),
+        end: at(1000.0),
+    }]);
+    record(&mut store, [scrape(0.0, vec![], 0)]);
+    let mut d = 0;
+    let got: Vec<u32> = (0..12)
+        .map(|k| {
+            let t = f64::from(k) * 5.0;
+            d = a.desired_replicas(&store.observe(at(t), SimDuration::ZERO, d));
+            d
+        })
+        .collect();
+    // 0 s: the metric reads 0, inactive; 5 s: the first failure, an
+    // error (the executor holds 0); 10 s: the fallback, active → 1;
+    // 15 s: the HPA asks for the fallback count, held from then on.
+    assert_eq!(got, vec![0, 0, 1, 3, 3, 3, 3, 3, 3, 3, 3, 3]);
+    // Without a fallback the errors keep it at 0.
+    let mut plain = KedaAutoscalerConfig {
+        fallback: None,
+        ..cfg
+    }
+    .build()
+    .unwrap();
+    let mut d = 0;
+    for k in 0..12 {
+        let t = f64::from(k) * 5.0;
+        d = plain.desired_replicas(&store.observe(at(t), SimDuration::ZERO, d));
+    }
+    assert_eq!(d, 0);
 }

@@ -78,9 +78,9 @@ impl Composite {
         self.triggers.iter().filter_map(Trigger::range).max()
     }
 
-    /// The composite metric at `obs` ([`composite_metric`]); `record`
-    /// keeps the triggers' health (the HPA's reads), else it is left as
-    /// it was (the executor's polls).
+    /// The composite metric at `obs` ([`composite_metric`]), counting each
+    /// trigger's failures and successes in its health (the HPA's reads and
+    /// the executor's polls both go through `GetMetricsWithFallback`).
     pub(super) fn value(
         &mut self,
         obs: &Observation<'_>,
@@ -88,25 +88,18 @@ impl Composite {
         fallback: Option<&FallbackConfig>,
         current: u32,
         ready: u32,
-        record: bool,
     ) -> Result<f64, ModifiersError> {
         let values: Vec<Option<f64>> = (self.triggers.iter())
             .map(|t| t.value(obs, ignore_null_values))
             .collect();
         let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
-        let mut scratch = self.states.clone();
-        let states = if record {
-            &mut self.states
-        } else {
-            &mut scratch
-        };
         composite_metric(
             &self.formula,
             &self.modifiers,
             fallback,
             &names,
             &values,
-            states,
+            &mut self.states,
             Some(current),
             Some(ready),
         )

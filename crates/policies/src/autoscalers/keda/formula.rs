@@ -2,14 +2,22 @@
 //! (`github.com/expr-lang/expr`, which KEDA compiles the formula with)
 //! that composite formulas use, with expr-lang's precedences
 //! (`parser/operator`): `??` 500, unary `-` 90, `*` `/` 60, `+` `-` 30,
-//! comparisons 20, then the ternary `c ? a : b`.
+//! comparisons 20, then the ternary `c ? a : b`; and expr-lang's
+//! `count(array, predicate)` builtin over an array literal, the predicate
+//! in braces or bare, `#` its element (`builtin/builtin.go`, `count`: the
+//! number of elements the predicate is true for; a predicate that is not
+//! a bool is an error).
 //!
 //! ```text
 //! formula := ternary
 //! ternary := binary [ "?" ternary ":" ternary ]
 //! binary  := unary { op unary }     op: ?? * / + - < <= > >= == !=
 //! unary   := "-" unary | "+" unary | primary
-//! primary := number | trigger name | "float" "(" formula ")" | "(" formula ")"
+//! primary := number | trigger name | "#" (in a predicate)
+//!          | "float" "(" formula ")" | "(" formula ")"
+//!          | "count" "(" array "," predicate ")"
+//! array   := "[" [ formula { "," formula } ] "]"
+//! predicate := "{" formula "}" | formula
 //! ```
 //!
 //! A trigger's value is a number or nil (its metric failed past the
@@ -109,6 +117,12 @@ enum Tok {
     Colon,
     Open,
     Close,
+    OpenBracket,
+    CloseBracket,
+    OpenBrace,
+    CloseBrace,
+    Comma,
+    Pointer,
     End,
 }
 
@@ -148,6 +162,12 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize)>, FormulaError> {
             ':' => Tok::Colon,
             '(' => Tok::Open,
             ')' => Tok::Close,
+            '[' => Tok::OpenBracket,
+            ']' => Tok::CloseBracket,
+            '{' => Tok::OpenBrace,
+            '}' => Tok::CloseBrace,
+            ',' => Tok::Comma,
+            '#' => Tok::Pointer,
             c if c.is_ascii_digit() || c == '.' => {
                 let start = i;
                 while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
@@ -171,7 +191,7 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize)>, FormulaError> {
             c => {
                 return Err(at(
                     col,
-                    format!("`{c}` is not supported (numbers, trigger names, + - * / ??, comparisons, ?: and parentheses are)"),
+                    format!("`{c}` is not supported (numbers, trigger names, + - * / ??, comparisons, ?:, parentheses and count([...], predicate) are)"),
                 ))
             }
         };
@@ -190,11 +210,17 @@ enum Node {
     Float(Box<Node>),
     Binary(Op, Box<Node>, Box<Node>),
     Ternary(Box<Node>, Box<Node>, Box<Node>),
+    /// `count(array, predicate)`.
+    Count(Vec<Node>, Box<Node>),
+    /// `#`: the element a predicate is applied to.
+    Pointer,
 }
 
 struct Parser {
     toks: Vec<(Tok, usize)>,
     i: usize,
+    /// Predicates being parsed (where `#` means something).
+    predicates: u32,
 }
 
 impl Parser {
@@ -251,14 +277,66 @@ impl Parser {
         }
     }
 
+    /// The closing token `want` (`what` names it in the error).
+    fn expect(&mut self, want: Tok, what: &str) -> Result<(), FormulaError> {
+        match self.next() {
+            (t, _) if t == want => Ok(()),
+            (_, col) => Err(at(col, format!("expected {what}"))),
+        }
+    }
+
+    /// `count(` already read: `[elements], predicate)`.
+    fn count(&mut self) -> Result<Node, FormulaError> {
+        self.expect(
+            Tok::OpenBracket,
+            "`[` (count's first argument is an array of values)",
+        )?;
+        let mut items = Vec::new();
+        if self.peek().0 == Tok::CloseBracket {
+            self.next();
+        } else {
+            loop {
+                items.push(self.ternary()?);
+                match self.next() {
+                    (Tok::Comma, _) => {}
+                    (Tok::CloseBracket, _) => break,
+                    (_, col) => return Err(at(col, "expected `,` or `]`")),
+                }
+            }
+        }
+        self.expect(Tok::Comma, "`,` and count's predicate")?;
+        self.predicates += 1;
+        let predicate = if self.peek().0 == Tok::OpenBrace {
+            self.next();
+            let p = self.ternary()?;
+            self.expect(Tok::CloseBrace, "`}`")?;
+            p
+        } else {
+            self.ternary()?
+        };
+        self.predicates -= 1;
+        self.expect(Tok::Close, "`)`")?;
+        Ok(Node::Count(items, Box::new(predicate)))
+    }
+
     fn primary(&mut self) -> Result<Node, FormulaError> {
         match self.next() {
             (Tok::Num(v), _) => Ok(Node::Num(v)),
+            (Tok::Pointer, col) => {
+                if self.predicates == 0 {
+                    return Err(at(col, "`#` is only defined in count's predicate"));
+                }
+                Ok(Node::Pointer)
+            }
+            (Tok::Name(n), _) if n == "count" && self.peek().0 == Tok::Open => {
+                self.next();
+                self.count()
+            }
             (Tok::Name(n), col) if self.peek().0 == Tok::Open => {
                 if n != "float" {
                     return Err(at(
                         col,
-                        format!("function `{n}` is not supported (float is)"),
+                        format!("function `{n}` is not supported (float and count are)"),
                     ));
                 }
                 self.next();
@@ -277,7 +355,7 @@ impl Parser {
                 }
             }
             (Tok::End, col) => Err(at(col, "the formula ends where a value is expected")),
-            (_, col) => Err(at(col, "expected a number, a trigger name or `(`")),
+            (_, col) => Err(at(col, "expected a number, a trigger name, count or `(`")),
         }
     }
 }
@@ -294,6 +372,7 @@ impl Formula {
         let mut p = Parser {
             toks: lex(text)?,
             i: 0,
+            predicates: 0,
         };
         let root = p.ternary()?;
         match p.peek() {
@@ -306,8 +385,12 @@ impl Formula {
     pub fn names(&self) -> Vec<&str> {
         fn walk<'a>(n: &'a Node, out: &mut Vec<&'a str>) {
             match n {
-                Node::Num(_) => {}
+                Node::Num(_) | Node::Pointer => {}
                 Node::Name(s) => out.push(s),
+                Node::Count(items, p) => {
+                    items.iter().for_each(|i| walk(i, out));
+                    walk(p, out);
+                }
                 Node::Neg(a) | Node::Float(a) => walk(a, out),
                 Node::Binary(_, a, b) => {
                     walk(a, out);
@@ -331,37 +414,72 @@ impl Formula {
         &self,
         value_of: &dyn Fn(&str) -> Option<Option<f64>>,
     ) -> Result<Value, FormulaError> {
-        eval(&self.root, value_of)
+        eval(
+            &self.root,
+            &Scope {
+                value_of,
+                elem: None,
+            },
+        )
     }
 }
 
-fn eval(n: &Node, value_of: &dyn Fn(&str) -> Option<Option<f64>>) -> Result<Value, FormulaError> {
+/// What names and `#` stand for while evaluating.
+struct Scope<'a> {
+    value_of: &'a dyn Fn(&str) -> Option<Option<f64>>,
+    /// The element of the innermost predicate being applied.
+    elem: Option<Value>,
+}
+
+fn eval(n: &Node, scope: &Scope<'_>) -> Result<Value, FormulaError> {
+    let value_of = scope.value_of;
     Ok(match n {
         Node::Num(v) => Value::Num(*v),
+        // The parser admits `#` only inside a predicate.
+        Node::Pointer => scope.elem.unwrap_or(Value::Nil),
+        Node::Count(items, p) => {
+            let mut n = 0u32;
+            for item in items {
+                let inner = Scope {
+                    value_of,
+                    elem: Some(eval(item, scope)?),
+                };
+                match eval(p, &inner)? {
+                    Value::Bool(true) => n += 1,
+                    Value::Bool(false) => {}
+                    other => {
+                        return Err(runtime(format!(
+                            "predicate should return boolean, got {other:?}"
+                        )))
+                    }
+                }
+            }
+            Value::Num(f64::from(n))
+        }
         Node::Name(s) => match value_of(s) {
             Some(Some(v)) => Value::Num(v),
             Some(None) => Value::Nil,
             None => return Err(runtime(format!("unknown name {s} (no trigger has it)"))),
         },
-        Node::Neg(a) => match eval(a, value_of)? {
+        Node::Neg(a) => match eval(a, scope)? {
             Value::Num(x) => Value::Num(-x),
             other => return Err(runtime(format!("invalid operation: - on {other:?}"))),
         },
-        Node::Float(a) => match eval(a, value_of)? {
+        Node::Float(a) => match eval(a, scope)? {
             Value::Num(x) => Value::Num(x),
             other => return Err(runtime(format!("invalid argument for float: {other:?}"))),
         },
-        Node::Ternary(c, a, b) => match eval(c, value_of)? {
-            Value::Bool(true) => eval(a, value_of)?,
-            Value::Bool(false) => eval(b, value_of)?,
+        Node::Ternary(c, a, b) => match eval(c, scope)? {
+            Value::Bool(true) => eval(a, scope)?,
+            Value::Bool(false) => eval(b, scope)?,
             other => return Err(runtime(format!("non-bool {other:?} used as condition"))),
         },
         // `??` evaluates its right side only when the left is nil.
-        Node::Binary(Op::Coalesce, a, b) => match eval(a, value_of)? {
-            Value::Nil => eval(b, value_of)?,
+        Node::Binary(Op::Coalesce, a, b) => match eval(a, scope)? {
+            Value::Nil => eval(b, scope)?,
             v => v,
         },
-        Node::Binary(op, a, b) => binary(*op, eval(a, value_of)?, eval(b, value_of)?)?,
+        Node::Binary(op, a, b) => binary(*op, eval(a, scope)?, eval(b, scope)?)?,
     })
 }
 
@@ -416,6 +534,31 @@ mod tests {
         assert_eq!(run("float(a)", &a5), Ok(Value::Num(5.0)));
     }
 
+    /// expr-lang's `count(array, predicate)`: `len(filter(array,
+    /// predicate))` (docs/language-definition.md, "count"), the predicate
+    /// in braces or bare, `#` the element (the innermost predicate's when
+    /// they nest).
+    #[test]
+    fn count_counts_the_elements_its_predicate_holds_for() {
+        let ab = |a: f64, b: f64| [("a", Some(a)), ("b", Some(b))];
+        type Vars<'a> = &'a [(&'a str, Option<f64>)];
+        let cases: [(&str, Vars<'_>, f64); 7] = [
+            ("count([1, 2, 3, 4], # > 2)", &[], 2.0),
+            ("count([1, 2, 3, 4], {# > 2})", &[], 2.0),
+            ("count([], {# > 2})", &[], 0.0),
+            ("count([a, b], {# >= 2}) * 10", &ab(2.0, 1.0), 10.0),
+            ("count([a, b, a + b], # == 3)", &ab(2.0, 1.0), 1.0),
+            // `#` is the inner element inside the inner predicate.
+            ("count([1, 2, 3], count([#, 5], # > 2) == 2)", &[], 1.0),
+            ("count([a ?? 7], # > 6)", &[("a", None)], 1.0),
+        ];
+        for (text, vars, want) in cases {
+            assert_eq!(run(text, vars), Ok(Value::Num(want)), "{text}");
+        }
+        let f = Formula::parse("count([a, 1], {# > b}) + c").unwrap();
+        assert_eq!(f.names(), vec!["a", "b", "c"]);
+    }
+
     #[test]
     fn bad_formulas_are_located_errors() {
         // (formula, column or None for a runtime error, words)
@@ -423,7 +566,18 @@ mod tests {
             ("a + ", Some(5), "ends where a value is expected"),
             ("a % 2", Some(3), "`%` is not supported"),
             ("max(a)", Some(1), "function `max` is not supported"),
-            ("max(a, 1)", Some(6), "`,` is not supported"),
+            ("max(a, 1)", Some(1), "function `max` is not supported"),
+            ("count(a, # > 1)", Some(7), "expected `[`"),
+            ("count([a], # > 1", Some(17), "expected `)`"),
+            (
+                "count([a] # > 1)",
+                Some(11),
+                "expected `,` and count's predicate",
+            ),
+            ("count([a, 1, {# > 1})", Some(14), "expected a number"),
+            ("# + 1", Some(1), "only defined in count's predicate"),
+            ("count([1], # + 1)", None, "predicate should return boolean"),
+            ("count([a], # > 1)", None, "invalid operation"),
             ("(a + 1", Some(7), "expected `)`"),
             ("a 1", Some(3), "unexpected token"),
             ("a ? 1", Some(6), "expected `:`"),

@@ -279,8 +279,10 @@ pub struct KedaAutoscalerConfig {
     /// `spec.fallback`: `{ failure_threshold, replicas, behavior }`
     /// (`static`, `currentReplicas`, `currentReplicasIfHigher`,
     /// `currentReplicasIfLower`); unset by default. Once the trigger has
-    /// failed more than `failure_threshold` HPA reads in a row, the HPA
-    /// gets `replicas × threshold` and so asks for the fallback count.
+    /// failed more than `failure_threshold` reads in a row (the HPA's and
+    /// the executor's polls both count), the HPA gets `replicas ×
+    /// threshold` and so asks for the fallback count, and the poll finds
+    /// the ScaledObject active.
     #[serde(default)]
     pub fallback: Option<FallbackConfig>,
     /// `autoscaling.keda.sh/paused-scale-in`: the executor does not scale
@@ -458,8 +460,8 @@ fn gcd(a: u64, b: u64) -> u64 {
 }
 
 /// Engine adapter: the executor every `polling_interval_s` (active =
-/// trigger value `> activation_threshold`; no visible scrape, e.g. during
-/// a metrics outage, is a scaler error; a query without a value reads 0
+/// trigger value `> activation_threshold`, or the fallback served; no
+/// visible scrape, e.g. during a metrics outage, is a scaler error; a query without a value reads 0
 /// under `ignore_null_values`, as the prometheus scaler's
 /// `ignoreNullValues`, else is an error) and the HPA KEDA creates every
 /// 15 s ([`super::hpa::per_pod_replicas`] with the value
@@ -509,8 +511,9 @@ impl fleetsim_core::Autoscaler for KedaAutoscaler {
         let mut current = obs.desired;
         // Pod counts come from the API server, not the metrics pipeline
         // (`status.replicas`; pods Running and Ready for a Value target
-        // and its fallback): an outage leaves them readable. Before any
-        // scrape, the count asked for.
+        // and its fallback): an outage leaves them readable. Without a pod
+        // list (an observation from scrapes alone) before any scrape, the
+        // count asked for.
         let super::adapter::ApiPods { status, ready } = (super::adapter::ApiPods::of(obs))
             .unwrap_or(super::adapter::ApiPods {
                 status: current,
@@ -526,6 +529,18 @@ impl fleetsim_core::Autoscaler for KedaAutoscaler {
         if cfg.paused {
             return current;
         }
+        let threshold = self.threshold_milli as f64 / 1000.0;
+        let target = match self.metric_type {
+            MetricType::AverageValue => FallbackTarget::AverageValue(threshold),
+            MetricType::Value => FallbackTarget::Value {
+                target: threshold,
+                ready_replicas: Some(ready),
+            },
+        };
+        // The scale loop's poll (`getScalerState`) reads each trigger
+        // through `GetMetricsWithFallback` too, so it counts failures and
+        // resets them on success as the HPA's reads do; a trigger served
+        // its fallback is active and not in error.
         if now >= self.next_poll {
             self.next_poll = now + self.polling;
             let (active, error) = match &mut self.composite {
@@ -538,17 +553,23 @@ impl fleetsim_core::Autoscaler for KedaAutoscaler {
                         fallback.as_ref(),
                         current,
                         ready,
-                        false,
                     );
                     match v.and_then(|v| c.modifiers().is_active(v)) {
                         Ok(a) => (a, false),
                         Err(_) => (false, true),
                     }
                 }
-                None => (
-                    value.is_some_and(|v| v > self.activation_threshold),
-                    value.is_none(),
-                ),
+                None => match metric_with_fallback_to(
+                    &mut self.fallback_state,
+                    fallback.as_ref(),
+                    value,
+                    Some(current),
+                    target,
+                ) {
+                    FallbackResult::Metric(v) => (v > self.activation_threshold, false),
+                    FallbackResult::Fallback(_) => (true, false),
+                    FallbackResult::Error => (false, true),
+                },
             };
             let d = self.executor.request_scale(now, current, active, error);
             if let Some(n) = d.set_replicas {
@@ -557,27 +578,21 @@ impl fleetsim_core::Autoscaler for KedaAutoscaler {
         }
         if now >= self.next_hpa {
             self.next_hpa = now + self.hpa_sync;
-            let threshold = self.threshold_milli as f64 / 1000.0;
-            let target = match self.metric_type {
-                MetricType::AverageValue => FallbackTarget::AverageValue(threshold),
-                MetricType::Value => FallbackTarget::Value {
-                    target: threshold,
-                    ready_replicas: Some(ready),
-                },
-            };
             // The metrics server answers the HPA through
             // `GetMetricsWithFallback`: the trigger's value, the fallback
             // value once it has failed too often, or the error (no
             // recommendation: the HPA holds).
-            // With scaling modifiers, the composite metric.
+            // With scaling modifiers, the composite metric. At 0 replicas
+            // the HPA is disabled and reads no metric (so counts no
+            // failure): only the executor's polls can bring it back.
             let served = match &mut self.composite {
+                _ if current == 0 => None,
                 Some(c) => (c.value(
                     obs,
                     self.ignore_null_values,
                     fallback.as_ref(),
                     current,
                     ready,
-                    true,
                 ))
                 .ok(),
                 None => match metric_with_fallback_to(

@@ -1,11 +1,19 @@
 //! Scaling modifiers and their fallback, ported from kedacore/keda:
 //! `pkg/scaling/modifiers/formula_test.go` and the scalingModifiers `It`s
-//! of `apis/keda/v1alpha1/scaledobject_webhook_test.go`. Not ported:
-//! `TestArrayContainsElement` and `TestGetPairTriggerAndMetric` (the
-//! metric-name ↔ trigger-name plumbing; readings here carry the trigger
-//! name), `TestCalculateScalingModifiersFormulaNilCompiled` (the formula
-//! cache), and the webhook's `count([...], {#>1})` formula (expr-lang's
-//! closures are outside the supported subset).
+//! of `apis/keda/v1alpha1/scaledobject_webhook_test.go`, at `8b4f083c`.
+//! `TestGetPairTriggerAndMetric` is ported as what its rows decide: with
+//! a formula each trigger must be named and is read by its name; without
+//! one no name is needed. Not ported, with the reason:
+//! - `TestArrayContainsElement`: the case-insensitive match of the HPA's
+//!   requested metric name against a scaler's metric names
+//!   (`GetScaledObjectMetrics`); a run has no metric names, the adapter
+//!   reads its triggers directly.
+//! - `TestCalculateScalingModifiersFormulaNilCompiled`: the scalers
+//!   cache's compiled formula is nil; here the formula is parsed when the
+//!   autoscaler is built (`Composite::new`) and kept with it, so it cannot
+//!   be missing at evaluation.
+//! - `TestGetPairTriggerAndMetric`'s numbered pairs (`trigger01` for a
+//!   trigger's second metric): a scenario's trigger has one metric.
 
 use super::*;
 
@@ -158,7 +166,7 @@ fn webhook_scaling_modifiers_cases() {
     let two = ["workload_trig", "cron_trig"];
     let ones = ["trig_one", "trig_two"];
     // (It, formula, target, trigger names, valid)
-    let cases: [(&str, &str, &str, &[&str], bool); 10] = [
+    let cases: [(&str, &str, &str, &[&str], bool); 11] = [
         ("should validate the so creation with ScalingModifiers.Formula",
             "workload_trig + cron_trig", "2", &two, true),
         ("shouldnt validate the so creation with scalingModifiers.Formula but no target",
@@ -173,6 +181,8 @@ fn webhook_scaling_modifiers_cases() {
             "float(workload_trig < 5 ? cron_trig + workload_trig : 5)", "2", &two, true),
         ("should validate the so creation with ScalingModifiers.Formula - ternary operator without casting float",
             "workload_trig < 5 ? cron_trig + workload_trig : 5", "2", &two, true),
+        ("should validate the so creation with ScalingModifiers.Formula - count operator",
+            "count([trig_one,trig_two],{#>1}) > 1 ? 5 : 0", "2", &ones, true),
         ("should validate the so creation with ScalingModifiers.Formula - complex ternary",
             "float(trig_one < 2 ? trig_one+trig_two >= 2 ? 5 : 10 : 0)", "2", &ones, true),
         ("should validate the so creation with ScalingModifiers.Formula - double float cast",
@@ -184,6 +194,20 @@ fn webhook_scaling_modifiers_cases() {
         let got = modifiers(formula, target).validate(names);
         assert_eq!(got.is_ok(), valid, "{it}: {got:?}");
     }
+    // The count formula's values (the `It` validates it only): 5 when
+    // both triggers are above 1.
+    let count = modifiers("count([trig_one,trig_two],{#>1}) > 1 ? 5 : 0", "2")
+        .validate(&ones)
+        .unwrap();
+    let at = |one: f64, two: f64| {
+        count.eval(&|n| match n {
+            "trig_one" => Some(Some(one)),
+            "trig_two" => Some(Some(two)),
+            _ => None,
+        })
+    };
+    assert_eq!(at(2.0, 3.0), Ok(formula::Value::Num(5.0)));
+    assert_eq!(at(2.0, 1.0), Ok(formula::Value::Num(0.0)));
     // "should validate the so creation with scalingModifiers fallback
     // behavior" / "shouldn't validate the so creation with
     // scalingModifiers fallback without formula".
@@ -307,4 +331,56 @@ fn composite_metric_follows_get_scaled_object_metrics() {
     // composite outright, whatever the formula.
     let st = Some(fb(FallbackBehavior::Static));
     assert_eq!(run(st, [None, Some(9.0)], 2), vec![err, Ok(10.0)]);
+}
+
+/// `TestGetPairTriggerAndMetric`: (row, triggers, formula, the composite
+/// value or the error's words). The formula reads each trigger by name
+/// (`trigger1` = 3 running, `trigger2` = 4 waiting); an unnamed trigger
+/// under a formula is an error ("trigger name not given with
+/// compositeScaler"); without a formula the single trigger needs no name.
+#[test]
+fn get_pair_trigger_and_metric() {
+    use crate::autoscalers::adapter::{testing::*, Signal};
+    use composite::{Composite, NamedTrigger};
+    use fleetsim_core::autoscale::MetricsStore;
+    use fleetsim_core::SimDuration;
+    let named = |name: &str, signal| NamedTrigger {
+        name: name.into(),
+        trigger_metric: Some(signal),
+        query: None,
+    };
+    let mut store = MetricsStore::default();
+    record(&mut store, [scrape(0.0, vec![ready(0, 3, 4, 0.5)], 0)]);
+    let obs = store.observe(at(0.0), SimDuration::ZERO, 1);
+    let rows: [(&str, Vec<NamedTrigger>, Result<f64, &str>); 2] = [
+        (
+            "formula defined with valid trigger returns pair",
+            vec![
+                named("trigger1", Signal::NumRequestsRunning),
+                named("trigger2", Signal::NumRequestsWaiting),
+            ],
+            Ok(7.0),
+        ),
+        (
+            "formula defined with empty trigger returns error",
+            vec![
+                named("", Signal::NumRequestsRunning),
+                named("trigger2", Signal::NumRequestsWaiting),
+            ],
+            Err("triggers[0].name: must not be empty"),
+        ),
+    ];
+    let m = modifiers("trigger1 + trigger2", "2");
+    for (row, triggers, want) in rows {
+        match (Composite::new(&triggers, &m), want) {
+            (Ok(mut c), Ok(v)) => assert_eq!(c.value(&obs, false, None, 1, 1), Ok(v), "{row}"),
+            (Err(e), Err(words)) => assert!(e.to_string().contains(words), "{row}: {e}"),
+            (got, _) => panic!("{row}: {got:?}"),
+        }
+    }
+    // "no formula defined returns empty map" / "nil advanced returns
+    // empty map": a ScaledObject without scaling modifiers builds with
+    // its one unnamed trigger.
+    let plain: KedaAutoscalerConfig = serde_json::from_str("{}").unwrap();
+    assert!(plain.scaling_modifiers.is_none() && plain.build().is_ok());
 }

@@ -3,10 +3,27 @@
 //! `TestCheckReplicaCountBoundsAreValid`, `TestGetHPAReplicas` and the
 //! rows of `TestCheckFallbackValid` a scenario can express (its
 //! cpu/memory-trigger rows need resource triggers, which a scenario's
-//! ScaledObject does not have). The annotation-parsing tests
+//! ScaledObject does not have), and the rows of the annotation tests
 //! (`TestHasPausedAnnotation`, `TestNeedToBePausedByAnnotation`,
-//! `TestGetPausedReplicaCount`) read annotation strings, which a scenario
-//! writes as typed keys (`paused`, `paused_replicas`).
+//! `TestGetPausedReplicaCount`) a scenario can write: it spells the
+//! annotations as typed keys (`paused`, `paused_replicas`), so each row's
+//! annotations become those keys and the row's answer is the decision.
+//!
+//! Not ported, with the reason:
+//! - "Has other annotations but not paused ones" (`TestHasPausedAnnotation`)
+//!   and "annotation absent returns nil" (`TestGetPausedReplicaCount`):
+//!   a scenario has no free-form annotations (an unknown key is an
+//!   error); their answer is the "No annotations" rows'.
+//! - "PausedAnnotation with invalid value" (`TestNeedToBePausedByAnnotation`:
+//!   a non-boolean string pauses): `paused` is a bool, so a string is a
+//!   located scenario error, not a pause.
+//! - "PausedReplicasAnnotation with value and status set" and "... but no
+//!   status set" differ in `status.pausedReplicaCount`, a stored status
+//!   the simulation does not keep; both pause, which is the one row here.
+//! - `TestIsUsingModifiers`: a scenario's `scaling_modifiers` needs a
+//!   formula and a target (required keys; an empty formula does not
+//!   parse), so "Empty ScalingModifiers" and a target without a formula
+//!   cannot be written.
 
 use super::*;
 
@@ -158,4 +175,115 @@ fn check_fallback_valid() {
             && check_fallback(fallback.as_ref(), with_modifiers.then_some(&m)).is_ok();
         assert_eq!(got, valid, "{name}");
     }
+}
+
+/// The pause annotations' rows, as a scenario's keys: (name, `paused`,
+/// `paused_replicas`, paused?) from `TestHasPausedAnnotation` and
+/// `TestNeedToBePausedByAnnotation`, and `TestGetPausedReplicaCount`'s
+/// (name, `paused_replicas`). A paused ScaledObject holds its count (at
+/// `paused_replicas` when set, which takes precedence) through a load that
+/// scales a free one from 2 up.
+#[test]
+fn pause_annotations() {
+    use crate::autoscalers::adapter::testing::*;
+    use fleetsim_core::autoscale::MetricsStore;
+    use fleetsim_core::SimDuration;
+    let decide = |paused: bool, paused_replicas: Option<u32>| {
+        let mut cfg: KedaAutoscalerConfig = serde_json::from_str("{}").unwrap();
+        cfg.paused = paused;
+        cfg.paused_replicas = paused_replicas;
+        let mut a = cfg.build().unwrap();
+        let mut store = MetricsStore::default();
+        // 2 replicas with 20 waiting each: far above any default target.
+        record(&mut store, [scrape(0.0, fleet(2, 0, 0.5), 0)]);
+        let mut pods = fleet(2, 0, 0.5);
+        pods.iter_mut().for_each(|p| p.num_requests_waiting = 20);
+        record(&mut store, [scrape(15.0, pods, 0)]);
+        a.desired_replicas(&store.observe(at(15.0), SimDuration::ZERO, 2))
+    };
+    let free = decide(false, None);
+    assert!(free > 2, "the load scales a free ScaledObject: {free}");
+    // (test, row, paused, paused_replicas, the count it holds or None: free)
+    type Row = (&'static str, &'static str, bool, Option<u32>, Option<u32>);
+    let rows: [Row; 9] = [
+        (
+            "TestHasPausedAnnotation",
+            "No annotations",
+            false,
+            None,
+            None,
+        ),
+        (
+            "TestHasPausedAnnotation",
+            "Has PausedAnnotation only",
+            true,
+            None,
+            Some(2),
+        ),
+        (
+            "TestHasPausedAnnotation",
+            "Has PausedReplicasAnnotation only",
+            false,
+            Some(5),
+            Some(5),
+        ),
+        (
+            "TestHasPausedAnnotation",
+            "Has both annotations",
+            true,
+            Some(5),
+            Some(5),
+        ),
+        (
+            "TestNeedToBePausedByAnnotation",
+            "PausedAnnotation with true value",
+            true,
+            None,
+            Some(2),
+        ),
+        (
+            "TestNeedToBePausedByAnnotation",
+            "PausedAnnotation with false value",
+            false,
+            None,
+            None,
+        ),
+        // "PausedReplicasAnnotation has precedence".
+        (
+            "TestNeedToBePausedByAnnotation",
+            "Both annotations set",
+            true,
+            Some(5),
+            Some(5),
+        ),
+        (
+            "TestNeedToBePausedByAnnotation",
+            "Both annotations set, PausedAnnotation false",
+            false,
+            Some(5),
+            Some(5),
+        ),
+        (
+            "TestGetPausedReplicaCount",
+            "zero value annotation returns pointer to zero",
+            false,
+            Some(0),
+            Some(0),
+        ),
+    ];
+    for (test, row, paused, replicas, held) in rows {
+        assert_eq!(
+            decide(paused, replicas),
+            held.unwrap_or(free),
+            "{test}: {row}"
+        );
+    }
+    // `TestGetPausedReplicaCount`: the value read ("5" → 5, absent →
+    // none) and "invalid string annotation returns error".
+    let read = |json: &str| serde_json::from_str::<KedaAutoscalerConfig>(json);
+    let five = read(r#"{"paused_replicas": 5}"#).unwrap();
+    assert_eq!(five.paused_replicas, Some(5), "valid integer annotation");
+    assert_eq!(read("{}").unwrap().paused_replicas, None, "nil annotations");
+    let bad = read(r#"{"paused_replicas": "not-a-number"}"#);
+    assert!(bad.is_err(), "invalid string annotation returns error");
 }

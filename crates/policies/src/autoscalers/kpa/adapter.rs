@@ -328,16 +328,8 @@ impl fleetsim_core::Autoscaler for KpaAutoscaler {
         let out = scale_to_zero_step(&self.cfg, &input);
         let want = out.scale;
         let min_ready = self.cfg.min_scale.max(1);
-        if want == 0 {
-            self.set_state(PaActive::Inactive, now);
-        } else if want > 0 || active != PaActive::Inactive {
-            let a = if ready < min_ready {
-                PaActive::Activating
-            } else {
-                PaActive::Active
-            };
-            self.set_state(a, now);
-        }
+        let a = compute_active_condition(want, ready, min_ready, active);
+        self.set_state(a, now);
         if out.apply {
             want.max(0) as u32
         } else {

@@ -29,7 +29,8 @@ mod scale_to_zero;
 pub use adapter::{KpaAutoscaler, KpaAutoscalerConfig, KpaKind};
 pub use decider::{KpaDecider, MaxTimeWindow, PodCountError, ScaleResult};
 pub use scale_to_zero::{
-    scale_to_zero_step, PaActive, ProbeResult, Reachability, ScalerInput, ScalerOutcome,
+    compute_active_condition, scale_to_zero_step, PaActive, ProbeResult, Reachability, ScalerInput,
+    ScalerOutcome,
 };
 
 const NAME: &str = "knative_kpa";
@@ -538,6 +539,8 @@ impl KpaMetrics {
     }
 }
 
+#[cfg(test)]
+mod reconcile_tests;
 #[cfg(test)]
 mod scaler_tests;
 #[cfg(test)]

@@ -16,6 +16,26 @@ pub enum PaActive {
     Activating,
 }
 
+/// `computeActiveCondition` (`pkg/reconciler/autoscaling/kpa/kpa.go`):
+/// the PodAutoscaler's Active condition after a reconcile, from the
+/// scaler's answer `want` (-1: unknown), the ready pods, the active
+/// threshold `min_ready` (`activeThreshold`: max(minScale, 1) once the
+/// scale target is initialised) and the condition before.
+pub fn compute_active_condition(want: i32, ready: u32, min_ready: u32, was: PaActive) -> PaActive {
+    use PaActive::*;
+    if want == 0 || min_ready == 0 {
+        // Upstream's reason differs (TimedOut while activating); the
+        // condition is the same.
+        return Inactive;
+    }
+    let engaged = want > 0 || was != Inactive;
+    match (ready < min_ready, engaged) {
+        (true, true) => Activating,
+        (false, true) => Active,
+        (_, false) => Inactive,
+    }
+}
+
 /// Revision reachability.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

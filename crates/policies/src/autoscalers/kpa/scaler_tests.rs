@@ -30,7 +30,7 @@ const PROGRESS_DEADLINE_S: u64 = 121;
 const ACTIVATION_TIMEOUT_S: u64 = PROGRESS_DEADLINE_S + 30;
 
 /// `kpa_test.go` `defaultConfig()`.
-fn default_config() -> KpaConfig {
+pub(super) fn default_config() -> KpaConfig {
     KpaConfig {
         stable_window_s: STABLE_WINDOW_S,
         scale_to_zero_grace_period_s: GRACE_S,
