@@ -10,6 +10,7 @@ mod common;
 
 mod autoscaling;
 mod bad_input;
+mod cascade;
 mod check;
 mod cli_run;
 mod closed_stdout;
