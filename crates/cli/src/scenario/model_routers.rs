@@ -96,6 +96,22 @@ pub(super) fn resolve_model_routers(
                     "needs a condition: `min_input_tokens`, `classes`, `min_difficulty` or `fraction` (the router's `default` takes the rest)",
                 ));
             }
+            // With classes configured, a trace may name no other class, so
+            // a route naming another could never match: a typo.
+            let configured: Vec<&str> = (deployments.iter())
+                .flat_map(|d| d.fleet.queue.classes.iter().map(|c| &*c.name))
+                .collect();
+            if let Some(c) = (r.classes.iter())
+                .find(|c| !configured.is_empty() && !configured.contains(&c.as_str()))
+            {
+                return Err(FieldError::new(
+                    at("classes"),
+                    format!(
+                        "{c:?} is not a class of any deployment (classes: {})",
+                        configured.join(", ")
+                    ),
+                ));
+            }
             if let Some(d) = r.min_difficulty.filter(|d| !d.is_finite()) {
                 return Err(FieldError::new(
                     at("min_difficulty"),

@@ -818,6 +818,13 @@ pub(crate) fn cases() -> Vec<Case> {
         .at(s, Some(28), Some("model_routers[0].routes[0].min_prompt_tokens"))
         .also(&["unknown field"]),
         scenario_case(
+            "model_route_unknown_class",
+            format!("{}[[deployments.queue.classes]]\nname = \"paid\"\n[[model_routers]]\nname = \"auto\"\ndefault = \"a\"\n[[model_routers.routes]]\nto = \"b\"\nclasses = [\"piad\"]\n", two_deployments("a", "b", true)),
+            &[],
+        )
+        .at(s, Some(30), Some("model_routers[0].routes[0].classes"))
+        .also(&["\"piad\" is not a class of any deployment (classes: paid)"]),
+        scenario_case(
             "model_router_named_like_a_deployment",
             format!("{}[[model_routers]]\nname = \"b\"\ndefault = \"a\"\n", two_deployments("a", "b", true)),
             &[],
