@@ -89,6 +89,14 @@ fn a_prompt_length_cascade_costs_less_than_one_large_fleet_at_equal_sla() {
         assert_eq!(rec.outcome, Outcome::Completed);
     }
     assert_eq!(cascade.summary.deployments[1].requests.arrived, long);
+    // The table's first line says where requests went.
+    let header = fleetsim::report::render_header(&scenario, &cascade.summary);
+    assert!(
+        header.contains(
+            "; model router auto: input ≥ 2048 tokens → llama-70b, else llama-8b, seed 1"
+        ),
+        "{header}"
+    );
     assert!(
         long > 0 && long < input.len() as u64 / 2,
         "{long} long prompts"
