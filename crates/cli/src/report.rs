@@ -1,6 +1,7 @@
 //! Human-readable tables and the `--out` directory.
 
 use crate::scenario::Scenario;
+use fleetsim_core::model_router::{ModelRouterSpec, RouteTarget};
 use fleetsim_core::summary::Summary;
 use fleetsim_core::RunResult;
 use std::io::{self, Write};
@@ -31,12 +32,46 @@ pub fn render_header(scenario: &Scenario, summary: &Summary) -> String {
             }
         })
         .collect();
+    let routers: Vec<String> = (scenario.sim.model_routers.iter())
+        .map(|m| format!("; {}", describe_model_router(scenario, m)))
+        .collect();
     format!(
-        "scenario   {}: {}, seed {}\n",
+        "scenario   {}: {}{}, seed {}\n",
         scenario.name,
         fleets.join("; "),
+        routers.concat(),
         summary.sim.seed
     )
+}
+
+/// A model router's rule in one phrase: `model router auto: input ≥ 2048
+/// tokens → llama-70b, else llama-8b`, so the table says where requests
+/// went.
+fn describe_model_router(scenario: &Scenario, m: &ModelRouterSpec) -> String {
+    let name = |t: RouteTarget| match t {
+        RouteTarget::Deployment(d) => scenario.sim.deployments[usize::from(d)].name.to_string(),
+        RouteTarget::Pipeline(p) => scenario.sim.pipelines[usize::from(p)].name.to_string(),
+    };
+    let mut parts: Vec<String> = Vec::new();
+    for r in &m.routes {
+        let w = &r.when;
+        let mut when: Vec<String> = Vec::new();
+        if let Some(t) = w.min_input_tokens {
+            when.push(format!("input ≥ {t} tokens"));
+        }
+        if !w.classes.is_empty() {
+            when.push(format!("class {}", w.classes.join(" or ")));
+        }
+        if let Some(d) = w.min_difficulty {
+            when.push(format!("difficulty ≥ {d}"));
+        }
+        if let Some(f) = w.fraction {
+            when.push(format!("a {} % split", f * 100.0));
+        }
+        parts.push(format!("{} → {}", when.join(" and "), name(r.to)));
+    }
+    parts.push(format!("else {}", name(m.default)));
+    format!("model router {}: {}", m.name, parts.join(", "))
 }
 
 /// How deployment `d`'s fleet changes, and between which counts:

@@ -106,9 +106,14 @@ pub fn run_observed(
     }
     let known = workload::KnownNames {
         classes: classes.into(),
-        models: if deployments.len() + scenario.sim.pipelines.len() > 1 {
+        models: if deployments.len()
+            + scenario.sim.pipelines.len()
+            + scenario.sim.model_routers.len()
+            > 1
+        {
             (deployments.iter().map(|d| d.name.clone()))
                 .chain(scenario.sim.pipelines.iter().map(|p| p.name.clone()))
+                .chain(scenario.sim.model_routers.iter().map(|m| m.name.clone()))
                 .collect()
         } else {
             Arc::from([])
@@ -159,6 +164,7 @@ pub fn run_observed(
         }),
         error @ (SimError::Class { .. }
         | SimError::Deployment { .. }
+        | SimError::ModelRoute { .. }
         | SimError::TooManyRequests { .. }) => RunError::Request {
             path: workload::source_path(&scenario.workload).map(|p| p.to_path_buf()),
             error,

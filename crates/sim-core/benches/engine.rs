@@ -70,6 +70,7 @@ fn simulation() -> Simulation {
             },
         )],
         pipelines: Vec::new(),
+        model_routers: Vec::new(),
         sla: SlaConfig::default(),
         timeseries_resolution: SimDuration::from_secs(60),
     };

@@ -58,6 +58,7 @@
 //!         },
 //!     )],
 //!     pipelines: Vec::new(),
+//!     model_routers: Vec::new(),
 //!     sla: SlaConfig { ttft_ms: Some(200.0), ..SlaConfig::default() },
 //!     timeseries_resolution: SimDuration::from_secs(1),
 //! };
@@ -110,6 +111,7 @@ pub mod field;
 pub mod lifecycle;
 pub mod metrics;
 pub mod model;
+pub mod model_router;
 pub mod names;
 pub mod nodes;
 pub mod output;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 pub type RequestId = u64;
 
 /// One inference request as the workload produces it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Request {
     /// Position in arrival order; assigned by the engine, not the reader.
     pub id: RequestId,
@@ -25,6 +25,10 @@ pub struct Request {
     pub priority_class: Option<Box<str>>,
     /// Hashes of the prompt's prefix blocks (Mooncake `hash_ids`), oldest first.
     pub prefix_hashes: Box<[u64]>,
+    /// How hard the request is, a finite score the trace gives (say a
+    /// classifier's); only a model router reads it
+    /// ([`crate::model_router`]).
+    pub difficulty: Option<f64>,
 }
 
 impl Request {
@@ -39,6 +43,7 @@ impl Request {
             adapter: None,
             priority_class: None,
             prefix_hashes: Box::new([]),
+            difficulty: None,
         }
     }
 }

@@ -2,8 +2,10 @@
 //! fixed, scheduled (drains), autoscaled on every signal a policy can read
 //! (through metrics outages, on the pods' phases the API server lists),
 //! on node pools with cold starts, warm nodes and spot reclaims, behind
-//! per-replica or central queues, pipelines across deployments, and variant
-//! groups (two deployments behind one gateway, scaled by one autoscaler).
+//! per-replica or central queues, pipelines across deployments, variant
+//! groups (two deployments behind one gateway, scaled by one autoscaler),
+//! and model routers (by prompt length, difficulty and a seeded split, to a
+//! deployment or a cascade pipeline).
 //!
 //! - Jumping over steady decode gives exactly what stepping every
 //!   iteration gives: per-request records, the time series, the per-replica
@@ -22,6 +24,7 @@ use fleetsim_core::coldstart::{
 use fleetsim_core::cost::{BillingGranularity, BillingPolicy, PoolPricing};
 use fleetsim_core::lifecycle::LifecycleSpec;
 use fleetsim_core::model::hardware;
+use fleetsim_core::model_router::{ModelRoute, ModelRouterSpec, RouteCondition, RouteTarget};
 use fleetsim_core::nodes::{Placement, PoolSpec, SpotSpec};
 use fleetsim_core::queue::{QueueMode, QueueSpec};
 use fleetsim_core::replica::batching::{
@@ -126,6 +129,22 @@ enum Second {
     /// A variant of the first with half its KV cache (a smaller GPU), one
     /// replica at the start, behind the first's gateway and autoscaler.
     Variant,
+    /// A model router takes every request: long prompts
+    /// ([`LONG_PROMPT`] tokens or more) to the second deployment, hard
+    /// ones (difficulty ≥ 0.6) through a cascade pipeline (first, then
+    /// second), 30 % of the rest to the second by a seeded split, the
+    /// others to the first.
+    ModelRouted,
+}
+
+/// The prompt length from which a model-routed case's router sends a
+/// request to the second deployment.
+const LONG_PROMPT: u32 = 1_800;
+
+/// The trace difficulty of request `i` of a model-routed case: spread over
+/// [0, 1) without a draw of its own.
+fn difficulty(i: usize) -> f64 {
+    (i * 37 % 100) as f64 / 100.0
 }
 
 #[derive(Clone, Debug)]
@@ -311,6 +330,47 @@ fn run(case: &Case, stepping: Stepping) -> RunResult {
         config.deployments.push(variant);
         routers.push(Box::new(LeastOutstanding));
     }
+    if case.second == Second::ModelRouted {
+        config
+            .deployments
+            .push(DeploymentSpec::new("second", fleet(case, stepping, 1)));
+        config.pipelines.push(PipelineSpec {
+            name: "cascade".into(),
+            share: 0.0,
+            stages: vec![0, 1],
+            hops: vec![SimDuration::ZERO, SimDuration::from_millis(2)],
+        });
+        let route = |when, to| ModelRoute { when, to };
+        config.model_routers.push(ModelRouterSpec {
+            name: "auto".into(),
+            share: 1.0,
+            routes: vec![
+                route(
+                    RouteCondition {
+                        min_input_tokens: Some(LONG_PROMPT),
+                        ..Default::default()
+                    },
+                    RouteTarget::Deployment(1),
+                ),
+                route(
+                    RouteCondition {
+                        min_difficulty: Some(0.6),
+                        ..Default::default()
+                    },
+                    RouteTarget::Pipeline(0),
+                ),
+                route(
+                    RouteCondition {
+                        fraction: Some(0.3),
+                        ..Default::default()
+                    },
+                    RouteTarget::Deployment(1),
+                ),
+            ],
+            default: RouteTarget::Deployment(0),
+        });
+        routers.push(Box::new(LeastOutstanding));
+    }
     if case.second == Second::Pipeline {
         config.deployments[0].share = 1.0;
         config
@@ -325,8 +385,14 @@ fn run(case: &Case, stepping: Stepping) -> RunResult {
         });
         routers.push(Box::new(LeastOutstanding));
     }
-    let requests: Vec<_> = (case.requests.iter())
-        .map(|&(ms, i, o)| Ok(Request::new(SimTime(ms * 1_000_000), i, o)))
+    let routed = case.second == Second::ModelRouted;
+    let requests: Vec<_> = (case.requests.iter().enumerate())
+        .map(|(n, &(ms, i, o))| {
+            Ok(Request {
+                difficulty: routed.then(|| difficulty(n)),
+                ..Request::new(SimTime(ms * 1_000_000), i, o)
+            })
+        })
         .collect();
     let mut sim = Simulation::new(config, Box::new(requests.into_iter()), routers).unwrap();
     if let Scaling::Auto {
@@ -459,6 +525,7 @@ fn arb_case() -> impl Strategy<Value = Case> {
             2 => Just(Second::None),
             1 => Just(Second::Pipeline),
             1 => Just(Second::Variant),
+            1 => Just(Second::ModelRouted),
         ],
         (
             1u64..8,
@@ -534,6 +601,25 @@ fn check_conservation(case: &Case, r: &RunResult) -> Result<(), TestCaseError> {
             "inconsistent summary: {found:?}"
         )));
     }
+    if case.second == Second::ModelRouted {
+        check_model_routes(case, r)?;
+    }
+    Ok(())
+}
+
+/// A model-routed case's router kept its rules, checked against the
+/// input: long prompts ended at the second deployment on their own, hard
+/// short ones went through the cascade, easy short ones never did.
+fn check_model_routes(case: &Case, r: &RunResult) -> Result<(), TestCaseError> {
+    for (i, (rec, &(_, input, _))) in r.records.iter().zip(&case.requests).enumerate() {
+        if input >= LONG_PROMPT {
+            prop_assert_eq!((rec.deployment, rec.pipeline), (1, None), "request {}", i);
+        } else if difficulty(i) >= 0.6 {
+            prop_assert_eq!(rec.pipeline, Some(0), "request {}", i);
+        } else {
+            prop_assert_eq!(rec.pipeline, None, "request {}", i);
+        }
+    }
     Ok(())
 }
 
@@ -598,7 +684,7 @@ fn the_generator_covers_every_kind_of_fleet() {
     );
     let (mut started, mut drained, mut failed, mut piped, mut auto, mut pooled) =
         (0, 0, 0, 0, 0, 0);
-    let (mut variants_served, mut batched, mut outages) = (0, 0, 0);
+    let (mut variants_served, mut batched, mut outages, mut routed_everywhere) = (0, 0, 0, 0);
     for _ in 0..200 {
         let case = arb_case().new_tree(&mut runner).unwrap().current();
         let r = run(&case, Stepping::Jump);
@@ -614,6 +700,18 @@ fn the_generator_covers_every_kind_of_fleet() {
                     .iter()
                     .all(|d| d.requests.completed > 0),
         );
+        // The router sent requests to both deployments directly and
+        // through the cascade.
+        routed_everywhere += u32::from(
+            case.second == Second::ModelRouted
+                && r.summary.pipelines[0].requests.arrived > 0
+                && r.records
+                    .iter()
+                    .any(|x| x.pipeline.is_none() && x.deployment == 0)
+                && r.records
+                    .iter()
+                    .any(|x| x.pipeline.is_none() && x.deployment == 1),
+        );
         auto += u32::from(matches!(case.scaling, Scaling::Auto { .. }));
         batched +=
             u32::from(case.forming != BatchForming::Continuous && r.summary.requests.completed > 0);
@@ -626,13 +724,14 @@ fn the_generator_covers_every_kind_of_fleet() {
         ));
         pooled += u32::from(case.pool.is_some());
     }
-    eprintln!("of 200: {started} started replicas, {drained} drained, {failed} lost requests, {piped} pipelines, {variants_served} variant groups serving on both, {auto} autoscaled ({outages} through a metrics outage), {pooled} pooled, {batched} static or dynamic batching");
+    eprintln!("of 200: {started} started replicas, {drained} drained, {failed} lost requests, {piped} pipelines, {variants_served} variant groups serving on both, {routed_everywhere} model routers sending everywhere, {auto} autoscaled ({outages} through a metrics outage), {pooled} pooled, {batched} static or dynamic batching");
     for (n, what) in [
         (started, "scale-ups"),
         (drained, "drains"),
         (failed, "lost requests"),
         (piped, "pipelines"),
         (variants_served, "variant groups serving on both variants"),
+        (routed_everywhere, "model routers sending to every target"),
         (auto, "autoscaled"),
         (outages, "metrics outages"),
         (pooled, "pooled"),

@@ -3,6 +3,7 @@
 //! the file, the line and the dotted field.
 
 pub mod edit;
+pub mod model_routers;
 pub mod raw;
 
 use fleetsim_core::autoscale::{MetricsOutage, MetricsSpec};
@@ -496,9 +497,10 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, FieldError
         infos.push(info);
     }
     shared_pools_agree(&deployments, &infos, &pools)?;
-    let routes = deployments.len() + raw.pipelines.len();
+    let routes = deployments.len() + raw.pipelines.len() + raw.model_routers.len();
     let shares = (deployments.iter().map(|d| d.share))
-        .chain(raw.pipelines.iter().map(|p| p.share.unwrap_or(0.0)));
+        .chain(raw.pipelines.iter().map(|p| p.share.unwrap_or(0.0)))
+        .chain(raw.model_routers.iter().map(|m| m.share.unwrap_or(0.0)));
     if routes > 1 && shares.clone().all(|s| s == 0.0) {
         // Requests that name no model cannot be placed: say so at load time
         // only if the workload cannot name one (synthetic, ServeGen).
@@ -511,10 +513,13 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, FieldError
     }
     variants::join(&entries, &heads, &infos, &mut deployments, &mut autoscalers)?;
     let pipelines = resolve_pipelines(&raw.pipelines, &deployments)?;
+    let model_routers =
+        model_routers::resolve_model_routers(&raw.model_routers, &deployments, &pipelines)?;
     let sim = SimConfig {
         seed: raw.seed,
         deployments,
         pipelines,
+        model_routers,
         sla: raw.sla,
         timeseries_resolution: resolution,
     };

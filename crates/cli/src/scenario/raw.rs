@@ -42,6 +42,9 @@ pub struct RawScenario {
     /// Pipelines over the deployments (`[[pipelines]]`).
     #[serde(default)]
     pub pipelines: Vec<RawPipeline>,
+    /// Model routers in front of the deployments (`[[model_routers]]`).
+    #[serde(default)]
+    pub model_routers: Vec<super::model_routers::RawModelRouter>,
     /// GPUs the catalogue lacks (`[[gpus]]`), for deployments to name.
     #[serde(default)]
     pub gpus: Vec<RawGpu>,

@@ -841,6 +841,48 @@ pub(crate) fn cases() -> Vec<Case> {
         )
         .at(s, Some(24), Some("pipelines[0].name"))
         .also(&["already names"]),
+        scenario_case(
+            "model_route_to_nowhere",
+            format!("{}[[model_routers]]\nname = \"auto\"\ndefault = \"a\"\n[[model_routers.routes]]\nto = \"c\"\nmin_input_tokens = 10\n", two_deployments("a", "b", true)),
+            &[],
+        )
+        .at(s, Some(27), Some("model_routers[0].routes[0].to"))
+        .also(&["\"c\" is not a deployment or pipeline (they are: a, b)"]),
+        scenario_case(
+            "model_route_without_a_condition",
+            format!("{}[[model_routers]]\nname = \"auto\"\ndefault = \"a\"\n[[model_routers.routes]]\nto = \"b\"\n", two_deployments("a", "b", true)),
+            &[],
+        )
+        .at(s, Some(26), Some("model_routers[0].routes[0]"))
+        .also(&["needs a condition"]),
+        scenario_case(
+            "model_route_fraction_out_of_range",
+            format!("{}[[model_routers]]\nname = \"auto\"\ndefault = \"a\"\n[[model_routers.routes]]\nto = \"b\"\nfraction = 1.5\n", two_deployments("a", "b", true)),
+            &[],
+        )
+        .at(s, Some(28), Some("model_routers[0].routes[0].fraction"))
+        .also(&["(0, 1], got 1.5"]),
+        scenario_case(
+            "model_route_unknown_key",
+            format!("{}[[model_routers]]\nname = \"auto\"\ndefault = \"a\"\n[[model_routers.routes]]\nto = \"b\"\nmin_prompt_tokens = 10\n", two_deployments("a", "b", true)),
+            &[],
+        )
+        .at(s, Some(28), Some("model_routers[0].routes[0].min_prompt_tokens"))
+        .also(&["unknown field"]),
+        scenario_case(
+            "model_route_unknown_class",
+            format!("{}[[deployments.queue.classes]]\nname = \"paid\"\n[[model_routers]]\nname = \"auto\"\ndefault = \"a\"\n[[model_routers.routes]]\nto = \"b\"\nclasses = [\"piad\"]\n", two_deployments("a", "b", true)),
+            &[],
+        )
+        .at(s, Some(30), Some("model_routers[0].routes[0].classes"))
+        .also(&["\"piad\" is not a class of any deployment (classes: paid)"]),
+        scenario_case(
+            "model_router_named_like_a_deployment",
+            format!("{}[[model_routers]]\nname = \"b\"\ndefault = \"a\"\n", two_deployments("a", "b", true)),
+            &[],
+        )
+        .at(s, Some(24), Some("model_routers[0].name"))
+        .also(&["already names"]),
         Case::new("model_outside_the_deployments", &["run", "scenario.toml"])
             .file(
                 "scenario.toml",

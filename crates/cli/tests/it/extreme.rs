@@ -10,7 +10,8 @@
 //! (rates from 10⁻⁹ to 10⁶ per second, durations to 10⁹ s, spot reclaims
 //! by the thousand per hour, warm pools of billions of nodes, time-series
 //! windows of a microsecond, repeats by the billion…), over fixed,
-//! scheduled, autoscaled, pooled, spot and pipeline fleets.
+//! scheduled, autoscaled, pooled, spot and pipeline fleets, and model
+//! routers in front of pipelines.
 //!
 //! CI runs `CASES` scenarios from `FIRST_SEED`; a longer search:
 //!
@@ -318,6 +319,18 @@ fn generate(seed: u64) -> String {
             "[[pipelines]]\nname = \"p\"\nshare = 1\nstages = [\"pre\", \"llm\"]\nhops_ms = [{:e}]\n",
             rng.pick(&[0.0, 1.0, 1e6])
         ));
+        if rng.chance(0.5) {
+            // A model router takes half the traffic: long prompts through
+            // the pipeline (a cascade), a split of the rest to the first
+            // stage alone, the others to the engine.
+            s.push_str(&format!(
+                "[[model_routers]]\nname = \"auto\"\nshare = 1\ndefault = \"llm\"\n\
+                 [[model_routers.routes]]\nto = \"p\"\nmin_input_tokens = {}\n\
+                 [[model_routers.routes]]\nto = \"pre\"\nfraction = {:e}\n",
+                rng.pick(&[0, 1000, u32::MAX]),
+                rng.pick(&[1e-300, 0.5, 1.0])
+            ));
+        }
     } else if rng.chance(0.15) {
         // Slot servers scale only as a fixed fleet.
         s.push_str("[deployment]\n");
@@ -467,13 +480,14 @@ fn extreme_scenarios_end_in_bounded_time_and_memory() {
 }
 
 /// The generator covers every fleet kind it claims: over the CI seeds,
-/// pipelines, slot servers, spot pools, warm pools and each scaling kind
+/// pipelines, model routers, slot servers, spot pools, warm pools and each scaling kind
 /// all appear.
 #[test]
 fn generator_covers_every_fleet_kind() {
     let texts: Vec<String> = (FIRST_SEED..FIRST_SEED + CASES).map(generate).collect();
     for needle in [
         "[[pipelines]]",
+        "[[model_routers]]",
         "[deployment.slots]",
         "spot = ",
         "warm_nodes = ",

@@ -11,6 +11,7 @@ mod common;
 mod autoscaling;
 mod bad_input;
 mod batching_modes;
+mod cascade;
 mod check;
 mod cli_run;
 mod closed_stdout;

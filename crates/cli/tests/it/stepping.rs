@@ -100,3 +100,85 @@ fn every_autoscaler_kind_decides_the_same_in_both_stepping_modes() {
     // The scenario is only a test if the autoscalers act on it.
     assert!(scaled * 2 >= runs, "only {scaled} of {runs} runs scaled up");
 }
+
+/// `shape` on two pooled deployments, 8B and 70B (TP4), each autoscaled by
+/// `kind` on its own, behind a model router: prompts of 1,500 tokens or
+/// more to the 70B, a fifth of the rest by a seeded split too.
+fn routed_scenario(kind: &str, seed: u64, shape: &str, stepping: &str) -> String {
+    let deployment = |name: &str, model: &str, tp: u32| {
+        format!(
+            "[[deployments]]\nname = \"{name}\"\nmodel = \"{model}\"\ngpu = \"h100-sxm\"\n\
+             tensor_parallel = {tp}\nreplicas = 1\n[deployments.engine]\nstepping = \"{stepping}\"\n\
+             [deployments.scaling]\nkind = \"{kind}\"\nmax_replicas = 3\n"
+        )
+    };
+    format!(
+        r#"
+name = "stepping-routed-{kind}"
+seed = {seed}
+
+[workload]
+kind = "synthetic"
+duration_s = 900
+{shape}
+
+{}
+{}
+[[model_routers]]
+name = "auto"
+share = 1
+default = "small"
+[[model_routers.routes]]
+to = "large"
+min_input_tokens = 1500
+[[model_routers.routes]]
+to = "large"
+fraction = 0.2
+
+[pool]
+gpus_per_node = 8
+
+[sla]
+ttft_ms = 500
+tpot_ms = 50
+
+[output]
+timeseries_resolution_s = 10
+"#,
+        deployment("small", "llama-3.1-8b", 1),
+        deployment("large", "llama-3.1-70b", 4)
+    )
+}
+
+#[test]
+fn model_routed_deployments_scale_the_same_in_both_stepping_modes() {
+    for (kind, seed) in [("kpa", 1), ("hpa", 2), ("concurrency", 3)] {
+        let run = |stepping: &str| {
+            let text = routed_scenario(kind, seed, SHAPES[0], stepping);
+            let s =
+                fleetsim::scenario::load_str(&text, "routed.toml", std::path::Path::new("."), &[])
+                    .unwrap_or_else(|e| panic!("{kind}: {e}"));
+            fleetsim::run::run(&s).unwrap_or_else(|e| panic!("{kind}: {e}"))
+        };
+        let (jump, step) = (run("jump"), run("every_iteration"));
+        // Both models served and scaled, so the router and both
+        // autoscalers were exercised.
+        for d in &jump.summary.deployments {
+            assert!(
+                d.requests.completed > 0,
+                "{kind}: {} served nothing",
+                d.name
+            );
+        }
+        assert!(
+            jump.summary.fleet.replicas_started > 0,
+            "{kind}: no scale-up"
+        );
+        assert_eq!(jump.records, step.records, "{kind} seed {seed}");
+        assert_eq!(jump.timeseries, step.timeseries, "{kind} seed {seed}");
+        assert_eq!(jump.replicas, step.replicas, "{kind} seed {seed}");
+        let (mut a, mut b) = (jump.summary.clone(), step.summary.clone());
+        (a.sim.events, b.sim.events) = (0, 0);
+        assert_eq!(a, b, "{kind} seed {seed}");
+    }
+}

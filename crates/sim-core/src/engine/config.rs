@@ -119,6 +119,10 @@ pub struct SimConfig {
     /// Pipelines over the deployments (a request naming one passes through
     /// its stages). Their names and shares join the deployments' in the mix.
     pub pipelines: Vec<PipelineSpec>,
+    /// Model routers (a request naming one goes to the deployment or
+    /// pipeline its routes pick, [`crate::model_router`]). Their names and
+    /// shares join the mix after the pipelines'.
+    pub model_routers: Vec<crate::model_router::ModelRouterSpec>,
     /// Service-level thresholds and targets.
     pub sla: SlaConfig,
     /// Width of a time-series window.
@@ -173,6 +177,9 @@ impl SimConfig {
             }
         }
         self.check_variants()?;
+        for m in &self.model_routers {
+            (m.check(self.deployments.len(), self.pipelines.len())).map_err(SimError::Config)?;
+        }
         for d in &self.deployments {
             for c in &d.fleet.queue.classes {
                 if c.timeout
@@ -298,6 +305,7 @@ mod tests {
                     hops: vec![SimDuration::ZERO; hops],
                 })
                 .collect(),
+            model_routers: Vec::new(),
             sla: SlaConfig::default(),
             timeseries_resolution: SimDuration::from_secs(1),
         }

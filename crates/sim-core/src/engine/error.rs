@@ -35,6 +35,18 @@ pub enum SimError {
         /// What was wrong.
         error: NameError,
     },
+    /// A model router could not route a request: a route reads a feature
+    /// the request lacks.
+    ModelRoute {
+        /// The request's arrival-order id.
+        request: u64,
+        /// Its arrival, seconds.
+        arrival_s: f64,
+        /// The model router's name.
+        router: Box<str>,
+        /// What was missing.
+        error: crate::model_router::ModelRouteError,
+    },
     /// GPU time did not add up (an engine bug; please report it).
     Accounting(String),
     /// A request pulled from the workload ended with no outcome or with
@@ -135,6 +147,15 @@ impl fmt::Display for SimError {
             } => write!(
                 f,
                 "request {request} (arrival {arrival_s:.6} s) names no model and no deployment has a positive `share` to draw one from"
+            ),
+            SimError::ModelRoute {
+                request,
+                arrival_s,
+                router,
+                error,
+            } => write!(
+                f,
+                "request {request} (arrival {arrival_s:.6} s) at model router {router:?}: {error}"
             ),
             SimError::Accounting(m) => write!(f, "internal error, GPU time does not add up: {m}"),
             SimError::RequestAccounting(m) => {

@@ -9,6 +9,7 @@ use super::error::SimError;
 use super::kernel::EventKind;
 use super::pipelines::Flight;
 use super::{Simulation, NOT_ROUTABLE};
+use crate::model_router::RouteTarget;
 use crate::queue::QueueMode;
 use crate::replica::Seq;
 use crate::request::{Outcome, Request};
@@ -202,13 +203,31 @@ impl Simulation {
         request.id = self.next_id;
         self.next_id += 1;
         self.windows.open.arrivals += 1;
-        let route = (self.deployment_mix.pick(request.model.as_deref())).map_err(|error| {
+        let mut route = (self.deployment_mix.pick(request.model.as_deref())).map_err(|error| {
             SimError::Deployment {
                 request: request.id,
                 arrival_s: request.arrival.as_secs_f64(),
                 error,
             }
         })? as usize;
+        let routed = self.deployments.len() + self.config.pipelines.len();
+        if let Some(m) = route.checked_sub(routed) {
+            // A model router picks a deployment or a pipeline; from there on
+            // the request is theirs as if it had named it.
+            let router = &mut self.model_routers[m];
+            route = match router.route(&request) {
+                Ok(RouteTarget::Deployment(d)) => usize::from(d),
+                Ok(RouteTarget::Pipeline(p)) => self.deployments.len() + usize::from(p),
+                Err(error) => {
+                    return Err(SimError::ModelRoute {
+                        request: request.id,
+                        arrival_s: request.arrival.as_secs_f64(),
+                        router: router.spec().name.clone(),
+                        error,
+                    })
+                }
+            };
+        }
         let d = match route.checked_sub(self.deployments.len()) {
             None => route,
             Some(p) => {

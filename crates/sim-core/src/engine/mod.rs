@@ -130,6 +130,8 @@ pub struct Simulation {
     deployments: Vec<DeploymentState>,
     /// Decides each arrival's deployment.
     deployment_mix: NameMix,
+    /// The model routers, for arrivals the mix sends to one.
+    model_routers: Vec<crate::model_router::ModelRouter>,
     /// Replicas, their lives and the nodes they run on (the `fleet` room).
     fleet: Fleet,
     /// One outcome per request, counted and kept or streamed (the
@@ -209,11 +211,17 @@ impl Simulation {
             deployments: Vec::with_capacity(routers.len()),
             deployment_mix: NameMix::new(
                 (config.deployments.iter().map(|d| (&*d.name, d.share)))
-                    .chain(config.pipelines.iter().map(|p| (&*p.name, p.share))),
+                    .chain(config.pipelines.iter().map(|p| (&*p.name, p.share)))
+                    .chain(config.model_routers.iter().map(|m| (&*m.name, m.share))),
                 config.seed,
                 "workload.deployment_mix",
                 false,
             ),
+            model_routers: (config.model_routers.iter().enumerate())
+                .map(|(i, m)| {
+                    crate::model_router::ModelRouter::new(m.clone(), config.seed, i as u64)
+                })
+                .collect(),
             workload,
             fleet: Fleet::new(&config),
             outcomes: Outcomes {

@@ -125,7 +125,19 @@ impl Simulation {
             summary.gpu_hours.idle = (report.billed_gpu_hours - summary.gpu_hours.busy).max(0.0);
             let mut report = report;
             report.monthly_equation = self.monthly_equation(&p, end_time, &summary, &report);
-            summary.cost_attribution = self.cost_attribution(&p, &report);
+            let attribution = self.cost_attribution(&p, &report);
+            // Every deployment's dollars, by the attribution's rule (its
+            // busy dollars and its share of the rest): the cost per model.
+            if let Some(a) = &attribution {
+                for (d, a) in summary.deployments.iter_mut().zip(&a.deployments) {
+                    d.cost_usd = Some(a.total_usd);
+                }
+            }
+            // The section itself is reported only when classes are
+            // configured: it is the chargeback among them.
+            let classes =
+                (self.config.deployments.iter()).any(|d| !d.fleet.queue.classes.is_empty());
+            summary.cost_attribution = attribution.filter(|_| classes);
             summary.cost = Some(report);
         }
         summary.cold_start = self.cold_start_summary().map(|mut c| {
@@ -160,17 +172,14 @@ impl Simulation {
         })
     }
 
-    /// The billed cost of `report` split among the deployments' priority
-    /// classes; `None` when no deployment configures classes.
+    /// The billed cost of `report` split among the deployments and their
+    /// priority classes (one unclassified entry for a deployment without).
     fn cost_attribution(
         &self,
         p: &crate::nodes::Placement,
         report: &CostReport,
     ) -> Option<CostAttribution> {
         let deployments = &self.config.deployments;
-        if deployments.iter().all(|d| d.fleet.queue.classes.is_empty()) {
-            return None;
-        }
         let weights = self.fleet.busy_usd_by_deployment(p, deployments.len());
         let usage: Vec<DeploymentUsage> = (deployments.iter().zip(weights))
             .zip(&self.outcomes.stats.usage)
@@ -357,6 +366,7 @@ impl Simulation {
                 .collect(),
             fleet: fleet_report,
             gpu_hours,
+            cost_usd: None,
         }
     }
 

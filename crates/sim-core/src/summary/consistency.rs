@@ -379,6 +379,19 @@ impl Summary {
                 );
             }
         }
+        if let Some(cost) = &self.cost {
+            let per: Option<f64> = self.deployments.iter().map(|d| d.cost_usd).sum();
+            if per.is_some_and(|total| !close(total, cost.total_usd)) {
+                c.fail(
+                    "deployments",
+                    format!(
+                        "the deployments cost {} USD of {} billed",
+                        per.unwrap_or(0.0),
+                        cost.total_usd
+                    ),
+                );
+            }
+        }
         let mut in_pipelines = 0u64;
         for (i, p) in self.pipelines.iter().enumerate() {
             let path = format!("pipelines[{i}]");

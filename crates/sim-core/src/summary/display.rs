@@ -204,7 +204,7 @@ impl Summary {
                 let r = &d.requests;
                 writeln!(
                     out,
-                    "deployment {}: arrived {}  completed {}  rejected {}  timed out {}  failed {}; ttft p95 {}; sla {:.2} %{}; {:.3} GPU-hours held",
+                    "deployment {}: arrived {}  completed {}  rejected {}  timed out {}  failed {}; ttft p95 {}; sla {:.2} %{}; {:.3} GPU-hours held{}",
                     d.name,
                     r.arrived,
                     r.completed,
@@ -214,7 +214,9 @@ impl Summary {
                     ms_of(&d.latency.ttft_ms, |l| l.p95),
                     d.sla.attainment * 100.0,
                     targets_verdict(&d.sla),
-                    d.gpu_hours.billed
+                    d.gpu_hours.billed,
+                    d.cost_usd
+                        .map_or(String::new(), |c| format!(", {}", usd_line(c)))
                 )?;
             }
         }

@@ -381,6 +381,12 @@ pub struct DeploymentReport {
     /// Its replicas' GPU time (held, busy, idle; without node-level
     /// billing effects, which the run's `cost` section has).
     pub gpu_hours: GpuHours,
+    /// Its dollars with node pools: its busy dollars and its share of
+    /// every other billed dollar, by the cost attribution's rule
+    /// ([`attribution::ALLOCATION_RULE`]); summed over deployments, the
+    /// run's `cost.total_usd`. `None` without node pools.
+    #[serde(default)]
+    pub cost_usd: Option<f64>,
 }
 
 /// The results of one pipeline, end to end (first arrival to the last

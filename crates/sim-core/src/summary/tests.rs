@@ -252,6 +252,21 @@ fn the_consistency_check_catches_a_broken_summary() {
         },
         &["`cost.total_usd`: -1 is negative"],
     );
+    // The deployments' dollars must add up to the bill.
+    let billed = |total_usd: f64, per_deployment: f64| {
+        move |s: &mut Summary| {
+            s.cost = Some(crate::cost::CostReport {
+                total_usd,
+                ..Default::default()
+            });
+            s.deployments[0].cost_usd = Some(per_deployment);
+        }
+    };
+    check_broken(billed(2.0, 2.0), &[]);
+    check_broken(
+        billed(2.0, 1.5),
+        &["`deployments`: the deployments cost 1.5 USD of 2 billed"],
+    );
     // SLA verdicts that do not follow from the counts.
     check_broken(
         |s| s.sla.attainment = 1.0,

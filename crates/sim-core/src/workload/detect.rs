@@ -285,7 +285,7 @@ mod tests {
             Err("the first line is not text (UTF-8)"),
         );
         check(b"\"unclosed,quote\n", Err("the first line is"));
-        check(b"x", Err("generic CSV with columns `time_s,input_tokens,output_tokens` (optional: `model,adapter,priority_class,prefix_hashes`)"));
+        check(b"x", Err("generic CSV with columns `time_s,input_tokens,output_tokens` (optional: `model,adapter,priority_class,prefix_hashes,difficulty`)"));
     }
 
     /// Bytes that look a little like traces: mostly digits and separators.

@@ -12,6 +12,7 @@
 //! | `adapter` | optional | LoRA adapter name |
 //! | `priority_class` | optional | priority class name |
 //! | `prefix_hashes` | optional | prefix block hashes (unsigned integers) separated by spaces or `;` |
+//! | `difficulty` | optional | a finite difficulty score (a classifier's, say), for a model router's `min_difficulty` |
 //!
 //! An empty optional cell means "none". Any other column is an error naming
 //! it, so that a misspelt optional column is not silently dropped.
@@ -24,7 +25,7 @@ use std::fmt;
 use std::io::Read;
 
 /// Every column of the generic CSV format; the first three are required.
-pub const COLUMNS: [&str; 7] = [
+pub const COLUMNS: [&str; 8] = [
     "time_s",
     "input_tokens",
     "output_tokens",
@@ -32,6 +33,7 @@ pub const COLUMNS: [&str; 7] = [
     "adapter",
     "priority_class",
     "prefix_hashes",
+    "difficulty",
 ];
 
 /// The columns a generic CSV must have.
@@ -51,6 +53,7 @@ const MODEL: usize = 3;
 const ADAPTER: usize = 4;
 const PRIORITY_CLASS: usize = 5;
 const PREFIX_HASHES: usize = 6;
+const DIFFICULTY: usize = 7;
 
 /// Streams the requests of a generic CSV trace; see [`TraceReader`] for
 /// arrival order and errors. An empty input yields no requests; a first line
@@ -104,14 +107,33 @@ impl<R: Read> RecordParser for GenericCsvParser<R> {
         if let Some(text) = row.optional(PREFIX_HASHES)? {
             parse_hashes(line, text, &mut self.hashes)?;
         }
+        let difficulty = match row.optional(DIFFICULTY)? {
+            Some(text) => Some(parse_difficulty(line, text)?),
+            None => None,
+        };
         let request = Request {
             model,
             adapter,
             priority_class,
             prefix_hashes: self.hashes.as_slice().into(),
+            difficulty,
             ..Request::new(arrival, input_tokens, output_tokens)
         };
         Ok(Some((line, request)))
+    }
+}
+
+/// The score of a `difficulty` cell: any finite number (a router
+/// compares it with its thresholds, so NaN or infinity would route
+/// arbitrarily).
+fn parse_difficulty(line: u64, text: &str) -> Result<f64, WorkloadError> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        _ => Err(WorkloadError::parse(
+            line,
+            COLUMNS[DIFFICULTY],
+            format!("expected a finite number, got {text:?}"),
+        )),
     }
 }
 
@@ -195,6 +217,30 @@ mod tests {
     }
 
     #[test]
+    fn difficulty_is_a_finite_score() {
+        check_ok(
+            "time_s,input_tokens,output_tokens,difficulty\n0,1,1,0.75\n0,1,1,\n0,1,1,-2\n",
+            &[
+                Request {
+                    difficulty: Some(0.75),
+                    ..req(0, 1, 1)
+                },
+                req(0, 1, 1),
+                Request {
+                    difficulty: Some(-2.0),
+                    ..req(0, 1, 1)
+                },
+            ],
+        );
+        for bad in ["hard", "NaN", "inf"] {
+            check_err(
+                format!("time_s,input_tokens,output_tokens,difficulty\n0,1,1,{bad}\n").as_bytes(),
+                &format!("line 2, field `difficulty`: expected a finite number, got {bad:?}"),
+            );
+        }
+    }
+
+    #[test]
     fn hashes_accept_spaces_semicolons_and_runs_of_them() {
         check_ok(
             "time_s,input_tokens,output_tokens,prefix_hashes\n0,1,1, 18446744073709551615 ;; 0  9 \n",
@@ -219,12 +265,12 @@ mod tests {
         check_err(
             b"0,1,1\n",
             "line 1, field `0`: unknown column (is the header line missing or misspelt?); generic CSV columns: \
-             time_s, input_tokens, output_tokens, model, adapter, priority_class, prefix_hashes",
+             time_s, input_tokens, output_tokens, model, adapter, priority_class, prefix_hashes, difficulty",
         );
         check_err(
             b"time_s,input_tokens,output_tokens,modle\n",
             "line 1, field `modle`: unknown column (is the header line missing or misspelt?); generic CSV columns: \
-             time_s, input_tokens, output_tokens, model, adapter, priority_class, prefix_hashes",
+             time_s, input_tokens, output_tokens, model, adapter, priority_class, prefix_hashes, difficulty",
         );
         check_err(
             b"time_s,input_tokens,model\n",

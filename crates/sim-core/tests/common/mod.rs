@@ -58,6 +58,7 @@ pub fn config(fleet: FleetSpec) -> SimConfig {
         seed: 1,
         deployments: vec![DeploymentSpec::new("default", fleet)],
         pipelines: Vec::new(),
+        model_routers: Vec::new(),
         sla: SlaConfig::default(),
         timeseries_resolution: SimDuration::from_secs(10),
     }
