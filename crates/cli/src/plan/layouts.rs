@@ -190,6 +190,7 @@ mod tests {
     fn shape(max_num_seqs: u32) -> ReplicaShape {
         ReplicaShape {
             max_num_seqs,
+            batch_limit: "max_num_seqs",
             max_num_batched_tokens: 4096,
             kv_cache_tokens: 1 << 40,
             queue_cap: None,

@@ -12,8 +12,12 @@ use serde::Serialize;
 /// What one replica of a (GPU, tensor-parallel) shape is.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ReplicaShape {
-    /// `max_num_seqs`.
+    /// `max_num_seqs`, or a static batch's `batch_size` (what a batch
+    /// holds at most).
     pub max_num_seqs: u32,
+    /// Which key `max_num_seqs` comes from: `max_num_seqs` or
+    /// `batch_size`.
+    pub batch_limit: &'static str,
     /// `max_num_batched_tokens`: prompts longer than this take several chunks.
     pub max_num_batched_tokens: u32,
     /// KV cache capacity, tokens.
@@ -44,7 +48,8 @@ pub struct Estimate {
     /// Requests a replica holds at once: the least of `max_num_seqs`, a
     /// central queue's cap, and the mean requests its KV cache holds.
     pub concurrency: u32,
-    /// Which limit set `concurrency`: `max_num_seqs`, `queue` or `kv_cache`.
+    /// Which limit set `concurrency`: `max_num_seqs` (`batch_size` for
+    /// static batching), `queue` or `kv_cache`.
     pub concurrency_limit: &'static str,
     /// Prefill of a mean prompt beside `concurrency − 1` decoding
     /// sequences, seconds.
@@ -72,7 +77,10 @@ pub fn estimate(
 ) -> Estimate {
     let per_request_tokens = (mean_input_tokens + mean_output_tokens).max(1.0);
     let kv_fit = (shape.kv_cache_tokens as f64 / per_request_tokens).floor() as u32;
-    let mut limits = vec![("max_num_seqs", shape.max_num_seqs), ("kv_cache", kv_fit)];
+    let mut limits = vec![
+        (shape.batch_limit, shape.max_num_seqs),
+        ("kv_cache", kv_fit),
+    ];
     if let Some(cap) = shape.queue_cap {
         limits.push(("queue", cap));
     }
@@ -147,6 +155,7 @@ mod tests {
     fn shape(max_num_seqs: u32, kv_cache_tokens: u64, queue_cap: Option<u32>) -> ReplicaShape {
         ReplicaShape {
             max_num_seqs,
+            batch_limit: "max_num_seqs",
             max_num_batched_tokens: 512,
             kv_cache_tokens,
             queue_cap,

@@ -15,6 +15,7 @@ use crate::workload::{self, KnownNames};
 use fleetsim_core::cost::{PoolPricing, HOURS_PER_MONTH};
 use fleetsim_core::engine::ReplicaSpec;
 use fleetsim_core::queue::QueueMode;
+use fleetsim_core::replica::batching::BatchForming;
 use std::time::Instant;
 
 /// Makes the plan; `progress` hears what is being done (for a terminal).
@@ -547,7 +548,7 @@ type Perf = std::sync::Arc<dyn fleetsim_core::model::PerfModel>;
 fn shape(s: &Scenario, file: &str) -> Result<(ReplicaShape, Perf), PlanError> {
     let d = &s.sim.deployments[0];
     let info = &s.deployments[0];
-    let ReplicaSpec::Batching { perf, .. } = &d.fleet.replica else {
+    let ReplicaSpec::Batching { perf, config } = &d.fleet.replica else {
         return Err(PlanError::unsupported(
             file,
             "a `slots` deployment has no performance model",
@@ -558,8 +559,14 @@ fn shape(s: &Scenario, file: &str) -> Result<(ReplicaShape, Perf), PlanError> {
         .ok_or_else(|| PlanError::NoCost {
             what: format!("{} TP{}", info.gpu, info.tensor_parallel),
         })?;
+    // A static batch holds `batch_size`, whatever `max_num_seqs` allows.
+    let (max_num_seqs, batch_limit) = match config.forming {
+        BatchForming::Static { batch_size, .. } => (batch_size, "batch_size"),
+        _ => (info.max_num_seqs, "max_num_seqs"),
+    };
     let shape = ReplicaShape {
-        max_num_seqs: info.max_num_seqs,
+        max_num_seqs,
+        batch_limit,
         max_num_batched_tokens: info.max_num_batched_tokens,
         kv_cache_tokens: info.kv_cache_tokens,
         queue_cap: match d.fleet.queue.mode {

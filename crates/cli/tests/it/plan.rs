@@ -523,3 +523,24 @@ fn plan_charts_draw_every_layout_and_every_policy_beside_the_bound() {
         2
     );
 }
+
+#[test]
+fn a_static_batch_sizes_little_s_law_by_its_batch_size() {
+    // The same scenario with static batches of 8: a replica holds 8 at
+    // once whatever max_num_seqs (1,024 on an H100) allows.
+    let text = SCENARIO.replace(
+        "replicas = 1\n\n[sla]",
+        "replicas = 1\n[deployment.engine]\nbatching = \"static\"\nbatch_size = 8\nmax_batch_wait_s = 1\n\n[sla]",
+    );
+    assert_ne!(text, SCENARIO);
+    let path = write("plan-static", &text);
+    let p = plan::plan(&options(&path, 1), &mut |_| {}).unwrap();
+    let ll = &p.littles_law[0];
+    assert_eq!((ll.concurrency, ll.concurrency_limit), (8, "batch_size"));
+    let continuous = plan::plan(
+        &options(&write("plan-continuous", SCENARIO), 1),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert!(continuous.littles_law[0].concurrency > 8);
+}
