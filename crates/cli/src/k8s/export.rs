@@ -60,27 +60,83 @@ struct Source {
     file: String,
     text: String,
     doc: toml_edit::Document<String>,
+    /// The tables exported: the file's, or for entry `i` of
+    /// `[[deployments]]` the file's with that entry as `[deployment]` and
+    /// its `scaling` as `[scaling]`.
     table: Table,
+    /// Which `[[deployments]]` entry `table` stands for (`None`: the file
+    /// has one `[deployment]`).
+    entry: Option<usize>,
 }
 
 impl Source {
+    /// Where `path` (written against `table`) is in the file: the entry
+    /// of `[[deployments]]` it is under (if any), its keys within, and its
+    /// name as an error prints it.
+    fn in_file<'p>(&self, path: &'p [&'p str]) -> (Option<usize>, Vec<&'p str>, String) {
+        let Some(i) = self.entry else {
+            return (None, path.to_vec(), path.join("."));
+        };
+        let rest: Vec<&str> = match path.first() {
+            Some(&"deployment") => path[1..].to_vec(),
+            Some(&"scaling") => path.to_vec(),
+            _ => return (None, path.to_vec(), path.join(".")),
+        };
+        let name = std::iter::once(format!("deployments[{i}]"))
+            .chain(rest.iter().map(|k| k.to_string()))
+            .collect::<Vec<_>>()
+            .join(".");
+        (Some(i), rest, name)
+    }
+
     /// The 1-based line of `path` (0 when absent).
     fn line(&self, path: &[&str]) -> usize {
-        let mut item = self.doc.as_item();
-        for k in path {
-            match item.get(k) {
-                Some(i) => item = i,
-                None => return 0,
+        let (entry, keys, _) = self.in_file(path);
+        let span = match entry {
+            None => {
+                let mut item = self.doc.as_item();
+                for k in &keys {
+                    match item.get(k) {
+                        Some(i) => item = i,
+                        None => return 0,
+                    }
+                }
+                item.span()
             }
-        }
-        (item.span()).map_or(0, |s| self.text[..s.start].matches('\n').count() + 1)
+            Some(i) => {
+                let Some(t) = (self.doc.get("deployments"))
+                    .and_then(|d| d.as_array_of_tables())
+                    .and_then(|a| a.get(i))
+                else {
+                    return 0;
+                };
+                let Some((first, rest)) = keys.split_first() else {
+                    return t.span().map_or(0, |s| self.line_of(s.start));
+                };
+                let Some(mut item) = t.get(first) else {
+                    return 0;
+                };
+                for k in rest {
+                    match item.get(k) {
+                        Some(i) => item = i,
+                        None => return 0,
+                    }
+                }
+                item.span()
+            }
+        };
+        span.map_or(0, |s| self.line_of(s.start))
+    }
+
+    fn line_of(&self, byte: usize) -> usize {
+        self.text[..byte].matches('\n').count() + 1
     }
 
     fn error(&self, path: &[&str], message: impl Into<String>) -> K8sError {
         K8sError::Unexportable {
             file: self.file.clone(),
             line: self.line(path),
-            key: path.join("."),
+            key: self.in_file(path).2,
             message: message.into(),
         }
     }
@@ -102,27 +158,67 @@ pub fn export(options: &ExportOptions) -> Result<Exported, K8sError> {
     let table: Table = text
         .parse()
         .map_err(|e: toml::de::Error| K8sError::Missing(e.to_string()))?;
-    let src = Source {
-        file,
-        text,
-        doc,
-        table,
+    let entries = match table.get("deployments") {
+        Some(Value::Array(a)) => a.clone(),
+        _ => {
+            let src = Source {
+                file,
+                text,
+                doc,
+                table,
+                entry: None,
+            };
+            let origin = format!("scenario `{}`", loaded.name);
+            return export_source(&src, &loaded.name, &origin, "", path, options.kpa_as);
+        }
     };
-    export_source(&src, &loaded.name, path, options.kpa_as)
+    // Each of [[deployments]] is its own workload: its own manifests,
+    // named after it, its file names prefixed with its name.
+    let mut out = Exported {
+        files: Vec::new(),
+        not_exported: Vec::new(),
+    };
+    for (i, entry) in entries.iter().enumerate() {
+        let Value::Table(dep) = entry else { continue };
+        let name = dep
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("deployment");
+        let mut own = table.clone();
+        own.remove("deployments");
+        let mut dep = dep.clone();
+        if let Some(scaling) = dep.remove("scaling") {
+            own.insert("scaling".into(), scaling);
+        }
+        own.insert("deployment".into(), Value::Table(dep));
+        let src = Source {
+            file: file.clone(),
+            text: text.clone(),
+            doc: doc.clone(),
+            table: own,
+            entry: Some(i),
+        };
+        let origin = format!("deployment `{name}` of scenario `{}`", loaded.name);
+        let prefix = format!("{name}-");
+        let one = export_source(&src, name, &origin, &prefix, path, options.kpa_as)?;
+        out.files.extend(one.files);
+        out.not_exported.extend(one.not_exported);
+    }
+    out.not_exported.sort();
+    out.not_exported.dedup();
+    Ok(out)
 }
 
+/// The manifests of one deployment, named `name`, files prefixed with
+/// `prefix`, the header saying they come from `origin`.
 fn export_source(
     src: &Source,
     name: &str,
+    origin: &str,
+    prefix: &str,
     path: &Path,
     kpa_as: KpaManifest,
 ) -> Result<Exported, K8sError> {
-    if src.table.contains_key("deployments") {
-        return Err(src.error(
-            &["deployments"],
-            "export writes one deployment: use [deployment]",
-        ));
-    }
     let dep = match src.table.get("deployment") {
         Some(Value::Table(t)) => t,
         _ => return Err(src.error(&["deployment"], "export needs a [deployment] section")),
@@ -153,9 +249,43 @@ fn export_source(
     let mut ex = Exporter {
         src,
         name,
+        origin: origin.to_string(),
         not_exported: Vec::new(),
         needs: Vec::new(),
     };
+    for (key, why) in [
+        ("share", "the simulator's traffic mix, not a manifest field"),
+        (
+            "variant_of",
+            "a variant group has no manifest: each variant is its own Deployment, and the group's autoscaler is exported with the variant that carries it",
+        ),
+        ("variant_cost", "the autoscaler's cost ranking of variants, not a manifest field"),
+    ] {
+        if dep.contains_key(key) {
+            ex.skip(&format!("deployment.{key}"), why);
+        }
+    }
+    // A deployment's own router and queue (in [[deployments]]) are the
+    // simulator's, as the top-level ones are.
+    for key in dep.keys() {
+        let known = [
+            "name",
+            "model",
+            "gpu",
+            "tensor_parallel",
+            "replicas",
+            "engine",
+            "share",
+            "variant_of",
+            "variant_cost",
+        ];
+        if !known.contains(&key.as_str()) {
+            ex.skip(
+                &format!("deployment.{key}"),
+                "what the simulator runs against, not part of the manifests",
+            );
+        }
+    }
     let container = ex.container(dep)?;
     let replicas = dep.get("replicas").and_then(Value::as_integer).unwrap_or(1);
     let gpu_label = ex.gpu_label(dep)?;
@@ -202,6 +332,8 @@ fn export_source(
         "queue",
         "output",
         "api",
+        "model_routers",
+        "pipelines",
     ] {
         if src.table.contains_key(key) {
             ex.skip(
@@ -212,7 +344,7 @@ fn export_source(
     }
     let header = ex.header(path);
     let files = (files.into_iter())
-        .map(|(f, body)| (f, format!("{header}{body}")))
+        .map(|(f, body)| (format!("{prefix}{f}"), format!("{header}{body}")))
         .collect();
     Ok(Exported {
         files,
@@ -224,8 +356,10 @@ fn export_source(
 /// `knative.rs`).
 pub(super) struct Exporter<'a> {
     src: &'a Source,
-    /// The scenario's name, which names every object.
+    /// The scenario's (or its deployment's) name, which names every object.
     pub(super) name: &'a str,
+    /// What the manifests come from, as the header says it.
+    origin: String,
     not_exported: Vec<String>,
     /// Fields Kubernetes needs that no scenario key gives.
     pub(super) needs: Vec<String>,
@@ -286,17 +420,19 @@ pub(super) fn emit(docs: &[Yaml]) -> String {
 impl Exporter<'_> {
     /// Lists the scenario key `key` as not exported.
     pub(super) fn skip(&mut self, key: &str, why: &str) {
-        let line = self.src.line(&key.split('.').collect::<Vec<_>>());
+        let path: Vec<&str> = key.split('.').collect();
+        let line = self.src.line(&path);
+        let key = self.src.in_file(&path).2;
         self.not_exported
             .push(format!("{}:{line}: {key}: {why}", self.src.file));
     }
 
     fn header(&self, path: &Path) -> String {
         let mut h = format!(
-            "# Generated by fleetsim {} (`fleetsim export`) from scenario `{}` ({}).\n\
+            "# Generated by fleetsim {} (`fleetsim export`) from {} ({}).\n\
              # Every value comes from the scenario, except these fields Kubernetes needs:\n",
             env!("CARGO_PKG_VERSION"),
-            self.name,
+            self.origin,
             path.display()
         );
         let mut needs = vec![format!("image: `{IMAGE}`: pin the vLLM release you run")];

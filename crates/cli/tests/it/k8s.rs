@@ -728,3 +728,69 @@ fn a_kpa_scenario_exports_as_a_kserve_inference_service_and_imports_back() {
 fn export_path(toml: &str, test: &str) -> PathBuf {
     export(toml, test).0
 }
+
+#[test]
+fn each_of_several_deployments_exports_as_its_own_workload() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/two-models.toml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+    let exported = k8s::export(&ExportOptions {
+        scenario: path.clone(),
+        kpa_as: Default::default(),
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<&str> = exported.files.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(
+        names,
+        ["llama-3-8b-deployment.yaml", "llama-3-70b-deployment.yaml"]
+    );
+    // Each file imports back to its own deployment's model and degree.
+    for ((file, yaml), (model, tp)) in exported
+        .files
+        .iter()
+        .zip([("llama-3.1-8b", 1), ("llama-3.1-70b", 4)])
+    {
+        let imported = k8s::import_sources(
+            &[(file.clone(), yaml.clone())],
+            &options(None, Some("h100-sxm")),
+        )
+        .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let t = table(&imported.toml);
+        assert_eq!(at(&t, "deployment.model").as_str(), Some(model), "{file}");
+        let got_tp = t["deployment"]
+            .get("tensor_parallel")
+            .map_or(1, |v| v.as_integer().unwrap_or(0));
+        assert_eq!(got_tp, tp, "{file}");
+    }
+    // A deployment's own router and queue are listed at their lines, under
+    // the entry they belong to.
+    let line_of = |needle: &str| {
+        text.lines()
+            .position(|l| l.trim() == needle)
+            .map(|i| i + 1)
+            .unwrap_or_else(|| panic!("{needle}"))
+    };
+    let router = format!(
+        "two-models.toml:{}: deployments[0].router:",
+        line_of("[deployments.router]")
+    );
+    assert!(
+        exported.not_exported.iter().any(|n| n.starts_with(&router)),
+        "{router} not in {:?}",
+        exported.not_exported
+    );
+    // An autoscaler inside an entry that export cannot write is an error
+    // at that entry's key.
+    let wva =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/autoscaling/wva-variants.toml");
+    let e = k8s::export(&ExportOptions {
+        scenario: wva,
+        kpa_as: Default::default(),
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.starts_with("wva-variants.toml:")
+            && e.contains(": deployments[0].scaling.kind: `llmd_wva`"),
+        "{e}"
+    );
+}
