@@ -4,7 +4,9 @@
 //! own; an `llmd_wva` autoscaler on the group's first deployment scales
 //! every variant, cheapest first up and dearest first down, by each
 //! variant's cost per replica (`variant_cost`, else its GPUs × its pool's
-//! price per GPU-hour).
+//! price per GPU-hour). In a `scheduled` group each variant may have a
+//! schedule of its own (vertical scaling: the model moved between GPU
+//! types at set instants).
 
 use super::raw::RawPolicy;
 use super::{DeploymentEntry, DeploymentInfo};
@@ -16,8 +18,9 @@ use fleetsim_policies::AutoscalerConfig;
 /// Each entry's group: the index of the deployment it is a variant of.
 /// Checks what can be checked before deployments resolve: the name
 /// exists, is no variant itself, and the variant sets nothing its group
-/// decides; a group is scaled by `llmd_wva` or not at all; `variant_cost`
-/// only in such a group, finite and ≥ 0.
+/// decides (but its own schedule in a `scheduled` group); a group is
+/// scaled by `llmd_wva`, by schedules or not at all; `variant_cost`
+/// only in an `llmd_wva` group, finite and ≥ 0.
 pub(super) fn groups(entries: &[DeploymentEntry]) -> Result<Vec<Option<u16>>, FieldError> {
     let single = entries.len() == 1 && entries[0].prefix == "deployment";
     let mut heads = Vec::with_capacity(entries.len());
@@ -78,11 +81,6 @@ pub(super) fn groups(entries: &[DeploymentEntry]) -> Result<Vec<Option<u16>>, Fi
                 e.raw.queue.is_some(),
                 "the group queues at one gateway: give the queue",
             ),
-            (
-                "scaling",
-                e.raw.scaling.is_some(),
-                "the group's autoscaler scales every variant: give the scaling",
-            ),
         ] {
             if given {
                 return Err(FieldError::new(
@@ -91,6 +89,7 @@ pub(super) fn groups(entries: &[DeploymentEntry]) -> Result<Vec<Option<u16>>, Fi
                 ));
             }
         }
+        own_schedule(e, head, of)?;
         heads.push(Some(g as u16));
     }
     for (i, e) in entries.iter().enumerate() {
@@ -101,11 +100,17 @@ pub(super) fn groups(entries: &[DeploymentEntry]) -> Result<Vec<Option<u16>>, Fi
                 RawPolicy::Autoscaler(AutoscalerConfig::LlmdWva(_))
             )
         };
-        if grouped && heads[i].is_none() && !wva(i) && !matches!(e.scaling.policy, RawPolicy::Fixed)
+        if grouped
+            && heads[i].is_none()
+            && !wva(i)
+            && !matches!(
+                e.scaling.policy,
+                RawPolicy::Fixed | RawPolicy::Scheduled { .. }
+            )
         {
             return Err(FieldError::new(
                 format!("{}.scaling.kind", e.prefix),
-                "a deployment with variants is scaled by `llmd_wva` (one decision over every variant) or not at all (`fixed`)",
+                "a deployment with variants is scaled by `llmd_wva` (one decision over every variant), by a schedule per variant (`scheduled`) or not at all (`fixed`)",
             ));
         }
         if let Some(cost) = e.raw.variant_cost {
@@ -148,9 +153,12 @@ pub(super) fn join(
             ));
         }
         // One gateway, and the group's scaling knobs (drain grace, start
-        // rate limit) for every variant it scales.
+        // rate limit) for every variant it scales; the variant's own
+        // schedule (empty unless the group is `scheduled`).
         deployments[i].fleet.queue = deployments[g].fleet.queue.clone();
+        let schedule = std::mem::take(&mut deployments[i].fleet.lifecycle.schedule);
         deployments[i].fleet.lifecycle = deployments[g].fleet.lifecycle.clone();
+        deployments[i].fleet.lifecycle.schedule = schedule;
         deployments[i].variant_of = Some(g as u16);
     }
     for (g, autoscaler) in autoscalers.iter_mut().enumerate() {
@@ -190,4 +198,44 @@ fn price_per_replica(d: &DeploymentSpec, info: &DeploymentInfo) -> Option<f64> {
     let p = d.fleet.placement.as_ref()?;
     let pool = (0..p.pools.len() as u32).find(|&i| p.may_use(i))?;
     Some(f64::from(info.tensor_parallel) * p.pools[pool as usize].pricing.usd_per_gpu_hour)
+}
+
+/// A variant's `[deployments.scaling]`: only in a group whose first
+/// deployment is `scheduled`, and then only `kind = "scheduled"` with its
+/// own `schedule` (vertical scaling by time: each GPU type brought up and
+/// down at its own instants); drain grace, start rate limit and scrapes
+/// are the group's.
+fn own_schedule(e: &DeploymentEntry, head: &DeploymentEntry, of: &str) -> Result<(), FieldError> {
+    let Some(raw) = &e.raw.scaling else {
+        return Ok(());
+    };
+    let at = |key: &str| format!("{}.scaling.{key}", e.prefix);
+    if !matches!(head.scaling.policy, RawPolicy::Scheduled { .. }) {
+        return Err(FieldError::new(
+            format!("{}.scaling", e.prefix),
+            format!("a variant sets no scaling: the group's autoscaler scales every variant: give the scaling on {of:?} (a variant has a schedule of its own only when {of:?} is `scheduled`)"),
+        ));
+    }
+    if !matches!(raw.policy, RawPolicy::Scheduled { .. }) {
+        return Err(FieldError::new(
+            at("kind"),
+            format!("a variant of the scheduled {of:?} is `scheduled` (its own schedule) or has no scaling table (fixed)"),
+        ));
+    }
+    for (key, given) in [
+        ("drain_grace_s", raw.drain_grace_s.is_some()),
+        (
+            "max_replicas_started_per_minute",
+            raw.max_replicas_started_per_minute.is_some(),
+        ),
+        ("scrape", raw.scrape.is_some()),
+    ] {
+        if given {
+            return Err(FieldError::new(
+                at(key),
+                format!("a variant takes its group's {key}: give it on {of:?}"),
+            ));
+        }
+    }
+    Ok(())
 }

@@ -53,5 +53,6 @@ mod validation_roofline;
 mod validation_tables;
 mod variants;
 mod verify_policies;
+mod vertical_scaling;
 mod workload_toml;
 mod wrong_results;
