@@ -67,10 +67,7 @@ impl Chart for GpuChart<'_> {
             tops.push(w.iter().zip(below).map(|(x, b)| b + gpus(x, *i)).collect());
         }
         let max_gpus = (tops.last().into_iter().flatten()).fold(0.0f64, |m, v| m.max(*v));
-        let root = root.titled(self.title, style::text(24))?;
-        // The legend gets a column of its own: it never covers the data.
-        let width = root.dim_in_pixel().0;
-        let (plot, legend) = root.split_horizontally(width.saturating_sub(style::LEGEND_WIDTH));
+        let (plot, legend) = style::titled_with_legend(root, self.title)?;
         let mut chart = ChartBuilder::on(&plot)
             .margin(12)
             .x_label_area_size(40)

@@ -100,10 +100,7 @@ pub fn write_run_charts(
     dir: &Path,
     format: ImageFormat,
 ) -> Result<Vec<PathBuf>, PlotError> {
-    std::fs::create_dir_all(dir).map_err(|cause| PlotError::Write {
-        path: dir.to_path_buf(),
-        cause,
-    })?;
+    style::chart_dir(dir)?;
     let ext = format.extension();
     let paths: Vec<PathBuf> = (RUN_CHARTS.iter())
         .map(|name| dir.join(format!("{name}.{ext}")))

@@ -89,10 +89,7 @@ impl Chart for ParetoChart<'_> {
             });
         let margin_x = ((cost_hi - cost_lo) * 0.08).max(cost_hi.abs() * 0.02);
         let (y_lo, y_hi) = attainment_axis(att_lo, att_hi);
-        let root = root.titled(self.title, style::text(24))?;
-        // The legend gets a column of its own: it never covers a point.
-        let width = root.dim_in_pixel().0;
-        let (plot, legend) = root.split_horizontally(width.saturating_sub(style::LEGEND_WIDTH));
+        let (plot, legend) = style::titled_with_legend(root, self.title)?;
         let mut chart = ChartBuilder::on(&plot)
             .margin(14)
             .x_label_area_size(45)

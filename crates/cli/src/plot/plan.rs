@@ -35,10 +35,7 @@ pub fn write_plan_charts(
     dir: &Path,
     format: ImageFormat,
 ) -> Result<Vec<PathBuf>, PlotError> {
-    std::fs::create_dir_all(dir).map_err(|cause| PlotError::Write {
-        path: dir.to_path_buf(),
-        cause,
-    })?;
+    style::chart_dir(dir)?;
     let layouts = dir.join(format!("layouts.{}", format.extension()));
     style::render(
         &layouts,
@@ -84,9 +81,7 @@ impl Chart for LayoutsChart<'_> {
         let max = |f: fn(&Layout) -> f64| l.iter().map(f).fold(0.0, f64::max);
         let x_hi = max(|x| x.output_tokens_per_s_per_user) * 1.08;
         let y_hi = max(|x| x.output_tokens_per_s_per_gpu) * 1.08;
-        let root = root.titled(self.title, style::text(24))?;
-        let width = root.dim_in_pixel().0;
-        let (plot, legend) = root.split_horizontally(width.saturating_sub(style::LEGEND_WIDTH));
+        let (plot, legend) = style::titled_with_legend(root, self.title)?;
         let mut chart = ChartBuilder::on(&plot)
             .margin(14)
             .x_label_area_size(45)
@@ -169,9 +164,7 @@ impl Chart for CostChart<'_> {
         let labels: Vec<String> = (p.iter())
             .map(|q| format!("{} ({})", q.kind, q.source))
             .collect();
-        let root = root.titled(self.title, style::text(24))?;
-        let width = root.dim_in_pixel().0;
-        let (plot, legend) = root.split_horizontally(width.saturating_sub(style::LEGEND_WIDTH));
+        let (plot, legend) = style::titled_with_legend(root, self.title)?;
         let mut chart = ChartBuilder::on(&plot)
             .margin(14)
             .x_label_area_size(45)

@@ -250,6 +250,28 @@ pub fn draw_message<DB: DrawingBackend>(
 /// legend never covers data.
 pub const LEGEND_WIDTH: u32 = 240;
 
+/// `root` titled `title` and split into the data's area and the legend's
+/// column on its right: the legend never covers the data.
+pub type Areas<DB> = (DrawingArea<DB, Shift>, DrawingArea<DB, Shift>);
+
+/// See [`Areas`].
+pub fn titled_with_legend<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+) -> Result<Areas<DB>, DrawError> {
+    let root = root.titled(title, text(24))?;
+    let width = root.dim_in_pixel().0;
+    Ok(root.split_horizontally(width.saturating_sub(LEGEND_WIDTH)))
+}
+
+/// Creates the chart directory `dir`.
+pub fn chart_dir(dir: &std::path::Path) -> Result<(), PlotError> {
+    std::fs::create_dir_all(dir).map_err(|cause| PlotError::Write {
+        path: dir.to_path_buf(),
+        cause,
+    })
+}
+
 /// How a legend entry is marked.
 #[derive(Clone, Copy, Debug)]
 pub enum Mark {
