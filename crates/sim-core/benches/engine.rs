@@ -6,6 +6,15 @@
 //! the event loop, the heap, the slot replica, the arrival generator and the
 //! end-of-run summary is measured; criterion reports events per second.
 //!
+//! A second case, `batching/large_batch_…`, runs one continuous-batching
+//! replica (Llama-3.1-8B on one H100, roofline) fed Poisson arrivals at
+//! 100 req/s of 200 prompt and 500 output tokens each, with `max_num_seqs`
+//! 1024 and KV room for 1024 sequences: neither limit binds, so the batch
+//! is as large as the arrivals make it (every request in it for its 500
+//! decode steps). Each steady decode run ends at the next completion or
+//! arrival, so planning and ending runs over a large batch dominate;
+//! criterion reports simulated requests per second.
+//!
 //! ```text
 //! CARGO_TARGET_DIR=... cargo bench -p fleetsim-core --bench engine
 //! ```
@@ -13,6 +22,11 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use fleetsim_core::metrics::SlaConfig;
+use fleetsim_core::model::hardware::{gpu, model};
+use fleetsim_core::model::{Roofline, RooflineFactors};
+use fleetsim_core::replica::batching::{
+    BatchForming, BatchingConfig, CapacityScheduler, PrefillScheduling, Stepping,
+};
 use fleetsim_core::replica::slots::ServiceTime;
 use fleetsim_core::replica::ReplicaLoad;
 use fleetsim_core::workload::lengths::TokenLengths;
@@ -20,6 +34,7 @@ use fleetsim_core::workload::synthetic::{ArrivalProcess, SyntheticConfig, Synthe
 use fleetsim_core::{
     DeploymentSpec, FleetSpec, ReplicaSpec, Request, Router, SimConfig, SimDuration, Simulation,
 };
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Requests per simulated run.
@@ -37,17 +52,75 @@ impl Router for First {
     }
 }
 
+/// Requests of the large-batch case.
+const BATCH_REQUESTS: u64 = 20_000;
+/// Arrivals of the large-batch case: each request stays for 500 decode
+/// steps, so the batch holds the arrivals of that many steps.
+const BATCH_RATE_PER_S: f64 = 100.0;
+
 fn simulation() -> Simulation {
+    simulation_of(
+        REQUESTS,
+        RATE_PER_S,
+        (1, 1),
+        ReplicaSpec::Slots {
+            slots: 8,
+            service: ServiceTime::Exponential { mean_s: 1.0 },
+        },
+    )
+}
+
+fn large_batch() -> Simulation {
+    let config = BatchingConfig {
+        max_num_seqs: 1024,
+        max_num_batched_tokens: 8192,
+        block_size_tokens: 16,
+        // 40 k tokens for each of 1024 sequences: the cache never binds.
+        kv_cache_blocks: 1024 * 2_500,
+        max_model_len_tokens: 131_072,
+        stepping: Stepping::Jump,
+        capacity_scheduler: CapacityScheduler::MaxUtilization,
+        prefill: PrefillScheduling::Chunked,
+        async_scheduling: false,
+        prefix_cache: None,
+        lora: None,
+        forming: BatchForming::Continuous,
+    };
+    let perf = Arc::new(Roofline::new(
+        gpu("h100-sxm").unwrap(),
+        model("llama-3.1-8b").unwrap(),
+        1,
+        2.0,
+        2.0,
+        RooflineFactors::default(),
+    ));
+    simulation_of(
+        BATCH_REQUESTS,
+        BATCH_RATE_PER_S,
+        (200, 500),
+        ReplicaSpec::Batching {
+            config: Arc::new(config),
+            perf,
+        },
+    )
+}
+
+/// One replica of `replica` fed `requests` Poisson arrivals at `rate_per_s`
+/// of fixed (input, output) token lengths.
+fn simulation_of(
+    requests: u64,
+    rate_per_s: f64,
+    (input, output): (u32, u32),
+    replica: ReplicaSpec,
+) -> Simulation {
     let workload = SyntheticWorkload::new(
         &SyntheticConfig {
-            arrival: ArrivalProcess::Poisson {
-                rate_per_s: RATE_PER_S,
-            },
-            input_tokens: TokenLengths::Fixed { tokens: 1 },
-            output_tokens: TokenLengths::Fixed { tokens: 1 },
-            // Long enough never to cut the run before `REQUESTS` arrivals.
-            duration_s: 10.0 * REQUESTS as f64 / RATE_PER_S,
-            max_requests: Some(REQUESTS),
+            arrival: ArrivalProcess::Poisson { rate_per_s },
+            input_tokens: TokenLengths::Fixed { tokens: input },
+            output_tokens: TokenLengths::Fixed { tokens: output },
+            // Long enough never to cut the run before `requests` arrivals.
+            duration_s: 10.0 * requests as f64 / rate_per_s,
+            max_requests: Some(requests),
         },
         7,
     )
@@ -59,10 +132,7 @@ fn simulation() -> Simulation {
             FleetSpec {
                 replicas: 1,
                 gpus_per_replica: 1,
-                replica: ReplicaSpec::Slots {
-                    slots: 8,
-                    service: ServiceTime::Exponential { mean_s: 1.0 },
-                },
+                replica,
                 frontend_latency: SimDuration::ZERO,
                 lifecycle: Default::default(),
                 placement: None,
@@ -87,6 +157,16 @@ fn engine(c: &mut Criterion) {
         .throughput(Throughput::Elements(events));
     group.bench_function("mmc_slots8_rho0.9_100k_requests", |b| {
         b.iter_batched(simulation, |sim| sim.run().unwrap(), BatchSize::LargeInput)
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("batching");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10))
+        .throughput(Throughput::Elements(BATCH_REQUESTS));
+    group.bench_function("large_batch_100rps_200in_500out_20k_requests", |b| {
+        b.iter_batched(large_batch, |sim| sim.run().unwrap(), BatchSize::LargeInput)
     });
     group.finish();
 }

@@ -119,7 +119,7 @@ impl BatchingReplica {
     /// its deadline or idle).
     pub(super) fn batch_seats(&mut self, now: SimTime, wakes: &mut Vec<Wake>) -> Option<u32> {
         if self.running.is_empty() && self.batch_open == 0 {
-            let oldest = self.waiting.front().map_or(now, |w| w.queued_at);
+            let oldest = self.waiting.front().map_or(now, |w| w.cold.queued_at);
             let queued = u32::try_from(self.waiting.len()).unwrap_or(u32::MAX);
             match (self.config.forming).decide(self.config.max_num_seqs, queued, oldest, now) {
                 Formed::Now(k) => self.batch_open = k,

@@ -39,69 +39,11 @@ use std::sync::Arc;
 mod config;
 mod forming;
 mod plan;
+mod seq;
 pub use config::{BatchingConfig, CapacityScheduler, PrefillScheduling, Stepping};
 pub use forming::{BatchForming, Formed};
 use plan::{Admission, Plan};
-
-#[derive(Clone, Debug)]
-struct RunSeq {
-    seq: Seq,
-    /// When it reached this replica (async scheduling admits it only to
-    /// an iteration planned at or after this time).
-    queued_at: SimTime,
-    /// Tokens whose KV entries are computed.
-    computed: u32,
-    /// Output tokens produced so far.
-    generated: u32,
-    /// KV blocks held.
-    blocks: u32,
-    /// Tokens scheduled in the iteration in progress.
-    scheduled: u32,
-    first_scheduled: Option<SimTime>,
-    first_token: Option<SimTime>,
-    /// When its latest output token was produced (meaningful once
-    /// `generated > 0`).
-    last_token: SimTime,
-    /// Longest wait between two consecutive output tokens so far, ns.
-    itl_max_ns: u64,
-    preemptions: u32,
-}
-
-impl RunSeq {
-    fn new(seq: Seq, queued_at: SimTime) -> Self {
-        RunSeq {
-            seq,
-            queued_at,
-            computed: 0,
-            generated: 0,
-            blocks: 0,
-            scheduled: 0,
-            first_scheduled: None,
-            first_token: None,
-            last_token: SimTime(0),
-            itl_max_ns: 0,
-            preemptions: 0,
-        }
-    }
-
-    /// Notes the output tokens of an iteration or a decode run: the first
-    /// at `first_at`, the last at `last_at`, and between them waits of at
-    /// most `later_wait_ns` (a run's last step, its longest: steps never
-    /// shrink as the context grows). Called before they count in
-    /// `generated`.
-    fn note_tokens(&mut self, first_at: SimTime, last_at: SimTime, later_wait_ns: u64) {
-        if self.generated > 0 {
-            self.itl_max_ns = self.itl_max_ns.max(first_at.0 - self.last_token.0);
-        }
-        self.itl_max_ns = self.itl_max_ns.max(later_wait_ns);
-        self.last_token = last_at;
-    }
-
-    /// Prompt plus generated tokens: what the KV cache must eventually hold.
-    fn total(&self) -> u32 {
-        self.seq.input_tokens + self.generated
-    }
-}
+use seq::RunSeq;
 
 /// `d` stretched by the warm-up factor, if any.
 fn scale(d: SimDuration, factor: Option<f64>) -> SimDuration {
@@ -218,9 +160,9 @@ impl BatchingReplica {
         let (Some(cache), Some(pc)) = (&self.prefix, self.config.prefix_cache) else {
             return (0, 0);
         };
-        let blocks = cache.match_len(s.seq.hashes());
+        let blocks = cache.match_len(s.cold.seq.hashes());
         let tokens = (u64::from(blocks) * u64::from(pc.block_tokens))
-            .min(u64::from(s.seq.input_tokens.saturating_sub(1))) as u32;
+            .min(u64::from(s.input_tokens.saturating_sub(1))) as u32;
         (blocks, tokens)
     }
 
@@ -417,10 +359,10 @@ impl BatchingReplica {
             .drain(..)
             .chain(self.waiting.drain(..))
             .map(|s| Aborted {
-                seq: s.seq,
+                seq: s.cold.seq,
                 first_scheduled: s.first_scheduled,
                 first_token: s.first_token,
-                preemptions: s.preemptions,
+                preemptions: s.cold.preemptions,
             })
             .collect()
     }
@@ -583,9 +525,9 @@ impl BatchingReplica {
                     let before = s.computed;
                     s.computed += s.scheduled;
                     // Its prompt is computed now: its blocks become cacheable.
-                    if before < s.seq.input_tokens && s.computed >= s.seq.input_tokens {
+                    if before < s.input_tokens && s.computed >= s.input_tokens {
                         if let Some(p) = self.prefix.as_mut() {
-                            p.touch_all(s.seq.hashes());
+                            p.touch_all(s.cold.seq.hashes());
                         }
                     }
                     if s.computed == s.total() {
@@ -609,7 +551,7 @@ impl BatchingReplica {
         }
         let mut i = 0;
         while i < self.running.len() {
-            if self.running[i].generated >= self.running[i].seq.output_tokens {
+            if self.running[i].generated >= self.running[i].output_tokens {
                 if let Some(w) = self.warmup.as_mut() {
                     if w.requests_left > 0 {
                         w.requests_left -= 1;
@@ -620,19 +562,20 @@ impl BatchingReplica {
                 }
                 let s = self.running.remove(i);
                 self.free_blocks += s.blocks;
-                if let (Some(a), Some(name)) = (self.adapters.as_mut(), &s.seq.adapter) {
+                let (seq, preemptions) = (s.cold.seq, s.cold.preemptions);
+                if let (Some(a), Some(name)) = (self.adapters.as_mut(), &seq.adapter) {
                     a.release(name);
                 }
                 finished.push(Finished {
-                    id: s.seq.id,
-                    arrival: s.seq.arrival,
+                    id: seq.id,
+                    arrival: seq.arrival,
                     first_scheduled: s.first_scheduled.unwrap_or(now),
                     first_token: s.first_token.unwrap_or(now),
                     finished: now,
-                    input_tokens: s.seq.input_tokens,
+                    input_tokens: seq.input_tokens,
                     output_tokens: s.generated,
                     itl_max_ns: (s.generated > 1).then_some(s.itl_max_ns),
-                    preemptions: s.preemptions,
+                    preemptions,
                 });
             } else {
                 i += 1;
@@ -737,7 +680,7 @@ impl BatchingReplica {
             && config.stepping == Stepping::Jump
             // A request left out by async scheduling joins next iteration
             // (unless the batch in progress is closed to it).
-            && (self.waiting.back().is_none_or(|w| w.queued_at <= queued_by)
+            && (self.waiting.back().is_none_or(|w| w.cold.queued_at <= queued_by)
                 || self.batch_closed());
         let steps = if steady { self.steady_run_length() } else { 1 };
         let curve = self.curve(decode_seqs);
@@ -766,7 +709,7 @@ impl BatchingReplica {
         let to_completion = self
             .running
             .iter()
-            .map(|s| s.seq.output_tokens - s.generated)
+            .map(|s| s.output_tokens - s.generated)
             .min()
             .unwrap_or(1)
             .max(1);

@@ -112,14 +112,14 @@ impl BatchingReplica {
                     break;
                 };
                 self.free_blocks += victim.blocks;
-                if let (Some(a), Some(name)) = (self.adapters.as_mut(), &victim.seq.adapter) {
+                if let (Some(a), Some(name)) = (self.adapters.as_mut(), &victim.cold.seq.adapter) {
                     a.release(name);
                 }
                 victim.blocks = 0;
                 self.counters.recomputed_tokens += u64::from(victim.computed);
                 victim.computed = 0;
                 victim.scheduled = 0;
-                victim.preemptions += 1;
+                victim.cold.preemptions += 1;
                 self.counters.preemptions += 1;
                 preempted = true;
                 self.waiting.push_front(victim);
@@ -154,7 +154,7 @@ impl BatchingReplica {
                 .running
                 .iter()
                 .map(|s| {
-                    let final_blocks = config.final_blocks(s.seq.input_tokens, s.seq.output_tokens);
+                    let final_blocks = config.final_blocks(s.input_tokens, s.output_tokens);
                     final_blocks.saturating_sub(s.blocks)
                 })
                 .fold(0u32, u32::saturating_add),
@@ -166,9 +166,9 @@ impl BatchingReplica {
         while plan.budget > 0
             && (self.running.len() as u32) < plan.max_seqs
             && j < self.waiting.len()
-            && self.waiting[j].queued_at <= plan.queued_by
+            && self.waiting[j].cold.queued_at <= plan.queued_by
         {
-            if let (Some(a), Some(name)) = (&self.adapters, &self.waiting[j].seq.adapter) {
+            if let (Some(a), Some(name)) = (&self.adapters, &self.waiting[j].cold.seq.adapter) {
                 if !a.can_acquire(name) {
                     j += 1;
                     continue;
@@ -182,7 +182,7 @@ impl BatchingReplica {
             let claim = match config.capacity_scheduler {
                 CapacityScheduler::MaxUtilization => demand.blocks,
                 CapacityScheduler::GuaranteedNoEvict => {
-                    let s = &self.waiting[j].seq;
+                    let s = &self.waiting[j];
                     config.final_blocks(s.input_tokens, s.output_tokens)
                 }
             };
@@ -197,7 +197,7 @@ impl BatchingReplica {
                 break;
             };
             if let Some(p) = self.prefix.as_mut() {
-                let hashes = w.seq.hashes();
+                let hashes = w.cold.seq.hashes();
                 p.touch_all(&hashes[..hit_blocks as usize]);
                 let c = &mut self.counters;
                 c.prefix_lookups += 1;
@@ -207,7 +207,7 @@ impl BatchingReplica {
                 c.prefix_hit_tokens += u64::from(hit_tokens);
             }
             if let (Some(a), Some(name), Some(lora)) =
-                (self.adapters.as_mut(), &w.seq.adapter, &config.lora)
+                (self.adapters.as_mut(), &w.cold.seq.adapter, &config.lora)
             {
                 if a.acquire(name) == Some(true) {
                     admission.load_ns = admission.load_ns.saturating_add(lora.adapter_load_ns);
