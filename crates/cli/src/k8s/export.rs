@@ -10,7 +10,6 @@
 //! equivalent.
 
 use super::deployment::{model_id, GPU_LABELS, GPU_PRODUCTS};
-use super::hpa::POD_METRICS;
 use super::K8sError;
 use crate::scenario;
 use std::path::{Path, PathBuf};
@@ -606,104 +605,12 @@ impl Exporter<'_> {
         ])])
     }
 
-    fn target_ref(&self) -> Yaml {
+    pub(super) fn target_ref(&self) -> Yaml {
         ymap(vec![
             ("apiVersion", s("apps/v1")),
             ("kind", s("Deployment")),
             ("name", s(self.name)),
         ])
-    }
-
-    fn hpa(&mut self, sc: &Table) -> Result<String, K8sError> {
-        let mut spec = vec![("scaleTargetRef", self.target_ref())];
-        let int =
-            |k: &str, d: i64| Yaml::Integer(sc.get(k).and_then(Value::as_integer).unwrap_or(d));
-        spec.push(("minReplicas", int("min_replicas", 1)));
-        spec.push(("maxReplicas", int("max_replicas", 10)));
-        let mut metrics = Vec::new();
-        let default_metric = {
-            let mut t = Table::new();
-            t.insert("metric".into(), "gpu_busy_fraction".into());
-            t.insert("target_utilization_percent".into(), 80.into());
-            vec![Value::Table(t)]
-        };
-        let list = sc
-            .get("metrics")
-            .and_then(Value::as_array)
-            .unwrap_or(&default_metric);
-        for (i, m) in list.iter().enumerate() {
-            let metric = m.get("metric").and_then(Value::as_str).unwrap_or("");
-            let Some((_, name)) = POD_METRICS.iter().find(|(n, _)| *n == metric) else {
-                self.skip(
-                    &format!("scaling.metrics[{i}]"),
-                    &format!(
-                        "metric `{metric}`: export writes Pods metrics on {}",
-                        POD_METRICS
-                            .iter()
-                            .map(|(n, _)| *n)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                );
-                continue;
-            };
-            let value = match (
-                m.get("target_average_value"),
-                m.get("target_utilization_percent"),
-            ) {
-                (Some(v), _) => num_text(v).unwrap_or_default(),
-                (None, Some(p)) => {
-                    let p = p.as_integer().unwrap_or(0);
-                    if metric == "kv_cache_usage_perc" {
-                        format_f64(p as f64 / 100.0)
-                    } else {
-                        p.to_string()
-                    }
-                }
-                (None, None) => String::new(),
-            };
-            metrics.push(ymap(vec![
-                ("type", s("Pods")),
-                (
-                    "pods",
-                    ymap(vec![
-                        ("metric", ymap(vec![("name", s(name))])),
-                        (
-                            "target",
-                            ymap(vec![
-                                ("type", s("AverageValue")),
-                                ("averageValue", s(&value)),
-                            ]),
-                        ),
-                    ]),
-                ),
-            ]));
-        }
-        spec.push(("metrics", Yaml::Array(metrics)));
-        let tolerance = sc.get("tolerance").and_then(Value::as_table);
-        if let Some(b) = self.behavior(sc.get("behavior"), tolerance) {
-            spec.push(("behavior", b));
-        }
-        for (key, flag) in [
-            ("sync_period_s", "--horizontal-pod-autoscaler-sync-period"),
-            (
-                "downscale_stabilization_s",
-                "--horizontal-pod-autoscaler-downscale-stabilization",
-            ),
-        ] {
-            if sc.contains_key(key) {
-                self.skip(
-                    &format!("scaling.{key}"),
-                    &format!("cluster-wide: kube-controller-manager {flag}"),
-                );
-            }
-        }
-        Ok(emit(&[ymap(vec![
-            ("apiVersion", s("autoscaling/v2")),
-            ("kind", s("HorizontalPodAutoscaler")),
-            ("metadata", ymap(vec![("name", s(self.name))])),
-            ("spec", ymap(spec)),
-        ])]))
     }
 
     /// A behavior table (either spelling) in the Kubernetes spelling,

@@ -1,12 +1,16 @@
 //! An autoscaling/v2 HorizontalPodAutoscaler as `[scaling] kind = "hpa"`:
 //! bounds, the metrics the simulator observes (vLLM's waiting and running
-//! requests and KV-cache usage, DCGM's GPU utilization, as Pods metrics),
-//! and `spec.behavior` in its own spelling (also KEDA's
-//! `advanced.horizontalPodAutoscalerConfig.behavior`).
+//! requests and KV-cache usage, DCGM's GPU utilization, as Pods metrics;
+//! the fleet's request rate, token rates and p95 TTFT as External metrics
+//! named after the signal), and `spec.behavior` in its own spelling (also
+//! KEDA's `advanced.horizontalPodAutoscalerConfig.behavior`).
 
+use super::export::{emit, format_f64, num_text, s, ymap, Exporter};
 use super::yaml::{Doc, Here};
 use super::{K8sError, Out};
+use toml::Table;
 use toml_edit::{Array, InlineTable, Value};
+use yaml_rust2::Yaml;
 
 /// Pods metric names export writes for each scenario metric, and import
 /// reads (besides the alternatives in [`metric_of`]).
@@ -16,6 +20,72 @@ pub const POD_METRICS: [(&str, &str); 4] = [
     ("kv_cache_usage_perc", "vllm:kv_cache_usage_perc"),
     ("gpu_busy_fraction", "DCGM_FI_DEV_GPU_UTIL"),
 ];
+
+/// External metric names import reads and export writes: the scenario's
+/// signal names (a metrics adapter names an External metric by its rule;
+/// these are the names to give the rules).
+pub const EXTERNAL_METRICS: [&str; 4] = [
+    "request_rate",
+    "prompt_tokens_per_s",
+    "generation_tokens_per_s",
+    "ttft_p95_s",
+];
+
+/// The scenario metric of an External metric name (`vllm:` / `vllm_`
+/// prefixes allowed), if the simulator observes it.
+pub fn external_metric_of(name: &str) -> Option<&'static str> {
+    let bare = (name
+        .strip_prefix("vllm:")
+        .or_else(|| name.strip_prefix("vllm_")))
+    .unwrap_or(name);
+    EXTERNAL_METRICS.iter().copied().find(|m| *m == bare)
+}
+
+/// An External metric as a scenario metric, or `None` (listed as
+/// unmapped): a Value target is `target_value`, an AverageValue one
+/// `target_average_value`.
+fn external(item: &Here<'_>, out: &mut Out) -> Result<Option<InlineTable>, K8sError> {
+    let ext = item
+        .get("external")
+        .ok_or_else(|| item.error("an External metric needs `external`"))?;
+    let name_at = (ext.at(&["metric", "name"])).ok_or_else(|| ext.error("needs metric.name"))?;
+    let name = name_at.text()?;
+    let Some(metric) = external_metric_of(name) else {
+        out.unmapped(
+            item,
+            format!(
+                "External metric `{name}` is not observed by the simulator (mapped: {})",
+                EXTERNAL_METRICS.join(", ")
+            ),
+        );
+        return Ok(None);
+    };
+    if let Some(sel) = ext.at(&["metric", "selector"]) {
+        out.unmapped(&sel, "label selector: the signal is the deployment's");
+    }
+    let target = ext
+        .get("target")
+        .ok_or_else(|| ext.error("a metric needs `target`"))?;
+    let tt = target
+        .get("type")
+        .ok_or_else(|| target.error("needs `type`"))?;
+    let (field, key) = match tt.text()? {
+        "Value" => ("value", "target_value"),
+        "AverageValue" => ("averageValue", "target_average_value"),
+        _ => return Err(tt.error("an External metric's target type must be Value or AverageValue")),
+    };
+    let v_at = target
+        .get(field)
+        .ok_or_else(|| target.error(format!("needs `{field}`")))?;
+    let v = v_at.quantity()?;
+    if !(v.is_finite() && v > 0.0) {
+        return Err(v_at.error(format!("`{v}` is not allowed: a target > 0")));
+    }
+    let mut t = InlineTable::new();
+    t.insert("metric", metric.into());
+    t.insert(key, v.into());
+    Ok(Some(t))
+}
 
 /// The scenario metric of a Pods metric name, if the simulator observes it.
 pub fn metric_of(name: &str) -> Option<&'static str> {
@@ -142,6 +212,9 @@ fn metric(item: &Here<'_>, out: &mut Out) -> Result<Option<InlineTable>, K8sErro
         .get("type")
         .ok_or_else(|| item.error("a metric needs `type`"))?;
     let ty_text = ty.text()?;
+    if ty_text == "External" {
+        return external(item, out);
+    }
     if ty_text != "Pods" {
         let what = match ty_text {
             "Resource" | "ContainerResource" => {
@@ -154,12 +227,13 @@ fn metric(item: &Here<'_>, out: &mut Out) -> Result<Option<InlineTable>, K8sErro
                 format!("{ty_text} metric `{name}`: the simulator models GPUs, not cpu or memory")
             }
             _ => format!(
-                "{ty_text} metric: only Pods metrics on {} are mapped",
+                "{ty_text} metric: only Pods metrics on {} and External metrics on {} are mapped",
                 POD_METRICS
                     .iter()
                     .map(|(_, m)| *m)
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(", "),
+                EXTERNAL_METRICS.join(", ")
             ),
         };
         out.unmapped(item, what);
@@ -317,4 +391,141 @@ fn policy(p: &Here<'_>) -> Result<InlineTable, K8sError> {
     t.insert("value", i64::from(value).into());
     t.insert("periodSeconds", i64::from(period).into());
     Ok(t)
+}
+
+/// Export: the HorizontalPodAutoscaler of a `kind = "hpa"` scenario.
+impl Exporter<'_> {
+    /// `m` (entry `i` of an HPA's metrics) as an External metric named
+    /// after its signal, or `None` when it is not one. Its window is the
+    /// metrics adapter's query, not a manifest field.
+    fn external_metric(&mut self, i: usize, m: &toml::Value, metric: &str) -> Option<Yaml> {
+        if !EXTERNAL_METRICS.contains(&metric) {
+            return None;
+        }
+        if m.get("window_s").is_some() {
+            self.skip(
+                &format!("scaling.metrics[{i}].window_s"),
+                "the metrics adapter's query window, not a manifest field",
+            );
+        }
+        let (ty, field, v) = match (m.get("target_value"), m.get("target_average_value")) {
+            (Some(v), _) => ("Value", "value", v),
+            (None, Some(v)) => ("AverageValue", "averageValue", v),
+            (None, None) => return None,
+        };
+        Some(ymap(vec![
+            ("type", s("External")),
+            (
+                "external",
+                ymap(vec![
+                    ("metric", ymap(vec![("name", s(metric))])),
+                    (
+                        "target",
+                        ymap(vec![
+                            ("type", s(ty)),
+                            (field, s(&num_text(v).unwrap_or_default())),
+                        ]),
+                    ),
+                ]),
+            ),
+        ]))
+    }
+
+    pub(super) fn hpa(&mut self, sc: &Table) -> Result<String, K8sError> {
+        let mut spec = vec![("scaleTargetRef", self.target_ref())];
+        let int = |k: &str, d: i64| {
+            Yaml::Integer(sc.get(k).and_then(toml::Value::as_integer).unwrap_or(d))
+        };
+        spec.push(("minReplicas", int("min_replicas", 1)));
+        spec.push(("maxReplicas", int("max_replicas", 10)));
+        let mut metrics = Vec::new();
+        let default_metric = {
+            let mut t = Table::new();
+            t.insert("metric".into(), "gpu_busy_fraction".into());
+            t.insert("target_utilization_percent".into(), 80.into());
+            vec![toml::Value::Table(t)]
+        };
+        let list = sc
+            .get("metrics")
+            .and_then(toml::Value::as_array)
+            .unwrap_or(&default_metric);
+        for (i, m) in list.iter().enumerate() {
+            let metric = m.get("metric").and_then(toml::Value::as_str).unwrap_or("");
+            if let Some(external) = self.external_metric(i, m, metric) {
+                metrics.push(external);
+                continue;
+            }
+            let Some((_, name)) = POD_METRICS.iter().find(|(n, _)| *n == metric) else {
+                self.skip(
+                    &format!("scaling.metrics[{i}]"),
+                    &format!(
+                        "metric `{metric}`: export writes Pods metrics on {} and External metrics on {}",
+                        POD_METRICS
+                            .iter()
+                            .map(|(n, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        EXTERNAL_METRICS.join(", ")
+                    ),
+                );
+                continue;
+            };
+            let value = match (
+                m.get("target_average_value"),
+                m.get("target_utilization_percent"),
+            ) {
+                (Some(v), _) => num_text(v).unwrap_or_default(),
+                (None, Some(p)) => {
+                    let p = p.as_integer().unwrap_or(0);
+                    if metric == "kv_cache_usage_perc" {
+                        format_f64(p as f64 / 100.0)
+                    } else {
+                        p.to_string()
+                    }
+                }
+                (None, None) => String::new(),
+            };
+            metrics.push(ymap(vec![
+                ("type", s("Pods")),
+                (
+                    "pods",
+                    ymap(vec![
+                        ("metric", ymap(vec![("name", s(name))])),
+                        (
+                            "target",
+                            ymap(vec![
+                                ("type", s("AverageValue")),
+                                ("averageValue", s(&value)),
+                            ]),
+                        ),
+                    ]),
+                ),
+            ]));
+        }
+        spec.push(("metrics", Yaml::Array(metrics)));
+        let tolerance = sc.get("tolerance").and_then(toml::Value::as_table);
+        if let Some(b) = self.behavior(sc.get("behavior"), tolerance) {
+            spec.push(("behavior", b));
+        }
+        for (key, flag) in [
+            ("sync_period_s", "--horizontal-pod-autoscaler-sync-period"),
+            (
+                "downscale_stabilization_s",
+                "--horizontal-pod-autoscaler-downscale-stabilization",
+            ),
+        ] {
+            if sc.contains_key(key) {
+                self.skip(
+                    &format!("scaling.{key}"),
+                    &format!("cluster-wide: kube-controller-manager {flag}"),
+                );
+            }
+        }
+        Ok(emit(&[ymap(vec![
+            ("apiVersion", s("autoscaling/v2")),
+            ("kind", s("HorizontalPodAutoscaler")),
+            ("metadata", ymap(vec![("name", s(self.name))])),
+            ("spec", ymap(spec)),
+        ])]))
+    }
 }

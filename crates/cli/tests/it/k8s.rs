@@ -794,3 +794,65 @@ fn each_of_several_deployments_exports_as_its_own_workload() {
         "{e}"
     );
 }
+
+#[test]
+fn external_metrics_on_observed_signals_import_and_export() {
+    let hpa = "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: x\n\
+               spec:\n  maxReplicas: 6\n  metrics:\n\
+               \x20 - type: External\n    external:\n      metric:\n        name: ttft_p95_s\n\
+               \x20     target:\n        type: Value\n        value: 500m\n\
+               \x20 - type: External\n    external:\n      metric:\n        name: vllm:request_rate\n\
+               \x20     target:\n        type: AverageValue\n        averageValue: \"4\"\n\
+               \x20 - type: External\n    external:\n      metric:\n        name: queue_messages_ready\n\
+               \x20     target:\n        type: AverageValue\n        averageValue: \"30\"\n\
+               \x20 - type: Object\n    object:\n      metric:\n        name: requests-per-second\n\
+               \x20     describedObject: { apiVersion: networking.k8s.io/v1, kind: Ingress, name: main }\n\
+               \x20     target:\n        type: Value\n        value: 10k\n";
+    let sources = vec![("ext-hpa.yaml".to_string(), hpa.to_string())];
+    let imported = k8s::import_sources(&sources, &options(Some("llama-3.1-8b"), Some("h100-sxm")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let t = table(&imported.toml);
+    let metrics = at(&t, "scaling.metrics")
+        .as_array()
+        .unwrap_or_else(|| panic!("{t}"));
+    assert_eq!(metrics.len(), 2, "{metrics:?}");
+    assert_eq!(metrics[0]["metric"].as_str(), Some("ttft_p95_s"));
+    assert_eq!(metrics[0]["target_value"].as_float(), Some(0.5));
+    assert_eq!(metrics[1]["metric"].as_str(), Some("request_rate"));
+    assert_eq!(metrics[1]["target_average_value"].as_float(), Some(4.0));
+    // The unobserved External metric and the Object metric are listed at
+    // their lines, not dropped.
+    let unmapped = unmapped_paths(&imported);
+    assert!(
+        unmapped.iter().any(|u| u.contains("spec.metrics[2]"))
+            && unmapped.iter().any(|u| u.contains("spec.metrics[3]")),
+        "{unmapped:?}"
+    );
+    // Exported back, the two come out as External metrics and import to
+    // the same scenario metrics.
+    let (_, exported) = export(&imported.toml, "k8s-external");
+    let (_, hpa_yaml) = exported
+        .files
+        .iter()
+        .find(|(f, _)| f == "hpa.yaml")
+        .unwrap_or_else(|| panic!("{:?}", exported.files));
+    assert_eq!(hpa_yaml.matches("type: External").count(), 2, "{hpa_yaml}");
+    let again = k8s::import_sources(
+        &[("hpa.yaml".to_string(), hpa_yaml.clone())],
+        &options(Some("llama-3.1-8b"), Some("h100-sxm")),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        at(&table(&again.toml), "scaling.metrics"),
+        at(&t, "scaling.metrics")
+    );
+    // A target the model cannot use is located.
+    let bad = hpa.replace("value: 500m", "value: \"0\"");
+    let e = k8s::import_sources(
+        &[("ext-hpa.yaml".to_string(), bad)],
+        &options(Some("llama-3.1-8b"), Some("h100-sxm")),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.starts_with("ext-hpa.yaml:14: "), "{e}");
+}
