@@ -38,6 +38,22 @@ pub(super) fn resolve_deployment(
                 "LoRA adapters need a model deployment; [deployment.slots] has none",
             ));
         }
+        // A slots replica has no engine and no performance model: their
+        // keys would be read by nothing.
+        if raw.engine != raw::RawEngine::default() {
+            return Err(FieldError::new(
+                "deployment.engine",
+                "a [deployment.slots] deployment has no serving engine: remove \
+                 [deployment.engine], or the slots to simulate the engine",
+            ));
+        }
+        if raw.perf != raw::RawPerf::default() {
+            return Err(FieldError::new(
+                "deployment.perf",
+                "a [deployment.slots] deployment has no performance model (its service \
+                 times are [deployment.slots] service): remove [deployment.perf]",
+            ));
+        }
         if slots.slots == 0 || slots.slots > MAX_SLOTS {
             return Err(FieldError::new(
                 "deployment.slots.slots",

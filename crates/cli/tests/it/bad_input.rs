@@ -729,6 +729,16 @@ pub(crate) fn cases() -> Vec<Case> {
         .at(s, Some(19), Some("deployment.lora"))
         .also(&["slots"]),
         scenario_case(
+            "engine_with_slots",
+            synthetic(
+                "[deployment.engine]\n",
+                "[deployment.slots]\nslots = 2\nservice = { dist = \"exponential\", mean_s = 1.0 }\n[deployment.engine]\n",
+            ),
+            &[],
+        )
+        .at(s, Some(19), Some("deployment.engine"))
+        .also(&["slots"]),
+        scenario_case(
             "prefix_router_negative_imbalance",
             format!(
                 "{SYNTHETIC_SCENARIO}[router]\nkind = \"prefix_aware\"\nmax_outstanding_imbalance = -1\n"
