@@ -28,6 +28,18 @@ fn import(names: &[&str], options: &ImportOptions) -> Imported {
     k8s::import_sources(&sources, options).unwrap_or_else(|e| panic!("{names:?}: {e}"))
 }
 
+/// A loaded scenario's autoscalers with their knobs, as the run builds
+/// them.
+fn autoscaler_configs(s: &fleetsim::scenario::Scenario) -> String {
+    format!(
+        "{:?}",
+        s.autoscalers
+            .iter()
+            .map(|a| a.as_ref().map(|(c, _, _)| c))
+            .collect::<Vec<_>>()
+    )
+}
+
 fn table(toml: &str) -> toml::Table {
     toml.parse().unwrap_or_else(|e| panic!("{e}\n{toml}"))
 }
@@ -479,16 +491,7 @@ fn shipped_autoscaling_scenarios_export_and_import_back_to_the_same_autoscaler()
         let imported = imported.unwrap_or_else(|e| panic!("{name}: {e}"));
         let back = fleetsim::scenario::load_str(&imported.toml, name, Path::new("."), &[]);
         let back = back.unwrap_or_else(|e| panic!("{name}: {e}"));
-        // The autoscaler with its knobs, as the run builds it.
-        let policy = |s: &fleetsim::scenario::Scenario| {
-            format!(
-                "{:?}",
-                s.autoscalers
-                    .iter()
-                    .map(|a| a.as_ref().map(|(c, _, _)| c))
-                    .collect::<Vec<_>>()
-            )
-        };
+        let policy = autoscaler_configs;
         assert_eq!(
             policy(&back),
             policy(&original),
@@ -707,15 +710,7 @@ fn a_kpa_scenario_exports_as_a_kserve_inference_service_and_imports_back() {
             .unwrap_or_else(|e| panic!("{name}: {e}\n{}", isvc.1));
         let back = fleetsim::scenario::load_str(&back.toml, name, Path::new("."), &[])
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let policy = |s: &fleetsim::scenario::Scenario| {
-            format!(
-                "{:?}",
-                s.autoscalers
-                    .iter()
-                    .map(|a| a.as_ref().map(|(c, _, _)| c))
-                    .collect::<Vec<_>>()
-            )
-        };
+        let policy = autoscaler_configs;
         assert_eq!(policy(&back), policy(&original), "{name}");
         assert_eq!(
             back.deployments[0].gpu, original.deployments[0].gpu,
