@@ -126,7 +126,10 @@ impl Evaluator {
         if let Some(trace) = &options.trace {
             loaded.replace_workload_with_trace(trace, options.sort)?;
         }
-        let has_pool = base.contains_key("pool") || base.contains_key("pools");
+        // Whether the file names a pool: a `--set pool.<key>` alone does not,
+        // and then only tunes the pool the plan adds.
+        let has_pool = (text.parse::<DocumentMut>().ok())
+            .is_some_and(|d| d.contains_key("pool") || d.contains_key("pools"));
         let first = loaded.sim.seed;
         let seeds = (0..u64::from(options.seeds.max(1)))
             .map(|i| first.saturating_add(i).min(scenario::MAX_SEED))
@@ -147,6 +150,11 @@ impl Evaluator {
             runs: 0,
         };
         Ok((evaluator, loaded))
+    }
+
+    /// Whether the scenario file names its own pool.
+    pub fn has_pool(&self) -> bool {
+        self.has_pool
     }
 
     /// The scenario document of `c` ([`edit()`] of the scenario).
@@ -289,9 +297,15 @@ pub fn edit(base: &DocumentMut, has_pool: bool, c: &Candidate) -> DocumentMut {
         FleetPolicy::AsWritten => {}
     }
     if !has_pool {
-        let mut t = Table::new();
-        t.insert("gpus_per_node", value(i64::from(c.tensor_parallel)));
-        doc.insert("pool", Item::Table(t));
+        // One replica per node, keeping any pool key a `--set` gave.
+        let pool = doc
+            .entry("pool")
+            .or_insert_with(|| Item::Table(Table::new()));
+        if let Some(t) = pool.as_table_like_mut() {
+            if !t.contains_key("gpus_per_node") {
+                t.insert("gpus_per_node", value(i64::from(c.tensor_parallel)));
+            }
+        }
     }
     doc
 }
@@ -390,6 +404,20 @@ interval_s = 15
             false,
             &format!("{deployment}replicas = 4\n[scaling]\nkind = \"fixed\"\n[pool]\ngpus_per_node = 2\n"),
         );
+        // A pool key set on the command line joins the plan's pool, which
+        // still holds one replica per node.
+        let mut with_set: DocumentMut = BASE.parse().unwrap();
+        crate::scenario::edit::apply_sets(&mut with_set, &["pool.idle_release_delay_s=60".into()])
+            .unwrap();
+        let c = Candidate {
+            gpu: "h200".into(),
+            tensor_parallel: 2,
+            policy: FleetPolicy::Fixed(4),
+        };
+        let got: toml::Table = toml::from_str(&edit(&with_set, false, &c).to_string()).unwrap();
+        let expect: toml::Table =
+            toml::from_str("gpus_per_node = 2\nidle_release_delay_s = 60\n").unwrap();
+        assert_eq!(got["pool"].as_table(), Some(&expect));
         // A scenario's own pool is kept as it is.
         check(
             FleetPolicy::Fixed(4),

@@ -201,6 +201,22 @@ pub struct FixedPlan {
     pub complete: bool,
     /// Every replica count simulated, in order.
     pub probes: Vec<fixed::Probe>,
+    /// The pool the fleet was priced on (`null`: none billed it).
+    pub pool: Option<PricedPool>,
+}
+
+/// The node pool a plan's costs come from, so that a price can be traced.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PricedPool {
+    /// The pool's name.
+    pub name: String,
+    /// GPUs on one node, billed whole.
+    pub gpus_per_node: u32,
+    /// Price of one GPU for one hour, USD.
+    pub usd_per_gpu_hour: f64,
+    /// The scenario names no pool: the plan added one of one replica per
+    /// node (with any `--set pool.<key>`).
+    pub added_by_plan: bool,
 }
 
 /// The oracle's bound and its replay.

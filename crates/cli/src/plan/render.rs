@@ -82,8 +82,8 @@ pub fn render(p: &Plan) -> String {
     );
     let _ = writeln!(
         o,
-        "  {:<12} {:>3} {:>9} {:>10} {:>10}  probes (replicas: met)",
-        "gpu", "TP", "replicas", "meets SLA", "$/month"
+        "  {:<12} {:>3} {:>9} {:>10} {:>10} {:>9} {:>7}  probes (replicas: met)",
+        "gpu", "TP", "replicas", "meets SLA", "$/month", "GPUs/node", "$/GPU-h"
     );
     for f in &p.fixed {
         let probes: Vec<String> = (f.probes.iter())
@@ -91,18 +91,29 @@ pub fn render(p: &Plan) -> String {
             .collect();
         let _ = writeln!(
             o,
-            "  {:<12} {:>3} {:>9} {:>10} {:>10}  {}{}",
+            "  {:<12} {:>3} {:>9} {:>10} {:>10} {:>9} {:>7}  {}{}",
             f.gpu,
             f.tensor_parallel,
             f.replicas.map_or("-".to_string(), |n| n.to_string()),
             yes(f.meets_sla),
             whole(f.monthly_usd),
+            (f.pool.as_ref()).map_or("-".to_string(), |q| q.gpus_per_node.to_string()),
+            (f.pool.as_ref()).map_or("-".to_string(), |q| q.usd_per_gpu_hour.to_string()),
             probes.join(" "),
             if f.complete {
                 ""
             } else {
                 " (stopped by the budget)"
             }
+        );
+    }
+    if p.fixed
+        .iter()
+        .any(|f| f.pool.as_ref().is_some_and(|q| q.added_by_plan))
+    {
+        let _ = writeln!(
+            o,
+            "  node pool: added by the plan (the scenario names none), one replica per node"
         );
     }
     let _ = writeln!(o, "\n3. Offline oracle");

@@ -7,7 +7,7 @@ use super::layouts;
 use super::littles_law::{self, ReplicaShape};
 use super::{
     break_even, fitted, fixed, oracle, traffic::Traffic, tuning, verdict, FixedPlan, OraclePlan,
-    Plan, PlanError, PlanOptions, PolicyPlan, Replay, Skipped, MAX_PLAN_REPLICAS,
+    Plan, PlanError, PlanOptions, PolicyPlan, PricedPool, Replay, Skipped, MAX_PLAN_REPLICAS,
     TENSOR_PARALLEL_DEGREES,
 };
 use crate::scenario::Scenario;
@@ -333,6 +333,13 @@ fn fixed_step(
             let found = (search.replicas)
                 .and_then(|n| evaluations.iter().find(|(m, _)| *m == n))
                 .map(|(_, e)| e);
+            let shape = candidate(gpu, tp, FleetPolicy::Fixed(search.replicas.unwrap_or(1)));
+            let pool = pool_pricing(&ev.load(&shape, ev.seeds[0])?).map(|p| PricedPool {
+                name: p.name,
+                gpus_per_node: p.gpus_per_node,
+                usd_per_gpu_hour: p.usd_per_gpu_hour,
+                added_by_plan: !ev.has_pool(),
+            });
             if let Some(e) = found.filter(|e| e.meets_sla) {
                 best = best.min(e.monthly_usd);
             }
@@ -345,6 +352,7 @@ fn fixed_step(
                 equation_monthly_usd: found.and_then(|e| e.equation_monthly_usd),
                 complete: search.complete,
                 probes: search.probes,
+                pool,
             });
         }
     }

@@ -544,3 +544,53 @@ fn a_static_batch_sizes_little_s_law_by_its_batch_size() {
     .unwrap();
     assert!(continuous.littles_law[0].concurrency > 8);
 }
+
+/// A `--set pool.<key>` on a scenario without `[pool]` tunes the pool the
+/// plan adds (one replica per node) instead of creating the default
+/// 8-GPU pool, and the plan names the pool it priced.
+#[test]
+fn a_pool_key_set_on_the_command_line_keeps_one_replica_per_node() {
+    let path = write("plan-pool-set", SCENARIO);
+    let run = |sets: &[&str]| {
+        let o = PlanOptions {
+            gpus: vec!["h100-sxm".into()],
+            sets: sets.iter().map(|s| s.to_string()).collect(),
+            ..options(&path, 1)
+        };
+        plan::plan(&o, &mut |_| {}).unwrap()
+    };
+    let plain = run(&[]);
+    let with_set = run(&["pool.usd_per_gpu_hour=5"]);
+    let tp1 = |p: &plan::Plan| {
+        (p.fixed.iter())
+            .find(|f| f.tensor_parallel == 1)
+            .cloned()
+            .unwrap()
+    };
+    let (a, b) = (tp1(&plain), tp1(&with_set));
+    for f in [&a, &b] {
+        let pool = f.pool.as_ref().unwrap();
+        assert_eq!(pool.gpus_per_node, 1, "{f:?}");
+        assert!(pool.added_by_plan);
+    }
+    assert!((b.pool.as_ref().unwrap().usd_per_gpu_hour - 5.0).abs() < 1e-12);
+    // Same fleet, priced per GPU: the cost scales with the price alone.
+    assert_eq!(a.replicas, b.replicas);
+    let ratio = b.monthly_usd.unwrap() / a.monthly_usd.unwrap();
+    let price_ratio = 5.0 / a.pool.as_ref().unwrap().usd_per_gpu_hour;
+    assert!(
+        (ratio - price_ratio).abs() < 1e-9,
+        "{ratio} vs {price_ratio}"
+    );
+    // The text report says which pool it priced.
+    let text = plan::render::render(&with_set);
+    assert!(
+        text.contains("node pool: added by the plan (the scenario names none)"),
+        "{text}"
+    );
+    // Section 2's row: gpu, TP, replicas, meets SLA, $/month, GPUs/node, $/GPU-h.
+    let section = text.split("2. Cheapest fixed fleet").nth(1).unwrap();
+    let row = section.lines().nth(2).unwrap();
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(&cells[5..7], ["1", "5"], "{row}");
+}
