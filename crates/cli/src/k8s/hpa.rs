@@ -31,30 +31,39 @@ pub const EXTERNAL_METRICS: [&str; 4] = [
     "ttft_p95_s",
 ];
 
-/// The scenario metric of an External metric name (`vllm:` / `vllm_`
-/// prefixes allowed), if the simulator observes it.
+/// The scenario metric of an External or Object metric name (`vllm:` /
+/// `vllm_` prefixes allowed), if the simulator observes it. The HPA
+/// walkthrough's Object metric, an Ingress's `requests-per-second`, is the
+/// fleet's request rate: every request passes the object.
 pub fn external_metric_of(name: &str) -> Option<&'static str> {
     let bare = (name
         .strip_prefix("vllm:")
         .or_else(|| name.strip_prefix("vllm_")))
     .unwrap_or(name);
+    if matches!(bare, "requests-per-second" | "requests_per_second") {
+        return Some("request_rate");
+    }
     EXTERNAL_METRICS.iter().copied().find(|m| *m == bare)
 }
 
-/// An External metric as a scenario metric, or `None` (listed as
-/// unmapped): a Value target is `target_value`, an AverageValue one
-/// `target_average_value`.
-fn external(item: &Here<'_>, out: &mut Out) -> Result<Option<InlineTable>, K8sError> {
+/// An External or Object metric (`ty`) as a scenario metric, or `None`
+/// (listed as unmapped): a Value target is `target_value`, an AverageValue
+/// one `target_average_value`. Upstream computes both kinds alike (the
+/// replica calculator's `GetExternal*` and `GetObject*`): a Value target
+/// scales the ready pods by metric ÷ target, an AverageValue one divides
+/// the metric by the target.
+fn external(item: &Here<'_>, out: &mut Out, ty: &str) -> Result<Option<InlineTable>, K8sError> {
+    let field = if ty == "Object" { "object" } else { "external" };
     let ext = item
-        .get("external")
-        .ok_or_else(|| item.error("an External metric needs `external`"))?;
+        .get(field)
+        .ok_or_else(|| item.error(format!("an {ty} metric needs `{field}`")))?;
     let name_at = (ext.at(&["metric", "name"])).ok_or_else(|| ext.error("needs metric.name"))?;
     let name = name_at.text()?;
     let Some(metric) = external_metric_of(name) else {
         out.unmapped(
             item,
             format!(
-                "External metric `{name}` is not observed by the simulator (mapped: {})",
+                "{ty} metric `{name}` is not observed by the simulator (mapped: {}, requests-per-second)",
                 EXTERNAL_METRICS.join(", ")
             ),
         );
@@ -62,6 +71,15 @@ fn external(item: &Here<'_>, out: &mut Out) -> Result<Option<InlineTable>, K8sEr
     };
     if let Some(sel) = ext.at(&["metric", "selector"]) {
         out.unmapped(&sel, "label selector: the signal is the deployment's");
+    }
+    if ty == "Object" {
+        let object = ext
+            .get("describedObject")
+            .ok_or_else(|| ext.error("an Object metric needs `describedObject`"))?;
+        out.unmapped(
+            &object,
+            "the object the metric describes: the simulator reads the fleet's signal",
+        );
     }
     let target = ext
         .get("target")
@@ -72,7 +90,11 @@ fn external(item: &Here<'_>, out: &mut Out) -> Result<Option<InlineTable>, K8sEr
     let (field, key) = match tt.text()? {
         "Value" => ("value", "target_value"),
         "AverageValue" => ("averageValue", "target_average_value"),
-        _ => return Err(tt.error("an External metric's target type must be Value or AverageValue")),
+        _ => {
+            return Err(tt.error(format!(
+                "an {ty} metric's target type must be Value or AverageValue"
+            )))
+        }
     };
     let v_at = target
         .get(field)
@@ -212,8 +234,8 @@ fn metric(item: &Here<'_>, out: &mut Out) -> Result<Option<InlineTable>, K8sErro
         .get("type")
         .ok_or_else(|| item.error("a metric needs `type`"))?;
     let ty_text = ty.text()?;
-    if ty_text == "External" {
-        return external(item, out);
+    if ty_text == "External" || ty_text == "Object" {
+        return external(item, out, ty_text);
     }
     if ty_text != "Pods" {
         let what = match ty_text {
@@ -227,7 +249,7 @@ fn metric(item: &Here<'_>, out: &mut Out) -> Result<Option<InlineTable>, K8sErro
                 format!("{ty_text} metric `{name}`: the simulator models GPUs, not cpu or memory")
             }
             _ => format!(
-                "{ty_text} metric: only Pods metrics on {} and External metrics on {} are mapped",
+                "{ty_text} metric: only Pods metrics on {} and External or Object metrics on {} are mapped",
                 POD_METRICS
                     .iter()
                     .map(|(_, m)| *m)

@@ -810,20 +810,25 @@ fn external_metrics_on_observed_signals_import_and_export() {
     let metrics = at(&t, "scaling.metrics")
         .as_array()
         .unwrap_or_else(|| panic!("{t}"));
-    assert_eq!(metrics.len(), 2, "{metrics:?}");
+    assert_eq!(metrics.len(), 3, "{metrics:?}");
     assert_eq!(metrics[0]["metric"].as_str(), Some("ttft_p95_s"));
     assert_eq!(metrics[0]["target_value"].as_float(), Some(0.5));
     assert_eq!(metrics[1]["metric"].as_str(), Some("request_rate"));
     assert_eq!(metrics[1]["target_average_value"].as_float(), Some(4.0));
-    // The unobserved External metric and the Object metric are listed at
-    // their lines, not dropped.
+    // The HPA walkthrough's Object metric: the Ingress's request rate.
+    assert_eq!(metrics[2]["metric"].as_str(), Some("request_rate"));
+    assert_eq!(metrics[2]["target_value"].as_float(), Some(10_000.0));
+    // The unobserved External metric and the Object metric's described
+    // object are listed at their lines, not dropped.
     let unmapped = unmapped_paths(&imported);
     assert!(
-        unmapped.iter().any(|u| u.contains("spec.metrics[2]"))
-            && unmapped.iter().any(|u| u.contains("spec.metrics[3]")),
+        unmapped.iter().any(|u| u.ends_with("spec.metrics[2]"))
+            && unmapped
+                .iter()
+                .any(|u| u.contains("spec.metrics[3].object.describedObject")),
         "{unmapped:?}"
     );
-    // Exported back, the two come out as External metrics and import to
+    // Exported back, the three come out as External metrics and import to
     // the same scenario metrics.
     let (_, exported) = export(&imported.toml, "k8s-external");
     let (_, hpa_yaml) = exported
@@ -831,7 +836,7 @@ fn external_metrics_on_observed_signals_import_and_export() {
         .iter()
         .find(|(f, _)| f == "hpa.yaml")
         .unwrap_or_else(|| panic!("{:?}", exported.files));
-    assert_eq!(hpa_yaml.matches("type: External").count(), 2, "{hpa_yaml}");
+    assert_eq!(hpa_yaml.matches("type: External").count(), 3, "{hpa_yaml}");
     let again = k8s::import_sources(
         &[("hpa.yaml".to_string(), hpa_yaml.clone())],
         &options(Some("llama-3.1-8b"), Some("h100-sxm")),
