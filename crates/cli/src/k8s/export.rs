@@ -30,6 +30,23 @@ pub struct ExportOptions {
     pub scenario: PathBuf,
     /// The manifest a `kpa` scenario becomes.
     pub kpa_as: KpaManifest,
+    /// What serves the model: plain Kubernetes objects, llm-d's
+    /// modelservice chart or an NVIDIA Dynamo graph.
+    pub stack: Stack,
+}
+
+/// The serving stack the manifests are written for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Stack {
+    /// A Deployment running `vllm serve`, plus the autoscaler's object.
+    #[default]
+    Kubernetes,
+    /// Values for llm-d's `llm-d-modelservice` Helm chart (its decode
+    /// Deployment), plus an HPA or ScaledObject aimed at that Deployment.
+    LlmD,
+    /// An NVIDIA Dynamo `DynamoGraphDeployment`: a frontend and a vLLM
+    /// worker service.
+    Dynamo,
 }
 
 /// The object that carries a `kpa` scenario's Knative autoscaling.
@@ -168,7 +185,7 @@ pub fn export(options: &ExportOptions) -> Result<Exported, K8sError> {
                 entry: None,
             };
             let origin = format!("scenario `{}`", loaded.name);
-            return export_source(&src, &loaded.name, &origin, "", path, options.kpa_as);
+            return export_source(&src, &loaded.name, &origin, "", path, options);
         }
     };
     // Each of [[deployments]] is its own workload: its own manifests,
@@ -199,7 +216,7 @@ pub fn export(options: &ExportOptions) -> Result<Exported, K8sError> {
         };
         let origin = format!("deployment `{name}` of scenario `{}`", loaded.name);
         let prefix = format!("{name}-");
-        let one = export_source(&src, name, &origin, &prefix, path, options.kpa_as)?;
+        let one = export_source(&src, name, &origin, &prefix, path, options)?;
         out.files.extend(one.files);
         out.not_exported.extend(one.not_exported);
     }
@@ -216,8 +233,9 @@ fn export_source(
     origin: &str,
     prefix: &str,
     path: &Path,
-    kpa_as: KpaManifest,
+    options: &ExportOptions,
 ) -> Result<Exported, K8sError> {
+    let kpa_as = options.kpa_as;
     let dep = match src.table.get("deployment") {
         Some(Value::Table(t)) => t,
         _ => return Err(src.error(&["deployment"], "export needs a [deployment] section")),
@@ -251,6 +269,8 @@ fn export_source(
         origin: origin.to_string(),
         not_exported: Vec::new(),
         needs: Vec::new(),
+        target: name.to_string(),
+        image: IMAGE,
     };
     for (key, why) in [
         ("share", "the simulator's traffic mix, not a manifest field"),
@@ -285,34 +305,13 @@ fn export_source(
             );
         }
     }
-    let container = ex.container(dep)?;
     let replicas = dep.get("replicas").and_then(Value::as_integer).unwrap_or(1);
     let gpu_label = ex.gpu_label(dep)?;
-    let mut files = Vec::new();
-    match kind {
-        "kpa" => {
-            let (service, config) = ex.kpa(scaling, container, gpu_label, replicas, kpa_as)?;
-            let file = match kpa_as {
-                KpaManifest::KnativeService => "service.yaml",
-                KpaManifest::InferenceService => "inferenceservice.yaml",
-            };
-            files.push((file.to_string(), service));
-            if let Some(c) = config {
-                files.push(("config-autoscaler.yaml".to_string(), c));
-            }
-        }
-        _ => {
-            files.push((
-                "deployment.yaml".to_string(),
-                ex.deployment(container, gpu_label, replicas),
-            ));
-            match kind {
-                "hpa" => files.push(("hpa.yaml".to_string(), ex.hpa(scaling)?)),
-                "keda" => files.push(("scaledobject.yaml".to_string(), ex.keda(scaling)?)),
-                _ => {}
-            }
-        }
-    }
+    let files = if options.stack == Stack::Kubernetes {
+        ex.kubernetes_files(dep, scaling, kind, replicas, gpu_label, kpa_as)?
+    } else {
+        ex.stack_files(options.stack, dep, scaling, kind, replicas, gpu_label)?
+    };
     for key in ["drain_grace_s", "max_replicas_started_per_minute", "scrape"] {
         if scaling.contains_key(key) {
             ex.skip(
@@ -351,8 +350,18 @@ fn export_source(
     })
 }
 
+/// A deployment's vLLM command line, in parts.
+pub(super) struct VllmArgs {
+    /// The Hugging Face model id.
+    pub(super) model_id: String,
+    /// GPUs per replica.
+    pub(super) tensor_parallel: i64,
+    /// The engine settings as vLLM flags (without the model and degree).
+    pub(super) flags: Vec<Yaml>,
+}
+
 /// The manifests being written (the kinds' own parts are in `keda.rs` and
-/// `knative.rs`).
+/// `knative.rs`, the serving stacks' in `stacks.rs`).
 pub(super) struct Exporter<'a> {
     src: &'a Source,
     /// The scenario's (or its deployment's) name, which names every object.
@@ -362,6 +371,10 @@ pub(super) struct Exporter<'a> {
     not_exported: Vec<String>,
     /// Fields Kubernetes needs that no scenario key gives.
     pub(super) needs: Vec<String>,
+    /// The Deployment the autoscaler scales.
+    pub(super) target: String,
+    /// The container image written (no scenario key describes it).
+    pub(super) image: &'static str,
 }
 
 pub(super) fn s(text: &str) -> Yaml {
@@ -417,6 +430,11 @@ pub(super) fn emit(docs: &[Yaml]) -> String {
 }
 
 impl Exporter<'_> {
+    /// An error at the scenario key `path`.
+    pub(super) fn error(&self, path: &[&str], message: impl Into<String>) -> K8sError {
+        self.src.error(path, message)
+    }
+
     /// Lists the scenario key `key` as not exported.
     pub(super) fn skip(&mut self, key: &str, why: &str) {
         let path: Vec<&str> = key.split('.').collect();
@@ -434,7 +452,7 @@ impl Exporter<'_> {
             self.origin,
             path.display()
         );
-        let mut needs = vec![format!("image: `{IMAGE}`: pin the vLLM release you run")];
+        let mut needs = vec![format!("image: `{}`: pin the release you run", self.image)];
         needs.extend(self.needs.iter().cloned());
         for n in needs {
             h.push_str(&format!("#   {n}\n"));
@@ -471,20 +489,94 @@ impl Exporter<'_> {
         }
     }
 
+    /// The plain Kubernetes objects: the Deployment (or the Knative
+    /// Service) and the autoscaler's object.
+    fn kubernetes_files(
+        &mut self,
+        dep: &Table,
+        scaling: &Table,
+        kind: &str,
+        replicas: i64,
+        gpu_label: Option<String>,
+        kpa_as: KpaManifest,
+    ) -> Result<Vec<(String, String)>, K8sError> {
+        let container = self.container(dep)?;
+        let mut files = Vec::new();
+        if kind == "kpa" {
+            let (service, config) = self.kpa(scaling, container, gpu_label, replicas, kpa_as)?;
+            let file = match kpa_as {
+                KpaManifest::KnativeService => "service.yaml",
+                KpaManifest::InferenceService => "inferenceservice.yaml",
+            };
+            files.push((file.to_string(), service));
+            if let Some(c) = config {
+                files.push(("config-autoscaler.yaml".to_string(), c));
+            }
+            return Ok(files);
+        }
+        files.push((
+            "deployment.yaml".to_string(),
+            self.deployment(container, gpu_label, replicas),
+        ));
+        files.extend(self.autoscaler_file(scaling, kind)?);
+        Ok(files)
+    }
+
+    /// The HPA or ScaledObject of a `hpa` or `keda` scenario.
+    pub(super) fn autoscaler_file(
+        &mut self,
+        scaling: &Table,
+        kind: &str,
+    ) -> Result<Option<(String, String)>, K8sError> {
+        Ok(match kind {
+            "hpa" => Some(("hpa.yaml".to_string(), self.hpa(scaling)?)),
+            "keda" => Some(("scaledobject.yaml".to_string(), self.keda(scaling)?)),
+            _ => None,
+        })
+    }
+
     /// The vLLM container.
     fn container(&mut self, dep: &Table) -> Result<Yaml, K8sError> {
+        let engine = self.vllm_args(dep)?;
+        let mut args: Vec<Yaml> = vec![s(&engine.model_id)];
+        if dep.contains_key("tensor_parallel") {
+            args.extend([
+                s("--tensor-parallel-size"),
+                s(&engine.tensor_parallel.to_string()),
+            ]);
+        }
+        args.extend(engine.flags);
+        let tp = engine.tensor_parallel;
+        Ok(ymap(vec![
+            ("name", s("vllm")),
+            ("image", s(self.image)),
+            ("command", Yaml::Array(vec![s("vllm"), s("serve")])),
+            ("args", Yaml::Array(args)),
+            (
+                "ports",
+                Yaml::Array(vec![ymap(vec![("containerPort", Yaml::Integer(8000))])]),
+            ),
+            (
+                "resources",
+                ymap(vec![(
+                    "limits",
+                    ymap(vec![("nvidia.com/gpu", Yaml::Integer(tp))]),
+                )]),
+            ),
+        ]))
+    }
+
+    /// The model, the degree and the vLLM flags of the engine settings.
+    pub(super) fn vllm_args(&mut self, dep: &Table) -> Result<VllmArgs, K8sError> {
         let model = dep.get("model").and_then(Value::as_str).ok_or_else(|| {
             self.src
                 .error(&["deployment", "model"], "export needs a catalogue model")
         })?;
-        let mut args: Vec<Yaml> = vec![s(model_id(model))];
         let tp = dep
             .get("tensor_parallel")
             .and_then(Value::as_integer)
             .unwrap_or(1);
-        if dep.contains_key("tensor_parallel") {
-            args.extend([s("--tensor-parallel-size"), s(&tp.to_string())]);
-        }
+        let mut args: Vec<Yaml> = Vec::new();
         let empty = Table::new();
         let engine = match dep.get("engine") {
             Some(Value::Table(t)) => t,
@@ -535,23 +627,11 @@ impl Exporter<'_> {
             };
             args.extend([s(flag), s(&value)]);
         }
-        Ok(ymap(vec![
-            ("name", s("vllm")),
-            ("image", s(IMAGE)),
-            ("command", Yaml::Array(vec![s("vllm"), s("serve")])),
-            ("args", Yaml::Array(args)),
-            (
-                "ports",
-                Yaml::Array(vec![ymap(vec![("containerPort", Yaml::Integer(8000))])]),
-            ),
-            (
-                "resources",
-                ymap(vec![(
-                    "limits",
-                    ymap(vec![("nvidia.com/gpu", Yaml::Integer(tp))]),
-                )]),
-            ),
-        ]))
+        Ok(VllmArgs {
+            model_id: model_id(model).to_string(),
+            tensor_parallel: tp,
+            flags: args,
+        })
     }
 
     pub(super) fn pod_spec(
@@ -609,7 +689,7 @@ impl Exporter<'_> {
         ymap(vec![
             ("apiVersion", s("apps/v1")),
             ("kind", s("Deployment")),
-            ("name", s(self.name)),
+            ("name", s(&self.target)),
         ])
     }
 

@@ -21,9 +21,10 @@ mod export;
 mod hpa;
 mod keda;
 mod knative;
+mod stacks;
 mod yaml;
 
-pub use export::{export, ExportOptions, Exported, KpaManifest};
+pub use export::{export, ExportOptions, Exported, KpaManifest, Stack};
 
 use crate::scenario::{self, ScenarioError};
 use std::fmt;

@@ -363,6 +363,7 @@ fn export(toml: &str, test: &str) -> (PathBuf, k8s::Exported) {
     let exported = k8s::export(&ExportOptions {
         scenario: path.clone(),
         kpa_as: Default::default(),
+        stack: Default::default(),
     });
     (path, exported.unwrap_or_else(|e| panic!("{e}\n{toml}")))
 }
@@ -466,6 +467,7 @@ fn export_writes_the_manifest_kinds_and_refuses_other_autoscalers_with_a_located
     let err = k8s::export(&ExportOptions {
         scenario: path,
         kpa_as: Default::default(),
+        stack: Default::default(),
     })
     .unwrap_err()
     .to_string();
@@ -485,6 +487,7 @@ fn shipped_autoscaling_scenarios_export_and_import_back_to_the_same_autoscaler()
         let exported = k8s::export(&ExportOptions {
             scenario: path,
             kpa_as: Default::default(),
+            stack: Default::default(),
         });
         let exported = exported.unwrap_or_else(|e| panic!("{name}: {e}"));
         let imported = k8s::import_sources(&exported.files, &ImportOptions::default());
@@ -687,6 +690,7 @@ fn a_kpa_scenario_exports_as_a_kserve_inference_service_and_imports_back() {
         let exported = k8s::export(&ExportOptions {
             scenario: path,
             kpa_as: k8s::KpaManifest::InferenceService,
+            stack: Default::default(),
         })
         .unwrap_or_else(|e| panic!("{name}: {e}"));
         let isvc = &exported.files[0];
@@ -731,6 +735,7 @@ fn each_of_several_deployments_exports_as_its_own_workload() {
     let exported = k8s::export(&ExportOptions {
         scenario: path.clone(),
         kpa_as: Default::default(),
+        stack: Default::default(),
     })
     .unwrap_or_else(|e| panic!("{e}"));
     let names: Vec<&str> = exported.files.iter().map(|(f, _)| f.as_str()).collect();
@@ -780,6 +785,7 @@ fn each_of_several_deployments_exports_as_its_own_workload() {
     let e = k8s::export(&ExportOptions {
         scenario: wva,
         kpa_as: Default::default(),
+        stack: Default::default(),
     })
     .unwrap_err()
     .to_string();
@@ -855,4 +861,104 @@ fn external_metrics_on_observed_signals_import_and_export() {
     .unwrap_err()
     .to_string();
     assert!(e.starts_with("ext-hpa.yaml:14: "), "{e}");
+}
+
+/// A scenario exported for llm-d and for Dynamo: the degree, replicas,
+/// engine flags and GPU type land in each stack's own fields, llm-d's
+/// HPA aims at the chart's decode Deployment, and what a stack cannot
+/// carry is located.
+#[test]
+fn export_writes_llm_d_values_and_a_dynamo_graph() {
+    let scenario = "name = \"stacks\"\n[workload]\nkind = \"synthetic\"\nduration_s = 60\n\
+                    arrival = { kind = \"poisson\", rate_per_s = 1.0 }\n\
+                    input_tokens = { kind = \"fixed\", tokens = 100 }\n\
+                    output_tokens = { kind = \"fixed\", tokens = 10 }\n\
+                    [deployment]\nmodel = \"llama-3.1-70b\"\ngpu = \"h100-sxm\"\ntensor_parallel = 4\nreplicas = 3\n\
+                    [deployment.engine]\nmax_num_seqs = 128\n\
+                    [scaling]\nkind = \"hpa\"\nmax_replicas = 6\n";
+    let dir = scratch_dir("k8s-stacks");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.join("stacks.toml");
+    std::fs::write(&path, scenario).unwrap_or_else(|e| panic!("{e}"));
+    let export_as = |stack, text: &str| {
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+        k8s::export(&ExportOptions {
+            scenario: path.clone(),
+            kpa_as: Default::default(),
+            stack,
+        })
+    };
+    let yaml = |text: &str| {
+        yaml_rust2::YamlLoader::load_from_str(text).unwrap_or_else(|e| panic!("{e}\n{text}"))[0]
+            .clone()
+    };
+    // llm-d: Helm values plus the HPA on `<name>-decode`.
+    let llmd = export_as(k8s::Stack::LlmD, scenario).unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<&str> = llmd.files.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(names, ["llm-d-values.yaml", "hpa.yaml"]);
+    let values = yaml(&llmd.files[0].1);
+    assert_eq!(values["fullnameOverride"].as_str(), Some("stacks"));
+    assert_eq!(
+        values["modelArtifacts"]["uri"].as_str(),
+        Some("hf://meta-llama/Llama-3.1-70B-Instruct")
+    );
+    let decode = &values["decode"];
+    assert_eq!(decode["replicas"].as_i64(), Some(3));
+    assert_eq!(decode["parallelism"]["tensor"].as_i64(), Some(4));
+    assert_eq!(
+        decode["acceleratorTypes"]["labelValues"][0].as_str(),
+        Some("NVIDIA-H100-80GB-HBM3")
+    );
+    // The chart's vllmServe adds the model and the degree; the container
+    // carries the engine flags alone.
+    let args: Vec<&str> = (decode["containers"][0]["args"].as_vec().unwrap().iter())
+        .filter_map(|a| a.as_str())
+        .collect();
+    assert_eq!(args, ["--max-num-seqs", "128"]);
+    assert_eq!(values["prefill"]["create"].as_bool(), Some(false));
+    let hpa = yaml(&llmd.files[1].1);
+    assert_eq!(
+        hpa["spec"]["scaleTargetRef"]["name"].as_str(),
+        Some("stacks-decode")
+    );
+    assert_eq!(hpa["spec"]["maxReplicas"].as_i64(), Some(6));
+    // Dynamo: one graph; its planner is not a scenario kind, so the
+    // autoscaler is listed, located.
+    let dynamo = export_as(k8s::Stack::Dynamo, scenario).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(dynamo.files.len(), 1);
+    assert_eq!(dynamo.files[0].0, "dynamo-graph.yaml");
+    let graph = yaml(&dynamo.files[0].1);
+    assert_eq!(graph["kind"].as_str(), Some("DynamoGraphDeployment"));
+    let worker = &graph["spec"]["services"]["VllmWorker"];
+    assert_eq!(worker["replicas"].as_i64(), Some(3));
+    assert_eq!(worker["resources"]["limits"]["gpu"].as_str(), Some("4"));
+    let args: Vec<&str> = (worker["extraPodSpec"]["mainContainer"]["args"]
+        .as_vec()
+        .unwrap()
+        .iter())
+    .filter_map(|a| a.as_str())
+    .collect();
+    assert_eq!(
+        args,
+        [
+            "--model",
+            "meta-llama/Llama-3.1-70B-Instruct",
+            "--tensor-parallel-size",
+            "4",
+            "--max-num-seqs",
+            "128"
+        ]
+    );
+    assert!(
+        dynamo
+            .not_exported
+            .iter()
+            .any(|n| n.starts_with("stacks.toml:16: scaling.kind: Dynamo")),
+        "{:?}",
+        dynamo.not_exported
+    );
+    // Knative's KPA has no llm-d equivalent: a located error.
+    let kpa = scenario.replace("kind = \"hpa\"", "kind = \"kpa\"");
+    let e = export_as(k8s::Stack::LlmD, &kpa).unwrap_err().to_string();
+    assert!(e.starts_with("stacks.toml:16: scaling.kind: `kpa`"), "{e}");
 }

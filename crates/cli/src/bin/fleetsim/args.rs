@@ -138,6 +138,33 @@ pub struct ExportArgs {
     /// InferenceService (Serverless mode).
     #[arg(long, value_enum, default_value_t = KpaAsArg::KnativeService)]
     pub kpa_as: KpaAsArg,
+    /// What serves the model: plain Kubernetes objects (a Deployment and
+    /// the autoscaler's object), llm-d's modelservice Helm values (plus
+    /// the HPA or ScaledObject aimed at its decode Deployment), or an
+    /// NVIDIA Dynamo graph.
+    #[arg(long, value_enum, default_value_t = StackArg::Kubernetes)]
+    pub stack: StackArg,
+}
+
+/// `--stack`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StackArg {
+    /// Deployment + HPA / ScaledObject, or a Knative / KServe service.
+    Kubernetes,
+    /// `llm-d-modelservice` Helm values.
+    LlmD,
+    /// A `DynamoGraphDeployment`.
+    Dynamo,
+}
+
+impl From<StackArg> for fleetsim::k8s::Stack {
+    fn from(a: StackArg) -> Self {
+        match a {
+            StackArg::Kubernetes => fleetsim::k8s::Stack::Kubernetes,
+            StackArg::LlmD => fleetsim::k8s::Stack::LlmD,
+            StackArg::Dynamo => fleetsim::k8s::Stack::Dynamo,
+        }
+    }
 }
 
 /// `--kpa-as`.

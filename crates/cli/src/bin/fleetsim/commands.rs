@@ -204,6 +204,7 @@ pub fn export(args: &ExportArgs) -> Result<()> {
     let options = fleetsim::k8s::ExportOptions {
         scenario: args.scenario.clone(),
         kpa_as: args.kpa_as.into(),
+        stack: args.stack.into(),
     };
     let exported = fleetsim::k8s::export(&options)?;
     for n in &exported.not_exported {
