@@ -218,16 +218,7 @@ impl HpaMetric {
                 .map(|r| r.replicas);
             }
         };
-        let now = obs.now;
-        let pods: Vec<PodMetric> = scrape
-            .pods
-            .iter()
-            .map(|p| PodMetric {
-                class: classify_sample(p, scrape.at, now),
-                request_milli: Some(1000),
-                value_milli: Some(crate::autoscalers::adapter::milli(signal.of_pod(p))),
-            })
-            .collect();
+        let pods = grouped_pods(obs, scrape, signal);
         match *self {
             HpaMetric::GpuBusyFraction {
                 target_utilization_percent: t,
@@ -264,40 +255,105 @@ enum Source<'a> {
     ),
 }
 
-/// `groupPods` for an engine pod: Starting = Pending (unready), Draining =
-/// being deleted (ignored), Ready = Running with its Ready condition since
-/// `ready_since` and a sample taken at the scrape. The metrics are not cpu,
-/// so the readiness rules do not apply (as upstream for custom metrics);
-/// every pod in the scrape has a sample, so none is missing.
+/// `groupPods` for an engine pod in a scrape: [`classify_engine_pod`] with
+/// the scrape's sample.
 pub fn classify_sample(
     p: &fleetsim_core::autoscale::PodSample,
     scraped: SimTime,
     now: SimTime,
 ) -> PodClass {
+    classify_engine_pod(p.phase, p.created, p.ready_since, Some(scraped), now)
+}
+
+/// `groupPods` for an engine pod: Starting = Pending (unready), Draining =
+/// being deleted (ignored), Ready = Running with its Ready condition since
+/// `ready_since`; no sample (`sampled` = `None`) = missing. The metrics are
+/// not cpu, so the readiness rules do not apply (as upstream for custom
+/// metrics).
+pub fn classify_engine_pod(
+    phase: fleetsim_core::autoscale::PodPhase,
+    created: SimTime,
+    ready_since: Option<SimTime>,
+    sampled: Option<SimTime>,
+    now: SimTime,
+) -> PodClass {
     use fleetsim_core::autoscale::PodPhase as P;
     let status = PodStatus {
-        phase: match p.phase {
+        phase: match phase {
             P::Starting => PodPhase::Pending,
             P::Ready | P::Draining => PodPhase::Running,
         },
-        deleting: p.phase == P::Draining,
-        start_time: Some(p.created),
-        ready: Some(match p.ready_since {
+        deleting: phase == P::Draining,
+        start_time: Some(created),
+        ready: Some(match ready_since {
             Some(t) => ReadyCondition {
                 ready: true,
                 last_transition: t,
             },
             None => ReadyCondition {
                 ready: false,
-                last_transition: p.created,
+                last_transition: created,
             },
         }),
-        sample: Some(MetricSample {
-            timestamp: Some(scraped),
+        sample: sampled.map(|at| MetricSample {
+            timestamp: Some(at),
             window: SimDuration::ZERO,
         }),
     };
     classify_pod(&status, false, now, ReadinessTiming::default())
+}
+
+/// The replica calculator's pods as upstream's `groupPods` forms them: the
+/// pods the lister returns now, each with its sample from `scrape` if the
+/// metrics API has one (a pod started since is missing), plus the samples
+/// of pods no longer listed (a pod gone since), which stay among the
+/// samples. Without a listing (a policy's unit test), the scrape's pods.
+fn grouped_pods(
+    obs: &fleetsim_core::autoscale::Observation<'_>,
+    scrape: &fleetsim_core::autoscale::Scrape,
+    signal: crate::autoscalers::adapter::Signal,
+) -> Vec<PodMetric> {
+    use crate::autoscalers::adapter::milli;
+    let now = obs.now;
+    let value = |p: &fleetsim_core::autoscale::PodSample| Some(milli(signal.of_pod(p)));
+    let Some(listed) = obs.pods() else {
+        return (scrape.pods.iter())
+            .map(|p| PodMetric {
+                class: classify_sample(p, scrape.at, now),
+                request_milli: Some(1000),
+                value_milli: value(p),
+            })
+            .collect();
+    };
+    let samples: std::collections::HashMap<u32, &fleetsim_core::autoscale::PodSample> =
+        scrape.pods.iter().map(|p| (p.replica, p)).collect();
+    let mut pods: Vec<PodMetric> = (listed.iter())
+        .map(|pod| {
+            let sample = samples.get(&pod.replica).copied();
+            PodMetric {
+                class: classify_engine_pod(
+                    pod.phase,
+                    pod.created,
+                    pod.ready_since,
+                    sample.map(|_| scrape.at),
+                    now,
+                ),
+                request_milli: Some(1000),
+                value_milli: sample.and_then(value),
+            }
+        })
+        .collect();
+    let listed_ids: std::collections::HashSet<u32> = listed.iter().map(|p| p.replica).collect();
+    pods.extend(
+        (scrape.pods.iter())
+            .filter(|p| !listed_ids.contains(&p.replica))
+            .map(|p| PodMetric {
+                class: PodClass::Unlisted,
+                request_milli: None,
+                value_milli: value(p),
+            }),
+    );
+    pods
 }
 
 fn one() -> u32 {
@@ -529,6 +585,42 @@ mod tests {
                 want,
                 "{metrics:?} {w:?}"
             );
+        }
+    }
+
+    /// `groupPods` takes its pods from the lister and their samples from
+    /// the metrics API: a pod gone since the scrape keeps its sample among
+    /// the samples but does not count.
+    #[test]
+    fn pods_come_from_the_listing_and_samples_from_the_scrape() {
+        use fleetsim_core::autoscale::PodStatus as Listed;
+        let listed = |ids: &[u32]| -> Vec<Listed> {
+            (ids.iter())
+                .map(|&replica| Listed {
+                    replica,
+                    phase: P::Ready,
+                    created: at(0.0),
+                    ready_since: Some(at(50.0)),
+                })
+                .collect()
+        };
+        let mut store = MetricsStore::default();
+        record(&mut store, [scrape(200.0, pods_waiting(&[10, 10]), 0)]);
+        // (pods listed now, expected), with 2 replicas asked for.
+        let cases: [(&[u32], u32); 2] = [
+            // Both listed: avg 10 at target 5 → ceil(2 · 2) = 4.
+            (&[0, 1], 4),
+            // Pod 1 gone since the scrape: its sample still averages in
+            // (ratio 2) but only pod 0 counts → ceil(2 · 1) = 2.
+            (&[0], 2),
+        ];
+        for (ids, want) in cases {
+            let mut a = config(vec![waiting(5.0)]).build().unwrap();
+            let pods = listed(ids);
+            let obs = store
+                .observe(at(200.0), SimDuration::ZERO, 2)
+                .with_pods(&pods);
+            assert_eq!(a.desired_replicas(&obs), want, "listed {ids:?}");
         }
     }
 
