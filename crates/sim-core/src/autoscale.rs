@@ -165,7 +165,7 @@ const MAX_BUCKETS: usize = TTFT_BUCKETS_S.len();
 
 /// The bucket bounds of one exported histogram.
 pub trait LatencyBuckets {
-    /// Upper bounds, seconds, increasing (at most [`MAX_BUCKETS`]).
+    /// Upper bounds, seconds, increasing (at most 22, the TTFT histogram's count).
     const BOUNDS_S: &'static [f64];
 }
 

@@ -105,7 +105,7 @@ pub struct PipelineSpec {
     pub hops: Vec<SimDuration>,
     /// A disaggregated prefill/decode pair (two stages, `hops[1]` the
     /// handoff's fixed latency): the prompt's KV cache crosses this link
-    /// ([`super::disagg`]). `None`: an ordinary pipeline.
+    /// ([`super::KvTransferSpec`]). `None`: an ordinary pipeline.
     pub kv_transfer: Option<super::KvTransferSpec>,
 }
 
