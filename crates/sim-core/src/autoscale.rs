@@ -147,35 +147,78 @@ pub struct Scrape {
 
 /// Upper bounds (`le`), seconds, of vLLM's `vllm:time_to_first_token_seconds`
 /// histogram (`vllm/v1/metrics/loggers.py`, `histogram_time_to_first_token`,
-/// vllm-project/vllm at 005a810b); the `+Inf` bucket is [`TtftHistogram::count`].
+/// vllm-project/vllm at 005a810b); the `+Inf` bucket is [`LatencyHistogram::count`].
 pub const TTFT_BUCKETS_S: [f64; 22] = [
     0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
     20.0, 40.0, 80.0, 160.0, 640.0, 2560.0,
 ];
 
-/// A cumulative Prometheus histogram of TTFT with [`TTFT_BUCKETS_S`]:
-/// `le[i]` counts observations `<= TTFT_BUCKETS_S[i]`, as exported.
+/// Upper bounds (`le`), seconds, of vLLM's `vllm:inter_token_latency_seconds`
+/// histogram (same file, `histogram_inter_token_latency`).
+pub const ITL_BUCKETS_S: [f64; 19] = [
+    0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0,
+    40.0, 80.0,
+];
+
+/// The most buckets a [`LatencyHistogram`] has.
+const MAX_BUCKETS: usize = TTFT_BUCKETS_S.len();
+
+/// The bucket bounds of one exported histogram.
+pub trait LatencyBuckets {
+    /// Upper bounds, seconds, increasing (at most 22, the TTFT histogram's count).
+    const BOUNDS_S: &'static [f64];
+}
+
+/// vLLM's TTFT buckets, [`TTFT_BUCKETS_S`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TtftHistogram {
+pub struct TtftBuckets;
+impl LatencyBuckets for TtftBuckets {
+    const BOUNDS_S: &'static [f64] = &TTFT_BUCKETS_S;
+}
+
+/// vLLM's inter-token-latency buckets, [`ITL_BUCKETS_S`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ItlBuckets;
+impl LatencyBuckets for ItlBuckets {
+    const BOUNDS_S: &'static [f64] = &ITL_BUCKETS_S;
+}
+
+/// A cumulative Prometheus histogram with the bounds of `B`: `le[i]`
+/// counts observations `<= B::BOUNDS_S[i]`, as exported (entries past
+/// the bounds stay 0).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LatencyHistogram<B> {
     /// Cumulative bucket counts (`_bucket{le=...}`).
-    pub le: [u64; TTFT_BUCKETS_S.len()],
+    pub le: [u64; MAX_BUCKETS],
     /// Observations (`_count`, the `+Inf` bucket).
     pub count: u64,
     /// Sum of the observations, ns (`_sum`).
     pub sum_ns: u64,
+    buckets: std::marker::PhantomData<B>,
 }
 
-impl TtftHistogram {
+/// vLLM's `time_to_first_token_seconds`.
+pub type TtftHistogram = LatencyHistogram<TtftBuckets>;
+/// vLLM's `inter_token_latency_seconds`.
+pub type ItlHistogram = LatencyHistogram<ItlBuckets>;
+
+impl<B: LatencyBuckets> LatencyHistogram<B> {
     /// Adds one observation (a value equal to a bound falls in that
     /// bucket, as Prometheus clients do).
-    pub fn observe(&mut self, ttft_ns: u64) {
-        let s = ttft_ns as f64 / 1e9;
-        let first = TTFT_BUCKETS_S.partition_point(|&le| le < s);
-        for c in &mut self.le[first..] {
-            *c += 1;
+    pub fn observe(&mut self, value_ns: u64) {
+        self.observe_n(value_ns, 1);
+    }
+
+    /// Adds `n` observations of one value.
+    pub fn observe_n(&mut self, value_ns: u64, n: u64) {
+        let s = value_ns as f64 / 1e9;
+        let bounds = B::BOUNDS_S;
+        let first = bounds.partition_point(|&le| le < s);
+        for c in &mut self.le[first..bounds.len()] {
+            *c += n;
         }
-        self.count += 1;
-        self.sum_ns = self.sum_ns.saturating_add(ttft_ns);
+        self.count += n;
+        self.sum_ns = self.sum_ns.saturating_add(value_ns.saturating_mul(n));
     }
 
     /// `histogram_quantile(q, increase from older to self)`, seconds:
@@ -184,7 +227,7 @@ impl TtftHistogram {
     /// the bucket's bounds (0 below the first); a rank in the `+Inf`
     /// bucket gives the highest finite bound. `None` when nothing was
     /// observed in between or `q` is outside 0..=1 (Prometheus: NaN or ±Inf).
-    pub fn quantile_since(&self, older: &TtftHistogram, q: f64) -> Option<f64> {
+    pub fn quantile_since(&self, older: &Self, q: f64) -> Option<f64> {
         if !(0.0..=1.0).contains(&q) {
             return None;
         }
@@ -192,16 +235,17 @@ impl TtftHistogram {
         if n == 0 {
             return None;
         }
+        let bounds = B::BOUNDS_S;
         let rank = q * n as f64;
         let cum = |i: usize| self.le[i].saturating_sub(older.le[i]) as f64;
-        let Some(b) = (0..TTFT_BUCKETS_S.len()).find(|&i| cum(i) >= rank) else {
-            return Some(TTFT_BUCKETS_S[TTFT_BUCKETS_S.len() - 1]);
+        let Some(b) = (0..bounds.len()).find(|&i| cum(i) >= rank) else {
+            return Some(bounds[bounds.len() - 1]);
         };
         let (start, below) = match b.checked_sub(1) {
-            Some(p) => (TTFT_BUCKETS_S[p], cum(p)),
+            Some(p) => (bounds[p], cum(p)),
             None => (0.0, 0.0),
         };
-        let (end, in_bucket) = (TTFT_BUCKETS_S[b], cum(b) - below);
+        let (end, in_bucket) = (bounds[b], cum(b) - below);
         // Only a zero rank (q = 0) can land in an empty bucket: its start.
         if in_bucket <= 0.0 {
             return Some(start);
@@ -225,6 +269,11 @@ pub struct ServedCounters {
     pub generation_tokens_total: u64,
     /// vLLM `time_to_first_token_seconds` (the run's TTFT of each request).
     pub ttft: TtftHistogram,
+    /// vLLM `inter_token_latency_seconds`: a completed request of `n`
+    /// output tokens adds `n − 1` observations of its mean time per output
+    /// token (the engine knows a request's intervals by their mean and
+    /// longest, not one by one).
+    pub itl: ItlHistogram,
 }
 
 impl Scrape {
@@ -279,13 +328,23 @@ impl MetricsStore {
         }
     }
 
-    /// Counts a completed request: its prompt and output tokens and its
-    /// TTFT.
-    pub fn note_completion(&mut self, input_tokens: u32, output_tokens: u32, ttft_ns: u64) {
+    /// Counts a completed request: its prompt and output tokens, its
+    /// TTFT and its mean time per output token after the first, if it
+    /// has more than one.
+    pub fn note_completion(
+        &mut self,
+        input_tokens: u32,
+        output_tokens: u32,
+        ttft_ns: u64,
+        tpot_ns: Option<u64>,
+    ) {
         let c = &mut self.served;
         c.prompt_tokens_total += u64::from(input_tokens);
         c.generation_tokens_total += u64::from(output_tokens);
         c.ttft.observe(ttft_ns);
+        if let Some(tpot) = tpot_ns.filter(|_| output_tokens > 1) {
+            c.itl.observe_n(tpot, u64::from(output_tokens - 1));
+        }
     }
 
     /// The serving counters as of now (what a scrape taken now reads).
@@ -440,6 +499,14 @@ impl<'a> Observation<'a> {
     pub fn ttft_quantile_s(&self, q: f64, window: SimDuration) -> Option<f64> {
         let (first, last, _) = self.ends(window)?;
         last.served.ttft.quantile_since(&first.served.ttft, q)
+    }
+
+    /// The `q`-quantile (0–1) of inter-token latency, seconds, over the
+    /// window, as [`Self::ttft_quantile_s`] reads TTFT:
+    /// `histogram_quantile(q, rate(inter_token_latency_seconds_bucket[window]))`.
+    pub fn itl_quantile_s(&self, q: f64, window: SimDuration) -> Option<f64> {
+        let (first, last, _) = self.ends(window)?;
+        last.served.itl.quantile_since(&first.served.itl, q)
     }
 }
 
@@ -607,10 +674,10 @@ mod tests {
             m.record(s, secs(600));
         };
         take(&mut m, 0);
-        m.note_completion(100, 10, 2_000_000_000); // TTFT 2 s, before 15 s
+        m.note_completion(100, 10, 2_000_000_000, None); // TTFT 2 s, before 15 s
         take(&mut m, 15);
         for _ in 0..4 {
-            m.note_completion(200, 30, 300_000_000); // 0.3 s each
+            m.note_completion(200, 30, 300_000_000, None); // 0.3 s each
         }
         take(&mut m, 30);
         take(&mut m, 45);
@@ -628,6 +695,36 @@ mod tests {
         let all = o.ttft_quantile_s(0.95, secs(60)).unwrap();
         assert!((all - (1.0 + 1.5 * 0.75)).abs() < 1e-12, "{all}");
         assert_eq!(o.ttft_quantile_s(0.95, secs(10)), None, "one scrape");
+    }
+
+    #[test]
+    fn itl_counts_each_interval_at_the_mean_time_per_output_token() {
+        let mut m = MetricsStore::default();
+        let take = |m: &mut MetricsStore, t: u64| {
+            let mut s = scrape(t, 0, 0, 0);
+            s.served = m.served();
+            m.record(s, secs(600));
+        };
+        take(&mut m, 0);
+        // 31 output tokens at a mean 40 ms: 30 intervals in (0.025, 0.05].
+        m.note_completion(100, 31, 200_000_000, Some(40_000_000));
+        // 11 at 120 ms: 10 in (0.1, 0.15]; a one-token answer has none.
+        m.note_completion(100, 11, 200_000_000, Some(120_000_000));
+        m.note_completion(100, 1, 200_000_000, None);
+        take(&mut m, 30);
+        let itl = m.served().itl;
+        assert_eq!(
+            (itl.count, itl.le[1], itl.le[2], itl.le[5]),
+            (40, 0, 30, 40)
+        );
+        assert_eq!(itl.sum_ns, 30 * 40_000_000 + 10 * 120_000_000);
+        let o = m.observe(SimTime::ZERO + secs(30), SimDuration::ZERO, 1);
+        // Rank 0.5·40 = 20 of 30 into (0.025, 0.05].
+        let p50 = o.itl_quantile_s(0.5, secs(60)).unwrap();
+        assert!((p50 - (0.025 + 0.025 * 20.0 / 30.0)).abs() < 1e-12, "{p50}");
+        // Rank 38 of 40: 8 of 10 into (0.1, 0.15].
+        let p95 = o.itl_quantile_s(0.95, secs(60)).unwrap();
+        assert!((p95 - (0.1 + 0.05 * 0.8)).abs() < 1e-12, "{p95}");
     }
 }
 

@@ -127,8 +127,8 @@ pub mod workload;
 
 pub use autoscale::Autoscaler;
 pub use engine::{
-    DeploymentSpec, FleetSpec, PipelineSpec, RecordSink, Records, ReplicaSpec, RunResult,
-    SimConfig, SimError, Simulation,
+    DeploymentSpec, FleetSpec, KvTransferSpec, PipelineSpec, RecordSink, Records, ReplicaSpec,
+    RunResult, SimConfig, SimError, Simulation,
 };
 pub use field::FieldError;
 pub use request::{Outcome, Request, RequestId};

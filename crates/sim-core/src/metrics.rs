@@ -43,6 +43,9 @@ pub struct RequestRecord {
     pub e2e_ns: Option<u64>,
     /// Times it was preempted and recomputed.
     pub preemptions: u32,
+    /// KV-cache bytes sent from its prefill stage to its decode stage
+    /// (`None` unless a disaggregated pipeline transferred its KV).
+    pub kv_transfer_bytes: Option<u64>,
 }
 
 /// The latency metrics fleetsim reports.

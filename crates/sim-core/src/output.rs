@@ -122,6 +122,7 @@ impl<W: Write> RequestsCsv<W> {
             "deployment",
             "pipeline",
             "itl_max_ms",
+            "kv_transfer_bytes",
         ])?;
         Ok(RequestsCsv { w, names })
     }
@@ -153,6 +154,9 @@ impl<W: Write> RequestsCsv<W> {
             deployment,
             pipeline,
             &opt_ms(r.itl_max_ns),
+            &r.kv_transfer_bytes
+                .map(|b| b.to_string())
+                .unwrap_or_default(),
         ])?;
         Ok(())
     }
@@ -334,6 +338,7 @@ mod tests {
             class: 0,
             deployment: 0,
             pipeline: Some(0),
+            kv_transfer_bytes: Some(4096),
             replica: Some(2),
             outcome: Outcome::Completed,
             input_tokens: 100,
@@ -381,7 +386,7 @@ mod tests {
         let mut requests = Vec::new();
         write_requests_csv(&[record()], &s, &mut requests).unwrap();
         let (header, rows) = read_back(&requests);
-        assert_eq!(header.len(), 15);
+        assert_eq!(header.len(), 16);
         assert_eq!(rows.len(), 1);
         assert_eq!(&rows[0][11], format!("{AWKWARD} class"));
         assert_eq!(&rows[0][12], AWKWARD);
@@ -403,8 +408,8 @@ mod tests {
         assert_eq!(
             String::from_utf8(requests).unwrap(),
             "id,arrival_s,replica,outcome,input_tokens,output_tokens,queue_ms,ttft_ms,tpot_ms,\
-             e2e_ms,preemptions,class,deployment,pipeline,itl_max_ms\n\
-             7,1.500000000,2,completed,100,20,0.000001,2.000001,,3.000000,0,paid,chat,rag,\n"
+             e2e_ms,preemptions,class,deployment,pipeline,itl_max_ms,kv_transfer_bytes\n\
+             7,1.500000000,2,completed,100,20,0.000001,2.000001,,3.000000,0,paid,chat,rag,,4096\n"
         );
         let mut replicas = Vec::new();
         write_replicas_csv(&[replica_row()], &s.deployments, &mut replicas).unwrap();

@@ -31,8 +31,8 @@ use fleetsim_core::replica::batching::{
     BatchForming, BatchingConfig, CapacityScheduler, PrefillScheduling, Stepping,
 };
 use fleetsim_core::{
-    DeploymentSpec, FleetSpec, PipelineSpec, ReplicaSpec, Request, RunResult, SimDuration, SimTime,
-    Simulation,
+    DeploymentSpec, FleetSpec, KvTransferSpec, PipelineSpec, ReplicaSpec, Request, RunResult,
+    SimDuration, SimTime, Simulation,
 };
 use proptest::prelude::*;
 use std::sync::Arc;
@@ -135,7 +135,18 @@ enum Second {
     /// second), 30 % of the rest to the second by a seeded split, the
     /// others to the first.
     ModelRouted,
+    /// Every request through a disaggregated pair: the first deployment
+    /// prefills, the second decodes with the prompt's KV sent over a link
+    /// ([`DISAGG_KV`]).
+    Disaggregated,
 }
+
+/// The KV transfer of the disaggregated cases: 4 KiB per token over
+/// 1 GB/s, so a prompt of a few hundred tokens takes about a millisecond.
+const DISAGG_KV: KvTransferSpec = KvTransferSpec {
+    bytes_per_token: 4096,
+    link_bytes_per_s: 1_000_000_000,
+};
 
 /// The prompt length from which a model-routed case's router sends a
 /// request to the second deployment.
@@ -339,6 +350,7 @@ fn run(case: &Case, stepping: Stepping) -> RunResult {
             share: 0.0,
             stages: vec![0, 1],
             hops: vec![SimDuration::ZERO, SimDuration::from_millis(2)],
+            kv_transfer: None,
         });
         let route = |when, to| ModelRoute { when, to };
         config.model_routers.push(ModelRouterSpec {
@@ -382,6 +394,21 @@ fn run(case: &Case, stepping: Stepping) -> RunResult {
             share: 1.0,
             stages: vec![0, 1],
             hops: vec![SimDuration::ZERO, SimDuration::from_millis(3)],
+            kv_transfer: None,
+        });
+        routers.push(Box::new(LeastOutstanding));
+    }
+    if case.second == Second::Disaggregated {
+        config.deployments[0].share = 0.0;
+        config
+            .deployments
+            .push(DeploymentSpec::new("decode", fleet(case, stepping, 1)));
+        config.pipelines.push(PipelineSpec {
+            name: "disaggregated".into(),
+            share: 1.0,
+            stages: vec![0, 1],
+            hops: vec![SimDuration::ZERO, SimDuration(100_000)],
+            kv_transfer: Some(DISAGG_KV),
         });
         routers.push(Box::new(LeastOutstanding));
     }
@@ -526,6 +553,7 @@ fn arb_case() -> impl Strategy<Value = Case> {
             1 => Just(Second::Pipeline),
             1 => Just(Second::Variant),
             1 => Just(Second::ModelRouted),
+            1 => Just(Second::Disaggregated),
         ],
         (
             1u64..8,
@@ -603,6 +631,42 @@ fn check_conservation(case: &Case, r: &RunResult) -> Result<(), TestCaseError> {
     }
     if case.second == Second::ModelRouted {
         check_model_routes(case, r)?;
+    }
+    if case.second == Second::Disaggregated {
+        check_disaggregated(r)?;
+    }
+    Ok(())
+}
+
+/// A disaggregated request that reached its decode stage carries its
+/// prompt's KV bytes, its first token came at the prefill stage before the
+/// decode stage could start (so the longest inter-token wait spans at
+/// least the transfer), and one of a single output token never left the
+/// prefill stage.
+fn check_disaggregated(r: &RunResult) -> Result<(), TestCaseError> {
+    for rec in &r.records {
+        prop_assert_eq!(rec.pipeline, Some(0));
+        let decoded = rec.deployment == 1;
+        let bytes = DISAGG_KV.bytes(rec.input_tokens);
+        prop_assert_eq!(rec.kv_transfer_bytes, decoded.then_some(bytes), "{:?}", rec);
+        if rec.output_tokens == 1 {
+            prop_assert!(!decoded, "a one-token answer is done at prefill: {:?}", rec);
+        }
+        if let (true, Some(itl)) = (
+            decoded && rec.outcome == fleetsim_core::Outcome::Completed,
+            rec.itl_max_ns,
+        ) {
+            let transfer = DISAGG_KV.duration(bytes).0;
+            prop_assert!(
+                itl >= transfer,
+                "itl max {} < transfer {}: {:?}",
+                itl,
+                transfer,
+                rec
+            );
+            prop_assert!(rec.ttft_ns <= rec.e2e_ns);
+            prop_assert!(rec.queue_ns <= rec.ttft_ns);
+        }
     }
     Ok(())
 }
@@ -685,6 +749,7 @@ fn the_generator_covers_every_kind_of_fleet() {
     let (mut started, mut drained, mut failed, mut piped, mut auto, mut pooled) =
         (0, 0, 0, 0, 0, 0);
     let (mut variants_served, mut batched, mut outages, mut routed_everywhere) = (0, 0, 0, 0);
+    let mut disaggregated = 0;
     for _ in 0..200 {
         let case = arb_case().new_tree(&mut runner).unwrap().current();
         let r = run(&case, Stepping::Jump);
@@ -692,6 +757,11 @@ fn the_generator_covers_every_kind_of_fleet() {
         drained += u32::from(r.summary.fleet.replicas_drained > 0);
         failed += u32::from(r.summary.requests.failed > 0);
         piped += u32::from(case.second == Second::Pipeline);
+        // Disaggregated requests reached the decode stage with their KV.
+        disaggregated += u32::from(
+            case.second == Second::Disaggregated
+                && r.records.iter().any(|x| x.kv_transfer_bytes.is_some()),
+        );
         // Both variants of a group served requests through its one gateway.
         variants_served += u32::from(
             case.second == Second::Variant
@@ -724,12 +794,13 @@ fn the_generator_covers_every_kind_of_fleet() {
         ));
         pooled += u32::from(case.pool.is_some());
     }
-    eprintln!("of 200: {started} started replicas, {drained} drained, {failed} lost requests, {piped} pipelines, {variants_served} variant groups serving on both, {routed_everywhere} model routers sending everywhere, {auto} autoscaled ({outages} through a metrics outage), {pooled} pooled, {batched} static or dynamic batching");
+    eprintln!("of 200: {started} started replicas, {drained} drained, {failed} lost requests, {piped} pipelines, {disaggregated} disaggregated, {variants_served} variant groups serving on both, {routed_everywhere} model routers sending everywhere, {auto} autoscaled ({outages} through a metrics outage), {pooled} pooled, {batched} static or dynamic batching");
     for (n, what) in [
         (started, "scale-ups"),
         (drained, "drains"),
         (failed, "lost requests"),
         (piped, "pipelines"),
+        (disaggregated, "disaggregated requests decoded"),
         (variants_served, "variant groups serving on both variants"),
         (routed_everywhere, "model routers sending to every target"),
         (auto, "autoscaled"),

@@ -24,11 +24,12 @@ pub const POD_METRICS: [(&str, &str); 4] = [
 /// External metric names import reads and export writes: the scenario's
 /// signal names (a metrics adapter names an External metric by its rule;
 /// these are the names to give the rules).
-pub const EXTERNAL_METRICS: [&str; 4] = [
+pub const EXTERNAL_METRICS: [&str; 5] = [
     "request_rate",
     "prompt_tokens_per_s",
     "generation_tokens_per_s",
     "ttft_p95_s",
+    "itl_p95_s",
 ];
 
 /// The scenario metric of an External or Object metric name (`vllm:` /

@@ -81,6 +81,7 @@ pub(super) fn resolve_deployment(
             kv_cache_tokens: 0,
             max_num_seqs: slots.slots,
             max_num_batched_tokens: 0,
+            kv_bytes_per_token: 0,
         };
         return Ok((
             ReplicaSpec::Slots {
@@ -207,6 +208,7 @@ pub(super) fn resolve_deployment(
         kv_cache_tokens: u64::from(config.kv_cache_blocks) * u64::from(config.block_size_tokens),
         max_num_seqs: config.max_num_seqs,
         max_num_batched_tokens: config.max_num_batched_tokens,
+        kv_bytes_per_token: model.kv_bytes_per_token(kv_bytes_per_element).round() as u64,
     };
     let artifacts = Artifacts::new(model, weights_bytes_per_param, gpu, raw.tensor_parallel);
     Ok((

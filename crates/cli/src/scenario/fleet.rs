@@ -225,6 +225,7 @@ fn resolve_pool(
 pub(super) fn resolve_pipelines(
     raw: &[raw::RawPipeline],
     deployments: &[DeploymentSpec],
+    infos: &[super::DeploymentInfo],
 ) -> Result<Vec<PipelineSpec>, FieldError> {
     let mut out: Vec<PipelineSpec> = Vec::with_capacity(raw.len());
     for (i, p) in raw.iter().enumerate() {
@@ -297,11 +298,16 @@ pub(super) fn resolve_pipelines(
                 )
             })?);
         }
+        let kv_transfer = match &p.kv_transfer {
+            Some(kv) => Some(super::disagg::resolve(i, kv, &stages, infos)?),
+            None => None,
+        };
         out.push(PipelineSpec {
             name: p.name.as_str().into(),
             share: p.share.unwrap_or(0.0),
             stages,
             hops,
+            kv_transfer,
         });
     }
     Ok(out)

@@ -41,6 +41,7 @@ mod api;
 mod batching;
 mod catalogue;
 mod deployment;
+pub mod disagg;
 mod error;
 
 pub use api::SetValue;
@@ -109,6 +110,8 @@ pub struct DeploymentInfo {
     pub max_num_seqs: u32,
     /// `max_num_batched_tokens`.
     pub max_num_batched_tokens: u32,
+    /// KV-cache bytes per token at the cache's precision (0 for slots).
+    pub kv_bytes_per_token: u64,
 }
 
 /// A deployment's autoscaler, its metrics pipeline and the outages of its
@@ -512,7 +515,7 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, FieldError
         }
     }
     variants::join(&entries, &heads, &infos, &mut deployments, &mut autoscalers)?;
-    let pipelines = resolve_pipelines(&raw.pipelines, &deployments)?;
+    let pipelines = resolve_pipelines(&raw.pipelines, &deployments, &infos)?;
     let model_routers =
         model_routers::resolve_model_routers(&raw.model_routers, &deployments, &pipelines)?;
     let sim = SimConfig {

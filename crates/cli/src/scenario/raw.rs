@@ -695,6 +695,8 @@ pub struct RawPipeline {
     /// per hop: `stages.len() − 1`).
     #[serde(default)]
     pub hops_ms: Vec<f64>,
+    /// A disaggregated prefill/decode pair (`super::disagg`).
+    pub kv_transfer: Option<super::disagg::RawKvTransfer>,
 }
 
 /// The `[queue]` section.

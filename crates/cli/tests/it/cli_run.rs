@@ -173,7 +173,7 @@ fn out_dir_holds_summary_requests_timeseries_and_replicas() {
     let mut lines = requests.lines();
     assert_eq!(
         lines.next(),
-        Some("id,arrival_s,replica,outcome,input_tokens,output_tokens,queue_ms,ttft_ms,tpot_ms,e2e_ms,preemptions,class,deployment,pipeline,itl_max_ms")
+        Some("id,arrival_s,replica,outcome,input_tokens,output_tokens,queue_ms,ttft_ms,tpot_ms,e2e_ms,preemptions,class,deployment,pipeline,itl_max_ms,kv_transfer_bytes")
     );
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len() as u64, arrived, "one row per arrived request");

@@ -19,6 +19,7 @@ mod compare;
 mod cost_attribution;
 mod deployments;
 mod determinism;
+mod disaggregated;
 mod docs_scaling_examples;
 mod example_traces;
 mod extreme;

@@ -100,6 +100,9 @@ pub enum WindowedSignal {
     /// `histogram_quantile(q, rate(vllm:time_to_first_token_seconds_bucket[w]))`,
     /// seconds, for the quantile `q` in (0, 1].
     TtftQuantileS(f64),
+    /// `histogram_quantile(q, rate(vllm:inter_token_latency_seconds_bucket[w]))`,
+    /// seconds: what a decode pool is scaled on.
+    ItlQuantileS(f64),
 }
 
 impl WindowedSignal {
@@ -114,6 +117,7 @@ impl WindowedSignal {
                 obs.counter_rate(window, |s| s.served.generation_tokens_total)
             }
             WindowedSignal::TtftQuantileS(q) => obs.ttft_quantile_s(q, window),
+            WindowedSignal::ItlQuantileS(q) => obs.itl_quantile_s(q, window),
         }
     }
 }

@@ -103,6 +103,10 @@ pub struct PipelineSpec {
     /// Network latency before each stage (`hops[0]` is not used: the first
     /// stage receives the request as it arrives).
     pub hops: Vec<SimDuration>,
+    /// A disaggregated prefill/decode pair (two stages, `hops[1]` the
+    /// handoff's fixed latency): the prompt's KV cache crosses this link
+    /// ([`super::KvTransferSpec`]). `None`: an ordinary pipeline.
+    pub kv_transfer: Option<super::KvTransferSpec>,
 }
 
 /// A resolved, validated run configuration.
@@ -154,6 +158,13 @@ impl SimConfig {
                 return Err(SimError::Config(format!(
                     "pipeline {:?} needs at least one stage and one hop per stage",
                     p.name
+                )));
+            }
+            if p.kv_transfer.is_some() && p.stages.len() != 2 {
+                return Err(SimError::Config(format!(
+                    "pipeline {:?} transfers KV, so it needs exactly two stages (prefill, decode), got {}",
+                    p.name,
+                    p.stages.len()
                 )));
             }
             for &stage in &p.stages {
@@ -303,6 +314,7 @@ mod tests {
                     share: 1.0,
                     stages,
                     hops: vec![SimDuration::ZERO; hops],
+                    kv_transfer: None,
                 })
                 .collect(),
             model_routers: Vec::new(),

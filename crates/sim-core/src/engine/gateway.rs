@@ -164,7 +164,10 @@ impl Simulation {
     pub(super) fn send(&mut self, d: usize, request: Request, pos: usize) {
         let r = self.deployments[d].routable[pos];
         self.note_warmup(r, request.id);
-        let seq = Seq::from_request(&request);
+        let mut seq = Seq::from_request(&request);
+        if !self.in_flight.is_empty() {
+            seq.kv_present_tokens = self.kv_arrived(request.id);
+        }
         self.fleet.replicas[r as usize].admit(seq, self.now, &mut self.fleet.wakes);
         self.drain_wakes(r);
     }
@@ -228,10 +231,11 @@ impl Simulation {
                 }
             };
         }
-        let d = match route.checked_sub(self.deployments.len()) {
-            None => route,
+        let (d, request) = match route.checked_sub(self.deployments.len()) {
+            None => (route, request),
             Some(p) => {
-                let first = self.config.pipelines[p].stages[0];
+                let pipeline = &self.config.pipelines[p];
+                let (first, staged) = (pipeline.stages[0], pipeline.stage_request(0, &request));
                 self.in_flight.insert(
                     request.id,
                     Flight {
@@ -240,10 +244,12 @@ impl Simulation {
                         origin: request.arrival,
                         queue_ns: 0,
                         preemptions: 0,
-                        request: request.clone(),
+                        request,
+                        first_token: None,
+                        kv_bytes: None,
                     },
                 );
-                usize::from(first)
+                (usize::from(first), staged)
             }
         };
         self.reach_deployment(d, request)?;

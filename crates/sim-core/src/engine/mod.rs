@@ -48,6 +48,7 @@ use std::sync::Arc;
 
 mod accounting;
 mod config;
+mod disagg;
 mod error;
 mod fleet;
 mod gateway;
@@ -63,6 +64,7 @@ mod windows;
 pub use config::{
     in_variant_group, DeploymentSpec, FleetSpec, PipelineSpec, ReplicaSpec, SimConfig,
 };
+pub use disagg::KvTransferSpec;
 pub use error::SimError;
 pub use fleet::MAX_REPLICAS_STARTED;
 use fleet::{new_replica, Fleet};

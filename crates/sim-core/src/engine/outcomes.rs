@@ -85,6 +85,7 @@ impl Simulation {
             e2e_ns: None,
             preemptions: a.preemptions,
             pipeline: None,
+            kv_transfer_bytes: None,
         });
     }
 
@@ -113,6 +114,7 @@ impl Simulation {
                 e2e_ns: Some((f.finished.0 - f.arrival.0).saturating_add(frontend + warmup)),
                 preemptions: f.preemptions,
                 pipeline: None,
+                kv_transfer_bytes: None,
             });
         }
         self.fleet.finished = finished;
@@ -145,6 +147,7 @@ impl Simulation {
             e2e_ns: None,
             preemptions: 0,
             pipeline: None,
+            kv_transfer_bytes: None,
         });
     }
 
@@ -159,7 +162,7 @@ impl Simulation {
         let dep = &mut self.deployments[usize::from(rec.deployment)];
         if let (true, Outcome::Completed, Some(ttft)) = (dep.scraped, rec.outcome, rec.ttft_ns) {
             dep.metrics
-                .note_completion(rec.input_tokens, rec.output_tokens, ttft);
+                .note_completion(rec.input_tokens, rec.output_tokens, ttft, rec.tpot_ns);
         }
         let rec = if self.in_flight.contains_key(&rec.id) {
             match self.pipeline_stage_ended(rec) {
@@ -275,6 +278,7 @@ mod tests {
             class: 0,
             deployment: 0,
             pipeline: None,
+            kv_transfer_bytes: None,
             arrival: SimTime(id),
             replica: None,
             outcome: Outcome::Completed,

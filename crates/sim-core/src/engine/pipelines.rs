@@ -22,20 +22,34 @@ pub(super) struct Flight {
     pub(super) queue_ns: u64,
     /// Preemptions in the stages it has left.
     pub(super) preemptions: u32,
-    /// The request, for the next stage.
+    /// The request as it arrived (each stage is sent
+    /// `PipelineSpec::stage_request` of it).
     pub(super) request: Request,
+    /// Disaggregated: when the prefill stage produced the first token.
+    pub(super) first_token: Option<SimTime>,
+    /// Disaggregated: the KV bytes sent to the decode stage.
+    pub(super) kv_bytes: Option<u64>,
 }
 
 impl Simulation {
     /// A pipeline request reaches its next stage.
+    /// Prompt tokens whose KV request `id` arrives with at its current
+    /// stage (0 unless it is a disaggregated request at its decode stage).
+    pub(super) fn kv_arrived(&self, id: u64) -> u32 {
+        let Some(flight) = self.in_flight.get(&id) else {
+            return 0;
+        };
+        let pipeline = &self.config.pipelines[usize::from(flight.pipeline)];
+        pipeline.kv_arrived(flight.stage, &flight.request)
+    }
+
     pub(super) fn on_stage_arrival(&mut self, id: u64) -> Result<(), SimError> {
         let Some(flight) = self.in_flight.get(&id) else {
             return Ok(());
         };
-        let d = usize::from(
-            self.config.pipelines[usize::from(flight.pipeline)].stages[usize::from(flight.stage)],
-        );
-        let mut request = flight.request.clone();
+        let pipeline = &self.config.pipelines[usize::from(flight.pipeline)];
+        let d = usize::from(pipeline.stages[usize::from(flight.stage)]);
+        let mut request = pipeline.stage_request(flight.stage, &flight.request);
         request.arrival = self.now;
         self.reach_deployment(d, request)
     }
@@ -50,10 +64,16 @@ impl Simulation {
         let pipeline = &self.config.pipelines[usize::from(flight.pipeline)];
         let next = usize::from(flight.stage) + 1;
         let stage_queue = rec.queue_ns.unwrap_or(0);
-        if rec.outcome == Outcome::Completed && next < pipeline.stages.len() {
-            // Its response leaves this stage at arrival + end-to-end.
+        if rec.outcome == Outcome::Completed && pipeline.has_next(flight.stage, &flight.request) {
+            // Its response leaves this stage at arrival + end-to-end; a
+            // disaggregated request's KV then crosses the link.
             let left = rec.arrival.0.saturating_add(rec.e2e_ns.unwrap_or(0));
-            let at = SimTime(left) + pipeline.hops[next];
+            let mut at = SimTime(left) + pipeline.hops[next];
+            if let Some((bytes, took)) = pipeline.transfer(&flight.request) {
+                at = at.saturating_add(took);
+                flight.kv_bytes = Some(bytes);
+                flight.first_token = super::disagg::first_token_at(&rec);
+            }
             flight.stage = next as u16;
             flight.queue_ns = flight.queue_ns.saturating_add(stage_queue);
             flight.preemptions += rec.preemptions;
@@ -75,6 +95,10 @@ impl Simulation {
             e2e_ns: rec.e2e_ns.map(|t| t.saturating_add(offset)),
             preemptions: rec.preemptions + flight.preemptions,
             ..rec.clone()
+        };
+        let end = match self.config.pipelines[usize::from(flight.pipeline)].kv_transfer {
+            Some(_) => super::disagg::end_record(end, &rec, &flight),
+            None => end,
         };
         self.outcomes.stage_visit(rec, &self.config);
         Some(end)

@@ -160,6 +160,7 @@ mod tests {
             class: 0,
             deployment: 0,
             pipeline: None,
+            kv_transfer_bytes: None,
             replica: None,
             outcome: Outcome::Rejected,
             input_tokens: 1,

@@ -49,6 +49,10 @@ pub struct Seq {
     pub prefix_hashes: Option<Arc<[u64]>>,
     /// LoRA adapter, if any.
     pub adapter: Option<Arc<str>>,
+    /// Leading prompt tokens whose KV arrives with the request (a
+    /// disaggregated decode stage: the prefill stage computed it and sent
+    /// it over the link). They take KV blocks but no prefill compute.
+    pub kv_present_tokens: u32,
 }
 
 impl Seq {
@@ -62,6 +66,7 @@ impl Seq {
             prefix_hashes: (!request.prefix_hashes.is_empty())
                 .then(|| Arc::from(&request.prefix_hashes[..])),
             adapter: request.adapter.as_deref().map(Arc::from),
+            kv_present_tokens: 0,
         }
     }
 

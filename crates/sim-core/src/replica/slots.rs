@@ -280,6 +280,7 @@ mod tests {
             output_tokens: 1,
             prefix_hashes: None,
             adapter: None,
+            kv_present_tokens: 0,
         }
     }
 

@@ -15,6 +15,7 @@ pub(super) fn record(id: u64, outcome: Outcome, ttft_ms: u64, output_tokens: u32
         class: 0,
         deployment: 0,
         pipeline: None,
+        kv_transfer_bytes: None,
         replica: done.then_some(0),
         outcome,
         input_tokens: 10,

@@ -47,6 +47,9 @@ pub enum HpaMetric {
     TtftP95S(ExternalTarget),
     /// TTFT at `quantile`, seconds (External).
     TtftQuantileS(ExternalTarget),
+    /// Inter-token latency p95, seconds, from vLLM's histogram (External):
+    /// the signal of a disaggregated decode pool.
+    ItlP95S(ExternalTarget),
 }
 
 fn default_window_s() -> u64 {
@@ -90,6 +93,7 @@ impl HpaMetric {
             HpaMetric::PromptTokensPerS(t) => Source::External(W::PromptTokensPerS, t),
             HpaMetric::GenerationTokensPerS(t) => Source::External(W::GenerationTokensPerS, t),
             HpaMetric::TtftP95S(t) => Source::External(W::TtftQuantileS(0.95), t),
+            HpaMetric::ItlP95S(t) => Source::External(W::ItlQuantileS(0.95), t),
             // NaN only if validation was skipped: the quantile then has no value.
             HpaMetric::TtftQuantileS(t) => {
                 Source::External(W::TtftQuantileS(t.quantile.unwrap_or(f64::NAN)), t)
@@ -704,7 +708,7 @@ mod tests {
         };
         take(&mut store, 0);
         for _ in 0..20 {
-            store.note_completion(1000, 100, ttft_ms * 1_000_000);
+            store.note_completion(1000, 100, ttft_ms * 1_000_000, None);
         }
         take(&mut store, 30);
         store
@@ -739,6 +743,22 @@ mod tests {
         // p95 at 0.99 s against a 1 s target: within the 10 % band, held.
         let p95_1s = r#"{"metric":"ttft_p95_s","target_value":1}"#;
         assert_eq!(decide_on(p95_1s, &slow, 3), 3);
+        // Inter-token latency: 20 requests of 100 tokens at a mean 60 ms,
+        // 1,980 intervals in (0.05, 0.075]: p95 = 0.05 + 0.025 · 0.95 =
+        // 0.07375 s; at a 0.05 s target r = 1.475 → ceil(1.475 · 2) = 3.
+        let mut decode = MetricsStore::default();
+        let take = |store: &mut MetricsStore, t: u64| {
+            let mut s = scrape(t as f64, pods_waiting(&[0, 0]), 0);
+            s.served = store.served();
+            record(store, [s]);
+        };
+        take(&mut decode, 0);
+        for _ in 0..20 {
+            decode.note_completion(1000, 100, 100_000_000, Some(60_000_000));
+        }
+        take(&mut decode, 30);
+        let itl = r#"{"metric":"itl_p95_s","target_value":0.05}"#;
+        assert_eq!(decide_on(itl, &decode, 2), 3);
         // A window with one scrape has no rate: the metric is invalid and
         // the count is held.
         let short = r#"{"metric":"request_rate","target_average_value":10,"window_s":20}"#;

@@ -174,10 +174,16 @@ impl BatchingReplica {
                     continue;
                 }
             }
-            // A cached prefix starts as computed; its KV blocks are
-            // still allocated for the whole prompt.
+            // A cached prefix, or KV that arrived with the request, starts
+            // as computed; its KV blocks are still allocated for the whole
+            // prompt. Arrived KV is lost to a preemption (recomputed here).
             let (hit_blocks, hit_tokens) = self.prefix_match(&self.waiting[j]);
-            self.waiting[j].computed = hit_tokens;
+            let w = &self.waiting[j];
+            let arrived = match w.cold.preemptions {
+                0 => (w.cold.seq.kv_present_tokens).min(w.input_tokens.saturating_sub(1)),
+                _ => 0,
+            };
+            self.waiting[j].computed = hit_tokens.max(arrived);
             let demand = plan.demand(&self.waiting[j], config);
             let claim = match config.capacity_scheduler {
                 CapacityScheduler::MaxUtilization => demand.blocks,

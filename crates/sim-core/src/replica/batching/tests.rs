@@ -49,6 +49,7 @@ fn retiring_keeps_the_counters_and_frees_the_caches() {
             output_tokens: 3,
             prefix_hashes: Some(Arc::from(&hashes[..])),
             adapter: Some(Arc::from(if i % 2 == 0 { "a" } else { "b" })),
+            kv_present_tokens: 0,
         };
         r.admit(seq, SimTime(0), &mut wakes);
         while let Some(w) = wakes.pop() {
