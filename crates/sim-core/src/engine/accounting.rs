@@ -222,11 +222,17 @@ impl Fleet {
         Ok(ledger.report(completed, output_tokens))
     }
 
-    /// Each deployment's replicas' busy GPU-hours at the price of the pool
-    /// their node is in, USD: the weights cost attribution splits the busy
-    /// dollars by (the ledger's busy line is the total).
-    pub(super) fn busy_usd_by_deployment(&self, p: &Placement, deployments: usize) -> Vec<f64> {
-        let mut out = vec![0.0; deployments];
+    /// Each deployment's replicas' busy and held GPU-hours at the price of
+    /// the pool their node is in, USD, as `(busy, held)`: the weights cost
+    /// attribution splits the busy dollars by (the ledger's busy line is
+    /// the total), and what the deployment's own replicas held.
+    pub(super) fn usd_by_deployment(
+        &self,
+        p: &Placement,
+        deployments: usize,
+        end: SimTime,
+    ) -> Vec<(f64, f64)> {
+        let mut out = vec![(0.0, 0.0); deployments];
         let gpu_ns_per_hour = 3600.0 * crate::time::NANOS_PER_SEC as f64;
         for (i, (replica, life)) in self.replicas.iter().zip(&self.lives).enumerate() {
             let Some(node) = life.node else {
@@ -235,9 +241,14 @@ impl Fleet {
             let dep = usize::from(self.deployment_of[i]);
             let gpus = f64::from(self.gpus_per_replica[dep]);
             let pool = self.nodes[node as usize].pool as usize;
-            let price = p.pools[pool].pricing.usd_per_gpu_hour;
-            if let Some(w) = out.get_mut(dep) {
-                *w += replica.counters().busy_ns as f64 * gpus / gpu_ns_per_hour * price;
+            let usd_per_ns = gpus / gpu_ns_per_hour * p.pools[pool].pricing.usd_per_gpu_hour;
+            let held_ns: u64 = replica_state_ns(replica, life, end)
+                .iter()
+                .map(|(_, ns)| ns)
+                .sum();
+            if let Some((busy, held)) = out.get_mut(dep) {
+                *busy += replica.counters().busy_ns as f64 * usd_per_ns;
+                *held += held_ns as f64 * usd_per_ns;
             }
         }
         out

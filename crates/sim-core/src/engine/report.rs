@@ -125,7 +125,7 @@ impl Simulation {
             summary.gpu_hours.idle = (report.billed_gpu_hours - summary.gpu_hours.busy).max(0.0);
             let mut report = report;
             report.monthly_equation = self.monthly_equation(&p, end_time, &summary, &report);
-            let attribution = self.cost_attribution(&p, &report);
+            let attribution = self.cost_attribution(&p, &report, end_time);
             // Every deployment's dollars, by the attribution's rule (its
             // busy dollars and its share of the rest): the cost per model.
             if let Some(a) = &attribution {
@@ -178,12 +178,13 @@ impl Simulation {
         &self,
         p: &crate::nodes::Placement,
         report: &CostReport,
+        end: SimTime,
     ) -> Option<CostAttribution> {
         let deployments = &self.config.deployments;
-        let weights = self.fleet.busy_usd_by_deployment(p, deployments.len());
+        let weights = self.fleet.usd_by_deployment(p, deployments.len(), end);
         let usage: Vec<DeploymentUsage> = (deployments.iter().zip(weights))
             .zip(&self.outcomes.stats.usage)
-            .map(|((d, busy_weight_usd), used)| {
+            .map(|((d, (busy_weight_usd, held_weight_usd)), used)| {
                 let names: Vec<String> = match d.fleet.queue.classes.is_empty() {
                     true => vec![attribution::UNCLASSIFIED.to_string()],
                     false => (d.fleet.queue.classes.iter())
@@ -193,6 +194,7 @@ impl Simulation {
                 DeploymentUsage {
                     name: d.name.to_string(),
                     busy_weight_usd,
+                    held_weight_usd,
                     classes: names.into_iter().zip(used.iter().copied()).collect(),
                 }
             })

@@ -8,10 +8,12 @@
 //!   then within a deployment to its classes by **served tokens**: the
 //!   prompt tokens plus the output tokens of the class's completed
 //!   requests (the same work the recompute share counts as needed).
-//! - Every other billed dollar (idle, cold starts, draining, warm pool,
-//!   unallocated GPUs, billing granularity) is allocated to every
-//!   (deployment, class) in proportion to its share of the busy dollars:
-//!   [`ALLOCATION_RULE`].
+//! - Every other billed dollar goes by [`ALLOCATION_RULE`]: what a
+//!   deployment's own replicas held beyond their busy time (idle, cold
+//!   starts, draining) is that deployment's; what no replica held (warm
+//!   pool, unallocated GPUs, billing granularity) goes to every deployment
+//!   in proportion to its busy dollars; within a deployment, its classes
+//!   share its part in proportion to their busy dollars.
 //!
 //! The figures come from a [`ClassUsage`] per deployment and class, fed
 //! one ended request at a time, so they are the same whether the run
@@ -22,12 +24,14 @@ use crate::request::Outcome;
 use serde::{Deserialize, Serialize};
 use std::fmt::{self, Write as _};
 
-/// How non-busy dollars are allocated: in proportion to each class's
-/// share of the busy dollars (the fleet idles, starts and drains to serve
-/// the work it serves, so whoever uses more of that work pays more of its
-/// overhead; a count of requests would charge a short request as much as
-/// a long one).
-pub const ALLOCATION_RULE: &str = "proportional_to_busy_usd";
+/// How non-busy dollars are allocated: a deployment pays for what its own
+/// replicas held (a model's idle and cold starts are that model's), the
+/// rest of the fleet's overhead goes in proportion to busy dollars, and
+/// within a deployment its classes share its overhead in proportion to
+/// their busy dollars (it idles, starts and drains to serve the work it
+/// serves, so whoever uses more of that work pays more of its overhead; a
+/// count of requests would charge a short request as much as a long one).
+pub const ALLOCATION_RULE: &str = "own_replicas_then_proportional_to_busy_usd";
 
 /// Which tokens share busy GPU time.
 pub const TOKEN_BASIS: &str = "prompt_plus_output_tokens_of_completed_requests";
@@ -75,6 +79,9 @@ pub struct DeploymentUsage {
     /// Its replicas' busy GPU-hours, each at its pool's price, USD: the
     /// weight its share of the busy dollars is taken by.
     pub busy_weight_usd: f64,
+    /// Its replicas' held GPU-hours (busy, idle, starting, draining), each
+    /// at its pool's price, USD: held minus busy is its own overhead.
+    pub held_weight_usd: f64,
     /// Its classes, in priority order, with what they used.
     pub classes: Vec<(String, ClassUsage)>,
 }
@@ -168,25 +175,40 @@ pub fn attribute(
         |d: &DeploymentUsage| -> f64 { d.classes.iter().map(|(_, u)| u.requests as f64).sum() };
     let by_requests: Vec<f64> = deployments.iter().map(requests_of).collect();
     let dep_shares = shares_by(&[weights, by_requests], deployments.len());
-    // Busy dollars per (deployment, class), flattened in order.
+    // Each deployment's own overhead (its replicas' held time beyond busy),
+    // capped by what the run billed beyond busy; the rest was held by no
+    // replica and goes by busy share.
+    let own: Vec<f64> = (deployments.iter())
+        .map(|d| (d.held_weight_usd - d.busy_weight_usd).max(0.0))
+        .collect();
+    let own_total: f64 = own.iter().sum();
+    let replicas_usd = own_total.min(non_busy_usd.max(0.0));
+    let own_usd: Vec<f64> = match shares(&own) {
+        Some(sh) => sh.iter().map(|x| replicas_usd * x).collect(),
+        None => vec![0.0; deployments.len()],
+    };
+    let unheld_usd = non_busy_usd - own_usd.iter().sum::<f64>();
+    // Busy and non-busy dollars per (deployment, class), flattened in order.
     let mut busy: Vec<f64> = Vec::with_capacity(entries);
-    let mut ended: Vec<f64> = Vec::with_capacity(entries);
-    for (d, share) in deployments.iter().zip(&dep_shares) {
+    let mut other: Vec<f64> = Vec::with_capacity(entries);
+    for ((d, share), own) in deployments.iter().zip(&dep_shares).zip(&own_usd) {
         let tokens: Vec<f64> = (d.classes.iter())
             .map(|(_, u)| u.served_tokens() as f64)
             .collect();
         let requests: Vec<f64> = d.classes.iter().map(|(_, u)| u.requests as f64).collect();
         let within = shares_by(&[tokens, requests.clone()], d.classes.len());
-        busy.extend(within.iter().map(|s| busy_usd * share * s));
-        ended.extend(requests);
+        let class_busy: Vec<f64> = within.iter().map(|s| busy_usd * share * s).collect();
+        let overhead = own + unheld_usd * share;
+        let by_busy = shares_by(&[class_busy.clone(), requests], d.classes.len());
+        other.extend(by_busy.iter().map(|s| overhead * s));
+        busy.extend(class_busy);
     }
-    let allocation = shares_by(&[busy.clone(), ended], entries);
     let mut i = 0;
     let deployments = (deployments.iter())
         .map(|d| {
             let classes: Vec<ClassCost> = (d.classes.iter())
                 .map(|(name, u)| {
-                    let (b, a) = (busy[i], non_busy_usd * allocation[i]);
+                    let (b, a) = (busy[i], other[i]);
                     i += 1;
                     let total = b + a;
                     ClassCost {
@@ -230,7 +252,7 @@ impl CostAttribution {
         let several = self.deployments.len() > 1;
         writeln!(
             out,
-            "chargeback busy {} by served tokens, other {} in proportion to busy dollars",
+            "chargeback busy {} by served tokens, other {} to the deployment whose replicas held it, the rest in proportion to busy dollars",
             usd_line(self.busy_usd),
             usd_line(self.non_busy_usd)
         )?;
@@ -281,8 +303,34 @@ mod tests {
         DeploymentUsage {
             name: name.to_string(),
             busy_weight_usd: weight,
+            held_weight_usd: weight,
             classes: classes.iter().map(|(n, u)| (n.to_string(), *u)).collect(),
         }
+    }
+
+    /// What a deployment's own replicas held beyond busy is its own; only
+    /// what no replica held is shared by busy dollars.
+    #[test]
+    fn a_deployment_pays_for_its_own_idle_replicas() {
+        let c = [("all", usage(10, 1_000, 100))];
+        // Prefill: $1 busy of $8 held; decode: $3 busy of $4 held. Billed
+        // $14: $4 busy, $8 held beyond busy by replicas, $2 by none.
+        let prefill = DeploymentUsage {
+            held_weight_usd: 8.0,
+            ..deployment("prefill", 1.0, &c)
+        };
+        let decode = DeploymentUsage {
+            held_weight_usd: 4.0,
+            ..deployment("decode", 3.0, &c)
+        };
+        let a = attribute(4.0, 14.0, &[prefill, decode]).expect("classes");
+        let (p, d) = (&a.deployments[0], &a.deployments[1]);
+        // Own overhead $7 and $1, the $2 nobody held by busy share 1 : 3.
+        assert!((p.total_usd - (1.0 + 7.0 + 0.5)).abs() < 1e-12, "{p:?}");
+        assert!((d.total_usd - (3.0 + 1.0 + 1.5)).abs() < 1e-12, "{d:?}");
+        // Under the old rule (all overhead by busy share) prefill would pay
+        // 1 + 10 / 4 = $3.50 for holding twice the GPUs.
+        assert!(p.total_usd > d.total_usd);
     }
 
     #[test]
@@ -360,12 +408,14 @@ mod tests {
             busy_usd in 0.0f64..1e6,
             extra_usd in 0.0f64..1e6,
             weights in proptest::collection::vec(0.0f64..10.0, 1..4),
+            held_extra in 0.0f64..3.0,
             tokens in proptest::collection::vec((0u64..1_000, 0u64..1_000_000, 0u64..100_000), 1..5),
         ) {
             let deployments: Vec<DeploymentUsage> = (weights.iter().enumerate())
                 .map(|(i, &w)| DeploymentUsage {
                     name: format!("d{i}"),
                     busy_weight_usd: w,
+                    held_weight_usd: w * (1.0 + held_extra),
                     classes: (tokens.iter().enumerate())
                         .map(|(j, &(r, inp, out))| (format!("c{j}"), usage(r, inp, out)))
                         .collect(),
