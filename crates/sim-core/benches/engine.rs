@@ -13,7 +13,9 @@
 //! is as large as the arrivals make it (every request in it for its 500
 //! decode steps). Each steady decode run ends at the next completion or
 //! arrival, so planning and ending runs over a large batch dominate;
-//! criterion reports simulated requests per second.
+//! criterion reports simulated requests per second. Before it, the bench
+//! prints the case's mean batch (the time-average number of requests
+//! between their first iteration and their last token).
 //!
 //! ```text
 //! CARGO_TARGET_DIR=... cargo bench -p fleetsim-core --bench engine
@@ -160,6 +162,22 @@ fn engine(c: &mut Criterion) {
     });
     group.finish();
 
+    // The large-batch case's mean batch: the time-average number of
+    // requests between their first iteration and their last token.
+    let records = large_batch().run().unwrap().records;
+    let in_batch_ns: u64 = (records.iter())
+        .filter_map(|r| Some(r.e2e_ns? - r.queue_ns?))
+        .sum();
+    let span_ns = (records.iter())
+        .filter_map(|r| Some(r.arrival.0 + r.e2e_ns?))
+        .max()
+        .unwrap()
+        - records[0].arrival.0;
+    eprintln!(
+        "batching/large_batch: mean batch {:.1} requests over {:.1} s",
+        in_batch_ns as f64 / span_ns as f64,
+        span_ns as f64 / 1e9
+    );
     let mut group = c.benchmark_group("batching");
     group
         .sample_size(10)
