@@ -25,6 +25,14 @@
 //! `EveryIteration` stepping mode schedules one iteration at a time instead
 //! and must give identical results (a property test checks this).
 //!
+//! **Decode group** (`group.rs`). While at least 8 sequences run, a
+//! decoding sequence in step with the others joins a group that is advanced
+//! by one step counter; its counts are written back only when it completes
+//! or a preemption (or a budget that runs out before it) dissolves the
+//! group. Planning visits only the sequences outside the group, so a decode
+//! run and its end cost O(log batch) plus those few; the results are those
+//! of walking every sequence (a property test checks this).
+//!
 //! **Batch forming** ([`BatchForming`], `forming.rs`): static and dynamic
 //! batching admit only while forming a batch and run it to completion.
 
