@@ -25,6 +25,14 @@
 //! `EveryIteration` stepping mode schedules one iteration at a time instead
 //! and must give identical results (a property test checks this).
 //!
+//! **Decode group** (`group.rs`). While at least 8 sequences run, a
+//! decoding sequence in step with the others joins a group that is advanced
+//! by one step counter; its counts are written back only when it completes
+//! or a preemption (or a budget that runs out before it) dissolves the
+//! group. Planning visits only the sequences outside the group, so a decode
+//! run and its end cost O(log batch) plus those few; the results are those
+//! of walking every sequence (a property test checks this).
+//!
 //! **Batch forming** ([`BatchForming`], `forming.rs`): static and dynamic
 //! batching admit only while forming a batch and run it to completion.
 
@@ -36,14 +44,23 @@ use crate::time::{SimDuration, SimTime};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+mod complete;
 mod config;
 mod forming;
+mod group;
 mod plan;
 mod seq;
 pub use config::{BatchingConfig, CapacityScheduler, PrefillScheduling, Stepping};
 pub use forming::{BatchForming, Formed};
+use group::{DecodeGroup, NOT_JOINED};
 use plan::{Admission, Plan};
 use seq::RunSeq;
+
+/// Running sequences from which steady decoders join the decode group.
+/// Measured (`docs/performance.md`, 2026-12-08): joining from 8 costs
+/// kpa-concurrency no more instructions than joining always, and
+/// azure-conv's small batches then never pay the group's bookkeeping.
+const JOIN_FROM_RUNNING: usize = 8;
 
 /// `d` stretched by the warm-up factor, if any.
 fn scale(d: SimDuration, factor: Option<f64>) -> SimDuration {
@@ -84,8 +101,23 @@ enum Current {
 pub struct BatchingReplica {
     config: Arc<BatchingConfig>,
     perf: Arc<dyn PerfModel>,
+    /// In admission order (`Cold::key` ascending).
     running: Vec<RunSeq>,
     waiting: VecDeque<RunSeq>,
+    /// Steady decoders advanced together (`group.rs`), and the positions
+    /// in `running` of the sequences outside it, ascending.
+    /// Boxed: the `Replica` enum stays small.
+    group: Box<DecodeGroup>,
+    active: Vec<u32>,
+    /// Whether the group advances in the iteration in progress.
+    group_scheduled: bool,
+    /// Whether sequences may join the group; off, every iteration walks
+    /// every sequence (the reference the group is tested against).
+    lazy_decode: bool,
+    /// Sequences join the group only while at least this many run: below
+    /// it, walking them costs less than the group's bookkeeping.
+    join_from_running: usize,
+    next_key: u64,
     free_blocks: u32,
     current: Current,
     /// Token of the only wake-up that is current; older ones are stale.
@@ -93,7 +125,8 @@ pub struct BatchingReplica {
     curves: Vec<Option<DecodeCurve>>,
     chunks: Vec<PrefillChunk>,
     counters: ReplicaCounters,
-    warmup: Option<Warmup>,
+    /// Boxed like the caches below: most replicas have none.
+    warmup: Option<Box<Warmup>>,
     /// Boxed: most replicas have neither, and the `Replica` enum stays small.
     prefix: Option<Box<PrefixCache>>,
     adapters: Option<Box<AdapterSlots>>,
@@ -123,6 +156,12 @@ impl BatchingReplica {
             perf,
             running: Vec::new(),
             waiting: VecDeque::new(),
+            group: Box::default(),
+            active: Vec::new(),
+            group_scheduled: false,
+            lazy_decode: true,
+            join_from_running: JOIN_FROM_RUNNING,
+            next_key: 0,
             free_blocks,
             current: Current::Idle,
             epoch: 0,
@@ -199,6 +238,8 @@ impl BatchingReplica {
         self.chunks = Vec::new();
         self.running = Vec::new();
         self.waiting = VecDeque::new();
+        self.clear_group();
+        self.active = Vec::new();
     }
 
     /// Busy time and work so far.
@@ -228,18 +269,18 @@ impl BatchingReplica {
         if !(factor.is_finite() && factor > 1.0) {
             return;
         }
-        self.warmup = Some(Warmup {
+        self.warmup = Some(Box::new(Warmup {
             factor,
             requests_left: requests,
             until: now + duration,
             requests_done_at: (requests == 0).then_some(now),
-        });
+        }));
     }
 
     /// When the warm-up ended (`None`: it had none, or it has not ended by
     /// `now`).
     pub fn warmup_ended(&self, now: SimTime) -> Option<SimTime> {
-        let w = self.warmup?;
+        let w = self.warmup.as_deref()?;
         let done = w.requests_done_at?;
         let end = done.max(w.until);
         (end <= now).then_some(end)
@@ -248,7 +289,7 @@ impl BatchingReplica {
     /// The iteration-time multiplier at `now`: the warm-up factor while
     /// warming up, else 1.
     fn slowdown(&self, now: SimTime) -> Option<f64> {
-        let w = self.warmup?;
+        let w = self.warmup.as_deref()?;
         (w.requests_left > 0 || now < w.until).then_some(w.factor)
     }
 
@@ -276,11 +317,16 @@ impl BatchingReplica {
         let Some(started) = self.decode_iterations_started(now) else {
             return self.used_blocks();
         };
-        let extra: u32 = (self.running.iter())
+        let outside: u32 = (self.active.iter())
+            .map(|&p| &self.running[p as usize])
             .filter(|s| s.scheduled > 0)
             .map(|s| (self.config.blocks_for(s.computed + started)).saturating_sub(s.blocks))
             .sum();
-        self.used_blocks() + extra
+        let members = match self.group_scheduled {
+            true => self.group.blocks_needed(1, u64::from(started) - 1) as u32,
+            false => 0,
+        };
+        self.used_blocks() + outside + members
     }
 
     /// In a planned decode run of more than one iteration, how many of its
@@ -355,13 +401,15 @@ impl BatchingReplica {
         if let Some(a) = self.adapters.as_mut() {
             a.release_all();
         }
+        self.clear_group();
+        self.active.clear();
         self.running
             .drain(..)
             .chain(self.waiting.drain(..))
             .map(|s| Aborted {
                 seq: s.cold.seq,
-                first_scheduled: s.first_scheduled,
-                first_token: s.first_token,
+                first_scheduled: s.first_scheduled.get(),
+                first_token: s.first_token.get(),
                 preemptions: s.cold.preemptions,
             })
             .collect()
@@ -490,99 +538,6 @@ impl BatchingReplica {
         self.curves[i].get_or_insert_with(|| perf.decode_curve(batch))
     }
 
-    fn complete_current(&mut self, now: SimTime, finished: &mut Vec<Finished>) {
-        // The run's steps, its first token's time and the longest wait
-        // between its later tokens.
-        let (steps, first_at, later_wait_ns) = match self.current {
-            Current::Idle => return,
-            Current::Forming { .. } => {
-                self.current = Current::Idle;
-                return;
-            }
-            Current::Mixed { .. } => (None, now, 0),
-            Current::Decode { steps: 1, .. } => (Some(1), now, 0),
-            Current::Decode {
-                start,
-                steps,
-                batch,
-                context0,
-                ..
-            } => {
-                let curve = self.curve(batch);
-                let first = start + curve.step(context0);
-                let last_step = curve.step(context0 + u64::from(batch) * (steps - 1));
-                (Some(steps as u32), first, last_step.0)
-            }
-        };
-        self.current = Current::Idle;
-        let config = Arc::clone(&self.config);
-        for s in &mut self.running {
-            if s.scheduled == 0 {
-                continue;
-            }
-            match steps {
-                None => {
-                    let before = s.computed;
-                    s.computed += s.scheduled;
-                    // Its prompt is computed now: its blocks become cacheable.
-                    if before < s.input_tokens && s.computed >= s.input_tokens {
-                        if let Some(p) = self.prefix.as_mut() {
-                            p.touch_all(s.cold.seq.hashes());
-                        }
-                    }
-                    if s.computed == s.total() {
-                        s.note_tokens(now, now, 0);
-                        s.generated += 1;
-                        s.first_token.get_or_insert(now);
-                    }
-                }
-                Some(n) => {
-                    // Every decode iteration computes one token and samples the next.
-                    s.note_tokens(first_at, now, later_wait_ns);
-                    s.computed += n;
-                    s.generated += n;
-                    s.first_token.get_or_insert(first_at);
-                    let blocks = config.blocks_for(s.computed);
-                    self.free_blocks -= blocks - s.blocks;
-                    s.blocks = blocks;
-                }
-            }
-            s.scheduled = 0;
-        }
-        let mut i = 0;
-        while i < self.running.len() {
-            if self.running[i].generated >= self.running[i].output_tokens {
-                if let Some(w) = self.warmup.as_mut() {
-                    if w.requests_left > 0 {
-                        w.requests_left -= 1;
-                        if w.requests_left == 0 {
-                            w.requests_done_at = Some(now);
-                        }
-                    }
-                }
-                let s = self.running.remove(i);
-                self.free_blocks += s.blocks;
-                let (seq, preemptions) = (s.cold.seq, s.cold.preemptions);
-                if let (Some(a), Some(name)) = (self.adapters.as_mut(), &seq.adapter) {
-                    a.release(name);
-                }
-                finished.push(Finished {
-                    id: seq.id,
-                    arrival: seq.arrival,
-                    first_scheduled: s.first_scheduled.unwrap_or(now),
-                    first_token: s.first_token.unwrap_or(now),
-                    finished: now,
-                    input_tokens: seq.input_tokens,
-                    output_tokens: s.generated,
-                    itl_max_ns: (s.generated > 1).then_some(s.itl_max_ns),
-                    preemptions,
-                });
-            } else {
-                i += 1;
-            }
-        }
-    }
-
     /// Runs the scheduler for one iteration starting at `now`, admitting
     /// waiting requests that reached the replica by `queued_by`.
     fn schedule(&mut self, now: SimTime, queued_by: SimTime, wakes: &mut Vec<Wake>) {
@@ -649,10 +604,15 @@ impl BatchingReplica {
             self.current = Current::Idle;
             return;
         }
-        for s in &mut self.running {
+        // The group's members were scheduled before they joined.
+        let first_scheduled = |s: &mut RunSeq| {
             if s.scheduled > 0 {
-                s.first_scheduled.get_or_insert(now);
+                s.first_scheduled.note(now);
             }
+        };
+        match self.group.members() {
+            0 => self.running.iter_mut().for_each(first_scheduled),
+            _ => (self.active.iter()).for_each(|&p| first_scheduled(&mut self.running[p as usize])),
         }
 
         if !self.chunks.is_empty() {
@@ -706,25 +666,30 @@ impl BatchingReplica {
     /// grow every sequence by one more token, whichever comes first. Called
     /// after the first iteration's blocks are allocated.
     fn steady_run_length(&self) -> u64 {
-        let to_completion = self
-            .running
-            .iter()
+        let running = &self.running;
+        let outside = || self.active.iter().map(|&p| &running[p as usize]);
+        let to_completion = outside()
             .map(|s| s.output_tokens - s.generated)
+            .min()
+            .map(u64::from)
+            .into_iter()
+            .chain(self.group.steps_to_first_completion())
             .min()
             .unwrap_or(1)
             .max(1);
-        let extra_blocks = |n: u32| -> u64 {
-            self.running
-                .iter()
-                .map(|s| u64::from(self.config.blocks_for(s.computed + n) - s.blocks))
-                .sum()
+        // Blocks beyond the first step's, already allocated.
+        let extra_blocks = |n: u64| -> u64 {
+            let outside: u64 = outside()
+                .map(|s| u64::from(self.config.blocks_for(s.computed + n as u32) - s.blocks))
+                .sum();
+            outside + self.group.blocks_needed(1, n - 1)
         };
         let free = u64::from(self.free_blocks);
         if extra_blocks(to_completion) <= free {
-            return u64::from(to_completion);
+            return to_completion;
         }
         // Largest n with extra_blocks(n) ≤ free; n = 1 always fits.
-        let (mut lo, mut hi) = (1u32, to_completion);
+        let (mut lo, mut hi) = (1u64, to_completion);
         while lo < hi {
             let mid = lo + (hi - lo).div_ceil(2);
             if extra_blocks(mid) <= free {
@@ -733,7 +698,7 @@ impl BatchingReplica {
                 hi = mid - 1;
             }
         }
-        u64::from(lo)
+        lo
     }
 }
 

@@ -49,18 +49,23 @@ pub(super) struct Plan {
     pub(super) queued_by: SimTime,
 }
 
+/// What `s` asks of an iteration with `budget` tokens left.
+fn demand_within(s: &RunSeq, budget: u32, config: &BatchingConfig) -> Demand {
+    let remaining = s.total() - s.computed;
+    let tokens = remaining.min(budget);
+    let blocks = config
+        .blocks_for(s.computed + tokens)
+        .saturating_sub(s.blocks);
+    Demand {
+        remaining,
+        tokens,
+        blocks,
+    }
+}
+
 impl Plan {
     fn demand(&self, s: &RunSeq, config: &BatchingConfig) -> Demand {
-        let remaining = s.total() - s.computed;
-        let tokens = remaining.min(self.budget);
-        let blocks = config
-            .blocks_for(s.computed + tokens)
-            .saturating_sub(s.blocks);
-        Demand {
-            remaining,
-            tokens,
-            blocks,
-        }
+        demand_within(s, self.budget, config)
     }
 
     /// Schedules `d.tokens` of `s`, allocating its blocks. A sequence with
@@ -99,6 +104,89 @@ impl BatchingReplica {
         plan: &mut Plan,
         config: &BatchingConfig,
     ) -> (bool, bool) {
+        if self.group.members() == 0 {
+            // Every running sequence is outside the group, in order: the
+            // walk is the plan, and a preemption pops the list's tail.
+            let walked = self.walk_running(plan, config);
+            self.active.truncate(self.running.len());
+            return walked;
+        }
+        if let Some(all_scheduled) = self.schedule_in_step(plan, config) {
+            return (false, all_scheduled);
+        }
+        self.dissolve_group(config);
+        let walked = self.walk_running(plan, config);
+        // Every sequence is outside the group now.
+        self.active.clear();
+        self.active.extend(0..self.running.len() as u32);
+        walked
+    }
+
+    /// The walk of [`Self::schedule_running`] when it preempts nothing and
+    /// every member of the decode group gets its token: only the sequences
+    /// outside the group are visited, and the group's members between them
+    /// are counted from their positions (the running list holds both, in
+    /// admission order). `None`, having changed nothing, otherwise.
+    fn schedule_in_step(&mut self, plan: &mut Plan, config: &BatchingConfig) -> Option<bool> {
+        if !self.lazy_decode {
+            return None;
+        }
+        let members = self.group.members();
+        // A dry run first: what each sequence outside the group would get.
+        let (mut budget, mut blocks) = (plan.budget, self.group.blocks_needed(0, 1));
+        let (mut next, mut taken, mut cut) = (0u32, 0usize, false);
+        for &p in &self.active {
+            let between = p - next;
+            if budget < between {
+                return None;
+            }
+            budget -= between;
+            next = p + 1;
+            if budget == 0 {
+                cut = true;
+                break;
+            }
+            let d = demand_within(&self.running[p as usize], budget, config);
+            if d.is_split(config.prefill) {
+                cut = true;
+                break;
+            }
+            blocks += u64::from(d.blocks);
+            budget -= d.tokens;
+            taken += 1;
+        }
+        // Past the last sequence visited: after a cut, only sequences
+        // outside the group may be left unscheduled; else every member
+        // there takes one token.
+        let after = self.running.len() as u32 - next;
+        let left_out = match cut {
+            true => after - (self.active.len() - taken - 1) as u32,
+            false => after.saturating_sub(budget),
+        };
+        if left_out > 0 || blocks > u64::from(self.free_blocks) {
+            return None;
+        }
+        // It fits: the same walk for real.
+        let mut next = 0u32;
+        for &p in &self.active[..taken] {
+            plan.budget -= p - next;
+            next = p + 1;
+            let s = &mut self.running[p as usize];
+            let d = plan.demand(s, config);
+            plan.take(s, d, &mut self.free_blocks, &mut self.chunks);
+        }
+        plan.budget -= members - (next - taken as u32);
+        self.free_blocks -= self.group.blocks_needed(0, 1) as u32;
+        plan.decode_seqs += members;
+        plan.decode_context += self.group.decode_context();
+        self.group_scheduled = members > 0;
+        Some(!cut && taken == self.active.len())
+    }
+
+    /// The walk over every running sequence, preempting the newest when a
+    /// block is missing.
+    #[inline(always)]
+    fn walk_running(&mut self, plan: &mut Plan, config: &BatchingConfig) -> (bool, bool) {
         let mut preempted = false;
         let mut i = 0;
         while i < self.running.len() && plan.budget > 0 {
@@ -150,14 +238,20 @@ impl BatchingReplica {
         // evict): admission keeps them free.
         let mut reserved: u32 = match config.capacity_scheduler {
             CapacityScheduler::MaxUtilization => 0,
-            CapacityScheduler::GuaranteedNoEvict => self
-                .running
-                .iter()
-                .map(|s| {
-                    let final_blocks = config.final_blocks(s.input_tokens, s.output_tokens);
-                    final_blocks.saturating_sub(s.blocks)
-                })
-                .fold(0u32, u32::saturating_add),
+            // Every running sequence's final blocks less what it holds
+            // (never more: it holds at most its prompt and output); the
+            // group's members hold the used blocks the others do not.
+            CapacityScheduler::GuaranteedNoEvict => {
+                let outside: u64 = (self.active.iter())
+                    .map(|&p| {
+                        let s = &self.running[p as usize];
+                        u64::from(config.final_blocks(s.input_tokens, s.output_tokens))
+                    })
+                    .sum();
+                let used = u64::from(config.kv_cache_blocks - self.free_blocks);
+                let claim = (outside + self.group.final_blocks()).saturating_sub(used);
+                u32::try_from(claim).unwrap_or(u32::MAX)
+            }
         };
         // Waiting requests in order; one whose adapter cannot get a slot
         // is skipped (vLLM's `max_loras` rule), the first that does not
@@ -220,6 +314,9 @@ impl BatchingReplica {
                 }
             }
             plan.take(&mut w, demand, &mut self.free_blocks, &mut self.chunks);
+            w.cold.key = self.next_key;
+            self.next_key += 1;
+            self.active.push(self.running.len() as u32);
             self.running.push(w);
             admission.admitted += 1;
         }

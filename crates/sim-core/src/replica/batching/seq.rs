@@ -1,5 +1,6 @@
 //! What a batching replica keeps of each sequence it holds.
 
+use super::group::NOT_JOINED;
 use super::Seq;
 use crate::time::SimTime;
 
@@ -22,13 +23,16 @@ pub(super) struct RunSeq {
     pub(super) blocks: u32,
     /// Tokens scheduled in the iteration in progress.
     pub(super) scheduled: u32,
-    pub(super) first_scheduled: Option<SimTime>,
-    pub(super) first_token: Option<SimTime>,
+    pub(super) first_scheduled: FirstAt,
+    pub(super) first_token: FirstAt,
     /// When its latest output token was produced (meaningful once
     /// `generated > 0`).
     pub(super) last_token: SimTime,
     /// Longest wait between two consecutive output tokens so far, ns.
     pub(super) itl_max_ns: u64,
+    /// The decode group's step when it joined, `NOT_JOINED` outside it
+    /// (`group.rs`): while in it, the counts above are those at the join.
+    pub(super) joined: u64,
     pub(super) cold: Box<Cold>,
 }
 
@@ -40,6 +44,9 @@ pub(super) struct Cold {
     /// an iteration planned at or after this time).
     pub(super) queued_at: SimTime,
     pub(super) preemptions: u32,
+    /// Order of admission to the running list (set when admitted, again
+    /// after a preemption): the list is sorted by it.
+    pub(super) key: u64,
 }
 
 impl RunSeq {
@@ -51,14 +58,16 @@ impl RunSeq {
             generated: 0,
             blocks: 0,
             scheduled: 0,
-            first_scheduled: None,
-            first_token: None,
+            first_scheduled: FirstAt::NOT_YET,
+            first_token: FirstAt::NOT_YET,
             last_token: SimTime(0),
             itl_max_ns: 0,
+            joined: NOT_JOINED,
             cold: Box::new(Cold {
                 seq,
                 queued_at,
                 preemptions: 0,
+                key: 0,
             }),
         }
     }
@@ -79,5 +88,31 @@ impl RunSeq {
     /// Prompt plus generated tokens: what the KV cache must eventually hold.
     pub(super) fn total(&self) -> u32 {
         self.input_tokens + self.generated
+    }
+}
+
+/// When something first happened to a sequence, in 8 bytes where
+/// `Option<SimTime>` takes 16 (the running list is shifted on every
+/// completion). No simulated time reaches `u64::MAX` ns, the mark for
+/// "not yet".
+#[derive(Clone, Copy, Debug)]
+pub(super) struct FirstAt(u64);
+
+impl FirstAt {
+    pub(super) const NOT_YET: FirstAt = FirstAt(u64::MAX);
+
+    pub(super) fn get(self) -> Option<SimTime> {
+        (self.0 != u64::MAX).then_some(SimTime(self.0))
+    }
+
+    pub(super) fn is_some(self) -> bool {
+        self.0 != u64::MAX
+    }
+
+    /// Notes `t` unless a time is noted already.
+    pub(super) fn note(&mut self, t: SimTime) {
+        if self.0 == u64::MAX {
+            self.0 = t.0;
+        }
     }
 }
