@@ -9,6 +9,7 @@
 
 use crate::coldstart::{Artifacts, ColdStartConfig, DurationDist, NodeCaches};
 use crate::cost::PoolPricing;
+use crate::model::hardware::mig::{MigProfile, COMPUTE_SLICES};
 use crate::time::{SimDuration, SimTime};
 
 /// A node pool.
@@ -33,6 +34,50 @@ pub struct PoolSpec {
     /// not modelled). Warm nodes are never released for idleness, and their
     /// unused GPU time is `warm_pool`.
     pub warm_nodes: u32,
+    /// The MIG instances every GPU of a node is partitioned into (a valid
+    /// placement, [`crate::model::hardware::mig::place`]); empty: whole
+    /// GPUs. A MIG pool takes only replicas that ask for one of these
+    /// profiles, one instance each.
+    pub mig_layout: Vec<&'static MigProfile>,
+}
+
+impl PoolSpec {
+    /// An empty node of this pool can take a replica that wants `demand`.
+    pub(crate) fn takes(&self, demand: Demand) -> bool {
+        match demand {
+            Demand::Gpus(g) => self.mig_layout.is_empty() && self.pricing.gpus_per_node >= g,
+            Demand::Mig(p) => self.mig_layout.iter().any(|q| **q == *p),
+        }
+    }
+}
+
+/// GPU time is counted in integer units of a GPU: a whole GPU is 7 units
+/// when any pool is partitioned into MIG instances (a compute slice is one
+/// unit, the share of its GPU a slice is charged), else 1.
+pub fn units_per_gpu(pools: &[PoolSpec]) -> u32 {
+    match pools.iter().any(|p| !p.mig_layout.is_empty()) {
+        true => COMPUTE_SLICES,
+        false => 1,
+    }
+}
+
+/// What one replica takes on a node.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Demand {
+    /// Whole GPUs (its tensor-parallel degree).
+    Gpus(u32),
+    /// One MIG instance of this profile.
+    Mig(&'static MigProfile),
+}
+
+impl Demand {
+    /// The GPU units it holds, with `units_per_gpu` units a GPU.
+    pub(crate) fn units(self, units_per_gpu: u32) -> u32 {
+        match self {
+            Demand::Gpus(g) => g * units_per_gpu,
+            Demand::Mig(p) => p.compute_slices * units_per_gpu / COMPUTE_SLICES,
+        }
+    }
 }
 
 /// How a spot pool's nodes are reclaimed.
@@ -61,6 +106,9 @@ pub struct Placement {
     /// (those with its GPU type, when deployments on several GPU types
     /// share the pools); empty: every pool.
     pub usable_pools: Vec<u32>,
+    /// The MIG instance each of this deployment's replicas takes (`None`:
+    /// whole GPUs, its tensor-parallel degree).
+    pub mig_profile: Option<&'static MigProfile>,
 }
 
 impl Placement {
@@ -81,12 +129,15 @@ pub(crate) struct Node {
     pub(crate) up_at: Option<SimTime>,
     /// When it was released, if it was.
     pub(crate) released: Option<SimTime>,
-    /// GPUs assigned to replicas.
-    pub(crate) used_gpus: u32,
+    /// GPU units assigned to replicas ([`units_per_gpu`]).
+    pub(crate) used_units: u32,
+    /// Instances taken of each entry of its pool's MIG layout, over the
+    /// node's GPUs.
+    pub(crate) mig_used: Vec<u32>,
     pub(crate) caches: NodeCaches,
     /// Invalidates a queued release when a replica arrives in time.
     pub(crate) release_epoch: u64,
-    /// Unassigned GPU time so far, GPU·ns, and since when `used_gpus` holds.
+    /// Unassigned GPU time so far, unit·ns, and since when `used_units` holds.
     pub(crate) unallocated_gpu_ns: u128,
     pub(crate) used_since: SimTime,
     /// A spot reclaim notice came: no new replica goes here.
@@ -109,7 +160,8 @@ impl Node {
             requested,
             up_at,
             released: None,
-            used_gpus: 0,
+            used_units: 0,
+            mig_used: Vec::new(),
             caches,
             release_epoch: 0,
             unallocated_gpu_ns: 0,
@@ -120,23 +172,82 @@ impl Node {
         }
     }
 
-    /// Accounts the unassigned GPUs up to `now`, then changes the count.
-    pub(crate) fn set_used(&mut self, used: u32, gpus_per_node: u32, now: SimTime) {
-        self.close_unallocated(gpus_per_node, now);
-        self.used_gpus = used;
+    /// The node has room for a replica that wants `demand`: free whole
+    /// GPUs on a node without MIG, or a free instance of the profile.
+    pub(crate) fn fits(&self, pool: &PoolSpec, demand: Demand, units_per_gpu: u32) -> bool {
+        let capacity = pool.pricing.gpus_per_node * units_per_gpu;
+        match demand {
+            Demand::Gpus(_) => {
+                pool.mig_layout.is_empty()
+                    && capacity.saturating_sub(self.used_units) >= demand.units(units_per_gpu)
+            }
+            Demand::Mig(_) => self.mig_entry(pool, demand, false).is_some(),
+        }
     }
 
-    /// Accounts the unassigned GPUs up to `now`.
-    pub(crate) fn close_unallocated(&mut self, gpus_per_node: u32, now: SimTime) {
-        let free = u128::from(gpus_per_node.saturating_sub(self.used_gpus));
+    /// The layout entry of `demand`'s profile with an instance free
+    /// (`taken`: false) or taken (true).
+    fn mig_entry(&self, pool: &PoolSpec, demand: Demand, taken: bool) -> Option<usize> {
+        let Demand::Mig(p) = demand else { return None };
+        (0..pool.mig_layout.len()).find(|&i| {
+            let used = self.mig_used.get(i).copied().unwrap_or(0);
+            *pool.mig_layout[i] == *p
+                && match taken {
+                    true => used > 0,
+                    false => used < pool.pricing.gpus_per_node,
+                }
+        })
+    }
+
+    /// A replica that wants `demand` takes its share at `now` (the caller
+    /// checked [`Self::fits`]).
+    pub(crate) fn take(
+        &mut self,
+        pool: &PoolSpec,
+        demand: Demand,
+        units_per_gpu: u32,
+        now: SimTime,
+    ) {
+        if let Some(i) = self.mig_entry(pool, demand, false) {
+            self.mig_used.resize(pool.mig_layout.len(), 0);
+            self.mig_used[i] += 1;
+        }
+        let used = self.used_units + demand.units(units_per_gpu);
+        self.set_used(used, pool.pricing.gpus_per_node * units_per_gpu, now);
+    }
+
+    /// A replica that wanted `demand` gives its share back at `now`.
+    pub(crate) fn give_back(
+        &mut self,
+        pool: &PoolSpec,
+        demand: Demand,
+        units_per_gpu: u32,
+        now: SimTime,
+    ) {
+        if let Some(i) = self.mig_entry(pool, demand, true) {
+            self.mig_used[i] -= 1;
+        }
+        let used = self.used_units.saturating_sub(demand.units(units_per_gpu));
+        self.set_used(used, pool.pricing.gpus_per_node * units_per_gpu, now);
+    }
+
+    /// Accounts the unassigned units up to `now`, then changes the count.
+    fn set_used(&mut self, used: u32, capacity_units: u32, now: SimTime) {
+        self.close_unallocated(capacity_units, now);
+        self.used_units = used;
+    }
+
+    /// Accounts the unassigned units (of `capacity_units`) up to `now`.
+    pub(crate) fn close_unallocated(&mut self, capacity_units: u32, now: SimTime) {
+        let free = u128::from(capacity_units.saturating_sub(self.used_units));
         self.unallocated_gpu_ns += free * u128::from(now.saturating_since(self.used_since).0);
         self.used_since = now;
     }
 
     /// A replica takes this warm node at `now`: the node leaves the warm
     /// pool, and its unused time so far was warm-pool time.
-    pub(crate) fn leave_warm_pool(&mut self, gpus_per_node: u32, now: SimTime) {
-        self.close_unallocated(gpus_per_node, now);
+    pub(crate) fn leave_warm_pool(&mut self, capacity_units: u32, now: SimTime) {
+        self.close_unallocated(capacity_units, now);
         self.warm_pool_gpu_ns += std::mem::take(&mut self.unallocated_gpu_ns);
         self.warm = false;
     }

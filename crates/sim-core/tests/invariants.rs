@@ -1,7 +1,8 @@
 //! The engine's architecture invariants over random fleets of every kind:
 //! fixed, scheduled (drains), autoscaled on every signal a policy can read
 //! (through metrics outages, on the pods' phases the API server lists),
-//! on node pools with cold starts, warm nodes and spot reclaims, behind
+//! on node pools with cold starts, warm nodes and spot reclaims (whole
+//! GPUs or MIG instances of a partitioned H100), behind
 //! per-replica or central queues, pipelines across deployments, variant
 //! groups (two deployments behind one gateway, scaled by one autoscaler),
 //! and model routers (by prompt length, difficulty and a seeded split, to a
@@ -23,7 +24,7 @@ use fleetsim_core::coldstart::{
 };
 use fleetsim_core::cost::{BillingGranularity, BillingPolicy, PoolPricing};
 use fleetsim_core::lifecycle::LifecycleSpec;
-use fleetsim_core::model::hardware;
+use fleetsim_core::model::hardware::{self, mig};
 use fleetsim_core::model_router::{ModelRoute, ModelRouterSpec, RouteCondition, RouteTarget};
 use fleetsim_core::nodes::{Placement, PoolSpec, SpotSpec};
 use fleetsim_core::queue::{QueueMode, QueueSpec};
@@ -156,7 +157,13 @@ struct Pool {
     provisioning_s: f64,
     startup_s: f64,
     warmup_slowdown: f64,
+    /// Every GPU partitioned into `MIG_LAYOUT`, each replica taking the
+    /// instance `MIG_LAYOUT[i]` (`None`: whole GPUs).
+    mig: Option<usize>,
 }
+
+/// The MIG partition of a pooled case's H100s (a valid placement).
+const MIG_LAYOUT: [&str; 4] = ["3g.40gb", "2g.20gb", "1g.10gb", "1g.10gb"];
 
 /// One random scenario.
 #[derive(Clone, Debug)]
@@ -247,6 +254,12 @@ fn placement(pool: &Pool) -> Arc<Placement> {
                 notice: SimDuration::from_secs(5),
             }),
             warm_nodes: pool.warm_nodes,
+            mig_layout: match pool.mig {
+                Some(_) => MIG_LAYOUT
+                    .map(|n| mig::profile("h100-sxm", n).unwrap())
+                    .to_vec(),
+                None => Vec::new(),
+            },
         }],
         cold_start: ColdStartConfig {
             image_gb: 2.0,
@@ -275,6 +288,9 @@ fn placement(pool: &Pool) -> Arc<Placement> {
         },
         artifacts: Artifacts::new(model, 2.0, gpu, 1).unwrap(),
         usable_pools: Vec::new(),
+        mig_profile: pool
+            .mig
+            .map(|i| mig::profile("h100-sxm", MIG_LAYOUT[i]).unwrap()),
     })
 }
 
@@ -470,9 +486,10 @@ fn arb_pool() -> impl Strategy<Value = Option<Pool>> {
         1u32..40,
         1u32..30,
         prop_oneof![Just(1.0), Just(1.5)],
+        prop::option::weighted(0.3, 0usize..3),
     )
         .prop_map(
-            |(gpus_per_node, max_nodes, warm, spot, prov, startup, slow)| Pool {
+            |(gpus_per_node, max_nodes, warm, spot, prov, startup, slow, mig)| Pool {
                 gpus_per_node,
                 max_nodes: max_nodes.map(|m| m + 2),
                 warm_nodes: warm,
@@ -480,6 +497,7 @@ fn arb_pool() -> impl Strategy<Value = Option<Pool>> {
                 provisioning_s: f64::from(prov),
                 startup_s: f64::from(startup),
                 warmup_slowdown: slow,
+                mig,
             },
         );
     prop::option::weighted(0.6, pool)
@@ -685,6 +703,7 @@ fn the_generator_covers_every_kind_of_fleet() {
     let (mut started, mut drained, mut failed, mut piped, mut auto, mut pooled) =
         (0, 0, 0, 0, 0, 0);
     let (mut variants_served, mut batched, mut outages, mut routed_everywhere) = (0, 0, 0, 0);
+    let mut sliced = 0;
     for _ in 0..200 {
         let case = arb_case().new_tree(&mut runner).unwrap().current();
         let r = run(&case, Stepping::Jump);
@@ -723,8 +742,13 @@ fn the_generator_covers_every_kind_of_fleet() {
             }
         ));
         pooled += u32::from(case.pool.is_some());
+        // Replicas on MIG instances, some started during the run.
+        sliced += u32::from(
+            case.pool.as_ref().is_some_and(|p| p.mig.is_some())
+                && r.summary.fleet.replicas_started > 0,
+        );
     }
-    eprintln!("of 200: {started} started replicas, {drained} drained, {failed} lost requests, {piped} pipelines, {variants_served} variant groups serving on both, {routed_everywhere} model routers sending everywhere, {auto} autoscaled ({outages} through a metrics outage), {pooled} pooled, {batched} static or dynamic batching");
+    eprintln!("of 200: {started} started replicas, {drained} drained, {failed} lost requests, {piped} pipelines, {variants_served} variant groups serving on both, {routed_everywhere} model routers sending everywhere, {auto} autoscaled ({outages} through a metrics outage), {pooled} pooled ({sliced} starting MIG instances), {batched} static or dynamic batching");
     for (n, what) in [
         (started, "scale-ups"),
         (drained, "drains"),
@@ -735,6 +759,7 @@ fn the_generator_covers_every_kind_of_fleet() {
         (auto, "autoscaled"),
         (outages, "metrics outages"),
         (pooled, "pooled"),
+        (sliced, "MIG instances started during the run"),
         (batched, "static or dynamic batching"),
     ] {
         assert!(n >= 10, "only {n} of 200 cases have {what}");
@@ -786,6 +811,7 @@ fn scheduled_on_a_pool(schedule: Vec<(u64, u32)>, gpus_per_node: u32) -> Case {
             provisioning_s: 30.0,
             startup_s: 20.0,
             warmup_slowdown: 1.0,
+            mig: None,
         }),
         ..plain(requests, 0, Scaling::Scheduled(schedule))
     }

@@ -32,6 +32,12 @@ pub(super) fn resolve_deployment(
         ));
     }
     if let Some(slots) = &raw.slots {
+        if raw.mig_profile.is_some() {
+            return Err(FieldError::new(
+                "deployment.mig_profile",
+                "a [deployment.slots] deployment holds no GPU to slice: remove mig_profile",
+            ));
+        }
         if raw.lora.is_some() {
             return Err(FieldError::new(
                 "deployment.lora",
@@ -81,6 +87,7 @@ pub(super) fn resolve_deployment(
             kv_cache_tokens: 0,
             max_num_seqs: slots.slots,
             max_num_batched_tokens: 0,
+            mig_profile: None,
         };
         return Ok((
             ReplicaSpec::Slots {
@@ -109,6 +116,10 @@ pub(super) fn resolve_deployment(
     let gpu = catalogue
         .gpu(gpu_name)
         .map_err(|m| FieldError::new("deployment.gpu", m))?;
+    // A MIG replica sees its slice: the engine sizes its KV cache and the
+    // roofline times its steps on the slice's share of the GPU.
+    let (mig_profile, sliced) = super::mig::deployment_slice(raw, gpu)?;
+    let (whole_gpu, gpu) = (gpu, &sliced);
     engine::check_tensor_parallel(raw.tensor_parallel, model)?;
     let precision = engine::precision(&raw.engine, gpu)?;
     let Precision {
@@ -201,14 +212,20 @@ pub(super) fn resolve_deployment(
     };
     let info = DeploymentInfo {
         model: model.name.to_string(),
-        gpu: gpu.name.to_string(),
+        gpu: whole_gpu.name.to_string(),
         tensor_parallel: raw.tensor_parallel,
         replicas: raw.replicas,
         kv_cache_tokens: u64::from(config.kv_cache_blocks) * u64::from(config.block_size_tokens),
         max_num_seqs: config.max_num_seqs,
         max_num_batched_tokens: config.max_num_batched_tokens,
+        mig_profile,
     };
-    let artifacts = Artifacts::new(model, weights_bytes_per_param, gpu, raw.tensor_parallel);
+    let artifacts = Artifacts::new(
+        model,
+        weights_bytes_per_param,
+        whole_gpu,
+        raw.tensor_parallel,
+    );
     Ok((
         ReplicaSpec::Batching {
             config: Arc::new(config),

@@ -27,15 +27,15 @@ pub(super) fn resolve_placement(
     // A pool with a `gpu` serves only deployments on that GPU (deployments
     // on several GPU types share the list); one without serves any. With
     // no pool for its GPU, the first pool says why.
-    let usable: Vec<bool> = (pools.iter())
+    let of_gpu: Vec<bool> = (pools.iter())
         .map(|(_, raw)| {
             (raw.gpu.as_ref()).is_none_or(|gpu| gpu.eq_ignore_ascii_case(&deployment.gpu))
         })
         .collect();
-    let none_usable = !usable.contains(&true);
+    let none_usable = !of_gpu.contains(&true);
     let mut specs = Vec::with_capacity(pools.len());
     for (i, (prefix, raw)) in pools.iter().enumerate() {
-        let spec = resolve_pool(raw, prefix, i, deployment, usable[i] || none_usable)?;
+        let spec = resolve_pool(raw, prefix, i, deployment, of_gpu[i] || none_usable)?;
         // Names key the cost report's pools: two pools of one name would
         // be reported as one.
         if let Some(j) = specs
@@ -56,15 +56,28 @@ pub(super) fn resolve_placement(
         }
         specs.push(spec);
     }
+    // A pool of its GPU takes the deployment only in its MIG mode.
+    if let Some(e) = mig::no_pool_error(&specs, &of_gpu, deployment) {
+        return Err(e);
+    }
+    let usable: Vec<bool> = (specs.iter().zip(&of_gpu))
+        .map(|(s, &g)| g && mig::pool_fits(&s.mig_layout, deployment))
+        .collect();
+    if of_gpu.contains(&true) && !usable.contains(&true) {
+        return Err(FieldError::new(
+            "deployment.mig_profile",
+            format!(
+                "missing: every pool of {} GPUs is partitioned into MIG instances                  (`mig_layout`); take one, or add a pool of whole GPUs",
+                deployment.gpu
+            ),
+        ));
+    }
     // The initial replicas must fit the pools' quotas.
-    let per_replica = u64::from(deployment.tensor_parallel);
     let room: Option<u64> = (specs.iter().zip(&usable))
         .filter(|(_, &u)| u)
         .map(|(p, _)| p)
         .try_fold(0u64, |acc, p| {
-            p.max_nodes.map(|max| {
-                acc + u64::from(max) * (u64::from(p.pricing.gpus_per_node) / per_replica)
-            })
+            (p.max_nodes).map(|max| acc + u64::from(max) * mig::replicas_per_node(p, deployment))
         });
     if let Some(room) = room {
         if room < u64::from(deployment.replicas) {
@@ -93,6 +106,7 @@ pub(super) fn resolve_placement(
                 .collect(),
             false => Vec::new(),
         },
+        mig_profile: deployment.mig_profile,
     })
 }
 
@@ -210,7 +224,9 @@ fn resolve_pool(
             format!("must be at most {why}, got {warm_nodes}"),
         ));
     }
+    let mig_layout = mig::pool_layout(raw, prefix, &gpu)?;
     Ok(PoolSpec {
+        mig_layout,
         pricing,
         provisioning,
         max_nodes: raw.max_nodes,

@@ -5,6 +5,7 @@
 pub mod edit;
 pub mod model_routers;
 pub mod raw;
+mod raw_pool;
 
 use fleetsim_core::autoscale::{MetricsOutage, MetricsSpec};
 use fleetsim_core::coldstart::{default_provisioning_time, Artifacts, BYTES_PER_GB};
@@ -47,6 +48,7 @@ pub use api::SetValue;
 pub use error::ScenarioError;
 mod engine;
 mod fleet;
+mod mig;
 mod variants;
 
 use deployment::resolve_deployment;
@@ -109,6 +111,9 @@ pub struct DeploymentInfo {
     pub max_num_seqs: u32,
     /// `max_num_batched_tokens`.
     pub max_num_batched_tokens: u32,
+    /// The MIG instance a replica takes (`None`: whole GPUs).
+    #[serde(skip)]
+    pub mig_profile: Option<&'static fleetsim_core::model::hardware::mig::MigProfile>,
 }
 
 /// A deployment's autoscaler, its metrics pipeline and the outages of its

@@ -6,6 +6,8 @@
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
+pub mod mig;
+
 /// A GPU architecture generation: what a calibration is kept per.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
