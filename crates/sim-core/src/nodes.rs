@@ -39,26 +39,54 @@ pub struct PoolSpec {
     /// GPUs. A MIG pool takes only replicas that ask for one of these
     /// profiles, one instance each.
     pub mig_layout: Vec<&'static MigProfile>,
+    /// Time-slicing: every GPU of a node is shared in turns by this many
+    /// replicas, one share each (`None`: not time-sliced). Exclusive with
+    /// `mig_layout`.
+    pub time_slices_per_gpu: Option<u32>,
 }
 
 impl PoolSpec {
     /// An empty node of this pool can take a replica that wants `demand`.
     pub(crate) fn takes(&self, demand: Demand) -> bool {
         match demand {
-            Demand::Gpus(g) => self.mig_layout.is_empty() && self.pricing.gpus_per_node >= g,
+            Demand::Gpus(g) => self.whole_gpus() && self.pricing.gpus_per_node >= g,
             Demand::Mig(p) => self.mig_layout.iter().any(|q| **q == *p),
+            Demand::TimeSlice(n) => self.time_slices_per_gpu == Some(n),
         }
+    }
+
+    /// Its GPUs are neither partitioned nor time-sliced.
+    fn whole_gpus(&self) -> bool {
+        self.mig_layout.is_empty() && self.time_slices_per_gpu.is_none()
     }
 }
 
-/// GPU time is counted in integer units of a GPU: a whole GPU is 7 units
-/// when any pool is partitioned into MIG instances (a compute slice is one
-/// unit, the share of its GPU a slice is charged), else 1.
+/// GPU time is counted in integer units of a GPU, so that every share a
+/// replica may hold is a whole number of them: 7 when any pool is
+/// partitioned into MIG instances (a compute slice, the share of its GPU
+/// an instance is charged), times what makes each time-sliced pool's
+/// share (1/N of a GPU) whole; 1 when GPUs are not shared.
 pub fn units_per_gpu(pools: &[PoolSpec]) -> u32 {
-    match pools.iter().any(|p| !p.mig_layout.is_empty()) {
-        true => COMPUTE_SLICES,
-        false => 1,
+    let mut units = 1;
+    for p in pools {
+        if !p.mig_layout.is_empty() {
+            units = lcm(units, COMPUTE_SLICES);
+        }
+        if let Some(n) = p.time_slices_per_gpu {
+            units = lcm(units, n.max(1));
+        }
     }
+    units
+}
+
+fn lcm(a: u32, b: u32) -> u32 {
+    let gcd = |mut x: u32, mut y: u32| {
+        while y != 0 {
+            (x, y) = (y, x % y);
+        }
+        x
+    };
+    a / gcd(a, b) * b
 }
 
 /// What one replica takes on a node.
@@ -68,6 +96,8 @@ pub(crate) enum Demand {
     Gpus(u32),
     /// One MIG instance of this profile.
     Mig(&'static MigProfile),
+    /// One share of a GPU time-sliced between this many replicas.
+    TimeSlice(u32),
 }
 
 impl Demand {
@@ -76,6 +106,7 @@ impl Demand {
         match self {
             Demand::Gpus(g) => g * units_per_gpu,
             Demand::Mig(p) => p.compute_slices * units_per_gpu / COMPUTE_SLICES,
+            Demand::TimeSlice(n) => units_per_gpu / n.max(1),
         }
     }
 }
@@ -109,6 +140,9 @@ pub struct Placement {
     /// The MIG instance each of this deployment's replicas takes (`None`:
     /// whole GPUs, its tensor-parallel degree).
     pub mig_profile: Option<&'static MigProfile>,
+    /// Each replica takes one share of a GPU time-sliced between this many
+    /// (a pool's `time_slices_per_gpu`; `None`: not time-sliced).
+    pub time_slices_per_gpu: Option<u32>,
 }
 
 impl Placement {
@@ -177,8 +211,8 @@ impl Node {
     pub(crate) fn fits(&self, pool: &PoolSpec, demand: Demand, units_per_gpu: u32) -> bool {
         let capacity = pool.pricing.gpus_per_node * units_per_gpu;
         match demand {
-            Demand::Gpus(_) => {
-                pool.mig_layout.is_empty()
+            Demand::Gpus(_) | Demand::TimeSlice(_) => {
+                pool.takes(demand)
                     && capacity.saturating_sub(self.used_units) >= demand.units(units_per_gpu)
             }
             Demand::Mig(_) => self.mig_entry(pool, demand, false).is_some(),

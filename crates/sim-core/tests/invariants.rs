@@ -2,7 +2,7 @@
 //! fixed, scheduled (drains), autoscaled on every signal a policy can read
 //! (through metrics outages, on the pods' phases the API server lists),
 //! on node pools with cold starts, warm nodes and spot reclaims (whole
-//! GPUs or MIG instances of a partitioned H100), behind
+//! GPUs, MIG instances of a partitioned H100 or time slices), behind
 //! per-replica or central queues, pipelines across deployments, variant
 //! groups (two deployments behind one gateway, scaled by one autoscaler),
 //! and model routers (by prompt length, difficulty and a seeded split, to a
@@ -157,9 +157,23 @@ struct Pool {
     provisioning_s: f64,
     startup_s: f64,
     warmup_slowdown: f64,
-    /// Every GPU partitioned into `MIG_LAYOUT`, each replica taking the
-    /// instance `MIG_LAYOUT[i]` (`None`: whole GPUs).
+    /// Shared GPUs (`None`: whole GPUs): `Some(i)` below 3, every GPU
+    /// partitioned into `MIG_LAYOUT`, each replica taking the instance
+    /// `MIG_LAYOUT[i]`; from 3, every GPU time-sliced between `i - 1`
+    /// replicas.
     mig: Option<usize>,
+}
+
+impl Pool {
+    fn mig_profile(&self) -> Option<&'static mig::MigProfile> {
+        let i = self.mig.filter(|&i| i < 3)?;
+        Some(mig::profile("h100-sxm", MIG_LAYOUT[i]).unwrap())
+    }
+
+    fn time_slices(&self) -> Option<u32> {
+        let i = self.mig.filter(|&i| i >= 3)?;
+        Some(i as u32 - 1)
+    }
 }
 
 /// The MIG partition of a pooled case's H100s (a valid placement).
@@ -254,7 +268,8 @@ fn placement(pool: &Pool) -> Arc<Placement> {
                 notice: SimDuration::from_secs(5),
             }),
             warm_nodes: pool.warm_nodes,
-            mig_layout: match pool.mig {
+            time_slices_per_gpu: pool.time_slices(),
+            mig_layout: match pool.mig_profile() {
                 Some(_) => MIG_LAYOUT
                     .map(|n| mig::profile("h100-sxm", n).unwrap())
                     .to_vec(),
@@ -288,9 +303,8 @@ fn placement(pool: &Pool) -> Arc<Placement> {
         },
         artifacts: Artifacts::new(model, 2.0, gpu, 1).unwrap(),
         usable_pools: Vec::new(),
-        mig_profile: pool
-            .mig
-            .map(|i| mig::profile("h100-sxm", MIG_LAYOUT[i]).unwrap()),
+        mig_profile: pool.mig_profile(),
+        time_slices_per_gpu: pool.time_slices(),
     })
 }
 
@@ -486,7 +500,7 @@ fn arb_pool() -> impl Strategy<Value = Option<Pool>> {
         1u32..40,
         1u32..30,
         prop_oneof![Just(1.0), Just(1.5)],
-        prop::option::weighted(0.3, 0usize..3),
+        prop::option::weighted(0.4, 0usize..5),
     )
         .prop_map(
             |(gpus_per_node, max_nodes, warm, spot, prov, startup, slow, mig)| Pool {
@@ -703,7 +717,7 @@ fn the_generator_covers_every_kind_of_fleet() {
     let (mut started, mut drained, mut failed, mut piped, mut auto, mut pooled) =
         (0, 0, 0, 0, 0, 0);
     let (mut variants_served, mut batched, mut outages, mut routed_everywhere) = (0, 0, 0, 0);
-    let mut sliced = 0;
+    let (mut sliced, mut time_sliced) = (0, 0);
     for _ in 0..200 {
         let case = arb_case().new_tree(&mut runner).unwrap().current();
         let r = run(&case, Stepping::Jump);
@@ -742,13 +756,16 @@ fn the_generator_covers_every_kind_of_fleet() {
             }
         ));
         pooled += u32::from(case.pool.is_some());
-        // Replicas on MIG instances, some started during the run.
-        sliced += u32::from(
-            case.pool.as_ref().is_some_and(|p| p.mig.is_some())
-                && r.summary.fleet.replicas_started > 0,
-        );
+        // Replicas on MIG instances or time slices, some started during
+        // the run.
+        let shared = |p: &Pool| (p.mig_profile(), p.time_slices());
+        let started = r.summary.fleet.replicas_started > 0;
+        if let Some((m, t)) = case.pool.as_ref().map(shared).filter(|_| started) {
+            sliced += u32::from(m.is_some());
+            time_sliced += u32::from(t.is_some());
+        }
     }
-    eprintln!("of 200: {started} started replicas, {drained} drained, {failed} lost requests, {piped} pipelines, {variants_served} variant groups serving on both, {routed_everywhere} model routers sending everywhere, {auto} autoscaled ({outages} through a metrics outage), {pooled} pooled ({sliced} starting MIG instances), {batched} static or dynamic batching");
+    eprintln!("of 200: {started} started replicas, {drained} drained, {failed} lost requests, {piped} pipelines, {variants_served} variant groups serving on both, {routed_everywhere} model routers sending everywhere, {auto} autoscaled ({outages} through a metrics outage), {pooled} pooled ({sliced} starting MIG instances, {time_sliced} time slices), {batched} static or dynamic batching");
     for (n, what) in [
         (started, "scale-ups"),
         (drained, "drains"),
@@ -760,6 +777,7 @@ fn the_generator_covers_every_kind_of_fleet() {
         (outages, "metrics outages"),
         (pooled, "pooled"),
         (sliced, "MIG instances started during the run"),
+        (time_sliced, "time slices started during the run"),
         (batched, "static or dynamic batching"),
     ] {
         assert!(n >= 10, "only {n} of 200 cases have {what}");

@@ -13,6 +13,7 @@ pub(super) fn resolve_deployment(
     base_dir: &Path,
     scheduled: bool,
     catalogue: &Catalogue,
+    pools: &[(String, RawPool)],
 ) -> Result<(ReplicaSpec, DeploymentInfo, Option<Artifacts>), FieldError> {
     // A scheduled fleet may start empty (its schedule brings replicas up).
     let min = if scheduled { 0 } else { 1 };
@@ -32,11 +33,16 @@ pub(super) fn resolve_deployment(
         ));
     }
     if let Some(slots) = &raw.slots {
-        if raw.mig_profile.is_some() {
-            return Err(FieldError::new(
-                "deployment.mig_profile",
-                "a [deployment.slots] deployment holds no GPU to slice: remove mig_profile",
-            ));
+        for (key, set) in [
+            ("mig_profile", raw.mig_profile.is_some()),
+            ("time_slice", raw.time_slice.is_some()),
+        ] {
+            if set {
+                return Err(FieldError::new(
+                    format!("deployment.{key}"),
+                    format!("a [deployment.slots] deployment holds no GPU to share: remove {key}"),
+                ));
+            }
         }
         if raw.lora.is_some() {
             return Err(FieldError::new(
@@ -87,7 +93,7 @@ pub(super) fn resolve_deployment(
             kv_cache_tokens: 0,
             max_num_seqs: slots.slots,
             max_num_batched_tokens: 0,
-            mig_profile: None,
+            share: super::sharing::GpuShare::Whole,
         };
         return Ok((
             ReplicaSpec::Slots {
@@ -116,9 +122,9 @@ pub(super) fn resolve_deployment(
     let gpu = catalogue
         .gpu(gpu_name)
         .map_err(|m| FieldError::new("deployment.gpu", m))?;
-    // A MIG replica sees its slice: the engine sizes its KV cache and the
-    // roofline times its steps on the slice's share of the GPU.
-    let (mig_profile, sliced) = super::mig::deployment_slice(raw, gpu)?;
+    // A replica on a shared GPU sees its share: the engine sizes its KV
+    // cache and the roofline times its steps on the instance or slice.
+    let (share, sliced) = super::sharing::deployment_slice(raw, gpu, pools)?;
     let (whole_gpu, gpu) = (gpu, &sliced);
     engine::check_tensor_parallel(raw.tensor_parallel, model)?;
     let precision = engine::precision(&raw.engine, gpu)?;
@@ -218,7 +224,7 @@ pub(super) fn resolve_deployment(
         kv_cache_tokens: u64::from(config.kv_cache_blocks) * u64::from(config.block_size_tokens),
         max_num_seqs: config.max_num_seqs,
         max_num_batched_tokens: config.max_num_batched_tokens,
-        mig_profile,
+        share,
     };
     let artifacts = Artifacts::new(
         model,

@@ -57,17 +57,18 @@ pub(super) fn resolve_placement(
         specs.push(spec);
     }
     // A pool of its GPU takes the deployment only in its MIG mode.
-    if let Some(e) = mig::no_pool_error(&specs, &of_gpu, deployment) {
+    if let Some(e) = sharing::no_pool_error(&specs, &of_gpu, deployment) {
         return Err(e);
     }
     let usable: Vec<bool> = (specs.iter().zip(&of_gpu))
-        .map(|(s, &g)| g && mig::pool_fits(&s.mig_layout, deployment))
+        .map(|(s, &g)| g && sharing::pool_fits(s, deployment))
         .collect();
     if of_gpu.contains(&true) && !usable.contains(&true) {
         return Err(FieldError::new(
             "deployment.mig_profile",
             format!(
-                "missing: every pool of {} GPUs is partitioned into MIG instances                  (`mig_layout`); take one, or add a pool of whole GPUs",
+                "missing: every pool of {} GPUs is shared (`mig_layout` or `time_slices_per_gpu`): \
+                 take an instance or a slice, or add a pool of whole GPUs",
                 deployment.gpu
             ),
         ));
@@ -77,7 +78,8 @@ pub(super) fn resolve_placement(
         .filter(|(_, &u)| u)
         .map(|(p, _)| p)
         .try_fold(0u64, |acc, p| {
-            (p.max_nodes).map(|max| acc + u64::from(max) * mig::replicas_per_node(p, deployment))
+            (p.max_nodes)
+                .map(|max| acc + u64::from(max) * sharing::replicas_per_node(p, deployment))
         });
     if let Some(room) = room {
         if room < u64::from(deployment.replicas) {
@@ -106,7 +108,14 @@ pub(super) fn resolve_placement(
                 .collect(),
             false => Vec::new(),
         },
-        mig_profile: deployment.mig_profile,
+        mig_profile: match deployment.share {
+            sharing::GpuShare::Mig(p) => Some(p),
+            _ => None,
+        },
+        time_slices_per_gpu: match deployment.share {
+            sharing::GpuShare::TimeSlice(n) => Some(n),
+            _ => None,
+        },
     })
 }
 
@@ -224,9 +233,10 @@ fn resolve_pool(
             format!("must be at most {why}, got {warm_nodes}"),
         ));
     }
-    let mig_layout = mig::pool_layout(raw, prefix, &gpu)?;
+    let (mig_layout, time_slices_per_gpu) = sharing::pool_sharing(raw, prefix, &gpu)?;
     Ok(PoolSpec {
         mig_layout,
+        time_slices_per_gpu,
         pricing,
         provisioning,
         max_nodes: raw.max_nodes,

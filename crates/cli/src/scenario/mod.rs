@@ -48,7 +48,7 @@ pub use api::SetValue;
 pub use error::ScenarioError;
 mod engine;
 mod fleet;
-mod mig;
+mod sharing;
 mod variants;
 
 use deployment::resolve_deployment;
@@ -111,9 +111,9 @@ pub struct DeploymentInfo {
     pub max_num_seqs: u32,
     /// `max_num_batched_tokens`.
     pub max_num_batched_tokens: u32,
-    /// The MIG instance a replica takes (`None`: whole GPUs).
+    /// How a replica holds its GPU: whole, a MIG instance or a time slice.
     #[serde(skip)]
-    pub mig_profile: Option<&'static fleetsim_core::model::hardware::mig::MigProfile>,
+    pub(crate) share: sharing::GpuShare,
 }
 
 /// A deployment's autoscaler, its metrics pipeline and the outages of its
@@ -446,7 +446,10 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, FieldError
         let group = &entries[heads[i].map_or(i, usize::from)];
         let scheduled = !matches!(group.scaling.policy, RawPolicy::Fixed);
         let (replica, info, artifacts) =
-            resolve_deployment(&e.raw, base_dir, scheduled, &catalogue).map_err(at)?;
+            resolve_deployment(&e.raw, base_dir, scheduled, &catalogue, &pools).map_err(at)?;
+        if let Some(e) = sharing::needs_pool(&info).filter(|_| !placed) {
+            return Err(at(e));
+        }
         let placement = match artifacts {
             Some(artifacts) if placed => Some(Arc::new(
                 resolve_placement(&pools, &raw.cold_start, artifacts, &info).map_err(at)?,

@@ -4,7 +4,7 @@
 //! the checked [`super::Scenario`].
 
 pub use super::batching::BatchingMode;
-pub use super::raw_pool::{RawPool, RawSpot};
+pub use super::raw_pool::{RawPool, RawSpot, RawTimeSlice};
 use fleetsim_core::coldstart::ColdStartConfig;
 use fleetsim_core::engine::Records;
 use fleetsim_core::metrics::SlaConfig;
@@ -216,6 +216,9 @@ pub struct RawDeployment {
     /// A MIG instance per replica instead of whole GPUs, e.g. `1g.10gb`.
     #[serde(default)]
     pub mig_profile: Option<String>,
+    /// A time-sliced share of a GPU per replica instead of whole GPUs.
+    #[serde(default)]
+    pub time_slice: Option<RawTimeSlice>,
     /// vLLM engine knobs; defaults follow vLLM for the GPU.
     #[serde(default)]
     pub engine: RawEngine,

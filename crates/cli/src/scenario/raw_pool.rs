@@ -1,6 +1,6 @@
 //! The `[pool]` section as written (kept apart from `raw.rs` to keep
-//! that file small): the GPU nodes, their price and, for MIG, how each GPU
-//! is partitioned.
+//! that file small): the GPU nodes, their price and how each GPU is
+//! shared (MIG instances or time slices).
 
 use fleetsim_core::coldstart::DurationDist;
 use fleetsim_core::cost::BillingPolicy;
@@ -36,6 +36,19 @@ pub struct RawPool {
     /// The MIG instances each GPU is partitioned into, by profile name
     /// (default: none, whole GPUs).
     pub mig_layout: Option<Vec<String>>,
+    /// Replicas sharing each GPU by turns (default: none, whole GPUs).
+    pub time_slices_per_gpu: Option<u32>,
+}
+
+/// `[deployment] time_slice = { ... }`: a replica takes one share of a
+/// time-sliced GPU (kept here beside the pool key that slices it).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTimeSlice {
+    /// Share of the slice's compute and bandwidth lost to context switches
+    /// and interference, in [0, 1); required, as no measured figure is
+    /// published.
+    pub interference_penalty: f64,
 }
 
 /// `[pool] spot = { ... }`: how spot nodes are reclaimed.

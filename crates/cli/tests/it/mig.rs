@@ -2,7 +2,8 @@
 //! with its speech stages on MIG instances, against
 //! `scenarios/mig-whole-gpus.toml` with them on whole H100s; the slice's
 //! share of the GPU in latency and in cost; packing by the GPU's MIG
-//! geometry; and the located errors of MIG keys. `docs/practices.md`
+//! geometry; time-sliced shares with their interference penalty; and the
+//! located errors of MIG and time-slicing keys. `docs/practices.md`
 //! ("Fractional GPUs") quotes the figures.
 #![allow(clippy::unwrap_used)]
 
@@ -151,6 +152,48 @@ fn packing_follows_the_layout() {
     assert_eq!(whole.node_intervals, 1);
 }
 
+/// `scenarios/mig.toml` with the speech stages on shares of GPUs
+/// time-sliced four ways, losing `penalty` of a share to interference.
+fn time_sliced(penalty: f64) -> String {
+    let share = format!("time_slice = {{ interference_penalty = {penalty} }}");
+    text("mig.toml")
+        .replacen("mig_profile = \"1g.10gb\"", &share, 1)
+        .replacen("mig_profile = \"2g.20gb\"", &share, 1)
+        .replacen(
+            "mig_layout = [\"2g.20gb\", \"2g.20gb\", \"2g.20gb\", \"1g.10gb\"]",
+            "time_slices_per_gpu = 4",
+            1,
+        )
+}
+
+/// A time slice is 1/4 of the GPU less the penalty: slower than the whole
+/// GPU, slower still as the penalty grows, and charged a quarter of it.
+#[test]
+fn a_time_slice_is_its_share_less_the_interference_penalty() {
+    let whole = run(&text("mig-whole-gpus.toml"));
+    let (even, penalised) = (run(&time_sliced(0.0)), run(&time_sliced(0.3)));
+    assert!(!time_sliced(0.0).contains("mig_"));
+    let tpot = |r: &RunResult| deployment(r, "asr").latency.tpot_ms.p50;
+    assert!(
+        tpot(&even) > 2.0 * tpot(&whole),
+        "{} vs {}",
+        tpot(&even),
+        tpot(&whole)
+    );
+    assert!(
+        tpot(&penalised) > 1.2 * tpot(&even),
+        "{} vs {}",
+        tpot(&penalised),
+        tpot(&even)
+    );
+    // The VAD never scales: a quarter of a GPU for the whole run.
+    let vad = deployment(&even, "vad");
+    assert_eq!(vad.fleet.replicas_started, 0);
+    let run_hours = even.summary.sim.simulated_s / 3600.0;
+    assert!((vad.gpu_hours.billed - run_hours / 4.0).abs() < 1e-9 * run_hours);
+    assert!(even.summary.requests.completed == even.summary.requests.arrived);
+}
+
 fn mig_case(name: &'static str, from: &str, to: &str) -> crate::bad_input::Case {
     let text = text("mig.toml");
     assert!(text.contains(from), "{from:?}");
@@ -233,7 +276,71 @@ fn mig_keys_fail_with_a_located_message() {
             "",
         )
         .at("scenario.toml", None, Some("deployments[2].mig_profile"))
-        .also(&["every pool of h100-sxm GPUs is partitioned"]),
+        .also(&["every pool of h100-sxm GPUs is shared"]),
+        mig_case(
+            "mig-and-time-slice",
+            "mig_profile = \"1g.10gb\"\n",
+            "mig_profile = \"1g.10gb\"\ntime_slice = { interference_penalty = 0.1 }\n",
+        )
+        .at("scenario.toml", None, Some("deployments[0].time_slice"))
+        .also(&["a MIG instance or a time-sliced share, not both"]),
+        scenario_case("time-slice-penalty-out-of-range", time_sliced(1.0), &[])
+            .at(
+                "scenario.toml",
+                None,
+                Some("deployments[0].time_slice.interference_penalty"),
+            )
+            .also(&["in [0, 1), got 1"]),
+        scenario_case(
+            "time-slice-penalty-missing",
+            time_sliced(0.1).replacen(
+                "time_slice = { interference_penalty = 0.1 }",
+                "time_slice = {}",
+                1,
+            ),
+            &[],
+        )
+        .at(
+            "scenario.toml",
+            None,
+            Some("deployments[0].time_slice.interference_penalty"),
+        )
+        .also(&["missing field"]),
+        scenario_case(
+            "time-slice-without-a-sliced-pool",
+            time_sliced(0.1).replacen("time_slices_per_gpu = 4", "", 1),
+            &[],
+        )
+        .at("scenario.toml", None, Some("deployments[0].time_slice"))
+        .also(&["no pool of h100-sxm GPUs is time-sliced"]),
+        scenario_case(
+            "time-slices-per-gpu-out-of-range",
+            time_sliced(0.1).replacen("time_slices_per_gpu = 4", "time_slices_per_gpu = 1", 1),
+            &[],
+        )
+        .at("scenario.toml", None, Some("pools[0].time_slices_per_gpu"))
+        .also(&["between 2 and 64, got 1"]),
+        scenario_case(
+            "time-slices-and-mig-layout",
+            time_sliced(0.1).replacen(
+                "time_slices_per_gpu = 4",
+                "time_slices_per_gpu = 4\nmig_layout = [\"7g.80gb\"]",
+                1,
+            ),
+            &[],
+        )
+        .at("scenario.toml", None, Some("pools[0].time_slices_per_gpu"))
+        .also(&["partitioned (mig_layout) or time-sliced, not both"]),
+        scenario_case(
+            "mig-without-a-pool",
+            crate::bad_input::synthetic(
+                "gpu = \"h100-sxm\"\n",
+                "gpu = \"h100-sxm\"\nmig_profile = \"3g.40gb\"\n",
+            ),
+            &[],
+        )
+        .at("scenario.toml", None, Some("deployment.mig_profile"))
+        .also(&["a shared GPU lives on a node pool"]),
     ];
     let failures: Vec<String> = cases.iter().filter_map(|c| check(c).err()).collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));

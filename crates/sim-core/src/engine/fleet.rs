@@ -78,8 +78,15 @@ impl Fleet {
     pub(super) fn new(config: &SimConfig) -> Self {
         let placement = (config.deployments.first()).and_then(|d| d.fleet.placement.clone());
         let demand = |d: &DeploymentSpec| {
-            let mig = d.fleet.placement.as_ref().and_then(|p| p.mig_profile);
-            mig.map_or(Demand::Gpus(d.fleet.gpus_per_replica.max(1)), Demand::Mig)
+            let p = d.fleet.placement.as_ref();
+            match (
+                p.and_then(|p| p.mig_profile),
+                p.and_then(|p| p.time_slices_per_gpu),
+            ) {
+                (Some(profile), _) => Demand::Mig(profile),
+                (None, Some(n)) => Demand::TimeSlice(n),
+                (None, None) => Demand::Gpus(d.fleet.gpus_per_replica.max(1)),
+            }
         };
         Fleet {
             units_per_gpu: placement.as_ref().map_or(1, |p| units_per_gpu(&p.pools)),

@@ -11,7 +11,6 @@
 //! starts at one of the positions the profile allows.
 
 use super::GpuSpec;
-use std::borrow::Cow;
 
 /// Compute slices of a MIG-capable GPU of the catalogue.
 pub const COMPUTE_SLICES: u32 = 7;
@@ -185,26 +184,6 @@ impl GpuSpec {
         let compute = f64::from(p.compute_slices) / f64::from(COMPUTE_SLICES);
         let memory = f64::from(p.memory_slices) / f64::from(MEMORY_SLICES);
         self.scaled(format!("{} {}", self.name, p.name), compute, memory, memory)
-    }
-
-    /// This GPU with its compute scaled by `compute`, its memory by
-    /// `memory` and its bandwidth by `bandwidth` (each in (0, 1]).
-    pub(crate) fn scaled(
-        &self,
-        name: String,
-        compute: f64,
-        memory: f64,
-        bandwidth: f64,
-    ) -> GpuSpec {
-        GpuSpec {
-            name: Cow::Owned(name),
-            bf16_flops_per_s: self.bf16_flops_per_s * compute,
-            fp8_flops_per_s: self.fp8_flops_per_s.map(|f| f * compute),
-            fp4_flops_per_s: self.fp4_flops_per_s.map(|f| f * compute),
-            memory_bytes: self.memory_bytes * memory,
-            memory_bandwidth_bytes_per_s: self.memory_bandwidth_bytes_per_s * bandwidth,
-            ..self.clone()
-        }
     }
 }
 
