@@ -3,7 +3,7 @@
 //! fit on one GPU together, and the GPU a slice looks like to its replica.
 //!
 //! Source: NVIDIA's MIG user guide, "Supported MIG Profiles"
-//! (https://docs.nvidia.com/datacenter/tesla/mig-user-guide/supported-mig-profiles.html),
+//! (<https://docs.nvidia.com/datacenter/tesla/mig-user-guide/supported-mig-profiles.html>),
 //! cited with every figure in `docs/catalogue.md`. A100, H100 and H200
 //! share one geometry: 7 compute slices and 8 memory slices per GPU; a
 //! profile `Ng.Mgb` takes N compute slices (N/7 of the SMs) and a run of
