@@ -61,26 +61,50 @@ impl PoolSpec {
     }
 }
 
+/// The most units a GPU is counted in ([`units_per_gpu`]): 7! = 5,040,
+/// enough for MIG with time-slicing 2 to 10 ways at once.
+pub const MAX_UNITS_PER_GPU: u64 = 5_040;
+
 /// GPU time is counted in integer units of a GPU, so that every share a
 /// replica may hold is a whole number of them: 7 when any pool is
 /// partitioned into MIG instances (a compute slice, the share of its GPU
 /// an instance is charged), times what makes each time-sliced pool's
-/// share (1/N of a GPU) whole; 1 when GPUs are not shared.
-pub fn units_per_gpu(pools: &[PoolSpec]) -> u32 {
-    let mut units = 1;
+/// share (1/N of a GPU) whole; 1 when GPUs are not shared. An error when
+/// the pools' shares need more than [`MAX_UNITS_PER_GPU`], or a node more
+/// units than a `u32` counts.
+pub fn units_per_gpu(pools: &[PoolSpec]) -> Result<u32, String> {
+    let mut units = 1u64;
     for p in pools {
         if !p.mig_layout.is_empty() {
-            units = lcm(units, COMPUTE_SLICES);
+            units = lcm(units, u64::from(COMPUTE_SLICES));
         }
         if let Some(n) = p.time_slices_per_gpu {
-            units = lcm(units, n.max(1));
+            units = lcm(units, u64::from(n.max(1)));
+        }
+        if units > MAX_UNITS_PER_GPU {
+            return Err(format!(
+                "the pools' GPU shares (MIG's 7 compute slices, each time_slices_per_gpu) \
+                 need {units} units per GPU, more than {MAX_UNITS_PER_GPU}: use fewer \
+                 different time_slices_per_gpu"
+            ));
         }
     }
-    units
+    let most = pools
+        .iter()
+        .map(|p| p.pricing.gpus_per_node)
+        .max()
+        .unwrap_or(1);
+    match u32::try_from(units * u64::from(most)) {
+        Ok(_) => Ok(units as u32),
+        Err(_) => Err(format!(
+            "a node of {most} GPUs in {units} units per GPU (shared GPUs) is more units \
+             than can be counted: use fewer GPUs per node"
+        )),
+    }
 }
 
-fn lcm(a: u32, b: u32) -> u32 {
-    let gcd = |mut x: u32, mut y: u32| {
+fn lcm(a: u64, b: u64) -> u64 {
+    let gcd = |mut x: u64, mut y: u64| {
         while y != 0 {
             (x, y) = (y, x % y);
         }
@@ -288,5 +312,63 @@ impl Node {
 
     pub(crate) fn is_held(&self) -> bool {
         self.released.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cost::{BillingGranularity, BillingPolicy};
+    use crate::model::hardware::mig::profile;
+
+    fn pool(gpus_per_node: u32, mig: bool, time_slices: Option<u32>) -> PoolSpec {
+        PoolSpec {
+            pricing: PoolPricing {
+                name: "p".into(),
+                gpus_per_node,
+                usd_per_gpu_hour: 1.0,
+                billing: BillingPolicy {
+                    granularity: BillingGranularity::PerSecond,
+                    minimum_s: 0.0,
+                },
+            },
+            provisioning: DurationDist::Fixed { value_s: 1.0 },
+            max_nodes: None,
+            idle_release_delay: SimDuration::ZERO,
+            weight_disk_bytes: 0,
+            spot: None,
+            warm_nodes: 0,
+            mig_layout: match mig {
+                true => vec![profile("h100-sxm", "7g.80gb").unwrap()],
+                false => Vec::new(),
+            },
+            time_slices_per_gpu: time_slices,
+        }
+    }
+
+    #[test]
+    fn units_make_every_share_whole_and_stay_countable() {
+        assert_eq!(units_per_gpu(&[pool(8, false, None)]), Ok(1));
+        assert_eq!(units_per_gpu(&[pool(8, true, None)]), Ok(7));
+        let mixed = [
+            pool(8, true, None),
+            pool(8, false, Some(4)),
+            pool(8, false, Some(6)),
+        ];
+        assert_eq!(units_per_gpu(&mixed), Ok(84));
+        // 7 × 11 × 13 × 8 = 8,008 units: too many.
+        let many = [
+            pool(1, true, None),
+            pool(1, false, Some(11)),
+            pool(1, false, Some(13)),
+            pool(1, false, Some(8)),
+        ];
+        let e = units_per_gpu(&many).unwrap_err();
+        assert!(e.contains("need 8008 units per GPU, more than 5040"), "{e}");
+        // A node whose units overflow a u32.
+        let e = units_per_gpu(&[pool(u32::MAX / 2, true, None)]).unwrap_err();
+        assert!(e.contains("use fewer GPUs per node"), "{e}");
+        // Whole GPUs keep their count, however many a node has.
+        assert_eq!(units_per_gpu(&[pool(u32::MAX, false, None)]), Ok(1));
     }
 }

@@ -56,7 +56,16 @@ pub(super) fn resolve_placement(
         }
         specs.push(spec);
     }
-    // A pool of its GPU takes the deployment only in its MIG mode.
+    // GPU time is counted in units every share is a whole number of.
+    if let Err(m) = fleetsim_core::nodes::units_per_gpu(&specs) {
+        let at = (pools.iter().zip(&specs))
+            .find(|(_, s)| s.time_slices_per_gpu.is_some())
+            .map_or("pools".to_string(), |((p, _), _)| {
+                format!("{p}.time_slices_per_gpu")
+            });
+        return Err(FieldError::new(at, m));
+    }
+    // A pool of its GPU takes the deployment only in its sharing mode.
     if let Some(e) = sharing::no_pool_error(&specs, &of_gpu, deployment) {
         return Err(e);
     }

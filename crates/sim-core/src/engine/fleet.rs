@@ -89,7 +89,10 @@ impl Fleet {
             }
         };
         Fleet {
-            units_per_gpu: placement.as_ref().map_or(1, |p| units_per_gpu(&p.pools)),
+            // `SimConfig::check` refused pools whose units overflow.
+            units_per_gpu: (placement.as_ref())
+                .map_or(Ok(1), |p| units_per_gpu(&p.pools))
+                .unwrap_or(1),
             placement,
             gpus_per_replica: (config.deployments.iter())
                 .map(|d| d.fleet.gpus_per_replica.max(1))
