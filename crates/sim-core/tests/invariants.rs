@@ -1,7 +1,8 @@
 //! The engine's architecture invariants over random fleets of every kind:
 //! fixed, scheduled (drains), autoscaled on every signal a policy can read
 //! (through metrics outages, on the pods' phases the API server lists),
-//! on node pools with cold starts, warm nodes and spot reclaims, behind
+//! on node pools with cold starts, warm nodes and spot reclaims (whole
+//! GPUs, MIG instances of a partitioned H100 or time slices), behind
 //! per-replica or central queues, pipelines across deployments, variant
 //! groups (two deployments behind one gateway, scaled by one autoscaler),
 //! and model routers (by prompt length, difficulty and a seeded split, to a
@@ -23,7 +24,7 @@ use fleetsim_core::coldstart::{
 };
 use fleetsim_core::cost::{BillingGranularity, BillingPolicy, PoolPricing};
 use fleetsim_core::lifecycle::LifecycleSpec;
-use fleetsim_core::model::hardware;
+use fleetsim_core::model::hardware::{self, mig};
 use fleetsim_core::model_router::{ModelRoute, ModelRouterSpec, RouteCondition, RouteTarget};
 use fleetsim_core::nodes::{Placement, PoolSpec, SpotSpec};
 use fleetsim_core::queue::{QueueMode, QueueSpec};
@@ -167,7 +168,27 @@ struct Pool {
     provisioning_s: f64,
     startup_s: f64,
     warmup_slowdown: f64,
+    /// Shared GPUs (`None`: whole GPUs): `Some(i)` below 3, every GPU
+    /// partitioned into `MIG_LAYOUT`, each replica taking the instance
+    /// `MIG_LAYOUT[i]`; from 3, every GPU time-sliced between `i - 1`
+    /// replicas.
+    mig: Option<usize>,
 }
+
+impl Pool {
+    fn mig_profile(&self) -> Option<&'static mig::MigProfile> {
+        let i = self.mig.filter(|&i| i < 3)?;
+        Some(mig::profile("h100-sxm", MIG_LAYOUT[i]).unwrap())
+    }
+
+    fn time_slices(&self) -> Option<u32> {
+        let i = self.mig.filter(|&i| i >= 3)?;
+        Some(i as u32 - 1)
+    }
+}
+
+/// The MIG partition of a pooled case's H100s (a valid placement).
+const MIG_LAYOUT: [&str; 4] = ["3g.40gb", "2g.20gb", "1g.10gb", "1g.10gb"];
 
 /// One random scenario.
 #[derive(Clone, Debug)]
@@ -258,6 +279,13 @@ fn placement(pool: &Pool) -> Arc<Placement> {
                 notice: SimDuration::from_secs(5),
             }),
             warm_nodes: pool.warm_nodes,
+            time_slices_per_gpu: pool.time_slices(),
+            mig_layout: match pool.mig_profile() {
+                Some(_) => MIG_LAYOUT
+                    .map(|n| mig::profile("h100-sxm", n).unwrap())
+                    .to_vec(),
+                None => Vec::new(),
+            },
         }],
         cold_start: ColdStartConfig {
             image_gb: 2.0,
@@ -286,6 +314,8 @@ fn placement(pool: &Pool) -> Arc<Placement> {
         },
         artifacts: Artifacts::new(model, 2.0, gpu, 1).unwrap(),
         usable_pools: Vec::new(),
+        mig_profile: pool.mig_profile(),
+        time_slices_per_gpu: pool.time_slices(),
     })
 }
 
@@ -497,9 +527,10 @@ fn arb_pool() -> impl Strategy<Value = Option<Pool>> {
         1u32..40,
         1u32..30,
         prop_oneof![Just(1.0), Just(1.5)],
+        prop::option::weighted(0.4, 0usize..5),
     )
         .prop_map(
-            |(gpus_per_node, max_nodes, warm, spot, prov, startup, slow)| Pool {
+            |(gpus_per_node, max_nodes, warm, spot, prov, startup, slow, mig)| Pool {
                 gpus_per_node,
                 max_nodes: max_nodes.map(|m| m + 2),
                 warm_nodes: warm,
@@ -507,6 +538,7 @@ fn arb_pool() -> impl Strategy<Value = Option<Pool>> {
                 provisioning_s: f64::from(prov),
                 startup_s: f64::from(startup),
                 warmup_slowdown: slow,
+                mig,
             },
         );
     prop::option::weighted(0.6, pool)
@@ -750,6 +782,7 @@ fn the_generator_covers_every_kind_of_fleet() {
         (0, 0, 0, 0, 0, 0);
     let (mut variants_served, mut batched, mut outages, mut routed_everywhere) = (0, 0, 0, 0);
     let mut disaggregated = 0;
+    let (mut sliced, mut time_sliced) = (0, 0);
     for _ in 0..200 {
         let case = arb_case().new_tree(&mut runner).unwrap().current();
         let r = run(&case, Stepping::Jump);
@@ -793,8 +826,16 @@ fn the_generator_covers_every_kind_of_fleet() {
             }
         ));
         pooled += u32::from(case.pool.is_some());
+        // Replicas on MIG instances or time slices, some started during
+        // the run.
+        let shared = |p: &Pool| (p.mig_profile(), p.time_slices());
+        let started = r.summary.fleet.replicas_started > 0;
+        if let Some((m, t)) = case.pool.as_ref().map(shared).filter(|_| started) {
+            sliced += u32::from(m.is_some());
+            time_sliced += u32::from(t.is_some());
+        }
     }
-    eprintln!("of 200: {started} started replicas, {drained} drained, {failed} lost requests, {piped} pipelines, {disaggregated} disaggregated, {variants_served} variant groups serving on both, {routed_everywhere} model routers sending everywhere, {auto} autoscaled ({outages} through a metrics outage), {pooled} pooled, {batched} static or dynamic batching");
+    eprintln!("of 200: {started} started replicas, {drained} drained, {failed} lost requests, {piped} pipelines, {disaggregated} disaggregated, {variants_served} variant groups serving on both, {routed_everywhere} model routers sending everywhere, {auto} autoscaled ({outages} through a metrics outage), {pooled} pooled ({sliced} starting MIG instances, {time_sliced} time slices), {batched} static or dynamic batching");
     for (n, what) in [
         (started, "scale-ups"),
         (drained, "drains"),
@@ -806,6 +847,8 @@ fn the_generator_covers_every_kind_of_fleet() {
         (auto, "autoscaled"),
         (outages, "metrics outages"),
         (pooled, "pooled"),
+        (sliced, "MIG instances started during the run"),
+        (time_sliced, "time slices started during the run"),
         (batched, "static or dynamic batching"),
     ] {
         assert!(n >= 10, "only {n} of 200 cases have {what}");
@@ -857,6 +900,7 @@ fn scheduled_on_a_pool(schedule: Vec<(u64, u32)>, gpus_per_node: u32) -> Case {
             provisioning_s: 30.0,
             startup_s: 20.0,
             warmup_slowdown: 1.0,
+            mig: None,
         }),
         ..plain(requests, 0, Scaling::Scheduled(schedule))
     }

@@ -13,6 +13,7 @@ pub(super) fn resolve_deployment(
     base_dir: &Path,
     scheduled: bool,
     catalogue: &Catalogue,
+    pools: &[(String, RawPool)],
 ) -> Result<(ReplicaSpec, DeploymentInfo, Option<Artifacts>), FieldError> {
     // A scheduled fleet may start empty (its schedule brings replicas up).
     let min = if scheduled { 0 } else { 1 };
@@ -32,6 +33,17 @@ pub(super) fn resolve_deployment(
         ));
     }
     if let Some(slots) = &raw.slots {
+        for (key, set) in [
+            ("mig_profile", raw.mig_profile.is_some()),
+            ("time_slice", raw.time_slice.is_some()),
+        ] {
+            if set {
+                return Err(FieldError::new(
+                    format!("deployment.{key}"),
+                    format!("a [deployment.slots] deployment holds no GPU to share: remove {key}"),
+                ));
+            }
+        }
         if raw.lora.is_some() {
             return Err(FieldError::new(
                 "deployment.lora",
@@ -82,6 +94,7 @@ pub(super) fn resolve_deployment(
             max_num_seqs: slots.slots,
             max_num_batched_tokens: 0,
             kv_bytes_per_token: 0,
+            share: super::sharing::GpuShare::Whole,
         };
         return Ok((
             ReplicaSpec::Slots {
@@ -110,6 +123,10 @@ pub(super) fn resolve_deployment(
     let gpu = catalogue
         .gpu(gpu_name)
         .map_err(|m| FieldError::new("deployment.gpu", m))?;
+    // A replica on a shared GPU sees its share: the engine sizes its KV
+    // cache and the roofline times its steps on the instance or slice.
+    let (share, sliced) = super::sharing::deployment_slice(raw, gpu, pools)?;
+    let (whole_gpu, gpu) = (gpu, &sliced);
     engine::check_tensor_parallel(raw.tensor_parallel, model)?;
     let precision = engine::precision(&raw.engine, gpu)?;
     let Precision {
@@ -202,15 +219,21 @@ pub(super) fn resolve_deployment(
     };
     let info = DeploymentInfo {
         model: model.name.to_string(),
-        gpu: gpu.name.to_string(),
+        gpu: whole_gpu.name.to_string(),
         tensor_parallel: raw.tensor_parallel,
         replicas: raw.replicas,
         kv_cache_tokens: u64::from(config.kv_cache_blocks) * u64::from(config.block_size_tokens),
         max_num_seqs: config.max_num_seqs,
         max_num_batched_tokens: config.max_num_batched_tokens,
         kv_bytes_per_token: model.kv_bytes_per_token(kv_bytes_per_element).round() as u64,
+        share,
     };
-    let artifacts = Artifacts::new(model, weights_bytes_per_param, gpu, raw.tensor_parallel);
+    let artifacts = Artifacts::new(
+        model,
+        weights_bytes_per_param,
+        whole_gpu,
+        raw.tensor_parallel,
+    );
     Ok((
         ReplicaSpec::Batching {
             config: Arc::new(config),

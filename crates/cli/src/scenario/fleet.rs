@@ -27,15 +27,15 @@ pub(super) fn resolve_placement(
     // A pool with a `gpu` serves only deployments on that GPU (deployments
     // on several GPU types share the list); one without serves any. With
     // no pool for its GPU, the first pool says why.
-    let usable: Vec<bool> = (pools.iter())
+    let of_gpu: Vec<bool> = (pools.iter())
         .map(|(_, raw)| {
             (raw.gpu.as_ref()).is_none_or(|gpu| gpu.eq_ignore_ascii_case(&deployment.gpu))
         })
         .collect();
-    let none_usable = !usable.contains(&true);
+    let none_usable = !of_gpu.contains(&true);
     let mut specs = Vec::with_capacity(pools.len());
     for (i, (prefix, raw)) in pools.iter().enumerate() {
-        let spec = resolve_pool(raw, prefix, i, deployment, usable[i] || none_usable)?;
+        let spec = resolve_pool(raw, prefix, i, deployment, of_gpu[i] || none_usable)?;
         // Names key the cost report's pools: two pools of one name would
         // be reported as one.
         if let Some(j) = specs
@@ -56,15 +56,39 @@ pub(super) fn resolve_placement(
         }
         specs.push(spec);
     }
+    // GPU time is counted in units every share is a whole number of.
+    if let Err(m) = fleetsim_core::nodes::units_per_gpu(&specs) {
+        let at = (pools.iter().zip(&specs))
+            .find(|(_, s)| s.time_slices_per_gpu.is_some())
+            .map_or("pools".to_string(), |((p, _), _)| {
+                format!("{p}.time_slices_per_gpu")
+            });
+        return Err(FieldError::new(at, m));
+    }
+    // A pool of its GPU takes the deployment only in its sharing mode.
+    if let Some(e) = sharing::no_pool_error(&specs, &of_gpu, deployment) {
+        return Err(e);
+    }
+    let usable: Vec<bool> = (specs.iter().zip(&of_gpu))
+        .map(|(s, &g)| g && sharing::pool_fits(s, deployment))
+        .collect();
+    if of_gpu.contains(&true) && !usable.contains(&true) {
+        return Err(FieldError::new(
+            "deployment.mig_profile",
+            format!(
+                "missing: every pool of {} GPUs is shared (`mig_layout` or `time_slices_per_gpu`): \
+                 take an instance or a slice, or add a pool of whole GPUs",
+                deployment.gpu
+            ),
+        ));
+    }
     // The initial replicas must fit the pools' quotas.
-    let per_replica = u64::from(deployment.tensor_parallel);
     let room: Option<u64> = (specs.iter().zip(&usable))
         .filter(|(_, &u)| u)
         .map(|(p, _)| p)
         .try_fold(0u64, |acc, p| {
-            p.max_nodes.map(|max| {
-                acc + u64::from(max) * (u64::from(p.pricing.gpus_per_node) / per_replica)
-            })
+            (p.max_nodes)
+                .map(|max| acc + u64::from(max) * sharing::replicas_per_node(p, deployment))
         });
     if let Some(room) = room {
         if room < u64::from(deployment.replicas) {
@@ -92,6 +116,14 @@ pub(super) fn resolve_placement(
                 .filter(|&i| usable[i as usize])
                 .collect(),
             false => Vec::new(),
+        },
+        mig_profile: match deployment.share {
+            sharing::GpuShare::Mig(p) => Some(p),
+            _ => None,
+        },
+        time_slices_per_gpu: match deployment.share {
+            sharing::GpuShare::TimeSlice(n) => Some(n),
+            _ => None,
         },
     })
 }
@@ -210,7 +242,10 @@ fn resolve_pool(
             format!("must be at most {why}, got {warm_nodes}"),
         ));
     }
+    let (mig_layout, time_slices_per_gpu) = sharing::pool_sharing(raw, prefix, &gpu)?;
     Ok(PoolSpec {
+        mig_layout,
+        time_slices_per_gpu,
         pricing,
         provisioning,
         max_nodes: raw.max_nodes,

@@ -5,6 +5,7 @@
 pub mod edit;
 pub mod model_routers;
 pub mod raw;
+mod raw_pool;
 
 use fleetsim_core::autoscale::{MetricsOutage, MetricsSpec};
 use fleetsim_core::coldstart::{default_provisioning_time, Artifacts, BYTES_PER_GB};
@@ -48,6 +49,7 @@ pub use api::SetValue;
 pub use error::ScenarioError;
 mod engine;
 mod fleet;
+mod sharing;
 mod variants;
 
 use deployment::resolve_deployment;
@@ -112,6 +114,9 @@ pub struct DeploymentInfo {
     pub max_num_batched_tokens: u32,
     /// KV-cache bytes per token at the cache's precision (0 for slots).
     pub kv_bytes_per_token: u64,
+    /// How a replica holds its GPU: whole, a MIG instance or a time slice.
+    #[serde(skip)]
+    pub(crate) share: sharing::GpuShare,
 }
 
 /// A deployment's autoscaler, its metrics pipeline and the outages of its
@@ -444,7 +449,10 @@ pub fn resolve(raw: RawScenario, base_dir: &Path) -> Result<Scenario, FieldError
         let group = &entries[heads[i].map_or(i, usize::from)];
         let scheduled = !matches!(group.scaling.policy, RawPolicy::Fixed);
         let (replica, info, artifacts) =
-            resolve_deployment(&e.raw, base_dir, scheduled, &catalogue).map_err(at)?;
+            resolve_deployment(&e.raw, base_dir, scheduled, &catalogue, &pools).map_err(at)?;
+        if let Some(e) = sharing::needs_pool(&info).filter(|_| !placed) {
+            return Err(at(e));
+        }
         let placement = match artifacts {
             Some(artifacts) if placed => Some(Arc::new(
                 resolve_placement(&pools, &raw.cold_start, artifacts, &info).map_err(at)?,

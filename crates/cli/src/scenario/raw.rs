@@ -4,8 +4,8 @@
 //! the checked [`super::Scenario`].
 
 pub use super::batching::BatchingMode;
-use fleetsim_core::coldstart::{ColdStartConfig, DurationDist};
-use fleetsim_core::cost::BillingPolicy;
+pub use super::raw_pool::{RawPool, RawSpot, RawTimeSlice};
+use fleetsim_core::coldstart::ColdStartConfig;
 use fleetsim_core::engine::Records;
 use fleetsim_core::metrics::SlaConfig;
 use fleetsim_core::model::{EngineKind, Generation, LinkKind, RooflineFactors};
@@ -213,6 +213,12 @@ pub struct RawDeployment {
     /// GPUs per replica.
     #[serde(default = "default_tp")]
     pub tensor_parallel: u32,
+    /// A MIG instance per replica instead of whole GPUs, e.g. `1g.10gb`.
+    #[serde(default)]
+    pub mig_profile: Option<String>,
+    /// A time-sliced share of a GPU per replica instead of whole GPUs.
+    #[serde(default)]
+    pub time_slice: Option<RawTimeSlice>,
     /// vLLM engine knobs; defaults follow vLLM for the GPU.
     #[serde(default)]
     pub engine: RawEngine,
@@ -638,45 +644,6 @@ pub struct RawScheduleStep {
     pub at_s: f64,
     /// …this many replicas are wanted.
     pub replicas: u32,
-}
-
-/// The `[pool]` section: the GPU nodes the deployment runs on.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawPool {
-    /// Name in reports (default `default`).
-    pub name: Option<String>,
-    /// GPU type of the pool's nodes (default: the deployment's GPU; they
-    /// must match, a deployment runs on one GPU type).
-    pub gpu: Option<String>,
-    /// GPUs per node (default 8).
-    pub gpus_per_node: Option<u32>,
-    /// Price, USD per GPU-hour (default by GPU type, `docs/scenario-reference.md`).
-    pub usd_per_gpu_hour: Option<f64>,
-    /// Billing granularity and minimum (default per second, 60 s minimum).
-    pub billing: Option<BillingPolicy>,
-    /// Node provisioning time (default lognormal, median 240 s, p99 840 s).
-    pub provisioning: Option<DurationDist>,
-    /// Most nodes held at once (default: no quota).
-    pub max_nodes: Option<u32>,
-    /// How long an empty node is kept before release, seconds (default 600).
-    pub idle_release_delay_s: Option<f64>,
-    /// Disk for cached weights per node, GB (default 500).
-    pub weight_disk_gb: Option<f64>,
-    /// Spot capacity (default: on-demand).
-    pub spot: Option<RawSpot>,
-    /// Primed nodes kept from time 0 (default 0).
-    pub warm_nodes: Option<u32>,
-}
-
-/// `[pool] spot = { ... }`: how spot nodes are reclaimed.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawSpot {
-    /// Reclaims per node-hour of uptime.
-    pub interruptions_per_node_hour: f64,
-    /// Warning before the node goes away, seconds (default 120, AWS).
-    pub notice_s: Option<f64>,
 }
 
 /// One `[[pipelines]]` entry: a request naming it passes through the

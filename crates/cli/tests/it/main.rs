@@ -28,6 +28,7 @@ mod k8s;
 mod k8s_fuzz;
 mod lengths_from_trace;
 mod lifecycle;
+mod mig;
 mod misplaced_errors;
 mod own_hardware;
 mod perf_table;

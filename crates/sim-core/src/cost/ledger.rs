@@ -108,6 +108,10 @@ impl PoolGpuTime {
 pub struct GpuLedger {
     pools: Vec<PoolPricing>,
     time: Vec<PoolGpuTime>,
+    /// What [`add`](GpuLedger::add) counts a GPU as: 1 unless GPUs are
+    /// shared (7 with MIG, a compute slice a unit); the ledger's "GPU·ns"
+    /// are then unit·ns, turned into GPU-hours in the report.
+    units_per_gpu: u32,
 }
 
 impl GpuLedger {
@@ -121,7 +125,18 @@ impl GpuLedger {
             })?;
         }
         let time = vec![PoolGpuTime::default(); pools.len()];
-        Ok(GpuLedger { pools, time })
+        Ok(GpuLedger {
+            pools,
+            time,
+            units_per_gpu: 1,
+        })
+    }
+
+    /// The same ledger counting `units` units a GPU (at least 1): `add`
+    /// then takes GPU units, and a node holds `gpus_per_node × units`.
+    pub fn with_units_per_gpu(mut self, units: u32) -> GpuLedger {
+        self.units_per_gpu = units.max(1);
+        self
     }
 
     /// The pools, by index.
@@ -179,7 +194,8 @@ impl GpuLedger {
                 pools: self.pools.len(),
             })?;
             let held = end.saturating_since(start);
-            (u128::from(p.gpus_per_node), p.billing.billed(held), held)
+            let units = u128::from(p.gpus_per_node) * u128::from(self.units_per_gpu);
+            (units, p.billing.billed(held), held)
         };
         let account = self.account(pool)?;
         account.node_intervals += 1;
@@ -208,6 +224,10 @@ impl GpuLedger {
     /// Hours and dollars. `completed_requests` and `output_tokens` (of
     /// completed requests) give the unit costs.
     pub fn report(&self, completed_requests: u64, output_tokens: u64) -> CostReport {
+        // Dividing by 1 is exact: whole-GPU runs keep their figures bit
+        // for bit.
+        let units = f64::from(self.units_per_gpu);
+        let hours = |ns: u128| hours(ns) / units;
         let by_pool: Vec<PoolCost> = self
             .pools
             .iter()

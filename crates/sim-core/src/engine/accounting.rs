@@ -62,16 +62,16 @@ pub(super) fn replica_state_ns(
     ]
 }
 
-/// A node's GPUs that no replica held, from its request up to `now` (or
-/// its release), GPU·ns: warm-pool time (all of it while the node is in
-/// the warm pool) and unallocated time.
+/// A node's GPU units (of `capacity_units`) that no replica held, from its
+/// request up to `now` (or its release), unit·ns: warm-pool time (all of
+/// it while the node is in the warm pool) and unallocated time.
 pub(super) fn node_unused_gpu_ns(
     n: &Node,
-    gpus_per_node: u32,
+    capacity_units: u32,
     now: SimTime,
 ) -> [(GpuState, u128); 2] {
     let open = if n.released.is_none() {
-        let free = u128::from(gpus_per_node.saturating_sub(n.used_gpus));
+        let free = u128::from(capacity_units.saturating_sub(n.used_units));
         free * u128::from(now.saturating_since(n.used_since).0)
     } else {
         0
@@ -122,7 +122,9 @@ impl Fleet {
         for &r in &self.accounts.replicas {
             self.add_replica_gpu_ns(r, now, &mut out);
         }
-        out
+        // Units to GPU·ns: the running totals grow, so their floors do,
+        // and the windows (their differences) add up to the last.
+        out.map(|units_ns| units_ns / u128::from(self.units_per_gpu))
     }
 
     /// Books the final totals of the replicas terminated and nodes released
@@ -162,8 +164,8 @@ impl Fleet {
             return;
         };
         let n = &self.nodes[n as usize];
-        let per_node = p.pools[n.pool as usize].pricing.gpus_per_node;
-        for (state, gpu_ns) in node_unused_gpu_ns(n, per_node, now) {
+        let capacity = self.capacity_units(p, n.pool);
+        for (state, gpu_ns) in node_unused_gpu_ns(n, capacity, now) {
             add(out, state, gpu_ns);
         }
     }
@@ -175,7 +177,7 @@ impl Fleet {
         if self.placement.is_some() && life.node.is_none() {
             return; // waiting for a node: no GPU held yet
         }
-        let gpus = u128::from(self.gpus_per_replica[usize::from(self.deployment_of[r as usize])]);
+        let gpus = u128::from(self.units_of(usize::from(self.deployment_of[r as usize])));
         for (state, ns) in replica_state_ns(replica, life, now) {
             add(out, state, gpus * u128::from(ns));
         }
@@ -191,14 +193,15 @@ impl Fleet {
         completed: u64,
         output_tokens: u64,
     ) -> Result<CostReport, crate::cost::LedgerError> {
-        let mut ledger = GpuLedger::new(p.pools.iter().map(|pool| pool.pricing.clone()).collect())?;
+        let mut ledger = GpuLedger::new(p.pools.iter().map(|pool| pool.pricing.clone()).collect())?
+            .with_units_per_gpu(self.units_per_gpu);
         let span = |ns: u64| (SimTime::ZERO, SimTime(ns));
         for n in &self.nodes {
             let pool = n.pool as usize;
             let stop = n.released.unwrap_or(end).max(n.requested);
             ledger.node_held(pool, n.requested, stop)?;
-            let per_node = p.pools[pool].pricing.gpus_per_node;
-            for (state, mut left) in node_unused_gpu_ns(n, per_node, stop) {
+            let capacity = self.capacity_units(p, n.pool);
+            for (state, mut left) in node_unused_gpu_ns(n, capacity, stop) {
                 while left > 0 {
                     let chunk = u64::try_from(left).unwrap_or(u64::MAX);
                     let (from, to) = span(chunk);
@@ -211,7 +214,7 @@ impl Fleet {
             let Some(node) = life.node else {
                 continue; // never held GPUs
             };
-            let gpus = self.gpus_per_replica[usize::from(self.deployment_of[i])];
+            let gpus = self.units_of(usize::from(self.deployment_of[i]));
             let pool = self.nodes[node as usize].pool as usize;
             for (state, ns) in replica_state_ns(replica, life, end) {
                 let (from, to) = span(ns);
@@ -225,7 +228,8 @@ impl Fleet {
     /// Each deployment's replicas' busy and held GPU-hours at the price of
     /// the pool their node is in, USD, as `(busy, held)`: the weights cost
     /// attribution splits the busy dollars by (the ledger's busy line is
-    /// the total), and what the deployment's own replicas held.
+    /// the total), and what the deployment's own replicas held. A MIG
+    /// instance's GPU-hours are its compute slices' share of its GPU's.
     pub(super) fn usd_by_deployment(
         &self,
         p: &Placement,
@@ -239,7 +243,7 @@ impl Fleet {
                 continue; // never held GPUs
             };
             let dep = usize::from(self.deployment_of[i]);
-            let gpus = f64::from(self.gpus_per_replica[dep]);
+            let gpus = f64::from(self.units_of(dep)) / f64::from(self.units_per_gpu);
             let pool = self.nodes[node as usize].pool as usize;
             let usd_per_ns = gpus / gpu_ns_per_hour * p.pools[pool].pricing.usd_per_gpu_hour;
             let held_ns: u64 = replica_state_ns(replica, life, end)

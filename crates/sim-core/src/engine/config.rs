@@ -152,6 +152,9 @@ impl SimConfig {
         if self.deployments.len() > usize::from(u16::MAX) {
             return Err(SimError::Config("more than 65535 deployments".into()));
         }
+        if let Some(p) = &self.deployments[0].fleet.placement {
+            crate::nodes::units_per_gpu(&p.pools).map_err(SimError::Config)?;
+        }
         for p in &self.pipelines {
             let mut seen = vec![false; self.deployments.len()];
             if p.stages.is_empty() || p.hops.len() != p.stages.len() {

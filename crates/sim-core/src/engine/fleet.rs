@@ -11,7 +11,7 @@ use super::kernel::EventKind;
 use super::{Simulation, NOT_ROUTABLE};
 use crate::coldstart::{provisioning_rng, ColdStartRngs, NodeCaches};
 use crate::lifecycle::{Phase, ReplicaLife, Stage};
-use crate::nodes::{Node, Placement};
+use crate::nodes::{units_per_gpu, Demand, Node, Placement};
 use crate::replica::batching::BatchingReplica;
 use crate::replica::slots::SlotReplica;
 use crate::replica::{Finished, Replica, Wake};
@@ -26,8 +26,12 @@ pub(super) struct Fleet {
     /// The node pools every deployment shares (the first deployment's
     /// placement), if replicas are placed on nodes.
     pub(super) placement: Option<Arc<Placement>>,
-    /// GPUs one replica holds, by deployment.
+    /// GPUs one replica holds, by deployment (a MIG instance counts 1).
     pub(super) gpus_per_replica: Vec<u32>,
+    /// Units of a GPU GPU time is counted in ([`units_per_gpu`]).
+    pub(super) units_per_gpu: u32,
+    /// What one replica takes on a node, by deployment.
+    pub(super) demand: Vec<Demand>,
     pub(super) replicas: Vec<Replica>,
     pub(super) lives: Vec<ReplicaLife>,
     /// The deployment of each replica.
@@ -72,14 +76,28 @@ pub const MAX_REPLICAS_STARTED: u32 = 100_000;
 impl Fleet {
     /// An empty fleet for the deployments of `config`.
     pub(super) fn new(config: &SimConfig) -> Self {
+        let placement = (config.deployments.first()).and_then(|d| d.fleet.placement.clone());
+        let demand = |d: &DeploymentSpec| {
+            let p = d.fleet.placement.as_ref();
+            match (
+                p.and_then(|p| p.mig_profile),
+                p.and_then(|p| p.time_slices_per_gpu),
+            ) {
+                (Some(profile), _) => Demand::Mig(profile),
+                (None, Some(n)) => Demand::TimeSlice(n),
+                (None, None) => Demand::Gpus(d.fleet.gpus_per_replica.max(1)),
+            }
+        };
         Fleet {
-            placement: config
-                .deployments
-                .first()
-                .and_then(|d| d.fleet.placement.clone()),
+            // `SimConfig::check` refused pools whose units overflow.
+            units_per_gpu: (placement.as_ref())
+                .map_or(Ok(1), |p| units_per_gpu(&p.pools))
+                .unwrap_or(1),
+            placement,
             gpus_per_replica: (config.deployments.iter())
                 .map(|d| d.fleet.gpus_per_replica.max(1))
                 .collect(),
+            demand: config.deployments.iter().map(demand).collect(),
             replicas: Vec::new(),
             lives: Vec::new(),
             deployment_of: Vec::new(),
@@ -149,6 +167,24 @@ impl Fleet {
     fn held_in(&self, pool: u32) -> u32 {
         self.held[pool as usize]
     }
+
+    /// GPU units a replica of deployment `d` holds.
+    pub(super) fn units_of(&self, d: usize) -> u32 {
+        self.demand[d].units(self.units_per_gpu)
+    }
+
+    /// GPU units a node of `pool` has.
+    pub(super) fn capacity_units(&self, p: &Placement, pool: u32) -> u32 {
+        p.pools[pool as usize].pricing.gpus_per_node * self.units_per_gpu
+    }
+
+    /// Replica `r` takes its share of `node` at `now`.
+    fn take_share(&mut self, p: &Placement, r: u32, node: usize, now: SimTime) {
+        let demand = self.demand[usize::from(self.deployment_of[r as usize])];
+        let n = &mut self.nodes[node];
+        n.take(&p.pools[n.pool as usize], demand, self.units_per_gpu, now);
+        self.lives[r as usize].node = Some(node as u32);
+    }
 }
 
 impl Simulation {
@@ -161,17 +197,11 @@ impl Simulation {
         };
         for r in 0..self.fleet.replicas.len() as u32 {
             let d = self.dep(r);
-            let need = self.fleet.gpus_per_replica[d];
             // Validation guarantees room for the initial fleet.
-            let Some(node) = self.node_with_room(need, true, d) else {
+            let Some(node) = self.node_with_room(true, d) else {
                 break;
             };
-            let per_node = p.pools[self.fleet.nodes[node].pool as usize]
-                .pricing
-                .gpus_per_node;
-            let n = &mut self.fleet.nodes[node];
-            n.set_used(n.used_gpus + need, per_node, SimTime::ZERO);
-            self.fleet.lives[r as usize].node = Some(node as u32);
+            self.fleet.take_share(&p, r, node, SimTime::ZERO);
         }
         for (pi, pool) in p.pools.iter().enumerate() {
             for _ in 0..pool.warm_nodes {
@@ -184,26 +214,28 @@ impl Simulation {
         }
     }
 
-    /// A node with `need` free GPUs: an existing one first (pools in order,
-    /// nodes in order), else a new node in the first pool under its quota.
-    /// A new node is up at once and primed (with deployment `d`'s artifacts)
-    /// when `initial`, else it starts provisioning now. `None` when every
-    /// pool is full.
-    pub(super) fn node_with_room(&mut self, need: u32, initial: bool, d: usize) -> Option<usize> {
+    /// A node with room for a replica of deployment `d` (free GPUs, or a
+    /// free MIG instance of its profile): an existing one first (pools in
+    /// order, nodes in order), else a new node in the first pool under its
+    /// quota. A new node is up at once and primed (with deployment `d`'s
+    /// artifacts) when `initial`, else it starts provisioning now. `None`
+    /// when every pool is full.
+    pub(super) fn node_with_room(&mut self, initial: bool, d: usize) -> Option<usize> {
         let p = self.spec(d).placement.clone()?;
+        let (demand, units) = (self.fleet.demand[d], self.fleet.units_per_gpu);
         for pi in (0..p.pools.len() as u32).filter(|&pi| p.may_use(pi)) {
-            let per_node = p.pools[pi as usize].pricing.gpus_per_node;
+            let pool = &p.pools[pi as usize];
             self.fleet.prune_open();
             let nodes = &self.fleet.nodes;
             if let Some(&n) = self.fleet.open.iter().find(|&&n| {
                 let n = &nodes[n as usize];
-                n.pool == pi && per_node.saturating_sub(n.used_gpus) >= need
+                n.pool == pi && n.fits(pool, demand, units)
             }) {
                 return Some(n as usize);
             }
         }
         for (pi, pool) in p.pools.iter().enumerate() {
-            if pool.pricing.gpus_per_node < need || !p.may_use(pi as u32) {
+            if !pool.takes(demand) || !p.may_use(pi as u32) {
                 continue;
             }
             let held = self.fleet.held_in(pi as u32);
@@ -341,22 +373,20 @@ impl Simulation {
         let Some(p) = self.spec(d).placement.clone() else {
             return false;
         };
-        let need = self.fleet.gpus_per_replica[d];
-        let Some(node) = self.node_with_room(need, false, d) else {
+        let Some(node) = self.node_with_room(false, d) else {
             return false;
         };
         let pool = self.fleet.nodes[node].pool;
-        let per_node = p.pools[pool as usize].pricing.gpus_per_node;
+        let capacity = self.fleet.capacity_units(&p, pool);
         if self.fleet.nodes[node].warm {
-            self.fleet.nodes[node].leave_warm_pool(per_node, self.now);
+            self.fleet.nodes[node].leave_warm_pool(capacity, self.now);
             self.replenish_warm_pool(pool);
         }
+        self.fleet.take_share(&p, replica, node, self.now);
         let n = &mut self.fleet.nodes[node];
-        n.set_used(n.used_gpus + need, per_node, self.now);
         n.release_epoch += 1; // a queued release no longer applies
         let up = n.up_at.is_some();
         let life = &mut self.fleet.lives[replica as usize];
-        life.node = Some(node as u32);
         life.placed_after_waiting(self.now);
         if up {
             self.begin_transfer_stages(replica);
@@ -475,12 +505,12 @@ impl Simulation {
         let Some(p) = self.shared_placement() else {
             return;
         };
-        let per_node = p.pools[self.fleet.nodes[node as usize].pool as usize]
-            .pricing
-            .gpus_per_node;
+        let capacity = self
+            .fleet
+            .capacity_units(&p, self.fleet.nodes[node as usize].pool);
         let n = &mut self.fleet.nodes[node as usize];
         if n.is_held() {
-            n.close_unallocated(per_node, self.now);
+            n.close_unallocated(capacity, self.now);
             n.release_epoch += 1; // a queued idle release no longer applies
             self.fleet.release_node(node, self.now);
         }
@@ -495,15 +525,11 @@ impl Simulation {
         let Some(node) = self.fleet.lives[replica as usize].node else {
             return;
         };
-        let need = self.fleet.gpus_per_replica[self.dep(replica)];
+        let demand = self.fleet.demand[self.dep(replica)];
         let pool = &p.pools[self.fleet.nodes[node as usize].pool as usize];
         let n = &mut self.fleet.nodes[node as usize];
-        n.set_used(
-            n.used_gpus.saturating_sub(need),
-            pool.pricing.gpus_per_node,
-            self.now,
-        );
-        if n.used_gpus == 0 && !n.warm {
+        n.give_back(pool, demand, self.fleet.units_per_gpu, self.now);
+        if n.used_units == 0 && !n.warm {
             n.release_epoch += 1;
             let epoch = n.release_epoch;
             self.push(
@@ -527,12 +553,12 @@ impl Simulation {
         let Some(p) = self.shared_placement() else {
             return;
         };
-        let per_node = p.pools[self.fleet.nodes[node as usize].pool as usize]
-            .pricing
-            .gpus_per_node;
+        let capacity = self
+            .fleet
+            .capacity_units(&p, self.fleet.nodes[node as usize].pool);
         let n = &mut self.fleet.nodes[node as usize];
-        if n.release_epoch == epoch && n.used_gpus == 0 && n.is_held() {
-            n.close_unallocated(per_node, self.now);
+        if n.release_epoch == epoch && n.used_units == 0 && n.is_held() {
+            n.close_unallocated(capacity, self.now);
             self.fleet.release_node(node, self.now);
         }
     }

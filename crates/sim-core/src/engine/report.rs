@@ -238,7 +238,8 @@ impl Simulation {
             if !mine(dep) {
                 continue;
             }
-            let gpus = u128::from(gpus_of(dep));
+            // In GPU units: a MIG instance holds its compute slices.
+            let gpus = u128::from(self.fleet.units_of(dep));
             let c = r.counters();
             fleet.iterations += c.iterations;
             fleet.preemptions += c.preemptions;
@@ -293,8 +294,9 @@ impl Simulation {
             0.0
         };
         let gpu_ns_per_hour = 3600.0 * NANOS_PER_SEC as f64;
-        let billed = held_gpu_ns as f64 / gpu_ns_per_hour;
-        let busy = busy_gpu_ns as f64 / gpu_ns_per_hour;
+        let units = f64::from(self.fleet.units_per_gpu);
+        let billed = held_gpu_ns as f64 / gpu_ns_per_hour / units;
+        let busy = busy_gpu_ns as f64 / gpu_ns_per_hour / units;
         let hours = GpuHours {
             billed,
             busy,
@@ -436,7 +438,7 @@ impl Simulation {
         if self.deployments.len() > 1 {
             return None; // one replica shape per equation; see docs/cost.md
         }
-        let gpus = f64::from(self.fleet.gpus_per_replica[0]);
+        let gpus = f64::from(self.fleet.units_of(0)) / f64::from(self.fleet.units_per_gpu);
         let ready_replica_ns: u128 = self
             .fleet
             .lives

@@ -6,6 +6,9 @@
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
+pub mod mig;
+pub mod time_slicing;
+
 /// A GPU architecture generation: what a calibration is kept per.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -153,6 +156,28 @@ impl ModelSpec {
     /// DeepSeek-V3, 2,176 against the 768 counted here.
     pub fn attention_flops_per_context_token(&self) -> f64 {
         4.0 * f64::from(self.layers) * f64::from(self.query_heads) * f64::from(self.head_dim)
+    }
+}
+
+impl GpuSpec {
+    /// This GPU with its compute scaled by `compute`, its memory by
+    /// `memory` and its bandwidth by `bandwidth` (each in (0, 1]).
+    pub(crate) fn scaled(
+        &self,
+        name: String,
+        compute: f64,
+        memory: f64,
+        bandwidth: f64,
+    ) -> GpuSpec {
+        GpuSpec {
+            name: Cow::Owned(name),
+            bf16_flops_per_s: self.bf16_flops_per_s * compute,
+            fp8_flops_per_s: self.fp8_flops_per_s.map(|f| f * compute),
+            fp4_flops_per_s: self.fp4_flops_per_s.map(|f| f * compute),
+            memory_bytes: self.memory_bytes * memory,
+            memory_bandwidth_bytes_per_s: self.memory_bandwidth_bytes_per_s * bandwidth,
+            ..self.clone()
+        }
     }
 }
 

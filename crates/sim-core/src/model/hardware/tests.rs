@@ -224,3 +224,28 @@ fn lookups_are_case_insensitive() {
         Some("llama-3.1-8b")
     );
 }
+
+#[test]
+fn mig_table_matches_the_code() {
+    let rows = doc_rows("MIG profiles");
+    let both = |g: &str| super::mig::profiles_of(g).unwrap();
+    assert_eq!(rows.len(), both("h100-sxm").len());
+    for (i, row) in rows.iter().enumerate() {
+        for g in ["a100-80gb", "h100-sxm"] {
+            assert_eq!(row[0], format!("`{}`", both(g)[i].name), "{g}");
+        }
+        let p = &both("h200")[i];
+        assert_eq!(row[1], format!("`{}`", p.name));
+        assert_eq!(row[2], p.compute_slices.to_string(), "{}", p.name);
+        assert_eq!(row[3], p.memory_slices.to_string(), "{}", p.name);
+        let starts: Vec<String> = p.starts.iter().map(u32::to_string).collect();
+        assert_eq!(row[4], starts.join(", "), "{}", p.name);
+        for g in ["a100-80gb", "h100-sxm"] {
+            let q = &both(g)[i];
+            assert_eq!(
+                (q.compute_slices, q.memory_slices, q.starts),
+                (p.compute_slices, p.memory_slices, p.starts)
+            );
+        }
+    }
+}
