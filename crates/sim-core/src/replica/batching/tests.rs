@@ -86,6 +86,7 @@ fn seq_of(id: u64, input: u32, output: u32) -> Seq {
         output_tokens: output,
         prefix_hashes: None,
         adapter: None,
+        kv_present_tokens: 0,
     }
 }
 
