@@ -259,7 +259,7 @@ enum Source<'a> {
     ),
 }
 
-/// `groupPods` for an engine pod in a scrape: [`classify_engine_pod`] with
+/// `groupPods` for an engine pod in a scrape: `classify_engine_pod` with
 /// the scrape's sample.
 pub fn classify_sample(
     p: &fleetsim_core::autoscale::PodSample,
@@ -274,7 +274,7 @@ pub fn classify_sample(
 /// `ready_since`; no sample (`sampled` = `None`) = missing. The metrics are
 /// not cpu, so the readiness rules do not apply (as upstream for custom
 /// metrics).
-pub fn classify_engine_pod(
+pub(crate) fn classify_engine_pod(
     phase: fleetsim_core::autoscale::PodPhase,
     created: SimTime,
     ready_since: Option<SimTime>,
