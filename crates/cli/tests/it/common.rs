@@ -132,3 +132,20 @@ pub fn run_watched(
         stderr: stderr.join().unwrap(),
     })
 }
+
+/// The text of the shipped scenario `scenarios/<name>`.
+pub fn shipped_scenario(name: &str) -> String {
+    let path = workspace_root().join("scenarios").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Runs scenario text as if it sat in `scenarios/` (its relative trace
+/// paths resolve there) and checks the result's consistency.
+pub fn run_beside_scenarios(toml: &str) -> fleetsim_core::RunResult {
+    let dir = workspace_root().join("scenarios");
+    let s = fleetsim::scenario::load_str(toml, "scenario.toml", &dir, &[])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = fleetsim::run::run(&s).unwrap_or_else(|e| panic!("{e}"));
+    check_consistent(&r, None);
+    r
+}

@@ -16,8 +16,7 @@ use fleetsim_core::{Outcome, RunResult};
 const KV_BYTES_PER_TOKEN: u64 = 131_072;
 
 fn text(name: &str) -> String {
-    let path = common::workspace_root().join("scenarios").join(name);
-    std::fs::read_to_string(path).unwrap()
+    common::shipped_scenario(name)
 }
 
 /// Runs a shipped scenario with `sets` (as `--set` gives them).

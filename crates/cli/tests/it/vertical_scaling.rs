@@ -14,16 +14,11 @@ use fleetsim_core::summary::Summary;
 use fleetsim_core::RunResult;
 
 fn text(name: &str) -> String {
-    let path = common::workspace_root().join("scenarios").join(name);
-    std::fs::read_to_string(path).unwrap()
+    common::shipped_scenario(name)
 }
 
 fn run(toml: &str) -> RunResult {
-    let dir = common::workspace_root().join("scenarios");
-    let s = fleetsim::scenario::load_str(toml, "scenario.toml", &dir, &[]).unwrap();
-    let r = fleetsim::run::run(&s).unwrap();
-    common::check_consistent(&r, None);
-    r
+    common::run_beside_scenarios(toml)
 }
 
 fn metric(s: &Summary, name: &str) -> f64 {
