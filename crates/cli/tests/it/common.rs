@@ -149,3 +149,14 @@ pub fn run_beside_scenarios(toml: &str) -> fleetsim_core::RunResult {
     check_consistent(&r, None);
     r
 }
+
+/// Jump stepping equals step-by-step stepping: `jump` (decode runs in
+/// closed form) and `step` (the same with `stepping = "every_iteration"`)
+/// give the same records, replicas and time series, the first in fewer
+/// events.
+pub fn assert_stepping_agrees(jump: &fleetsim_core::RunResult, step: &fleetsim_core::RunResult) {
+    assert!(jump.summary.sim.events < step.summary.sim.events);
+    assert_eq!(jump.records, step.records);
+    assert_eq!(jump.replicas, step.replicas);
+    assert_eq!(jump.timeseries, step.timeseries);
+}
