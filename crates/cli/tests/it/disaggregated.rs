@@ -347,3 +347,24 @@ fn a_bad_pair_fails_at_its_field() {
     let failures: Vec<String> = cases.iter().filter_map(|c| check(c).err()).collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Each pool of the pair pays for the GPU time its own replicas held: on
+/// one price, the two pools' dollars per billed GPU-hour are close (they
+/// differ by what no replica held, shared by busy dollars: $4.02 and
+/// $4.55), although the prefill pool idles far more than the decode pool
+/// (charging all overhead by busy dollars gave $1.75 and $9.16).
+#[test]
+fn each_pool_of_the_pair_pays_for_its_own_idle_gpus() {
+    let r = run("disaggregated.toml", &[]);
+    let d = &r.summary.deployments;
+    let per_gpu_hour = |i: usize| d[i].cost_usd.unwrap() / d[i].gpu_hours.billed;
+    let (prefill, decode) = (per_gpu_hour(0), per_gpu_hour(1));
+    assert!(
+        (prefill / decode - 1.0).abs() < 0.2,
+        "prefill ${prefill:.2} vs decode ${decode:.2} a GPU-hour"
+    );
+    assert!(d[0].gpu_hours.idle > 5.0 * d[1].gpu_hours.idle, "{d:?}");
+    let total: f64 = d.iter().map(|x| x.cost_usd.unwrap()).sum();
+    let billed = r.summary.cost.as_ref().unwrap().total_usd;
+    assert!((total - billed).abs() < 1e-9 * billed);
+}
