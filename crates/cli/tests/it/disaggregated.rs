@@ -28,6 +28,11 @@ fn run(name: &str, sets: &[String]) -> RunResult {
     r
 }
 
+/// Every SLA target of `s` is met (`what` names the run in the message).
+fn assert_met(s: &Summary, what: &str) {
+    assert!(s.sla.all_targets_met, "{what}: {:?}", s.sla.targets);
+}
+
 /// `--set`s that hold a deployment at `n` replicas: `deployment` its
 /// table, `scaling` its `[scaling]` table, whose HPA is bounded to `n..=n`.
 fn fixed(deployment: &str, scaling: &str, n: u32) -> Vec<String> {
@@ -168,16 +173,8 @@ fn disaggregation_wins_on_long_prompts_under_a_tight_tpot_target() {
         "colocated 11: p99 tpot {}",
         actual(&c11, 1)
     );
-    assert!(
-        c12.sla.all_targets_met,
-        "colocated 12: {:?}",
-        c12.sla.targets
-    );
-    assert!(
-        d.sla.all_targets_met,
-        "disaggregated 4+4: {:?}",
-        d.sla.targets
-    );
+    assert_met(&c12, "colocated 12");
+    assert_met(&d, "disaggregated 4+4");
     let (dh, ch) = (d.gpu_hours.billed, c12.gpu_hours.billed);
     assert!(
         dh < 0.7 * ch,
@@ -220,16 +217,8 @@ fn colocation_wins_under_a_loose_tpot_target_and_on_short_prompts() {
     }
     let c1 = colocated(1, &azure());
     let d = disaggregated(1, 1, &azure());
-    assert!(
-        c1.sla.all_targets_met,
-        "azure colocated 1: {:?}",
-        c1.sla.targets
-    );
-    assert!(
-        d.sla.all_targets_met,
-        "azure disaggregated 1+1: {:?}",
-        d.sla.targets
-    );
+    assert_met(&c1, "azure colocated 1");
+    assert_met(&d, "azure disaggregated 1+1");
     let ratio = d.gpu_hours.billed / c1.gpu_hours.billed;
     assert!(ratio > 1.9, "azure GPU-hours ratio {ratio}");
 }
